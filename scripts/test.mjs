@@ -1,0 +1,77 @@
+#!/usr/bin/env node
+// The one test command (`npm test`): make sure the test peers are installed, type-check,
+// lint, build, then run every test with node's test runner.
+//   --unit        only test/unit (no peers needed)
+//   --no-check    skip type check and lint
+//   FILES...      run only these test files
+import { execFileSync, spawnSync } from 'node:child_process';
+import { readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+
+const args = process.argv.slice(2);
+const unitOnly = args.includes('--unit');
+const noCheck = args.includes('--no-check');
+const files = args.filter((a) => !a.startsWith('--'));
+
+/** Debian packages the integration tests talk to, by the command each provides. */
+const PEERS = {
+  'docker-registry': 'docker-registry',
+  skopeo: 'skopeo',
+  umoci: 'umoci',
+  htpasswd: 'apache2-utils',
+  openssl: 'openssl',
+  zstd: 'zstd',
+};
+
+function has(cmd) {
+  return spawnSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' }).status === 0;
+}
+
+function ensurePeers() {
+  const missing = Object.entries(PEERS).filter(([cmd]) => !has(cmd));
+  if (missing.length === 0) return;
+  const pkgs = [...new Set(missing.map(([, pkg]) => pkg))];
+  const isRoot = process.getuid?.() === 0;
+  if (!isRoot || !has('apt-get')) {
+    console.error(
+      `The integration tests need these Debian packages: ${pkgs.join(' ')}.\n` +
+        `Install them (as root: apt-get install -y ${pkgs.join(' ')}) or run "npm run test:unit".`,
+    );
+    process.exit(1);
+  }
+  console.log(`installing test peers: ${pkgs.join(' ')}`);
+  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+  execFileSync('apt-get', ['update', '-qq'], { stdio: 'inherit', env });
+  execFileSync('apt-get', ['install', '-y', '-qq', ...pkgs], { stdio: 'inherit', env });
+}
+
+function run(cmd, argv) {
+  const r = spawnSync(cmd, argv, { stdio: 'inherit' });
+  if (r.status !== 0) process.exit(r.status ?? 1);
+}
+
+function findTests(dir) {
+  const out = [];
+  for (const name of readdirSync(dir)) {
+    const p = join(dir, name);
+    if (statSync(p).isDirectory()) out.push(...findTests(p));
+    else if (name.endsWith('.test.ts')) out.push(p);
+  }
+  return out.sort();
+}
+
+if (!unitOnly) ensurePeers();
+if (!noCheck) {
+  run('npx', ['tsc', '-p', 'tsconfig.json', '--noEmit']);
+  run('npx', ['biome', 'check', '.']);
+}
+run('npx', ['tsc', '-p', 'tsconfig.build.json']);
+const tests = files.length > 0 ? files : findTests(unitOnly ? 'test/unit' : 'test');
+run(process.execPath, [
+  '--import',
+  'tsx',
+  '--test',
+  '--test-concurrency=2',
+  '--test-timeout=300000',
+  ...tests,
+]);

@@ -1,0 +1,67 @@
+import type { Command } from 'commander';
+import { Keychain } from '../auth/index.js';
+import { InvalidArgumentError } from '../errors/index.js';
+import type { Platform } from '../media/index.js';
+import { parsePlatform } from '../platform/index.js';
+import { RegistryClient } from '../registry/index.js';
+import { type GlobalOptions, globalsOf } from './global-options.js';
+import { readStdin } from './stdin.js';
+import { VERSION } from './version.js';
+
+/** What a command needs from the global options, built once per run. */
+export interface CliContext {
+  options: GlobalOptions;
+  client: RegistryClient;
+  platform?: Platform;
+  /** Cancelled on SIGINT/SIGTERM. */
+  signal: AbortSignal;
+}
+
+let current: CliContext | undefined;
+const abort = new AbortController();
+
+/** The client and settings for this run (created on first use). */
+export async function contextFor(command: Command): Promise<CliContext> {
+  if (current) return current;
+  const options = globalsOf(command);
+  let credentials: { username: string; password: string } | undefined;
+  if (options.username !== undefined) {
+    if (!options.passwordStdin) {
+      throw new InvalidArgumentError('--username needs --password-stdin to read the password');
+    }
+    credentials = {
+      username: options.username,
+      password: (await readStdin()).replace(/\r?\n$/, ''),
+    };
+  }
+  const keychain = new Keychain({ authFile: options.authfile, credentials });
+  const client = new RegistryClient({
+    keychain,
+    tls: {
+      caFile: options.caFile,
+      certFile: options.cert,
+      keyFile: options.key,
+      verify: options.tlsVerify,
+    },
+    plainHttp: options.plainHttp,
+    userAgent: `ocipeek/${VERSION}`,
+    log: options.verbose ? (line) => process.stderr.write(`${line}\n`) : undefined,
+  });
+  current = {
+    options,
+    client,
+    platform: options.platform ? parsePlatform(options.platform) : undefined,
+    signal: abort.signal,
+  };
+  return current;
+}
+
+/** The context if one was created (for the exit-time stats line and cleanup). */
+export function existingContext(): CliContext | undefined {
+  return current;
+}
+
+/** Abort in-flight work (signal handlers call this). */
+export function abortRun(reason: string): void {
+  abort.abort(new Error(reason));
+}

@@ -1,0 +1,52 @@
+import type { Command } from 'commander';
+import { InvalidArgumentError } from '../errors/index.js';
+
+/** Options every command accepts, before or after its name. */
+export interface GlobalOptions {
+  platform?: string;
+  authfile?: string;
+  username?: string;
+  passwordStdin?: boolean;
+  caFile?: string;
+  cert?: string;
+  key?: string;
+  tlsVerify: boolean;
+  plainHttp?: boolean;
+  verbose?: boolean;
+  stats?: boolean;
+  json?: boolean;
+  store?: string;
+}
+
+function parseBool(value: string | undefined): boolean {
+  if (value === undefined || value === 'true' || value === '1' || value === 'yes') return true;
+  if (value === 'false' || value === '0' || value === 'no') return false;
+  throw new InvalidArgumentError(`expected true or false, got "${value}"`);
+}
+
+/** Declare the global options on the program. */
+export function addGlobalOptions(program: Command): Command {
+  return program
+    .option('--platform <os/arch[/variant]>', 'platform to pick from an index (default: this host)')
+    .option('--authfile <file>', 'credentials file (containers auth.json or docker config.json)')
+    .option('--username <user>', 'registry user name (password read with --password-stdin)')
+    .option('--password-stdin', 'read the registry password from standard input')
+    .option('--ca-file <file>', 'PEM file of extra CA certificates to trust')
+    .option('--cert <file>', 'client certificate (PEM) for mutual TLS')
+    .option('--key <file>', 'client private key (PEM) for mutual TLS')
+    .option(
+      '--tls-verify [bool]',
+      'verify TLS certificates (--tls-verify=false to skip)',
+      parseBool,
+      true,
+    )
+    .option('--plain-http', 'speak plain HTTP to the registry (automatic for loopback)')
+    .option('--store <dir>', 'local image store (default $OCIPEEK_STORE or ~/.cache/ocipeek)')
+    .option('-v, --verbose', 'log requests and responses (secrets redacted); stack traces on error')
+    .option('--stats', 'print "stats: requests=N bytesFetched=N seconds=S" on stderr at exit');
+}
+
+/** The global options as seen from inside a subcommand's action. */
+export function globalsOf(command: Command): GlobalOptions {
+  return command.optsWithGlobals() as GlobalOptions;
+}

@@ -1,0 +1,9 @@
+import { InvalidArgumentError } from '../errors/index.js';
+
+/** Parse a positive integer option value. */
+export function parseCount(value: string): number {
+  if (!/^\d+$/.test(value) || Number(value) < 1) {
+    throw new InvalidArgumentError(`expected a positive whole number, got "${value}"`);
+  }
+  return Number(value);
+}

@@ -1,0 +1,9 @@
+export {
+  createDigester,
+  type DigestAlgorithm,
+  digestOf,
+  isDigest,
+  type ParsedDigest,
+  parseDigest,
+} from './digest.js';
+export { VerifyingStream, type VerifyOptions } from './verifying-stream.js';

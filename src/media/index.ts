@@ -1,0 +1,21 @@
+export {
+  isImageManifestMediaType,
+  isIndexMediaType,
+  isLayerMediaType,
+  isSchema1MediaType,
+  type LayerCompression,
+  layerCompression,
+  MANIFEST_ACCEPT,
+  MediaType,
+} from './media-types.js';
+export { isIndex, manifestMediaType, parseImageConfig, parseManifest } from './parse.js';
+export type {
+  ContainerConfig,
+  Descriptor,
+  HistoryEntry,
+  ImageConfig,
+  ImageIndex,
+  ImageManifest,
+  Manifest,
+  Platform,
+} from './types.js';

@@ -1,0 +1,10 @@
+export {
+  choosePlatform,
+  formatPlatform,
+  hostPlatform,
+  isAttestationEntry,
+  listPlatforms,
+  normalizePlatform,
+  parsePlatform,
+  platformEquals,
+} from './platform.js';

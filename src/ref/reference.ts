@@ -1,0 +1,192 @@
+import { parseDigest } from '../digest/index.js';
+import { InvalidReferenceError } from '../errors/index.js';
+
+/** Docker Hub's canonical registry name in references. */
+export const DOCKER_HUB = 'docker.io';
+/** The host that actually serves Docker Hub's registry API. */
+export const DOCKER_HUB_API_HOST = 'registry-1.docker.io';
+
+const MAX_NAME_LENGTH = 255;
+const PATH_COMPONENT = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$/;
+const TAG = /^[\w][\w.-]{0,127}$/;
+const DOMAIN_COMPONENT = /^(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])$/;
+const PORT = /^[0-9]+$/;
+
+/**
+ * A parsed, normalised image reference such as `docker.io/library/alpine:latest` or
+ * `127.0.0.1:5000/team/app@sha256:…`. Immutable; use the `with*` methods to derive.
+ */
+export class Reference {
+  constructor(
+    /** The registry name as written, normalised (`docker.io`, `ghcr.io`, `localhost:5000`). */
+    readonly registry: string,
+    /** The repository path (`library/alpine`). */
+    readonly repository: string,
+    /** The tag, when given (or defaulted to `latest`). */
+    readonly tag?: string,
+    /** The digest, when given. A digest wins over the tag when resolving. */
+    readonly digest?: string,
+  ) {}
+
+  /** `registry/repository`, without tag or digest. */
+  get name(): string {
+    return `${this.registry}/${this.repository}`;
+  }
+
+  /** What to ask the registry for: the digest when present, else the tag. */
+  get reference(): string {
+    return this.digest ?? this.tag ?? 'latest';
+  }
+
+  /** The host (and port) to connect to for the registry API. */
+  get apiHost(): string {
+    return registryApiHost(this.registry);
+  }
+
+  /** The full normalised form: `registry/repository[:tag][@digest]`. */
+  toString(): string {
+    return `${this.name}${this.tag ? `:${this.tag}` : ''}${this.digest ? `@${this.digest}` : ''}`;
+  }
+
+  /** The same repository at `digest` (the tag is kept for display). */
+  withDigest(digest: string): Reference {
+    return new Reference(this.registry, this.repository, this.tag, digest);
+  }
+
+  /** The same repository at `tag`, without a digest. */
+  withTag(tag: string): Reference {
+    return new Reference(this.registry, this.repository, tag);
+  }
+
+  /** The same repository in another registry or path. */
+  withRepository(repository: string): Reference {
+    return new Reference(this.registry, repository, this.tag, this.digest);
+  }
+}
+
+/** Options for {@link parseReference}. */
+export interface ParseReferenceOptions {
+  /** Tag to use when the reference has neither tag nor digest. Default `latest`; `null` for none. */
+  defaultTag?: string | null;
+}
+
+/** The host serving a registry's API: Docker Hub's differs from its name. */
+export function registryApiHost(registry: string): string {
+  return registry === DOCKER_HUB ? DOCKER_HUB_API_HOST : registry;
+}
+
+function looksLikeDomain(component: string): boolean {
+  return (
+    component.includes('.') ||
+    component.includes(':') ||
+    component === 'localhost' ||
+    component.startsWith('[') ||
+    component !== component.toLowerCase()
+  );
+}
+
+function checkDomain(input: string, domain: string): void {
+  let host = domain;
+  let port: string | undefined;
+  if (domain.startsWith('[')) {
+    const end = domain.indexOf(']');
+    if (end < 0) throw new InvalidReferenceError(input, `bad IPv6 registry "${domain}"`);
+    host = domain.slice(1, end);
+    const rest = domain.slice(end + 1);
+    if (rest && !rest.startsWith(':')) throw new InvalidReferenceError(input, 'bad registry port');
+    port = rest ? rest.slice(1) : undefined;
+    if (!/^[0-9a-fA-F:.]+$/.test(host)) {
+      throw new InvalidReferenceError(input, `bad IPv6 registry "${domain}"`);
+    }
+  } else {
+    const colon = domain.lastIndexOf(':');
+    if (colon >= 0) {
+      host = domain.slice(0, colon);
+      port = domain.slice(colon + 1);
+    }
+    if (!host.split('.').every((c) => DOMAIN_COMPONENT.test(c))) {
+      throw new InvalidReferenceError(input, `invalid registry host "${host}"`);
+    }
+  }
+  if (port !== undefined && (!PORT.test(port) || Number(port) > 65535)) {
+    throw new InvalidReferenceError(input, `invalid registry port "${port}"`);
+  }
+}
+
+/**
+ * Parse a reference the way docker and skopeo do: `alpine` becomes
+ * `docker.io/library/alpine:latest`, `host:port/a/b:tag` keeps its registry, and
+ * `name@sha256:…` or `name:tag@sha256:…` pin a digest. A leading `docker://` is accepted.
+ * Throws {@link InvalidReferenceError} naming what is wrong.
+ */
+export function parseReference(input: string, options: ParseReferenceOptions = {}): Reference {
+  let s = input.startsWith('docker://') ? input.slice('docker://'.length) : input;
+  if (s.startsWith('//')) s = s.slice(2);
+  if (s === '') throw new InvalidReferenceError(input, 'empty reference');
+  if (/\s/.test(s)) throw new InvalidReferenceError(input, 'contains whitespace');
+
+  let digest: string | undefined;
+  const at = s.indexOf('@');
+  if (at >= 0) {
+    digest = s.slice(at + 1);
+    s = s.slice(0, at);
+    try {
+      parseDigest(digest);
+    } catch (err) {
+      throw new InvalidReferenceError(input, (err as Error).message);
+    }
+  }
+
+  let tag: string | undefined;
+  const lastSlash = s.lastIndexOf('/');
+  const lastColon = s.lastIndexOf(':');
+  if (lastColon > lastSlash) {
+    tag = s.slice(lastColon + 1);
+    s = s.slice(0, lastColon);
+    if (!TAG.test(tag)) {
+      throw new InvalidReferenceError(
+        input,
+        `invalid tag "${tag}" (letters, digits, _ . - only, at most 128, not starting with . or -)`,
+      );
+    }
+  }
+  if (s === '') throw new InvalidReferenceError(input, 'missing repository name');
+
+  const parts = s.split('/');
+  let registry = DOCKER_HUB;
+  if (parts.length > 1 && looksLikeDomain(parts[0] as string)) {
+    registry = parts.shift() as string;
+    checkDomain(input, registry);
+  }
+  if (registry === 'index.docker.io' || registry === DOCKER_HUB_API_HOST) registry = DOCKER_HUB;
+  if (registry === DOCKER_HUB && parts.length === 1) parts.unshift('library');
+
+  for (const part of parts) {
+    if (part === '') throw new InvalidReferenceError(input, 'empty path component');
+    if (part !== part.toLowerCase()) {
+      throw new InvalidReferenceError(input, `repository name must be lowercase ("${part}")`);
+    }
+    if (!PATH_COMPONENT.test(part)) {
+      throw new InvalidReferenceError(input, `invalid repository path component "${part}"`);
+    }
+  }
+  const repository = parts.join('/');
+  if (registry.length + 1 + repository.length > MAX_NAME_LENGTH) {
+    throw new InvalidReferenceError(input, `name longer than ${MAX_NAME_LENGTH} characters`);
+  }
+
+  if (tag === undefined && digest === undefined) {
+    const fallback = options.defaultTag === undefined ? 'latest' : options.defaultTag;
+    if (fallback !== null) tag = fallback;
+  }
+  return new Reference(registry, repository, tag, digest);
+}
+
+/** Parse a repository name with no tag or digest (for tag listing). */
+export function parseRepository(input: string): Reference {
+  const ref = parseReference(input, { defaultTag: null });
+  if (ref.tag || ref.digest) {
+    throw new InvalidReferenceError(input, 'expected a repository without tag or digest');
+  }
+  return ref;
+}

@@ -1,0 +1,133 @@
+import { digestOf, parseDigest } from '../digest/index.js';
+import { DigestMismatchError, InvalidManifestError, TooLargeError } from '../errors/index.js';
+import {
+  type Descriptor,
+  MANIFEST_ACCEPT,
+  type Manifest,
+  manifestMediaType,
+  parseManifest,
+} from '../media/index.js';
+import type { Reference } from '../ref/index.js';
+import { headerValue, type RegistryResponse, type RegistryTransport } from '../transport/index.js';
+import { readCapped } from './read-capped.js';
+import { errorFromResponse } from './response-errors.js';
+import { pullScope } from './scopes.js';
+
+/** The largest manifest ocipeek accepts, as containers/image and distribution do. */
+export const MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
+
+/** A manifest as served: exact bytes, their digest, and the parsed form. */
+export interface FetchedManifest {
+  /** The bytes exactly as the registry sent them (their digest is `digest`). */
+  bytes: Buffer;
+  /** The manifest's media type. */
+  mediaType: string;
+  /** `sha256:` digest of `bytes` (or of the algorithm the reference's digest uses). */
+  digest: string;
+  /** The parsed manifest or index. */
+  manifest: Manifest;
+}
+
+/** Options for manifest requests. */
+export interface ManifestRequestOptions {
+  /** `Accept` header; all four OCI and Docker types by default. */
+  accept?: string;
+  signal?: AbortSignal;
+}
+
+function manifestPath(ref: Reference, reference = ref.reference): string {
+  return `/v2/${ref.repository}/manifests/${reference}`;
+}
+
+function describeRef(ref: Reference): string {
+  return ref.toString();
+}
+
+/**
+ * GET a manifest by tag or digest. The body is capped at 4 MiB; when fetched by digest
+ * its bytes must hash to that digest, and a `Docker-Content-Digest` header must agree.
+ */
+export async function getManifest(
+  transport: RegistryTransport,
+  ref: Reference,
+  options: ManifestRequestOptions = {},
+): Promise<FetchedManifest> {
+  const res = await transport.send({
+    registry: ref.registry,
+    repository: ref.repository,
+    scope: pullScope(ref.repository),
+    method: 'GET',
+    path: manifestPath(ref),
+    headers: { accept: options.accept ?? MANIFEST_ACCEPT },
+    signal: options.signal,
+  });
+  if (res.status !== 200) throw await errorFromResponse(res, `manifest ${describeRef(ref)}`);
+  checkDeclaredLength(res, describeRef(ref));
+  const bytes = await readCapped(res.body, MAX_MANIFEST_BYTES, `manifest ${describeRef(ref)}`);
+  const digest = verifyManifestDigest(
+    bytes,
+    ref,
+    headerValue(res.headers, 'docker-content-digest'),
+  );
+  const contentType = headerValue(res.headers, 'content-type')?.split(';')[0]?.trim();
+  const manifest = parseManifest(bytes, contentType);
+  return { bytes, digest, manifest, mediaType: manifestMediaType(manifest, contentType) };
+}
+
+/** HEAD a manifest: its descriptor without the body (no rate-limited GET on Docker Hub). */
+export async function headManifest(
+  transport: RegistryTransport,
+  ref: Reference,
+  options: ManifestRequestOptions = {},
+): Promise<Descriptor> {
+  const res = await transport.send({
+    registry: ref.registry,
+    repository: ref.repository,
+    scope: pullScope(ref.repository),
+    method: 'HEAD',
+    path: manifestPath(ref),
+    headers: { accept: options.accept ?? MANIFEST_ACCEPT },
+    signal: options.signal,
+  });
+  await res.body.dump();
+  if (res.status !== 200) throw await errorFromResponse(res, `manifest ${describeRef(ref)}`);
+  const digest = headerValue(res.headers, 'docker-content-digest') ?? ref.digest;
+  if (!digest) {
+    throw new InvalidManifestError(
+      `registry sent no Docker-Content-Digest for ${describeRef(ref)}`,
+    );
+  }
+  parseDigest(digest);
+  if (ref.digest && digest !== ref.digest) {
+    throw new DigestMismatchError(ref.digest, digest, 'manifest');
+  }
+  const size = Number(headerValue(res.headers, 'content-length') ?? -1);
+  const mediaType = headerValue(res.headers, 'content-type')?.split(';')[0]?.trim() ?? '';
+  return { mediaType, digest, size };
+}
+
+function checkDeclaredLength(res: RegistryResponse, what: string): void {
+  const length = Number(headerValue(res.headers, 'content-length') ?? 0);
+  if (length > MAX_MANIFEST_BYTES) {
+    res.body.destroy();
+    throw new TooLargeError(`manifest ${what}`, MAX_MANIFEST_BYTES);
+  }
+}
+
+/**
+ * The digest of manifest bytes, checked against what we asked for (a digest reference)
+ * and what the registry claims (`Docker-Content-Digest`), in the algorithm each uses.
+ */
+function verifyManifestDigest(bytes: Buffer, ref: Reference, header: string | undefined): string {
+  const algorithm = ref.digest ? parseDigest(ref.digest).algorithm : 'sha256';
+  const actual = digestOf(bytes, algorithm);
+  if (ref.digest && actual !== ref.digest) {
+    throw new DigestMismatchError(ref.digest, actual, 'manifest');
+  }
+  if (header) {
+    const claimed = parseDigest(header).algorithm;
+    const computed = claimed === algorithm ? actual : digestOf(bytes, claimed);
+    if (computed !== header) throw new DigestMismatchError(header, computed, 'manifest');
+  }
+  return actual;
+}

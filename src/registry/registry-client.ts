@@ -1,0 +1,119 @@
+import type { Readable } from 'node:stream';
+import { InvalidArgumentError } from '../errors/index.js';
+import type { Descriptor } from '../media/index.js';
+import { parseReference, type Reference } from '../ref/index.js';
+import {
+  RegistryTransport,
+  type TransferStats,
+  type TransportOptions,
+} from '../transport/index.js';
+import {
+  type BlobRange,
+  type BlobRequestOptions,
+  type BlobTarget,
+  openBlob,
+  openBlobRange,
+  readBlob,
+} from './blobs.js';
+import { type ListOptions, listCatalog, listTags } from './listing.js';
+import {
+  type FetchedManifest,
+  getManifest,
+  headManifest,
+  type ManifestRequestOptions,
+} from './manifests.js';
+import { listReferrers, type ReferrersOptions, type ReferrersResult } from './referrers.js';
+
+/** Options for a {@link RegistryClient}; see {@link TransportOptions} for each field. */
+export type RegistryClientOptions = TransportOptions;
+
+function asRef(ref: Reference | string): Reference {
+  return typeof ref === 'string' ? parseReference(ref) : ref;
+}
+
+/**
+ * A client for the OCI distribution API (the pull side): manifests, verified blobs,
+ * range reads, tags, catalog and referrers. One client keeps one connection pool, one
+ * token cache and one set of stats; share it across calls.
+ *
+ * @example
+ * ```ts
+ * const client = new RegistryClient();
+ * const { manifest, digest } = await client.getManifest('127.0.0.1:5000/app:1.0');
+ * ```
+ */
+export class RegistryClient {
+  /** The request chain (auth, retries, TLS) this client sends through. */
+  readonly transport: RegistryTransport;
+
+  constructor(options: RegistryClientOptions = {}) {
+    this.transport = new RegistryTransport(options);
+  }
+
+  /** Requests made and bytes fetched so far. */
+  get stats(): TransferStats {
+    return this.transport.stats;
+  }
+
+  /** Close pooled connections; the client cannot be used afterwards. */
+  close(): Promise<void> {
+    return this.transport.close();
+  }
+
+  /** GET a manifest or index by tag or digest, verified. */
+  getManifest(ref: Reference | string, options?: ManifestRequestOptions): Promise<FetchedManifest> {
+    return getManifest(this.transport, asRef(ref), options);
+  }
+
+  /** HEAD a manifest: digest, size and media type without the body. */
+  headManifest(ref: Reference | string, options?: ManifestRequestOptions): Promise<Descriptor> {
+    return headManifest(this.transport, asRef(ref), options);
+  }
+
+  /** Stream a blob, size-limited and digest-verified, resuming broken connections. */
+  openBlob(
+    repo: Reference | string,
+    blob: BlobTarget,
+    options?: BlobRequestOptions,
+  ): Promise<Readable> {
+    return openBlob(this.transport, asRef(repo), blob, options);
+  }
+
+  /** Read a small blob (a config) whole, verified. */
+  readBlob(
+    repo: Reference | string,
+    blob: BlobTarget,
+    options?: { signal?: AbortSignal; maxBytes?: number },
+  ): Promise<Buffer> {
+    return readBlob(this.transport, asRef(repo), blob, options);
+  }
+
+  /** Read part of a blob with one `Range` request (see {@link openBlobRange}). */
+  openBlobRange(
+    repo: Reference | string,
+    digest: string,
+    start: number,
+    end?: number,
+    options?: { signal?: AbortSignal },
+  ): Promise<BlobRange> {
+    return openBlobRange(this.transport, asRef(repo), digest, start, end, options);
+  }
+
+  /** Tags of a repository, all pages. */
+  listTags(repo: Reference | string, options?: ListOptions): Promise<string[]> {
+    const r = typeof repo === 'string' ? parseReference(repo, { defaultTag: null }) : repo;
+    return listTags(this.transport, r, options);
+  }
+
+  /** Repositories of a registry (`host[:port]`), all pages. */
+  listCatalog(registry: string, options?: ListOptions): Promise<string[]> {
+    return listCatalog(this.transport, registry, options);
+  }
+
+  /** Manifests that refer to `ref` (which must carry a digest) as their subject. */
+  listReferrers(ref: Reference | string, options?: ReferrersOptions): Promise<ReferrersResult> {
+    const r = asRef(ref);
+    if (!r.digest) throw new InvalidArgumentError(`referrers need a digest reference, got ${r}`);
+    return listReferrers(this.transport, r as Reference & { digest: string }, options);
+  }
+}

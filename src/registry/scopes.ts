@@ -1,0 +1,12 @@
+/** Token scope for reading a repository. */
+export function pullScope(repository: string): string {
+  return `repository:${repository}:pull`;
+}
+
+/** Token scope for writing a repository (pushing also needs pull). */
+export function pushScope(repository: string): string {
+  return `repository:${repository}:pull,push`;
+}
+
+/** Token scope for the registry catalog. */
+export const CATALOG_SCOPE = 'registry:catalog:*';

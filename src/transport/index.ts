@@ -1,0 +1,11 @@
+export { isLoopbackRegistry, splitHostPort } from './loopback.js';
+export {
+  headerValue,
+  type RegistryRequest,
+  type RegistryResponse,
+  RegistryTransport,
+  type TransportOptions,
+} from './registry-transport.js';
+export type { RetryOptions } from './retry.js';
+export type { TlsOptions } from './tls.js';
+export { TransferStats } from './transfer-stats.js';

@@ -1,0 +1,75 @@
+import { NetworkError, OcipeekError, TlsError } from '../errors/index.js';
+
+const TLS_CODES = new Set([
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'CERT_HAS_EXPIRED',
+  'CERT_NOT_YET_VALID',
+  'CERT_UNTRUSTED',
+  'CERT_REJECTED',
+  'ERR_TLS_CERT_ALTNAME_INVALID',
+  'ERR_SSL_WRONG_VERSION_NUMBER',
+  'ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED',
+  'ERR_SSL_SSLV3_ALERT_BAD_CERTIFICATE',
+  'ERR_SSL_TLSV1_ALERT_UNKNOWN_CA',
+  'ERR_SSL_SSLV3_ALERT_HANDSHAKE_FAILURE',
+  'EPROTO',
+]);
+
+/** The innermost error code of an error chain (undici wraps socket errors in `cause`). */
+export function errorCode(err: unknown): string | undefined {
+  let e = err as { code?: unknown; cause?: unknown } | undefined;
+  let code: string | undefined;
+  for (let depth = 0; e && depth < 5; depth++) {
+    if (typeof e.code === 'string' && !e.code.startsWith('UND_ERR_SOCKET')) code = e.code;
+    e = e.cause as typeof e;
+  }
+  return code ?? ((err as { code?: string })?.code || undefined);
+}
+
+/** True for errors a TLS handshake produces (bad certificate, wrong protocol). */
+export function isTlsFailure(err: unknown): boolean {
+  const code = errorCode(err);
+  if (code && (TLS_CODES.has(code) || code.startsWith('ERR_SSL_') || code.startsWith('ERR_TLS_'))) {
+    return true;
+  }
+  return /ssl|tls|certificate/i.test(String((err as Error)?.message ?? ''));
+}
+
+/** True when the error came from the caller's AbortSignal rather than the network. */
+export function isAbort(err: unknown, signal?: AbortSignal): boolean {
+  return Boolean(signal?.aborted) || (err as Error)?.name === 'AbortError';
+}
+
+/** True for failures worth retrying: resets, refusals, timeouts, broken bodies. */
+export function isRetryableNetworkError(err: unknown): boolean {
+  if (err instanceof OcipeekError) return err instanceof NetworkError;
+  if (isTlsFailure(err)) return false;
+  return true;
+}
+
+/** Turn a low-level socket/TLS error into a one-line ocipeek error naming the host. */
+export function toNetworkError(err: unknown, host: string): OcipeekError {
+  if (err instanceof OcipeekError) return err;
+  const code = errorCode(err);
+  const detail = (err as Error)?.message ?? String(err);
+  if (isTlsFailure(err)) {
+    return new TlsError(`TLS failure talking to ${host}: ${code ? `${code}: ` : ''}${detail}`, {
+      cause: err,
+    });
+  }
+  const what =
+    code === 'ECONNREFUSED'
+      ? 'connection refused'
+      : code === 'ENOTFOUND' || code === 'EAI_AGAIN'
+        ? 'host not found'
+        : code === 'UND_ERR_CONNECT_TIMEOUT' || code === 'UND_ERR_HEADERS_TIMEOUT'
+          ? 'timed out'
+          : code === 'UND_ERR_BODY_TIMEOUT'
+            ? 'response body stalled'
+            : detail;
+  return new NetworkError(`cannot reach ${host}: ${what}`, { cause: err });
+}

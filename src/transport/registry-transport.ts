@@ -1,0 +1,269 @@
+import type { IncomingHttpHeaders } from 'node:http';
+import type { Readable } from 'node:stream';
+import { type Dispatcher, request } from 'undici';
+import {
+  type AuthChallenge,
+  Authenticator,
+  type CredentialSource,
+  parseWwwAuthenticate,
+  redactHeaders,
+  redactUrl,
+} from '../auth/index.js';
+import { UnauthorizedError } from '../errors/index.js';
+import { registryApiHost } from '../ref/index.js';
+import { countingDispatcher } from './counting-dispatcher.js';
+import { isLoopbackRegistry } from './loopback.js';
+import {
+  isAbort,
+  isRetryableNetworkError,
+  isTlsFailure,
+  toNetworkError,
+} from './network-errors.js';
+import {
+  backoffDelay,
+  isRetryableStatus,
+  parseRetryAfter,
+  type RetryOptions,
+  sleep,
+} from './retry.js';
+import { createDispatcher, type TlsOptions } from './tls.js';
+import { TransferStats } from './transfer-stats.js';
+
+/** Settings shared by every request a transport sends. */
+export interface TransportOptions {
+  /** TLS trust and client certificates. */
+  tls?: TlsOptions;
+  /** Speak plain HTTP to every registry (loopback registries fall back to it by themselves). */
+  plainHttp?: boolean;
+  /** Retry policy for network errors, 429 and 5xx. */
+  retry?: RetryOptions;
+  /** Connect and response-header timeout in milliseconds (default 30 s). */
+  timeoutMs?: number;
+  /** How long a response body may stall, in milliseconds (default 60 s). */
+  bodyTimeoutMs?: number;
+  /** `User-Agent` header. */
+  userAgent?: string;
+  /** Where credentials come from (auth files, helpers, explicit ones). */
+  keychain?: CredentialSource;
+  /** Receives one line per request and response, secrets redacted (`--verbose`). */
+  log?: (line: string) => void;
+  /** Counters to add to; a fresh one is made when omitted. */
+  stats?: TransferStats;
+  /** A ready undici dispatcher (tests, custom pools); overrides `tls`. */
+  dispatcher?: Dispatcher;
+}
+
+/** One request to a registry's API. */
+export interface RegistryRequest {
+  /** The registry as written in references (`docker.io`, `127.0.0.1:5000`). */
+  registry: string;
+  /** Repository the request is about (for credential lookup). */
+  repository?: string;
+  /** The token scope (`repository:NAME:pull`, `registry:catalog:*`). */
+  scope: string;
+  method: 'GET' | 'HEAD' | 'PUT' | 'POST' | 'PATCH' | 'DELETE';
+  /** A path starting with `/v2/`, or an absolute URL (upload locations, `Link` pages). */
+  path: string;
+  headers?: Record<string, string>;
+  /** A buffer can be re-sent on retry; a stream cannot, so it is sent once. */
+  body?: Buffer | Readable;
+  signal?: AbortSignal;
+}
+
+/** A registry's response, body not yet read. */
+export interface RegistryResponse {
+  status: number;
+  headers: IncomingHttpHeaders;
+  body: Dispatcher.ResponseData['body'];
+  /** The URL that finally answered (after redirects). */
+  url: URL;
+}
+
+const MAX_REDIRECTS = 5;
+
+/** First value of a header that may repeat. */
+export function headerValue(headers: IncomingHttpHeaders, name: string): string | undefined {
+  const v = headers[name];
+  return Array.isArray(v) ? v[0] : v;
+}
+
+/**
+ * The request chain every registry call goes through: scheme choice (HTTPS, with plain
+ * HTTP only for loopback or when told), bearer/basic auth on 401 (re-authenticating once),
+ * bounded retries with backoff honouring `Retry-After`, redirects that never carry
+ * credentials to another origin, timeouts, abort signals, stats and redacted logging.
+ */
+export class RegistryTransport {
+  readonly stats: TransferStats;
+  readonly authenticator: Authenticator;
+  private readonly dispatcher: Dispatcher;
+  private readonly pool: Dispatcher;
+  private readonly plainHosts = new Set<string>();
+
+  constructor(private readonly options: TransportOptions = {}) {
+    this.stats = options.stats ?? new TransferStats();
+    this.pool =
+      options.dispatcher ??
+      createDispatcher(options.tls ?? {}, {
+        timeoutMs: options.timeoutMs ?? 30_000,
+        bodyTimeoutMs: options.bodyTimeoutMs ?? 60_000,
+      });
+    this.dispatcher = countingDispatcher(this.pool, this.stats);
+    this.authenticator = new Authenticator({
+      keychain: options.keychain,
+      fetchToken: async (url, init) => {
+        const res = await this.raw('GET', url, init.headers, undefined, init.signal);
+        const body = await res.body.text();
+        return { status: res.statusCode, headers: res.headers, body };
+      },
+    });
+  }
+
+  /** Close pooled connections. */
+  async close(): Promise<void> {
+    await this.pool.close();
+  }
+
+  /** The base URL (`https://host`) used for a registry right now. */
+  baseUrl(registry: string): string {
+    const scheme = this.options.plainHttp || this.plainHosts.has(registry) ? 'http' : 'https';
+    return `${scheme}://${registryApiHost(registry)}`;
+  }
+
+  /** Send a request through the whole chain; the caller reads or discards the body. */
+  async send(req: RegistryRequest): Promise<RegistryResponse> {
+    const retries = this.options.retry?.retries ?? 4;
+    const replayable = !(req.body && typeof (req.body as Readable).pipe === 'function');
+    let reauthenticated = false;
+    for (let attempt = 0; ; attempt++) {
+      let res: RegistryResponse;
+      try {
+        res = await this.sendOnce(req);
+      } catch (err) {
+        if (isAbort(err, req.signal)) throw err;
+        if (this.shouldFallBackToHttp(req.registry, err) && replayable) {
+          this.plainHosts.add(req.registry);
+          this.stats.requests--; // the handshake never became an HTTP request
+          this.log(`* ${req.registry}: TLS failed, falling back to plain HTTP (loopback)`);
+          attempt--;
+          continue;
+        }
+        const wrapped = toNetworkError(err, registryApiHost(req.registry));
+        if (attempt < retries && replayable && isRetryableNetworkError(wrapped)) {
+          await sleep(backoffDelay(attempt, this.options.retry), req.signal);
+          continue;
+        }
+        throw wrapped;
+      }
+      if (res.status === 401 && !reauthenticated) {
+        const challenges = parseWwwAuthenticate(res.headers['www-authenticate'] ?? '');
+        await res.body.dump();
+        if (!replayable) {
+          throw new UnauthorizedError(`unauthorized: ${req.registry} rejected the request`);
+        }
+        await this.authorize(req, challenges);
+        reauthenticated = true;
+        attempt--;
+        continue;
+      }
+      if (isRetryableStatus(res.status) && attempt < retries && replayable) {
+        const asked = parseRetryAfter(res.headers['retry-after']);
+        const max = this.options.retry?.maxDelayMs ?? 30_000;
+        await res.body.dump();
+        const delay =
+          asked !== undefined ? Math.min(asked, max) : backoffDelay(attempt, this.options.retry);
+        this.log(`* ${res.status}: retrying in ${delay} ms`);
+        await sleep(delay, req.signal);
+        continue;
+      }
+      return res;
+    }
+  }
+
+  private shouldFallBackToHttp(registry: string, err: unknown): boolean {
+    return (
+      !this.options.plainHttp &&
+      !this.plainHosts.has(registry) &&
+      isLoopbackRegistry(registry) &&
+      isTlsFailure(err)
+    );
+  }
+
+  private async authorize(req: RegistryRequest, challenges: AuthChallenge[]): Promise<void> {
+    this.authenticator.invalidate(req.registry, req.scope);
+    await this.authenticator.authorize(req.registry, req.repository, req.scope, challenges, {
+      signal: req.signal,
+    });
+  }
+
+  /** One attempt: auth header from cache, then redirects followed by hand. */
+  private async sendOnce(req: RegistryRequest): Promise<RegistryResponse> {
+    let url = new URL(req.path, this.baseUrl(req.registry));
+    const origin = url.origin;
+    const headers: Record<string, string> = { ...req.headers };
+    if (this.options.userAgent) headers['user-agent'] = this.options.userAgent;
+    const auth = this.authenticator.cached(req.registry, req.scope);
+    if (auth) headers.authorization = auth;
+    let method = req.method;
+    let body = req.body;
+    for (let hop = 0; ; hop++) {
+      // Credentials belong to the registry's origin only: blob storage behind a redirect
+      // (S3, a CDN) must never see them.
+      const sendHeaders = url.origin === origin ? headers : withoutAuth(headers);
+      const res = await this.raw(method, url, sendHeaders, body, req.signal);
+      const location = headerValue(res.headers, 'location');
+      if (res.statusCode >= 300 && res.statusCode < 400 && location && res.statusCode !== 304) {
+        await res.body.dump();
+        if (hop >= MAX_REDIRECTS) {
+          throw toNetworkError(new Error(`too many redirects (${MAX_REDIRECTS})`), url.host);
+        }
+        url = new URL(location, url);
+        if (
+          res.statusCode === 303 ||
+          ((res.statusCode === 301 || res.statusCode === 302) && method === 'POST')
+        ) {
+          method = 'GET';
+          body = undefined;
+        }
+        continue;
+      }
+      return { status: res.statusCode, headers: res.headers, body: res.body, url };
+    }
+  }
+
+  /** A bare HTTP exchange with stats and logging; no auth, retries or redirects. */
+  private async raw(
+    method: string,
+    url: URL,
+    headers: Record<string, string>,
+    body: Buffer | Readable | undefined,
+    signal: AbortSignal | undefined,
+  ): Promise<Dispatcher.ResponseData> {
+    this.stats.requests++;
+    if (Buffer.isBuffer(body)) this.stats.bytesSent += body.length;
+    this.log(`> ${method} ${redactUrl(url.toString())} ${JSON.stringify(redactHeaders(headers))}`);
+    const res = await request(url, {
+      method: method as Dispatcher.HttpMethod,
+      headers,
+      body,
+      signal,
+      dispatcher: this.dispatcher,
+    });
+    this.log(
+      `< ${res.statusCode} ${method} ${redactUrl(url.toString())} ${JSON.stringify(redactHeaders(res.headers as Record<string, string>))}`,
+    );
+    return res;
+  }
+
+  private log(line: string): void {
+    this.options.log?.(line);
+  }
+}
+
+function withoutAuth(headers: Record<string, string>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(headers)) {
+    if (k.toLowerCase() !== 'authorization' && k.toLowerCase() !== 'cookie') out[k] = v;
+  }
+  return out;
+}

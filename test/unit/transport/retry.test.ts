@@ -1,0 +1,59 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { nextLink } from '../../../src/registry/index.js';
+import { isLoopbackRegistry } from '../../../src/transport/index.js';
+import { backoffDelay, isRetryableStatus, parseRetryAfter } from '../../../src/transport/retry.js';
+
+describe('retry policy', () => {
+  it('retries 429 and transient 5xx only', () => {
+    for (const s of [429, 500, 502, 503, 504]) assert.equal(isRetryableStatus(s), true, String(s));
+    for (const s of [400, 401, 403, 404, 501]) assert.equal(isRetryableStatus(s), false, String(s));
+  });
+
+  it('reads Retry-After as seconds or a date', () => {
+    assert.equal(parseRetryAfter('3'), 3000);
+    assert.equal(parseRetryAfter(new Date(10_000).toUTCString(), 4_000), 6_000);
+    assert.equal(parseRetryAfter('soon'), undefined);
+    assert.equal(parseRetryAfter(undefined), undefined);
+  });
+
+  it('backs off exponentially within the cap', () => {
+    for (let n = 0; n < 10; n++) {
+      const d = backoffDelay(n, { minDelayMs: 100, maxDelayMs: 1000 });
+      const ceiling = Math.min(1000, 100 * 2 ** n);
+      assert.ok(d >= ceiling / 2 && d <= ceiling, `${n}: ${d}`);
+    }
+  });
+});
+
+describe('loopback detection', () => {
+  it('allows plain HTTP fallback only for this machine', () => {
+    for (const h of ['localhost:5000', '127.0.0.1:1', '127.8.9.1', '[::1]:5000', 'localhost']) {
+      assert.equal(isLoopbackRegistry(h), true, h);
+    }
+    for (const h of [
+      'docker.io',
+      '10.0.0.1:5000',
+      'example.com',
+      '128.0.0.1',
+      'localhost.example.com',
+    ]) {
+      assert.equal(isLoopbackRegistry(h), false, h);
+    }
+  });
+});
+
+describe('Link header', () => {
+  it('finds rel="next" among several links', () => {
+    assert.equal(
+      nextLink('</v2/a/tags/list?last=b&n=2>; rel="next"'),
+      '/v2/a/tags/list?last=b&n=2',
+    );
+    assert.equal(
+      nextLink('<https://x/prev>; rel="prev", <https://x/next?a=1,2>; rel=next'),
+      'https://x/next?a=1,2',
+    );
+    assert.equal(nextLink(undefined), undefined);
+    assert.equal(nextLink('<x>; rel="prev"'), undefined);
+  });
+});
