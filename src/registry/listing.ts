@@ -1,7 +1,7 @@
 import { InvalidManifestError } from '../errors/index.js';
 import type { Reference } from '../ref/index.js';
 import { headerValue, type RegistryTransport } from '../transport/index.js';
-import { readCapped } from './read-capped.js';
+import { readCapped } from '../transport/read-capped.js';
 import { errorFromResponse } from './response-errors.js';
 import { CATALOG_SCOPE, pullScope } from './scopes.js';
 

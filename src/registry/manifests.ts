@@ -9,7 +9,7 @@ import {
 } from '../media/index.js';
 import type { Reference } from '../ref/index.js';
 import { headerValue, type RegistryResponse, type RegistryTransport } from '../transport/index.js';
-import { readCapped } from './read-capped.js';
+import { readCapped } from '../transport/read-capped.js';
 import { errorFromResponse } from './response-errors.js';
 import { pullScope } from './scopes.js';
 

@@ -5,7 +5,7 @@ import {
   UnauthorizedError,
 } from '../errors/index.js';
 import type { RegistryResponse } from '../transport/index.js';
-import { readCapped } from './read-capped.js';
+import { readCapped } from '../transport/read-capped.js';
 
 const ERROR_BODY_LIMIT = 64 * 1024;
 

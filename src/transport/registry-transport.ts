@@ -11,6 +11,7 @@ import {
 } from '../auth/index.js';
 import { UnauthorizedError } from '../errors/index.js';
 import { registryApiHost } from '../ref/index.js';
+import { readCapped } from './read-capped.js';
 import { countingDispatcher } from './counting-dispatcher.js';
 import { isLoopbackRegistry } from './loopback.js';
 import {
@@ -80,6 +81,7 @@ export interface RegistryResponse {
 }
 
 const MAX_REDIRECTS = 5;
+const TOKEN_BODY_LIMIT = 1024 * 1024;
 
 /** First value of a header that may repeat. */
 export function headerValue(headers: IncomingHttpHeaders, name: string): string | undefined {
@@ -112,9 +114,10 @@ export class RegistryTransport {
     this.authenticator = new Authenticator({
       keychain: options.keychain,
       fetchToken: async (url, init) => {
-        const res = await this.raw('GET', url, init.headers, undefined, init.signal);
-        const body = await res.body.text();
-        return { status: res.statusCode, headers: res.headers, body };
+        const body = init.body === undefined ? undefined : Buffer.from(init.body);
+        const res = await this.raw(init.method ?? 'GET', url, init.headers, body, init.signal);
+        const text = (await readCapped(res.body, TOKEN_BODY_LIMIT, 'token response')).toString('utf8');
+        return { status: res.statusCode, headers: res.headers, body: text };
       },
     });
   }
