@@ -194,7 +194,9 @@ export class Authenticator {
     }
     const value = basicAuthorization(creds);
     if (!value) {
-      throw new UnauthorizedError(`${registry} requires a user name and password; none were found`);
+      throw new UnauthorizedError(
+        `unauthorized: ${registry} requires a user name and password; none were found (ocipeek login, --authfile or --username)`,
+      );
     }
     this.#cache.set(TokenCache.key(registry, BASIC_SCOPE), value);
     return value;

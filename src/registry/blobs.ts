@@ -10,8 +10,8 @@ import {
 import type { Reference } from '../ref/index.js';
 import { headerValue, type RegistryResponse, type RegistryTransport } from '../transport/index.js';
 import { isAbort, toNetworkError } from '../transport/network-errors.js';
-import { backoffDelay, sleep } from '../transport/retry.js';
 import { readCapped } from '../transport/read-capped.js';
+import { backoffDelay, sleep } from '../transport/retry.js';
 import { errorFromResponse } from './response-errors.js';
 import { pullScope } from './scopes.js';
 

@@ -13,3 +13,14 @@ export {
 export { type ReferrersOptions, type ReferrersResult, referrersTag } from './referrers.js';
 export { RegistryClient, type RegistryClientOptions } from './registry-client.js';
 export { CATALOG_SCOPE, pullScope, pushScope } from './scopes.js';
+export {
+  hasBlob,
+  type MountResult,
+  mountBlob,
+  putManifest,
+  startUpload,
+  type UploadBlobOptions,
+  type UploadRequestOptions,
+  type UploadSession,
+  uploadBlob,
+} from './upload.js';

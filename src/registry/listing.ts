@@ -71,12 +71,25 @@ function query(options: ListOptions): string {
   return s ? `?${s}` : '';
 }
 
+/**
+ * Gather pages up to `limit`. Registries that ignore `last` (distribution 2.8 does for
+ * tags) send the whole list again; then everything up to and including `last` is dropped
+ * here, so `--last` means the same whichever registry answers.
+ */
 async function collect(
   source: AsyncGenerator<string[]>,
   limit: number | undefined,
+  last: string | undefined,
 ): Promise<string[]> {
   const out: string[] = [];
-  for await (const page of source) {
+  let first = true;
+  for await (const fullPage of source) {
+    let page = fullPage;
+    if (first && last !== undefined) {
+      const at = page.indexOf(last);
+      if (at >= 0) page = page.slice(at + 1);
+    }
+    first = false;
     for (const item of page) {
       if (limit !== undefined && out.length >= limit) return out;
       out.push(item);
@@ -105,6 +118,7 @@ export function listTags(
       options.signal,
     ),
     options.limit,
+    options.last,
   );
 }
 
@@ -119,5 +133,6 @@ export function listCatalog(
   return collect(
     pages(transport, registry, undefined, CATALOG_SCOPE, path, 'repositories', options.signal),
     options.limit,
+    options.last,
   );
 }

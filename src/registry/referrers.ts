@@ -9,9 +9,9 @@ import {
 } from '../media/index.js';
 import type { Reference } from '../ref/index.js';
 import { headerValue, type RegistryTransport } from '../transport/index.js';
+import { readCapped } from '../transport/read-capped.js';
 import { nextLink } from './listing.js';
 import { getManifest, MAX_MANIFEST_BYTES } from './manifests.js';
-import { readCapped } from '../transport/read-capped.js';
 import { errorFromResponse } from './response-errors.js';
 import { pullScope } from './scopes.js';
 

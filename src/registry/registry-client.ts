@@ -23,6 +23,15 @@ import {
   type ManifestRequestOptions,
 } from './manifests.js';
 import { listReferrers, type ReferrersOptions, type ReferrersResult } from './referrers.js';
+import {
+  hasBlob,
+  type MountResult,
+  mountBlob,
+  putManifest,
+  type UploadBlobOptions,
+  type UploadRequestOptions,
+  uploadBlob,
+} from './upload.js';
 
 /** Options for a {@link RegistryClient}; see {@link TransportOptions} for each field. */
 export type RegistryClientOptions = TransportOptions;
@@ -32,7 +41,7 @@ function asRef(ref: Reference | string): Reference {
 }
 
 /**
- * A client for the OCI distribution API (the pull side): manifests, verified blobs,
+ * A client for the OCI distribution API: manifests, verified blobs, uploads,
  * range reads, tags, catalog and referrers. One client keeps one connection pool, one
  * token cache and one set of stats; share it across calls.
  *
@@ -115,5 +124,44 @@ export class RegistryClient {
     const r = asRef(ref);
     if (!r.digest) throw new InvalidArgumentError(`referrers need a digest reference, got ${r}`);
     return listReferrers(this.transport, r as Reference & { digest: string }, options);
+  }
+
+  /** HEAD a blob: its size when `repo` has it, else `undefined`. */
+  hasBlob(
+    repo: Reference | string,
+    digest: string,
+    options?: UploadRequestOptions,
+  ): Promise<number | undefined> {
+    return hasBlob(this.transport, asRef(repo), digest, options);
+  }
+
+  /** Mount a blob from another repository of the same registry (see {@link mountBlob}). */
+  mountBlob(
+    repo: Reference | string,
+    digest: string,
+    fromRepository: string,
+    options?: UploadRequestOptions,
+  ): Promise<MountResult> {
+    return mountBlob(this.transport, asRef(repo), digest, fromRepository, options);
+  }
+
+  /** Upload a blob, monolithic or chunked, verified by digest (see {@link uploadBlob}). */
+  uploadBlob(
+    repo: Reference | string,
+    desc: Pick<Descriptor, 'digest' | 'size'>,
+    source: Readable | Buffer,
+    options?: UploadBlobOptions,
+  ): Promise<void> {
+    return uploadBlob(this.transport, asRef(repo), desc, source, options);
+  }
+
+  /** PUT a manifest or index under `ref`'s tag or digest; resolves to its digest. */
+  putManifest(
+    ref: Reference | string,
+    bytes: Buffer,
+    mediaType: string,
+    options?: UploadRequestOptions,
+  ): Promise<string> {
+    return putManifest(this.transport, asRef(ref), bytes, mediaType, options);
   }
 }

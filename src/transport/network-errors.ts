@@ -39,6 +39,19 @@ export function isTlsFailure(err: unknown): boolean {
   return /ssl|tls|certificate/i.test(String((err as Error)?.message ?? ''));
 }
 
+/**
+ * True when a TLS handshake failed because the server answered in plain HTTP (OpenSSL's
+ * "wrong version number"), the only failure that justifies retrying a loopback registry
+ * over plain HTTP. Certificate errors are never a reason to drop TLS.
+ */
+export function isPlainHttpAnswer(err: unknown): boolean {
+  const code = errorCode(err);
+  if (code === 'ERR_SSL_WRONG_VERSION_NUMBER') return true;
+  return /wrong version number|packet length too long|unknown protocol/i.test(
+    String((err as Error)?.message ?? '') + String(((err as Error)?.cause as Error)?.message ?? ''),
+  );
+}
+
 /** True when the error came from the caller's AbortSignal rather than the network. */
 export function isAbort(err: unknown, signal?: AbortSignal): boolean {
   return Boolean(signal?.aborted) || (err as Error)?.name === 'AbortError';

@@ -11,15 +11,15 @@ import {
 } from '../auth/index.js';
 import { UnauthorizedError } from '../errors/index.js';
 import { registryApiHost } from '../ref/index.js';
-import { readCapped } from './read-capped.js';
 import { countingDispatcher } from './counting-dispatcher.js';
 import { isLoopbackRegistry } from './loopback.js';
 import {
   isAbort,
+  isPlainHttpAnswer,
   isRetryableNetworkError,
-  isTlsFailure,
   toNetworkError,
 } from './network-errors.js';
+import { readCapped } from './read-capped.js';
 import {
   backoffDelay,
   isRetryableStatus,
@@ -116,7 +116,9 @@ export class RegistryTransport {
       fetchToken: async (url, init) => {
         const body = init.body === undefined ? undefined : Buffer.from(init.body);
         const res = await this.raw(init.method ?? 'GET', url, init.headers, body, init.signal);
-        const text = (await readCapped(res.body, TOKEN_BODY_LIMIT, 'token response')).toString('utf8');
+        const text = (await readCapped(res.body, TOKEN_BODY_LIMIT, 'token response')).toString(
+          'utf8',
+        );
         return { status: res.statusCode, headers: res.headers, body: text };
       },
     });
@@ -188,7 +190,7 @@ export class RegistryTransport {
       !this.options.plainHttp &&
       !this.plainHosts.has(registry) &&
       isLoopbackRegistry(registry) &&
-      isTlsFailure(err)
+      isPlainHttpAnswer(err)
     );
   }
 

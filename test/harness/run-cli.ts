@@ -1,0 +1,61 @@
+import { spawn } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** The built CLI (`npm test` builds before running tests). */
+export const CLI_PATH = fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url));
+
+/** A home folder with no credentials, so tests never pick up the runner's own logins. */
+const EMPTY_HOME = mkdtempSync(join(tmpdir(), 'ocipeek-test-home-'));
+
+/** What a CLI run printed and how it ended. */
+export interface CliResult {
+  code: number;
+  stdout: Buffer;
+  stderr: string;
+  /** stdout as UTF-8. */
+  out: string;
+}
+
+/** Options for {@link runCli}. */
+export interface RunCliOptions {
+  /** Written to the CLI's standard input, then closed. */
+  stdin?: string;
+  /** Extra environment variables (HOME and the XDG/auth variables point at an empty home). */
+  env?: Record<string, string>;
+  /** Kill the run after this many ms (default 120 s). */
+  timeoutMs?: number;
+}
+
+/** Run `ocipeek ARGS…` as a user would, in a clean environment. */
+export function runCli(args: string[], options: RunCliOptions = {}): Promise<CliResult> {
+  const env: Record<string, string> = {
+    PATH: process.env.PATH ?? '/usr/bin:/bin',
+    HOME: EMPTY_HOME,
+    XDG_CONFIG_HOME: join(EMPTY_HOME, '.config'),
+    XDG_RUNTIME_DIR: join(EMPTY_HOME, 'run'),
+    ...options.env,
+  };
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [CLI_PATH, ...args], { env });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    child.stdout.on('data', (c: Buffer) => out.push(c));
+    child.stderr.on('data', (c: Buffer) => err.push(c));
+    const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 120_000);
+    child.on('error', reject);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      const stdout = Buffer.concat(out);
+      resolve({
+        code: code ?? -1,
+        stdout,
+        out: stdout.toString('utf8'),
+        stderr: Buffer.concat(err).toString('utf8'),
+      });
+    });
+    child.stdin.end(options.stdin ?? '');
+  });
+}
