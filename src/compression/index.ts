@@ -1,0 +1,9 @@
+export { type DecompressOptions, decompressStream } from './decompress.js';
+export { DecompressionLimit } from './decompression-limit.js';
+export {
+  type Compression,
+  compressionOfMediaType,
+  detectCompression,
+  MAGIC_LENGTH,
+} from './detect.js';
+export { ZstdDecompressor, type ZstdDecompressorOptions } from './zstd-decompressor.js';

@@ -1,0 +1,17 @@
+export {
+  type ChangedField,
+  type ChangedPath,
+  type DiffTreesOptions,
+  diffTrees,
+  type TreeDiff,
+  type Walkable,
+} from './diff.js';
+export {
+  type ApplyLayerOptions,
+  ImageFilesystem,
+  type StatOptions,
+  type WalkOptions,
+} from './image-filesystem.js';
+export type { ImageEfficiency, Inefficiency, LayerStats } from './layer-stats.js';
+export { type EntryJson, type FsEntry, toEntryJson } from './node.js';
+export { MAX_SYMLINK_HOPS } from './resolve.js';

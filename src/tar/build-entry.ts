@@ -1,0 +1,195 @@
+import { InvalidTarError } from '../errors/index.js';
+import { normalizeTarPath, parseNumeric, parseString } from './fields.js';
+import { type PaxRecords, paxInteger, paxTime } from './pax.js';
+import type { TarEntry, TarEntryType } from './types.js';
+
+/** Extension data gathered from the headers that precede an entry's own header. */
+export interface PendingMeta {
+  /** The local PAX header (`x`), if any. */
+  pax?: PaxRecords;
+  /** Global PAX records (`g`), applying to every later entry. */
+  global: PaxRecords;
+  /** GNU `L` long name. */
+  longName?: string;
+  /** GNU `K` long link name. */
+  longLink?: string;
+}
+
+/** The entry plus what the scanner needs to step over its body. */
+export interface BuiltEntry {
+  entry: TarEntry;
+  /** Bytes of body stored in the archive (before padding). */
+  stored: number;
+  /** Old GNU sparse header with extension blocks following it. */
+  sparseExtended: boolean;
+}
+
+function lookup(meta: PendingMeta, key: string): string | undefined {
+  if (meta.pax?.has(key)) return meta.pax.get(key);
+  return meta.global.size > 0 ? meta.global.get(key) : undefined;
+}
+
+function isPosixUstar(buf: Buffer, off: number): boolean {
+  return (
+    buf[off + 257] === 0x75 && // u
+    buf[off + 258] === 0x73 && // s
+    buf[off + 259] === 0x74 && // t
+    buf[off + 260] === 0x61 && // a
+    buf[off + 261] === 0x72 && // r
+    buf[off + 262] === 0
+  );
+}
+
+function typeOf(flag: number, rawName: string): TarEntryType {
+  switch (flag) {
+    case 0x30: // '0'
+    case 0: // '\0', old v7
+    case 0x37: // '7' contiguous file
+      // v7 and early GNU tars mark directories only by a trailing slash.
+      return rawName.endsWith('/') ? 'dir' : 'file';
+    case 0x31:
+      return 'hardlink';
+    case 0x32:
+      return 'symlink';
+    case 0x33:
+      return 'char';
+    case 0x34:
+      return 'block';
+    case 0x35:
+    case 0x44: // 'D' GNU dump directory: a directory whose body lists its contents
+      return 'dir';
+    case 0x36:
+      return 'fifo';
+    default:
+      // POSIX: an unknown type flag is read as a regular file ('S' sparse included).
+      return 'file';
+  }
+}
+
+function collectXattrs(meta: PendingMeta): Record<string, string> | undefined {
+  let out: Record<string, string> | undefined;
+  const take = (records: PaxRecords) => {
+    for (const [key, value] of records) {
+      let name: string;
+      let v = value;
+      if (key.startsWith('SCHILY.xattr.')) name = key.slice(13);
+      else if (key.startsWith('LIBARCHIVE.xattr.')) {
+        name = decodeURIComponent(key.slice(17));
+        if (v !== undefined) v = Buffer.from(v, 'base64').toString('latin1');
+      } else continue;
+      out ??= {};
+      if (v === undefined) delete out[name];
+      else out[name] = v;
+    }
+  };
+  take(meta.global);
+  if (meta.pax) take(meta.pax);
+  return out && Object.keys(out).length > 0 ? out : undefined;
+}
+
+/**
+ * Build a {@link TarEntry} from the 512-byte header at `buf[off]` and the extension data
+ * that preceded it. PAX records override header fields; GNU long names override the name
+ * field; the POSIX prefix field is used only with the POSIX `ustar\0` magic (in GNU
+ * headers those bytes hold atime/ctime).
+ */
+export function buildEntry(
+  buf: Buffer,
+  off: number,
+  at: number,
+  headerOffset: number,
+  meta: PendingMeta,
+): BuiltEntry {
+  const flag = buf[off + 156]!;
+  let rawName = meta.longName ?? parseString(buf, off, 100);
+  if (meta.longName === undefined && isPosixUstar(buf, off)) {
+    const prefix = parseString(buf, off + 345, 155);
+    if (prefix !== '') rawName = `${prefix}/${rawName}`;
+  }
+  let stored = parseNumeric(buf, off + 124, 12, 'size', at);
+  const entry: TarEntry = {
+    path: '',
+    type: typeOf(flag, rawName),
+    size: 0,
+    mode: parseNumeric(buf, off + 100, 8, 'mode', at) & 0o7777,
+    uid: parseNumeric(buf, off + 108, 8, 'uid', at),
+    gid: parseNumeric(buf, off + 116, 8, 'gid', at),
+    mtime: parseNumeric(buf, off + 136, 12, 'mtime', at),
+    headerOffset,
+    dataOffset: 0,
+  };
+  const magicU = buf[off + 257] === 0x75; // ustar or GNU: user/group names present
+  if (magicU) {
+    const uname = parseString(buf, off + 265, 32);
+    const gname = parseString(buf, off + 297, 32);
+    if (uname !== '') entry.uname = uname;
+    if (gname !== '') entry.gname = gname;
+  }
+  let linkname = meta.longLink ?? parseString(buf, off + 157, 100);
+  let sparse = flag === 0x53;
+  let realSize = sparse ? parseNumeric(buf, off + 483, 12, 'realsize', at) : -1;
+  const sparseExtended = sparse && buf[off + 482] !== 0;
+
+  if (meta.pax !== undefined || meta.global.size > 0) {
+    const path = lookup(meta, 'path');
+    if (path !== undefined) rawName = path;
+    const link = lookup(meta, 'linkpath');
+    if (link !== undefined) linkname = link;
+    const size = lookup(meta, 'size');
+    if (size !== undefined) stored = paxInteger(size, 'size', at);
+    const mtime = lookup(meta, 'mtime');
+    if (mtime !== undefined) entry.mtime = paxTime(mtime, 'mtime', at);
+    const uid = lookup(meta, 'uid');
+    if (uid !== undefined) entry.uid = paxInteger(uid, 'uid', at);
+    const gid = lookup(meta, 'gid');
+    if (gid !== undefined) entry.gid = paxInteger(gid, 'gid', at);
+    const uname = lookup(meta, 'uname');
+    if (uname !== undefined) entry.uname = uname;
+    const gname = lookup(meta, 'gname');
+    if (gname !== undefined) entry.gname = gname;
+    const xattrs = collectXattrs(meta);
+    if (xattrs) entry.xattrs = xattrs;
+    // GNU sparse in PAX: 0.x uses GNU.sparse.size, 1.0 GNU.sparse.realsize + name.
+    const sparseReal = lookup(meta, 'GNU.sparse.realsize') ?? lookup(meta, 'GNU.sparse.size');
+    if (sparseReal !== undefined) {
+      sparse = true;
+      realSize = paxInteger(sparseReal, 'GNU.sparse.realsize', at);
+      const sparseName = lookup(meta, 'GNU.sparse.name');
+      if (sparseName !== undefined) rawName = sparseName;
+    }
+  }
+
+  if (rawName === '') throw new InvalidTarError('entry with an empty name', at);
+  entry.path = normalizeTarPath(rawName);
+  switch (entry.type) {
+    case 'dir':
+      entry.size = 0;
+      break;
+    case 'file':
+      entry.size = sparse ? realSize : stored;
+      if (sparse) entry.sparse = true;
+      break;
+    case 'symlink':
+      entry.linkname = linkname;
+      entry.size = stored;
+      break;
+    case 'hardlink':
+      entry.linkname = normalizeTarPath(linkname);
+      entry.size = stored;
+      break;
+    case 'char':
+    case 'block':
+      entry.devmajor = parseDevice(meta, buf, off + 329, 'devmajor', at);
+      entry.devminor = parseDevice(meta, buf, off + 337, 'devminor', at);
+      entry.size = stored;
+      break;
+    default:
+      entry.size = stored;
+  }
+  return { entry, stored, sparseExtended };
+}
+
+function parseDevice(meta: PendingMeta, buf: Buffer, off: number, key: string, at: number) {
+  const pax = meta.pax || meta.global.size > 0 ? lookup(meta, `SCHILY.${key}`) : undefined;
+  return pax !== undefined ? paxInteger(pax, key, at) : parseNumeric(buf, off, 8, key, at);
+}

@@ -1,0 +1,63 @@
+/** The kinds of filesystem object a tar entry can describe. */
+export type TarEntryType = 'file' | 'dir' | 'symlink' | 'hardlink' | 'char' | 'block' | 'fifo';
+
+/** One member of a tar archive, with every extension header already applied. */
+export interface TarEntry {
+  /** Normalised: no leading `./` or `/`, no trailing slash, no empty or `.` segments; `''` is the root. `..` segments are kept (callers confine them). */
+  path: string;
+  type: TarEntryType;
+  /** Content size in bytes (for a sparse file: its real size, not the stored bytes). */
+  size: number;
+  /** Permission bits including setuid, setgid and sticky (`mode & 0o7777`), not the file type. */
+  mode: number;
+  uid: number;
+  gid: number;
+  uname?: string;
+  gname?: string;
+  /** Modification time in seconds since the epoch; fractional when a PAX record says so. */
+  mtime: number;
+  /** Symlink target as written; hardlink target normalised like {@link TarEntry.path}. */
+  linkname?: string;
+  devmajor?: number;
+  devminor?: number;
+  /**
+   * Extended attributes from PAX `SCHILY.xattr.*` (or `LIBARCHIVE.xattr.*`) records. Values
+   * hold the raw bytes as a latin1 string (like Go's archive/tar): `Buffer.from(v, 'latin1')`
+   * gives them back exactly, and ASCII values read as themselves.
+   */
+  xattrs?: Record<string, string>;
+  /** Set for GNU sparse files: the body is the stored (sparse) data, not the plain content. */
+  sparse?: true;
+  /** Offset in the uncompressed tar of the entry's first header block (PAX/GNU ones included). */
+  headerOffset: number;
+  /** Offset in the uncompressed tar of the first content byte. */
+  dataOffset: number;
+}
+
+/** An entry as {@link readTar} yields it, with a way to stream its content. */
+export interface TarRecord {
+  readonly entry: TarEntry;
+  /**
+   * The entry's content, streamed as views into the source chunks (no copying). Valid only
+   * until the iteration advances; content left unread is skipped then at no copy cost.
+   * Calling it twice continues where the first reader stopped.
+   */
+  readBody(): AsyncIterable<Buffer>;
+}
+
+/** Options for {@link readTar}. */
+export interface ReadTarOptions {
+  /** Largest PAX or GNU long-name/long-link body accepted (default 16 MiB). */
+  maxMetaSize?: number;
+  /**
+   * Read the source to its end after the end-of-archive marker (default true), so that a
+   * verifying stream upstream sees every byte and can report a digest mismatch.
+   */
+  drain?: boolean;
+  /**
+   * Accept a source that ends at a block boundary without the end-of-archive marker
+   * (default false: reported as truncated). An empty source is always an empty archive.
+   */
+  allowMissingEnd?: boolean;
+  signal?: AbortSignal;
+}

@@ -1,0 +1,152 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { PathNotFoundError, SymlinkLoopError } from '../../../src/errors/index.js';
+import { MAX_SYMLINK_HOPS, toEntryJson } from '../../../src/fs/index.js';
+import { build, dir, file, symlink } from './entries.js';
+
+describe('ImageFilesystem lookups', () => {
+  it('follows symlink chains, lstat does not', async () => {
+    const fs = await build([
+      [file('real/file', 12), symlink('a', 'b'), symlink('b', 'c'), symlink('c', '/real/file')],
+    ]);
+    const s = fs.stat('/a');
+    assert.equal(s.path, '/real/file');
+    assert.equal(s.size, 12);
+    const l = fs.lstat('/a');
+    assert.equal(l.type, 'symlink');
+    assert.equal(l.linkname, 'b');
+    assert.equal(fs.stat('/a', { follow: false }).type, 'symlink');
+  });
+
+  it('follows symlinks in the middle of a path (relative and absolute)', async () => {
+    const fs = await build([
+      [
+        file('usr/lib/x.so', 3),
+        symlink('lib', 'usr/lib'),
+        symlink('etc/alt', '/usr/lib'),
+        dir('etc'),
+      ],
+    ]);
+    assert.equal(fs.resolve('/lib/x.so').path, '/usr/lib/x.so');
+    assert.equal(fs.resolve('etc/alt/x.so').path, '/usr/lib/x.so');
+    assert.deepEqual(
+      fs.list('/lib').map((e) => e.path),
+      ['/usr/lib/x.so'],
+    );
+  });
+
+  it('an absolute symlink target is relative to the image root', async () => {
+    const fs = await build([
+      [file('usr/share/target', 5), symlink('etc/alternatives/t', '/usr/share/target')],
+    ]);
+    assert.equal(fs.resolve('/etc/alternatives/t').path, '/usr/share/target');
+  });
+
+  it('.. cannot climb above the image root', async () => {
+    const fs = await build([
+      [file('etc/passwd', 7), symlink('a/b/up', '../../../../../../etc/passwd')],
+    ]);
+    assert.equal(fs.resolve('/a/b/up').path, '/etc/passwd');
+    assert.equal(fs.resolve('/../../../etc/passwd').path, '/etc/passwd');
+    assert.equal(fs.resolve('/a/b/../../etc/./passwd').path, '/etc/passwd');
+  });
+
+  it('detects symlink loops with a clear error', async () => {
+    const fs = await build([
+      [symlink('a', 'b'), symlink('b', 'a'), symlink('self', 'self'), symlink('d/x', '../d/x/y')],
+    ]);
+    for (const p of ['/a', '/self', '/d/x']) {
+      assert.throws(
+        () => fs.stat(p),
+        (err: unknown) => {
+          assert.ok(err instanceof SymlinkLoopError);
+          assert.equal(err.code, 'ERR_SYMLINK_LOOP');
+          assert.equal(err.message, `${p}: too many levels of symbolic links (40)`);
+          return true;
+        },
+      );
+    }
+    assert.equal(fs.lstat('/a').type, 'symlink', 'lstat does not follow');
+  });
+
+  it('allows 40 links in a chain and refuses 41', async () => {
+    const chain = (n: number) => {
+      const entries = [file('end', 1)];
+      for (let i = 0; i < n; i++) entries.push(symlink(`l${i}`, i === n - 1 ? 'end' : `l${i + 1}`));
+      return entries;
+    };
+    assert.equal(MAX_SYMLINK_HOPS, 40);
+    assert.equal((await build([chain(40)])).stat('/l0').path, '/end');
+    const fs41 = await build([chain(41)]);
+    assert.throws(() => fs41.stat('/l0'), SymlinkLoopError);
+  });
+
+  it('a missing path is a one-line PathNotFoundError naming it', async () => {
+    const fs = await build([[file('etc/os-release', 3)]]);
+    assert.throws(
+      () => fs.stat('/etc/nope'),
+      (err: unknown) => {
+        assert.ok(err instanceof PathNotFoundError);
+        assert.equal(err.code, 'ERR_PATH_NOT_FOUND');
+        assert.equal(err.message, '/etc/nope: no such file or directory');
+        return true;
+      },
+    );
+    assert.throws(() => fs.stat('/etc/os-release/x'), /\/etc\/os-release\/x: not a directory/);
+    assert.throws(() => fs.list('/etc/os-release'), /not a directory/);
+    assert.equal(fs.exists('/etc/os-release'), true);
+    assert.equal(fs.exists('/etc/nope'), false);
+  });
+
+  it('lists and walks sorted by name, depth first', async () => {
+    const fs = await build([
+      [file('b/z'), file('b/a'), dir('a'), file('c'), file('a/y/x'), symlink('s', 'b')],
+    ]);
+    assert.deepEqual(
+      fs.list('/').map((e) => e.path),
+      ['/a', '/b', '/c', '/s'],
+    );
+    assert.deepEqual(
+      [...fs.walk('/')].map((e) => e.path),
+      ['/a', '/a/y', '/a/y/x', '/b', '/b/a', '/b/z', '/c', '/s'],
+    );
+    assert.deepEqual(
+      [...fs.walk('/a', { includeRoot: true })].map((e) => e.path),
+      ['/a', '/a/y', '/a/y/x'],
+    );
+    assert.deepEqual(
+      [...fs.walk('/', { maxDepth: 1 })].map((e) => e.path),
+      ['/a', '/b', '/c', '/s'],
+    );
+  });
+
+  it('reports entries in the CLI JSON shape', async () => {
+    const fs = await build([
+      [
+        file('etc/os-release', 12, { mode: 0o640, uid: 1, gid: 2, mtime: 99, uname: 'u' }),
+        symlink('l', 'etc/os-release'),
+      ],
+    ]);
+    assert.deepEqual(toEntryJson(fs.stat('/etc/os-release')), {
+      path: '/etc/os-release',
+      type: 'file',
+      size: 12,
+      mode: 0o640,
+      uid: 1,
+      gid: 2,
+      mtime: 99,
+      layer: 0,
+    });
+    assert.deepEqual(toEntryJson(fs.lstat('/l')), {
+      path: '/l',
+      type: 'symlink',
+      size: 0,
+      mode: 0o777,
+      uid: 0,
+      gid: 0,
+      mtime: 0,
+      linkname: 'etc/os-release',
+      layer: 0,
+    });
+  });
+});

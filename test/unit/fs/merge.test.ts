@@ -1,0 +1,176 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { InvalidArgumentError, PathNotFoundError } from '../../../src/errors/index.js';
+import { ImageFilesystem } from '../../../src/fs/index.js';
+import { build, dir, file, hardlink, opaque, paths, symlink, whiteout } from './entries.js';
+
+describe('ImageFilesystem layer merging', () => {
+  it('a whiteout deletes a file', async () => {
+    const fs = await build([[file('a/b', 5), file('a/c', 1)], [whiteout('a/b')]]);
+    assert.throws(() => fs.stat('/a/b'), PathNotFoundError);
+    assert.deepEqual(paths(fs), ['/a/', '/a/c']);
+  });
+
+  it('a whiteout deletes a directory with its subtree', async () => {
+    const fs = await build([
+      [dir('d'), file('d/x', 3), dir('d/sub'), file('d/sub/y', 4), file('keep')],
+      [whiteout('d')],
+    ]);
+    assert.deepEqual(paths(fs), ['/keep']);
+    assert.throws(() => fs.stat('/d/sub/y'), PathNotFoundError);
+  });
+
+  it('an opaque marker before its siblings hides lower content, keeps the layer’s own', async () => {
+    const fs = await build([
+      [file('d/old'), file('d/sub/deep'), file('other')],
+      [opaque('d'), file('d/new'), file('d/sub/fresh')],
+    ]);
+    assert.deepEqual(paths(fs), ['/d/', '/d/new', '/d/sub/', '/d/sub/fresh', '/other']);
+  });
+
+  it('an opaque marker after its siblings gives the same result', async () => {
+    const fs = await build([
+      [file('d/old'), file('d/sub/deep'), file('other')],
+      [file('d/new'), file('d/sub/fresh'), opaque('d')],
+    ]);
+    assert.deepEqual(paths(fs), ['/d/', '/d/new', '/d/sub/', '/d/sub/fresh', '/other']);
+    // The lower d/sub survived only as the dir this layer implies.
+    assert.equal(fs.stat('/d/sub').layer, 1);
+    assert.equal(fs.stat('/d/sub').implied, true);
+  });
+
+  it('opaque handling does not depend on entry order within the layer', async () => {
+    const lower = [file('d/old'), dir('d/sub', { mode: 0o700 }), file('d/sub/deep')];
+    const upper = [opaque('d'), dir('d/sub', { mode: 0o750 }), file('d/sub/n', 2), file('d/top')];
+    const permutations = (xs: typeof upper): (typeof upper)[] =>
+      xs.length <= 1
+        ? [xs]
+        : xs.flatMap((x, i) =>
+            permutations([...xs.slice(0, i), ...xs.slice(i + 1)]).map((p) => [x, ...p]),
+          );
+    const results = new Set<string>();
+    for (const order of permutations(upper)) {
+      const fs = await build([lower, order]);
+      results.add(JSON.stringify([paths(fs), fs.stat('/d/sub').mode]));
+    }
+    assert.deepEqual(
+      [...results],
+      [JSON.stringify([['/d/', '/d/sub/', '/d/sub/n', '/d/top'], 0o750])],
+    );
+  });
+
+  it('a whiteout in the same layer as the path does not delete it', async () => {
+    const before = await build([[file('x', 1)], [whiteout('x'), file('x', 2)]]);
+    const after = await build([[file('x', 1)], [file('x', 2), whiteout('x')]]);
+    assert.equal(before.stat('/x').size, 2);
+    assert.equal(after.stat('/x').size, 2);
+  });
+
+  it('a later layer re-creates a deleted path', async () => {
+    const fs = await build([[file('a', 1)], [whiteout('a')], [file('a', 9)]]);
+    const a = fs.stat('/a');
+    assert.equal(a.size, 9);
+    assert.equal(a.layer, 2);
+    assert.equal(a.layerDigest, `sha256:${'0'.repeat(63)}2`);
+  });
+
+  it('a file over a directory replaces the whole subtree', async () => {
+    const fs = await build([[file('x/y/z', 3)], [file('x', 4)]]);
+    assert.equal(fs.stat('/x').type, 'file');
+    assert.throws(() => fs.stat('/x/y/z'), /not a directory/);
+    assert.deepEqual(paths(fs), ['/x']);
+  });
+
+  it('a directory over a file replaces the file', async () => {
+    const fs = await build([
+      [file('x', 4), symlink('lib', 'usr/lib'), file('usr/lib/a')],
+      [file('x/y', 1), file('lib/b')],
+    ]);
+    assert.equal(fs.stat('/x').type, 'dir');
+    assert.deepEqual(
+      fs.list('/x').map((e) => e.path),
+      ['/x/y'],
+    );
+    // An upper directory hides a lower symlink of the same name (overlayfs).
+    assert.deepEqual(
+      fs.list('/lib').map((e) => e.path),
+      ['/lib/b'],
+    );
+    assert.deepEqual(
+      fs.list('/usr/lib').map((e) => e.path),
+      ['/usr/lib/a'],
+    );
+  });
+
+  it('implies parent directories no entry describes', async () => {
+    const fs = await build([[file('usr/bin/ls', 10)]]);
+    const usr = fs.stat('/usr');
+    assert.equal(usr.type, 'dir');
+    assert.equal(usr.mode, 0o755);
+    assert.equal(usr.implied, true);
+    assert.equal(usr.dataOffset, -1);
+    assert.equal(fs.stat('/usr/bin/ls').implied, undefined);
+  });
+
+  it('a directory entry over a directory updates metadata and keeps children', async () => {
+    const fs = await build([
+      [dir('etc', { mode: 0o755 }), file('etc/passwd', 7)],
+      [dir('etc', { mode: 0o700, uid: 5, gid: 6, mtime: 42 })],
+    ]);
+    const etc = fs.stat('/etc');
+    assert.deepEqual([etc.mode, etc.uid, etc.gid, etc.mtime, etc.layer], [0o700, 5, 6, 42, 1]);
+    assert.equal(fs.stat('/etc/passwd').layer, 0);
+  });
+
+  it('keeps root metadata from a ./ entry and confines .. in entry paths', async () => {
+    const fs = await build([
+      [dir('', { mode: 0o700 }), file('../../escape', 1), file('a/../b', 2)],
+    ]);
+    assert.equal(fs.stat('/').mode, 0o700);
+    assert.deepEqual(paths(fs), ['/b', '/escape']);
+  });
+
+  it('hardlinks across layers keep their target path and read the content linked', async () => {
+    const fs = await build([
+      [file('bin/busybox', 100)],
+      [hardlink('bin/sh', 'bin/busybox')],
+      [file('bin/busybox', 200)],
+    ]);
+    const link = fs.lstat('/bin/sh');
+    assert.equal(link.type, 'hardlink');
+    assert.equal(link.linkname, '/bin/busybox');
+    const content = fs.stat('/bin/sh');
+    assert.equal(content.type, 'file');
+    assert.equal(content.size, 100, 'the inode linked, not the later overwrite');
+    assert.equal(content.layer, 0);
+    assert.equal(fs.stat('/bin/busybox').size, 200);
+  });
+
+  it('a hardlink to a missing target fails clearly when followed', async () => {
+    const fs = await build([[hardlink('bin/sh', 'bin/nothing')]]);
+    assert.equal(fs.lstat('/bin/sh').type, 'hardlink');
+    assert.throws(
+      () => fs.stat('/bin/sh'),
+      /\/bin\/sh: hardlink target \/bin\/nothing does not exist/,
+    );
+  });
+
+  it('refuses layers out of order', async () => {
+    const fs = new ImageFilesystem();
+    await assert.rejects(fs.applyLayer([], 1, 'sha256:x'), InvalidArgumentError);
+  });
+
+  it('accepts readTar records and async iterables, and honours the signal', async () => {
+    const fs = new ImageFilesystem();
+    async function* records() {
+      yield { entry: file('a', 1), readBody: async function* () {} };
+    }
+    await fs.applyLayer(records(), 0, 'sha256:a');
+    assert.equal(fs.stat('/a').size, 1);
+    const ac = new AbortController();
+    ac.abort();
+    await assert.rejects(fs.applyLayer([file('b')], 1, 'sha256:b', { signal: ac.signal }), {
+      name: 'AbortError',
+    });
+  });
+});

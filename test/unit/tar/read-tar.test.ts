@@ -1,0 +1,513 @@
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { link, mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { after, before, describe, it } from 'node:test';
+import { pack } from 'tar-stream';
+import { InvalidTarError } from '../../../src/errors/index.js';
+import { readTar, readTarEntries, type TarEntry } from '../../../src/tar/index.js';
+import { body, chunked, collect, END, file, header, pax } from './raw-tar.js';
+
+async function entriesOf(buf: Buffer, chunk = 64 * 1024): Promise<TarEntry[]> {
+  const out: TarEntry[] = [];
+  for await (const e of readTarEntries(chunked(buf, chunk))) out.push(e);
+  return out;
+}
+
+/** Build a tar with tar-stream (PAX for long names). */
+async function tarStream(build: (p: ReturnType<typeof pack>) => void): Promise<Buffer> {
+  const p = pack();
+  build(p);
+  p.finalize();
+  return collect(p as unknown as AsyncIterable<Buffer>);
+}
+
+interface Listed {
+  type: string;
+  size: number;
+  path: string;
+  link?: string;
+}
+
+/** Parse `tar -tv --numeric-owner --quoting-style=literal` output. */
+function gnuList(tarFile: string): Listed[] {
+  const out = execFileSync(
+    'tar',
+    ['-tvf', tarFile, '--numeric-owner', '--quoting-style=literal', '--full-time'],
+    { encoding: 'utf8', maxBuffer: 64 << 20 },
+  );
+  return out
+    .split('\n')
+    .filter((l) => l !== '')
+    .map((line) => {
+      const m = /^(\S)\S+ +\S+ +(\d+)(?:,\s*\d+)? +\S+ +\S+ +(.*)$/.exec(line);
+      assert.ok(m, `unparsed tar -tv line: ${line}`);
+      const kind = m[1]!;
+      let rest = m[3]!;
+      let linkTarget: string | undefined;
+      if (kind === 'l') [rest, linkTarget] = rest.split(' -> ') as [string, string];
+      const hard = / link to (.*)$/.exec(rest);
+      if (hard) {
+        linkTarget = hard[1];
+        rest = rest.slice(0, hard.index);
+      }
+      const type = hard
+        ? 'hardlink'
+        : (
+            { '-': 'file', d: 'dir', l: 'symlink', c: 'char', b: 'block', p: 'fifo' } as Record<
+              string,
+              string
+            >
+          )[kind]!;
+      const path = rest.replace(/^\.\//, '').replace(/\/$/, '');
+      return { type, size: Number(m[2]), path, link: linkTarget };
+    });
+}
+
+describe('readTar with GNU tar archives', () => {
+  let dir: string;
+  const longDir = `d${'x'.repeat(120)}/${'y'.repeat(110)}`; // > 100 and with a > 255 file path
+  const longFile = `${longDir}/${'z'.repeat(60)}.txt`;
+  const longTarget = `../${'t'.repeat(150)}/target`;
+  const contents = new Map<string, Buffer>();
+
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'ocipeek-tar-'));
+    const root = join(dir, 'root');
+    await mkdir(join(root, longDir), { recursive: true });
+    await mkdir(join(root, 'etc'), { recursive: true });
+    const put = async (rel: string, data: Buffer) => {
+      await writeFile(join(root, rel), data);
+      contents.set(rel, data);
+    };
+    await put('etc/os-release', Buffer.from('ID=test\n'));
+    await put(longFile, Buffer.from('long name content'));
+    await put('big.bin', Buffer.alloc(70_000, 7));
+    await put('empty', Buffer.alloc(0));
+    await put('ünïcödé.txt', Buffer.from('utf8 name'));
+    await symlink('os-release', join(root, 'etc/link'));
+    await symlink(longTarget, join(root, 'longlink'));
+    await link(join(root, 'etc/os-release'), join(root, 'etc/hard'));
+    assert.ok(longFile.length > 255);
+  });
+
+  after(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  for (const format of ['gnu', 'pax', 'ustar', 'v7'] as const) {
+    it(`matches tar -tv for --format=${format}`, async (t) => {
+      const tarFile = join(dir, `${format}.tar`);
+      try {
+        execFileSync('tar', [`--format=${format}`, '-cf', tarFile, '-C', join(dir, 'root'), '.'], {
+          stdio: 'pipe',
+        });
+      } catch (err) {
+        // ustar and v7 cannot store the long names: then compare what they could write.
+        if (format === 'gnu' || format === 'pax') throw err;
+        const names = ['etc', 'big.bin', 'empty', 'ünïcödé.txt'];
+        execFileSync('tar', [
+          `--format=${format}`,
+          '-cf',
+          tarFile,
+          '-C',
+          join(dir, 'root'),
+          ...names,
+        ]);
+        t.diagnostic(`${format}: short names only`);
+      }
+      const raw = await readFile(tarFile);
+      const expected = gnuList(tarFile);
+      const entries = await entriesOf(raw, 1000); // odd chunk size: headers split across chunks
+      assert.deepEqual(
+        entries.map((e) => ({
+          type: e.type,
+          size: e.type === 'dir' ? 0 : e.size,
+          path: e.path,
+          link: e.linkname,
+        })),
+        expected.map((l) => ({
+          type: l.type,
+          size: l.type === 'dir' ? 0 : l.size,
+          path: l.path === '.' ? '' : l.path,
+          link: l.type === 'hardlink' ? l.link?.replace(/^\.\//, '') : l.link,
+        })),
+      );
+      // Content at dataOffset is the file's content.
+      for (const e of entries) {
+        const want = contents.get(e.path);
+        if (want === undefined || e.type !== 'file') continue;
+        assert.deepEqual(raw.subarray(e.dataOffset, e.dataOffset + e.size), want, e.path);
+        assert.equal(e.dataOffset % 512, 0);
+        assert.ok(e.headerOffset < e.dataOffset);
+      }
+      assert.ok(entries.some((e) => e.path === 'etc/os-release' && e.mode === 0o644));
+    });
+  }
+
+  it('reads bodies on demand and skips unread ones, even in tiny chunks', async () => {
+    const tarFile = join(dir, 'bodies.tar');
+    execFileSync('tar', ['--format=pax', '-cf', tarFile, '-C', join(dir, 'root'), '.']);
+    const raw = await readFile(tarFile);
+    for (const size of [1, 7, 511, 513, 65536]) {
+      const seen = new Map<string, Buffer>();
+      let i = 0;
+      for await (const rec of readTar(chunked(raw, size))) {
+        // Read every other file body, and only half of big.bin.
+        if (rec.entry.type !== 'file' || i++ % 2 === 1) continue;
+        if (rec.entry.path === 'big.bin') {
+          const it = rec.readBody()[Symbol.asyncIterator]();
+          await it.next();
+          continue;
+        }
+        seen.set(rec.entry.path, await collect(rec.readBody()));
+      }
+      assert.ok(seen.size >= 2);
+      for (const [path, data] of seen)
+        assert.deepEqual(data, contents.get(path), `${path} @${size}`);
+    }
+  });
+});
+
+describe('readTar with tar-stream archives', () => {
+  it('reports every entry type with its metadata', async () => {
+    const raw = await tarStream((p) => {
+      p.entry({
+        name: 'dir/',
+        type: 'directory',
+        mode: 0o4755,
+        uid: 1000,
+        gid: 1001,
+        uname: 'u',
+        gname: 'g',
+        mtime: new Date(1_700_000_000_000),
+      });
+      p.entry({ name: 'dir/file', mode: 0o600 }, 'hello');
+      p.entry({ name: 'dir/sym', type: 'symlink', linkname: '../elsewhere' });
+      p.entry({ name: 'dir/hard', type: 'link', linkname: 'dir/file' });
+      p.entry({
+        name: 'dev/null',
+        type: 'character-device',
+        devmajor: 1,
+        devminor: 3,
+        mode: 0o666,
+      });
+      p.entry({ name: 'dev/sda', type: 'block-device', devmajor: 8, devminor: 0 });
+      p.entry({ name: 'pipe', type: 'fifo' });
+      p.entry({ name: `${'n'.repeat(300)}/f`, mode: 0o644 }, 'pax path');
+    });
+    const e = await entriesOf(raw);
+    assert.deepEqual(
+      e.map((x) => [x.path, x.type]),
+      [
+        ['dir', 'dir'],
+        ['dir/file', 'file'],
+        ['dir/sym', 'symlink'],
+        ['dir/hard', 'hardlink'],
+        ['dev/null', 'char'],
+        ['dev/sda', 'block'],
+        ['pipe', 'fifo'],
+        [`${'n'.repeat(300)}/f`, 'file'],
+      ],
+    );
+    assert.equal(e[0]!.mode, 0o4755);
+    assert.equal(e[0]!.uid, 1000);
+    assert.equal(e[0]!.gid, 1001);
+    assert.equal(e[0]!.uname, 'u');
+    assert.equal(e[0]!.gname, 'g');
+    assert.equal(e[0]!.mtime, 1_700_000_000);
+    assert.equal(e[1]!.size, 5);
+    assert.equal(e[1]!.mode, 0o600);
+    assert.equal(e[2]!.linkname, '../elsewhere');
+    assert.equal(e[3]!.linkname, 'dir/file');
+    assert.equal(e[4]!.devmajor, 1);
+    assert.equal(e[4]!.devminor, 3);
+    assert.equal(e[5]!.devmajor, 8);
+    assert.equal(raw.subarray(e[7]!.dataOffset, e[7]!.dataOffset + 8).toString(), 'pax path');
+    assert.ok(e[7]!.headerOffset < e[7]!.dataOffset - 512, 'headerOffset points at the PAX header');
+  });
+});
+
+describe('readTar extension headers', () => {
+  it('applies PAX records: path, linkpath, fractional mtime, ids, names, xattrs', async () => {
+    const binary = Buffer.from([0x01, 0x00, 0x00, 0x02, 0xff, 0x80]);
+    const raw = Buffer.concat([
+      pax({
+        path: 'very/long/pax/path.txt',
+        mtime: '1700000000.123456789',
+        uid: '3000000',
+        gid: '4000000',
+        uname: 'ünï',
+        gname: 'grp',
+        'SCHILY.xattr.user.comment': 'hello=world',
+        'SCHILY.xattr.security.capability': binary,
+      }),
+      file('short', 'abc'),
+      pax({ linkpath: `/${'l'.repeat(200)}` }),
+      header({ name: 'sym', type: '2', linkname: 'ignored' }),
+      END,
+    ]);
+    const [f, s] = await entriesOf(raw);
+    assert.equal(f!.path, 'very/long/pax/path.txt');
+    assert.equal(f!.mtime, Number('1700000000.123456789'));
+    assert.equal(f!.uid, 3000000);
+    assert.equal(f!.gid, 4000000);
+    assert.equal(f!.uname, 'ünï');
+    assert.equal(f!.gname, 'grp');
+    assert.equal(f!.xattrs?.['user.comment'], 'hello=world');
+    assert.deepEqual(Buffer.from(f!.xattrs!['security.capability']!, 'latin1'), binary);
+    assert.equal(f!.headerOffset, 0);
+    assert.equal(f!.dataOffset, 1536);
+    assert.equal(s!.linkname, `/${'l'.repeat(200)}`);
+    assert.equal(s!.type, 'symlink');
+  });
+
+  it('applies global PAX headers to later entries until overridden or deleted', async () => {
+    const raw = Buffer.concat([
+      pax({ uname: 'global', 'SCHILY.xattr.user.a': '1' }, 'g'),
+      file('a', 'x'),
+      pax({ uname: 'local' }),
+      file('b', 'y'),
+      pax({ 'SCHILY.xattr.user.a': '' }),
+      file('c', 'z'),
+      END,
+    ]);
+    const [a, b, c] = await entriesOf(raw);
+    assert.equal(a!.uname, 'global');
+    assert.deepEqual(a!.xattrs, { 'user.a': '1' });
+    assert.equal(a!.headerOffset, 1024, 'the global header is not part of the entry');
+    assert.equal(b!.uname, 'local');
+    assert.equal(c!.uname, 'global');
+    assert.equal(c!.xattrs, undefined);
+  });
+
+  it('reads GNU long names and long link names (L/K)', async () => {
+    const name = `${'a'.repeat(150)}/file`;
+    const target = `${'b'.repeat(180)}/target`;
+    const longHeader = (type: string, value: string) => {
+      const data = Buffer.from(`${value}\0`);
+      return Buffer.concat([
+        header({ name: '././@LongLink', type, size: data.length, magic: 'gnu' }),
+        body(data),
+      ]);
+    };
+    const raw = Buffer.concat([
+      longHeader('L', name),
+      longHeader('K', target),
+      header({ name: name.slice(0, 99), type: '2', linkname: target.slice(0, 99), magic: 'gnu' }),
+      END,
+    ]);
+    const [e] = await entriesOf(raw, 100);
+    assert.equal(e!.path, name);
+    assert.equal(e!.linkname, target);
+  });
+
+  it('joins the ustar prefix field, but not in GNU headers', async () => {
+    const raw = Buffer.concat([
+      file('name.txt', 'p', { prefix: 'some/prefix' }),
+      file('gnu.txt', 'g', { prefix: 'notaprefix', magic: 'gnu' }),
+      END,
+    ]);
+    const [a, b] = await entriesOf(raw);
+    assert.equal(a!.path, 'some/prefix/name.txt');
+    assert.equal(b!.path, 'gnu.txt');
+  });
+
+  it('reads v7 headers, directories marked by a trailing slash', async () => {
+    const raw = Buffer.concat([
+      header({ name: 'olddir/', type: '\0', magic: 'v7', mode: 0o755 }),
+      file('olddir/f', 'v7', { type: '\0', magic: 'v7' }),
+      END,
+    ]);
+    const e = await entriesOf(raw);
+    assert.deepEqual(
+      e.map((x) => [x.path, x.type, x.size]),
+      [
+        ['olddir', 'dir', 0],
+        ['olddir/f', 'file', 2],
+      ],
+    );
+    assert.equal(e[0]!.uname, undefined);
+  });
+
+  it('reads base-256 sizes', async () => {
+    const raw = Buffer.concat([
+      header({ name: 'b256', size: 700, base256Size: true }),
+      body(Buffer.alloc(700, 1)),
+      file('after', 'ok'),
+      END,
+    ]);
+    const e = await entriesOf(raw);
+    assert.deepEqual(
+      e.map((x) => [x.path, x.size]),
+      [
+        ['b256', 700],
+        ['after', 2],
+      ],
+    );
+  });
+
+  it('skips a body over 8 GiB declared by PAX size and base-256 without copying it', async () => {
+    const size = 8 * 1024 ** 3 + 1000; // not representable in the 11 octal digits of ustar
+    const zeros = Buffer.alloc(4 << 20);
+    async function* source() {
+      yield pax({ size: String(size) });
+      yield header({ name: 'huge', size: 0 });
+      let left = size + ((512 - (size % 512)) % 512);
+      while (left > 0) {
+        const n = Math.min(left, zeros.length);
+        yield zeros.subarray(0, n);
+        left -= n;
+      }
+      yield header({ name: 'huge256', size: 5, base256Size: true });
+      yield body('12345');
+      yield file('tail', 'end');
+      yield END;
+    }
+    const e: TarEntry[] = [];
+    for await (const x of readTarEntries(source())) e.push(x);
+    assert.deepEqual(
+      e.map((x) => [x.path, x.size]),
+      [
+        ['huge', size],
+        ['huge256', 5],
+        ['tail', 3],
+      ],
+    );
+    assert.equal(e[1]!.headerOffset, 1024 + 512 + size + 24);
+  });
+
+  it('marks GNU sparse files and keeps reading after them', async (t) => {
+    const dir = await mkdtemp(join(tmpdir(), 'ocipeek-sparse-'));
+    t.after(() => rm(dir, { recursive: true, force: true }));
+    const root = join(dir, 'r');
+    await mkdir(root);
+    execFileSync('truncate', ['-s', '10M', join(root, 'sparse')]);
+    await writeFile(join(root, 'sparse'), 'x', { flag: 'r+' });
+    await writeFile(join(root, 'z-after'), 'after');
+    for (const format of ['gnu', 'pax']) {
+      const tarFile = join(dir, `${format}.tar`);
+      execFileSync('tar', [
+        `--format=${format}`,
+        '-S',
+        '-cf',
+        tarFile,
+        '-C',
+        root,
+        'sparse',
+        'z-after',
+      ]);
+      const raw = await readFile(tarFile);
+      assert.ok(raw.length < 1 << 20, 'archive is sparse');
+      const e = await entriesOf(raw, 333);
+      assert.deepEqual(
+        e.map((x) => [x.path, x.type, x.size, x.sparse]),
+        [
+          ['sparse', 'file', 10 << 20, true],
+          ['z-after', 'file', 5, undefined],
+        ],
+      );
+      assert.equal(raw.subarray(e[1]!.dataOffset, e[1]!.dataOffset + 5).toString(), 'after');
+    }
+  });
+});
+
+describe('readTar errors and ends', () => {
+  it('rejects a bad header checksum', async () => {
+    const raw = Buffer.concat([file('ok', 'a'), file('bad', 'b', { badChecksum: true }), END]);
+    await assert.rejects(entriesOf(raw), (err: unknown) => {
+      assert.ok(err instanceof InvalidTarError);
+      assert.equal(err.code, 'ERR_INVALID_TAR');
+      assert.equal(err.offset, 1024);
+      assert.match(err.message, /checksum/);
+      return true;
+    });
+  });
+
+  it('rejects archives truncated in a body, in a header, or before the end marker', async () => {
+    const whole = Buffer.concat([file('a', 'x'.repeat(2000)), file('b', 'y'), END]);
+    for (const [cut, pattern] of [
+      [1000, /truncated in file content/],
+      [2560 + 100, /truncated in a header/],
+      [2560 + 1024, /end-of-archive marker/],
+    ] as const) {
+      await assert.rejects(entriesOf(whole.subarray(0, cut)), pattern);
+    }
+    // A single zero block then a clean end is accepted (GNU tar and Go do too).
+    assert.equal((await entriesOf(whole.subarray(0, whole.length - 512))).length, 2);
+    // An extension header with nothing after it.
+    await assert.rejects(entriesOf(pax({ path: 'x' })), /after an extension header/);
+  });
+
+  it('treats an empty stream as an empty archive and can allow a missing end marker', async () => {
+    assert.deepEqual(await entriesOf(Buffer.alloc(0)), []);
+    const noEnd = file('a', 'x');
+    const e: TarEntry[] = [];
+    for await (const x of readTarEntries(chunked(noEnd, 512), { allowMissingEnd: true })) e.push(x);
+    assert.equal(e.length, 1);
+  });
+
+  it('rejects a malformed octal field and a malformed PAX record', async () => {
+    const bad = header({ name: 'x' });
+    bad.write('9', 124, 'latin1'); // size field not octal
+    bad.fill(0x20, 148, 156);
+    let sum = 0;
+    for (const x of bad) sum += x;
+    bad.write(sum.toString(8).padStart(6, '0'), 148, 'latin1');
+    await assert.rejects(entriesOf(Buffer.concat([bad, END])), /size field is not an octal/);
+    const badPax = Buffer.from('99 path=x\n');
+    const raw = Buffer.concat([
+      header({ name: 'p', type: 'x', size: badPax.length }),
+      body(badPax),
+      file('a', ''),
+      END,
+    ]);
+    await assert.rejects(entriesOf(raw), /malformed PAX record/);
+  });
+
+  it('drains trailing padding so a verifying source sees every byte, and stops the source on break', async () => {
+    const raw = Buffer.concat([file('a', 'x'), file('b', 'y'), END, Buffer.alloc(8192)]);
+    const source = Readable.from(chunked(raw, 1000));
+    let bytes = 0;
+    source.on('data', (c: Buffer) => {
+      bytes += c.length;
+    });
+    source.pause();
+    for await (const _ of readTarEntries(source)) {
+      /* list only */
+    }
+    assert.equal(bytes, raw.length);
+
+    const stopped = Readable.from(chunked(raw, 512));
+    for await (const _ of readTarEntries(stopped)) break;
+    assert.equal(stopped.destroyed, true);
+  });
+
+  it('refuses a body read after the iteration moved on', async () => {
+    const raw = Buffer.concat([file('a', 'x'.repeat(3000)), file('b', 'y'), END]);
+    const it = readTar(chunked(raw, 512));
+    const first = await it.next();
+    assert.ok(!first.done);
+    const bodyIt = first.value.readBody()[Symbol.asyncIterator]();
+    await bodyIt.next();
+    const second = await it.next();
+    assert.equal(!second.done && second.value.entry.path, 'b');
+    await assert.rejects(bodyIt.next(), /moved to the next entry/);
+    await it.return(undefined);
+  });
+
+  it('stops when the signal aborts', async () => {
+    const raw = Buffer.concat([file('a', 'x'), file('b', 'y'), END]);
+    const ac = new AbortController();
+    const seen: string[] = [];
+    await assert.rejects(async () => {
+      for await (const e of readTarEntries(chunked(raw, 512), { signal: ac.signal })) {
+        seen.push(e.path);
+        ac.abort();
+      }
+    }, /abort/i);
+    assert.deepEqual(seen, ['a']);
+  });
+});
