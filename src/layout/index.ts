@@ -1,0 +1,9 @@
+export {
+  type LayoutRef,
+  OciLayout,
+  type OpenBlobOptions,
+  type OpenLayoutOptions,
+  type ReadBlobOptions,
+} from './oci-layout.js';
+export { REF_NAME_ANNOTATION, tagOfRefName } from './ref-name.js';
+export { type LayoutManifest, type WalkManifestsOptions, walkManifests } from './walk-manifests.js';

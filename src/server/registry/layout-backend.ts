@@ -1,0 +1,142 @@
+import type { Readable } from 'node:stream';
+import { isDigest } from '../../digest/index.js';
+import { isOcipeekError, NotFoundError } from '../../errors/index.js';
+import { type OciLayout, tagOfRefName, walkManifests } from '../../layout/index.js';
+import {
+  type Descriptor,
+  isIndex,
+  type Manifest,
+  manifestMediaType,
+  parseManifest,
+} from '../../media/index.js';
+import type {
+  BackendBlobOptions,
+  BackendCallOptions,
+  RegistryBackend,
+  StoredManifest,
+} from './backend.js';
+import { isTag } from './names.js';
+
+/** Manifests larger than this are not served as manifests (distribution uses 4 MiB too). */
+const MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
+
+function byCodeUnits(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/** The descriptor the referrers API lists for `manifest`. */
+function referrerDescriptor(descriptor: Descriptor, manifest: Manifest, size: number): Descriptor {
+  const out: Descriptor = {
+    mediaType: manifestMediaType(manifest, descriptor.mediaType),
+    digest: descriptor.digest,
+    size,
+  };
+  // The spec: an image manifest without artifactType reports its config's media type.
+  const artifactType =
+    manifest.artifactType ?? (isIndex(manifest) ? undefined : manifest.config.mediaType);
+  if (artifactType) out.artifactType = artifactType;
+  if (manifest.annotations) out.annotations = manifest.annotations;
+  return out;
+}
+
+/**
+ * A read-only {@link RegistryBackend} over OCI image layouts, one layout per repository.
+ *
+ * Tags are the `org.opencontainers.image.ref.name` annotations of each `index.json`:
+ * bare tags as skopeo writes them (`1.0`), or the tag part of full references
+ * (`example.com/app:1.0` → `1.0`). `index.json` is re-read on each request, so a layout
+ * updated by another tool is served current; the set of repositories is fixed at start.
+ */
+export class LayoutBackend implements RegistryBackend {
+  constructor(private readonly layouts: Map<string, OciLayout>) {}
+
+  private layout(name: string): OciLayout {
+    const layout = this.layouts.get(name);
+    if (!layout) throw new NotFoundError(`repository ${name} not known`, 'NAME_UNKNOWN');
+    return layout;
+  }
+
+  async repositories(): Promise<string[]> {
+    return [...this.layouts.keys()].sort(byCodeUnits);
+  }
+
+  async hasRepository(name: string): Promise<boolean> {
+    return this.layouts.has(name);
+  }
+
+  async tags(name: string, options: BackendCallOptions = {}): Promise<string[]> {
+    const refs = await this.layout(name).refs(options);
+    const tags = new Set<string>();
+    for (const ref of refs) {
+      const tag = tagOfRefName(ref.name);
+      if (tag && isTag(tag)) tags.add(tag);
+    }
+    return [...tags].sort(byCodeUnits);
+  }
+
+  async getManifest(
+    name: string,
+    reference: string,
+    options: BackendCallOptions = {},
+  ): Promise<StoredManifest | undefined> {
+    const layout = this.layout(name);
+    let digest: string;
+    let announced: string | undefined;
+    if (isDigest(reference)) {
+      digest = reference;
+    } else {
+      const found = await layout.resolve(reference, options);
+      if (!found) return undefined;
+      digest = found.digest;
+      announced = found.mediaType;
+    }
+    let bytes: Buffer;
+    try {
+      bytes = await layout.readBlob(digest, {
+        signal: options.signal,
+        maxBytes: MAX_MANIFEST_BYTES,
+      });
+    } catch (err) {
+      if (isOcipeekError(err, NotFoundError.code)) return undefined;
+      throw err;
+    }
+    let manifest: Manifest;
+    try {
+      manifest = parseManifest(bytes, announced);
+    } catch {
+      // A blob that is not a manifest (a layer, a config) is not a manifest of this repo.
+      return undefined;
+    }
+    return {
+      descriptor: { mediaType: manifestMediaType(manifest, announced), digest, size: bytes.length },
+      bytes,
+    };
+  }
+
+  async statBlob(name: string, digest: string): Promise<number | undefined> {
+    return this.layout(name).hasBlob(digest);
+  }
+
+  openBlob(name: string, digest: string, options: BackendBlobOptions = {}): Readable {
+    const ranged = options.start !== undefined || options.end !== undefined;
+    return this.layout(name).openBlob(digest, {
+      start: options.start,
+      end: options.end,
+      signal: options.signal,
+      verify: !ranged,
+    });
+  }
+
+  async referrers(
+    name: string,
+    digest: string,
+    options: BackendCallOptions = {},
+  ): Promise<Descriptor[]> {
+    const out: Descriptor[] = [];
+    for await (const m of walkManifests(this.layout(name), { signal: options.signal })) {
+      if (m.manifest.subject?.digest === digest)
+        out.push(referrerDescriptor(m.descriptor, m.manifest, m.bytes.length));
+    }
+    return out;
+  }
+}

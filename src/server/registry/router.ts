@@ -1,0 +1,62 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { RegistryBackend } from './backend.js';
+
+/** Everything a route handler gets for one request. */
+export interface RequestContext {
+  req: IncomingMessage;
+  res: ServerResponse;
+  /** The raw (not percent-decoded) path; names are matched as sent, never decoded. */
+  path: string;
+  query: URLSearchParams;
+  /** Named groups of the route's pattern. */
+  params: Record<string, string>;
+  /** Aborted when the client goes away. */
+  signal: AbortSignal;
+  backend: RegistryBackend;
+}
+
+/** Answers one request; throws `RegistryHttpError` (or any error) to answer with an error. */
+export type RouteHandler = (ctx: RequestContext) => Promise<void>;
+
+interface Route {
+  methods: readonly string[];
+  pattern: RegExp;
+  handler: RouteHandler;
+}
+
+/** The outcome of {@link Router.match}. */
+export type RouteMatch =
+  | { kind: 'found'; handler: RouteHandler; params: Record<string, string> }
+  | { kind: 'method-not-allowed'; allow: string[] }
+  | { kind: 'not-found' };
+
+/**
+ * A tiny first-match router over regular expressions with named groups. Enough for the
+ * distribution API's handful of paths, where repository names contain slashes and so
+ * cannot be matched segment by segment.
+ */
+export class Router {
+  private readonly routes: Route[] = [];
+
+  /** Register `handler` for `methods` on paths matching `pattern` (anchor it). */
+  add(methods: readonly string[], pattern: RegExp, handler: RouteHandler): this {
+    this.routes.push({ methods, pattern, handler });
+    return this;
+  }
+
+  /** The handler for `method` and `path`, or why there is none. */
+  match(method: string, path: string): RouteMatch {
+    const allow = new Set<string>();
+    for (const route of this.routes) {
+      const m = route.pattern.exec(path);
+      if (!m) continue;
+      if (route.methods.includes(method)) {
+        return { kind: 'found', handler: route.handler, params: { ...m.groups } };
+      }
+      for (const x of route.methods) allow.add(x);
+    }
+    return allow.size > 0
+      ? { kind: 'method-not-allowed', allow: [...allow] }
+      : { kind: 'not-found' };
+  }
+}
