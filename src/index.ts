@@ -30,6 +30,12 @@ export {
 } from './digest/index.js';
 export * from './errors/index.js';
 export {
+  EXAMPLE_REPOSITORY,
+  EXAMPLE_TAGS,
+  type ExampleLayoutResult,
+  writeExampleLayout,
+} from './example/index.js';
+export {
   type HistoryStep,
   historySteps,
   type ImageInspection,
@@ -40,6 +46,7 @@ export {
   type ResolveImageOptions,
   resolveImage,
 } from './image/index.js';
+export { type LayoutRef, OciLayout } from './layout/index.js';
 export * from './media/index.js';
 export {
   choosePlatform,
@@ -74,6 +81,12 @@ export {
   type RegistryClientOptions,
   referrersTag,
 } from './registry/index.js';
+export {
+  type RegistryBackend,
+  type ServeOptions,
+  serve,
+  startRegistryServer,
+} from './server/registry/index.js';
 export {
   isLoopbackRegistry,
   type RegistryRequest,
