@@ -1,0 +1,188 @@
+import { open, readFile, stat, unlink, utimes } from 'node:fs/promises';
+import { hostname } from 'node:os';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { StoreError } from '../errors/index.js';
+import { errnoCode, storeFsError } from './fs-errors.js';
+
+/** Options of {@link FileLock.acquire}. */
+export interface FileLockOptions {
+  /** Cancels the wait. */
+  signal?: AbortSignal;
+  /** Give up with a `StoreError` after this many ms of waiting (default 120 s). */
+  timeoutMs?: number;
+  /**
+   * A lock whose file has not been touched for this long is stale even when its pid
+   * looks alive (pids get reused, and another host's pids cannot be checked). The holder
+   * touches the file every `staleMs / 4`. Default 30 s.
+   */
+  staleMs?: number;
+  /** Longest pause between attempts (default 250 ms); pauses start at 5 ms and grow. */
+  maxBackoffMs?: number;
+  /** Called once when the lock is busy and the caller starts waiting. */
+  onWait?: (holder: LockHolder | undefined) => void;
+}
+
+/** What a lock file says about its holder. */
+export interface LockHolder {
+  pid: number;
+  host: string;
+  /** When the lock was taken (ms since the epoch). */
+  time: number;
+}
+
+const HOST = hostname();
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    // EPERM: the process exists but belongs to someone else.
+    return errnoCode(err) === 'EPERM';
+  }
+}
+
+async function readHolder(
+  path: string,
+): Promise<{ text: string; holder?: LockHolder } | undefined> {
+  try {
+    const text = await readFile(path, 'utf8');
+    try {
+      return { text, holder: JSON.parse(text) as LockHolder };
+    } catch {
+      return { text }; // being written right now, or garbage: judged by age alone
+    }
+  } catch (err) {
+    if (errnoCode(err) === 'ENOENT') return undefined;
+    throw err;
+  }
+}
+
+/**
+ * A lock between processes: a file created with `O_EXCL` (`open(path, 'wx')`) holding
+ * `{pid, host, time}`, removed on release. A holder that died (its pid is gone on this
+ * host) or stopped touching the file for `staleMs` leaves a stale lock, which the next
+ * waiter breaks.
+ *
+ * Breaking is itself guarded by `PATH.break` (also `O_EXCL`), and the stale file is
+ * re-read under it: two waiters that both saw the same stale lock cannot end with one of
+ * them deleting the fresh lock the other just took.
+ */
+export class FileLock {
+  private heartbeat: NodeJS.Timeout | undefined;
+  private released = false;
+
+  private constructor(
+    /** The lock file. */
+    readonly path: string,
+    staleMs: number,
+  ) {
+    const now = () => new Date();
+    this.heartbeat = setInterval(
+      () => {
+        utimes(path, now(), now()).catch(() => {});
+      },
+      Math.max(250, Math.floor(staleMs / 4)),
+    );
+    this.heartbeat.unref();
+  }
+
+  /** Take the lock if it is free (or stale); `undefined` when someone holds it. */
+  static async tryAcquire(
+    path: string,
+    options: Omit<FileLockOptions, 'timeoutMs' | 'onWait'> = {},
+  ): Promise<FileLock | undefined> {
+    const staleMs = options.staleMs ?? 30_000;
+    for (let attempt = 0; attempt < 3; attempt++) {
+      if (await FileLock.create(path)) return new FileLock(path, staleMs);
+      if (!(await FileLock.breakIfStale(path, staleMs))) return undefined;
+    }
+    return undefined;
+  }
+
+  /** Wait for the lock (backing off between attempts) and take it. */
+  static async acquire(path: string, options: FileLockOptions = {}): Promise<FileLock> {
+    const timeoutMs = options.timeoutMs ?? 120_000;
+    const maxBackoff = options.maxBackoffMs ?? 250;
+    const started = Date.now();
+    let delay = 5;
+    let waited = false;
+    for (;;) {
+      options.signal?.throwIfAborted();
+      const lock = await FileLock.tryAcquire(path, options);
+      if (lock) return lock;
+      if (!waited) {
+        waited = true;
+        options.onWait?.((await readHolder(path))?.holder);
+      }
+      if (Date.now() - started > timeoutMs) {
+        const holder = (await readHolder(path))?.holder;
+        const who = holder ? ` (held by pid ${holder.pid} on ${holder.host})` : '';
+        throw new StoreError(
+          `timed out after ${timeoutMs} ms waiting for lock ${path}${who}`,
+          path,
+        );
+      }
+      await sleep(delay * (0.5 + Math.random()), undefined, { signal: options.signal });
+      delay = Math.min(maxBackoff, delay * 1.6);
+    }
+  }
+
+  /** Remove the lock file (once; later calls do nothing). */
+  async release(): Promise<void> {
+    if (this.released) return;
+    this.released = true;
+    clearInterval(this.heartbeat);
+    await unlink(this.path).catch(() => {});
+  }
+
+  private static async create(path: string): Promise<boolean> {
+    let handle: Awaited<ReturnType<typeof open>>;
+    try {
+      handle = await open(path, 'wx');
+    } catch (err) {
+      if (errnoCode(err) === 'EEXIST') return false;
+      throw storeFsError(err, path, 'create lock');
+    }
+    try {
+      const holder: LockHolder = { pid: process.pid, host: HOST, time: Date.now() };
+      await handle.writeFile(JSON.stringify(holder));
+    } finally {
+      await handle.close();
+    }
+    return true;
+  }
+
+  /** True when the lock at `path` was stale and is gone now (or was already gone). */
+  private static async breakIfStale(path: string, staleMs: number): Promise<boolean> {
+    const seen = await readHolder(path);
+    if (!seen) return true;
+    if (!(await FileLock.isStale(path, seen.holder, staleMs))) return false;
+    const guard = `${path}.break`;
+    if (!(await FileLock.create(guard))) {
+      // Another waiter is breaking it; a guard left by a crashed breaker expires quickly.
+      const info = await stat(guard).catch(() => undefined);
+      if (info && Date.now() - info.mtimeMs > 10_000) await unlink(guard).catch(() => {});
+      return false;
+    }
+    try {
+      const again = await readHolder(path);
+      if (again && again.text === seen.text) await unlink(path).catch(() => {});
+      return true;
+    } finally {
+      await unlink(guard).catch(() => {});
+    }
+  }
+
+  private static async isStale(
+    path: string,
+    holder: LockHolder | undefined,
+    staleMs: number,
+  ): Promise<boolean> {
+    if (holder && holder.host === HOST && Number.isInteger(holder.pid) && !isAlive(holder.pid)) {
+      return true;
+    }
+    const info = await stat(path).catch(() => undefined);
+    return info !== undefined && Date.now() - info.mtimeMs > staleMs;
+  }
+}

@@ -1,0 +1,28 @@
+export { createFileIfAbsent, replaceFile } from './atomic-file.js';
+export type {
+  BlobSource,
+  WriteBlobOptions,
+  WriteBlobResult,
+} from './blob-writer.js';
+export { FileLock, type FileLockOptions, type LockHolder } from './file-lock.js';
+export type { ListImagesOptions, StoredImage } from './list-images.js';
+export type { PruneOptions, PruneResult } from './prune.js';
+export {
+  DEFAULT_PULL_CONCURRENCY,
+  type PullOptions,
+  type PullPolicy,
+  type PullProgressEvent,
+  type PullResult,
+  pullImage,
+} from './pull.js';
+export type { PlatformSelection } from './pull-plan.js';
+export {
+  LAYOUT_VERSION,
+  type OpenStoreOptions,
+  refName,
+  STORE_FORMAT_VERSION,
+  Store,
+  type TagOptions,
+} from './store.js';
+export { defaultStorePath, type StorePathOptions } from './store-path.js';
+export type { StoreProblem, ValidateOptions } from './validate.js';
