@@ -1,0 +1,28 @@
+export {
+  DockerArchiveDestination,
+  familiarTag,
+} from './docker-archive-destination.js';
+export {
+  type DockerArchiveEntry,
+  dockerArchiveFromDir,
+  openDockerArchiveSource,
+  pickEntry,
+} from './docker-archive-source.js';
+export {
+  type ExtractArchiveOptions,
+  type ExtractedArchive,
+  extractArchive,
+  safeEntryPath,
+} from './extract-archive.js';
+export {
+  OciArchiveDestination,
+  type OpenArchiveOptions,
+  ociArchiveFromDir,
+  openOciArchiveSource,
+} from './oci-archive.js';
+export {
+  type ArchiveFormat,
+  type OpenArchiveSourceOptions,
+  openArchiveSource,
+} from './open-archive.js';
+export { type PackDirectoryOptions, packDirectory } from './pack-directory.js';

@@ -1,0 +1,130 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { basename, dirname, join, resolve } from 'node:path';
+import type { Readable } from 'node:stream';
+import { LayoutSource } from '../copy/layout-source.js';
+import { StoreDestination } from '../copy/store-destination.js';
+import type {
+  ImageDestination,
+  ManifestBytes,
+  PutBlobOptions,
+  PutManifestOptions,
+  SourceCallOptions,
+} from '../copy/types.js';
+import { OciLayout } from '../layout/index.js';
+import type { Descriptor } from '../media/index.js';
+import { Store } from '../store/store.js';
+import { extractArchive } from './extract-archive.js';
+import { packDirectory } from './pack-directory.js';
+
+/** Options of {@link openOciArchiveSource}. */
+export interface OpenArchiveOptions {
+  /** Folder for the extracted copy (default the system temp folder). */
+  tmpDir?: string;
+  signal?: AbortSignal;
+}
+
+/**
+ * Open `oci-archive:FILE[:TAG]` (a tar of an OCI layout, optionally gzip-compressed) as a
+ * copy source. The archive is extracted safely into a temp folder first (random access is
+ * needed and it may be compressed); `close()` removes it.
+ */
+export async function openOciArchiveSource(
+  file: string,
+  tag: string | undefined,
+  options: OpenArchiveOptions = {},
+): Promise<LayoutSource> {
+  const dir = await mkdtemp(join(options.tmpDir ?? tmpdir(), 'ocipeek-oci-archive-'));
+  const cleanup = () => rm(dir, { recursive: true, force: true });
+  try {
+    await extractArchive(file, dir, options);
+    return await ociArchiveFromDir(dir, file, tag, cleanup, options);
+  } catch (err) {
+    await cleanup();
+    throw err;
+  }
+}
+
+/** {@link openOciArchiveSource} over an archive already extracted into `dir`. */
+export async function ociArchiveFromDir(
+  dir: string,
+  file: string,
+  tag: string | undefined,
+  cleanup: () => Promise<void>,
+  options: OpenArchiveOptions = {},
+): Promise<LayoutSource> {
+  const layout = await OciLayout.open(dir, options);
+  const description = `oci-archive:${file}${tag ? `:${tag}` : ''}`;
+  const source = new LayoutSource(layout, tag, { description, onClose: cleanup });
+  await source.rootEntry(options); // fail early, and learn the recorded image name
+  return source;
+}
+
+/**
+ * `oci-archive:FILE[:TAG]` as a destination: the image is written into a staging layout
+ * next to `FILE` (through the store's writer), which becomes the archive on `commit`;
+ * the file appears only when complete.
+ */
+export class OciArchiveDestination implements ImageDestination {
+  readonly description: string;
+
+  private constructor(
+    private readonly file: string,
+    private readonly staging: string,
+    private readonly inner: StoreDestination,
+  ) {
+    this.description = inner.description;
+  }
+
+  /**
+   * Prepare a destination writing `file`, naming the image `tag` in `index.json` and
+   * keeping `imageName` (the full reference) in `io.containerd.image.name`.
+   */
+  static async create(
+    file: string,
+    tag: string | undefined,
+    options: { imageName?: string; signal?: AbortSignal } = {},
+  ): Promise<OciArchiveDestination> {
+    const abs = resolve(file);
+    const staging = await mkdtemp(join(dirname(abs), `.${basename(abs)}.staging-`));
+    try {
+      const store = await Store.open(staging, { signal: options.signal });
+      const description = `oci-archive:${file}${tag ? `:${tag}` : ''}`;
+      const inner = new StoreDestination(
+        store,
+        { kind: 'tag', tag, imageName: options.imageName },
+        description,
+      );
+      return new OciArchiveDestination(abs, staging, inner);
+    } catch (err) {
+      await rm(staging, { recursive: true, force: true });
+      throw err;
+    }
+  }
+
+  hasBlob(desc: Descriptor): Promise<boolean> {
+    return this.inner.hasBlob(desc);
+  }
+
+  putBlob(desc: Descriptor, stream: Readable, options: PutBlobOptions): Promise<void> {
+    return this.inner.putBlob(desc, stream, options);
+  }
+
+  putManifest(manifest: ManifestBytes, options: PutManifestOptions): Promise<void> {
+    return this.inner.putManifest(manifest, options);
+  }
+
+  async commit(root: ManifestBytes, options: SourceCallOptions = {}): Promise<string> {
+    try {
+      const digest = await this.inner.commit(root, options);
+      await packDirectory(this.staging, this.file, { exclude: ['.ocipeek'], ...options });
+      return digest;
+    } finally {
+      await rm(this.staging, { recursive: true, force: true });
+    }
+  }
+
+  async abort(): Promise<void> {
+    await rm(this.staging, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,93 @@
+import {
+  type CopyImageOptions,
+  type CopyProgress,
+  type CopyResult,
+  copyImage,
+  type ImageDestination,
+  type ImageSource,
+} from '../copy/index.js';
+import { InvalidArgumentError } from '../errors/index.js';
+import type { Platform } from '../media/index.js';
+import { parsePlatform } from '../platform/index.js';
+import type { CliContext } from './context.js';
+import { formatBytes, printJson, printLines } from './format.js';
+import { createPullProgress } from './pull-progress.js';
+
+/** The platform options `copy`, `export` and `import` share. */
+export interface PlatformFlags {
+  allPlatforms?: boolean;
+  /** Comma-separated list: keep these in a rewritten index. */
+  platforms?: string;
+}
+
+/** Turn the flags and the global `--platform` into {@link CopyImageOptions}. */
+export function platformOptions(
+  ctx: CliContext,
+  flags: PlatformFlags,
+  defaultAll = false,
+): Pick<CopyImageOptions, 'platform' | 'platforms' | 'allPlatforms'> {
+  const chosen = [flags.allPlatforms, flags.platforms, ctx.platform].filter(Boolean).length;
+  if (chosen > 1) {
+    throw new InvalidArgumentError('use one of --platform, --platforms and --all-platforms');
+  }
+  if (flags.platforms) {
+    const platforms: Platform[] = flags.platforms.split(',').map((p) => parsePlatform(p));
+    return { platforms };
+  }
+  if (ctx.platform) return { platform: ctx.platform };
+  return { allPlatforms: flags.allPlatforms ?? defaultAll };
+}
+
+/**
+ * Copy with progress bars on a TTY (the pull renderer, fed the same events), close the
+ * source whatever happens, and print the result (JSON with `--json`).
+ */
+export async function runCopy(
+  ctx: CliContext,
+  source: ImageSource,
+  destination: ImageDestination,
+  options: CopyImageOptions & { json?: boolean; verb?: string },
+): Promise<CopyResult> {
+  const progress = createPullProgress();
+  const onProgress = progress
+    ? (e: CopyProgress) => {
+        if (e.state === 'started') progress.onProgress({ type: 'blob-start', ...e });
+        else if (e.state === 'progress') {
+          progress.onProgress({
+            type: 'blob-progress',
+            digest: e.digest,
+            bytes: e.bytes,
+            size: e.size,
+          });
+        } else if (e.state === 'done') {
+          progress.onProgress({
+            type: 'blob-done',
+            digest: e.digest,
+            size: e.size,
+            fetched: true,
+            bytesTransferred: e.bytes,
+          });
+        }
+      }
+    : undefined;
+  let result: CopyResult;
+  try {
+    result = await copyImage(source, destination, { ...options, onProgress, signal: ctx.signal });
+  } finally {
+    progress?.stop();
+    await source.close();
+  }
+  if (options.json || ctx.options.json) {
+    printJson({ source: source.description, destination: destination.description, ...result });
+  } else {
+    const { copied, skipped, mounted } = result.blobs;
+    const converted =
+      result.digest !== result.sourceDigest ? ` (converted from ${result.sourceDigest})` : '';
+    printLines(
+      `${options.verb ?? 'copied'} ${source.description} -> ${destination.description}`,
+      `digest: ${result.digest}${converted}`,
+      `blobs: ${copied} copied (${formatBytes(result.bytesCopied)}), ${skipped} already there, ${mounted} mounted`,
+    );
+  }
+  return result;
+}

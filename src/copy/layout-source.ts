@@ -1,0 +1,114 @@
+import type { Readable } from 'node:stream';
+import { InvalidArgumentError, NotFoundError } from '../errors/index.js';
+import { type OciLayout, REF_NAME_ANNOTATION } from '../layout/index.js';
+import { type Descriptor, isImageManifestMediaType, isIndexMediaType } from '../media/index.js';
+import { MAX_MANIFEST_BYTES } from '../registry/index.js';
+import type { ImageSource, ManifestBytes, SourceCallOptions } from './types.js';
+
+/** Annotation containerd and Docker put on `index.json` entries: the full image name. */
+export const IMAGE_NAME_ANNOTATION = 'io.containerd.image.name';
+
+/** A ref name that is a whole image reference (`host/app:1`), not a bare tag (`1`). */
+function fullName(name: string | undefined): string | undefined {
+  return name?.includes('/') ? name : undefined;
+}
+
+/** Options of {@link LayoutSource}. */
+export interface LayoutSourceOptions {
+  /** How the place is shown in messages. */
+  description: string;
+  /** Runs on `close()` (an archive's extraction folder is removed there). */
+  onClose?: () => Promise<void>;
+  /**
+   * Find the root: default looks `name` up with `OciLayout.resolve`, or takes the only
+   * manifest of `index.json` when `name` is omitted.
+   */
+  resolve?: (layout: OciLayout, options: SourceCallOptions) => Promise<Descriptor | undefined>;
+}
+
+/**
+ * An OCI image layout directory as a copy source: `oci:DIR[:TAG]`, an extracted
+ * `oci-archive:`, or the store. Every blob read is verified.
+ */
+export class LayoutSource implements ImageSource {
+  readonly description: string;
+  imageName?: string;
+  private entry?: Descriptor;
+
+  constructor(
+    readonly layout: OciLayout,
+    private readonly name: string | undefined,
+    private readonly options: LayoutSourceOptions,
+  ) {
+    this.description = options.description;
+    this.imageName = fullName(name);
+  }
+
+  /** The `index.json` entry this source copies. */
+  async rootEntry(options: SourceCallOptions = {}): Promise<Descriptor> {
+    if (this.entry) return this.entry;
+    const found = this.options.resolve
+      ? await this.options.resolve(this.layout, options)
+      : await this.defaultResolve(options);
+    if (!found) {
+      throw new NotFoundError(
+        `${this.description}: no image named ${JSON.stringify(this.name ?? '')} in ${this.layout.dir}/index.json`,
+        'MANIFEST_UNKNOWN',
+      );
+    }
+    this.entry = found;
+    this.imageName ??=
+      found.annotations?.[IMAGE_NAME_ANNOTATION] ??
+      fullName(found.annotations?.[REF_NAME_ANNOTATION]);
+    return found;
+  }
+
+  private async defaultResolve(options: SourceCallOptions): Promise<Descriptor | undefined> {
+    if (this.name !== undefined) return this.layout.resolve(this.name, options);
+    const index = await this.layout.index(options);
+    const images = index.manifests.filter(
+      (d) => isIndexMediaType(d.mediaType) || isImageManifestMediaType(d.mediaType),
+    );
+    if (images.length > 1) {
+      const names = images
+        .map((d) => d.annotations?.[REF_NAME_ANNOTATION])
+        .filter((n) => n !== undefined);
+      throw new InvalidArgumentError(
+        `${this.description} holds ${images.length} images; name one (${names.join(', ') || 'they have no names'})`,
+      );
+    }
+    return images[0];
+  }
+
+  async root(options: SourceCallOptions = {}): Promise<ManifestBytes> {
+    return this.manifest(await this.rootEntry(options), options);
+  }
+
+  async manifest(desc: Descriptor, options: SourceCallOptions = {}): Promise<ManifestBytes> {
+    const bytes = await this.layout.readBlob(desc.digest, {
+      signal: options.signal,
+      maxBytes: MAX_MANIFEST_BYTES,
+    });
+    return { bytes, mediaType: desc.mediaType, digest: desc.digest };
+  }
+
+  async openBlob(desc: Descriptor, options: SourceCallOptions = {}): Promise<Readable> {
+    const size = await this.layout.hasBlob(desc.digest);
+    if (size === undefined) {
+      throw new NotFoundError(
+        `blob ${desc.digest} not found in ${this.description}`,
+        'BLOB_UNKNOWN',
+      );
+    }
+    if (size !== desc.size) {
+      throw new InvalidArgumentError(
+        `blob ${desc.digest} in ${this.description} has ${size} bytes, its descriptor says ${desc.size}`,
+      );
+    }
+    return this.layout.openBlob(desc.digest, { signal: options.signal });
+  }
+
+  async close(): Promise<void> {
+    await this.options.onClose?.();
+  }
+}

@@ -1,0 +1,124 @@
+import {
+  DockerArchiveDestination,
+  OciArchiveDestination,
+  openDockerArchiveSource,
+  openOciArchiveSource,
+} from '../archive/index.js';
+import { InvalidArgumentError, NotFoundError } from '../errors/index.js';
+import { OciLayout } from '../layout/index.js';
+import { parseReference } from '../ref/index.js';
+import type { RegistryClient } from '../registry/index.js';
+import { Store } from '../store/store.js';
+import { LayoutSource } from './layout-source.js';
+import { type Place, parsePlace } from './place.js';
+import { RegistryDestination, RegistrySource } from './registry-place.js';
+import { StoreDestination } from './store-destination.js';
+import type { ImageDestination, ImageSource } from './types.js';
+
+/** Options of {@link openSource} and {@link openDestination}. */
+export interface OpenPlaceOptions {
+  /** The client for registry places (required for them). */
+  client?: RegistryClient;
+  /** The store folder for `store:` places (default: `--store`, `$OCIPEEK_STORE`, ~/.cache). */
+  storeDir?: string;
+  /** Destination registries: upload in chunks of this many bytes. */
+  chunkSize?: number;
+  /**
+   * Destinations: the image's full name when the place names none (archives record it:
+   * `RepoTags`, `io.containerd.image.name`). Usually the source's `imageName`.
+   */
+  imageName?: string;
+  /** Where archives are extracted for reading (default the system temp folder). */
+  tmpDir?: string;
+  signal?: AbortSignal;
+}
+
+function needClient(options: OpenPlaceOptions): RegistryClient {
+  if (!options.client) throw new InvalidArgumentError('a registry place needs a RegistryClient');
+  return options.client;
+}
+
+function asPlace(place: Place | string): Place {
+  return typeof place === 'string' ? parsePlace(place) : place;
+}
+
+/** The tag of a full reference, for `index.json` names (`app:1.0` → `1.0`). */
+function tagOf(imageName: string | undefined): string | undefined {
+  if (!imageName) return undefined;
+  try {
+    return parseReference(imageName, { defaultTag: null }).tag;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Open a place (a string as {@link parsePlace} reads it) to copy from. Close it after. */
+export async function openSource(
+  place: Place | string,
+  options: OpenPlaceOptions = {},
+): Promise<ImageSource> {
+  const p = asPlace(place);
+  const { signal } = options;
+  switch (p.kind) {
+    case 'registry':
+      return new RegistrySource(needClient(options), p.ref);
+    case 'oci': {
+      const layout = await OciLayout.open(p.path, { signal });
+      const source = new LayoutSource(layout, p.tag, {
+        description: `oci:${p.path}${p.tag ? `:${p.tag}` : ''}`,
+      });
+      await source.rootEntry({ signal }); // fail early, and learn the recorded image name
+      return source;
+    }
+    case 'oci-archive':
+      return openOciArchiveSource(p.path, p.tag, options);
+    case 'docker-archive':
+      return openDockerArchiveSource(p.path, p.ref, options);
+    case 'store': {
+      const store = await Store.open(options.storeDir, { create: false, signal });
+      const source = new LayoutSource(store.layout, p.ref.toString(), {
+        description: `store:${p.ref}`,
+        resolve: async (_layout, o) => {
+          const found = await store.resolve(p.ref, o);
+          if (!found) throw new NotFoundError(`${p.ref} is not in the store ${store.dir}`);
+          return found;
+        },
+      });
+      return source;
+    }
+  }
+}
+
+/** Open a place to copy to. The copy engine commits or aborts it. */
+export async function openDestination(
+  place: Place | string,
+  options: OpenPlaceOptions = {},
+): Promise<ImageDestination> {
+  const p = asPlace(place);
+  const { signal } = options;
+  switch (p.kind) {
+    case 'registry':
+      return new RegistryDestination(needClient(options), p.ref, { chunkSize: options.chunkSize });
+    case 'oci': {
+      const store = await Store.open(p.path, { signal });
+      return new StoreDestination(
+        store,
+        { kind: 'tag', tag: p.tag },
+        `oci:${p.path}${p.tag ? `:${p.tag}` : ''}`,
+      );
+    }
+    case 'oci-archive':
+      return OciArchiveDestination.create(p.path, p.tag ?? tagOf(options.imageName), {
+        imageName: options.imageName,
+        signal,
+      });
+    case 'docker-archive': {
+      const name = p.ref ?? options.imageName;
+      return DockerArchiveDestination.create(p.path, name ? [name] : []);
+    }
+    case 'store': {
+      const store = await Store.open(options.storeDir, { signal });
+      return new StoreDestination(store, { kind: 'reference', ref: p.ref }, `store:${p.ref}`);
+    }
+  }
+}

@@ -1,0 +1,123 @@
+import type { Readable } from 'node:stream';
+import type { Descriptor } from '../media/index.js';
+import type { Reference } from '../ref/index.js';
+import type { RegistryClient, UploadSession } from '../registry/index.js';
+import type {
+  ImageDestination,
+  ImageSource,
+  ManifestBytes,
+  PutBlobOptions,
+  PutManifestOptions,
+  RegistryLocation,
+  SourceCallOptions,
+} from './types.js';
+
+/** A registry repository as a copy source; blobs stream straight from the registry. */
+export class RegistrySource implements ImageSource {
+  readonly description: string;
+  readonly location: RegistryLocation;
+  readonly imageName: string;
+
+  constructor(
+    private readonly client: RegistryClient,
+    readonly ref: Reference,
+  ) {
+    this.description = `docker://${ref}`;
+    this.location = { registry: ref.registry, repository: ref.repository };
+    this.imageName = ref.toString();
+  }
+
+  async root(options: SourceCallOptions = {}): Promise<ManifestBytes> {
+    const m = await this.client.getManifest(this.ref, { signal: options.signal });
+    return { bytes: m.bytes, mediaType: m.mediaType, digest: m.digest };
+  }
+
+  async manifest(desc: Descriptor, options: SourceCallOptions = {}): Promise<ManifestBytes> {
+    const m = await this.client.getManifest(this.ref.withDigest(desc.digest), {
+      signal: options.signal,
+    });
+    return { bytes: m.bytes, mediaType: m.mediaType || desc.mediaType, digest: m.digest };
+  }
+
+  openBlob(desc: Descriptor, options: SourceCallOptions = {}): Promise<Readable> {
+    return this.client.openBlob(this.ref, { digest: desc.digest, size: desc.size }, options);
+  }
+
+  async close(): Promise<void> {}
+}
+
+/** Options of {@link RegistryDestination}. */
+export interface RegistryDestinationOptions {
+  /** Upload blobs in `PATCH` chunks of this many bytes instead of one `PUT`. */
+  chunkSize?: number;
+}
+
+/**
+ * A registry repository as a copy destination: HEAD before upload, cross-repository
+ * mounts, verified uploads, children by digest and the root by tag (or digest).
+ */
+export class RegistryDestination implements ImageDestination {
+  readonly description: string;
+  /** Upload sessions a refused mount opened, reused by the upload that follows. */
+  private readonly sessions = new Map<string, UploadSession>();
+
+  constructor(
+    private readonly client: RegistryClient,
+    readonly ref: Reference,
+    private readonly options: RegistryDestinationOptions = {},
+  ) {
+    this.description = `docker://${ref}`;
+  }
+
+  async hasBlob(desc: Descriptor, options: SourceCallOptions = {}): Promise<boolean> {
+    return (await this.client.hasBlob(this.ref, desc.digest, options)) !== undefined;
+  }
+
+  async mountBlob(
+    desc: Descriptor,
+    from: RegistryLocation,
+    options: SourceCallOptions = {},
+  ): Promise<boolean> {
+    if (from.registry !== this.ref.registry || from.repository === this.ref.repository) {
+      return false;
+    }
+    const result = await this.client.mountBlob(this.ref, desc.digest, from.repository, options);
+    if (!result.mounted) this.sessions.set(desc.digest, result.session);
+    return result.mounted;
+  }
+
+  async putBlob(desc: Descriptor, stream: Readable, options: PutBlobOptions): Promise<void> {
+    const session = this.sessions.get(desc.digest);
+    this.sessions.delete(desc.digest);
+    await this.client.uploadBlob(this.ref, desc, stream, {
+      chunkSize: this.options.chunkSize,
+      session,
+      onProgress: options.onProgress,
+      signal: options.signal,
+    });
+  }
+
+  async putManifest(manifest: ManifestBytes, options: PutManifestOptions): Promise<void> {
+    // The root goes last, by tag, in commit(): a half-finished copy never moves the tag.
+    if (options.root && this.ref.tag && !this.ref.digest) return;
+    await this.client.putManifest(
+      this.ref.withDigest(manifest.digest),
+      manifest.bytes,
+      manifest.mediaType,
+      {
+        signal: options.signal,
+      },
+    );
+  }
+
+  async commit(root: ManifestBytes, options: SourceCallOptions = {}): Promise<string> {
+    if (this.ref.tag && !this.ref.digest) {
+      return this.client.putManifest(this.ref, root.bytes, root.mediaType, options);
+    }
+    return root.digest;
+  }
+
+  async abort(): Promise<void> {
+    this.sessions.clear();
+  }
+}

@@ -1,0 +1,93 @@
+import type { Readable } from 'node:stream';
+import { REF_NAME_ANNOTATION } from '../layout/index.js';
+import type { Descriptor } from '../media/index.js';
+import type { Reference } from '../ref/index.js';
+import type { Store } from '../store/store.js';
+import { IMAGE_NAME_ANNOTATION } from './layout-source.js';
+import type {
+  ImageDestination,
+  ManifestBytes,
+  PutBlobOptions,
+  PutManifestOptions,
+  SourceCallOptions,
+} from './types.js';
+
+/**
+ * How the copied root is named in `index.json`: the store names images by full reference
+ * (`Store.tag`); a plain `oci:DIR[:TAG]` layout by bare tag, as skopeo and umoci do.
+ */
+export type LayoutNaming =
+  | { kind: 'reference'; ref: Reference }
+  | {
+      kind: 'tag';
+      /** `org.opencontainers.image.ref.name`; none leaves the entry unnamed. */
+      tag?: string;
+      /** Full image name kept in `io.containerd.image.name` (archives), if known. */
+      imageName?: string;
+    };
+
+/**
+ * An OCI image layout written through ocipeek's {@link Store}: blobs verified into temp
+ * files and renamed into place, `index.json` changed under the store's lock. Serves both
+ * `store:REF` and `oci:DIR[:TAG]` (and the staging folder of an `oci-archive:`), so there
+ * is one layout writer in ocipeek.
+ */
+export class StoreDestination implements ImageDestination {
+  constructor(
+    readonly store: Store,
+    private readonly naming: LayoutNaming,
+    readonly description: string,
+  ) {}
+
+  async hasBlob(desc: Descriptor): Promise<boolean> {
+    return (await this.store.hasBlob(desc.digest)) === desc.size;
+  }
+
+  async putBlob(desc: Descriptor, stream: Readable, options: PutBlobOptions): Promise<void> {
+    await this.store.writeBlob(desc, stream, {
+      // ImageSource streams verify themselves; the store hashes resumed prefixes anyway.
+      sourceVerified: true,
+      onProgress: options.onProgress,
+      signal: options.signal,
+    });
+  }
+
+  async putManifest(manifest: ManifestBytes, options: PutManifestOptions): Promise<void> {
+    await this.store.putManifest(
+      manifest.bytes,
+      { mediaType: manifest.mediaType, digest: manifest.digest },
+      { signal: options.signal },
+    );
+  }
+
+  async commit(root: ManifestBytes, options: SourceCallOptions = {}): Promise<string> {
+    const desc: Descriptor = {
+      mediaType: root.mediaType,
+      digest: root.digest,
+      size: root.bytes.length,
+    };
+    const naming = this.naming;
+    if (naming.kind === 'reference') {
+      await this.store.tag(naming.ref, desc, { signal: options.signal });
+      return root.digest;
+    }
+    const annotations: Record<string, string> = {};
+    if (naming.imageName) annotations[IMAGE_NAME_ANNOTATION] = naming.imageName;
+    if (naming.tag) annotations[REF_NAME_ANNOTATION] = naming.tag;
+    const entry: Descriptor = Object.keys(annotations).length > 0 ? { ...desc, annotations } : desc;
+    await this.store.updateIndex(async (index) => {
+      const kept = index.manifests.filter((d) =>
+        naming.tag
+          ? d.annotations?.[REF_NAME_ANNOTATION] !== naming.tag
+          : d.digest !== root.digest || d.annotations?.[REF_NAME_ANNOTATION] !== undefined,
+      );
+      index.manifests = [...kept, entry];
+      return true;
+    }, options);
+    return root.digest;
+  }
+
+  async abort(): Promise<void> {
+    // Blobs already written are content-addressed and unnamed: `prune` reclaims them.
+  }
+}
