@@ -1,16 +1,30 @@
 #!/usr/bin/env node
 import { Command, CommanderError } from 'commander';
 import { registerBlob } from './commands/blob.js';
+import { registerCat } from './commands/cat.js';
 import { registerCatalog } from './commands/catalog.js';
 import { registerConfig } from './commands/config.js';
+import { registerCopy } from './commands/copy.js';
+import { registerDiff } from './commands/diff.js';
 import { registerDigest } from './commands/digest.js';
+import { registerExport } from './commands/export.js';
+import { registerFind } from './commands/find.js';
 import { registerHistory } from './commands/history.js';
+import { registerImages } from './commands/images.js';
+import { registerImport } from './commands/import.js';
 import { registerInspect } from './commands/inspect.js';
+import { registerLayers } from './commands/layers.js';
 import { registerLogin } from './commands/login.js';
+import { registerLs } from './commands/ls.js';
 import { registerManifest } from './commands/manifest.js';
+import { registerPrune } from './commands/prune.js';
+import { registerPull } from './commands/pull.js';
 import { registerReferrers } from './commands/referrers.js';
+import { registerRmi } from './commands/rmi.js';
 import { registerServe } from './commands/serve.js';
+import { registerStat } from './commands/stat.js';
 import { registerTags } from './commands/tags.js';
+import { registerTree } from './commands/tree.js';
 import { abortRun, existingContext } from './context.js';
 import { describeError, exitCodeFor } from './errors.js';
 import { addGlobalOptions } from './global-options.js';
@@ -35,6 +49,20 @@ export function buildProgram(): Command {
   registerBlob(program);
   registerLogin(program);
   registerServe(program);
+  registerLs(program);
+  registerTree(program);
+  registerStat(program);
+  registerCat(program);
+  registerFind(program);
+  registerLayers(program);
+  registerDiff(program);
+  registerPull(program);
+  registerImages(program);
+  registerRmi(program);
+  registerPrune(program);
+  registerCopy(program);
+  registerExport(program);
+  registerImport(program);
   return program;
 }
 

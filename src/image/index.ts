@@ -1,3 +1,9 @@
+export {
+  type BuildFilesystemOptions,
+  type BuiltFilesystem,
+  buildFilesystem,
+  scanLayer,
+} from './build-filesystem.js';
 export { type HistoryStep, historySteps } from './history.js';
 export {
   type ImageInspection,
@@ -5,4 +11,12 @@ export {
   type LayerSummary,
   type PlatformEntry,
 } from './inspect-image.js';
+export { LayerIndexCache, type LayerListing } from './layer-index-cache.js';
+export {
+  type ImageLayer,
+  type OpenedImage,
+  type OpenImageOptions,
+  openImage,
+} from './open-image.js';
+export { type OpenImageFileOptions, openImageFile } from './read-file.js';
 export { type ResolvedImage, type ResolveImageOptions, resolveImage } from './resolve-image.js';

@@ -140,13 +140,15 @@ export class RegistryTransport {
     const retries = this.options.retry?.retries ?? 4;
     const replayable = !(req.body && typeof (req.body as Readable).pipe === 'function');
     let reauthenticated = false;
+    let fellBack = false;
     for (let attempt = 0; ; attempt++) {
       let res: RegistryResponse;
       try {
         res = await this.sendOnce(req);
       } catch (err) {
         if (isAbort(err, req.signal)) throw err;
-        if (this.shouldFallBackToHttp(req.registry, err) && replayable) {
+        if (this.shouldFallBackToHttp(req.registry, err) && replayable && !fellBack) {
+          fellBack = true;
           this.plainHosts.add(req.registry);
           this.stats.requests--; // the handshake never became an HTTP request
           this.log(`* ${req.registry}: TLS failed, falling back to plain HTTP (loopback)`);
@@ -185,13 +187,12 @@ export class RegistryTransport {
     }
   }
 
+  /**
+   * A loopback registry answered our TLS handshake in plain HTTP: use HTTP from now on.
+   * Also true for requests that raced the first one over HTTPS while it was switching.
+   */
   private shouldFallBackToHttp(registry: string, err: unknown): boolean {
-    return (
-      !this.options.plainHttp &&
-      !this.plainHosts.has(registry) &&
-      isLoopbackRegistry(registry) &&
-      isPlainHttpAnswer(err)
-    );
+    return !this.options.plainHttp && isLoopbackRegistry(registry) && isPlainHttpAnswer(err);
   }
 
   private async authorize(req: RegistryRequest, challenges: AuthChallenge[]): Promise<void> {
@@ -203,8 +204,11 @@ export class RegistryTransport {
 
   /** One attempt: auth header from cache, then redirects followed by hand. */
   private async sendOnce(req: RegistryRequest): Promise<RegistryResponse> {
-    let url = new URL(req.path, this.baseUrl(req.registry));
-    const origin = url.origin;
+    const base = new URL(this.baseUrl(req.registry));
+    let url = new URL(req.path, base);
+    // Credentials belong to the registry's own origin; an absolute upload `Location` or
+    // `Link` on another host gets none.
+    const origin = base.origin;
     const headers: Record<string, string> = { ...req.headers };
     if (this.options.userAgent) headers['user-agent'] = this.options.userAgent;
     const auth = this.authenticator.cached(req.registry, req.scope);

@@ -1,0 +1,28 @@
+import { pipeline } from 'node:stream/promises';
+import type { Command } from 'commander';
+import { buildFilesystem, openImageFile } from '../../image/index.js';
+import { openCliImage } from '../image-source.js';
+
+/** `ocipeek cat REF PATH`: stream one file's bytes, following symlinks. */
+export function registerCat(program: Command): void {
+  program
+    .command('cat')
+    .description(
+      'print the bytes of a file in the image (follows symlinks; reads only the layers it must)',
+    )
+    .argument('<ref>', 'image reference')
+    .argument('<path>', 'file inside the image')
+    .action(async (refArg: string, path: string, _opts: unknown, cmd: Command) => {
+      const img = await openCliImage(cmd, refArg);
+      // With every layer's listing cached, the index says which single layer holds the
+      // file; otherwise layers are searched from the top down and the search stops early.
+      const listings = await Promise.all(
+        img.image.layers.map((l) => img.cache.get(l.descriptor.digest)),
+      );
+      const fs = listings.every(Boolean)
+        ? (await buildFilesystem(img.image, { cache: img.cache, signal: img.ctx.signal })).fs
+        : undefined;
+      const stream = await openImageFile(img.image, path, { fs, signal: img.ctx.signal });
+      await pipeline(stream, process.stdout);
+    });
+}

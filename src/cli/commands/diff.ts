@@ -1,0 +1,44 @@
+import type { Command } from 'commander';
+import { diffTrees, toEntryJson } from '../../fs/index.js';
+import { printJson, printLines } from '../format.js';
+import { cliFilesystem, openCliImage } from '../image-source.js';
+
+/** `ocipeek diff REF1 REF2`: files added, removed and changed between two images. */
+export function registerDiff(program: Command): void {
+  program
+    .command('diff')
+    .description(
+      'paths added, removed and changed (size, mode, owner, link, content) between two images',
+    )
+    .argument('<ref1>', 'the image before')
+    .argument('<ref2>', 'the image after')
+    .option('--json', 'print JSON')
+    .action(async (ref1: string, ref2: string, opts: { json?: boolean }, cmd: Command) => {
+      const a = await openCliImage(cmd, ref1);
+      const b = await openCliImage(cmd, ref2);
+      const [fa, fb] = await Promise.all([
+        cliFilesystem(a, { contentDigests: true }),
+        cliFilesystem(b, { contentDigests: true }),
+      ]);
+      const diff = diffTrees(fa.fs, fb.fs, {
+        contentDigest: (e, side) => (side === 'a' ? fa : fb).contentDigest(e),
+      });
+      if (opts.json || a.ctx.options.json) {
+        return printJson({
+          added: diff.added.map(toEntryJson),
+          removed: diff.removed.map(toEntryJson),
+          changed: diff.changed.map((c) => ({
+            path: c.path,
+            fields: c.fields,
+            before: toEntryJson(c.before),
+            after: toEntryJson(c.after),
+          })),
+        });
+      }
+      printLines(
+        ...diff.added.map((e) => `+ ${e.path}`),
+        ...diff.removed.map((e) => `- ${e.path}`),
+        ...diff.changed.map((c) => `~ ${c.path} (${c.fields.join(', ')})`),
+      );
+    });
+}

@@ -1,0 +1,52 @@
+import type { Command } from 'commander';
+import picomatch from 'picomatch';
+import { InvalidArgumentError } from '../../errors/index.js';
+import { type FsEntry, toEntryJson } from '../../fs/index.js';
+import { printJson, printLines } from '../format.js';
+import { cliFilesystem, openCliImage } from '../image-source.js';
+
+const TYPES: Record<string, FsEntry['type']> = {
+  f: 'file',
+  d: 'dir',
+  l: 'symlink',
+  h: 'hardlink',
+  c: 'char',
+  b: 'block',
+  p: 'fifo',
+};
+
+/** `ocipeek find REF [PATH]`: search the image's filesystem by name and type. */
+export function registerFind(program: Command): void {
+  program
+    .command('find')
+    .description("search the image's filesystem by name (glob) and type")
+    .argument('<ref>', 'image reference')
+    .argument('[path]', 'directory to search', '/')
+    .option('--name <glob>', 'match the base name against a glob (*, ?, [..], {a,b})')
+    .option('--type <t>', 'f file, d dir, l symlink, h hardlink, c char, b block, p fifo')
+    .option('--json', 'print a JSON array of entries')
+    .action(
+      async (
+        refArg: string,
+        path: string,
+        opts: { name?: string; type?: string; json?: boolean },
+        cmd: Command,
+      ) => {
+        const type = opts.type === undefined ? undefined : TYPES[opts.type];
+        if (opts.type !== undefined && !type) {
+          throw new InvalidArgumentError(`--type must be one of ${Object.keys(TYPES).join(' ')}`);
+        }
+        const matches = opts.name ? picomatch(opts.name, { dot: true }) : () => true;
+        const img = await openCliImage(cmd, refArg);
+        const { fs } = await cliFilesystem(img);
+        const found: FsEntry[] = [];
+        for (const e of fs.walk(path, { includeRoot: true })) {
+          if (type && e.type !== type) continue;
+          if (!matches(e.path === '/' ? '/' : e.path.slice(e.path.lastIndexOf('/') + 1))) continue;
+          found.push(e);
+        }
+        if (opts.json || img.ctx.options.json) return printJson(found.map(toEntryJson));
+        if (found.length) printLines(...found.map((e) => e.path));
+      },
+    );
+}

@@ -1,0 +1,43 @@
+import type { Command } from 'commander';
+import { type FsEntry, toEntryJson } from '../../fs/index.js';
+import { printJson, printLines, table } from '../format.js';
+import { longLine } from '../fs-format.js';
+import { cliFilesystem, openCliImage } from '../image-source.js';
+
+/** `ocipeek ls REF [PATH]`: list a directory of the image's merged filesystem. */
+export function registerLs(program: Command): void {
+  program
+    .command('ls')
+    .description(
+      "list a directory of the image's filesystem (from the store, or streamed from the registry)",
+    )
+    .argument('<ref>', 'image reference')
+    .argument('[path]', 'directory or file inside the image', '/')
+    .option('-l, --long', 'mode, owner, size, time and the layer that wrote each entry')
+    .option('-R, --recursive', 'everything below PATH')
+    .option('--json', 'print a JSON array of entries')
+    .action(
+      async (
+        refArg: string,
+        path: string,
+        opts: { long?: boolean; recursive?: boolean; json?: boolean },
+        cmd: Command,
+      ) => {
+        const img = await openCliImage(cmd, refArg);
+        const { fs } = await cliFilesystem(img);
+        const target = fs.stat(path);
+        let entries: FsEntry[];
+        if (target.type !== 'dir') entries = [fs.lstat(path)];
+        else if (opts.recursive) entries = [...fs.walk(path)];
+        else entries = fs.list(path);
+        if (opts.json || img.ctx.options.json) return printJson(entries.map(toEntryJson));
+        const name = (e: FsEntry) =>
+          opts.recursive || target.type !== 'dir'
+            ? e.path
+            : e.path.slice(e.path.lastIndexOf('/') + 1);
+        if (entries.length === 0) return;
+        if (opts.long) printLines(table(entries.map((e) => longLine(e, name(e)))));
+        else printLines(...entries.map(name));
+      },
+    );
+}

@@ -1,0 +1,46 @@
+import type { Command } from 'commander';
+import { toEntryJson } from '../../fs/index.js';
+import { printJson, printLines, table } from '../format.js';
+import { modeString, timeString } from '../fs-format.js';
+import { cliFilesystem, openCliImage } from '../image-source.js';
+
+/** `ocipeek stat REF PATH`: one entry's metadata and the layer that wrote it. */
+export function registerStat(program: Command): void {
+  program
+    .command('stat')
+    .description('show the metadata of one path and the layer that last wrote it')
+    .argument('<ref>', 'image reference')
+    .argument('<path>', 'path inside the image')
+    .option('-L, --dereference', 'follow a final symlink')
+    .option('--json', 'print JSON')
+    .action(
+      async (
+        refArg: string,
+        path: string,
+        opts: { dereference?: boolean; json?: boolean },
+        cmd: Command,
+      ) => {
+        const img = await openCliImage(cmd, refArg);
+        const { fs } = await cliFilesystem(img);
+        const e = opts.dereference ? fs.stat(path) : fs.lstat(path);
+        if (opts.json || img.ctx.options.json) return printJson(toEntryJson(e));
+        const rows = [
+          ['Path:', e.path],
+          ['Type:', e.type],
+          ['Size:', String(e.size)],
+          ['Mode:', `${modeString(e.type, e.mode)} (0${e.mode.toString(8)})`],
+          [
+            'Owner:',
+            `${e.uid}/${e.gid}${e.uname || e.gname ? ` (${e.uname ?? ''}/${e.gname ?? ''})` : ''}`,
+          ],
+          ['Modified:', `${timeString(e.mtime)} UTC`],
+        ];
+        if (e.linkname) rows.push(['Link:', e.linkname]);
+        if (e.xattrs) rows.push(['Xattrs:', Object.keys(e.xattrs).join(' ')]);
+        rows.push(['Layer:', `${e.layer} ${e.layerDigest}`]);
+        if (e.dataOffset >= 0)
+          rows.push(['Offset:', `${e.dataOffset} (in the uncompressed layer)`]);
+        printLines(table(rows));
+      },
+    );
+}

@@ -1,0 +1,44 @@
+import type { Command } from 'commander';
+import type { ImageFilesystem } from '../../fs/index.js';
+import { printLines } from '../format.js';
+import { cliFilesystem, openCliImage } from '../image-source.js';
+import { parseCount } from '../parse-count.js';
+
+function drawTree(
+  fs: ImageFilesystem,
+  dir: string,
+  prefix: string,
+  depth: number,
+  max: number,
+  out: string[],
+) {
+  const children = fs.list(dir);
+  children.forEach((e, i) => {
+    const last = i === children.length - 1;
+    const name = e.path.slice(e.path.lastIndexOf('/') + 1);
+    const link =
+      e.type === 'symlink' ? ` -> ${e.linkname}` : e.type === 'hardlink' ? ` => ${e.linkname}` : '';
+    out.push(`${prefix}${last ? '└── ' : '├── '}${name}${e.type === 'dir' ? '/' : ''}${link}`);
+    if (e.type === 'dir' && depth < max)
+      drawTree(fs, e.path, `${prefix}${last ? '    ' : '│   '}`, depth + 1, max, out);
+  });
+}
+
+/** `ocipeek tree REF [PATH]`: the image's filesystem as a tree. */
+export function registerTree(program: Command): void {
+  program
+    .command('tree')
+    .description("draw the image's filesystem as a tree")
+    .argument('<ref>', 'image reference')
+    .argument('[path]', 'directory to start from', '/')
+    .option('--depth <n>', 'descend at most N levels', parseCount)
+    .action(async (refArg: string, path: string, opts: { depth?: number }, cmd: Command) => {
+      const img = await openCliImage(cmd, refArg);
+      const { fs } = await cliFilesystem(img);
+      const start = fs.stat(path);
+      const out = [start.path];
+      if (start.type === 'dir')
+        drawTree(fs, start.path, '', 1, opts.depth ?? Number.POSITIVE_INFINITY, out);
+      printLines(...out);
+    });
+}

@@ -1,0 +1,56 @@
+import type { FsEntry } from '../fs/index.js';
+
+const TYPE_CHAR: Record<FsEntry['type'], string> = {
+  file: '-',
+  dir: 'd',
+  symlink: 'l',
+  hardlink: 'h',
+  char: 'c',
+  block: 'b',
+  fifo: 'p',
+};
+
+/** `drwxr-xr-x`-style mode string, with setuid/setgid/sticky as `ls` shows them. */
+export function modeString(type: FsEntry['type'], mode: number): string {
+  const bit = (mask: number, ch: string) => (mode & mask ? ch : '-');
+  const special = (exec: number, flag: number, on: string, off: string) =>
+    mode & flag ? (mode & exec ? on : off) : mode & exec ? 'x' : '-';
+  return (
+    TYPE_CHAR[type] +
+    bit(0o400, 'r') +
+    bit(0o200, 'w') +
+    special(0o100, 0o4000, 's', 'S') +
+    bit(0o40, 'r') +
+    bit(0o20, 'w') +
+    special(0o10, 0o2000, 's', 'S') +
+    bit(0o4, 'r') +
+    bit(0o2, 'w') +
+    special(0o1, 0o1000, 't', 'T')
+  );
+}
+
+/** `2024-05-01 12:00` in UTC. */
+export function timeString(mtime: number): string {
+  return new Date(mtime * 1000).toISOString().slice(0, 16).replace('T', ' ');
+}
+
+/** One `ls -l` line: mode, owner, size, time, name (→ link target), and the layer. */
+export function longLine(e: FsEntry, name: string): string[] {
+  const link = e.linkname
+    ? e.type === 'hardlink'
+      ? ` => ${e.linkname}`
+      : ` -> ${e.linkname}`
+    : '';
+  const size =
+    e.type === 'char' || e.type === 'block'
+      ? `${e.devmajor ?? 0},${e.devminor ?? 0}`
+      : String(e.size);
+  return [
+    modeString(e.type, e.mode),
+    `${e.uid}/${e.gid}`,
+    size,
+    timeString(e.mtime),
+    `L${e.layer}`,
+    `${name}${link}`,
+  ];
+}

@@ -1,0 +1,55 @@
+import { join } from 'node:path';
+import type { Command } from 'commander';
+import { isOcipeekError } from '../errors/index.js';
+import {
+  type BuiltFilesystem,
+  buildFilesystem,
+  LayerIndexCache,
+  type OpenedImage,
+  openImage,
+} from '../image/index.js';
+import { defaultStorePath, Store } from '../store/index.js';
+import { type CliContext, contextFor } from './context.js';
+
+/** An image opened for a filesystem command, with the store and listing cache around it. */
+export interface CliImage {
+  ctx: CliContext;
+  image: OpenedImage;
+  cache: LayerIndexCache;
+}
+
+/** The store if one exists at the configured place (filesystem commands never create it). */
+export async function existingStore(ctx: CliContext): Promise<Store | undefined> {
+  try {
+    return await Store.open(ctx.options.store, { create: false });
+  } catch (err) {
+    if (isOcipeekError(err, 'ERR_NOT_FOUND')) return undefined;
+    throw err;
+  }
+}
+
+/** Open `refArg` from the store when it is there, else from its registry. */
+export async function openCliImage(cmd: Command, refArg: string): Promise<CliImage> {
+  const ctx = await contextFor(cmd);
+  const store = await existingStore(ctx);
+  const image = await openImage(refArg, {
+    client: ctx.client,
+    store,
+    platform: ctx.platform,
+    signal: ctx.signal,
+  });
+  const cacheDir = join(defaultStorePath({ explicit: ctx.options.store }), '.ocipeek', 'fs-index');
+  return { ctx, image, cache: new LayerIndexCache(cacheDir) };
+}
+
+/** The merged filesystem of a CLI image, through the listing cache. */
+export function cliFilesystem(
+  img: CliImage,
+  options: { contentDigests?: boolean } = {},
+): Promise<BuiltFilesystem> {
+  return buildFilesystem(img.image, {
+    cache: img.cache,
+    contentDigests: options.contentDigests,
+    signal: img.ctx.signal,
+  });
+}

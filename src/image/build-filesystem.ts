@@ -1,0 +1,140 @@
+import { createHash } from 'node:crypto';
+import { Transform, type TransformCallback } from 'node:stream';
+import { decompressStream } from '../compression/index.js';
+import type { FsEntry } from '../fs/index.js';
+import { ImageFilesystem, type LayerStats } from '../fs/index.js';
+import { readTar, type TarEntry } from '../tar/index.js';
+import type { LayerIndexCache, LayerListing } from './layer-index-cache.js';
+import type { ImageLayer, OpenedImage } from './open-image.js';
+
+/** Options for {@link buildFilesystem}. */
+export interface BuildFilesystemOptions {
+  /** Reuse and fill per-layer listings. */
+  cache?: LayerIndexCache;
+  /** Layers fetched and scanned at once (default 3). */
+  concurrency?: number;
+  /** Refuse layers that inflate beyond this (decompression bombs); default 64 GiB. */
+  maxLayerBytes?: number;
+  /** Also hash every regular file's content (for `diff`); costs a full read of bodies. */
+  contentDigests?: boolean;
+  signal?: AbortSignal;
+}
+
+/** The merged view of an image and how it was obtained. */
+export interface BuiltFilesystem {
+  fs: ImageFilesystem;
+  layers: LayerStats[];
+  /** Uncompressed tar size of each layer. */
+  tarSizes: number[];
+  /** Layers whose listing came from the cache (no bytes read). */
+  cachedLayers: number;
+  /** sha256 of a regular file's content, when built with `contentDigests`. */
+  contentDigest(entry: FsEntry): string | undefined;
+}
+
+/** Counts the bytes of the uncompressed tar as they pass, without copying them. */
+class ByteCounter extends Transform {
+  bytes = 0;
+  override _transform(chunk: Buffer, _e: BufferEncoding, done: TransformCallback): void {
+    this.bytes += chunk.length;
+    done(null, chunk);
+  }
+}
+
+/**
+ * Every tar entry of one layer, streamed once: the compressed bytes are verified as they
+ * pass, decompressed, and only headers are kept; contents are skipped (or hashed when
+ * `contentDigests` is asked), nothing is written.
+ */
+export async function scanLayer(
+  layer: ImageLayer,
+  options: { signal?: AbortSignal; maxLayerBytes?: number; contentDigests?: boolean } = {},
+): Promise<LayerListing> {
+  const source = await layer.open({ signal: options.signal });
+  const tar = await decompressStream(source, {
+    mediaType: layer.descriptor.mediaType,
+    maxOutputBytes: options.maxLayerBytes ?? 64 * 1024 ** 3,
+    what: `layer ${layer.index} (${layer.descriptor.digest})`,
+    signal: options.signal,
+  });
+  const counter = new ByteCounter();
+  const entries: TarEntry[] = [];
+  const digests: Array<string | null> | undefined = options.contentDigests ? [] : undefined;
+  for await (const record of readTar(tar.pipe(counter), { signal: options.signal })) {
+    entries.push(record.entry);
+    if (!digests) continue;
+    if (record.entry.type !== 'file') {
+      digests.push(null);
+      continue;
+    }
+    const hash = createHash('sha256');
+    for await (const chunk of record.readBody()) hash.update(chunk);
+    digests.push(`sha256:${hash.digest('hex')}`);
+  }
+  return { entries, tarSize: counter.bytes, contentDigests: digests };
+}
+
+/**
+ * Build the merged filesystem of an image: layers are listed concurrently (from the cache
+ * when it has them) and applied bottom to top as soon as each one and all below are ready.
+ */
+export async function buildFilesystem(
+  image: OpenedImage,
+  options: BuildFilesystemOptions = {},
+): Promise<BuiltFilesystem> {
+  const fs = new ImageFilesystem();
+  const layers = image.layers;
+  const listings: Array<Promise<LayerListing>> = new Array(layers.length);
+  let cachedLayers = 0;
+  let next = 0;
+  const startNext = () => {
+    const layer = layers[next];
+    if (!layer) return;
+    next++;
+    const listing = listLayer(layer).finally(startNext);
+    // Awaited in layer order below; until then a failure must not count as unhandled.
+    listing.catch(() => {});
+    listings[layer.index] = listing;
+  };
+  const listLayer = async (layer: ImageLayer): Promise<LayerListing> => {
+    const wanted = { contentDigests: options.contentDigests };
+    const cached = await options.cache?.get(layer.descriptor.digest, wanted);
+    if (cached) {
+      cachedLayers++;
+      return cached;
+    }
+    const listing = await scanLayer(layer, options);
+    await options.cache?.put(layer.descriptor.digest, listing);
+    return listing;
+  };
+  const width = Math.max(1, options.concurrency ?? 3);
+  for (let i = 0; i < Math.min(width, layers.length); i++) startNext();
+  const stats: LayerStats[] = [];
+  const tarSizes: number[] = [];
+  const digests = new Map<string, string>();
+  try {
+    for (const layer of layers) {
+      const listing = await listings[layer.index]!;
+      stats.push(
+        await fs.applyLayer(listing.entries, layer.index, layer.descriptor.digest, {
+          signal: options.signal,
+        }),
+      );
+      tarSizes.push(listing.tarSize);
+      listing.contentDigests?.forEach((d, i) => {
+        if (d) digests.set(`${layer.index}:${listing.entries[i]!.headerOffset}`, d);
+      });
+    }
+  } catch (err) {
+    // Let the other downloads settle (they fail or finish) before reporting this one.
+    await Promise.allSettled(listings.filter(Boolean));
+    throw err;
+  }
+  return {
+    fs,
+    layers: stats,
+    tarSizes,
+    cachedLayers,
+    contentDigest: (e) => digests.get(`${e.layer}:${e.headerOffset}`),
+  };
+}
