@@ -1,18 +1,18 @@
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { lstat, readdir, readFile, readlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
-import { execFile } from 'node:child_process';
 import {
   type BuiltImage,
   type FaultProxy,
   type LayerEntry,
   LayoutWriter,
   pushLayout,
-  randomImage,
   type RunningRegistry,
+  randomImage,
   startFaultProxyFor,
   startRegistry,
   tempDir,
@@ -85,7 +85,13 @@ async function walkDisk(root: string, rel = ''): Promise<Seen[]> {
       out.push({ path, type: 'dir', mode: st.mode & 0o7777, size: 0 });
       out.push(...(await walkDisk(root, p)));
     } else if (st.isSymbolicLink()) {
-      out.push({ path, type: 'symlink', mode: 0o777, size: 0, link: await readlink(join(root, p)) });
+      out.push({
+        path,
+        type: 'symlink',
+        mode: 0o777,
+        size: 0,
+        link: await readlink(join(root, p)),
+      });
     } else {
       const bytes = await readFile(join(root, p));
       out.push({ path, type: 'file', mode: st.mode & 0o7777, size: st.size, sha: sha256(bytes) });
@@ -109,7 +115,11 @@ describe('filesystem commands against the real registry', () => {
     dir = await tempDir('cli-fs');
     const w = new LayoutWriter(join(dir.path, 'layout'));
     for (const compression of ['gzip', 'none', 'zstd'] as const) {
-      images[compression] = await randomImage(w, { layerEntries: LAYERS, compression, refName: compression });
+      images[compression] = await randomImage(w, {
+        layerEntries: LAYERS,
+        compression,
+        refName: compression,
+      });
     }
     images.waste = await randomImage(w, {
       refName: 'waste',
@@ -123,7 +133,8 @@ describe('filesystem commands against the real registry', () => {
       ],
     });
     await w.finish();
-    for (const tag of Object.keys(images)) await pushLayout(join(dir.path, 'layout'), tag, reg, `fs/rules:${tag}`);
+    for (const tag of Object.keys(images))
+      await pushLayout(join(dir.path, 'layout'), tag, reg, `fs/rules:${tag}`);
   });
   after(async () => {
     await proxy?.close();
@@ -133,30 +144,76 @@ describe('filesystem commands against the real registry', () => {
 
   it('ls -R --json matches what umoci unpacks, file by file', async () => {
     const rootfs = join(dir.path, 'umoci-rootfs');
-    await run('umoci', ['raw', 'unpack', '--rootless', '--image', `${join(dir.path, 'layout')}:gzip`, rootfs]);
+    await run('umoci', [
+      'raw',
+      'unpack',
+      '--rootless',
+      '--image',
+      `${join(dir.path, 'layout')}:gzip`,
+      rootfs,
+    ]);
     const disk = await walkDisk(rootfs);
     const r = await runCli(['ls', ref('gzip'), '-R', '--json', '--store', store()]);
     assert.equal(r.code, 0, r.stderr);
-    const entries = JSON.parse(r.out) as Array<{ path: string; type: string; mode: number; size: number; linkname?: string; layer: number }>;
-    const cat = async (p: string) => (await runCli(['cat', ref('gzip'), p, '--store', store()])).stdout;
+    const entries = JSON.parse(r.out) as Array<{
+      path: string;
+      type: string;
+      mode: number;
+      size: number;
+      linkname?: string;
+      layer: number;
+    }>;
+    const cat = async (p: string) =>
+      (await runCli(['cat', ref('gzip'), p, '--store', store()])).stdout;
     const ours: Seen[] = [];
     for (const e of entries) {
       if (e.type === 'dir') ours.push({ path: e.path, type: 'dir', mode: e.mode, size: 0 });
-      else if (e.type === 'symlink') ours.push({ path: e.path, type: 'symlink', mode: 0o777, size: 0, link: e.linkname });
+      else if (e.type === 'symlink')
+        ours.push({ path: e.path, type: 'symlink', mode: 0o777, size: 0, link: e.linkname });
       else {
         // A hardlink is a file on disk with its target's content and mode.
         const content = await cat(e.path);
-        const mode = e.type === 'hardlink' ? entries.find((x) => x.path === `/${e.linkname?.replace(/^\//, '')}`)!.mode : e.mode;
+        const mode =
+          e.type === 'hardlink'
+            ? entries.find((x) => x.path === `/${e.linkname?.replace(/^\//, '')}`)!.mode
+            : e.mode;
         ours.push({ path: e.path, type: 'file', mode, size: content.length, sha: sha256(content) });
       }
     }
     assert.deepEqual(ours, disk);
   });
 
+  it('unpack writes the same tree as umoci, from the registry and from the store', async () => {
+    const umociRoot = join(dir.path, 'umoci-rootfs');
+    const expected = await walkDisk(umociRoot);
+    const fromRegistry = join(dir.path, 'unpacked-registry');
+    const r = await runCli(['unpack', ref('gzip'), fromRegistry, '--rootless', '--store', store()]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /unpacked 3 layers into /);
+    assert.deepEqual(await walkDisk(fromRegistry), expected);
+    const s = store();
+    const pulled = await runCli(['pull', ref('zstd'), '--store', s]);
+    assert.equal(pulled.code, 0, pulled.stderr);
+    const fromStore = join(dir.path, 'unpacked-store');
+    const u = await runCli(['unpack', ref('zstd'), fromStore, '--rootless', '--store', s]);
+    assert.equal(u.code, 0, u.stderr);
+    assert.deepEqual(await walkDisk(fromStore), expected, 'zstd layers from the store, same tree');
+    const again = await runCli(['unpack', ref('gzip'), fromStore, '--store', s]);
+    assert.equal(again.code, 2);
+    assert.match(again.stderr, /^ocipeek: .*not empty/);
+  });
+
   it('zstd and uncompressed layers give the same tree as gzip', async () => {
     const listing = async (tag: string) =>
       JSON.parse((await runCli(['ls', ref(tag), '-R', '--json', '--store', store()])).out).map(
-        (e: Record<string, unknown>) => [e.path, e.type, e.size, e.mode, e.linkname ?? null, e.layer],
+        (e: Record<string, unknown>) => [
+          e.path,
+          e.type,
+          e.size,
+          e.mode,
+          e.linkname ?? null,
+          e.layer,
+        ],
       );
     const gzip = await listing('gzip');
     assert.deepEqual(await listing('zstd'), gzip);
@@ -165,30 +222,55 @@ describe('filesystem commands against the real registry', () => {
 
   it('applies the layer rules: whiteouts, opaque dirs, re-creation, dir<->file', async () => {
     const s = store();
-    const ls = async (p: string) => (await runCli(['ls', ref('zstd'), p, '--store', s])).out.trim().split('\n');
-    assert.deepEqual(await ls('/'), ['bin', 'deep', 'dir2file', 'etc', 'file2dir', 'opq', 'setuid', 'top.txt']);
+    const ls = async (p: string) =>
+      (await runCli(['ls', ref('zstd'), p, '--store', s])).out.trim().split('\n');
+    assert.deepEqual(await ls('/'), [
+      'bin',
+      'deep',
+      'dir2file',
+      'etc',
+      'file2dir',
+      'opq',
+      'setuid',
+      'top.txt',
+    ]);
     assert.deepEqual(await ls('/opq'), ['upper.txt']);
     assert.deepEqual(await ls('/file2dir'), ['inside']);
     const motd = await runCli(['stat', ref('zstd'), '/etc/motd', '--json', '--store', s]);
     assert.equal(JSON.parse(motd.out).layer, 2, 're-created by the top layer');
-    const d2f = JSON.parse((await runCli(['stat', ref('zstd'), '/dir2file', '--json', '--store', s])).out);
+    const d2f = JSON.parse(
+      (await runCli(['stat', ref('zstd'), '/dir2file', '--json', '--store', s])).out,
+    );
     assert.deepEqual([d2f.type, d2f.layer], ['file', 1]);
     const gone = await runCli(['stat', ref('zstd'), '/gone/a.txt', '--store', s]);
     assert.equal(gone.code, 1);
     assert.equal(gone.stderr, 'ocipeek: /gone/a.txt: no such file or directory\n');
-    const setuid = JSON.parse((await runCli(['stat', ref('gzip'), '/setuid', '--json', '--store', s])).out);
+    const setuid = JSON.parse(
+      (await runCli(['stat', ref('gzip'), '/setuid', '--json', '--store', s])).out,
+    );
     assert.equal(setuid.mode, 0o4755);
   });
 
   it('stat --json prints one entry in the documented shape', async () => {
     const r = await runCli(['stat', ref('gzip'), '/etc/os-release', '--json', '--store', store()]);
     const e = JSON.parse(r.out);
-    assert.deepEqual(Object.keys(e).sort(), ['gid', 'layer', 'mode', 'mtime', 'path', 'size', 'type', 'uid']);
+    assert.deepEqual(Object.keys(e).sort(), [
+      'gid',
+      'layer',
+      'mode',
+      'mtime',
+      'path',
+      'size',
+      'type',
+      'uid',
+    ]);
     assert.deepEqual(
       [e.path, e.type, e.size, e.mode, e.layer],
       ['/etc/os-release', 'file', 'ID=fixture\nVERSION=2\n'.length, 0o600, 1],
     );
-    const link = JSON.parse((await runCli(['stat', ref('gzip'), '/bin/link1', '--json', '--store', store()])).out);
+    const link = JSON.parse(
+      (await runCli(['stat', ref('gzip'), '/bin/link1', '--json', '--store', store()])).out,
+    );
     assert.deepEqual([link.type, link.linkname], ['symlink', 'link2']);
   });
 
@@ -197,7 +279,11 @@ describe('filesystem commands against the real registry', () => {
     const cat = async (p: string) => runCli(['cat', ref('gzip'), p, '--store', s]);
     assert.equal((await cat('/bin/link1')).out, '#!/bin/sh\necho tool\n');
     assert.equal((await cat('/bin/hard2')).out, '#!/bin/sh\necho tool\n');
-    assert.equal((await cat('/bin/escape')).out, 'ID=fixture\nVERSION=2\n', '.. stops at the image root');
+    assert.equal(
+      (await cat('/bin/escape')).out,
+      'ID=fixture\nVERSION=2\n',
+      '.. stops at the image root',
+    );
     assert.equal((await cat(`/${long}`)).out, 'long name\n');
     const dirCat = await cat('/etc');
     assert.equal(dirCat.code, 2);
@@ -208,13 +294,34 @@ describe('filesystem commands against the real registry', () => {
   it('cat of a top-layer file fetches no other layer; a base file stops at the first layer that has it', async () => {
     const img = images.gzip!;
     const blobGets = () =>
-      proxy.log.filter((e) => e.method === 'GET' && e.url.includes('/blobs/') && e.url.includes(':') && !e.url.includes(img.configDescriptor.digest));
+      proxy.log.filter(
+        (e) =>
+          e.method === 'GET' &&
+          e.url.includes('/blobs/') &&
+          e.url.includes(':') &&
+          !e.url.includes(img.configDescriptor.digest),
+      );
     proxy.resetLog();
-    const top = await runCli(['cat', `${proxy.host}/fs/rules:gzip`, '/top.txt', '--store', store()]);
+    const top = await runCli([
+      'cat',
+      `${proxy.host}/fs/rules:gzip`,
+      '/top.txt',
+      '--store',
+      store(),
+    ]);
     assert.equal(top.out, 'top layer only\n');
-    assert.deepEqual(blobGets().map((e) => e.url.split('/').pop()), [img.layers[2]!.digest]);
+    assert.deepEqual(
+      blobGets().map((e) => e.url.split('/').pop()),
+      [img.layers[2]!.digest],
+    );
     proxy.resetLog();
-    const base = await runCli(['cat', `${proxy.host}/fs/rules:gzip`, '/bin/tool', '--store', store()]);
+    const base = await runCli([
+      'cat',
+      `${proxy.host}/fs/rules:gzip`,
+      '/bin/tool',
+      '--store',
+      store(),
+    ]);
     assert.equal(base.out, '#!/bin/sh\necho tool\n');
     assert.deepEqual(
       blobGets().map((e) => e.url.split('/').pop()),
@@ -223,10 +330,32 @@ describe('filesystem commands against the real registry', () => {
   });
 
   it('find filters by glob and type', async () => {
-    const r = await runCli(['find', ref('gzip'), '/', '--name', '*.txt', '--type', 'f', '--store', store()]);
+    const r = await runCli([
+      'find',
+      ref('gzip'),
+      '/',
+      '--name',
+      '*.txt',
+      '--type',
+      'f',
+      '--store',
+      store(),
+    ]);
     assert.deepEqual(r.out.trim().split('\n'), [`/${long}`, '/opq/upper.txt', '/top.txt']);
-    const links = await runCli(['find', ref('gzip'), '/bin', '--type', 'l', '--json', '--store', store()]);
-    assert.deepEqual(JSON.parse(links.out).map((e: { path: string }) => e.path), ['/bin/escape', '/bin/link1', '/bin/link2']);
+    const links = await runCli([
+      'find',
+      ref('gzip'),
+      '/bin',
+      '--type',
+      'l',
+      '--json',
+      '--store',
+      store(),
+    ]);
+    assert.deepEqual(
+      JSON.parse(links.out).map((e: { path: string }) => e.path),
+      ['/bin/escape', '/bin/link1', '/bin/link2'],
+    );
   });
 
   it('tree draws the hierarchy with --depth', async () => {
@@ -242,7 +371,13 @@ describe('filesystem commands against the real registry', () => {
     const out = JSON.parse(r.out);
     const img = images.waste!;
     assert.deepEqual(
-      out.layers.map((l: Record<string, number>) => [l.compressedSize, l.uncompressedSize, l.filesAdded, l.filesModified, l.filesDeleted]),
+      out.layers.map((l: Record<string, number>) => [
+        l.compressedSize,
+        l.uncompressedSize,
+        l.filesAdded,
+        l.filesModified,
+        l.filesDeleted,
+      ]),
       [
         [img.layers[0]!.size, img.layers[0]!.tar.length, 3, 0, 0],
         [img.layers[1]!.size, img.layers[1]!.tar.length, 0, 1, 1],
@@ -258,7 +393,10 @@ describe('filesystem commands against the real registry', () => {
     const r = await runCli(['diff', ref('gzip'), ref('waste'), '--json', '--store', store()]);
     assert.equal(r.code, 0, r.stderr);
     const d = JSON.parse(r.out);
-    assert.deepEqual(d.added.map((e: { path: string }) => e.path), ['/a', '/keep']);
+    assert.deepEqual(
+      d.added.map((e: { path: string }) => e.path),
+      ['/a', '/keep'],
+    );
     assert.ok(d.removed.some((e: { path: string }) => e.path === '/etc/os-release'));
     const same = await runCli(['diff', ref('gzip'), ref('zstd'), '--json', '--store', store()]);
     assert.deepEqual(JSON.parse(same.out), { added: [], removed: [], changed: [] });
@@ -268,7 +406,14 @@ describe('filesystem commands against the real registry', () => {
     const s = store();
     await runCli(['ls', ref('gzip'), '-R', '--store', s]);
     proxy.resetLog();
-    const again = await runCli(['ls', `${proxy.host}/fs/rules:gzip`, '-R', '--stats', '--store', s]);
+    const again = await runCli([
+      'ls',
+      `${proxy.host}/fs/rules:gzip`,
+      '-R',
+      '--stats',
+      '--store',
+      s,
+    ]);
     assert.equal(again.code, 0);
     const blobs = proxy.log.filter((e) => e.url.includes('/blobs/'));
     assert.equal(blobs.length, 1, 'only the config blob');

@@ -1,0 +1,106 @@
+import { chmodSync, lchownSync, utimesSync } from 'node:fs';
+import type { LayerApplier } from './layer-applier.js';
+import { setXattrs, type XattrItem } from './special-files.js';
+import { type NodeMeta, type TreeNode, walkTree } from './tree.js';
+import type { OwnershipRecord, UnpackResult } from './types.js';
+
+/** What the final pass needs besides the applier. */
+export interface FinishSettings {
+  rootless: boolean;
+  /** Rootless: also store owners in `user.rootlesscontainers` xattrs (as umoci does). */
+  ownerXattrs: boolean;
+  euid: number;
+  egid: number;
+  warn(message: string): void;
+  signal?: AbortSignal;
+}
+
+/** Counts of the final tree, as {@link UnpackResult} reports them. */
+export type TreeCounts = Pick<
+  UnpackResult,
+  'files' | 'dirs' | 'symlinks' | 'hardlinks' | 'fifos' | 'devices'
+>;
+
+/**
+ * Give directories their owner, mode and mtime (children first: writing a child changes
+ * its directory's mtime, and a read-only directory must stay writable until its children
+ * are in), then set extended attributes (after every chown, which clears file
+ * capabilities), and count the tree.
+ */
+export async function finishTree(applier: LayerApplier, s: FinishSettings): Promise<TreeCounts> {
+  const counts: TreeCounts = { files: 0, dirs: 0, symlinks: 0, hardlinks: 0, fifos: 0, devices: 0 };
+  const xattrs: XattrItem[] = [];
+  let skippedXattrs = 0;
+  const seen = new Set<NodeMeta>();
+  for (const node of walkTree(applier.root, true)) {
+    if (node.hardlink) counts.hardlinks++;
+    else if (node.kind === 'file') counts.files++;
+    else if (node.kind === 'symlink') counts.symlinks++;
+    else if (node.kind === 'fifo') counts.fifos++;
+    else if (node.kind === 'char' || node.kind === 'block') counts.devices++;
+    else if (node.path !== '') counts.dirs++;
+    // Hardlinked names share one inode (and meta): set its xattrs once, through any name.
+    const firstName = !seen.has(node.meta);
+    if (firstName) seen.add(node.meta);
+    if (node.meta.xattrs && firstName) {
+      for (const [name, value] of Object.entries(node.meta.xattrs)) {
+        if (s.rootless && !name.startsWith('user.')) skippedXattrs++;
+        else xattrs.push({ abs: applier.abs(node), name, value });
+      }
+    }
+    if (s.rootless && s.ownerXattrs && node.kind !== 'symlink' && firstName) {
+      const value = rootlessOwnerValue(node.meta.uid, node.meta.gid);
+      if (value !== '') xattrs.push({ abs: applier.abs(node), name: ROOTLESS_XATTR, value });
+    }
+    if (node.kind === 'dir' && !node.implicit) finishDir(applier.abs(node), node, s);
+  }
+  if (skippedXattrs > 0) {
+    s.warn(`${skippedXattrs} xattrs outside the user.* namespace not set (rootless)`);
+  }
+  for (const message of await setXattrs(xattrs, s.signal)) s.warn(message);
+  return counts;
+}
+
+/** The xattr umoci and other rootless tools keep a path's intended owner in. */
+export const ROOTLESS_XATTR = 'user.rootlesscontainers';
+
+function varint(n: number): number[] {
+  const out: number[] = [];
+  let v = n >>> 0;
+  while (v > 0x7f) {
+    out.push((v & 0x7f) | 0x80);
+    v >>>= 7;
+  }
+  out.push(v);
+  return out;
+}
+
+/**
+ * The rootlesscontainers.io `Resource {uint32 uid = 1; uint32 gid = 2;}` protobuf as a
+ * latin1 string; empty for root:root, which needs no record (proto3 omits zero fields).
+ */
+export function rootlessOwnerValue(uid: number, gid: number): string {
+  const bytes = [
+    ...(uid === 0 ? [] : [0x08, ...varint(uid)]),
+    ...(gid === 0 ? [] : [0x10, ...varint(gid)]),
+  ];
+  return Buffer.from(bytes).toString('latin1');
+}
+
+function finishDir(abs: string, node: TreeNode, s: FinishSettings): void {
+  const { uid, gid, mode, mtime } = node.meta;
+  if (!s.rootless && (uid !== s.euid || gid !== s.egid)) lchownSync(abs, uid, gid);
+  if (mode !== node.diskMode) chmodSync(abs, mode);
+  utimesSync(abs, mtime, mtime);
+}
+
+/** The intended owner and mode of every path, for rootless unpacks. */
+export function ownershipOf(root: TreeNode): OwnershipRecord {
+  const entries: OwnershipRecord['entries'] = {};
+  for (const node of walkTree(root)) {
+    if (node.path === '' && node.implicit) continue;
+    const { uid, gid, mode } = node.meta;
+    entries[`/${node.path}`] = { type: node.kind, uid, gid, mode };
+  }
+  return { version: 1, entries };
+}

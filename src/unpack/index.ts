@@ -1,0 +1,10 @@
+export { cleanPath } from './tree.js';
+export type {
+  OwnershipEntry,
+  OwnershipRecord,
+  UnpackLayer,
+  UnpackOptions,
+  UnpackResult,
+  UnpackWarning,
+} from './types.js';
+export { DEFAULT_MAX_LAYER_BYTES, unpackLayers } from './unpack-layers.js';

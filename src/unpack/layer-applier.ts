@@ -1,0 +1,333 @@
+import {
+  chmodSync,
+  closeSync,
+  constants,
+  fchmodSync,
+  fchownSync,
+  futimesSync,
+  lchownSync,
+  linkSync,
+  lutimesSync,
+  mkdirSync,
+  openSync,
+  rmSync,
+  symlinkSync,
+  unlinkSync,
+  utimesSync,
+  writeSync,
+} from 'node:fs';
+import type { TarEntry, TarRecord } from '../tar/index.js';
+import { makeDevice, makeFifo } from './special-files.js';
+import {
+  attach,
+  cleanPath,
+  isWithin,
+  type NodeMeta,
+  newRoot,
+  type TreeNode,
+  walkDir,
+} from './tree.js';
+
+/*
+ * The hot path is synchronous on purpose: each file costs open, write, futimes, close (plus
+ * fchown/fchmod only when needed), and a sync call is a plain syscall while an async one is
+ * a thread-pool round trip several times as long. Decompression keeps running on the
+ * thread pool meanwhile. On the 54,725-path bench `app` image on tmpfs this takes ~5 s
+ * against umoci's 13-19 s on a loaded 2-core machine; the per-file syscalls alone cost ~2 s.
+ */
+
+const O_CREATE = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
+
+/** What a {@link LayerApplier} needs to know about the process and the target. */
+export interface ApplierSettings {
+  /** Real path of DIR. */
+  rootAbs: string;
+  /** No chown, no device nodes. */
+  rootless: boolean;
+  /** The process umask (modes that survive it need no chmod). */
+  umask: number;
+  /** Ids new files get without chown; chown is skipped when the entry wants these. */
+  euid: number;
+  egid: number;
+  /** Report a refused, confined or unreproducible entry. */
+  warn(layer: number, path: string | undefined, message: string): void;
+  signal?: AbortSignal;
+}
+
+function metaOf(e: TarEntry): NodeMeta {
+  const meta: NodeMeta = { uid: e.uid, gid: e.gid, mode: e.mode & 0o7777, mtime: e.mtime };
+  if (e.xattrs !== undefined) meta.xattrs = e.xattrs;
+  return meta;
+}
+
+/** Applies tar entries of successive layers to DIR, keeping the {@link TreeNode} model. */
+export class LayerApplier {
+  readonly root = newRoot();
+  bytes = 0;
+  devicesSkipped = 0;
+  /** Position of the layer being applied (monotonic, drives whiteout rules). */
+  private pos = 0;
+  /** Index of that layer, as warnings name it. */
+  private index = 0;
+  private readonly mkdirImplicit = (parent: TreeNode, name: string) => this.newDir(parent, name);
+
+  constructor(private readonly s: ApplierSettings) {}
+
+  /** Start applying the layer at `position` (0-based, bottom first), named `index`. */
+  begin(position: number, index: number): void {
+    this.pos = position;
+    this.index = index;
+  }
+
+  /** Absolute path of a node on disk. */
+  abs(node: TreeNode): string {
+    return node.path === '' ? this.s.rootAbs : `${this.s.rootAbs}/${node.path}`;
+  }
+
+  private warn(path: string | undefined, message: string): void {
+    this.s.warn(this.index, path, message);
+  }
+
+  /** Apply one entry of the current layer. */
+  async apply(record: TarRecord): Promise<void> {
+    const e = record.entry;
+    if (e.path.includes('\0') || e.linkname?.includes('\0')) {
+      this.warn(e.path, 'name holds a NUL byte; entry skipped');
+      return;
+    }
+    const { segs, climbed } = cleanPath(e.path);
+    if (climbed) this.warn(e.path, `climbs above the root; confined to /${segs.join('/')}`);
+    if (segs.length === 0) {
+      if (e.type === 'dir') {
+        this.root.meta = metaOf(e);
+        this.root.implicit = false;
+      } else this.warn(e.path, `a ${e.type} cannot replace the root; entry skipped`);
+      return;
+    }
+    const name = segs[segs.length - 1]!;
+    if (name.startsWith('.wh.')) {
+      this.whiteout(e.path, segs);
+      return;
+    }
+    segs.pop();
+    const parent = walkDir(this.root, segs, {
+      create: this.mkdirImplicit,
+      touch: this.pos,
+      onClimb: (link) => this.climbWarning(e.path, link),
+    });
+    if (typeof parent === 'string') {
+      this.warn(e.path, `parent directory: ${parent}; entry skipped`);
+      return;
+    }
+    const existing = parent.children!.get(name);
+    switch (e.type) {
+      case 'dir':
+        return this.dir(e, parent, name, existing);
+      case 'file':
+        return this.file(record, parent, name, existing);
+      case 'symlink':
+        return this.symlink(e, parent, name, existing);
+      case 'hardlink':
+        return this.hardlink(e, parent, name, existing);
+      case 'fifo':
+      case 'char':
+      case 'block':
+        return this.special(e, parent, name, existing);
+    }
+  }
+
+  private climbWarning(path: string, link: TreeNode): void {
+    this.warn(path, `symlink /${link.path} points above the root; resolved inside it`);
+  }
+
+  private newDir(parent: TreeNode, name: string, meta?: NodeMeta): TreeNode {
+    const diskMode = ((meta ? meta.mode & 0o777 : 0o755) | 0o700) & ~this.s.umask;
+    const node = attach(parent, {
+      name,
+      kind: 'dir',
+      layer: this.pos,
+      meta: meta ?? { uid: 0, gid: 0, mode: 0o755, mtime: 0 },
+      children: new Map(),
+      implicit: meta === undefined,
+      diskMode,
+    });
+    // Created owner-writable and without special bits: children still have to go in, and a
+    // setgid bit would hand its group to them. The final pass sets the real mode.
+    mkdirSync(this.abs(node), diskMode);
+    return node;
+  }
+
+  private dir(e: TarEntry, parent: TreeNode, name: string, existing?: TreeNode): void {
+    if (existing?.kind === 'dir') {
+      existing.meta = metaOf(e);
+      existing.implicit = false;
+      existing.layer = this.pos;
+      return;
+    }
+    if (existing) this.remove(existing);
+    this.newDir(parent, name, metaOf(e));
+  }
+
+  private async file(
+    record: TarRecord,
+    parent: TreeNode,
+    name: string,
+    existing?: TreeNode,
+  ): Promise<void> {
+    const e = record.entry;
+    if (e.sparse) {
+      this.warn(e.path, 'GNU sparse files are not supported; entry skipped');
+      return;
+    }
+    if (existing) this.remove(existing);
+    const meta = metaOf(e);
+    const node = attach(parent, { name, kind: 'file', layer: this.pos, meta });
+    const perm = meta.mode & 0o777;
+    // O_EXCL|O_NOFOLLOW: whatever was there has been unlinked; if anything reappeared, fail
+    // rather than write through it.
+    const fd = openSync(this.abs(node), O_CREATE, perm);
+    try {
+      if (e.size > 0) {
+        for await (const chunk of record.readBody()) {
+          let off = 0;
+          while (off < chunk.length) off += writeSync(fd, chunk, off, chunk.length - off);
+        }
+        this.bytes += e.size;
+      }
+      if (this.wantsChown(meta)) fchownSync(fd, meta.uid, meta.gid);
+      // chown clears setuid/setgid, so the mode goes on after it.
+      if (meta.mode !== (perm & ~this.s.umask)) fchmodSync(fd, meta.mode);
+      futimesSync(fd, meta.mtime, meta.mtime);
+    } finally {
+      closeSync(fd);
+    }
+  }
+
+  private symlink(e: TarEntry, parent: TreeNode, name: string, existing?: TreeNode): void {
+    const target = e.linkname ?? '';
+    if (target === '') {
+      this.warn(e.path, 'symlink with an empty target; entry skipped');
+      return;
+    }
+    if (existing) this.remove(existing);
+    const meta = metaOf(e);
+    const node = attach(parent, { name, kind: 'symlink', layer: this.pos, meta, target });
+    const abs = this.abs(node);
+    // Stored verbatim: a symlink is only dangerous when followed, and unpack never follows
+    // one on disk (the model resolves them, confined to DIR).
+    symlinkSync(target, abs);
+    if (this.wantsChown(meta)) lchownSync(abs, meta.uid, meta.gid);
+    lutimesSync(abs, meta.mtime, meta.mtime);
+  }
+
+  private hardlink(e: TarEntry, parent: TreeNode, name: string, existing?: TreeNode): void {
+    const link = cleanPath(e.linkname ?? '');
+    if (link.climbed)
+      this.warn(e.path, `hardlink target ${e.linkname} climbs above the root; confined`);
+    const targetName = link.segs.pop();
+    if (targetName === undefined) {
+      this.warn(e.path, 'hardlink to the root directory refused; entry skipped');
+      return;
+    }
+    // As umoci: the target's parents resolve inside the root, the last component is not
+    // followed (a hardlink to a symlink links the symlink).
+    const dir = walkDir(this.root, link.segs, {
+      onClimb: (l) => this.climbWarning(e.path, l),
+    });
+    const target = typeof dir === 'string' ? undefined : dir.children!.get(targetName);
+    if (target === undefined) {
+      this.warn(e.path, `hardlink target ${e.linkname} does not exist; entry skipped`);
+      return;
+    }
+    if (target.kind === 'dir') {
+      this.warn(e.path, `hardlink to directory ${e.linkname} refused; entry skipped`);
+      return;
+    }
+    if (target === existing) return;
+    if (existing && isWithin(target, existing)) {
+      this.warn(e.path, 'hardlink would replace its own target; entry skipped');
+      return;
+    }
+    if (existing) this.remove(existing);
+    const node = attach(parent, {
+      name,
+      kind: target.kind,
+      layer: this.pos,
+      meta: target.meta,
+      hardlink: true,
+      ...(target.target === undefined ? {} : { target: target.target }),
+    });
+    linkSync(this.abs(target), this.abs(node));
+  }
+
+  private async special(
+    e: TarEntry,
+    parent: TreeNode,
+    name: string,
+    existing?: TreeNode,
+  ): Promise<void> {
+    const kind = e.type as 'fifo' | 'char' | 'block';
+    if (kind !== 'fifo' && this.s.rootless) {
+      this.devicesSkipped++;
+      this.warn(e.path, `${kind} device ${e.devmajor ?? 0}:${e.devminor ?? 0} skipped (rootless)`);
+      return;
+    }
+    if (existing) this.remove(existing);
+    const meta = metaOf(e);
+    const node = attach(parent, { name, kind, layer: this.pos, meta });
+    const abs = this.abs(node);
+    if (kind === 'fifo') await makeFifo(abs, meta.mode, this.s.signal);
+    else await makeDevice(abs, kind, meta.mode, e.devmajor ?? 0, e.devminor ?? 0, this.s.signal);
+    if (this.wantsChown(meta)) {
+      lchownSync(abs, meta.uid, meta.gid);
+      if (meta.mode & 0o7000) chmodSync(abs, meta.mode);
+    }
+    utimesSync(abs, meta.mtime, meta.mtime);
+  }
+
+  private wantsChown(meta: NodeMeta): boolean {
+    return !this.s.rootless && (meta.uid !== this.s.euid || meta.gid !== this.s.egid);
+  }
+
+  /**
+   * `.wh.NAME` hides NAME of lower layers; `.wh..wh..opq` hides everything lower layers put
+   * in its directory. Both apply only to lower layers (OCI image spec), so what this layer
+   * wrote survives whatever the order of entries in the tar.
+   */
+  private whiteout(path: string, segs: string[]): void {
+    const name = segs.pop()!.slice(4);
+    // Not marked as written by this layer: a whiteout adds nothing, so a later `.wh.` of
+    // that directory in the same layer still removes it.
+    const dir = walkDir(this.root, segs, { onClimb: (l) => this.climbWarning(path, l) });
+    if (typeof dir === 'string') return; // nothing there to hide
+    if (name === '.wh..opq') {
+      this.pruneLower(dir);
+      return;
+    }
+    if (name.startsWith('.wh.')) return; // aufs bookkeeping (.wh..wh.plnk…), nothing to apply
+    if (name === '' || name === '.' || name === '..') {
+      this.warn(path, 'whiteout names no file; entry skipped');
+      return;
+    }
+    const victim = dir.children!.get(name);
+    if (victim === undefined) return;
+    if (victim.layer < this.pos) this.remove(victim);
+    else if (victim.kind === 'dir') this.pruneLower(victim);
+  }
+
+  /** Remove what lower layers left below `dir`, keeping what the current layer wrote. */
+  private pruneLower(dir: TreeNode): void {
+    for (const child of dir.children!.values()) {
+      if (child.layer < this.pos) this.remove(child);
+      else if (child.kind === 'dir') this.pruneLower(child);
+    }
+  }
+
+  /** Remove a node (a whole subtree for a directory); never follows a symlink. */
+  private remove(node: TreeNode): void {
+    const abs = this.abs(node);
+    if (node.kind === 'dir') rmSync(abs, { recursive: true, force: true });
+    else unlinkSync(abs);
+    node.parent.children!.delete(node.name);
+  }
+}

@@ -1,0 +1,108 @@
+import type { Readable } from 'node:stream';
+
+/** One layer to apply, bottom layer first. */
+export interface UnpackLayer {
+  /** 0-based position in the image (bottom layer 0); used in messages and warnings. */
+  index: number;
+  /** Digest of the compressed blob; used in messages. */
+  digest: string;
+  /** The config's `rootfs.diff_ids` entry: the digest of the uncompressed tar. */
+  diffId?: string;
+  /** The layer's media type; a hint for the decompressor (the magic bytes decide). */
+  mediaType: string;
+  /** The compressed layer bytes, already verified against `digest` by the caller. */
+  open(options?: { signal?: AbortSignal }): Promise<Readable>;
+}
+
+/** Something unpack refused, confined or could not reproduce; unpack went on. */
+export interface UnpackWarning {
+  /** Index of the layer being applied, or -1 for the final pass. */
+  layer: number;
+  /** The entry path as the layer wrote it, when the warning is about one entry. */
+  path?: string;
+  message: string;
+}
+
+/** Options for {@link unpackLayers}. */
+export interface UnpackOptions {
+  /**
+   * Act as an unprivileged user (default: true unless the process runs as root): no
+   * chown, device nodes skipped with a warning, only `user.*` xattrs applied; the intended
+   * owner and mode of every path is returned in {@link UnpackResult.ownership} and written
+   * to {@link UnpackOptions.ownershipFile}.
+   */
+  rootless?: boolean;
+  /**
+   * Require every layer to carry a `diffId` (a layer without one is an error). Layers that
+   * have one are always checked, verify or not: the tar is hashed as it streams past, which
+   * costs next to nothing. Written files are not re-read: they hold exactly the bytes that
+   * were hashed.
+   */
+  verify?: boolean;
+  /**
+   * Where the rootless ownership record goes, as JSON. Default `<DIR>.ownership.json` (a
+   * sibling of DIR, so the root filesystem holds only image content, as umoci keeps its
+   * mtree next to `rootfs/`); `false` writes nothing. Refused when inside DIR. Ignored
+   * unless rootless.
+   */
+  ownershipFile?: string | false;
+  /**
+   * Rootless: also keep each path's intended owner (when not root:root) in its
+   * `user.rootlesscontainers` xattr, the rootlesscontainers.io convention umoci follows, so
+   * rootless runtimes and umoci repack see the owners. Default true; failures are warnings.
+   */
+  ownerXattrs?: boolean;
+  /**
+   * Largest uncompressed size of one layer's tar (decompression bomb guard); default
+   * 64 GiB. A layer that inflates beyond it fails with a `TooLargeError` cause.
+   */
+  maxLayerBytes?: number;
+  /** Called for each warning as it happens (they are also collected in the result). */
+  onWarning?(warning: UnpackWarning): void;
+  /** Called after each layer has been applied. */
+  onLayer?(layer: UnpackLayer): void;
+  signal?: AbortSignal;
+}
+
+/** Intended owner and mode of one path, recorded in rootless mode. */
+export interface OwnershipEntry {
+  type: 'file' | 'dir' | 'symlink' | 'fifo' | 'char' | 'block';
+  uid: number;
+  gid: number;
+  /** Permission bits including setuid, setgid and sticky. */
+  mode: number;
+}
+
+/** The rootless ownership record: version and a map from absolute path (`/etc/passwd`). */
+export interface OwnershipRecord {
+  version: 1;
+  entries: Record<string, OwnershipEntry>;
+}
+
+/** What {@link unpackLayers} did; counts describe the final tree in DIR. */
+export interface UnpackResult {
+  /** Layers applied. */
+  layers: number;
+  /** Regular files (a hardlinked group counts once here, its extra names in `hardlinks`). */
+  files: number;
+  /** Directories, not counting DIR itself. */
+  dirs: number;
+  symlinks: number;
+  /** Names created as hard links to an earlier file. */
+  hardlinks: number;
+  fifos: number;
+  /** Device nodes created (only when not rootless). */
+  devices: number;
+  /** Device entries skipped because unpack ran rootless. */
+  devicesSkipped: number;
+  /** Bytes of file content written. */
+  bytes: number;
+  /** Warnings as one line each (`layer N: PATH: message`); at most 1,000 are kept. */
+  warnings: string[];
+  /** Total warnings, including any beyond the 1,000 kept. */
+  warningCount: number;
+  /** Rootless only: intended ownership of every path. */
+  ownership?: OwnershipRecord;
+  /** Rootless only: where the ownership record was written, if it was. */
+  ownershipFile?: string;
+}

@@ -1,0 +1,211 @@
+import { createHash, type Hash } from 'node:crypto';
+import { mkdir, readdir, realpath, stat, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import type { Readable } from 'node:stream';
+import { decompressStream } from '../compression/index.js';
+import { parseDigest } from '../digest/index.js';
+import { DigestMismatchError, InvalidArgumentError, UnpackError } from '../errors/index.js';
+import { readTar } from '../tar/index.js';
+import { finishTree, ownershipOf } from './finish.js';
+import { LayerApplier } from './layer-applier.js';
+import type { UnpackLayer, UnpackOptions, UnpackResult, UnpackWarning } from './types.js';
+
+/** Default bomb guard: the largest uncompressed tar one layer may inflate to. */
+export const DEFAULT_MAX_LAYER_BYTES = 64 * 1024 ** 3;
+
+/** Warnings kept in the result; the rest are only counted (a hostile layer can make many). */
+const MAX_KEPT_WARNINGS = 1000;
+
+async function* hashing(source: Readable, hash: Hash): AsyncGenerator<Buffer> {
+  for await (const chunk of source) {
+    hash.update(chunk as Buffer);
+    yield chunk as Buffer;
+  }
+}
+
+/** DIR must be new or empty: the model of what is on disk starts from nothing. */
+async function prepareDir(dir: string): Promise<string> {
+  await mkdir(dir, { recursive: true });
+  const names = await readdir(dir);
+  if (names.length > 0) {
+    throw new InvalidArgumentError(
+      `${dir} is not empty; unpack only into a new or empty directory`,
+    );
+  }
+  return realpath(dir);
+}
+
+function formatWarning(w: UnpackWarning): string {
+  const where = w.layer >= 0 ? `layer ${w.layer}: ` : '';
+  return `${where}${w.path === undefined ? '' : `${w.path}: `}${w.message}`;
+}
+
+/**
+ * Extract the merged root filesystem of `layers` (bottom first) into `dir`, applying each
+ * layer to disk as umoci and containerd do.
+ *
+ * - Whiteouts: `.wh.NAME` removes NAME (a whole subtree) of lower layers, `.wh..wh..opq`
+ *   everything lower layers put in its directory; what the same layer writes stays,
+ *   whatever the order inside the tar. Whiteout files never appear in `dir`.
+ * - A non-directory over a directory replaces the subtree, a directory over a
+ *   non-directory replaces it, a directory over a directory updates its metadata.
+ * - Hard links are created as hard links, symlinks as symlinks; modes (with setuid, setgid,
+ *   sticky) and mtimes are kept; owners with lchown when not rootless (else recorded, see
+ *   {@link UnpackOptions.ownershipFile}); xattrs set when possible (a warning otherwise);
+ *   fifos made with `mkfifo`, devices with `mknod` (skipped with a warning when rootless).
+ * - Nothing is written, linked or deleted outside `dir`: entry paths and hardlink targets
+ *   are confined lexically (`..` stops at the root), symlinks met on the way are resolved
+ *   inside `dir` (securejoin semantics), the last component is never followed. Such
+ *   entries are confined or skipped with a warning naming them.
+ * - Each layer's uncompressed digest is checked against its `diffId`; a mismatch, a
+ *   malformed or truncated tar, or a layer inflating past `maxLayerBytes` fails with
+ *   {@link UnpackError} (the original error as `cause`), saying what is left in `dir`.
+ *
+ * `dir` must not exist or be empty ({@link InvalidArgumentError} otherwise).
+ */
+export async function unpackLayers(
+  layers: readonly UnpackLayer[],
+  dir: string,
+  options: UnpackOptions = {},
+): Promise<UnpackResult> {
+  const { signal } = options;
+  signal?.throwIfAborted();
+  const euid = process.geteuid?.() ?? -1;
+  const egid = process.getegid?.() ?? -1;
+  const rootless = options.rootless ?? euid !== 0;
+  if (!rootless && euid !== 0) {
+    throw new InvalidArgumentError('keeping file owners needs root; unpack rootless instead');
+  }
+  const maxLayerBytes = options.maxLayerBytes ?? DEFAULT_MAX_LAYER_BYTES;
+  if (options.verify) {
+    const missing = layers.find((l) => l.diffId === undefined);
+    if (missing) {
+      throw new InvalidArgumentError(`layer ${missing.index} has no diff_id to verify against`);
+    }
+  }
+  for (const l of layers) if (l.diffId !== undefined) parseDigest(l.diffId);
+  const rootAbs = await prepareDir(dir);
+  let ownershipFile: string | undefined;
+  if (rootless && options.ownershipFile !== false) {
+    ownershipFile = path.resolve(options.ownershipFile ?? `${path.resolve(dir)}.ownership.json`);
+    const parent = await realpath(path.dirname(ownershipFile)).catch(() => '');
+    if (`${parent}/`.startsWith(`${rootAbs}/`)) {
+      throw new InvalidArgumentError(`ownership file ${ownershipFile} would be inside ${dir}`);
+    }
+  }
+
+  const warnings: string[] = [];
+  let warningCount = 0;
+  const warn = (w: UnpackWarning) => {
+    warningCount++;
+    if (warnings.length < MAX_KEPT_WARNINGS) warnings.push(formatWarning(w));
+    options.onWarning?.(w);
+  };
+  const applier = new LayerApplier({
+    rootAbs,
+    rootless,
+    umask: process.umask(),
+    // A setgid DIR would give new files its group: then chown every entry explicitly.
+    euid,
+    egid: ((await stat(rootAbs)).mode & 0o2000) !== 0 ? -1 : egid,
+    warn: (layer, p, message) => warn({ layer, ...(p === undefined ? {} : { path: p }), message }),
+    ...(signal ? { signal } : {}),
+  });
+
+  let completed = 0;
+  const fail = (err: unknown, layer?: UnpackLayer): never => {
+    if (signal?.aborted) throw err;
+    const what = layer ? `layer ${layer.index} (${layer.digest})` : 'the final pass';
+    const reason = err instanceof Error ? err.message : String(err);
+    throw new UnpackError(
+      `unpacking ${what} into ${dir} failed: ${reason}; ${dir} holds a partial root ` +
+        `filesystem (${completed} of ${layers.length} layers applied) — remove it before retrying`,
+      dir,
+      layer?.index,
+      completed,
+      { cause: err },
+    );
+  };
+  for (const [position, layer] of layers.entries()) {
+    applier.begin(position, layer.index);
+    try {
+      await applyLayer(applier, layer, maxLayerBytes, signal);
+    } catch (err) {
+      fail(err, layer);
+    }
+    completed++;
+    options.onLayer?.(layer);
+  }
+
+  const result: UnpackResult = {
+    layers: completed,
+    files: 0,
+    dirs: 0,
+    symlinks: 0,
+    hardlinks: 0,
+    fifos: 0,
+    devices: 0,
+    devicesSkipped: applier.devicesSkipped,
+    bytes: applier.bytes,
+    warnings,
+    warningCount,
+  };
+  try {
+    const counts = await finishTree(applier, {
+      rootless,
+      ownerXattrs: options.ownerXattrs ?? true,
+      euid,
+      egid,
+      warn: (message) => warn({ layer: -1, message }),
+      ...(signal ? { signal } : {}),
+    });
+    Object.assign(result, counts, { warnings, warningCount });
+    if (rootless) {
+      result.ownership = ownershipOf(applier.root);
+      if (ownershipFile !== undefined) {
+        await writeFile(ownershipFile, `${JSON.stringify(result.ownership)}\n`);
+        result.ownershipFile = ownershipFile;
+      }
+    }
+  } catch (err) {
+    fail(err);
+  }
+  result.warningCount = warningCount;
+  return result;
+}
+
+async function applyLayer(
+  applier: LayerApplier,
+  layer: UnpackLayer,
+  maxLayerBytes: number,
+  signal?: AbortSignal,
+): Promise<void> {
+  const hash = layer.diffId ? createHash(parseDigest(layer.diffId).algorithm) : undefined;
+  const compressed = await layer.open(signal ? { signal } : {});
+  let tarStream: Readable | undefined;
+  try {
+    tarStream = await decompressStream(compressed, {
+      mediaType: layer.mediaType,
+      maxOutputBytes: maxLayerBytes,
+      what: `uncompressed layer ${layer.index}`,
+      ...(signal ? { signal } : {}),
+    });
+    const source = hash ? hashing(tarStream, hash) : tarStream;
+    for await (const record of readTar(source, signal ? { signal } : {})) {
+      await applier.apply(record);
+    }
+    if (hash && layer.diffId) {
+      const actual = `${parseDigest(layer.diffId).algorithm}:${hash.digest('hex')}`;
+      if (actual !== layer.diffId) {
+        throw new DigestMismatchError(
+          layer.diffId,
+          actual,
+          `uncompressed layer ${layer.index} (diff_id)`,
+        );
+      }
+    }
+  } finally {
+    tarStream?.destroy();
+    compressed.destroy();
+  }
+}
