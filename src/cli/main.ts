@@ -17,7 +17,6 @@ import { registerLayers } from './commands/layers.js';
 import { registerLogin } from './commands/login.js';
 import { registerLs } from './commands/ls.js';
 import { registerManifest } from './commands/manifest.js';
-import { registerPeek } from './commands/peek.js';
 import { registerPrune } from './commands/prune.js';
 import { registerPull } from './commands/pull.js';
 import { registerReferrers } from './commands/referrers.js';
@@ -26,7 +25,6 @@ import { registerServe } from './commands/serve.js';
 import { registerStat } from './commands/stat.js';
 import { registerTags } from './commands/tags.js';
 import { registerTree } from './commands/tree.js';
-import { registerWasm } from './commands/wasm.js';
 import { registerUnpack } from './commands/unpack.js';
 import { abortRun, existingContext } from './context.js';
 import { describeError, exitCodeFor } from './errors.js';
@@ -53,7 +51,6 @@ export function buildProgram(): Command {
   registerLogin(program);
   registerServe(program);
   registerLs(program);
-  registerPeek(program);
   registerTree(program);
   registerStat(program);
   registerCat(program);
@@ -68,7 +65,6 @@ export function buildProgram(): Command {
   registerCopy(program);
   registerExport(program);
   registerImport(program);
-  registerWasm(program);
   return program;
 }
 
