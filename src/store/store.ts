@@ -1,4 +1,4 @@
-import { mkdir, readdir, readFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { digestOf, parseDigest } from '../digest/index.js';
@@ -114,6 +114,10 @@ export class Store {
         `${root} is not an OCI image layout (no oci-layout file) and is not empty; refusing to use it as a store`,
       );
     } else if (!create) throw new NotFoundError(`no store at ${root}`);
+    if (hasLayout && (await isComplete(root))) {
+      // Nothing to create: a read-only store (a shared mount) stays readable.
+      return new Store(await OciLayout.open(root, { signal: options.signal }));
+    }
     const tmpDir = join(root, '.ocipeek', 'tmp');
     try {
       await mkdir(tmpDir, { recursive: true });
@@ -303,6 +307,26 @@ export class Store {
     index.mediaType ??= MediaType.ociIndex;
     return index;
   }
+}
+
+/** True when every file and folder `open` would create is already there. */
+async function isComplete(root: string): Promise<boolean> {
+  const needed = [
+    join(root, '.ocipeek', 'version'),
+    join(root, '.ocipeek', 'tmp'),
+    join(root, '.ocipeek', 'locks'),
+    join(root, 'index.json'),
+    join(root, 'oci-layout'),
+  ];
+  const present = await Promise.all(
+    needed.map((p) =>
+      stat(p).then(
+        () => true,
+        () => false,
+      ),
+    ),
+  );
+  return present.every(Boolean);
 }
 
 function text(value: string): Buffer {
