@@ -17,6 +17,7 @@ import { registerLayers } from './commands/layers.js';
 import { registerLogin } from './commands/login.js';
 import { registerLs } from './commands/ls.js';
 import { registerManifest } from './commands/manifest.js';
+import { registerPeek } from './commands/peek.js';
 import { registerPrune } from './commands/prune.js';
 import { registerPull } from './commands/pull.js';
 import { registerReferrers } from './commands/referrers.js';
@@ -51,6 +52,7 @@ export function buildProgram(): Command {
   registerLogin(program);
   registerServe(program);
   registerLs(program);
+  registerPeek(program);
   registerTree(program);
   registerStat(program);
   registerCat(program);
