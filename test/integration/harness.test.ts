@@ -123,7 +123,17 @@ describe('registry modes', () => {
       const [line] = (await once(child.stdout, 'data')) as [Buffer];
       const port = Number(line.toString().trim());
       if (how === 'hang') {
-        assert.equal(await isListening(port), true);
+        // Under heavy load the first connect can be refused for a moment; poll, bounded.
+        let up = false;
+        for (let i = 0; i < 40 && !up; i++) {
+          up = await isListening(port);
+          if (!up) await new Promise((r) => setTimeout(r, 50));
+        }
+        assert.equal(
+          up,
+          true,
+          `registry on ${port} (from line ${JSON.stringify(line.toString())}) is up`,
+        );
         child.kill('SIGKILL');
       }
       await once(child, 'exit');
