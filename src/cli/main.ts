@@ -27,6 +27,7 @@ import { registerStat } from './commands/stat.js';
 import { registerTags } from './commands/tags.js';
 import { registerTree } from './commands/tree.js';
 import { registerUnpack } from './commands/unpack.js';
+import { registerWasm } from './commands/wasm.js';
 import { abortRun, existingContext } from './context.js';
 import { describeError, exitCodeFor } from './errors.js';
 import { addGlobalOptions } from './global-options.js';
@@ -67,6 +68,7 @@ export function buildProgram(): Command {
   registerCopy(program);
   registerExport(program);
   registerImport(program);
+  registerWasm(program);
   return program;
 }
 
