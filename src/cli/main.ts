@@ -4,6 +4,7 @@ import { registerBlob } from './commands/blob.js';
 import { registerCat } from './commands/cat.js';
 import { registerCatalog } from './commands/catalog.js';
 import { registerConfig } from './commands/config.js';
+import { registerConvert } from './commands/convert.js';
 import { registerCopy } from './commands/copy.js';
 import { registerDiff } from './commands/diff.js';
 import { registerDigest } from './commands/digest.js';
@@ -66,6 +67,7 @@ export function buildProgram(): Command {
   registerRmi(program);
   registerPrune(program);
   registerCopy(program);
+  registerConvert(program);
   registerExport(program);
   registerImport(program);
   registerWasm(program);

@@ -2,6 +2,7 @@ import { pipeline } from 'node:stream/promises';
 import type { Command } from 'commander';
 import { buildFilesystem, openImageFile } from '../../image/index.js';
 import { openCliImage } from '../image-source.js';
+import { openCliLazyImage } from '../lazy-image.js';
 
 /** `ocipeek cat REF PATH`: stream one file's bytes, following symlinks. */
 export function registerCat(program: Command): void {
@@ -14,6 +15,9 @@ export function registerCat(program: Command): void {
     .argument('<path>', 'file inside the image')
     .action(async (refArg: string, path: string, _opts: unknown, cmd: Command) => {
       const img = await openCliImage(cmd, refArg);
+      // eStargz / zstd:chunked images: fetch only the file's chunks, verified.
+      const lazy = await openCliLazyImage(img);
+      if (lazy) return pipeline(lazy.openFile(path, { signal: img.ctx.signal }), process.stdout);
       // With every layer's listing cached, the index says which single layer holds the
       // file; otherwise layers are searched from the top down and the search stops early.
       const listings = await Promise.all(

@@ -3,7 +3,8 @@ import picomatch from 'picomatch';
 import { InvalidArgumentError } from '../../errors/index.js';
 import { type FsEntry, toEntryJson } from '../../fs/index.js';
 import { printJson, printLines } from '../format.js';
-import { cliFilesystem, openCliImage } from '../image-source.js';
+import { openCliImage } from '../image-source.js';
+import { cliFilesystemView } from '../lazy-image.js';
 
 const TYPES: Record<string, FsEntry['type']> = {
   f: 'file',
@@ -38,7 +39,7 @@ export function registerFind(program: Command): void {
         }
         const matches = opts.name ? picomatch(opts.name, { dot: true }) : () => true;
         const img = await openCliImage(cmd, refArg);
-        const { fs } = await cliFilesystem(img);
+        const fs = await cliFilesystemView(img);
         const found: FsEntry[] = [];
         for (const e of fs.walk(path, { includeRoot: true })) {
           if (type && e.type !== type) continue;

@@ -2,7 +2,8 @@ import type { Command } from 'commander';
 import { type FsEntry, toEntryJson } from '../../fs/index.js';
 import { printJson, printLines, table } from '../format.js';
 import { longLine } from '../fs-format.js';
-import { cliFilesystem, openCliImage } from '../image-source.js';
+import { openCliImage } from '../image-source.js';
+import { cliFilesystemView } from '../lazy-image.js';
 
 /** `ocipeek ls REF [PATH]`: list a directory of the image's merged filesystem. */
 export function registerLs(program: Command): void {
@@ -24,7 +25,8 @@ export function registerLs(program: Command): void {
         cmd: Command,
       ) => {
         const img = await openCliImage(cmd, refArg);
-        const { fs } = await cliFilesystem(img);
+        // eStargz / zstd:chunked images list from their TOCs, without reading the layers.
+        const fs = await cliFilesystemView(img);
         const target = fs.stat(path);
         let entries: FsEntry[];
         if (target.type !== 'dir') entries = [fs.lstat(path)];

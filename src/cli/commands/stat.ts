@@ -2,7 +2,8 @@ import type { Command } from 'commander';
 import { toEntryJson } from '../../fs/index.js';
 import { printJson, printLines, table } from '../format.js';
 import { modeString, timeString } from '../fs-format.js';
-import { cliFilesystem, openCliImage } from '../image-source.js';
+import { openCliImage } from '../image-source.js';
+import { cliFilesystemView } from '../lazy-image.js';
 
 /** `ocipeek stat REF PATH`: one entry's metadata and the layer that wrote it. */
 export function registerStat(program: Command): void {
@@ -21,7 +22,7 @@ export function registerStat(program: Command): void {
         cmd: Command,
       ) => {
         const img = await openCliImage(cmd, refArg);
-        const { fs } = await cliFilesystem(img);
+        const fs = await cliFilesystemView(img);
         const e = opts.dereference ? fs.stat(path) : fs.lstat(path);
         if (opts.json || img.ctx.options.json) return printJson(toEntryJson(e));
         const rows = [

@@ -1,7 +1,8 @@
 import type { Command } from 'commander';
 import type { ImageFilesystem } from '../../fs/index.js';
 import { printLines } from '../format.js';
-import { cliFilesystem, openCliImage } from '../image-source.js';
+import { openCliImage } from '../image-source.js';
+import { cliFilesystemView } from '../lazy-image.js';
 import { parseCount } from '../parse-count.js';
 
 function drawTree(
@@ -34,7 +35,7 @@ export function registerTree(program: Command): void {
     .option('--depth <n>', 'descend at most N levels', parseCount)
     .action(async (refArg: string, path: string, opts: { depth?: number }, cmd: Command) => {
       const img = await openCliImage(cmd, refArg);
-      const { fs } = await cliFilesystem(img);
+      const fs = await cliFilesystemView(img);
       const start = fs.stat(path);
       const out = [start.path];
       if (start.type === 'dir')

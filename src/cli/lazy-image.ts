@@ -1,0 +1,21 @@
+import type { ImageFilesystem } from '../fs/index.js';
+import { type LazyImage, openLazyImage } from '../lazy/index.js';
+import { type CliImage, cliFilesystem, existingStore } from './image-source.js';
+
+/**
+ * The image opened through its eStargz / zstd:chunked TOCs when every layer announces one
+ * (listings and single files then cost a few range requests); `undefined` for ordinary
+ * images, decided from the annotations alone.
+ */
+export async function openCliLazyImage(img: CliImage): Promise<LazyImage | undefined> {
+  const store = img.image.location === 'store' ? await existingStore(img.ctx) : undefined;
+  return openLazyImage(img.image, { client: img.ctx.client, store, signal: img.ctx.signal });
+}
+
+/**
+ * The merged filesystem for commands that only look at entries (`ls`, `tree`, `stat`,
+ * `find`): from the TOCs of a lazy image, else built from the layers (and cached).
+ */
+export async function cliFilesystemView(img: CliImage): Promise<ImageFilesystem> {
+  return (await openCliLazyImage(img))?.fs ?? (await cliFilesystem(img)).fs;
+}

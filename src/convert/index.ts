@@ -1,0 +1,12 @@
+export {
+  type ConvertedLayer,
+  type ConvertResult,
+  type ConvertToEstargzOptions,
+  convertToEstargz,
+} from './convert-image.js';
+export {
+  type EstargzLayerResult,
+  type WriteEstargzOptions,
+  writeEstargzLayer,
+} from './estargz-writer.js';
+export { encodeTarHeader, TAR_END, type TarHeaderFields, tarPadding } from './tar-header.js';

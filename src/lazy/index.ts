@@ -1,0 +1,45 @@
+export { type OpenChunkedFileOptions, openChunkedFile, readChunkedFile } from './chunked-file.js';
+export {
+  ESTARGZ_TOC_DIGEST_ANNOTATION,
+  ESTARGZ_TOC_NAME,
+  ESTARGZ_UNCOMPRESSED_SIZE_ANNOTATION,
+  NO_PREFETCH_LANDMARK,
+  PREFETCH_LANDMARK,
+} from './estargz/constants.js';
+export { estargzFooter, parseEstargzFooter } from './estargz/footer.js';
+export { type OpenEstargzOptions, openEstargzLayer } from './estargz/open-estargz.js';
+export { inflatePrefix, type MemberCompression } from './inflate-prefix.js';
+export type { LazyChunk, LazyEntry, PrefetchInfo } from './lazy-entry.js';
+export { type LazyImage, type OpenLazyImageOptions, openLazyImage } from './lazy-image.js';
+export {
+  type LazyFormat,
+  type LazyLayer,
+  type LazyOpenOptions,
+  lazyFormatOf,
+  type OpenLazyLayerOptions,
+  openLazyLayer,
+  type ParsedToc,
+} from './lazy-layer.js';
+export {
+  type BlobRangeSource,
+  bufferRangeSource,
+  type RangeReadOptions,
+  type RangeSourceOptions,
+  registryRangeSource,
+  storeRangeSource,
+} from './range-source.js';
+export type { TocJson, TocJsonEntry } from './toc-json.js';
+export {
+  ZSTD_CHUNKED_CHECKSUM_ANNOTATIONS,
+  ZSTD_CHUNKED_POSITION_ANNOTATIONS,
+} from './zstd-chunked/constants.js';
+export {
+  parsePositionAnnotation,
+  parseZstdChunkedFooter,
+  type ZstdChunkedPosition,
+  zstdChunkedFooter,
+} from './zstd-chunked/footer.js';
+export {
+  type OpenZstdChunkedOptions,
+  openZstdChunkedLayer,
+} from './zstd-chunked/open-zstd-chunked.js';

@@ -1,0 +1,425 @@
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { lstat, readdir, readFile, readlink } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Readable } from 'node:stream';
+import { after, before, describe, it } from 'node:test';
+import { promisify } from 'node:util';
+import { convertToEstargz } from '../../src/convert/index.js';
+import { openDestination } from '../../src/copy/index.js';
+import { isOcipeekError } from '../../src/errors/index.js';
+import type { FsEntry } from '../../src/fs/index.js';
+import { buildFilesystem, type OpenedImage, openImage } from '../../src/image/index.js';
+import { type LazyImage, openLazyImage } from '../../src/lazy/index.js';
+import { RegistryClient } from '../../src/registry/index.js';
+import { pullImage, Store } from '../../src/store/index.js';
+import {
+  type FaultProxy,
+  faults,
+  LayoutWriter,
+  match,
+  pushLayout,
+  type RunningRegistry,
+  randomImage,
+  skopeo,
+  startFaultProxyFor,
+  startRegistry,
+  tempDir,
+  times,
+} from '../harness/index.js';
+import { runCli } from '../harness/run-cli.js';
+
+const run = promisify(execFile);
+const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
+const BOOKKEEPING = /^\/?(stargz\.index\.json|\.no\.prefetch\.landmark|\.prefetch\.landmark)$/;
+
+/** 64 MiB of random content: proves the same bound as the issue's 1 GiB (bytes fetched do
+ *  not grow with the layer, only with the file read). */
+const BIG = 64 * 1024 * 1024;
+const big = randomBytes(BIG);
+
+async function readAll(stream: Readable): Promise<Buffer> {
+  const parts: Buffer[] = [];
+  for await (const p of stream) parts.push(p as Buffer);
+  return Buffer.concat(parts);
+}
+
+function shape(entries: FsEntry[]) {
+  return entries
+    .filter((e) => !BOOKKEEPING.test(e.path))
+    .map((e) => ({
+      path: e.path,
+      type: e.type,
+      size: e.size,
+      mode: e.mode,
+      uid: e.uid,
+      gid: e.gid,
+      mtime: e.mtime,
+      linkname: e.linkname,
+    }));
+}
+
+/** A rootfs as path → type/mode/content hash (what umoci unpacked). */
+async function walkDisk(root: string, rel = ''): Promise<string[]> {
+  const out: string[] = [];
+  for (const name of (await readdir(join(root, rel))).sort()) {
+    const p = join(rel, name);
+    if (BOOKKEEPING.test(p)) continue;
+    const st = await lstat(join(root, p));
+    if (st.isDirectory()) out.push(`d ${p} ${st.mode & 0o7777}`, ...(await walkDisk(root, p)));
+    else if (st.isSymbolicLink()) out.push(`l ${p} ${await readlink(join(root, p))}`);
+    else out.push(`f ${p} ${st.mode & 0o7777} ${sha(await readFile(join(root, p)))}`);
+  }
+  return out;
+}
+
+describe('lazy layers (eStargz, zstd:chunked) against the real registry', () => {
+  let reg: RunningRegistry;
+  let proxy: FaultProxy;
+  let dir: { path: string; remove(): Promise<void> };
+  const layout = () => join(dir.path, 'layout');
+  const client = new RegistryClient();
+  let original: OpenedImage;
+
+  before(async () => {
+    reg = await startRegistry();
+    proxy = await startFaultProxyFor(reg);
+    dir = await tempDir('lazy');
+    const w = new LayoutWriter(layout());
+    await randomImage(w, {
+      refName: 'v1',
+      layerEntries: [
+        [
+          { path: 'etc/', type: 'dir' },
+          { path: 'etc/start.conf', content: 'at the start\n' },
+          { path: 'data/', type: 'dir' },
+          { path: 'data/big.bin', content: big },
+          { path: 'etc/middle.conf', content: 'in the middle\n', mode: 0o600, uid: 7 },
+          { path: 'bin/', type: 'dir' },
+          { path: 'bin/tool', content: '#!/bin/sh\n', mode: 0o755 },
+          { path: 'bin/link', type: 'symlink', linkname: 'tool' },
+          { path: 'bin/hard', type: 'hardlink', linkname: 'bin/tool' },
+          { path: 'zz/end.txt', content: 'at the end\n' },
+        ],
+        [{ path: 'etc/.wh.start.conf' }, { path: 'top.txt', content: 'top layer\n' }],
+      ],
+    });
+    await w.finish();
+    await pushLayout(layout(), 'v1', reg, 'lazy/src:v1');
+    original = await openImage(`${reg.host}/lazy/src:v1`, { client });
+    const dst = await openDestination(`${reg.host}/lazy/estargz:v1`, { client });
+    await convertToEstargz(original, dst, {});
+  });
+  after(async () => {
+    await proxy?.close();
+    await reg?.stop();
+    await dir?.remove();
+  });
+
+  const viaProxy = async (repo: string) => {
+    const c = new RegistryClient();
+    const image = await openImage(`${proxy.host}/${repo}`, { client: c });
+    return { client: c, image };
+  };
+  const blobLog = () => proxy.log.filter((l) => /\/blobs\//.test(l.url));
+
+  it('converts to eStargz: annotated layers, and the same files as the original', async () => {
+    const { image } = await viaProxy('lazy/estargz:v1');
+    for (const l of image.layers) {
+      assert.match(
+        l.descriptor.annotations?.['containerd.io/snapshot/stargz/toc.digest'] ?? '',
+        /^sha256:/,
+      );
+      assert.match(
+        l.descriptor.annotations?.['io.containers.estargz.uncompressed-size'] ?? '',
+        /^\d+$/,
+      );
+    }
+    const before = (await buildFilesystem(original)).fs;
+    const after = (await buildFilesystem(image)).fs;
+    assert.deepEqual(shape([...after.walk('/')]), shape([...before.walk('/')]));
+  });
+
+  it('lists an eStargz image from footers and TOCs only', async (t) => {
+    const { image, client: c } = await viaProxy('lazy/estargz:v1');
+    proxy.resetLog();
+    const lazy = (await openLazyImage(image, { client: c }))!;
+    assert.ok(lazy);
+    const blobs = blobLog();
+    assert.equal(blobs.length, 4, 'two range requests per layer');
+    assert.ok(blobs.every((b) => b.range && b.status === 206));
+    for (const layer of lazy.layers) {
+      const tocAndFooter = layer.source.bytesRead;
+      assert.ok(
+        tocAndFooter < 8 * 1024,
+        `TOC + footer of ${layer.source.description}: ${tocAndFooter}`,
+      );
+    }
+    const sent = blobs.reduce((n, b) => n + b.bytesSent, 0);
+    assert.equal(sent, lazy.bytesRead());
+    t.diagnostic(
+      `listing 2 eStargz layers (${image.layers.map((l) => l.descriptor.size).join(' + ')} bytes): ${sent} bytes in ${blobs.length} requests`,
+    );
+    const full = (await buildFilesystem(image)).fs;
+    assert.deepEqual(shape([...lazy.fs.walk('/')]), shape([...full.walk('/')]));
+    assert.deepEqual(lazy.layers[0]!.prefetch, { landmark: 'none', files: [] });
+  });
+
+  it('reads one small file of a 64 MiB layer with a few hundred bytes', async (t) => {
+    const { image, client: c } = await viaProxy('lazy/estargz:v1');
+    const lazy = (await openLazyImage(image, { client: c })) as LazyImage;
+    for (const [path, content] of [
+      ['zz/end.txt', 'at the end\n'],
+      ['etc/middle.conf', 'in the middle\n'],
+      ['bin/hard', '#!/bin/sh\n'],
+      ['bin/link', '#!/bin/sh\n'],
+      ['top.txt', 'top layer\n'],
+    ] as const) {
+      proxy.resetLog();
+      assert.equal((await readAll(lazy.openFile(path))).toString(), content);
+      const blobs = blobLog();
+      const sent = blobs.reduce((n, b) => n + b.bytesSent, 0);
+      assert.equal(blobs.length, 1, path);
+      assert.ok(sent < 1024, `${path}: ${sent} bytes`);
+      t.diagnostic(`${path}: ${sent} bytes in ${blobs.length} request`);
+    }
+    assert.throws(
+      () => lazy.openFile('etc/start.conf'),
+      (e) => isOcipeekError(e, 'ERR_PATH_NOT_FOUND'),
+    );
+    // The big file itself: 16 chunks of 4 MiB, every one checked.
+    proxy.resetLog();
+    const got = await readAll(lazy.openFile('data/big.bin'));
+    assert.equal(sha(got), sha(big));
+    assert.equal(blobLog().length, 16);
+  });
+
+  it('umoci unpacks the converted image like the original, modulo eStargz files', async () => {
+    const copies = join(dir.path, 'copies');
+    for (const [repo, tag] of [
+      ['lazy/src:v1', 'src'],
+      ['lazy/estargz:v1', 'estargz'],
+    ]) {
+      await skopeo([
+        '--insecure-policy',
+        'copy',
+        '--quiet',
+        '--src-tls-verify=false',
+        `docker://${reg.host}/${repo}`,
+        `oci:${copies}:${tag}`,
+      ]);
+    }
+    const roots: string[][] = [];
+    for (const tag of ['src', 'estargz']) {
+      const rootfs = join(dir.path, `rootfs-${tag}`);
+      await run('umoci', ['raw', 'unpack', '--rootless', '--image', `${copies}:${tag}`, rootfs]);
+      roots.push(await walkDisk(rootfs));
+    }
+    assert.ok(roots[0]!.length > 5);
+    assert.deepEqual(roots[1], roots[0]);
+  });
+
+  it('the CLI converts, lists and cats through the TOCs (and --stats counts the bytes)', async (t) => {
+    const built = await readFile(join(process.cwd(), 'dist/cli/main.js')).catch(() => undefined);
+    if (!built) return t.skip('dist/ not built');
+    const store = join(dir.path, 'cli-store');
+    const c = await runCli([
+      'convert',
+      `${reg.host}/lazy/src:v1`,
+      `oci:${join(dir.path, 'cli-oci')}:v1`,
+      '--estargz',
+      '--json',
+      '--store',
+      store,
+    ]);
+    assert.equal(c.code, 0, c.stderr);
+    assert.equal(JSON.parse(c.out).layers.length, 2);
+    const ls = await runCli([
+      'ls',
+      '-R',
+      '--json',
+      `${proxy.host}/lazy/estargz:v1`,
+      '--store',
+      store,
+      '--stats',
+    ]);
+    assert.equal(ls.code, 0, ls.stderr);
+    const fetched = Number(/bytesFetched=(\d+)/.exec(ls.stderr)?.[1]);
+    assert.ok(fetched < 64 * 1024, `ls fetched ${fetched}`);
+    const paths = (JSON.parse(ls.out) as Array<{ path: string }>).map((e) => e.path);
+    assert.ok(paths.includes('/data/big.bin') && paths.includes('/zz/end.txt'));
+    const cat = await runCli([
+      'cat',
+      `${proxy.host}/lazy/estargz:v1`,
+      '/zz/end.txt',
+      '--store',
+      store,
+      '--stats',
+    ]);
+    assert.equal(cat.code, 0, cat.stderr);
+    assert.equal(cat.stdout.toString(), 'at the end\n');
+    assert.ok(Number(/bytesFetched=(\d+)/.exec(cat.stderr)?.[1]) < 64 * 1024);
+  });
+
+  it('reads the same TOCs from the store, with no registry traffic', async () => {
+    const storeDir = join(dir.path, 'store');
+    const store = await Store.open(storeDir, { create: true });
+    await pullImage(client, store, `${reg.host}/lazy/estargz:v1`);
+    const c = new RegistryClient();
+    const image = await openImage(`${reg.host}/lazy/estargz:v1`, { client: c, store });
+    assert.equal(image.location, 'store');
+    const lazy = (await openLazyImage(image, { store }))!;
+    assert.equal((await readAll(lazy.openFile('etc/middle.conf'))).toString(), 'in the middle\n');
+    assert.equal(c.stats.requests, 0);
+  });
+
+  describe('bad input', () => {
+    const expectLazyError = async (promise: Promise<unknown>, problem: string) => {
+      await assert.rejects(promise, (err: unknown) => {
+        assert.ok(isOcipeekError(err, 'ERR_LAZY_LAYER'), String(err));
+        assert.equal((err as unknown as { problem: string }).problem, problem, String(err));
+        assert.match((err as Error).message, /^layer \d \(sha256:[0-9a-f]{64}\): /);
+        return true;
+      });
+    };
+
+    it('a TOC digest that does not match the annotation', async () => {
+      const { image } = await viaProxy('lazy/estargz:v1');
+      const manifest = structuredClone(image.manifest);
+      manifest.layers[1]!.annotations!['containerd.io/snapshot/stargz/toc.digest'] =
+        `sha256:${'0'.repeat(64)}`;
+      await client.putManifest(
+        `${reg.host}/lazy/estargz:bad-toc`,
+        Buffer.from(JSON.stringify(manifest)),
+        manifest.mediaType!,
+      );
+      const bad = await viaProxy('lazy/estargz:bad-toc');
+      await expectLazyError(openLazyImage(bad.image, { client: bad.client }), 'toc-digest');
+    });
+
+    it('a chunk whose bytes were altered in transit: an error and no bytes', async () => {
+      const { image, client: c } = await viaProxy('lazy/estargz:v1');
+      const lazy = (await openLazyImage(image, { client: c }))!;
+      proxy.setRule(times(1, match.blobGet, faults.corruptByteAt(12)));
+      const received: Buffer[] = [];
+      try {
+        await assert.rejects(
+          (async () => {
+            for await (const p of lazy.openFile('etc/middle.conf')) received.push(p as Buffer);
+          })(),
+          (err: unknown) => isOcipeekError(err, 'ERR_LAZY_LAYER'),
+        );
+      } finally {
+        proxy.setRule(undefined);
+      }
+      assert.equal(received.length, 0);
+    });
+
+    it('a Range answer with the wrong Content-Range', async () => {
+      const { image, client: c } = await viaProxy('lazy/estargz:v1');
+      const size = image.layers[0]!.descriptor.size;
+      proxy.setRule(
+        times(
+          1,
+          match.blobGet,
+          faults.status(206, { 'content-range': `bytes 0-50/${size}` }, 'x'.repeat(51)),
+        ),
+      );
+      try {
+        await expectLazyError(openLazyImage(image, { client: c }), 'range');
+      } finally {
+        proxy.setRule(undefined);
+      }
+    });
+
+    it('a footer that lies (the descriptor says eStargz, the layer is plain gzip)', async () => {
+      const manifest = structuredClone(original.manifest);
+      manifest.layers[0]!.annotations = {
+        'containerd.io/snapshot/stargz/toc.digest': `sha256:${'1'.repeat(64)}`,
+      };
+      manifest.layers[1]!.annotations = manifest.layers[0]!.annotations;
+      await client.putManifest(
+        `${reg.host}/lazy/src:not-estargz`,
+        Buffer.from(JSON.stringify(manifest)),
+        manifest.mediaType!,
+      );
+      const bad = await viaProxy('lazy/src:not-estargz');
+      await expectLazyError(openLazyImage(bad.image, { client: bad.client }), 'footer');
+    });
+  });
+
+  describe('zstd:chunked written by skopeo 1.9.3', () => {
+    let zc: OpenedImage;
+    let zclient: RegistryClient;
+    before(async () => {
+      const zdir = join(dir.path, 'zstd-chunked');
+      await skopeo([
+        '--insecure-policy',
+        'copy',
+        '--quiet',
+        '--dest-compress-format',
+        'zstd:chunked',
+        `oci:${layout()}:v1`,
+        `oci:${zdir}:v1`,
+      ]);
+      await pushLayout(zdir, 'v1', reg, 'lazy/zstd-chunked:v1');
+      ({ image: zc, client: zclient } = await viaProxy('lazy/zstd-chunked:v1'));
+    });
+
+    it('lists from the TOC and reads files with one range request each', async () => {
+      assert.match(
+        zc.layers[0]!.descriptor.annotations?.['io.containers.zstd-chunked.manifest-position'] ??
+          '',
+        /^\d+:\d+:\d+:1$/,
+      );
+      proxy.resetLog();
+      const lazy = (await openLazyImage(zc, { client: zclient }))!;
+      assert.equal(lazy.layers[0]!.format, 'zstd:chunked');
+      assert.equal(blobLog().length, 2, 'the TOC of each layer, nothing else');
+      const full = (await buildFilesystem(original)).fs;
+      assert.deepEqual(shape([...lazy.fs.walk('/')]), shape([...full.walk('/')]));
+      proxy.resetLog();
+      assert.equal((await readAll(lazy.openFile('zz/end.txt'))).toString(), 'at the end\n');
+      assert.equal(blobLog().length, 1);
+      assert.ok(blobLog()[0]!.bytesSent < 1024);
+      const got = await readAll(lazy.openFile('data/big.bin'));
+      assert.equal(sha(got), sha(big));
+    });
+
+    it('finds the TOC through the footer when the annotations are gone, and checks the checksum', async () => {
+      const manifest = structuredClone(zc.manifest);
+      for (const l of manifest.layers) l.annotations = {};
+      await client.putManifest(
+        `${reg.host}/lazy/zstd-chunked:plain`,
+        Buffer.from(JSON.stringify(manifest)),
+        manifest.mediaType!,
+      );
+      const { image, client: c } = await viaProxy('lazy/zstd-chunked:plain');
+      assert.equal(await openLazyImage(image, { client: c }), undefined, 'not announced: not lazy');
+      const { openLazyLayer, registryRangeSource } = await import('../../src/lazy/index.js');
+      const layer = await openLazyLayer(
+        registryRangeSource(c, image.name, image.layers[1]!.descriptor),
+        image.layers[1]!.descriptor,
+      );
+      assert.equal(layer?.format, 'zstd:chunked');
+      assert.equal(layer?.tocVerified, false);
+      assert.equal((await readAll(layer!.open('top.txt'))).toString(), 'top layer\n');
+      const wrong = structuredClone(zc.manifest);
+      wrong.layers[0]!.annotations!['io.containers.zstd-chunked.manifest-checksum'] =
+        `sha256:${'2'.repeat(64)}`;
+      await client.putManifest(
+        `${reg.host}/lazy/zstd-chunked:bad`,
+        Buffer.from(JSON.stringify(wrong)),
+        wrong.mediaType!,
+      );
+      const bad = await viaProxy('lazy/zstd-chunked:bad');
+      await assert.rejects(openLazyImage(bad.image, { client: bad.client }), (err: unknown) => {
+        return (
+          isOcipeekError(err, 'ERR_LAZY_LAYER') &&
+          (err as unknown as { problem: string }).problem === 'toc-digest'
+        );
+      });
+    });
+  });
+});
