@@ -18,6 +18,23 @@ export {
   redactHeaders,
   redactUrl,
 } from './auth/index.js';
+export { type Compression, decompressStream, detectCompression } from './compression/index.js';
+export {
+  type ConvertResult,
+  type ConvertToEstargzOptions,
+  convertToEstargz,
+} from './convert/index.js';
+export {
+  type CopyImageOptions,
+  type CopyResult,
+  copyImage,
+  type ImageDestination,
+  type ImageSource,
+  openDestination,
+  openSource,
+  type Place,
+  parsePlace,
+} from './copy/index.js';
 export {
   createDigester,
   type DigestAlgorithm,
@@ -36,17 +53,58 @@ export {
   writeExampleLayout,
 } from './example/index.js';
 export {
+  diffTrees,
+  type EntryJson,
+  type FsEntry,
+  type ImageEfficiency,
+  ImageFilesystem,
+  type LayerStats,
+  type TreeDiff,
+  toEntryJson,
+} from './fs/index.js';
+export {
+  type BuildFilesystemOptions,
+  type BuiltFilesystem,
+  buildFilesystem,
   type HistoryStep,
   historySteps,
   type ImageInspection,
+  type ImageLayer,
   inspectImage,
+  LayerIndexCache,
   type LayerSummary,
+  type OpenedImage,
+  type OpenImageFileOptions,
+  type OpenImageOptions,
+  openImage,
+  openImageFile,
   type PlatformEntry,
   type ResolvedImage,
   type ResolveImageOptions,
   resolveImage,
+  scanLayer,
 } from './image/index.js';
 export { type LayoutRef, OciLayout } from './layout/index.js';
+export {
+  type BlobRangeSource,
+  type LazyFormat,
+  type LazyImage,
+  type LazyLayer,
+  lazyFormatOf,
+  openLazyImage,
+  openLazyLayer,
+  registryRangeSource,
+  storeRangeSource,
+} from './lazy/index.js';
+export { type ImagePeekResult, type PeekImageOptions, peekImage } from './lazy/peek-image.js';
+export {
+  type PeekEntry,
+  type PeekEvent,
+  type PeekLayerOptions,
+  peekBlob,
+  peekLayer,
+} from './lazy/peek-layer.js';
+export { parseSize } from './lazy/peek-size.js';
 export * from './media/index.js';
 export {
   choosePlatform,
@@ -88,6 +146,16 @@ export {
   startRegistryServer,
 } from './server/registry/index.js';
 export {
+  defaultStorePath,
+  type PullOptions,
+  type PullPolicy,
+  type PullResult,
+  pullImage,
+  Store,
+  type StoredImage,
+} from './store/index.js';
+export { readTar, readTarEntries, type TarEntry, type TarRecord } from './tar/index.js';
+export {
   isLoopbackRegistry,
   type RegistryRequest,
   type RegistryResponse,
@@ -97,3 +165,16 @@ export {
   TransferStats,
   type TransportOptions,
 } from './transport/index.js';
+export { type UnpackOptions, type UnpackResult, unpackLayers } from './unpack/index.js';
+export {
+  type ArtifactType,
+  detectArtifactType,
+  inspectWasm,
+  isPreview1,
+  isPreview2,
+  pullWasm,
+  pushWasm,
+  targetTriple,
+  type WasiVersion,
+  type WasmArtifactInfo,
+} from './wasm/index.js';

@@ -1,0 +1,46 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import * as ocipeek from '../../src/index.js';
+
+describe('the public API', () => {
+  it('exports the entry points the README and docs name', () => {
+    const names = [
+      'parseReference',
+      'RegistryClient',
+      'inspectImage',
+      'resolveImage',
+      'openImage',
+      'buildFilesystem',
+      'openImageFile',
+      'Store',
+      'pullImage',
+      'copyImage',
+      'parsePlace',
+      'unpackLayers',
+      'peekLayer',
+      'peekImage',
+      'openLazyImage',
+      'convertToEstargz',
+      'detectArtifactType',
+      'inspectWasm',
+      'pullWasm',
+      'pushWasm',
+      'startRegistryServer',
+      'writeExampleLayout',
+      'OcipeekError',
+    ] as const;
+    for (const name of names) assert.equal(typeof ocipeek[name], 'function', name);
+  });
+
+  it('gives every error class a stable code', () => {
+    const errors = Object.entries(ocipeek).filter(
+      ([name, value]) =>
+        typeof value === 'function' && /^[A-Z]\w*Error$/.test(name) && name !== 'OcipeekError',
+    );
+    assert.ok(errors.length >= 15);
+    for (const [name, cls] of errors) {
+      const code = (cls as unknown as { code?: string }).code;
+      assert.match(code ?? '', /^ERR_[A-Z_]+$/, `${name}.code`);
+    }
+  });
+});
