@@ -5,6 +5,7 @@ import type { Platform } from '../media/index.js';
 import { parsePlatform } from '../platform/index.js';
 import { RegistryClient } from '../registry/index.js';
 import { type GlobalOptions, globalsOf } from './global-options.js';
+import { existingContext, runSignal, setContext } from './run-state.js';
 import { readStdin } from './stdin.js';
 import { VERSION } from './version.js';
 
@@ -17,12 +18,10 @@ export interface CliContext {
   signal: AbortSignal;
 }
 
-let current: CliContext | undefined;
-const abort = new AbortController();
-
 /** The client and settings for this run (created on first use). */
 export async function contextFor(command: Command): Promise<CliContext> {
-  if (current) return current;
+  const existing = existingContext();
+  if (existing) return existing;
   const options = globalsOf(command);
   let credentials: { username: string; password: string } | undefined;
   if (options.username !== undefined) {
@@ -47,21 +46,12 @@ export async function contextFor(command: Command): Promise<CliContext> {
     userAgent: `ocipeek/${VERSION}`,
     log: options.verbose ? (line) => process.stderr.write(`${line}\n`) : undefined,
   });
-  current = {
+  const ctx: CliContext = {
     options,
     client,
     platform: options.platform ? parsePlatform(options.platform) : undefined,
-    signal: abort.signal,
+    signal: runSignal,
   };
-  return current;
-}
-
-/** The context if one was created (for the exit-time stats line and cleanup). */
-export function existingContext(): CliContext | undefined {
-  return current;
-}
-
-/** Abort in-flight work (signal handlers call this). */
-export function abortRun(reason: string): void {
-  abort.abort(new Error(reason));
+  setContext(ctx);
+  return ctx;
 }

@@ -1,81 +1,36 @@
 #!/usr/bin/env node
 import { Command, CommanderError } from 'commander';
-import { registerBlob } from './commands/blob.js';
-import { registerCat } from './commands/cat.js';
-import { registerCatalog } from './commands/catalog.js';
-import { registerConfig } from './commands/config.js';
-import { registerConvert } from './commands/convert.js';
-import { registerCopy } from './commands/copy.js';
-import { registerDiff } from './commands/diff.js';
-import { registerDigest } from './commands/digest.js';
-import { registerExport } from './commands/export.js';
-import { registerFind } from './commands/find.js';
-import { registerHistory } from './commands/history.js';
-import { registerImages } from './commands/images.js';
-import { registerImport } from './commands/import.js';
-import { registerInspect } from './commands/inspect.js';
-import { registerLayers } from './commands/layers.js';
-import { registerLogin } from './commands/login.js';
-import { registerLs } from './commands/ls.js';
-import { registerManifest } from './commands/manifest.js';
-import { registerPeek } from './commands/peek.js';
-import { registerPrune } from './commands/prune.js';
-import { registerPull } from './commands/pull.js';
-import { registerReferrers } from './commands/referrers.js';
-import { registerRmi } from './commands/rmi.js';
-import { registerServe } from './commands/serve.js';
-import { registerStat } from './commands/stat.js';
-import { registerTags } from './commands/tags.js';
-import { registerTree } from './commands/tree.js';
-import { registerUnpack } from './commands/unpack.js';
-import { registerWasm } from './commands/wasm.js';
-import { abortRun, existingContext } from './context.js';
+import { COMMANDS, commandNameOf } from './command-name.js';
 import { describeError, exitCodeFor } from './errors.js';
 import { addGlobalOptions } from './global-options.js';
+import { abortRun, existingContext } from './run-state.js';
 import { VERSION } from './version.js';
 
-/** Build the `ocipeek` command tree (exported for tests and embedding). */
-export function buildProgram(): Command {
+/**
+ * Build the `ocipeek` command tree (exported for tests and embedding). With `only`, just
+ * that command is registered (none for `''`); without, all of them (for help and unknown
+ * commands).
+ */
+export async function buildProgram(only?: string): Promise<Command> {
   const program = new Command('ocipeek')
     .description('Inspect, read and pull OCI container images without a container runtime')
     .version(VERSION, '--version', 'print the version')
     .showHelpAfterError('(run "ocipeek help COMMAND" for usage)')
     .configureHelp({ showGlobalOptions: true, sortSubcommands: true });
   addGlobalOptions(program);
-  registerInspect(program);
-  registerManifest(program);
-  registerConfig(program);
-  registerHistory(program);
-  registerDigest(program);
-  registerTags(program);
-  registerCatalog(program);
-  registerReferrers(program);
-  registerBlob(program);
-  registerLogin(program);
-  registerServe(program);
-  registerLs(program);
-  registerPeek(program);
-  registerTree(program);
-  registerStat(program);
-  registerCat(program);
-  registerFind(program);
-  registerLayers(program);
-  registerDiff(program);
-  registerUnpack(program);
-  registerPull(program);
-  registerImages(program);
-  registerRmi(program);
-  registerPrune(program);
-  registerCopy(program);
-  registerConvert(program);
-  registerExport(program);
-  registerImport(program);
-  registerWasm(program);
+  const loaders = only === undefined ? Object.values(COMMANDS) : only ? [COMMANDS[only]!] : [];
+  // A module may register several commands (login and logout): register each module once.
+  const registers = new Set(await Promise.all(loaders.map((load) => load())));
+  for (const register of registers) register(program);
   return program;
 }
 
 async function main(argv: string[]): Promise<number> {
-  const program = buildProgram();
+  const args = argv.slice(2);
+  const name = commandNameOf(args);
+  // `ocipeek --version` needs no command at all.
+  const wantsVersionOnly = !name && args.includes('--version') && !args.includes('--help');
+  const program = await buildProgram(wantsVersionOnly ? '' : name);
   program.exitOverride();
   for (const sig of ['SIGINT', 'SIGTERM'] as const) {
     process.once(sig, () => {
@@ -103,4 +58,13 @@ async function main(argv: string[]): Promise<number> {
   return code;
 }
 
-process.exitCode = await main(process.argv);
+/** Resolves once everything written to `stream` so far has been handed to the OS. */
+function drained(stream: NodeJS.WriteStream): Promise<void> {
+  return new Promise((resolve) => stream.write('', () => resolve()));
+}
+
+const code = await main(process.argv);
+// Exit as soon as the output is out: undici's idle timers would otherwise keep a finished
+// run alive for another quarter of a second.
+await Promise.all([drained(process.stdout), drained(process.stderr)]);
+process.exit(code);

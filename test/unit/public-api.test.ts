@@ -44,3 +44,15 @@ describe('the public API', () => {
     }
   });
 });
+
+describe('finding the command name for lazy loading', () => {
+  it('skips global options and their values', async () => {
+    const { commandNameOf } = await import('../../src/cli/command-name.js');
+    assert.equal(commandNameOf(['--platform', 'linux/arm64', 'inspect', 'x']), 'inspect');
+    assert.equal(commandNameOf(['--tls-verify', 'false', '--store=/s', 'ls', 'x']), 'ls');
+    assert.equal(commandNameOf(['--tls-verify', 'pull', 'x']), 'pull');
+    assert.equal(commandNameOf(['-v', 'logout', 'h']), 'logout');
+    assert.equal(commandNameOf(['--version']), undefined);
+    assert.equal(commandNameOf(['frobnicate']), undefined);
+  });
+});

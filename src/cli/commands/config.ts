@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { resolveImage } from '../../image/index.js';
+import { resolveImage } from '../../image/resolve-image.js';
 import { parseReference } from '../../ref/index.js';
 import { contextFor } from '../context.js';
 

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
-import { historySteps, resolveImage } from '../../image/index.js';
+import { historySteps } from '../../image/history.js';
+import { resolveImage } from '../../image/resolve-image.js';
 import { parseReference } from '../../ref/index.js';
 import { contextFor } from '../context.js';
 import { formatBytes, printJson, printLines, shortDigest, table } from '../format.js';

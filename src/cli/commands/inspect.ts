@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { inspectImage } from '../../image/index.js';
+import { inspectImage } from '../../image/inspect-image.js';
 import { parseReference } from '../../ref/index.js';
 import { contextFor } from '../context.js';
 import { formatBytes, printJson, printLines, shortDigest, table } from '../format.js';

@@ -1,0 +1,65 @@
+import type { Command } from 'commander';
+
+/**
+ * Every command, loaded only when it runs: a command's module pulls in the library code it
+ * needs, and loading all of them costs more start-up time than most commands take.
+ */
+export const COMMANDS: Record<string, () => Promise<(program: Command) => void>> = {
+  inspect: async () => (await import('./commands/inspect.js')).registerInspect,
+  manifest: async () => (await import('./commands/manifest.js')).registerManifest,
+  config: async () => (await import('./commands/config.js')).registerConfig,
+  history: async () => (await import('./commands/history.js')).registerHistory,
+  digest: async () => (await import('./commands/digest.js')).registerDigest,
+  tags: async () => (await import('./commands/tags.js')).registerTags,
+  catalog: async () => (await import('./commands/catalog.js')).registerCatalog,
+  referrers: async () => (await import('./commands/referrers.js')).registerReferrers,
+  blob: async () => (await import('./commands/blob.js')).registerBlob,
+  login: async () => (await import('./commands/login.js')).registerLogin,
+  logout: async () => (await import('./commands/login.js')).registerLogin,
+  serve: async () => (await import('./commands/serve.js')).registerServe,
+  ls: async () => (await import('./commands/ls.js')).registerLs,
+  peek: async () => (await import('./commands/peek.js')).registerPeek,
+  tree: async () => (await import('./commands/tree.js')).registerTree,
+  stat: async () => (await import('./commands/stat.js')).registerStat,
+  cat: async () => (await import('./commands/cat.js')).registerCat,
+  find: async () => (await import('./commands/find.js')).registerFind,
+  layers: async () => (await import('./commands/layers.js')).registerLayers,
+  diff: async () => (await import('./commands/diff.js')).registerDiff,
+  unpack: async () => (await import('./commands/unpack.js')).registerUnpack,
+  pull: async () => (await import('./commands/pull.js')).registerPull,
+  images: async () => (await import('./commands/images.js')).registerImages,
+  rmi: async () => (await import('./commands/rmi.js')).registerRmi,
+  prune: async () => (await import('./commands/prune.js')).registerPrune,
+  copy: async () => (await import('./commands/copy.js')).registerCopy,
+  convert: async () => (await import('./commands/convert.js')).registerConvert,
+  export: async () => (await import('./commands/export.js')).registerExport,
+  import: async () => (await import('./commands/import.js')).registerImport,
+  wasm: async () => (await import('./commands/wasm.js')).registerWasm,
+};
+
+/** Global options that take a value, so the word after them is not the command name. */
+const VALUE_OPTIONS = new Set([
+  '--platform',
+  '--authfile',
+  '--username',
+  '--ca-file',
+  '--cert',
+  '--key',
+  '--store',
+]);
+const BOOLEAN_WORDS = new Set(['true', 'false', '1', '0', 'yes', 'no']);
+
+/** The command named on the command line, if it is one of ours. */
+export function commandNameOf(args: string[]): string | undefined {
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]!;
+    if (arg === '--') return undefined;
+    if (arg.startsWith('-')) {
+      if (VALUE_OPTIONS.has(arg)) i++;
+      else if (arg === '--tls-verify' && BOOLEAN_WORDS.has(args[i + 1] ?? '')) i++;
+      continue;
+    }
+    return Object.hasOwn(COMMANDS, arg) ? arg : undefined;
+  }
+  return undefined;
+}

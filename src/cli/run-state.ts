@@ -1,0 +1,27 @@
+import type { CliContext } from './context.js';
+
+/**
+ * What one CLI run shares between `main` and the commands: the context once a command has
+ * built it, and the abort signal SIGINT/SIGTERM trip. Kept apart from `context.ts` so that
+ * `main` can start without loading the registry client.
+ */
+let current: CliContext | undefined;
+const abort = new AbortController();
+
+/** The context if one was created (for the exit-time stats line and cleanup). */
+export function existingContext(): CliContext | undefined {
+  return current;
+}
+
+/** Remember the context a command built. */
+export function setContext(ctx: CliContext): void {
+  current = ctx;
+}
+
+/** Cancelled when the run is interrupted. */
+export const runSignal: AbortSignal = abort.signal;
+
+/** Abort in-flight work (signal handlers call this). */
+export function abortRun(reason: string): void {
+  abort.abort(new Error(reason));
+}
