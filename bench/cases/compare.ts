@@ -1,0 +1,84 @@
+import { mkdir, rm } from 'node:fs/promises';
+import path from 'node:path';
+import { type Contender, type Measured, measureAlternating, runContenderOnce } from '../measure.js';
+import { statsOf } from '../ocipeek.js';
+import type { CaseContext, Row, Side } from './types.js';
+
+let dirSeq = 0;
+
+/** A fresh empty folder under `base` for one run; `remove()` afterwards. */
+export function freshDir(base: string, prefix: string) {
+  const dir = path.join(base, `${prefix}-${process.pid}-${dirSeq++}`);
+  return {
+    dir,
+    make: async () => {
+      await rm(dir, { recursive: true, force: true });
+      await mkdir(dir, { recursive: true });
+    },
+    remove: () => rm(dir, { recursive: true, force: true }),
+  };
+}
+
+/** Figures of one measured contender; bytes from `--stats` for ocipeek, else given. */
+export function sideOf(m: Measured, bytes?: { bytes: number; requests: number }): Side {
+  const stats = statsOf(m.last);
+  return {
+    name: m.name,
+    runs: m.runs,
+    medianS: m.medianMs / 1000,
+    minS: m.minMs / 1000,
+    maxS: m.maxMs / 1000,
+    peakRssMB: m.peakRssKiB === undefined ? undefined : (m.peakRssKiB * 1024) / 1e6,
+    bytesFetched: stats?.bytesFetched ?? bytes?.bytes,
+    requests: stats?.requests ?? bytes?.requests,
+    lines: m.last.stdoutLines,
+  };
+}
+
+/** Run `c` once through the counting proxy (untimed) and return what it fetched. */
+export async function countBytes(ctx: CaseContext, c: Contender) {
+  ctx.proxy.reset();
+  await runContenderOnce(c, ctx.proxy.host);
+  const counts = ctx.proxy.counts();
+  return { bytes: counts.bytes, requests: counts.requests, counts };
+}
+
+/** Options for {@link compare}. */
+export interface CompareOptions {
+  label: string;
+  ocipeek: Contender;
+  /** One or more peers, each compared with ocipeek in its own row. */
+  peers: { contender: Contender; target?: number; targetText?: string; countBytes?: boolean }[];
+}
+
+/**
+ * Measure ocipeek and its peers alternately and make one row per peer with the ratio of
+ * medians against the target (`ratio ≤ target`). Peers' bytes come from one extra untimed
+ * run through the counting proxy.
+ */
+export async function compare(ctx: CaseContext, o: CompareOptions): Promise<Row[]> {
+  ctx.log(`  ${o.label}`);
+  const measured = await measureAlternating([o.ocipeek, ...o.peers.map((p) => p.contender)], {
+    host: ctx.host,
+    warmup: ctx.warmup,
+    runs: ctx.runs,
+    log: ctx.log,
+  });
+  const mine = sideOf(measured[0]!);
+  const rows: Row[] = [];
+  for (const [i, p] of o.peers.entries()) {
+    const counted = p.countBytes === false ? undefined : await countBytes(ctx, p.contender);
+    const peer = sideOf(measured[i + 1]!, counted);
+    const ratio = mine.medianS / peer.medianS;
+    rows.push({
+      label: o.label,
+      ocipeek: mine,
+      peer,
+      ratio,
+      target: p.targetText ?? (p.target === undefined ? undefined : `≤ ${p.target}×`),
+      met: p.target === undefined ? undefined : ratio <= p.target,
+      notes: [],
+    });
+  }
+  return rows;
+}

@@ -1,0 +1,152 @@
+import { blobBytes } from '../counting-proxy.js';
+import { type Contender, type RunResult, runOnce } from '../measure.js';
+import { hasCommand, ocipeek } from '../ocipeek.js';
+import { skopeoPull } from '../peers.js';
+import { compare, countBytes, freshDir } from './compare.js';
+import { type BenchCase, type CaseContext, refOf, Skip } from './types.js';
+
+interface PullJson {
+  digest: string;
+  layersFetched: string[];
+  layersReused: string[];
+  bytesFetched: number;
+}
+
+function parsePull(run: RunResult): PullJson {
+  return JSON.parse(run.stdout) as PullJson;
+}
+
+/** ocipeek pull of `name` into a fresh store (or the store `setup` prepared). */
+export function ocipeekPull(
+  ctx: CaseContext,
+  name: string,
+  options: { setup?: (store: string) => Promise<void>; check?: (r: PullJson) => void } = {},
+): Contender {
+  const store = freshDir(ctx.scratch, 'store');
+  return {
+    name: 'ocipeek pull',
+    before: async () => {
+      await store.make();
+      await options.setup?.(store.dir);
+    },
+    command: (host) =>
+      ocipeek(['--store', store.dir, 'pull', refOf(ctx, name, host), '--json'], {
+        timeoutMs: 600_000,
+      }),
+    after: async (run) => {
+      await store.remove();
+      if (run.code !== 0) return;
+      const json = parsePull(run);
+      const want = ctx.corpus.images[name]!.manifestDigest;
+      if (json.digest !== want) throw new Error(`ocipeek pull: digest ${json.digest} ≠ ${want}`);
+      options.check?.(json);
+    },
+  };
+}
+
+/** skopeo copy of `name` into a fresh oci: layout (or the one `setup` prepared). */
+export function skopeoCopy(
+  ctx: CaseContext,
+  name: string,
+  options: { setup?: (dir: string) => Promise<void> } = {},
+): Contender {
+  const dir = freshDir(ctx.scratch, 'oci');
+  return {
+    name: 'skopeo copy',
+    before: async () => {
+      await dir.make();
+      await options.setup?.(dir.dir);
+    },
+    command: (host) => skopeoPull(host, name, dir.dir),
+    after: async () => {
+      await dir.remove();
+    },
+  };
+}
+
+function needPull(): void {
+  if (!hasCommand('pull')) throw new Skip('`ocipeek pull` not available yet');
+}
+
+/** Pull the image with the big layer into a fresh store. */
+export const pullBig: BenchCase = {
+  id: 'pull-big',
+  title: 'pull an image with a 1 GiB layer into the store',
+  peer: 'skopeo copy docker://… oci:DIR',
+  target: 'ocipeek time ≤ 0.5× skopeo',
+  async run(ctx) {
+    needPull();
+    const name = ctx.corpus.big.name;
+    return compare(ctx, {
+      label: `${name} (${(ctx.corpus.big.layers[0]!.size / 2 ** 20).toFixed(0)} MiB blob)`,
+      ocipeek: ocipeekPull(ctx, name),
+      peers: [{ contender: skopeoCopy(ctx, name), target: 0.5 }],
+    });
+  },
+};
+
+/** Pull the small images into a fresh store, one row each. */
+export const pullSmall: BenchCase = {
+  id: 'pull-small',
+  title: 'pull the small images (debian, the app image)',
+  peer: 'skopeo copy docker://… oci:DIR',
+  target: '≤ 0.8× skopeo',
+  async run(ctx) {
+    needPull();
+    const rows = [];
+    for (const name of ['debian', 'app', 'debian-zstd']) {
+      if (ctx.quick && name === 'debian-zstd') continue;
+      rows.push(
+        ...(await compare(ctx, {
+          label: name,
+          ocipeek: ocipeekPull(ctx, name),
+          peers: [{ contender: skopeoCopy(ctx, name), target: 0.8 }],
+        })),
+      );
+    }
+    return rows;
+  },
+};
+
+/** Pull app into a store that already holds debian (the shared base must not be fetched). */
+export const pullShared: BenchCase = {
+  id: 'pull-shared',
+  title: 'pull a second image sharing the base',
+  peer: 'skopeo into the same oci: dir',
+  target: '≤ 0.8×, and base layer bytes fetched = 0',
+  async run(ctx) {
+    needPull();
+    const base = ctx.corpus.images.debian!.layers[0]!.digest;
+    const warm = async (store: string) => {
+      const r = await runOnce(ocipeek(['--store', store, 'pull', refOf(ctx, 'debian'), '--json']));
+      if (r.code !== 0) throw new Error(`setup pull of debian failed: ${r.stderr}`);
+    };
+    const warmOci = async (dir: string) => {
+      const r = await runOnce(skopeoPull(ctx.host, 'debian', dir));
+      if (r.code !== 0) throw new Error(`setup skopeo copy of debian failed: ${r.stderr}`);
+    };
+    let baseFetchedByOcipeek = false;
+    const mine = ocipeekPull(ctx, 'app', {
+      setup: warm,
+      check: (json) => {
+        if (json.layersFetched.includes(base)) baseFetchedByOcipeek = true;
+      },
+    });
+    const peer = skopeoCopy(ctx, 'app', { setup: warmOci });
+    const [row] = await compare(ctx, {
+      label: 'app after debian',
+      ocipeek: mine,
+      peers: [{ contender: peer, target: 0.8 }],
+    });
+    const counted = await countBytes(ctx, mine);
+    const ocipeekBase = blobBytes(counted.counts, base);
+    const peerCounted = await countBytes(ctx, peer);
+    const peerBase = blobBytes(peerCounted.counts, base);
+    row!.notes.push(
+      `base layer bytes fetched: ocipeek ${ocipeekBase}${baseFetchedByOcipeek ? ' (listed in layersFetched!)' : ''}, skopeo ${peerBase}`,
+    );
+    row!.target = '≤ 0.8× and base bytes = 0';
+    row!.met = row!.met === true && ocipeekBase === 0 && !baseFetchedByOcipeek;
+    return [row!];
+  },
+};

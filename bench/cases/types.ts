@@ -1,0 +1,84 @@
+import type { Corpus } from '../corpus/index.js';
+import type { CountingProxy } from '../counting-proxy.js';
+
+/** What every case gets. */
+export interface CaseContext {
+  corpus: Corpus;
+  /** `127.0.0.1:PORT` of the registry; images are `HOST/bench/NAME:latest`. */
+  host: string;
+  proxy: CountingProxy;
+  warmup: number;
+  runs: number;
+  quick: boolean;
+  /** The bench cache folder (corpus, JS peer). */
+  cache: string;
+  /** A scratch folder on the same disk as the cache, emptied at the end. */
+  scratch: string;
+  /** A scratch folder on tmpfs, or undefined when none was found. */
+  tmpfs?: string;
+  /** Results of the cases run before this one. */
+  done: CaseResult[];
+  log: (line: string) => void;
+}
+
+/** One tool's figures in a row. */
+export interface Side {
+  name: string;
+  runs: number;
+  medianS: number;
+  minS: number;
+  maxS: number;
+  /** Highest peak RSS over the measured runs, MB (10^6 bytes). */
+  peakRssMB?: number;
+  /** Bytes this side fetched (ocipeek's `--stats`, or the counting proxy for peers). */
+  bytesFetched?: number;
+  requests?: number;
+  /** Lines the last measured run printed on stdout. */
+  lines?: number;
+}
+
+/** One line of a case's table: ocipeek against one peer, or a single figure. */
+export interface Row {
+  label: string;
+  ocipeek?: Side;
+  peer?: Side;
+  /** ocipeek median / peer median. */
+  ratio?: number;
+  /** The committed target in words, e.g. `≤ 0.5× skopeo`. */
+  target?: string;
+  /** Whether the target was met (undefined: nothing to judge). */
+  met?: boolean;
+  notes: string[];
+  /** Named figures of a row that is a count rather than a race (shown as its own table). */
+  figures?: Record<string, string | number>;
+}
+
+/** The outcome of one case. */
+export interface CaseResult {
+  id: string;
+  title: string;
+  peer: string;
+  target: string;
+  status: 'ok' | 'skipped' | 'failed';
+  /** Why it was skipped or failed. */
+  reason?: string;
+  rows: Row[];
+}
+
+/** A benchmark case. */
+export interface BenchCase {
+  id: string;
+  title: string;
+  peer: string;
+  target: string;
+  /** Resolve to rows, or throw {@link Skip} when what it needs does not exist yet. */
+  run(ctx: CaseContext): Promise<Row[]>;
+}
+
+/** Thrown by a case that cannot run here (command not built yet, tool missing). */
+export class Skip extends Error {}
+
+/** `HOST/bench/NAME:latest`. */
+export function refOf(ctx: CaseContext, name: string, host = ctx.host): string {
+  return `${host}/bench/${name}:latest`;
+}
