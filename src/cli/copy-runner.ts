@@ -48,7 +48,7 @@ export async function runCopy(
   destination: ImageDestination,
   options: CopyImageOptions & { json?: boolean; verb?: string },
 ): Promise<CopyResult> {
-  const progress = createPullProgress();
+  const progress = await createPullProgress();
   const onProgress = progress
     ? (e: CopyProgress) => {
         if (e.state === 'started') progress.onProgress({ type: 'blob-start', ...e });

@@ -1,4 +1,4 @@
-import cliProgress from 'cli-progress';
+import type cliProgressModule from 'cli-progress';
 import type { PullProgressEvent } from '../store/index.js';
 import { formatBytes, shortDigest } from './format.js';
 
@@ -10,10 +10,11 @@ export interface PullProgressRenderer {
   stop: () => void;
 }
 
+/** Values for the bar format; `total` is cli-progress's own token, hence `size`. */
 interface BarPayload {
   label: string;
   done: string;
-  total: string;
+  size: string;
   speed: string;
 }
 
@@ -27,14 +28,16 @@ function speedOf(bytes: number, startedAt: number): string {
  * otherwise, so pipes and CI logs stay quiet. Bars show bytes and speed; a finished
  * layer's bar is removed to keep the block short.
  */
-export function createPullProgress(
+export async function createPullProgress(
   stream: NodeJS.WriteStream = process.stderr,
-): PullProgressRenderer | undefined {
+): Promise<PullProgressRenderer | undefined> {
   if (!stream.isTTY) return undefined;
+  // Loaded only when bars are drawn: scripts and CI runs do not pay for it.
+  const cliProgress: typeof cliProgressModule = (await import('cli-progress')).default;
   const multi = new cliProgress.MultiBar(
     {
       stream,
-      format: '{label} [{bar}] {percentage}% {done}/{total} {speed}',
+      format: '{label} [{bar}] {percentage}% {done}/{size} {speed}',
       barsize: 30,
       hideCursor: true,
       clearOnComplete: false,
@@ -43,9 +46,9 @@ export function createPullProgress(
     },
     cliProgress.Presets.shades_classic,
   );
-  const bars = new Map<string, { bar: cliProgress.SingleBar; startedAt: number }>();
+  const bars = new Map<string, { bar: cliProgressModule.SingleBar; startedAt: number }>();
   const perBlob = new Map<string, number>();
-  let total: cliProgress.SingleBar | undefined;
+  let total: cliProgressModule.SingleBar | undefined;
   let totalBytes = 0;
   let baseBytes = 0;
   const startedAt = performance.now();
@@ -55,7 +58,7 @@ export function createPullProgress(
     total?.update(sum, {
       label: 'total       ',
       done: formatBytes(sum),
-      total: formatBytes(totalBytes),
+      size: formatBytes(totalBytes),
       speed: speedOf(sum - baseBytes, startedAt),
     } satisfies BarPayload);
   };
@@ -73,7 +76,7 @@ export function createPullProgress(
           const bar = multi.create(Math.max(1, event.size), 0, {
             label: `${event.role === 'config' ? 'config' : 'layer '} ${shortDigest(event.digest).slice(7, 13)}`,
             done: formatBytes(0),
-            total: formatBytes(event.size),
+            size: formatBytes(event.size),
             speed: '',
           } satisfies BarPayload);
           bars.set(event.digest, { bar, startedAt: performance.now() });

@@ -38,7 +38,7 @@ export function registerPull(program: Command): void {
         }
         const ref = parseReference(refArg);
         const store = await Store.open(ctx.options.store);
-        const progress = createPullProgress();
+        const progress = await createPullProgress();
         let result: Awaited<ReturnType<typeof pullImage>>;
         try {
           result = await pullImage(ctx.client, store, ref, {
