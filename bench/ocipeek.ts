@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import type { Cmd, RunResult } from './measure.js';
 
 /** The built CLI: `npm run bench` builds first. */
-export const CLI = fileURLToPath(new URL('../dist/cli/main.js', import.meta.url));
+export const CLI = fileURLToPath(new URL('../dist/bin/ocipeek.js', import.meta.url));
 
 /** A home with no credentials, so no run picks up the user's logins or settings. */
 const HOME = mkdtempSync(path.join(os.tmpdir(), 'ocipeek-bench-home-'));
@@ -38,7 +38,7 @@ export function helpText(name: string): string {
   return r.status === 0 ? r.stdout : '';
 }
 
-/** `node dist/cli/main.js --stats ARGS...` in a clean home. */
+/** `node dist/bin/ocipeek.js --stats ARGS...` in a clean home. */
 export function ocipeek(args: string[], extra: Partial<Cmd> = {}): Cmd {
   return {
     file: process.execPath,

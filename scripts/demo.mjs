@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { EXAMPLE_REPOSITORY, writeExampleLayout } from '../dist/example/index.js';
 import { startRegistryServer } from '../dist/server/registry/index.js';
 
-const cli = fileURLToPath(new URL('../dist/cli/main.js', import.meta.url));
+const cli = fileURLToPath(new URL('../dist/bin/ocipeek.js', import.meta.url));
 const dir = await mkdtemp(join(tmpdir(), 'ocipeek-demo-'));
 const layout = join(dir, EXAMPLE_REPOSITORY);
 await writeExampleLayout(layout);

@@ -65,7 +65,7 @@ if (!noCheck) {
   run('npx', ['tsc', '-p', 'tsconfig.json', '--noEmit']);
   run('npx', ['biome', 'check', '.']);
 }
-run('npx', ['tsc', '-p', 'tsconfig.build.json']);
+run('npm', ['run', 'build', '--silent']);
 const tests = files.length > 0 ? files : findTests(unitOnly ? 'test/unit' : 'test');
 run(process.execPath, [
   '--import',

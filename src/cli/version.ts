@@ -1,8 +1,28 @@
 import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/**
+ * The package.json of ocipeek, found by walking up from this module: the path differs
+ * between the sources, the tsc output and the bundled CLI.
+ */
+function readOwnPackage(): { version: string } {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (;;) {
+    try {
+      const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as {
+        name?: string;
+        version: string;
+      };
+      if (pkg.name === 'ocipeek') return pkg;
+    } catch {
+      // no package.json here: keep climbing
+    }
+    const parent = dirname(dir);
+    if (parent === dir) return { version: '0.0.0-unknown' };
+    dir = parent;
+  }
+}
 
 /** ocipeek's version, read from its package.json. */
-export const VERSION: string = (
-  JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
-    version: string;
-  }
-).version;
+export const VERSION: string = readOwnPackage().version;

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /** The built CLI (`npm test` builds before running tests). */
-export const CLI_PATH = fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url));
+export const CLI_PATH = fileURLToPath(new URL('../../dist/bin/ocipeek.js', import.meta.url));
 
 /** A home folder with no credentials, so tests never pick up the runner's own logins. */
 const EMPTY_HOME = mkdtempSync(join(tmpdir(), 'ocipeek-test-home-'));

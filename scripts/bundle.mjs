@@ -1,0 +1,21 @@
+#!/usr/bin/env node
+// Bundle the CLI into dist/bin/ (one entry file, one chunk per command, loaded on demand).
+// Loading ~400 separate modules cost a noticeable share of every short command's run
+// time; the library itself (dist/index.js) stays unbundled for importers.
+import { build } from 'esbuild';
+
+await build({
+  entryPoints: { ocipeek: 'src/cli/main.ts' },
+  outdir: 'dist/bin',
+  chunkNames: 'chunks/[name]-[hash]',
+  bundle: true,
+  splitting: true,
+  format: 'esm',
+  platform: 'node',
+  target: 'node20',
+  // commander, undici and tar-stream are CommonJS: give the ESM bundle a require().
+  banner: {
+    js: "import { createRequire as __ocipeekRequire } from 'node:module'; const require = __ocipeekRequire(import.meta.url);",
+  },
+  logLevel: 'warning',
+});
