@@ -21,6 +21,9 @@ const PEERS = {
   htpasswd: 'apache2-utils',
   openssl: 'openssl',
   zstd: 'zstd',
+  containerd: 'containerd',
+  ctr: 'containerd',
+  'ctr-remote': 'stargz-snapshotter',
 };
 
 function has(cmd) {
@@ -42,7 +45,10 @@ function ensurePeers() {
   console.log(`installing test peers: ${pkgs.join(' ')}`);
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
   execFileSync('apt-get', ['update', '-qq'], { stdio: 'inherit', env });
-  execFileSync('apt-get', ['install', '-y', '-qq', ...pkgs], { stdio: 'inherit', env });
+  execFileSync('apt-get', ['install', '-y', '-qq', '--no-install-recommends', ...pkgs], {
+    stdio: 'inherit',
+    env,
+  });
 }
 
 function run(cmd, argv) {
