@@ -32,6 +32,12 @@ try {
   await ocipeek('history', `${image}:1.0`, '--platform', 'linux/arm64');
   await ocipeek('tags', image);
   await ocipeek('digest', `${image}:1.0`, '--stats');
+  // The filesystem commands stream the layers; the store flag keeps their listing cache
+  // in the demo's temp folder instead of ~/.cache/ocipeek.
+  const store = join(dir, 'store');
+  await ocipeek('tree', `${image}:1.0`, '--store', store);
+  await ocipeek('cat', `${image}:1.0`, '/etc/os-release', '--store', store);
+  await ocipeek('layers', `${image}:1.0`, '--store', store);
 } finally {
   await server.close();
   await rm(dir, { recursive: true, force: true });
