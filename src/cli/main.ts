@@ -25,7 +25,15 @@ export async function buildProgram(only?: string): Promise<Command> {
   return program;
 }
 
+/** `ocipeek cat … | head`: a reader that stops early is not an error. */
+function isClosedPipe(err: unknown): boolean {
+  return (err as NodeJS.ErrnoException)?.code === 'EPIPE';
+}
+
 async function main(argv: string[]): Promise<number> {
+  process.stdout.on('error', (err) => {
+    if (isClosedPipe(err)) process.exit(0);
+  });
   const args = argv.slice(2);
   const name = commandNameOf(args);
   // `ocipeek --version` needs no command at all.
@@ -42,7 +50,9 @@ async function main(argv: string[]): Promise<number> {
   try {
     await program.parseAsync(argv);
   } catch (err) {
-    if (err instanceof CommanderError) {
+    if (isClosedPipe(err)) {
+      code = 0;
+    } else if (err instanceof CommanderError) {
       code = err.exitCode;
     } else {
       const verbose = argv.includes('--verbose') || argv.includes('-v');
