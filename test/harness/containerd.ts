@@ -1,10 +1,10 @@
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { rmSync } from 'node:fs';
+import { execFile, spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import type { Socket } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { installExitHook, liveChildren, liveDirs, spawnWatchdog } from './process-guard.js';
 
 const run = promisify(execFile);
 
@@ -50,35 +50,6 @@ export interface RunningContainerd {
 }
 
 const LOG_LIMIT = 256 * 1024;
-const live = new Set<ChildProcess>();
-const liveDirs = new Set<string>();
-let exitHookInstalled = false;
-
-function installExitHook(): void {
-  if (exitHookInstalled) return;
-  exitHookInstalled = true;
-  // 'exit' handlers must be synchronous: a SIGKILL is all we can do here.
-  process.on('exit', () => {
-    for (const child of live) child.kill('SIGKILL');
-    for (const dir of liveDirs) rmSync(dir, { recursive: true, force: true });
-  });
-}
-
-/**
- * A guard process that SIGKILLs `pid` and removes `dir` when our end of its stdin closes,
- * which also happens when this Node process dies from a signal (where 'exit' handlers do
- * not run). Writing `cancel` releases it without killing.
- */
-function spawnWatchdog(pid: number, dir: string): ChildProcess {
-  const script = 'read line; [ "$line" = cancel ] || { kill -KILL "$1"; sleep 0.2; rm -rf "$2"; }';
-  const dog = spawn('sh', ['-c', script, 'watchdog', String(pid), dir], {
-    stdio: ['pipe', 'ignore', 'ignore'],
-  });
-  dog.unref();
-  (dog.stdin as unknown as Socket).unref();
-  dog.stdin?.on('error', () => {});
-  return dog;
-}
 
 /**
  * The daemon only ever stores content here: CRI would start a kubelet-facing server and
@@ -168,7 +139,7 @@ export async function startContainerd(
   const child = spawn('containerd', ['--config', configFile], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  live.add(child);
+  liveChildren.add(child);
   // Unref'd so a forgotten daemon does not keep the test process alive; the exit hook and
   // the watchdog then kill it.
   child.unref();
@@ -180,7 +151,7 @@ export async function startContainerd(
   const exited = new Promise<void>((resolve) => {
     child.once('exit', () => {
       hasExited = true;
-      live.delete(child);
+      liveChildren.delete(child);
       resolve();
     });
   });

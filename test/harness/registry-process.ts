@@ -1,5 +1,4 @@
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { rmSync } from 'node:fs';
+import { execFile, spawn } from 'node:child_process';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import http from 'node:http';
 import https from 'node:https';
@@ -9,6 +8,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { testCerts } from './certs.js';
 import { freePort } from './ports.js';
+import { installExitHook, liveChildren, liveDirs, spawnWatchdog } from './process-guard.js';
 import {
   startTokenServer,
   type TestUser,
@@ -81,36 +81,6 @@ export interface RunningRegistry {
 
 const LOG_LIMIT = 256 * 1024;
 const DEFAULT_USERS: TestUser[] = [{ username: 'tester', password: 's3cret-pass' }];
-const live = new Set<ChildProcess>();
-/** Temp folders of registries not stopped yet, removed at exit as a last resort. */
-const liveDirs = new Set<string>();
-let exitHookInstalled = false;
-
-function installExitHook(): void {
-  if (exitHookInstalled) return;
-  exitHookInstalled = true;
-  // 'exit' handlers must be synchronous: a SIGKILL is all we can do here.
-  process.on('exit', () => {
-    for (const child of live) child.kill('SIGKILL');
-    for (const dir of liveDirs) rmSync(dir, { recursive: true, force: true });
-  });
-}
-
-/**
- * A guard process that SIGKILLs `pid` and removes `dir` when our end of its stdin closes,
- * which also happens when this Node process dies from a signal (where 'exit' handlers do
- * not run). Writing `cancel` releases it without killing.
- */
-function spawnWatchdog(pid: number, dir: string): ChildProcess {
-  const script = 'read line; [ "$line" = cancel ] || { kill -KILL "$1"; sleep 0.2; rm -rf "$2"; }';
-  const dog = spawn('sh', ['-c', script, 'watchdog', String(pid), dir], {
-    stdio: ['pipe', 'ignore', 'ignore'],
-  });
-  dog.unref();
-  (dog.stdin as unknown as Socket).unref();
-  dog.stdin?.on('error', () => {});
-  return dog;
-}
 
 function q(value: string): string {
   return JSON.stringify(value);
@@ -326,7 +296,7 @@ async function launch(
   const child = spawn('docker-registry', ['serve', configFile], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  live.add(child);
+  liveChildren.add(child);
   // Unref'd so a forgotten registry does not keep the test process alive; the exit hook
   // and the watchdog then kill it.
   child.unref();
@@ -336,7 +306,7 @@ async function launch(
   }
   const exited = new Promise<void>((resolve) => {
     child.once('exit', () => {
-      live.delete(child);
+      liveChildren.delete(child);
       resolve();
     });
   });
