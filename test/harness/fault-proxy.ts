@@ -1,4 +1,3 @@
-import { once } from 'node:events';
 import { readFile } from 'node:fs/promises';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -139,6 +138,19 @@ export interface FaultProxy {
   close(): Promise<void>;
 }
 
+/** Wait until `res` can take more data or is gone; leaves no listener behind. */
+function drainOrClose(res: http.ServerResponse): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      res.off('drain', done);
+      res.off('close', done);
+      resolve();
+    };
+    res.on('drain', done);
+    res.on('close', done);
+  });
+}
+
 const BLOB_PATH = /^\/v2\/.+\/blobs\/[a-z0-9]+:[a-f0-9]+$/;
 const MANIFEST_PATH = /^\/v2\/.+\/manifests\/[^/]+$/;
 
@@ -260,7 +272,7 @@ export async function startFaultProxy(
       offset += chunk.length;
       entry.bytesSent += chunk.length;
       if (!res.write(chunk)) {
-        await Promise.race([once(res, 'drain'), once(res, 'close')]);
+        await drainOrClose(res);
         if (res.destroyed) return;
       }
     }
