@@ -15,6 +15,8 @@ import { type CliContext, contextFor } from './context.js';
 export interface CliImage {
   ctx: CliContext;
   image: OpenedImage;
+  /** The store, when one exists (opened once per run). */
+  store?: Store;
   cache: LayerIndexCache;
 }
 
@@ -39,7 +41,7 @@ export async function openCliImage(cmd: Command, refArg: string): Promise<CliIma
     signal: ctx.signal,
   });
   const cacheDir = join(defaultStorePath({ explicit: ctx.options.store }), '.ocipeek', 'fs-index');
-  return { ctx, image, cache: new LayerIndexCache(cacheDir) };
+  return { ctx, image, store, cache: new LayerIndexCache(cacheDir) };
 }
 
 /** The merged filesystem of a CLI image, through the listing cache. */

@@ -1,6 +1,6 @@
 import type { ImageFilesystem } from '../fs/index.js';
 import { type LazyImage, openLazyImage } from '../lazy/index.js';
-import { type CliImage, cliFilesystem, existingStore } from './image-source.js';
+import { type CliImage, cliFilesystem } from './image-source.js';
 
 /**
  * The image opened through its eStargz / zstd:chunked TOCs when every layer announces one
@@ -8,7 +8,7 @@ import { type CliImage, cliFilesystem, existingStore } from './image-source.js';
  * images, decided from the annotations alone.
  */
 export async function openCliLazyImage(img: CliImage): Promise<LazyImage | undefined> {
-  const store = img.image.location === 'store' ? await existingStore(img.ctx) : undefined;
+  const store = img.image.location === 'store' ? img.store : undefined;
   return openLazyImage(img.image, { client: img.ctx.client, store, signal: img.ctx.signal });
 }
 

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { gunzip, gzip } from 'node:zlib';
@@ -41,6 +41,14 @@ export class LayerIndexCache {
   private file(digest: string): string {
     const { algorithm, hex } = parseDigest(digest);
     return join(this.dir, `${algorithm}-${hex}.json.gz`);
+  }
+
+  /** True when a listing of layer `digest` is on disk (checked without reading it). */
+  async has(digest: string): Promise<boolean> {
+    return stat(this.file(digest)).then(
+      () => true,
+      () => false,
+    );
   }
 
   /** The cached listing of layer `digest`, if any (with content digests when asked). */

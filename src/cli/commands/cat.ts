@@ -20,10 +20,10 @@ export function registerCat(program: Command): void {
       if (lazy) return pipeline(lazy.openFile(path, { signal: img.ctx.signal }), process.stdout);
       // With every layer's listing cached, the index says which single layer holds the
       // file; otherwise layers are searched from the top down and the search stops early.
-      const listings = await Promise.all(
-        img.image.layers.map((l) => img.cache.get(l.descriptor.digest)),
+      const cached = await Promise.all(
+        img.image.layers.map((l) => img.cache.has(l.descriptor.digest)),
       );
-      const fs = listings.every(Boolean)
+      const fs = cached.every(Boolean)
         ? (await buildFilesystem(img.image, { cache: img.cache, signal: img.ctx.signal })).fs
         : undefined;
       const stream = await openImageFile(img.image, path, { fs, signal: img.ctx.signal });
