@@ -5,9 +5,10 @@ import {
   MAGIC_LENGTH,
 } from '../compression/index.js';
 import { InvalidTarError } from '../errors/index.js';
+import type { EntryJson } from '../fs/index.js';
 import type { Reference } from '../ref/index.js';
 import type { RegistryClient } from '../registry/index.js';
-import { readTar, type TarEntry, type TarEntryType, type TarRecord } from '../tar/index.js';
+import { readTar, type TarEntry, type TarRecord } from '../tar/index.js';
 import { decodeWindow } from './peek-decode.js';
 import { type PeekRangeSource, RangeWindow, registryRangeSource } from './peek-source.js';
 
@@ -15,21 +16,7 @@ import { type PeekRangeSource, RangeWindow, registryRangeSource } from './peek-s
 export const DEFAULT_PEEK_BYTES = 256 * 1024;
 
 /** One tar entry found by a peek, in the CLI's entry JSON shape plus `partial`. */
-export interface PeekEntry {
-  /** Absolute path (`/etc/os-release`; `/` for the root). */
-  path: string;
-  type: TarEntryType;
-  size: number;
-  /** Permission bits including setuid/setgid/sticky. */
-  mode: number;
-  uid: number;
-  gid: number;
-  /** Seconds since the epoch. */
-  mtime: number;
-  /** Symlink target as written; for a hardlink the absolute path of its target. */
-  linkname?: string;
-  /** Index of the layer (bottom 0). */
-  layer: number;
+export interface PeekEntry extends EntryJson {
   /** The entry's content runs past the bytes read: its header is known, its body is not. */
   partial?: true;
 }
