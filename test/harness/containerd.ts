@@ -1,10 +1,9 @@
-import { execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import type { Socket } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { installExitHook, liveChildren, liveDirs, spawnWatchdog } from './process-guard.js';
+import { installExitHook, liveDirs, spawnDaemon, spawnWatchdog } from './process-guard.js';
 
 const run = promisify(execFile);
 
@@ -48,8 +47,6 @@ export interface RunningContainerd {
   /** The daemon's log so far (last 256 KiB). */
   logs(): string;
 }
-
-const LOG_LIMIT = 256 * 1024;
 
 /**
  * The daemon only ever stores content here: CRI would start a kubelet-facing server and
@@ -131,27 +128,11 @@ export async function startContainerd(
   const configFile = path.join(rootDir, 'config.toml');
   await writeFile(configFile, configToml(rootDir, address));
 
-  let logText = '';
-  const append = (chunk: Buffer) => {
-    logText += chunk.toString('utf8');
-    if (logText.length > LOG_LIMIT) logText = logText.slice(-LOG_LIMIT);
-  };
-  const child = spawn('containerd', ['--config', configFile], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  liveChildren.add(child);
-  // Unref'd so a forgotten daemon does not keep the test process alive; the exit hook and
-  // the watchdog then kill it.
-  child.unref();
-  for (const stream of [child.stdout, child.stderr]) {
-    stream?.on('data', append);
-    (stream as unknown as Socket | null)?.unref();
-  }
+  const { child, logs } = spawnDaemon('containerd', ['--config', configFile]);
   let hasExited = false;
   const exited = new Promise<void>((resolve) => {
     child.once('exit', () => {
       hasExited = true;
-      liveChildren.delete(child);
       resolve();
     });
   });
@@ -184,7 +165,7 @@ export async function startContainerd(
     else if (Date.now() > deadline) failure = `not up after ${timeout} ms: ${lastError}`;
     if (failure) {
       await stop();
-      throw new Error(`containerd did not start: ${failure}\n${logText}`);
+      throw new Error(`containerd did not start: ${failure}\n${logs()}`);
     }
     try {
       await runTool('ctr', address, namespace, ['version'], { timeoutMs: 5000 });
@@ -202,6 +183,6 @@ export async function startContainerd(
     ctr: (args, o = {}) => runTool('ctr', address, namespace, args, o),
     ctrRemote: (args, o = {}) => runTool('ctr-remote', address, namespace, args, o),
     stop,
-    logs: () => logText,
+    logs,
   };
 }

@@ -40,3 +40,34 @@ export function spawnWatchdog(pid: number, dir: string): ChildProcess {
   dog.stdin?.on('error', () => {});
   return dog;
 }
+
+/** Bytes of a daemon's output kept for error messages and `logs()`. */
+const LOG_LIMIT = 256 * 1024;
+
+/** A daemon started by {@link spawnDaemon}. */
+export interface Daemon {
+  child: ChildProcess;
+  /** Its stdout and stderr so far (the last 256 KiB). */
+  logs(): string;
+}
+
+/**
+ * Start a test daemon: its output is captured (bounded), it is counted as live until it
+ * exits, and it is unref'd so a forgotten daemon does not keep the test process alive (the
+ * exit hook and the watchdog kill it instead).
+ */
+export function spawnDaemon(command: string, args: string[]): Daemon {
+  let logText = '';
+  const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  liveChildren.add(child);
+  child.once('exit', () => liveChildren.delete(child));
+  child.unref();
+  for (const stream of [child.stdout, child.stderr]) {
+    stream?.on('data', (chunk: Buffer) => {
+      logText += chunk.toString('utf8');
+      if (logText.length > LOG_LIMIT) logText = logText.slice(-LOG_LIMIT);
+    });
+    (stream as unknown as Socket | null)?.unref();
+  }
+  return { child, logs: () => logText };
+}

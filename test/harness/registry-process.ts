@@ -1,14 +1,13 @@
-import { execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import http from 'node:http';
 import https from 'node:https';
-import type { Socket } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { testCerts } from './certs.js';
 import { freePort } from './ports.js';
-import { installExitHook, liveChildren, liveDirs, spawnWatchdog } from './process-guard.js';
+import { installExitHook, liveDirs, spawnDaemon, spawnWatchdog } from './process-guard.js';
 import {
   startTokenServer,
   type TestUser,
@@ -79,7 +78,6 @@ export interface RunningRegistry {
   logs(): string;
 }
 
-const LOG_LIMIT = 256 * 1024;
 const DEFAULT_USERS: TestUser[] = [{ username: 'tester', password: 's3cret-pass' }];
 
 function q(value: string): string {
@@ -288,25 +286,9 @@ async function launch(
   timeoutMs: number,
   signal: AbortSignal | undefined,
 ): Promise<Launched> {
-  let logText = '';
-  const append = (chunk: Buffer) => {
-    logText += chunk.toString('utf8');
-    if (logText.length > LOG_LIMIT) logText = logText.slice(-LOG_LIMIT);
-  };
-  const child = spawn('docker-registry', ['serve', configFile], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  liveChildren.add(child);
-  // Unref'd so a forgotten registry does not keep the test process alive; the exit hook
-  // and the watchdog then kill it.
-  child.unref();
-  for (const stream of [child.stdout, child.stderr]) {
-    stream?.on('data', append);
-    (stream as unknown as Socket | null)?.unref();
-  }
+  const { child, logs } = spawnDaemon('docker-registry', ['serve', configFile]);
   const exited = new Promise<void>((resolve) => {
     child.once('exit', () => {
-      liveChildren.delete(child);
       resolve();
     });
   });
@@ -334,17 +316,17 @@ async function launch(
     spawnFailed = e;
   });
   while (true) {
-    if (spawnFailed) return { error: spawnFailed.message, logs: logText };
+    if (spawnFailed) return { error: spawnFailed.message, logs: logs() };
     if (hasExited) {
       watchdog?.stdin?.end('cancel\n');
-      return { error: `exited with code ${child.exitCode}`, logs: logText };
+      return { error: `exited with code ${child.exitCode}`, logs: logs() };
     }
     if (signal?.aborted || Date.now() > deadline) {
       await stop();
-      return { error: signal?.aborted ? 'aborted' : `not up after ${timeoutMs} ms`, logs: logText };
+      return { error: signal?.aborted ? 'aborted' : `not up after ${timeoutMs} ms`, logs: logs() };
     }
     const status = await probe(url, tlsOptions);
-    if (status === 200 || status === 401) return { stop, logs: () => logText };
+    if (status === 200 || status === 401) return { stop, logs };
     await new Promise((r) => setTimeout(r, 25));
   }
 }
