@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import './wasm-flags.js';
 import { Command, CommanderError } from 'commander';
 import { COMMANDS, commandNameOf } from './command-name.js';
 import { describeError, exitCodeFor } from './errors.js';

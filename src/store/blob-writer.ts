@@ -114,7 +114,7 @@ export async function writeBlobFile(
       let position = offset;
       const output = createWriteStream(partial, {
         flags: offset > 0 ? 'a' : 'w',
-        highWaterMark: 1 << 20,
+        highWaterMark: 16 << 20,
         flush: options.durable ?? false,
       });
       const done = pipeline(stream, output, { signal: options.signal });

@@ -1,5 +1,5 @@
-import { DecoratorHandler, type Dispatcher } from 'undici';
 import type { TransferStats } from './transfer-stats.js';
+import { DecoratorHandler, type Dispatcher } from './undici-parts.js';
 
 /**
  * Counts response body bytes at the connection level. Counting on the response stream

@@ -1,6 +1,5 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Readable } from 'node:stream';
-import { type Dispatcher, request } from 'undici';
 import {
   type AuthChallenge,
   Authenticator,
@@ -29,6 +28,7 @@ import {
 } from './retry.js';
 import { createDispatcher, type TlsOptions } from './tls.js';
 import { TransferStats } from './transfer-stats.js';
+import { type Dispatcher, request } from './undici-parts.js';
 
 /** Settings shared by every request a transport sends. */
 export interface TransportOptions {
@@ -250,7 +250,11 @@ export class RegistryTransport {
   ): Promise<Dispatcher.ResponseData> {
     this.stats.requests++;
     if (Buffer.isBuffer(body)) this.stats.bytesSent += body.length;
-    this.log(`> ${method} ${redactUrl(url.toString())} ${JSON.stringify(redactHeaders(headers))}`);
+    if (this.options.log) {
+      this.log(
+        `> ${method} ${redactUrl(url.toString())} ${JSON.stringify(redactHeaders(headers))}`,
+      );
+    }
     const res = await request(url, {
       method: method as Dispatcher.HttpMethod,
       headers,
@@ -258,9 +262,11 @@ export class RegistryTransport {
       signal,
       dispatcher: this.dispatcher,
     });
-    this.log(
-      `< ${res.statusCode} ${method} ${redactUrl(url.toString())} ${JSON.stringify(redactHeaders(res.headers as Record<string, string>))}`,
-    );
+    if (this.options.log) {
+      this.log(
+        `< ${res.statusCode} ${method} ${redactUrl(url.toString())} ${JSON.stringify(redactHeaders(res.headers as Record<string, string>))}`,
+      );
+    }
     return res;
   }
 

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { rootCertificates } from 'node:tls';
-import { Agent } from 'undici';
 import { InvalidArgumentError } from '../errors/index.js';
+import { Agent } from './undici-parts.js';
 
 /** TLS settings for registry connections. */
 export interface TlsOptions {
