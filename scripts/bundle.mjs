@@ -2,7 +2,11 @@
 // Bundle the CLI into dist/bin/ (one entry file, one chunk per command, loaded on demand).
 // Loading ~400 separate modules cost a noticeable share of every short command's run
 // time; the library itself (dist/index.js) stays unbundled for importers.
+import { rmSync } from 'node:fs';
 import { build } from 'esbuild';
+
+// Chunk names carry content hashes: clear the old ones so dist/ holds one build only.
+rmSync('dist/bin/chunks', { recursive: true, force: true });
 
 await build({
   entryPoints: { ocipeek: 'src/cli/main.ts' },

@@ -58,6 +58,7 @@ export {
   type FsEntry,
   type ImageEfficiency,
   ImageFilesystem,
+  type ImageFilesystemOptions,
   type LayerStats,
   type TreeDiff,
   toEntryJson,

@@ -10,8 +10,24 @@ const TYPE_CHAR: Record<FsEntry['type'], string> = {
   fifo: 'p',
 };
 
+// `ls -l -R` of an image formats tens of thousands of entries that share a handful of
+// modes and mtimes: both strings are computed once per distinct value (Date formatting was
+// the largest single cost of a long listing).
+const modeStrings = new Map<string, string>();
+const timeStrings = new Map<number, string>();
+
 /** `drwxr-xr-x`-style mode string, with setuid/setgid/sticky as `ls` shows them. */
 export function modeString(type: FsEntry['type'], mode: number): string {
+  const key = TYPE_CHAR[type] + mode;
+  let text = modeStrings.get(key);
+  if (text === undefined) {
+    text = formatMode(type, mode);
+    modeStrings.set(key, text);
+  }
+  return text;
+}
+
+function formatMode(type: FsEntry['type'], mode: number): string {
   const bit = (mask: number, ch: string) => (mode & mask ? ch : '-');
   const special = (exec: number, flag: number, on: string, off: string) =>
     mode & flag ? (mode & exec ? on : off) : mode & exec ? 'x' : '-';
@@ -31,7 +47,12 @@ export function modeString(type: FsEntry['type'], mode: number): string {
 
 /** `2024-05-01 12:00` in UTC. */
 export function timeString(mtime: number): string {
-  return new Date(mtime * 1000).toISOString().slice(0, 16).replace('T', ' ');
+  let text = timeStrings.get(mtime);
+  if (text === undefined) {
+    text = new Date(mtime * 1000).toISOString().slice(0, 16).replace('T', ' ');
+    timeStrings.set(mtime, text);
+  }
+  return text;
 }
 
 /** One `ls -l` line: mode, owner, size, time, name (→ link target), and the layer. */

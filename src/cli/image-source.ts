@@ -47,11 +47,12 @@ export async function openCliImage(cmd: Command, refArg: string): Promise<CliIma
 /** The merged filesystem of a CLI image, through the listing cache. */
 export function cliFilesystem(
   img: CliImage,
-  options: { contentDigests?: boolean } = {},
+  options: { contentDigests?: boolean; efficiency?: boolean } = {},
 ): Promise<BuiltFilesystem> {
   return buildFilesystem(img.image, {
     cache: img.cache,
     contentDigests: options.contentDigests,
+    efficiency: options.efficiency,
     signal: img.ctx.signal,
   });
 }

@@ -17,5 +17,5 @@ export async function openCliLazyImage(img: CliImage): Promise<LazyImage | undef
  * `find`): from the TOCs of a lazy image, else built from the layers (and cached).
  */
 export async function cliFilesystemView(img: CliImage): Promise<ImageFilesystem> {
-  return (await openCliLazyImage(img))?.fs ?? (await cliFilesystem(img)).fs;
+  return (await openCliLazyImage(img))?.fs ?? (await cliFilesystem(img, { efficiency: false })).fs;
 }

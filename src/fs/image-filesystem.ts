@@ -2,7 +2,7 @@ import { InvalidArgumentError, PathNotFoundError } from '../errors/index.js';
 import type { TarEntry, TarRecord } from '../tar/index.js';
 import { EfficiencyTracker, type ImageEfficiency, type LayerStats } from './layer-stats.js';
 import { entryOf, type FsEntry, FsNode } from './node.js';
-import { childPath, splitPath } from './paths.js';
+import { childPath, plainRelative, splitPath } from './paths.js';
 import { hardlinkContent, type Resolved, resolvePath } from './resolve.js';
 
 const WHITEOUT = '.wh.';
@@ -11,6 +11,15 @@ const OPAQUE = '.wh..wh..opq';
 /** Options for {@link ImageFilesystem.applyLayer}. */
 export interface ApplyLayerOptions {
   signal?: AbortSignal;
+}
+
+/** Options for the {@link ImageFilesystem} constructor. */
+export interface ImageFilesystemOptions {
+  /**
+   * Keep what {@link ImageFilesystem.efficiency} needs (one record per path ever written);
+   * default true. Views that only list or read files turn it off to save time and memory.
+   */
+  efficiency?: boolean;
 }
 
 /** Options for {@link ImageFilesystem.stat}. */
@@ -45,12 +54,16 @@ export interface WalkOptions {
 export class ImageFilesystem {
   private readonly root = FsNode.impliedDir(0);
   private readonly layers: LayerStats[] = [];
-  private readonly efficiencyTracker = new EfficiencyTracker();
+  private readonly efficiencyTracker: EfficiencyTracker | undefined;
   private readonly strings = new Map<string, string>();
   private shadowedBytes = 0;
   /** Cache of the last parent directory looked up while applying (tars group by dir). */
   private lastDirPath: string | undefined;
   private lastDir: FsNode | undefined;
+
+  constructor(options: ImageFilesystemOptions = {}) {
+    this.efficiencyTracker = options.efficiency === false ? undefined : new EfficiencyTracker();
+  }
 
   /** Number of layers applied so far. */
   get layerCount(): number {
@@ -64,6 +77,9 @@ export class ImageFilesystem {
 
   /** Image-wide wasted bytes and efficiency score, as dive computes them. */
   efficiency(): ImageEfficiency {
+    if (!this.efficiencyTracker) {
+      throw new InvalidArgumentError('this filesystem was built without efficiency tracking');
+    }
     return this.efficiencyTracker.summary(this.layers, this.shadowedBytes);
   }
 
@@ -105,7 +121,7 @@ export class ImageFilesystem {
       stats.sizeBytes += entry.type === 'dir' ? 0 : entry.size;
       this.applyEntry(entry, layerIndex, stats);
     }
-    this.efficiencyTracker.endLayer();
+    this.efficiencyTracker?.endLayer();
     this.layers.push(stats);
     return stats;
   }
@@ -119,15 +135,15 @@ export class ImageFilesystem {
   };
 
   private applyEntry(e: TarEntry, layer: number, stats: LayerStats): void {
-    const segs = splitPath(e.path);
-    if (segs.length === 0) {
+    const path = plainRelative(e.path) ?? splitPath(e.path).join('/');
+    if (path === '') {
       if (e.type === 'dir') this.root.assign(e, layer, this.intern);
       return;
     }
-    const name = segs[segs.length - 1]!;
-    const parentKey = segs.length === 1 ? '' : segs.slice(0, -1).join('/');
-    const parent = this.ensureDir(segs, parentKey, layer, stats);
-    const path = parentKey === '' ? name : `${parentKey}/${name}`;
+    const slash = path.lastIndexOf('/');
+    const name = slash < 0 ? path : path.slice(slash + 1);
+    const parentKey = slash < 0 ? '' : path.slice(0, slash);
+    const parent = this.ensureDir(path, parentKey, layer, stats);
     if (name.startsWith(WHITEOUT)) {
       if (name === OPAQUE) this.opaque(parent, parentKey, layer, stats);
       else if (!name.startsWith('.wh..wh.')) {
@@ -136,12 +152,12 @@ export class ImageFilesystem {
         const victim = parent.children!.get(target);
         const dirBytes = victim?.type === 'dir' ? subtreeBytes(victim) : 0;
         if (victim) this.prune(parent, target, victim, layer, stats);
-        this.efficiencyTracker.visit(targetPath, dirBytes);
+        this.efficiencyTracker?.visit(targetPath, dirBytes);
       }
       // Other `.wh..wh.*` names are aufs bookkeeping, meaningless here.
       return;
     }
-    this.efficiencyTracker.visit(path, e.type === 'dir' ? 0 : e.size);
+    this.efficiencyTracker?.visit(path, e.type === 'dir' ? 0 : e.size);
     const children = parent.children!;
     const existing = children.get(name);
     if (e.type === 'dir' && existing?.type === 'dir') {
@@ -168,12 +184,13 @@ export class ImageFilesystem {
   }
 
   /**
-   * The directory holding `segs`' last segment, creating implied directories and replacing
+   * The directory holding `path`'s last segment, creating implied directories and replacing
    * non-directories in the way (an upper directory hides a lower file of the same name).
    */
-  private ensureDir(segs: string[], key: string, layer: number, stats: LayerStats): FsNode {
+  private ensureDir(path: string, key: string, layer: number, stats: LayerStats): FsNode {
     if (key === '') return this.root;
     if (key === this.lastDirPath && this.lastDir !== undefined) return this.lastDir;
+    const segs = path.split('/');
     let cur = this.root;
     for (let i = 0; i < segs.length - 1; i++) {
       const seg = segs[i]!;
@@ -250,9 +267,12 @@ export class ImageFilesystem {
     this.invalidateDirCache();
     for (const [name, child] of dir.children!) {
       const childKey = dirKey === '' ? name : `${dirKey}/${name}`;
-      forEachLeaf(child, childKey, (n, p) => {
-        if (n.layer < layer) this.efficiencyTracker.visit(p, 0);
-      });
+      const tracker = this.efficiencyTracker;
+      if (tracker) {
+        forEachLeaf(child, childKey, (n, p) => {
+          if (n.layer < layer) tracker.visit(p, 0);
+        });
+      }
       if (!this.pruneLower(child, layer, stats)) dir.children!.delete(name);
     }
   }

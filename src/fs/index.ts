@@ -9,6 +9,7 @@ export {
 export {
   type ApplyLayerOptions,
   ImageFilesystem,
+  type ImageFilesystemOptions,
   type StatOptions,
   type WalkOptions,
 } from './image-filesystem.js';

@@ -1,5 +1,4 @@
 import { createHash } from 'node:crypto';
-import { Transform, type TransformCallback } from 'node:stream';
 import { decompressStream } from '../compression/index.js';
 import type { FsEntry } from '../fs/index.js';
 import { ImageFilesystem, type LayerStats } from '../fs/index.js';
@@ -17,6 +16,8 @@ export interface BuildFilesystemOptions {
   maxLayerBytes?: number;
   /** Also hash every regular file's content (for `diff`); costs a full read of bodies. */
   contentDigests?: boolean;
+  /** Track dive's efficiency figures (`fs.efficiency()`); default true. */
+  efficiency?: boolean;
   signal?: AbortSignal;
 }
 
@@ -32,12 +33,14 @@ export interface BuiltFilesystem {
   contentDigest(entry: FsEntry): string | undefined;
 }
 
-/** Counts the bytes of the uncompressed tar as they pass, without copying them. */
-class ByteCounter extends Transform {
-  bytes = 0;
-  override _transform(chunk: Buffer, _e: BufferEncoding, done: TransformCallback): void {
-    this.bytes += chunk.length;
-    done(null, chunk);
+/**
+ * Counts the bytes of the uncompressed tar as they pass, without copying them. A generator
+ * rather than a Transform piped in between: one stream stage less per chunk.
+ */
+async function* counted(source: AsyncIterable<Buffer>, total: { bytes: number }) {
+  for await (const chunk of source) {
+    total.bytes += chunk.length;
+    yield chunk;
   }
 }
 
@@ -57,10 +60,10 @@ export async function scanLayer(
     what: `layer ${layer.index} (${layer.descriptor.digest})`,
     signal: options.signal,
   });
-  const counter = new ByteCounter();
+  const counter = { bytes: 0 };
   const entries: TarEntry[] = [];
   const digests: Array<string | null> | undefined = options.contentDigests ? [] : undefined;
-  for await (const record of readTar(tar.pipe(counter), { signal: options.signal })) {
+  for await (const record of readTar(counted(tar, counter), { signal: options.signal })) {
     entries.push(record.entry);
     if (!digests) continue;
     if (record.entry.type !== 'file') {
@@ -82,7 +85,7 @@ export async function buildFilesystem(
   image: OpenedImage,
   options: BuildFilesystemOptions = {},
 ): Promise<BuiltFilesystem> {
-  const fs = new ImageFilesystem();
+  const fs = new ImageFilesystem({ efficiency: options.efficiency });
   const layers = image.layers;
   const listings: Array<Promise<LayerListing>> = new Array(layers.length);
   let cachedLayers = 0;

@@ -27,6 +27,9 @@ export interface RunCliOptions {
   env?: Record<string, string>;
   /** Kill the run after this many ms (default 120 s). */
   timeoutMs?: number;
+  /** Run as this user and group (the test runner must be root). */
+  uid?: number;
+  gid?: number;
 }
 
 /** Run `ocipeek ARGS…` as a user would, in a clean environment. */
@@ -39,7 +42,9 @@ export function runCli(args: string[], options: RunCliOptions = {}): Promise<Cli
     ...options.env,
   };
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI_PATH, ...args], { env });
+    const ids =
+      options.uid === undefined ? {} : { uid: options.uid, gid: options.gid ?? options.uid };
+    const child = spawn(process.execPath, [CLI_PATH, ...args], { env, ...ids });
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     child.stdout.on('data', (c: Buffer) => out.push(c));

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdir, readdir } from 'node:fs/promises';
+import { chmod, mkdir, readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Store } from '../../src/store/index.js';
@@ -84,5 +84,63 @@ describe('the store on a full or read-only disk', {
     assert.match(r.stderr, /read-only file system \(EROFS\)\n$/);
     const s = await Store.open(store, { create: false });
     assert.deepEqual(await s.validate(), []);
+  });
+});
+
+/** uid/gid of `nobody` on Debian: a user that may read the store but not write it. */
+const NOBODY = 65534;
+
+describe('a store the user may not write', {
+  skip: isRoot ? false : 'needs root to run the CLI as another user',
+}, () => {
+  let reg: RunningRegistry;
+  let dir: { path: string; remove(): Promise<void> };
+
+  before(async () => {
+    reg = await startRegistry();
+    dir = await tempDir('store-perms');
+    // The temp folder is private (0700); `nobody` must reach the store to be refused by it.
+    await chmod(dir.path, 0o755);
+    const w = new LayoutWriter(join(dir.path, 'layout'));
+    await randomImage(w, { layers: 1, layerSize: 16 * 1024, refName: 'small' });
+    await randomImage(w, { layers: 2, layerSize: 256 * 1024, refName: 'other' });
+    await w.finish();
+    await pushLayout(join(dir.path, 'layout'), 'small', reg, 'perms/small:1');
+    await pushLayout(join(dir.path, 'layout'), 'other', reg, 'perms/other:1');
+  });
+  after(async () => {
+    await reg?.stop();
+    await dir?.remove();
+  });
+
+  it('a pull into a root-owned store fails with permission denied and changes nothing', async () => {
+    const store = join(dir.path, 'store');
+    const home = join(dir.path, 'home');
+    await mkdir(home, { mode: 0o777 });
+    const ok = await runCli(['pull', `${reg.host}/perms/small:1`, '--store', store]);
+    assert.equal(ok.code, 0, ok.stderr);
+    const indexBefore = await readFile(join(store, 'index.json'));
+    const blobsBefore = (await readdir(join(store, 'blobs', 'sha256'))).sort();
+
+    const asNobody = { uid: NOBODY, gid: NOBODY, env: { HOME: home } };
+    const denied = await runCli(['pull', `${reg.host}/perms/other:1`, '--store', store], asNobody);
+    assert.equal(denied.code, 1, denied.stdout.toString());
+    assert.match(denied.stderr, /^ocipeek: cannot .*: permission denied \(EACCES\)\n$/);
+    assert.match(denied.stderr, new RegExp(store.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')));
+
+    // Nothing moved: same index bytes, same blobs, no temp files left by the failed run.
+    assert.deepEqual(await readFile(join(store, 'index.json')), indexBefore);
+    assert.deepEqual((await readdir(join(store, 'blobs', 'sha256'))).sort(), blobsBefore);
+    assert.deepEqual(await readdir(join(store, '.ocipeek', 'tmp')), []);
+    const s = await Store.open(store, { create: false });
+    assert.deepEqual(await s.validate(), []);
+
+    // Reading needs no write access: the same user can still list what the store holds.
+    const images = await runCli(['images', '--json', '--store', store], asNobody);
+    assert.equal(images.code, 0, images.stderr);
+    assert.deepEqual(
+      JSON.parse(images.out).map((i: { reference: string }) => i.reference),
+      [`${reg.host}/perms/small:1`],
+    );
   });
 });
