@@ -33,6 +33,10 @@ class ScannedRecord implements TarRecord {
   readBody(): AsyncIterable<Buffer> {
     return this.scanner.body(this.generation);
   }
+
+  bufferedBody(): Buffer | undefined {
+    return this.scanner.bufferedBody(this.generation);
+  }
 }
 
 class TarScanner {
@@ -63,6 +67,19 @@ class TarScanner {
       this.bodyLeft -= n;
       yield chunk;
     }
+  }
+
+  /** The rest of the current body when the current chunk holds all of it (no copy). */
+  bufferedBody(generation: number): Buffer | undefined {
+    if (generation !== this.generation) {
+      throw new Error('tar entry body read after the iteration moved to the next entry');
+    }
+    const r = this.r;
+    if (r.buf.length - r.pos < this.bodyLeft) return undefined;
+    const chunk = r.buf.subarray(r.pos, r.pos + this.bodyLeft);
+    r.pos += this.bodyLeft;
+    this.bodyLeft = 0;
+    return chunk;
   }
 
   private async meta(size: number, what: string, at: number): Promise<Buffer> {

@@ -43,6 +43,12 @@ export interface TarRecord {
    * Calling it twice continues where the first reader stopped.
    */
   readBody(): AsyncIterable<Buffer>;
+  /**
+   * The rest of the content at once when it is already in memory (small files usually
+   * are), else `undefined` (then use {@link TarRecord.readBody}). A view, valid as
+   * `readBody`'s chunks are. Optional: other implementations may always stream.
+   */
+  bufferedBody?(): Buffer | undefined;
 }
 
 /** Options for {@link readTar}. */

@@ -32,28 +32,32 @@ export async function finishTree(applier: LayerApplier, s: FinishSettings): Prom
   const xattrs: XattrItem[] = [];
   let skippedXattrs = 0;
   const seen = new Set<NodeMeta>();
-  for (const node of walkTree(applier.root, true)) {
-    if (node.hardlink) counts.hardlinks++;
-    else if (node.kind === 'file') counts.files++;
-    else if (node.kind === 'symlink') counts.symlinks++;
-    else if (node.kind === 'fifo') counts.fifos++;
-    else if (node.kind === 'char' || node.kind === 'block') counts.devices++;
-    else if (node.path !== '') counts.dirs++;
-    // Hardlinked names share one inode (and meta): set its xattrs once, through any name.
-    const firstName = !seen.has(node.meta);
-    if (firstName) seen.add(node.meta);
-    if (node.meta.xattrs && firstName) {
-      for (const [name, value] of Object.entries(node.meta.xattrs)) {
-        if (s.rootless && !name.startsWith('user.')) skippedXattrs++;
-        else xattrs.push({ abs: applier.abs(node), name, value });
+  walkTree(
+    applier.root,
+    (node) => {
+      if (node.hardlink) counts.hardlinks++;
+      else if (node.kind === 'file') counts.files++;
+      else if (node.kind === 'symlink') counts.symlinks++;
+      else if (node.kind === 'fifo') counts.fifos++;
+      else if (node.kind === 'char' || node.kind === 'block') counts.devices++;
+      else if (node.path !== '') counts.dirs++;
+      // Hardlinked names share one inode (and meta): set its xattrs once, through any name.
+      const firstName = !seen.has(node.meta);
+      if (firstName) seen.add(node.meta);
+      if (node.meta.xattrs && firstName) {
+        for (const [name, value] of Object.entries(node.meta.xattrs)) {
+          if (s.rootless && !name.startsWith('user.')) skippedXattrs++;
+          else xattrs.push({ abs: applier.abs(node), name, value });
+        }
       }
-    }
-    if (s.rootless && s.ownerXattrs && node.kind !== 'symlink' && firstName) {
-      const value = rootlessOwnerValue(node.meta.uid, node.meta.gid);
-      if (value !== '') xattrs.push({ abs: applier.abs(node), name: ROOTLESS_XATTR, value });
-    }
-    if (node.kind === 'dir' && !node.implicit) finishDir(applier.abs(node), node, s);
-  }
+      if (s.rootless && s.ownerXattrs && node.kind !== 'symlink' && firstName) {
+        const value = rootlessOwnerValue(node.meta.uid, node.meta.gid);
+        if (value !== '') xattrs.push({ abs: applier.abs(node), name: ROOTLESS_XATTR, value });
+      }
+      if (node.kind === 'dir' && !node.implicit) finishDir(applier.abs(node), node, s);
+    },
+    true,
+  );
   if (skippedXattrs > 0) {
     s.warn(`${skippedXattrs} xattrs outside the user.* namespace not set (rootless)`);
   }
@@ -80,6 +84,7 @@ function varint(n: number): number[] {
  * latin1 string; empty for root:root, which needs no record (proto3 omits zero fields).
  */
 export function rootlessOwnerValue(uid: number, gid: number): string {
+  if (uid === 0 && gid === 0) return '';
   const bytes = [
     ...(uid === 0 ? [] : [0x08, ...varint(uid)]),
     ...(gid === 0 ? [] : [0x10, ...varint(gid)]),
@@ -97,10 +102,10 @@ function finishDir(abs: string, node: TreeNode, s: FinishSettings): void {
 /** The intended owner and mode of every path, for rootless unpacks. */
 export function ownershipOf(root: TreeNode): OwnershipRecord {
   const entries: OwnershipRecord['entries'] = {};
-  for (const node of walkTree(root)) {
-    if (node.path === '' && node.implicit) continue;
+  walkTree(root, (node) => {
+    if (node.path === '' && node.implicit) return;
     const { uid, gid, mode } = node.meta;
     entries[`/${node.path}`] = { type: node.kind, uid, gid, mode };
-  }
+  });
   return { version: 1, entries };
 }

@@ -88,8 +88,12 @@ export class LayerApplier {
     this.s.warn(this.index, path, message);
   }
 
-  /** Apply one entry of the current layer. */
-  async apply(record: TarRecord): Promise<void> {
+  /**
+   * Apply one entry of the current layer. Returns a promise only when the entry needs to
+   * wait for something (content still streaming in, a device node being made); most
+   * entries are applied before this returns, without a promise per entry.
+   */
+  apply(record: TarRecord): Promise<void> | undefined {
     const e = record.entry;
     if (e.path.includes('\0') || e.linkname?.includes('\0')) {
       this.warn(e.path, 'name holds a NUL byte; entry skipped');
@@ -122,13 +126,16 @@ export class LayerApplier {
     const existing = parent.children!.get(name);
     switch (e.type) {
       case 'dir':
-        return this.dir(e, parent, name, existing);
+        this.dir(e, parent, name, existing);
+        return;
       case 'file':
         return this.file(record, parent, name, existing);
       case 'symlink':
-        return this.symlink(e, parent, name, existing);
+        this.symlink(e, parent, name, existing);
+        return;
       case 'hardlink':
-        return this.hardlink(e, parent, name, existing);
+        this.hardlink(e, parent, name, existing);
+        return;
       case 'fifo':
       case 'char':
       case 'block':
@@ -168,12 +175,12 @@ export class LayerApplier {
     this.newDir(parent, name, metaOf(e));
   }
 
-  private async file(
+  private file(
     record: TarRecord,
     parent: TreeNode,
     name: string,
     existing?: TreeNode,
-  ): Promise<void> {
+  ): Promise<void> | undefined {
     const e = record.entry;
     if (e.sparse) {
       this.warn(e.path, 'GNU sparse files are not supported; entry skipped');
@@ -186,21 +193,35 @@ export class LayerApplier {
     // O_EXCL|O_NOFOLLOW: whatever was there has been unlinked; if anything reappeared, fail
     // rather than write through it.
     const fd = openSync(this.abs(node), O_CREATE, perm);
-    try {
-      if (e.size > 0) {
-        for await (const chunk of record.readBody()) {
-          let off = 0;
-          while (off < chunk.length) off += writeSync(fd, chunk, off, chunk.length - off);
-        }
-        this.bytes += e.size;
+    // Small files are usually whole in the decompressor's current chunk: written at once.
+    const whole = e.size > 0 ? record.bufferedBody?.() : undefined;
+    if (e.size === 0 || whole) {
+      try {
+        if (whole) writeFully(fd, whole);
+        this.finishFile(fd, meta, perm, e.size);
+      } finally {
+        closeSync(fd);
       }
-      if (this.wantsChown(meta)) fchownSync(fd, meta.uid, meta.gid);
-      // chown clears setuid/setgid, so the mode goes on after it.
-      if (meta.mode !== (perm & ~this.s.umask)) fchmodSync(fd, meta.mode);
-      futimesSync(fd, meta.mtime, meta.mtime);
+      return;
+    }
+    return this.streamFile(record, fd, meta, perm);
+  }
+
+  private async streamFile(record: TarRecord, fd: number, meta: NodeMeta, perm: number) {
+    try {
+      for await (const chunk of record.readBody()) writeFully(fd, chunk);
+      this.finishFile(fd, meta, perm, record.entry.size);
     } finally {
       closeSync(fd);
     }
+  }
+
+  private finishFile(fd: number, meta: NodeMeta, perm: number, size: number): void {
+    this.bytes += size;
+    if (this.wantsChown(meta)) fchownSync(fd, meta.uid, meta.gid);
+    // chown clears setuid/setgid, so the mode goes on after it.
+    if (meta.mode !== (perm & ~this.s.umask)) fchmodSync(fd, meta.mode);
+    futimesSync(fd, meta.mtime, meta.mtime);
   }
 
   private symlink(e: TarEntry, parent: TreeNode, name: string, existing?: TreeNode): void {
@@ -330,4 +351,9 @@ export class LayerApplier {
     else unlinkSync(abs);
     node.parent.children!.delete(node.name);
   }
+}
+
+function writeFully(fd: number, chunk: Buffer): void {
+  let off = 0;
+  while (off < chunk.length) off += writeSync(fd, chunk, off, chunk.length - off);
 }

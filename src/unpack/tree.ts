@@ -174,9 +174,13 @@ export function isWithin(node: TreeNode, ancestor: TreeNode): boolean {
   }
 }
 
-/** Visit `node` and everything below it; directories after their children when `post`. */
-export function* walkTree(node: TreeNode, post = false): Generator<TreeNode> {
-  if (!post) yield node;
-  if (node.children) for (const child of node.children.values()) yield* walkTree(child, post);
-  if (post) yield node;
+/**
+ * Call `visit` on `node` and everything below it; directories after their children when
+ * `post`. A callback rather than a recursive generator: `yield*` passes every node up
+ * through one generator per level, which cost more than the visits on deep trees.
+ */
+export function walkTree(node: TreeNode, visit: (node: TreeNode) => void, post = false): void {
+  if (!post) visit(node);
+  if (node.children) for (const child of node.children.values()) walkTree(child, visit, post);
+  if (post) visit(node);
 }

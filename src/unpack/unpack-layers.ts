@@ -192,7 +192,8 @@ async function applyLayer(
     });
     const source = hash ? hashing(tarStream, hash) : tarStream;
     for await (const record of readTar(source, signal ? { signal } : {})) {
-      await applier.apply(record);
+      const pending = applier.apply(record);
+      if (pending) await pending;
     }
     if (hash && layer.diffId) {
       const actual = `${parseDigest(layer.diffId).algorithm}:${hash.digest('hex')}`;
