@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { CaseResult, Row, Side } from './cases/types.js';
 import type { Corpus } from './corpus/index.js';
@@ -161,6 +161,18 @@ export function toMarkdown(rep: BenchReport): string {
   return `${out.join('\n')}\n`;
 }
 
+/**
+ * `bench/ANALYSIS.md`, kept by hand: what profiles say about the missed targets and what
+ * was tried. Appended to every report so the figures and their explanation stay together.
+ */
+async function analysis(repoRoot: string): Promise<string> {
+  try {
+    return `\n${await readFile(path.join(repoRoot, 'bench', 'ANALYSIS.md'), 'utf8')}`;
+  } catch {
+    return '';
+  }
+}
+
 /** Write `bench/results/DATE.json`, `latest.json` and `docs/BENCHMARKS.md`. */
 export async function writeReport(repoRoot: string, rep: BenchReport): Promise<string[]> {
   const dir = path.join(repoRoot, 'bench', 'results');
@@ -174,7 +186,7 @@ export async function writeReport(repoRoot: string, rep: BenchReport): Promise<s
   ];
   await writeFile(files[0]!, json);
   await writeFile(files[1]!, json);
-  await writeFile(files[2]!, toMarkdown(rep));
+  await writeFile(files[2]!, toMarkdown(rep) + (await analysis(repoRoot)));
   // bench/** is linted: give the JSON the project's formatting (best effort).
   const biome = path.join(repoRoot, 'node_modules', '.bin', 'biome');
   spawnSync(biome, ['format', '--write', files[0]!, files[1]!], {
