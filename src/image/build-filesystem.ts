@@ -89,6 +89,7 @@ export async function buildFilesystem(
   const layers = image.layers;
   const listings: Array<Promise<LayerListing>> = new Array(layers.length);
   let cachedLayers = 0;
+  const cacheWrites: Array<Promise<void>> = [];
   let next = 0;
   const startNext = () => {
     const layer = layers[next];
@@ -107,7 +108,8 @@ export async function buildFilesystem(
       return cached;
     }
     const listing = await scanLayer(layer, options);
-    await options.cache?.put(layer.descriptor.digest, listing);
+    // Written while the tree is built; awaited before returning (put never rejects).
+    if (options.cache) cacheWrites.push(options.cache.put(layer.descriptor.digest, listing));
     return listing;
   };
   const width = Math.max(1, options.concurrency ?? 3);
@@ -131,8 +133,10 @@ export async function buildFilesystem(
   } catch (err) {
     // Let the other downloads settle (they fail or finish) before reporting this one.
     await Promise.allSettled(listings.filter(Boolean));
+    await Promise.all(cacheWrites);
     throw err;
   }
+  await Promise.all(cacheWrites);
   return {
     fs,
     layers: stats,
