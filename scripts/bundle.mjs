@@ -9,7 +9,11 @@ import { build } from 'esbuild';
 rmSync('dist/bin/chunks', { recursive: true, force: true });
 
 await build({
-  entryPoints: { ocipeek: 'src/cli/main.ts' },
+  // unpack's writer thread lands beside the chunks, where worker-disk-writer looks for it.
+  entryPoints: {
+    ocipeek: 'src/cli/main.ts',
+    'chunks/disk-writer-worker': 'src/unpack/disk-writer-worker.ts',
+  },
   outdir: 'dist/bin',
   chunkNames: 'chunks/[name]-[hash]',
   bundle: true,

@@ -57,6 +57,11 @@ export interface UnpackOptions {
    * 64 GiB. A layer that inflates beyond it fails with a `TooLargeError` cause.
    */
   maxLayerBytes?: number;
+  /**
+   * Carry out the file system calls on a thread of their own, in order, while this one
+   * parses on (default true); `false` makes every call on the calling thread.
+   */
+  writerThread?: boolean;
   /** Called for each warning as it happens (they are also collected in the result). */
   onWarning?(warning: UnpackWarning): void;
   /** Called after each layer has been applied. */

@@ -6,9 +6,11 @@ import { decompressStream } from '../compression/index.js';
 import { parseDigest } from '../digest/index.js';
 import { DigestMismatchError, InvalidArgumentError, UnpackError } from '../errors/index.js';
 import { readTar } from '../tar/index.js';
+import { type DiskWriter, SyncDiskWriter } from './disk-writer.js';
 import { finishTree, ownershipOf } from './finish.js';
 import { LayerApplier } from './layer-applier.js';
 import type { UnpackLayer, UnpackOptions, UnpackResult, UnpackWarning } from './types.js';
+import { WorkerDiskWriter } from './worker-disk-writer.js';
 
 /** Default bomb guard: the largest uncompressed tar one layer may inflate to. */
 export const DEFAULT_MAX_LAYER_BYTES = 64 * 1024 ** 3;
@@ -101,81 +103,97 @@ export async function unpackLayers(
     if (warnings.length < MAX_KEPT_WARNINGS) warnings.push(formatWarning(w));
     options.onWarning?.(w);
   };
-  const applier = new LayerApplier({
-    rootAbs,
-    rootless,
-    umask: process.umask(),
-    // A setgid DIR would give new files its group: then chown every entry explicitly.
-    euid,
-    egid: ((await stat(rootAbs)).mode & 0o2000) !== 0 ? -1 : egid,
-    warn: (layer, p, message) => warn({ layer, ...(p === undefined ? {} : { path: p }), message }),
-    ...(signal ? { signal } : {}),
-  });
-
-  let completed = 0;
-  const fail = (err: unknown, layer?: UnpackLayer): never => {
-    if (signal?.aborted) throw err;
-    const what = layer ? `layer ${layer.index} (${layer.digest})` : 'the final pass';
-    const reason = err instanceof Error ? err.message : String(err);
-    throw new UnpackError(
-      `unpacking ${what} into ${dir} failed: ${reason}; ${dir} holds a partial root ` +
-        `filesystem (${completed} of ${layers.length} layers applied) — remove it before retrying`,
-      dir,
-      layer?.index,
-      completed,
-      { cause: err },
-    );
-  };
-  for (const [position, layer] of layers.entries()) {
-    applier.begin(position, layer.index);
-    try {
-      await applyLayer(applier, layer, maxLayerBytes, signal);
-    } catch (err) {
-      fail(err, layer);
-    }
-    completed++;
-    options.onLayer?.(layer);
+  // Everything below runs with the writer open; it is closed whatever happens.
+  const disk: DiskWriter =
+    options.writerThread === false ? new SyncDiskWriter() : new WorkerDiskWriter();
+  try {
+    return await unpackWith(disk);
+  } finally {
+    await disk.close();
   }
 
-  const result: UnpackResult = {
-    layers: completed,
-    files: 0,
-    dirs: 0,
-    symlinks: 0,
-    hardlinks: 0,
-    fifos: 0,
-    devices: 0,
-    devicesSkipped: applier.devicesSkipped,
-    bytes: applier.bytes,
-    warnings,
-    warningCount,
-  };
-  try {
-    const counts = await finishTree(applier, {
+  async function unpackWith(disk: DiskWriter): Promise<UnpackResult> {
+    const applier = new LayerApplier({
+      disk,
+      rootAbs,
       rootless,
-      ownerXattrs: options.ownerXattrs ?? true,
+      umask: process.umask(),
+      // A setgid DIR would give new files its group: then chown every entry explicitly.
       euid,
-      egid,
-      warn: (message) => warn({ layer: -1, message }),
+      egid: ((await stat(rootAbs)).mode & 0o2000) !== 0 ? -1 : egid,
+      warn: (layer, p, message) =>
+        warn({ layer, ...(p === undefined ? {} : { path: p }), message }),
       ...(signal ? { signal } : {}),
     });
-    Object.assign(result, counts, { warnings, warningCount });
-    if (rootless) {
-      result.ownership = ownershipOf(applier.root);
-      if (ownershipFile !== undefined) {
-        await writeFile(ownershipFile, `${JSON.stringify(result.ownership)}\n`);
-        result.ownershipFile = ownershipFile;
+
+    let completed = 0;
+    const fail = (err: unknown, layer?: UnpackLayer): never => {
+      if (signal?.aborted) throw err;
+      const what = layer ? `layer ${layer.index} (${layer.digest})` : 'the final pass';
+      const reason = err instanceof Error ? err.message : String(err);
+      throw new UnpackError(
+        `unpacking ${what} into ${dir} failed: ${reason}; ${dir} holds a partial root ` +
+          `filesystem (${completed} of ${layers.length} layers applied) — remove it before retrying`,
+        dir,
+        layer?.index,
+        completed,
+        { cause: err },
+      );
+    };
+    for (const [position, layer] of layers.entries()) {
+      applier.begin(position, layer.index);
+      try {
+        await applyLayer(applier, disk, layer, maxLayerBytes, signal);
+        // Every call of this layer carried out: a failure is reported against its layer.
+        await disk.flush();
+      } catch (err) {
+        fail(err, layer);
       }
+      completed++;
+      options.onLayer?.(layer);
     }
-  } catch (err) {
-    fail(err);
+
+    const result: UnpackResult = {
+      layers: completed,
+      files: 0,
+      dirs: 0,
+      symlinks: 0,
+      hardlinks: 0,
+      fifos: 0,
+      devices: 0,
+      devicesSkipped: applier.devicesSkipped,
+      bytes: applier.bytes,
+      warnings,
+      warningCount,
+    };
+    try {
+      const counts = await finishTree(applier, {
+        rootless,
+        ownerXattrs: options.ownerXattrs ?? true,
+        euid,
+        egid,
+        warn: (message) => warn({ layer: -1, message }),
+        ...(signal ? { signal } : {}),
+      });
+      Object.assign(result, counts, { warnings, warningCount });
+      if (rootless) {
+        result.ownership = ownershipOf(applier.root);
+        if (ownershipFile !== undefined) {
+          await writeFile(ownershipFile, `${JSON.stringify(result.ownership)}\n`);
+          result.ownershipFile = ownershipFile;
+        }
+      }
+    } catch (err) {
+      fail(err);
+    }
+    result.warningCount = warningCount;
+    return result;
   }
-  result.warningCount = warningCount;
-  return result;
 }
 
 async function applyLayer(
   applier: LayerApplier,
+  disk: DiskWriter,
   layer: UnpackLayer,
   maxLayerBytes: number,
   signal?: AbortSignal,
@@ -194,6 +212,7 @@ async function applyLayer(
     for await (const record of readTar(source, signal ? { signal } : {})) {
       const pending = applier.apply(record);
       if (pending) await pending;
+      if (disk.backlogged) await disk.drained();
     }
     if (hash && layer.diffId) {
       const actual = `${parseDigest(layer.diffId).algorithm}:${hash.digest('hex')}`;

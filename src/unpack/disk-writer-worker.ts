@@ -1,0 +1,33 @@
+/**
+ * Writer thread of {@link WorkerDiskWriter}: carries out batches of file system calls in
+ * the order they come, and stops at the first failure (later batches are acknowledged and
+ * skipped: the unpack is failing anyway).
+ */
+import { parentPort } from 'node:worker_threads';
+import { OpRunner } from './disk-writer.js';
+import type { DiskBatch, DiskBatchResult } from './worker-disk-writer.js';
+
+const port = parentPort!;
+const runner = new OpRunner();
+let failed = false;
+
+port.on('message', (batch: DiskBatch) => {
+  const result: DiskBatchResult = {};
+  if (!failed) {
+    try {
+      for (const op of batch.ops) runner.run(op, batch.data);
+    } catch (err) {
+      failed = true;
+      const e = err as NodeJS.ErrnoException;
+      runner.abandon();
+      result.error = {
+        message: e.message,
+        ...(e.code === undefined ? {} : { code: e.code }),
+        ...(e.errno === undefined ? {} : { errno: e.errno }),
+        ...(e.syscall === undefined ? {} : { syscall: e.syscall }),
+        ...(e.path === undefined ? {} : { path: e.path }),
+      };
+    }
+  }
+  port.postMessage(result);
+});
