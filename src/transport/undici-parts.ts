@@ -4,8 +4,9 @@
  * `import … from 'undici'` runs the package's index, which loads fetch, WebSocket,
  * EventSource, the mock agents and the cache stores too (~1.2 MB of code once bundled);
  * that was a visible share of every short command's start-up. undici has no `exports`
- * map, so its `lib/` files are importable; the types still come from undici's own
- * declarations (see undici-parts.d.ts).
+ * map, so its `lib/` files are importable; that layout is not a promise of undici's, so
+ * package.json pins undici to one minor version (`~7.30`). The types still come from
+ * undici's own declarations (see src/types/undici-lib.d.ts).
  */
 
 import type * as Undici from 'undici';
