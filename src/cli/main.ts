@@ -41,17 +41,26 @@ async function main(argv: string[]): Promise<number> {
   const wantsVersionOnly = !name && args.includes('--version') && !args.includes('--help');
   const program = await buildProgram(wantsVersionOnly ? '' : name);
   program.exitOverride();
-  for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+  // Shells report a run killed by signal N as 128 + N; an interrupted run says so in one
+  // line instead of passing the abort off as an unexpected error.
+  let interrupted: { line: string; code: number } | undefined;
+  for (const [sig, number] of [
+    ['SIGINT', 2],
+    ['SIGTERM', 15],
+  ] as const) {
     process.once(sig, () => {
-      abortRun(`interrupted by ${sig}`);
-      process.exitCode = 130;
+      interrupted ??= { line: `interrupted by ${sig}`, code: 128 + number };
+      abortRun(interrupted.line);
     });
   }
   let code = 0;
   try {
     await program.parseAsync(argv);
   } catch (err) {
-    if (isClosedPipe(err)) {
+    if (interrupted) {
+      process.stderr.write(`ocipeek: ${interrupted.line}\n`);
+      code = interrupted.code;
+    } else if (isClosedPipe(err)) {
       code = 0;
     } else if (err instanceof CommanderError) {
       code = err.exitCode;

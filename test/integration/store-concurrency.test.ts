@@ -194,6 +194,35 @@ describe('store: concurrent pulls and crashes', () => {
     assert.equal(fetchedBy.flat().length, app.layers.length + 1);
   });
 
+  it('a pull interrupted by SIGINT or SIGTERM says so, exits 128+N, leaves a valid store', async () => {
+    const ref = `${slowProxy.host}/demo/big:1`;
+    const large = big.layers[1]!;
+    for (const [sig, code] of [
+      ['SIGINT', 130],
+      ['SIGTERM', 143],
+    ] as const) {
+      const dir = await newStoreDir();
+      const partial = join(dir, '.ocipeek', 'tmp', `sha256-${large.digest.slice(7)}.partial`);
+      const child = spawnCli(['pull', '--concurrency', '1', '--store', dir, ref]);
+      let stderr = '';
+      child.stderr.on('data', (c: Buffer) => {
+        stderr += c.toString();
+      });
+      const closed = once(child, 'close');
+      while (((await stat(partial).catch(() => undefined))?.size ?? 0) < 2 * 1024 * 1024) {
+        if (child.exitCode !== null) assert.fail(`pull ended before the ${sig}: ${stderr}`);
+        await sleep(10);
+      }
+      child.kill(sig);
+      const [exitCode] = (await closed) as [number | null];
+      assert.equal(exitCode, code, stderr);
+      assert.equal(stderr, `ocipeek: interrupted by ${sig}\n`);
+      const store = await Store.open(dir);
+      assert.deepEqual(await store.refs(), []);
+      assert.deepEqual(await store.validate(), []);
+    }
+  });
+
   it('a pull killed mid-layer leaves a valid store; reruns resume with Range', async () => {
     const dir = await newStoreDir();
     const ref = `${slowProxy.host}/demo/big:1`;
