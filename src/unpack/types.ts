@@ -59,7 +59,9 @@ export interface UnpackOptions {
   maxLayerBytes?: number;
   /**
    * Carry out the file system calls on a thread of their own, in order, while this one
-   * parses on (default true); `false` makes every call on the calling thread.
+   * parses on (default true); `false` makes every call on the calling thread. The thread
+   * loads `disk-writer-worker.js` from beside ocipeek's own modules: turn it off when
+   * ocipeek is re-bundled into a single file by another tool.
    */
   writerThread?: boolean;
   /** Called for each warning as it happens (they are also collected in the result). */
