@@ -1,6 +1,5 @@
 import { createReadStream } from 'node:fs';
-import { mkdtemp, open, readFile, rm, stat } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { open, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -16,7 +15,7 @@ import {
 import { OciLayout, walkManifests } from '../layout/index.js';
 import { type Descriptor, type ImageManifest, isIndex, MediaType } from '../media/index.js';
 import { parseReference } from '../ref/index.js';
-import { extractArchive, safeEntryPath } from './extract-archive.js';
+import { openExtracted, safeEntryPath } from './extract-archive.js';
 import type { OpenArchiveOptions } from './oci-archive.js';
 
 /** One image of a `docker save` archive's `manifest.json`. */
@@ -164,15 +163,9 @@ export async function openDockerArchiveSource(
   ref: string | undefined,
   options: OpenArchiveOptions = {},
 ): Promise<ImageSource> {
-  const dir = await mkdtemp(join(options.tmpDir ?? tmpdir(), 'ocipeek-docker-archive-'));
-  const cleanup = () => rm(dir, { recursive: true, force: true });
-  try {
-    await extractArchive(file, dir, options);
-    return await dockerArchiveFromDir(dir, file, ref, cleanup, options);
-  } catch (err) {
-    await cleanup();
-    throw err;
-  }
+  return openExtracted(file, 'ocipeek-docker-archive-', options, (dir, cleanup) =>
+    dockerArchiveFromDir(dir, file, ref, cleanup, options),
+  );
 }
 
 /** {@link openDockerArchiveSource} over an archive already extracted into `dir`. */

@@ -1,5 +1,6 @@
 import { createReadStream, createWriteStream } from 'node:fs';
-import { copyFile, mkdir, open, stat } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, open, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { dirname, isAbsolute, join, posix, resolve, sep } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -212,4 +213,26 @@ function asTarError(err: unknown, file: string): unknown {
     return new InvalidTarError(`${file}: ${message}`);
   }
   return err;
+}
+
+/**
+ * Extract `file` into a new temp folder (under `options.tmpDir`, default the system one)
+ * and hand it to `open` with the function that removes it; the folder is removed at once
+ * when extraction or `open` fails, else it is the opened source's to remove on close.
+ */
+export async function openExtracted<T>(
+  file: string,
+  prefix: string,
+  options: ExtractArchiveOptions & { tmpDir?: string },
+  open: (dir: string, cleanup: () => Promise<void>) => Promise<T>,
+): Promise<T> {
+  const dir = await mkdtemp(join(options.tmpDir ?? tmpdir(), prefix));
+  const cleanup = () => rm(dir, { recursive: true, force: true });
+  try {
+    await extractArchive(file, dir, options);
+    return await open(dir, cleanup);
+  } catch (err) {
+    await cleanup();
+    throw err;
+  }
 }

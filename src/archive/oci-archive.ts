@@ -1,5 +1,4 @@
 import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import type { Readable } from 'node:stream';
 import { LayoutSource } from '../copy/layout-source.js';
@@ -14,7 +13,7 @@ import type {
 import { OciLayout } from '../layout/index.js';
 import type { Descriptor } from '../media/index.js';
 import { Store } from '../store/store.js';
-import { extractArchive } from './extract-archive.js';
+import { openExtracted } from './extract-archive.js';
 import { packDirectory } from './pack-directory.js';
 
 /** Options of {@link openOciArchiveSource}. */
@@ -34,15 +33,9 @@ export async function openOciArchiveSource(
   tag: string | undefined,
   options: OpenArchiveOptions = {},
 ): Promise<LayoutSource> {
-  const dir = await mkdtemp(join(options.tmpDir ?? tmpdir(), 'ocipeek-oci-archive-'));
-  const cleanup = () => rm(dir, { recursive: true, force: true });
-  try {
-    await extractArchive(file, dir, options);
-    return await ociArchiveFromDir(dir, file, tag, cleanup, options);
-  } catch (err) {
-    await cleanup();
-    throw err;
-  }
+  return openExtracted(file, 'ocipeek-oci-archive-', options, (dir, cleanup) =>
+    ociArchiveFromDir(dir, file, tag, cleanup, options),
+  );
 }
 
 /** {@link openOciArchiveSource} over an archive already extracted into `dir`. */

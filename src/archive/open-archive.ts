@@ -1,10 +1,9 @@
-import { mkdtemp, rm, stat } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ImageSource } from '../copy/types.js';
 import { InvalidArgumentError } from '../errors/index.js';
 import { dockerArchiveFromDir } from './docker-archive-source.js';
-import { extractArchive } from './extract-archive.js';
+import { openExtracted } from './extract-archive.js';
 import { type OpenArchiveOptions, ociArchiveFromDir } from './oci-archive.js';
 
 /** The archive formats ocipeek reads and writes. */
@@ -26,10 +25,7 @@ export async function openArchiveSource(
   name: string | undefined,
   options: OpenArchiveSourceOptions = {},
 ): Promise<ImageSource & { format: ArchiveFormat }> {
-  const dir = await mkdtemp(join(options.tmpDir ?? tmpdir(), 'ocipeek-archive-'));
-  const cleanup = () => rm(dir, { recursive: true, force: true });
-  try {
-    await extractArchive(file, dir, options);
+  return openExtracted(file, 'ocipeek-archive-', options, async (dir, cleanup) => {
     const has = async (f: string) =>
       (await stat(join(dir, f)).catch(() => undefined)) !== undefined;
     let format = options.format ?? 'auto';
@@ -47,8 +43,5 @@ export async function openArchiveSource(
         ? await dockerArchiveFromDir(dir, file, name, cleanup, options)
         : await ociArchiveFromDir(dir, file, name, cleanup, options);
     return Object.assign(source, { format });
-  } catch (err) {
-    await cleanup();
-    throw err;
-  }
+  });
 }
