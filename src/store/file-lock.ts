@@ -32,7 +32,8 @@ export interface LockHolder {
 
 const HOST = hostname();
 
-function isAlive(pid: number): boolean {
+/** Whether a process with this id runs on this host (one of another user counts). */
+export function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;

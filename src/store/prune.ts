@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { isDigest } from '../digest/index.js';
 import { tempNamePid } from './atomic-file.js';
 import { contentGraph } from './content-graph.js';
-import { FileLock } from './file-lock.js';
+import { FileLock, isAlive } from './file-lock.js';
 import { errnoCode, storeFsError } from './fs-errors.js';
 import type { Store } from './store.js';
 
@@ -24,15 +24,6 @@ export interface PruneResult {
   tempFilesRemoved: number;
   /** Of `bytesFreed`, the bytes of temp files. */
   tempBytesFreed: number;
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return errnoCode(err) === 'EPERM';
-  }
 }
 
 /**
