@@ -1,7 +1,22 @@
-import { isDigest } from '../digest/index.js';
+import { digestOf, isDigest, parseDigest } from '../digest/index.js';
 import { LazyLayerError } from '../errors/index.js';
 import { normalizeTarPath, type TarEntryType } from '../tar/index.js';
 import type { LazyChunk, LazyEntry } from './lazy-entry.js';
+
+/**
+ * The digest a TOC goes by: the one its annotation gives, once the bytes are checked
+ * against it (`mismatch` builds the error otherwise), else their sha256.
+ */
+export function tocDigestOf(
+  bytes: Uint8Array,
+  annotated: string | undefined,
+  mismatch: (actual: string) => Error,
+): string {
+  if (annotated === undefined) return digestOf(bytes);
+  const actual = digestOf(bytes, parseDigest(annotated).algorithm);
+  if (actual !== annotated) throw mismatch(actual);
+  return annotated;
+}
 
 /**
  * One entry of an eStargz or zstd:chunked TOC as JSON (both descend from CRFS stargz and

@@ -1,14 +1,12 @@
-import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { gunzipSync } from 'node:zlib';
-import { parseDigest } from '../../digest/index.js';
 import { LazyLayerError, TooLargeError } from '../../errors/index.js';
 import { readTar, type TarEntry } from '../../tar/index.js';
 import type { LazyEntry, PrefetchInfo } from '../lazy-entry.js';
 import { memberEnds } from '../lazy-entry.js';
 import type { ParsedToc } from '../lazy-layer.js';
 import type { BlobRangeSource } from '../range-source.js';
-import { lazyEntriesOf, parseTocJson } from '../toc-json.js';
+import { lazyEntriesOf, parseTocJson, tocDigestOf } from '../toc-json.js';
 import {
   ESTARGZ_FOOTER_SIZE,
   ESTARGZ_TOC_NAME,
@@ -114,18 +112,9 @@ export async function openEstargzLayer(
     );
   }
   const { entry: tocEntry, json } = await untarToc(tarBytes, description);
-  let tocDigest = `sha256:${createHash('sha256').update(json).digest('hex')}`;
-  if (options.tocDigest) {
-    const { algorithm, hex } = parseDigest(options.tocDigest);
-    const actual = createHash(algorithm).update(json).digest('hex');
-    if (actual !== hex) {
-      throw fail(
-        'toc-digest',
-        `TOC digest ${algorithm}:${actual} does not match the annotation's ${options.tocDigest}`,
-      );
-    }
-    tocDigest = options.tocDigest;
-  }
+  const tocDigest = tocDigestOf(json, options.tocDigest || undefined, (actual) =>
+    fail('toc-digest', `TOC digest ${actual} does not match the annotation's ${options.tocDigest}`),
+  );
   const toc = parseTocJson(json, description);
   const endOf = memberEnds(
     toc.entries.map((e) => e?.offset ?? 0).filter((o) => o > 0),

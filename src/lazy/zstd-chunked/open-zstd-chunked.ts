@@ -1,10 +1,8 @@
-import { createHash } from 'node:crypto';
-import { parseDigest } from '../../digest/index.js';
 import { LazyLayerError, TooLargeError } from '../../errors/index.js';
 import { inflatePrefix } from '../inflate-prefix.js';
 import type { ParsedToc } from '../lazy-layer.js';
 import type { BlobRangeSource } from '../range-source.js';
-import { lazyEntriesOf, parseTocJson } from '../toc-json.js';
+import { lazyEntriesOf, parseTocJson, tocDigestOf } from '../toc-json.js';
 import {
   parsePositionAnnotation,
   parseZstdChunkedFooter,
@@ -72,18 +70,12 @@ export async function openZstdChunkedLayer(
   const compressed = await source.read(position.offset, position.offset + position.length, {
     signal: options.signal,
   });
-  let tocDigest = `sha256:${createHash('sha256').update(compressed).digest('hex')}`;
-  if (options.checksum) {
-    const { algorithm, hex } = parseDigest(options.checksum);
-    const actual = createHash(algorithm).update(compressed).digest('hex');
-    if (actual !== hex) {
-      throw fail(
-        'toc-digest',
-        `TOC checksum ${algorithm}:${actual} does not match the annotation's ${options.checksum}`,
-      );
-    }
-    tocDigest = options.checksum;
-  }
+  const tocDigest = tocDigestOf(compressed, options.checksum || undefined, (actual) =>
+    fail(
+      'toc-digest',
+      `TOC checksum ${actual} does not match the annotation's ${options.checksum}`,
+    ),
+  );
   let json: Buffer;
   try {
     json = await inflatePrefix(compressed, 'zstd', position.uncompressedLength, {
