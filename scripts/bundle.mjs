@@ -21,7 +21,7 @@ await build({
   format: 'esm',
   platform: 'node',
   target: 'node20',
-  // commander, undici and tar-stream are CommonJS: give the ESM bundle a require().
+  // commander and tar-stream are CommonJS: give the ESM bundle a require().
   banner: {
     js: "import { createRequire as __ocipeekRequire } from 'node:module'; const require = __ocipeekRequire(import.meta.url);",
   },

@@ -127,7 +127,7 @@ function parseOne(header: string, out: AuthChallenge[]): void {
  *
  * Handles several challenges in one value, quoted values with escaped quotes and commas,
  * unquoted values, token68 forms and loose whitespace. `header` may be an array of header
- * values (as undici returns repeated headers); their challenges are concatenated.
+ * values (as some HTTP clients return repeated headers); their challenges are concatenated.
  * Malformed parts are skipped rather than thrown on: a registry's odd header should not stop
  * a request that could still authenticate with the challenges that do parse.
  */

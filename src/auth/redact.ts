@@ -36,7 +36,7 @@ export function isSecretHeader(name: string): boolean {
 /**
  * A copy of `headers` fit for a verbose log: `Authorization` and `Proxy-Authorization` keep
  * only their scheme (`Bearer <redacted>`), cookies and any header named like a token,
- * password, secret or key become `<redacted>`. Accepts a plain record (undici's
+ * password, secret or key become `<redacted>`. Accepts a plain record (Node's
  * `string | string[]` values included) or a `Headers` object.
  */
 export function redactHeaders(

@@ -1,5 +1,4 @@
 #!/usr/bin/env node
-import './wasm-flags.js';
 import { Command, CommanderError } from 'commander';
 import { COMMANDS, commandNameOf } from './command-name.js';
 import { describeError, exitCodeFor } from './errors.js';
@@ -84,7 +83,7 @@ function drained(stream: NodeJS.WriteStream): Promise<void> {
 }
 
 const code = await main(process.argv);
-// Exit as soon as the output is out: undici's idle timers would otherwise keep a finished
-// run alive for another quarter of a second.
+// Exit as soon as the output is out: a timer or a connection some library left behind
+// must not keep a finished run alive.
 await Promise.all([drained(process.stdout), drained(process.stderr)]);
 process.exit(code);

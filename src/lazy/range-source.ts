@@ -31,7 +31,7 @@ export interface BlobRangeSource {
   tail(length: number, options?: RangeReadOptions): Promise<Buffer>;
 }
 
-/** Stop a body we no longer want; undici reports that as an error nobody needs to see. */
+/** Stop a body we no longer want; Node reports that as an "aborted" error nobody needs to see. */
 function discard(body: Readable): void {
   body.on('error', () => {});
   body.destroy();

@@ -1,19 +1,12 @@
-import { Readable } from 'node:stream';
-import { createDigester, parseDigest } from '../digest/index.js';
-import {
-  DigestMismatchError,
-  NetworkError,
-  OcipeekError,
-  RegistryError,
-  SizeMismatchError,
-} from '../errors/index.js';
+import type { Readable } from 'node:stream';
+import { parseDigest } from '../digest/index.js';
+import { RegistryError } from '../errors/index.js';
 import type { Reference } from '../ref/index.js';
 import { headerValue, type RegistryResponse, type RegistryTransport } from '../transport/index.js';
-import { isAbort, toNetworkError } from '../transport/network-errors.js';
 import { readCapped } from '../transport/read-capped.js';
-import { backoffDelay, sleep } from '../transport/retry.js';
 import { errorFromResponse } from './response-errors.js';
 import { pullScope } from './scopes.js';
+import { VerifiedBlobStream } from './verified-blob-stream.js';
 
 /** What a blob is: its digest and, when known, its exact size. */
 export interface BlobTarget {
@@ -102,79 +95,29 @@ export async function openBlob(
     offset > 0 ? `bytes=${offset}-` : undefined,
     options.signal,
   );
-  return Readable.from(verifiedChunks(transport, ref, target, first, options), {
-    objectMode: false,
+  const firstSkip = offset > 0 && first.status === 200 ? offset : 0;
+  return new VerifiedBlobStream(first, firstSkip, {
+    digest: target.digest,
+    size: target.size,
+    offset,
+    maxResumes: options.maxResumes ?? 5,
+    host: ref.apiHost,
+    signal: options.signal,
+    reopen: (position) =>
+      requestBlob(transport, ref, target.digest, `bytes=${position}-`, options.signal),
+    skipOf: (res, position) => {
+      if (res.status === 200) return position; // the server ignored Range: drop what we have
+      const range = parseContentRange(headerValue(res.headers, 'content-range'));
+      if (!range || range.start !== position) {
+        res.body.destroy();
+        throw new RegistryError(
+          `resuming blob ${target.digest}: asked for byte ${position}, got ${headerValue(res.headers, 'content-range') ?? 'no Content-Range'}`,
+          res.status,
+        );
+      }
+      return 0;
+    },
   });
-}
-
-async function* verifiedChunks(
-  transport: RegistryTransport,
-  ref: Reference,
-  target: BlobTarget,
-  first: RegistryResponse,
-  options: BlobRequestOptions,
-): AsyncGenerator<Buffer> {
-  const { algorithm, hex } = parseDigest(target.digest);
-  const startOffset = options.offset ?? 0;
-  // A resumed download (offset > 0) cannot verify the digest here: the caller hashed the
-  // prefix. Then only the size is enforced, and the caller checks the digest.
-  const hash = startOffset === 0 ? createDigester(algorithm) : undefined;
-  const maxResumes = options.maxResumes ?? 5;
-  let position = startOffset;
-  let res = first;
-  let skip = startOffset > 0 && first.status === 200 ? startOffset : 0;
-  let resumes = 0;
-  for (;;) {
-    try {
-      for await (const raw of res.body as AsyncIterable<Buffer>) {
-        let chunk = raw;
-        if (skip > 0) {
-          if (chunk.length <= skip) {
-            skip -= chunk.length;
-            continue;
-          }
-          chunk = chunk.subarray(skip);
-          skip = 0;
-        }
-        position += chunk.length;
-        if (target.size !== undefined && position > target.size) {
-          res.body.destroy();
-          throw new SizeMismatchError(target.digest, target.size, position);
-        }
-        hash?.update(chunk);
-        yield chunk;
-      }
-      if (target.size === undefined || position >= target.size) break;
-      throw new NetworkError(`connection closed after ${position} of ${target.size} bytes`);
-    } catch (err) {
-      if (isAbort(err, options.signal)) throw err;
-      if (err instanceof OcipeekError && !(err instanceof NetworkError)) throw err;
-      if (resumes >= maxResumes) throw toNetworkError(err, ref.apiHost);
-      resumes++;
-      await sleep(backoffDelay(resumes - 1), options.signal);
-      res = await requestBlob(transport, ref, target.digest, `bytes=${position}-`, options.signal);
-      if (res.status === 200) {
-        skip = position; // the server ignored Range: drop what we already have
-      } else {
-        const range = parseContentRange(headerValue(res.headers, 'content-range'));
-        if (!range || range.start !== position) {
-          res.body.destroy();
-          throw new RegistryError(
-            `resuming blob ${target.digest}: asked for byte ${position}, got ${headerValue(res.headers, 'content-range') ?? 'no Content-Range'}`,
-            res.status,
-          );
-        }
-      }
-    }
-  }
-  if (target.size !== undefined && position !== target.size) {
-    throw new SizeMismatchError(target.digest, target.size, position);
-  }
-  if (hash) {
-    const actual = hash.digest('hex');
-    if (actual !== hex)
-      throw new DigestMismatchError(target.digest, `${algorithm}:${actual}`, 'blob');
-  }
 }
 
 /**

@@ -8,7 +8,12 @@ import {
   parseManifest,
 } from '../media/index.js';
 import type { Reference } from '../ref/index.js';
-import { headerValue, type RegistryResponse, type RegistryTransport } from '../transport/index.js';
+import {
+  discardBody,
+  headerValue,
+  type RegistryResponse,
+  type RegistryTransport,
+} from '../transport/index.js';
 import { readCapped } from '../transport/read-capped.js';
 import { errorFromResponse } from './response-errors.js';
 import { pullScope } from './scopes.js';
@@ -89,7 +94,7 @@ export async function headManifest(
     headers: { accept: options.accept ?? MANIFEST_ACCEPT },
     signal: options.signal,
   });
-  await res.body.dump();
+  await discardBody(res.body);
   if (res.status !== 200) throw await errorFromResponse(res, `manifest ${describeRef(ref)}`);
   const digest = headerValue(res.headers, 'docker-content-digest') ?? ref.digest;
   if (!digest) {

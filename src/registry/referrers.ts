@@ -8,7 +8,7 @@ import {
   parseManifest,
 } from '../media/index.js';
 import type { Reference } from '../ref/index.js';
-import { headerValue, type RegistryTransport } from '../transport/index.js';
+import { discardBody, headerValue, type RegistryTransport } from '../transport/index.js';
 import { readCapped } from '../transport/read-capped.js';
 import { nextLink } from './listing.js';
 import { getManifest, MAX_MANIFEST_BYTES } from './manifests.js';
@@ -61,7 +61,7 @@ export async function listReferrers(
     });
     const type = headerValue(res.headers, 'content-type')?.split(';')[0]?.trim();
     if (res.status === 404 && manifests.length === 0 && type !== MediaType.ociIndex) {
-      await res.body.dump();
+      await discardBody(res.body);
       return fromTag(transport, ref, options);
     }
     if (res.status !== 200) throw await errorFromResponse(res, `referrers of ${ref}`);

@@ -9,7 +9,12 @@ import {
 } from '../errors/index.js';
 import type { Descriptor } from '../media/index.js';
 import type { Reference } from '../ref/index.js';
-import { headerValue, type RegistryResponse, type RegistryTransport } from '../transport/index.js';
+import {
+  discardBody,
+  headerValue,
+  type RegistryResponse,
+  type RegistryTransport,
+} from '../transport/index.js';
 import { MAX_MANIFEST_BYTES } from './manifests.js';
 import { errorFromResponse } from './response-errors.js';
 import { pullScope, pushScope } from './scopes.js';
@@ -93,7 +98,7 @@ export async function hasBlob(
     path: blobPath(ref, digest),
     signal: options.signal,
   });
-  await res.body.dump();
+  await discardBody(res.body);
   if (res.status === 404) return undefined;
   if (res.status !== 200) throw await errorFromResponse(res, `blob ${digest} in ${ref.name}`);
   const length = headerValue(res.headers, 'content-length');
@@ -116,7 +121,7 @@ export async function startUpload(
     headers: { 'content-length': '0' },
     signal: options.signal,
   });
-  await res.body.dump().catch(() => {});
+  await discardBody(res.body);
   if (res.status !== 202) throw await errorFromResponse(res, `upload to ${ref.name}`);
   return sessionFrom(res, scope, `upload to ${ref.name}`);
 }
@@ -148,7 +153,7 @@ export async function mountBlob(
     headers: { 'content-length': '0' },
     signal: options.signal,
   });
-  await res.body.dump().catch(() => {});
+  await discardBody(res.body);
   if (res.status === 201) {
     checkAnsweredDigest(res, digest, `mounted blob in ${ref.name}`);
     return { mounted: true };
@@ -233,11 +238,11 @@ async function uploadMonolithic(
     throw verifier?.errored ?? (Buffer.isBuffer(source) ? undefined : source.errored) ?? err;
   }
   if (verifier?.errored) {
-    await res.body.dump().catch(() => {});
+    await discardBody(res.body);
     throw verifier.errored;
   }
   if (res.status !== 201) throw await errorFromResponse(res, `upload of ${desc.digest}`);
-  await res.body.dump().catch(() => {});
+  await discardBody(res.body);
   if (Buffer.isBuffer(source)) options.onProgress?.(source.length);
   checkAnsweredDigest(res, desc.digest, `uploaded blob in ${ref.name}`);
 }
@@ -307,7 +312,7 @@ async function uploadChunked(
         body: chunk,
         signal: options.signal,
       });
-      await res.body.dump().catch(() => {});
+      await discardBody(res.body);
       if (res.status !== 202) throw await errorFromResponse(res, `chunk upload of ${desc.digest}`);
       session = sessionFrom(res, session.scope, `chunk upload of ${desc.digest}`);
       offset += chunk.length;
@@ -329,7 +334,7 @@ async function uploadChunked(
     signal: options.signal,
   });
   if (res.status !== 201) throw await errorFromResponse(res, `upload of ${desc.digest}`);
-  await res.body.dump().catch(() => {});
+  await discardBody(res.body);
   checkAnsweredDigest(res, desc.digest, `uploaded blob in ${ref.name}`);
 }
 
@@ -366,7 +371,7 @@ export async function putManifest(
   if (res.status !== 201 && res.status !== 200) {
     throw await errorFromResponse(res, `manifest ${ref}`);
   }
-  await res.body.dump().catch(() => {});
+  await discardBody(res.body);
   checkAnsweredDigest(res, digest, `manifest ${ref}`);
   return digest;
 }

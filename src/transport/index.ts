@@ -1,3 +1,4 @@
+export { discardBody } from './http-client.js';
 export { isLoopbackRegistry, splitHostPort } from './loopback.js';
 export {
   headerValue,

@@ -19,12 +19,12 @@ const TLS_CODES = new Set([
   'EPROTO',
 ]);
 
-/** The innermost error code of an error chain (undici wraps socket errors in `cause`). */
+/** The innermost error code of an error chain (wrapped socket errors sit in `cause`). */
 export function errorCode(err: unknown): string | undefined {
   let e = err as { code?: unknown; cause?: unknown } | undefined;
   let code: string | undefined;
   for (let depth = 0; e && depth < 5; depth++) {
-    if (typeof e.code === 'string' && !e.code.startsWith('UND_ERR_SOCKET')) code = e.code;
+    if (typeof e.code === 'string') code = e.code;
     e = e.cause as typeof e;
   }
   return code ?? ((err as { code?: string })?.code || undefined);
@@ -79,10 +79,12 @@ export function toNetworkError(err: unknown, host: string): OcipeekError {
       ? 'connection refused'
       : code === 'ENOTFOUND' || code === 'EAI_AGAIN'
         ? 'host not found'
-        : code === 'UND_ERR_CONNECT_TIMEOUT' || code === 'UND_ERR_HEADERS_TIMEOUT'
+        : code === 'ETIMEDOUT_HEADERS' || code === 'ETIMEDOUT'
           ? 'timed out'
-          : code === 'UND_ERR_BODY_TIMEOUT'
+          : code === 'ETIMEDOUT_BODY'
             ? 'response body stalled'
-            : detail;
+            : code === 'ECONNRESET' && /^(aborted|socket hang up)$/.test(detail)
+              ? 'connection closed by the server'
+              : detail;
   return new NetworkError(`cannot reach ${host}: ${what}`, { cause: err });
 }

@@ -10,7 +10,7 @@ import {
 } from '../auth/index.js';
 import { UnauthorizedError } from '../errors/index.js';
 import { registryApiHost } from '../ref/index.js';
-import { countingDispatcher } from './counting-dispatcher.js';
+import { discardBody, HttpPool, type HttpResponse } from './http-client.js';
 import { isLoopbackRegistry } from './loopback.js';
 import {
   isAbort,
@@ -26,9 +26,8 @@ import {
   type RetryOptions,
   sleep,
 } from './retry.js';
-import { createDispatcher, type TlsOptions } from './tls.js';
+import { type TlsOptions, tlsAgentOptions } from './tls.js';
 import { TransferStats } from './transfer-stats.js';
-import { type Dispatcher, request } from './undici-parts.js';
 
 /** Settings shared by every request a transport sends. */
 export interface TransportOptions {
@@ -50,8 +49,6 @@ export interface TransportOptions {
   log?: (line: string) => void;
   /** Counters to add to; a fresh one is made when omitted. */
   stats?: TransferStats;
-  /** A ready undici dispatcher (tests, custom pools); overrides `tls`. */
-  dispatcher?: Dispatcher;
 }
 
 /** One request to a registry's API. */
@@ -75,7 +72,7 @@ export interface RegistryRequest {
 export interface RegistryResponse {
   status: number;
   headers: IncomingHttpHeaders;
-  body: Dispatcher.ResponseData['body'];
+  body: Readable;
   /** The URL that finally answered (after redirects). */
   url: URL;
 }
@@ -98,19 +95,16 @@ export function headerValue(headers: IncomingHttpHeaders, name: string): string 
 export class RegistryTransport {
   readonly stats: TransferStats;
   readonly authenticator: Authenticator;
-  private readonly dispatcher: Dispatcher;
-  private readonly pool: Dispatcher;
+  private readonly pool: HttpPool;
   private readonly plainHosts = new Set<string>();
 
   constructor(private readonly options: TransportOptions = {}) {
     this.stats = options.stats ?? new TransferStats();
-    this.pool =
-      options.dispatcher ??
-      createDispatcher(options.tls ?? {}, {
-        timeoutMs: options.timeoutMs ?? 30_000,
-        bodyTimeoutMs: options.bodyTimeoutMs ?? 60_000,
-      });
-    this.dispatcher = countingDispatcher(this.pool, this.stats);
+    this.pool = new HttpPool({
+      tls: tlsAgentOptions(options.tls ?? {}),
+      timeoutMs: options.timeoutMs ?? 30_000,
+      bodyTimeoutMs: options.bodyTimeoutMs ?? 60_000,
+    });
     this.authenticator = new Authenticator({
       keychain: options.keychain,
       fetchToken: async (url, init) => {
@@ -126,7 +120,7 @@ export class RegistryTransport {
 
   /** Close pooled connections. */
   async close(): Promise<void> {
-    await this.pool.close();
+    this.pool.close();
   }
 
   /** The base URL (`https://host`) used for a registry right now. */
@@ -164,7 +158,7 @@ export class RegistryTransport {
       }
       if (res.status === 401 && !reauthenticated) {
         const challenges = parseWwwAuthenticate(res.headers['www-authenticate'] ?? '');
-        await res.body.dump();
+        await discardBody(res.body);
         if (!replayable) {
           throw new UnauthorizedError(`unauthorized: ${req.registry} rejected the request`);
         }
@@ -176,7 +170,7 @@ export class RegistryTransport {
       if (isRetryableStatus(res.status) && attempt < retries && replayable) {
         const asked = parseRetryAfter(res.headers['retry-after']);
         const max = this.options.retry?.maxDelayMs ?? 30_000;
-        await res.body.dump();
+        await discardBody(res.body);
         const delay =
           asked !== undefined ? Math.min(asked, max) : backoffDelay(attempt, this.options.retry);
         this.log(`* ${res.status}: retrying in ${delay} ms`);
@@ -222,7 +216,7 @@ export class RegistryTransport {
       const res = await this.raw(method, url, sendHeaders, body, req.signal);
       const location = headerValue(res.headers, 'location');
       if (res.statusCode >= 300 && res.statusCode < 400 && location && res.statusCode !== 304) {
-        await res.body.dump();
+        await discardBody(res.body);
         if (hop >= MAX_REDIRECTS) {
           throw toNetworkError(new Error(`too many redirects (${MAX_REDIRECTS})`), url.host);
         }
@@ -247,7 +241,7 @@ export class RegistryTransport {
     headers: Record<string, string>,
     body: Buffer | Readable | undefined,
     signal: AbortSignal | undefined,
-  ): Promise<Dispatcher.ResponseData> {
+  ): Promise<HttpResponse> {
     this.stats.requests++;
     if (Buffer.isBuffer(body)) this.stats.bytesSent += body.length;
     if (this.options.log) {
@@ -255,12 +249,8 @@ export class RegistryTransport {
         `> ${method} ${redactUrl(url.toString())} ${JSON.stringify(redactHeaders(headers))}`,
       );
     }
-    const res = await request(url, {
-      method: method as Dispatcher.HttpMethod,
-      headers,
-      body,
-      signal,
-      dispatcher: this.dispatcher,
+    const res = await this.pool.request(method, url, headers, body, signal, (n) => {
+      this.stats.bytesFetched += n;
     });
     if (this.options.log) {
       this.log(

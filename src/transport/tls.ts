@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
+import type { AgentOptions } from 'node:https';
 import { rootCertificates } from 'node:tls';
 import { InvalidArgumentError } from '../errors/index.js';
-import { Agent } from './undici-parts.js';
 
 /** TLS settings for registry connections. */
 export interface TlsOptions {
@@ -13,14 +13,6 @@ export interface TlsOptions {
   keyFile?: string;
   /** Verify server certificates (default true). `false` is `--tls-verify=false`. */
   verify?: boolean;
-}
-
-/** Connection-pool settings that are not about TLS. */
-export interface PoolOptions {
-  /** Milliseconds to wait for a connection, and for response headers. */
-  timeoutMs: number;
-  /** Milliseconds a response body may stay silent before it is considered dead. */
-  bodyTimeoutMs: number;
 }
 
 function readPem(path: string, what: string): string {
@@ -43,29 +35,20 @@ function extraCaFromEnv(): string[] {
 }
 
 /**
- * An undici connection pool configured for the given TLS settings. The CA list is the
- * system's plus `caFile`, because Node replaces (not extends) its roots when `ca` is set.
+ * The TLS part of the HTTPS agent's options. The CA list is the system's plus `caFile`,
+ * because Node replaces (not extends) its roots when `ca` is set.
  */
-export function createDispatcher(tls: TlsOptions, pool: PoolOptions): Agent {
-  const connect: Record<string, unknown> = {
-    rejectUnauthorized: tls.verify !== false,
-    timeout: pool.timeoutMs,
-  };
+export function tlsAgentOptions(tls: TlsOptions): AgentOptions {
+  const options: AgentOptions = { rejectUnauthorized: tls.verify !== false };
   if (tls.caFile) {
-    connect.ca = [...rootCertificates, ...extraCaFromEnv(), readPem(tls.caFile, 'CA file')];
+    options.ca = [...rootCertificates, ...extraCaFromEnv(), readPem(tls.caFile, 'CA file')];
   }
   if (tls.certFile || tls.keyFile) {
     if (!tls.certFile || !tls.keyFile) {
       throw new InvalidArgumentError('mutual TLS needs both --cert and --key');
     }
-    connect.cert = readPem(tls.certFile, 'client certificate');
-    connect.key = readPem(tls.keyFile, 'client key');
+    options.cert = readPem(tls.certFile, 'client certificate');
+    options.key = readPem(tls.keyFile, 'client key');
   }
-  return new Agent({
-    connect,
-    headersTimeout: pool.timeoutMs,
-    bodyTimeout: pool.bodyTimeoutMs,
-    keepAliveTimeout: 10_000,
-    connections: 16,
-  });
+  return options;
 }

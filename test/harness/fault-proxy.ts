@@ -18,7 +18,9 @@ export type Fault =
   /** Forward without `Authorization`: the registry itself answers 401 with its challenge. */
   | { kind: 'strip-authorization' }
   /** Wait `ms` before forwarding (for timeout and abort tests). */
-  | { kind: 'delay'; ms: number };
+  | { kind: 'delay'; ms: number }
+  /** Forward the headers and the first `afterBytes` body bytes, then send nothing more. */
+  | { kind: 'stall'; afterBytes: number };
 
 /** Builders for {@link Fault}s. */
 export const faults = {
@@ -44,6 +46,8 @@ export const faults = {
   /** Make the registry answer 401 as if the token had expired or been revoked. */
   stripAuthorization: (): Fault => ({ kind: 'strip-authorization' }),
   delay: (ms: number): Fault => ({ kind: 'delay', ms }),
+  /** Send `n` body bytes, then go silent with the connection open (until the client leaves). */
+  stallAfterBytes: (n: number): Fault => ({ kind: 'stall', afterBytes: n }),
 };
 
 /** What a rule sees about a request. */
@@ -259,6 +263,13 @@ export async function startFaultProxy(
       ) {
         chunk = Buffer.from(chunk);
         chunk[fault.offset - offset]! ^= 0xff;
+      }
+      if (fault?.kind === 'stall' && offset + chunk.length >= fault.afterBytes) {
+        const part = chunk.subarray(0, fault.afterBytes - offset);
+        entry.bytesSent += part.length;
+        res.write(part);
+        up.destroy();
+        return; // the response stays open and silent; the client's close ends it
       }
       if (fault?.kind === 'drop' && offset + chunk.length >= fault.afterBytes) {
         const part = chunk.subarray(0, fault.afterBytes - offset);

@@ -4,7 +4,12 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { DigestMismatchError, parseReference, RegistryClient } from '../../src/index.js';
+import {
+  DigestMismatchError,
+  NetworkError,
+  parseReference,
+  RegistryClient,
+} from '../../src/index.js';
 import {
   type BuiltImage,
   type FaultProxy,
@@ -106,6 +111,47 @@ describe('faults between the client and the real registry', () => {
       layer().size - resumedAt,
       'only the missing bytes were fetched again',
     );
+  });
+
+  it('a body that stalls past the body timeout is resumed with Range and verified', async () => {
+    proxy.resetLog();
+    proxy.setRule(times(1, match.blobGet, faults.stallAfterBytes(100_000)));
+    const client = new RegistryClient({ bodyTimeoutMs: 300 });
+    try {
+      const bytes = await client.readBlob(`${proxy.host}/faults/app`, {
+        digest: layer().digest,
+        size: layer().size,
+      });
+      assert.deepEqual(bytes, layer().blob);
+      const gets = proxy.log.filter((e) => e.method === 'GET' && e.url.includes('/blobs/'));
+      assert.deepEqual(
+        gets.map((e) => [e.fault ?? null, e.range ?? null]),
+        [
+          ['stall', null],
+          [null, `bytes=${gets[0]!.bytesSent}-`],
+        ],
+      );
+    } finally {
+      proxy.setRule(undefined);
+      await client.close();
+    }
+  });
+
+  it('a registry that never answers times out with a clear error, retries bounded', async () => {
+    proxy.resetLog();
+    proxy.setRule(times(10, match.manifestGet, faults.delay(3_000)));
+    const client = new RegistryClient({ timeoutMs: 200, retry: { retries: 1, minDelayMs: 10 } });
+    try {
+      await assert.rejects(client.getManifest(`${proxy.host}/faults/app:1`), (e: unknown) => {
+        assert.ok(e instanceof NetworkError, String(e));
+        assert.match((e as Error).message, /^cannot reach 127\.0\.0\.1:\d+: timed out$/);
+        return true;
+      });
+      assert.equal(proxy.log.length, 2, 'one try and one retry');
+    } finally {
+      proxy.setRule(undefined);
+      await client.close();
+    }
   });
 
   it('429 with Retry-After waits as asked, then succeeds', async () => {

@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { login, logout } from '../../auth/index.js';
 import { InvalidArgumentError, UnauthorizedError } from '../../errors/index.js';
 import { RegistryClient } from '../../registry/index.js';
+import { discardBody } from '../../transport/index.js';
 import { contextFor } from '../context.js';
 import { readStdin } from '../stdin.js';
 
@@ -51,7 +52,7 @@ export function registerLogin(program: Command): void {
             path: '/v2/',
             signal: ctx.signal,
           });
-          await res.body.dump();
+          await discardBody(res.body);
           if (res.status === 401 || res.status === 403) {
             throw new UnauthorizedError(
               `login to ${registry} failed: credentials rejected`,
