@@ -34,9 +34,27 @@ export function printJson(value: unknown): void {
   process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
 }
 
-/** Print lines on stdout. */
+/** Print a few lines on stdout (for lists of any length, use {@link printList}). */
 export function printLines(...lines: string[]): void {
   process.stdout.write(`${lines.join('\n')}\n`);
+}
+
+/** Lines handed to one `write` call: ~1 MB of text, whatever the list's length. */
+const LINES_PER_WRITE = 16_384;
+
+/**
+ * Print a list of lines of any length, in batches. Spreading a list into
+ * `printLines(...lines)` fails with "Maximum call stack size exceeded" past ~150,000
+ * arguments (an `ls -R` of a large image), and one joined string of the whole list
+ * costs its size again in memory.
+ */
+export function printList(
+  lines: readonly string[],
+  out: { write(text: string): unknown } = process.stdout,
+): void {
+  for (let i = 0; i < lines.length; i += LINES_PER_WRITE) {
+    out.write(`${lines.slice(i, i + LINES_PER_WRITE).join('\n')}\n`);
+  }
 }
 
 /** Shorten a digest for tables: `sha256:0123456789ab`. */

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { contextFor } from '../context.js';
-import { printJson, printLines } from '../format.js';
+import { printJson, printList } from '../format.js';
 import { parseCount } from '../parse-count.js';
 
 /** `ocipeek catalog HOST`: the repositories a registry has. */
@@ -28,7 +28,7 @@ export function registerCatalog(program: Command): void {
           signal: ctx.signal,
         });
         if (opts.json || ctx.options.json) printJson({ registry, repositories: repos });
-        else if (repos.length) printLines(...repos);
+        else if (repos.length) printList(repos);
       },
     );
 }

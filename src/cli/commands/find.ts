@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import picomatch from 'picomatch';
 import { InvalidArgumentError } from '../../errors/index.js';
 import { type FsEntry, toEntryJson } from '../../fs/index.js';
-import { printJson, printLines } from '../format.js';
+import { printJson, printList } from '../format.js';
 import { openCliImage } from '../image-source.js';
 import { cliFilesystemView } from '../lazy-image.js';
 
@@ -47,7 +47,7 @@ export function registerFind(program: Command): void {
           found.push(e);
         }
         if (opts.json || img.ctx.options.json) return printJson(found.map(toEntryJson));
-        if (found.length) printLines(...found.map((e) => e.path));
+        if (found.length) printList(found.map((e) => e.path));
       },
     );
 }

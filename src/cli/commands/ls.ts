@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { type FsEntry, toEntryJson } from '../../fs/index.js';
-import { printJson, printLines, table } from '../format.js';
+import { printJson, printLines, printList, table } from '../format.js';
 import { longLine } from '../fs-format.js';
 import { openCliImage } from '../image-source.js';
 import { cliFilesystemView } from '../lazy-image.js';
@@ -39,7 +39,7 @@ export function registerLs(program: Command): void {
             : e.path.slice(e.path.lastIndexOf('/') + 1);
         if (entries.length === 0) return;
         if (opts.long) printLines(table(entries.map((e) => longLine(e, name(e)))));
-        else printLines(...entries.map(name));
+        else printList(entries.map(name));
       },
     );
 }

@@ -4,7 +4,7 @@ import type { FsEntry } from '../../fs/index.js';
 import { peekImage } from '../../lazy/peek-image.js';
 import { DEFAULT_PEEK_BYTES, type PeekEntry } from '../../lazy/peek-layer.js';
 import { parseSize } from '../../lazy/peek-size.js';
-import { formatBytes, printJson, printLines, table } from '../format.js';
+import { formatBytes, printJson, printList, table } from '../format.js';
 import { longLine } from '../fs-format.js';
 import { existingStore, openCliImage } from '../image-source.js';
 
@@ -69,7 +69,7 @@ export function registerPeek(program: Command): void {
           );
           if (l.entries.length > 0) lines.push(table(l.entries.map(row)));
         }
-        if (lines.length > 0) printLines(...lines);
+        if (lines.length > 0) printList(lines);
       },
     );
 }

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { parseRepository } from '../../ref/index.js';
 import { contextFor } from '../context.js';
-import { printJson, printLines } from '../format.js';
+import { printJson, printList } from '../format.js';
 import { parseCount } from '../parse-count.js';
 
 /** `ocipeek tags REPO`: a repository's tags, every page. */
@@ -29,7 +29,7 @@ export function registerTags(program: Command): void {
           signal: ctx.signal,
         });
         if (opts.json || ctx.options.json) printJson({ repository: repo.name, tags });
-        else if (tags.length) printLines(...tags);
+        else if (tags.length) printList(tags);
       },
     );
 }

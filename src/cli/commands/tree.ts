@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import type { ImageFilesystem } from '../../fs/index.js';
-import { printLines } from '../format.js';
+import { printList } from '../format.js';
 import { openCliImage } from '../image-source.js';
 import { cliFilesystemView } from '../lazy-image.js';
 import { parseCount } from '../parse-count.js';
@@ -40,6 +40,6 @@ export function registerTree(program: Command): void {
       const out = [start.path];
       if (start.type === 'dir')
         drawTree(fs, start.path, '', 1, opts.depth ?? Number.POSITIVE_INFINITY, out);
-      printLines(...out);
+      printList(out);
     });
 }
