@@ -1,16 +1,33 @@
 import { createReadStream, createWriteStream } from 'node:fs';
-import { copyFile, mkdir, mkdtemp, open, rm, stat } from 'node:fs/promises';
+import { copyFile, link as hardLink, mkdir, mkdtemp, open, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, isAbsolute, join, posix, resolve, sep } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import { extract } from 'tar-stream';
-import { InvalidTarError, isOcipeekError, NotFoundError } from '../errors/index.js';
+import { InvalidTarError, isOcipeekError, NotFoundError, TooLargeError } from '../errors/index.js';
 
 /** Options of {@link extractArchive}. */
 export interface ExtractArchiveOptions {
   signal?: AbortSignal;
+  /**
+   * Most bytes the archive's files may add up to once extracted. Default: the archive's
+   * own size for a plain tar (its files cannot be bigger), and 20 times its size plus
+   * 1 GiB for a gzipped one, which stops a gzip bomb long before it fills the disk while
+   * leaving room for `docker save | gzip` of uncompressed layers (~3:1).
+   */
+  maxBytes?: number;
+  /** Most entries the archive may hold (default 100,000; image archives hold a few per blob). */
+  maxEntries?: number;
+}
+
+/** Default of {@link ExtractArchiveOptions.maxEntries}. */
+export const DEFAULT_MAX_ARCHIVE_ENTRIES = 100_000;
+
+/** Default of {@link ExtractArchiveOptions.maxBytes} for an archive of `size` bytes. */
+export function defaultMaxExtractedBytes(size: number, gzip: boolean): number {
+  return gzip ? size * 20 + 1024 ** 3 : size;
 }
 
 /** What {@link extractArchive} wrote. */
@@ -36,7 +53,9 @@ export function safeEntryPath(name: string, archive: string): string {
 }
 
 /** How the archive file starts and ends: gzip magic, and whether a plain tar is closed. */
-async function inspectFile(file: string): Promise<{ gzip: boolean; endMarker: boolean }> {
+async function inspectFile(
+  file: string,
+): Promise<{ gzip: boolean; endMarker: boolean; size: number }> {
   const handle = await open(file, 'r');
   try {
     const head = Buffer.alloc(2);
@@ -47,7 +66,7 @@ async function inspectFile(file: string): Promise<{ gzip: boolean; endMarker: bo
     const size = (await handle.stat()).size;
     const tail = Buffer.alloc(1024);
     const got = size >= 1024 ? (await handle.read(tail, 0, 1024, size - 1024)).bytesRead : 0;
-    return { gzip, endMarker: got === 1024 && tail.every((b) => b === 0) };
+    return { gzip, endMarker: got === 1024 && tail.every((b) => b === 0), size };
   } finally {
     await handle.close();
   }
@@ -56,9 +75,11 @@ async function inspectFile(file: string): Promise<{ gzip: boolean; endMarker: bo
 /**
  * Extract a tar archive (plain or gzip-compressed) into the empty folder `dir`, safely:
  * entries with absolute or `..` paths are refused before anything is written for them,
- * links may only point at files inside the archive (they become copies), devices and
- * FIFOs are refused, and an archive that ends inside an entry fails with
- * `InvalidTarError` naming the file.
+ * links may only point at files inside the archive (they become hard links, or copies
+ * where the file system has none), devices and FIFOs are refused, and an archive that
+ * ends inside an entry fails with `InvalidTarError` naming the file. What an archive may
+ * unpack to is bounded ({@link ExtractArchiveOptions.maxBytes}, `maxEntries`): the check
+ * is on each entry's declared size, before its bytes are written.
  */
 export async function extractArchive(
   file: string,
@@ -66,9 +87,11 @@ export async function extractArchive(
   options: ExtractArchiveOptions = {},
 ): Promise<ExtractedArchive> {
   let gzip: boolean;
+  let archiveSize: number;
   try {
     const info = await inspectFile(file);
     gzip = info.gzip;
+    archiveSize = info.size;
     if (!gzip && !info.endMarker) {
       throw new InvalidTarError(`${file} is truncated (no end-of-archive marker)`);
     }
@@ -79,6 +102,12 @@ export async function extractArchive(
     throw err;
   }
   const root = resolve(dir);
+  const budget: ExtractBudget = {
+    bytesLeft: options.maxBytes ?? defaultMaxExtractedBytes(archiveSize, gzip),
+    entriesLeft: options.maxEntries ?? DEFAULT_MAX_ARCHIVE_ENTRIES,
+    maxBytes: options.maxBytes ?? defaultMaxExtractedBytes(archiveSize, gzip),
+    maxEntries: options.maxEntries ?? DEFAULT_MAX_ARCHIVE_ENTRIES,
+  };
   const files: string[] = [];
   const links: Array<{ path: string; target: string }> = [];
   const parser = extract();
@@ -100,7 +129,9 @@ export async function extractArchive(
         continue;
       }
       try {
-        await extractEntry(entry as unknown as TarEntry, parserFailed, root, file, files, links);
+        const tarEntry = entry as unknown as TarEntry;
+        spend(budget, tarEntry.header, file);
+        await extractEntry(tarEntry, parserFailed, root, file, files, links);
       } catch (err) {
         // Leaving the loop early would call the iterator's return(), which never settles
         // on an errored tar-stream parser: stop the parser and let the loop end instead.
@@ -120,11 +151,30 @@ export async function extractArchive(
   return { files };
 }
 
-/** Links become copies of their targets (a few passes for chains of links). */
 /** What the extractor hands over per entry. */
 type TarEntry = Readable & {
-  header: { name: string; type?: string | null; linkname?: string | null };
+  header: { name: string; type?: string | null; linkname?: string | null; size?: number };
 };
+
+/** What an archive may still unpack to. */
+interface ExtractBudget {
+  bytesLeft: number;
+  entriesLeft: number;
+  readonly maxBytes: number;
+  readonly maxEntries: number;
+}
+
+/** Count one entry against the budget, refusing it before anything of it is written. */
+function spend(budget: ExtractBudget, header: TarEntry['header'], file: string): void {
+  if (--budget.entriesLeft < 0) {
+    throw new InvalidTarError(
+      `${file} holds more than ${budget.maxEntries} entries; image archives hold a few per blob`,
+    );
+  }
+  budget.bytesLeft -= header.size ?? 0;
+  if (budget.bytesLeft < 0)
+    throw new TooLargeError(`archive ${file} once extracted`, budget.maxBytes);
+}
 
 /** Write one entry (files and folders) or record it (links) under `root`. */
 async function extractEntry(
@@ -171,6 +221,11 @@ async function extractEntry(
   }
 }
 
+/**
+ * Links become hard links to their targets (a few passes for chains of links): no bytes
+ * are duplicated, so an archive of one big file and many links to it cannot fill the disk.
+ * A file system without hard links gets copies.
+ */
 async function resolveLinks(
   root: string,
   links: Array<{ path: string; target: string }>,
@@ -187,8 +242,9 @@ async function resolveLinks(
         next.push(link);
         continue;
       }
-      await mkdir(dirname(join(root, link.path)), { recursive: true });
-      await copyFile(from, join(root, link.path));
+      const to = join(root, link.path);
+      await mkdir(dirname(to), { recursive: true });
+      await hardLink(from, to).catch(() => copyFile(from, to));
       files.push(link.path);
     }
     if (next.length === pending.length) break;

@@ -9,6 +9,8 @@ export {
   pickEntry,
 } from './docker-archive-source.js';
 export {
+  DEFAULT_MAX_ARCHIVE_ENTRIES,
+  defaultMaxExtractedBytes,
   type ExtractArchiveOptions,
   type ExtractedArchive,
   extractArchive,

@@ -13,11 +13,11 @@ import type {
 import { OciLayout } from '../layout/index.js';
 import type { Descriptor } from '../media/index.js';
 import { Store } from '../store/store.js';
-import { openExtracted } from './extract-archive.js';
+import { type ExtractArchiveOptions, openExtracted } from './extract-archive.js';
 import { packDirectory } from './pack-directory.js';
 
 /** Options of {@link openOciArchiveSource}. */
-export interface OpenArchiveOptions {
+export interface OpenArchiveOptions extends Pick<ExtractArchiveOptions, 'maxBytes' | 'maxEntries'> {
   /** Folder for the extracted copy (default the system temp folder). */
   tmpDir?: string;
   signal?: AbortSignal;

@@ -1,9 +1,48 @@
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { createWriteStream } from 'node:fs';
+import { mkdir, mkdtemp, readdir, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pipeline } from 'node:stream/promises';
 import { describe, it } from 'node:test';
-import { extractArchive, packDirectory } from '../../../src/archive/index.js';
+import { createGzip } from 'node:zlib';
+import { pack } from 'tar-stream';
+import {
+  DEFAULT_MAX_ARCHIVE_ENTRIES,
+  defaultMaxExtractedBytes,
+  extractArchive,
+  packDirectory,
+} from '../../../src/archive/index.js';
+import { InvalidTarError, TooLargeError } from '../../../src/index.js';
+
+type TarItem =
+  | { name: string; body: Buffer }
+  | { name: string; link: string; type: 'link' | 'symlink' };
+
+/** Write a tar (gzipped when the name ends in .gz) of `items` with tar-stream. */
+async function writeTar(file: string, items: TarItem[]): Promise<void> {
+  const p = pack();
+  const done = pipeline(
+    p,
+    ...((file.endsWith('.gz') ? [createGzip({ level: 9 })] : []) as []),
+    createWriteStream(file),
+  );
+  for (const item of items) {
+    if ('body' in item) p.entry({ name: item.name }, item.body);
+    else p.entry({ name: item.name, type: item.type, linkname: item.link });
+  }
+  p.finalize();
+  await done;
+}
+
+async function withTemp(fn: (root: string) => Promise<void>): Promise<void> {
+  const root = await mkdtemp(join(tmpdir(), 'ocipeek-extract-'));
+  try {
+    await fn(root);
+  } finally {
+    await rm(root, { recursive: true, force: true });
+  }
+}
 
 describe('packDirectory / extractArchive', () => {
   it('round-trips a folder, leaves out excluded names, and is reproducible', async () => {
@@ -29,7 +68,7 @@ describe('packDirectory / extractArchive', () => {
     }
   });
 
-  it('turns links inside the archive into copies (docker save dedups layers with them)', async () => {
+  it('turns links inside the archive into files (docker save dedups layers with them)', async () => {
     const root = await mkdtemp(join(tmpdir(), 'ocipeek-pack-'));
     try {
       const { execFile } = await import('node:child_process');
@@ -48,4 +87,76 @@ describe('packDirectory / extractArchive', () => {
       await rm(root, { recursive: true, force: true });
     }
   });
+
+  it('a gzip bomb is refused by its declared size before its bytes are written', () =>
+    withTemp(async (root) => {
+      // 64 MiB of zeros gzip to ~64 KiB: a 1000:1 archive.
+      const bomb = join(root, 'bomb.tar.gz');
+      await writeTar(bomb, [
+        { name: 'index.json', body: Buffer.from('{}') },
+        { name: 'blobs/sha256/zeros', body: Buffer.alloc(64 * 1024 * 1024) },
+      ]);
+      assert.ok((await stat(bomb)).size < 1024 * 1024);
+      const out = join(root, 'out');
+      await mkdir(out);
+      await assert.rejects(extractArchive(bomb, out, { maxBytes: 8 * 1024 * 1024 }), (e) => {
+        assert.ok(e instanceof TooLargeError, String(e));
+        assert.match(
+          (e as Error).message,
+          /bomb\.tar\.gz once extracted exceeds the limit of 8388608 bytes/,
+        );
+        return true;
+      });
+      await assert.rejects(stat(join(out, 'blobs', 'sha256', 'zeros')), { code: 'ENOENT' });
+    }));
+
+  it('the default byte limit is the size of a plain tar, 20x plus 1 GiB of a gzipped one', () => {
+    assert.equal(defaultMaxExtractedBytes(5000, false), 5000);
+    assert.equal(defaultMaxExtractedBytes(1000, true), 20_000 + 1024 ** 3);
+    // A real gzip bomb (~1000:1) of 10 MiB would inflate to ~10 GiB: refused.
+    assert.ok(defaultMaxExtractedBytes(10 * 1024 ** 2, true) < 10 * 1024 ** 3);
+    assert.equal(DEFAULT_MAX_ARCHIVE_ENTRIES, 100_000);
+  });
+
+  it('an archive with more entries than allowed is refused', () =>
+    withTemp(async (root) => {
+      const many = join(root, 'many.tar');
+      await writeTar(
+        many,
+        Array.from({ length: 50 }, (_, i) => ({ name: `f${i}`, body: Buffer.from('x') })),
+      );
+      const out = join(root, 'out');
+      await mkdir(out);
+      await assert.rejects(
+        extractArchive(many, out, { maxEntries: 20 }),
+        (e) =>
+          e instanceof InvalidTarError && /holds more than 20 entries/.test((e as Error).message),
+      );
+      assert.ok((await readdir(out)).length <= 20);
+    }));
+
+  it('many links to one big file become hard links, not copies that could fill the disk', () =>
+    withTemp(async (root) => {
+      const file = join(root, 'links.tar');
+      const big = Buffer.alloc(4 * 1024 * 1024, 1);
+      await writeTar(file, [
+        { name: 'a/layer.tar', body: big },
+        ...Array.from({ length: 40 }, (_, i) => ({
+          name: `l${i}/layer.tar`,
+          link: i % 2 ? 'a/layer.tar' : '../a/layer.tar',
+          type: (i % 2 ? 'link' : 'symlink') as 'link' | 'symlink',
+        })),
+      ]);
+      const out = join(root, 'out');
+      await mkdir(out);
+      const { files } = await extractArchive(file, out);
+      assert.equal(files.length, 41);
+      const original = await stat(join(out, 'a', 'layer.tar'));
+      for (let i = 0; i < 40; i++) {
+        const copy = await stat(join(out, `l${i}`, 'layer.tar'));
+        assert.ok(copy.isFile());
+        assert.equal(copy.ino, original.ino, `l${i} shares the original's inode`);
+      }
+      assert.equal((await stat(join(out, 'a', 'layer.tar'))).nlink, 41);
+    }));
 });
