@@ -7,7 +7,7 @@ import { parseDigest } from '../digest/index.js';
 import { DigestMismatchError, InvalidArgumentError, UnpackError } from '../errors/index.js';
 import { readTar } from '../tar/index.js';
 import { type DiskWriter, SyncDiskWriter } from './disk-writer.js';
-import { finishTree, ownershipOf } from './finish.js';
+import { finishTree, ownershipJson, ownershipOf } from './finish.js';
 import { LayerApplier } from './layer-applier.js';
 import type { UnpackLayer, UnpackOptions, UnpackResult, UnpackWarning } from './types.js';
 import { WorkerDiskWriter } from './worker-disk-writer.js';
@@ -177,9 +177,19 @@ export async function unpackLayers(
       });
       Object.assign(result, counts, { warnings, warningCount });
       if (rootless) {
-        result.ownership = ownershipOf(applier.root);
+        // The record as an object is built only if someone reads it (the CLI does not).
+        const root = applier.root;
+        let record: UnpackResult['ownership'];
+        Object.defineProperty(result, 'ownership', {
+          get: () => {
+            record ??= ownershipOf(root);
+            return record;
+          },
+          enumerable: true,
+          configurable: true,
+        });
         if (ownershipFile !== undefined) {
-          await writeFile(ownershipFile, `${JSON.stringify(result.ownership)}\n`);
+          await writeFile(ownershipFile, `${ownershipJson(root)}\n`);
           result.ownershipFile = ownershipFile;
         }
       }

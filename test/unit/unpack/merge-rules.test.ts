@@ -300,6 +300,26 @@ describe('unpack: layer merge rules on disk', () => {
     assert.deepEqual(listPaths(dir), ['home', 'home/u', 'home/u/f', 'home/u/l']);
   });
 
+  it('rootless: the ownership file is exactly JSON.stringify of the record, odd names included', async () => {
+    const dir = target();
+    const odd = ['q"uote', 'back\\slash', 'tab\tname', 'ünï cödé', '12', 'sp ace'];
+    const r = await unpackEntries(
+      [odd.map((name, i) => ({ path: `d/${name}`, content: 'x', uid: i, gid: 2 * i }))],
+      dir,
+      { rootless: true },
+    );
+    const text = readFileSync(`${dir}.ownership.json`, 'utf8');
+    assert.equal(text, `${JSON.stringify(r.ownership)}\n`);
+    for (const [i, name] of odd.entries()) {
+      assert.deepEqual(r.ownership!.entries[`/d/${name}`], {
+        type: 'file',
+        uid: i,
+        gid: 2 * i,
+        mode: 0o644,
+      });
+    }
+  });
+
   it('rootless: an ownership file inside DIR is refused', async () => {
     const dir = target();
     await assert.rejects(
