@@ -15,7 +15,7 @@ port.on('message', (batch: DiskBatch) => {
   const result: DiskBatchResult = {};
   if (!failed) {
     try {
-      for (const op of batch.ops) runner.run(op, batch.data);
+      runner.runBatch(batch.ops, batch.data);
     } catch (err) {
       failed = true;
       const e = err as NodeJS.ErrnoException;

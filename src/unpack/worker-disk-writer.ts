@@ -1,15 +1,16 @@
 import { Worker } from 'node:worker_threads';
-import type { DiskOp, DiskWriter, FileFinish } from './disk-writer.js';
+import { type DiskOps, type DiskWriter, type FileFinish, Op } from './disk-writer.js';
 
 /** File bytes gathered before a batch goes to the writer thread. */
 const BATCH_BYTES = 1 << 20;
-const BATCH_OPS = 1024;
+/** Array slots (opcodes and arguments) gathered before a batch goes. */
+const BATCH_SLOTS = 4096;
 /** Batches on their way or being written before the caller is asked to wait. */
 const MAX_IN_FLIGHT = 8;
 
 /** A batch of operations, file bytes packed in one transferred buffer. */
 export interface DiskBatch {
-  ops: DiskOp[];
+  ops: DiskOps;
   data: Uint8Array;
 }
 
@@ -43,7 +44,7 @@ function startWorker(): Worker {
  */
 export class WorkerDiskWriter implements DiskWriter {
   private readonly worker = startWorker();
-  private ops: DiskOp[] = [];
+  private ops: DiskOps = [];
   private data = new Uint8Array(BATCH_BYTES);
   private dataLength = 0;
   private inFlight = 0;
@@ -70,11 +71,15 @@ export class WorkerDiskWriter implements DiskWriter {
   }
 
   mkdir(abs: string, mode: number): void {
-    this.queue(['mkdir', abs, mode]);
+    this.check();
+    this.ops.push(Op.mkdir, abs, mode);
+    this.sendIfFull();
   }
 
   createFile(abs: string, perm: number): void {
-    this.queue(['create', abs, perm]);
+    this.check();
+    this.ops.push(Op.create, abs, perm);
+    this.sendIfFull();
   }
 
   write(chunk: Uint8Array): void {
@@ -84,25 +89,33 @@ export class WorkerDiskWriter implements DiskWriter {
       if (chunk.length > this.data.length) this.data = new Uint8Array(chunk.length);
     }
     this.data.set(chunk, this.dataLength);
-    this.ops.push(['write', this.dataLength, chunk.length]);
+    this.ops.push(Op.write, this.dataLength, chunk.length);
     this.dataLength += chunk.length;
     if (this.dataLength >= BATCH_BYTES) this.send();
   }
 
   finishFile(f: FileFinish): void {
-    this.queue(['finish', f.owner, f.mode, f.mtime]);
+    this.check();
+    this.ops.push(Op.finish, f.owner?.[0] ?? -1, f.owner?.[1] ?? -1, f.mode ?? -1, f.mtime);
+    this.sendIfFull();
   }
 
   symlink(target: string, abs: string, owner: [number, number] | undefined, mtime: number): void {
-    this.queue(['symlink', target, abs, owner, mtime]);
+    this.check();
+    this.ops.push(Op.symlink, target, abs, owner?.[0] ?? -1, owner?.[1] ?? -1, mtime);
+    this.sendIfFull();
   }
 
   link(existingAbs: string, abs: string): void {
-    this.queue(['link', existingAbs, abs]);
+    this.check();
+    this.ops.push(Op.link, existingAbs, abs);
+    this.sendIfFull();
   }
 
   remove(abs: string, dir: boolean): void {
-    this.queue(['remove', abs, dir]);
+    this.check();
+    this.ops.push(Op.remove, abs, dir);
+    this.sendIfFull();
   }
 
   async drained(): Promise<void> {
@@ -120,10 +133,8 @@ export class WorkerDiskWriter implements DiskWriter {
     await this.worker.terminate();
   }
 
-  private queue(op: DiskOp): void {
-    this.check();
-    this.ops.push(op);
-    if (this.ops.length >= BATCH_OPS) this.send();
+  private sendIfFull(): void {
+    if (this.ops.length >= BATCH_SLOTS) this.send();
   }
 
   private check(): void {
