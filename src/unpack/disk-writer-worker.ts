@@ -15,7 +15,7 @@ port.on('message', (batch: DiskBatch) => {
   const result: DiskBatchResult = {};
   if (!failed) {
     try {
-      runner.runBatch(batch.ops, batch.data);
+      runner.runBatch(batch.ops, batch.count, batch.data);
     } catch (err) {
       failed = true;
       const e = err as NodeJS.ErrnoException;
@@ -25,7 +25,7 @@ port.on('message', (batch: DiskBatch) => {
         ...(e.code === undefined ? {} : { code: e.code }),
         ...(e.errno === undefined ? {} : { errno: e.errno }),
         ...(e.syscall === undefined ? {} : { syscall: e.syscall }),
-        ...(e.path === undefined ? {} : { path: e.path }),
+        ...(e.path === undefined ? {} : { path: String(e.path) }),
       };
     }
   }

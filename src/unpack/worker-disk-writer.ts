@@ -1,16 +1,20 @@
 import { Worker } from 'node:worker_threads';
 import { type DiskOps, type DiskWriter, type FileFinish, Op } from './disk-writer.js';
 
-/** File bytes gathered before a batch goes to the writer thread. */
+/** File bytes (and path bytes) gathered before a batch goes to the writer thread. */
 const BATCH_BYTES = 1 << 20;
-/** Array slots (opcodes and arguments) gathered before a batch goes. */
+/** Operation slots (opcodes and arguments) gathered before a batch goes. */
 const BATCH_SLOTS = 4096;
+/** The most slots one call takes (symlink). */
+const MAX_OP_SLOTS = 8;
 /** Batches on their way or being written before the caller is asked to wait. */
 const MAX_IN_FLIGHT = 8;
 
-/** A batch of operations, file bytes packed in one transferred buffer. */
+/** A batch of operations and the bytes they refer to, both transferred. */
 export interface DiskBatch {
   ops: DiskOps;
+  /** Slots of `ops` in use. */
+  count: number;
   data: Uint8Array;
 }
 
@@ -44,8 +48,9 @@ function startWorker(): Worker {
  */
 export class WorkerDiskWriter implements DiskWriter {
   private readonly worker = startWorker();
-  private ops: DiskOps = [];
-  private data = new Uint8Array(BATCH_BYTES);
+  private ops: DiskOps = new Float64Array(BATCH_SLOTS);
+  private count = 0;
+  private data = Buffer.allocUnsafeSlow(BATCH_BYTES);
   private dataLength = 0;
   private inFlight = 0;
   private failure: Error | undefined;
@@ -71,51 +76,60 @@ export class WorkerDiskWriter implements DiskWriter {
   }
 
   mkdir(abs: string, mode: number): void {
-    this.check();
-    this.ops.push(Op.mkdir, abs, mode);
-    this.sendIfFull();
+    this.begin(abs.length * 3);
+    this.slot(Op.mkdir);
+    this.text(abs);
+    this.slot(mode);
   }
 
   createFile(abs: string, perm: number): void {
-    this.check();
-    this.ops.push(Op.create, abs, perm);
-    this.sendIfFull();
+    this.begin(abs.length * 3);
+    this.slot(Op.create);
+    this.text(abs);
+    this.slot(perm);
   }
 
   write(chunk: Uint8Array): void {
-    this.check();
-    if (this.dataLength + chunk.length > this.data.length) {
-      this.send();
-      if (chunk.length > this.data.length) this.data = new Uint8Array(chunk.length);
-    }
+    this.begin(chunk.length);
     this.data.set(chunk, this.dataLength);
-    this.ops.push(Op.write, this.dataLength, chunk.length);
+    this.slot(Op.write);
+    this.slot(this.dataLength);
+    this.slot(chunk.length);
     this.dataLength += chunk.length;
     if (this.dataLength >= BATCH_BYTES) this.send();
   }
 
   finishFile(f: FileFinish): void {
-    this.check();
-    this.ops.push(Op.finish, f.owner?.[0] ?? -1, f.owner?.[1] ?? -1, f.mode ?? -1, f.mtime);
-    this.sendIfFull();
+    this.begin(0);
+    this.slot(Op.finish);
+    this.slot(f.owner?.[0] ?? -1);
+    this.slot(f.owner?.[1] ?? -1);
+    this.slot(f.mode ?? -1);
+    this.slot(f.mtime);
   }
 
   symlink(target: string, abs: string, owner: [number, number] | undefined, mtime: number): void {
-    this.check();
-    this.ops.push(Op.symlink, target, abs, owner?.[0] ?? -1, owner?.[1] ?? -1, mtime);
-    this.sendIfFull();
+    this.begin((target.length + abs.length) * 3);
+    this.slot(Op.symlink);
+    this.text(target);
+    this.text(abs);
+    this.slot(owner?.[0] ?? -1);
+    this.slot(owner?.[1] ?? -1);
+    this.slot(mtime);
   }
 
   link(existingAbs: string, abs: string): void {
-    this.check();
-    this.ops.push(Op.link, existingAbs, abs);
-    this.sendIfFull();
+    this.begin((existingAbs.length + abs.length) * 3);
+    this.slot(Op.link);
+    this.text(existingAbs);
+    this.text(abs);
   }
 
   remove(abs: string, dir: boolean): void {
-    this.check();
-    this.ops.push(Op.remove, abs, dir);
-    this.sendIfFull();
+    this.begin(abs.length * 3);
+    this.slot(Op.remove);
+    this.text(abs);
+    this.slot(dir ? 1 : 0);
   }
 
   async drained(): Promise<void> {
@@ -133,8 +147,28 @@ export class WorkerDiskWriter implements DiskWriter {
     await this.worker.terminate();
   }
 
-  private sendIfFull(): void {
-    if (this.ops.length >= BATCH_SLOTS) this.send();
+  /**
+   * Make room for one call taking up to `bytes` of data (a UTF-8 path is at most three
+   * bytes per UTF-16 unit): the current batch goes first when either buffer is short.
+   */
+  private begin(bytes: number): void {
+    this.check();
+    if (this.count + MAX_OP_SLOTS > BATCH_SLOTS || this.dataLength + bytes > this.data.length) {
+      this.send();
+      if (bytes > this.data.length) this.data = Buffer.allocUnsafeSlow(bytes);
+    }
+  }
+
+  private slot(value: number): void {
+    this.ops[this.count++] = value;
+  }
+
+  /** A path as offset and length of its UTF-8 bytes in the batch's data. */
+  private text(value: string): void {
+    const length = this.data.write(value, this.dataLength, 'utf8');
+    this.slot(this.dataLength);
+    this.slot(length);
+    this.dataLength += length;
   }
 
   private check(): void {
@@ -142,12 +176,20 @@ export class WorkerDiskWriter implements DiskWriter {
   }
 
   private send(): void {
-    if (this.ops.length === 0) return;
-    const batch: DiskBatch = { ops: this.ops, data: this.data.subarray(0, this.dataLength) };
-    this.worker.postMessage(batch, [this.data.buffer as ArrayBuffer]);
+    if (this.count === 0) return;
+    const batch: DiskBatch = {
+      ops: this.ops,
+      count: this.count,
+      data: new Uint8Array(this.data.buffer, 0, this.dataLength),
+    };
+    this.worker.postMessage(batch, [
+      this.ops.buffer as ArrayBuffer,
+      this.data.buffer as ArrayBuffer,
+    ]);
     this.inFlight++;
-    this.ops = [];
-    this.data = new Uint8Array(BATCH_BYTES);
+    this.ops = new Float64Array(BATCH_SLOTS);
+    this.count = 0;
+    this.data = Buffer.allocUnsafeSlow(BATCH_BYTES);
     this.dataLength = 0;
   }
 

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { UnpackError } from '../../../src/errors/index.js';
@@ -22,6 +23,11 @@ const LOWER: LayerEntry[] = [
   { path: 'lib/link', type: 'symlink' as const, linkname: '../etc/hosts' },
   { path: 'lib/hard', type: 'hardlink' as const, linkname: 'opt/exec' },
   { path: 'gone/sub/x', content: 'x' },
+  // Paths travel to the writer thread as UTF-8 bytes: multi-byte and odd characters.
+  { path: 'i18n/ünïcödé/日本語.txt', content: 'こんにちは\n' },
+  { path: 'i18n/emoji-😀/q"uote\\back', content: 'x' },
+  { path: 'i18n/ссылка', type: 'symlink' as const, linkname: 'ünïcödé/日本語.txt' },
+  { path: 'i18n/жёсткая', type: 'hardlink' as const, linkname: 'i18n/ünïcödé/日本語.txt' },
 ];
 const UPPER: LayerEntry[] = [
   { path: '.wh.gone' },
@@ -64,6 +70,13 @@ describe('unpack: the writer thread', () => {
     assert.equal(snapA['lib/mod3/file3.js'], undefined, 'the opaque marker hid mod3');
     assert.equal(snapA.gone, undefined);
     assert.equal(snapA['opt/big.bin']?.type, 'symlink');
+    assert.equal(snapA['i18n/ünïcödé/日本語.txt']?.type, 'file');
+    assert.equal(snapA['i18n/ссылка']?.type, 'symlink');
+    assert.equal(
+      readFileSync(path.join(threaded, 'i18n/жёсткая'), 'utf8'),
+      'こんにちは\n',
+      'the hard link reaches the multi-byte name',
+    );
   });
 
   it('a call the kernel refuses fails the unpack and names the layer', async () => {
