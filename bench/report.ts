@@ -154,6 +154,8 @@ export function toMarkdown(rep: BenchReport): string {
   out.push(...(missed.length ? missed.map((x) => `- ${x}`) : ['- none in this run']));
   for (const c of rep.cases) {
     out.push('', `## ${c.title}`, '', `Peer: ${c.peer}. Target: ${c.target}.`, '');
+    if (c.measured)
+      out.push(`Measured in the run of ${c.measured} (kept by a \`--only\` run).`, '');
     if (c.status !== 'ok')
       out.push(`**${c.status === 'skipped' ? 'Skipped' : 'Failed'}:** ${c.reason}`);
     else out.push(...caseTable(c));

@@ -13,6 +13,7 @@ import { unpackApp } from './cases/unpack.js';
 import { buildCorpus } from './corpus/index.js';
 import { findTmpfs, machineInfo } from './machine.js';
 import { ensureGnuTime, killRunning } from './measure.js';
+import { mergeWithLastReport } from './merge-report.js';
 import { CLI, ocipeekVersion } from './ocipeek.js';
 import { peerVersions } from './peers.js';
 import { type BenchRegistry, startBenchRegistry } from './registry.js';
@@ -141,7 +142,7 @@ async function main(): Promise<number> {
       `the machine was busy when the run started (load ${machine.loadAverage[0]} on ${machine.cpus} CPUs): figures are provisional`,
     );
   }
-  const report: BenchReport = {
+  let report: BenchReport = {
     date: started.toISOString(),
     quick,
     warmup,
@@ -152,6 +153,13 @@ async function main(): Promise<number> {
     remarks,
     cases: results,
   };
+  if (only) {
+    report = await mergeWithLastReport(
+      repoRoot,
+      report,
+      CASES.map((c) => c.id),
+    );
+  }
   if (values['no-write']) {
     process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
   } else {

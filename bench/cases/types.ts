@@ -63,6 +63,8 @@ export interface CaseResult {
   /** Why it was skipped or failed. */
   reason?: string;
   rows: Row[];
+  /** When an earlier run measured it (set on cases a `--only` run kept from the last report). */
+  measured?: string;
 }
 
 /** A benchmark case. */

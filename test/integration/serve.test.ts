@@ -362,7 +362,7 @@ describe('ocipeek serve (read-only registry over OCI layouts)', () => {
       await res.arrayBuffer();
     }, TypeError);
     // A blob of several chunks: the answer starts, then breaks off before its end.
-    const big = randomBytes(300 * 1024);
+    const big = randomBytes(3 * 1024 * 1024 + 5); // several of the 1 MiB read chunks
     const bigDigest = sha256(big);
     big[big.length - 1] = (big[big.length - 1] ?? 0) ^ 0xff;
     await writeFile(join(tmp, 'tree', 'zeta', 'blobs', 'sha256', bigDigest.slice(7)), big);
