@@ -102,11 +102,13 @@ export async function extractArchive(
     throw err;
   }
   const root = resolve(dir);
+  const maxBytes = options.maxBytes ?? defaultMaxExtractedBytes(archiveSize, gzip);
+  const maxEntries = options.maxEntries ?? DEFAULT_MAX_ARCHIVE_ENTRIES;
   const budget: ExtractBudget = {
-    bytesLeft: options.maxBytes ?? defaultMaxExtractedBytes(archiveSize, gzip),
-    entriesLeft: options.maxEntries ?? DEFAULT_MAX_ARCHIVE_ENTRIES,
-    maxBytes: options.maxBytes ?? defaultMaxExtractedBytes(archiveSize, gzip),
-    maxEntries: options.maxEntries ?? DEFAULT_MAX_ARCHIVE_ENTRIES,
+    bytesLeft: maxBytes,
+    entriesLeft: maxEntries,
+    maxBytes,
+    maxEntries,
   };
   const files: string[] = [];
   const links: Array<{ path: string; target: string }> = [];
@@ -147,7 +149,7 @@ export async function extractArchive(
     input.destroy();
     throw asTarError(failure, file);
   }
-  await resolveLinks(root, links, files, file);
+  await resolveLinks(root, links, files, file, budget);
   return { files };
 }
 
@@ -171,9 +173,14 @@ function spend(budget: ExtractBudget, header: TarEntry['header'], file: string):
       `${file} holds more than ${budget.maxEntries} entries; image archives hold a few per blob`,
     );
   }
-  budget.bytesLeft -= header.size ?? 0;
-  if (budget.bytesLeft < 0)
+  spendBytes(budget, header.size ?? 0, file);
+}
+
+function spendBytes(budget: ExtractBudget, bytes: number, file: string): void {
+  budget.bytesLeft -= bytes;
+  if (budget.bytesLeft < 0) {
     throw new TooLargeError(`archive ${file} once extracted`, budget.maxBytes);
+  }
 }
 
 /** Write one entry (files and folders) or record it (links) under `root`. */
@@ -224,13 +231,14 @@ async function extractEntry(
 /**
  * Links become hard links to their targets (a few passes for chains of links): no bytes
  * are duplicated, so an archive of one big file and many links to it cannot fill the disk.
- * A file system without hard links gets copies.
+ * A file system without hard links gets copies, counted against the byte budget.
  */
 async function resolveLinks(
   root: string,
   links: Array<{ path: string; target: string }>,
   files: string[],
   archive: string,
+  budget: ExtractBudget,
 ): Promise<void> {
   let pending = links;
   for (let pass = 0; pending.length > 0 && pass < 8; pass++) {
@@ -244,7 +252,10 @@ async function resolveLinks(
       }
       const to = join(root, link.path);
       await mkdir(dirname(to), { recursive: true });
-      await hardLink(from, to).catch(() => copyFile(from, to));
+      await hardLink(from, to).catch(async () => {
+        spendBytes(budget, info.size, archive);
+        await copyFile(from, to);
+      });
       files.push(link.path);
     }
     if (next.length === pending.length) break;
