@@ -76,17 +76,11 @@ export class WorkerDiskWriter implements DiskWriter {
   }
 
   mkdir(abs: string, mode: number): void {
-    this.begin(abs.length * 3);
-    this.slot(Op.mkdir);
-    this.text(abs);
-    this.slot(mode);
+    this.pathAndNumber(Op.mkdir, abs, mode);
   }
 
   createFile(abs: string, perm: number): void {
-    this.begin(abs.length * 3);
-    this.slot(Op.create);
-    this.text(abs);
-    this.slot(perm);
+    this.pathAndNumber(Op.create, abs, perm);
   }
 
   write(chunk: Uint8Array): void {
@@ -126,10 +120,7 @@ export class WorkerDiskWriter implements DiskWriter {
   }
 
   remove(abs: string, dir: boolean): void {
-    this.begin(abs.length * 3);
-    this.slot(Op.remove);
-    this.text(abs);
-    this.slot(dir ? 1 : 0);
+    this.pathAndNumber(Op.remove, abs, dir ? 1 : 0);
   }
 
   async drained(): Promise<void> {
@@ -157,6 +148,14 @@ export class WorkerDiskWriter implements DiskWriter {
       this.send();
       if (bytes > this.data.length) this.data = Buffer.allocUnsafeSlow(bytes);
     }
+  }
+
+  /** The calls that take one path and one number (mkdir, create, remove). */
+  private pathAndNumber(op: number, abs: string, value: number): void {
+    this.begin(abs.length * 3);
+    this.slot(op);
+    this.text(abs);
+    this.slot(value);
   }
 
   private slot(value: number): void {
