@@ -1,6 +1,6 @@
 import { chmodSync, lchownSync, utimesSync } from 'node:fs';
 import type { LayerApplier } from './layer-applier.js';
-import { setXattrs, type XattrItem } from './special-files.js';
+import { setXattrs, type XattrItem, type XattrSetter } from './special-files.js';
 import { type NodeMeta, type TreeNode, walkTree } from './tree.js';
 import type { OwnershipEntry, OwnershipRecord, UnpackResult } from './types.js';
 
@@ -12,6 +12,8 @@ export interface FinishSettings {
   euid: number;
   egid: number;
   warn(message: string): void;
+  /** A setter started ahead of time (else one is started if any xattr is to be set). */
+  xattrSetter?: XattrSetter;
   signal?: AbortSignal;
 }
 
@@ -61,7 +63,10 @@ export async function finishTree(applier: LayerApplier, s: FinishSettings): Prom
   if (skippedXattrs > 0) {
     s.warn(`${skippedXattrs} xattrs outside the user.* namespace not set (rootless)`);
   }
-  for (const message of await setXattrs(xattrs, s.signal)) s.warn(message);
+  const messages = s.xattrSetter
+    ? await s.xattrSetter.set(xattrs, s.signal)
+    : await setXattrs(xattrs, s.signal);
+  for (const message of messages) s.warn(message);
   return counts;
 }
 

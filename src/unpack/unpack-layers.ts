@@ -9,6 +9,7 @@ import { readTar } from '../tar/index.js';
 import { type DiskWriter, SyncDiskWriter } from './disk-writer.js';
 import { finishTree, ownershipJson, ownershipOf } from './finish.js';
 import { LayerApplier } from './layer-applier.js';
+import { XattrSetter } from './special-files.js';
 import type { UnpackLayer, UnpackOptions, UnpackResult, UnpackWarning } from './types.js';
 import { WorkerDiskWriter } from './worker-disk-writer.js';
 
@@ -113,6 +114,19 @@ export async function unpackLayers(
   }
 
   async function unpackWith(disk: DiskWriter): Promise<UnpackResult> {
+    // Rootless owner records are xattrs on most images: start their setter now, so that
+    // python3's start-up overlaps the layers instead of following them.
+    const ownerXattrs = options.ownerXattrs ?? true;
+    const xattrSetter = rootless && ownerXattrs ? new XattrSetter(signal) : undefined;
+    try {
+      return await unpackTo(disk, xattrSetter);
+    } catch (err) {
+      xattrSetter?.cancel();
+      throw err;
+    }
+  }
+
+  async function unpackTo(disk: DiskWriter, xattrSetter?: XattrSetter): Promise<UnpackResult> {
     const applier = new LayerApplier({
       disk,
       rootAbs,
@@ -170,6 +184,7 @@ export async function unpackLayers(
       const counts = await finishTree(applier, {
         rootless,
         ownerXattrs: options.ownerXattrs ?? true,
+        ...(xattrSetter ? { xattrSetter } : {}),
         euid,
         egid,
         warn: (message) => warn({ layer: -1, message }),
