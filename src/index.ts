@@ -73,6 +73,7 @@ export {
   type ImageLayer,
   inspectImage,
   LayerIndexCache,
+  type LayerOpenOptions,
   type LayerSummary,
   type OpenedImage,
   type OpenImageFileOptions,

@@ -14,6 +14,7 @@ export {
 export { LayerIndexCache, type LayerListing } from './layer-index-cache.js';
 export {
   type ImageLayer,
+  type LayerOpenOptions,
   type OpenedImage,
   type OpenImageOptions,
   openImage,

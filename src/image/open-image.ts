@@ -27,7 +27,19 @@ export interface ImageLayer {
   /** The config's `diff_ids` entry: the uncompressed tar's digest. */
   diffId?: string;
   /** The compressed bytes, size-limited and digest-verified as they stream. */
-  open(options?: { signal?: AbortSignal }): Promise<Readable>;
+  open(options?: LayerOpenOptions): Promise<Readable>;
+}
+
+/** Options of {@link ImageLayer.open}. */
+export interface LayerOpenOptions {
+  signal?: AbortSignal;
+  /**
+   * `false` lets a layer read from the local store skip hashing its compressed bytes
+   * (they were verified when stored); for callers that check the uncompressed digest
+   * (`diffId`) themselves, which covers every byte they use. Registry reads are always
+   * verified: those bytes have been checked by nobody yet.
+   */
+  verify?: boolean;
 }
 
 /** An image resolved to one platform, from the store or a registry. */
@@ -146,7 +158,11 @@ async function openStoredImage(
       index,
       descriptor: d,
       diffId: config.rootfs?.diff_ids?.[index],
-      open: async (o) => store.openBlob(d.digest, { signal: o?.signal ?? signal }),
+      open: async (o) =>
+        store.openBlob(d.digest, {
+          signal: o?.signal ?? signal,
+          ...(o?.verify === false ? { verify: false } : {}),
+        }),
     })),
   };
 }

@@ -10,8 +10,12 @@ export interface UnpackLayer {
   diffId?: string;
   /** The layer's media type; a hint for the decompressor (the magic bytes decide). */
   mediaType: string;
-  /** The compressed layer bytes, already verified against `digest` by the caller. */
-  open(options?: { signal?: AbortSignal }): Promise<Readable>;
+  /**
+   * The compressed layer bytes, verified against `digest` as they stream. Unpack asks
+   * with `verify: false` when it checks `diffId` itself (every byte it writes is then
+   * covered); a source that always verifies may ignore that.
+   */
+  open(options?: { signal?: AbortSignal; verify?: boolean }): Promise<Readable>;
 }
 
 /** Something unpack refused, confined or could not reproduce; unpack went on. */

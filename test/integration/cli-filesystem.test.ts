@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { lstat, readdir, readFile, readlink } from 'node:fs/promises';
+import { lstat, readdir, readFile, readlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
@@ -10,6 +10,7 @@ import {
   type FaultProxy,
   type LayerEntry,
   LayoutWriter,
+  makeLayer,
   pushLayout,
   type RunningRegistry,
   randomImage,
@@ -201,6 +202,21 @@ describe('filesystem commands against the real registry', () => {
     const again = await runCli(['unpack', ref('gzip'), fromStore, '--store', s]);
     assert.equal(again.code, 2);
     assert.match(again.stderr, /^ocipeek: .*not empty/);
+  });
+
+  it('unpack from the store refuses a stored layer whose bytes were swapped, by its diff_id', async () => {
+    // Unpack skips re-hashing stored compressed bytes because the diff_id covers every
+    // byte it writes: a blob replaced by another valid gzip layer must still be refused.
+    const s = store();
+    assert.equal((await runCli(['pull', ref('gzip'), '--store', s])).code, 0);
+    const top = images.gzip!.layers.at(-1)!;
+    const impostor = await makeLayer([{ path: 'planted', content: 'not in the image' }]);
+    await writeFile(join(s, 'blobs', 'sha256', top.digest.slice(7)), impostor.blob);
+    const target = join(dir.path, 'unpacked-swapped');
+    const r = await runCli(['unpack', ref('gzip'), target, '--rootless', '--store', s]);
+    assert.notEqual(r.code, 0);
+    assert.match(r.stderr, /layer 2 .*diff_id|diff_id.*layer 2/);
+    assert.match(r.stderr, new RegExp(top.diffId.slice(7, 19)));
   });
 
   it('zstd and uncompressed layers give the same tree as gzip', async () => {
