@@ -53,6 +53,15 @@ export class LayerApplier {
   /** Index of that layer, as warnings name it. */
   private index = 0;
   private readonly mkdirImplicit = (parent: TreeNode, name: string) => this.newDir(parent, name);
+  /**
+   * The directory the previous entry went into, and its path as the tar spelled it. Tars
+   * list a directory's files one after another, so most entries reuse it instead of
+   * splitting their path and walking from the root again. Reuse is sound because an entry
+   * in that directory cannot change how the directory itself resolves; any other entry
+   * (a whiteout, one elsewhere, one with `..`) takes the full walk and resets it.
+   */
+  private lastParent: TreeNode | undefined;
+  private lastParentPath = '';
 
   constructor(private readonly s: ApplierSettings) {}
 
@@ -60,6 +69,7 @@ export class LayerApplier {
   begin(position: number, index: number): void {
     this.pos = position;
     this.index = index;
+    this.lastParent = undefined;
   }
 
   /** Absolute path of a node on disk. */
@@ -82,6 +92,19 @@ export class LayerApplier {
       this.warn(e.path, 'name holds a NUL byte; entry skipped');
       return;
     }
+    const slash = e.path.lastIndexOf('/');
+    const last = this.lastParent;
+    if (
+      last !== undefined &&
+      slash === this.lastParentPath.length &&
+      e.path.startsWith(this.lastParentPath) &&
+      !e.path.startsWith('.wh.', slash + 1) &&
+      !e.path.includes('..', slash)
+    ) {
+      const name = e.path.slice(slash + 1);
+      return this.place(record, last, name);
+    }
+    this.lastParent = undefined;
     const { segs, climbed } = cleanPath(e.path);
     if (climbed) this.warn(e.path, `climbs above the root; confined to /${segs.join('/')}`);
     if (segs.length === 0) {
@@ -97,15 +120,30 @@ export class LayerApplier {
       return;
     }
     segs.pop();
+    let warned = false;
     const parent = walkDir(this.root, segs, {
       create: this.mkdirImplicit,
       touch: this.pos,
-      onClimb: (link) => this.climbWarning(e.path, link),
+      onClimb: (link) => {
+        warned = true;
+        this.climbWarning(e.path, link);
+      },
     });
     if (typeof parent === 'string') {
       this.warn(e.path, `parent directory: ${parent}; entry skipped`);
       return;
     }
+    // Only a path spelled plainly (no `..`, nothing confined) is remembered as spelled.
+    if (!warned && !climbed && slash > 0 && !e.path.includes('..')) {
+      this.lastParent = parent;
+      this.lastParentPath = e.path.slice(0, slash);
+    }
+    return this.place(record, parent, name);
+  }
+
+  /** Apply entry `record` as `name` inside directory `parent`. */
+  private place(record: TarRecord, parent: TreeNode, name: string): Promise<void> | undefined {
+    const e = record.entry;
     const existing = parent.children!.get(name);
     switch (e.type) {
       case 'dir':

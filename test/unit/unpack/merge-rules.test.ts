@@ -152,6 +152,38 @@ describe('unpack: layer merge rules on disk', () => {
     assert.equal(s['was-link']!.type, 'dir');
   });
 
+  it('entries after their directory was swapped within the same layer follow the new one', async () => {
+    // The applier reuses the directory the previous entry went into; a swap of that
+    // directory (for a symlink, a file, or a fresh directory) must end the reuse.
+    const dir = target();
+    await unpackEntries(
+      [
+        [
+          { path: 'real/', type: 'dir' },
+          { path: 'd/a', content: 'a' },
+          { path: 'd/b', content: 'b' },
+          { path: 'd', type: 'symlink', linkname: 'real' },
+          { path: 'd/c', content: 'c through the link' },
+          { path: 'd/e', content: 'e through the link' },
+          { path: 'f/x', content: 'x' },
+          { path: 'f', content: 'now a file' },
+          { path: 'g/y', content: 'y' },
+          { path: 'g/.wh..wh..opq', content: '' },
+          { path: 'g/z', content: 'z' },
+        ],
+        [
+          { path: 'real/.wh.c', content: '' },
+          { path: 'd/e', content: 'e again' },
+        ],
+      ],
+      dir,
+    );
+    assert.deepEqual(listPaths(dir), ['d', 'f', 'g', 'g/y', 'g/z', 'real', 'real/e']);
+    assert.equal(readlinkSync(path.join(dir, 'd')), 'real');
+    assert.equal(readFileSync(path.join(dir, 'real/e'), 'utf8'), 'e again');
+    assert.equal(readFileSync(path.join(dir, 'f'), 'utf8'), 'now a file');
+  });
+
   it('a directory entry over an existing directory updates its metadata and keeps children', async () => {
     const dir = target();
     await unpackEntries(
