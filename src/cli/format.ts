@@ -57,6 +57,50 @@ export function printList(
   }
 }
 
+const SPACES = ' '.repeat(256);
+
+/** `n` spaces (`padEnd` builds a new padded copy of every cell). */
+function spaces(n: number): string {
+  return n <= SPACES.length ? SPACES.slice(0, n) : ' '.repeat(n);
+}
+
+/**
+ * Print rows as {@link table} lays them out, in batches: for the ~55,000 rows of an
+ * `ls -R -l` of an application image, padding every cell and joining one string of the
+ * whole table cost ~0.1 s and its size again in memory. The last column is not trimmed,
+ * so a name ending in a space keeps it.
+ */
+export function printTable(
+  rows: readonly (readonly string[])[],
+  out: { write(text: string): unknown } = process.stdout,
+): void {
+  const widths: number[] = [];
+  for (const row of rows) {
+    for (let i = 0; i < row.length; i++) {
+      const w = row[i]!.length;
+      if (w > (widths[i] ?? 0)) widths[i] = w;
+    }
+  }
+  let batch = '';
+  let count = 0;
+  for (const row of rows) {
+    let line = '';
+    const last = row.length - 1;
+    for (let i = 0; i < last; i++) {
+      const cell = row[i]!;
+      line += cell + spaces(widths[i]! - cell.length + 2);
+    }
+    const end = row[last] ?? '';
+    batch += end === '' ? `${line.trimEnd()}\n` : `${line}${end}\n`;
+    if (++count === LINES_PER_WRITE) {
+      out.write(batch);
+      batch = '';
+      count = 0;
+    }
+  }
+  if (batch !== '') out.write(batch);
+}
+
 /** Shorten a digest for tables: `sha256:0123456789ab`. */
 export function shortDigest(digest: string): string {
   const colon = digest.indexOf(':');

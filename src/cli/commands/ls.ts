@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { type FsEntry, toEntryJson } from '../../fs/index.js';
-import { printJson, printLines, printList, table } from '../format.js';
+import { printJson, printList, printTable } from '../format.js';
 import { longLine } from '../fs-format.js';
 import { openCliImage } from '../image-source.js';
 import { cliFilesystemView } from '../lazy-image.js';
@@ -38,7 +38,7 @@ export function registerLs(program: Command): void {
             ? e.path
             : e.path.slice(e.path.lastIndexOf('/') + 1);
         if (entries.length === 0) return;
-        if (opts.long) printLines(table(entries.map((e) => longLine(e, name(e)))));
+        if (opts.long) printTable(entries.map((e) => longLine(e, name(e))));
         else printList(entries.map(name));
       },
     );
