@@ -156,7 +156,13 @@ export {
   Store,
   type StoredImage,
 } from './store/index.js';
-export { readTar, readTarEntries, type TarEntry, type TarRecord } from './tar/index.js';
+export {
+  readTar,
+  readTarEntries,
+  scanTarEntries,
+  type TarEntry,
+  type TarRecord,
+} from './tar/index.js';
 export {
   isLoopbackRegistry,
   type RegistryRequest,

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { decompressStream } from '../compression/index.js';
 import type { FsEntry } from '../fs/index.js';
 import { ImageFilesystem, type LayerStats } from '../fs/index.js';
-import { readTar, type TarEntry } from '../tar/index.js';
+import { readTar, scanTarEntries, type TarEntry } from '../tar/index.js';
 import type { LayerIndexCache, LayerListing } from './layer-index-cache.js';
 import type { ImageLayer, OpenedImage } from './open-image.js';
 
@@ -62,10 +62,15 @@ export async function scanLayer(
   });
   const counter = { bytes: 0 };
   const entries: TarEntry[] = [];
-  const digests: Array<string | null> | undefined = options.contentDigests ? [] : undefined;
+  if (!options.contentDigests) {
+    await scanTarEntries(counted(tar, counter), (e) => entries.push(e), {
+      signal: options.signal,
+    });
+    return { entries, tarSize: counter.bytes };
+  }
+  const digests: Array<string | null> = [];
   for await (const record of readTar(counted(tar, counter), { signal: options.signal })) {
     entries.push(record.entry);
-    if (!digests) continue;
     if (record.entry.type !== 'file') {
       digests.push(null);
       continue;

@@ -1,7 +1,11 @@
 import { InvalidTarError } from '../errors/index.js';
-import { normalizeTarPath, parseNumeric, parseString } from './fields.js';
+import { normalizeTarPath, parseNumeric, parseString, RepeatedField } from './fields.js';
 import { type PaxRecords, paxInteger, paxTime } from './pax.js';
 import type { TarEntry, TarEntryType } from './types.js';
+
+// Module-wide: scanners on one thread never interleave inside buildEntry.
+const unameField = new RepeatedField(32);
+const gnameField = new RepeatedField(32);
 
 /** Extension data gathered from the headers that precede an entry's own header. */
 export interface PendingMeta {
@@ -120,8 +124,8 @@ export function buildEntry(
   };
   const magicU = buf[off + 257] === 0x75; // ustar or GNU: user/group names present
   if (magicU) {
-    const uname = parseString(buf, off + 265, 32);
-    const gname = parseString(buf, off + 297, 32);
+    const uname = unameField.read(buf, off + 265);
+    const gname = gnameField.read(buf, off + 297);
     if (uname !== '') entry.uname = uname;
     if (gname !== '') entry.gname = gname;
   }

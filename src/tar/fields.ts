@@ -50,29 +50,63 @@ export function parseString(buf: Buffer, off: number, len: number): string {
 }
 
 /**
+ * The last value a string field held, to hand back without decoding when the next header
+ * has the same bytes there (owner names are the same in almost every header).
+ */
+export class RepeatedField {
+  private readonly bytes: Buffer;
+  private length = -1;
+  private value = '';
+
+  constructor(readonly size: number) {
+    this.bytes = Buffer.alloc(size);
+  }
+
+  /** {@link parseString} of the field at `buf[off]`, reusing the previous string when equal. */
+  read(buf: Buffer, off: number): string {
+    let end = off;
+    const max = off + this.size;
+    while (end < max && buf[end] !== 0) end++;
+    const n = end - off;
+    if (n === this.length) {
+      let same = true;
+      for (let i = 0; i < n; i++) {
+        if (buf[off + i] !== this.bytes[i]) {
+          same = false;
+          break;
+        }
+      }
+      if (same) return this.value;
+    }
+    buf.copy(this.bytes, 0, off, end);
+    this.length = n;
+    this.value = n === 0 ? '' : buf.toString('utf8', off, end);
+    return this.value;
+  }
+}
+
+/**
  * Verify the header checksum: the sum of the 512 bytes with the checksum field read as
  * spaces. Both the unsigned sum (POSIX) and the signed one (old Sun and some GNU tars) are
  * accepted. Returns false for an all-zero block (an end-of-archive marker).
  */
 export function checkHeader(buf: Buffer, off: number, at: number): boolean {
   let unsigned = 0;
-  let signed = 0;
-  for (let i = off; i < off + 512; i++) {
-    const b = buf[i]!;
-    unsigned += b;
-    signed += b > 127 ? b - 256 : b;
-  }
+  for (let i = off; i < off + 512; i++) unsigned += buf[i]!;
   if (unsigned === 0) return false;
   let field = 0;
-  for (let i = off + 148; i < off + 156; i++) {
-    const b = buf[i]!;
-    field += b;
-    signed -= b > 127 ? b - 256 : b;
-  }
+  for (let i = off + 148; i < off + 156; i++) field += buf[i]!;
   unsigned = unsigned - field + 8 * 0x20;
-  signed += 8 * 0x20;
   const stored = parseNumeric(buf, off + 148, 8, 'checksum', at);
-  if (stored !== unsigned && stored !== signed) {
+  if (stored === unsigned) return true;
+  // Rare: sum again with bytes as signed (every byte over 127 counts 256 less).
+  let signed = 8 * 0x20;
+  for (let i = off; i < off + 512; i++) {
+    if (i >= off + 148 && i < off + 156) continue;
+    const b = buf[i]!;
+    signed += b > 127 ? b - 256 : b;
+  }
+  if (stored !== signed) {
     throw new InvalidTarError(
       `header checksum mismatch (stored ${stored}, computed ${unsigned})`,
       at,

@@ -1,3 +1,3 @@
 export { normalizeTarPath } from './fields.js';
-export { readTar, readTarEntries } from './read-tar.js';
+export { readTar, readTarEntries, scanTarEntries } from './read-tar.js';
 export type { ReadTarOptions, TarEntry, TarEntryType, TarRecord } from './types.js';

@@ -21,6 +21,8 @@ export interface RawHeader {
   base256Size?: boolean;
   /** Corrupt the checksum. */
   badChecksum?: boolean;
+  /** Sum bytes as signed, as old Sun tars did (differs when a byte is over 127). */
+  signedChecksum?: boolean;
 }
 
 function octal(buf: Buffer, off: number, len: number, value: number): void {
@@ -59,7 +61,7 @@ export function header(h: RawHeader): Buffer {
   if (h.prefix) b.write(h.prefix, 345, 155, 'utf8');
   b.fill(0x20, 148, 156);
   let sum = 0;
-  for (const x of b) sum += x;
+  for (const x of b) sum += h.signedChecksum && x > 127 ? x - 256 : x;
   if (h.badChecksum) sum += 1;
   b.write(sum.toString(8).padStart(6, '0'), 148, 6, 'latin1');
   b[154] = 0;

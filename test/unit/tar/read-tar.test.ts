@@ -7,7 +7,7 @@ import { Readable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import { pack } from 'tar-stream';
 import { InvalidTarError } from '../../../src/errors/index.js';
-import { readTar, readTarEntries, type TarEntry } from '../../../src/tar/index.js';
+import { readTar, readTarEntries, scanTarEntries, type TarEntry } from '../../../src/tar/index.js';
 import { body, chunked, collect, END, file, header, pax } from './raw-tar.js';
 
 async function entriesOf(buf: Buffer, chunk = 64 * 1024): Promise<TarEntry[]> {
@@ -147,6 +147,21 @@ describe('readTar with GNU tar archives', () => {
     });
   }
 
+  it('scanTarEntries hands over exactly the entries readTar yields, whatever the chunking', async () => {
+    for (const format of ['gnu', 'pax'] as const) {
+      const tarFile = join(dir, `scan-${format}.tar`);
+      execFileSync('tar', [`--format=${format}`, '-cf', tarFile, '-C', join(dir, 'root'), '.']);
+      const raw = await readFile(tarFile);
+      const expected = await entriesOf(raw);
+      assert.ok(expected.length >= 9);
+      for (const size of [1, 7, 511, 513, 65536]) {
+        const scanned: TarEntry[] = [];
+        await scanTarEntries(chunked(raw, size), (e) => scanned.push(e));
+        assert.deepEqual(scanned, expected, `${format} @${size}`);
+      }
+    }
+  });
+
   it('reads bodies on demand and skips unread ones, even in tiny chunks', async () => {
     const tarFile = join(dir, 'bodies.tar');
     execFileSync('tar', ['--format=pax', '-cf', tarFile, '-C', join(dir, 'root'), '.']);
@@ -231,6 +246,19 @@ describe('readTar with tar-stream archives', () => {
 });
 
 describe('readTar extension headers', () => {
+  it('reads owner names right when they change from one header to the next', async () => {
+    const names = ['root', 'root', 'rootx', 'roo', 'ünï', '', 'root', 'a'.repeat(32)];
+    const raw = Buffer.concat([
+      ...names.map((n, i) => file(`f${i}`, 'x', { uname: n, gname: `${n}g`.slice(0, 32) })),
+      END,
+    ]);
+    const e = await entriesOf(raw);
+    assert.deepEqual(
+      e.map((x) => [x.uname, x.gname]),
+      names.map((n) => [n === '' ? undefined : n, `${n}g`.slice(0, 32)]),
+    );
+  });
+
   it('applies PAX records: path, linkpath, fractional mtime, ids, names, xattrs', async () => {
     const binary = Buffer.from([0x01, 0x00, 0x00, 0x02, 0xff, 0x80]);
     const raw = Buffer.concat([
@@ -426,6 +454,16 @@ describe('readTar errors and ends', () => {
     });
   });
 
+  it('accepts a checksum summed over signed bytes (old Sun tars)', async () => {
+    const name = 'ñandú/€.txt';
+    const raw = Buffer.concat([file(name, 'signed', { signedChecksum: true }), END]);
+    assert.notDeepEqual(raw.subarray(148, 156), file(name, 'signed').subarray(148, 156));
+    assert.deepEqual(
+      (await entriesOf(raw)).map((e) => e.path),
+      [name],
+    );
+  });
+
   it('rejects archives truncated in a body, in a header, or before the end marker', async () => {
     const whole = Buffer.concat([file('a', 'x'.repeat(2000)), file('b', 'y'), END]);
     for (const [cut, pattern] of [
@@ -439,6 +477,22 @@ describe('readTar errors and ends', () => {
     assert.equal((await entriesOf(whole.subarray(0, whole.length - 512))).length, 2);
     // An extension header with nothing after it.
     await assert.rejects(entriesOf(pax({ path: 'x' })), /after an extension header/);
+  });
+
+  it('scanTarEntries fails as readTar does: truncated bodies and bad checksums', async () => {
+    const whole = Buffer.concat([file('a', 'x'.repeat(2000)), file('b', 'y'), END]);
+    const seen: string[] = [];
+    await assert.rejects(
+      scanTarEntries(chunked(whole.subarray(0, 1500), 100), (e) => seen.push(e.path)),
+      (err: unknown) =>
+        err instanceof InvalidTarError && /truncated in file content/.test(err.message),
+    );
+    assert.deepEqual(seen, ['a']);
+    const bad = Buffer.concat([file('ok', 'a'), file('bad', 'b', { badChecksum: true }), END]);
+    await assert.rejects(
+      scanTarEntries(chunked(bad, 64), () => {}),
+      /checksum/,
+    );
   });
 
   it('treats an empty stream as an empty archive and can allow a missing end marker', async () => {
