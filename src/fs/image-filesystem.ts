@@ -94,12 +94,50 @@ export class ImageFilesystem {
     layerDigest: string,
     options: ApplyLayerOptions = {},
   ): Promise<LayerStats> {
+    const stats = this.beginLayer(layerIndex, layerDigest);
+    const { signal } = options;
+    // A plain array or other sync iterable is applied without a promise per entry.
+    if (Symbol.iterator in entries) {
+      for (const item of entries) {
+        if ((stats.entries & 1023) === 0) signal?.throwIfAborted();
+        this.applyItem(item, stats);
+      }
+    } else {
+      for await (const item of entries) {
+        if ((stats.entries & 1023) === 0) signal?.throwIfAborted();
+        this.applyItem(item, stats);
+      }
+    }
+    return this.endLayer(stats);
+  }
+
+  /**
+   * {@link applyLayer} for entries that arrive in batches while their layer is still being
+   * read, so the tree grows as the bytes come instead of after the last one.
+   */
+  async applyLayerBatches(
+    batches: AsyncIterable<readonly TarEntry[]>,
+    layerIndex: number,
+    layerDigest: string,
+    options: ApplyLayerOptions = {},
+  ): Promise<LayerStats> {
+    const stats = this.beginLayer(layerIndex, layerDigest);
+    for await (const batch of batches) {
+      options.signal?.throwIfAborted();
+      for (const entry of batch) this.applyItem(entry, stats);
+    }
+    return this.endLayer(stats);
+  }
+
+  private beginLayer(layerIndex: number, layerDigest: string): LayerStats {
     if (layerIndex !== this.layers.length) {
       throw new InvalidArgumentError(
         `layer ${layerIndex} applied out of order: ${this.layers.length} layers applied so far`,
       );
     }
-    const stats: LayerStats = {
+    this.lastDirPath = undefined;
+    this.lastDir = undefined;
+    return {
       index: layerIndex,
       digest: layerDigest,
       entries: 0,
@@ -111,16 +149,16 @@ export class ImageFilesystem {
       filesDeleted: 0,
       bytesDeleted: 0,
     };
-    this.lastDirPath = undefined;
-    this.lastDir = undefined;
-    const { signal } = options;
-    for await (const item of entries) {
-      if ((stats.entries & 1023) === 0) signal?.throwIfAborted();
-      const entry = 'entry' in item ? item.entry : item;
-      stats.entries++;
-      stats.sizeBytes += entry.type === 'dir' ? 0 : entry.size;
-      this.applyEntry(entry, layerIndex, stats);
-    }
+  }
+
+  private applyItem(item: TarEntry | TarRecord, stats: LayerStats): void {
+    const entry = 'entry' in item ? item.entry : item;
+    stats.entries++;
+    stats.sizeBytes += entry.type === 'dir' ? 0 : entry.size;
+    this.applyEntry(entry, stats.index, stats);
+  }
+
+  private endLayer(stats: LayerStats): LayerStats {
     this.efficiencyTracker?.endLayer();
     this.layers.push(stats);
     return stats;

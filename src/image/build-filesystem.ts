@@ -3,6 +3,7 @@ import { decompressStream } from '../compression/index.js';
 import type { FsEntry } from '../fs/index.js';
 import { ImageFilesystem, type LayerStats } from '../fs/index.js';
 import { readTar, scanTarEntries, type TarEntry } from '../tar/index.js';
+import { EntryFeed } from './entry-feed.js';
 import type { LayerIndexCache, LayerListing } from './layer-index-cache.js';
 import type { ImageLayer, OpenedImage } from './open-image.js';
 
@@ -34,13 +35,19 @@ export interface BuiltFilesystem {
 }
 
 /**
- * Counts the bytes of the uncompressed tar as they pass, without copying them. A generator
- * rather than a Transform piped in between: one stream stage less per chunk.
+ * Counts the bytes of the uncompressed tar as they pass, without copying them, and calls
+ * `afterChunk` once the consumer is done with a chunk (when it asks for the next one). A
+ * generator rather than a Transform piped in between: one stream stage less per chunk.
  */
-async function* counted(source: AsyncIterable<Buffer>, total: { bytes: number }) {
+async function* counted(
+  source: AsyncIterable<Buffer>,
+  total: { bytes: number },
+  afterChunk?: () => void,
+) {
   for await (const chunk of source) {
     total.bytes += chunk.length;
     yield chunk;
+    afterChunk?.();
   }
 }
 
@@ -51,7 +58,13 @@ async function* counted(source: AsyncIterable<Buffer>, total: { bytes: number })
  */
 export async function scanLayer(
   layer: ImageLayer,
-  options: { signal?: AbortSignal; maxLayerBytes?: number; contentDigests?: boolean } = {},
+  options: {
+    signal?: AbortSignal;
+    maxLayerBytes?: number;
+    contentDigests?: boolean;
+    /** Also hand entries to this feed as they are found (listing without content digests). */
+    feed?: EntryFeed;
+  } = {},
 ): Promise<LayerListing> {
   const source = await layer.open({ signal: options.signal });
   const tar = await decompressStream(source, {
@@ -63,10 +76,12 @@ export async function scanLayer(
   const counter = { bytes: 0 };
   const entries: TarEntry[] = [];
   if (!options.contentDigests) {
-    await scanTarEntries(counted(tar, counter), (e) => entries.push(e), {
+    const feed = options.feed;
+    const sink = feed ? feed.push : (e: TarEntry) => entries.push(e);
+    await scanTarEntries(counted(tar, counter, feed && (() => feed.flush())), sink, {
       signal: options.signal,
     });
-    return { entries, tarSize: counter.bytes };
+    return { entries: feed ? feed.entries : entries, tarSize: counter.bytes };
   }
   const digests: Array<string | null> = [];
   for await (const record of readTar(counted(tar, counter), { signal: options.signal })) {
@@ -93,6 +108,8 @@ export async function buildFilesystem(
   const fs = new ImageFilesystem({ efficiency: options.efficiency });
   const layers = image.layers;
   const listings: Array<Promise<LayerListing>> = new Array(layers.length);
+  // Without content digests, entries reach the tree while their layer still downloads.
+  const feeds: Array<EntryFeed | undefined> = new Array(layers.length);
   let cachedLayers = 0;
   const cacheWrites: Array<Promise<void>> = [];
   let next = 0;
@@ -100,19 +117,26 @@ export async function buildFilesystem(
     const layer = layers[next];
     if (!layer) return;
     next++;
-    const listing = listLayer(layer).finally(startNext);
+    const feed = options.contentDigests ? undefined : new EntryFeed();
+    feeds[layer.index] = feed;
+    const listing = listLayer(layer, feed).finally(startNext);
+    listing.then(
+      () => feed?.end(),
+      (err: unknown) => feed?.end(err),
+    );
     // Awaited in layer order below; until then a failure must not count as unhandled.
     listing.catch(() => {});
     listings[layer.index] = listing;
   };
-  const listLayer = async (layer: ImageLayer): Promise<LayerListing> => {
+  const listLayer = async (layer: ImageLayer, feed?: EntryFeed): Promise<LayerListing> => {
     const wanted = { contentDigests: options.contentDigests };
     const cached = await options.cache?.get(layer.descriptor.digest, wanted);
     if (cached) {
       cachedLayers++;
+      feed?.fill(cached.entries);
       return cached;
     }
-    const listing = await scanLayer(layer, options);
+    const listing = await scanLayer(layer, { ...options, ...(feed ? { feed } : {}) });
     // Written while the tree is built; awaited before returning (put never rejects).
     if (options.cache) cacheWrites.push(options.cache.put(layer.descriptor.digest, listing));
     return listing;
@@ -122,14 +146,18 @@ export async function buildFilesystem(
   const stats: LayerStats[] = [];
   const tarSizes: number[] = [];
   const digests = new Map<string, string>();
+  const applyOptions = { signal: options.signal };
   try {
     for (const layer of layers) {
+      const feed = feeds[layer.index];
+      const digest = layer.descriptor.digest;
+      if (feed) {
+        stats.push(await fs.applyLayerBatches(feed.batches(), layer.index, digest, applyOptions));
+        tarSizes.push((await listings[layer.index]!).tarSize);
+        continue;
+      }
       const listing = await listings[layer.index]!;
-      stats.push(
-        await fs.applyLayer(listing.entries, layer.index, layer.descriptor.digest, {
-          signal: options.signal,
-        }),
-      );
+      stats.push(await fs.applyLayer(listing.entries, layer.index, digest, applyOptions));
       tarSizes.push(listing.tarSize);
       listing.contentDigests?.forEach((d, i) => {
         if (d) digests.set(`${layer.index}:${listing.entries[i]!.headerOffset}`, d);

@@ -155,6 +155,26 @@ describe('ImageFilesystem layer merging', () => {
     );
   });
 
+  it('applyLayerBatches builds what applyLayer builds, batch boundaries anywhere', async () => {
+    const layers = [
+      [dir('etc'), file('etc/a', 1), file('etc/b', 2), symlink('lib', 'usr/lib'), file('x/y/z', 3)],
+      [whiteout('etc/a'), opaque('x'), file('x/new', 4), hardlink('etc/h', 'etc/b'), dir('x/y')],
+    ];
+    const whole = await build(layers);
+    for (const size of [1, 2, 3, 100]) {
+      const fs = new ImageFilesystem();
+      for (let i = 0; i < layers.length; i++) {
+        const entries = layers[i]!;
+        async function* batches() {
+          for (let j = 0; j < entries.length; j += size) yield entries.slice(j, j + size);
+        }
+        const stats = await fs.applyLayerBatches(batches(), i, `sha256:${'0'.repeat(63)}${i}`);
+        assert.deepEqual(stats, whole.layerStats()[i], `stats of layer ${i} in batches of ${size}`);
+      }
+      assert.deepEqual([...fs.walk('/')], [...whole.walk('/')], `batches of ${size}`);
+    }
+  });
+
   it('refuses layers out of order', async () => {
     const fs = new ImageFilesystem();
     await assert.rejects(fs.applyLayer([], 1, 'sha256:x'), InvalidArgumentError);

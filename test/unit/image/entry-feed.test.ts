@@ -1,0 +1,48 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { EntryFeed } from '../../../src/image/entry-feed.js';
+import { file } from '../fs/entries.js';
+
+async function drain(feed: EntryFeed): Promise<string[][]> {
+  const out: string[][] = [];
+  for await (const batch of feed.batches()) out.push(batch.map((e) => e.path));
+  return out;
+}
+
+describe('EntryFeed', () => {
+  it('yields what arrived since the last look, in order, and ends with the scan', async () => {
+    const feed = new EntryFeed();
+    const seen = drain(feed);
+    feed.push(file('a'));
+    feed.push(file('b'));
+    feed.flush();
+    await new Promise((r) => setImmediate(r));
+    feed.push(file('c'));
+    feed.end();
+    assert.deepEqual(await seen, [['a', 'b'], ['c']]);
+    assert.deepEqual(
+      feed.entries.map((e) => e.path),
+      ['a', 'b', 'c'],
+    );
+  });
+
+  it('a consumer that starts late gets everything at once; fill ends the feed', async () => {
+    const feed = new EntryFeed();
+    feed.fill([file('x'), file('y')]);
+    assert.deepEqual(await drain(feed), [['x', 'y']]);
+  });
+
+  it("rethrows the scan's failure after the entries that came before it", async () => {
+    const feed = new EntryFeed();
+    const batches: string[][] = [];
+    const consumed = (async () => {
+      for await (const b of feed.batches()) batches.push(b.map((e) => e.path));
+    })();
+    feed.push(file('ok'));
+    feed.flush();
+    await new Promise((r) => setImmediate(r));
+    feed.end(new Error('connection reset'));
+    await assert.rejects(consumed, /connection reset/);
+    assert.deepEqual(batches, [['ok']]);
+  });
+});
