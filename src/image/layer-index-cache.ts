@@ -5,12 +5,13 @@ import { promisify } from 'node:util';
 import { gunzip, gzip } from 'node:zlib';
 import { parseDigest } from '../digest/index.js';
 import type { TarEntry } from '../tar/index.js';
+import { decodeListing, encodeListing, type ListingColumns } from './listing-codec.js';
 
 const gzipAsync = promisify(gzip);
 const gunzipAsync = promisify(gunzip);
 
 /** Bumped whenever the cached entry shape changes; older files are ignored. */
-const CACHE_VERSION = 2;
+const CACHE_VERSION = 3;
 
 /** What scanning one layer yields; cached per layer digest. */
 export interface LayerListing {
@@ -21,16 +22,20 @@ export interface LayerListing {
   contentDigests?: Array<string | null>;
 }
 
-interface CacheFile extends LayerListing {
+interface CacheFile {
   version: number;
   digest: string;
+  tarSize: number;
+  entries: ListingColumns;
+  contentDigests?: Array<string | null>;
 }
 
 /**
  * The tar entries of each layer, cached on disk by layer digest. A layer's bytes never
  * change for a digest, so an entry list is valid forever; keying by layer (not image)
- * lets images that share a base reuse its listing. Files are gzip'd JSON written
- * atomically; a damaged or outdated file is ignored and rewritten.
+ * lets images that share a base reuse its listing. Files are gzip'd JSON of the entries
+ * in columns (see {@link encodeListing}) written atomically; a damaged or outdated file is
+ * ignored and rewritten.
  */
 export class LayerIndexCache {
   constructor(
@@ -67,7 +72,7 @@ export class LayerIndexCache {
       if (parsed.version !== CACHE_VERSION || parsed.digest !== digest) return undefined;
       if (options.contentDigests && !parsed.contentDigests) return undefined;
       return {
-        entries: parsed.entries,
+        entries: decodeListing(parsed.entries),
         tarSize: parsed.tarSize,
         contentDigests: parsed.contentDigests,
       };
@@ -82,7 +87,13 @@ export class LayerIndexCache {
     const temp = `${target}.${randomBytes(6).toString('hex')}.tmp`;
     try {
       await mkdir(this.dir, { recursive: true });
-      const body: CacheFile = { version: CACHE_VERSION, digest, ...listing };
+      const body: CacheFile = {
+        version: CACHE_VERSION,
+        digest,
+        tarSize: listing.tarSize,
+        entries: encodeListing(listing.entries),
+        ...(listing.contentDigests ? { contentDigests: listing.contentDigests } : {}),
+      };
       await writeFile(temp, await gzipAsync(JSON.stringify(body), { level: 1 }));
       await rename(temp, target);
     } catch {

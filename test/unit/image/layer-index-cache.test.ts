@@ -1,0 +1,207 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { gzipSync } from 'node:zlib';
+import { LayerIndexCache } from '../../../src/image/index.js';
+import { decodeListing, encodeListing } from '../../../src/image/listing-codec.js';
+import type { TarEntry } from '../../../src/tar/index.js';
+
+const DIGEST = `sha256:${'ab'.repeat(32)}`;
+
+/** Entries with every optional field somewhere, and offsets as a real tar has them. */
+function sampleEntries(): TarEntry[] {
+  return [
+    {
+      path: '',
+      type: 'dir',
+      size: 0,
+      mode: 0o755,
+      uid: 0,
+      gid: 0,
+      mtime: 1,
+      headerOffset: 0,
+      dataOffset: 512,
+    },
+    {
+      path: 'etc/passwd',
+      type: 'file',
+      size: 1234,
+      mode: 0o644,
+      uid: 0,
+      gid: 0,
+      uname: 'root',
+      gname: 'root',
+      mtime: 1700000000.25,
+      headerOffset: 512,
+      dataOffset: 1024,
+    },
+    {
+      path: 'ünïcode/链接 "quoted"',
+      type: 'symlink',
+      size: 0,
+      mode: 0o777,
+      uid: 1000,
+      gid: 1000,
+      uname: '',
+      linkname: '../etc/passwd',
+      mtime: 2,
+      headerOffset: 3072,
+      dataOffset: 4608,
+    },
+    {
+      path: 'bin/sh',
+      type: 'hardlink',
+      size: 0,
+      mode: 0o755,
+      uid: 0,
+      gid: 0,
+      linkname: 'bin/busybox',
+      mtime: 3,
+      headerOffset: 4608,
+      dataOffset: 5120,
+    },
+    {
+      path: 'dev/null',
+      type: 'char',
+      size: 0,
+      mode: 0o666,
+      uid: 0,
+      gid: 0,
+      devmajor: 1,
+      devminor: 3,
+      mtime: 4,
+      headerOffset: 5120,
+      dataOffset: 5632,
+    },
+    {
+      path: 'dev/sda',
+      type: 'block',
+      size: 0,
+      mode: 0o660,
+      uid: 0,
+      gid: 6,
+      devmajor: 8,
+      devminor: 0,
+      mtime: 4,
+      headerOffset: 5632,
+      dataOffset: 6144,
+    },
+    {
+      path: 'run/fifo',
+      type: 'fifo',
+      size: 0,
+      mode: 0o600,
+      uid: 0,
+      gid: 0,
+      mtime: 5,
+      headerOffset: 6144,
+      dataOffset: 6656,
+    },
+    {
+      path: 'usr/bin/ping',
+      type: 'file',
+      size: 9_000_000_000,
+      mode: 0o4755,
+      uid: 0,
+      gid: 0,
+      mtime: 6,
+      xattrs: { 'security.capability': '\u0001\u0000\u0000\u0002', 'user.empty': '' },
+      sparse: true,
+      headerOffset: 6656,
+      dataOffset: 8192,
+    },
+  ];
+}
+
+describe('layer listing cache', () => {
+  let dir = '';
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'ocipeek-listing-'));
+  });
+  after(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('columns give back exactly the entries, optional fields and offsets included', () => {
+    const entries = sampleEntries();
+    assert.deepEqual(decodeListing(encodeListing(entries)), entries);
+    assert.deepEqual(decodeListing(encodeListing([])), []);
+  });
+
+  it('columns are smaller than one object per entry', () => {
+    const many = Array.from({ length: 1000 }, (_, i) => ({
+      ...sampleEntries()[1]!,
+      path: `node_modules/pkg${i}/index.js`,
+      headerOffset: 100_000_000 + i * 2048,
+      dataOffset: 100_000_512 + i * 2048,
+    }));
+    const columns = JSON.stringify(encodeListing(many)).length;
+    assert.ok(columns < JSON.stringify(many).length * 0.6, `${columns}`);
+  });
+
+  it('puts and gets a listing; a second cache over the same folder reads it', async () => {
+    const cache = new LayerIndexCache(join(dir, 'a'));
+    const listing = {
+      entries: sampleEntries(),
+      tarSize: 10_240,
+      contentDigests: [null, 'sha256:x'],
+    };
+    assert.equal(await cache.get(DIGEST), undefined);
+    await cache.put(DIGEST, listing);
+    assert.ok(await cache.has(DIGEST));
+    assert.deepEqual(await new LayerIndexCache(join(dir, 'a')).get(DIGEST), listing);
+    const files = await readdir(join(dir, 'a'));
+    assert.deepEqual(files, [`sha256-${'ab'.repeat(32)}.json.gz`], 'no temp file left');
+  });
+
+  it('a listing without content digests does not answer a request for them', async () => {
+    const cache = new LayerIndexCache(join(dir, 'b'));
+    await cache.put(DIGEST, { entries: sampleEntries(), tarSize: 1 });
+    assert.equal(await cache.get(DIGEST, { contentDigests: true }), undefined);
+    assert.ok(await cache.get(DIGEST));
+  });
+
+  it('ignores damaged, truncated, older-version and mismatched files', async () => {
+    const cache = new LayerIndexCache(join(dir, 'c'));
+    await cache.put(DIGEST, { entries: sampleEntries(), tarSize: 1 });
+    const file = join(dir, 'c', `sha256-${'ab'.repeat(32)}.json.gz`);
+    const good = await readFile(file);
+    const bad = [
+      good.subarray(0, good.length - 10),
+      Buffer.from('not gzip'),
+      gzipSync(
+        JSON.stringify({ version: 2, digest: DIGEST, tarSize: 1, entries: sampleEntries() }),
+      ),
+      gzipSync(
+        JSON.stringify({
+          version: 3,
+          digest: `sha256:${'cd'.repeat(32)}`,
+          tarSize: 1,
+          entries: encodeListing([]),
+        }),
+      ),
+      gzipSync(
+        JSON.stringify({
+          version: 3,
+          digest: DIGEST,
+          tarSize: 1,
+          entries: { ...encodeListing(sampleEntries()), count: 99 },
+        }),
+      ),
+      gzipSync(
+        JSON.stringify({
+          version: 3,
+          digest: DIGEST,
+          tarSize: 1,
+          entries: { ...encodeListing(sampleEntries()), type: 'fdlhcbpZ' },
+        }),
+      ),
+    ];
+    for (const [i, bytes] of bad.entries()) {
+      await writeFile(file, bytes);
+      assert.equal(await cache.get(DIGEST), undefined, `damaged file ${i}`);
+    }
+  });
+});
