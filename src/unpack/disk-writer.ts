@@ -1,4 +1,5 @@
 import {
+  chmodSync,
   closeSync,
   constants,
   fchmodSync,
@@ -13,6 +14,7 @@ import {
   rmSync,
   symlinkSync,
   unlinkSync,
+  utimesSync,
   writeSync,
 } from 'node:fs';
 
@@ -43,6 +45,13 @@ export interface DiskWriter {
   link(existingAbs: string, abs: string): void;
   /** Remove a file, symlink or whole directory (never following a symlink). */
   remove(abs: string, dir: boolean): void;
+  /** Give a directory unpack made its owner, mode and mtime (the final pass). */
+  setDir(
+    abs: string,
+    owner: [number, number] | undefined,
+    mode: number | undefined,
+    mtime: number,
+  ): void;
   /** True when the caller should `await drained()` before queueing more. */
   readonly backlogged: boolean;
   drained(): Promise<void>;
@@ -78,6 +87,8 @@ export const Op = {
   link: 5,
   /** path, isDir (0 or 1) */
   remove: 6,
+  /** path, uid, gid, mode, mtime */
+  setDir: 7,
 } as const;
 
 /** Carries out the calls with plain synchronous system calls. */
@@ -126,6 +137,13 @@ export class OpRunner {
     else unlinkSync(abs);
   }
 
+  /** `uid < 0`: no chown; `mode < 0`: no chmod. A directory unpack made (never a link). */
+  setDir(abs: PathLike, uid: number, gid: number, mode: number, mtime: number): void {
+    if (uid >= 0) lchownSync(abs, uid, gid);
+    if (mode >= 0) chmodSync(abs, mode);
+    utimesSync(abs, mtime, mtime);
+  }
+
   /** Carry out `count` slots of {@link DiskOps} in order; paths are read from `data`. */
   runBatch(ops: DiskOps, count: number, data: Uint8Array): void {
     // Views, not copies: fs calls take byte paths as they are.
@@ -162,6 +180,10 @@ export class OpRunner {
         case Op.remove:
           this.remove(path(i + 1), ops[i + 3] === 1);
           i += 4;
+          break;
+        case Op.setDir:
+          this.setDir(path(i + 1), ops[i + 3]!, ops[i + 4]!, ops[i + 5]!, ops[i + 6]!);
+          i += 7;
           break;
         default:
           throw new Error(`unknown disk operation ${op} at ${i}`);
@@ -205,6 +227,14 @@ export class SyncDiskWriter implements DiskWriter {
   }
   remove(abs: string, dir: boolean): void {
     this.runner.remove(abs, dir);
+  }
+  setDir(
+    abs: string,
+    owner: [number, number] | undefined,
+    mode: number | undefined,
+    mtime: number,
+  ): void {
+    this.runner.setDir(abs, owner?.[0] ?? -1, owner?.[1] ?? -1, mode ?? -1, mtime);
   }
   async drained(): Promise<void> {}
   async flush(): Promise<void> {}

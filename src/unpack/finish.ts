@@ -1,4 +1,4 @@
-import { chmodSync, lchownSync, utimesSync } from 'node:fs';
+import type { DiskWriter } from './disk-writer.js';
 import type { LayerApplier } from './layer-applier.js';
 import { setXattrs, type XattrItem, type XattrSetter } from './special-files.js';
 import { type NodeMeta, type TreeNode, walkTree } from './tree.js';
@@ -23,13 +23,20 @@ export type TreeCounts = Pick<
   'files' | 'dirs' | 'symlinks' | 'hardlinks' | 'fifos' | 'devices'
 >;
 
+/** What the final pass leaves to do after its directory calls: the xattrs, and counts. */
+export interface FinishPlan {
+  counts: TreeCounts;
+  xattrs: XattrItem[];
+}
+
 /**
- * Give directories their owner, mode and mtime (children first: writing a child changes
- * its directory's mtime, and a read-only directory must stay writable until its children
- * are in), then set extended attributes (after every chown, which clears file
- * capabilities), and count the tree.
+ * Queue on `disk` each directory's owner, mode and mtime (children first: writing a child
+ * changes its directory's mtime, and a read-only directory must stay writable until its
+ * children are in), count the tree, and collect the extended attributes to set once those
+ * calls are done ({@link setTreeXattrs}, after every chown, which clears file
+ * capabilities). The calls run on the writer thread while the caller goes on.
  */
-export async function finishTree(applier: LayerApplier, s: FinishSettings): Promise<TreeCounts> {
+export function finishTree(applier: LayerApplier, disk: DiskWriter, s: FinishSettings): FinishPlan {
   const counts: TreeCounts = { files: 0, dirs: 0, symlinks: 0, hardlinks: 0, fifos: 0, devices: 0 };
   const xattrs: XattrItem[] = [];
   let skippedXattrs = 0;
@@ -56,18 +63,22 @@ export async function finishTree(applier: LayerApplier, s: FinishSettings): Prom
         const value = rootlessOwnerValue(node.meta.uid, node.meta.gid);
         if (value !== '') xattrs.push({ abs: applier.abs(node), name: ROOTLESS_XATTR, value });
       }
-      if (node.kind === 'dir' && !node.implicit) finishDir(applier.abs(node), node, s);
+      if (node.kind === 'dir' && !node.implicit) finishDir(applier.abs(node), node, disk, s);
     },
     true,
   );
   if (skippedXattrs > 0) {
     s.warn(`${skippedXattrs} xattrs outside the user.* namespace not set (rootless)`);
   }
+  return { counts, xattrs };
+}
+
+/** Set the plan's xattrs (once its directory calls are done); failures become warnings. */
+export async function setTreeXattrs(plan: FinishPlan, s: FinishSettings): Promise<void> {
   const messages = s.xattrSetter
-    ? await s.xattrSetter.set(xattrs, s.signal)
-    : await setXattrs(xattrs, s.signal);
+    ? await s.xattrSetter.set(plan.xattrs, s.signal)
+    : await setXattrs(plan.xattrs, s.signal);
   for (const message of messages) s.warn(message);
-  return counts;
 }
 
 /** The xattr umoci and other rootless tools keep a path's intended owner in. */
@@ -97,11 +108,15 @@ export function rootlessOwnerValue(uid: number, gid: number): string {
   return Buffer.from(bytes).toString('latin1');
 }
 
-function finishDir(abs: string, node: TreeNode, s: FinishSettings): void {
+function finishDir(abs: string, node: TreeNode, disk: DiskWriter, s: FinishSettings): void {
   const { uid, gid, mode, mtime } = node.meta;
-  if (!s.rootless && (uid !== s.euid || gid !== s.egid)) lchownSync(abs, uid, gid);
-  if (mode !== node.diskMode) chmodSync(abs, mode);
-  utimesSync(abs, mtime, mtime);
+  const chown = !s.rootless && (uid !== s.euid || gid !== s.egid);
+  disk.setDir(
+    abs,
+    chown ? [uid, gid] : undefined,
+    mode !== node.diskMode ? mode : undefined,
+    mtime,
+  );
 }
 
 /** Each path of the rootless ownership record (`/etc/passwd`) with its entry, in tree order. */
@@ -112,6 +127,9 @@ function forEachOwnership(root: TreeNode, visit: (path: string, entry: Ownership
     visit(`/${node.path}`, { type: node.kind, uid, gid, mode });
   });
 }
+
+/** Characters JSON.stringify escapes in a string (paths hold no lone surrogates). */
+const NEEDS_ESCAPE = /["\\\u0000-\u001f]/;
 
 /** The intended owner and mode of every path, for rootless unpacks. */
 export function ownershipOf(root: TreeNode): OwnershipRecord {
@@ -130,11 +148,11 @@ export function ownershipOf(root: TreeNode): OwnershipRecord {
 export function ownershipJson(root: TreeNode): string {
   const parts: string[] = [];
   forEachOwnership(root, (path, entry) => {
-    // Spelled out: JSON.stringify of each small object is ~3x slower here.
+    // Spelled out: JSON.stringify of each small object is ~3x slower here. Types are plain
+    // words; most paths need no escaping (quotes, backslashes, control characters do).
     const { type, uid, gid, mode } = entry;
-    parts.push(
-      `${JSON.stringify(path)}:{"type":${JSON.stringify(type)},"uid":${uid},"gid":${gid},"mode":${mode}}`,
-    );
+    const name = NEEDS_ESCAPE.test(path) ? JSON.stringify(path) : `"${path}"`;
+    parts.push(`${name}:{"type":"${type}","uid":${uid},"gid":${gid},"mode":${mode}}`);
   });
   return `{"version":1,"entries":{${parts.join(',')}}}`;
 }

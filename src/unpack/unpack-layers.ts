@@ -7,7 +7,13 @@ import { parseDigest } from '../digest/index.js';
 import { DigestMismatchError, InvalidArgumentError, UnpackError } from '../errors/index.js';
 import { readTar } from '../tar/index.js';
 import { type DiskWriter, SyncDiskWriter } from './disk-writer.js';
-import { finishTree, ownershipJson, ownershipOf } from './finish.js';
+import {
+  type FinishSettings,
+  finishTree,
+  ownershipJson,
+  ownershipOf,
+  setTreeXattrs,
+} from './finish.js';
 import { LayerApplier } from './layer-applier.js';
 import { XattrSetter } from './special-files.js';
 import type { UnpackLayer, UnpackOptions, UnpackResult, UnpackWarning } from './types.js';
@@ -181,7 +187,7 @@ export async function unpackLayers(
       warningCount,
     };
     try {
-      const counts = await finishTree(applier, {
+      const settings: FinishSettings = {
         rootless,
         ownerXattrs: options.ownerXattrs ?? true,
         ...(xattrSetter ? { xattrSetter } : {}),
@@ -189,11 +195,18 @@ export async function unpackLayers(
         egid,
         warn: (message) => warn({ layer: -1, message }),
         ...(signal ? { signal } : {}),
-      });
-      Object.assign(result, counts, { warnings, warningCount });
+      };
+      const plan = finishTree(applier, disk, settings);
+      // The ownership record is written out here while the writer thread finishes the
+      // directories; the xattrs wait for those calls.
+      const root = applier.root;
+      const ownership =
+        rootless && ownershipFile !== undefined ? `${ownershipJson(root)}\n` : undefined;
+      await disk.flush();
+      await setTreeXattrs(plan, settings);
+      Object.assign(result, plan.counts, { warnings, warningCount });
       if (rootless) {
         // The record as an object is built only if someone reads it (the CLI does not).
-        const root = applier.root;
         let record: UnpackResult['ownership'];
         Object.defineProperty(result, 'ownership', {
           get: () => {
@@ -203,8 +216,8 @@ export async function unpackLayers(
           enumerable: true,
           configurable: true,
         });
-        if (ownershipFile !== undefined) {
-          await writeFile(ownershipFile, `${ownershipJson(root)}\n`);
+        if (ownershipFile !== undefined && ownership !== undefined) {
+          await writeFile(ownershipFile, ownership);
           result.ownershipFile = ownershipFile;
         }
       }

@@ -123,6 +123,21 @@ export class WorkerDiskWriter implements DiskWriter {
     this.pathAndNumber(Op.remove, abs, dir ? 1 : 0);
   }
 
+  setDir(
+    abs: string,
+    owner: [number, number] | undefined,
+    mode: number | undefined,
+    mtime: number,
+  ): void {
+    this.begin(abs.length * 3);
+    this.slot(Op.setDir);
+    this.text(abs);
+    this.slot(owner?.[0] ?? -1);
+    this.slot(owner?.[1] ?? -1);
+    this.slot(mode ?? -1);
+    this.slot(mtime);
+  }
+
   async drained(): Promise<void> {
     while (this.inFlight >= MAX_IN_FLIGHT && !this.failure) await this.nextAnswer();
     this.check();
