@@ -5,6 +5,7 @@ import { ImageFilesystem, type LayerStats } from '../fs/index.js';
 import { readTar, scanTarEntries, type TarEntry } from '../tar/index.js';
 import { EntryFeed } from './entry-feed.js';
 import type { LayerIndexCache, LayerListing } from './layer-index-cache.js';
+import { ListingEncoder } from './listing-codec.js';
 import type { ImageLayer, OpenedImage } from './open-image.js';
 
 /** Options for {@link buildFilesystem}. */
@@ -51,6 +52,24 @@ async function* counted(
   }
 }
 
+/** Options of {@link scanLayer}. */
+export interface ScanLayerOptions {
+  signal?: AbortSignal;
+  maxLayerBytes?: number;
+  contentDigests?: boolean;
+}
+
+/** A layer's uncompressed tar stream, its compressed bytes verified as they pass. */
+async function openLayerTar(layer: ImageLayer, options: ScanLayerOptions) {
+  const source = await layer.open({ signal: options.signal });
+  return decompressStream(source, {
+    mediaType: layer.descriptor.mediaType,
+    maxOutputBytes: options.maxLayerBytes ?? 64 * 1024 ** 3,
+    what: `layer ${layer.index} (${layer.descriptor.digest})`,
+    signal: options.signal,
+  });
+}
+
 /**
  * Every tar entry of one layer, streamed once: the compressed bytes are verified as they
  * pass, decompressed, and only headers are kept; contents are skipped (or hashed when
@@ -58,30 +77,16 @@ async function* counted(
  */
 export async function scanLayer(
   layer: ImageLayer,
-  options: {
-    signal?: AbortSignal;
-    maxLayerBytes?: number;
-    contentDigests?: boolean;
-    /** Also hand entries to this feed as they are found (listing without content digests). */
-    feed?: EntryFeed;
-  } = {},
+  options: ScanLayerOptions = {},
 ): Promise<LayerListing> {
-  const source = await layer.open({ signal: options.signal });
-  const tar = await decompressStream(source, {
-    mediaType: layer.descriptor.mediaType,
-    maxOutputBytes: options.maxLayerBytes ?? 64 * 1024 ** 3,
-    what: `layer ${layer.index} (${layer.descriptor.digest})`,
-    signal: options.signal,
-  });
   const counter = { bytes: 0 };
+  const tar = await openLayerTar(layer, options);
   const entries: TarEntry[] = [];
   if (!options.contentDigests) {
-    const feed = options.feed;
-    const sink = feed ? feed.push : (e: TarEntry) => entries.push(e);
-    await scanTarEntries(counted(tar, counter, feed && (() => feed.flush())), sink, {
+    await scanTarEntries(counted(tar, counter), (e) => entries.push(e), {
       signal: options.signal,
     });
-    return { entries: feed ? feed.entries : entries, tarSize: counter.bytes };
+    return { entries, tarSize: counter.bytes };
   }
   const digests: Array<string | null> = [];
   for await (const record of readTar(counted(tar, counter), { signal: options.signal })) {
@@ -98,6 +103,34 @@ export async function scanLayer(
 }
 
 /**
+ * {@link scanLayer} without keeping the entries: each goes to `feed` after its chunk (and
+ * to `encoder`, for the listing cache) and is let go. Returns the tar's size.
+ */
+async function feedLayer(
+  layer: ImageLayer,
+  feed: EntryFeed,
+  encoder: ListingEncoder | undefined,
+  options: ScanLayerOptions,
+): Promise<number> {
+  const counter = { bytes: 0 };
+  const tar = await openLayerTar(layer, options);
+  const sink = encoder
+    ? (e: TarEntry) => {
+        feed.push(e);
+        encoder.add(e);
+      }
+    : feed.push;
+  await scanTarEntries(
+    counted(tar, counter, () => feed.flush()),
+    sink,
+    {
+      signal: options.signal,
+    },
+  );
+  return counter.bytes;
+}
+
+/**
  * Build the merged filesystem of an image: layers are listed concurrently (from the cache
  * when it has them) and applied bottom to top as soon as each one and all below are ready.
  */
@@ -107,7 +140,9 @@ export async function buildFilesystem(
 ): Promise<BuiltFilesystem> {
   const fs = new ImageFilesystem({ efficiency: options.efficiency });
   const layers = image.layers;
-  const listings: Array<Promise<LayerListing>> = new Array(layers.length);
+  // A scanned layer's size, and its entries unless they went through a feed.
+  type Listed = { tarSize: number; entries?: TarEntry[]; contentDigests?: Array<string | null> };
+  const listings: Array<Promise<Listed>> = new Array(layers.length);
   // Without content digests, entries reach the tree while their layer still downloads.
   const feeds: Array<EntryFeed | undefined> = new Array(layers.length);
   let cachedLayers = 0;
@@ -128,17 +163,25 @@ export async function buildFilesystem(
     listing.catch(() => {});
     listings[layer.index] = listing;
   };
-  const listLayer = async (layer: ImageLayer, feed?: EntryFeed): Promise<LayerListing> => {
-    const wanted = { contentDigests: options.contentDigests };
-    const cached = await options.cache?.get(layer.descriptor.digest, wanted);
+  const listLayer = async (layer: ImageLayer, feed?: EntryFeed): Promise<Listed> => {
+    const digest = layer.descriptor.digest;
+    const cached = await options.cache?.get(digest, { contentDigests: options.contentDigests });
     if (cached) {
       cachedLayers++;
       feed?.fill(cached.entries);
       return cached;
     }
-    const listing = await scanLayer(layer, { ...options, ...(feed ? { feed } : {}) });
-    // Written while the tree is built; awaited before returning (put never rejects).
-    if (options.cache) cacheWrites.push(options.cache.put(layer.descriptor.digest, listing));
+    // Cache files are written while the tree is built; awaited before returning.
+    if (feed) {
+      const encoder = options.cache ? new ListingEncoder() : undefined;
+      const tarSize = await feedLayer(layer, feed, encoder, options);
+      if (options.cache && encoder) {
+        cacheWrites.push(options.cache.putEncoded(digest, encoder.finish(), tarSize));
+      }
+      return { tarSize };
+    }
+    const listing = await scanLayer(layer, options);
+    if (options.cache) cacheWrites.push(options.cache.put(digest, listing));
     return listing;
   };
   const width = Math.max(1, options.concurrency ?? 3);
@@ -157,10 +200,10 @@ export async function buildFilesystem(
         continue;
       }
       const listing = await listings[layer.index]!;
-      stats.push(await fs.applyLayer(listing.entries, layer.index, digest, applyOptions));
+      stats.push(await fs.applyLayer(listing.entries ?? [], layer.index, digest, applyOptions));
       tarSizes.push(listing.tarSize);
       listing.contentDigests?.forEach((d, i) => {
-        if (d) digests.set(`${layer.index}:${listing.entries[i]!.headerOffset}`, d);
+        if (d) digests.set(`${layer.index}:${listing.entries![i]!.headerOffset}`, d);
       });
     }
   } catch (err) {

@@ -4,23 +4,22 @@ import type { TarEntry } from '../tar/index.js';
  * The entries of one layer as its scan finds them, for a consumer that applies them while
  * the rest of the layer is still downloading. The scan pushes entries and calls
  * {@link EntryFeed.flush} after each chunk; {@link EntryFeed.batches} yields whatever
- * arrived since the consumer last looked.
+ * arrived since the consumer last looked. Entries handed over are not kept.
  */
 export class EntryFeed {
-  readonly entries: TarEntry[] = [];
-  private taken = 0;
+  private pending: TarEntry[] = [];
   private ended = false;
   private failure: unknown;
   private wake: (() => void) | undefined;
 
   /** Add one entry (the scan's sink). */
   readonly push = (entry: TarEntry): void => {
-    this.entries.push(entry);
+    this.pending.push(entry);
   };
 
   /** Take a whole listing at once (a layer whose listing was cached). */
   fill(entries: readonly TarEntry[]): void {
-    for (const e of entries) this.entries.push(e);
+    for (const e of entries) this.pending.push(e);
     this.end();
   }
 
@@ -41,9 +40,9 @@ export class EntryFeed {
   /** New entries in arrival order, in batches; ends with the scan (or throws its error). */
   async *batches(): AsyncGenerator<TarEntry[], void, undefined> {
     for (;;) {
-      if (this.taken < this.entries.length) {
-        const batch = this.entries.slice(this.taken);
-        this.taken = this.entries.length;
+      if (this.pending.length > 0) {
+        const batch = this.pending;
+        this.pending = [];
         yield batch;
         continue;
       }

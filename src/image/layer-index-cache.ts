@@ -74,7 +74,7 @@ export class LayerIndexCache {
       return {
         entries: decodeListing(parsed.entries),
         tarSize: parsed.tarSize,
-        contentDigests: parsed.contentDigests,
+        ...(parsed.contentDigests ? { contentDigests: parsed.contentDigests } : {}),
       };
     } catch {
       return undefined;
@@ -82,18 +82,26 @@ export class LayerIndexCache {
   }
 
   /** Remember the listing of layer `digest`. Failures (read-only disk…) are ignored. */
-  async put(digest: string, listing: LayerListing): Promise<void> {
+  put(digest: string, listing: LayerListing): Promise<void> {
+    return this.write(digest, {
+      version: CACHE_VERSION,
+      digest,
+      tarSize: listing.tarSize,
+      entries: encodeListing(listing.entries),
+      ...(listing.contentDigests ? { contentDigests: listing.contentDigests } : {}),
+    });
+  }
+
+  /** {@link put} for entries already encoded while they were scanned (no content digests). */
+  putEncoded(digest: string, columns: ListingColumns, tarSize: number): Promise<void> {
+    return this.write(digest, { version: CACHE_VERSION, digest, tarSize, entries: columns });
+  }
+
+  private async write(digest: string, body: CacheFile): Promise<void> {
     const target = this.file(digest);
     const temp = `${target}.${randomBytes(6).toString('hex')}.tmp`;
     try {
       await mkdir(this.dir, { recursive: true });
-      const body: CacheFile = {
-        version: CACHE_VERSION,
-        digest,
-        tarSize: listing.tarSize,
-        entries: encodeListing(listing.entries),
-        ...(listing.contentDigests ? { contentDigests: listing.contentDigests } : {}),
-      };
       await writeFile(temp, await gzipAsync(JSON.stringify(body), { level: 1 }));
       await rename(temp, target);
     } catch {

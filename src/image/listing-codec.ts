@@ -43,10 +43,14 @@ const TYPE_OF_CODE = new Map(
   Object.entries(TYPE_CODES).map(([type, code]) => [code, type as TarEntryType]),
 );
 
-/** Entries to columns. */
-export function encodeListing(entries: readonly TarEntry[]): ListingColumns {
-  const c: ListingColumns = {
-    count: entries.length,
+/**
+ * Builds {@link ListingColumns} one entry at a time, so a scan can encode entries as they
+ * come and let them go (entries kept until the end were a large share of the listing's
+ * garbage-collection time).
+ */
+export class ListingEncoder {
+  private readonly c: ListingColumns = {
+    count: 0,
     path: [],
     type: '',
     size: [],
@@ -61,19 +65,21 @@ export function encodeListing(entries: readonly TarEntry[]): ListingColumns {
     link: [],
     rare: [],
   };
-  const types: string[] = [];
-  let previousHeader = 0;
-  for (let i = 0; i < entries.length; i++) {
-    const e = entries[i]!;
+  private readonly types: string[] = [];
+  private previousHeader = 0;
+
+  add(e: TarEntry): void {
+    const c = this.c;
+    const i = c.count++;
     c.path.push(e.path);
-    types.push(TYPE_CODES[e.type]);
+    this.types.push(TYPE_CODES[e.type]);
     c.size.push(e.size);
     c.mode.push(e.mode);
     c.uid.push(e.uid);
     c.gid.push(e.gid);
     c.mtime.push(e.mtime);
-    c.header.push(e.headerOffset - previousHeader);
-    previousHeader = e.headerOffset;
+    c.header.push(e.headerOffset - this.previousHeader);
+    this.previousHeader = e.headerOffset;
     c.data.push(e.dataOffset - e.headerOffset);
     c.uname.push(e.uname ?? 0);
     c.gname.push(e.gname ?? 0);
@@ -87,8 +93,19 @@ export function encodeListing(entries: readonly TarEntry[]): ListingColumns {
       c.rare.push([i, rare]);
     }
   }
-  c.type = types.join('');
-  return c;
+
+  /** The columns of every entry added so far. */
+  finish(): ListingColumns {
+    this.c.type = this.types.join('');
+    return this.c;
+  }
+}
+
+/** Entries to columns. */
+export function encodeListing(entries: readonly TarEntry[]): ListingColumns {
+  const encoder = new ListingEncoder();
+  for (const e of entries) encoder.add(e);
+  return encoder.finish();
 }
 
 /** Columns back to entries; throws on columns that do not fit together (a damaged file). */

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { gzipSync } from 'node:zlib';
 import { LayerIndexCache } from '../../../src/image/index.js';
-import { decodeListing, encodeListing } from '../../../src/image/listing-codec.js';
+import { decodeListing, encodeListing, ListingEncoder } from '../../../src/image/listing-codec.js';
 import type { TarEntry } from '../../../src/tar/index.js';
 
 const DIGEST = `sha256:${'ab'.repeat(32)}`;
@@ -154,6 +154,14 @@ describe('layer listing cache', () => {
     assert.deepEqual(await new LayerIndexCache(join(dir, 'a')).get(DIGEST), listing);
     const files = await readdir(join(dir, 'a'));
     assert.deepEqual(files, [`sha256-${'ab'.repeat(32)}.json.gz`], 'no temp file left');
+  });
+
+  it('a listing encoded while it was scanned reads back like one put whole', async () => {
+    const cache = new LayerIndexCache(join(dir, 'e'));
+    const encoder = new ListingEncoder();
+    for (const e of sampleEntries()) encoder.add(e);
+    await cache.putEncoded(DIGEST, encoder.finish(), 4096);
+    assert.deepEqual(await cache.get(DIGEST), { entries: sampleEntries(), tarSize: 4096 });
   });
 
   it('a listing without content digests does not answer a request for them', async () => {
