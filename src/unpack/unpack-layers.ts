@@ -86,6 +86,7 @@ export async function unpackLayers(
     throw new InvalidArgumentError('keeping file owners needs root; unpack rootless instead');
   }
   const maxLayerBytes = options.maxLayerBytes ?? DEFAULT_MAX_LAYER_BYTES;
+  const ownerXattrs = options.ownerXattrs ?? true;
   if (options.verify) {
     const missing = layers.find((l) => l.diffId === undefined);
     if (missing) {
@@ -122,7 +123,6 @@ export async function unpackLayers(
   async function unpackWith(disk: DiskWriter): Promise<UnpackResult> {
     // Rootless owner records are xattrs on most images: start their setter now, so that
     // python3's start-up overlaps the layers instead of following them.
-    const ownerXattrs = options.ownerXattrs ?? true;
     const xattrSetter = rootless && ownerXattrs ? new XattrSetter(signal) : undefined;
     try {
       return await unpackTo(disk, xattrSetter);
@@ -189,7 +189,7 @@ export async function unpackLayers(
     try {
       const settings: FinishSettings = {
         rootless,
-        ownerXattrs: options.ownerXattrs ?? true,
+        ownerXattrs,
         ...(xattrSetter ? { xattrSetter } : {}),
         euid,
         egid,
