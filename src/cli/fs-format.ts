@@ -1,14 +1,5 @@
 import type { FsEntry } from '../fs/index.js';
-
-const TYPE_CHAR: Record<FsEntry['type'], string> = {
-  file: '-',
-  dir: 'd',
-  symlink: 'l',
-  hardlink: 'h',
-  char: 'c',
-  block: 'b',
-  fifo: 'p',
-};
+import { TYPE_LETTERS } from '../tar/index.js';
 
 // `ls -l -R` of an image formats tens of thousands of entries that share a handful of
 // modes and mtimes: both strings are computed once per distinct value (Date formatting was
@@ -18,7 +9,7 @@ const timeStrings = new Map<number, string>();
 
 /** `drwxr-xr-x`-style mode string, with setuid/setgid/sticky as `ls` shows them. */
 export function modeString(type: FsEntry['type'], mode: number): string {
-  const key = TYPE_CHAR[type] + mode;
+  const key = TYPE_LETTERS[type] + mode;
   let text = modeStrings.get(key);
   if (text === undefined) {
     text = formatMode(type, mode);
@@ -32,7 +23,7 @@ function formatMode(type: FsEntry['type'], mode: number): string {
   const special = (exec: number, flag: number, on: string, off: string) =>
     mode & flag ? (mode & exec ? on : off) : mode & exec ? 'x' : '-';
   return (
-    TYPE_CHAR[type] +
+    TYPE_LETTERS[type] +
     bit(0o400, 'r') +
     bit(0o200, 'w') +
     special(0o100, 0o4000, 's', 'S') +

@@ -1,4 +1,4 @@
-import type { TarEntry, TarEntryType } from '../tar/index.js';
+import { type TarEntry, type TarEntryType, TYPE_LETTERS } from '../tar/index.js';
 
 /**
  * The on-disk shape of a cached layer listing: one array per field instead of one object
@@ -9,7 +9,7 @@ import type { TarEntry, TarEntryType } from '../tar/index.js';
 export interface ListingColumns {
   count: number;
   path: string[];
-  /** One character per entry, see {@link TYPE_CODES}. */
+  /** One character per entry, see {@link TYPE_LETTERS}. */
   type: string;
   size: number[];
   mode: number[];
@@ -30,17 +30,8 @@ export interface ListingColumns {
 
 type RareFields = Pick<TarEntry, 'devmajor' | 'devminor' | 'xattrs' | 'sparse'>;
 
-const TYPE_CODES: Record<TarEntryType, string> = {
-  file: 'f',
-  dir: 'd',
-  symlink: 'l',
-  hardlink: 'h',
-  char: 'c',
-  block: 'b',
-  fifo: 'p',
-};
 const TYPE_OF_CODE = new Map(
-  Object.entries(TYPE_CODES).map(([type, code]) => [code, type as TarEntryType]),
+  Object.entries(TYPE_LETTERS).map(([type, code]) => [code, type as TarEntryType]),
 );
 
 /**
@@ -72,7 +63,7 @@ export class ListingEncoder {
     const c = this.c;
     const i = c.count++;
     c.path.push(e.path);
-    this.types.push(TYPE_CODES[e.type]);
+    this.types.push(TYPE_LETTERS[e.type]);
     c.size.push(e.size);
     c.mode.push(e.mode);
     c.uid.push(e.uid);

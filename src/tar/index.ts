@@ -1,3 +1,4 @@
 export { normalizeTarPath } from './fields.js';
 export { readTar, readTarEntries, scanTarEntries } from './read-tar.js';
 export type { ReadTarOptions, TarEntry, TarEntryType, TarRecord } from './types.js';
+export { TYPE_LETTERS } from './types.js';

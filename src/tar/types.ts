@@ -1,6 +1,17 @@
 /** The kinds of filesystem object a tar entry can describe. */
 export type TarEntryType = 'file' | 'dir' | 'symlink' | 'hardlink' | 'char' | 'block' | 'fifo';
 
+/** One letter per entry type, as `ls -l` shows it (`h` for a hardlink entry). */
+export const TYPE_LETTERS: Readonly<Record<TarEntryType, string>> = {
+  file: '-',
+  dir: 'd',
+  symlink: 'l',
+  hardlink: 'h',
+  char: 'c',
+  block: 'b',
+  fifo: 'p',
+};
+
 /** One member of a tar archive, with every extension header already applied. */
 export interface TarEntry {
   /** Normalised: no leading `./` or `/`, no trailing slash, no empty or `.` segments; `''` is the root. `..` segments are kept (callers confine them). */
