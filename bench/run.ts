@@ -12,7 +12,7 @@ import { type BenchCase, type CaseContext, type CaseResult, Skip } from './cases
 import { unpackApp } from './cases/unpack.js';
 import { buildCorpus } from './corpus/index.js';
 import { findTmpfs, machineInfo } from './machine.js';
-import { ensureGnuTime, killRunning } from './measure.js';
+import { ensureGnuTime, killRunning, nodeStartupCost } from './measure.js';
 import { mergeWithLastReport } from './merge-report.js';
 import { CLI, ocipeekVersion } from './ocipeek.js';
 import { peerVersions } from './peers.js';
@@ -96,6 +96,7 @@ async function main(): Promise<number> {
   ensureGnuTime(log);
   const started = new Date();
   const machine = machineInfo(cache);
+  const startup = nodeStartupCost();
   log(`corpus in ${cache}`);
   const corpus = await buildCorpus(cache, { bigSize: quick ? 256 << 20 : 1 << 30, log });
   const images = ['debian', 'app', corpus.big.name, 'debian-zstd'];
@@ -137,6 +138,11 @@ async function main(): Promise<number> {
   }
 
   const remarks = [...(values.note ?? [])];
+  if (startup) {
+    remarks.push(
+      `this shell sets ${startup.names.join(' and ')}; every contender ran without ${startup.names.length > 1 ? 'them' : 'it'}, as with a clean HOME (\`node -e ''\` starts in ${startup.without.toFixed(0)} ms without, ${startup.withEnv.toFixed(0)} ms with)`,
+    );
+  }
   if (machine.loadAverage[0]! > machine.cpus * 0.5) {
     remarks.push(
       `the machine was busy when the run started (load ${machine.loadAverage[0]} on ${machine.cpus} CPUs): figures are provisional`,
