@@ -11,13 +11,7 @@ import {
 import { UnauthorizedError } from '../errors/index.js';
 import { registryApiHost } from '../ref/index.js';
 import { discardBody, HttpPool, type HttpResponse } from './http-client.js';
-import { isLoopbackRegistry } from './loopback.js';
-import {
-  isAbort,
-  isPlainHttpAnswer,
-  isRetryableNetworkError,
-  toNetworkError,
-} from './network-errors.js';
+import { isAbort, isRetryableNetworkError, toNetworkError } from './network-errors.js';
 import { readCapped } from './read-capped.js';
 import {
   backoffDelay,
@@ -26,6 +20,7 @@ import {
   type RetryOptions,
   sleep,
 } from './retry.js';
+import { type Scheme, SchemeChoice } from './scheme-choice.js';
 import { type TlsOptions, tlsAgentOptions } from './tls.js';
 import { TransferStats } from './transfer-stats.js';
 
@@ -33,7 +28,7 @@ import { TransferStats } from './transfer-stats.js';
 export interface TransportOptions {
   /** TLS trust and client certificates. */
   tls?: TlsOptions;
-  /** Speak plain HTTP to every registry (loopback registries fall back to it by themselves). */
+  /** Speak plain HTTP to every registry (loopback registries find their scheme by themselves). */
   plainHttp?: boolean;
   /** Retry policy for network errors, 429 and 5xx. */
   retry?: RetryOptions;
@@ -88,7 +83,7 @@ export function headerValue(headers: IncomingHttpHeaders, name: string): string 
 
 /**
  * The request chain every registry call goes through: scheme choice (HTTPS, with plain
- * HTTP only for loopback or when told), bearer/basic auth on 401 (re-authenticating once),
+ * HTTP only for loopback or when told; {@link SchemeChoice}), bearer/basic auth on 401 (re-authenticating once),
  * bounded retries with backoff honouring `Retry-After`, redirects that never carry
  * credentials to another origin, timeouts, abort signals, stats and redacted logging.
  */
@@ -96,10 +91,11 @@ export class RegistryTransport {
   readonly stats: TransferStats;
   readonly authenticator: Authenticator;
   private readonly pool: HttpPool;
-  private readonly plainHosts = new Set<string>();
+  private readonly schemes: SchemeChoice;
 
   constructor(private readonly options: TransportOptions = {}) {
     this.stats = options.stats ?? new TransferStats();
+    this.schemes = new SchemeChoice(options.plainHttp);
     this.pool = new HttpPool({
       tls: tlsAgentOptions(options.tls ?? {}),
       timeoutMs: options.timeoutMs ?? 30_000,
@@ -125,7 +121,10 @@ export class RegistryTransport {
 
   /** The base URL (`https://host`) used for a registry right now. */
   baseUrl(registry: string): string {
-    const scheme = this.options.plainHttp || this.plainHosts.has(registry) ? 'http' : 'https';
+    return this.baseUrlFor(registry, this.schemes.current(registry));
+  }
+
+  private baseUrlFor(registry: string, scheme: Scheme): string {
     return `${scheme}://${registryApiHost(registry)}`;
   }
 
@@ -134,18 +133,20 @@ export class RegistryTransport {
     const retries = this.options.retry?.retries ?? 4;
     const replayable = !(req.body && typeof (req.body as Readable).pipe === 'function');
     let reauthenticated = false;
-    let fellBack = false;
+    let schemeSwitches = 0;
+    // A body that cannot be sent twice must not be the request that finds the scheme out.
+    if (!replayable && this.schemes.probing(req.registry)) await this.ping(req);
     for (let attempt = 0; ; attempt++) {
+      const scheme = this.schemes.current(req.registry);
       let res: RegistryResponse;
       try {
-        res = await this.sendOnce(req);
+        res = await this.sendOnce(req, scheme);
       } catch (err) {
         if (isAbort(err, req.signal)) throw err;
-        if (this.shouldFallBackToHttp(req.registry, err) && replayable && !fellBack) {
-          fellBack = true;
-          this.plainHosts.add(req.registry);
-          this.stats.requests--; // the handshake never became an HTTP request
-          this.log(`* ${req.registry}: TLS failed, falling back to plain HTTP (loopback)`);
+        const next = this.schemes.decide(req.registry, scheme, { error: err });
+        if (next && replayable && schemeSwitches++ < 2) {
+          this.stats.requests--; // no HTTP exchange took place
+          this.log(`* ${req.registry}: ${scheme} failed on loopback, trying ${next}`);
           attempt--;
           continue;
         }
@@ -155,6 +156,13 @@ export class RegistryTransport {
           continue;
         }
         throw wrapped;
+      }
+      const next = this.schemes.decide(req.registry, scheme, { status: res.status });
+      if (next && replayable && schemeSwitches++ < 2) {
+        await discardBody(res.body);
+        this.log(`* ${req.registry}: ${res.status} over ${scheme} on loopback, trying ${next}`);
+        attempt--;
+        continue;
       }
       if (res.status === 401 && !reauthenticated) {
         const challenges = parseWwwAuthenticate(res.headers['www-authenticate'] ?? '');
@@ -181,12 +189,17 @@ export class RegistryTransport {
     }
   }
 
-  /**
-   * A loopback registry answered our TLS handshake in plain HTTP: use HTTP from now on.
-   * Also true for requests that raced the first one over HTTPS while it was switching.
-   */
-  private shouldFallBackToHttp(registry: string, err: unknown): boolean {
-    return !this.options.plainHttp && isLoopbackRegistry(registry) && isPlainHttpAnswer(err);
+  /** Find out a loopback registry's scheme with a `GET /v2/` before a one-shot request. */
+  private async ping(req: RegistryRequest): Promise<void> {
+    const res = await this.send({
+      registry: req.registry,
+      repository: req.repository,
+      scope: req.scope,
+      method: 'GET',
+      path: '/v2/',
+      signal: req.signal,
+    });
+    await discardBody(res.body);
   }
 
   private async authorize(req: RegistryRequest, challenges: AuthChallenge[]): Promise<void> {
@@ -197,8 +210,8 @@ export class RegistryTransport {
   }
 
   /** One attempt: auth header from cache, then redirects followed by hand. */
-  private async sendOnce(req: RegistryRequest): Promise<RegistryResponse> {
-    const base = new URL(this.baseUrl(req.registry));
+  private async sendOnce(req: RegistryRequest, scheme: Scheme): Promise<RegistryResponse> {
+    const base = new URL(this.baseUrlFor(req.registry, scheme));
     let url = new URL(req.path, base);
     // Credentials belong to the registry's own origin; an absolute upload `Location` or
     // `Link` on another host gets none.
