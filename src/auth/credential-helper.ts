@@ -1,5 +1,5 @@
-import { execFile } from 'node:child_process';
 import { CredentialsError } from '../errors/index.js';
+import { childProcess } from '../node/lazy-builtins.js';
 import type { Credentials } from './credentials.js';
 
 /** Options for {@link runCredentialHelper}. */
@@ -37,7 +37,7 @@ function run(
   options: CredentialHelperOptions,
 ): Promise<{ code: number | string | null; stdout: string; stderr: string; error?: Error }> {
   return new Promise((resolve) => {
-    const child = execFile(
+    const child = childProcess().execFile(
       file,
       ['get'],
       {

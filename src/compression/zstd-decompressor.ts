@@ -1,6 +1,7 @@
-import { type ChildProcessByStdio, spawn } from 'node:child_process';
+import type { ChildProcessByStdio } from 'node:child_process';
 import { Duplex, type Readable, type Writable } from 'node:stream';
 import { DecompressionError, UnsupportedError } from '../errors/index.js';
+import { childProcess } from '../node/lazy-builtins.js';
 
 /** Options for {@link ZstdDecompressor}. */
 export interface ZstdDecompressorOptions {
@@ -30,7 +31,9 @@ export class ZstdDecompressor extends Duplex {
   constructor(options: ZstdDecompressorOptions = {}) {
     super({ readableHighWaterMark: 64 * 1024 });
     const command = options.command ?? 'zstd';
-    this.child = spawn(command, ['-d', '-c', '-q'], { stdio: ['pipe', 'pipe', 'pipe'] });
+    this.child = childProcess().spawn(command, ['-d', '-c', '-q'], {
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
     const { child } = this;
     child.on('error', (err: NodeJS.ErrnoException) => {
       this.exited = true;

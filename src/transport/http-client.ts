@@ -1,7 +1,8 @@
 import http, { type IncomingHttpHeaders, type IncomingMessage } from 'node:http';
-import https from 'node:https';
+import type https from 'node:https';
 import net from 'node:net';
 import type { Readable } from 'node:stream';
+import { https as loadHttps } from '../node/lazy-builtins.js';
 
 /**
  * ocipeek speaks HTTP/1.1 through Node's own `http`/`https` modules rather than undici.
@@ -80,18 +81,25 @@ class ReusedBufferAgent extends http.Agent {
 /** Keep-alive connection pools for HTTP and HTTPS with timeouts and byte counting. */
 export class HttpPool {
   private readonly httpAgent: http.Agent;
-  private readonly httpsAgent: https.Agent;
+  private httpsAgentOnce: https.Agent | undefined;
+
+  private readonly pool: http.AgentOptions;
 
   constructor(private readonly options: HttpPoolOptions) {
-    const pool = {
+    this.pool = {
       keepAlive: true,
       maxSockets: options.maxSockets ?? 16,
       // Idle pooled connections close after 10 s; the agent also unrefs them, so an idle
       // pool never keeps the process alive.
       timeout: 10_000,
     };
-    this.httpAgent = new ReusedBufferAgent(pool);
-    this.httpsAgent = new https.Agent({ ...options.tls, ...pool });
+    this.httpAgent = new ReusedBufferAgent(this.pool);
+  }
+
+  /** The HTTPS agent, made (and `node:https` loaded) on the first HTTPS request. */
+  private get httpsAgent(): https.Agent {
+    this.httpsAgentOnce ??= new (loadHttps().Agent)({ ...this.options.tls, ...this.pool });
+    return this.httpsAgentOnce;
   }
 
   /**
@@ -109,7 +117,7 @@ export class HttpPool {
     const { timeoutMs, bodyTimeoutMs } = this.options;
     return new Promise((resolve, reject) => {
       const secure = url.protocol === 'https:';
-      const req = (secure ? https : http).request(url, {
+      const req = (secure ? loadHttps() : http).request(url, {
         method,
         headers,
         agent: secure ? this.httpsAgent : this.httpAgent,
@@ -143,7 +151,7 @@ export class HttpPool {
   /** Close every pooled connection. */
   close(): void {
     this.httpAgent.destroy();
-    this.httpsAgent.destroy();
+    this.httpsAgentOnce?.destroy();
   }
 }
 

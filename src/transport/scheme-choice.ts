@@ -1,5 +1,5 @@
-import { errorCode, isPlainHttpAnswer } from './network-errors.js';
 import { isLoopbackRegistry } from './loopback.js';
+import { errorCode, isPlainHttpAnswer } from './network-errors.js';
 
 /** The URL scheme a registry is spoken to with. */
 export type Scheme = 'http' | 'https';
@@ -53,7 +53,8 @@ export class SchemeChoice {
       if (used === 'http' && !known && looksLikeTlsServer(outcome.error)) {
         return this.#learn(registry, 'https');
       }
-      if (used === 'https' && isPlainHttpAnswer(outcome.error)) return this.#learn(registry, 'http');
+      if (used === 'https' && isPlainHttpAnswer(outcome.error))
+        return this.#learn(registry, 'http');
       return undefined;
     }
     if (!known) {

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import type { AgentOptions } from 'node:https';
-import { rootCertificates } from 'node:tls';
 import { InvalidArgumentError } from '../errors/index.js';
+import { tls as loadTls } from '../node/lazy-builtins.js';
 
 /** TLS settings for registry connections. */
 export interface TlsOptions {
@@ -41,7 +41,11 @@ function extraCaFromEnv(): string[] {
 export function tlsAgentOptions(tls: TlsOptions): AgentOptions {
   const options: AgentOptions = { rejectUnauthorized: tls.verify !== false };
   if (tls.caFile) {
-    options.ca = [...rootCertificates, ...extraCaFromEnv(), readPem(tls.caFile, 'CA file')];
+    options.ca = [
+      ...loadTls().rootCertificates,
+      ...extraCaFromEnv(),
+      readPem(tls.caFile, 'CA file'),
+    ];
   }
   if (tls.certFile || tls.keyFile) {
     if (!tls.certFile || !tls.keyFile) {

@@ -3,9 +3,9 @@ import http from 'node:http';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
-import { testCerts } from '../../harness/certs.js';
 import { RegistryTransport } from '../../../src/transport/index.js';
 import { SchemeChoice } from '../../../src/transport/scheme-choice.js';
+import { testCerts } from '../../harness/certs.js';
 
 const reset = Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' });
 const plainAnswer = Object.assign(new Error('wrong version number'), {

@@ -1,0 +1,25 @@
+import { createRequire } from 'node:module';
+
+/**
+ * Node built-ins that most runs never touch, loaded on first use instead of at start-up.
+ * A short command such as a pull spends most of its time starting: `node:https` (with
+ * `tls`) and `node:child_process` (with `dgram`) each add 4-5 ms of module compiling that a
+ * pull from a plain-HTTP registry with no credential helper never needs (measured in
+ * bench/ANALYSIS.md). A static `import` would load them in every run.
+ */
+const load = createRequire(import.meta.url);
+
+/** `node:https`, loaded on first call. */
+export function https(): typeof import('node:https') {
+  return load('node:https');
+}
+
+/** `node:tls`, loaded on first call. */
+export function tls(): typeof import('node:tls') {
+  return load('node:tls');
+}
+
+/** `node:child_process`, loaded on first call. */
+export function childProcess(): typeof import('node:child_process') {
+  return load('node:child_process');
+}
