@@ -55,6 +55,7 @@ export {
 export {
   diffTrees,
   type EntryJson,
+  type EntryView,
   type FsEntry,
   type ImageEfficiency,
   ImageFilesystem,

@@ -1,3 +1,5 @@
+import { type ByteSink, LineWriter } from './line-writer.js';
+
 /** Human-readable byte count (binary units), e.g. `1.5 MiB`. */
 export function formatBytes(n: number): string {
   if (!Number.isFinite(n) || n < 0) return String(n);
@@ -39,22 +41,16 @@ export function printLines(...lines: string[]): void {
   process.stdout.write(`${lines.join('\n')}\n`);
 }
 
-/** Lines handed to one `write` call: ~1 MB of text, whatever the list's length. */
-const LINES_PER_WRITE = 16_384;
-
 /**
- * Print a list of lines of any length, in batches. Spreading a list into
+ * Print a list of lines of any length, in batches of bytes. Spreading a list into
  * `printLines(...lines)` fails with "Maximum call stack size exceeded" past ~150,000
  * arguments (an `ls -R` of a large image), and one joined string of the whole list
  * costs its size again in memory.
  */
-export function printList(
-  lines: readonly string[],
-  out: { write(text: string): unknown } = process.stdout,
-): void {
-  for (let i = 0; i < lines.length; i += LINES_PER_WRITE) {
-    out.write(`${lines.slice(i, i + LINES_PER_WRITE).join('\n')}\n`);
-  }
+export function printList(lines: readonly string[], out: ByteSink = process.stdout): void {
+  const writer = new LineWriter(out);
+  for (const line of lines) writer.line(line);
+  writer.end();
 }
 
 const SPACES = ' '.repeat(256);
@@ -65,40 +61,58 @@ function spaces(n: number): string {
 }
 
 /**
- * Print rows as {@link table} lays them out, in batches: for the ~55,000 rows of an
- * `ls -R -l` of an application image, padding every cell and joining one string of the
- * whole table cost ~0.1 s and its size again in memory. The last column is not trimmed,
- * so a name ending in a space keeps it.
+ * Prints rows as {@link table} lays them out, for tables too big to keep: every row is
+ * `measure`d first (column widths), then `print`ed, and rows are written in batches. The
+ * rows themselves need not be kept between the two passes, so a caller that can produce
+ * them twice (`ls -R -l` walks the tree twice) keeps nothing per row: for the ~55,000 rows
+ * of an application image, rows kept from the first pass to the second were what the
+ * garbage collector spent its time copying. Lines go out through a {@link LineWriter}.
+ * The last column is not padded or trimmed, so a name ending in a space keeps it.
  */
-export function printTable(
-  rows: readonly (readonly string[])[],
-  out: { write(text: string): unknown } = process.stdout,
-): void {
-  const widths: number[] = [];
-  for (const row of rows) {
+export class TablePrinter {
+  private readonly widths: number[] = [];
+  private readonly writer: LineWriter;
+
+  constructor(out: ByteSink = process.stdout) {
+    this.writer = new LineWriter(out);
+  }
+
+  /** First pass: widen the columns to fit `row`. */
+  measure(row: readonly string[]): void {
+    const widths = this.widths;
     for (let i = 0; i < row.length; i++) {
       const w = row[i]!.length;
       if (w > (widths[i] ?? 0)) widths[i] = w;
     }
   }
-  let batch = '';
-  let count = 0;
-  for (const row of rows) {
+
+  /** Second pass: print `row` (after every row was measured). */
+  print(row: readonly string[]): void {
     let line = '';
     const last = row.length - 1;
     for (let i = 0; i < last; i++) {
       const cell = row[i]!;
-      line += cell + spaces(widths[i]! - cell.length + 2);
+      line += cell + spaces(this.widths[i]! - cell.length + 2);
     }
     const end = row[last] ?? '';
-    batch += end === '' ? `${line.trimEnd()}\n` : `${line}${end}\n`;
-    if (++count === LINES_PER_WRITE) {
-      out.write(batch);
-      batch = '';
-      count = 0;
-    }
+    this.writer.line(end === '' ? line.trimEnd() : line + end);
   }
-  if (batch !== '') out.write(batch);
+
+  /** Write what is still gathered. */
+  end(): void {
+    this.writer.end();
+  }
+}
+
+/** Print rows as {@link table} lays them out, in batches (see {@link TablePrinter}). */
+export function printTable(
+  rows: readonly (readonly string[])[],
+  out: ByteSink = process.stdout,
+): void {
+  const printer = new TablePrinter(out);
+  for (const row of rows) printer.measure(row);
+  for (const row of rows) printer.print(row);
+  printer.end();
 }
 
 /** Shorten a digest for tables: `sha256:0123456789ab`. */

@@ -1,4 +1,4 @@
-import type { FsEntry } from '../fs/index.js';
+import type { EntryView, FsEntry } from '../fs/index.js';
 import { TYPE_LETTERS } from '../tar/index.js';
 
 // `ls -l -R` of an image formats tens of thousands of entries that share a handful of
@@ -47,7 +47,7 @@ export function timeString(mtime: number): string {
 }
 
 /** One `ls -l` line: mode, owner, size, time, name (→ link target), and the layer. */
-export function longLine(e: FsEntry, name: string): string[] {
+export function longLine(e: EntryView, name: string): string[] {
   const link = e.linkname
     ? e.type === 'hardlink'
       ? ` => ${e.linkname}`

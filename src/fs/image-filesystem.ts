@@ -1,7 +1,8 @@
 import { InvalidArgumentError, PathNotFoundError } from '../errors/index.js';
 import type { TarEntry, TarRecord } from '../tar/index.js';
+import { DepthFirst } from './depth-first.js';
 import { EfficiencyTracker, type ImageEfficiency, type LayerStats } from './layer-stats.js';
-import { entryOf, type FsEntry, FsNode } from './node.js';
+import { type EntryView, entryOf, type FsEntry, FsNode, NodeView } from './node.js';
 import { childPath, plainRelative, splitPath } from './paths.js';
 import { hardlinkContent, type Resolved, resolvePath } from './resolve.js';
 
@@ -382,27 +383,30 @@ export class ImageFilesystem {
    * are reported, not descended into.
    */
   *walk(dir = '/', options: WalkOptions = {}): Generator<FsEntry, void, undefined> {
+    const start = this.walkStart(dir);
+    if (options.includeRoot) yield this.entry(start);
+    const it = new DepthFirst(start.node, start.path, options.maxDepth);
+    while (it.next()) yield entryOf(it.node, it.path, this.digestOf(it.node.layer));
+  }
+
+  /**
+   * What {@link walk} yields, handed to `visit` one at a time as one reused
+   * {@link EntryView} that is only valid during the call (copy what you keep). For
+   * listings of tens of thousands of paths: no entry object is built per path, so nothing
+   * survives long enough to make the garbage collector copy it.
+   */
+  forEachEntry(dir: string, visit: (entry: EntryView) => void, options: WalkOptions = {}): void {
+    const start = this.walkStart(dir);
+    const view = new NodeView(this.layers);
+    if (options.includeRoot) visit(view.show(start.node, start.path));
+    const it = new DepthFirst(start.node, start.path, options.maxDepth);
+    while (it.next()) visit(view.show(it.node, it.path));
+  }
+
+  private walkStart(dir: string): Resolved {
     const start = resolvePath(this.root, dir, true);
     if (start.node.children === undefined) throw new PathNotFoundError(dir, 'not a directory');
-    if (options.includeRoot) yield this.entry(start);
-    const maxDepth = options.maxDepth ?? Number.POSITIVE_INFINITY;
-    const stack: { node: FsNode; path: string; depth: number }[] = [
-      { node: start.node, path: start.path, depth: 0 },
-    ];
-    while (stack.length > 0) {
-      const { node, path, depth } = stack.pop()!;
-      if (node !== start.node) yield this.entry({ node, path });
-      if (node.children === undefined || depth >= maxDepth) continue;
-      const names = [...node.children.keys()].sort();
-      for (let i = names.length - 1; i >= 0; i--) {
-        const name = names[i]!;
-        stack.push({
-          node: node.children.get(name)!,
-          path: childPath(path, name),
-          depth: depth + 1,
-        });
-      }
-    }
+    return start;
   }
 }
 

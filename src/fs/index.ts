@@ -14,5 +14,5 @@ export {
   type WalkOptions,
 } from './image-filesystem.js';
 export type { ImageEfficiency, Inefficiency, LayerStats } from './layer-stats.js';
-export { type EntryJson, type FsEntry, toEntryJson } from './node.js';
+export { type EntryJson, type EntryView, type FsEntry, toEntryJson } from './node.js';
 export { MAX_SYMLINK_HOPS } from './resolve.js';

@@ -135,6 +135,63 @@ export interface EntryJson {
   layer: number;
 }
 
+/**
+ * An entry seen during {@link ImageFilesystem.forEachEntry}: the same fields as
+ * {@link FsEntry} (absent ones are undefined), valid only until the visitor returns.
+ */
+export type EntryView = Readonly<FsEntry>;
+
+/** The one mutable object {@link ImageFilesystem.forEachEntry} shows every node through. */
+export class NodeView implements EntryView {
+  path = '';
+  type: FsEntry['type'] = 'file';
+  size = 0;
+  mode = 0;
+  uid = 0;
+  gid = 0;
+  uname: string | undefined = undefined;
+  gname: string | undefined = undefined;
+  mtime = 0;
+  linkname: string | undefined = undefined;
+  devmajor: number | undefined = undefined;
+  devminor: number | undefined = undefined;
+  xattrs: Record<string, string> | undefined = undefined;
+  sparse: true | undefined = undefined;
+  layer = 0;
+  layerDigest = '';
+  headerOffset = 0;
+  dataOffset = 0;
+  implied: true | undefined = undefined;
+
+  constructor(private readonly layers: readonly { digest: string }[]) {}
+
+  /** Show `node` at `path` (the fields {@link entryOf} would copy); returns this view. */
+  show(node: FsNode, path: string): this {
+    this.path = path;
+    this.type = node.type;
+    this.size = node.size;
+    this.mode = node.mode;
+    this.uid = node.uid;
+    this.gid = node.gid;
+    this.uname = node.uname;
+    this.gname = node.gname;
+    this.mtime = node.mtime;
+    this.linkname =
+      node.linkname !== undefined && node.type === 'hardlink' ? `/${node.linkname}` : node.linkname;
+    const x = node.extra;
+    this.devmajor = x?.devmajor;
+    this.devminor = x?.devminor;
+    this.xattrs = x?.xattrs;
+    this.sparse = x?.sparse;
+    this.layer = node.layer;
+    this.layerDigest = this.layers[node.layer]?.digest ?? '';
+    this.headerOffset = node.headerOffset;
+    this.dataOffset = node.dataOffset;
+    this.implied = node.implied ? true : undefined;
+    return this;
+  }
+}
+
 /** Snapshot a node as a public {@link FsEntry}. */
 export function entryOf(node: FsNode, path: string, layerDigest: string): FsEntry {
   const out: FsEntry = {

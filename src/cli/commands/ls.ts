@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
-import { type FsEntry, toEntryJson } from '../../fs/index.js';
-import { printJson, printList, printTable } from '../format.js';
+import { type EntryView, type FsEntry, toEntryJson } from '../../fs/index.js';
+import { printJson, printList, printTable, TablePrinter } from '../format.js';
 import { longLine } from '../fs-format.js';
 import { openCliImage } from '../image-source.js';
 import { cliFilesystemView } from '../lazy-image.js';
@@ -28,15 +28,27 @@ export function registerLs(program: Command): void {
         // eStargz / zstd:chunked images list from their TOCs, without reading the layers.
         const fs = await cliFilesystemView(img);
         const target = fs.stat(path);
+        if (target.type === 'dir' && opts.recursive && !(opts.json || img.ctx.options.json)) {
+          // Tens of thousands of paths: seen one at a time, nothing kept per path.
+          if (opts.long) {
+            const printer = new TablePrinter();
+            fs.forEachEntry(path, (e: EntryView) => printer.measure(longLine(e, e.path)));
+            fs.forEachEntry(path, (e: EntryView) => printer.print(longLine(e, e.path)));
+            printer.end();
+          } else {
+            const paths: string[] = [];
+            fs.forEachEntry(path, (e: EntryView) => paths.push(e.path));
+            printList(paths);
+          }
+          return;
+        }
         let entries: FsEntry[];
         if (target.type !== 'dir') entries = [fs.lstat(path)];
         else if (opts.recursive) entries = [...fs.walk(path)];
         else entries = fs.list(path);
         if (opts.json || img.ctx.options.json) return printJson(entries.map(toEntryJson));
         const name = (e: FsEntry) =>
-          opts.recursive || target.type !== 'dir'
-            ? e.path
-            : e.path.slice(e.path.lastIndexOf('/') + 1);
+          target.type !== 'dir' ? e.path : e.path.slice(e.path.lastIndexOf('/') + 1);
         if (entries.length === 0) return;
         if (opts.long) printTable(entries.map((e) => longLine(e, name(e))));
         else printList(entries.map(name));

@@ -1,6 +1,12 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { printList, printTable, table } from '../../../src/cli/format.js';
+import { printList, printTable, TablePrinter, table } from '../../../src/cli/format.js';
+import { LineWriter } from '../../../src/cli/line-writer.js';
+
+/** A sink that keeps every write, decoded, one string per write. */
+function collect(writes: string[]) {
+  return { write: (b: Uint8Array) => writes.push(Buffer.from(b).toString('utf8')) };
+}
 
 describe('CLI output formatting', () => {
   it('table pads every column but the last to its widest cell and trims line ends', () => {
@@ -26,7 +32,7 @@ describe('CLI output formatting', () => {
     const lines = Array.from({ length: 300_000 }, (_, i) => `/f/${i}`);
     assert.throws(() => ((...a: string[]) => a.length)(...lines), RangeError);
     const writes: string[] = [];
-    printList(lines, { write: (t: string) => writes.push(t) });
+    printList(lines, collect(writes));
     assert.ok(writes.length > 1, 'more than one write');
     assert.deepEqual(writes.join('').split('\n'), [...lines, '']);
   });
@@ -40,15 +46,61 @@ describe('CLI output formatting', () => {
       ['only', '', ''],
     ];
     const writes: string[] = [];
-    printTable(rows, { write: (t: string) => writes.push(t) });
+    printTable(rows, collect(writes));
     assert.equal(writes.join(''), `${table(rows)}\n`);
     const spaced: string[] = [];
-    printTable([['-rw-r--r--', 'name ends in a space ']], { write: (t: string) => spaced.push(t) });
+    printTable([['-rw-r--r--', 'name ends in a space ']], collect(spaced));
     assert.equal(spaced.join(''), '-rw-r--r--  name ends in a space \n');
-    const many = Array.from({ length: 40_000 }, (_, i) => ['m', String(i), `/f/${i}`]);
+    const many = Array.from({ length: 100_000 }, (_, i) => ['m', String(i), `/f/${i}`]);
     const batches: string[] = [];
-    printTable(many, { write: (t: string) => batches.push(t) });
+    printTable(many, collect(batches));
     assert.ok(batches.length > 1, 'more than one write');
     assert.equal(batches.join(''), `${table(many)}\n`);
+  });
+
+  it('TablePrinter prints rows produced twice (measured, then printed) as printTable does', () => {
+    const rows = Array.from({ length: 5000 }, (_, i) => ['-rw-r--r--', `${i % 7}/0`, `f${i}`]);
+    const direct: string[] = [];
+    const twice = new TablePrinter(collect(direct));
+    for (const row of rows) twice.measure([...row]);
+    for (const row of rows) twice.print([...row]);
+    twice.end();
+    assert.equal(direct.join(''), `${table(rows)}\n`);
+  });
+});
+
+describe('LineWriter', () => {
+  it('writes UTF-8 lines in 1 MiB batches, never splitting a line or a character', () => {
+    const lines = Array.from({ length: 60_000 }, (_, i) => `/données/日本語/ファイル-${i}-é🙂`);
+    const chunks: Buffer[] = [];
+    const writer = new LineWriter({ write: (b: Uint8Array) => chunks.push(Buffer.from(b)) });
+    for (const line of lines) writer.line(line);
+    writer.end();
+    assert.ok(chunks.length > 1, 'more than one write');
+    for (const c of chunks) {
+      assert.ok(c.length <= 1024 * 1024);
+      assert.equal(c[c.length - 1], 0x0a, 'every write ends at a line end');
+      assert.equal(c.toString('utf8').includes('\ufffd'), false, 'no character cut in two');
+    }
+    assert.deepEqual(Buffer.concat(chunks).toString('utf8').split('\n'), [...lines, '']);
+  });
+
+  it('a line longer than a batch goes out whole, in order, and buffers are not reused', () => {
+    const long = 'x'.repeat(600_000);
+    const kept: Uint8Array[] = [];
+    const writer = new LineWriter({ write: (b: Uint8Array) => kept.push(b) });
+    writer.line('before');
+    writer.line(long);
+    writer.line('after');
+    writer.end();
+    const text = kept.map((b) => Buffer.from(b).toString('utf8')).join('');
+    assert.equal(text, `before\n${long}\nafter\n`);
+    assert.equal(new Set(kept.map((b) => b.buffer)).size, kept.length, 'each write its own memory');
+  });
+
+  it('writes nothing for no lines', () => {
+    const writes: Uint8Array[] = [];
+    new LineWriter({ write: (b: Uint8Array) => writes.push(b) }).end();
+    assert.equal(writes.length, 0);
   });
 });

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { PathNotFoundError, SymlinkLoopError } from '../../../src/errors/index.js';
 import { MAX_SYMLINK_HOPS, toEntryJson } from '../../../src/fs/index.js';
-import { build, dir, file, symlink } from './entries.js';
+import { build, dir, file, hardlink, symlink } from './entries.js';
 
 describe('ImageFilesystem lookups', () => {
   it('follows symlink chains, lstat does not', async () => {
@@ -118,6 +118,48 @@ describe('ImageFilesystem lookups', () => {
       [...fs.walk('/', { maxDepth: 1 })].map((e) => e.path),
       ['/a', '/b', '/c', '/s'],
     );
+  });
+
+  it('forEachEntry shows exactly what walk yields, field for field, through one view', async () => {
+    const fs = await build([
+      [dir('a', { uname: 'root', gname: 'root' }), file('a/y/x', 3), file('b/z', 7, { mtime: 9 })],
+      [
+        file('a/y/x', 5, { uid: 1000 }),
+        hardlink('b/h', 'a/y/x'),
+        symlink('s', 'b'),
+        file('dev', 0, { type: 'char', devmajor: 1, devminor: 3 }),
+        file('attr', 1, { xattrs: { 'user.k': 'v' } }),
+      ],
+    ]);
+    for (const [dirPath, options] of [
+      ['/', {}],
+      ['/a', { includeRoot: true }],
+      ['/', { maxDepth: 1 }],
+      ['/b', {}],
+    ] as const) {
+      const seen: object[] = [];
+      const views = new Set<object>();
+      fs.forEachEntry(
+        dirPath,
+        (e) => {
+          views.add(e);
+          // Copy the defined fields: the view is reused for the next entry.
+          seen.push(
+            Object.fromEntries(
+              Object.entries(e).filter(([k, v]) => v !== undefined && k !== 'layers'),
+            ),
+          );
+        },
+        options,
+      );
+      assert.deepEqual(
+        seen,
+        [...fs.walk(dirPath, options)],
+        `${dirPath} ${JSON.stringify(options)}`,
+      );
+      assert.ok(views.size <= 1, 'one view object for every entry');
+    }
+    assert.throws(() => fs.forEachEntry('/b/z', () => {}), /not a directory/);
   });
 
   it('reports entries in the CLI JSON shape', async () => {
