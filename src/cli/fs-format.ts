@@ -1,15 +1,26 @@
-import type { EntryView, FsEntry } from '../fs/index.js';
+import type { EntryView } from '../fs/index.js';
+import type { TarEntryType } from '../tar/index.js';
 import { TYPE_LETTERS } from '../tar/index.js';
+import { type ByteSink, LineWriter } from './line-writer.js';
 
 // `ls -l -R` of an image formats tens of thousands of entries that share a handful of
 // modes and mtimes: both strings are computed once per distinct value (Date formatting was
 // the largest single cost of a long listing).
-const modeStrings = new Map<string, string>();
+const modeStrings = new Map<number, string>();
+const TYPE_INDEX: Readonly<Record<TarEntryType, number>> = {
+  file: 0,
+  dir: 1,
+  symlink: 2,
+  hardlink: 3,
+  char: 4,
+  block: 5,
+  fifo: 6,
+};
 const timeStrings = new Map<number, string>();
 
 /** `drwxr-xr-x`-style mode string, with setuid/setgid/sticky as `ls` shows them. */
-export function modeString(type: FsEntry['type'], mode: number): string {
-  const key = TYPE_LETTERS[type] + mode;
+export function modeString(type: TarEntryType, mode: number): string {
+  const key = TYPE_INDEX[type] * 0x10000 + (mode & 0xffff);
   let text = modeStrings.get(key);
   if (text === undefined) {
     text = formatMode(type, mode);
@@ -18,7 +29,7 @@ export function modeString(type: FsEntry['type'], mode: number): string {
   return text;
 }
 
-function formatMode(type: FsEntry['type'], mode: number): string {
+function formatMode(type: TarEntryType, mode: number): string {
   const bit = (mask: number, ch: string) => (mode & mask ? ch : '-');
   const special = (exec: number, flag: number, on: string, off: string) =>
     mode & flag ? (mode & exec ? on : off) : mode & exec ? 'x' : '-';
@@ -46,23 +57,114 @@ export function timeString(mtime: number): string {
   return text;
 }
 
+/** The owner column: `uid/gid`. */
+function ownerCell(e: EntryView): string {
+  return `${e.uid}/${e.gid}`;
+}
+
+/** The size column: bytes, or `major,minor` for devices. */
+function sizeCell(e: EntryView): string {
+  return e.type === 'char' || e.type === 'block'
+    ? `${e.devmajor ?? 0},${e.devminor ?? 0}`
+    : String(e.size);
+}
+
+/** The name column: `name`, `name -> target` (symlink) or `name => /target` (hardlink). */
+function nameCell(e: EntryView, name: string): string {
+  if (!e.linkname) return name;
+  return e.type === 'hardlink' ? `${name} => ${e.linkname}` : `${name} -> ${e.linkname}`;
+}
+
 /** One `ls -l` line: mode, owner, size, time, name (→ link target), and the layer. */
 export function longLine(e: EntryView, name: string): string[] {
-  const link = e.linkname
-    ? e.type === 'hardlink'
-      ? ` => ${e.linkname}`
-      : ` -> ${e.linkname}`
-    : '';
-  const size =
-    e.type === 'char' || e.type === 'block'
-      ? `${e.devmajor ?? 0},${e.devminor ?? 0}`
-      : String(e.size);
   return [
     modeString(e.type, e.mode),
-    `${e.uid}/${e.gid}`,
-    size,
+    ownerCell(e),
+    sizeCell(e),
     timeString(e.mtime),
     `L${e.layer}`,
-    `${name}${link}`,
+    nameCell(e, name),
   ];
+}
+
+const SPACES = ' '.repeat(64);
+
+/** Padding that takes `cell` (of `width` columns) to `width` plus the two-space gap. */
+function pad(cell: string, width: number): string {
+  const n = width - cell.length + 2;
+  return n <= SPACES.length ? SPACES.slice(0, n) : ' '.repeat(n);
+}
+
+/**
+ * `ls -l` lines, laid out exactly as `printTable(entries.map(longLine))` would, for
+ * listings too long to keep a row per entry: `measure` every entry, then `print` each.
+ * Measuring computes each column's width without building its text, and printing builds
+ * one string per line, so a recursive listing of an application image makes nothing per
+ * entry that outlives the line (see {@link TablePrinter} for why that matters).
+ */
+export class LongListing {
+  private modeWidth = 0;
+  private ownerWidth = 0;
+  private sizeWidth = 0;
+  private timeWidth = 0;
+  private layerWidth = 0;
+  private readonly writer: LineWriter;
+
+  constructor(out: ByteSink = process.stdout) {
+    this.writer = new LineWriter(out);
+  }
+
+  /** First pass: widen the columns to fit `e`. */
+  measure(e: EntryView): void {
+    const mode = modeString(e.type, e.mode).length;
+    if (mode > this.modeWidth) this.modeWidth = mode;
+    const owner = digits(e.uid) + 1 + digits(e.gid);
+    if (owner > this.ownerWidth) this.ownerWidth = owner;
+    const size =
+      e.type === 'char' || e.type === 'block'
+        ? digits(e.devmajor ?? 0) + 1 + digits(e.devminor ?? 0)
+        : digits(e.size);
+    if (size > this.sizeWidth) this.sizeWidth = size;
+    const time = timeString(e.mtime).length;
+    if (time > this.timeWidth) this.timeWidth = time;
+    const layer = 1 + digits(e.layer);
+    if (layer > this.layerWidth) this.layerWidth = layer;
+  }
+
+  /** Second pass: print `e` under `name` (after every entry was measured). */
+  print(e: EntryView, name: string): void {
+    const mode = modeString(e.type, e.mode);
+    const owner = ownerCell(e);
+    const size = sizeCell(e);
+    const time = timeString(e.mtime);
+    const layer = `L${e.layer}`;
+    this.writer.line(
+      mode +
+        pad(mode, this.modeWidth) +
+        owner +
+        pad(owner, this.ownerWidth) +
+        size +
+        pad(size, this.sizeWidth) +
+        time +
+        pad(time, this.timeWidth) +
+        layer +
+        pad(layer, this.layerWidth) +
+        nameCell(e, name),
+    );
+  }
+
+  /** Write what is still gathered. */
+  end(): void {
+    this.writer.end();
+  }
+}
+
+/** Characters `String(n)` has, without making the string for the common cases. */
+function digits(n: number): number {
+  if (Number.isInteger(n) && n >= 0 && n < 1e15) {
+    let d = 1;
+    for (let x = n; x >= 10; x = Math.floor(x / 10)) d++;
+    return d;
+  }
+  return String(n).length;
 }

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { type EntryView, type FsEntry, toEntryJson } from '../../fs/index.js';
-import { printJson, printList, printTable, TablePrinter } from '../format.js';
-import { longLine } from '../fs-format.js';
+import { printJson, printList, printTable } from '../format.js';
+import { LongListing, longLine } from '../fs-format.js';
 import { openCliImage } from '../image-source.js';
 import { cliFilesystemView } from '../lazy-image.js';
 
@@ -31,10 +31,10 @@ export function registerLs(program: Command): void {
         if (target.type === 'dir' && opts.recursive && !(opts.json || img.ctx.options.json)) {
           // Tens of thousands of paths: seen one at a time, nothing kept per path.
           if (opts.long) {
-            const printer = new TablePrinter();
-            fs.forEachEntry(path, (e: EntryView) => printer.measure(longLine(e, e.path)));
-            fs.forEachEntry(path, (e: EntryView) => printer.print(longLine(e, e.path)));
-            printer.end();
+            const listing = new LongListing();
+            fs.forEachEntry(path, (e: EntryView) => listing.measure(e));
+            fs.forEachEntry(path, (e: EntryView) => listing.print(e, e.path));
+            listing.end();
           } else {
             const paths: string[] = [];
             fs.forEachEntry(path, (e: EntryView) => paths.push(e.path));

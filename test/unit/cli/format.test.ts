@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { printList, printTable, TablePrinter, table } from '../../../src/cli/format.js';
+import { LongListing, longLine } from '../../../src/cli/fs-format.js';
 import { LineWriter } from '../../../src/cli/line-writer.js';
+import type { EntryView } from '../../../src/fs/index.js';
 
 /** A sink that keeps every write, decoded, one string per write. */
 function collect(writes: string[]) {
@@ -102,5 +104,45 @@ describe('LineWriter', () => {
     const writes: Uint8Array[] = [];
     new LineWriter({ write: (b: Uint8Array) => writes.push(b) }).end();
     assert.equal(writes.length, 0);
+  });
+});
+
+describe('LongListing', () => {
+  it('lays entries out exactly as printTable(longLine) does, whatever the column widths', () => {
+    const base = {
+      type: 'file' as const,
+      size: 0,
+      mode: 0o644,
+      uid: 0,
+      gid: 0,
+      mtime: 0,
+      layer: 0,
+      layerDigest: '',
+      headerOffset: 0,
+      dataOffset: 0,
+    };
+    const entries: EntryView[] = [
+      { ...base, path: '/a', size: 12 },
+      { ...base, path: '/dir', type: 'dir', mode: 0o4755, uid: 1000, gid: 100000 },
+      { ...base, path: '/dev/null', type: 'char', mode: 0o666, devmajor: 1, devminor: 3 },
+      { ...base, path: '/dev/sda', type: 'block', devmajor: 8 },
+      { ...base, path: '/l', type: 'symlink', linkname: '../target with space', layer: 12 },
+      { ...base, path: '/h', type: 'hardlink', linkname: '/a', mtime: 1.5e9 },
+      { ...base, path: '/big', size: 123_456_789_012, mode: 0o1777, mtime: 4e9 },
+      { ...base, path: '/sticky', type: 'dir', mode: 0o1770, mtime: -86_400 },
+      { ...base, path: '/名前 é', mode: 0o2755, uid: 4_294_967_294 },
+    ];
+    const want: string[] = [];
+    printTable(
+      entries.map((e) => longLine(e, e.path)),
+      collect(want),
+    );
+    const got: string[] = [];
+    const listing = new LongListing(collect(got));
+    for (const e of entries) listing.measure(e);
+    for (const e of entries) listing.print(e, e.path);
+    listing.end();
+    assert.equal(got.join(''), want.join(''));
+    assert.match(got.join(''), /crw-rw-rw- {2}0\/0 +1,3 /);
   });
 });
