@@ -83,8 +83,8 @@ export function headerValue(headers: IncomingHttpHeaders, name: string): string 
 
 /**
  * The request chain every registry call goes through: scheme choice (HTTPS, with plain
- * HTTP only for loopback or when told; {@link SchemeChoice}), bearer/basic auth on 401 (re-authenticating once),
- * bounded retries with backoff honouring `Retry-After`, redirects that never carry
+ * HTTP only for loopback or when told; {@link SchemeChoice}), bearer/basic auth on 401
+ * (re-authenticating once), bounded retries with backoff honouring `Retry-After`, redirects that never carry
  * credentials to another origin, timeouts, abort signals, stats and redacted logging.
  */
 export class RegistryTransport {
