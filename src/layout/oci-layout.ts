@@ -83,6 +83,17 @@ export class OciLayout {
    */
   static async open(dir: string, options: OpenLayoutOptions = {}): Promise<OciLayout> {
     const abs = resolvePath(dir);
+    const layout = new OciLayout(abs);
+    // The three reads go out together (each is a round trip to the thread pool); their
+    // outcomes are examined in order, so the first problem reported is the same as if
+    // they had been read one after another.
+    const markerRead = readFile(join(abs, 'oci-layout'), {
+      encoding: 'utf8',
+      signal: options.signal,
+    });
+    const indexRead = layout.index({ signal: options.signal });
+    markerRead.catch(() => {});
+    indexRead.catch(() => {});
     let info: Awaited<ReturnType<typeof stat>>;
     try {
       info = await stat(abs);
@@ -93,10 +104,7 @@ export class OciLayout {
     if (!info.isDirectory()) throw new InvalidArgumentError(`${abs} is not a directory`);
     let marker: string;
     try {
-      marker = await readFile(join(abs, 'oci-layout'), {
-        encoding: 'utf8',
-        signal: options.signal,
-      });
+      marker = await markerRead;
     } catch (err) {
       if (errnoCode(err) === 'ENOENT') {
         throw new InvalidArgumentError(`${abs} is not an OCI image layout (no oci-layout file)`);
@@ -114,8 +122,7 @@ export class OciLayout {
         `${abs}/oci-layout: unsupported imageLayoutVersion ${JSON.stringify(version)} (expected 1.x.y)`,
       );
     }
-    const layout = new OciLayout(abs);
-    await layout.index({ signal: options.signal });
+    await indexRead;
     return layout;
   }
 

@@ -108,13 +108,18 @@ export class Store {
     });
     if (!entries && !create) throw new NotFoundError(`no store at ${root}`);
     const hasLayout = entries?.includes('oci-layout') ?? false;
-    if (hasLayout) await checkVersions(root);
-    else if (entries?.some((e) => !STORE_ENTRIES.has(e))) {
+    // Checked together: each file-system call is a round trip to the thread pool, and
+    // opening the store is on the path of every command.
+    const complete = hasLayout
+      ? (await Promise.all([checkVersions(root), isComplete(root)]))[1]
+      : false;
+    if (!hasLayout && entries?.some((e) => !STORE_ENTRIES.has(e))) {
       throw new InvalidArgumentError(
         `${root} is not an OCI image layout (no oci-layout file) and is not empty; refusing to use it as a store`,
       );
-    } else if (!create) throw new NotFoundError(`no store at ${root}`);
-    if (hasLayout && (await isComplete(root))) {
+    }
+    if (!hasLayout && !create) throw new NotFoundError(`no store at ${root}`);
+    if (complete) {
       // Nothing to create: a read-only store (a shared mount) stays readable.
       return new Store(await OciLayout.open(root, { signal: options.signal }));
     }
