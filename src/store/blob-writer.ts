@@ -101,9 +101,14 @@ export async function writeBlobFile(
   });
   const partial = join(paths.tmpDir, `${algorithm}-${hex}.partial`);
   try {
-    if ((await sizeOf(finalPath)) === size) return none;
     const opener = typeof source === 'function' ? source : undefined;
-    let offset = opener ? ((await sizeOf(partial)) ?? 0) : 0;
+    // Both looked at together: one round trip to the thread pool instead of two.
+    const [stored, kept] = await Promise.all([
+      sizeOf(finalPath),
+      opener ? sizeOf(partial) : undefined,
+    ]);
+    if (stored === size) return none;
+    let offset = kept ?? 0;
     if (offset > size) offset = 0;
     let transferred = 0;
     const resumedFrom = offset;
