@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { commandWordOf } from './command-word.js';
 
 /**
  * Every command, loaded only when it runs: a command's module pulls in the library code it
@@ -37,29 +38,8 @@ export const COMMANDS: Record<string, () => Promise<(program: Command) => void>>
   wasm: async () => (await import('./commands/wasm.js')).registerWasm,
 };
 
-/** Global options that take a value, so the word after them is not the command name. */
-const VALUE_OPTIONS = new Set([
-  '--platform',
-  '--authfile',
-  '--username',
-  '--ca-file',
-  '--cert',
-  '--key',
-  '--store',
-]);
-const BOOLEAN_WORDS = new Set(['true', 'false', '1', '0', 'yes', 'no']);
-
 /** The command named on the command line, if it is one of ours. */
 export function commandNameOf(args: string[]): string | undefined {
-  for (let i = 0; i < args.length; i++) {
-    const arg = args[i]!;
-    if (arg === '--') return undefined;
-    if (arg.startsWith('-')) {
-      if (VALUE_OPTIONS.has(arg)) i++;
-      else if (arg === '--tls-verify' && BOOLEAN_WORDS.has(args[i + 1] ?? '')) i++;
-      continue;
-    }
-    return Object.hasOwn(COMMANDS, arg) ? arg : undefined;
-  }
-  return undefined;
+  const word = commandWordOf(args);
+  return word !== undefined && Object.hasOwn(COMMANDS, word) ? word : undefined;
 }

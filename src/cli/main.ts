@@ -1,4 +1,3 @@
-#!/usr/bin/env node
 import { Command, CommanderError } from 'commander';
 import { COMMANDS, commandNameOf } from './command-name.js';
 import { describeError, exitCodeFor } from './errors.js';
@@ -82,8 +81,10 @@ function drained(stream: NodeJS.WriteStream): Promise<void> {
   return new Promise((resolve) => stream.write('', () => resolve()));
 }
 
-const code = await main(process.argv);
-// Exit as soon as the output is out: a timer or a connection some library left behind
-// must not keep a finished run alive.
-await Promise.all([drained(process.stdout), drained(process.stderr)]);
-process.exit(code);
+// No top-level await: the executable runs this module as CommonJS (cli/launch.ts).
+void main(process.argv).then(async (code) => {
+  // Exit as soon as the output is out: a timer or a connection some library left behind
+  // must not keep a finished run alive.
+  await Promise.all([drained(process.stdout), drained(process.stderr)]);
+  process.exit(code);
+});

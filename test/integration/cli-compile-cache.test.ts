@@ -1,0 +1,78 @@
+import assert from 'node:assert/strict';
+import { chmod, mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { runCli } from '../harness/run-cli.js';
+import { type TempDir, tempDir } from '../harness/temp-dir.js';
+
+/** The executable's V8 code cache (src/cli/launch.ts): written once, then used as it is. */
+describe('the CLI code cache', () => {
+  let tmp: TempDir;
+  before(async () => {
+    tmp = await tempDir('compile-cache');
+  });
+  after(async () => {
+    await tmp.remove();
+  });
+
+  const files = async (dir: string) => (await readdir(dir)).filter((f) => f.endsWith('.bin'));
+
+  it('is written by the first run of a command, then read and kept as it is', async () => {
+    const dir = join(tmp.path, 'cache');
+    const env = { OCIPEEK_COMPILE_CACHE: dir };
+    const first = await runCli(['--version'], { env });
+    assert.equal(first.code, 0, first.stderr);
+    const [file] = await files(dir);
+    assert.ok(file, 'a cache file was written');
+    assert.match(file, /^[0-9a-f]{16}-v\d+\.\d+\.\d+-[a-z0-9]+-none\.bin$/);
+    const bytes = await readFile(join(dir, file));
+    const { mtimeMs } = await stat(join(dir, file));
+    assert.ok(bytes.length > 10_000, 'holds compiled code');
+    const second = await runCli(['--version'], { env });
+    assert.equal(second.code, 0, second.stderr);
+    assert.equal(second.out, first.out);
+    // Accepted by V8, so not rewritten.
+    assert.equal((await stat(join(dir, file))).mtimeMs, mtimeMs);
+    assert.deepEqual(await readFile(join(dir, file)), bytes);
+    // Each command gets its own.
+    const help = await runCli(['help', 'ls'], { env });
+    assert.equal(help.code, 0, help.stderr);
+    assert.deepEqual((await files(dir)).length, 2);
+  });
+
+  it('a damaged cache file is ignored and replaced', async () => {
+    const dir = join(tmp.path, 'damaged');
+    const env = { OCIPEEK_COMPILE_CACHE: dir };
+    assert.equal((await runCli(['--version'], { env })).code, 0);
+    const [file] = await files(dir);
+    const junk = Buffer.alloc(5000, 0x41);
+    await writeFile(join(dir, file!), junk);
+    const run = await runCli(['--version'], { env });
+    assert.equal(run.code, 0, run.stderr);
+    assert.match(run.out, /^\d+\.\d+\.\d+/);
+    assert.notDeepEqual(await readFile(join(dir, file!)), junk, 'rewritten with real code');
+  });
+
+  it('an unwritable cache folder, or OCIPEEK_COMPILE_CACHE=off, only means no cache', async () => {
+    const blocked = join(tmp.path, 'blocked');
+    await writeFile(blocked, 'a file where the folder should be');
+    const run = await runCli(['--version'], { env: { OCIPEEK_COMPILE_CACHE: join(blocked, 'x') } });
+    assert.equal(run.code, 0, run.stderr);
+    assert.equal(run.stderr, '');
+
+    const home = join(tmp.path, 'home');
+    await mkdir(home);
+    await chmod(home, 0o755);
+    const off = await runCli(['--version'], {
+      env: { OCIPEEK_COMPILE_CACHE: 'off', XDG_CACHE_HOME: join(home, '.cache') },
+    });
+    assert.equal(off.code, 0, off.stderr);
+    assert.deepEqual(await readdir(home), [], 'nothing written');
+
+    const byDefault = await runCli(['--version'], {
+      env: { XDG_CACHE_HOME: join(home, '.cache') },
+    });
+    assert.equal(byDefault.code, 0, byDefault.stderr);
+    assert.equal((await files(join(home, '.cache', 'ocipeek-compile-cache'))).length, 1);
+  });
+});
