@@ -42,7 +42,13 @@ function cacheDir(): string | undefined {
   const setting = process.env.OCIPEEK_COMPILE_CACHE;
   if (setting === 'off' || setting === '0') return undefined;
   if (setting) return setting;
-  const base = process.env.XDG_CACHE_HOME || join(homedir(), '.cache');
+  let base = process.env.XDG_CACHE_HOME;
+  if (!base) {
+    const home = homedir();
+    // No home to put it in: no cache, rather than a .cache folder in the working directory.
+    if (!home) return undefined;
+    base = join(home, '.cache');
+  }
   return join(base, 'ocipeek-compile-cache');
 }
 
