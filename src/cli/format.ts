@@ -56,7 +56,7 @@ export function printList(lines: readonly string[], out: ByteSink = process.stdo
 const SPACES = ' '.repeat(256);
 
 /** `n` spaces (`padEnd` builds a new padded copy of every cell). */
-function spaces(n: number): string {
+export function spaces(n: number): string {
   return n <= SPACES.length ? SPACES.slice(0, n) : ' '.repeat(n);
 }
 

@@ -1,6 +1,7 @@
 import type { EntryView } from '../fs/index.js';
 import type { TarEntryType } from '../tar/index.js';
 import { TYPE_LETTERS } from '../tar/index.js';
+import { spaces } from './format.js';
 import { type ByteSink, LineWriter } from './line-writer.js';
 
 // `ls -l -R` of an image formats tens of thousands of entries that share a handful of
@@ -87,12 +88,9 @@ export function longLine(e: EntryView, name: string): string[] {
   ];
 }
 
-const SPACES = ' '.repeat(64);
-
 /** Padding that takes `cell` (of `width` columns) to `width` plus the two-space gap. */
 function pad(cell: string, width: number): string {
-  const n = width - cell.length + 2;
-  return n <= SPACES.length ? SPACES.slice(0, n) : ' '.repeat(n);
+  return spaces(width - cell.length + 2);
 }
 
 /**

@@ -92,6 +92,11 @@ export const Op = {
 } as const;
 
 /** Carries out the calls with plain synchronous system calls. */
+/** An owner as the ops carry it: uid and gid, `-1` each for "leave as is". */
+export function ownerIds(owner: [number, number] | undefined): [number, number] {
+  return owner ?? [-1, -1];
+}
+
 export class OpRunner {
   private fd = -1;
 
@@ -217,10 +222,12 @@ export class SyncDiskWriter implements DiskWriter {
     this.runner.write(chunk, 0, chunk.length);
   }
   finishFile(f: FileFinish): void {
-    this.runner.finish(f.owner?.[0] ?? -1, f.owner?.[1] ?? -1, f.mode ?? -1, f.mtime);
+    const [uid, gid] = ownerIds(f.owner);
+    this.runner.finish(uid, gid, f.mode ?? -1, f.mtime);
   }
   symlink(target: string, abs: string, owner: [number, number] | undefined, mtime: number): void {
-    this.runner.symlink(target, abs, owner?.[0] ?? -1, owner?.[1] ?? -1, mtime);
+    const [uid, gid] = ownerIds(owner);
+    this.runner.symlink(target, abs, uid, gid, mtime);
   }
   link(existingAbs: string, abs: string): void {
     this.runner.link(existingAbs, abs);
@@ -234,7 +241,8 @@ export class SyncDiskWriter implements DiskWriter {
     mode: number | undefined,
     mtime: number,
   ): void {
-    this.runner.setDir(abs, owner?.[0] ?? -1, owner?.[1] ?? -1, mode ?? -1, mtime);
+    const [uid, gid] = ownerIds(owner);
+    this.runner.setDir(abs, uid, gid, mode ?? -1, mtime);
   }
   async drained(): Promise<void> {}
   async flush(): Promise<void> {}

@@ -1,5 +1,5 @@
 import { Worker } from 'node:worker_threads';
-import { type DiskOps, type DiskWriter, type FileFinish, Op } from './disk-writer.js';
+import { type DiskOps, type DiskWriter, type FileFinish, Op, ownerIds } from './disk-writer.js';
 
 /** File bytes (and path bytes) gathered before a batch goes to the writer thread. */
 const BATCH_BYTES = 1 << 20;
@@ -96,8 +96,7 @@ export class WorkerDiskWriter implements DiskWriter {
   finishFile(f: FileFinish): void {
     this.begin(0);
     this.slot(Op.finish);
-    this.slot(f.owner?.[0] ?? -1);
-    this.slot(f.owner?.[1] ?? -1);
+    this.owner(f.owner);
     this.slot(f.mode ?? -1);
     this.slot(f.mtime);
   }
@@ -107,8 +106,7 @@ export class WorkerDiskWriter implements DiskWriter {
     this.slot(Op.symlink);
     this.text(target);
     this.text(abs);
-    this.slot(owner?.[0] ?? -1);
-    this.slot(owner?.[1] ?? -1);
+    this.owner(owner);
     this.slot(mtime);
   }
 
@@ -117,6 +115,13 @@ export class WorkerDiskWriter implements DiskWriter {
     this.slot(Op.link);
     this.text(existingAbs);
     this.text(abs);
+  }
+
+  /** Two slots: the owner's uid and gid (see {@link ownerIds}). */
+  private owner(owner: [number, number] | undefined): void {
+    const [uid, gid] = ownerIds(owner);
+    this.slot(uid);
+    this.slot(gid);
   }
 
   remove(abs: string, dir: boolean): void {
@@ -132,8 +137,7 @@ export class WorkerDiskWriter implements DiskWriter {
     this.begin(abs.length * 3);
     this.slot(Op.setDir);
     this.text(abs);
-    this.slot(owner?.[0] ?? -1);
-    this.slot(owner?.[1] ?? -1);
+    this.owner(owner);
     this.slot(mode ?? -1);
     this.slot(mtime);
   }
