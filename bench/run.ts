@@ -216,7 +216,6 @@ async function main(): Promise<number> {
           quick,
           cache,
           scratch: scratch!,
-          tmpfs: tmpfsDir,
           variant,
           dir: root,
           home: path.join(root, 'home'),

@@ -15,8 +15,6 @@ export interface CaseContext {
   cache: string;
   /** A scratch folder on the same disk as the cache, emptied at the end. */
   scratch: string;
-  /** A scratch folder on tmpfs, or undefined when none was found. */
-  tmpfs?: string;
   /** The variant this run of the case measures (medium and environment). */
   variant: Variant;
   /** The scratch folder on the variant's medium: where contenders write. */
