@@ -1,4 +1,5 @@
 import { InvalidTarError } from '../errors/index.js';
+import { decodeName } from './name-codec.js';
 
 /**
  * Read a numeric header field: octal ASCII (leading spaces, ended by NUL or space) or the
@@ -41,12 +42,22 @@ function parseBase256(buf: Buffer, off: number, len: number, field: string, at: 
   return value;
 }
 
-/** A NUL-terminated (or field-filling) UTF-8 string field. */
+/**
+ * A NUL-terminated (or field-filling) name field, decoded by {@link decodeName}: UTF-8,
+ * with bytes that are not UTF-8 kept as escapes. Most names are ASCII: the scan for the
+ * end also tells, and those skip the codec.
+ */
 export function parseString(buf: Buffer, off: number, len: number): string {
   let end = off;
   const max = off + len;
-  while (end < max && buf[end] !== 0) end++;
-  return end === off ? '' : buf.toString('utf8', off, end);
+  let high = 0;
+  for (; end < max; end++) {
+    const b = buf[end]!;
+    if (b === 0) break;
+    high |= b;
+  }
+  if (end === off) return '';
+  return high < 0x80 ? buf.toString('latin1', off, end) : decodeName(buf, off, end);
 }
 
 /**
@@ -80,7 +91,7 @@ export class RepeatedField {
     }
     buf.copy(this.bytes, 0, off, end);
     this.length = n;
-    this.value = n === 0 ? '' : buf.toString('utf8', off, end);
+    this.value = n === 0 ? '' : decodeName(buf, off, end);
     return this.value;
   }
 }

@@ -42,6 +42,7 @@ class ScannedRecord implements TarRecord {
 class TarScanner {
   private readonly r: ChunkReader;
   private readonly maxMeta: number;
+  private readonly normalize: boolean;
   private generation = 0;
   /** Body bytes of the current entry not yet read or skipped. */
   private bodyLeft = 0;
@@ -52,6 +53,7 @@ class TarScanner {
   ) {
     this.r = new ChunkReader(source[Symbol.asyncIterator](), options.signal);
     this.maxMeta = options.maxMetaSize ?? DEFAULT_MAX_META;
+    this.normalize = options.rawNames !== true;
   }
 
   async *body(generation: number): AsyncGenerator<Buffer, void, undefined> {
@@ -135,7 +137,7 @@ class TarScanner {
           if (flag === 0x67 || flag === 0x56) entryStart = -1;
           continue;
         }
-        const built = buildEntry(buf, off, at, entryStart, meta);
+        const built = buildEntry(buf, off, at, entryStart, meta, this.normalize);
         if (built.sparseExtended) await this.skipSparseExtensions();
         built.entry.dataOffset = r.offset;
         meta.pax = undefined;
