@@ -12,6 +12,17 @@ export const TYPE_LETTERS: Readonly<Record<TarEntryType, string>> = {
   fifo: 'p',
 };
 
+/** `stat` file-type bits for an entry type (what Go's archive/tar puts in `Mode`). */
+export const TYPE_MODE_BITS: Readonly<Record<TarEntryType, number>> = {
+  file: 0o100000,
+  hardlink: 0o100000,
+  symlink: 0o120000,
+  char: 0o20000,
+  block: 0o60000,
+  dir: 0o40000,
+  fifo: 0o10000,
+};
+
 /** One member of a tar archive, with every extension header already applied. */
 export interface TarEntry {
   /**
