@@ -161,8 +161,19 @@ export async function makeLayer(
   entries: LayerEntry[],
   options: MakeLayerOptions = {},
 ): Promise<BuiltLayer> {
+  return layerOfTar(await makeTar(entries), options, entries);
+}
+
+/**
+ * A layer blob from a tar made elsewhere (GNU tar, for names no string can spell).
+ * `entries` is what the built layer reports holding (none by default).
+ */
+export async function layerOfTar(
+  tarBytes: Buffer,
+  options: MakeLayerOptions = {},
+  entries: LayerEntry[] = [],
+): Promise<BuiltLayer> {
   const compression = options.compression ?? 'gzip';
-  const tarBytes = await makeTar(entries);
   const blob = await compress(tarBytes, compression);
   return {
     blob,
