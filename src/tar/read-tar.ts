@@ -7,8 +7,9 @@ import { parsePax } from './pax.js';
 import type { ReadTarOptions, TarEntry, TarRecord } from './types.js';
 
 /*
- * Why our own scanner instead of tar-stream (which the project has as a dependency for
- * writing): listing an image needs (1) the offset of every entry's header and content in
+ * Why our own scanner instead of a library such as tar-stream (kept as a test peer):
+ * names are bytes (`name-codec.ts`), which a reader handing out UTF-8 strings loses; and
+ * listing an image needs (1) the offset of every entry's header and content in
  * the uncompressed stream, for the fs index and for seeking later; (2) content nobody
  * reads skipped by moving a cursor, not pushed through a stream per entry; (3) speed —
  * listing must stay within 1.2x of bare gunzip, so headers are parsed in place inside the
