@@ -19,7 +19,9 @@ import {
   type TarEntry,
   type TarHeaderFields,
   type TarWriteEntry,
+  TYPE_LETTERS,
 } from '../../../src/tar/index.js';
+import { TAR_STREAM_TYPES } from '../../harness/layers.js';
 import { chunked } from './raw-tar.js';
 
 const name = (...parts: Array<string | number[]>) =>
@@ -194,17 +196,8 @@ describe('packTar output read by GNU tar, tar-stream and ocipeek', () => {
   it('is listed by GNU tar with exact names, modes, owners, sizes, mtimes and link targets', () => {
     const listed = gnuList(tarFile);
     const want = ENTRIES.map(({ header: h }) => {
-      const letter = {
-        file: '-',
-        dir: 'd',
-        symlink: 'l',
-        hardlink: 'h',
-        char: 'c',
-        block: 'b',
-        fifo: 'p',
-      };
       return {
-        type: letter[h.type],
+        type: TYPE_LETTERS[h.type],
         owner: `${h.uid}/${h.gid}`,
         size:
           h.type === 'char' || h.type === 'block'
@@ -338,19 +331,10 @@ describe('packTar output read by GNU tar, tar-stream and ocipeek', () => {
         devminor: h.devminor,
       });
     }
-    const types = {
-      file: 'file',
-      dir: 'directory',
-      symlink: 'symlink',
-      hardlink: 'link',
-      char: 'character-device',
-      block: 'block-device',
-      fifo: 'fifo',
-    };
     const want = ENTRIES.map(({ header: h }) => ({
       // tar-stream decodes names as UTF-8: bytes that are not UTF-8 become U+FFFD there.
       name: encodeName(h.type === 'dir' ? `${h.path}/` : h.path).toString('utf8'),
-      type: types[h.type],
+      type: TAR_STREAM_TYPES[h.type],
       mode: h.mode,
       uid: h.uid,
       gid: h.gid,
