@@ -44,20 +44,18 @@ function parseBase256(buf: Buffer, off: number, len: number, field: string, at: 
 
 /**
  * A NUL-terminated (or field-filling) name field, decoded by {@link decodeName}: UTF-8,
- * with bytes that are not UTF-8 kept as escapes. Most names are ASCII: the scan for the
- * end also tells, and those skip the codec.
+ * with bytes that are not UTF-8 kept as escapes. Node's own decoder goes first (most
+ * names are valid UTF-8, and it is the fastest); only a result holding U+FFFD takes the
+ * codec's way, which tells a real U+FFFD from bytes that are not UTF-8.
  */
 export function parseString(buf: Buffer, off: number, len: number): string {
   let end = off;
   const max = off + len;
-  let high = 0;
-  for (; end < max; end++) {
-    const b = buf[end]!;
-    if (b === 0) break;
-    high |= b;
-  }
+  while (end < max && buf[end] !== 0) end++;
   if (end === off) return '';
-  return high < 0x80 ? buf.toString('latin1', off, end) : decodeName(buf, off, end);
+  const text = buf.toString('utf8', off, end);
+  // Invalid UTF-8 decodes to U+FFFD: only then (or for a real U+FFFD) the codec's way.
+  return text.includes('\ufffd') ? decodeName(buf, off, end) : text;
 }
 
 /**
