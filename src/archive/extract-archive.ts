@@ -73,9 +73,10 @@ async function inspectFile(file: string): Promise<{ gzip: boolean; size: number 
  * links may only point at files inside the archive (they become hard links, or copies
  * where the file system has none), devices and FIFOs are refused, and an archive that
  * ends inside an entry or without its end-of-archive marker (cut at an entry boundary)
- * fails with `InvalidTarError` naming the file. Parsing is the project's tar reader's. What an archive may
- * unpack to is bounded ({@link ExtractArchiveOptions.maxBytes}, `maxEntries`): the check
- * is on each entry's declared size, before its bytes are written.
+ * fails with `InvalidTarError` naming the file. What an archive may unpack to is bounded
+ * ({@link ExtractArchiveOptions.maxBytes}, `maxEntries`): the check is on each entry's
+ * declared size, before its bytes are written. Parsing is the project's tar reader's;
+ * names are kept as bytes (`tar/name-codec.ts`).
  */
 export async function extractArchive(
   file: string,
