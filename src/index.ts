@@ -158,11 +158,21 @@ export {
   type StoredImage,
 } from './store/index.js';
 export {
+  decodeName,
+  encodeName,
+  encodeTarHeader,
+  escapeName,
+  type PackTarOptions,
+  packTar,
+  type ReadTarOptions,
   readTar,
   readTarEntries,
   scanTarEntries,
   type TarEntry,
+  type TarHeaderFields,
   type TarRecord,
+  type TarWriteEntry,
+  unescapeName,
 } from './tar/index.js';
 export {
   isLoopbackRegistry,

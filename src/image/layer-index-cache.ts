@@ -10,8 +10,11 @@ import { decodeListing, encodeListing, type ListingColumns } from './listing-cod
 const gzipAsync = promisify(gzip);
 const gunzipAsync = promisify(gunzip);
 
-/** Bumped whenever the cached entry shape changes; older files are ignored. */
-const CACHE_VERSION = 3;
+/**
+ * Bumped whenever the cached entry shape changes; older files are ignored. 4: names that
+ * are not UTF-8 are kept as escaped bytes (`tar/name-codec.ts`); version 3 held U+FFFD.
+ */
+const CACHE_VERSION = 4;
 
 /** What scanning one layer yields; cached per layer digest. */
 export interface LayerListing {

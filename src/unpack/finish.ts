@@ -128,8 +128,11 @@ function forEachOwnership(root: TreeNode, visit: (path: string, entry: Ownership
   });
 }
 
-/** Characters JSON.stringify escapes in a string (paths hold no lone surrogates). */
-const NEEDS_ESCAPE = /["\\\u0000-\u001f]/;
+/**
+ * Characters JSON.stringify escapes in a string; surrogates too, since a name's bytes that
+ * are not UTF-8 are lone surrogates (`tar/name-codec.ts`) that JSON writes as `\udcXX`.
+ */
+const NEEDS_ESCAPE = /["\\\u0000-\u001f\ud800-\udfff]/;
 
 /** The intended owner and mode of every path, for rootless unpacks. */
 export function ownershipOf(root: TreeNode): OwnershipRecord {

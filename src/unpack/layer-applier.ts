@@ -1,5 +1,5 @@
-import { chmodSync, lchownSync, utimesSync } from 'node:fs';
-import type { TarEntry, TarRecord } from '../tar/index.js';
+import { chmodSync, lchownSync, renameSync, utimesSync } from 'node:fs';
+import { fsPath, type TarEntry, type TarRecord } from '../tar/index.js';
 import type { DiskWriter } from './disk-writer.js';
 import { makeDevice, makeFifo } from './special-files.js';
 import {
@@ -315,16 +315,21 @@ export class LayerApplier {
     if (existing) this.remove(existing);
     const meta = metaOf(e);
     const node = attach(parent, { name, kind, layer: this.pos, meta });
-    const abs = this.abs(node);
+    const path = fsPath(this.abs(node)); // a name's exact bytes (tar/name-codec.ts)
+    // The tools take names as UTF-8 arguments: a name that is not UTF-8 is made under a
+    // scratch name in DIR and renamed to its bytes.
+    const made =
+      typeof path === 'string' ? path : `${this.s.rootAbs}/.ocipeek-special-${process.pid}`;
     // Made by external tools on this thread: everything queued before must be on disk.
     await this.s.disk.flush();
-    if (kind === 'fifo') await makeFifo(abs, meta.mode, this.s.signal);
-    else await makeDevice(abs, kind, meta.mode, e.devmajor ?? 0, e.devminor ?? 0, this.s.signal);
+    if (kind === 'fifo') await makeFifo(made, meta.mode, this.s.signal);
+    else await makeDevice(made, kind, meta.mode, e.devmajor ?? 0, e.devminor ?? 0, this.s.signal);
+    if (made !== path) renameSync(made, path);
     if (this.wantsChown(meta)) {
-      lchownSync(abs, meta.uid, meta.gid);
-      if (meta.mode & 0o7000) chmodSync(abs, meta.mode);
+      lchownSync(path, meta.uid, meta.gid);
+      if (meta.mode & 0o7000) chmodSync(path, meta.mode);
     }
-    utimesSync(abs, meta.mtime, meta.mtime);
+    utimesSync(path, meta.mtime, meta.mtime);
   }
 
   private wantsChown(meta: NodeMeta): boolean {

@@ -5,7 +5,7 @@ import type { Readable } from 'node:stream';
 import { decompressStream } from '../compression/index.js';
 import { parseDigest } from '../digest/index.js';
 import { DigestMismatchError, InvalidArgumentError, UnpackError } from '../errors/index.js';
-import { readTar } from '../tar/index.js';
+import { escapeName, readTar } from '../tar/index.js';
 import { type DiskWriter, SyncDiskWriter } from './disk-writer.js';
 import {
   type FinishSettings,
@@ -46,7 +46,7 @@ async function prepareDir(dir: string): Promise<string> {
 
 function formatWarning(w: UnpackWarning): string {
   const where = w.layer >= 0 ? `layer ${w.layer}: ` : '';
-  return `${where}${w.path === undefined ? '' : `${w.path}: `}${w.message}`;
+  return `${where}${w.path === undefined ? '' : `${escapeName(w.path)}: `}${w.message}`;
 }
 
 /**

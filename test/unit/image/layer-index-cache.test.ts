@@ -171,6 +171,31 @@ describe('layer listing cache', () => {
     assert.ok(await cache.get(DIGEST));
   });
 
+  it('keeps names that are not UTF-8 exactly', async () => {
+    const cache = new LayerIndexCache(join(dir, 'bytes'));
+    const names = ['caf\udce9', 'caf\udce8', 'dir/\udcff\udcfe', 'café'];
+    const entries = names.map((path, i) => ({
+      ...sampleEntries()[0]!,
+      path,
+      headerOffset: i * 512,
+      dataOffset: i * 512 + 512,
+    }));
+    entries.push({
+      ...entries[0]!,
+      path: 'link',
+      type: 'symlink',
+      linkname: 'caf\udce8',
+      headerOffset: 4 * 512,
+      dataOffset: 5 * 512,
+    });
+    await cache.put(DIGEST, { entries, tarSize: 1 });
+    const back = await cache.get(DIGEST);
+    assert.deepEqual(
+      back?.entries.map((e) => [e.path, e.linkname]),
+      entries.map((e) => [e.path, e.linkname]),
+    );
+  });
+
   it('ignores damaged, truncated, older-version and mismatched files', async () => {
     const cache = new LayerIndexCache(join(dir, 'c'));
     await cache.put(DIGEST, { entries: sampleEntries(), tarSize: 1 });
@@ -182,9 +207,18 @@ describe('layer listing cache', () => {
       gzipSync(
         JSON.stringify({ version: 2, digest: DIGEST, tarSize: 1, entries: sampleEntries() }),
       ),
+      // Version 3 decoded names that are not UTF-8 into U+FFFD: never trusted again.
       gzipSync(
         JSON.stringify({
           version: 3,
+          digest: DIGEST,
+          tarSize: 1,
+          entries: encodeListing(sampleEntries()),
+        }),
+      ),
+      gzipSync(
+        JSON.stringify({
+          version: 4,
           digest: `sha256:${'cd'.repeat(32)}`,
           tarSize: 1,
           entries: encodeListing([]),
@@ -192,7 +226,7 @@ describe('layer listing cache', () => {
       ),
       gzipSync(
         JSON.stringify({
-          version: 3,
+          version: 4,
           digest: DIGEST,
           tarSize: 1,
           entries: { ...encodeListing(sampleEntries()), count: 99 },
@@ -200,7 +234,7 @@ describe('layer listing cache', () => {
       ),
       gzipSync(
         JSON.stringify({
-          version: 3,
+          version: 4,
           digest: DIGEST,
           tarSize: 1,
           entries: { ...encodeListing(sampleEntries()), type: 'fdlhcbpZ' },
