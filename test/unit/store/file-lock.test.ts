@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { StoreError } from '../../../src/errors/index.js';
 import { FileLock } from '../../../src/store/index.js';
+import { deadPid } from './dead-pid.js';
 
 const dirs: string[] = [];
 after(async () => {
@@ -16,13 +17,6 @@ async function tmp(): Promise<string> {
   const d = await mkdtemp(join(tmpdir(), 'ocipeek-lock-'));
   dirs.push(d);
   return d;
-}
-
-/** A pid that is certainly dead: a child that has exited and been reaped. */
-async function deadPid(): Promise<number> {
-  const child = spawn(process.execPath, ['-e', '0']);
-  await new Promise((r) => child.once('exit', r));
-  return child.pid!;
 }
 
 describe('FileLock', () => {

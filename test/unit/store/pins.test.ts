@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -8,6 +7,7 @@ import { Readable } from 'node:stream';
 import { after, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Store } from '../../../src/store/index.js';
+import { deadPid } from './dead-pid.js';
 
 const dirs: string[] = [];
 after(async () => {
@@ -25,13 +25,6 @@ async function putBlob(store: Store, text: string): Promise<string> {
   const digest = `sha256:${createHash('sha256').update(data).digest('hex')}`;
   await store.writeBlob({ digest, size: data.length }, Readable.from([data]));
   return digest;
-}
-
-/** A pid that is certainly dead: a child that has exited and been reaped. */
-async function deadPid(): Promise<number> {
-  const child = spawn(process.execPath, ['-e', '0']);
-  await new Promise((r) => child.once('exit', r));
-  return child.pid!;
 }
 
 describe('pins keep blobs from prune while their operation runs', () => {
