@@ -65,15 +65,18 @@ export class StorePin {
     for (const d of fresh) this.digests.add(d);
     const write = async () => {
       const record: PinRecord = { owner: this.owner, digests: [...this.digests] };
+      const bytes = Buffer.from(JSON.stringify(record));
+      // Not synced: a pin only matters while its owner runs, and a crash ends both.
+      const how = { tmpDir: this.place.tmpDir, durable: false };
       const lock = await this.place.lockIndex(options);
       try {
-        await mkdir(this.place.pinsDir, { recursive: true }).catch((err: unknown) => {
-          throw storeFsError(err, this.place.pinsDir, 'create');
-        });
-        // Not synced: a pin only matters while its owner runs, and a crash ends both.
-        await replaceFile(this.path, Buffer.from(JSON.stringify(record)), {
-          tmpDir: this.place.tmpDir,
-          durable: false,
+        await replaceFile(this.path, bytes, how).catch(async (err: unknown) => {
+          // The first pin of a store makes the folder (not made up front: one call less).
+          if (errnoCode(err) !== 'ENOENT') throw err;
+          await mkdir(this.place.pinsDir, { recursive: true }).catch((e: unknown) => {
+            throw storeFsError(e, this.place.pinsDir, 'create');
+          });
+          await replaceFile(this.path, bytes, how);
         });
       } finally {
         await lock.release();

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtemp, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, stat, unlink, utimes, writeFile } from 'node:fs/promises';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -135,11 +135,10 @@ describe('FileLock ownership', () => {
   it('release leaves a lock that is no longer its own', async () => {
     const path = join(await tmp(), 'x.lock');
     const first = await FileLock.acquire(path);
-    // Someone judged it stale and took it over (the file now names another token).
-    await writeFile(
-      path,
-      JSON.stringify({ ...JSON.parse(await readFile(path, 'utf8')), token: 'f'.repeat(24) }),
-    );
+    // Someone judged it stale and took it over: removed it and made their own.
+    const theirs = { ...JSON.parse(await readFile(path, 'utf8')), token: 'f'.repeat(24) };
+    await unlink(path);
+    await writeFile(path, JSON.stringify(theirs), { flag: 'wx' });
     await first.release();
     assert.equal(JSON.parse(await readFile(path, 'utf8')).token, 'f'.repeat(24));
   });
