@@ -1,10 +1,11 @@
 import { createReadStream } from 'node:fs';
-import { copyFile, link as hardLink, mkdir, mkdtemp, open, rm, stat } from 'node:fs/promises';
+import { copyFile, link as hardLink, mkdir, open, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, isAbsolute, join, posix, resolve, sep } from 'node:path';
 import { pipeline, type Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { InvalidTarError, isOcipeekError, NotFoundError, TooLargeError } from '../errors/index.js';
+import { tempName } from '../store/atomic-file.js';
 import { escapeName, fsPath, readTar, type TarEntry, type TarRecord } from '../tar/index.js';
 
 /** Archives are read in 1 MiB pieces (blobs are big; 64 KiB reads only cost round trips). */
@@ -269,6 +270,10 @@ function asTarError(err: unknown, file: string): unknown {
  * Extract `file` into a new temp folder (under `options.tmpDir`, default the system one)
  * and hand it to `open` with the function that removes it; the folder is removed at once
  * when extraction or `open` fails, else it is the opened source's to remove on close.
+ *
+ * The folder is named like the store's temp files (`PREFIX.PID.RANDOM.tmp`): staged in a
+ * store's `.ocipeek/tmp` (as `import` does), a folder left by a killed process is
+ * removed by `prune` once that process is gone.
  */
 export async function openExtracted<T>(
   file: string,
@@ -276,7 +281,8 @@ export async function openExtracted<T>(
   options: ExtractArchiveOptions & { tmpDir?: string },
   open: (dir: string, cleanup: () => Promise<void>) => Promise<T>,
 ): Promise<T> {
-  const dir = await mkdtemp(join(options.tmpDir ?? tmpdir(), prefix));
+  const dir = tempName(options.tmpDir ?? tmpdir(), prefix.replace(/-+$/, ''));
+  await mkdir(dir, { mode: 0o700 });
   const cleanup = () => rm(dir, { recursive: true, force: true });
   try {
     await extractArchive(file, dir, options);
