@@ -52,7 +52,8 @@ export function safeEntryPath(name: string, archive: string): string {
   if (normal === '..' || normal.startsWith('../') || cleaned.split('/').includes('..')) {
     throw new InvalidTarError(`${archive}: entry "${escapeName(name)}" points outside the archive`);
   }
-  return normal.replace(/\/+$/, '');
+  // `./` (what `tar -cf x.tar -C DIR .` writes first) is the archive's own folder.
+  return normal === '.' ? '' : normal.replace(/\/+$/, '');
 }
 
 /** Whether the archive file is gzip-compressed, and its size. */
