@@ -67,6 +67,11 @@ export function runCli(args: string[], options: RunCliOptions = {}): Promise<Cli
         stderr: Buffer.concat(err).toString('utf8'),
       });
     });
+    // A command that fails before reading stdin closes the pipe: EPIPE here is that
+    // command's business (its exit code and stderr say what happened), not the test's.
+    child.stdin.on('error', (error: NodeJS.ErrnoException) => {
+      if (error.code !== 'EPIPE') reject(error);
+    });
     child.stdin.end(options.stdin ?? '');
   });
 }
