@@ -3,8 +3,9 @@ import { join } from 'node:path';
 import { isDigest } from '../digest/index.js';
 import { tempNamePid } from './atomic-file.js';
 import { contentGraph } from './content-graph.js';
-import { FileLock, isAlive } from './file-lock.js';
+import { FileLock } from './file-lock.js';
 import { errnoCode, storeFsError } from './fs-errors.js';
+import { isAlive } from './process-owner.js';
 import type { Store } from './store.js';
 
 /** Options of {@link pruneStore}. */
