@@ -131,6 +131,7 @@ export {
 export {
   type BlobRange,
   type BlobRequestOptions,
+  type BlobStream,
   type BlobTarget,
   type FetchedManifest,
   type ListOptions,
@@ -165,6 +166,7 @@ export {
   type TarRecord,
 } from './tar/index.js';
 export {
+  type BodySink,
   isLoopbackRegistry,
   type RegistryRequest,
   type RegistryResponse,

@@ -236,10 +236,12 @@ export class VerifiedBlobStream extends Readable implements SinkSource {
             return;
           }
         }
+        // Destroyed meanwhile (the caller gave up): no new request.
+        if (this.destroyed) throw failure;
         body = await this.reopenAfter(failure);
         if (this.destroyed) {
           body.destroy();
-          throw new Error('the blob stream was destroyed');
+          throw failure;
         }
         failure = undefined;
       }
