@@ -303,8 +303,9 @@ export class Http1Connection {
     const body = this.exchange?.body;
     const wanted = !body || body.wantsData;
     this.reading = this.buffers.advance() && wanted;
-    // Time spent waiting for our own consumer is not the server stalling.
-    if (!this.reading) this.socket.setTimeout(0);
+    // Time our own consumer holds the connection up is not the server stalling; a body
+    // nobody reads at all still times out, so a forgotten response cannot hang a process.
+    if (!this.reading && !body?.awaitingConsumer) this.socket.setTimeout(0);
     return this.reading;
   }
 
@@ -348,7 +349,7 @@ export class Http1Connection {
       this.destroy();
       return;
     }
-    if (!this.reading) return;
+    if (!this.reading && !exchange.body?.awaitingConsumer) return;
     const { timeoutMs, bodyTimeoutMs } = this.timeouts;
     this.destroy(
       exchange.body

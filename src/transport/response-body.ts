@@ -47,9 +47,9 @@ export class ResponseBody extends Readable implements SinkSource {
     return this.wants;
   }
 
-  /** True once the whole body arrived. */
-  get complete(): boolean {
-    return this.ended;
+  /** True while nobody has started to read the body. */
+  get awaitingConsumer(): boolean {
+    return this.mode === 'waiting';
   }
 
   /** Body bytes from the connection; `readBuffer` is the read buffer `piece` lies in. */

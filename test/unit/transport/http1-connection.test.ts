@@ -358,6 +358,20 @@ describe('the plain-HTTP client (own HTTP/1.1 connections)', () => {
     assert.ok((await sinkAll(slow, 100)).equals(body));
   });
 
+  it('a body nobody starts to read times out and closes its connection', async () => {
+    const server = use(
+      await scripted((socket) => {
+        socket.write(
+          Buffer.concat([head(['HTTP/1.1 200 OK', 'Content-Length: 100000']), randomBytes(10)]),
+        );
+      }),
+    );
+    const client = use(pool({ bodyTimeoutMs: 200 }));
+    const forgotten = await client.request('GET', server.url, {}, undefined, undefined);
+    await sleep(400);
+    await assert.rejects(sinkAll(forgotten), { code: 'ETIMEDOUT_BODY' });
+  });
+
   it('aborts before the answer and in the middle of a body', async () => {
     const server = use(
       await scripted((socket, request) => {
