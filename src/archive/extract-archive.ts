@@ -1,5 +1,5 @@
 import { createReadStream, createWriteStream } from 'node:fs';
-import { copyFile, link as hardLink, mkdir, mkdtemp, open, rm, stat } from 'node:fs/promises';
+import { copyFile, link as hardLink, mkdir, open, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, isAbsolute, join, posix, resolve, sep } from 'node:path';
 import type { Readable } from 'node:stream';
@@ -7,6 +7,7 @@ import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import { extract } from 'tar-stream';
 import { InvalidTarError, isOcipeekError, NotFoundError, TooLargeError } from '../errors/index.js';
+import { tempName } from '../store/atomic-file.js';
 
 /** Options of {@link extractArchive}. */
 export interface ExtractArchiveOptions {
@@ -286,6 +287,10 @@ function asTarError(err: unknown, file: string): unknown {
  * Extract `file` into a new temp folder (under `options.tmpDir`, default the system one)
  * and hand it to `open` with the function that removes it; the folder is removed at once
  * when extraction or `open` fails, else it is the opened source's to remove on close.
+ *
+ * The folder is named like the store's temp files (`PREFIX.PID.RANDOM.tmp`): staged in a
+ * store's `.ocipeek/tmp` (as `import` does), a folder left by a killed process is
+ * removed by `prune` once that process is gone.
  */
 export async function openExtracted<T>(
   file: string,
@@ -293,7 +298,8 @@ export async function openExtracted<T>(
   options: ExtractArchiveOptions & { tmpDir?: string },
   open: (dir: string, cleanup: () => Promise<void>) => Promise<T>,
 ): Promise<T> {
-  const dir = await mkdtemp(join(options.tmpDir ?? tmpdir(), prefix));
+  const dir = tempName(options.tmpDir ?? tmpdir(), prefix.replace(/-+$/, ''));
+  await mkdir(dir, { mode: 0o700 });
   const cleanup = () => rm(dir, { recursive: true, force: true });
   try {
     await extractArchive(file, dir, options);

@@ -140,6 +140,7 @@ export async function writeBlobFile(
     let transferred = 0;
     const resumedFrom = offset;
     let written: Awaited<ReturnType<FileHandle['stat']>>;
+    let there: Awaited<ReturnType<typeof lstat>>;
     for (let attempt = 0; ; attempt++) {
       const hash = offset > 0 || !options.sourceVerified ? createDigester(algorithm) : undefined;
       if (offset > 0 && hash) await hashPrefix(file, offset, hash, options.signal);
@@ -164,7 +165,7 @@ export async function writeBlobFile(
         position = output.position;
         transferred += position - offset;
       }
-      written = await file.stat();
+      [written, there] = await Promise.all([file.stat(), lstat(partial)]);
       const onDisk = written.size;
       let problem: OcipeekError | undefined;
       if (position !== size || onDisk !== size) {
@@ -181,7 +182,6 @@ export async function writeBlobFile(
     }
     if (options.durable) await file.sync();
     await mkdir(dirname(finalPath), { recursive: true });
-    const there = await lstat(partial);
     if (written.ino !== there.ino || written.dev !== there.dev) {
       throw new StoreError(`${partial} was replaced while this process wrote it`, partial);
     }

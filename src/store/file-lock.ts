@@ -1,4 +1,4 @@
-import { open, readFile, stat, unlink, utimes } from 'node:fs/promises';
+import { type FileHandle, lstat, open, readFile, stat, unlink } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { StoreError } from '../errors/index.js';
 import { errnoCode, storeFsError } from './fs-errors.js';
@@ -49,8 +49,10 @@ async function readHolder(
 
 /**
  * A lock between processes: a file created with `O_EXCL` (`open(path, 'wx')`) holding
- * its owner (host, pid, boot id, process start time and a random token), removed on
- * release only while it still holds that token.
+ * its owner (host, pid, boot id, process start time and a random token). The holder keeps
+ * the file open: release removes the path only while it still names that open file (the
+ * same inode; while it is open, no other file can get its inode number), and the
+ * heartbeat touches that file, never whatever else took its place.
  *
  * A lock is stale when its holder is dead: on this host that is decided from the
  * process (gone, rebooted since, or its pid reused by a later process), so a live holder
@@ -69,12 +71,13 @@ export class FileLock {
     readonly path: string,
     /** The token this holder wrote into the file. */
     readonly token: string,
+    private readonly file: FileHandle,
     staleMs: number,
   ) {
     const now = () => new Date();
     this.heartbeat = setInterval(
       () => {
-        utimes(path, now(), now()).catch(() => {});
+        file.utimes(now(), now()).catch(() => {});
       },
       Math.max(250, Math.floor(staleMs / 4)),
     );
@@ -88,8 +91,8 @@ export class FileLock {
   ): Promise<FileLock | undefined> {
     const staleMs = options.staleMs ?? 30_000;
     for (let attempt = 0; attempt < 3; attempt++) {
-      const token = await FileLock.create(path);
-      if (token) return new FileLock(path, token, staleMs);
+      const made = await FileLock.create(path);
+      if (made) return new FileLock(path, made.token, made.file, staleMs);
       if (!(await FileLock.breakIfStale(path, staleMs))) return undefined;
     }
     return undefined;
@@ -125,21 +128,31 @@ export class FileLock {
 
   /**
    * Remove the lock file if it is still this holder's (once; later calls do nothing).
-   * A file with another token is someone else's lock and stays.
+   * A file that replaced it (someone judged this holder dead) is someone else's and stays.
    */
   async release(): Promise<void> {
     if (this.released) return;
     this.released = true;
     clearInterval(this.heartbeat);
-    const seen = await readHolder(this.path).catch(() => undefined);
-    if (seen?.holder?.token === this.token) await unlink(this.path).catch(() => {});
+    try {
+      const [mine, there] = await Promise.all([this.file.stat(), lstat(this.path)]);
+      if (mine.ino === there.ino && mine.dev === there.dev) await unlink(this.path);
+    } catch {
+      // Gone already: nothing of ours to remove.
+    } finally {
+      await this.file.close().catch(() => {});
+    }
   }
 
-  /** Create the lock file with a fresh owner record; its token, or undefined when taken. */
-  private static async create(path: string): Promise<string | undefined> {
-    let handle: Awaited<ReturnType<typeof open>>;
+  /**
+   * Create the lock file with a fresh owner record, kept open; undefined when it exists.
+   */
+  private static async create(
+    path: string,
+  ): Promise<{ token: string; file: FileHandle } | undefined> {
+    let file: FileHandle;
     try {
-      handle = await open(path, 'wx');
+      file = await open(path, 'wx');
     } catch (err) {
       if (errnoCode(err) === 'EEXIST') return undefined;
       throw storeFsError(err, path, 'create lock');
@@ -147,11 +160,13 @@ export class FileLock {
     const owner = currentOwner();
     try {
       const holder: LockHolder = { ...owner, time: Date.now() };
-      await handle.writeFile(JSON.stringify(holder));
-    } finally {
-      await handle.close();
+      await file.write(JSON.stringify(holder));
+    } catch (err) {
+      await file.close().catch(() => {});
+      await unlink(path).catch(() => {});
+      throw storeFsError(err, path, 'write lock');
     }
-    return owner.token;
+    return { token: owner.token, file };
   }
 
   /** True when the lock at `path` was stale and is gone now (or was already gone). */
@@ -160,7 +175,8 @@ export class FileLock {
     if (!seen) return true;
     if (!(await FileLock.isStale(path, seen.holder, staleMs))) return false;
     const guard = `${path}.break`;
-    if (!(await FileLock.create(guard))) {
+    const guarded = await FileLock.create(guard);
+    if (!guarded) {
       // Another waiter is breaking it; a guard left by a crashed breaker is removed.
       const other = await readHolder(guard).catch(() => undefined);
       if (other && (await FileLock.isStale(guard, other.holder, 10_000))) {
@@ -174,6 +190,7 @@ export class FileLock {
       return true;
     } finally {
       await unlink(guard).catch(() => {});
+      await guarded.file.close().catch(() => {});
     }
   }
 

@@ -148,7 +148,7 @@ describe('ocipeek serve over a layout from an untrusted archive', () => {
   });
 
   it('does not serve through a blobs/sha256 folder that is a link', async () => {
-    for (const headers of [{}, { Range: 'bytes=0-9' }]) {
+    for (const headers of [{}, { Range: 'bytes=0-9' }] as Array<Record<string, string>>) {
       const res = await get(url, blob('other', links.folder), headers);
       assert.equal(res.status, 404);
       assert.ok(!res.body.includes(secret.subarray(0, 10)), 'secret leaked');

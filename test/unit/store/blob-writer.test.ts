@@ -93,22 +93,29 @@ describe('writeBlob: a kill between a complete .partial and its rename', () => {
   });
 });
 
+/**
+ * `b` as a stream whose second half comes only after another writer (say, one that stole
+ * the lock) appended `extra` to the same partial: the stream itself is complete and right.
+ */
+function racedWith(store: Store, b: ReturnType<typeof blob>, extra: Buffer): Readable {
+  const partial = join(store.tmpDir, `sha256-${b.hex}.partial`);
+  const half = b.size / 2;
+  async function* source() {
+    yield b.data.subarray(0, half);
+    while (((await stat(partial).catch(() => undefined))?.size ?? 0) < half) await sleep(1);
+    await appendFile(partial, extra);
+    yield b.data.subarray(half);
+  }
+  return Readable.from(source());
+}
+
 describe('writeBlob: the file on disk is what is checked', () => {
   it('bytes another writer appends to the partial keep the blob from becoming visible', async () => {
     const store = await newStore();
     const b = blob(64 * 1024);
-    const partial = join(store.tmpDir, `sha256-${b.hex}.partial`);
-    const half = b.size / 2;
-    // A second writer (say, one that stole the lock) appends to the same partial while
-    // this one is half-way: the stream itself is complete and correct.
-    async function* source() {
-      yield b.data.subarray(0, half);
-      while (((await stat(partial).catch(() => undefined))?.size ?? 0) < half) await sleep(1);
-      await appendFile(partial, randomBytes(half + 10));
-      yield b.data.subarray(half);
-    }
+    const source = racedWith(store, b, randomBytes(b.size / 2 + 10));
     await assert.rejects(
-      store.writeBlob(b, Readable.from(source()), { sourceVerified: true }),
+      store.writeBlob(b, source, { sourceVerified: true }),
       (err: unknown) => err instanceof SizeMismatchError && /expected|bytes/.test(err.message),
     );
     assert.equal(await store.hasBlob(b.digest), undefined);
@@ -118,15 +125,9 @@ describe('writeBlob: the file on disk is what is checked', () => {
   it('each chunk lands at its own position: a partial extended behind the writer is overwritten', async () => {
     const store = await newStore();
     const b = blob(64 * 1024);
-    const partial = join(store.tmpDir, `sha256-${b.hex}.partial`);
-    const half = b.size / 2;
-    async function* source() {
-      yield b.data.subarray(0, half);
-      while (((await stat(partial).catch(() => undefined))?.size ?? 0) < half) await sleep(1);
-      await appendFile(partial, Buffer.alloc(100, 0x58)); // shorter than what follows
-      yield b.data.subarray(half);
-    }
-    const r = await store.writeBlob(b, Readable.from(source()), { sourceVerified: true });
+    // Shorter than the second half, which is then written over it.
+    const source = racedWith(store, b, Buffer.alloc(100, 0x58));
+    const r = await store.writeBlob(b, source, { sourceVerified: true });
     assert.equal(r.written, true);
     assert.deepEqual(await readFile(store.blobPath(b.digest)), b.data);
   });

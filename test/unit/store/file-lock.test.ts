@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtemp, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, stat, unlink, utimes, writeFile } from 'node:fs/promises';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { StoreError } from '../../../src/errors/index.js';
 import { FileLock } from '../../../src/store/index.js';
+import { deadPid } from './dead-pid.js';
 
 const dirs: string[] = [];
 after(async () => {
@@ -16,13 +17,6 @@ async function tmp(): Promise<string> {
   const d = await mkdtemp(join(tmpdir(), 'ocipeek-lock-'));
   dirs.push(d);
   return d;
-}
-
-/** A pid that is certainly dead: a child that has exited and been reaped. */
-async function deadPid(): Promise<number> {
-  const child = spawn(process.execPath, ['-e', '0']);
-  await new Promise((r) => child.once('exit', r));
-  return child.pid!;
 }
 
 describe('FileLock', () => {
@@ -141,11 +135,10 @@ describe('FileLock ownership', () => {
   it('release leaves a lock that is no longer its own', async () => {
     const path = join(await tmp(), 'x.lock');
     const first = await FileLock.acquire(path);
-    // Someone judged it stale and took it over (the file now names another token).
-    await writeFile(
-      path,
-      JSON.stringify({ ...JSON.parse(await readFile(path, 'utf8')), token: 'f'.repeat(24) }),
-    );
+    // Someone judged it stale and took it over: removed it and made their own.
+    const theirs = { ...JSON.parse(await readFile(path, 'utf8')), token: 'f'.repeat(24) };
+    await unlink(path);
+    await writeFile(path, JSON.stringify(theirs), { flag: 'wx' });
     await first.release();
     assert.equal(JSON.parse(await readFile(path, 'utf8')).token, 'f'.repeat(24));
   });
