@@ -35,70 +35,113 @@ const STAGES = 4;
  * per batch rather than per record. At most {@link STAGES} pieces are in the sink at once.
  * The copy into the buffer is a memcpy.
  */
-export async function pipeReadableTo(body: Readable, sink: BodySink): Promise<void> {
-  const stages: Buffer[] = [];
-  const inSink: Array<Promise<void> | undefined> = [];
-  let busy = 0;
-  let stage = 0;
-  let filled = 0;
-  let waitingForSource = false;
-  let failure: { error: unknown } | undefined;
-  const check = (): void => {
-    if (failure) throw failure.error;
-  };
-  const handOn = (): void => {
-    const piece = (stages[stage] as Buffer).subarray(0, filled);
-    filled = 0;
-    const result = sink(piece);
-    if (result) {
+export function pipeReadableTo(body: Readable, sink: BodySink): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const stages: Buffer[] = [];
+    const inSink: boolean[] = [];
+    let busy = 0;
+    let stage = 0;
+    let filled = 0;
+    let ended = false;
+    let failure: { error: unknown } | undefined;
+    /** The rest of a chunk that met a buffer still in the sink (the body is paused). */
+    let rest: Buffer | undefined;
+    let paused = false;
+
+    const settle = (): void => {
+      if (busy > 0 || !(failure || (ended && !rest && filled === 0))) return;
+      body.off('data', onData);
+      body.off('end', onEnd);
+      body.off('error', onError);
+      body.off('close', onClose);
+      if (failure) {
+        if (!body.destroyed) body.destroy();
+        reject(failure.error);
+      } else resolve();
+    };
+    const fail = (error: unknown): void => {
+      failure ??= { error };
+      body.pause();
+      settle();
+    };
+    const handOn = (): void => {
+      const at = stage;
+      const piece = (stages[at] as Buffer).subarray(0, filled);
+      filled = 0;
+      stage = (stage + 1) % STAGES;
+      let result: Promise<void> | undefined;
+      try {
+        result = sink(piece);
+      } catch (error) {
+        fail(error);
+        return;
+      }
+      if (!result) return;
       busy++;
-      // Handled at once (a rejection noticed later would count as unhandled); rethrown below.
-      inSink[stage] = result.then(
-        () => sinkIdle(),
+      inSink[at] = true;
+      result.then(
+        () => {
+          busy--;
+          inSink[at] = false;
+          if (failure) settle();
+          else if (rest) take(rest);
+          else if (busy === 0 && filled > 0)
+            handOn(); // the sink caught up: hand on what waits
+          else if (ended) settle();
+        },
         (error: unknown) => {
-          failure ??= { error };
-          sinkIdle();
+          busy--;
+          inSink[at] = false;
+          fail(error);
         },
       );
-    }
-    stage = (stage + 1) % STAGES;
-  };
-  const sinkIdle = (): void => {
-    // The sink caught up while the source is quiet: hand on what was gathered meanwhile.
-    if (--busy === 0 && filled > 0 && waitingForSource && !failure) handOn();
-  };
-  const chunks = body[Symbol.asyncIterator]();
-  try {
-    for (;;) {
-      waitingForSource = true;
-      const next = await chunks.next();
-      waitingForSource = false;
-      check();
-      if (next.done) break;
-      const bytes = next.value as Buffer;
-      for (let at = 0; at < bytes.length; ) {
+    };
+    /** Copy `chunk` into the buffers; false when it had to stop at a buffer in the sink. */
+    const take = (chunk: Buffer): boolean => {
+      rest = undefined;
+      for (let at = 0; at < chunk.length; ) {
+        if (failure) return false;
         if (inSink[stage]) {
-          // That buffer may still be in the sink: wait for it before filling it again.
-          await inSink[stage];
-          inSink[stage] = undefined;
-          check();
+          rest = chunk.subarray(at);
+          paused = true;
+          body.pause();
+          return false;
         }
         stages[stage] ??= Buffer.allocUnsafeSlow(STAGE_BYTES);
-        const n = bytes.copy(stages[stage] as Buffer, filled, at);
+        const n = chunk.copy(stages[stage] as Buffer, filled, at);
         filled += n;
         at += n;
         if (filled === STAGE_BYTES || busy === 0) handOn();
       }
-    }
-    if (filled > 0) handOn();
-  } catch (err) {
-    await chunks.return?.();
-    throw err;
-  } finally {
-    // On failure too: nothing may still be reading a buffer when the caller cleans up.
-    await Promise.all(inSink);
-  }
-  check();
+      if (ended) {
+        if (filled > 0 && !failure) handOn();
+        settle();
+      } else if (paused) {
+        paused = false;
+        body.resume();
+      }
+      return true;
+    };
+    const onData = (chunk: Buffer): void => {
+      take(chunk);
+    };
+    const onEnd = (): void => {
+      ended = true;
+      if (rest) return; // handed on once the sink frees a buffer
+      if (filled > 0) handOn();
+      settle();
+    };
+    const onError = (error: Error): void => fail(error);
+    const onClose = (): void => {
+      if (ended) return;
+      const error = new Error('the stream closed before its end');
+      fail(Object.assign(error, { code: 'ERR_STREAM_PREMATURE_CLOSE' }));
+    };
+    body.on('data', onData);
+    body.on('end', onEnd);
+    body.on('error', onError);
+    body.on('close', onClose);
+  });
 }
 
 /**
