@@ -131,6 +131,7 @@ export {
 export {
   type BlobRange,
   type BlobRequestOptions,
+  type BlobStream,
   type BlobTarget,
   type FetchedManifest,
   type ListOptions,
@@ -175,6 +176,7 @@ export {
   unescapeName,
 } from './tar/index.js';
 export {
+  type BodySink,
   isLoopbackRegistry,
   type RegistryRequest,
   type RegistryResponse,

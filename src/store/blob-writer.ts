@@ -2,7 +2,6 @@ import { constants } from 'node:fs';
 import { type FileHandle, lstat, mkdir, open, rename, stat, unlink } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import { createDigester, parseDigest } from '../digest/index.js';
 import {
   DigestMismatchError,
@@ -12,6 +11,7 @@ import {
   StoreError,
 } from '../errors/index.js';
 import type { Descriptor } from '../media/index.js';
+import { feedSink } from '../transport/body-sink.js';
 import { FileLock } from './file-lock.js';
 import { errnoCode, storeFsError } from './fs-errors.js';
 import { PositionalWriter } from './positional-writer.js';
@@ -161,7 +161,7 @@ export async function writeBlobFile(
           hash,
           onWritten: (at) => options.onProgress?.(at),
         });
-        await pipeline(stream, output, { signal: options.signal });
+        await feedSink(stream, output.write, options.signal);
         position = output.position;
         transferred += position - offset;
       }
