@@ -316,10 +316,10 @@ export class LayerApplier {
     const meta = metaOf(e);
     const node = attach(parent, { name, kind, layer: this.pos, meta });
     const abs = this.abs(node);
-    // Made by external tools on this thread: everything queued before must be on disk.
+    // Made on this thread, not the writer's: everything queued before must be on disk.
     await this.s.disk.flush();
-    if (kind === 'fifo') await makeFifo(abs, meta.mode, this.s.signal);
-    else await makeDevice(abs, kind, meta.mode, e.devmajor ?? 0, e.devminor ?? 0, this.s.signal);
+    if (kind === 'fifo') makeFifo(abs, meta.mode);
+    else makeDevice(abs, kind, meta.mode, e.devmajor ?? 0, e.devminor ?? 0);
     if (this.wantsChown(meta)) {
       lchownSync(abs, meta.uid, meta.gid);
       if (meta.mode & 0o7000) chmodSync(abs, meta.mode);
