@@ -35,6 +35,12 @@ cp.ChildProcess.prototype.spawn = function (options) {
   record('spawn', options && options.file);
   return spawn.call(this, options);
 };
+const Module = require('node:module');
+const load = Module._load;
+Module._load = function (request, ...rest) {
+  if (request === 'koffi') fs.appendFileSync(process.env.LOAD_LOG, request + '\\n');
+  return load.call(this, request, ...rest);
+};
 for (const name of ['spawnSync', 'execSync', 'execFileSync']) {
   const original = cp[name];
   cp[name] = function (file, ...rest) {
@@ -75,14 +81,21 @@ describe('no helper processes at run time', () => {
   const fresh = (name: string) => join(dir.path, `${name}-${n++}`);
   const ref = (tag: string) => `${reg.host}/nohelper/img:${tag}`;
 
-  /** `ocipeek ARGS` with only trap programs on PATH and every spawn logged. */
-  async function cli(args: string[]): Promise<CliResult & { spawned: string }> {
+  /** `ocipeek ARGS` with only trap programs on PATH, every spawn and koffi load logged. */
+  async function cli(args: string[]): Promise<CliResult & { spawned: string; loaded: string }> {
     const log = fresh('spawn-log');
+    const loads = fresh('load-log');
     await writeFile(log, '');
+    await writeFile(loads, '');
     const r = await runCli(args, {
-      env: { PATH: trapBin, NODE_OPTIONS: `--require=${preload}`, SPAWN_LOG: log },
+      env: {
+        PATH: trapBin,
+        NODE_OPTIONS: `--require=${preload}`,
+        SPAWN_LOG: log,
+        LOAD_LOG: loads,
+      },
     });
-    return { ...r, spawned: await readFile(log, 'utf8') };
+    return { ...r, spawned: await readFile(log, 'utf8'), loaded: await readFile(loads, 'utf8') };
   }
 
   before(async () => {
@@ -138,10 +151,22 @@ describe('no helper processes at run time', () => {
         '-e',
         "require('node:child_process').execFile('zstd', ['-d'], (e) => process.exit(e ? 3 : 0))",
       ],
-      { env: { PATH: trapBin, NODE_OPTIONS: `--require=${preload}`, SPAWN_LOG: log } },
+      {
+        env: { PATH: trapBin, NODE_OPTIONS: `--require=${preload}`, SPAWN_LOG: log, LOAD_LOG: log },
+      },
     );
     assert.equal(r.status, 3);
     assert.equal(await readFile(log, 'utf8'), 'spawn zstd\n');
+  });
+
+  it('inspect and pull do not even load the FFI package (start-up time)', async () => {
+    const inspect = await cli(['inspect', ref('zstd')]);
+    assert.equal(inspect.code, 0, inspect.stderr);
+    assert.equal(inspect.loaded, '');
+    const pull = await cli(['pull', ref('zstd'), '--store', fresh('store')]);
+    assert.equal(pull.code, 0, pull.stderr);
+    assert.equal(pull.loaded, '');
+    assert.equal(inspect.spawned + pull.spawned, '');
   });
 
   it('pull, ls -R -l and cat of a zstd image spawn nothing', async () => {
@@ -154,6 +179,7 @@ describe('no helper processes at run time', () => {
       assert.match(ls.out, /\/run\/pipe/);
       assert.match(ls.out, /\/dev\/null/);
       assert.equal(ls.spawned, '');
+      assert.equal(ls.loaded, 'koffi\n', 'libzstd through koffi decodes the layer');
       const cat = await cli(['cat', ref('zstd'), '/etc/motd', '--store', where]);
       assert.equal(cat.code, 0, cat.stderr);
       assert.equal(cat.out, 'no helpers here\n');
