@@ -15,6 +15,7 @@ import { type LazyImage, openLazyImage } from '../../src/lazy/index.js';
 import { RegistryClient } from '../../src/registry/index.js';
 import { pullImage, Store } from '../../src/store/index.js';
 import {
+  convertToZstdChunked,
   type FaultProxy,
   faults,
   LayoutWriter,
@@ -352,15 +353,7 @@ describe('lazy layers (eStargz, zstd:chunked) against the real registry', () => 
     let zclient: RegistryClient;
     before(async () => {
       const zdir = join(dir.path, 'zstd-chunked');
-      await skopeo([
-        '--insecure-policy',
-        'copy',
-        '--quiet',
-        '--dest-compress-format',
-        'zstd:chunked',
-        `oci:${layout()}:v1`,
-        `oci:${zdir}:v1`,
-      ]);
+      await convertToZstdChunked(layout(), 'v1', zdir, 'v1');
       await pushLayout(zdir, 'v1', reg, 'lazy/zstd-chunked:v1');
       ({ image: zc, client: zclient } = await viaProxy('lazy/zstd-chunked:v1'));
     });

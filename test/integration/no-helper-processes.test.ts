@@ -3,12 +3,12 @@ import { chmod, lstat, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import {
+  convertToZstdChunked,
   type LayerEntry,
   LayoutWriter,
   pushLayout,
   type RunningRegistry,
   randomImage,
-  skopeo,
   startRegistry,
   type TempDir,
   tempDir,
@@ -125,15 +125,7 @@ describe('no helper processes at run time', () => {
     await w.finish();
     await pushLayout(layout, 'zstd', reg, 'nohelper/img:zstd');
     const chunked = join(dir.path, 'chunked');
-    await skopeo([
-      '--insecure-policy',
-      'copy',
-      '--quiet',
-      '--dest-compress-format',
-      'zstd:chunked',
-      `oci:${layout}:plain`,
-      `oci:${chunked}:v1`,
-    ]);
+    await convertToZstdChunked(layout, 'plain', chunked, 'v1');
     await pushLayout(chunked, 'v1', reg, 'nohelper/img:chunked');
   });
   after(async () => {
