@@ -28,7 +28,6 @@ export interface ZstdDecompressorOptions {
 
 /** One zstd decoder working in bounded steps (libzstd's or the JavaScript one). */
 interface ZstdStepDecoder {
-  readonly name: string;
   /** Decode from the start of `input`; at most about 1 MiB of output per step. */
   step(input: Buffer): Promise<ZstdStep>;
   /** The input ended: a DecompressionError when it ended inside a frame. */
@@ -41,20 +40,21 @@ type NodeZstd = (options?: zlib.ZlibOptions) => Duplex;
 /** Node's zstd decompressor, when this Node has one (not in Node 20's type definitions). */
 const nodeZstd = (zlib as unknown as { createZstdDecompress?: NodeZstd }).createZstdDecompress;
 
-let libzstdMissing = false;
+let chosen: ZstdDecoderKind | undefined;
 
-/** The decoder {@link createZstdDecompressor} uses by default here. */
+/** The decoder {@link createZstdDecompressor} uses by default here (decided once). */
 export function defaultZstdDecoder(): ZstdDecoderKind {
-  if (nodeZstd) return 'node';
-  if (!libzstdMissing) {
+  if (chosen) return chosen;
+  if (nodeZstd) chosen = 'node';
+  else {
     try {
       new LibzstdDecoder().free();
-      return 'libzstd';
+      chosen = 'libzstd';
     } catch {
-      libzstdMissing = true;
+      chosen = 'js';
     }
   }
-  return 'js';
+  return chosen;
 }
 
 /**

@@ -40,7 +40,6 @@ function decodeError(err: unknown): DecompressionError {
 
 /** A zstd decoder in JavaScript (fzstd), with the same step interface as libzstd's. */
 export class JsZstdDecoder {
-  readonly name = 'fzstd';
   private readonly walker = new ZstdFrameWalker();
   private readonly decoder: Fzstd.Decompress;
   private produced: Buffer[] = [];

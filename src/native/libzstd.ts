@@ -6,12 +6,12 @@ import { koffi, library } from './koffi.js';
  * The system's libzstd (Debian: libzstd1, a dependency of dpkg, so on every Debian and
  * Ubuntu system) called in process through koffi. Measured on the bench corpus's zstd
  * layer (38 MiB in, 116 MiB out, 8 MiB window) on this 2-core machine: 1.1-1.3 GB/s out,
- * the same as the `zstd -dc` program it replaces (~1.2 GB/s), against ~200 MB/s for fzstd
- * (pure JS, see zstd-js-decoder.ts) and ~330 MB/s for zstd-codec (an unmaintained
+ * the same as the `zstd -dc` program it replaces (~1.2 GB/s), against ~150-200 MB/s for
+ * fzstd (pure JS, see zstd-js-decoder.ts) and ~330 MB/s for zstd-codec (an unmaintained
  * WebAssembly build). Each step is an asynchronous koffi call, so decompression runs on a
  * worker thread, overlapping the tar parsing on the main thread as the separate `zstd`
- * process did. libzstd's own default limits apply (windows up to 128 MiB, as the `zstd`
- * program without --long=31), checksums are verified, skippable frames skipped.
+ * process did. libzstd's default limits apply (windows up to 128 MiB, as for the `zstd`
+ * program without --memory), checksums are verified, skippable frames skipped.
  */
 
 interface ZstdBuffer {
@@ -82,7 +82,6 @@ const SMALL_OUTPUT = STEP_OUTPUT / 4;
  * {@link UnsupportedError} from the constructor when koffi or libzstd is missing.
  */
 export class LibzstdDecoder {
-  readonly name = 'libzstd';
   private readonly z = libzstd();
   private dctx: unknown = this.z.createDCtx();
   private room = Buffer.allocUnsafe(STEP_OUTPUT);
