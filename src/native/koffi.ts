@@ -7,9 +7,10 @@ import { UnsupportedError } from '../errors/index.js';
  * prebuilt binaries for every platform Node supports as optional dependencies
  * (@koromix/koffi-<os>-<arch>), so `npm ci` installs a working package on a machine with no
  * compiler, and nothing is built at install time. Its own install script only checks that
- * the prebuilt binary loads and otherwise rebuilds from source with cmake; it is left
- * unapproved (npm 11 then skips it), so an install never fails on a platform without a
- * prebuilt binary: the first native call there fails with an UnsupportedError instead.
+ * the prebuilt binary loads and otherwise rebuilds from source with cmake; it is denied
+ * (`allowScripts: { koffi: false }` in package.json, npm 11 then skips it), so an install
+ * never fails on a platform without a prebuilt binary: the first native call there fails
+ * with an UnsupportedError instead.
  *
  * Loaded on first use only: requiring koffi costs ~7 ms, which `inspect`, `pull` and other
  * commands that make no native call must not pay.
