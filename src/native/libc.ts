@@ -60,11 +60,13 @@ function libc(): LibcCalls {
   return calls;
 }
 
-/** `path` as a NUL-terminated C string. */
-function cString(path: NativePath): Buffer {
-  const bytes = typeof path === 'string' ? Buffer.from(path, 'utf8') : path;
+/** `text` (a path or an attribute name) as a NUL-terminated C string. */
+function cString(text: NativePath): Buffer {
+  const bytes = typeof text === 'string' ? Buffer.from(text, 'utf8') : text;
   if (bytes.includes(0)) {
-    throw new InvalidArgumentError(`path ${JSON.stringify(bytes.toString())} holds a NUL byte`);
+    throw new InvalidArgumentError(
+      `${JSON.stringify(bytes.toString())} holds a NUL byte, which a C library call cannot take`,
+    );
   }
   const out = Buffer.allocUnsafe(bytes.length + 1);
   bytes.copy(out);

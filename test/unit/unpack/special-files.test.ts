@@ -4,6 +4,7 @@ import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type * as Koffi from 'koffi';
+import { InvalidArgumentError } from '../../../src/errors/index.js';
 import { bindLibc, makedev } from '../../../src/native/libc.js';
 import { makeDevice, makeFifo, setXattrs } from '../../../src/unpack/special-files.js';
 import { type TempDir, tempDir } from '../../harness/temp-dir.js';
@@ -73,6 +74,16 @@ describe('special files through libc (no helper processes)', () => {
     );
     assert.match(messages[1]!, /ok: xattr nonamespace not set: ENOTSUP: Operation not supported$/);
     assert.equal(readXattr(ok, 'user.b')?.toString(), 'w');
+  });
+
+  it('refuses a NUL byte in a path or an attribute name, which C would cut short', () => {
+    const d = fresh();
+    writeFileSync(join(d, 'f'), '');
+    assert.throws(() => makeFifo(`${d}/p\0ipe`, 0o600), InvalidArgumentError);
+    const messages = setXattrs([{ abs: join(d, 'f'), name: 'user.a\0b', value: 'v' }]);
+    assert.equal(messages.length, 1);
+    assert.match(messages[0]!, /xattr user\.a\0b not set: "user\.a\\u0000b" holds a NUL byte/);
+    assert.equal(readXattr(join(d, 'f'), 'user.a'), null);
   });
 
   it('never follows a symlink: user.* on a link fails, the target is left alone', () => {
