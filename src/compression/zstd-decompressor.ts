@@ -130,37 +130,49 @@ class ZstdStream extends Duplex {
     void this.run();
   }
 
+  /** Hand back writes whose bytes are used up (their callbacks bring the next input). */
+  private releaseUsed(): void {
+    for (let p = this.pending; p && p.offset >= p.input.length && !this.more; p = this.pending) {
+      this.pending = undefined;
+      p.done(); // may call _write at once, which leaves the new input to the running loop
+    }
+  }
+
+  /** Start a step when there is input, or output held back; else undefined. */
+  private nextStep(): { input?: PendingInput; result: Promise<ZstdStep> } | undefined {
+    const p = this.pending;
+    const hasInput = p !== undefined && p.offset < p.input.length;
+    if (this.destroyed || (!hasInput && !this.more)) return undefined;
+    const input = hasInput ? p.input.subarray(p.offset) : NO_INPUT;
+    return { ...(p ? { input: p } : {}), result: this.decoder.step(input) };
+  }
+
   /**
-   * Step while there is input (or held output) and the reader wants more. `running` is
-   * cleared in the same synchronous stretch as the loop's last check (never after an
-   * await), so a write or read arriving later always starts a new run.
+   * Step while there is input (or held output) and the reader wants more. The next step
+   * starts before a step's output is pushed, since pushing may run the reader (tar
+   * parsing) at once: decoding on the worker thread then overlaps it, as the separate
+   * `zstd` process did. `running` is cleared in the same synchronous stretch as the last
+   * check (never after an await), so a write or read arriving later starts a new run.
    */
   private async run(): Promise<void> {
     try {
-      while (!this.destroyed && !this.readerFull) {
-        const p = this.pending;
-        if (p && p.offset >= p.input.length && !this.more) {
-          this.pending = undefined;
-          p.done(); // may call _write at once, which sees `running` and leaves it to this loop
-          continue;
-        }
-        if (p || this.more) {
-          const input = p ? p.input.subarray(p.offset) : NO_INPUT;
-          const { consumed, output, more } = await this.decoder.step(input);
-          if (this.destroyed) break;
-          if (p) p.offset += consumed;
-          this.more = more;
-          if (output.length > 0 && !this.push(output)) this.readerFull = true;
-          continue;
-        }
-        if (this.finalDone) {
-          const done = this.finalDone;
-          this.finalDone = undefined;
-          this.decoder.finish();
-          this.push(null);
-          done();
-        }
-        break;
+      this.releaseUsed();
+      let step = this.readerFull ? undefined : this.nextStep();
+      while (step) {
+        const { consumed, output, more } = await step.result;
+        if (this.destroyed) break;
+        if (step.input) step.input.offset += consumed;
+        this.more = more;
+        this.releaseUsed();
+        step = this.readerFull ? undefined : this.nextStep();
+        if (output.length > 0 && !this.push(output)) this.readerFull = true;
+      }
+      if (!this.destroyed && !this.readerFull && !this.pending && !this.more && this.finalDone) {
+        const done = this.finalDone;
+        this.finalDone = undefined;
+        this.decoder.finish();
+        this.push(null);
+        done();
       }
       this.running = false;
     } catch (err) {

@@ -181,6 +181,18 @@ describe('zstd decoders', () => {
         assert.equal(total, 256 << 20);
       });
 
+      it('takes empty writes in stride', async () => {
+        const z = createZstdDecompressor({ decoder: kind });
+        const input = zstdCli(Buffer.from('after an empty write'));
+        z.write(Buffer.alloc(0));
+        z.write(input.subarray(0, 5));
+        z.write(Buffer.alloc(0));
+        z.end(input.subarray(5));
+        const parts: Buffer[] = [];
+        for await (const part of z) parts.push(part as Buffer);
+        assert.equal(Buffer.concat(parts).toString(), 'after an empty write');
+      });
+
       it('can be destroyed while a step runs, and frees its decoder', async () => {
         const z = createZstdDecompressor({ decoder: kind });
         z.write(zstdCli(mixed));
