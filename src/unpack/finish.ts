@@ -1,6 +1,6 @@
 import type { DiskWriter } from './disk-writer.js';
 import type { LayerApplier } from './layer-applier.js';
-import { setXattrs, type XattrItem, type XattrSetter } from './special-files.js';
+import { setXattrs, type XattrItem } from './special-files.js';
 import { type NodeMeta, type TreeNode, walkTree } from './tree.js';
 import type { OwnershipEntry, OwnershipRecord, UnpackResult } from './types.js';
 
@@ -12,8 +12,6 @@ export interface FinishSettings {
   euid: number;
   egid: number;
   warn(message: string): void;
-  /** A setter started ahead of time (else one is started if any xattr is to be set). */
-  xattrSetter?: XattrSetter;
   signal?: AbortSignal;
 }
 
@@ -74,11 +72,9 @@ export function finishTree(applier: LayerApplier, disk: DiskWriter, s: FinishSet
 }
 
 /** Set the plan's xattrs (once its directory calls are done); failures become warnings. */
-export async function setTreeXattrs(plan: FinishPlan, s: FinishSettings): Promise<void> {
-  const messages = s.xattrSetter
-    ? await s.xattrSetter.set(plan.xattrs, s.signal)
-    : await setXattrs(plan.xattrs, s.signal);
-  for (const message of messages) s.warn(message);
+export function setTreeXattrs(plan: FinishPlan, s: FinishSettings): void {
+  s.signal?.throwIfAborted();
+  for (const message of setXattrs(plan.xattrs)) s.warn(message);
 }
 
 /** The xattr umoci and other rootless tools keep a path's intended owner in. */

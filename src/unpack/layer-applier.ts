@@ -1,4 +1,4 @@
-import { chmodSync, lchownSync, renameSync, utimesSync } from 'node:fs';
+import { chmodSync, lchownSync, utimesSync } from 'node:fs';
 import { fsPath, type TarEntry, type TarRecord } from '../tar/index.js';
 import type { DiskWriter } from './disk-writer.js';
 import { makeDevice, makeFifo } from './special-files.js';
@@ -316,15 +316,10 @@ export class LayerApplier {
     const meta = metaOf(e);
     const node = attach(parent, { name, kind, layer: this.pos, meta });
     const path = fsPath(this.abs(node)); // a name's exact bytes (tar/name-codec.ts)
-    // The tools take names as UTF-8 arguments: a name that is not UTF-8 is made under a
-    // scratch name in DIR and renamed to its bytes.
-    const made =
-      typeof path === 'string' ? path : `${this.s.rootAbs}/.ocipeek-special-${process.pid}`;
-    // Made by external tools on this thread: everything queued before must be on disk.
+    // Made on this thread, not the writer's: everything queued before must be on disk.
     await this.s.disk.flush();
-    if (kind === 'fifo') await makeFifo(made, meta.mode, this.s.signal);
-    else await makeDevice(made, kind, meta.mode, e.devmajor ?? 0, e.devminor ?? 0, this.s.signal);
-    if (made !== path) renameSync(made, path);
+    if (kind === 'fifo') makeFifo(path, meta.mode);
+    else makeDevice(path, kind, meta.mode, e.devmajor ?? 0, e.devminor ?? 0);
     if (this.wantsChown(meta)) {
       lchownSync(path, meta.uid, meta.gid);
       if (meta.mode & 0o7000) chmodSync(path, meta.mode);

@@ -15,7 +15,6 @@ import {
   setTreeXattrs,
 } from './finish.js';
 import { LayerApplier } from './layer-applier.js';
-import { XattrSetter } from './special-files.js';
 import type { UnpackLayer, UnpackOptions, UnpackResult, UnpackWarning } from './types.js';
 import { WorkerDiskWriter } from './worker-disk-writer.js';
 
@@ -60,8 +59,9 @@ function formatWarning(w: UnpackWarning): string {
  *   non-directory replaces it, a directory over a directory updates its metadata.
  * - Hard links are created as hard links, symlinks as symlinks; modes (with setuid, setgid,
  *   sticky) and mtimes are kept; owners with lchown when not rootless (else recorded, see
- *   {@link UnpackOptions.ownershipFile}); xattrs set when possible (a warning otherwise);
- *   fifos made with `mkfifo`, devices with `mknod` (skipped with a warning when rootless).
+ *   {@link UnpackOptions.ownershipFile}); xattrs set with `lsetxattr` when possible (a
+ *   warning otherwise); fifos made with `mkfifo`, devices with `mknod` (skipped with a
+ *   warning when rootless) — C library calls made in process, no helper programs.
  * - Nothing is written, linked or deleted outside `dir`: entry paths and hardlink targets
  *   are confined lexically (`..` stops at the root), symlinks met on the way are resolved
  *   inside `dir` (securejoin semantics), the last component is never followed. Such
@@ -121,18 +121,6 @@ export async function unpackLayers(
   }
 
   async function unpackWith(disk: DiskWriter): Promise<UnpackResult> {
-    // Rootless owner records are xattrs on most images: start their setter now, so that
-    // python3's start-up overlaps the layers instead of following them.
-    const xattrSetter = rootless && ownerXattrs ? new XattrSetter(signal) : undefined;
-    try {
-      return await unpackTo(disk, xattrSetter);
-    } catch (err) {
-      xattrSetter?.cancel();
-      throw err;
-    }
-  }
-
-  async function unpackTo(disk: DiskWriter, xattrSetter?: XattrSetter): Promise<UnpackResult> {
     const applier = new LayerApplier({
       disk,
       rootAbs,
@@ -190,7 +178,6 @@ export async function unpackLayers(
       const settings: FinishSettings = {
         rootless,
         ownerXattrs,
-        ...(xattrSetter ? { xattrSetter } : {}),
         euid,
         egid,
         warn: (message) => warn({ layer: -1, message }),
@@ -203,7 +190,7 @@ export async function unpackLayers(
       const ownership =
         rootless && ownershipFile !== undefined ? `${ownershipJson(root)}\n` : undefined;
       await disk.flush();
-      await setTreeXattrs(plan, settings);
+      setTreeXattrs(plan, settings);
       Object.assign(result, plan.counts, { warnings, warningCount });
       if (rootless) {
         // The record as an object is built only if someone reads it (the CLI does not).

@@ -5,7 +5,7 @@ import { isOcipeekError } from '../../src/errors/index.js';
 import { buildFilesystem, type OpenedImage } from '../../src/image/index.js';
 import { openLazyImage } from '../../src/lazy/index.js';
 import type { RegistryClient } from '../../src/registry/index.js';
-import { pushLayout, skopeo } from '../harness/index.js';
+import { convertToZstdChunked, pushLayout } from '../harness/index.js';
 import { type LazyFixture, readAll, sha, shape, startLazyFixture } from './lazy-fixture.js';
 
 /**
@@ -25,15 +25,7 @@ describe('zstd:chunked written by skopeo 1.9.3', () => {
   before(async () => {
     fixture = await startLazyFixture(BIG);
     const zdir = join(fixture.dir.path, 'zstd-chunked');
-    await skopeo([
-      '--insecure-policy',
-      'copy',
-      '--quiet',
-      '--dest-compress-format',
-      'zstd:chunked',
-      `oci:${fixture.layout}:v1`,
-      `oci:${zdir}:v1`,
-    ]);
+    await convertToZstdChunked(fixture.layout, 'v1', zdir, 'v1');
     await pushLayout(zdir, 'v1', fixture.reg, 'lazy/zstd-chunked:v1');
     ({ image: zc, client: zclient } = await fixture.viaProxy('lazy/zstd-chunked:v1'));
   });
