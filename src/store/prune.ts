@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { isDigest } from '../digest/index.js';
 import { tempNamePid } from './atomic-file.js';
 import { contentGraph } from './content-graph.js';
+import { readExtraRoots } from './extra-roots.js';
 import { FileLock } from './file-lock.js';
 import { errnoCode, storeFsError } from './fs-errors.js';
 import {
@@ -50,8 +51,9 @@ export interface PruneResult {
 }
 
 /**
- * Mark every blob reachable from `index.json` (indexes → manifests → configs, layers,
- * subjects) and every blob a running operation pinned, then remove the unmarked blobs,
+ * Mark every blob reachable from `index.json` and from the records under
+ * `.ocipeek/roots/` (indexes → manifests → configs, layers, subjects) and every blob a
+ * running operation pinned, then remove the unmarked blobs,
  * stale temp files and the listing cache's excess.
  *
  * Holds the index lock throughout: pins are written under it and `tag` takes it and
@@ -73,7 +75,8 @@ export async function pruneStore(store: Store, options: PruneOptions = {}): Prom
   try {
     const marked = new Set<string>();
     const index = await store.layout.index(options);
-    for (const root of index.manifests) {
+    const extra = await readExtraRoots(store.rootsDir, options);
+    for (const root of [...index.manifests, ...extra]) {
       const graph = await contentGraph(store.layout, root, options);
       for (const digest of graph.nodes.keys()) marked.add(digest);
     }

@@ -4,17 +4,17 @@ import { openBlobFile } from '../../layout/blob-file.js';
 import { type OciLayout, tagOfRefName, walkManifests } from '../../layout/index.js';
 import {
   type Descriptor,
-  isIndex,
   type Manifest,
   manifestMediaType,
   parseManifest,
 } from '../../media/index.js';
+import { referrerDescriptor } from '../storage/referrer-descriptor.js';
 import type {
   BackendBlob,
   BackendCallOptions,
   RegistryBackend,
   StoredManifest,
-} from './backend.js';
+} from '../storage/registry-storage.js';
 import { LayoutBlob } from './layout-blob.js';
 import { isTag } from './names.js';
 import { VerifiedBlobs } from './verified-blobs.js';
@@ -24,21 +24,6 @@ const MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
 
 function byCodeUnits(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
-}
-
-/** The descriptor the referrers API lists for `manifest`. */
-function referrerDescriptor(descriptor: Descriptor, manifest: Manifest, size: number): Descriptor {
-  const out: Descriptor = {
-    mediaType: manifestMediaType(manifest, descriptor.mediaType),
-    digest: descriptor.digest,
-    size,
-  };
-  // The spec: an image manifest without artifactType reports its config's media type.
-  const artifactType =
-    manifest.artifactType ?? (isIndex(manifest) ? undefined : manifest.config.mediaType);
-  if (artifactType) out.artifactType = artifactType;
-  if (manifest.annotations) out.annotations = manifest.annotations;
-  return out;
 }
 
 /**
@@ -154,7 +139,14 @@ export class LayoutBackend implements RegistryBackend {
     const out: Descriptor[] = [];
     for await (const m of walkManifests(this.layout(name), { signal: options.signal })) {
       if (m.manifest.subject?.digest === digest)
-        out.push(referrerDescriptor(m.descriptor, m.manifest, m.bytes.length));
+        out.push(
+          referrerDescriptor(
+            m.manifest,
+            m.descriptor.digest,
+            m.bytes.length,
+            m.descriptor.mediaType,
+          ),
+        );
     }
     return out;
   }

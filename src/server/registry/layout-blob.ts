@@ -4,7 +4,7 @@ import { promisify } from 'node:util';
 import { createDigester, parseDigest, VerifyingStream } from '../../digest/index.js';
 import { DigestMismatchError } from '../../errors/index.js';
 import { closeBlobFile, type OpenedBlobFile } from '../../layout/blob-file.js';
-import type { BackendBlob, BackendBlobOptions } from './backend.js';
+import type { BackendBlob, BackendBlobOptions } from '../storage/registry-storage.js';
 import type { VerifiedBlobs } from './verified-blobs.js';
 
 const readAsync = promisify(read);

@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { RegistryBackend } from './backend.js';
+import type { RegistryBackend } from '../storage/registry-storage.js';
 
 /** Everything a route handler gets for one request. */
 export interface RequestContext {

@@ -1,6 +1,6 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { RegistryBackend } from './backend.js';
+import type { RegistryBackend } from '../storage/registry-storage.js';
 import { discoverLayouts } from './discover-layouts.js';
 import {
   handleBase,
