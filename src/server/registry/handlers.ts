@@ -143,7 +143,11 @@ export async function handleBlob(ctx: RequestContext): Promise<void> {
 
 /** `GET /v2/<name>/referrers/<digest>?artifactType=` (OCI distribution 1.1). */
 export async function handleReferrers(ctx: RequestContext): Promise<void> {
-  const name = await repository(ctx);
+  // Not NAME_UNKNOWN for a repository with nothing yet: its referrers list is just empty.
+  const name = ctx.params.name ?? '';
+  if (!isRepositoryName(name)) {
+    throw new RegistryHttpError(400, 'NAME_INVALID', `invalid repository name "${name}"`);
+  }
   const digest = digestParam(ctx);
   let manifests = await ctx.backend.referrers(name, digest, { signal: ctx.signal });
   const headers: Record<string, string> = {};

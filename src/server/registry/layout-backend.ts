@@ -9,18 +9,16 @@ import {
   parseManifest,
 } from '../../media/index.js';
 import { referrerDescriptor } from '../storage/referrer-descriptor.js';
-import type {
-  BackendBlob,
-  BackendCallOptions,
-  RegistryBackend,
-  StoredManifest,
+import {
+  type BackendBlob,
+  type BackendCallOptions,
+  MAX_MANIFEST_BYTES,
+  type RegistryBackend,
+  type StoredManifest,
 } from '../storage/registry-storage.js';
 import { LayoutBlob } from './layout-blob.js';
 import { isTag } from './names.js';
 import { VerifiedBlobs } from './verified-blobs.js';
-
-/** Manifests larger than this are not served as manifests (distribution uses 4 MiB too). */
-const MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
 
 function byCodeUnits(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;

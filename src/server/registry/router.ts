@@ -1,6 +1,18 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { RegistryBackend } from '../storage/registry-storage.js';
 
+/** What the server allows, for every request alike. */
+export interface ServerPolicy {
+  /** Refuse every write (405), whatever the storage could do. */
+  readOnly: boolean;
+  /** Blobs larger than this are refused with 413 (default: no limit). */
+  maxBlobBytes?: number;
+  /** Mount without `from` when the storage holds the blob anywhere (no access rules). */
+  anonymousMount: boolean;
+  /** Allow writes to repositories of other registries the CLI pulled into the store. */
+  allowMirrorPush: boolean;
+}
+
 /** Everything a route handler gets for one request. */
 export interface RequestContext {
   req: IncomingMessage;
@@ -13,6 +25,9 @@ export interface RequestContext {
   /** Aborted when the client goes away. */
   signal: AbortSignal;
   backend: RegistryBackend;
+  config: ServerPolicy;
+  /** True when the client of this request may pull from repository `name`. */
+  canPull(name: string): boolean;
 }
 
 /** Answers one request; throws `RegistryHttpError` (or any error) to answer with an error. */

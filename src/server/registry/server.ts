@@ -1,6 +1,8 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { RegistryBackend } from '../storage/registry-storage.js';
+import { InvalidArgumentError } from '../../errors/index.js';
+import { isWritable, type RegistryBackend } from '../storage/registry-storage.js';
+import { StoreStorage } from '../storage/store-storage.js';
 import { discoverLayouts } from './discover-layouts.js';
 import {
   handleBase,
@@ -13,16 +15,37 @@ import {
 import { RegistryHttpError, sendError, toHttpError } from './http-errors.js';
 import { LayoutBackend } from './layout-backend.js';
 import { parseListenAddress } from './listen-address.js';
-import { Router } from './router.js';
+import { Router, type ServerPolicy } from './router.js';
+import {
+  handleUploadCancel,
+  handleUploadChunk,
+  handleUploadComplete,
+  handleUploadStart,
+  handleUploadStatus,
+} from './upload-handlers.js';
+import { handleBlobDelete, handleManifestDelete, handleManifestPut } from './write-handlers.js';
 
 /** Options of {@link startRegistryServer}. */
 export interface StartRegistryServerOptions {
-  /** OCI image layout directories, or directories holding layouts (see `discoverLayouts`). */
-  roots: string[] | string;
+  /**
+   * OCI image layout directories, or directories holding layouts (see `discoverLayouts`),
+   * served read-only. Give this, `storageDir` or `storage`.
+   */
+  roots?: string[] | string;
+  /** The ocipeek store to serve read-write (`--storage DIR`), created when missing. */
+  storageDir?: string;
+  /** A storage of the caller's (a pull-through cache, an S3 backend). */
+  storage?: RegistryBackend;
   /** `host:port` to listen on (default `127.0.0.1:0`, a free loopback port). */
   listen?: string;
   /** Repository name for a root that is itself a layout (default: the directory's name). */
   name?: string;
+  /** Refuse every write (405), even over a writable storage. */
+  readOnly?: boolean;
+  /** Refuse blobs larger than this many bytes (413). Default: no limit. */
+  maxBlobBytes?: number;
+  /** Accept pushes to repositories of other registries pulled into the store. */
+  allowMirrorPush?: boolean;
   /** Closes the server when aborted. */
   signal?: AbortSignal;
   /** Receives one line per request and per skipped directory. */
@@ -41,6 +64,7 @@ export interface RunningRegistryServer {
 
 const READ = ['GET', 'HEAD'] as const;
 const NAME = '(?<name>[^?#]+?)';
+const UPLOAD = new RegExp(`^/v2/${NAME}/blobs/uploads/(?<id>[^/]+)$`);
 
 /** The distribution API routes, over whatever backend the request context carries. */
 export function createRegistryRouter(): Router {
@@ -48,20 +72,49 @@ export function createRegistryRouter(): Router {
     .add(READ, /^\/v2\/?$/, handleBase)
     .add(READ, /^\/v2\/_catalog$/, handleCatalog)
     .add(READ, new RegExp(`^/v2/${NAME}/tags/list$`), handleTags)
+    .add(['POST'], new RegExp(`^/v2/${NAME}/blobs/uploads/?$`), handleUploadStart)
+    .add(['GET'], UPLOAD, handleUploadStatus)
+    .add(['PATCH'], UPLOAD, handleUploadChunk)
+    .add(['PUT'], UPLOAD, handleUploadComplete)
+    .add(['DELETE'], UPLOAD, handleUploadCancel)
     .add(READ, new RegExp(`^/v2/${NAME}/manifests/(?<reference>[^/]+)$`), handleManifest)
+    .add(['PUT'], new RegExp(`^/v2/${NAME}/manifests/(?<reference>[^/]+)$`), handleManifestPut)
+    .add(
+      ['DELETE'],
+      new RegExp(`^/v2/${NAME}/manifests/(?<reference>[^/]+)$`),
+      handleManifestDelete,
+    )
     .add(READ, new RegExp(`^/v2/${NAME}/blobs/(?<digest>[^/]+)$`), handleBlob)
+    .add(['DELETE'], new RegExp(`^/v2/${NAME}/blobs/(?<digest>[^/]+)$`), handleBlobDelete)
     .add(READ, new RegExp(`^/v2/${NAME}/referrers/(?<digest>[^/]+)$`), handleReferrers);
 }
 
+/** Options of {@link createRegistryHandler}. */
+export interface RegistryHandlerOptions {
+  /** What the server allows (default: read-write when the backend can be written). */
+  policy?: Partial<ServerPolicy>;
+  /** Receives one line per request. */
+  log?: (line: string) => void;
+}
+
 /**
- * Build the request listener for `backend`. Read-only: any method but GET and HEAD is
- * answered 405 `UNSUPPORTED` (with `Allow`), whatever the path.
+ * Build the request listener for `backend`. Writes go through when the backend is a
+ * writable {@link RegistryStorage} and the policy is not read-only; otherwise they are
+ * answered 405 `UNSUPPORTED` (with `Allow: GET, HEAD`).
  */
 export function createRegistryHandler(
   backend: RegistryBackend,
-  log?: (line: string) => void,
+  options: RegistryHandlerOptions | ((line: string) => void) = {},
 ): (req: IncomingMessage, res: ServerResponse) => void {
+  const { policy = {}, log } = typeof options === 'function' ? { log: options } : options;
+  const config: ServerPolicy = {
+    readOnly: policy.readOnly ?? false,
+    maxBlobBytes: policy.maxBlobBytes,
+    anonymousMount: policy.anonymousMount ?? true,
+    allowMirrorPush: policy.allowMirrorPush ?? false,
+  };
   const router = createRegistryRouter();
+  const canPull = () => true;
   return (req, res) => {
     const controller = new AbortController();
     res.on('close', () => {
@@ -74,15 +127,19 @@ export function createRegistryHandler(
     const query = new URLSearchParams(q >= 0 ? url.slice(q + 1) : '');
     const method = req.method ?? 'GET';
     const run = async () => {
-      if (method !== 'GET' && method !== 'HEAD') {
+      const match = router.match(method, path);
+      if (match.kind === 'method-not-allowed') {
+        const writable = isWritable(backend) && !config.readOnly;
+        const allow = writable
+          ? match.allow
+          : match.allow.filter((m) => m === 'GET' || m === 'HEAD');
         throw new RegistryHttpError(
           405,
           'UNSUPPORTED',
-          `${method} is not supported: this registry is read-only`,
-          { Allow: 'GET, HEAD' },
+          `${method} is not supported here${writable ? '' : ': this registry is read-only'}`,
+          { Allow: allow.join(', ') },
         );
       }
-      const match = router.match(method, path);
       if (match.kind !== 'found') {
         throw new RegistryHttpError(404, 'NOT_FOUND', `no such endpoint: ${path}`);
       }
@@ -94,6 +151,8 @@ export function createRegistryHandler(
         params: match.params,
         signal: controller.signal,
         backend,
+        config,
+        canPull,
       });
     };
     run().catch((err: unknown) => {
@@ -109,24 +168,50 @@ export function createRegistryHandler(
   };
 }
 
-/**
- * Serve OCI image layouts read-only over the OCI distribution API on `node:http`:
- * `/v2/`, manifests, blobs (with ranges), tags and catalog (paginated) and referrers.
- * Each layout is one repository (see {@link StartRegistryServerOptions.roots}).
- */
-export async function startRegistryServer(
-  options: StartRegistryServerOptions,
-): Promise<RunningRegistryServer> {
-  const roots = Array.isArray(options.roots) ? options.roots : [options.roots];
-  const { host, port } = parseListenAddress(options.listen ?? '127.0.0.1:0');
-  options.signal?.throwIfAborted();
+/** The backend the options name: a storage given, the store at `storageDir`, or layouts. */
+async function openBackend(options: StartRegistryServerOptions): Promise<RegistryBackend> {
+  const given = [options.roots, options.storageDir, options.storage].filter((x) => x !== undefined);
+  if (given.length !== 1) {
+    throw new InvalidArgumentError('serve needs exactly one of --root, --storage (or a storage)');
+  }
+  if (options.storage) return options.storage;
+  if (options.storageDir !== undefined) {
+    return StoreStorage.open(options.storageDir, {
+      log: options.log,
+      maxBlobBytes: options.maxBlobBytes,
+      signal: options.signal,
+    });
+  }
+  const roots = Array.isArray(options.roots) ? options.roots : [options.roots as string];
   const layouts = await discoverLayouts(roots, {
     name: options.name,
     signal: options.signal,
     log: options.log,
   });
-  const backend: RegistryBackend = new LayoutBackend(layouts, { log: options.log });
-  const server = createServer(createRegistryHandler(backend, options.log));
+  return new LayoutBackend(layouts, { log: options.log });
+}
+
+/**
+ * Serve the OCI distribution API on `node:http`: pulls (manifests, blobs with ranges,
+ * tags and catalog paginated, referrers) from layouts (`roots`, read-only, each layout a
+ * repository) or a storage (`storageDir`: the ocipeek store, read-write), and pushes,
+ * deletes and mounts when the storage is writable.
+ */
+export async function startRegistryServer(
+  options: StartRegistryServerOptions,
+): Promise<RunningRegistryServer> {
+  const { host, port } = parseListenAddress(options.listen ?? '127.0.0.1:0');
+  options.signal?.throwIfAborted();
+  const backend = await openBackend(options);
+  const handler = createRegistryHandler(backend, {
+    log: options.log,
+    policy: {
+      readOnly: options.readOnly,
+      maxBlobBytes: options.maxBlobBytes,
+      allowMirrorPush: options.allowMirrorPush,
+    },
+  });
+  const server = createServer(handler);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, () => {

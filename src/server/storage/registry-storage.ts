@@ -1,6 +1,9 @@
 import type { Readable } from 'node:stream';
 import type { Descriptor } from '../../media/index.js';
 
+/** Manifests larger than this are neither accepted nor served (distribution's limit too). */
+export const MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
+
 /** A manifest as a backend stores it: the exact bytes and the descriptor they hash to. */
 export interface StoredManifest {
   /** `mediaType` (from the manifest itself when it says), `digest` and `size` of `bytes`. */
@@ -188,8 +191,8 @@ export interface RegistryStorage extends RegistryBackend {
   statBlob(name: string, digest: string, options?: BackendCallOptions): Promise<number | undefined>;
   /**
    * Store a blob from a stream whose digest is known (a monolithic push, a pull-through
-   * fetch), verified before it becomes visible in `name`. A blob already stored is only
-   * linked into `name` (the stream is drained unread... or destroyed).
+   * fetch), verified before it becomes visible in `name`; bytes that do not hash to
+   * `digest` are refused (`digest-invalid`) and leave nothing.
    */
   putBlob(
     name: string,
@@ -228,8 +231,8 @@ export interface RegistryStorage extends RegistryBackend {
   ): Promise<UploadState>;
   /**
    * Finish upload `id` with an optional last chunk: the bytes are verified against
-   * `digest` and the blob becomes visible in `name`. A mismatch rejects with
-   * `DigestMismatchError` and ends the session.
+   * `digest` and the blob becomes visible in `name`. A mismatch rejects with a
+   * `digest-invalid` `RegistryStorageError` and ends the session.
    */
   completeUpload(
     name: string,

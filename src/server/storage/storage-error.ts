@@ -7,6 +7,7 @@ import { OcipeekError } from '../../errors/index.js';
  * - `blob-unknown`: no such blob in the repository (`BLOB_UNKNOWN`, 404);
  * - `manifest-blob-unknown`: a manifest names content the repository lacks (400);
  * - `too-large`: past a configured size cap (`SIZE_INVALID`, 413);
+ * - `digest-invalid`: uploaded bytes that do not hash to the digest given (400);
  * - `denied`: refused by the storage's own rules (`DENIED`, 403);
  * - `busy`: another request is writing the same upload right now (416 with its state);
  * - `referenced`: a delete of content that a manifest of the repository still needs (409).
@@ -17,6 +18,7 @@ export type StorageProblem =
   | 'blob-unknown'
   | 'manifest-blob-unknown'
   | 'too-large'
+  | 'digest-invalid'
   | 'denied'
   | 'busy'
   | 'referenced';

@@ -8,18 +8,19 @@ import { type Descriptor, manifestMediaType, parseManifest } from '../../media/i
 import { type OpenStoreOptions, Store } from '../../store/index.js';
 import { LayoutBlob } from '../registry/layout-blob.js';
 import { VerifiedBlobs } from '../registry/verified-blobs.js';
-import type {
-  BackendBlob,
-  BackendCallOptions,
-  CollectGarbageOptions,
-  CollectGarbageResult,
-  ManifestWrite,
-  PutBlobOptions,
-  RegistryStorage,
-  StoredBlob,
-  StoredManifest,
-  UploadChunkOptions,
-  UploadState,
+import {
+  type BackendBlob,
+  type BackendCallOptions,
+  type CollectGarbageOptions,
+  type CollectGarbageResult,
+  MAX_MANIFEST_BYTES,
+  type ManifestWrite,
+  type PutBlobOptions,
+  type RegistryStorage,
+  type StoredBlob,
+  type StoredManifest,
+  type UploadChunkOptions,
+  type UploadState,
 } from './registry-storage.js';
 import { refBaseOf, refNameOf } from './repository-names.js';
 import { RegistryStorageError } from './storage-error.js';
@@ -27,9 +28,6 @@ import { collectStoreGarbage } from './store-gc.js';
 import { StoreRecords } from './store-records.js';
 import { StoreUploads } from './store-uploads.js';
 import { TagReach } from './tag-reach.js';
-
-/** Manifests larger than this are not accepted or served (distribution uses 4 MiB too). */
-export const MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
 
 /** Options of {@link StoreStorage}. */
 export interface StoreStorageOptions {
@@ -210,14 +208,13 @@ export class StoreStorage implements RegistryStorage {
     digest: string,
     options: BackendCallOptions = {},
   ): Promise<boolean> {
-    const unlinked = await this.records.unlinkBlob(name, digest);
     if ((await this.reach.of(name, options.signal)).blobs.has(digest)) {
       throw new RegistryStorageError(
         'referenced',
         `blob ${digest} is part of an image tagged in ${name}; delete that tag first`,
       );
     }
-    return unlinked;
+    return this.records.unlinkBlob(name, digest);
   }
 
   // ---- uploads ----

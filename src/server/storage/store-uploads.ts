@@ -13,7 +13,6 @@ import {
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { createDigester, type DigestAlgorithm, parseDigest } from '../../digest/index.js';
-import { DigestMismatchError } from '../../errors/index.js';
 import { FileLock } from '../../store/index.js';
 import { PositionalWriter } from '../../store/positional-writer.js';
 import { feedSink } from '../../transport/body-sink.js';
@@ -113,7 +112,7 @@ export class StoreUploads {
   /**
    * Append the optional last chunk, verify the whole against `digest` and hand back the
    * file (the lock stays held until `dispose`). A mismatch ends the session and rejects
-   * with `DigestMismatchError`.
+   * with a `digest-invalid` `RegistryStorageError`.
    */
   async finish(
     name: string,
@@ -137,7 +136,10 @@ export class StoreUploads {
       const actual = await this.digestOf(id, algorithm, options.signal);
       if (actual !== hex) {
         await dispose();
-        throw new DigestMismatchError(digest, `${algorithm}:${actual}`, 'uploaded blob');
+        throw new RegistryStorageError(
+          'digest-invalid',
+          `uploaded bytes hash to ${algorithm}:${actual}, not ${digest}`,
+        );
       }
       return { path: join(dir, 'data'), digest, size, dispose };
     } catch (err) {

@@ -4,7 +4,6 @@ import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
-import { DigestMismatchError } from '../../../src/errors/index.js';
 import { writeExampleLayout } from '../../../src/example/index.js';
 import { MediaType } from '../../../src/media/index.js';
 import { RegistryStorageError } from '../../../src/server/storage/storage-error.js';
@@ -101,7 +100,10 @@ describe('StoreStorage: the registry storage over the ocipeek store', () => {
     corrupted[12_345] = (corrupted[12_345] as number) ^ 0xff;
     const up = await storage.startUpload('team/app');
     await storage.appendUpload('team/app', up.id, body(corrupted));
-    await assert.rejects(storage.completeUpload('team/app', up.id, digest), DigestMismatchError);
+    await assert.rejects(
+      storage.completeUpload('team/app', up.id, digest),
+      (e: unknown) => e instanceof RegistryStorageError && e.problem === 'digest-invalid',
+    );
     assert.equal(await storage.store.hasBlob(digest), undefined);
     assert.equal(await storage.uploadState('team/app', up.id), undefined);
     assert.deepEqual(await readdir(storage.uploads.dir), []);
