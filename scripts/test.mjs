@@ -24,6 +24,7 @@ const PEERS = {
   containerd: 'containerd',
   ctr: 'containerd',
   'ctr-remote': 'stargz-snapshotter',
+  buildah: 'buildah',
 };
 
 function has(cmd) {

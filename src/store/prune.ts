@@ -74,15 +74,18 @@ export async function pruneStore(store: Store, options: PruneOptions = {}): Prom
   const lock = await store.lockIndex(options);
   try {
     const marked = new Set<string>();
+    // Pins before the records under roots/: those are written without the index lock,
+    // before their writer drops its pin. A digest whose pin is gone by now was recorded
+    // first, so the records read next name it.
+    const pins = await readLivePins(store.pinsDir, options.dryRun);
+    for (const digest of pins.digests) marked.add(digest);
+    result.pinsRemoved = pins.removed;
     const index = await store.layout.index(options);
     const extra = await readExtraRoots(store.rootsDir, options);
     for (const root of [...index.manifests, ...extra]) {
       const graph = await contentGraph(store.layout, root, options);
       for (const digest of graph.nodes.keys()) marked.add(digest);
     }
-    const pins = await readLivePins(store.pinsDir, options.dryRun);
-    for (const digest of pins.digests) marked.add(digest);
-    result.pinsRemoved = pins.removed;
     const present = new Set<string>();
     const blobsDir = join(store.dir, 'blobs');
     for (const algorithm of await readdir(blobsDir).catch(() => [] as string[])) {

@@ -76,27 +76,31 @@ export function registerServe(program: Command): void {
     .description(
       'remove what no tag or referrer reaches from a --storage store (safe while a server runs)',
     )
-    .requiredOption('--storage <dir>', 'the ocipeek store a registry serves')
     .option('--grace <duration>', 'keep content written within this time (e.g. 10m, 1h)', '1h')
     .option('--dry-run', 'report what would be removed, remove nothing')
     .option('--json', 'print JSON')
-    .action(
-      async (opts: { storage: string; grace: string; dryRun?: boolean; json?: boolean }, cmd) => {
-        const ctx = await contextFor(cmd);
-        const storage = await StoreStorage.open(opts.storage, { create: false });
-        const result = await storage.collectGarbage({
-          signal: ctx.signal,
-          dryRun: opts.dryRun,
-          graceMs: parseDuration(opts.grace),
-        });
-        if (opts.json || ctx.options.json) {
-          printJson(result);
-          return;
-        }
-        const verb = opts.dryRun ? 'would free' : 'freed';
-        printLines(
-          `${result.manifestsUnlinked} manifest(s) and ${result.blobsUnlinked} blob link(s) unreferenced, ${result.blobsRemoved} blob(s) and ${result.uploadsRemoved} stale upload(s) removed; ${verb} ${formatBytes(result.bytesFreed)}`,
+    .action(async (opts: { grace: string; dryRun?: boolean; json?: boolean }, cmd: Command) => {
+      const ctx = await contextFor(cmd);
+      // `--storage` belongs to `serve`, which commander parses on either side of `gc`.
+      const dir = (cmd.parent?.opts() as ServeCliOptions | undefined)?.storage;
+      if (dir === undefined) {
+        throw new InvalidArgumentError(
+          'serve gc needs --storage DIR (the store a registry serves)',
         );
-      },
-    );
+      }
+      const storage = await StoreStorage.open(dir, { create: false });
+      const result = await storage.collectGarbage({
+        signal: ctx.signal,
+        dryRun: opts.dryRun,
+        graceMs: parseDuration(opts.grace),
+      });
+      if (opts.json || ctx.options.json) {
+        printJson(result);
+        return;
+      }
+      const verb = opts.dryRun ? 'would free' : 'freed';
+      printLines(
+        `${result.manifestsUnlinked} manifest(s) and ${result.blobsUnlinked} blob link(s) unreferenced, ${result.blobsRemoved} blob(s) and ${result.uploadsRemoved} stale upload(s) removed; ${verb} ${formatBytes(result.bytesFreed)}`,
+      );
+    });
 }

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
-import { readdir, readFile, stat } from 'node:fs/promises';
+import { readdir, readFile, stat, utimes } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
@@ -328,5 +328,58 @@ describe('StoreStorage: the registry storage over the ocipeek store', () => {
     const store = await Store.open(storage.store.dir);
     await store.prune();
     assert.equal(await storage.statBlob('cli/prune', digest), bytes.length);
+  });
+
+  it('collects old garbage while pushes run, and loses none of them', async () => {
+    const gcDir = await tempDir('store-gc-race');
+    try {
+      const s = await StoreStorage.open(join(gcDir.path, 'store'));
+      const old = randomBytes(2000);
+      const oldDigest = await pushBlob(s, 'race/app', old);
+      // Age the record past the grace period, as if pushed two hours ago.
+      const twoHoursAgo = new Date(Date.now() - 2 * 3600_000);
+      const recordDir = join(s.records.dir, 'race', 'app', '_blobs');
+      for (const f of await readdir(recordDir))
+        await utimes(join(recordDir, f), twoHoursAgo, twoHoursAgo);
+      const pushes = Array.from({ length: 6 }, async (_, i) => {
+        const config = Buffer.from(JSON.stringify({ os: 'linux', architecture: 'amd64', i }));
+        const layer = randomBytes(50_000);
+        await pushBlob(s, 'race/app', config);
+        await pushBlob(s, 'race/app', layer);
+        const img = imageManifest(config, [layer]);
+        await s.putManifest('race/app', {
+          bytes: img.bytes,
+          descriptor: {
+            mediaType: MediaType.ociManifest,
+            digest: img.digest,
+            size: img.bytes.length,
+          },
+          tags: [`t${i}`],
+          requires: [
+            { digest: sha256(config), size: config.length },
+            { digest: sha256(layer), size: layer.length },
+          ],
+        });
+        return { img, layer };
+      });
+      const collections = Array.from({ length: 4 }, () => s.collectGarbage());
+      const [pushed, collected] = await Promise.all([
+        Promise.all(pushes),
+        Promise.all(collections),
+      ]);
+      assert.equal(
+        collected.reduce((n, r) => n + r.blobsRemoved, 0),
+        1,
+        'the old blob, once',
+      );
+      assert.equal(await s.store.hasBlob(oldDigest), undefined);
+      for (const [i, { img, layer }] of pushed.entries()) {
+        assert.ok((await s.getManifest('race/app', `t${i}`))?.bytes.equals(img.bytes));
+        assert.equal(await s.statBlob('race/app', sha256(layer)), layer.length);
+      }
+      assert.deepEqual(await s.store.validate({ verifyBlobs: true }), []);
+    } finally {
+      await gcDir.remove();
+    }
   });
 });
