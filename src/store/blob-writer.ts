@@ -111,13 +111,7 @@ export async function writeBlobFile(
   const finalPath = paths.blobPath(digest);
   const none = { digest, size, written: false, bytesTransferred: 0, resumedFrom: 0 };
   if ((await sizeOf(finalPath)) === size) return none;
-  const lockPath = join(paths.locksDir, `blob-${algorithm}-${hex}.lock`);
-  const lock = await FileLock.acquire(lockPath, {
-    signal: options.signal,
-    timeoutMs: 24 * 3600_000, // a big layer on a slow link; a dead holder is detected anyway
-    maxBackoffMs: 500,
-    onWait: () => options.onWait?.(),
-  });
+  const lock = await lockBlob(paths, digest, options);
   const partial = join(paths.tmpDir, `${algorithm}-${hex}.partial`);
   let file: FileHandle | undefined;
   try {
@@ -201,6 +195,21 @@ export async function writeBlobFile(
   }
 }
 
+/** Take blob `digest`'s lock: one writer of a blob at a time, across processes. */
+function lockBlob(
+  paths: BlobPaths,
+  digest: string,
+  options: { signal?: AbortSignal; onWait?: () => void },
+): Promise<FileLock> {
+  const { algorithm, hex } = parseDigest(digest);
+  return FileLock.acquire(join(paths.locksDir, `blob-${algorithm}-${hex}.lock`), {
+    signal: options.signal,
+    timeoutMs: 24 * 3600_000, // a big layer on a slow link; a dead holder is detected anyway
+    maxBackoffMs: 500,
+    onWait: () => options.onWait?.(),
+  });
+}
+
 function isRangeNotSatisfiable(err: unknown): boolean {
   return err instanceof RegistryError && err.status === 416;
 }
@@ -250,13 +259,9 @@ export async function adoptBlobFile(
   options: AdoptBlobOptions = {},
 ): Promise<boolean> {
   const { digest, size } = descriptor;
-  const { algorithm, hex } = parseDigest(digest);
+  const { algorithm } = parseDigest(digest);
   const finalPath = paths.blobPath(digest);
-  const lock = await FileLock.acquire(join(paths.locksDir, `blob-${algorithm}-${hex}.lock`), {
-    signal: options.signal,
-    timeoutMs: 24 * 3600_000,
-    maxBackoffMs: 500,
-  });
+  const lock = await lockBlob(paths, digest, options);
   let file: FileHandle | undefined;
   try {
     if ((await sizeOf(finalPath)) === size) {

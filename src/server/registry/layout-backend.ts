@@ -1,6 +1,5 @@
 import { isDigest } from '../../digest/index.js';
 import { isOcipeekError, NotFoundError } from '../../errors/index.js';
-import { openBlobFile } from '../../layout/blob-file.js';
 import { type OciLayout, tagOfRefName, walkManifests } from '../../layout/index.js';
 import {
   type Descriptor,
@@ -16,7 +15,7 @@ import {
   type RegistryBackend,
   type StoredManifest,
 } from '../storage/registry-storage.js';
-import { LayoutBlob } from './layout-blob.js';
+import { openLayoutBlob } from './layout-blob.js';
 import { isTag } from './names.js';
 import { VerifiedBlobs } from './verified-blobs.js';
 
@@ -117,16 +116,7 @@ export class LayoutBackend implements RegistryBackend {
   }
 
   async openBlob(name: string, digest: string): Promise<BackendBlob | undefined> {
-    const layout = this.layout(name);
-    try {
-      const file = await openBlobFile(layout.dir, digest);
-      return file && new LayoutBlob(file, digest, this.verified);
-    } catch (err) {
-      if (!isOcipeekError(err, NotFoundError.code)) throw err;
-      // Said on the server's side only: the client learns no more than "unknown".
-      this.options.log?.(`refused: ${err.message}`);
-      return undefined;
-    }
+    return openLayoutBlob(this.layout(name).dir, digest, this.verified, this.options.log);
   }
 
   async referrers(

@@ -1,7 +1,8 @@
-import { lstat, mkdir, readdir, readFile, rmdir, stat, unlink } from 'node:fs/promises';
+import { lstat, mkdir, readdir, readFile, rmdir, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { isDigest, parseDigest } from '../../digest/index.js';
 import type { Descriptor } from '../../media/index.js';
+import { removeFile } from '../../store/fs-errors.js';
 import { replaceFile } from '../../store/index.js';
 
 /** A manifest record: the descriptor the referrers API lists, and its subject. */
@@ -85,14 +86,8 @@ export class StoreRecords {
     }
   }
 
-  private async remove(path: string): Promise<boolean> {
-    try {
-      await unlink(path);
-      return true;
-    } catch (err) {
-      if (errnoCode(err) === 'ENOENT') return false;
-      throw err;
-    }
+  private remove(path: string): Promise<boolean> {
+    return removeFile(path);
   }
 
   /** True when `name` has any record (it was pushed to). */

@@ -2,11 +2,10 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { isDigest } from '../../digest/index.js';
 import { isOcipeekError, NotFoundError } from '../../errors/index.js';
-import { openBlobFile } from '../../layout/blob-file.js';
 import { REF_NAME_ANNOTATION } from '../../layout/index.js';
 import { type Descriptor, manifestMediaType, parseManifest } from '../../media/index.js';
 import { type OpenStoreOptions, Store } from '../../store/index.js';
-import { LayoutBlob } from '../registry/layout-blob.js';
+import { openLayoutBlob } from '../registry/layout-blob.js';
 import { VerifiedBlobs } from '../registry/verified-blobs.js';
 import {
   type BackendBlob,
@@ -139,14 +138,7 @@ export class StoreStorage implements RegistryStorage {
     options: BackendCallOptions = {},
   ): Promise<BackendBlob | undefined> {
     if (!(await this.holds(name, digest, options.signal))) return undefined;
-    try {
-      const file = await openBlobFile(this.store.dir, digest);
-      return file && new LayoutBlob(file, digest, this.verified);
-    } catch (err) {
-      if (!isOcipeekError(err, NotFoundError.code)) throw err;
-      this.options.log?.(`refused: ${err.message}`);
-      return undefined;
-    }
+    return openLayoutBlob(this.store.dir, digest, this.verified, this.options.log);
   }
 
   async statBlob(
