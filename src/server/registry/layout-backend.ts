@@ -7,13 +7,13 @@ import {
   manifestMediaType,
   parseManifest,
 } from '../../media/index.js';
+import { MAX_MANIFEST_BYTES } from '../../registry/manifests.js';
 import { referrerDescriptor } from '../storage/referrer-descriptor.js';
-import {
-  type BackendBlob,
-  type BackendCallOptions,
-  MAX_MANIFEST_BYTES,
-  type RegistryBackend,
-  type StoredManifest,
+import type {
+  BackendBlob,
+  BackendCallOptions,
+  RegistryBackend,
+  StoredManifest,
 } from '../storage/registry-storage.js';
 import { openLayoutBlob } from './layout-blob.js';
 import { isTag } from './names.js';

@@ -1,9 +1,6 @@
 import type { Readable } from 'node:stream';
 import type { Descriptor } from '../../media/index.js';
 
-/** Manifests larger than this are neither accepted nor served (distribution's limit too). */
-export const MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
-
 /** A manifest as a backend stores it: the exact bytes and the descriptor they hash to. */
 export interface StoredManifest {
   /** `mediaType` (from the manifest itself when it says), `digest` and `size` of `bytes`. */
@@ -115,7 +112,7 @@ export interface UploadChunkOptions extends BackendCallOptions {
 }
 
 /** Options of {@link RegistryStorage.putBlob}. */
-export interface PutBlobOptions extends BackendCallOptions {
+export interface StoragePutBlobOptions extends BackendCallOptions {
   /** The size the blob must have, when known (a pull-through cache knows it). */
   size?: number;
 }
@@ -198,7 +195,7 @@ export interface RegistryStorage extends RegistryBackend {
     name: string,
     digest: string,
     source: Readable,
-    options?: PutBlobOptions,
+    options?: StoragePutBlobOptions,
   ): Promise<StoredBlob>;
   /**
    * Make blob `digest` of repository `from` readable in `name` as well (a cross-repository

@@ -1,7 +1,18 @@
 import type { Descriptor } from '../../media/index.js';
 import { contentGraph } from '../../store/content-graph.js';
+import type { Store } from '../../store/index.js';
 import type { CollectGarbageOptions, CollectGarbageResult } from './registry-storage.js';
-import type { StoreStorage } from './store-storage.js';
+import type { StoreRecords } from './store-records.js';
+import type { StoreUploads } from './store-uploads.js';
+import type { TagReach } from './tag-reach.js';
+
+/** The parts of a `StoreStorage` the collector works on. */
+export interface StoreGcPlace {
+  store: Store;
+  records: StoreRecords;
+  uploads: StoreUploads;
+  reach: TagReach;
+}
 
 const HOUR = 3600_000;
 
@@ -20,7 +31,7 @@ const HOUR = 3600_000;
  * index lock, honouring pins and every remaining record) is what deletes blobs.
  */
 export async function collectStoreGarbage(
-  storage: StoreStorage,
+  storage: StoreGcPlace,
   options: CollectGarbageOptions = {},
 ): Promise<CollectGarbageResult> {
   const { signal, dryRun } = options;
@@ -40,7 +51,7 @@ export async function collectStoreGarbage(
   const layout = storage.store.layout;
   for (const name of await storage.records.repositories(signal)) {
     signal?.throwIfAborted();
-    const reach = await storage.tagReach(name, signal);
+    const reach = await storage.reach.of(name, signal);
     const manifests = await storage.records.manifests(name);
     const links = await storage.records.blobLinks(name);
     const reached = new Set(reach.blobs.keys());

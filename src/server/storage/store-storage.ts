@@ -4,24 +4,24 @@ import { isDigest } from '../../digest/index.js';
 import { isOcipeekError, NotFoundError } from '../../errors/index.js';
 import { REF_NAME_ANNOTATION } from '../../layout/index.js';
 import { type Descriptor, manifestMediaType, parseManifest } from '../../media/index.js';
+import { MAX_MANIFEST_BYTES } from '../../registry/manifests.js';
 import { type OpenStoreOptions, Store } from '../../store/index.js';
 import { openLayoutBlob } from '../registry/layout-blob.js';
 import { VerifiedBlobs } from '../registry/verified-blobs.js';
-import {
-  type BackendBlob,
-  type BackendCallOptions,
-  type CollectGarbageOptions,
-  type CollectGarbageResult,
-  MAX_MANIFEST_BYTES,
-  type ManifestWrite,
-  type PutBlobOptions,
-  type RegistryStorage,
-  type StoredBlob,
-  type StoredManifest,
-  type UploadChunkOptions,
-  type UploadState,
+import type {
+  BackendBlob,
+  BackendCallOptions,
+  CollectGarbageOptions,
+  CollectGarbageResult,
+  ManifestWrite,
+  RegistryStorage,
+  StoragePutBlobOptions,
+  StoredBlob,
+  StoredManifest,
+  UploadChunkOptions,
+  UploadState,
 } from './registry-storage.js';
-import { refBaseOf, refNameOf } from './repository-names.js';
+import { refNameOf } from './repository-names.js';
 import { RegistryStorageError } from './storage-error.js';
 import { collectStoreGarbage } from './store-gc.js';
 import { StoreRecords } from './store-records.js';
@@ -55,8 +55,8 @@ function byCodeUnits(a: string, b: string): number {
  *   pin goes; the collector keeps anything recorded in the last hour.
  */
 export class StoreStorage implements RegistryStorage {
-  readonly records: StoreRecords;
-  readonly uploads: StoreUploads;
+  private readonly records: StoreRecords;
+  private readonly uploads: StoreUploads;
   private readonly reach: TagReach;
   private readonly verified = new VerifiedBlobs();
 
@@ -167,7 +167,7 @@ export class StoreStorage implements RegistryStorage {
     name: string,
     digest: string,
     source: Readable,
-    options: PutBlobOptions = {},
+    options: StoragePutBlobOptions = {},
   ): Promise<StoredBlob> {
     const session = await this.uploads.start(name);
     try {
@@ -336,7 +336,8 @@ export class StoreStorage implements RegistryStorage {
   }
 
   collectGarbage(options: CollectGarbageOptions = {}): Promise<CollectGarbageResult> {
-    return collectStoreGarbage(this, options);
+    const { store, records, uploads, reach } = this;
+    return collectStoreGarbage({ store, records, uploads, reach }, options);
   }
 
   /** Run `work` with `digests` pinned against the store's `prune` and this collector. */
@@ -347,16 +348,6 @@ export class StoreStorage implements RegistryStorage {
     } finally {
       await pin.release();
     }
-  }
-
-  /** The repositories' ref-name prefix in the store (exposed for the collector). */
-  refBase(name: string): string {
-    return refBaseOf(name);
-  }
-
-  /** What the tags of `name` reach (for the collector). */
-  tagReach(name: string, signal?: AbortSignal) {
-    return this.reach.of(name, signal);
   }
 }
 

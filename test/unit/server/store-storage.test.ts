@@ -106,7 +106,7 @@ describe('StoreStorage: the registry storage over the ocipeek store', () => {
     );
     assert.equal(await storage.store.hasBlob(digest), undefined);
     assert.equal(await storage.uploadState('team/app', up.id), undefined);
-    assert.deepEqual(await readdir(storage.uploads.dir), []);
+    assert.deepEqual(await readdir(join(storage.store.dir, '.ocipeek', 'uploads')), []);
   });
 
   it('continues an upload in another process (another instance) and verifies it from disk', async () => {
@@ -154,7 +154,11 @@ describe('StoreStorage: the registry storage over the ocipeek store', () => {
       1,
     );
     assert.equal(sha256(await readFile(storage.store.blobPath(digest))), digest);
-    assert.deepEqual(await readdir(storage.uploads.dir), [], 'every session cleaned up');
+    assert.deepEqual(
+      await readdir(join(storage.store.dir, '.ocipeek', 'uploads')),
+      [],
+      'every session cleaned up',
+    );
     for (let i = 0; i < 10; i++)
       assert.equal(await storage.statBlob(`load/r${i}`, digest), bytes.length);
   });
@@ -338,7 +342,7 @@ describe('StoreStorage: the registry storage over the ocipeek store', () => {
       const oldDigest = await pushBlob(s, 'race/app', old);
       // Age the record past the grace period, as if pushed two hours ago.
       const twoHoursAgo = new Date(Date.now() - 2 * 3600_000);
-      const recordDir = join(s.records.dir, 'race', 'app', '_blobs');
+      const recordDir = join(s.store.dir, '.ocipeek', 'roots', 'registry', 'race', 'app', '_blobs');
       for (const f of await readdir(recordDir))
         await utimes(join(recordDir, f), twoHoursAgo, twoHoursAgo);
       const pushes = Array.from({ length: 6 }, async (_, i) => {
