@@ -22,6 +22,12 @@ function parseDuration(text: string): number {
 }
 
 interface ServeCliOptions {
+  config?: string;
+  tlsCert?: string;
+  tlsKey?: string;
+  clientCa?: string;
+  htpasswd?: string;
+  logFormat?: string;
   root?: string[];
   storage?: string;
   readOnly?: boolean;
@@ -37,7 +43,11 @@ export function registerServe(program: Command): void {
   const command = program
     .command('serve')
     .description(
-      'serve OCI layouts read-only (--root), or the ocipeek store read-write (--storage), over the distribution API',
+      'serve OCI layouts read-only (--root), or an ocipeek store read-write (--storage), over the distribution API',
+    )
+    .option(
+      '--config <file>',
+      'a YAML registry config (auth, access rules, TLS); flags win over it',
     )
     .option('--root <dir>', 'an OCI layout, or a folder of layouts (repeatable)', collect)
     .option('--storage <dir>', 'an ocipeek store to serve read-write (pushes, deletes, gc)')
@@ -47,6 +57,11 @@ export function registerServe(program: Command): void {
       '--allow-push-to-pulled',
       'accept pushes to repositories named after other registries (docker.io/..., host_port/...)',
     )
+    .option('--tls-cert <file>', 'serve HTTPS with this certificate (PEM; SIGHUP reloads it)')
+    .option('--tls-key <file>', 'the key of --tls-cert (PEM)')
+    .option('--client-ca <file>', 'require client certificates issued by this CA (mutual TLS)')
+    .option('--htpasswd <file>', 'require HTTP Basic auth against this htpasswd file (bcrypt)')
+    .option('--log-format <json|text>', 'access log lines (default json)')
     .option(
       '--listen <host:port>',
       'address to listen on (port 0 picks a free one)',
@@ -56,10 +71,16 @@ export function registerServe(program: Command): void {
     .option('--quiet', 'no per-request log lines')
     .action(async (opts: ServeCliOptions, cmd: Command) => {
       const ctx = await contextFor(cmd);
-      if ((opts.root === undefined) === (opts.storage === undefined)) {
-        throw new InvalidArgumentError('serve needs either --root DIR or --storage DIR');
+      if (opts.logFormat !== undefined && opts.logFormat !== 'json' && opts.logFormat !== 'text') {
+        throw new InvalidArgumentError('--log-format is json or text');
       }
       await serve({
+        config: opts.config,
+        tlsCert: opts.tlsCert,
+        tlsKey: opts.tlsKey,
+        clientCa: opts.clientCa,
+        htpasswd: opts.htpasswd,
+        logFormat: opts.logFormat as 'json' | 'text' | undefined,
         root: opts.root,
         storage: opts.storage,
         readOnly: opts.readOnly,

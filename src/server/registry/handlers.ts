@@ -39,7 +39,9 @@ export async function handleBase(ctx: RequestContext): Promise<void> {
 
 /** `GET /v2/_catalog?n=&last=`. */
 export async function handleCatalog(ctx: RequestContext): Promise<void> {
-  const all = await ctx.backend.repositories({ signal: ctx.signal });
+  const all = (await ctx.backend.repositories({ signal: ctx.signal })).filter((r) =>
+    ctx.canPull(r),
+  );
   const page = paginate(all, ctx.query, '/v2/_catalog');
   sendJson(ctx.res, 200, { repositories: page.items }, page.link ? { Link: page.link } : {});
 }

@@ -1,8 +1,11 @@
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { InvalidArgumentError } from '../../errors/index.js';
 import { isWritable, type RegistryBackend } from '../storage/registry-storage.js';
 import { StoreStorage } from '../storage/store-storage.js';
+import { Gatekeeper } from './access/gatekeeper.js';
+import { handleTokenRequest } from './access/token-endpoint.js';
+import type { TlsFiles } from './config-file.js';
 import { discoverLayouts } from './discover-layouts.js';
 import {
   handleBase,
@@ -12,9 +15,12 @@ import {
   handleReferrers,
   handleTags,
 } from './handlers.js';
-import { RegistryHttpError, sendError, toHttpError } from './http-errors.js';
+import { RegistryHttpError, sendError, sendJson, toHttpError } from './http-errors.js';
+import { createListener } from './http-listener.js';
 import { LayoutBackend } from './layout-backend.js';
 import { parseListenAddress } from './listen-address.js';
+import { Metrics } from './metrics.js';
+import { isRepositoryName } from './names.js';
 import { Router, type ServerPolicy } from './router.js';
 import {
   handleUploadCancel,
@@ -46,6 +52,14 @@ export interface StartRegistryServerOptions {
   maxBlobBytes?: number;
   /** Accept pushes to repositories of other registries pulled into the store. */
   allowMirrorPush?: boolean;
+  /** Serve HTTPS with these files (and require client certificates with `clientCa`). */
+  tls?: TlsFiles;
+  /** Authentication and per-repository rules (default: none, everything open). */
+  gate?: Gatekeeper;
+  /** Access log lines as JSON objects or `METHOD URL STATUS` text (default). */
+  logFormat?: 'json' | 'text';
+  /** On close, how long requests in flight may take to finish (default 30 s). */
+  drainMs?: number;
   /** Closes the server when aborted. */
   signal?: AbortSignal;
   /** Receives one line per request and per skipped directory. */
@@ -54,11 +68,18 @@ export interface StartRegistryServerOptions {
 
 /** A running registry server. */
 export interface RunningRegistryServer {
-  /** `http://host:port`, with an IPv6 host in brackets. */
+  /** `http://host:port` (or `https://`), with an IPv6 host in brackets. */
   url: string;
   host: string;
   port: number;
-  /** Stop listening, drop open connections and wait until the server is closed. */
+  /** The counters served at `/metrics`. */
+  metrics: Metrics;
+  /** Read the TLS certificate and key again (what `SIGHUP` does). */
+  reload(): Promise<void>;
+  /**
+   * Stop listening, let requests in flight finish (up to `drainMs`), close the rest and
+   * wait until the server is closed.
+   */
   close(): Promise<void>;
   /** `close`, for `await using server = await startRegistryServer(...)`. */
   [Symbol.asyncDispose](): Promise<void>;
@@ -70,24 +91,22 @@ const UPLOAD = new RegExp(`^/v2/${NAME}/blobs/uploads/(?<id>[^/]+)$`);
 
 /** The distribution API routes, over whatever backend the request context carries. */
 export function createRegistryRouter(): Router {
+  const MANIFEST = new RegExp(`^/v2/${NAME}/manifests/(?<reference>[^/]+)$`);
+  const BLOB = new RegExp(`^/v2/${NAME}/blobs/(?<digest>[^/]+)$`);
   return new Router()
-    .add(READ, /^\/v2\/?$/, handleBase)
-    .add(READ, /^\/v2\/_catalog$/, handleCatalog)
+    .add(READ, /^\/v2\/?$/, handleBase, 'base')
+    .add(READ, /^\/v2\/_catalog$/, handleCatalog, 'catalog')
     .add(READ, new RegExp(`^/v2/${NAME}/tags/list$`), handleTags)
-    .add(['POST'], new RegExp(`^/v2/${NAME}/blobs/uploads/?$`), handleUploadStart)
-    .add(['GET'], UPLOAD, handleUploadStatus)
-    .add(['PATCH'], UPLOAD, handleUploadChunk)
-    .add(['PUT'], UPLOAD, handleUploadComplete)
-    .add(['DELETE'], UPLOAD, handleUploadCancel)
-    .add(READ, new RegExp(`^/v2/${NAME}/manifests/(?<reference>[^/]+)$`), handleManifest)
-    .add(['PUT'], new RegExp(`^/v2/${NAME}/manifests/(?<reference>[^/]+)$`), handleManifestPut)
-    .add(
-      ['DELETE'],
-      new RegExp(`^/v2/${NAME}/manifests/(?<reference>[^/]+)$`),
-      handleManifestDelete,
-    )
-    .add(READ, new RegExp(`^/v2/${NAME}/blobs/(?<digest>[^/]+)$`), handleBlob)
-    .add(['DELETE'], new RegExp(`^/v2/${NAME}/blobs/(?<digest>[^/]+)$`), handleBlobDelete)
+    .add(['POST'], new RegExp(`^/v2/${NAME}/blobs/uploads/?$`), handleUploadStart, 'push')
+    .add(['GET'], UPLOAD, handleUploadStatus, 'push')
+    .add(['PATCH'], UPLOAD, handleUploadChunk, 'push')
+    .add(['PUT'], UPLOAD, handleUploadComplete, 'push')
+    .add(['DELETE'], UPLOAD, handleUploadCancel, 'push')
+    .add(READ, MANIFEST, handleManifest)
+    .add(['PUT'], MANIFEST, handleManifestPut, 'push')
+    .add(['DELETE'], MANIFEST, handleManifestDelete, 'delete')
+    .add(READ, BLOB, handleBlob)
+    .add(['DELETE'], BLOB, handleBlobDelete, 'delete')
     .add(READ, new RegExp(`^/v2/${NAME}/referrers/(?<digest>[^/]+)$`), handleReferrers);
 }
 
@@ -95,6 +114,12 @@ export function createRegistryRouter(): Router {
 export interface RegistryHandlerOptions {
   /** What the server allows (default: read-write when the backend can be written). */
   policy?: Partial<ServerPolicy>;
+  /** Authentication and per-repository rules (default: none, everything open). */
+  gate?: Gatekeeper;
+  /** Counters served at `/metrics` (default: a new set). */
+  metrics?: Metrics;
+  /** Access log lines as JSON objects (default) or `METHOD URL STATUS` text. */
+  logFormat?: 'json' | 'text';
   /** Receives one line per request. */
   log?: (line: string) => void;
 }
@@ -108,20 +133,66 @@ export function createRegistryHandler(
   backend: RegistryBackend,
   options: RegistryHandlerOptions | ((line: string) => void) = {},
 ): (req: IncomingMessage, res: ServerResponse) => void {
-  const { policy = {}, log } = typeof options === 'function' ? { log: options } : options;
+  const {
+    policy = {},
+    log,
+    gate = new Gatekeeper(),
+    metrics = new Metrics(),
+    logFormat = 'text',
+  } = typeof options === 'function' ? { log: options } : options;
   const config: ServerPolicy = {
     readOnly: policy.readOnly ?? false,
     maxBlobBytes: policy.maxBlobBytes,
-    anonymousMount: policy.anonymousMount ?? true,
+    // Without `from`, a mount could hand out any blob whose digest is known: only when
+    // there are no access rules to get around.
+    anonymousMount: policy.anonymousMount ?? !gate.enabled,
     allowMirrorPush: policy.allowMirrorPush ?? false,
   };
   const router = createRegistryRouter();
-  const canPull = () => true;
+  const started = Date.now();
+  metrics.gauge('ocipeek_registry_uptime_seconds', 'Seconds since the server started.', () =>
+    Math.round((Date.now() - started) / 1000),
+  );
   return (req, res) => {
     const controller = new AbortController();
+    const begin = process.hrtime.bigint();
+    const socket = req.socket;
+    const readBefore = socket.bytesRead;
+    const writtenBefore = socket.bytesWritten;
+    let route = 'none';
+    let user: string | undefined;
     res.on('close', () => {
       if (!res.writableFinished) controller.abort();
-      log?.(`${req.method} ${req.url} ${res.statusCode}`);
+      const status = String(res.statusCode);
+      const bytesIn = socket.bytesRead - readBefore;
+      const bytesOut = socket.bytesWritten - writtenBefore;
+      metrics.count('ocipeek_registry_requests_total', 'Requests by route, method and status.', {
+        route,
+        method: req.method ?? '',
+        code: status,
+      });
+      metrics.count('ocipeek_registry_received_bytes_total', 'Bytes received.', {}, bytesIn);
+      metrics.count('ocipeek_registry_sent_bytes_total', 'Bytes sent.', {}, bytesOut);
+      if (!log) return;
+      if (logFormat === 'text') {
+        log(`${req.method} ${req.url} ${res.statusCode}`);
+        return;
+      }
+      log(
+        JSON.stringify({
+          time: new Date().toISOString(),
+          remote: socket.remoteAddress,
+          user,
+          method: req.method,
+          url: req.url,
+          route,
+          status: res.statusCode,
+          bytesIn,
+          bytesOut,
+          ms: Number(process.hrtime.bigint() - begin) / 1e6,
+          complete: res.writableFinished,
+        }),
+      );
     });
     const url = req.url ?? '/';
     const q = url.indexOf('?');
@@ -143,7 +214,31 @@ export function createRegistryHandler(
         );
       }
       if (match.kind !== 'found') {
-        throw new RegistryHttpError(404, 'NOT_FOUND', `no such endpoint: ${path}`);
+        route =
+          path === '/token' || path === '/metrics' || path === '/healthz' ? path.slice(1) : 'none';
+        if (path === '/token' && gate.tokens) {
+          await handleTokenRequest(req, res, query, gate, gate.tokens);
+        } else if (path === '/healthz' && (method === 'GET' || method === 'HEAD')) {
+          sendJson(res, 200, { status: 'ok' });
+        } else if (path === '/metrics' && method === 'GET') {
+          const body = Buffer.from(metrics.render());
+          res.writeHead(200, {
+            'Content-Type': 'text/plain; version=0.0.4',
+            'Content-Length': String(body.length),
+          });
+          res.end(body);
+        } else {
+          throw new RegistryHttpError(404, 'NOT_FOUND', `no such endpoint: ${path}`);
+        }
+        return;
+      }
+      route = routeName(match.handler);
+      const identity = await gate.identify(req);
+      user = identity.user;
+      const name = match.params.name ?? '';
+      if (match.access === 'base') gate.authorizeBase(req, identity);
+      else if (match.access !== 'catalog' && isRepositoryName(name)) {
+        gate.authorize(req, identity, name, match.access);
       }
       await match.handler({
         req,
@@ -154,7 +249,8 @@ export function createRegistryHandler(
         signal: controller.signal,
         backend,
         config,
-        canPull,
+        canPull: (repository) => gate.allows(identity, repository, 'pull'),
+        user: identity.user,
       });
     };
     run().catch((err: unknown) => {
@@ -168,6 +264,14 @@ export function createRegistryHandler(
       sendError(res, httpError);
     });
   };
+}
+
+/** `handleUploadChunk` → `upload_chunk`: the route label of metrics and logs. */
+function routeName(handler: { name: string }): string {
+  return handler.name
+    .replace(/^handle/, '')
+    .replace(/([a-z])([A-Z])/g, '$1_$2')
+    .toLowerCase();
 }
 
 /** The backend the options name: a storage given, the store at `storageDir`, or layouts. */
@@ -205,15 +309,20 @@ export async function startRegistryServer(
   const { host, port } = parseListenAddress(options.listen ?? '127.0.0.1:0');
   options.signal?.throwIfAborted();
   const backend = await openBackend(options);
+  const metrics = new Metrics();
   const handler = createRegistryHandler(backend, {
     log: options.log,
+    gate: options.gate,
+    metrics,
+    logFormat: options.logFormat,
     policy: {
       readOnly: options.readOnly,
       maxBlobBytes: options.maxBlobBytes,
       allowMirrorPush: options.allowMirrorPush,
     },
   });
-  const server = createServer(handler);
+  const listener = await createListener(handler, options.tls);
+  const { server } = listener;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, () => {
@@ -224,18 +333,17 @@ export async function startRegistryServer(
   const address = server.address() as AddressInfo;
   let closing: Promise<void> | undefined;
   const close = () => {
-    closing ??= new Promise<void>((resolve) => {
-      server.close(() => resolve());
-      server.closeAllConnections();
-    }).then(() => backend.close?.());
+    closing ??= listener.close(options.drainMs ?? 30_000).then(() => backend.close?.());
     return closing;
   };
   options.signal?.addEventListener('abort', () => void close(), { once: true });
   const urlHost = address.address.includes(':') ? `[${address.address}]` : address.address;
   return {
-    url: `http://${urlHost}:${address.port}`,
+    url: `${listener.scheme}://${urlHost}:${address.port}`,
     host: address.address,
     port: address.port,
+    metrics,
+    reload: () => listener.reload(),
     close,
     [Symbol.asyncDispose]: close,
   };
