@@ -6,10 +6,38 @@
  */
 
 export {
+  type AccessOptions,
+  Gatekeeper,
+  type Identity,
+} from '../server/registry/access/gatekeeper.js';
+export { Htpasswd } from '../server/registry/access/htpasswd.js';
+export {
+  type AccessRule,
+  AccessRules,
+  type Action,
+  type Principal,
+} from '../server/registry/access/rules.js';
+export {
+  readPublicKey,
+  type TokenAccess,
+  TokenIssuer,
+  type TokenIssuerOptions,
+  type TrustedIssuer,
+  type VerifiedToken,
+} from '../server/registry/access/tokens.js';
+export {
+  type AuthConfig,
+  buildGatekeeper,
+  loadRegistryConfig,
+  type RegistryConfig,
+  type TlsFiles,
+} from '../server/registry/config-file.js';
+export {
   type ServeOptions,
   serve,
   startRegistryServer,
 } from '../server/registry/index.js';
+export { Metrics } from '../server/registry/metrics.js';
 export type {
   RunningRegistryServer,
   StartRegistryServerOptions,

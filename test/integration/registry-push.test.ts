@@ -518,4 +518,33 @@ describe('ocipeek serve --storage: the distribution API, read-write', () => {
       await ro.close();
     }
   });
+
+  it('collects garbage online without touching fresh pushes', async () => {
+    const lines: string[] = [];
+    const gcServer = await startRegistryServer({
+      storageDir: join(dir.path, 'store'),
+      gcIntervalMs: 30,
+      log: (l) => lines.push(l),
+    });
+    try {
+      const bytes = randomBytes(4000);
+      const start = await fetch(
+        `${gcServer.url}/v2/conf/online/blobs/uploads/?digest=${sha256(bytes)}`,
+        {
+          method: 'POST',
+          body: bytes,
+        },
+      );
+      assert.equal(start.status, 201);
+      while (lines.filter((l) => l.startsWith('gc: ')).length < 2) {
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      const head = await fetch(`${gcServer.url}/v2/conf/online/blobs/${sha256(bytes)}`, {
+        method: 'HEAD',
+      });
+      assert.equal(head.status, 200, 'within the grace period');
+    } finally {
+      await gcServer.close();
+    }
+  });
 });

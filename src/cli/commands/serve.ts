@@ -28,6 +28,7 @@ interface ServeCliOptions {
   clientCa?: string;
   htpasswd?: string;
   logFormat?: string;
+  gcInterval?: string;
   root?: string[];
   storage?: string;
   readOnly?: boolean;
@@ -62,6 +63,7 @@ export function registerServe(program: Command): void {
     .option('--client-ca <file>', 'require client certificates issued by this CA (mutual TLS)')
     .option('--htpasswd <file>', 'require HTTP Basic auth against this htpasswd file (bcrypt)')
     .option('--log-format <json|text>', 'access log lines (default json)')
+    .option('--gc-interval <duration>', 'collect garbage online this often (e.g. 6h)')
     .option(
       '--listen <host:port>',
       'address to listen on (port 0 picks a free one)',
@@ -80,6 +82,7 @@ export function registerServe(program: Command): void {
         tlsKey: opts.tlsKey,
         clientCa: opts.clientCa,
         htpasswd: opts.htpasswd,
+        gcIntervalMs: opts.gcInterval === undefined ? undefined : parseDuration(opts.gcInterval),
         logFormat: opts.logFormat as 'json' | 'text' | undefined,
         root: opts.root,
         storage: opts.storage,

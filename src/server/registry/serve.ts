@@ -23,6 +23,8 @@ export interface ServeOptions {
   clientCa?: string;
   /** `--htpasswd FILE`: HTTP Basic authentication (bcrypt entries). */
   htpasswd?: string;
+  /** `--gc-interval`: collect garbage online this often (ms). */
+  gcIntervalMs?: number;
   /** `--log-format json|text` (default json). */
   logFormat?: 'json' | 'text';
   /** `--listen HOST:PORT` (default `127.0.0.1:5000`; port 0 picks a free one). */
@@ -86,6 +88,7 @@ export async function serve(options: ServeOptions): Promise<void> {
     tls: settings.tls,
     gate: await buildGatekeeper(settings.auth, settings.access),
     logFormat: settings.logFormat,
+    gcIntervalMs: options.gcIntervalMs,
     listen: settings.listen ?? '127.0.0.1:5000',
     name: options.name,
     signal: options.signal,

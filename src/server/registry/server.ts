@@ -60,6 +60,8 @@ export interface StartRegistryServerOptions {
   logFormat?: 'json' | 'text';
   /** On close, how long requests in flight may take to finish (default 30 s). */
   drainMs?: number;
+  /** Collect garbage every this many ms, online (a writable storage only; default never). */
+  gcIntervalMs?: number;
   /** Closes the server when aborted. */
   signal?: AbortSignal;
   /** Receives one line per request and per skipped directory. */
@@ -274,6 +276,32 @@ function routeName(handler: { name: string }): string {
     .toLowerCase();
 }
 
+/** Run the collector every `gcIntervalMs`, one run at a time; `stop` waits for a run. */
+function startOnlineGc(backend: RegistryBackend, options: StartRegistryServerOptions) {
+  const interval = options.gcIntervalMs;
+  if (!interval || !isWritable(backend) || options.readOnly) return undefined;
+  let running: Promise<void> = Promise.resolve();
+  const timer = setInterval(() => {
+    running = running.then(async () => {
+      try {
+        const r = await backend.collectGarbage();
+        options.log?.(
+          `gc: ${r.blobsRemoved} blob(s), ${r.manifestsUnlinked} manifest(s), ${r.uploadsRemoved} upload(s) removed, ${r.bytesFreed} bytes freed`,
+        );
+      } catch (err) {
+        options.log?.(`gc failed: ${(err as Error).message}`);
+      }
+    });
+  }, interval);
+  timer.unref();
+  return {
+    stop: async () => {
+      clearInterval(timer);
+      await running;
+    },
+  };
+}
+
 /** The backend the options name: a storage given, the store at `storageDir`, or layouts. */
 async function openBackend(options: StartRegistryServerOptions): Promise<RegistryBackend> {
   const given = [options.roots, options.storageDir, options.storage].filter((x) => x !== undefined);
@@ -331,9 +359,13 @@ export async function startRegistryServer(
     });
   });
   const address = server.address() as AddressInfo;
+  const gc = startOnlineGc(backend, options);
   let closing: Promise<void> | undefined;
   const close = () => {
-    closing ??= listener.close(options.drainMs ?? 30_000).then(() => backend.close?.());
+    closing ??= listener
+      .close(options.drainMs ?? 30_000)
+      .then(() => gc?.stop())
+      .then(() => backend.close?.());
     return closing;
   };
   options.signal?.addEventListener('abort', () => void close(), { once: true });

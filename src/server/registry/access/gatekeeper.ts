@@ -126,7 +126,7 @@ export class Gatekeeper {
   }
 
   /** A 401 `UNAUTHORIZED` with the challenge clients follow. */
-  unauthorized(req: IncomingMessage, scope?: string, message = 'authentication required') {
+  private unauthorized(req: IncomingMessage, scope?: string, message = 'authentication required') {
     return new RegistryHttpError(401, 'UNAUTHORIZED', message, {
       'WWW-Authenticate': this.challenge(req, scope),
     });
