@@ -34,7 +34,7 @@ interface ServeCliOptions {
   readOnly?: boolean;
   maxBlobSize?: string;
   allowPushToPulled?: boolean;
-  listen: string;
+  listen?: string;
   name?: string;
   quiet?: boolean;
 }
@@ -66,8 +66,7 @@ export function registerServe(program: Command): void {
     .option('--gc-interval <duration>', 'collect garbage online this often (e.g. 6h)')
     .option(
       '--listen <host:port>',
-      'address to listen on (port 0 picks a free one)',
-      '127.0.0.1:5000',
+      'address to listen on (default 127.0.0.1:5000; port 0 picks a free one)',
     )
     .option('--name <repo>', 'repository name for a --root that is itself a layout')
     .option('--quiet', 'no per-request log lines')
