@@ -547,4 +547,34 @@ describe('ocipeek serve --storage: the distribution API, read-write', () => {
       await gcServer.close();
     }
   });
+
+  it('continues a chunked upload across two servers on one store, and serves it from either', async () => {
+    const other = await startRegistryServer({ storageDir: join(dir.path, 'store') });
+    try {
+      const bytes = randomBytes(5 * 300_000);
+      const digest = sha256(bytes);
+      const start = await call('POST', '/v2/conf/shared/blobs/uploads/');
+      let location = start.headers.get('location') as string;
+      for (let i = 0, at = 0; at < bytes.length; i++, at += 300_000) {
+        const base = i % 2 === 0 ? server.url : other.url;
+        const res = await fetch(new URL(location, base), {
+          method: 'PATCH',
+          body: bytes.subarray(at, at + 300_000),
+          headers: { ...octet, 'Content-Range': `${at}-${at + 299_999}` },
+        });
+        assert.equal(res.status, 202, `chunk ${i} on ${base}`);
+        location = res.headers.get('location') as string;
+      }
+      const put = await fetch(new URL(`${location}?digest=${digest}`, other.url), {
+        method: 'PUT',
+      });
+      assert.equal(put.status, 201);
+      for (const base of [server.url, other.url]) {
+        const got = await fetch(`${base}/v2/conf/shared/blobs/${digest}`);
+        assert.equal(sha256(Buffer.from(await got.arrayBuffer())), digest);
+      }
+    } finally {
+      await other.close();
+    }
+  });
 });
