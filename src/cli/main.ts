@@ -28,7 +28,11 @@ export async function buildProgram(only?: string): Promise<Command> {
 }
 
 /** Commander's ways of ending a run that are not mistakes. */
-const NOT_USAGE_ERRORS = new Set(['commander.helpDisplayed', 'commander.help', 'commander.version']);
+const NOT_USAGE_ERRORS = new Set([
+  'commander.helpDisplayed',
+  'commander.help',
+  'commander.version',
+]);
 
 /**
  * A usage mistake as one line naming the help to read: commander's message without its
