@@ -25,3 +25,18 @@ export const runSignal: AbortSignal = abort.signal;
 export function abortRun(reason: string): void {
   abort.abort(new Error(reason));
 }
+
+let failureCode = 1;
+
+/**
+ * The exit code of a failed run for commands whose 1 means something else: `diff` exits 1
+ * when the images differ, so its failures exit 2, as diff(1)'s do.
+ */
+export function setFailureExitCode(code: number): void {
+  failureCode = code;
+}
+
+/** The exit code for a failure that is not a usage mistake. */
+export function failureExitCode(): number {
+  return failureCode;
+}

@@ -405,9 +405,9 @@ describe('filesystem commands against the real registry', () => {
     assert.equal(out.shadowedBytes, 150);
   });
 
-  it('diff reports added, removed and changed paths with content digests', async () => {
+  it('diff reports added, removed and changed paths with content digests; exit 1 when they differ, 0 when not, 2 on failure', async () => {
     const r = await runCli(['diff', ref('gzip'), ref('waste'), '--json', '--store', store()]);
-    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.code, 1, r.stderr);
     const d = JSON.parse(r.out);
     assert.deepEqual(
       d.added.map((e: { path: string }) => e.path),
@@ -415,7 +415,11 @@ describe('filesystem commands against the real registry', () => {
     );
     assert.ok(d.removed.some((e: { path: string }) => e.path === '/etc/os-release'));
     const same = await runCli(['diff', ref('gzip'), ref('zstd'), '--json', '--store', store()]);
+    assert.equal(same.code, 0, same.stderr);
     assert.deepEqual(JSON.parse(same.out), { added: [], removed: [], changed: [] });
+    const missing = await runCli(['diff', ref('gzip'), ref('no-such-tag'), '--store', store()]);
+    assert.equal(missing.code, 2, missing.stderr);
+    assert.equal(missing.stderr.trim().split('\n').length, 1, missing.stderr);
   });
 
   it('a second listing of the same image reads no layer again (cached index)', async () => {
