@@ -2,6 +2,7 @@ import { NotFoundError } from '../errors/index.js';
 import type { Descriptor } from '../media/index.js';
 import { parseReference, type Reference } from '../ref/index.js';
 import type { RegistryClient } from '../registry/index.js';
+import { mapPool } from '../util/task-pool.js';
 import {
   type PlannedManifest,
   type PlatformSelection,
@@ -10,7 +11,6 @@ import {
   planPull,
   readStoredManifest,
 } from './pull-plan.js';
-import { runPool } from './run-pool.js';
 import { refName, type Store } from './store.js';
 
 /**
@@ -232,9 +232,9 @@ async function downloadBlobs(
   const missing = plan.blobs.filter((_, i) => !stored[i]);
   const fetched: string[] = [];
   let bytes = 0;
-  await runPool(
+  // The first failure aborts the other downloads (their `.partial` files stay, to resume).
+  await mapPool(
     missing,
-    options.concurrency ?? DEFAULT_PULL_CONCURRENCY,
     async (blob, signal) => {
       const { digest, size } = blob;
       emit({ type: 'blob-start', digest, size, role: blob.role });
@@ -258,7 +258,7 @@ async function downloadBlobs(
         bytesTransferred: written.bytesTransferred,
       });
     },
-    options.signal,
+    { concurrency: options.concurrency ?? DEFAULT_PULL_CONCURRENCY, signal: options.signal },
   );
   return { fetched, bytes };
 }
