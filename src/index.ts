@@ -135,7 +135,6 @@ export {
   type BlobTarget,
   type FetchedManifest,
   type ListOptions,
-  MAX_MANIFEST_BYTES,
   type ManifestRequestOptions,
   type ReferrersOptions,
   type ReferrersResult,

@@ -1,8 +1,12 @@
 import type { Readable } from 'node:stream';
 import { InvalidArgumentError, NotFoundError } from '../errors/index.js';
 import { type OciLayout, REF_NAME_ANNOTATION } from '../layout/index.js';
-import { type Descriptor, isImageManifestMediaType, isIndexMediaType } from '../media/index.js';
-import { MAX_MANIFEST_BYTES } from '../registry/index.js';
+import {
+  type Descriptor,
+  isImageManifestMediaType,
+  isIndexMediaType,
+  MAX_MANIFEST_BYTES,
+} from '../media/index.js';
 import type { ImageSource, ManifestBytes, SourceCallOptions } from './types.js';
 
 /** Annotation containerd and Docker put on `index.json` entries: the full image name. */

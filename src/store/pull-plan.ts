@@ -5,6 +5,7 @@ import {
   isImageManifestMediaType,
   isIndex,
   isIndexMediaType,
+  MAX_MANIFEST_BYTES,
   type Manifest,
   type Platform,
   parseManifest,
@@ -111,7 +112,7 @@ export async function readStoredManifest(
   descriptor: Descriptor,
   signal?: AbortSignal,
 ): Promise<PlannedManifest> {
-  const bytes = await store.readBlob(descriptor.digest, { signal, maxBytes: 4 * 1024 * 1024 });
+  const bytes = await store.readBlob(descriptor.digest, { signal, maxBytes: MAX_MANIFEST_BYTES });
   return { descriptor, bytes, manifest: parseManifest(bytes, descriptor.mediaType) };
 }
 
