@@ -26,14 +26,9 @@ export {
 } from './convert/index.js';
 export {
   type CopyImageOptions,
+  type CopyProgress,
   type CopyResult,
   copyImage,
-  type ImageDestination,
-  type ImageSource,
-  openDestination,
-  openSource,
-  type Place,
-  parsePlace,
 } from './copy/index.js';
 export {
   createDigester,
@@ -71,23 +66,21 @@ export {
   type HistoryStep,
   historySteps,
   type ImageInspection,
-  type ImageLayer,
   inspectImage,
   LayerIndexCache,
-  type LayerOpenOptions,
   type LayerSummary,
-  type OpenedImage,
   type OpenImageFileOptions,
-  type OpenImageOptions,
-  openImage,
   openImageFile,
   type PlatformEntry,
-  type ResolvedImage,
-  type ResolveImageOptions,
-  resolveImage,
   scanLayer,
 } from './image/index.js';
-export { type LayoutRef, OciLayout } from './layout/index.js';
+export {
+  IMAGE_NAME_ANNOTATION,
+  type LayoutRef,
+  LayoutSource,
+  type LayoutSourceOptions,
+  OciLayout,
+} from './layout/index.js';
 export {
   type BlobRangeSource,
   type LazyFormat,
@@ -109,6 +102,14 @@ export {
 } from './lazy/peek-layer.js';
 export { parseSize } from './lazy/peek-size.js';
 export * from './media/index.js';
+export {
+  type OpenPlaceImageOptions,
+  type OpenPlaceOptions,
+  openDestination,
+  openPlaceImage,
+  openPlaceSource,
+  openSource,
+} from './places/index.js';
 export {
   choosePlatform,
   formatPlatform,
@@ -140,6 +141,9 @@ export {
   type ReferrersResult,
   RegistryClient,
   type RegistryClientOptions,
+  RegistryDestination,
+  type RegistryDestinationOptions,
+  RegistrySource,
   referrersTag,
 } from './registry/index.js';
 export {
@@ -149,13 +153,41 @@ export {
   startRegistryServer,
 } from './server/registry/index.js';
 export {
+  type BlobRole,
+  formatPlace,
+  type ImageDestination,
+  type ImageLayer,
+  type ImageSource,
+  type LayerOpenOptions,
+  type ManifestBytes,
+  type OpenedImage,
+  type OpenImageOptions,
+  type OpenSourceBlobOptions,
+  openImage,
+  type ParsedManifest,
+  type Place,
+  type PlaceKind,
+  type PutBlobOptions,
+  type PutManifestOptions,
+  parsePlace,
+  type RegistryLocation,
+  type ResolvedImage,
+  type ResolveImageOptions,
+  resolveImage,
+  type SourceCallOptions,
+  sourceName,
+} from './source/index.js';
+export {
   defaultStorePath,
+  type LayoutNaming,
   type PullOptions,
   type PullPolicy,
   type PullResult,
   pullImage,
   Store,
+  StoreDestination,
   type StoredImage,
+  storeSource,
 } from './store/index.js';
 export {
   decodeName,
@@ -186,6 +218,13 @@ export {
   type TransportOptions,
 } from './transport/index.js';
 export { type UnpackOptions, type UnpackResult, unpackLayers } from './unpack/index.js';
+export {
+  checkConcurrency,
+  mapPool,
+  type PoolTask,
+  TaskPool,
+  type TaskPoolOptions,
+} from './util/task-pool.js';
 export {
   type ArtifactType,
   detectArtifactType,

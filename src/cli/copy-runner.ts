@@ -3,12 +3,11 @@ import {
   type CopyProgress,
   type CopyResult,
   copyImage,
-  type ImageDestination,
-  type ImageSource,
 } from '../copy/index.js';
 import { InvalidArgumentError } from '../errors/index.js';
 import type { Platform } from '../media/index.js';
 import { parsePlatform } from '../platform/index.js';
+import type { ImageDestination, ImageSource } from '../source/index.js';
 import type { CliContext } from './context.js';
 import { formatBytes, printJson, printLines } from './format.js';
 import { createPullProgress } from './pull-progress.js';

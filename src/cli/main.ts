@@ -2,7 +2,7 @@ import { Command, CommanderError } from 'commander';
 import { COMMANDS, commandNameOf } from './command-name.js';
 import { describeError, exitCodeFor } from './errors.js';
 import { addGlobalOptions } from './global-options.js';
-import { abortRun, existingContext } from './run-state.js';
+import { abortRun, existingContext, runCleanups } from './run-state.js';
 import { VERSION } from './version.js';
 
 /**
@@ -68,6 +68,7 @@ async function main(argv: string[]): Promise<number> {
       code = exitCodeFor(err);
     }
   }
+  await runCleanups();
   const ctx = existingContext();
   if (ctx) {
     if (ctx.options.stats) process.stderr.write(`${ctx.client.stats.toString()}\n`);

@@ -7,10 +7,10 @@ import {
   type Platform,
   parseManifest,
 } from '../media/index.js';
-import { formatPlatform, hostPlatform, isAttestationEntry } from '../platform/index.js';
+import { formatPlatform, hostPlatform, requirePlatform } from '../platform/index.js';
+import type { BlobRole, ImageDestination, ImageSource, ManifestBytes } from '../source/index.js';
 import { checkConcurrency, mapPool } from '../util/task-pool.js';
 import { rewriteIndex, selectEntries } from './select-platforms.js';
-import type { BlobRole, ImageDestination, ImageSource, ManifestBytes } from './types.js';
 
 /** What happened to one blob, reported through {@link CopyImageOptions.onProgress}. */
 export interface CopyProgress {
@@ -231,7 +231,6 @@ async function narrowIndex(
     return { root: rewritten, parsed: { ...index, manifests: entries } };
   }
   const wanted = options.platforms?.[0] ?? options.platform ?? hostPlatform();
-  const entry = selectEntries(index, [wanted]).find((d) => !isAttestationEntry(d));
-  const child = await source.manifest(entry as Descriptor, { signal });
+  const child = await source.manifest(requirePlatform(index.manifests, wanted), { signal });
   return { root: child, parsed: parseManifest(child.bytes, child.mediaType) };
 }

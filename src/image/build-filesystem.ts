@@ -2,12 +2,12 @@ import { createHash } from 'node:crypto';
 import { decompressStream } from '../compression/index.js';
 import type { FsEntry } from '../fs/index.js';
 import { ImageFilesystem, type LayerStats } from '../fs/index.js';
+import type { ImageLayer, OpenedImage } from '../source/index.js';
 import { readTar, scanTarEntries, type TarEntry } from '../tar/index.js';
 import { TaskPool } from '../util/task-pool.js';
 import { EntryFeed } from './entry-feed.js';
 import type { LayerIndexCache, LayerListing } from './layer-index-cache.js';
 import { ListingEncoder } from './listing-codec.js';
-import type { ImageLayer, OpenedImage } from './open-image.js';
 
 /** Options for {@link buildFilesystem}. */
 export interface BuildFilesystemOptions {

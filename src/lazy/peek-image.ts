@@ -1,6 +1,6 @@
 import { InvalidArgumentError } from '../errors/index.js';
-import type { OpenedImage } from '../image/index.js';
 import type { RegistryClient } from '../registry/index.js';
+import type { OpenedImage } from '../source/index.js';
 import type { Store } from '../store/index.js';
 import { mapPool } from '../util/task-pool.js';
 import { DEFAULT_PEEK_BYTES, type PeekEntry, peekBlob } from './peek-layer.js';

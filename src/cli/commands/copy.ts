@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { openDestination, openSource } from '../../copy/index.js';
+import { openDestination, openSource } from '../../places/index.js';
 import { contextFor } from '../context.js';
 import { type PlatformFlags, platformOptions, runCopy } from '../copy-runner.js';
 import { parseCount } from '../parse-count.js';

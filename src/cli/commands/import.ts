@@ -1,8 +1,9 @@
 import type { Command } from 'commander';
 import { type ArchiveFormat, openArchiveSource } from '../../archive/index.js';
-import { openDestination, type Place, parsePlace } from '../../copy/index.js';
 import { InvalidArgumentError } from '../../errors/index.js';
+import { openDestination } from '../../places/index.js';
 import { parseReference } from '../../ref/index.js';
+import { type Place, parsePlace } from '../../source/index.js';
 import { Store } from '../../store/index.js';
 import { contextFor } from '../context.js';
 import { type PlatformFlags, platformOptions, runCopy } from '../copy-runner.js';

@@ -4,16 +4,17 @@ import {
   openDockerArchiveSource,
   openOciArchiveSource,
 } from '../archive/index.js';
-import { InvalidArgumentError, NotFoundError } from '../errors/index.js';
-import { OciLayout } from '../layout/index.js';
+import { InvalidArgumentError } from '../errors/index.js';
+import { LayoutSource, OciLayout } from '../layout/index.js';
 import { parseReference } from '../ref/index.js';
-import type { RegistryClient } from '../registry/index.js';
-import { Store } from '../store/store.js';
-import { LayoutSource } from './layout-source.js';
-import { type Place, parsePlace } from './place.js';
-import { RegistryDestination, RegistrySource } from './registry-place.js';
-import { StoreDestination } from './store-destination.js';
-import type { ImageDestination, ImageSource } from './types.js';
+import { type RegistryClient, RegistryDestination, RegistrySource } from '../registry/index.js';
+import {
+  type ImageDestination,
+  type ImageSource,
+  type Place,
+  parsePlace,
+} from '../source/index.js';
+import { Store, StoreDestination, storeSource } from '../store/index.js';
 
 /** Options of {@link openSource} and {@link openDestination}. */
 export interface OpenPlaceOptions {
@@ -52,7 +53,11 @@ function tagOf(imageName: string | undefined): string | undefined {
   }
 }
 
-/** Open a place (a string as {@link parsePlace} reads it) to copy from. Close it after. */
+/**
+ * Open a place (a string as {@link parsePlace} reads it) to read an image from: a
+ * registry repository, the store, an OCI layout or an archive (extracted into a temp
+ * folder first). Close it after.
+ */
 export async function openSource(
   place: Place | string,
   options: OpenPlaceOptions = {},
@@ -74,18 +79,8 @@ export async function openSource(
       return openOciArchiveSource(p.path, p.tag, options);
     case 'docker-archive':
       return openDockerArchiveSource(p.path, p.ref, options);
-    case 'store': {
-      const store = await Store.open(options.storeDir, { create: false, signal });
-      const source = new LayoutSource(store.layout, p.ref.toString(), {
-        description: `store:${p.ref}`,
-        resolve: async (_layout, o) => {
-          const found = await store.resolve(p.ref, o);
-          if (!found) throw new NotFoundError(`${p.ref} is not in the store ${store.dir}`);
-          return found;
-        },
-      });
-      return source;
-    }
+    case 'store':
+      return storeSource(await Store.open(options.storeDir, { create: false, signal }), p.ref);
   }
 }
 
