@@ -13,11 +13,7 @@ import {
 import { LayoutSource, OciLayout, walkManifests } from '../layout/index.js';
 import { type Descriptor, type ImageManifest, isIndex, MediaType } from '../media/index.js';
 import { parseReference } from '../ref/index.js';
-import type {
-  ImageSource,
-  ManifestBytes,
-  OpenSourceBlobOptions,
-} from '../source/index.js';
+import type { ImageSource, ManifestBytes, OpenSourceBlobOptions } from '../source/index.js';
 import { openExtracted, safeEntryPath } from './extract-archive.js';
 import type { OpenArchiveOptions } from './oci-archive.js';
 
