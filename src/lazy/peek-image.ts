@@ -1,4 +1,4 @@
-import { InvalidArgumentError } from '../errors/index.js';
+import { InvalidArgumentError, UnsupportedError } from '../errors/index.js';
 import type { RegistryClient } from '../registry/index.js';
 import type { OpenedImage } from '../source/index.js';
 import type { Store } from '../store/index.js';
@@ -68,8 +68,12 @@ export async function peekImage(
   if (image.location === 'store') {
     if (!options.store) throw new InvalidArgumentError('a stored image needs options.store');
     source = storeRangeSource(options.store);
-  } else {
+  } else if (image.location === 'registry') {
     source = registryRangeSource(options.client, image.name);
+  } else {
+    throw new UnsupportedError(
+      `peek reads registry and store images by range; ${image.name} is a local ${image.location} place (ls and cat read it whole)`,
+    );
   }
   const bytes = options.bytes ?? DEFAULT_PEEK_BYTES;
   const results = await mapPool(

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { openDestination, openSource } from '../../places/index.js';
+import { openSource } from '../../places/index.js';
 import { contextFor } from '../context.js';
 import { type PlatformFlags, platformOptions, runCopy } from '../copy-runner.js';
 import { parseCount } from '../parse-count.js';
@@ -29,15 +29,8 @@ export function registerCopy(program: Command): void {
         const platform = platformOptions(ctx, opts);
         const common = { client: ctx.client, storeDir: ctx.options.store, signal: ctx.signal };
         const source = await openSource(src, common);
-        const destination = await openDestination(dst, {
-          ...common,
-          chunkSize: opts.chunkSize,
-          imageName: source.imageName,
-        }).catch(async (err: unknown) => {
-          await source.close();
-          throw err;
-        });
-        await runCopy(ctx, source, destination, {
+        await runCopy(ctx, source, dst, {
+          open: { chunkSize: opts.chunkSize },
           ...platform,
           concurrency: opts.concurrency,
           json: opts.json,

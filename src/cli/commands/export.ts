@@ -1,6 +1,5 @@
 import type { Command } from 'commander';
 import { InvalidArgumentError } from '../../errors/index.js';
-import { openDestination } from '../../places/index.js';
 import { contextFor } from '../context.js';
 import { type PlatformFlags, platformOptions, runCopy } from '../copy-runner.js';
 import { openCliSource } from '../image-source.js';
@@ -31,14 +30,11 @@ export function registerExport(program: Command): void {
         const platform = platformOptions(ctx, opts);
         // A bare reference from the store when the store has it, else from its registry.
         const source = await openCliSource(cmd, refArg);
-        const destination = await openDestination(`${opts.format}:${opts.output}`, {
-          imageName: source.imageName,
-          signal: ctx.signal,
-        }).catch(async (err: unknown) => {
-          await source.close();
-          throw err;
+        await runCopy(ctx, source, `${opts.format}:${opts.output}`, {
+          ...platform,
+          json: opts.json,
+          verb: 'exported',
         });
-        await runCopy(ctx, source, destination, { ...platform, json: opts.json, verb: 'exported' });
       },
     );
 }

@@ -1,7 +1,6 @@
 import type { Command } from 'commander';
 import { type ArchiveFormat, openArchiveSource } from '../../archive/index.js';
 import { InvalidArgumentError } from '../../errors/index.js';
-import { openDestination } from '../../places/index.js';
 import { parseReference } from '../../ref/index.js';
 import { type Place, parsePlace } from '../../source/index.js';
 import { Store } from '../../store/index.js';
@@ -58,16 +57,12 @@ export function registerImport(program: Command): void {
           await source.close();
           throw err;
         }
-        const destination = await openDestination(target, {
-          client: ctx.client,
-          storeDir: ctx.options.store,
-          imageName: refArg ?? source.imageName,
-          signal: ctx.signal,
-        }).catch(async (err: unknown) => {
-          await source.close();
-          throw err;
+        await runCopy(ctx, source, target, {
+          open: { imageName: refArg ?? source.imageName },
+          ...platform,
+          json: opts.json,
+          verb: 'imported',
         });
-        await runCopy(ctx, source, destination, { ...platform, json: opts.json, verb: 'imported' });
       },
     );
 }

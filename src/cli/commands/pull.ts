@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { InvalidArgumentError } from '../../errors/index.js';
-import { openDestination, openSource } from '../../places/index.js';
+import { openSource } from '../../places/index.js';
 import { type Place, parsePlace } from '../../source/index.js';
 import { type PullPolicy, pullImage, Store } from '../../store/index.js';
 import { type CliContext, contextFor } from '../context.js';
@@ -94,14 +94,8 @@ async function pullLocal(
       `${source.description} records no image name; name it: ocipeek copy ${source.description} store:NAME:TAG`,
     );
   }
-  const destination = await openDestination(`store:${source.imageName}`, {
-    storeDir: store.dir,
-    signal: ctx.signal,
-  }).catch(async (err: unknown) => {
-    await source.close();
-    throw err;
-  });
-  await runCopy(ctx, source, destination, {
+  await runCopy(ctx, source, `store:${source.imageName}`, {
+    open: { storeDir: store.dir },
     platform: ctx.platform,
     allPlatforms: opts.allPlatforms,
     concurrency: opts.concurrency,
