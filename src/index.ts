@@ -119,6 +119,7 @@ export {
   normalizePlatform,
   parsePlatform,
   platformEquals,
+  requirePlatform,
 } from './platform/index.js';
 export {
   DOCKER_HUB,

@@ -4,7 +4,9 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import {
   type BuiltImage,
+  type BuiltIndex,
   LayoutWriter,
+  multiPlatformIndex,
   pushLayout,
   type RunningRegistry,
   randomImage,
@@ -39,6 +41,7 @@ describe('CLI: every image-reading command accepts every place', () => {
   let reg: RunningRegistry;
   let dir: { path: string; remove(): Promise<void> };
   let image: BuiltImage;
+  let multi: BuiltIndex;
   let layout: string;
   let store: string;
   const places: Record<string, string> = {};
@@ -55,8 +58,10 @@ describe('CLI: every image-reading command accepts every place', () => {
     await mkdir(tmp);
     const w = new LayoutWriter(layout);
     image = await randomImage(w, { layerEntries: LAYERS, refName: 'v1' });
+    multi = await multiPlatformIndex(w, { refName: 'multi' });
     await w.finish();
     await pushLayout(layout, 'v1', reg, 'places/app:v1');
+    await pushLayout(layout, 'multi', reg, 'places/multi:1');
     const ociArchive = join(dir.path, 'app-oci.tar');
     const dockerArchive = join(dir.path, 'app-docker.tar');
     await skopeo(['copy', `oci:${layout}:v1`, `oci-archive:${ociArchive}:v1`]);
@@ -203,5 +208,21 @@ describe('CLI: every image-reading command accepts every place', () => {
     const remote = await cli(['cat', `docker://${offline}`, '/top.txt']);
     assert.notEqual(remote.code, 0, 'docker:// does not read the store');
     assert.match(remote.stderr, /^ocipeek: .*127\.0\.0\.1:1/);
+  });
+
+  it('a stored index without the asked platform is read from the registry, store: refuses', async () => {
+    const ref = `${reg.host}/places/multi:1`;
+    await ok(['pull', ref, '--platform', 'linux/amd64']);
+    const arm = multi.images[1]!;
+    const info = JSON.parse(
+      (await ok(['inspect', ref, '--platform', 'linux/arm64', '--json'])).out,
+    );
+    assert.equal(info.digest, multi.descriptor.digest);
+    assert.equal(info.manifestDigest, arm.descriptor.digest, 'the arm64 image, from the registry');
+    const amd = JSON.parse((await ok(['inspect', `store:${ref}`, '--json'])).out);
+    assert.equal(amd.manifestDigest, multi.images[0]!.descriptor.digest);
+    const stored = await cli(['inspect', `store:${ref}`, '--platform', 'linux/arm64']);
+    assert.notEqual(stored.code, 0, 'the store alone lacks arm64');
+    assert.match(stored.stderr, /^ocipeek: .*not found/i);
   });
 });
