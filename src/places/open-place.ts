@@ -1,9 +1,3 @@
-import {
-  DockerArchiveDestination,
-  OciArchiveDestination,
-  openDockerArchiveSource,
-  openOciArchiveSource,
-} from '../archive/index.js';
 import { InvalidArgumentError } from '../errors/index.js';
 import { LayoutSource, OciLayout } from '../layout/index.js';
 import { parseReference } from '../ref/index.js';
@@ -33,6 +27,12 @@ export interface OpenPlaceOptions {
   tmpDir?: string;
   signal?: AbortSignal;
 }
+
+/**
+ * The archive code (extraction, both formats), loaded only when a place is an archive:
+ * the commands that read registries and the store do not pay for initialising it.
+ */
+const archives = () => import('../archive/index.js');
 
 function needClient(options: OpenPlaceOptions): RegistryClient {
   if (!options.client) throw new InvalidArgumentError('a registry place needs a RegistryClient');
@@ -76,9 +76,9 @@ export async function openSource(
       return source;
     }
     case 'oci-archive':
-      return openOciArchiveSource(p.path, p.tag, options);
+      return (await archives()).openOciArchiveSource(p.path, p.tag, options);
     case 'docker-archive':
-      return openDockerArchiveSource(p.path, p.ref, options);
+      return (await archives()).openDockerArchiveSource(p.path, p.ref, options);
     case 'store':
       return storeSource(await Store.open(options.storeDir, { create: false, signal }), p.ref);
   }
@@ -103,13 +103,17 @@ export async function openDestination(
       );
     }
     case 'oci-archive':
-      return OciArchiveDestination.create(p.path, p.tag ?? tagOf(options.imageName), {
-        imageName: options.imageName,
-        signal,
-      });
+      return (await archives()).OciArchiveDestination.create(
+        p.path,
+        p.tag ?? tagOf(options.imageName),
+        {
+          imageName: options.imageName,
+          signal,
+        },
+      );
     case 'docker-archive': {
       const name = p.ref ?? options.imageName;
-      return DockerArchiveDestination.create(p.path, name ? [name] : []);
+      return (await archives()).DockerArchiveDestination.create(p.path, name ? [name] : []);
     }
     case 'store': {
       const store = await Store.open(options.storeDir, { signal });
