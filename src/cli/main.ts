@@ -2,7 +2,7 @@ import { Command, CommanderError } from 'commander';
 import { COMMANDS, commandNameOf } from './command-name.js';
 import { describeError, exitCodeFor } from './errors.js';
 import { addGlobalOptions } from './global-options.js';
-import { abortRun, existingContext, failureExitCode } from './run-state.js';
+import { abortRun, existingContext, failureExitCode, runCleanups } from './run-state.js';
 import { VERSION } from './version.js';
 
 /**
@@ -99,6 +99,7 @@ async function main(argv: string[]): Promise<number> {
       if (code === 1) code = failureExitCode();
     }
   }
+  await runCleanups();
   // A command may end with a status that is not a failure (diff: 1 when images differ).
   if (code === 0 && typeof process.exitCode === 'number') code = process.exitCode;
   const ctx = existingContext();

@@ -101,6 +101,15 @@ async function walkDisk(root: string, rel = ''): Promise<Seen[]> {
   return out;
 }
 
+/** `gzip` grown to exactly `size` bytes with a header comment (FCOMMENT), still valid gzip. */
+function padGzip(gzip: Buffer, size: number): Buffer {
+  const comment = size - gzip.length - 1;
+  assert.ok(comment >= 0 && (gzip[3]! & 0x1e) === 0, 'a plain gzip header, smaller than size');
+  const header = Buffer.from(gzip.subarray(0, 10));
+  header[3] = header[3]! | 0x10;
+  return Buffer.concat([header, Buffer.alloc(comment, 0x61), Buffer.alloc(1), gzip.subarray(10)]);
+}
+
 describe('filesystem commands against the real registry', () => {
   let reg: RunningRegistry;
   let proxy: FaultProxy;
@@ -210,8 +219,18 @@ describe('filesystem commands against the real registry', () => {
     const s = store();
     assert.equal((await runCli(['pull', ref('gzip'), '--store', s])).code, 0);
     const top = images.gzip!.layers.at(-1)!;
+    const blobFile = join(s, 'blobs', 'sha256', top.digest.slice(7));
     const impostor = await makeLayer([{ path: 'planted', content: 'not in the image' }]);
-    await writeFile(join(s, 'blobs', 'sha256', top.digest.slice(7)), impostor.blob);
+    // Another size is refused before a byte is read (the store checks sizes first).
+    await writeFile(blobFile, impostor.blob);
+    const sized = await runCli(['unpack', ref('gzip'), join(dir.path, 'sized'), '--store', s]);
+    assert.notEqual(sized.code, 0);
+    assert.match(
+      sized.stderr,
+      new RegExp(`has ${impostor.blob.length} bytes, its descriptor says ${top.size}`),
+    );
+    // The same size (a gzip comment pads it) reaches the diff_id check.
+    await writeFile(blobFile, padGzip(impostor.blob, top.size));
     const target = join(dir.path, 'unpacked-swapped');
     const r = await runCli(['unpack', ref('gzip'), target, '--rootless', '--store', s]);
     assert.notEqual(r.code, 0);

@@ -12,8 +12,8 @@ export function registerDiff(program: Command): void {
     .description(
       'paths added, removed and changed (size, mode, owner, link, content) between two images; exit 1 when they differ',
     )
-    .argument('<ref1>', 'the image before')
-    .argument('<ref2>', 'the image after')
+    .argument('<image1>', 'the image before (a reference or any place)')
+    .argument('<image2>', 'the image after')
     .option('--json', 'print JSON')
     .action(async (ref1: string, ref2: string, opts: { json?: boolean }, cmd: Command) => {
       setFailureExitCode(2);

@@ -13,7 +13,7 @@ export function registerLs(program: Command): void {
     .description(
       "list a directory of the image's filesystem (from the store, or streamed from the registry)",
     )
-    .argument('<ref>', 'image reference')
+    .argument('<image>', 'image reference or place (oci:DIR[:TAG], oci-archive:FILE, …)')
     .argument('[path]', 'directory or file inside the image', '/')
     .option('-l, --long', 'mode, owner, size, time and the layer that wrote each entry')
     .option('-h, --human-readable', 'with -l, sizes as 1.5K, 38M, 1.1G')

@@ -5,7 +5,7 @@ import { runCli } from '../../harness/run-cli.js';
 describe('usage mistakes', () => {
   it('are one line naming the help to read, exit 2', async () => {
     const cases: Array<[string[], RegExp, string]> = [
-      [['inspect'], /missing required argument 'ref'/, 'inspect'],
+      [['inspect'], /missing required argument 'image'/, 'inspect'],
       [['inspect', '--bogus', 'x'], /unknown option '--bogus'/, 'inspect'],
       [['ls', 'a', 'b', 'c'], /too many arguments for 'ls'/, 'ls'],
       [['export', 'x'], /required option '-o, --output <file>' not specified/, 'export'],
@@ -39,6 +39,6 @@ describe('usage mistakes', () => {
     // ls -lah without an image is a usage mistake about the image, not help.
     const r = await runCli(['ls', '-lah']);
     assert.equal(r.code, 2);
-    assert.match(r.stderr, /missing required argument 'ref'/);
+    assert.match(r.stderr, /missing required argument 'image'/);
   });
 });
