@@ -144,6 +144,14 @@ export {
   referrersTag,
 } from './registry/index.js';
 export {
+  type HttpProxyEnd,
+  type ImageProxy,
+  type ImageProxyProtocol,
+  type JsonProxyEnd,
+  type StartImageProxyOptions,
+  startImageProxy,
+} from './server/proxy/index.js';
+export {
   type RegistryBackend,
   type ServeOptions,
   serve,
