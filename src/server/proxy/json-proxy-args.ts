@@ -21,9 +21,9 @@ export function goTypeOf(value: unknown): string {
 /** Number.MAX_SAFE_INTEGER: skopeo refuses larger integers. */
 const MAX_JSON_FLOAT = 2 ** 53 - 1;
 
-/** Go's `%f`: six decimals. */
+/** Go's `%f`: every digit, six decimals (`toFixed` turns exponential from 1e21 up). */
 function goFloat(value: number): string {
-  return value.toFixed(6);
+  return Number.isInteger(value) ? `${BigInt(value)}.000000` : value.toFixed(6);
 }
 
 /** skopeo's `parseUint64`: a JSON number within the safe integers. */
