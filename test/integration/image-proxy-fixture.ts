@@ -152,6 +152,44 @@ export async function proxyImages(): Promise<ProxyImages> {
 /** One step of a {@link runJsonClient} script (see json_proxy_client.py). */
 export type ScriptStep = Record<string, unknown>;
 
+/** A reply as the client decoded it. */
+export interface Reply {
+  success: boolean;
+  value: unknown;
+  /** A number on the wire; `comparable` turns it into "has a pipe". */
+  pipeid: number | boolean;
+  error_code?: string;
+  error: string;
+}
+
+/** What the client read from a pipe. */
+export interface PipeData {
+  len: number;
+  sha256: string;
+  /** The bytes, when short and UTF-8. */
+  text?: string;
+  hex?: string;
+}
+
+/**
+ * One entry of a transcript: what a step got back. Which fields are there depends on the
+ * step; they are typed as present, and a test that reads a missing one fails.
+ */
+export interface Entry {
+  reply: Reply;
+  fds: number;
+  data: PipeData;
+  /** GetRawBlob's error pipe. */
+  errors: PipeData;
+  finish: Reply;
+  pipeline: Entry[];
+  held: PipeData[];
+  shutdown: number | string;
+  after: unknown;
+  eof: number | string;
+  peak_rss_kb: number;
+}
+
 /** The proxy commands the JSON tests compare. */
 export const SKOPEO_PROXY = ['skopeo', 'experimental-image-proxy', '--tls-verify=false'];
 export const OCIPEEK_PROXY = [process.execPath, CLI_PATH, 'experimental-image-proxy'];
@@ -172,7 +210,7 @@ export interface JsonClientOptions {
 export async function runJsonClient(
   script: ScriptStep[],
   options: JsonClientOptions,
-): Promise<Record<string, unknown>[]> {
+): Promise<Entry[]> {
   const dir = await tempDir('json-client');
   try {
     const file = join(dir.path, 'script.json');
@@ -194,7 +232,7 @@ export async function runJsonClient(
     if (code !== 0) {
       throw new Error(`json_proxy_client.py exited ${code}: ${Buffer.concat(err).toString()}`);
     }
-    return JSON.parse(Buffer.concat(out).toString()) as Record<string, unknown>[];
+    return JSON.parse(Buffer.concat(out).toString()) as Entry[];
   } finally {
     await dir.remove();
   }

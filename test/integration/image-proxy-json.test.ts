@@ -10,15 +10,16 @@ import { startImageProxy } from '../../src/server/proxy/index.js';
 import type { BuiltImage } from '../harness/index.js';
 import { faults, match, startFaultProxyFor, tempDir, times } from '../harness/index.js';
 import {
+  type Entry,
   OCIPEEK_PROXY,
   type ProxyImages,
   proxyImages,
+  type Reply,
   runJsonClient,
   type ScriptStep,
   SKOPEO_PROXY,
 } from './image-proxy-fixture.js';
 
-type Entry = Record<string, any>;
 const sha = (b: string | Buffer) => createHash('sha256').update(b).digest('hex');
 const img = { $: 'img' };
 
@@ -38,8 +39,8 @@ function imageSteps(ref: string, image: BuiltImage): ScriptStep[] {
 /** What must match between skopeo and ocipeek: everything but the version and pipe numbers. */
 function comparable(entry: Entry): Entry {
   const out: Entry = structuredClone(entry);
-  for (const key of ['reply', 'finish']) {
-    const reply = out[key];
+  for (const key of ['reply', 'finish'] as const) {
+    const reply = out[key] as Reply | undefined;
     if (!reply) continue;
     delete reply.error_code; // protocol 0.2.8 added it; skopeo 1.9.3 speaks 0.2.3
     reply.pipeid = reply.pipeid !== 0;
@@ -131,22 +132,22 @@ describe('experimental-image-proxy: the JSON protocol, against skopeo 1.9.3', ()
       runJsonClient(steps, { command: SKOPEO_PROXY }),
       runJsonClient(steps, { command: OCIPEEK_PROXY }),
     ]);
-    assertSameTranscripts(skopeo as Entry[], ours as Entry[], loose);
+    assertSameTranscripts(skopeo, ours, loose);
 
     // And both are right, not merely alike.
-    const replies = ours as Entry[];
+    const replies = ours;
     const manifestOf = (from: number) => replies[from + 1]!;
     let at = 4;
     for (const image of [images.oci, images.docker, host, images.zstd, images.oci, host]) {
       const manifest = manifestOf(at);
       assert.equal(manifest.reply.value, image.descriptor.digest, 'the original manifest digest');
-      const oci = JSON.parse(manifest.data.text);
+      const oci = JSON.parse(manifest.data.text!);
       assert.equal(oci.mediaType, 'application/vnd.oci.image.manifest.v1+json');
       const full = replies[at + 3]!.data.text as string;
       if (image === images.docker) {
         assert.equal(oci.config.digest, `sha256:${sha(full)}`, 'converted config named by digest');
         assert.deepEqual(
-          oci.layers.map((l: Entry) => l.mediaType),
+          oci.layers.map((l: { mediaType: string }) => l.mediaType),
           [
             'application/vnd.oci.image.layer.v1.tar+gzip',
             'application/vnd.oci.image.layer.v1.tar+gzip',
@@ -208,9 +209,9 @@ describe('experimental-image-proxy: the JSON protocol, against skopeo 1.9.3', ()
         runJsonClient(steps, { command: SKOPEO_PROXY }),
         runJsonClient(steps, { command: [...OCIPEEK_PROXY, '--sockfd', '{fd}'], passFd: true }),
       ]);
-      assertSameTranscripts(skopeo as Entry[], ours as Entry[], new Set());
-      const o = ours as Entry[];
-      const pipelined = o[1]!.pipeline as Entry[];
+      assertSameTranscripts(skopeo, ours, new Set());
+      const o = ours;
+      const pipelined = o[1]!.pipeline;
       assert.deepEqual(
         pipelined.map((e) => e.reply.success),
         [true, true, true, true, true, true],
@@ -257,7 +258,7 @@ describe('experimental-image-proxy: the JSON protocol, against skopeo 1.9.3', ()
       { raw: '{"method":"Initialize","args":[]}' },
       { shutdown: true },
     ];
-    const o = (await runJsonClient(steps, { command: OCIPEEK_PROXY })) as Entry[];
+    const o = await runJsonClient(steps, { command: OCIPEEK_PROXY });
     assert.deepEqual(Object.keys(o[0]!.reply), [
       'success',
       'value',
@@ -283,7 +284,7 @@ describe('experimental-image-proxy: the JSON protocol, against skopeo 1.9.3', ()
     const info = layers.map((l) => ({ digest: l.digest, size: l.size, media_type: l.mediaType }));
     assert.deepEqual(o[3]!.reply.value, info, 'media types as stored (Docker)');
     assert.equal(o[4]!.reply.value, null);
-    assert.deepEqual(JSON.parse(o[4]!.data.text), info);
+    assert.deepEqual(JSON.parse(o[4]!.data.text!), info);
     assert.equal(o[4]!.finish.success, true);
     assert.equal(o[5]!.reply.error, 'found 0 args, expecting (imgid)');
     assert.equal(o[6]!.reply.value, layers[1]!.size);
@@ -325,11 +326,11 @@ describe('experimental-image-proxy: the JSON protocol, against skopeo 1.9.3', ()
         fault.log.some((e) => e.url.includes('/proxy/zstd/manifests/')),
       );
       await writeFile(signal, '');
-      const o = (await client) as Entry[];
+      const o = await client;
       assert.ok(seen, 'OpenImage ran while FinishPipe waited');
-      const [finish, opened] = o[3]!.pipeline as Entry[];
+      const [finish, opened] = o[3]!.pipeline;
       assert.deepEqual([finish!.reply.success, opened!.reply.value], [true, 2]);
-      assert.equal((o[3]!.held as Entry[])[0]!.sha256, bigLayer.digest.slice(7));
+      assert.equal(o[3]!.held[0]!.sha256, bigLayer.digest.slice(7));
     } finally {
       await fault.close();
       await dir.remove();
@@ -351,9 +352,7 @@ describe('experimental-image-proxy: the JSON protocol, against skopeo 1.9.3', ()
         { call: 'GetBlob', args: [1, bigLayer.digest, bigLayer.size] },
         { shutdown: true },
       ];
-      const o = (await runJsonClient(steps, { stdin: theirs }).finally(() =>
-        closeFd(theirs),
-      )) as Entry[];
+      const o = await runJsonClient(steps, { stdin: theirs }).finally(() => closeFd(theirs));
       assert.equal(o[2]!.reply.success, true);
       assert.ok(o[2]!.data.len < bigLayer.size);
       assert.equal(o[2]!.finish.success, false);
