@@ -1,5 +1,5 @@
 import http from 'node:http';
-import type { Duplex } from 'node:stream';
+import type { Duplex, Readable } from 'node:stream';
 import { isDigest } from '../../digest/index.js';
 import { MediaType } from '../../media/index.js';
 import { feedSink } from '../../transport/body-sink.js';
@@ -42,11 +42,19 @@ function sendText(res: http.ServerResponse, status: number, text: string, header
 }
 
 /** Resolves when the response went out whole, or the connection closed. */
-function finished(res: http.ServerResponse): Promise<void> {
+function finished(res: http.ServerResponse, connection: Duplex): Promise<void> {
   return new Promise((resolve) => {
-    if (res.writableFinished || res.destroyed) resolve();
-    res.once('finish', () => resolve());
-    res.once('close', () => resolve());
+    if (res.writableFinished || res.destroyed || connection.destroyed) {
+      resolve();
+      return;
+    }
+    const done = () => {
+      res.off('finish', done).off('close', done);
+      connection.off('close', done);
+      resolve();
+    };
+    res.on('finish', done).on('close', done);
+    connection.on('close', done);
   });
 }
 
@@ -101,7 +109,7 @@ async function respond(
       'content-length': blob.size,
     });
     try {
-      await feedSink(blob.stream, writableSink(res));
+      await streamVerified(blob.stream, blob.size, res);
     } catch (err) {
       throw new BrokenResponse(err instanceof Error ? err.message : String(err), { cause: err });
     }
@@ -119,6 +127,27 @@ async function respond(
 }
 
 /**
+ * Write a verified blob of `size` bytes into `res`, holding its final piece back (a copy)
+ * until the stream has checked the digest: every byte but the last piece goes out as it
+ * arrives, and a blob that fails verification never reaches its `Content-Length`, so the
+ * client cannot take it for a whole one.
+ */
+async function streamVerified(stream: Readable, size: number, res: http.ServerResponse) {
+  const write = writableSink(res);
+  let sent = 0;
+  let final: Buffer | undefined;
+  await feedSink(stream, (piece) => {
+    if (sent + piece.length < size) {
+      sent += piece.length;
+      return write(piece);
+    }
+    final = Buffer.from(piece);
+    return undefined;
+  });
+  if (final) await write(final);
+}
+
+/**
  * Serve the container-image-proxy protocol on `connection` until the client quits
  * (`POST /quit`, resolves `quit` once the reply went out) or closes its end (`end`).
  * Rejects when a blob failed after its response began (the connection is closed then).
@@ -133,15 +162,18 @@ export function serveHttpProxy(
     let ended: HttpProxyEnd | undefined;
     const server = http.createServer((req, res) => {
       queue = queue.then(async () => {
-        if (ended) return;
+        // Nothing after /quit, or after a broken blob closed the connection.
+        if (ended || failure || connection.destroyed) return;
         options.log?.(`${req.method} ${req.url}`);
         try {
           if ((await respond(req, res, options)) === 'quit') ended = 'quit';
         } catch (err) {
           failure ??= err;
         }
-        await finished(res);
-        if (ended === 'quit') connection.end();
+        await finished(res, connection);
+        // After /quit the proxy is done: it closes once the reply is out, without waiting
+        // for the client to close its side (clients wait for the proxy to exit first).
+        if (ended === 'quit') connection.end(() => connection.destroy());
       });
     });
     // One long-lived connection: no idle, header or request timeouts, and a client that

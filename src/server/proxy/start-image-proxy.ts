@@ -94,8 +94,10 @@ export function startImageProxy(options: StartImageProxyOptions): ImageProxy {
     if ((options.socket === undefined) === (options.fd === undefined)) {
       throw new InvalidArgumentError('the HTTP image proxy serves a socket or an fd (one of them)');
     }
+    // Half-open: a client that closes its sending side still gets its answers.
     const connection =
-      options.socket ?? new Socket({ fd: options.fd, readable: true, writable: true });
+      options.socket ??
+      new Socket({ fd: options.fd, readable: true, writable: true, allowHalfOpen: true });
     controller.signal.addEventListener('abort', () => connection.destroy(), { once: true });
     let opened: Promise<ProxyImage> | undefined;
     served = serveHttpProxy(connection, {
