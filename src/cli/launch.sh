@@ -37,7 +37,7 @@ if [ -n "${NODE_EXTRA_CA_CERTS:-}" ]; then
   export OCIPEEK_DEFERRED_EXTRA_CA_CERTS
   unset NODE_EXTRA_CA_CERTS
 fi
-case ${0##*/}:${self##*/} in
+case ${0##*[/]}:${self##*[/]} in
   container-image-proxy:* | *:container-image-proxy) set -- proxy "$@" ;;
 esac
 exec node "$here/ocipeek.js" "$@"
