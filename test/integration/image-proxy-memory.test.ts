@@ -32,7 +32,8 @@ async function gibImage(dir: string): Promise<{ digest: string }> {
   for (let i = 0; i < GIB / chunk.length; i++) {
     chunk.writeUInt32LE(i, 0); // every MiB different
     hash.update(chunk);
-    if (!out.write(Buffer.from(chunk))) await new Promise((r) => out.once('drain', r));
+    if (!out.write(Buffer.from(chunk)))
+      await new Promise<void>((r) => out.once('drain', () => r()));
   }
   await new Promise<void>((r) => out.end(() => r()));
   const digest = `sha256:${hash.digest('hex')}`;
