@@ -18,6 +18,7 @@ export type ImageProxyProtocol =
 
 /** Options of {@link startImageProxy}. */
 export interface StartImageProxyOptions {
+  /** Which protocol the client speaks. */
   protocol: ImageProxyProtocol;
   /**
    * `http`: the image to serve, `TRANSPORT:REF` (`docker://host/repo:tag`, `oci:DIR[:TAG]`,
