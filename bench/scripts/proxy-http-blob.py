@@ -7,19 +7,13 @@ print the blob's length and sha256 (standard library only).
 """
 
 import hashlib
-import http.client
+import os
 import socket
 import subprocess
 import sys
 
-
-class SocketConnection(http.client.HTTPConnection):
-    def __init__(self, sock):
-        super().__init__("localhost")
-        self.sock = sock
-
-    def connect(self):
-        pass
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "../../test/harness/python"))
+from socket_http import SocketConnection  # noqa: E402
 
 
 image, digest, command = sys.argv[1], sys.argv[2], sys.argv[3:]

@@ -6,22 +6,12 @@ and the manifest's layers. Standard library only.
     proxy_demo_layers.py IMAGE
 """
 
-import http.client
 import json
 import socket
 import subprocess
 import sys
 
-
-class SocketConnection(http.client.HTTPConnection):
-    """HTTP over a socket that is already connected."""
-
-    def __init__(self, sock):
-        super().__init__("localhost")
-        self.sock = sock
-
-    def connect(self):
-        pass
+from socket_http import SocketConnection  # http.client on the connected socket
 
 
 ours, theirs = socket.socketpair()
