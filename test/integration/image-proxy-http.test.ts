@@ -2,10 +2,12 @@ import assert from 'node:assert/strict';
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdir, symlink } from 'node:fs/promises';
+import { type AddressInfo, connect, createServer, type Socket } from 'node:net';
 import { dirname, join } from 'node:path';
 import type { Duplex } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import { hostPlatform, platformEquals } from '../../src/platform/index.js';
+import { startImageProxy } from '../../src/server/proxy/index.js';
 import { faults, match, skopeo, startFaultProxyFor, tempDir, times } from '../harness/index.js';
 import { BIN_PATH, CLI_PATH } from '../harness/run-cli.js';
 import { PROXY_ENV, type ProxyImages, PYTHON_DIR, proxyImages } from './image-proxy-fixture.js';
@@ -259,6 +261,41 @@ describe('container-image-proxy: the HTTP protocol', () => {
       const { code } = await proxy.finish();
       assert.equal(code, 1, args.join(' '));
       assert.match(proxy.stderr(), /error: (missing required argument|Invalid image name)/);
+    }
+  });
+
+  it('in process: startImageProxy serves a socket it is given, and refuses bad options', async () => {
+    const server = createServer();
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const accepted = new Promise<Socket>((resolve) => server.once('connection', resolve));
+    const client = connect((server.address() as AddressInfo).port, '127.0.0.1');
+    const proxy = startImageProxy({
+      protocol: 'http',
+      image: `oci:${images.layout}:zstd`,
+      socket: await accepted,
+    });
+    const received: Buffer[] = [];
+    client.on('data', (c: Buffer) => received.push(c));
+    client.write(request('GET', '/manifest') + request('POST', '/quit'));
+    assert.equal(await proxy.done, 'quit');
+    await new Promise((resolve) => client.on('close', resolve));
+    server.close();
+    const [manifest, quit] = parseResponses(Buffer.concat(received));
+    assert.equal(manifest!.headers['manifest-digest'], images.zstd.descriptor.digest);
+    assert.equal(quit!.status, 200);
+
+    const refusals: [Parameters<typeof startImageProxy>[0], RegExp][] = [
+      [{ protocol: 'json' }, /serves an fd/],
+      [{ protocol: 'http', fd: 3 }, /needs an IMAGE/],
+      [
+        { protocol: 'http', image: 'app:1', fd: 3 },
+        /Invalid image name "app:1", unknown transport "app"/,
+      ],
+      [{ protocol: 'http', image: 'oci:x' }, /a socket or an fd/],
+      [{ protocol: 'gopher' as 'http', image: 'oci:x', fd: 3 }, /unknown image proxy protocol/],
+    ];
+    for (const [options, message] of refusals) {
+      assert.throws(() => startImageProxy(options), { code: 'ERR_INVALID_ARGUMENT', message });
     }
   });
 });

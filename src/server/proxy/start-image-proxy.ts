@@ -68,6 +68,7 @@ export interface ImageProxy {
  * ```
  */
 export function startImageProxy(options: StartImageProxyOptions): ImageProxy {
+  checkOptions(options);
   const client = options.client ?? new RegistryClient();
   const ownClient = options.client === undefined;
   const controller = new AbortController();
@@ -83,18 +84,12 @@ export function startImageProxy(options: StartImageProxyOptions): ImageProxy {
 
   let served: Promise<HttpProxyEnd | JsonProxyEnd>;
   if (options.protocol === 'json') {
-    if (options.fd === undefined) throw new InvalidArgumentError('the JSON protocol serves an fd');
-    served = serveJsonProxy(options.fd, new JsonProxyHandler({ openImage }), {
+    served = serveJsonProxy(options.fd!, new JsonProxyHandler({ openImage }), {
       signal: controller.signal,
       log: options.log,
     });
-  } else if (options.protocol === 'http') {
-    const { image } = options;
-    if (!image) throw new InvalidArgumentError('the HTTP image proxy needs an IMAGE to serve');
-    checkImageName(image);
-    if ((options.socket === undefined) === (options.fd === undefined)) {
-      throw new InvalidArgumentError('the HTTP image proxy serves a socket or an fd (one of them)');
-    }
+  } else {
+    const image = options.image!;
     // Half-open: a client that closes its sending side still gets its answers.
     const connection =
       options.socket ??
@@ -112,8 +107,6 @@ export function startImageProxy(options: StartImageProxyOptions): ImageProxy {
       },
       log: options.log,
     }).finally(() => opened?.then((img) => img.close()).catch(() => {}));
-  } else {
-    throw new InvalidArgumentError(`unknown image proxy protocol ${String(options.protocol)}`);
   }
   const done = served.finally(() => (ownClient ? client.close() : undefined));
   return {
@@ -123,4 +116,21 @@ export function startImageProxy(options: StartImageProxyOptions): ImageProxy {
       await done.catch(() => {});
     },
   };
+}
+
+/** Refuse options that cannot work, before anything is opened. */
+function checkOptions(options: StartImageProxyOptions): void {
+  if (options.protocol === 'json') {
+    if (options.fd === undefined) throw new InvalidArgumentError('the JSON protocol serves an fd');
+    return;
+  }
+  if (options.protocol !== 'http') {
+    throw new InvalidArgumentError(`unknown image proxy protocol ${String(options.protocol)}`);
+  }
+  if (!options.image)
+    throw new InvalidArgumentError('the HTTP image proxy needs an IMAGE to serve');
+  checkImageName(options.image);
+  if ((options.socket === undefined) === (options.fd === undefined)) {
+    throw new InvalidArgumentError('the HTTP image proxy serves a socket or an fd (one of them)');
+  }
 }
