@@ -27,6 +27,12 @@ export async function buildProgram(only?: string): Promise<Command> {
   return program;
 }
 
+/**
+ * Usage mistakes exit 2, except where a caller expects the exit code of the tool ocipeek
+ * stands in for: container-image-proxy exits 1 on a missing or bad IMAGE.
+ */
+const USAGE_EXIT_CODE: Readonly<Record<string, number>> = { proxy: 1 };
+
 /** Commander's ways of ending a run that are not mistakes. */
 const NOT_USAGE_ERRORS = new Set([
   'commander.helpDisplayed',
@@ -90,7 +96,7 @@ async function main(argv: string[]): Promise<number> {
       if (NOT_USAGE_ERRORS.has(err.code)) code = err.exitCode;
       else {
         process.stderr.write(`${usageLine(err, name)}\n`);
-        code = 2;
+        code = (name && USAGE_EXIT_CODE[name]) || 2;
       }
     } else {
       const verbose = argv.includes('--verbose') || argv.includes('-v');

@@ -260,7 +260,8 @@ describe('container-image-proxy: the HTTP protocol', () => {
       proxy.connection.end();
       const { code } = await proxy.finish();
       assert.equal(code, 1, args.join(' '));
-      assert.match(proxy.stderr(), /error: (missing required argument|Invalid image name)/);
+      assert.match(proxy.stderr(), /(missing required argument|Invalid image name)/);
+      assert.equal(proxy.stderr().trim().split('\n').length, 1, proxy.stderr());
     }
   });
 
