@@ -27,7 +27,10 @@ describe('ReadBuffers (the memory a connection reads into)', () => {
     buffers.advance();
     const c = read(buffers, 8, 4);
     assert.equal(c.view, 1, 'a full view that is still held is left for a free one');
-    assert.ok(a.bytes.every((x) => x === 1), 'the held bytes were not overwritten');
+    assert.ok(
+      a.bytes.every((x) => x === 1),
+      'the held bytes were not overwritten',
+    );
     buffers.release(a.view);
     buffers.hold(c.view);
     read(buffers, 56, 5); // view 1 is full now
