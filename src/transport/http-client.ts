@@ -1,7 +1,8 @@
-import http, { type IncomingHttpHeaders, type IncomingMessage } from 'node:http';
+import type http from 'node:http';
+import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
 import type https from 'node:https';
 import type { Readable } from 'node:stream';
-import { https as loadHttps } from '../node/lazy-builtins.js';
+import { http as loadHttp, https as loadHttps } from '../node/lazy-builtins.js';
 import { HttpTimeoutError } from './http-timeout-error.js';
 import { Http1Pool } from './http1-pool.js';
 
@@ -44,7 +45,7 @@ export interface HttpResponse {
 
 /** Keep-alive connection pools for HTTP and HTTPS with timeouts and byte counting. */
 export class HttpPool {
-  private readonly httpAgent: http.Agent;
+  private httpAgentOnce: http.Agent | undefined;
   private httpsAgentOnce: https.Agent | undefined;
   private readonly own: Http1Pool;
   private tlsOnce: https.AgentOptions | undefined;
@@ -59,7 +60,6 @@ export class HttpPool {
       // pool never keeps the process alive.
       timeout: 10_000,
     };
-    this.httpAgent = new http.Agent(this.pool);
     this.own = new Http1Pool({
       timeoutMs: options.timeoutMs,
       bodyTimeoutMs: options.bodyTimeoutMs,
@@ -74,7 +74,15 @@ export class HttpPool {
     });
   }
 
-  /** The HTTPS agent, made (and `node:https` loaded) on the first HTTPS request. */
+  /**
+   * The agents, made (and `node:http`/`node:https` loaded) on the first request with a
+   * body: GET and HEAD, all a pull or `inspect` sends, never need them.
+   */
+  private get httpAgent(): http.Agent {
+    this.httpAgentOnce ??= new (loadHttp().Agent)(this.pool);
+    return this.httpAgentOnce;
+  }
+
   private get httpsAgent(): https.Agent {
     this.httpsAgentOnce ??= new (loadHttps().Agent)({ ...this.options.tls, ...this.pool });
     return this.httpsAgentOnce;
@@ -98,7 +106,7 @@ export class HttpPool {
     const { timeoutMs, bodyTimeoutMs } = this.options;
     return new Promise((resolve, reject) => {
       const secure = url.protocol === 'https:';
-      const req = (secure ? loadHttps() : http).request(url, {
+      const req = (secure ? loadHttps() : loadHttp()).request(url, {
         method,
         headers,
         agent: secure ? this.httpsAgent : this.httpAgent,
@@ -132,7 +140,7 @@ export class HttpPool {
   /** Close every pooled connection. */
   close(): void {
     this.own.close();
-    this.httpAgent.destroy();
+    this.httpAgentOnce?.destroy();
     this.httpsAgentOnce?.destroy();
   }
 }
