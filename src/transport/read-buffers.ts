@@ -69,6 +69,11 @@ export class ReadBuffers {
     if (index >= 0) this.holds[index] = (this.holds[index] as number) - 1;
   }
 
+  /** True when {@link advance} will leave the target view or start it again from its front. */
+  leavesView(): boolean {
+    return this.spill !== undefined || this.bytes - this.fill < this.minRoom;
+  }
+
   /**
    * Choose where the next read lands: on in the target view while it has room, else the
    * front of a view nobody holds (the target itself when free: its pages are already
