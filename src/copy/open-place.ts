@@ -1,3 +1,4 @@
+import type { Writable } from 'node:stream';
 import {
   DockerArchiveDestination,
   OciArchiveDestination,
@@ -28,7 +29,10 @@ export interface OpenPlaceOptions {
    * `RepoTags`, `io.containerd.image.name`). Usually the source's `imageName`.
    */
   imageName?: string;
-  /** Where archives are extracted for reading (default the system temp folder). */
+  /**
+   * Where archives are extracted for reading, and gathered before they are written
+   * (default the system temp folder).
+   */
   tmpDir?: string;
   signal?: AbortSignal;
 }
@@ -50,6 +54,11 @@ function tagOf(imageName: string | undefined): string | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** An archive written to `-` goes to stdout, as `tar -f -` does. */
+function archiveOutput(path: string): string | Writable {
+  return path === '-' ? process.stdout : path;
 }
 
 /** Open a place (a string as {@link parsePlace} reads it) to copy from. Close it after. */
@@ -108,13 +117,20 @@ export async function openDestination(
       );
     }
     case 'oci-archive':
-      return OciArchiveDestination.create(p.path, p.tag ?? tagOf(options.imageName), {
-        imageName: options.imageName,
-        signal,
-      });
+      return OciArchiveDestination.create(
+        archiveOutput(p.path),
+        p.tag ?? tagOf(options.imageName),
+        {
+          imageName: options.imageName,
+          tmpDir: options.tmpDir,
+          signal,
+        },
+      );
     case 'docker-archive': {
       const name = p.ref ?? options.imageName;
-      return DockerArchiveDestination.create(p.path, name ? [name] : []);
+      return DockerArchiveDestination.create(archiveOutput(p.path), name ? [name] : [], {
+        tmpDir: options.tmpDir,
+      });
     }
     case 'store': {
       const store = await Store.open(options.storeDir, { signal });

@@ -3,6 +3,7 @@ import { openDestination, openSource } from '../../copy/index.js';
 import { contextFor } from '../context.js';
 import { type PlatformFlags, platformOptions, runCopy } from '../copy-runner.js';
 import { parseCount } from '../parse-count.js';
+import { isArchivePlace, storeTmpDir } from '../store-tmp.js';
 
 /** `ocipeek copy SRC DST`: copy an image between registries, layouts, archives and the store. */
 export function registerCopy(program: Command): void {
@@ -28,11 +29,15 @@ export function registerCopy(program: Command): void {
         const ctx = await contextFor(cmd);
         const platform = platformOptions(ctx, opts);
         const common = { client: ctx.client, storeDir: ctx.options.store, signal: ctx.signal };
-        const source = await openSource(src, common);
+        const source = await openSource(src, {
+          ...common,
+          tmpDir: isArchivePlace(src) ? await storeTmpDir(ctx) : undefined,
+        });
         const destination = await openDestination(dst, {
           ...common,
           chunkSize: opts.chunkSize,
           imageName: source.imageName,
+          tmpDir: isArchivePlace(dst) ? await storeTmpDir(ctx) : undefined,
         }).catch(async (err: unknown) => {
           await source.close();
           throw err;

@@ -10,6 +10,7 @@ import { InvalidArgumentError } from '../../errors/index.js';
 import { Store } from '../../store/index.js';
 import { type CliContext, contextFor } from '../context.js';
 import { type PlatformFlags, platformOptions, runCopy } from '../copy-runner.js';
+import { storeTmpDir } from '../store-tmp.js';
 
 const FORMATS = ['oci-archive', 'docker-archive'] as const;
 
@@ -35,7 +36,10 @@ export function registerExport(program: Command): void {
     .command('export')
     .description('write an image (from the store, else its registry) to an archive file')
     .argument('<ref>', 'image reference, or any place copy accepts')
-    .requiredOption('-o, --output <file>', 'archive to write (replaced only once complete)')
+    .requiredOption(
+      '-o, --output <file>',
+      'archive to write (a file is replaced only once complete; - is stdout)',
+    )
     .option('--format <format>', 'oci-archive | docker-archive', 'oci-archive')
     .option('--all-platforms', 'every platform of an index (oci-archive only)')
     .option('--platforms <list>', 'keep these platforms (os/arch,…) in a rewritten index')
@@ -54,6 +58,7 @@ export function registerExport(program: Command): void {
         const source = await exportSource(ctx, refArg);
         const destination = await openDestination(`${opts.format}:${opts.output}`, {
           imageName: source.imageName,
+          tmpDir: await storeTmpDir(ctx),
           signal: ctx.signal,
         }).catch(async (err: unknown) => {
           await source.close();

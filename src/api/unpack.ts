@@ -1,0 +1,13 @@
+/**
+ * `ocipeek/unpack`: safe extraction of an image's layers to a directory.
+ *
+ * @packageDocumentation
+ */
+
+export { type UnpackOptions, type UnpackResult, unpackLayers } from '../unpack/index.js';
+export type {
+  OwnershipEntry,
+  OwnershipRecord,
+  UnpackLayer,
+  UnpackWarning,
+} from '../unpack/types.js';
