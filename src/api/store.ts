@@ -5,18 +5,27 @@
  * @packageDocumentation
  */
 
-export { type LayoutRef, OciLayout } from '../layout/index.js';
+export {
+  IMAGE_NAME_ANNOTATION,
+  type LayoutRef,
+  LayoutSource,
+  type LayoutSourceOptions,
+  OciLayout,
+} from '../layout/index.js';
 export type { OpenBlobOptions, OpenLayoutOptions, ReadBlobOptions } from '../layout/oci-layout.js';
 export type { BlobSource, WriteBlobOptions, WriteBlobResult } from '../store/blob-writer.js';
 export type { FileLock, FileLockOptions, LockHolder } from '../store/file-lock.js';
 export {
   defaultStorePath,
+  type LayoutNaming,
   type PullOptions,
   type PullPolicy,
   type PullResult,
   pullImage,
   Store,
+  StoreDestination,
   type StoredImage,
+  storeSource,
 } from '../store/index.js';
 export type { ListImagesOptions } from '../store/list-images.js';
 export type { PinPlace, StorePin } from '../store/pins.js';
