@@ -28,6 +28,8 @@ const PEERS = {
   ctr: 'containerd',
   'ctr-remote': 'stargz-snapshotter',
   buildah: 'buildah',
+  // The image proxy tests' clients (test/harness/python/, standard library only).
+  python3: 'python3',
 };
 
 function has(cmd) {

@@ -5,24 +5,28 @@
  * @packageDocumentation
  */
 
-export type { CopyProgress } from '../copy/copy-image.js';
 export {
   type CopyImageOptions,
+  type CopyProgress,
   type CopyResult,
   copyImage,
-  type ImageDestination,
-  type ImageSource,
+} from '../copy/index.js';
+// The places are `ocipeek/image`'s too: re-exported here so a copy needs one import.
+export {
+  type OpenPlaceOptions,
   openDestination,
   openSource,
-  type Place,
-  parsePlace,
-} from '../copy/index.js';
-export type { OpenPlaceOptions } from '../copy/open-place.js';
+} from '../places/open-place.js';
+export { formatPlace, type Place, parsePlace } from '../source/place.js';
 export type {
   BlobRole,
+  ImageDestination,
+  ImageSource,
   ManifestBytes,
+  OpenSourceBlobOptions,
+  PlaceKind,
   PutBlobOptions,
   PutManifestOptions,
   RegistryLocation,
   SourceCallOptions,
-} from '../copy/types.js';
+} from '../source/types.js';

@@ -1,6 +1,7 @@
 /**
- * `ocipeek/image`: what an image is, wherever it is: resolution and platform choice,
- * inspection, history, and opening its layers (from the store, else the registry).
+ * `ocipeek/image`: what an image is, wherever it is: places (registry, store, OCI layout,
+ * archives) as image sources, resolution and platform choice, inspection, history, and
+ * opening its layers.
  *
  * @packageDocumentation
  */
@@ -14,14 +15,34 @@ export {
   type PlatformEntry,
 } from '../image/inspect-image.js';
 export {
-  type ImageLayer,
-  type LayerOpenOptions,
-  type OpenedImage,
-  type OpenImageOptions,
-  openImage,
-} from '../image/open-image.js';
+  type OpenPlaceOptions,
+  openDestination,
+  openSource,
+} from '../places/open-place.js';
 export {
+  type OpenPlaceImageOptions,
+  openPlaceImage,
+  openPlaceSource,
+} from '../places/open-place-image.js';
+export type { ImageLayer, LayerOpenOptions } from '../source/image-layer.js';
+export { type OpenedImage, type OpenImageOptions, openImage } from '../source/open-image.js';
+export { formatPlace, type Place, parsePlace } from '../source/place.js';
+export {
+  type ParsedManifest,
   type ResolvedImage,
   type ResolveImageOptions,
   resolveImage,
-} from '../image/resolve-image.js';
+} from '../source/resolve-image.js';
+export { sourceName } from '../source/source-name.js';
+export type {
+  BlobRole,
+  ImageDestination,
+  ImageSource,
+  ManifestBytes,
+  OpenSourceBlobOptions,
+  PlaceKind,
+  PutBlobOptions,
+  PutManifestOptions,
+  RegistryLocation,
+  SourceCallOptions,
+} from '../source/types.js';

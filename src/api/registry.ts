@@ -48,6 +48,7 @@ export {
   normalizePlatform,
   parsePlatform,
   platformEquals,
+  requirePlatform,
 } from '../platform/index.js';
 export {
   DOCKER_HUB,
@@ -65,12 +66,14 @@ export {
   type BlobTarget,
   type FetchedManifest,
   type ListOptions,
-  MAX_MANIFEST_BYTES,
   type ManifestRequestOptions,
   type ReferrersOptions,
   type ReferrersResult,
   RegistryClient,
   type RegistryClientOptions,
+  RegistryDestination,
+  type RegistryDestinationOptions,
+  RegistrySource,
   referrersTag,
 } from '../registry/index.js';
 export type {

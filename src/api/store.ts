@@ -5,7 +5,13 @@
  * @packageDocumentation
  */
 
-export { type LayoutRef, OciLayout } from '../layout/index.js';
+export {
+  IMAGE_NAME_ANNOTATION,
+  type LayoutRef,
+  LayoutSource,
+  type LayoutSourceOptions,
+  OciLayout,
+} from '../layout/index.js';
 export type { OpenBlobOptions, OpenLayoutOptions, ReadBlobOptions } from '../layout/oci-layout.js';
 export type {
   AdoptBlobOptions,
@@ -16,12 +22,15 @@ export type {
 export type { FileLock, FileLockOptions, LockHolder } from '../store/file-lock.js';
 export {
   defaultStorePath,
+  type LayoutNaming,
   type PullOptions,
   type PullPolicy,
   type PullResult,
   pullImage,
   Store,
+  StoreDestination,
   type StoredImage,
+  storeSource,
 } from '../store/index.js';
 export type { ListImagesOptions } from '../store/list-images.js';
 export type { PinPlace, StorePin } from '../store/pins.js';

@@ -8,6 +8,5 @@ export { type UnpackOptions, type UnpackResult, unpackLayers } from '../unpack/i
 export type {
   OwnershipEntry,
   OwnershipRecord,
-  UnpackLayer,
   UnpackWarning,
 } from '../unpack/types.js';

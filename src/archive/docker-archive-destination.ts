@@ -4,17 +4,17 @@ import { join, resolve } from 'node:path';
 import { type Readable, Transform, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { decompressStream } from '../compression/index.js';
+import { createDigester, parseDigest } from '../digest/index.js';
+import { DigestMismatchError, InvalidManifestError, UnsupportedError } from '../errors/index.js';
+import { type Descriptor, isIndex, parseImageConfig, parseManifest } from '../media/index.js';
+import { parseReference } from '../ref/index.js';
 import type {
   ImageDestination,
   ManifestBytes,
   PutBlobOptions,
   PutManifestOptions,
   SourceCallOptions,
-} from '../copy/types.js';
-import { createDigester, parseDigest } from '../digest/index.js';
-import { DigestMismatchError, InvalidManifestError, UnsupportedError } from '../errors/index.js';
-import { type Descriptor, isIndex, parseImageConfig, parseManifest } from '../media/index.js';
-import { parseReference } from '../ref/index.js';
+} from '../source/index.js';
 import type { DockerArchiveEntry } from './docker-archive-source.js';
 import { packDirectory } from './pack-directory.js';
 import { makeStagingDir } from './staging-dir.js';

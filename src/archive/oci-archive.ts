@@ -1,18 +1,17 @@
 import { rm } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
-import { LayoutSource } from '../copy/layout-source.js';
-import { StoreDestination } from '../copy/store-destination.js';
+import { LayoutSource, OciLayout } from '../layout/index.js';
+import type { Descriptor } from '../media/index.js';
 import type {
   ImageDestination,
   ManifestBytes,
   PutBlobOptions,
   PutManifestOptions,
   SourceCallOptions,
-} from '../copy/types.js';
-import { OciLayout } from '../layout/index.js';
-import type { Descriptor } from '../media/index.js';
+} from '../source/index.js';
 import { Store } from '../store/store.js';
+import { StoreDestination } from '../store/store-destination.js';
 import { type ExtractArchiveOptions, openExtracted } from './extract-archive.js';
 import { packDirectory } from './pack-directory.js';
 import { makeStagingDir } from './staging-dir.js';
@@ -26,7 +25,7 @@ export interface OpenArchiveOptions extends Pick<ExtractArchiveOptions, 'maxByte
 
 /**
  * Open `oci-archive:FILE[:TAG]` (a tar of an OCI layout, optionally gzip-compressed) as a
- * copy source. The archive is extracted safely into a temp folder first (random access is
+ * image source. The archive is extracted safely into a temp folder first (random access is
  * needed and it may be compressed); `close()` removes it.
  */
 export async function openOciArchiveSource(
@@ -49,7 +48,11 @@ export async function ociArchiveFromDir(
 ): Promise<LayoutSource> {
   const layout = await OciLayout.open(dir, options);
   const description = `oci-archive:${file}${tag ? `:${tag}` : ''}`;
-  const source = new LayoutSource(layout, tag, { description, onClose: cleanup });
+  const source = new LayoutSource(layout, tag, {
+    kind: 'oci-archive',
+    description,
+    onClose: cleanup,
+  });
   await source.rootEntry(options); // fail early, and learn the recorded image name
   return source;
 }

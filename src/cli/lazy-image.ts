@@ -8,6 +8,9 @@ import { type CliImage, cliFilesystem } from './image-source.js';
  * images, decided from the annotations alone.
  */
 export async function openCliLazyImage(img: CliImage): Promise<LazyImage | undefined> {
+  // The TOC readers take ranges from a registry or the store; local layouts and
+  // archives are read whole (they are on disk already).
+  if (img.image.location !== 'registry' && img.image.location !== 'store') return undefined;
   const store = img.image.location === 'store' ? img.store : undefined;
   return openLazyImage(img.image, { client: img.ctx.client, store, signal: img.ctx.signal });
 }

@@ -4,8 +4,8 @@ import { decompressStream } from '../compression/index.js';
 import { InvalidArgumentError, PathNotFoundError, SymlinkLoopError } from '../errors/index.js';
 import type { ImageFilesystem } from '../fs/index.js';
 import { MAX_SYMLINK_HOPS } from '../fs/index.js';
+import type { ImageLayer, OpenedImage } from '../source/index.js';
 import { readTar, type TarRecord } from '../tar/index.js';
-import type { ImageLayer, OpenedImage } from './open-image.js';
 
 /** Options for {@link openImageFile}. */
 export interface OpenImageFileOptions {

@@ -4,10 +4,16 @@ import { createRequire } from 'node:module';
  * Node built-ins that most runs never touch, loaded on first use instead of at start-up.
  * A short command such as a pull spends most of its time starting: `node:https` (with
  * `tls`) and `node:child_process` (with `dgram`) each add 4-5 ms of module compiling that a
- * pull from a plain-HTTP registry with no credential helper never needs (measured in
- * bench/ANALYSIS.md). A static `import` would load them in every run.
+ * pull from a plain-HTTP registry with no credential helper never needs, and `node:http`
+ * (with its agent, client and server modules) is needed only for requests with a body
+ * (measured in bench/ANALYSIS.md). A static `import` would load them in every run.
  */
 const load = createRequire(import.meta.url);
+
+/** `node:http`, loaded on first call (requests with a body; GET and HEAD use our own client). */
+export function http(): typeof import('node:http') {
+  return load('node:http');
+}
 
 /** `node:https`, loaded on first call. */
 export function https(): typeof import('node:https') {

@@ -1,9 +1,10 @@
-import http, { type IncomingHttpHeaders, type IncomingMessage } from 'node:http';
+import type http from 'node:http';
+import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
 import type https from 'node:https';
 import type { Readable } from 'node:stream';
-import { https as loadHttps } from '../node/lazy-builtins.js';
+import { http as loadHttp, https as loadHttps } from '../node/lazy-builtins.js';
 import { HttpTimeoutError } from './http-timeout-error.js';
-import { PlainHttpPool } from './plain-http-pool.js';
+import { Http1Pool } from './http1-pool.js';
 
 export { HttpTimeoutError };
 
@@ -15,7 +16,7 @@ export { HttpTimeoutError };
  * where undici cost 50-100 ms of compiling on every run. What undici gave on top (pooling,
  * timeouts, abort) is the few lines below.
  *
- * Bodiless requests (GET, HEAD) over plain HTTP go through the project's own HTTP/1.1
+ * Bodiless requests (GET, HEAD), plain or over TLS, go through the project's own HTTP/1.1
  * connections instead (`http1-connection.ts` says why: blob bodies handed on as views of
  * a few reused buffers rather than a fresh Buffer per chunk).
  */
@@ -33,8 +34,8 @@ export interface HttpPoolOptions {
 }
 
 /**
- * One HTTP response; `body` must be read, discarded or destroyed. The body of a plain-HTTP
- * GET also offers `pipeTo` (`body-sink.ts`).
+ * One HTTP response; `body` must be read, discarded or destroyed. The body of a GET also
+ * offers `pipeTo` (`body-sink.ts`).
  */
 export interface HttpResponse {
   statusCode: number;
@@ -44,9 +45,10 @@ export interface HttpResponse {
 
 /** Keep-alive connection pools for HTTP and HTTPS with timeouts and byte counting. */
 export class HttpPool {
-  private readonly httpAgent: http.Agent;
+  private httpAgentOnce: http.Agent | undefined;
   private httpsAgentOnce: https.Agent | undefined;
-  private readonly plain: PlainHttpPool;
+  private readonly own: Http1Pool;
+  private tlsOnce: https.AgentOptions | undefined;
 
   private readonly pool: http.AgentOptions;
 
@@ -58,16 +60,29 @@ export class HttpPool {
       // pool never keeps the process alive.
       timeout: 10_000,
     };
-    this.httpAgent = new http.Agent(this.pool);
-    this.plain = new PlainHttpPool({
+    this.own = new Http1Pool({
       timeoutMs: options.timeoutMs,
       bodyTimeoutMs: options.bodyTimeoutMs,
       idleTimeoutMs: 10_000,
       maxSockets: this.pool.maxSockets as number,
+      // Read once, on the first TLS connection: that makes the shared secure context
+      // (transport/tls.ts), so the connections of a run share one parsed CA store.
+      tls: () => {
+        this.tlsOnce ??= { ...this.options.tls };
+        return this.tlsOnce;
+      },
     });
   }
 
-  /** The HTTPS agent, made (and `node:https` loaded) on the first HTTPS request. */
+  /**
+   * The agents, made (and `node:http`/`node:https` loaded) on the first request with a
+   * body: GET and HEAD, all a pull or `inspect` sends, never need them.
+   */
+  private get httpAgent(): http.Agent {
+    this.httpAgentOnce ??= new (loadHttp().Agent)(this.pool);
+    return this.httpAgentOnce;
+  }
+
   private get httpsAgent(): https.Agent {
     this.httpsAgentOnce ??= new (loadHttps().Agent)({ ...this.options.tls, ...this.pool });
     return this.httpsAgentOnce;
@@ -85,13 +100,13 @@ export class HttpPool {
     signal: AbortSignal | undefined,
     onBodyBytes?: (n: number) => void,
   ): Promise<HttpResponse> {
-    if (url.protocol === 'http:' && body === undefined && (method === 'GET' || method === 'HEAD')) {
-      return this.plain.request({ method, url, headers, signal, onBodyBytes });
+    if (body === undefined && (method === 'GET' || method === 'HEAD')) {
+      return this.own.request({ method, url, headers, signal, onBodyBytes });
     }
     const { timeoutMs, bodyTimeoutMs } = this.options;
     return new Promise((resolve, reject) => {
       const secure = url.protocol === 'https:';
-      const req = (secure ? loadHttps() : http).request(url, {
+      const req = (secure ? loadHttps() : loadHttp()).request(url, {
         method,
         headers,
         agent: secure ? this.httpsAgent : this.httpAgent,
@@ -124,8 +139,8 @@ export class HttpPool {
 
   /** Close every pooled connection. */
   close(): void {
-    this.plain.close();
-    this.httpAgent.destroy();
+    this.own.close();
+    this.httpAgentOnce?.destroy();
     this.httpsAgentOnce?.destroy();
   }
 }

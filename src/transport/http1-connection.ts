@@ -1,5 +1,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import net from 'node:net';
+import type { ConnectionOptions } from 'node:tls';
+import { tls as loadTls } from '../node/lazy-builtins.js';
 import { ChunkedDecoder } from './chunked-decoder.js';
 import { HttpTimeoutError } from './http-timeout-error.js';
 import {
@@ -15,19 +17,22 @@ import { ReadBuffers } from './read-buffers.js';
 import { type BodyFlow, ResponseBody } from './response-body.js';
 
 /**
- * One plain-HTTP/1.1 connection of the project's own client, used for GET and HEAD
- * requests to plain-HTTP registries (blob downloads above all).
+ * One HTTP/1.1 connection of the project's own client, plain or over TLS, used for GET and
+ * HEAD requests (blob downloads above all).
  *
- * Why not `node:http` here: its parser (llhttp, node_http_parser.cc) copies every body
- * chunk into a new Buffer, external memory that lives until V8's garbage collector gets
- * to it, so while a blob streams glibc keeps handing out fresh pages. Measured on a
- * loopback registry: pulling a 49 MB layer made 13,100 minor page faults and peaked at
- * 86 MB RSS, ~11,000 faults (every body byte) more than skopeo. This connection reads
- * with `onread` into five reused 256 KiB buffers and hands the body on as views of them
- * (`ResponseBody.pipeTo`), so a pull touches the same few pages over and over. The
- * status line and headers are parsed here, strictly and bounded (`http1-head.ts`), the
- * body framed by `Content-Length`, chunked coding (`chunked-decoder.ts`) or the end of
- * the connection. Requests with a body and HTTPS keep `node:http`/`node:https`.
+ * Why not `node:http`/`node:https` here: their parser (llhttp, node_http_parser.cc) copies
+ * every body chunk into a new Buffer, external memory that lives until V8's garbage
+ * collector gets to it, so while a blob streams glibc keeps handing out fresh pages.
+ * Measured on a loopback registry: pulling a 49 MB layer made 13,100 minor page faults and
+ * peaked at 86 MB RSS, ~11,000 faults (every body byte) more than skopeo; over TLS, where
+ * each 16 KiB record was a Buffer of its own before the parser copied it again, 95 MB.
+ * This connection reads with `onread` (which `tls.connect` honours too: the decrypted
+ * records are copied straight into the buffer given) into five reused buffers
+ * (`read-buffers.ts`, {@link PLAIN_READS}), and hands the body on as views of them
+ * (`ResponseBody.pipeTo`), so a pull touches the same few pages over and over. The status
+ * line and headers are parsed here, strictly and bounded (`http1-head.ts`), the body
+ * framed by `Content-Length`, chunked coding (`chunked-decoder.ts`) or the end of the
+ * connection. Requests with a body keep `node:http`/`node:https`.
  */
 
 /** What one request needs. */
@@ -63,10 +68,29 @@ export interface ConnectionOwner {
   free(connection: Http1Connection): void;
   /** The connection is gone. */
   closed(connection: Http1Connection): void;
+  /** The TLS server offered a session to resume on later connections. */
+  session?(session: Buffer): void;
 }
 
-const READ_BUFFERS = 5;
-const READ_BUFFER_BYTES = 256 * 1024;
+/**
+ * How a connection reads. Plain: every read starts a whole 256 KiB view, so the kernel can
+ * hand over as much as it has in one read (packing reads behind each other made them
+ * smaller: twice the reads and writes for a 49 MB blob). TLS hands over one record (at most
+ * 16 KiB) per read: records are packed into 128 KiB views, so a sink writing them to a
+ * file gets runs of neighbours, and fewer, smaller views keep a TLS pull's memory down.
+ */
+const PLAIN_READS = { views: 5, bytes: 256 * 1024, minRoom: 256 * 1024 };
+const TLS_READS = { views: 5, bytes: 128 * 1024, minRoom: 16 * 1024 };
+/** Gathered body bytes are handed on at this size at the latest (see `deliver`). */
+const MAX_GATHERED = 64 * 1024;
+
+/** Where a connection goes: host, port, and for TLS the options of `tls.connect`. */
+export interface Http1Target {
+  host: string;
+  port: number;
+  /** Speak TLS with these options (trust, client certificate, SNI, session); plain when absent. */
+  tls?: () => ConnectionOptions;
+}
 
 interface Exchange {
   request: Http1Request;
@@ -121,8 +145,12 @@ function invalidRequest(code: string, what: string): Error {
 /** One keep-alive HTTP/1.1 connection; one request at a time. */
 export class Http1Connection {
   private readonly socket: net.Socket;
-  private readonly buffers = new ReadBuffers(READ_BUFFERS, READ_BUFFER_BYTES);
+  private readonly buffers: ReadBuffers;
   private exchange: Exchange | undefined;
+  /** Body bytes read but not yet handed on: `start..end` of the slab `memory`, in `view`. */
+  private gathered:
+    | { exchange: Exchange; view: number; memory: ArrayBufferLike; start: number; end: number }
+    | undefined;
   /** False while this side stopped reading (consumer behind, or every buffer held). */
   private reading = true;
   private closed = false;
@@ -130,20 +158,25 @@ export class Http1Connection {
   completed = 0;
 
   constructor(
-    host: string,
-    port: number,
+    target: Http1Target,
     private readonly timeouts: Http1Timeouts,
     private readonly owner: ConnectionOwner,
   ) {
-    this.socket = net.connect({
-      host,
-      port,
-      noDelay: true,
-      onread: {
-        buffer: () => this.buffers.current,
-        callback: (n: number, buffer: Uint8Array) => this.onRead(n, buffer as Buffer),
-      },
-    });
+    const { host, port } = target;
+    const reads = target.tls ? TLS_READS : PLAIN_READS;
+    this.buffers = new ReadBuffers(reads.views, reads.bytes, reads.minRoom);
+    const onread = {
+      buffer: () => this.buffers.next(),
+      callback: (n: number, buffer: Uint8Array) => this.onRead(n, buffer as Buffer),
+    };
+    // `tls.connect` documents `onread` (used when it makes the socket itself); @types/node
+    // lacks it, hence the widened type.
+    const secure: (ConnectionOptions & { onread: net.OnReadOpts }) | undefined = target.tls
+      ? { ...target.tls(), host, port, onread }
+      : undefined;
+    this.socket = secure ? loadTls().connect(secure) : net.connect({ host, port, onread });
+    this.socket.setNoDelay(true);
+    if (target.tls) this.socket.on('session', (session: Buffer) => owner.session?.(session));
     this.socket.on('error', (err) => this.fail(err));
     this.socket.on('end', () => this.onEnd());
     this.socket.on('close', () =>
@@ -194,6 +227,7 @@ export class Http1Connection {
   }
 
   private onRead(n: number, buffer: Buffer): boolean {
+    const view = this.buffers.landed(n);
     const exchange = this.exchange;
     if (!exchange) {
       this.destroy(); // bytes nobody asked for: the connection's state is unknown
@@ -203,7 +237,7 @@ export class Http1Connection {
     try {
       while (at < n && !exchange.done) {
         at = exchange.body
-          ? this.readBody(exchange, buffer, at, n)
+          ? this.readBody(exchange, buffer, view, at, n)
           : this.readHead(exchange, buffer, at, n);
       }
     } catch (err) {
@@ -262,11 +296,17 @@ export class Http1Connection {
   }
 
   /** Read body bytes; returns the index after the last byte that belongs to the body. */
-  private readBody(exchange: Exchange, buffer: Buffer, at: number, end: number): number {
+  private readBody(
+    exchange: Exchange,
+    buffer: Buffer,
+    view: number,
+    at: number,
+    end: number,
+  ): number {
     const kind = (exchange.framing as BodyFraming).kind;
     if (kind === 'length') {
       const to = Math.min(end, at + exchange.remaining);
-      this.deliver(exchange, buffer, at, to);
+      this.deliver(exchange, buffer, view, at, to);
       exchange.remaining -= to - at;
       if (exchange.remaining === 0) this.complete(exchange);
       return to;
@@ -274,22 +314,51 @@ export class Http1Connection {
     if (kind === 'chunked') {
       const decoder = exchange.chunked as ChunkedDecoder;
       const used = decoder.decode(buffer, at, end, (from, to) =>
-        this.deliver(exchange, buffer, from, to),
+        this.deliver(exchange, buffer, view, from, to),
       );
       if (decoder.done) this.complete(exchange);
       return used;
     }
-    this.deliver(exchange, buffer, at, end); // `close`: everything until the end
+    this.deliver(exchange, buffer, view, at, end); // `close`: everything until the end
     return end;
   }
 
-  private deliver(exchange: Exchange, buffer: Buffer, from: number, to: number): void {
+  /**
+   * Hand body bytes `from..to` of `buffer`, which lies in read view `view`, to the body.
+   * Bytes right behind the previous ones in the same view are gathered first and handed on
+   * as one piece ({@link flush}): TLS delivers 16 KiB records, and the sink's work per
+   * piece (hashing, a promise, queueing a write) is then done once per run of records.
+   */
+  private deliver(
+    exchange: Exchange,
+    buffer: Buffer,
+    view: number,
+    from: number,
+    to: number,
+  ): void {
     if (to <= from) return;
-    exchange.request.onBodyBytes?.(to - from);
-    (exchange.body as ResponseBody).write(buffer.subarray(from, to), buffer);
+    const start = buffer.byteOffset + from;
+    const gathered = this.gathered;
+    if (gathered && gathered.view === view && gathered.end === start && view >= 0) {
+      gathered.end += to - from;
+      return;
+    }
+    this.flush();
+    this.gathered = { exchange, view, memory: buffer.buffer, start, end: start + (to - from) };
+  }
+
+  /** Hand on the bytes {@link deliver} gathered. */
+  private flush(): void {
+    const gathered = this.gathered;
+    if (!gathered) return;
+    this.gathered = undefined;
+    const { exchange, view, memory, start, end } = gathered;
+    exchange.request.onBodyBytes?.(end - start);
+    (exchange.body as ResponseBody).write(Buffer.from(memory, start, end - start), view);
   }
 
   private complete(exchange: Exchange): void {
+    this.flush();
     exchange.done = true;
     exchange.request.signal?.removeEventListener('abort', exchange.onAbort);
     this.exchange = undefined;
@@ -302,7 +371,21 @@ export class Http1Connection {
     if (this.closed) return false;
     const body = this.exchange?.body;
     const wanted = !body || body.wantsData;
+    const wasReading = this.reading;
+    // Gathered bytes are handed on before their view may be started again, and in runs
+    // of at most {@link MAX_GATHERED} bytes.
+    const gathered = this.gathered;
+    if (gathered && (this.buffers.leavesView() || gathered.end - gathered.start >= MAX_GATHERED)) {
+      this.flush();
+    }
     this.reading = this.buffers.advance() && wanted;
+    if (!wasReading && this.reading) {
+      // TLS hands over records it had decrypted after the socket was stopped: the socket
+      // is still stopped, so it is started again the usual way.
+      this.reading = false;
+      queueMicrotask(() => this.resume());
+      return false;
+    }
     // Time our own consumer holds the connection up is not the server stalling; a body
     // nobody reads at all still times out, so a forgotten response cannot hang a process.
     if (!this.reading && !body?.awaitingConsumer) this.socket.setTimeout(0);
@@ -322,7 +405,7 @@ export class Http1Connection {
 
   private flowOf(exchange: Exchange): BodyFlow {
     return {
-      hold: (readBuffer) => this.buffers.hold(readBuffer),
+      hold: (view) => this.buffers.hold(view),
       release: (handle) => {
         this.buffers.release(handle);
         this.resume();
@@ -360,6 +443,7 @@ export class Http1Connection {
 
   /** The response in progress (if any) cannot complete. */
   private fail(err: Error): void {
+    this.gathered = undefined;
     const exchange = this.exchange;
     if (exchange) {
       this.exchange = undefined;

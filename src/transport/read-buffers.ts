@@ -1,57 +1,99 @@
 /**
- * The buffers one connection reads into: equal views of one slab, reused for the life of
- * the connection. A view handed to a body consumer may be held (an asynchronous file
- * write still reading it); a held view is never read into until it is released.
+ * The memory one connection reads into: equal views of one slab, reused for the life of
+ * the connection, filled front to back. Each read lands right after the previous one in
+ * the current view (the socket is given the view's free tail), so small reads (TLS hands
+ * over one 16 KiB record at a time) pack into one view and a sink that writes them to a
+ * file gets long runs of neighbouring pieces. A piece handed to a body consumer may be
+ * held (an asynchronous file write still reading it); a view with a held piece is not
+ * started again from its front until every hold on it is released.
  *
  * The slab is allocated unfilled, so only the views actually used ever become resident: a
  * consumer that is done with each read synchronously keeps reusing the first view.
+ *
+ * Net's `onread` asks for the next buffer right after each read, and TLS goes on handing
+ * over the records it already decrypted after the socket was told to stop reading. So
+ * {@link next} must always have somewhere safe to point: when every view is held it gives
+ * a fresh buffer of its own (never reused, and never needed by a consumer that stops
+ * reading when {@link advance} says so; it only keeps held bytes from being overwritten).
  */
 export class ReadBuffers {
   private readonly views: Buffer[];
   private readonly holds: number[];
   private target = 0;
+  /** Where the next read lands in the target view. */
+  private fill = 0;
+  /** A buffer outside the slab, used when every view was held (see the class notes). */
+  private spill: Buffer | undefined;
 
-  constructor(count: number, bytes: number) {
+  /**
+   * @param count views in the slab
+   * @param bytes size of one view
+   * @param minRoom a view with less free room than this is not read into any more
+   */
+  constructor(
+    count: number,
+    private readonly bytes: number,
+    private readonly minRoom: number,
+  ) {
     const slab = Buffer.allocUnsafeSlow(count * bytes);
     this.views = Array.from({ length: count }, (_, i) => slab.subarray(i * bytes, (i + 1) * bytes));
     this.holds = this.views.map(() => 0);
   }
 
-  /** The view the socket reads into next. */
-  get current(): Buffer {
-    return this.views[this.target] as Buffer;
-  }
-
-  /** Mark `view` (a view the socket read into) as in use until {@link release}. */
-  hold(view: Buffer): number {
-    const index = this.views.indexOf(view);
-    if (index < 0) throw new Error('not a read buffer of this connection');
-    this.holds[index] = (this.holds[index] as number) + 1;
-    return index;
-  }
-
-  /** One use of the view `index` (from {@link hold}) ended. */
-  release(index: number): void {
-    this.holds[index] = (this.holds[index] as number) - 1;
+  /** Where the socket reads next: the free tail of the target view. */
+  next(): Buffer {
+    if (this.spill) return this.spill;
+    return this.views[this.target]?.subarray(this.fill) as Buffer;
   }
 
   /**
-   * Choose the view for the next read: the current one when it is free (its pages are
-   * already resident), else the first free one. Returns false when, after this choice, no
-   * other view is free: then the connection must stop reading, because the read after the
-   * next one would have nowhere to go (net's `onread` asks for the next buffer right after
-   * each read, whether or not the socket goes on reading).
+   * A read of `n` bytes landed in the buffer {@link next} gave. Returns the index of the view
+   * it landed in (for {@link hold}), or -1 when it landed outside the slab.
+   */
+  landed(n: number): number {
+    if (this.spill) {
+      this.spill = undefined;
+      return -1;
+    }
+    this.fill += n;
+    return this.target;
+  }
+
+  /** Keep view `index` (from {@link landed}) from being started again until {@link release}. */
+  hold(index: number): void {
+    if (index >= 0) this.holds[index] = (this.holds[index] as number) + 1;
+  }
+
+  /** One hold of view `index` ended. */
+  release(index: number): void {
+    if (index >= 0) this.holds[index] = (this.holds[index] as number) - 1;
+  }
+
+  /** True when {@link advance} will leave the target view or start it again from its front. */
+  leavesView(): boolean {
+    return this.spill !== undefined || this.bytes - this.fill < this.minRoom;
+  }
+
+  /**
+   * Choose where the next read lands: on in the target view while it has room, else the
+   * front of a view nobody holds (the target itself when free: its pages are already
+   * resident). Returns false when no view besides the target is free: then the consumer
+   * must stop reading until a hold is released, or the read after next could find no room.
    */
   advance(): boolean {
-    if (this.holds[this.target] !== 0) {
-      const free = this.holds.indexOf(0);
-      if (free < 0) throw new Error('every read buffer is held');
-      this.target = free;
+    if (this.bytes - this.fill < this.minRoom) {
+      const free = this.holds[this.target] === 0 ? this.target : this.holds.indexOf(0);
+      if (free < 0) {
+        this.spill = Buffer.allocUnsafe(this.minRoom);
+      } else {
+        this.target = free;
+        this.fill = 0;
+      }
     }
     return this.hasSpare();
   }
 
-  /** True when a view other than the current one is free. */
+  /** True when a view other than the target is free. */
   hasSpare(): boolean {
     for (let i = 0; i < this.holds.length; i++) {
       if (i !== this.target && this.holds[i] === 0) return true;

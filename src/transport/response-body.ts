@@ -3,10 +3,10 @@ import type { BodySink, SinkSource } from './body-sink.js';
 
 /** What a {@link ResponseBody} asks of the connection it arrives on. */
 export interface BodyFlow {
-  /** Keep the read buffer `readBuffer` from being read into again; returns a handle. */
-  hold(readBuffer: Buffer): number;
-  /** The hold `handle` ended (the connection may read again). */
-  release(handle: number): void;
+  /** Keep read view `view` from being read into again until {@link release}. */
+  hold(view: number): void;
+  /** One hold of read view `view` ended (the connection may read again). */
+  release(view: number): void;
   /** The consumer wants more bytes. */
   resume(): void;
   /** The consumer stopped before the end: the connection cannot be reused. */
@@ -52,9 +52,12 @@ export class ResponseBody extends Readable implements SinkSource {
     return this.mode === 'waiting';
   }
 
-  /** Body bytes from the connection; `readBuffer` is the read buffer `piece` lies in. */
-  write(piece: Buffer, readBuffer: Buffer): void {
-    if (this.mode === 'sink') this.toSink(piece, readBuffer);
+  /**
+   * Body bytes from the connection; `view` is the read view `piece` lies in (-1: memory the
+   * connection does not reuse).
+   */
+  write(piece: Buffer, view: number): void {
+    if (this.mode === 'sink') this.toSink(piece, view);
     else if (this.mode === 'stream') this.wants = this.push(Buffer.from(piece));
     else {
       this.early.push(Buffer.from(piece));
@@ -89,7 +92,7 @@ export class ResponseBody extends Readable implements SinkSource {
       this.settle = { resolve, reject };
       const early = this.early;
       this.early = [];
-      for (const piece of early) this.toSink(piece, undefined);
+      for (const piece of early) this.toSink(piece, -1);
       this.wants = !this.sinkFailure;
       if (this.wants && !this.ended && !this.failure) this.flow.resume();
       this.check();
@@ -124,7 +127,7 @@ export class ResponseBody extends Readable implements SinkSource {
     callback(err);
   }
 
-  private toSink(piece: Buffer, readBuffer: Buffer | undefined): void {
+  private toSink(piece: Buffer, view: number): void {
     if (this.sinkFailure) return;
     let result: Promise<void> | undefined;
     try {
@@ -134,11 +137,11 @@ export class ResponseBody extends Readable implements SinkSource {
       return;
     }
     if (!result) return;
-    const handle = readBuffer ? this.flow.hold(readBuffer) : -1;
+    if (view >= 0) this.flow.hold(view);
     this.inSink++;
     const done = () => {
       this.inSink--;
-      if (handle >= 0) this.flow.release(handle);
+      if (view >= 0) this.flow.release(view);
     };
     result.then(
       () => {

@@ -2,7 +2,6 @@ export { cleanPath } from './tree.js';
 export type {
   OwnershipEntry,
   OwnershipRecord,
-  UnpackLayer,
   UnpackOptions,
   UnpackResult,
   UnpackWarning,

@@ -2,9 +2,10 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { isOcipeekError } from '../../src/errors/index.js';
-import { buildFilesystem, type OpenedImage } from '../../src/image/index.js';
+import { buildFilesystem } from '../../src/image/index.js';
 import { openLazyImage } from '../../src/lazy/index.js';
 import type { RegistryClient } from '../../src/registry/index.js';
+import type { OpenedImage } from '../../src/source/index.js';
 import { convertToZstdChunked, pushLayout } from '../harness/index.js';
 import { type LazyFixture, readAll, sha, shape, startLazyFixture } from './lazy-fixture.js';
 

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { openDestination, openSource } from '../../copy/index.js';
+import { openSource } from '../../places/index.js';
 import { contextFor } from '../context.js';
 import { type PlatformFlags, platformOptions, runCopy } from '../copy-runner.js';
 import { parseCount } from '../parse-count.js';
@@ -33,16 +33,11 @@ export function registerCopy(program: Command): void {
           ...common,
           tmpDir: isArchivePlace(src) ? await storeTmpDir(ctx) : undefined,
         });
-        const destination = await openDestination(dst, {
-          ...common,
-          chunkSize: opts.chunkSize,
-          imageName: source.imageName,
-          tmpDir: isArchivePlace(dst) ? await storeTmpDir(ctx) : undefined,
-        }).catch(async (err: unknown) => {
-          await source.close();
-          throw err;
-        });
-        await runCopy(ctx, source, destination, {
+        await runCopy(ctx, source, dst, {
+          open: {
+            chunkSize: opts.chunkSize,
+            tmpDir: isArchivePlace(dst) ? await storeTmpDir(ctx) : undefined,
+          },
           ...platform,
           concurrency: opts.concurrency,
           json: opts.json,

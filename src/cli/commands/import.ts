@@ -1,8 +1,8 @@
 import type { Command } from 'commander';
 import { type ArchiveFormat, openArchiveSource } from '../../archive/index.js';
-import { openDestination, type Place, parsePlace } from '../../copy/index.js';
 import { InvalidArgumentError } from '../../errors/index.js';
 import { parseReference } from '../../ref/index.js';
+import { type Place, parsePlace } from '../../source/index.js';
 import { contextFor } from '../context.js';
 import { type PlatformFlags, platformOptions, runCopy } from '../copy-runner.js';
 import { storeTmpDir } from '../store-tmp.js';
@@ -56,16 +56,12 @@ export function registerImport(program: Command): void {
           await source.close();
           throw err;
         }
-        const destination = await openDestination(target, {
-          client: ctx.client,
-          storeDir: ctx.options.store,
-          imageName: refArg ?? source.imageName,
-          signal: ctx.signal,
-        }).catch(async (err: unknown) => {
-          await source.close();
-          throw err;
+        await runCopy(ctx, source, target, {
+          open: { imageName: refArg ?? source.imageName },
+          ...platform,
+          json: opts.json,
+          verb: 'imported',
         });
-        await runCopy(ctx, source, destination, { ...platform, json: opts.json, verb: 'imported' });
       },
     );
 }

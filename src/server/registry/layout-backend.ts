@@ -3,11 +3,11 @@ import { isOcipeekError, NotFoundError } from '../../errors/index.js';
 import { type OciLayout, tagOfRefName, walkManifests } from '../../layout/index.js';
 import {
   type Descriptor,
+  MAX_MANIFEST_BYTES,
   type Manifest,
   manifestMediaType,
   parseManifest,
 } from '../../media/index.js';
-import { MAX_MANIFEST_BYTES } from '../../registry/manifests.js';
 import { referrerDescriptor } from '../storage/referrer-descriptor.js';
 import type {
   BackendBlob,

@@ -1,5 +1,5 @@
 import { parseDigest } from '../../digest/index.js';
-import { MAX_MANIFEST_BYTES } from '../../registry/manifests.js';
+import { MAX_MANIFEST_BYTES } from '../../media/index.js';
 import { COMMON_HEADERS, RegistryHttpError } from './http-errors.js';
 import { checkManifestPush } from './manifest-push.js';
 import { isTag } from './names.js';

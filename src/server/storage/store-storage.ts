@@ -3,8 +3,12 @@ import { Readable } from 'node:stream';
 import { isDigest } from '../../digest/index.js';
 import { isOcipeekError, NotFoundError } from '../../errors/index.js';
 import { REF_NAME_ANNOTATION } from '../../layout/index.js';
-import { type Descriptor, manifestMediaType, parseManifest } from '../../media/index.js';
-import { MAX_MANIFEST_BYTES } from '../../registry/manifests.js';
+import {
+  type Descriptor,
+  MAX_MANIFEST_BYTES,
+  manifestMediaType,
+  parseManifest,
+} from '../../media/index.js';
 import { type OpenStoreOptions, Store } from '../../store/index.js';
 import { openLayoutBlob } from '../registry/layout-blob.js';
 import { VerifiedBlobs } from '../registry/verified-blobs.js';

@@ -1,15 +1,23 @@
+import { isIP } from 'node:net';
+import type { ConnectionOptions } from 'node:tls';
 import {
   Http1Connection,
   type Http1Request,
   type Http1Response,
+  type Http1Target,
   type Http1Timeouts,
 } from './http1-connection.js';
 import { errorCode } from './network-errors.js';
 
-/** Settings of a {@link PlainHttpPool}. */
-export interface PlainHttpPoolOptions extends Http1Timeouts {
+/** Settings of an {@link Http1Pool}. */
+export interface Http1PoolOptions extends Http1Timeouts {
   /** Connections per host (busy and idle together). */
   maxSockets: number;
+  /**
+   * The TLS options of every HTTPS connection (trust, client certificate, verification),
+   * read when the first one is opened.
+   */
+  tls: () => ConnectionOptions;
 }
 
 interface Waiter {
@@ -17,23 +25,26 @@ interface Waiter {
   fail(err: Error): void;
 }
 
-/** The connections to one `host:port`. */
+/** The connections to one origin (scheme, host, port). */
 interface Host {
   all: Set<Http1Connection>;
   /** Kept-alive connections nobody uses, the most recently used last. */
   idle: Http1Connection[];
   waiting: Waiter[];
+  /** The last TLS session the server offered, to resume instead of a full handshake. */
+  session?: Buffer;
 }
 
 /**
- * Keep-alive pool of {@link Http1Connection}s per host, at most `maxSockets` each; more
+ * Keep-alive pool of {@link Http1Connection}s per origin, at most `maxSockets` each; more
  * requests wait for a connection. The most recently used idle connection is taken first:
- * its read buffers are the ones already resident.
+ * its read buffers are the ones already resident. HTTPS connections resume the last TLS
+ * session their server gave, as Node's HTTPS agent does.
  */
-export class PlainHttpPool {
+export class Http1Pool {
   private readonly hosts = new Map<string, Host>();
 
-  constructor(private readonly options: PlainHttpPoolOptions) {}
+  constructor(private readonly options: Http1PoolOptions) {}
 
   /**
    * Send one bodiless request. A kept-alive connection the server closed meanwhile (reset
@@ -63,19 +74,33 @@ export class PlainHttpPool {
   }
 
   private acquire(url: URL, signal: AbortSignal | undefined): Promise<Http1Connection> {
-    const port = Number(url.port || 80);
+    const secure = url.protocol === 'https:';
+    const port = Number(url.port || (secure ? 443 : 80));
     const hostname = url.hostname.replace(/^\[(.*)\]$/, '$1');
-    const key = `${hostname}:${port}`;
+    const key = `${url.protocol}//${hostname}:${port}`;
     let host = this.hosts.get(key);
     if (!host) {
       host = { all: new Set(), idle: [], waiting: [] };
       this.hosts.set(key, host);
     }
     const known = host;
+    const target: Http1Target = { host: hostname, port };
+    if (secure) {
+      target.tls = () => ({
+        ...this.options.tls(),
+        // SNI names a host, never an address (RFC 6066), as Node's HTTPS agent does.
+        servername: isIP(hostname) ? undefined : hostname,
+        ALPNProtocols: ['http/1.1'],
+        session: known.session,
+      });
+    }
     const open = () => {
-      const connection = new Http1Connection(hostname, port, this.options, {
+      const connection = new Http1Connection(target, this.options, {
         free: (c) => this.free(known, c),
         closed: (c) => this.closed(known, c, open),
+        session: (session) => {
+          known.session = session;
+        },
       });
       known.all.add(connection);
       return connection;
