@@ -27,6 +27,7 @@ const PEERS = {
   containerd: 'containerd',
   ctr: 'containerd',
   'ctr-remote': 'stargz-snapshotter',
+  buildah: 'buildah',
   // The image proxy tests' clients (test/harness/python/, standard library only).
   python3: 'python3',
 };

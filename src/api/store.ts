@@ -13,7 +13,12 @@ export {
   OciLayout,
 } from '../layout/index.js';
 export type { OpenBlobOptions, OpenLayoutOptions, ReadBlobOptions } from '../layout/oci-layout.js';
-export type { BlobSource, WriteBlobOptions, WriteBlobResult } from '../store/blob-writer.js';
+export type {
+  AdoptBlobOptions,
+  BlobSource,
+  WriteBlobOptions,
+  WriteBlobResult,
+} from '../store/blob-writer.js';
 export type { FileLock, FileLockOptions, LockHolder } from '../store/file-lock.js';
 export {
   defaultStorePath,

@@ -111,13 +111,7 @@ export async function writeBlobFile(
   const finalPath = paths.blobPath(digest);
   const none = { digest, size, written: false, bytesTransferred: 0, resumedFrom: 0 };
   if ((await sizeOf(finalPath)) === size) return none;
-  const lockPath = join(paths.locksDir, `blob-${algorithm}-${hex}.lock`);
-  const lock = await FileLock.acquire(lockPath, {
-    signal: options.signal,
-    timeoutMs: 24 * 3600_000, // a big layer on a slow link; a dead holder is detected anyway
-    maxBackoffMs: 500,
-    onWait: () => options.onWait?.(),
-  });
+  const lock = await lockBlob(paths, digest, options);
   const partial = join(paths.tmpDir, `${algorithm}-${hex}.partial`);
   let file: FileHandle | undefined;
   try {
@@ -201,6 +195,21 @@ export async function writeBlobFile(
   }
 }
 
+/** Take blob `digest`'s lock: one writer of a blob at a time, across processes. */
+function lockBlob(
+  paths: BlobPaths,
+  digest: string,
+  options: { signal?: AbortSignal; onWait?: () => void },
+): Promise<FileLock> {
+  const { algorithm, hex } = parseDigest(digest);
+  return FileLock.acquire(join(paths.locksDir, `blob-${algorithm}-${hex}.lock`), {
+    signal: options.signal,
+    timeoutMs: 24 * 3600_000, // a big layer on a slow link; a dead holder is detected anyway
+    maxBackoffMs: 500,
+    onWait: () => options.onWait?.(),
+  });
+}
+
 function isRangeNotSatisfiable(err: unknown): boolean {
   return err instanceof RegistryError && err.status === 416;
 }
@@ -220,5 +229,70 @@ async function hashPrefix(
     if (bytesRead === 0) throw new SizeMismatchError('partial download', length, position);
     hash.update(buffer.subarray(0, bytesRead));
     position += bytesRead;
+  }
+}
+
+/** Options of {@link adoptBlobFile}. */
+export interface AdoptBlobOptions {
+  signal?: AbortSignal;
+  /**
+   * The caller hashed exactly this file's bytes, through its own fd, and they matched
+   * (a registry upload written and hashed by one process): the file is not read again.
+   * Default false: the file is hashed here before it becomes visible.
+   */
+  verified?: boolean;
+}
+
+/**
+ * Make the file at `path` (inside the store's file system, e.g. a finished registry
+ * upload) blob `descriptor` by renaming it into `blobs/`, under the blob's lock so that
+ * it never races {@link writeBlobFile} or another adoption of the same blob. Nothing is
+ * copied. The file must be a regular file of exactly the blob's size and, unless
+ * `verified`, hash to its digest; otherwise it is removed and the call rejects with
+ * `SizeMismatchError` or `DigestMismatchError`. When the blob is already stored the file
+ * is removed and the result is false.
+ */
+export async function adoptBlobFile(
+  paths: BlobPaths,
+  descriptor: Pick<Descriptor, 'digest' | 'size'>,
+  path: string,
+  options: AdoptBlobOptions = {},
+): Promise<boolean> {
+  const { digest, size } = descriptor;
+  const { algorithm } = parseDigest(digest);
+  const finalPath = paths.blobPath(digest);
+  const lock = await lockBlob(paths, digest, options);
+  let file: FileHandle | undefined;
+  try {
+    if ((await sizeOf(finalPath)) === size) {
+      await unlink(path).catch(() => {});
+      return false;
+    }
+    file = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW);
+    const info = await file.stat();
+    if (!info.isFile() || info.size !== size) {
+      throw new SizeMismatchError(digest, size, info.size);
+    }
+    if (!options.verified) {
+      const hash = createDigester(algorithm);
+      await hashPrefix(file, size, hash, options.signal);
+      const actual = `${algorithm}:${hash.digest('hex')}`;
+      if (actual !== digest) throw new DigestMismatchError(digest, actual, 'blob');
+    }
+    const there = await lstat(path);
+    if (there.ino !== info.ino || there.dev !== info.dev) {
+      throw new StoreError(`${path} was replaced while it was checked`, path);
+    }
+    await mkdir(dirname(finalPath), { recursive: true });
+    await rename(path, finalPath);
+    return true;
+  } catch (err) {
+    if (err instanceof DigestMismatchError || err instanceof SizeMismatchError) {
+      await unlink(path).catch(() => {});
+    }
+    throw storeFsError(err, finalPath, 'store blob');
+  } finally {
+    await file?.close().catch(() => {});
+    await lock.release();
   }
 }

@@ -1,3 +1,4 @@
+import { unlink } from 'node:fs/promises';
 import { StoreError } from '../errors/index.js';
 
 /** errno codes that mean "the store cannot be written here", each with a clear phrase. */
@@ -25,4 +26,15 @@ export function storeFsError(err: unknown, path: string, action: string): unknow
   return new StoreError(`cannot ${action} ${path}: ${phrase} (${code})`, path, code, {
     cause: err,
   });
+}
+
+/** Remove the file at `path`; false when there was none. */
+export async function removeFile(path: string): Promise<boolean> {
+  try {
+    await unlink(path);
+    return true;
+  } catch (err) {
+    if (errnoCode(err) === 'ENOENT') return false;
+    throw err;
+  }
 }

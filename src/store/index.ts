@@ -1,5 +1,6 @@
 export { createFileIfAbsent, replaceFile } from './atomic-file.js';
 export type {
+  AdoptBlobOptions,
   BlobSource,
   WriteBlobOptions,
   WriteBlobResult,

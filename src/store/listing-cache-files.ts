@@ -2,7 +2,7 @@ import { readdir, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseDigest } from '../digest/index.js';
 import { tempNamePid } from './atomic-file.js';
-import { errnoCode } from './fs-errors.js';
+import { errnoCode, removeFile } from './fs-errors.js';
 import { isAlive } from './process-owner.js';
 
 /**
@@ -100,14 +100,4 @@ export async function evictLeastRecentlyUsed(
     }
   }
   return result;
-}
-
-async function removeFile(path: string): Promise<boolean> {
-  try {
-    await unlink(path);
-    return true;
-  } catch (err) {
-    if (errnoCode(err) === 'ENOENT') return false;
-    throw err;
-  }
 }

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { isDigest } from '../digest/index.js';
 import { tempNamePid } from './atomic-file.js';
 import { contentGraph } from './content-graph.js';
+import { readExtraRoots } from './extra-roots.js';
 import { FileLock } from './file-lock.js';
 import { errnoCode, storeFsError } from './fs-errors.js';
 import {
@@ -50,8 +51,9 @@ export interface PruneResult {
 }
 
 /**
- * Mark every blob reachable from `index.json` (indexes → manifests → configs, layers,
- * subjects) and every blob a running operation pinned, then remove the unmarked blobs,
+ * Mark every blob reachable from `index.json` and from the records under
+ * `.ocipeek/roots/` (indexes → manifests → configs, layers, subjects) and every blob a
+ * running operation pinned, then remove the unmarked blobs,
  * stale temp files and the listing cache's excess.
  *
  * Holds the index lock throughout: pins are written under it and `tag` takes it and
@@ -72,14 +74,18 @@ export async function pruneStore(store: Store, options: PruneOptions = {}): Prom
   const lock = await store.lockIndex(options);
   try {
     const marked = new Set<string>();
-    const index = await store.layout.index(options);
-    for (const root of index.manifests) {
-      const graph = await contentGraph(store.layout, root, options);
-      for (const digest of graph.nodes.keys()) marked.add(digest);
-    }
+    // Pins before the records under roots/: those are written without the index lock,
+    // before their writer drops its pin. A digest whose pin is gone by now was recorded
+    // first, so the records read next name it.
     const pins = await readLivePins(store.pinsDir, options.dryRun);
     for (const digest of pins.digests) marked.add(digest);
     result.pinsRemoved = pins.removed;
+    const index = await store.layout.index(options);
+    const extra = await readExtraRoots(store.rootsDir, options);
+    for (const root of [...index.manifests, ...extra]) {
+      const graph = await contentGraph(store.layout, root, options);
+      for (const digest of graph.nodes.keys()) marked.add(digest);
+    }
     const present = new Set<string>();
     const blobsDir = join(store.dir, 'blobs');
     for (const algorithm of await readdir(blobsDir).catch(() => [] as string[])) {

@@ -21,6 +21,8 @@ import { type Descriptor, type ImageIndex, MediaType } from '../media/index.js';
 import { parseReference, type Reference } from '../ref/index.js';
 import { createFileIfAbsent, replaceFile } from './atomic-file.js';
 import {
+  type AdoptBlobOptions,
+  adoptBlobFile,
   type BlobSource,
   type WriteBlobOptions,
   type WriteBlobResult,
@@ -87,6 +89,8 @@ export class Store {
   readonly pinsDir: string;
   /** The per-layer listing cache (`LayerIndexCache`), bounded; `prune` trims it. */
   readonly fsIndexDir: string;
+  /** Records of other components (the registry server) that `prune` keeps as roots. */
+  readonly rootsDir: string;
 
   private constructor(layout: OciLayout) {
     this.layout = layout;
@@ -94,6 +98,7 @@ export class Store {
     this.locksDir = join(layout.dir, '.ocipeek', 'locks');
     this.pinsDir = join(layout.dir, '.ocipeek', 'pins');
     this.fsIndexDir = join(layout.dir, '.ocipeek', 'fs-index');
+    this.rootsDir = join(layout.dir, '.ocipeek', 'roots');
   }
 
   /** The store folder (absolute). */
@@ -212,6 +217,19 @@ export class Store {
   }
 
   /**
+   * Make the file at `path` (a finished upload inside the store's file system) blob
+   * `descriptor`, by rename, checked first (see `adoptBlobFile`). False when the blob
+   * was already stored (the file is then removed).
+   */
+  adoptBlob(
+    descriptor: Pick<Descriptor, 'digest' | 'size'>,
+    path: string,
+    options?: AdoptBlobOptions,
+  ): Promise<boolean> {
+    return adoptBlobFile(this, descriptor, path, options);
+  }
+
+  /**
    * Store manifest (or config) bytes as a blob. Checked against `descriptor.digest`
    * when given; returns the descriptor with the digest and size of the bytes.
    */
@@ -237,27 +255,42 @@ export class Store {
    * Name `descriptor` `ref` in `index.json` (the full normalised reference), replacing
    * whatever had that name, under the index lock.
    */
-  async tag(
-    ref: Reference | string,
+  tag(ref: Reference | string, descriptor: Descriptor, options: TagOptions = {}): Promise<void> {
+    return this.nameImage([refName(ref)], descriptor, options);
+  }
+
+  /**
+   * Give `descriptor` each of `names` in `index.json` exactly as written (no reference
+   * normalisation: the registry server names pushed images `team/app:1.0`), replacing
+   * whatever had those names, in one update under the index lock.
+   */
+  async nameImage(
+    names: string[],
     descriptor: Descriptor,
     options: TagOptions = {},
   ): Promise<void> {
-    const name = refName(ref);
+    const label = names.join(', ');
     await this.updateIndex(async (index) => {
       for (const need of [descriptor, ...(options.require ?? [])]) {
         if ((await this.hasBlob(need.digest)) !== need.size) {
           throw new StoreError(
-            `cannot tag ${name}: blob ${need.digest} is missing from ${this.dir} (removed by a concurrent prune?)`,
+            `cannot tag ${label}: blob ${need.digest} is missing from ${this.dir} (removed by a concurrent prune?)`,
             this.blobPath(need.digest),
           );
         }
       }
       const { annotations, ...rest } = descriptor;
-      const entry: Descriptor = {
-        ...rest,
-        annotations: { ...annotations, [REF_NAME_ANNOTATION]: name },
-      };
-      index.manifests = [...index.manifests.filter((d) => nameOf(d) !== name), entry];
+      const wanted = new Set(names);
+      const entries = names.map(
+        (name): Descriptor => ({
+          ...rest,
+          annotations: { ...annotations, [REF_NAME_ANNOTATION]: name },
+        }),
+      );
+      index.manifests = [
+        ...index.manifests.filter((d) => !wanted.has(nameOf(d) ?? '')),
+        ...entries,
+      ];
       return true;
     }, options);
   }

@@ -1,37 +1,129 @@
 import type { Command } from 'commander';
+import { InvalidArgumentError } from '../../errors/index.js';
+import { parseSize } from '../../lazy/peek-size.js';
 import { serve } from '../../server/registry/index.js';
+import { StoreStorage } from '../../server/storage/store-storage.js';
 import { contextFor } from '../context.js';
+import { formatBytes, printJson, printLines } from '../format.js';
 
 function collect(value: string, previous: string[] = []): string[] {
   return [...previous, value];
 }
 
-/** `ocipeek serve`: a read-only registry over OCI image layouts. */
+const DURATION_UNITS: Record<string, number> = { s: 1000, m: 60_000, h: 3600_000, d: 86_400_000 };
+
+/** `90s`, `10m`, `1h`, `2d` or `0` as milliseconds. */
+function parseDuration(text: string): number {
+  const m = /^\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*$/.exec(text);
+  if (!m || (m[2] === '' && Number(m[1]) !== 0)) {
+    throw new InvalidArgumentError(`invalid duration "${text}": use e.g. 90s, 10m, 1h, 2d or 0`);
+  }
+  return Math.round(Number(m[1]) * (DURATION_UNITS[m[2] as string] ?? 0));
+}
+
+interface ServeCliOptions {
+  config?: string;
+  tlsCert?: string;
+  tlsKey?: string;
+  clientCa?: string;
+  htpasswd?: string;
+  logFormat?: string;
+  gcInterval?: string;
+  root?: string[];
+  storage?: string;
+  readOnly?: boolean;
+  maxBlobSize?: string;
+  allowPushToPulled?: boolean;
+  listen?: string;
+  name?: string;
+  quiet?: boolean;
+}
+
+/** `ocipeek serve`: a registry over OCI layouts (read-only) or the ocipeek store. */
 export function registerServe(program: Command): void {
-  program
+  const command = program
     .command('serve')
-    .description('serve OCI image layouts read-only over the distribution API')
-    .requiredOption('--root <dir>', 'an OCI layout, or a folder of layouts (repeatable)', collect)
+    .description(
+      'serve OCI layouts read-only (--root), or an ocipeek store read-write (--storage), over the distribution API',
+    )
+    .option(
+      '--config <file>',
+      'a YAML registry config (auth, access rules, TLS); flags win over it',
+    )
+    .option('--root <dir>', 'an OCI layout, or a folder of layouts (repeatable)', collect)
+    .option('--storage <dir>', 'an ocipeek store to serve read-write (pushes, deletes, gc)')
+    .option('--read-only', 'refuse pushes and deletes')
+    .option('--max-blob-size <size>', 'refuse blobs larger than this (e.g. 10G)')
+    .option(
+      '--allow-push-to-pulled',
+      'accept pushes to repositories named after other registries (docker.io/..., host_port/...)',
+    )
+    .option('--tls-cert <file>', 'serve HTTPS with this certificate (PEM; SIGHUP reloads it)')
+    .option('--tls-key <file>', 'the key of --tls-cert (PEM)')
+    .option('--client-ca <file>', 'require client certificates issued by this CA (mutual TLS)')
+    .option('--htpasswd <file>', 'require HTTP Basic auth against this htpasswd file (bcrypt)')
+    .option('--log-format <json|text>', 'access log lines (default json)')
+    .option('--gc-interval <duration>', 'collect garbage online this often (e.g. 6h)')
     .option(
       '--listen <host:port>',
-      'address to listen on (port 0 picks a free one)',
-      '127.0.0.1:5000',
+      'address to listen on (default 127.0.0.1:5000; port 0 picks a free one)',
     )
     .option('--name <repo>', 'repository name for a --root that is itself a layout')
     .option('--quiet', 'no per-request log lines')
-    .action(
-      async (
-        opts: { root: string[]; listen: string; name?: string; quiet?: boolean },
-        cmd: Command,
-      ) => {
-        const ctx = await contextFor(cmd);
-        await serve({
-          root: opts.root,
-          listen: opts.listen,
-          name: opts.name,
-          quiet: opts.quiet,
-          signal: ctx.signal,
-        });
-      },
-    );
+    .action(async (opts: ServeCliOptions, cmd: Command) => {
+      const ctx = await contextFor(cmd);
+      if (opts.logFormat !== undefined && opts.logFormat !== 'json' && opts.logFormat !== 'text') {
+        throw new InvalidArgumentError('--log-format is json or text');
+      }
+      await serve({
+        config: opts.config,
+        tlsCert: opts.tlsCert,
+        tlsKey: opts.tlsKey,
+        clientCa: opts.clientCa,
+        htpasswd: opts.htpasswd,
+        gcIntervalMs: opts.gcInterval === undefined ? undefined : parseDuration(opts.gcInterval),
+        logFormat: opts.logFormat as 'json' | 'text' | undefined,
+        root: opts.root,
+        storage: opts.storage,
+        readOnly: opts.readOnly,
+        maxBlobBytes: opts.maxBlobSize === undefined ? undefined : parseSize(opts.maxBlobSize),
+        allowMirrorPush: opts.allowPushToPulled,
+        listen: opts.listen,
+        name: opts.name,
+        quiet: opts.quiet,
+        signal: ctx.signal,
+      });
+    });
+  command
+    .command('gc')
+    .description(
+      'remove what no tag or referrer reaches from a --storage store (safe while a server runs)',
+    )
+    .option('--grace <duration>', 'keep content written within this time (e.g. 10m, 1h)', '1h')
+    .option('--dry-run', 'report what would be removed, remove nothing')
+    .option('--json', 'print JSON')
+    .action(async (opts: { grace: string; dryRun?: boolean; json?: boolean }, cmd: Command) => {
+      const ctx = await contextFor(cmd);
+      // `--storage` belongs to `serve`, which commander parses on either side of `gc`.
+      const dir = (cmd.parent?.opts() as ServeCliOptions | undefined)?.storage;
+      if (dir === undefined) {
+        throw new InvalidArgumentError(
+          'serve gc needs --storage DIR (the store a registry serves)',
+        );
+      }
+      const storage = await StoreStorage.open(dir, { create: false });
+      const result = await storage.collectGarbage({
+        signal: ctx.signal,
+        dryRun: opts.dryRun,
+        graceMs: parseDuration(opts.grace),
+      });
+      if (opts.json || ctx.options.json) {
+        printJson(result);
+        return;
+      }
+      const verb = opts.dryRun ? 'would free' : 'freed';
+      printLines(
+        `${result.manifestsUnlinked} manifest(s) and ${result.blobsUnlinked} blob link(s) unreferenced, ${result.blobsRemoved} blob(s) and ${result.uploadsRemoved} stale upload(s) removed; ${verb} ${formatBytes(result.bytesFreed)}`,
+      );
+    });
 }

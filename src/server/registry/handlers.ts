@@ -39,7 +39,9 @@ export async function handleBase(ctx: RequestContext): Promise<void> {
 
 /** `GET /v2/_catalog?n=&last=`. */
 export async function handleCatalog(ctx: RequestContext): Promise<void> {
-  const all = await ctx.backend.repositories({ signal: ctx.signal });
+  const all = (await ctx.backend.repositories({ signal: ctx.signal })).filter((r) =>
+    ctx.canPull(r),
+  );
   const page = paginate(all, ctx.query, '/v2/_catalog');
   sendJson(ctx.res, 200, { repositories: page.items }, page.link ? { Link: page.link } : {});
 }
@@ -143,7 +145,11 @@ export async function handleBlob(ctx: RequestContext): Promise<void> {
 
 /** `GET /v2/<name>/referrers/<digest>?artifactType=` (OCI distribution 1.1). */
 export async function handleReferrers(ctx: RequestContext): Promise<void> {
-  const name = await repository(ctx);
+  // Not NAME_UNKNOWN for a repository with nothing yet: its referrers list is just empty.
+  const name = ctx.params.name ?? '';
+  if (!isRepositoryName(name)) {
+    throw new RegistryHttpError(400, 'NAME_INVALID', `invalid repository name "${name}"`);
+  }
   const digest = digestParam(ctx);
   let manifests = await ctx.backend.referrers(name, digest, { signal: ctx.signal });
   const headers: Record<string, string> = {};

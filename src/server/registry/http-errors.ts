@@ -5,7 +5,22 @@ import {
   isOcipeekError,
   NotFoundError,
   SizeMismatchError,
+  TooLargeError,
 } from '../../errors/index.js';
+import { RegistryStorageError, type StorageProblem } from '../storage/storage-error.js';
+
+/** Status and spec code of each refusal a storage can make. */
+const STORAGE_PROBLEMS: Record<StorageProblem, [number, string]> = {
+  'upload-unknown': [404, 'BLOB_UPLOAD_UNKNOWN'],
+  range: [416, 'BLOB_UPLOAD_INVALID'],
+  busy: [416, 'BLOB_UPLOAD_INVALID'],
+  'blob-unknown': [404, 'BLOB_UNKNOWN'],
+  'manifest-blob-unknown': [400, 'MANIFEST_BLOB_UNKNOWN'],
+  'too-large': [413, 'SIZE_INVALID'],
+  'digest-invalid': [400, 'DIGEST_INVALID'],
+  denied: [403, 'DENIED'],
+  referenced: [409, 'DENIED'],
+};
 
 /**
  * An error answer in the distribution spec's shape. Handlers throw it; the server turns
@@ -50,6 +65,15 @@ export function sendJson(
 /** Translate anything thrown by a handler or backend into a registry error answer. */
 export function toHttpError(err: unknown): RegistryHttpError {
   if (err instanceof RegistryHttpError) return err;
+  if (err instanceof RegistryStorageError) {
+    const [status, code] = STORAGE_PROBLEMS[err.problem];
+    const offset = err.detail?.offset;
+    // After a 416 the client asks for the state, or reads it here.
+    const headers: Record<string, string> =
+      offset === undefined ? {} : { Range: `0-${Math.max(0, offset - 1)}` };
+    return new RegistryHttpError(status, code, err.message, headers);
+  }
+  if (err instanceof TooLargeError) return new RegistryHttpError(413, 'SIZE_INVALID', err.message);
   if (err instanceof InvalidDigestError) {
     return new RegistryHttpError(400, 'DIGEST_INVALID', err.message);
   }

@@ -5,7 +5,7 @@ export type {
   BackendCallOptions,
   RegistryBackend,
   StoredManifest,
-} from './backend.js';
+} from '../storage/registry-storage.js';
 export { type DiscoverLayoutsOptions, discoverLayouts } from './discover-layouts.js';
 export { LayoutBackend } from './layout-backend.js';
 export { type ListenAddress, parseListenAddress } from './listen-address.js';

@@ -1,42 +1,26 @@
 import { isDigest } from '../../digest/index.js';
 import { isOcipeekError, NotFoundError } from '../../errors/index.js';
-import { openBlobFile } from '../../layout/blob-file.js';
 import { type OciLayout, tagOfRefName, walkManifests } from '../../layout/index.js';
 import {
   type Descriptor,
-  isIndex,
   MAX_MANIFEST_BYTES,
   type Manifest,
   manifestMediaType,
   parseManifest,
 } from '../../media/index.js';
+import { referrerDescriptor } from '../storage/referrer-descriptor.js';
 import type {
   BackendBlob,
   BackendCallOptions,
   RegistryBackend,
   StoredManifest,
-} from './backend.js';
-import { LayoutBlob } from './layout-blob.js';
+} from '../storage/registry-storage.js';
+import { openLayoutBlob } from './layout-blob.js';
 import { isTag } from './names.js';
 import { VerifiedBlobs } from './verified-blobs.js';
 
 function byCodeUnits(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
-}
-
-/** The descriptor the referrers API lists for `manifest`. */
-function referrerDescriptor(descriptor: Descriptor, manifest: Manifest, size: number): Descriptor {
-  const out: Descriptor = {
-    mediaType: manifestMediaType(manifest, descriptor.mediaType),
-    digest: descriptor.digest,
-    size,
-  };
-  // The spec: an image manifest without artifactType reports its config's media type.
-  const artifactType =
-    manifest.artifactType ?? (isIndex(manifest) ? undefined : manifest.config.mediaType);
-  if (artifactType) out.artifactType = artifactType;
-  if (manifest.annotations) out.annotations = manifest.annotations;
-  return out;
 }
 
 /**
@@ -132,16 +116,7 @@ export class LayoutBackend implements RegistryBackend {
   }
 
   async openBlob(name: string, digest: string): Promise<BackendBlob | undefined> {
-    const layout = this.layout(name);
-    try {
-      const file = await openBlobFile(layout.dir, digest);
-      return file && new LayoutBlob(file, digest, this.verified);
-    } catch (err) {
-      if (!isOcipeekError(err, NotFoundError.code)) throw err;
-      // Said on the server's side only: the client learns no more than "unknown".
-      this.options.log?.(`refused: ${err.message}`);
-      return undefined;
-    }
+    return openLayoutBlob(this.layout(name).dir, digest, this.verified, this.options.log);
   }
 
   async referrers(
@@ -152,7 +127,14 @@ export class LayoutBackend implements RegistryBackend {
     const out: Descriptor[] = [];
     for await (const m of walkManifests(this.layout(name), { signal: options.signal })) {
       if (m.manifest.subject?.digest === digest)
-        out.push(referrerDescriptor(m.descriptor, m.manifest, m.bytes.length));
+        out.push(
+          referrerDescriptor(
+            m.manifest,
+            m.descriptor.digest,
+            m.bytes.length,
+            m.descriptor.mediaType,
+          ),
+        );
     }
     return out;
   }

@@ -2,9 +2,9 @@ import { createReadStream, read } from 'node:fs';
 import type { Readable } from 'node:stream';
 import { promisify } from 'node:util';
 import { createDigester, parseDigest, VerifyingStream } from '../../digest/index.js';
-import { DigestMismatchError } from '../../errors/index.js';
-import { closeBlobFile, type OpenedBlobFile } from '../../layout/blob-file.js';
-import type { BackendBlob, BackendBlobOptions } from './backend.js';
+import { DigestMismatchError, isOcipeekError, NotFoundError } from '../../errors/index.js';
+import { closeBlobFile, type OpenedBlobFile, openBlobFile } from '../../layout/blob-file.js';
+import type { BackendBlob, BackendBlobOptions } from '../storage/registry-storage.js';
 import type { VerifiedBlobs } from './verified-blobs.js';
 
 const readAsync = promisify(read);
@@ -85,5 +85,26 @@ export class LayoutBlob implements BackendBlob {
       throw new DigestMismatchError(this.digest, `${algorithm}:${actual}`, 'stored blob');
     }
     this.verified.add(this.digest, this.file.identity);
+  }
+}
+
+/**
+ * Open blob `digest` of the layout at `dir` for serving, or `undefined` when it has no
+ * such regular file. A refused file (a link, a FIFO...) is logged on the server's side
+ * only: the client learns no more than "unknown".
+ */
+export async function openLayoutBlob(
+  dir: string,
+  digest: string,
+  verified: VerifiedBlobs,
+  log?: (line: string) => void,
+): Promise<LayoutBlob | undefined> {
+  try {
+    const file = await openBlobFile(dir, digest);
+    return file && new LayoutBlob(file, digest, verified);
+  } catch (err) {
+    if (!isOcipeekError(err, NotFoundError.code)) throw err;
+    log?.(`refused: ${err.message}`);
+    return undefined;
   }
 }

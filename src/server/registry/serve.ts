@@ -1,9 +1,32 @@
+import { InvalidArgumentError } from '../../errors/index.js';
+import { buildGatekeeper, loadRegistryConfig, type RegistryConfig } from './config-file.js';
 import { startRegistryServer } from './server.js';
 
 /** Options of {@link serve}, as the CLI parses them from `ocipeek serve`. */
 export interface ServeOptions {
-  /** `--root DIR` (repeatable): layouts, or directories holding layouts. */
-  root: string[] | string;
+  /** `--config FILE`: a YAML registry config; the other options win over it. */
+  config?: string;
+  /** `--root DIR` (repeatable): layouts, or directories holding layouts, read-only. */
+  root?: string[] | string;
+  /** `--storage DIR`: the ocipeek store, served read-write. */
+  storage?: string;
+  /** `--read-only`: refuse pushes and deletes. */
+  readOnly?: boolean;
+  /** `--max-blob-size`: refuse larger blobs. */
+  maxBlobBytes?: number;
+  /** `--allow-push-to-pulled`: accept pushes to repositories of other registries. */
+  allowMirrorPush?: boolean;
+  /** `--tls-cert`, `--tls-key`: serve HTTPS. */
+  tlsCert?: string;
+  tlsKey?: string;
+  /** `--client-ca`: require client certificates chaining to this CA bundle. */
+  clientCa?: string;
+  /** `--htpasswd FILE`: HTTP Basic authentication (bcrypt entries). */
+  htpasswd?: string;
+  /** `--gc-interval`: collect garbage online this often (ms). */
+  gcIntervalMs?: number;
+  /** `--log-format json|text` (default json). */
+  logFormat?: 'json' | 'text';
   /** `--listen HOST:PORT` (default `127.0.0.1:5000`; port 0 picks a free one). */
   listen?: string;
   /** `--name NAME`: repository name for a root that is itself a layout. */
@@ -16,20 +39,70 @@ export interface ServeOptions {
   write?: (line: string) => void;
 }
 
+/** The config file's settings with the command line's on top. */
+async function settingsOf(options: ServeOptions): Promise<RegistryConfig> {
+  const file = options.config ? await loadRegistryConfig(options.config) : {};
+  const roots = options.root === undefined ? undefined : [options.root].flat();
+  const tlsCert = options.tlsCert ?? file.tls?.cert;
+  const tlsKey = options.tlsKey ?? file.tls?.key;
+  if ((tlsCert === undefined) !== (tlsKey === undefined)) {
+    throw new InvalidArgumentError('TLS needs both --tls-cert and --tls-key');
+  }
+  const clientCa = options.clientCa ?? file.tls?.clientCa;
+  if (clientCa && !tlsCert)
+    throw new InvalidArgumentError('--client-ca needs --tls-cert and --tls-key');
+  const settings: RegistryConfig = {
+    ...file,
+    listen: options.listen ?? file.listen,
+    root: roots ?? (options.storage ? undefined : file.root),
+    storage: options.storage ?? (roots ? undefined : file.storage),
+    readOnly: options.readOnly ?? file.readOnly,
+    maxBlobBytes: options.maxBlobBytes ?? file.maxBlobBytes,
+    allowPushToPulled: options.allowMirrorPush ?? file.allowPushToPulled,
+    tls: tlsCert && tlsKey ? { cert: tlsCert, key: tlsKey, clientCa } : undefined,
+    logFormat: options.logFormat ?? file.logFormat ?? 'json',
+  };
+  if (options.htpasswd) settings.auth = { ...file.auth, htpasswd: options.htpasswd };
+  if ((settings.root === undefined) === (settings.storage === undefined)) {
+    throw new InvalidArgumentError(
+      'serve needs either --root DIR or --storage DIR (or one in --config)',
+    );
+  }
+  return settings;
+}
+
 /**
- * Run `ocipeek serve`: start the read-only registry, print `listening on URL` to stderr,
- * and keep serving until SIGINT, SIGTERM or `signal`; then close and resolve.
+ * Run `ocipeek serve`: start the registry, print `listening on URL` to stderr, and keep
+ * serving until SIGINT, SIGTERM or `signal`; then let requests in flight finish and
+ * close. `SIGHUP` reloads the TLS certificate and key.
  */
 export async function serve(options: ServeOptions): Promise<void> {
   const write = options.write ?? ((line: string) => process.stderr.write(`${line}\n`));
+  const settings = await settingsOf(options);
   const server = await startRegistryServer({
-    roots: options.root,
-    listen: options.listen ?? '127.0.0.1:5000',
+    roots: settings.root,
+    storageDir: settings.storage,
+    readOnly: settings.readOnly,
+    maxBlobBytes: settings.maxBlobBytes,
+    allowMirrorPush: settings.allowPushToPulled,
+    tls: settings.tls,
+    gate: await buildGatekeeper(settings.auth, settings.access),
+    logFormat: settings.logFormat,
+    gcIntervalMs: options.gcIntervalMs,
+    listen: settings.listen ?? '127.0.0.1:5000',
     name: options.name,
     signal: options.signal,
     log: options.quiet ? undefined : write,
   });
   write(`listening on ${server.url}`);
+  const reload = () => {
+    server.reload().then(
+      () => write('reloaded TLS certificate'),
+      (err: unknown) =>
+        write(`reload failed, keeping the old certificate: ${(err as Error).message}`),
+    );
+  };
+  process.on('SIGHUP', reload);
   await new Promise<void>((resolve) => {
     const stop = () => {
       process.off('SIGINT', stop);
@@ -42,5 +115,6 @@ export async function serve(options: ServeOptions): Promise<void> {
     if (options.signal?.aborted) stop();
     else options.signal?.addEventListener('abort', stop, { once: true });
   });
+  process.off('SIGHUP', reload);
   await server.close();
 }
