@@ -1,0 +1,96 @@
+import { PathNotFoundError, SymlinkLoopError } from '../errors/index.js';
+import type { FsNode } from '../fs/node.js';
+import { cleanPath } from './clean-path.js';
+import type { Knowledge } from './knowledge.js';
+import { MAX_SYMLINK_HOPS } from './secure-join.js';
+
+/** A node found by {@link lookup}, with its real absolute path. */
+export interface Resolved {
+  node: FsNode;
+  /** Absolute path of the node after resolving every followed link. */
+  path: string;
+}
+
+/** The content a hardlink node names (captured when its layer was applied). */
+export function hardlinkContent(link: FsNode, input: string): Resolved {
+  const content = link.linkTarget;
+  if (content === undefined) {
+    throw new PathNotFoundError(input, `hardlink target /${link.linkname ?? ''} does not exist`);
+  }
+  return { node: content, path: `/${link.linkname ?? ''}` };
+}
+
+/**
+ * Look `input` up below `root` the way the kernel would inside a chroot: `input` is first
+ * cleaned lexically, then symlinks in the middle are always followed, the last one only
+ * when `follow` is set; absolute targets start again from the root; `..` in a target goes
+ * up from where the link sits and stays at the root; more than {@link MAX_SYMLINK_HOPS}
+ * links fail with {@link SymlinkLoopError}. With `follow`, a hardlink resolves to its
+ * content.
+ *
+ * With `knowledge` (a tree of the upper layers only), returns `undefined` when the answer
+ * depends on the layers not read yet: a name the base may hold, a tainted name, or a
+ * negative answer while some entry could not be placed.
+ */
+export function lookup(
+  root: FsNode,
+  input: string,
+  follow: boolean,
+  knowledge?: Knowledge,
+): Resolved | undefined {
+  // Components still to walk, the next one last.
+  const todo = cleanPath(input).segs.reverse();
+  const names: string[] = [];
+  const dirs: FsNode[] = [];
+  let cur = root;
+  let hops = 0;
+  while (todo.length > 0) {
+    const name = todo.pop()!;
+    if (name === '' || name === '.') continue;
+    if (name === '..') {
+      if (dirs.length > 0) {
+        cur = dirs.pop()!;
+        names.pop();
+      }
+      continue;
+    }
+    if (cur.children === undefined) {
+      if (knowledge?.hasUnplaced) return undefined;
+      throw new PathNotFoundError(input, 'not a directory');
+    }
+    if (knowledge?.isTainted(name)) return undefined;
+    let child = cur.children.get(name);
+    if (child === undefined) {
+      if (knowledge && (knowledge.hasUnplaced || knowledge.unknownSlot(cur, name)))
+        return undefined;
+      throw new PathNotFoundError(input);
+    }
+    const last = todo.every((s) => s === '' || s === '.');
+    if (child.type === 'hardlink' && (follow || !last)) {
+      const content = hardlinkContent(child, input);
+      if (last && content.node.type !== 'symlink') return content;
+      child = content.node;
+    }
+    if (child.type === 'symlink' && (follow || !last)) {
+      if (++hops > MAX_SYMLINK_HOPS) throw new SymlinkLoopError(input, MAX_SYMLINK_HOPS);
+      const target = child.linkname ?? '';
+      if (target.startsWith('/')) {
+        cur = root;
+        names.length = 0;
+        dirs.length = 0;
+      }
+      const segs = target.split('/');
+      for (let i = segs.length - 1; i >= 0; i--) todo.push(segs[i]!);
+      continue;
+    }
+    dirs.push(cur);
+    names.push(name);
+    cur = child;
+  }
+  return { node: cur, path: `/${names.join('/')}` };
+}
+
+/** {@link lookup} in a tree whose every layer is known: always an answer or an error. */
+export function resolvePath(root: FsNode, input: string, follow: boolean): Resolved {
+  return lookup(root, input, follow)!;
+}
