@@ -94,6 +94,7 @@ export {
   type LazyImage,
   type LazyLayer,
   lazyFormatOf,
+  openLazyFile,
   openLazyImage,
   openLazyLayer,
   registryRangeSource,

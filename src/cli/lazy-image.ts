@@ -1,5 +1,6 @@
+import type { Readable } from 'node:stream';
 import type { ImageFilesystem } from '../fs/index.js';
-import { type LazyImage, openLazyImage } from '../lazy/index.js';
+import { type LazyImage, openLazyFile, openLazyImage } from '../lazy/index.js';
 import { type CliImage, cliFilesystem } from './image-source.js';
 
 /**
@@ -8,8 +9,20 @@ import { type CliImage, cliFilesystem } from './image-source.js';
  * images, decided from the annotations alone.
  */
 export async function openCliLazyImage(img: CliImage): Promise<LazyImage | undefined> {
+  return openLazyImage(img.image, lazyOptions(img));
+}
+
+/**
+ * The file at `path` of an image whose every layer announces a TOC, read from the top
+ * layer's TOC down only as far as needed; `undefined` for ordinary images.
+ */
+export async function openCliLazyFile(img: CliImage, path: string): Promise<Readable | undefined> {
+  return openLazyFile(img.image, path, lazyOptions(img));
+}
+
+function lazyOptions(img: CliImage) {
   const store = img.image.location === 'store' ? img.store : undefined;
-  return openLazyImage(img.image, { client: img.ctx.client, store, signal: img.ctx.signal });
+  return { client: img.ctx.client, store, signal: img.ctx.signal };
 }
 
 /**

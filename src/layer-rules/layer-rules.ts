@@ -2,13 +2,8 @@ import { FsNode } from '../fs/node.js';
 import type { TarEntry, TarRecord } from '../tar/index.js';
 import { cleanPath, isPlainPath, joinRelative } from './clean-path.js';
 import type { RuleEvents } from './events.js';
-import { Knowledge } from './knowledge.js';
+import { AUFS_META, OPAQUE, RuleTree, refusedWhiteout, WHITEOUT } from './rule-tree.js';
 import { type Chain, existingDir, linkTargetOf, secureJoin } from './secure-join.js';
-
-const WHITEOUT = '.wh.';
-const OPAQUE = '.wh..wh..opq';
-/** Other `.wh..wh.*` names are aufs bookkeeping (`.wh..wh.plnk`), meaningless here. */
-const AUFS_META = '.wh..wh.';
 
 /** Options for {@link LayerRules}. */
 export interface LayerRulesOptions {
@@ -29,7 +24,7 @@ const same = (s: string | undefined) => s;
  * The OCI changeset rules, as umoci (`oci/layer/tar_extract.go`) and containerd
  * (`archive/tar.go`) apply a layer to a root filesystem, over an in-memory tree of
  * {@link FsNode}s. The filesystem view is this tree; unpack mirrors it on disk through
- * {@link RuleEvents}; `cat` builds it from the top layers only ({@link Knowledge}).
+ * {@link RuleEvents}; `cat` builds it from the top layers only (see `Knowledge`).
  *
  * - Entry paths are cleaned lexically; `..` stops at the root.
  * - The parent of an entry is resolved inside the root with securejoin's semantics
@@ -57,27 +52,7 @@ const same = (s: string | undefined) => s;
  * containerd would remove the directory itself or its parent (outside the root at the
  * top) for those.
  */
-export class LayerRules {
-  /** The root directory of the tree. */
-  readonly root = FsNode.impliedDir(0);
-  /** What is known, when applying over an unknown base; `undefined` otherwise. */
-  readonly knowledge: Knowledge | undefined;
-  private readonly events: RuleEvents;
-  private readonly intern: (s: string | undefined) => string | undefined;
-  private layer = 0;
-  /** Directories on the resolved paths of the current layer's entries (umoci's upperPaths). */
-  private readonly touched = new Set<FsNode>();
-  /**
-   * The directory the previous entry went into, as its tar spelled it, and its resolved
-   * path. Tars list a directory's files one after another, so most entries reuse it
-   * instead of resolving from the root again. Dropped whenever a directory, symlink or
-   * hardlink is removed or a link placed: those are what a resolution goes through (a
-   * directory or a file placed over nothing cannot change one, not even a lexical `..`
-   * after a missing name).
-   */
-  private lastKey = '';
-  private lastDir: FsNode | undefined;
-  private lastPath = '';
+export class LayerRules extends RuleTree {
   /** The directories a plain parent path went through (reused, see {@link plainParent}). */
   private readonly passed: FsNode[] = [];
   /** The entry being applied, for messages about the symlinks its path meets. */
@@ -85,9 +60,7 @@ export class LayerRules {
   private readonly onClimb: ((link: string) => void) | undefined;
 
   constructor(options: LayerRulesOptions) {
-    this.events = options.events;
-    this.intern = options.intern ?? same;
-    this.knowledge = options.unknownBase ? new Knowledge(this.root) : undefined;
+    super(options.events, options.unknownBase === true, options.intern ?? same);
     const { confined } = this.events;
     if (confined) {
       this.onClimb = (link) =>
@@ -103,6 +76,7 @@ export class LayerRules {
   beginLayer(layer: number): void {
     this.layer = layer;
     this.touched.clear();
+    this.maybeTouched.clear();
     this.lastDir = undefined;
   }
 
@@ -117,6 +91,7 @@ export class LayerRules {
       return this.refuse(e, 'name holds a NUL byte');
     }
     this.current = e;
+    this.knowledge?.nextEntry();
     const slash = path.lastIndexOf('/');
     if (slash < 0) {
       if (isPlainName(path)) return this.applyIn(e, item, this.root, '', path);
@@ -189,36 +164,66 @@ export class LayerRules {
     if (name === undefined) return this.rootEntry(e);
     if (name.startsWith(WHITEOUT)) return this.whiteout(e, segs, name);
     const chain = secureJoin(this.root, segs, this.knowledge, undefined, this.onClimb);
-    if (chain === 'unknown') return this.unplaced(name);
     if (chain === 'too many symlinks') return this.refuse(e, 'parent directory: too many symlinks');
     const dir = this.mkdirAll(e, chain);
     if (dir === undefined) return;
     const dirPath = chain.names.join('/');
-    if (segs.length > 0 && !climbed && isPlainPath(e.path)) {
-      this.lastKey = e.path.slice(0, e.path.length - name.length - 1);
-      this.lastDir = dir;
-      this.lastPath = dirPath;
+    if (!chain.uncertain) {
+      if (segs.length > 0 && !climbed && isPlainPath(e.path)) {
+        this.lastKey = e.path.slice(0, e.path.length - name.length - 1);
+        this.lastDir = dir;
+        this.lastPath = dirPath;
+      }
+      return this.applyIn(e, item, dir, dirPath, name);
     }
-    return this.applyIn(e, item, dir, dirPath, name);
+    // Over an unknown base, through something not certain: see Knowledge.
+    const k = this.knowledge!;
+    const route = segs.join('/');
+    k.taintWrite(k.landingName(chain, route), name);
+    k.changed();
+    this.lastDir = undefined;
+    const done = this.applyIn(e, item, dir, dirPath, name);
+    // What it made may really be elsewhere: provisional where it is.
+    const made = dir.children!.get(name);
+    if (made !== undefined && made.layer === this.layer && !made.implied) {
+      k.markProvisional(made);
+      if (made.type === 'dir') k.recordRoute(made, joinRelative(route, name));
+    }
+    return done;
   }
 
   /** Make the missing directories of `chain` (MkdirAll); the last one, or refused. */
   private mkdirAll(e: TarEntry, chain: Chain): FsNode | undefined {
     let dir = this.root;
     const { names, nodes } = chain;
-    // A non-directory comes before any missing step (below a missing one all are missing),
-    // so a refusal never leaves directories half made.
+    // Refused before anything is made or marked written (a non-directory comes before any
+    // missing step: below a missing one all are missing).
+    const blocked = nodes.findIndex((n) => n !== undefined && n.children === undefined);
+    if (blocked >= 0) {
+      this.refuse(
+        e,
+        `parent directory: /${names.slice(0, blocked + 1).join('/')} is not a directory`,
+      );
+      return undefined;
+    }
     for (let i = 0; i < names.length; i++) {
       let node = nodes[i];
       if (node === undefined) {
         node = FsNode.impliedDir(this.layer);
         dir.children!.set(names[i]!, node);
+        const k = this.knowledge;
+        if (k !== undefined) {
+          k.placed(node);
+          // The base may hold anything there; further down, MkdirAll may really make
+          // these anywhere.
+          if (i === chain.unknownAt) k.markProvisional(node);
+          else if (chain.uncertain) k.taintWrite(undefined, names[i]!);
+        }
         this.events.impliedDir?.(node, names.slice(0, i).join('/'), names[i]!);
-      } else if (node.children === undefined) {
-        this.refuse(e, `parent directory: /${names.slice(0, i + 1).join('/')} is not a directory`);
-        return undefined;
       }
-      this.touched.add(node);
+      // An uncertain entry may be refused, or go elsewhere: it may not write through here.
+      if (chain.uncertain) this.maybeTouched.add(node);
+      else this.touched.add(node);
       dir = node;
     }
     return dir;
@@ -233,17 +238,26 @@ export class LayerRules {
   ): Promise<void> | undefined {
     if (name.startsWith(WHITEOUT)) return this.whiteoutIn(e, dir, dirPath, name);
     const existing = dir.children!.get(name);
+    const k = this.knowledge;
+    // Over an unknown base: a name the base may hold, or a hardlink the base may refuse
+    // (then what was there stays), is replaced or merged with.
+    const overUnknown =
+      k !== undefined &&
+      (existing === undefined
+        ? k.unknownSlot(dir, name)
+        : (existing.type === 'hardlink' && existing.linkTarget === undefined) ||
+          k.isProvisional(existing));
+    if (overUnknown) k.changed();
     if (e.type === 'dir') {
       if (existing !== undefined && existing.type === 'dir') {
         existing.assign(e, this.layer, this.intern);
         this.events.dirUpdated?.(existing, dirPath, name, e);
         return;
       }
-      const overUnknown = existing === undefined && this.knowledge?.unknownSlot(dir, name) === true;
       if (existing !== undefined) this.remove(dir, dirPath, name, existing, e);
       const node = this.newNode(e);
       dir.children!.set(name, node);
-      if (overUnknown) this.knowledge!.markIncomplete(node);
+      if (overUnknown) k.markIncomplete(node);
       return this.events.placed?.(node, dirPath, name, item, existing);
     }
     if (e.type === 'hardlink') return this.hardlink(e, item, dir, dirPath, name, existing);
@@ -274,24 +288,23 @@ export class LayerRules {
     // As umoci: the path is cleared first, then the target's parents are resolved inside
     // the root and its last component taken as it is.
     const chain = secureJoin(this.root, link.segs, this.knowledge, existing, this.onClimb);
-    if (chain === 'unknown') return this.unplaced(name);
     if (chain === 'too many symlinks') {
       return this.refuse(e, `hardlink target ${e.linkname}: too many symlinks`);
     }
     const targetDir = existingDir(this.root, chain);
     let target = targetDir?.children?.get(targetName);
     if (target === existing) target = undefined;
-    const k = this.knowledge;
-    if (target === undefined) {
-      if (targetDir !== undefined && k?.unknownSlot(targetDir, targetName))
-        return this.unplaced(name);
-      return this.refuse(e, `hardlink target ${e.linkname} does not exist`);
+    let content: FsNode | undefined;
+    if (!this.knowledge?.unknownTarget(chain, targetDir, targetName, target)) {
+      if (target === undefined) {
+        return this.refuse(e, `hardlink target ${e.linkname} does not exist`);
+      }
+      content = target.type === 'hardlink' ? target.linkTarget : target;
+      if (content?.type === 'dir') return this.refuse(e, `hardlink to directory ${e.linkname}`);
     }
-    if (k?.isTainted(targetName)) return this.unplaced(name);
-    const content = target.type === 'hardlink' ? target.linkTarget! : target;
-    if (content.type === 'dir') return this.refuse(e, `hardlink to directory ${e.linkname}`);
     if (existing !== undefined) this.remove(dir, dirPath, name, existing, e);
     const node = this.newNode(e);
+    // Left undefined over an unknown base when the target may be anything: see Knowledge.
     node.linkTarget = content;
     dir.children!.set(name, node);
     this.lastDir = undefined;
@@ -311,94 +324,25 @@ export class LayerRules {
     if (refusedWhiteout(name)) return this.refuse(e, 'whiteout names no file');
     if (name !== OPAQUE && name.startsWith(AUFS_META)) return;
     const chain = secureJoin(this.root, segs, this.knowledge, undefined, this.onClimb);
-    if (chain === 'unknown') {
-      if (name === OPAQUE) this.knowledge!.taintAll();
-      else this.knowledge!.taint(name.slice(WHITEOUT.length));
+    if (chain === 'too many symlinks') return this.refuse(e, 'parent directory: too many symlinks');
+    if (chain.uncertain) {
+      // Wherever it really applies, it can only remove what the taint names.
+      const k = this.knowledge!;
+      const landing = k.landingName(chain, segs.join('/'));
+      if (name === OPAQUE) k.taintChildren(landing, this.layer);
+      else k.taintRemoval(landing, name.slice(WHITEOUT.length), this.layer);
+      k.changed();
+      this.lastDir = undefined;
       return;
     }
-    if (chain === 'too many symlinks') return this.refuse(e, 'parent directory: too many symlinks');
-    const dir = existingDir(this.root, chain);
     // Nothing there, or not a directory: nothing to hide.
+    const dir = existingDir(this.root, chain);
     if (dir !== undefined) this.whiteoutIn(e, dir, chain.names.join('/'), name);
     return;
-  }
-
-  private whiteoutIn(e: TarEntry, dir: FsNode, dirPath: string, name: string): undefined {
-    if (refusedWhiteout(name)) return this.refuse(e, 'whiteout names no file');
-    if (name === OPAQUE) {
-      this.lastDir = undefined;
-      this.events.opaque?.(e, dir, dirPath);
-      this.pruneLower(dir, dirPath);
-      return;
-    }
-    if (name.startsWith(AUFS_META)) return;
-    const victimName = name.slice(WHITEOUT.length);
-    const victim = dir.children!.get(victimName);
-    this.events.whiteout?.(e, victim, joinRelative(dirPath, victimName));
-    if (victim === undefined) {
-      this.knowledge?.tombstone(dir, victimName);
-      return;
-    }
-    this.lastDir = undefined;
-    if (!this.isTouched(victim)) this.remove(dir, dirPath, victimName, victim, undefined);
-    else if (victim.children !== undefined) {
-      this.pruneLower(victim, joinRelative(dirPath, victimName));
-    }
-    return;
-  }
-
-  /** Remove what lower layers left below `dir`, keeping what the current layer wrote. */
-  private pruneLower(dir: FsNode, dirPath: string): void {
-    for (const [name, child] of dir.children!) {
-      if (!this.isTouched(child)) this.remove(dir, dirPath, name, child, undefined);
-      else if (child.children !== undefined) this.pruneLower(child, joinRelative(dirPath, name));
-    }
-    this.knowledge?.markComplete(dir);
-  }
-
-  private isTouched(node: FsNode): boolean {
-    return node.layer === this.layer || this.touched.has(node);
-  }
-
-  private remove(
-    dir: FsNode,
-    dirPath: string,
-    name: string,
-    node: FsNode,
-    by: TarEntry | undefined,
-  ): void {
-    dir.children!.delete(name);
-    if (node.type === 'dir' || node.type === 'symlink' || node.type === 'hardlink') {
-      this.lastDir = undefined;
-    }
-    this.knowledge?.tombstone(dir, name);
-    this.events.removed?.(node, dirPath, name, by);
-  }
-
-  private newNode(e: TarEntry): FsNode {
-    const node = new FsNode(e.type, 0, 0, 0, 0, 0, this.layer, 0, 0);
-    node.assign(e, this.layer, this.intern);
-    return node;
-  }
-
-  /** An entry whose place depends on the unknown base; see {@link Knowledge}. */
-  private unplaced(name: string): undefined {
-    this.knowledge!.taint(name);
-    return undefined;
-  }
-
-  private refuse(e: TarEntry, reason: string): undefined {
-    this.events.refused(e, reason);
-    return undefined;
   }
 }
 
 /** A name of one path segment that needs no cleaning. */
 function isPlainName(name: string): boolean {
   return name !== '' && name !== '.' && name !== '..';
-}
-
-/** `.wh.`, `.wh..`, `.wh...`: whiteouts of the directory itself or of its parent. */
-function refusedWhiteout(name: string): boolean {
-  return name === '.wh.' || name === '.wh..' || name === '.wh...';
 }

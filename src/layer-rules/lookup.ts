@@ -29,8 +29,8 @@ export function hardlinkContent(link: FsNode, input: string): Resolved {
  * content.
  *
  * With `knowledge` (a tree of the upper layers only), returns `undefined` when the answer
- * depends on the layers not read yet: a name the base may hold, a tainted name, or a
- * negative answer while some entry could not be placed.
+ * depends on the layers not read yet: a name the base may hold, a provisional directory,
+ * a tainted name, a hardlink whose target lies in the base.
  */
 export function lookup(
   root: FsNode,
@@ -54,17 +54,21 @@ export function lookup(
       }
       continue;
     }
-    if (cur.children === undefined) {
-      if (knowledge?.hasUnplaced) return undefined;
-      throw new PathNotFoundError(input, 'not a directory');
-    }
-    if (knowledge?.isTainted(name)) return undefined;
+    if (cur.children === undefined) throw new PathNotFoundError(input, 'not a directory');
     let child = cur.children.get(name);
+    if (knowledge?.isTainted(names.length === 0 ? '' : names[names.length - 1]!, name, child)) {
+      return undefined;
+    }
     if (child === undefined) {
-      if (knowledge && (knowledge.hasUnplaced || knowledge.unknownSlot(cur, name)))
+      if (knowledge && (knowledge.missingUncertain || knowledge.unknownSlot(cur, name))) {
         return undefined;
+      }
       throw new PathNotFoundError(input);
     }
+    if (knowledge?.isProvisional(child)) return undefined;
+    // A hardlink to content only the base holds: even whether it exists is not known
+    // (a missing target refuses it).
+    if (knowledge && child.type === 'hardlink' && child.linkTarget === undefined) return undefined;
     const last = todo.every((s) => s === '' || s === '.');
     if (child.type === 'hardlink' && (follow || !last)) {
       const content = hardlinkContent(child, input);

@@ -11,10 +11,18 @@ export const MAX_SYMLINK_HOPS = 40;
 export interface Chain {
   names: string[];
   nodes: Array<FsNode | undefined>;
+  /**
+   * Over an unknown base: whether the way here met anything not certain (a name only the
+   * base may hold, taken as a missing directory; a provisional directory; a tainted name;
+   * see `Knowledge`).
+   */
+  uncertain: boolean;
+  /** The step in {@link names} of a name only the base may hold, if one is left; else -1. */
+  unknownAt: number;
 }
 
 /** Why {@link secureJoin} gave no chain. */
-export type ChainFailure = 'too many symlinks' | 'unknown';
+export type ChainFailure = 'too many symlinks';
 
 /**
  * The target a resolution follows through `node`: a symlink's, or a hardlink's to a
@@ -36,8 +44,8 @@ export function linkTargetOf(node: FsNode): string | undefined {
  * `..` can still climb back out of it). Nothing is created: the caller decides whether the
  * missing directories are made ({@link LayerRules}) or the path just does not exist.
  *
- * With `knowledge` (the tree lies over an unknown base), a step into the unknown answers
- * `unknown`. `avoid` is taken as already removed (umoci removes a hardlink's path before
+ * With `knowledge` (the tree lies over an unknown base), a name only the base may hold
+ * is taken as missing and noted in {@link Chain.unknownAt}. `avoid` is taken as already removed (umoci removes a hardlink's path before
  * resolving its target). `onClimb` is told when a followed symlink's `..` climbs above
  * the root (and stays at the root).
  */
@@ -50,6 +58,8 @@ export function secureJoin(
 ): Chain | ChainFailure {
   const names: string[] = [];
   const nodes: Array<FsNode | undefined> = [];
+  let unknownAt = -1;
+  let uncertain = false;
   // Components still to walk, the next one last.
   const todo = segs.length === 0 ? [] : segs.slice().reverse();
   let hops = 0;
@@ -59,15 +69,33 @@ export function secureJoin(
     if (name === '..') {
       names.pop();
       nodes.pop();
+      if (unknownAt >= names.length) unknownAt = -1;
       continue;
     }
     const dir = nodes.length === 0 ? root : nodes[nodes.length - 1];
     let child: FsNode | undefined;
     if (dir?.children !== undefined) {
-      if (knowledge?.isTainted(name)) return 'unknown';
       child = dir.children.get(name);
       if (child === avoid && avoid !== undefined) child = undefined;
-      else if (child === undefined && knowledge?.unknownSlot(dir, name)) return 'unknown';
+      else if (knowledge !== undefined) {
+        const dirName = names.length === 0 ? '' : names[names.length - 1]!;
+        if (child === undefined) {
+          // A name only the base may hold (or an uncertain entry may have made on its
+          // way): taken as a missing directory.
+          if (knowledge.missingUncertain || knowledge.unknownSlot(dir, name)) {
+            unknownAt = names.length;
+            uncertain = true;
+          }
+        } else if (child.type === 'hardlink' && child.linkTarget === undefined) {
+          // A hardlink to content only the base holds (it may be a symlink): likewise.
+          unknownAt = names.length;
+          uncertain = true;
+          child = undefined;
+        } else if (knowledge.isProvisional(child) || knowledge.isTainted(dirName, name, child)) {
+          // Known, but what is really there may differ: kept, noted.
+          uncertain = true;
+        }
+      }
     }
     const target = child === undefined ? undefined : linkTargetOf(child);
     if (target !== undefined) {
@@ -80,6 +108,7 @@ export function secureJoin(
       if (absolute) {
         names.length = 0;
         nodes.length = 0;
+        unknownAt = -1;
       }
       for (let i = parts.length - 1; i >= 0; i--) todo.push(parts[i]!);
       continue;
@@ -87,7 +116,7 @@ export function secureJoin(
     names.push(name);
     nodes.push(child);
   }
-  return { names, nodes };
+  return { names, nodes, uncertain, unknownAt };
 }
 
 /** Whether walking `parts` from `depth` steps below the root lexically goes above it. */

@@ -1,3 +1,5 @@
+import { InvalidArgumentError } from '../errors/index.js';
+import type { FsNode } from '../fs/node.js';
 import type { TarEntry } from '../tar/index.js';
 import { LayerRules } from './layer-rules.js';
 import { lookup, type Resolved } from './lookup.js';
@@ -40,11 +42,28 @@ export class TopDownSearch {
   /**
    * The node at `path` (symlinks followed; with `follow`, the last one too, and a hardlink
    * gives its content), or `undefined` while the layers not read yet could change the
-   * answer. A decided absence throws, as {@link lookup} does.
+   * answer. A decided absence throws, as {@link lookup} does. A directory found is
+   * decided to be one; its metadata may still come from a lower layer.
    */
   lookup(path: string, follow = true): Resolved | undefined {
     this.rules ??= this.build();
     return lookup(this.rules.root, path, follow, this.rules.knowledge);
+  }
+
+  /**
+   * The content node of the regular file at `path` (symlinks and hardlinks followed), or
+   * `undefined` while undecided. A decided absence, a directory or anything not a
+   * regular file throws.
+   */
+  findFile(path: string): FsNode | undefined {
+    const found = this.lookup(path);
+    if (found === undefined) return undefined;
+    const { node } = found;
+    if (node.type === 'dir') throw new InvalidArgumentError(`${path}: is a directory`);
+    if (node.type !== 'file') {
+      throw new InvalidArgumentError(`${path}: not a regular file (${node.type})`);
+    }
+    return node;
   }
 
   private build(): LayerRules {

@@ -43,6 +43,8 @@ export interface LazyLayer {
   entry(path: string): LazyEntry | undefined;
   /** Stream a regular file (hard links followed inside the layer), verified chunk by chunk. */
   open(path: string, options?: LazyOpenOptions): Readable;
+  /** Stream one of this layer's regular file entries, verified chunk by chunk. */
+  openEntry(entry: LazyEntry, options?: LazyOpenOptions): Readable;
 }
 
 /** Options for {@link openLazyLayer}. */
@@ -154,6 +156,10 @@ class TocLayer implements LazyLayer {
     if (entry.type !== 'file') {
       throw new InvalidArgumentError(`${path} is a ${entry.type}, not a regular file`);
     }
+    return this.openEntry(entry, options);
+  }
+
+  openEntry(entry: LazyEntry, options: LazyOpenOptions = {}): Readable {
     const inline = this.inline.get(entry.path);
     if (inline) return Readable.from([inline]);
     return openChunkedFile(this.source, entry, this.compression, options);
