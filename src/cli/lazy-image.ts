@@ -1,7 +1,7 @@
 import type { Readable } from 'node:stream';
 import type { ImageFilesystem } from '../fs/index.js';
 import { type LazyImage, openLazyFile, openLazyImage } from '../lazy/index.js';
-import { type CliImage, cliFilesystem } from './image-source.js';
+import { type CliImage, cliFilesystem, warnRefused } from './image-source.js';
 
 /**
  * The image opened through its eStargz / zstd:chunked TOCs when every layer announces one
@@ -30,5 +30,8 @@ function lazyOptions(img: CliImage) {
  * `find`): from the TOCs of a lazy image, else built from the layers (and cached).
  */
 export async function cliFilesystemView(img: CliImage): Promise<ImageFilesystem> {
-  return (await openCliLazyImage(img))?.fs ?? (await cliFilesystem(img, { efficiency: false })).fs;
+  const lazy = await openCliLazyImage(img);
+  if (lazy === undefined) return (await cliFilesystem(img, { efficiency: false })).fs;
+  warnRefused(lazy.fs);
+  return lazy.fs;
 }

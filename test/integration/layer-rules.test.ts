@@ -245,6 +245,38 @@ describe('one set of layer rules: the view, cat and unpack agree with umoci', ()
     );
   });
 
+  it('an entry under a file: umoci and ocipeek unpack refuse the image, ls names the entry', async () => {
+    const layout = join(box.path, 'refused-layout');
+    const w = new LayoutWriter(layout);
+    await randomImage(w, {
+      refName: 'v1',
+      layerEntries: [
+        [{ path: 'etc', content: 'a file\n' }],
+        [{ path: 'etc/passwd', content: 'x\n' }],
+      ],
+    });
+    await w.finish();
+    await pushLayout(layout, 'v1', reg, 'rules/refused:v1');
+    const ref = `${reg.host}/rules/refused:v1`;
+    const store = ['--store', join(box.path, 'refused-store')];
+    const ls = await runCli(['ls', '-R', ref, '/', ...store]);
+    assert.equal(ls.code, 0, ls.stderr);
+    assert.equal(ls.out.trim(), '/etc');
+    assert.match(
+      ls.stderr,
+      /^warning: layer 1: etc\/passwd: parent directory: \/etc is not a directory; entry skipped$/m,
+    );
+    const dir = join(box.path, 'refused-ocipeek');
+    const unpack = await runCli(['unpack', ref, dir, '--rootless', ...store]);
+    assert.notEqual(unpack.code, 0);
+    assert.equal(unpack.stderr.trim().split('\n').length, 1, unpack.stderr);
+    assert.match(unpack.stderr, /layer 1: etc\/passwd: parent directory: \/etc is not a directory/);
+    assert.match(
+      (await umociUnpack(`${layout}:v1`, join(box.path, 'refused-umoci'))) ?? '',
+      /not a directory/,
+    );
+  });
+
   it('random layer stacks: listing, cat and unpack equal umoci raw unpack', async (t) => {
     await fc.assert(
       fc.asyncProperty(layerStacks, (stack) => differential(box, stack)),
