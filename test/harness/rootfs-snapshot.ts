@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { lstatSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { lstatSync, readdirSync, readFileSync, readlinkSync, type Stats } from 'node:fs';
 import path from 'node:path';
 
 /** One path of an unpacked root filesystem, as the layer-rules tests compare them. */
@@ -18,6 +18,17 @@ export interface RootfsEntry {
 
 const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 
+/** The kind of file an `lstat` result describes. */
+export function fileTypeOf(st: Stats): RootfsEntry['type'] {
+  if (st.isFile()) return 'file';
+  if (st.isDirectory()) return 'dir';
+  if (st.isSymbolicLink()) return 'symlink';
+  if (st.isFIFO()) return 'fifo';
+  if (st.isCharacterDevice()) return 'char';
+  if (st.isBlockDevice()) return 'block';
+  return 'other';
+}
+
 /**
  * Every path under `root` (`/` for the root itself, then `/a`, `/a/b`…), with type, mode,
  * symlink target, size and content digest, and which paths share an inode. Symlinks are
@@ -29,15 +40,7 @@ export function snapshotRootfs(root: string): Map<string, RootfsEntry> {
   const visit = (rel: string) => {
     const abs = rel === '/' ? root : path.join(root, rel);
     const st = lstatSync(abs);
-    const type: RootfsEntry['type'] = st.isFile()
-      ? 'file'
-      : st.isDirectory()
-        ? 'dir'
-        : st.isSymbolicLink()
-          ? 'symlink'
-          : st.isFIFO()
-            ? 'fifo'
-            : 'other';
+    const type = fileTypeOf(st);
     const entry: RootfsEntry = { type };
     if (type !== 'symlink') entry.mode = st.mode & 0o7777;
     if (type === 'file') {
