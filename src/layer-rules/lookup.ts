@@ -47,6 +47,8 @@ export function lookup(
   while (todo.length > 0) {
     const name = todo.pop()!;
     if (name === '' || name === '.') continue;
+    // As the kernel: even `..` needs a directory to step out of (`file/..` is ENOTDIR).
+    if (cur.children === undefined) throw new PathNotFoundError(input, 'not a directory');
     if (name === '..') {
       if (dirs.length > 0) {
         cur = dirs.pop()!;
@@ -54,7 +56,6 @@ export function lookup(
       }
       continue;
     }
-    if (cur.children === undefined) throw new PathNotFoundError(input, 'not a directory');
     let child = cur.children.get(name);
     if (knowledge?.isTainted(names.length === 0 ? '' : names[names.length - 1]!, name, child)) {
       return undefined;

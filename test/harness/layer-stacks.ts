@@ -216,9 +216,18 @@ export function allPaths(): string[] {
   return out;
 }
 
-/** The seed and run count for a property test: `LAYER_RULES_RUNS` raises the count. */
-export function propertyRuns(defaultRuns: number): { numRuns: number; seed?: number } {
-  const runs = Number(process.env.LAYER_RULES_RUNS ?? defaultRuns);
-  const seed = process.env.LAYER_RULES_SEED;
-  return seed === undefined ? { numRuns: runs } : { numRuns: runs, seed: Number(seed) };
+/**
+ * Parameters of a property test: `LAYER_RULES_RUNS` raises the run count,
+ * `LAYER_RULES_SEED` (and `LAYER_RULES_PATH`) replay a failure fast-check reported. The
+ * failure report names the error of the smallest failing stack.
+ */
+export function propertyRuns(defaultRuns: number): fc.Parameters<unknown> {
+  const { LAYER_RULES_RUNS: runs, LAYER_RULES_SEED: seed, LAYER_RULES_PATH: path } = process.env;
+  return {
+    numRuns: Number(runs ?? defaultRuns),
+    verbose: 1,
+    includeErrorInReport: true,
+    ...(seed === undefined ? {} : { seed: Number(seed) }),
+    ...(path === undefined ? {} : { path }),
+  };
 }

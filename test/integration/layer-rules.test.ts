@@ -286,7 +286,8 @@ describe('one set of layer rules: the view, cat and unpack agree with umoci', ()
       `${met.images} images (${met.refused} refused by umoci and ocipeek alike), ` +
         `${met.reads} reads, ${met.files} of them files`,
     );
-    // Enough of both kinds for the comparison to mean something.
+    // Enough of both kinds for the comparison to mean something (unless replaying one).
+    if (process.env.LAYER_RULES_PATH !== undefined) return;
     const unpacked = met.images - met.refused;
     assert.ok(unpacked >= met.images / 3 && met.refused > 0, JSON.stringify(met));
     assert.ok(met.files >= unpacked, JSON.stringify(met));

@@ -38,6 +38,16 @@ describe('layer rules (as umoci applies them)', () => {
     assert.deepEqual(fs.warnings(), []);
   });
 
+  it('a lookup does not step out of a file with .. (the kernel says ENOTDIR)', async () => {
+    // Writing goes lexically past the file (securejoin), reading does not (the kernel).
+    const fs = await build([
+      [file('f', 1), hardlink('c', 'f'), symlink('a', 'c/../d')],
+      [file('a/x', 2)],
+    ]);
+    assert.equal(fs.stat('/d/x').size, 2);
+    assert.throws(() => fs.stat('/a/x'), /\/a\/x: not a directory/);
+  });
+
   it('a parent that is a symlink to a file refuses the entry', async () => {
     const fs = await build([[file('f', 1), symlink('l', 'f')], [file('l/x', 2)]]);
     assert.deepEqual(fs.warnings(), [
