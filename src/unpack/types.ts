@@ -18,7 +18,10 @@ export interface UnpackLayer {
   open(options?: { signal?: AbortSignal; verify?: boolean }): Promise<Readable>;
 }
 
-/** Something unpack confined (a `..`, a symlink pointing out) or could not reproduce (a device when rootless, a sparse file); unpack went on. */
+/**
+ * Something unpack confined (a `..`, a symlink pointing out) or could not reproduce (a
+ * device when rootless, a sparse file); unpack went on.
+ */
 export interface UnpackWarning {
   /** Index of the layer being applied, or -1 for the final pass. */
   layer: number;
