@@ -11,7 +11,7 @@ import { openDestination } from '../../src/copy/index.js';
 import { isOcipeekError } from '../../src/errors/index.js';
 import type { FsEntry } from '../../src/fs/index.js';
 import { buildFilesystem, type OpenedImage, openImage } from '../../src/image/index.js';
-import { type LazyImage, openLazyImage } from '../../src/lazy/index.js';
+import { type LazyImage, openLazyFile, openLazyImage } from '../../src/lazy/index.js';
 import { RegistryClient } from '../../src/registry/index.js';
 import { pullImage, Store } from '../../src/store/index.js';
 import {
@@ -476,6 +476,18 @@ describe('lazy layers (eStargz, zstd:chunked) against the real registry', () => 
       assert.ok(blobLog()[0]!.bytesSent < 1024);
       const got = await readAll(lazy.openFile('data/big.bin'));
       assert.equal(sha(got), sha(big));
+      // Top-down: a top-layer file costs the top layer's TOC and its chunk only.
+      proxy.resetLog();
+      const top = await openLazyFile(zc, '/top.txt', { client: zclient });
+      assert.equal((await readAll(top!)).toString(), 'top layer\n');
+      assert.deepEqual(
+        blobLog().map((l) => l.url.split('/').pop()),
+        [zc.layers[1]!.descriptor.digest, zc.layers[1]!.descriptor.digest],
+      );
+      // Whited out above, under a directory only the base defines: read down to decide.
+      await assert.rejects(openLazyFile(zc, '/etc/start.conf', { client: zclient }), (e) =>
+        isOcipeekError(e, 'ERR_PATH_NOT_FOUND'),
+      );
     });
 
     it('finds the TOC through the footer when the annotations are gone, and checks the checksum', async () => {
