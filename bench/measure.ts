@@ -3,12 +3,14 @@ import { existsSync } from 'node:fs';
 import { readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { type EnvMode, envFor } from './variants.js';
 
 /** A command line to time. */
 export interface Cmd {
   /** Program (looked up on PATH) or absolute path. */
   file: string;
   args: string[];
+  /** Variables set on top of the variant's environment ({@link envFor}). */
   env?: Record<string, string>;
   cwd?: string;
   /**
@@ -33,47 +35,6 @@ export interface RunResult {
   stdoutBytes: number;
   stdoutLines: number;
   stderr: string;
-}
-
-/**
- * Settings of this shell that change how a Node program starts, dropped for every
- * contender like the user's HOME is. NODE_EXTRA_CA_CERTS makes Node parse that file at
- * start-up, before any script runs: set to the whole system bundle (as on the machine
- * these figures come from) it adds ~90 ms to every Node process, which would be measuring
- * the shell rather than the tool. The report says when it was set and what it costs
- * ({@link nodeStartupCost}).
- */
-export const DROPPED_ENV = ['NODE_EXTRA_CA_CERTS', 'NODE_OPTIONS'] as const;
-
-/** `process.env` without {@link DROPPED_ENV}, plus `extra`. */
-export function contenderEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
-  const env = { ...process.env, ...extra };
-  for (const name of DROPPED_ENV) delete env[name];
-  return env;
-}
-
-/**
- * Median milliseconds `node -e ''` takes with this shell's environment and with
- * {@link DROPPED_ENV} removed (7 runs each, alternating); undefined when nothing is dropped.
- */
-export function nodeStartupCost():
-  | { withEnv: number; without: number; names: string[] }
-  | undefined {
-  const names = DROPPED_ENV.filter((n) => process.env[n]);
-  if (names.length === 0) return undefined;
-  const time = (env: NodeJS.ProcessEnv) => {
-    const t = performance.now();
-    spawnSync(process.execPath, ['-e', ''], { env, stdio: 'ignore', timeout: 30_000 });
-    return performance.now() - t;
-  };
-  const a: number[] = [];
-  const b: number[] = [];
-  for (let i = 0; i < 7; i++) {
-    a.push(time(process.env));
-    b.push(time(contenderEnv()));
-  }
-  const median = (xs: number[]) => xs.sort((x, y) => x - y)[xs.length >> 1]!;
-  return { withEnv: median(a), without: median(b), names };
 }
 
 /** GNU time, present when the `time` package is installed. */
@@ -107,10 +68,11 @@ export function killRunning(): void {
 }
 
 /**
- * Run `cmd` once under GNU time (for peak RSS) and time it. Never throws on a non-zero
- * exit: the caller decides whether the run counts.
+ * Run `cmd` once under GNU time (for peak RSS) and time it, in the environment `env`
+ * (default the user's). Never throws on a non-zero exit: the caller decides whether the
+ * run counts.
  */
-export async function runOnce(cmd: Cmd): Promise<RunResult> {
+export async function runOnce(cmd: Cmd, env: EnvMode = 'user'): Promise<RunResult> {
   const rssFile = path.join(os.tmpdir(), `ocipeek-bench-rss-${process.pid}-${seq++}`);
   const [file, args] = hasGnuTime
     ? [GNU_TIME, ['-f', '%M', '-o', rssFile, cmd.file, ...cmd.args]]
@@ -119,7 +81,7 @@ export async function runOnce(cmd: Cmd): Promise<RunResult> {
   const started = performance.now();
   const child = spawn(file, args, {
     cwd: cmd.cwd,
-    env: contenderEnv(cmd.env),
+    env: envFor(env, cmd.env),
     stdio: ['ignore', mode === 'ignore' ? 'ignore' : 'pipe', 'pipe'],
     detached: true,
   });
@@ -206,15 +168,17 @@ export interface Measured {
 /** Options for {@link measureAlternating}. */
 export interface AlternateOptions {
   host: string;
+  /** The environment every contender runs in. */
+  env: EnvMode;
   warmup: number;
   runs: number;
   log?: (line: string) => void;
 }
 
-async function once(c: Contender, host: string): Promise<RunResult> {
+async function once(c: Contender, host: string, env: EnvMode): Promise<RunResult> {
   await c.before?.();
   const cmd = c.command(host);
-  const r = await runOnce(cmd);
+  const r = await runOnce(cmd, env);
   if (r.code !== 0) {
     await c.after?.(r).catch(() => {});
     const tail = r.stderr.trim().split('\n').slice(-3).join(' | ').slice(-400);
@@ -238,7 +202,7 @@ export async function measureAlternating(
     const order = contenders.map((_, i) => i);
     if (round % 2 === 1) order.reverse();
     for (const i of order) {
-      const r = await once(contenders[i]!, options.host);
+      const r = await once(contenders[i]!, options.host, options.env);
       const tag = round < options.warmup ? 'warm-up' : `run ${round - options.warmup + 1}`;
       options.log?.(
         `    ${contenders[i]!.name} ${tag}: ${(r.ms / 1000).toFixed(3)} s, rss ${r.rssKiB ?? '?'} KiB`,
@@ -264,6 +228,6 @@ export async function measureAlternating(
 }
 
 /** Run one contender once, untimed, against `host` (used for the byte-counting run). */
-export function runContenderOnce(c: Contender, host: string): Promise<RunResult> {
-  return once(c, host);
+export function runContenderOnce(c: Contender, host: string, env: EnvMode): Promise<RunResult> {
+  return once(c, host, env);
 }

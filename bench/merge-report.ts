@@ -6,7 +6,8 @@ import type { BenchReport } from './report.js';
 /**
  * A `--only` run measures some cases; the report it writes keeps the other cases of the
  * last report of the same kind (full or `--quick`), each marked with the date it was
- * measured, so refreshing one case does not wipe the rest of docs/BENCHMARKS.md.
+ * measured, so refreshing one case does not wipe the rest of docs/BENCHMARKS.md. Reports
+ * of another format (older bench versions) are not merged.
  */
 export async function mergeWithLastReport(
   repoRoot: string,
@@ -21,7 +22,7 @@ export async function mergeWithLastReport(
   } catch {
     return report;
   }
-  if (last.quick !== report.quick) return report;
+  if (last.quick !== report.quick || last.format !== report.format) return report;
   const fresh = new Set(report.cases.map((c) => c.id));
   const kept: CaseResult[] = last.cases
     .filter((c) => !fresh.has(c.id))

@@ -1,28 +1,39 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
-import os from 'node:os';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Cmd, RunResult } from './measure.js';
 
-/** The built CLI: `npm run bench` builds first. */
-export const CLI = fileURLToPath(new URL('../dist/bin/ocipeek.js', import.meta.url));
+const repoRoot = fileURLToPath(new URL('..', import.meta.url));
 
-/** A home with no credentials, so no run picks up the user's logins or settings. */
-const HOME = mkdtempSync(path.join(os.tmpdir(), 'ocipeek-bench-home-'));
+/**
+ * The executable as npm installs it (package.json `bin`, `dist/bin/ocipeek`): what users
+ * run, start-up and all. `npm run bench` builds first.
+ */
+export const BIN = path.join(
+  repoRoot,
+  (
+    JSON.parse(readFileSync(path.join(repoRoot, 'package.json'), 'utf8')) as {
+      bin: { ocipeek: string };
+    }
+  ).bin.ocipeek,
+);
 
 const available = new Map<string, boolean>();
+
+/** Run the executable, untimed, with the bench's own environment. */
+function runBin(args: string[], encoding?: 'utf8') {
+  return spawnSync(BIN, args, { encoding, stdio: encoding ? 'pipe' : 'ignore', timeout: 30_000 });
+}
 
 /** Whether `ocipeek help CMD` exits 0, i.e. the command exists in this build. */
 export function hasCommand(name: string): boolean {
   let ok = available.get(name);
   for (let attempt = 0; ok === undefined; attempt++) {
-    const run = (args: string[]) =>
-      spawnSync(process.execPath, [CLI, ...args], { stdio: 'ignore', timeout: 30_000 }).status;
-    const found = run(['help', name]) === 0;
+    const found = runBin(['help', name]).status === 0;
     // A CLI that cannot even print its version is being rebuilt (dist is shared while
     // others work): wait and ask again rather than call the command missing.
-    if (found || attempt >= 5 || run(['--version']) === 0) {
+    if (found || attempt >= 5 || runBin(['--version']).status === 0) {
       ok = found;
       available.set(name, ok);
     } else {
@@ -32,23 +43,25 @@ export function hasCommand(name: string): boolean {
   return ok;
 }
 
-/** `ocipeek help CMD` text (empty when the command is missing). */
-export function helpText(name: string): string {
-  const r = spawnSync(process.execPath, [CLI, 'help', name], { encoding: 'utf8', timeout: 30_000 });
-  return r.status === 0 ? r.stdout : '';
+/** What {@link ocipeek} needs of the case context. */
+interface Home {
+  /** HOME for the run: no credentials, its code cache kept (see CaseContext.home). */
+  home: string;
 }
 
-/** `node dist/bin/ocipeek.js --stats ARGS...` in a clean home. */
-export function ocipeek(args: string[], extra: Partial<Cmd> = {}): Cmd {
+/** `ocipeek --stats ARGS...` with HOME and every credential location in `ctx.home`. */
+export function ocipeek(ctx: Home, args: string[], extra: Partial<Cmd> = {}): Cmd {
+  const home = ctx.home;
   return {
-    file: process.execPath,
-    args: [CLI, '--stats', ...args],
+    file: BIN,
+    args: ['--stats', ...args],
     env: {
-      HOME,
-      XDG_CONFIG_HOME: path.join(HOME, '.config'),
-      XDG_RUNTIME_DIR: path.join(HOME, 'run'),
-      REGISTRY_AUTH_FILE: path.join(HOME, 'none.json'),
-      DOCKER_CONFIG: path.join(HOME, '.docker'),
+      HOME: home,
+      XDG_CONFIG_HOME: path.join(home, '.config'),
+      XDG_CACHE_HOME: path.join(home, '.cache'),
+      XDG_RUNTIME_DIR: path.join(home, 'run'),
+      REGISTRY_AUTH_FILE: path.join(home, 'none.json'),
+      DOCKER_CONFIG: path.join(home, '.docker'),
     },
     ...extra,
   };
@@ -62,6 +75,5 @@ export function statsOf(run: RunResult): { requests: number; bytesFetched: numbe
 
 /** `ocipeek --version`. */
 export function ocipeekVersion(): string {
-  const r = spawnSync(process.execPath, [CLI, '--version'], { encoding: 'utf8', timeout: 30_000 });
-  return r.stdout.trim() || 'unknown';
+  return runBin(['--version'], 'utf8').stdout?.toString().trim() || 'unknown';
 }

@@ -4,14 +4,21 @@ import path from 'node:path';
 import type { CaseResult, Row, Side } from './cases/types.js';
 import type { Corpus } from './corpus/index.js';
 import type { MachineInfo } from './machine.js';
+import { ALL_VARIANTS, variantId } from './variants.js';
+
+/** Bumped when the report's shape changes (a `--only` run merges only the same format). */
+export const REPORT_FORMAT = 2;
 
 /** Everything one bench run found, as written to `bench/results/*.json`. */
 export interface BenchReport {
+  format: number;
   date: string;
   quick: boolean;
   warmup: number;
   runs: number;
   machine: MachineInfo;
+  /** The `NODE_*` variables of the environment the bench started in (the `user` variants). */
+  userEnv: Record<string, string>;
   versions: Record<string, string>;
   corpus: {
     synthetic: boolean;
@@ -43,8 +50,13 @@ export function corpusSummary(corpus: Corpus, names: string[]): BenchReport['cor
   };
 }
 
+/** Text for a table cell: a `|` would end the cell. */
+const esc = (text: string) => text.replace(/\|/g, '\\|');
 const s = (v?: number) => (v === undefined ? '—' : `${v.toFixed(3)} s`);
-const mb = (v?: number) => (v === undefined ? '—' : `${(v / 1e6).toFixed(1)} MB`);
+function mb(v?: number): string {
+  if (v === undefined) return '—';
+  return v < 100_000 ? `${(v / 1e3).toFixed(1)} kB` : `${(v / 1e6).toFixed(1)} MB`;
+}
 const rss = (v?: number) => (v === undefined ? '—' : `${v.toFixed(0)} MB`);
 const verdict = (r: Row) => (r.met === undefined ? '—' : r.met ? '**met**' : '**MISSED**');
 
@@ -53,41 +65,127 @@ function spread(side?: Side): string {
   return `${s(side.medianS)} (${side.minS.toFixed(2)}–${side.maxS.toFixed(2)}, n=${side.runs})`;
 }
 
+/** A row's figure in the summary: its amount and/or ratio, marked when missed. */
+function cell(r: Row): string {
+  const ratio = r.ratio === undefined ? undefined : `${r.ratio.toFixed(2)}×`;
+  const amount = r.amount && `${r.amount.value.toFixed(0)} ${r.amount.unit}`;
+  const text = amount && ratio ? `${amount} (${ratio})` : (amount ?? ratio ?? '—');
+  return r.met === false ? `${text} ✗` : text;
+}
+
+/** Rows of one case grouped by what they compare (label and peer), variants side by side. */
+function groups(c: CaseResult): { label: string; peer?: string; rows: Row[] }[] {
+  const out: { label: string; peer?: string; rows: Row[] }[] = [];
+  for (const r of c.rows) {
+    const g = out.find((x) => x.label === r.label && x.peer === r.peer?.name);
+    if (g) g.rows.push(r);
+    else out.push({ label: r.label, peer: r.peer?.name, rows: [r] });
+  }
+  return out;
+}
+
+/** The variants that appear anywhere in the report, in the usual order. */
+function columns(rep: BenchReport): string[] {
+  const seen = new Set(rep.cases.flatMap((c) => c.rows.map((r) => r.variant)));
+  return ALL_VARIANTS.map(variantId).filter((id) => seen.has(id));
+}
+
+function summary(rep: BenchReport): string[] {
+  const cols = columns(rep);
+  const out = [
+    `| case | row | target | ${cols.join(' | ')} | verdict |`,
+    `|---|---|---|${cols.map(() => '---|').join('')}---|`,
+  ];
+  for (const c of rep.cases) {
+    if (c.status !== 'ok') {
+      const why = (c.reason ?? '').split('\n')[0]!.slice(0, 160).replace(/\|/g, '/');
+      out.push(
+        `| ${c.title} | — | ${c.target} | ${cols.map(() => '—').join(' | ')} | ${c.status}: ${why} |`,
+      );
+      continue;
+    }
+    if (c.rows.some((r) => r.figures && !r.ocipeek)) {
+      const n = c.rows.length;
+      out.push(
+        `| ${c.title} | ${n} rows (below) | ${c.target} | ${cols.map(() => '').join(' | ')} | reported |`,
+      );
+      continue;
+    }
+    for (const g of groups(c)) {
+      const cells = cols.map((id) => {
+        const r = g.rows.find((x) => x.variant === id);
+        return r ? cell(r) : '—';
+      });
+      const judged = g.rows.filter((r) => r.met !== undefined);
+      const missed = judged.filter((r) => r.met === false).map((r) => r.variant);
+      const v =
+        judged.length === 0
+          ? 'reported'
+          : missed.length
+            ? `**MISSED** (${missed.join(', ')})`
+            : '**met**';
+      // Races name their peer; single figures (peak RSS) stand alone.
+      const race = g.peer && g.rows.some((r) => r.ratio !== undefined);
+      const row = esc(race ? `${g.label} vs ${g.peer}` : g.label);
+      out.push(
+        `| ${c.title} | ${row} | ${g.rows[0]!.target ?? '—'} | ${cells.join(' | ')} | ${v} |`,
+      );
+    }
+  }
+  return out;
+}
+
 function figuresTable(c: CaseResult): string[] {
   const keys = [...new Set(c.rows.flatMap((r) => Object.keys(r.figures ?? {})))];
-  const lines = [`| row | ${keys.join(' | ')} |`, `|---|${keys.map(() => '---|').join('')}`];
+  const lines = [
+    `| row | variant | ${keys.join(' | ')} |`,
+    `|---|---|${keys.map(() => '---|').join('')}`,
+  ];
   for (const r of c.rows) {
-    lines.push(`| ${r.label} | ${keys.map((k) => r.figures?.[k] ?? '—').join(' | ')} |`);
+    lines.push(
+      `| ${r.label} | ${r.variant ?? '—'} | ${keys.map((k) => r.figures?.[k] ?? '—').join(' | ')} |`,
+    );
   }
   return lines;
 }
 
 function caseTable(c: CaseResult): string[] {
+  const notes = c.rows.flatMap((r) =>
+    r.notes.map((n) => `- ${r.label}${r.variant ? ` [${r.variant}]` : ''}: ${n}`),
+  );
   if (c.rows.length > 0 && c.rows.every((r) => r.figures && !r.ocipeek)) {
-    const notes = c.rows.flatMap((r) => r.notes.map((n) => `- ${r.label}: ${n}`));
     return [...figuresTable(c), ...(notes.length ? ['', ...notes] : [])];
   }
   const lines = [
-    '| row | ocipeek median (min–max) | peer | peer median (min–max) | ratio | target | verdict | RSS ocipeek / peer | bytes fetched ocipeek / peer |',
-    '|---|---|---|---|---|---|---|---|---|',
+    '| row | variant | ocipeek median (min–max) | peer | peer median (min–max) | ratio | target | verdict | RSS ocipeek / peer | bytes fetched ocipeek / peer |',
+    '|---|---|---|---|---|---|---|---|---|---|',
   ];
-  for (const r of c.rows) {
-    lines.push(
-      `| ${[
-        r.label,
-        spread(r.ocipeek),
-        r.peer?.name ?? '—',
-        spread(r.peer),
-        r.ratio === undefined ? '—' : `${r.ratio.toFixed(2)}×`,
-        r.target ?? '—',
-        verdict(r),
-        `${rss(r.ocipeek?.peakRssMB)} / ${rss(r.peer?.peakRssMB)}`,
-        `${mb(r.ocipeek?.bytesFetched)} / ${mb(r.peer?.bytesFetched)}`,
-      ].join(' | ')} |`,
-    );
+  for (const g of groups(c)) {
+    for (const r of g.rows) {
+      lines.push(
+        `| ${[
+          r.label,
+          r.variant ?? '—',
+          spread(r.ocipeek),
+          esc(r.peer?.name ?? '—'),
+          spread(r.peer),
+          r.ratio === undefined ? '—' : `${r.ratio.toFixed(2)}×`,
+          r.target ?? '—',
+          verdict(r),
+          `${rss(r.ocipeek?.peakRssMB)} / ${rss(r.peer?.peakRssMB)}`,
+          `${mb(r.ocipeek?.bytesFetched)} / ${mb(r.peer?.bytesFetched)}`,
+        ].join(' | ')} |`,
+      );
+    }
   }
-  const notes = c.rows.flatMap((r) => r.notes.map((n) => `- ${r.label}: ${n}`));
   return notes.length ? [...lines, '', ...notes] : lines;
+}
+
+function environment(rep: BenchReport): string {
+  const vars = Object.entries(rep.userEnv);
+  if (vars.length === 0)
+    return 'the shell set no `NODE_*` variable: `user` and `clean` are the same';
+  return `the shell set ${vars.map(([k, v]) => `\`${k}=${v}\``).join(', ')}; \`clean\` runs without ${vars.length > 1 ? 'them' : 'it'}`;
 }
 
 /** The Markdown report (docs/BENCHMARKS.md). */
@@ -98,14 +196,19 @@ export function toMarkdown(rep: BenchReport): string {
     '',
     'ocipeek measured side by side with the tools users would otherwise pick, in the same run',
     'on the same machine, against the Debian `docker-registry` on loopback. Regenerate with',
-    '`npm run bench` (full) or `npm run bench -- --quick` (a few minutes); the corpus is',
-    'built once into `.cache/bench/` (or `$OCIPEEK_BENCH_CACHE`). Raw figures:',
-    '`bench/results/latest.json`. What each case measures: `bench/README.md`.',
+    '`npm run bench` (full) or `npm run bench -- --quick`; the corpus is built once into',
+    '`.cache/bench/` (or `$OCIPEEK_BENCH_CACHE`). Raw figures: `bench/results/latest.json`.',
+    'What each case measures and which variants it runs in: `bench/README.md`.',
+    '',
+    'Every case runs in up to four variants: its files on **tmpfs** or on the **disk**, in the',
+    "shell's environment as it is (**user**) or without any `NODE_*` variable (**clean**). A",
+    'row meets its target only when it meets it in every variant it ran in.',
     '',
     `- date: ${rep.date}${rep.quick ? ' (**--quick** run: fewer runs, smaller big layer)' : ''}`,
-    `- runs: ${rep.warmup} warm-up + ${rep.runs} measured per contender, contenders alternating`,
+    `- runs: ${rep.warmup} warm-up + ${rep.runs} measured per contender (short commands more, see each table's n), contenders alternating`,
     `- machine: ${m.cpus} CPUs (${m.cpuModel}), ${m.memoryGiB} GiB RAM, kernel ${m.kernel}, ${m.os}`,
     `- disk: ${m.disk} as the kernel reports it; load average at start ${m.loadAverage.join(' ')}`,
+    `- environment: ${environment(rep)}`,
     `- versions: ${Object.entries(rep.versions)
       .map(([k, v]) => `${k} ${v}`)
       .join('; ')}`,
@@ -125,37 +228,26 @@ export function toMarkdown(rep: BenchReport): string {
       .join(', ');
     out.push(`| ${img.name} | ${img.description} | ${layers} |`);
   }
-  out.push(
-    '',
-    '## Summary',
-    '',
-    '| case | row | ratio | target | verdict |',
-    '|---|---|---|---|---|',
-  );
-  for (const c of rep.cases) {
-    if (c.status !== 'ok') {
-      const why = (c.reason ?? '').split('\n')[0]!.slice(0, 160).replace(/\|/g, '/');
-      out.push(`| ${c.title} | — | — | ${c.target} | ${c.status}: ${why} |`);
-      continue;
-    }
-    if (c.rows.some((r) => r.figures && !r.ocipeek)) {
-      out.push(`| ${c.title} | ${c.rows.length} rows (see below) | — | ${c.target} | reported |`);
-    }
-    for (const r of c.rows) {
-      if (r.figures && !r.ocipeek) continue;
-      const ratio = r.ratio === undefined ? '—' : `${r.ratio.toFixed(2)}× ${r.peer?.name ?? ''}`;
-      out.push(`| ${c.title} | ${r.label} | ${ratio} | ${r.target ?? '—'} | ${verdict(r)} |`);
-    }
-  }
+  out.push('', '## Summary', '', 'Ratio of medians, ocipeek over the peer (✗: missed there).', '');
+  out.push(...summary(rep));
   const missed = rep.cases.flatMap((c) =>
-    c.rows.filter((r) => r.met === false).map((r) => `${c.title} — ${r.label}`),
+    c.rows
+      .filter((r) => r.met === false)
+      .map((r) => `${c.title} — ${r.label} [${r.variant}]: ${cell(r)}, target ${r.target}`),
   );
   out.push('', '## Targets missed', '');
   out.push(...(missed.length ? missed.map((x) => `- ${x}`) : ['- none in this run']));
   for (const c of rep.cases) {
-    out.push('', `## ${c.title}`, '', `Peer: ${c.peer}. Target: ${c.target}.`, '');
+    out.push('', `## ${c.title}`, '', `Peer: ${esc(c.peer)}. Target: ${c.target}.`, '');
     if (c.measured)
       out.push(`Measured in the run of ${c.measured} (kept by a \`--only\` run).`, '');
+    if (c.errors)
+      out.push(
+        `**Failed in** ${Object.entries(c.errors)
+          .map(([k, v]) => `${k}: ${v}`)
+          .join('; ')}`,
+        '',
+      );
     if (c.status !== 'ok')
       out.push(`**${c.status === 'skipped' ? 'Skipped' : 'Failed'}:** ${c.reason}`);
     else out.push(...caseTable(c));

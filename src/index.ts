@@ -132,6 +132,7 @@ export {
 export {
   type BlobRange,
   type BlobRequestOptions,
+  type BlobStream,
   type BlobTarget,
   type FetchedManifest,
   type ListOptions,
@@ -159,13 +160,24 @@ export {
   type StoredImage,
 } from './store/index.js';
 export {
+  decodeName,
+  encodeName,
+  encodeTarHeader,
+  escapeName,
+  type PackTarOptions,
+  packTar,
+  type ReadTarOptions,
   readTar,
   readTarEntries,
   scanTarEntries,
   type TarEntry,
+  type TarHeaderFields,
   type TarRecord,
+  type TarWriteEntry,
+  unescapeName,
 } from './tar/index.js';
 export {
+  type BodySink,
   isLoopbackRegistry,
   type RegistryRequest,
   type RegistryResponse,

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { type Contender, measureAlternating, type RunResult } from '../measure.js';
 import { hasCommand, ocipeek } from '../ocipeek.js';
 import { shell, shq, skopeoPullScript } from '../peers.js';
+import { ALL_VARIANTS } from '../variants.js';
 import { freshDir, sideOf } from './compare.js';
 import { type BenchCase, type CaseContext, refOf, Skip } from './types.js';
 
@@ -18,12 +19,12 @@ function expectOutput(who: string, want: string) {
 
 /** `ocipeek cat REF PATH` with a fresh, absent store (nothing cached). */
 function ocipeekCat(ctx: CaseContext, file: string, want: string): Contender {
-  const store = freshDir(ctx.scratch, 'store-cat');
+  const store = freshDir(ctx.dir, 'store-cat');
   const check = expectOutput('ocipeek cat', want);
   return {
     name: 'ocipeek cat',
     before: store.remove,
-    command: (host) => ocipeek(['--store', store.dir, 'cat', refOf(ctx, 'app', host), file]),
+    command: (host) => ocipeek(ctx, ['--store', store.dir, 'cat', refOf(ctx, 'app', host), file]),
     after: async (run) => {
       await store.remove();
       check(run);
@@ -32,12 +33,12 @@ function ocipeekCat(ctx: CaseContext, file: string, want: string): Contender {
 }
 
 /**
- * skopeo copy to an oci: dir, umoci unpack the image (bundle on tmpfs if any), cat each
+ * skopeo copy to an oci: dir, umoci unpack the image (both on the variant's medium), cat each
  * file: one pipeline serves every row, as its cost does not depend on the file.
  */
 function umociCat(ctx: CaseContext, files: string[], want: string): Contender {
-  const oci = freshDir(ctx.scratch, 'oci-cat');
-  const bundle = freshDir(ctx.tmpfs ?? ctx.scratch, 'bundle-cat');
+  const oci = freshDir(ctx.dir, 'oci-cat');
+  const bundle = freshDir(ctx.dir, 'bundle-cat');
   const check = expectOutput('skopeo + umoci + cat', want);
   return {
     name: 'skopeo + umoci unpack + cat',
@@ -67,6 +68,8 @@ export const catFile: BenchCase = {
   title: 'read one file from the top layer / from the base (remote)',
   peer: 'skopeo copy + umoci unpack + cat',
   target: 'bytes fetched reported; time ≤ 0.3×',
+  variants: ALL_VARIANTS.filter((v) => v.env === 'user'),
+  needs: ['app'],
   async run(ctx) {
     if (!hasCommand('cat')) throw new Skip('`ocipeek cat` not available yet');
     const rootfs = ctx.corpus.synthetic ? 'synthetic' : 'debian';
@@ -90,6 +93,7 @@ export const catFile: BenchCase = {
     ctx.log('  app: ocipeek cat of each file, one skopeo + umoci pipeline for both');
     const measured = await measureAlternating([...mine, peer], {
       host: ctx.host,
+      env: ctx.variant.env,
       warmup: ctx.warmup,
       runs: ctx.runs,
       log: ctx.log,
@@ -108,7 +112,7 @@ export const catFile: BenchCase = {
         target: '≤ 0.3×',
         met: ratio <= 0.3,
         notes: [
-          `peer bytes = the image's layer blobs (skopeo copies all of them); umoci bundle on ${ctx.tmpfs ? 'tmpfs' : 'disk'}; the peer pipeline cats both files`,
+          `peer bytes = the image's layer blobs (skopeo copies all of them); the peer pipeline cats both files`,
         ],
       };
     });

@@ -38,7 +38,7 @@ export function sideOf(m: Measured, bytes?: { bytes: number; requests: number })
 /** Run `c` once through the counting proxy (untimed) and return what it fetched. */
 export async function countBytes(ctx: CaseContext, c: Contender) {
   ctx.proxy.reset();
-  await runContenderOnce(c, ctx.proxy.host);
+  await runContenderOnce(c, ctx.proxy.host, ctx.variant.env);
   const counts = ctx.proxy.counts();
   return { bytes: counts.bytes, requests: counts.requests, counts };
 }
@@ -60,6 +60,7 @@ export async function compare(ctx: CaseContext, o: CompareOptions): Promise<Row[
   ctx.log(`  ${o.label}`);
   const measured = await measureAlternating([o.ocipeek, ...o.peers.map((p) => p.contender)], {
     host: ctx.host,
+    env: ctx.variant.env,
     warmup: ctx.warmup,
     runs: ctx.runs,
     log: ctx.log,

@@ -2,6 +2,7 @@ import { fileURLToPath } from 'node:url';
 import type { Contender } from '../measure.js';
 import { hasCommand } from '../ocipeek.js';
 import { ensureJsPeer, JS_PEER, jsPeerDir } from '../peers.js';
+import { ALL_VARIANTS } from '../variants.js';
 import { compare, freshDir } from './compare.js';
 import { ocipeekPull } from './pull.js';
 import { type BenchCase, Skip } from './types.js';
@@ -14,10 +15,12 @@ export const jsPeerPull: BenchCase = {
   title: 'the JavaScript peer: pull all layers of the app image',
   peer: `${JS_PEER} (OCI Accept types sent; layers in parallel, to files, unverified)`,
   target: '≤ 1.0×',
+  variants: ALL_VARIANTS.filter((v) => v.env === 'user'),
+  needs: ['app'],
   async run(ctx) {
     if (!hasCommand('pull')) throw new Skip('`ocipeek pull` not available yet');
     if (!(await ensureJsPeer(ctx.cache, ctx.log))) throw new Skip(`${JS_PEER} not installable`);
-    const out = freshDir(ctx.scratch, 'snyk');
+    const out = freshDir(ctx.dir, 'snyk');
     const peer: Contender = {
       name: 'snyk docker-registry-v2-client',
       before: out.make,

@@ -2,8 +2,9 @@ import { fileURLToPath } from 'node:url';
 import type { Contender } from '../measure.js';
 import { hasCommand, ocipeek } from '../ocipeek.js';
 import { shell, shq, skopeoPullScript } from '../peers.js';
+import { ALL_VARIANTS } from '../variants.js';
 import { compare, freshDir } from './compare.js';
-import { type BenchCase, type CaseContext, refOf, Skip } from './types.js';
+import { type BenchCase, bigOf, type CaseContext, refOf, Skip } from './types.js';
 
 const FLOOR = fileURLToPath(new URL('../scripts/gunzip-floor.mjs', import.meta.url));
 
@@ -12,12 +13,12 @@ const FLOOR = fileURLToPath(new URL('../scripts/gunzip-floor.mjs', import.meta.u
  * Each run gets a fresh, absent store, so no listing cache or stored blob helps it.
  */
 export function ocipeekList(ctx: CaseContext, name: string): Contender {
-  const store = freshDir(ctx.scratch, 'store-ls');
+  const store = freshDir(ctx.dir, 'store-ls');
   return {
     name: 'ocipeek ls -R -l',
     before: store.remove,
     command: (host) =>
-      ocipeek(['--store', store.dir, 'ls', refOf(ctx, name, host), '/', '-R', '-l'], {
+      ocipeek(ctx, ['--store', store.dir, 'ls', refOf(ctx, name, host), '/', '-R', '-l'], {
         stdout: 'count',
         timeoutMs: 600_000,
       }),
@@ -42,7 +43,7 @@ function floor(ctx: CaseContext, name: string): Contender {
 
 /** `skopeo copy` to a fresh oci: dir, then `tar -tvzf` of each layer blob. */
 function skopeoTar(ctx: CaseContext, name: string): Contender {
-  const dir = freshDir(ctx.scratch, 'oci-list');
+  const dir = freshDir(ctx.dir, 'oci-list');
   const blobs = ctx.corpus.images[name]!.layers.map(
     (l) => `${dir.dir}/blobs/sha256/${l.digest.slice(7)}`,
   );
@@ -65,10 +66,12 @@ export const listLayers: BenchCase = {
   title: 'list every file of every layer (remote)',
   peer: "node's zlib gunzip of the same blobs (floor); skopeo copy + tar -tvzf per layer",
   target: '≤ 1.2× the floor; ≤ 0.5× skopeo + tar',
+  variants: ALL_VARIANTS.filter((v) => v.env === 'user'),
+  needs: ['app', 'big'],
   async run(ctx) {
     if (!hasCommand('ls')) throw new Skip('`ocipeek ls` not available yet');
     const rows = [];
-    for (const name of ['app', ctx.corpus.big.name]) {
+    for (const name of ['app', bigOf(ctx).name]) {
       const mine = ocipeekList(ctx, name);
       const tarPeer = skopeoTar(ctx, name);
       const got = await compare(ctx, {

@@ -1,7 +1,8 @@
 import { runOnce } from '../measure.js';
 import { hasCommand, ocipeek, statsOf } from '../ocipeek.js';
+import { ALL_VARIANTS } from '../variants.js';
 import { freshDir } from './compare.js';
-import { type BenchCase, type Row, refOf, Skip } from './types.js';
+import { type BenchCase, bigOf, type Row, refOf, Skip } from './types.js';
 
 const BUDGET = 256 * 1024;
 
@@ -28,13 +29,19 @@ export const peekLayer: BenchCase = {
   title: 'peek 256 KiB of a layer',
   peer: '—',
   target: 'files found per KiB fetched reported',
+  // A count, not a race: one variant is enough.
+  variants: ALL_VARIANTS.filter((v) => v.medium === 'disk' && v.env === 'user'),
+  needs: ['debian', 'app', 'big', 'debian-zstd'],
   async run(ctx) {
     if (!hasCommand('peek')) throw new Skip('`ocipeek peek` not available yet');
     const rows: Row[] = [];
-    for (const name of ['debian', 'app', ctx.corpus.big.name, 'debian-zstd']) {
-      const store = freshDir(ctx.scratch, 'store-peek');
+    for (const name of ['debian', 'app', bigOf(ctx).name, 'debian-zstd']) {
+      const store = freshDir(ctx.dir, 'store-peek');
       const args = ['--store', store.dir, 'peek', refOf(ctx, name), '--bytes', String(BUDGET)];
-      const r = await runOnce(ocipeek([...args, '--json'], { timeoutMs: 120_000 }));
+      const r = await runOnce(
+        ocipeek(ctx, [...args, '--json'], { timeoutMs: 120_000 }),
+        ctx.variant.env,
+      );
       await store.remove();
       if (r.code !== 0) throw new Error(`ocipeek ${args.slice(2).join(' ')}: ${r.stderr.trim()}`);
       const json = JSON.parse(r.stdout) as PeekJson;

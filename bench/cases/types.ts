@@ -1,5 +1,6 @@
-import type { Corpus } from '../corpus/index.js';
+import type { Corpus, CorpusImage } from '../corpus/index.js';
 import type { CountingProxy } from '../counting-proxy.js';
+import type { Variant } from '../variants.js';
 
 /** What every case gets. */
 export interface CaseContext {
@@ -14,8 +15,15 @@ export interface CaseContext {
   cache: string;
   /** A scratch folder on the same disk as the cache, emptied at the end. */
   scratch: string;
-  /** A scratch folder on tmpfs, or undefined when none was found. */
-  tmpfs?: string;
+  /** The variant this run of the case measures (medium and environment). */
+  variant: Variant;
+  /** The scratch folder on the variant's medium: where contenders write. */
+  dir: string;
+  /**
+   * ocipeek's HOME on the variant's medium, without credentials, kept for the whole bench
+   * run so its V8 code cache persists like a user's (the warm-up run writes it).
+   */
+  home: string;
   /** Results of the cases run before this one. */
   done: CaseResult[];
   log: (line: string) => void;
@@ -40,6 +48,10 @@ export interface Side {
 /** One line of a case's table: ocipeek against one peer, or a single figure. */
 export interface Row {
   label: string;
+  /** The variant measured (`tmpfs/user`...), set by the runner. */
+  variant?: string;
+  /** A single judged figure (peak RSS, a start-up time), shown in place of the ratio. */
+  amount?: { value: number; unit: string };
   ocipeek?: Side;
   peer?: Side;
   /** ocipeek median / peer median. */
@@ -62,10 +74,17 @@ export interface CaseResult {
   status: 'ok' | 'skipped' | 'failed';
   /** Why it was skipped or failed. */
   reason?: string;
+  /** The variants it ran in. */
+  variants?: string[];
+  /** Variants that failed, with the reason. */
+  errors?: Record<string, string>;
   rows: Row[];
   /** When an earlier run measured it (set on cases a `--only` run kept from the last report). */
   measured?: string;
 }
+
+/** The corpus images a case pulls from the registry (`big` is this run's big image). */
+export type ImageNeed = 'debian' | 'app' | 'big' | 'debian-zstd';
 
 /** A benchmark case. */
 export interface BenchCase {
@@ -73,12 +92,32 @@ export interface BenchCase {
   title: string;
   peer: string;
   target: string;
+  /** The variants it runs in by default (`--variants` overrides). */
+  variants: readonly Variant[];
+  /**
+   * Measured runs at least, unless `--runs` is given: short commands need many runs for a
+   * stable median.
+   */
+  minRuns?: number;
+  /** Images it needs in the registry. */
+  needs: readonly ImageNeed[];
+  /**
+   * Computed from earlier cases' rows (no runs of its own): runs once, after them, and its
+   * rows carry their own variants.
+   */
+  derived?: boolean;
   /** Resolve to rows, or throw {@link Skip} when what it needs does not exist yet. */
   run(ctx: CaseContext): Promise<Row[]>;
 }
 
 /** Thrown by a case that cannot run here (command not built yet, tool missing). */
 export class Skip extends Error {}
+
+/** This run's big image (a case that needs it declares `needs: ['big']`). */
+export function bigOf(ctx: CaseContext): CorpusImage {
+  if (!ctx.corpus.big) throw new Skip('the big image was not built for this run');
+  return ctx.corpus.big;
+}
 
 /** `HOST/bench/NAME:latest`. */
 export function refOf(ctx: CaseContext, name: string, host = ctx.host): string {

@@ -25,8 +25,8 @@ export interface CorpusImage {
 export interface Corpus {
   /** By name: `debian`, `app`, `big-NNNm` (each size built), `debian-zstd`. */
   images: Record<string, CorpusImage>;
-  /** The big image of this run's size. */
-  big: CorpusImage;
+  /** The big image of this run's size, when the run needs it or the cache holds it. */
+  big?: CorpusImage;
   /** How the base root filesystem was made. */
   rootfsSource: string;
   /** True when the base is the synthetic stand-in, not Debian. */
@@ -83,6 +83,9 @@ async function writeImage(layoutDir: string, name: string, layers: LayerBlob[], 
 export interface BuildCorpusOptions {
   /** Size of the big file in the `big` image, bytes. */
   bigSize: number;
+  /** Build the big image and `debian-zstd` if missing (else only reuse what is there). */
+  needBig: boolean;
+  needZstd: boolean;
   log: (line: string) => void;
 }
 
@@ -94,7 +97,8 @@ function blobExists(layoutDir: string, digest: string): boolean {
  * Build what is missing of the corpus in `cache` (kept across runs, recorded in
  * `corpus.json`): `debian` (one gzip layer), `app` (debian + node_modules + top layer),
  * `big-SIZE` (one huge file then small files) in `cache/layout`, and `debian-zstd` in
- * `cache/layout-zstd` (recompressed by skopeo).
+ * `cache/layout-zstd` (recompressed by skopeo). The big image and debian-zstd are built
+ * only when the run needs them; a cache that already holds everything is not written to.
  */
 export async function buildCorpus(cache: string, options: BuildCorpusOptions): Promise<Corpus> {
   const { log } = options;
@@ -114,10 +118,14 @@ export async function buildCorpus(cache: string, options: BuildCorpusOptions): P
     if (img?.layers.every((l) => blobExists(img.layoutDir, l.digest))) return img;
     return undefined;
   };
-  const save = () => writeFile(recordFile, JSON.stringify(corpus, null, 2));
+  let changed = false;
+  const save = async () => {
+    if (changed) await writeFile(recordFile, JSON.stringify(corpus, null, 2));
+  };
 
   let debian = reuse('debian');
   if (!debian) {
+    changed = true;
     log('  building the base layer from the root filesystem');
     const base = await layerFromDirectory(layout, rootfs.dir, { excludes: ROOTFS_EXCLUDES });
     const digest = await writeImage(layout, 'debian', [base], 'rootfs');
@@ -134,6 +142,7 @@ export async function buildCorpus(cache: string, options: BuildCorpusOptions): P
 
   let app = reuse('app');
   if (!app) {
+    changed = true;
     const tree = await ensureAppTree(cache, log);
     log('  building the node_modules layer and the top layer');
     const modules = await layerFromDirectory(layout, tree);
@@ -152,7 +161,8 @@ export async function buildCorpus(cache: string, options: BuildCorpusOptions): P
 
   const bigName = `big-${Math.round(options.bigSize / (1 << 20))}m`;
   let big = reuse(bigName);
-  if (!big) {
+  if (!big && options.needBig) {
+    changed = true;
     log(
       `  building ${bigName}: one ${options.bigSize} byte random file + 200 small files, gzip -1`,
     );
@@ -165,7 +175,7 @@ export async function buildCorpus(cache: string, options: BuildCorpusOptions): P
       description: `one ${Math.round(options.bigSize / (1 << 20))} MiB file of random bytes, then 200 small files; gzip level 1`,
     };
   }
-  corpus.images[bigName] = big;
+  if (big) corpus.images[bigName] = big;
   // Keep the other big variant's record so quick and full runs share the cache.
   for (const [k, v] of Object.entries(saved?.images ?? {})) {
     if (k.startsWith('big-') && k !== bigName) corpus.images[k] = v;
@@ -173,7 +183,8 @@ export async function buildCorpus(cache: string, options: BuildCorpusOptions): P
   await save();
 
   let zstd = reuse('debian-zstd');
-  if (!zstd) {
+  if (!zstd && options.needZstd) {
+    changed = true;
     log('  recompressing debian to zstd with skopeo');
     const dir = path.join(cache, 'layout-zstd');
     await rm(dir, { recursive: true, force: true });
@@ -192,7 +203,7 @@ export async function buildCorpus(cache: string, options: BuildCorpusOptions): P
     );
     zstd = await describeLayout(dir, 'debian-zstd', 'the debian image recompressed to zstd');
   }
-  corpus.images['debian-zstd'] = zstd;
+  if (zstd) corpus.images['debian-zstd'] = zstd;
   await save();
   return { ...corpus, big };
 }

@@ -1,12 +1,15 @@
-import { createReadStream, createWriteStream } from 'node:fs';
-import { copyFile, link as hardLink, mkdir, mkdtemp, open, rm, stat } from 'node:fs/promises';
+import { createReadStream } from 'node:fs';
+import { copyFile, link as hardLink, mkdir, open, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, isAbsolute, join, posix, resolve, sep } from 'node:path';
-import type { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
+import { pipeline, type Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
-import { extract } from 'tar-stream';
 import { InvalidTarError, isOcipeekError, NotFoundError, TooLargeError } from '../errors/index.js';
+import { tempName } from '../store/atomic-file.js';
+import { escapeName, fsPath, readTar, type TarEntry, type TarRecord } from '../tar/index.js';
+
+/** Archives are read in 1 MiB pieces (blobs are big; 64 KiB reads only cost round trips). */
+const READ_CHUNK = 1024 * 1024;
 
 /** Options of {@link extractArchive}. */
 export interface ExtractArchiveOptions {
@@ -43,30 +46,24 @@ export interface ExtractedArchive {
 export function safeEntryPath(name: string, archive: string): string {
   const cleaned = name.replace(/^(\.\/)+/, '');
   if (cleaned.includes('\0') || isAbsolute(cleaned) || cleaned.startsWith('/')) {
-    throw new InvalidTarError(`${archive}: entry "${name}" has an absolute path`);
+    throw new InvalidTarError(`${archive}: entry "${escapeName(name)}" has an absolute path`);
   }
   const normal = posix.normalize(cleaned);
   if (normal === '..' || normal.startsWith('../') || cleaned.split('/').includes('..')) {
-    throw new InvalidTarError(`${archive}: entry "${name}" points outside the archive`);
+    throw new InvalidTarError(`${archive}: entry "${escapeName(name)}" points outside the archive`);
   }
-  return normal.replace(/\/+$/, '');
+  // `./` (what `tar -cf x.tar -C DIR .` writes first) is the archive's own folder.
+  return normal === '.' ? '' : normal.replace(/\/+$/, '');
 }
 
-/** How the archive file starts and ends: gzip magic, and whether a plain tar is closed. */
-async function inspectFile(
-  file: string,
-): Promise<{ gzip: boolean; endMarker: boolean; size: number }> {
+/** Whether the archive file is gzip-compressed, and its size. */
+async function inspectFile(file: string): Promise<{ gzip: boolean; size: number }> {
   const handle = await open(file, 'r');
   try {
     const head = Buffer.alloc(2);
     const { bytesRead } = await handle.read(head, 0, 2, 0);
     const gzip = bytesRead === 2 && head[0] === 0x1f && head[1] === 0x8b;
-    // A tar ends with two zero blocks; without them the file was cut, possibly right at
-    // an entry boundary where the parser alone cannot tell.
-    const size = (await handle.stat()).size;
-    const tail = Buffer.alloc(1024);
-    const got = size >= 1024 ? (await handle.read(tail, 0, 1024, size - 1024)).bytesRead : 0;
-    return { gzip, endMarker: got === 1024 && tail.every((b) => b === 0), size };
+    return { gzip, size: (await handle.stat()).size };
   } finally {
     await handle.close();
   }
@@ -77,9 +74,11 @@ async function inspectFile(
  * entries with absolute or `..` paths are refused before anything is written for them,
  * links may only point at files inside the archive (they become hard links, or copies
  * where the file system has none), devices and FIFOs are refused, and an archive that
- * ends inside an entry fails with `InvalidTarError` naming the file. What an archive may
- * unpack to is bounded ({@link ExtractArchiveOptions.maxBytes}, `maxEntries`): the check
- * is on each entry's declared size, before its bytes are written.
+ * ends inside an entry or without its end-of-archive marker (cut at an entry boundary)
+ * fails with `InvalidTarError` naming the file. What an archive may unpack to is bounded
+ * ({@link ExtractArchiveOptions.maxBytes}, `maxEntries`): the check is on each entry's
+ * declared size, before its bytes are written. Parsing is the project's tar reader's;
+ * names are kept as bytes (`tar/name-codec.ts`).
  */
 export async function extractArchive(
   file: string,
@@ -92,9 +91,6 @@ export async function extractArchive(
     const info = await inspectFile(file);
     gzip = info.gzip;
     archiveSize = info.size;
-    if (!gzip && !info.endMarker) {
-      throw new InvalidTarError(`${file} is truncated (no end-of-archive marker)`);
-    }
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
       throw new NotFoundError(`no such archive: ${file}`);
@@ -112,51 +108,23 @@ export async function extractArchive(
   };
   const files: string[] = [];
   const links: Array<{ path: string; target: string }> = [];
-  const parser = extract();
-  const input: Readable = createReadStream(file, { signal: options.signal });
-  const stages: NodeJS.ReadWriteStream[] = gzip ? [createGunzip()] : [];
-  const feeding = pipeline(input, ...(stages as []), parser).catch((err: unknown) => {
-    parser.destroy(err as Error);
-  });
-  let failure: unknown;
-  const parserFailed = new Promise<never>((_, reject) => {
-    parser.once('error', reject);
-    parser.once('close', () => reject(new Error('archive reader closed')));
-  });
-  parserFailed.catch(() => {});
+  const input = createReadStream(file, { highWaterMark: READ_CHUNK, signal: options.signal });
+  // The callback form hands back the gunzip stream; a failure anywhere destroys it with
+  // the error, which its iterator (and so readTar) then throws.
+  const source: Readable = gzip ? pipeline(input, createGunzip(), () => {}) : input;
   try {
-    for await (const entry of parser) {
-      if (failure !== undefined) {
-        entry.resume();
-        continue;
-      }
-      try {
-        const tarEntry = entry as unknown as TarEntry;
-        spend(budget, tarEntry.header, file);
-        await extractEntry(tarEntry, parserFailed, root, file, files, links);
-      } catch (err) {
-        // Leaving the loop early would call the iterator's return(), which never settles
-        // on an errored tar-stream parser: stop the parser and let the loop end instead.
-        failure = err;
-        parser.destroy(err as Error);
-      }
+    // Raw names: an absolute or climbing name is refused here, not quietly confined.
+    for await (const record of readTar(source, { rawNames: true, signal: options.signal })) {
+      spend(budget, record.entry, file);
+      await extractEntry(record, root, file, files, links);
     }
-    await feeding;
   } catch (err) {
-    failure ??= err;
-  }
-  if (failure !== undefined) {
     input.destroy();
-    throw asTarError(failure, file);
+    throw asTarError(err, file);
   }
   await resolveLinks(root, links, files, file, budget);
   return { files };
 }
-
-/** What the extractor hands over per entry. */
-type TarEntry = Readable & {
-  header: { name: string; type?: string | null; linkname?: string | null; size?: number };
-};
 
 /** What an archive may still unpack to. */
 interface ExtractBudget {
@@ -167,13 +135,13 @@ interface ExtractBudget {
 }
 
 /** Count one entry against the budget, refusing it before anything of it is written. */
-function spend(budget: ExtractBudget, header: TarEntry['header'], file: string): void {
+function spend(budget: ExtractBudget, entry: TarEntry, file: string): void {
   if (--budget.entriesLeft < 0) {
     throw new InvalidTarError(
       `${file} holds more than ${budget.maxEntries} entries; image archives hold a few per blob`,
     );
   }
-  spendBytes(budget, header.size ?? 0, file);
+  spendBytes(budget, entry.type === 'file' ? entry.size : 0, file);
 }
 
 function spendBytes(budget: ExtractBudget, bytes: number, file: string): void {
@@ -183,47 +151,59 @@ function spendBytes(budget: ExtractBudget, bytes: number, file: string): void {
   }
 }
 
+/** Write a file's content, as the reader streams it, to a new file at `target`. */
+async function writeBody(record: TarRecord, target: string): Promise<void> {
+  const handle = await open(fsPath(target), 'w');
+  try {
+    for await (const chunk of record.readBody()) {
+      let at = 0;
+      while (at < chunk.length) at += (await handle.write(chunk, at)).bytesWritten;
+    }
+  } finally {
+    await handle.close();
+  }
+}
+
 /** Write one entry (files and folders) or record it (links) under `root`. */
 async function extractEntry(
-  entry: TarEntry,
-  parserFailed: Promise<never>,
+  record: TarRecord,
   root: string,
   file: string,
   files: string[],
   links: Array<{ path: string; target: string }>,
 ): Promise<void> {
-  const { header } = entry;
-  const rel = safeEntryPath(header.name, file);
+  const entry = record.entry;
+  const shown = escapeName(entry.path);
+  const rel = safeEntryPath(entry.path, file);
   const target = join(root, rel);
   if (rel !== '' && !target.startsWith(root + sep)) {
-    throw new InvalidTarError(`${file}: entry "${header.name}" points outside the archive`);
+    throw new InvalidTarError(`${file}: entry "${shown}" points outside the archive`);
   }
-  switch (header.type) {
-    case 'directory':
-      await mkdir(target, { recursive: true });
-      entry.resume();
+  switch (entry.type) {
+    case 'dir':
+      await mkdir(fsPath(target), { recursive: true });
       return;
     case 'file':
-    case 'contiguous-file':
-      await mkdir(dirname(target), { recursive: true });
-      // A parser that fails between entries leaves this entry neither ended nor errored.
-      await Promise.race([pipeline(entry, createWriteStream(target)), parserFailed]);
+      if (entry.sparse) {
+        throw new InvalidTarError(`${file}: entry "${shown}" is a sparse file`);
+      }
+      await mkdir(fsPath(dirname(target)), { recursive: true });
+      await writeBody(record, target);
       files.push(rel);
       return;
     case 'symlink':
-    case 'link': {
-      const linkname = header.linkname ?? '';
+    case 'hardlink': {
+      const linkname = entry.linkname ?? '';
       if (posix.isAbsolute(linkname)) {
-        throw new InvalidTarError(`${file}: link "${header.name}" points at an absolute path`);
+        throw new InvalidTarError(`${file}: link "${shown}" points at an absolute path`);
       }
-      const base = header.type === 'symlink' ? posix.dirname(rel) : '';
+      const base = entry.type === 'symlink' ? posix.dirname(rel) : '';
       links.push({ path: rel, target: safeEntryPath(posix.join(base, linkname), file) });
-      entry.resume();
       return;
     }
     default:
       throw new InvalidTarError(
-        `${file}: entry "${header.name}" is a ${header.type ?? 'unknown'}; archives of images hold only files, folders and links`,
+        `${file}: entry "${shown}" is a ${entry.type}; archives of images hold only files, folders and links`,
       );
   }
 }
@@ -244,14 +224,14 @@ async function resolveLinks(
   for (let pass = 0; pending.length > 0 && pass < 8; pass++) {
     const next: typeof pending = [];
     for (const link of pending) {
-      const from = join(root, link.target);
+      const from = fsPath(join(root, link.target));
       const info = await stat(from).catch(() => undefined);
       if (!info?.isFile()) {
         next.push(link);
         continue;
       }
-      const to = join(root, link.path);
-      await mkdir(dirname(to), { recursive: true });
+      const to = fsPath(join(root, link.path));
+      await mkdir(fsPath(dirname(join(root, link.path))), { recursive: true });
       await hardLink(from, to).catch(async () => {
         spendBytes(budget, info.size, archive);
         await copyFile(from, to);
@@ -264,12 +244,17 @@ async function resolveLinks(
   if (pending.length > 0) {
     const first = pending[0]!;
     throw new InvalidTarError(
-      `${archive}: link "${first.path}" points at "${first.target}", which the archive does not hold`,
+      `${archive}: link "${escapeName(first.path)}" points at "${escapeName(first.target)}", which the archive does not hold`,
     );
   }
 }
 
 function asTarError(err: unknown, file: string): unknown {
+  if (err instanceof InvalidTarError && !err.message.includes(file)) {
+    // The reader's own error, which cannot know the file's name.
+    const reason = err.message.replace(/^invalid tar(?: at \d+)?: /, '');
+    return new InvalidTarError(`${file}: ${reason}`, err.offset);
+  }
   if (isOcipeekError(err) || (err as Error)?.name === 'AbortError') return err;
   const message = err instanceof Error ? err.message : String(err);
   const code = (err as NodeJS.ErrnoException)?.code;
@@ -286,6 +271,10 @@ function asTarError(err: unknown, file: string): unknown {
  * Extract `file` into a new temp folder (under `options.tmpDir`, default the system one)
  * and hand it to `open` with the function that removes it; the folder is removed at once
  * when extraction or `open` fails, else it is the opened source's to remove on close.
+ *
+ * The folder is named like the store's temp files (`PREFIX.PID.RANDOM.tmp`): staged in a
+ * store's `.ocipeek/tmp` (as `import` does), a folder left by a killed process is
+ * removed by `prune` once that process is gone.
  */
 export async function openExtracted<T>(
   file: string,
@@ -293,7 +282,8 @@ export async function openExtracted<T>(
   options: ExtractArchiveOptions & { tmpDir?: string },
   open: (dir: string, cleanup: () => Promise<void>) => Promise<T>,
 ): Promise<T> {
-  const dir = await mkdtemp(join(options.tmpDir ?? tmpdir(), prefix));
+  const dir = tempName(options.tmpDir ?? tmpdir(), prefix.replace(/-+$/, ''));
+  await mkdir(dir, { mode: 0o700 });
   const cleanup = () => rm(dir, { recursive: true, force: true });
   try {
     await extractArchive(file, dir, options);

@@ -1,6 +1,7 @@
 import type { EntryView } from '../fs/index.js';
 import type { TarEntryType } from '../tar/index.js';
 import { TYPE_LETTERS } from '../tar/index.js';
+import { escapeName } from '../tar/name-codec.js';
 import { spaces } from './format.js';
 import { type ByteSink, LineWriter } from './line-writer.js';
 
@@ -70,10 +71,15 @@ function sizeCell(e: EntryView): string {
     : String(e.size);
 }
 
-/** The name column: `name`, `name -> target` (symlink) or `name => /target` (hardlink). */
+/**
+ * The name column: `name`, `name -> target` (symlink) or `name => /target` (hardlink),
+ * each name as {@link escapeName} shows it.
+ */
 function nameCell(e: EntryView, name: string): string {
-  if (!e.linkname) return name;
-  return e.type === 'hardlink' ? `${name} => ${e.linkname}` : `${name} -> ${e.linkname}`;
+  const shown = escapeName(name);
+  if (!e.linkname) return shown;
+  const target = escapeName(e.linkname);
+  return e.type === 'hardlink' ? `${shown} => ${target}` : `${shown} -> ${target}`;
 }
 
 /** One `ls -l` line: mode, owner, size, time, name (→ link target), and the layer. */

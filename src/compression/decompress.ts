@@ -9,7 +9,8 @@ import {
   detectCompression,
   MAGIC_LENGTH,
 } from './detect.js';
-import { ZstdDecompressor } from './zstd-decompressor.js';
+import { withDecompressionErrors } from './zlib-errors.js';
+import { createZstdDecompressor } from './zstd-decompressor.js';
 
 /** Options for {@link decompressStream}. */
 export interface DecompressOptions {
@@ -21,9 +22,7 @@ export interface DecompressOptions {
   what?: string;
   /** Called once with what the bytes are and what the media type claimed. */
   onDetect?: (detected: Compression, declared: Compression | undefined) => void;
-  /** zstd executable; default `zstd`. */
-  zstdCommand?: string;
-  /** Aborts the whole chain (source, decompressor, zstd process). */
+  /** Aborts the whole chain (source and decompressor). */
   signal?: AbortSignal;
 }
 
@@ -34,22 +33,9 @@ export interface DecompressOptions {
  */
 const GUNZIP_CHUNK = 1024 * 1024;
 
-/**
- * A gunzip stream whose own errors (corrupt data, unexpected end of file) surface as
- * {@link DecompressionError}. `_destroy` is the stream hook that decides which error is
- * emitted, so mapping there also covers the case where gunzip is the last stage.
- */
+/** A gunzip stream whose own errors (corrupt data, unexpected end of file) are DecompressionErrors. */
 function gunzip(): Duplex {
-  const stream = createGunzip({ chunkSize: GUNZIP_CHUNK });
-  const base = stream._destroy.bind(stream);
-  // Only zlib's own errors (code Z_DATA_ERROR, Z_BUF_ERROR…) are about the data; errors
-  // handed in from the source or an abort pass through unchanged.
-  const isZlibError = (e: Error) => /^Z_/.test(String((e as NodeJS.ErrnoException).code));
-  stream._destroy = (err, done) =>
-    base(err, (e) =>
-      done(e && isZlibError(e) ? new DecompressionError('gzip', e.message, { cause: e }) : e),
-    );
-  return stream;
+  return withDecompressionErrors(createGunzip({ chunkSize: GUNZIP_CHUNK }), 'gzip');
 }
 
 /**
@@ -121,7 +107,7 @@ async function peek(
  * Wire `stages` (source first) into one chain whose last stage is returned. Unlike
  * `stream.pipeline`, decompressor errors are turned into {@link DecompressionError} before
  * the consumer sees them, and a consumer that destroys the output early tears down every
- * stage (killing a zstd process) without reporting that as an error upstream.
+ * stage without reporting that as an error upstream.
  */
 function chain(
   source: Readable,
@@ -166,8 +152,8 @@ function chain(
  * The first bytes are peeked and decide the format (gzip `1f 8b`, zstd `28 b5 2f fd`,
  * otherwise uncompressed); a media type that says otherwise is overruled, since the bytes
  * are what they are. gzip goes through `zlib.createGunzip()`, which also reads
- * concatenated members (eStargz layers are thousands of them); zstd goes through the
- * `zstd` CLI (see {@link ZstdDecompressor}). Errors of the compressed data arrive on the
+ * concatenated members (eStargz layers are thousands of them); zstd is decompressed in
+ * process (see {@link createZstdDecompressor}). Errors of the compressed data arrive on the
  * returned stream as {@link DecompressionError}, source errors unchanged.
  */
 export async function decompressStream(
@@ -194,7 +180,7 @@ export async function decompressStream(
     decompressor = gunzip();
     stages.push(new Coalesce(GUNZIP_CHUNK), decompressor);
   } else if (detected === 'zstd') {
-    decompressor = new ZstdDecompressor({ command: options.zstdCommand });
+    decompressor = createZstdDecompressor();
     stages.push(decompressor);
   }
   if (options.maxOutputBytes !== undefined) {

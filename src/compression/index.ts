@@ -6,4 +6,9 @@ export {
   detectCompression,
   MAGIC_LENGTH,
 } from './detect.js';
-export { ZstdDecompressor, type ZstdDecompressorOptions } from './zstd-decompressor.js';
+export {
+  createZstdDecompressor,
+  defaultZstdDecoder,
+  type ZstdDecoderKind,
+  type ZstdDecompressorOptions,
+} from './zstd-decompressor.js';

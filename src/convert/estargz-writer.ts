@@ -9,14 +9,15 @@ import {
 } from '../lazy/estargz/constants.js';
 import { estargzFooter } from '../lazy/estargz/footer.js';
 import type { TocJsonEntry } from '../lazy/toc-json.js';
-import { readTar, type TarEntry } from '../tar/index.js';
 import {
   encodeTarHeader,
+  readTar,
   TAR_END,
+  type TarEntry,
   type TarHeaderFields,
   TYPE_MODE_BITS,
   tarPadding,
-} from './tar-header.js';
+} from '../tar/index.js';
 
 const gzip = promisify(gzipCallback);
 

@@ -9,4 +9,3 @@ export {
   type WriteEstargzOptions,
   writeEstargzLayer,
 } from './estargz-writer.js';
-export { encodeTarHeader, TAR_END, type TarHeaderFields, tarPadding } from './tar-header.js';

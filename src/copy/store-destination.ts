@@ -2,6 +2,7 @@ import type { Readable } from 'node:stream';
 import { REF_NAME_ANNOTATION } from '../layout/index.js';
 import type { Descriptor } from '../media/index.js';
 import type { Reference } from '../ref/index.js';
+import type { StorePin } from '../store/pins.js';
 import type { Store } from '../store/store.js';
 import { IMAGE_NAME_ANNOTATION } from './layout-source.js';
 import type {
@@ -33,17 +34,34 @@ export type LayoutNaming =
  * is one layout writer in ocipeek.
  */
 export class StoreDestination implements ImageDestination {
+  /** What this copy has looked at or written, kept from a concurrent `prune` until commit. */
+  private pin: Promise<StorePin> | undefined;
+
   constructor(
     readonly store: Store,
     private readonly naming: LayoutNaming,
     readonly description: string,
   ) {}
 
-  async hasBlob(desc: Descriptor): Promise<boolean> {
+  private async keep(digest: string, signal?: AbortSignal): Promise<void> {
+    this.pin ??= this.store.pin([], { signal });
+    await (await this.pin).add([digest], { signal });
+  }
+
+  private async unpin(): Promise<void> {
+    const pin = this.pin;
+    this.pin = undefined;
+    await (await pin?.catch(() => undefined))?.release();
+  }
+
+  async hasBlob(desc: Descriptor, options: SourceCallOptions = {}): Promise<boolean> {
+    // Pinned before looking: a blob found here stays until the tag names it.
+    await this.keep(desc.digest, options.signal);
     return (await this.store.hasBlob(desc.digest)) === desc.size;
   }
 
   async putBlob(desc: Descriptor, stream: Readable, options: PutBlobOptions): Promise<void> {
+    await this.keep(desc.digest, options.signal);
     await this.store.writeBlob(desc, stream, {
       // ImageSource streams verify themselves; the store hashes resumed prefixes anyway.
       sourceVerified: true,
@@ -53,6 +71,7 @@ export class StoreDestination implements ImageDestination {
   }
 
   async putManifest(manifest: ManifestBytes, options: PutManifestOptions): Promise<void> {
+    await this.keep(manifest.digest, options.signal);
     await this.store.putManifest(
       manifest.bytes,
       { mediaType: manifest.mediaType, digest: manifest.digest },
@@ -61,6 +80,14 @@ export class StoreDestination implements ImageDestination {
   }
 
   async commit(root: ManifestBytes, options: SourceCallOptions = {}): Promise<string> {
+    try {
+      return await this.name(root, options);
+    } finally {
+      await this.unpin();
+    }
+  }
+
+  private async name(root: ManifestBytes, options: SourceCallOptions): Promise<string> {
     const desc: Descriptor = {
       mediaType: root.mediaType,
       digest: root.digest,
@@ -89,5 +116,6 @@ export class StoreDestination implements ImageDestination {
 
   async abort(): Promise<void> {
     // Blobs already written are content-addressed and unnamed: `prune` reclaims them.
+    await this.unpin();
   }
 }

@@ -1,6 +1,6 @@
 import { gzipSync } from 'node:zlib';
-import { pack } from 'tar-stream';
 import { digestOf } from '../digest/index.js';
+import { packTarBuffer, type TarHeaderFields, type TarWriteEntry } from '../tar/index.js';
 
 /** One entry of a generated layer tar. Directories end in `/`. */
 export interface ExampleEntry {
@@ -23,33 +23,30 @@ export interface ExampleLayer {
   digest: string;
 }
 
+const TYPES = { file: 'file', directory: 'dir', symlink: 'symlink', link: 'hardlink' } as const;
+
 /** Build a tar from `entries` (in order) with a fixed mtime and root ownership. */
 export async function buildTar(entries: ExampleEntry[], mtime: Date): Promise<Buffer> {
-  const tar = pack();
-  const chunks: Buffer[] = [];
-  const done = new Promise<void>((resolve, reject) => {
-    tar.on('data', (chunk) => {
-      chunks.push(chunk as Buffer);
-    });
-    tar.on('end', () => resolve());
-    tar.on('error', reject);
+  const members: TarWriteEntry[] = entries.map((e) => {
+    const type = TYPES[e.type ?? (e.name.endsWith('/') ? 'directory' : 'file')];
+    const body = type === 'file' ? Buffer.from(e.content ?? '') : undefined;
+    // A hard link carries its target's mode; a symlink's mode is always 0777.
+    const mode = e.mode ?? { file: 0o644, dir: 0o755, symlink: 0o777, hardlink: 0o644 }[type];
+    const header: TarHeaderFields = {
+      path: e.name.replace(/\/$/, ''),
+      type,
+      size: body?.length ?? 0,
+      mode,
+      uid: 0,
+      gid: 0,
+      uname: 'root',
+      gname: 'root',
+      mtime: Math.floor(mtime.getTime() / 1000),
+    };
+    if (type === 'symlink' || type === 'hardlink') header.linkname = e.linkname ?? '';
+    return body ? { header, body } : { header };
   });
-  for (const e of entries) {
-    const type = e.type ?? (e.name.endsWith('/') ? 'directory' : 'file');
-    const base = { mtime, uid: 0, gid: 0, uname: 'root', gname: 'root' };
-    if (type === 'file') {
-      tar.entry({ ...base, name: e.name, type, mode: e.mode ?? 0o644 }, e.content ?? '');
-    } else if (type === 'directory') {
-      tar.entry({ ...base, name: e.name, type, mode: e.mode ?? 0o755 });
-    } else {
-      // A hard link carries its target's mode; a symlink's mode is always 0777.
-      const mode = e.mode ?? (type === 'link' ? 0o644 : 0o777);
-      tar.entry({ ...base, name: e.name, type, mode, linkname: e.linkname ?? '' });
-    }
-  }
-  tar.finalize();
-  await done;
-  return Buffer.concat(chunks);
+  return packTarBuffer(members);
 }
 
 /**

@@ -1,17 +1,26 @@
-import { randomBytes } from 'node:crypto';
-import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rename, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { gunzip, gzip } from 'node:zlib';
-import { parseDigest } from '../digest/index.js';
+import { tempName } from '../store/atomic-file.js';
+import {
+  DEFAULT_LISTING_CACHE_MAX_BYTES,
+  evictLeastRecentlyUsed,
+  type ListingFile,
+  listingFileName,
+  scanListingFiles,
+} from '../store/listing-cache-files.js';
 import type { TarEntry } from '../tar/index.js';
 import { decodeListing, encodeListing, type ListingColumns } from './listing-codec.js';
 
 const gzipAsync = promisify(gzip);
 const gunzipAsync = promisify(gunzip);
 
-/** Bumped whenever the cached entry shape changes; older files are ignored. */
-const CACHE_VERSION = 3;
+/**
+ * Bumped whenever the cached entry shape changes; older files are ignored. 4: names that
+ * are not UTF-8 are kept as escaped bytes (`tar/name-codec.ts`); version 3 held U+FFFD.
+ */
+const CACHE_VERSION = 4;
 
 /** What scanning one layer yields; cached per layer digest. */
 export interface LayerListing {
@@ -36,16 +45,29 @@ interface CacheFile {
  * lets images that share a base reuse its listing. Files are gzip'd JSON of the entries
  * in columns (see {@link encodeListing}) written atomically; a damaged or outdated file is
  * ignored and rewritten.
+ *
+ * The folder is bounded (`maxBytes`): a read marks a file used (its mtime), and a write
+ * that takes the folder past the bound removes the least recently used files. The first
+ * write of an instance looks at the folder once; later writes keep that picture current.
+ * `prune` trims the same folder (listings of layers no longer stored, then to the bound).
  */
 export class LayerIndexCache {
+  /** Most bytes the folder may hold after a write. */
+  readonly maxBytes: number;
+  private files: Promise<ListingFile[]> | undefined;
+  /** `files` once read. */
+  private known: ListingFile[] | undefined;
+
   constructor(
     /** Folder holding one file per layer (e.g. `STORE/.ocipeek/fs-index`). */
     readonly dir: string,
-  ) {}
+    options: { maxBytes?: number } = {},
+  ) {
+    this.maxBytes = options.maxBytes ?? DEFAULT_LISTING_CACHE_MAX_BYTES;
+  }
 
   private file(digest: string): string {
-    const { algorithm, hex } = parseDigest(digest);
-    return join(this.dir, `${algorithm}-${hex}.json.gz`);
+    return join(this.dir, listingFileName(digest));
   }
 
   /** True when a listing of layer `digest` is on disk (checked without reading it). */
@@ -62,11 +84,18 @@ export class LayerIndexCache {
     options: { contentDigests?: boolean } = {},
   ): Promise<LayerListing | undefined> {
     let raw: Buffer;
+    const path = this.file(digest);
     try {
-      raw = await readFile(this.file(digest));
+      raw = await readFile(path);
     } catch {
       return undefined;
     }
+    // Used now: the last to be evicted. Not awaited, nothing depends on it.
+    const now = new Date();
+    utimes(path, now, now).catch(() => {});
+    const name = listingFileName(digest);
+    const known = this.known?.find((f) => f.name === name);
+    if (known) known.lastUsed = now.getTime();
     try {
       const parsed = JSON.parse((await gunzipAsync(raw)).toString('utf8')) as CacheFile;
       if (parsed.version !== CACHE_VERSION || parsed.digest !== digest) return undefined;
@@ -98,14 +127,28 @@ export class LayerIndexCache {
   }
 
   private async write(digest: string, body: CacheFile): Promise<void> {
-    const target = this.file(digest);
-    const temp = `${target}.${randomBytes(6).toString('hex')}.tmp`;
+    const name = listingFileName(digest);
+    // The temp name carries the pid: `prune` removes those of writers that died.
+    const temp = tempName(this.dir, name);
     try {
       await mkdir(this.dir, { recursive: true });
-      await writeFile(temp, await gzipAsync(JSON.stringify(body), { level: 1 }));
-      await rename(temp, target);
+      const bytes = await gzipAsync(JSON.stringify(body), { level: 1 });
+      await writeFile(temp, bytes);
+      await rename(temp, join(this.dir, name));
+      await this.bound(name, bytes.length);
     } catch {
       await rm(temp, { force: true });
     }
+  }
+
+  /** Account for a file just written and evict the least recently used past the bound. */
+  private async bound(name: string, size: number): Promise<void> {
+    this.files ??= scanListingFiles(this.dir);
+    const files = await this.files;
+    this.known = files;
+    const known = files.findIndex((f) => f.name === name);
+    if (known >= 0) files.splice(known, 1);
+    files.push({ name, size, lastUsed: Date.now() });
+    await evictLeastRecentlyUsed(this.dir, files, this.maxBytes);
   }
 }

@@ -1,5 +1,5 @@
-import { createReadStream } from 'node:fs';
-import { readFile, stat } from 'node:fs/promises';
+import { constants, createReadStream } from 'node:fs';
+import { open, stat } from 'node:fs/promises';
 import { join, resolve as resolvePath } from 'node:path';
 import { PassThrough, type Readable, type Transform } from 'node:stream';
 import { digestOf, parseDigest, VerifyingStream } from '../digest/index.js';
@@ -12,6 +12,7 @@ import {
   TooLargeError,
 } from '../errors/index.js';
 import { type Descriptor, type ImageIndex, isIndex, parseManifest } from '../media/index.js';
+import { blobFileSize, closeBlobFile, openBlobFile, readBlobFile } from './blob-file.js';
 import { REF_NAME_ANNOTATION, tagOfRefName } from './ref-name.js';
 
 /** `index.json` larger than this is refused: even a busy shared store stays far below it. */
@@ -62,12 +63,42 @@ function errnoCode(err: unknown): string | undefined {
 }
 
 /**
+ * Read a layout file (`oci-layout`, `index.json`) without following a symbolic link in
+ * its place: a layout unpacked from an untrusted archive could point it anywhere, and
+ * parse errors quote what they read. A link fails with `ELOOP`.
+ */
+async function readLayoutFile(
+  path: string,
+  options: { signal?: AbortSignal; maxBytes?: number } = {},
+): Promise<Buffer> {
+  const handle = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+  try {
+    const info = await handle.stat();
+    if (!info.isFile()) {
+      throw new InvalidArgumentError(`${path} is not a regular file`);
+    }
+    if (options.maxBytes !== undefined && info.size > options.maxBytes) {
+      throw new TooLargeError(path, options.maxBytes);
+    }
+    return await handle.readFile({ signal: options.signal });
+  } finally {
+    await handle.close();
+  }
+}
+
+function linkRefused(path: string): InvalidArgumentError {
+  return new InvalidArgumentError(`${path} is a symbolic link; a layout's own files must not be`);
+}
+
+/**
  * Read-only access to an OCI image layout directory (`oci-layout`, `index.json`,
  * `blobs/<alg>/<hex>`), as written by skopeo `oci:`, umoci, buildah and ocipeek's store.
  *
  * Nothing is cached: `index.json` is re-read on every call so a layout that another tool
  * updates while it is open stays current. Every digest is validated before it becomes a
- * path, so no argument can reach outside `blobs/`.
+ * path, so no argument can reach outside `blobs/`, and no file of the layout is read
+ * through a symbolic link: a layout unpacked from an untrusted archive cannot point a
+ * blob (or `blobs/` itself) at a file elsewhere on the machine.
  */
 export class OciLayout {
   /** The layout directory, as an absolute path. */
@@ -87,10 +118,9 @@ export class OciLayout {
     // The three reads go out together (each is a round trip to the thread pool); their
     // outcomes are examined in order, so the first problem reported is the same as if
     // they had been read one after another.
-    const markerRead = readFile(join(abs, 'oci-layout'), {
-      encoding: 'utf8',
-      signal: options.signal,
-    });
+    const markerRead = readLayoutFile(join(abs, 'oci-layout'), { signal: options.signal }).then(
+      (b) => b.toString('utf8'),
+    );
     const indexRead = layout.index({ signal: options.signal });
     markerRead.catch(() => {});
     indexRead.catch(() => {});
@@ -109,6 +139,7 @@ export class OciLayout {
       if (errnoCode(err) === 'ENOENT') {
         throw new InvalidArgumentError(`${abs} is not an OCI image layout (no oci-layout file)`);
       }
+      if (errnoCode(err) === 'ELOOP') throw linkRefused(join(abs, 'oci-layout'));
       throw err;
     }
     let version: unknown;
@@ -131,13 +162,12 @@ export class OciLayout {
     const path = join(this.dir, 'index.json');
     let bytes: Buffer;
     try {
-      const info = await stat(path);
-      if (info.size > MAX_INDEX_BYTES) throw new TooLargeError(path, MAX_INDEX_BYTES);
-      bytes = await readFile(path, { signal: options.signal });
+      bytes = await readLayoutFile(path, { signal: options.signal, maxBytes: MAX_INDEX_BYTES });
     } catch (err) {
       if (errnoCode(err) === 'ENOENT') {
         throw new InvalidArgumentError(`${this.dir} is not an OCI image layout (no index.json)`);
       }
+      if (errnoCode(err) === 'ELOOP') throw linkRefused(path);
       throw err;
     }
     let parsed: ReturnType<typeof parseManifest>;
@@ -193,29 +223,28 @@ export class OciLayout {
     return join(this.dir, 'blobs', algorithm, hex);
   }
 
-  /** The size of blob `digest`, or `undefined` when the layout does not have it. */
-  async hasBlob(digest: string): Promise<number | undefined> {
-    const path = this.blobPath(digest);
-    try {
-      const info = await stat(path);
-      return info.isFile() ? info.size : undefined;
-    } catch (err) {
-      if (errnoCode(err) === 'ENOENT' || errnoCode(err) === 'ENOTDIR') return undefined;
-      throw err;
-    }
+  /**
+   * The size of blob `digest`, or `undefined` when the layout does not have it as a
+   * regular file (a symbolic link in its place counts as absent).
+   */
+  hasBlob(digest: string): Promise<number | undefined> {
+    return blobFileSize(this.dir, digest);
   }
 
   /** Read a whole blob into memory and check its digest. */
   async readBlob(digest: string, options: ReadBlobOptions = {}): Promise<Buffer> {
-    const path = this.blobPath(digest);
     const limit = options.maxBytes ?? DEFAULT_MAX_BLOB_BYTES;
-    const size = await this.hasBlob(digest);
-    if (size === undefined) throw this.missing(digest);
-    if (size > limit) throw new TooLargeError(`blob ${digest}`, limit);
-    const bytes = await readFile(path, { signal: options.signal });
-    // The file may have changed between stat and read; the digest check below catches a
-    // rewrite, this catches growth past the cap.
-    if (bytes.length > limit) throw new TooLargeError(`blob ${digest}`, limit);
+    const file = await openBlobFile(this.dir, digest);
+    if (!file) throw this.missing(digest);
+    let bytes: Buffer;
+    try {
+      if (file.size > limit) throw new TooLargeError(`blob ${digest}`, limit);
+      bytes = await readBlobFile(file, options.signal);
+    } finally {
+      await closeBlobFile(file.fd);
+    }
+    // At most the size the file had when opened is read: the digest check catches a
+    // file changed meanwhile.
     const actual = digestOf(bytes, parseDigest(digest).algorithm);
     if (actual !== digest) throw new DigestMismatchError(digest, actual, `blob in ${this.dir}`);
     return bytes;
@@ -223,11 +252,11 @@ export class OciLayout {
 
   /**
    * Stream a blob, or the inclusive byte range `start`..`end` of it. Whole reads are
-   * verified unless `verify: false`. A missing blob surfaces as a `NotFoundError` on the
-   * stream.
+   * verified unless `verify: false`. A missing blob, or one that is not a regular file
+   * inside the layout (see `openBlobFile`), surfaces as a `NotFoundError` on the stream.
    */
   openBlob(digest: string, options: OpenBlobOptions = {}): Readable {
-    const path = this.blobPath(digest);
+    parseDigest(digest);
     const { start, end } = options;
     const ranged = start !== undefined || end !== undefined;
     if (ranged && options.verify) {
@@ -247,21 +276,34 @@ export class OciLayout {
       throw new InvalidArgumentError(`blob range end ${end} is before start ${start}`);
     }
     const verify = options.verify ?? !ranged;
-    // 1 MiB reads: the default 64 KiB meant a thread-pool round trip per 64 KiB of a layer.
-    const file = createReadStream(path, {
-      start,
-      end,
-      signal: options.signal,
-      highWaterMark: 1 << 20,
-    });
     const out: Transform = verify ? new VerifyingStream({ digest }) : new PassThrough();
-    file.on('error', (err) => {
-      out.destroy(errnoCode(err) === 'ENOENT' ? this.missing(digest) : err);
-    });
-    out.on('close', () => {
-      if (!file.destroyed) file.destroy();
-    });
-    file.pipe(out);
+    openBlobFile(this.dir, digest).then(
+      (opened) => {
+        if (!opened) {
+          out.destroy(this.missing(digest));
+          return;
+        }
+        if (out.destroyed) {
+          void closeBlobFile(opened.fd);
+          return;
+        }
+        // 1 MiB reads: the default 64 KiB meant a thread-pool round trip per 64 KiB of a
+        // layer. The stream owns the fd and closes it.
+        const file = createReadStream('', {
+          fd: opened.fd,
+          start,
+          end,
+          signal: options.signal,
+          highWaterMark: 1 << 20,
+        });
+        file.on('error', (err) => out.destroy(err));
+        out.on('close', () => {
+          if (!file.destroyed) file.destroy();
+        });
+        file.pipe(out);
+      },
+      (err: unknown) => out.destroy(err as Error),
+    );
     return out;
   }
 

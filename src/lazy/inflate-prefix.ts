@@ -1,5 +1,5 @@
 import { createGunzip } from 'node:zlib';
-import { ZstdDecompressor } from '../compression/index.js';
+import { createZstdDecompressor } from '../compression/index.js';
 
 /** How the members of a lazy layer are compressed. */
 export type MemberCompression = 'gzip' | 'zstd';
@@ -21,7 +21,7 @@ export async function inflatePrefix(
   options: InflatePrefixOptions = {},
 ): Promise<Buffer> {
   if (length === 0) return Buffer.alloc(0);
-  const inflater = compression === 'gzip' ? createGunzip() : new ZstdDecompressor();
+  const inflater = compression === 'gzip' ? createGunzip() : createZstdDecompressor();
   const onAbort = () => inflater.destroy(options.signal?.reason);
   options.signal?.addEventListener('abort', onAbort, { once: true });
   const parts: Buffer[] = [];

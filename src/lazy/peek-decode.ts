@@ -1,8 +1,7 @@
-import { spawn } from 'node:child_process';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { createGunzip, type Gunzip } from 'node:zlib';
-import type { Compression } from '../compression/index.js';
-import { DecompressionError, UnsupportedError } from '../errors/index.js';
+import { type Compression, createZstdDecompressor } from '../compression/index.js';
+import { zlibError as asDecompressionError } from '../compression/zlib-errors.js';
 
 /** Options for {@link decodeWindow}. */
 export interface DecodeWindowOptions {
@@ -12,8 +11,6 @@ export interface DecodeWindowOptions {
    * stream is expected and simply ends the output).
    */
   atBlobEnd: () => boolean;
-  /** zstd executable; default `zstd`. */
-  zstdCommand?: string;
   signal?: AbortSignal;
 }
 
@@ -47,11 +44,7 @@ async function* plainWindow(input: AsyncIterator<Buffer>): AsyncGenerator<Buffer
   }
 }
 
-function zlibError(err: Error): Error {
-  return /^Z_/.test(String((err as NodeJS.ErrnoException).code))
-    ? new DecompressionError('gzip', err.message, { cause: err })
-    : err;
-}
+const zlibError = (err: Error) => asDecompressionError(err, 'gzip');
 
 /** Write one piece and wait until zlib has processed it (its output is emitted by then). */
 function writePiece(z: Gunzip, piece: Buffer): Promise<void> {
@@ -118,68 +111,55 @@ async function* gunzipWindow(
   }
 }
 
-/** Pause zstd's output beyond this many buffered bytes (a zstd bomb guard). */
-const ZSTD_BUFFER = 4 * 1024 * 1024;
-
+/**
+ * The zstd decompressor pulled from as the consumer reads: it steps only while its output
+ * is wanted (bounded memory, a zstd bomb decodes no further than it is read), and the
+ * window is fed one chunk at a time once the previous one has been used up.
+ */
 async function* zstdWindow(
   input: AsyncIterator<Buffer>,
   options: DecodeWindowOptions,
 ): AsyncGenerator<Buffer> {
-  const command = options.zstdCommand ?? 'zstd';
-  const child = spawn(command, ['-d', '-c', '-q'], { stdio: ['pipe', 'pipe', 'pipe'] });
-  const out: Buffer[] = [];
-  let buffered = 0;
-  let exit: { code: number | null } | undefined;
+  const zstd = createZstdDecompressor();
   let failure: Error | undefined;
-  let stderr = '';
+  let ended = false;
   let inputDone = false;
   let feeding = false;
+  /** Chunks written whose bytes the decoder has not used up yet. */
+  let unused = 0;
   let wake: (() => void) | undefined;
   const poke = () => {
     const w = wake;
     wake = undefined;
     w?.();
   };
-  child.stdout.on('data', (chunk: Buffer) => {
-    out.push(chunk);
-    buffered += chunk.length;
-    if (buffered > ZSTD_BUFFER) child.stdout.pause();
+  zstd.on('readable', poke);
+  zstd.on('end', () => {
+    ended = true;
     poke();
   });
-  child.stderr.setEncoding('utf8');
-  child.stderr.on('data', (text: string) => {
-    if (stderr.length < 4096) stderr += text;
-  });
-  child.stdin.on('error', () => {}); // EPIPE when zstd quits on bad input: its exit tells
-  child.on('error', (err: NodeJS.ErrnoException) => {
-    failure ??=
-      err.code === 'ENOENT'
-        ? new UnsupportedError(`zstd layers need the '${command}' command (Debian package zstd)`)
-        : new DecompressionError('zstd', err.message, { cause: err });
-    exit ??= { code: null };
-    poke();
-  });
-  child.on('close', (code) => {
-    exit ??= { code };
+  zstd.on('error', (err) => {
+    failure ??= err;
     poke();
   });
   const onAbort = () => poke();
   options.signal?.addEventListener('abort', onAbort, { once: true });
 
-  // zstd gives no "I need more input" signal, so the window is fed whenever the consumer
-  // waits on an empty output: the input runs ahead of need by about one zstd block.
   const feed = async () => {
     feeding = true;
     try {
       const r = await input.next();
-      if (r.done) {
-        inputDone = true;
-        child.stdin.end();
-      } else if (!child.stdin.write(r.value)) {
-        await new Promise<void>((resolve) => {
-          child.stdin.once('drain', resolve);
-          child.once('close', resolve);
+      if (!r.done) {
+        unused++;
+        zstd.write(r.value, () => {
+          unused--;
+          poke();
         });
+      } else {
+        inputDone = true;
+        // Only a whole blob must end on a frame boundary; a window cut off mid-frame just
+        // ends its output once everything written has been decoded.
+        if (options.atBlobEnd()) zstd.end();
       }
     } catch (err) {
       failure ??= err as Error;
@@ -193,35 +173,21 @@ async function* zstdWindow(
     for (;;) {
       options.signal?.throwIfAborted();
       if (failure) throw failure;
-      const chunk = out.shift();
+      const chunk: Buffer | null = zstd.read();
       if (chunk) {
-        buffered -= chunk.length;
-        if (buffered < ZSTD_BUFFER / 2) child.stdout.resume();
         yield chunk;
         continue;
       }
-      if (exit) break;
-      if (!inputDone && !feeding) void feed();
+      if (ended) break;
+      if (inputDone && unused === 0 && !options.atBlobEnd()) break;
+      if (!inputDone && !feeding && unused === 0) void feed();
       await new Promise<void>((resolve) => {
         wake = resolve;
       });
     }
-    if (failure) throw failure;
-    // A non-zero exit is expected when the window was cut off mid-frame (zstd says
-    // "premature end"); it is an error only when the whole blob was given.
-    if (exit.code !== 0 && (!inputDone || options.atBlobEnd())) {
-      const detail = stderr
-        .trim()
-        .split('\n')
-        .pop()
-        ?.replace(/^zstd: /, '');
-      throw new DecompressionError('zstd', detail || `exit ${exit.code}`);
-    }
   } finally {
     options.signal?.removeEventListener('abort', onAbort);
-    if (!exit) child.kill('SIGKILL');
-    child.stdout.destroy();
-    child.stdin.destroy();
+    zstd.destroy();
     // A pull may be in flight (the body will be destroyed by the window when it settles).
     if (feeding) void input.return?.().catch(() => {});
     else await input.return?.();

@@ -70,8 +70,6 @@ export interface PeekLayerOptions {
   growBy?: number;
   /** The layer index put on entries (default 0). */
   layer?: number;
-  /** zstd executable; default `zstd`. */
-  zstdCommand?: string;
   signal?: AbortSignal;
 }
 
@@ -187,7 +185,6 @@ export async function* peekBlob(
   let decodedAll = false;
   const decoded = decodeWindow(compression, rest, {
     atBlobEnd: () => window.reachedEnd,
-    zstdCommand: options.zstdCommand,
     signal,
   });
   async function* counted(): AsyncGenerator<Buffer> {

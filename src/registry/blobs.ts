@@ -2,6 +2,7 @@ import type { Readable } from 'node:stream';
 import { parseDigest } from '../digest/index.js';
 import { RegistryError } from '../errors/index.js';
 import type { Reference } from '../ref/index.js';
+import type { SinkSource } from '../transport/body-sink.js';
 import { headerValue, type RegistryResponse, type RegistryTransport } from '../transport/index.js';
 import { readCapped } from '../transport/read-capped.js';
 import { errorFromResponse } from './response-errors.js';
@@ -13,6 +14,13 @@ export interface BlobTarget {
   digest: string;
   size?: number;
 }
+
+/**
+ * A verified blob: read it as a stream, or hand it to a sink with `pipeTo` (views of the
+ * connection's read buffers when the registry speaks plain HTTP; see
+ * {@link VerifiedBlobStream}).
+ */
+export type BlobStream = Readable & SinkSource;
 
 /** Options for whole-blob reads. */
 export interface BlobRequestOptions {
@@ -85,7 +93,7 @@ export async function openBlob(
   ref: Reference,
   target: BlobTarget,
   options: BlobRequestOptions = {},
-): Promise<Readable> {
+): Promise<BlobStream> {
   parseDigest(target.digest);
   const offset = options.offset ?? 0;
   const first = await requestBlob(

@@ -1,6 +1,7 @@
 export {
   type BlobRange,
   type BlobRequestOptions,
+  type BlobStream,
   type BlobTarget,
   parseContentRange,
 } from './blobs.js';

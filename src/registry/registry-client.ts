@@ -10,6 +10,7 @@ import {
 import {
   type BlobRange,
   type BlobRequestOptions,
+  type BlobStream,
   type BlobTarget,
   openBlob,
   openBlobRange,
@@ -79,12 +80,15 @@ export class RegistryClient {
     return headManifest(this.transport, asRef(ref), options);
   }
 
-  /** Stream a blob, size-limited and digest-verified, resuming broken connections. */
+  /**
+   * Stream a blob, size-limited and digest-verified, resuming broken connections; or hand
+   * it to a sink with `pipeTo` (see {@link BlobStream}).
+   */
   openBlob(
     repo: Reference | string,
     blob: BlobTarget,
     options?: BlobRequestOptions,
-  ): Promise<Readable> {
+  ): Promise<BlobStream> {
     return openBlob(this.transport, asRef(repo), blob, options);
   }
 

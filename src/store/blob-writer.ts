@@ -1,13 +1,20 @@
-import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, rename, stat, unlink } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { type FileHandle, lstat, mkdir, open, rename, stat, unlink } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import { createDigester, parseDigest } from '../digest/index.js';
-import { DigestMismatchError, type OcipeekError, SizeMismatchError } from '../errors/index.js';
+import {
+  DigestMismatchError,
+  type OcipeekError,
+  RegistryError,
+  SizeMismatchError,
+  StoreError,
+} from '../errors/index.js';
 import type { Descriptor } from '../media/index.js';
+import { feedSink } from '../transport/body-sink.js';
 import { FileLock } from './file-lock.js';
 import { errnoCode, storeFsError } from './fs-errors.js';
+import { PositionalWriter } from './positional-writer.js';
 
 /**
  * Where blob bytes come from: a stream, or a function that opens the blob at a byte
@@ -71,10 +78,22 @@ async function sizeOf(path: string): Promise<number | undefined> {
  * `tmp/ALG-HEX.partial`, which a later run finds and resumes after a crash: tolerating two
  * writers would need unique temp names and throw that resumability away.
  *
- * Crash safety: bytes go to the `.partial` file; only after the size and digest checked out
- * is it renamed into `blobs/ALG/HEX` (rename is atomic), so a blob file is always whole.
- * A resumed download hashes the kept prefix first; if the result does not match (the
- * prefix was bad) the partial is discarded and the blob fetched once more from byte 0.
+ * Crash safety: bytes go to the `.partial` file; only after the file checked out is it
+ * renamed into `blobs/ALG/HEX` (rename is atomic), so a blob file is always whole. A kept
+ * partial is resumed from its length (a `Range` request); a complete one is hashed and
+ * renamed without fetching anything; a registry that answers the resume with 416, or a
+ * partial whose bytes do not hash right, sends the blob back to byte 0 once.
+ *
+ * What is checked before the rename, and why it is enough without reading the file back:
+ * the writer owns the fd it writes through and writes every chunk at its own position
+ * (`pwrite`, never `O_APPEND`), so the bytes hashed, in order, are the bytes at positions
+ * offset..size-1; a resumed prefix 0..offset-1 is read back through the same fd and
+ * hashed first; `fstat` of that fd must give exactly `size`, so nothing lies past the
+ * end; and the path renamed must still be that fd's inode. The blob lock (owned by token,
+ * never judged stale while its holder lives) keeps every other ocipeek writer off the
+ * file, so what was hashed is what is on disk. Re-reading a freshly written file would
+ * only catch another program scribbling on `.ocipeek/tmp` meanwhile or a failing disk
+ * (`validate` hashes everything), at the price of hashing every pull twice.
  *
  * Durability: by default blobs are not fsync'd. A killed process loses nothing that
  * reached the kernel; only a power cut could leave a renamed blob with missing data, and
@@ -100,49 +119,72 @@ export async function writeBlobFile(
     onWait: () => options.onWait?.(),
   });
   const partial = join(paths.tmpDir, `${algorithm}-${hex}.partial`);
+  let file: FileHandle | undefined;
   try {
     const opener = typeof source === 'function' ? source : undefined;
-    // Both looked at together: one round trip to the thread pool instead of two.
-    const [stored, kept] = await Promise.all([
+    // Both at once: one round trip to the thread pool instead of two.
+    const [stored, opened] = await Promise.all([
       sizeOf(finalPath),
-      opener ? sizeOf(partial) : undefined,
+      open(partial, constants.O_RDWR | constants.O_CREAT, 0o644),
     ]);
-    if (stored === size) return none;
-    let offset = kept ?? 0;
-    if (offset > size) offset = 0;
+    file = opened;
+    const kept = (await file.stat()).size;
+    if (stored === size) {
+      // Stored by another process while this one waited; drop the empty file just made.
+      if (kept === 0) await unlink(partial).catch(() => {});
+      return none;
+    }
+    // A stream cannot start in the middle; a partial longer than the blob is not its prefix.
+    let offset = opener && kept <= size ? kept : 0;
+    if (offset !== kept) await file.truncate(offset);
     let transferred = 0;
     const resumedFrom = offset;
+    let written: Awaited<ReturnType<FileHandle['stat']>>;
+    let there: Awaited<ReturnType<typeof lstat>>;
     for (let attempt = 0; ; attempt++) {
       const hash = offset > 0 || !options.sourceVerified ? createDigester(algorithm) : undefined;
-      if (offset > 0 && hash) await hashPrefix(partial, offset, hash, options.signal);
-      const stream = opener ? await opener(offset, options.signal) : (source as Readable);
+      if (offset > 0 && hash) await hashPrefix(file, offset, hash, options.signal);
       let position = offset;
-      const output = createWriteStream(partial, {
-        flags: offset > 0 ? 'a' : 'w',
-        highWaterMark: 16 << 20,
-        flush: options.durable ?? false,
-      });
-      const done = pipeline(stream, output, { signal: options.signal });
-      stream.on('data', (chunk: Buffer) => {
-        hash?.update(chunk);
-        position += chunk.length;
-        transferred += chunk.length;
-        options.onProgress?.(position);
-      });
-      await done;
+      // A stream source is always read to its end (extra bytes are a size mismatch).
+      if (offset < size || !opener) {
+        let stream: Readable;
+        try {
+          stream = opener ? await opener(offset, options.signal) : (source as Readable);
+        } catch (err) {
+          // 416: the registry holds fewer bytes than the partial (not this blob's prefix).
+          if (offset === 0 || !isRangeNotSatisfiable(err) || attempt > 0) throw err;
+          offset = 0;
+          await file.truncate(0);
+          continue;
+        }
+        const output = new PositionalWriter(file, offset, {
+          hash,
+          onWritten: (at) => options.onProgress?.(at),
+        });
+        await feedSink(stream, output.write, options.signal);
+        position = output.position;
+        transferred += position - offset;
+      }
+      [written, there] = await Promise.all([file.stat(), lstat(partial)]);
+      const onDisk = written.size;
       let problem: OcipeekError | undefined;
-      if (position !== size) problem = new SizeMismatchError(digest, size, position);
-      else if (hash) {
+      if (position !== size || onDisk !== size) {
+        problem = new SizeMismatchError(digest, size, position !== size ? position : onDisk);
+      } else if (hash) {
         const actual = `${algorithm}:${hash.digest('hex')}`;
         if (actual !== digest) problem = new DigestMismatchError(digest, actual, 'blob');
       }
       if (!problem) break;
-      await unlink(partial).catch(() => {});
+      await file.truncate(0);
       // Only a resumed prefix may be at fault; a fresh download that fails is final.
       if (offset === 0 || !opener || attempt > 0) throw problem;
       offset = 0;
     }
+    if (options.durable) await file.sync();
     await mkdir(dirname(finalPath), { recursive: true });
+    if (written.ino !== there.ino || written.dev !== there.dev) {
+      throw new StoreError(`${partial} was replaced while this process wrote it`, partial);
+    }
     await rename(partial, finalPath);
     return { digest, size, written: true, bytesTransferred: transferred, resumedFrom };
   } catch (err) {
@@ -154,21 +196,29 @@ export async function writeBlobFile(
     }
     throw mapped;
   } finally {
+    await file?.close().catch(() => {});
     await lock.release();
   }
 }
 
+function isRangeNotSatisfiable(err: unknown): boolean {
+  return err instanceof RegistryError && err.status === 416;
+}
+
+/** Hash bytes 0..length-1 of `file`, read back from disk through the writer's own fd. */
 async function hashPrefix(
-  path: string,
+  file: FileHandle,
   length: number,
   hash: ReturnType<typeof createDigester>,
   signal: AbortSignal | undefined,
 ): Promise<void> {
-  const input = createReadStream(path, {
-    start: 0,
-    end: length - 1,
-    highWaterMark: 1 << 20,
-    signal,
-  });
-  for await (const chunk of input) hash.update(chunk as Buffer);
+  const buffer = Buffer.allocUnsafe(Math.min(length, 1 << 20));
+  for (let position = 0; position < length; ) {
+    signal?.throwIfAborted();
+    const want = Math.min(buffer.length, length - position);
+    const { bytesRead } = await file.read(buffer, 0, want, position);
+    if (bytesRead === 0) throw new SizeMismatchError('partial download', length, position);
+    hash.update(buffer.subarray(0, bytesRead));
+    position += bytesRead;
+  }
 }

@@ -1,8 +1,8 @@
-import { open, readFile, stat, unlink, utimes } from 'node:fs/promises';
-import { hostname } from 'node:os';
+import { type FileHandle, lstat, open, readFile, stat, unlink } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { StoreError } from '../errors/index.js';
 import { errnoCode, storeFsError } from './fs-errors.js';
+import { currentOwner, ownerState, type ProcessOwner } from './process-owner.js';
 
 /** Options of {@link FileLock.acquire}. */
 export interface FileLockOptions {
@@ -11,9 +11,10 @@ export interface FileLockOptions {
   /** Give up with a `StoreError` after this many ms of waiting (default 120 s). */
   timeoutMs?: number;
   /**
-   * A lock whose file has not been touched for this long is stale even when its pid
-   * looks alive (pids get reused, and another host's pids cannot be checked). The holder
-   * touches the file every `staleMs / 4`. Default 30 s.
+   * A lock held from another host (whose processes cannot be checked), or whose file
+   * cannot be read, is stale once its file has not been touched for this long. The holder
+   * touches the file every `staleMs / 4`. A holder on this host is judged by its process
+   * alone, never by this age. Default 30 s.
    */
   staleMs?: number;
   /** Longest pause between attempts (default 250 ms); pauses start at 5 ms and grow. */
@@ -23,24 +24,11 @@ export interface FileLockOptions {
 }
 
 /** What a lock file says about its holder. */
-export interface LockHolder {
+export interface LockHolder extends Partial<Omit<ProcessOwner, 'host' | 'pid'>> {
   pid: number;
   host: string;
   /** When the lock was taken (ms since the epoch). */
   time: number;
-}
-
-const HOST = hostname();
-
-/** Whether a process with this id runs on this host (one of another user counts). */
-export function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    // EPERM: the process exists but belongs to someone else.
-    return errnoCode(err) === 'EPERM';
-  }
 }
 
 async function readHolder(
@@ -61,11 +49,16 @@ async function readHolder(
 
 /**
  * A lock between processes: a file created with `O_EXCL` (`open(path, 'wx')`) holding
- * `{pid, host, time}`, removed on release. A holder that died (its pid is gone on this
- * host) or stopped touching the file for `staleMs` leaves a stale lock, which the next
- * waiter breaks.
+ * its owner (host, pid, boot id, process start time and a random token). The holder keeps
+ * the file open: release removes the path only while it still names that open file (the
+ * same inode; while it is open, no other file can get its inode number), and the
+ * heartbeat touches that file, never whatever else took its place.
  *
- * Breaking is itself guarded by `PATH.break` (also `O_EXCL`), and the stale file is
+ * A lock is stale when its holder is dead: on this host that is decided from the
+ * process (gone, rebooted since, or its pid reused by a later process), so a live holder
+ * is never broken however long it holds the lock; a holder on another host is judged by
+ * the file's age (it touches the file while it holds it). The next waiter breaks a stale
+ * lock. Breaking is itself guarded by `PATH.break` (also `O_EXCL`), and the stale file is
  * re-read under it: two waiters that both saw the same stale lock cannot end with one of
  * them deleting the fresh lock the other just took.
  */
@@ -76,12 +69,15 @@ export class FileLock {
   private constructor(
     /** The lock file. */
     readonly path: string,
+    /** The token this holder wrote into the file. */
+    readonly token: string,
+    private readonly file: FileHandle,
     staleMs: number,
   ) {
     const now = () => new Date();
     this.heartbeat = setInterval(
       () => {
-        utimes(path, now(), now()).catch(() => {});
+        file.utimes(now(), now()).catch(() => {});
       },
       Math.max(250, Math.floor(staleMs / 4)),
     );
@@ -95,7 +91,8 @@ export class FileLock {
   ): Promise<FileLock | undefined> {
     const staleMs = options.staleMs ?? 30_000;
     for (let attempt = 0; attempt < 3; attempt++) {
-      if (await FileLock.create(path)) return new FileLock(path, staleMs);
+      const made = await FileLock.create(path);
+      if (made) return new FileLock(path, made.token, made.file, staleMs);
       if (!(await FileLock.breakIfStale(path, staleMs))) return undefined;
     }
     return undefined;
@@ -129,29 +126,47 @@ export class FileLock {
     }
   }
 
-  /** Remove the lock file (once; later calls do nothing). */
+  /**
+   * Remove the lock file if it is still this holder's (once; later calls do nothing).
+   * A file that replaced it (someone judged this holder dead) is someone else's and stays.
+   */
   async release(): Promise<void> {
     if (this.released) return;
     this.released = true;
     clearInterval(this.heartbeat);
-    await unlink(this.path).catch(() => {});
+    try {
+      const [mine, there] = await Promise.all([this.file.stat(), lstat(this.path)]);
+      if (mine.ino === there.ino && mine.dev === there.dev) await unlink(this.path);
+    } catch {
+      // Gone already: nothing of ours to remove.
+    } finally {
+      await this.file.close().catch(() => {});
+    }
   }
 
-  private static async create(path: string): Promise<boolean> {
-    let handle: Awaited<ReturnType<typeof open>>;
+  /**
+   * Create the lock file with a fresh owner record, kept open; undefined when it exists.
+   */
+  private static async create(
+    path: string,
+  ): Promise<{ token: string; file: FileHandle } | undefined> {
+    let file: FileHandle;
     try {
-      handle = await open(path, 'wx');
+      file = await open(path, 'wx');
     } catch (err) {
-      if (errnoCode(err) === 'EEXIST') return false;
+      if (errnoCode(err) === 'EEXIST') return undefined;
       throw storeFsError(err, path, 'create lock');
     }
+    const owner = currentOwner();
     try {
-      const holder: LockHolder = { pid: process.pid, host: HOST, time: Date.now() };
-      await handle.writeFile(JSON.stringify(holder));
-    } finally {
-      await handle.close();
+      const holder: LockHolder = { ...owner, time: Date.now() };
+      await file.write(JSON.stringify(holder));
+    } catch (err) {
+      await file.close().catch(() => {});
+      await unlink(path).catch(() => {});
+      throw storeFsError(err, path, 'write lock');
     }
-    return true;
+    return { token: owner.token, file };
   }
 
   /** True when the lock at `path` was stale and is gone now (or was already gone). */
@@ -160,10 +175,13 @@ export class FileLock {
     if (!seen) return true;
     if (!(await FileLock.isStale(path, seen.holder, staleMs))) return false;
     const guard = `${path}.break`;
-    if (!(await FileLock.create(guard))) {
-      // Another waiter is breaking it; a guard left by a crashed breaker expires quickly.
-      const info = await stat(guard).catch(() => undefined);
-      if (info && Date.now() - info.mtimeMs > 10_000) await unlink(guard).catch(() => {});
+    const guarded = await FileLock.create(guard);
+    if (!guarded) {
+      // Another waiter is breaking it; a guard left by a crashed breaker is removed.
+      const other = await readHolder(guard).catch(() => undefined);
+      if (other && (await FileLock.isStale(guard, other.holder, 10_000))) {
+        await unlink(guard).catch(() => {});
+      }
       return false;
     }
     try {
@@ -172,6 +190,7 @@ export class FileLock {
       return true;
     } finally {
       await unlink(guard).catch(() => {});
+      await guarded.file.close().catch(() => {});
     }
   }
 
@@ -180,9 +199,8 @@ export class FileLock {
     holder: LockHolder | undefined,
     staleMs: number,
   ): Promise<boolean> {
-    if (holder && holder.host === HOST && Number.isInteger(holder.pid) && !isAlive(holder.pid)) {
-      return true;
-    }
+    const state = holder ? ownerState(holder) : 'unknown';
+    if (state !== 'unknown') return state === 'dead';
     const info = await stat(path).catch(() => undefined);
     return info !== undefined && Date.now() - info.mtimeMs > staleMs;
   }

@@ -1,10 +1,19 @@
-import { readdir, stat, unlink } from 'node:fs/promises';
+import { lstat, readdir, rm, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { isDigest } from '../digest/index.js';
 import { tempNamePid } from './atomic-file.js';
 import { contentGraph } from './content-graph.js';
-import { FileLock, isAlive } from './file-lock.js';
+import { FileLock } from './file-lock.js';
 import { errnoCode, storeFsError } from './fs-errors.js';
+import {
+  DEFAULT_LISTING_CACHE_MAX_BYTES,
+  digestOfListingFile,
+  evictLeastRecentlyUsed,
+  scanListingFiles,
+  type TrimResult,
+} from './listing-cache-files.js';
+import { readLivePins } from './pins.js';
+import { isAlive } from './process-owner.js';
 import type { Store } from './store.js';
 
 /** Options of {@link pruneStore}. */
@@ -12,28 +21,43 @@ export interface PruneOptions {
   signal?: AbortSignal;
   /** Report what would be removed without removing anything. Default false. */
   dryRun?: boolean;
+  /** Bound of the listing cache (default `DEFAULT_LISTING_CACHE_MAX_BYTES`, 256 MiB). */
+  listingCacheMaxBytes?: number;
 }
 
 /** What {@link pruneStore} removed. */
 export interface PruneResult {
-  /** Blobs no named image reaches, removed. */
+  /** Blobs no named image reaches (and no running operation pinned), removed. */
   blobsRemoved: number;
-  /** Bytes freed in all: removed blobs plus removed temp files. */
+  /** Bytes freed in all: blobs, temp files and folders, listing cache files. */
   bytesFreed: number;
-  /** Temp files removed: `.partial` downloads no process is writing, leftovers of crashes. */
+  /**
+   * Temp files and folders removed: `.partial` downloads no process is writing, leftovers
+   * of writers that died, staging folders of imports that were killed.
+   */
   tempFilesRemoved: number;
-  /** Of `bytesFreed`, the bytes of temp files. */
+  /** Of `bytesFreed`, the bytes of temp files and folders. */
   tempBytesFreed: number;
+  /**
+   * Listing cache files removed (`.ocipeek/fs-index`): listings of layers the store no
+   * longer holds, then the least recently used until the cache is within its bound.
+   */
+  cacheFilesRemoved: number;
+  /** Of `bytesFreed`, the bytes of listing cache files. */
+  cacheBytesFreed: number;
+  /** Pin records of operations whose process is dead, removed. */
+  pinsRemoved: number;
 }
 
 /**
  * Mark every blob reachable from `index.json` (indexes → manifests → configs, layers,
- * subjects), then remove the unmarked blobs and stale temp files.
+ * subjects) and every blob a running operation pinned, then remove the unmarked blobs,
+ * stale temp files and the listing cache's excess.
  *
- * Holds the index lock throughout: `tag` also takes it and checks that the blobs it
- * names exist, so a pull racing with prune either tags before the mark (its blobs are
- * kept) or finds a blob gone and fails instead of naming missing content. Downloads in
- * flight are safe: their `.partial` files are locked and skipped.
+ * Holds the index lock throughout: pins are written under it and `tag` takes it and
+ * checks that the blobs it names exist, so a pull racing with prune either pinned its
+ * blobs before the mark (they are kept) or looks at the store after the sweep. Downloads
+ * in flight are safe too: their `.partial` files are locked and skipped.
  */
 export async function pruneStore(store: Store, options: PruneOptions = {}): Promise<PruneResult> {
   const result: PruneResult = {
@@ -41,6 +65,9 @@ export async function pruneStore(store: Store, options: PruneOptions = {}): Prom
     bytesFreed: 0,
     tempFilesRemoved: 0,
     tempBytesFreed: 0,
+    cacheFilesRemoved: 0,
+    cacheBytesFreed: 0,
+    pinsRemoved: 0,
   };
   const lock = await store.lockIndex(options);
   try {
@@ -50,13 +77,21 @@ export async function pruneStore(store: Store, options: PruneOptions = {}): Prom
       const graph = await contentGraph(store.layout, root, options);
       for (const digest of graph.nodes.keys()) marked.add(digest);
     }
+    const pins = await readLivePins(store.pinsDir, options.dryRun);
+    for (const digest of pins.digests) marked.add(digest);
+    result.pinsRemoved = pins.removed;
+    const present = new Set<string>();
     const blobsDir = join(store.dir, 'blobs');
     for (const algorithm of await readdir(blobsDir).catch(() => [] as string[])) {
       for (const hex of await readdir(join(blobsDir, algorithm)).catch(() => [] as string[])) {
         options.signal?.throwIfAborted();
         const digest = `${algorithm}:${hex}`;
         // Files that are not digests are not ours to judge: validate() reports them.
-        if (!isDigest(digest) || marked.has(digest)) continue;
+        if (!isDigest(digest)) continue;
+        if (marked.has(digest)) {
+          present.add(digest);
+          continue;
+        }
         const freed = await remove(join(blobsDir, algorithm, hex), options.dryRun);
         if (freed === undefined) continue;
         result.blobsRemoved++;
@@ -64,6 +99,7 @@ export async function pruneStore(store: Store, options: PruneOptions = {}): Prom
       }
     }
     await pruneTemp(store, result, options);
+    await pruneListingCache(store, present, result, options);
   } finally {
     await lock.release();
   }
@@ -87,10 +123,10 @@ async function pruneTemp(store: Store, result: PruneResult, options: PruneOption
         await blobLock.release();
       }
     } else {
+      // Temp files and staging folders carry their writer's pid (`tempName`).
       const pid = tempNamePid(name);
-      if (pid !== undefined && pid !== process.pid && isAlive(pid)) continue;
-      if (pid === process.pid) continue;
-      freed = await remove(path, options.dryRun);
+      if (pid === process.pid || (pid !== undefined && isAlive(pid))) continue;
+      freed = await remove(path, options.dryRun, true);
     }
     if (freed === undefined) continue;
     result.tempFilesRemoved++;
@@ -99,15 +135,67 @@ async function pruneTemp(store: Store, result: PruneResult, options: PruneOption
   }
 }
 
-/** Remove a file, returning its size (undefined when it vanished meanwhile). */
-async function remove(path: string, dryRun = false): Promise<number | undefined> {
+/** Listings of layers no longer stored go, then the least recently used past the bound. */
+async function pruneListingCache(
+  store: Store,
+  present: Set<string>,
+  result: PruneResult,
+  options: PruneOptions,
+): Promise<void> {
+  const removed: TrimResult = { filesRemoved: 0, bytesFreed: 0 };
+  const dir = store.fsIndexDir;
+  const files = await scanListingFiles(dir, { dryRun: options.dryRun, removed });
+  const kept = [];
+  for (const f of files) {
+    if (present.has(digestOfListingFile(f.name) as string)) {
+      kept.push(f);
+      continue;
+    }
+    const freed = await remove(join(dir, f.name), options.dryRun);
+    if (freed === undefined) continue;
+    removed.filesRemoved++;
+    removed.bytesFreed += freed;
+  }
+  const maxBytes = options.listingCacheMaxBytes ?? DEFAULT_LISTING_CACHE_MAX_BYTES;
+  const evicted = await evictLeastRecentlyUsed(dir, kept, maxBytes, options);
+  result.cacheFilesRemoved = removed.filesRemoved + evicted.filesRemoved;
+  result.cacheBytesFreed = removed.bytesFreed + evicted.bytesFreed;
+  result.bytesFreed += result.cacheBytesFreed;
+}
+
+/**
+ * Remove a file (or, with `tree`, a folder and what it holds), returning the bytes it
+ * held (undefined when it vanished meanwhile). Symbolic links are removed, never followed.
+ */
+async function remove(path: string, dryRun = false, tree = false): Promise<number | undefined> {
   try {
-    const info = await stat(path);
-    if (!info.isFile()) return undefined;
+    const info = await lstat(path);
+    if (info.isDirectory()) {
+      if (!tree) return undefined;
+      const size = await treeSize(path);
+      if (!dryRun) await rm(path, { recursive: true, force: true });
+      return size;
+    }
+    if (!info.isFile() && !tree) return undefined;
     if (!dryRun) await unlink(path);
-    return info.size;
+    return info.isFile() ? info.size : 0;
   } catch (err) {
     if (errnoCode(err) === 'ENOENT') return undefined;
     throw storeFsError(err, path, 'remove');
   }
+}
+
+/** Bytes of the regular files under `dir`, hard links once, symbolic links not followed. */
+async function treeSize(dir: string): Promise<number> {
+  let total = 0;
+  const seen = new Set<string>();
+  const entries = await readdir(dir, { withFileTypes: true, recursive: true }).catch(() => []);
+  for (const e of entries) {
+    if (!e.isFile()) continue;
+    const info = await lstat(join(e.parentPath, e.name)).catch(() => undefined);
+    if (!info || seen.has(`${info.dev}:${info.ino}`)) continue;
+    seen.add(`${info.dev}:${info.ino}`);
+    total += info.size;
+  }
+  return total;
 }

@@ -1,4 +1,4 @@
-import { NotFoundError, StoreError } from '../errors/index.js';
+import { NotFoundError } from '../errors/index.js';
 import type { Descriptor } from '../media/index.js';
 import { parseReference, type Reference } from '../ref/index.js';
 import type { RegistryClient } from '../registry/index.js';
@@ -148,21 +148,23 @@ export async function pullImage(
   const plan = await planPull(root, options, fetchManifest);
   const result = summary(name, rootDescriptor, plan, { upToDate: false });
 
-  for (let attempt = 0; ; attempt++) {
+  // Pinned before anything is looked up in the store: a concurrent prune keeps these
+  // blobs (or has finished before the lookups), so the tag below never finds one gone.
+  const pin = await store.pin(
+    [...plan.manifests.map((m) => m.descriptor.digest), ...plan.blobs.map((b) => b.digest)],
+    { signal },
+  );
+  try {
     const counts = await downloadBlobs(client, store, reference, plan, options);
     bytesFetched += counts.bytes;
     result.layersFetched.push(...counts.fetched);
     for (const m of plan.manifests) await store.putManifest(m.bytes, m.descriptor, { signal });
-    try {
-      await store.tag(name, rootDescriptor, {
-        signal,
-        require: [...plan.blobs, ...plan.manifests.map((m) => m.descriptor)],
-      });
-      break;
-    } catch (err) {
-      // A concurrent prune removed a blob between download and tag: fetch it again, once.
-      if (!(err instanceof StoreError) || attempt > 0) throw err;
-    }
+    await store.tag(name, rootDescriptor, {
+      signal,
+      require: [...plan.blobs, ...plan.manifests.map((m) => m.descriptor)],
+    });
+  } finally {
+    await pin.release();
   }
   const fetched = new Set(result.layersFetched);
   result.layersFetched = [...fetched];

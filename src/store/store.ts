@@ -29,6 +29,7 @@ import {
 import { FileLock } from './file-lock.js';
 import { errnoCode, storeFsError } from './fs-errors.js';
 import { type ListImagesOptions, listImages, type StoredImage } from './list-images.js';
+import { StorePin } from './pins.js';
 import { type PruneOptions, type PruneResult, pruneStore } from './prune.js';
 import { defaultStorePath } from './store-path.js';
 import { type StoreProblem, type ValidateOptions, validateStore } from './validate.js';
@@ -72,7 +73,8 @@ export interface TagOptions {
  *
  * Several processes may use one store at once: `index.json` changes happen under a lock
  * file as read-modify-write plus atomic rename; blob writes lock only their own blob.
- * Temp files and locks live under `.ocipeek/` (`tmp/`, `locks/`) and nowhere else.
+ * Temp files, locks, pins and the listing cache live under `.ocipeek/` (`tmp/`, `locks/`,
+ * `pins/`, `fs-index/`) and nowhere else.
  */
 export class Store {
   /** Read access to the layout (shared with other layout readers). */
@@ -81,11 +83,17 @@ export class Store {
   readonly tmpDir: string;
   /** Lock files: `index.lock` and `blob-ALG-HEX.lock`. */
   readonly locksDir: string;
+  /** Pin records of running operations (see {@link Store.pin}); made on first use. */
+  readonly pinsDir: string;
+  /** The per-layer listing cache (`LayerIndexCache`), bounded; `prune` trims it. */
+  readonly fsIndexDir: string;
 
   private constructor(layout: OciLayout) {
     this.layout = layout;
     this.tmpDir = join(layout.dir, '.ocipeek', 'tmp');
     this.locksDir = join(layout.dir, '.ocipeek', 'locks');
+    this.pinsDir = join(layout.dir, '.ocipeek', 'pins');
+    this.fsIndexDir = join(layout.dir, '.ocipeek', 'fs-index');
   }
 
   /** The store folder (absolute). */
@@ -265,6 +273,15 @@ export class Store {
       return found;
     }, options);
     return found;
+  }
+
+  /**
+   * Protect `digests` from `prune` until the returned pin is released: an operation pins
+   * what it has written or is about to name before it checks what the store holds, and
+   * releases the pin once its tag is written (see `StorePin`).
+   */
+  pin(digests: Iterable<string>, options: { signal?: AbortSignal } = {}): Promise<StorePin> {
+    return StorePin.create(this, digests, options);
   }
 
   /** Remove blobs no stored image reaches and stale temp files (see `pruneStore`). */

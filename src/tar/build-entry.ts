@@ -95,7 +95,8 @@ function collectXattrs(meta: PendingMeta): Record<string, string> | undefined {
  * Build a {@link TarEntry} from the 512-byte header at `buf[off]` and the extension data
  * that preceded it. PAX records override header fields; GNU long names override the name
  * field; the POSIX prefix field is used only with the POSIX `ustar\0` magic (in GNU
- * headers those bytes hold atime/ctime).
+ * headers those bytes hold atime/ctime). Names go through the name codec (`name-codec.ts`)
+ * and, unless `normalize` is false, {@link normalizeTarPath}.
  */
 export function buildEntry(
   buf: Buffer,
@@ -103,6 +104,7 @@ export function buildEntry(
   at: number,
   headerOffset: number,
   meta: PendingMeta,
+  normalize = true,
 ): BuiltEntry {
   const flag = buf[off + 156]!;
   let rawName = meta.longName ?? parseString(buf, off, 100);
@@ -164,7 +166,7 @@ export function buildEntry(
   }
 
   if (rawName === '') throw new InvalidTarError('entry with an empty name', at);
-  entry.path = normalizeTarPath(rawName);
+  entry.path = normalize ? normalizeTarPath(rawName) : rawName;
   switch (entry.type) {
     case 'dir':
       entry.size = 0;
@@ -178,7 +180,7 @@ export function buildEntry(
       entry.size = stored;
       break;
     case 'hardlink':
-      entry.linkname = normalizeTarPath(linkname);
+      entry.linkname = normalize ? normalizeTarPath(linkname) : linkname;
       entry.size = stored;
       break;
     case 'char':

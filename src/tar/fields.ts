@@ -1,4 +1,5 @@
 import { InvalidTarError } from '../errors/index.js';
+import { decodeName } from './name-codec.js';
 
 /**
  * Read a numeric header field: octal ASCII (leading spaces, ended by NUL or space) or the
@@ -41,12 +42,20 @@ function parseBase256(buf: Buffer, off: number, len: number, field: string, at: 
   return value;
 }
 
-/** A NUL-terminated (or field-filling) UTF-8 string field. */
+/**
+ * A NUL-terminated (or field-filling) name field, decoded by {@link decodeName}: UTF-8,
+ * with bytes that are not UTF-8 kept as escapes. Node's own decoder goes first (most
+ * names are valid UTF-8, and it is the fastest); only a result holding U+FFFD takes the
+ * codec's way, which tells a real U+FFFD from bytes that are not UTF-8.
+ */
 export function parseString(buf: Buffer, off: number, len: number): string {
   let end = off;
   const max = off + len;
   while (end < max && buf[end] !== 0) end++;
-  return end === off ? '' : buf.toString('utf8', off, end);
+  if (end === off) return '';
+  const text = buf.toString('utf8', off, end);
+  // Invalid UTF-8 decodes to U+FFFD: only then (or for a real U+FFFD) the codec's way.
+  return text.includes('\ufffd') ? decodeName(buf, off, end) : text;
 }
 
 /**
@@ -80,7 +89,7 @@ export class RepeatedField {
     }
     buf.copy(this.bytes, 0, off, end);
     this.length = n;
-    this.value = n === 0 ? '' : buf.toString('utf8', off, end);
+    this.value = n === 0 ? '' : decodeName(buf, off, end);
     return this.value;
   }
 }

@@ -1,4 +1,5 @@
 import { InvalidTarError } from '../errors/index.js';
+import { decodeName } from './name-codec.js';
 
 /**
  * PAX records, key to value. A value of `undefined` records an explicit deletion (an empty
@@ -14,7 +15,8 @@ function isBinaryKey(key: string): boolean {
 /**
  * Parse a PAX extended header body: records of the form `LEN KEY=VALUE\n` where LEN counts
  * the bytes of the whole record. Works on bytes, not characters, so UTF-8 values and binary
- * xattr values keep their exact length.
+ * xattr values keep their exact length; text is decoded by {@link decodeName}, whatever
+ * `hdrcharset` says (UTF-8 and raw bytes alike come out exact).
  */
 export function parsePax(body: Buffer, at: number, into: PaxRecords = new Map()): PaxRecords {
   let i = 0;
@@ -33,11 +35,15 @@ export function parsePax(body: Buffer, at: number, into: PaxRecords = new Map())
     if (body[end - 1] !== 0x0a) throw new InvalidTarError('PAX record not ended by newline', at);
     const eq = body.indexOf(0x3d, j + 1);
     if (eq < 0 || eq >= end) throw new InvalidTarError('PAX record without "="', at);
-    const key = body.toString('utf8', j + 1, eq);
+    // Keys and text values through the name codec: `path` and `linkpath` may hold bytes
+    // that are not UTF-8 (GNU tar writes them so, with `hdrcharset=BINARY`).
+    const key = decodeName(body, j + 1, eq);
     const value =
       eq + 1 === end - 1
         ? undefined
-        : body.toString(isBinaryKey(key) ? 'latin1' : 'utf8', eq + 1, end - 1);
+        : isBinaryKey(key)
+          ? body.toString('latin1', eq + 1, end - 1)
+          : decodeName(body, eq + 1, end - 1);
     into.set(key, value);
     i = end;
   }

@@ -7,8 +7,9 @@ import { parsePax } from './pax.js';
 import type { ReadTarOptions, TarEntry, TarRecord } from './types.js';
 
 /*
- * Why our own scanner instead of tar-stream (which the project has as a dependency for
- * writing): listing an image needs (1) the offset of every entry's header and content in
+ * Why our own scanner instead of a library such as tar-stream (kept as a test peer):
+ * names are bytes (`name-codec.ts`), which a reader handing out UTF-8 strings loses; and
+ * listing an image needs (1) the offset of every entry's header and content in
  * the uncompressed stream, for the fs index and for seeking later; (2) content nobody
  * reads skipped by moving a cursor, not pushed through a stream per entry; (3) speed —
  * listing must stay within 1.2x of bare gunzip, so headers are parsed in place inside the
@@ -42,6 +43,7 @@ class ScannedRecord implements TarRecord {
 class TarScanner {
   private readonly r: ChunkReader;
   private readonly maxMeta: number;
+  private readonly normalize: boolean;
   private generation = 0;
   /** Body bytes of the current entry not yet read or skipped. */
   private bodyLeft = 0;
@@ -52,6 +54,7 @@ class TarScanner {
   ) {
     this.r = new ChunkReader(source[Symbol.asyncIterator](), options.signal);
     this.maxMeta = options.maxMetaSize ?? DEFAULT_MAX_META;
+    this.normalize = options.rawNames !== true;
   }
 
   async *body(generation: number): AsyncGenerator<Buffer, void, undefined> {
@@ -135,7 +138,7 @@ class TarScanner {
           if (flag === 0x67 || flag === 0x56) entryStart = -1;
           continue;
         }
-        const built = buildEntry(buf, off, at, entryStart, meta);
+        const built = buildEntry(buf, off, at, entryStart, meta, this.normalize);
         if (built.sparseExtended) await this.skipSparseExtensions();
         built.entry.dataOffset = r.offset;
         meta.pax = undefined;

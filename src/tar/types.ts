@@ -12,9 +12,25 @@ export const TYPE_LETTERS: Readonly<Record<TarEntryType, string>> = {
   fifo: 'p',
 };
 
+/** `stat` file-type bits for an entry type (what Go's archive/tar puts in `Mode`). */
+export const TYPE_MODE_BITS: Readonly<Record<TarEntryType, number>> = {
+  file: 0o100000,
+  hardlink: 0o100000,
+  symlink: 0o120000,
+  char: 0o20000,
+  block: 0o60000,
+  dir: 0o40000,
+  fifo: 0o10000,
+};
+
 /** One member of a tar archive, with every extension header already applied. */
 export interface TarEntry {
-  /** Normalised: no leading `./` or `/`, no trailing slash, no empty or `.` segments; `''` is the root. `..` segments are kept (callers confine them). */
+  /**
+   * Normalised: no leading `./` or `/`, no trailing slash, no empty or `.` segments; `''`
+   * is the root. `..` segments are kept (callers confine them). Names are bytes: a byte
+   * that is not part of valid UTF-8 appears as the code point U+DC80 + (byte - 0x80)
+   * (`name-codec.ts`, Python's "surrogateescape"), so every name is kept exactly.
+   */
   path: string;
   type: TarEntryType;
   /** Content size in bytes (for a sparse file: its real size, not the stored bytes). */
@@ -27,7 +43,10 @@ export interface TarEntry {
   gname?: string;
   /** Modification time in seconds since the epoch; fractional when a PAX record says so. */
   mtime: number;
-  /** Symlink target as written; hardlink target normalised like {@link TarEntry.path}. */
+  /**
+   * Symlink target as written; hardlink target normalised like {@link TarEntry.path}. Bytes
+   * that are not UTF-8 are escaped as in `path`.
+   */
   linkname?: string;
   devmajor?: number;
   devminor?: number;
@@ -76,5 +95,11 @@ export interface ReadTarOptions {
    * (default false: reported as truncated). An empty source is always an empty archive.
    */
   allowMissingEnd?: boolean;
+  /**
+   * Keep `path` and a hardlink's `linkname` exactly as the archive spells them (default
+   * false: normalised, see {@link TarEntry.path}), for callers that must refuse absolute
+   * or climbing names instead of having them confined.
+   */
+  rawNames?: boolean;
   signal?: AbortSignal;
 }

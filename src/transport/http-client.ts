@@ -1,8 +1,11 @@
 import http, { type IncomingHttpHeaders, type IncomingMessage } from 'node:http';
 import type https from 'node:https';
-import net from 'node:net';
 import type { Readable } from 'node:stream';
 import { https as loadHttps } from '../node/lazy-builtins.js';
+import { HttpTimeoutError } from './http-timeout-error.js';
+import { PlainHttpPool } from './plain-http-pool.js';
+
+export { HttpTimeoutError };
 
 /**
  * ocipeek speaks HTTP/1.1 through Node's own `http`/`https` modules rather than undici.
@@ -11,6 +14,10 @@ import { https as loadHttps } from '../node/lazy-builtins.js';
  * layers need, and `node:http` is already in Node's start-up snapshot (~5 ms to load)
  * where undici cost 50-100 ms of compiling on every run. What undici gave on top (pooling,
  * timeouts, abort) is the few lines below.
+ *
+ * Bodiless requests (GET, HEAD) over plain HTTP go through the project's own HTTP/1.1
+ * connections instead (`http1-connection.ts` says why: blob bodies handed on as views of
+ * a few reused buffers rather than a fresh Buffer per chunk).
  */
 
 /** Settings of an {@link HttpPool}. */
@@ -25,63 +32,21 @@ export interface HttpPoolOptions {
   maxSockets?: number;
 }
 
-/** One HTTP response; `body` must be read, discarded or destroyed. */
+/**
+ * One HTTP response; `body` must be read, discarded or destroyed. The body of a plain-HTTP
+ * GET also offers `pipeTo` (`body-sink.ts`).
+ */
 export interface HttpResponse {
   statusCode: number;
   headers: IncomingHttpHeaders;
   body: Readable;
 }
 
-/** A request or a body that stayed silent too long; `code` says which. */
-export class HttpTimeoutError extends Error {
-  readonly code: 'ETIMEDOUT_HEADERS' | 'ETIMEDOUT_BODY';
-  constructor(phase: 'headers' | 'body', ms: number) {
-    super(
-      phase === 'headers' ? `no response within ${ms} ms` : `response body stalled for ${ms} ms`,
-    );
-    this.name = 'HttpTimeoutError';
-    this.code = phase === 'headers' ? 'ETIMEDOUT_HEADERS' : 'ETIMEDOUT_BODY';
-  }
-}
-
-/** Bytes a plain-HTTP connection reads at a time. */
-const READ_BUFFER_BYTES = 1024 * 1024;
-
-/**
- * An HTTP agent whose connections read into one reused 1 MiB buffer (`onread`) and hand
- * each read to Node's parser as a 'data' event. A normal socket reads at most 64 KiB into a
- * freshly allocated buffer every time: for a 49 MB blob that is ~800 reads, each paying an
- * allocation, page faults on new memory and a trip through the parser and the response
- * stream. Measured on loopback (bench/ANALYSIS.md), GET + sha256 of that blob took
- * 190-215 ms this way and 135-145 ms with the reused buffer.
- *
- * Reusing the buffer is safe because the parser copies body bytes out of it (every
- * response chunk is its own Buffer) and keeps no reference to it after `execute` returns;
- * `socket.pause()` still stops reading (net.Socket handles `onread` sockets in
- * pause/resume), so backpressure from a slow consumer works as before. HTTPS connections
- * are left alone: TLS hands the parser 16 KiB records whatever the read size.
- */
-class ReusedBufferAgent extends http.Agent {
-  override createConnection(options: net.NetConnectOpts): net.Socket {
-    const buffer = Buffer.allocUnsafe(READ_BUFFER_BYTES);
-    const socket: net.Socket = net.connect({
-      ...options,
-      onread: {
-        buffer,
-        callback: (bytes: number, buf: Uint8Array) => {
-          socket.emit('data', Buffer.from(buf.buffer, buf.byteOffset, bytes));
-          return true;
-        },
-      },
-    });
-    return socket;
-  }
-}
-
 /** Keep-alive connection pools for HTTP and HTTPS with timeouts and byte counting. */
 export class HttpPool {
   private readonly httpAgent: http.Agent;
   private httpsAgentOnce: https.Agent | undefined;
+  private readonly plain: PlainHttpPool;
 
   private readonly pool: http.AgentOptions;
 
@@ -93,7 +58,13 @@ export class HttpPool {
       // pool never keeps the process alive.
       timeout: 10_000,
     };
-    this.httpAgent = new ReusedBufferAgent(this.pool);
+    this.httpAgent = new http.Agent(this.pool);
+    this.plain = new PlainHttpPool({
+      timeoutMs: options.timeoutMs,
+      bodyTimeoutMs: options.bodyTimeoutMs,
+      idleTimeoutMs: 10_000,
+      maxSockets: this.pool.maxSockets as number,
+    });
   }
 
   /** The HTTPS agent, made (and `node:https` loaded) on the first HTTPS request. */
@@ -114,6 +85,9 @@ export class HttpPool {
     signal: AbortSignal | undefined,
     onBodyBytes?: (n: number) => void,
   ): Promise<HttpResponse> {
+    if (url.protocol === 'http:' && body === undefined && (method === 'GET' || method === 'HEAD')) {
+      return this.plain.request({ method, url, headers, signal, onBodyBytes });
+    }
     const { timeoutMs, bodyTimeoutMs } = this.options;
     return new Promise((resolve, reject) => {
       const secure = url.protocol === 'https:';
@@ -150,6 +124,7 @@ export class HttpPool {
 
   /** Close every pooled connection. */
   close(): void {
+    this.plain.close();
     this.httpAgent.destroy();
     this.httpsAgentOnce?.destroy();
   }

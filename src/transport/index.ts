@@ -1,3 +1,4 @@
+export type { BodySink, SinkSource } from './body-sink.js';
 export { discardBody } from './http-client.js';
 export { isLoopbackRegistry, splitHostPort } from './loopback.js';
 export {

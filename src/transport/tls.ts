@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import type { AgentOptions } from 'node:https';
+import type { SecureContext } from 'node:tls';
 import { InvalidArgumentError } from '../errors/index.js';
 import { tls as loadTls } from '../node/lazy-builtins.js';
 
@@ -15,6 +16,13 @@ export interface TlsOptions {
   verify?: boolean;
 }
 
+/**
+ * Where the `ocipeek` executable (`cli/launch.sh`) moves NODE_EXTRA_CA_CERTS before Node
+ * starts, so that Node does not parse the file on every run. Node's default CA store then
+ * lacks those CAs, and {@link tlsAgentOptions} adds them.
+ */
+export const DEFERRED_EXTRA_CA_ENV = 'OCIPEEK_DEFERRED_EXTRA_CA_CERTS';
+
 function readPem(path: string, what: string): string {
   try {
     return readFileSync(path, 'utf8');
@@ -23,36 +31,75 @@ function readPem(path: string, what: string): string {
   }
 }
 
-/** Extra CAs from NODE_EXTRA_CA_CERTS, which Node drops once `ca` is given explicitly. */
-function extraCaFromEnv(): string[] {
-  const file = process.env.NODE_EXTRA_CA_CERTS;
-  if (!file) return [];
+/** The deferred NODE_EXTRA_CA_CERTS file; like Node, a warning (not an error) if unreadable. */
+function readDeferredCa(file: string): string | undefined {
   try {
-    return [readFileSync(file, 'utf8')];
-  } catch {
-    return [];
+    return readFileSync(file, 'utf8');
+  } catch (err) {
+    process.emitWarning(
+      `Ignoring extra certs from \`${file}\`, load failed: ${(err as Error).message}`,
+    );
+    return undefined;
   }
 }
 
+/** The native half of a SecureContext, which `tls.connect` itself uses. */
+interface NativeSecureContext {
+  addCACert(pem: string): void;
+}
+
 /**
- * The TLS part of the HTTPS agent's options. The CA list is the system's plus `caFile`,
- * because Node replaces (not extends) its roots when `ca` is set.
+ * One TLS context for every connection: Node's default CAs plus `extraCas`, and the client
+ * pair. The extras are added to the defaults the way Node adds a `ca` option (`addCACert`,
+ * which copies the shared store first, so no other context sees them), rather than through
+ * `ca` itself, which would replace the defaults: those are Node's bundled roots, or the
+ * system store where Node is built or told to use it (`--use-openssl-ca`), plus
+ * NODE_EXTRA_CA_CERTS when Node read it at start.
+ */
+function createContext(extraCas: () => string[], cert?: string, key?: string): SecureContext {
+  const context = loadTls().createSecureContext({ cert, key });
+  const native = (context as unknown as { context: NativeSecureContext }).context;
+  for (const pem of extraCas()) native.addCACert(pem);
+  return context;
+}
+
+/**
+ * The TLS part of the HTTPS agent's options. Trusted: Node's default CAs, the deferred
+ * NODE_EXTRA_CA_CERTS ({@link DEFERRED_EXTRA_CA_ENV}) and `caFile`.
+ *
+ * When any of those or a client certificate is involved, the options carry one shared
+ * `secureContext`, made on first read: the HTTPS agent is created (and reads it) on the
+ * first HTTPS request (`transport/http-client.ts`). Parsing CA certificates is what costs
+ * (the system bundle: ~35 ms of CPU), so a run that only speaks plain HTTP to a loopback
+ * registry never pays it, and the connections of a run share one parsed store instead of
+ * each parsing its own (what passing `ca` to the agent would do).
  */
 export function tlsAgentOptions(tls: TlsOptions): AgentOptions {
   const options: AgentOptions = { rejectUnauthorized: tls.verify !== false };
-  if (tls.caFile) {
-    options.ca = [
-      ...loadTls().rootCertificates,
-      ...extraCaFromEnv(),
-      readPem(tls.caFile, 'CA file'),
-    ];
-  }
+  // Named files are read now, so a wrong path is reported before any request.
+  const caPem = tls.caFile ? readPem(tls.caFile, 'CA file') : undefined;
+  let cert: string | undefined;
+  let key: string | undefined;
   if (tls.certFile || tls.keyFile) {
     if (!tls.certFile || !tls.keyFile) {
       throw new InvalidArgumentError('mutual TLS needs both --cert and --key');
     }
-    options.cert = readPem(tls.certFile, 'client certificate');
-    options.key = readPem(tls.keyFile, 'client key');
+    cert = readPem(tls.certFile, 'client certificate');
+    key = readPem(tls.keyFile, 'client key');
   }
+  const deferred = process.env[DEFERRED_EXTRA_CA_ENV] || undefined;
+  if (!caPem && !cert && !deferred) return options;
+  const extraCas = () => {
+    const pems = deferred ? [readDeferredCa(deferred)] : [];
+    return [...pems, caPem].filter((p): p is string => p !== undefined);
+  };
+  let context: SecureContext | undefined;
+  Object.defineProperty(options, 'secureContext', {
+    enumerable: true,
+    get: () => {
+      context ??= createContext(extraCas, cert, key);
+      return context;
+    },
+  });
   return options;
 }

@@ -17,6 +17,7 @@ import {
   utimesSync,
   writeSync,
 } from 'node:fs';
+import { fsPath } from '../tar/name-codec.js';
 
 const O_CREATE = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
 
@@ -63,8 +64,8 @@ export interface DiskWriter {
 
 /**
  * Operations as they travel to the writer thread: numbers only, an opcode followed by its
- * arguments (owner as two ids, `-1` for "leave as is"); paths and link targets are UTF-8
- * bytes in the batch's data buffer, passed as offset and length. Both buffers are
+ * arguments (owner as two ids, `-1` for "leave as is"); paths and link targets are their
+ * exact bytes (names are bytes, see `tar/name-codec.ts`) in the batch's data buffer, passed as offset and length. Both buffers are
  * transferred, so nothing is serialised: structured clone of an array per call (~200,000
  * per application image) with its path strings cost ~0.2 s of `postMessage` on the
  * parsing thread.
@@ -207,16 +208,19 @@ export class OpRunner {
   }
 }
 
-/** Every call made at once on the calling thread. */
+/**
+ * Every call made at once on the calling thread. Paths holding escaped name bytes go to
+ * `fs` as their exact bytes ({@link fsPath}); others as the strings they are.
+ */
 export class SyncDiskWriter implements DiskWriter {
   private readonly runner = new OpRunner();
   readonly backlogged = false;
 
   mkdir(abs: string, mode: number): void {
-    this.runner.mkdir(abs, mode);
+    this.runner.mkdir(fsPath(abs), mode);
   }
   createFile(abs: string, perm: number): void {
-    this.runner.create(abs, perm);
+    this.runner.create(fsPath(abs), perm);
   }
   write(chunk: Uint8Array): void {
     this.runner.write(chunk, 0, chunk.length);
@@ -227,13 +231,13 @@ export class SyncDiskWriter implements DiskWriter {
   }
   symlink(target: string, abs: string, owner: [number, number] | undefined, mtime: number): void {
     const [uid, gid] = ownerIds(owner);
-    this.runner.symlink(target, abs, uid, gid, mtime);
+    this.runner.symlink(fsPath(target), fsPath(abs), uid, gid, mtime);
   }
   link(existingAbs: string, abs: string): void {
-    this.runner.link(existingAbs, abs);
+    this.runner.link(fsPath(existingAbs), fsPath(abs));
   }
   remove(abs: string, dir: boolean): void {
-    this.runner.remove(abs, dir);
+    this.runner.remove(fsPath(abs), dir);
   }
   setDir(
     abs: string,
@@ -242,7 +246,7 @@ export class SyncDiskWriter implements DiskWriter {
     mtime: number,
   ): void {
     const [uid, gid] = ownerIds(owner);
-    this.runner.setDir(abs, uid, gid, mode ?? -1, mtime);
+    this.runner.setDir(fsPath(abs), uid, gid, mode ?? -1, mtime);
   }
   async drained(): Promise<void> {}
   async flush(): Promise<void> {}

@@ -1,8 +1,9 @@
 import type { FsNode } from '../fs/node.js';
 import { joinRelative } from '../layer-rules/index.js';
+import { fsPath } from '../tar/index.js';
 import type { DiskWriter } from './disk-writer.js';
 import type { LayerApplier } from './layer-applier.js';
-import { setXattrs, type XattrItem, type XattrSetter } from './special-files.js';
+import { setXattrs, type XattrItem } from './special-files.js';
 import type { OwnershipEntry, OwnershipRecord, UnpackResult } from './types.js';
 
 /** What the final pass needs besides the applier. */
@@ -13,8 +14,6 @@ export interface FinishSettings {
   euid: number;
   egid: number;
   warn(message: string): void;
-  /** A setter started ahead of time (else one is started if any xattr is to be set). */
-  xattrSetter?: XattrSetter;
   signal?: AbortSignal;
 }
 
@@ -60,12 +59,14 @@ export function finishTree(applier: LayerApplier, disk: DiskWriter, s: FinishSet
       if (nodeXattrs && firstName) {
         for (const [name, value] of Object.entries(nodeXattrs)) {
           if (s.rootless && !name.startsWith('user.')) skippedXattrs++;
-          else xattrs.push({ abs: applier.abs(path), name, value });
+          else xattrs.push({ abs: fsPath(applier.abs(path)), name, value });
         }
       }
       if (s.rootless && s.ownerXattrs && inode.type !== 'symlink' && firstName) {
         const value = rootlessOwnerValue(inode.uid, inode.gid);
-        if (value !== '') xattrs.push({ abs: applier.abs(path), name: ROOTLESS_XATTR, value });
+        if (value !== '') {
+          xattrs.push({ abs: fsPath(applier.abs(path)), name: ROOTLESS_XATTR, value });
+        }
       }
       if (node.type === 'dir' && !node.implied) {
         finishDir(applier.abs(path), node, applier.diskModes.get(node), disk, s);
@@ -80,11 +81,9 @@ export function finishTree(applier: LayerApplier, disk: DiskWriter, s: FinishSet
 }
 
 /** Set the plan's xattrs (once its directory calls are done); failures become warnings. */
-export async function setTreeXattrs(plan: FinishPlan, s: FinishSettings): Promise<void> {
-  const messages = s.xattrSetter
-    ? await s.xattrSetter.set(plan.xattrs, s.signal)
-    : await setXattrs(plan.xattrs, s.signal);
-  for (const message of messages) s.warn(message);
+export function setTreeXattrs(plan: FinishPlan, s: FinishSettings): void {
+  s.signal?.throwIfAborted();
+  for (const message of setXattrs(plan.xattrs)) s.warn(message);
 }
 
 /** The xattr umoci and other rootless tools keep a path's intended owner in. */
@@ -161,8 +160,11 @@ function forEachOwnership(root: FsNode, visit: (path: string, entry: OwnershipEn
   });
 }
 
-/** Characters JSON.stringify escapes in a string (paths hold no lone surrogates). */
-const NEEDS_ESCAPE = /["\\\u0000-\u001f]/;
+/**
+ * Characters JSON.stringify escapes in a string; surrogates too, since a name's bytes that
+ * are not UTF-8 are lone surrogates (`tar/name-codec.ts`) that JSON writes as `\udcXX`.
+ */
+const NEEDS_ESCAPE = /["\\\u0000-\u001f\ud800-\udfff]/;
 
 /** The intended owner and mode of every path, for rootless unpacks. */
 export function ownershipOf(root: FsNode): OwnershipRecord {

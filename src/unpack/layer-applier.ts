@@ -2,7 +2,7 @@ import { chmodSync, lchownSync, utimesSync } from 'node:fs';
 import { LayerRuleError } from '../errors/index.js';
 import type { FsNode } from '../fs/node.js';
 import { LayerRules, type RuleEvents } from '../layer-rules/index.js';
-import type { TarEntry, TarRecord } from '../tar/index.js';
+import { fsPath, type TarEntry, type TarRecord } from '../tar/index.js';
 import type { DiskWriter } from './disk-writer.js';
 import { makeDevice, makeFifo } from './special-files.js';
 
@@ -197,18 +197,16 @@ export class LayerApplier implements RuleEvents {
 
   private async special(node: FsNode, abs: string): Promise<void> {
     const kind = node.type as 'fifo' | 'char' | 'block';
-    // Made by external tools on this thread: everything queued before must be on disk.
+    const path = fsPath(abs); // a name's exact bytes (tar/name-codec.ts)
+    // Made on this thread, not the writer's: everything queued before must be on disk.
     await this.s.disk.flush();
-    if (kind === 'fifo') await makeFifo(abs, node.mode, this.s.signal);
-    else {
-      const x = node.extra;
-      await makeDevice(abs, kind, node.mode, x?.devmajor ?? 0, x?.devminor ?? 0, this.s.signal);
-    }
+    if (kind === 'fifo') makeFifo(path, node.mode);
+    else makeDevice(path, kind, node.mode, node.extra?.devmajor ?? 0, node.extra?.devminor ?? 0);
     if (this.owner(node)) {
-      lchownSync(abs, node.uid, node.gid);
-      if (node.mode & 0o7000) chmodSync(abs, node.mode);
+      lchownSync(path, node.uid, node.gid);
+      if (node.mode & 0o7000) chmodSync(path, node.mode);
     }
-    utimesSync(abs, node.mtime, node.mtime);
+    utimesSync(path, node.mtime, node.mtime);
   }
 
   /** The owner to chown to, when not rootless and not what new files get anyway. */

@@ -5,7 +5,7 @@ import type { Readable } from 'node:stream';
 import { decompressStream } from '../compression/index.js';
 import { parseDigest } from '../digest/index.js';
 import { DigestMismatchError, InvalidArgumentError, UnpackError } from '../errors/index.js';
-import { readTar } from '../tar/index.js';
+import { escapeName, readTar } from '../tar/index.js';
 import { type DiskWriter, SyncDiskWriter } from './disk-writer.js';
 import {
   type FinishSettings,
@@ -15,7 +15,6 @@ import {
   setTreeXattrs,
 } from './finish.js';
 import { LayerApplier } from './layer-applier.js';
-import { XattrSetter } from './special-files.js';
 import type { UnpackLayer, UnpackOptions, UnpackResult, UnpackWarning } from './types.js';
 import { WorkerDiskWriter } from './worker-disk-writer.js';
 
@@ -46,7 +45,7 @@ async function prepareDir(dir: string): Promise<string> {
 
 function formatWarning(w: UnpackWarning): string {
   const where = w.layer >= 0 ? `layer ${w.layer}: ` : '';
-  return `${where}${w.path === undefined ? '' : `${w.path}: `}${w.message}`;
+  return `${where}${w.path === undefined ? '' : `${escapeName(w.path)}: `}${w.message}`;
 }
 
 /**
@@ -64,8 +63,9 @@ function formatWarning(w: UnpackWarning): string {
  *   {@link UnpackError} whose cause is a `LayerRuleError`, as umoci and containerd fail.
  * - Hard links are created as hard links, symlinks as symlinks; modes (with setuid, setgid,
  *   sticky) and mtimes are kept; owners with lchown when not rootless (else recorded, see
- *   {@link UnpackOptions.ownershipFile}); xattrs set when possible (a warning otherwise);
- *   fifos made with `mkfifo`, devices with `mknod` (skipped with a warning when rootless).
+ *   {@link UnpackOptions.ownershipFile}); xattrs set with `lsetxattr` when possible (a
+ *   warning otherwise); fifos made with `mkfifo`, devices with `mknod` (skipped with a
+ *   warning when rootless) — C library calls made in process, no helper programs.
  * - Nothing is written, linked or deleted outside `dir`: entry paths and hardlink targets
  *   are confined lexically (`..` stops at the root), symlinks met on the way are resolved
  *   inside `dir` (securejoin semantics), the last component is never followed. Such
@@ -125,18 +125,6 @@ export async function unpackLayers(
   }
 
   async function unpackWith(disk: DiskWriter): Promise<UnpackResult> {
-    // Rootless owner records are xattrs on most images: start their setter now, so that
-    // python3's start-up overlaps the layers instead of following them.
-    const xattrSetter = rootless && ownerXattrs ? new XattrSetter(signal) : undefined;
-    try {
-      return await unpackTo(disk, xattrSetter);
-    } catch (err) {
-      xattrSetter?.cancel();
-      throw err;
-    }
-  }
-
-  async function unpackTo(disk: DiskWriter, xattrSetter?: XattrSetter): Promise<UnpackResult> {
     const applier = new LayerApplier({
       disk,
       rootAbs,
@@ -194,7 +182,6 @@ export async function unpackLayers(
       const settings: FinishSettings = {
         rootless,
         ownerXattrs,
-        ...(xattrSetter ? { xattrSetter } : {}),
         euid,
         egid,
         warn: (message) => warn({ layer: -1, message }),
@@ -207,7 +194,7 @@ export async function unpackLayers(
       const ownership =
         rootless && ownershipFile !== undefined ? `${ownershipJson(root)}\n` : undefined;
       await disk.flush();
-      await setTreeXattrs(plan, settings);
+      setTreeXattrs(plan, settings);
       Object.assign(result, plan.counts, { warnings, warningCount });
       if (rootless) {
         // The record as an object is built only if someone reads it (the CLI does not).

@@ -1,4 +1,5 @@
 import { Worker } from 'node:worker_threads';
+import { encodeName, hasEscapedBytes } from '../tar/name-codec.js';
 import { type DiskOps, type DiskWriter, type FileFinish, Op, ownerIds } from './disk-writer.js';
 
 /** File bytes (and path bytes) gathered before a batch goes to the writer thread. */
@@ -181,9 +182,16 @@ export class WorkerDiskWriter implements DiskWriter {
     this.ops[this.count++] = value;
   }
 
-  /** A path as offset and length of its UTF-8 bytes in the batch's data. */
+  /**
+   * A path as offset and length of its bytes in the batch's data: UTF-8, except that a
+   * name's escaped bytes (`tar/name-codec.ts`) go as themselves. Only a path that is not
+   * ASCII (its UTF-8 is longer than the string) can hold them, so ASCII paths pay nothing.
+   */
   private text(value: string): void {
-    const length = this.data.write(value, this.dataLength, 'utf8');
+    let length = this.data.write(value, this.dataLength, 'utf8');
+    if (length !== value.length && hasEscapedBytes(value)) {
+      length = encodeName(value).copy(this.data, this.dataLength);
+    }
     this.slot(this.dataLength);
     this.slot(length);
     this.dataLength += length;

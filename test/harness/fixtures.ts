@@ -11,6 +11,7 @@ import {
   type BuiltLayer,
   type LayerCompressionKind,
   type LayerEntry,
+  layerOfTar,
   makeLayer,
 } from './layers.js';
 import { type DigestAlgorithm, jsonBytes, type LayoutWriter } from './oci-layout-writer.js';
@@ -37,6 +38,8 @@ export interface RandomImageOptions {
   layerSize?: number;
   /** Explicit layer contents, one entry list per layer, instead of random layers. */
   layerEntries?: LayerEntry[][];
+  /** Layers as uncompressed tars made elsewhere (instead of `layerEntries`). */
+  layerTars?: Buffer[];
   /** Default `'oci'`. */
   mediaTypes?: 'oci' | 'docker';
   /** Default `'gzip'`. */
@@ -104,12 +107,16 @@ export async function randomImage(
     );
 
   const layers: BuiltLayer[] = [];
-  for (const entries of entryLists) {
-    const layer = await makeLayer(entries, {
-      compression: options.compression ?? 'gzip',
-      mediaTypes: family,
-      algorithm: options.layerAlgorithm ?? 'sha256',
-    });
+  const layerOptions = {
+    compression: options.compression ?? 'gzip',
+    mediaTypes: family,
+    algorithm: options.layerAlgorithm ?? 'sha256',
+  } as const;
+  const made = options.layerTars
+    ? options.layerTars.map((tar) => () => layerOfTar(tar, layerOptions))
+    : entryLists.map((entries) => () => makeLayer(entries, layerOptions));
+  for (const make of made) {
+    const layer = await make();
     await layout.writeBlob(layer.blob, options.layerAlgorithm ?? 'sha256');
     layers.push(layer);
   }

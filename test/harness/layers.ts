@@ -59,7 +59,8 @@ export interface BuiltLayer {
 
 const DEFAULT_MTIME = new Date('2024-01-01T00:00:00Z');
 
-const TYPES = {
+/** tar-stream's name for each entry type. */
+export const TAR_STREAM_TYPES = {
   file: 'file',
   dir: 'directory',
   symlink: 'symlink',
@@ -102,7 +103,7 @@ export async function makeTar(entries: LayerEntry[]): Promise<Buffer> {
     const defaultMode = type === 'dir' ? 0o755 : type === 'symlink' ? 0o777 : 0o644;
     const header: Partial<tar.Header> & { name: string } = {
       name: e.path,
-      type: TYPES[type],
+      type: TAR_STREAM_TYPES[type],
       mode: e.mode ?? defaultMode,
       uid: e.uid ?? 0,
       gid: e.gid ?? 0,
@@ -161,8 +162,19 @@ export async function makeLayer(
   entries: LayerEntry[],
   options: MakeLayerOptions = {},
 ): Promise<BuiltLayer> {
+  return layerOfTar(await makeTar(entries), options, entries);
+}
+
+/**
+ * A layer blob from a tar made elsewhere (GNU tar, for names no string can spell).
+ * `entries` is what the built layer reports holding (none by default).
+ */
+export async function layerOfTar(
+  tarBytes: Buffer,
+  options: MakeLayerOptions = {},
+  entries: LayerEntry[] = [],
+): Promise<BuiltLayer> {
   const compression = options.compression ?? 'gzip';
-  const tarBytes = await makeTar(entries);
   const blob = await compress(tarBytes, compression);
   return {
     blob,

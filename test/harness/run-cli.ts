@@ -6,6 +6,8 @@ import { fileURLToPath } from 'node:url';
 
 /** The built CLI (`npm test` builds before running tests). */
 export const CLI_PATH = fileURLToPath(new URL('../../dist/bin/ocipeek.js', import.meta.url));
+/** The executable npm links (`package.json` bin): the sh launcher that starts CLI_PATH. */
+export const BIN_PATH = fileURLToPath(new URL('../../dist/bin/ocipeek', import.meta.url));
 
 /** A home folder with no credentials, so tests never pick up the runner's own logins. */
 const EMPTY_HOME = mkdtempSync(join(tmpdir(), 'ocipeek-test-home-'));
@@ -27,6 +29,8 @@ export interface RunCliOptions {
   env?: Record<string, string>;
   /** Kill the run after this many ms (default 120 s). */
   timeoutMs?: number;
+  /** Run the executable as installed ({@link BIN_PATH}) instead of `node CLI_PATH`. */
+  bin?: boolean;
   /** Run as this user and group (the test runner must be root). */
   uid?: number;
   gid?: number;
@@ -44,7 +48,9 @@ export function runCli(args: string[], options: RunCliOptions = {}): Promise<Cli
   return new Promise((resolve, reject) => {
     const ids =
       options.uid === undefined ? {} : { uid: options.uid, gid: options.gid ?? options.uid };
-    const child = spawn(process.execPath, [CLI_PATH, ...args], { env, ...ids });
+    const child = options.bin
+      ? spawn(BIN_PATH, args, { env, ...ids })
+      : spawn(process.execPath, [CLI_PATH, ...args], { env, ...ids });
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     child.stdout.on('data', (c: Buffer) => out.push(c));
@@ -60,6 +66,11 @@ export function runCli(args: string[], options: RunCliOptions = {}): Promise<Cli
         out: stdout.toString('utf8'),
         stderr: Buffer.concat(err).toString('utf8'),
       });
+    });
+    // A command that fails before reading stdin closes the pipe: EPIPE here is that
+    // command's business (its exit code and stderr say what happened), not the test's.
+    child.stdin.on('error', (error: NodeJS.ErrnoException) => {
+      if (error.code !== 'EPIPE') reject(error);
     });
     child.stdin.end(options.stdin ?? '');
   });

@@ -140,3 +140,24 @@ export async function pullToLayout(
   args.push(`docker://${registry.host}/${ref}`, `oci:${layoutDir}:${refName}`);
   await skopeo(args, options);
 }
+
+/**
+ * Recompress image `refName` of OCI layout `fromDir` as zstd:chunked (skopeo writes the
+ * TOC and footer as containers/storage does) into the layout `toDir`, named `toRef`.
+ */
+export async function convertToZstdChunked(
+  fromDir: string,
+  refName: string,
+  toDir: string,
+  toRef: string,
+): Promise<void> {
+  await skopeo([
+    '--insecure-policy',
+    'copy',
+    '--quiet',
+    '--dest-compress-format',
+    'zstd:chunked',
+    `oci:${fromDir}:${refName}`,
+    `oci:${toDir}:${toRef}`,
+  ]);
+}

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -197,6 +197,15 @@ describe('archives: oci-archive and docker-archive', () => {
     const gz = join(work.path, 'v1.tar.gz');
     await writeFile(gz, gzipSync(await readFile(file)));
     const src = await openSource(`oci-archive:${gz}:v1`);
+    assert.deepEqual((await src.root()).bytes, image.manifestBytes);
+    await src.close();
+  });
+
+  it('reads an oci-archive made with tar -C LAYOUT . (entries start with ./)', async () => {
+    const file = join(work.path, 'dot.tar');
+    execFileSync('tar', ['-cf', file, '-C', layout, '.']);
+    assert.match(execFileSync('tar', ['-tf', file], { encoding: 'utf8' }), /^\.\/\n/);
+    const src = await openSource(`oci-archive:${file}:v1`);
     assert.deepEqual((await src.root()).bytes, image.manifestBytes);
     await src.close();
   });

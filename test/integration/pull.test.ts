@@ -318,6 +318,9 @@ describe('pull into the local store', () => {
       bytesFreed: total,
       tempFilesRemoved: 0,
       tempBytesFreed: 0,
+      cacheFilesRemoved: 0,
+      cacheBytesFreed: 0,
+      pinsRemoved: 0,
     });
     const missing = await runCli(['rmi', ref('demo/app:1.0')], env);
     assert.equal(missing.code, 1);

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
-import { readFile, stat } from 'node:fs/promises';
+import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
@@ -11,7 +11,9 @@ import { Store } from '../../src/store/index.js';
 import {
   type BuiltImage,
   type FaultProxy,
+  faults,
   LayoutWriter,
+  match,
   pushLayout,
   type RunningRegistry,
   randomImage,
@@ -19,6 +21,7 @@ import {
   startRegistry,
   type TempDir,
   tempDir,
+  times,
 } from '../harness/index.js';
 import { runCli, spawnCli } from './store-cli.js';
 
@@ -270,5 +273,67 @@ describe('store: concurrent pulls and crashes', () => {
     // The partial file's length is what the next run resumes from, so Range starts there.
     assert.equal(ranges[1], `bytes=${offsets[0]}-`);
     assert.equal(ranges[2], `bytes=${offsets[1]}-`);
+  });
+
+  it('a kill between a complete .partial and its rename does not block the image', async () => {
+    const dir = await newStoreDir();
+    const ref = `${proxy.host}/demo/app:1.0`;
+    const [first, second] = app.layers;
+    const tmp = join(dir, '.ocipeek', 'tmp');
+    await mkdir(tmp, { recursive: true });
+    // What a SIGKILL right before the rename leaves: every byte, still a .partial.
+    await writeFile(join(tmp, `sha256-${first!.digest.slice(7)}.partial`), first!.blob);
+    // And one that only looks complete: the right length, a wrong byte.
+    const wrong = Buffer.from(second!.blob);
+    wrong[7] = (wrong[7] ?? 0) ^ 1;
+    await writeFile(join(tmp, `sha256-${second!.digest.slice(7)}.partial`), wrong);
+    proxy.resetLog();
+    for (let run = 0; run < 2; run++) {
+      const r = await runCli(['pull', '--store', dir, ref]);
+      assert.equal(r.code, 0, r.stderr);
+    }
+    // The complete one was never asked for; the wrong one once, whole (no Range=SIZE-).
+    assert.equal(blobGets(proxy, first!.digest).length, 0);
+    assert.deepEqual(
+      blobGets(proxy, second!.digest).map((e) => e.range),
+      [undefined],
+    );
+    const store = await Store.open(dir);
+    assert.deepEqual(await store.validate(), []);
+    assert.deepEqual(await readFile(store.blobPath(first!.digest)), first!.blob);
+    assert.deepEqual(await readFile(store.blobPath(second!.digest)), second!.blob);
+  });
+
+  it('a registry answering a resume with 416 gets the blob again from byte 0', async () => {
+    const dir = await newStoreDir();
+    const layer = app.layers[2]!;
+    const tmp = join(dir, '.ocipeek', 'tmp');
+    await mkdir(tmp, { recursive: true });
+    await writeFile(
+      join(tmp, `sha256-${layer.digest.slice(7)}.partial`),
+      layer.blob.subarray(0, 1000),
+    );
+    const refusing = await startFaultProxy(registry.url, {
+      onRequest: times(
+        1,
+        (ctx) => match.blobGet(ctx) && ctx.headers.range !== undefined,
+        faults.status(416),
+      ),
+    });
+    try {
+      const r = await runCli(['pull', '--store', dir, `${refusing.host}/demo/app:1.0`]);
+      assert.equal(r.code, 0, r.stderr);
+      assert.deepEqual(
+        blobGets(refusing, layer.digest).map((e) => [e.range, e.status]),
+        [
+          ['bytes=1000-', 416],
+          [undefined, 200],
+        ],
+      );
+    } finally {
+      await refusing.close();
+    }
+    const store = await Store.open(dir);
+    assert.deepEqual(await readFile(store.blobPath(layer.digest)), layer.blob);
   });
 });

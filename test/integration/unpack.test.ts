@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
+import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
@@ -15,6 +16,7 @@ import {
   type TempDir,
   tempDir,
 } from '../harness/index.js';
+import { readXattr } from '../harness/xattrs.js';
 import { type Snap, snapshot } from '../unit/unpack/helpers.js';
 
 const run = promisify(execFile);
@@ -242,28 +244,15 @@ describe('unpack compared with umoci', () => {
   });
 });
 
-const GET_OWNERS_PY = `
-import base64, json, os, sys
-root = sys.argv[1]
-for d, dirs, files in os.walk(root):
-    for n in dirs + files:
-        p = os.path.join(d, n)
-        if os.path.islink(p):
-            continue
-        try:
-            v = os.getxattr(p, 'user.rootlesscontainers', follow_symlinks=False)
-        except OSError:
-            continue
-        print(json.dumps([os.path.relpath(p, root), base64.b64encode(v).decode()]))
-`;
-
 /** Owners kept in `user.rootlesscontainers` xattrs below `root` (protobuf uid=1, gid=2). */
 async function ownerXattrs(root: string): Promise<Map<string, { uid: number; gid: number }>> {
-  const { stdout } = await run('python3', ['-c', GET_OWNERS_PY, root]);
+  const values: [string, Buffer][] = [];
+  for (const rel of (await readdir(root, { recursive: true })).sort()) {
+    const value = readXattr(path.join(root, rel), 'user.rootlesscontainers');
+    if (value) values.push([rel, value]);
+  }
   const out = new Map<string, { uid: number; gid: number }>();
-  for (const line of stdout.split('\n').filter((l) => l !== '')) {
-    const [rel, b64] = JSON.parse(line) as [string, string];
-    const bytes = Buffer.from(b64, 'base64');
+  for (const [rel, bytes] of values) {
     const owner = { uid: 0, gid: 0 };
     for (let i = 0; i < bytes.length; ) {
       const tag = bytes[i++]!;

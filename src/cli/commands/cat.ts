@@ -1,6 +1,7 @@
 import { pipeline } from 'node:stream/promises';
 import type { Command } from 'commander';
 import { buildFilesystem, openImageFile } from '../../image/index.js';
+import { unescapeName } from '../../tar/name-codec.js';
 import { openCliImage } from '../image-source.js';
 import { openCliLazyFile } from '../lazy-image.js';
 
@@ -13,7 +14,8 @@ export function registerCat(program: Command): void {
     )
     .argument('<ref>', 'image reference')
     .argument('<path>', 'file inside the image')
-    .action(async (refArg: string, path: string, _opts: unknown, cmd: Command) => {
+    .action(async (refArg: string, pathArg: string, _opts: unknown, cmd: Command) => {
+      const path = unescapeName(pathArg);
       const img = await openCliImage(cmd, refArg);
       // eStargz / zstd:chunked images: TOCs from the top down, then only the file's chunks.
       const lazy = await openCliLazyFile(img, path);

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { diffTrees, toEntryJson } from '../../fs/index.js';
+import { escapeName } from '../../tar/name-codec.js';
 import { printJson, printLines } from '../format.js';
 import { cliFilesystem, openCliImage } from '../image-source.js';
 
@@ -36,9 +37,9 @@ export function registerDiff(program: Command): void {
         });
       }
       printLines(
-        ...diff.added.map((e) => `+ ${e.path}`),
-        ...diff.removed.map((e) => `- ${e.path}`),
-        ...diff.changed.map((c) => `~ ${c.path} (${c.fields.join(', ')})`),
+        ...diff.added.map((e) => `+ ${escapeName(e.path)}`),
+        ...diff.removed.map((e) => `- ${escapeName(e.path)}`),
+        ...diff.changed.map((c) => `~ ${escapeName(c.path)} (${c.fields.join(', ')})`),
       );
     });
 }

@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import picomatch from 'picomatch';
 import { InvalidArgumentError } from '../../errors/index.js';
 import { type FsEntry, toEntryJson } from '../../fs/index.js';
+import { escapeName, unescapeName } from '../../tar/name-codec.js';
 import { printJson, printList } from '../format.js';
 import { openCliImage } from '../image-source.js';
 import { cliFilesystemView } from '../lazy-image.js';
@@ -41,13 +42,13 @@ export function registerFind(program: Command): void {
         const img = await openCliImage(cmd, refArg);
         const fs = await cliFilesystemView(img);
         const found: FsEntry[] = [];
-        for (const e of fs.walk(path, { includeRoot: true })) {
+        for (const e of fs.walk(unescapeName(path), { includeRoot: true })) {
           if (type && e.type !== type) continue;
           if (!matches(e.path === '/' ? '/' : e.path.slice(e.path.lastIndexOf('/') + 1))) continue;
           found.push(e);
         }
         if (opts.json || img.ctx.options.json) return printJson(found.map(toEntryJson));
-        if (found.length) printList(found.map((e) => e.path));
+        if (found.length) printList(found.map((e) => escapeName(e.path)));
       },
     );
 }

@@ -3,6 +3,7 @@ import { type ArchiveFormat, openArchiveSource } from '../../archive/index.js';
 import { openDestination, type Place, parsePlace } from '../../copy/index.js';
 import { InvalidArgumentError } from '../../errors/index.js';
 import { parseReference } from '../../ref/index.js';
+import { Store } from '../../store/index.js';
 import { contextFor } from '../context.js';
 import { type PlatformFlags, platformOptions, runCopy } from '../copy-runner.js';
 
@@ -33,9 +34,12 @@ export function registerImport(program: Command): void {
           throw new InvalidArgumentError(`--format must be one of ${FORMATS.join(', ')}`);
         }
         const platform = platformOptions(ctx, opts, true);
+        // Into the store: staged in its temp area, where prune removes what a kill leaves.
+        const staging = opts.to ? undefined : (await Store.open(ctx.options.store)).tmpDir;
         const source = await openArchiveSource(file, opts.image, {
           format: opts.format as ArchiveFormat | 'auto',
           signal: ctx.signal,
+          tmpDir: staging,
         });
         let target: Place;
         try {

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { historySteps } from '../../image/index.js';
+import { escapeName } from '../../tar/name-codec.js';
 import { formatBytes, printJson, printLines, shortDigest, table } from '../format.js';
 import { cliFilesystem, openCliImage } from '../image-source.js';
 
@@ -71,7 +72,7 @@ export function registerLayers(program: Command): void {
             ['COUNT', 'TOTAL', 'PATH'],
             ...eff.inefficiencies
               .slice(0, 10)
-              .map((x) => [String(x.count), formatBytes(x.cumulativeSize), x.path]),
+              .map((x) => [String(x.count), formatBytes(x.cumulativeSize), escapeName(x.path)]),
           ]),
         );
       }

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { type EntryView, type FsEntry, toEntryJson } from '../../fs/index.js';
+import { escapeName, unescapeName } from '../../tar/name-codec.js';
 import { printJson, printList, printTable } from '../format.js';
 import { LongListing, longLine } from '../fs-format.js';
 import { openCliImage } from '../image-source.js';
@@ -20,10 +21,11 @@ export function registerLs(program: Command): void {
     .action(
       async (
         refArg: string,
-        path: string,
+        pathArg: string,
         opts: { long?: boolean; recursive?: boolean; json?: boolean },
         cmd: Command,
       ) => {
+        const path = unescapeName(pathArg);
         const img = await openCliImage(cmd, refArg);
         // eStargz / zstd:chunked images list from their TOCs, without reading the layers.
         const fs = await cliFilesystemView(img);
@@ -37,7 +39,7 @@ export function registerLs(program: Command): void {
             listing.end();
           } else {
             const paths: string[] = [];
-            fs.forEachEntry(path, (e: EntryView) => paths.push(e.path));
+            fs.forEachEntry(path, (e: EntryView) => paths.push(escapeName(e.path)));
             printList(paths);
           }
           return;
@@ -51,7 +53,7 @@ export function registerLs(program: Command): void {
           target.type !== 'dir' ? e.path : e.path.slice(e.path.lastIndexOf('/') + 1);
         if (entries.length === 0) return;
         if (opts.long) printTable(entries.map((e) => longLine(e, name(e))));
-        else printList(entries.map(name));
+        else printList(entries.map((e) => escapeName(name(e))));
       },
     );
 }

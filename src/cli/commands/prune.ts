@@ -3,11 +3,16 @@ import { Store } from '../../store/index.js';
 import { contextFor } from '../context.js';
 import { formatBytes, printJson, printLines } from '../format.js';
 
-/** `ocipeek prune`: remove blobs no stored image uses, and stale temp files. */
+/**
+ * `ocipeek prune`: remove blobs no stored image uses (nor a running pull or import has
+ * pinned), stale temp files and staging folders, and trim the listing cache.
+ */
 export function registerPrune(program: Command): void {
   program
     .command('prune')
-    .description('remove blobs no stored image references and stale temp files')
+    .description(
+      'remove blobs no stored image references, stale temp files, and listing cache files of removed layers',
+    )
     .option('--dry-run', 'report what would be removed, remove nothing')
     .option('--json', 'print JSON')
     .action(async (opts: { dryRun?: boolean; json?: boolean }, cmd: Command) => {
@@ -20,7 +25,7 @@ export function registerPrune(program: Command): void {
       }
       const verb = opts.dryRun ? 'would free' : 'freed';
       printLines(
-        `${result.blobsRemoved} blob(s) and ${result.tempFilesRemoved} temp file(s) removed; ${verb} ${formatBytes(result.bytesFreed)}`,
+        `${result.blobsRemoved} blob(s), ${result.tempFilesRemoved} temp file(s) and ${result.cacheFilesRemoved} listing cache file(s) removed; ${verb} ${formatBytes(result.bytesFreed)}`,
       );
     });
 }

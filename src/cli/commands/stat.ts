@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { toEntryJson } from '../../fs/index.js';
+import { escapeName, unescapeName } from '../../tar/name-codec.js';
 import { printJson, printLines, table } from '../format.js';
 import { modeString, timeString } from '../fs-format.js';
 import { openCliImage } from '../image-source.js';
@@ -23,10 +24,11 @@ export function registerStat(program: Command): void {
       ) => {
         const img = await openCliImage(cmd, refArg);
         const fs = await cliFilesystemView(img);
-        const e = opts.dereference ? fs.stat(path) : fs.lstat(path);
+        const target = unescapeName(path);
+        const e = opts.dereference ? fs.stat(target) : fs.lstat(target);
         if (opts.json || img.ctx.options.json) return printJson(toEntryJson(e));
         const rows = [
-          ['Path:', e.path],
+          ['Path:', escapeName(e.path)],
           ['Type:', e.type],
           ['Size:', String(e.size)],
           ['Mode:', `${modeString(e.type, e.mode)} (0${e.mode.toString(8)})`],
@@ -36,7 +38,7 @@ export function registerStat(program: Command): void {
           ],
           ['Modified:', `${timeString(e.mtime)} UTC`],
         ];
-        if (e.linkname) rows.push(['Link:', e.linkname]);
+        if (e.linkname) rows.push(['Link:', escapeName(e.linkname)]);
         if (e.xattrs) rows.push(['Xattrs:', Object.keys(e.xattrs).join(' ')]);
         rows.push(['Layer:', `${e.layer} ${e.layerDigest}`]);
         if (e.dataOffset >= 0)

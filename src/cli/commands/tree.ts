@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import type { ImageFilesystem } from '../../fs/index.js';
+import { escapeName, unescapeName } from '../../tar/name-codec.js';
 import { printList } from '../format.js';
 import { openCliImage } from '../image-source.js';
 import { cliFilesystemView } from '../lazy-image.js';
@@ -16,9 +17,10 @@ function drawTree(
   const children = fs.list(dir);
   children.forEach((e, i) => {
     const last = i === children.length - 1;
-    const name = e.path.slice(e.path.lastIndexOf('/') + 1);
+    const name = escapeName(e.path.slice(e.path.lastIndexOf('/') + 1));
+    const target = escapeName(e.linkname ?? '');
     const link =
-      e.type === 'symlink' ? ` -> ${e.linkname}` : e.type === 'hardlink' ? ` => ${e.linkname}` : '';
+      e.type === 'symlink' ? ` -> ${target}` : e.type === 'hardlink' ? ` => ${target}` : '';
     out.push(`${prefix}${last ? '└── ' : '├── '}${name}${e.type === 'dir' ? '/' : ''}${link}`);
     if (e.type === 'dir' && depth < max)
       drawTree(fs, e.path, `${prefix}${last ? '    ' : '│   '}`, depth + 1, max, out);
@@ -36,8 +38,8 @@ export function registerTree(program: Command): void {
     .action(async (refArg: string, path: string, opts: { depth?: number }, cmd: Command) => {
       const img = await openCliImage(cmd, refArg);
       const fs = await cliFilesystemView(img);
-      const start = fs.stat(path);
-      const out = [start.path];
+      const start = fs.stat(unescapeName(path));
+      const out = [escapeName(start.path)];
       if (start.type === 'dir')
         drawTree(fs, start.path, '', 1, opts.depth ?? Number.POSITIVE_INFINITY, out);
       printList(out);

@@ -14,12 +14,34 @@ export interface BackendCallOptions {
   signal?: AbortSignal;
 }
 
-/** Options of {@link RegistryBackend.openBlob}. */
+/** An inclusive byte range of a blob. */
+export interface BackendByteRange {
+  start: number;
+  end: number;
+}
+
+/** Options of {@link BackendBlob.read}. */
 export interface BackendBlobOptions extends BackendCallOptions {
-  /** First byte (default 0). */
-  start?: number;
-  /** Last byte, inclusive (default: the end). */
-  end?: number;
+  /** Only these bytes (default: the whole blob). */
+  range?: BackendByteRange;
+}
+
+/**
+ * A blob a backend has opened: its size now, its bytes once. The caller either reads it
+ * or closes it.
+ */
+export interface BackendBlob {
+  /** Bytes in the blob. */
+  readonly size: number;
+  /**
+   * Its bytes, or a range of them. A whole read is verified as it streams: a corrupt blob
+   * fails the stream before its end. A range is served only from a blob whose digest has
+   * been checked (hashed whole the first time, rejecting with `DigestMismatchError`), since
+   * a range alone cannot be verified.
+   */
+  read(options?: BackendBlobOptions): Promise<Readable>;
+  /** Release it unread (a HEAD, an error). Does nothing after `read`. */
+  close(): Promise<void>;
 }
 
 /**
@@ -44,13 +66,15 @@ export interface RegistryBackend {
     reference: string,
     options?: BackendCallOptions,
   ): Promise<StoredManifest | undefined>;
-  /** The size of blob `digest` in repository `name`, or `undefined`. */
-  statBlob(name: string, digest: string, options?: BackendCallOptions): Promise<number | undefined>;
   /**
-   * Stream blob `digest` (or a byte range of it). Whole reads are verified: a corrupt blob
-   * fails the stream before it ends.
+   * Open blob `digest` of repository `name`, or `undefined` when the repository does not
+   * hold it (as a regular file of its own: see `openBlobFile`).
    */
-  openBlob(name: string, digest: string, options?: BackendBlobOptions): Readable;
+  openBlob(
+    name: string,
+    digest: string,
+    options?: BackendCallOptions,
+  ): Promise<BackendBlob | undefined>;
   /**
    * Descriptors of the manifests in repository `name` whose `subject` is `digest`, with
    * `artifactType` and `annotations` filled in as the OCI referrers API wants them.

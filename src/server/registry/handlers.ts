@@ -1,3 +1,4 @@
+import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { parseDigest } from '../../digest/index.js';
 import { MediaType } from '../../media/index.js';
@@ -5,7 +6,7 @@ import { HoldLastChunk } from './hold-last-chunk.js';
 import { COMMON_HEADERS, RegistryHttpError, sendJson } from './http-errors.js';
 import { isRepositoryName, isTag } from './names.js';
 import { paginate } from './pagination.js';
-import { parseRange } from './range.js';
+import { type ByteRange, parseRange } from './range.js';
 import type { RequestContext } from './router.js';
 
 /** The repository a request names, checked for shape and existence. */
@@ -86,40 +87,51 @@ export async function handleManifest(ctx: RequestContext): Promise<void> {
 export async function handleBlob(ctx: RequestContext): Promise<void> {
   const name = await repository(ctx);
   const digest = digestParam(ctx);
-  const size = await ctx.backend.statBlob(name, digest, { signal: ctx.signal });
-  if (size === undefined) {
+  // Opened once: the size announced and the bytes sent come from the same file.
+  const blob = await ctx.backend.openBlob(name, digest, { signal: ctx.signal });
+  if (!blob) {
     throw new RegistryHttpError(404, 'BLOB_UNKNOWN', `blob unknown to registry: ${digest}`);
   }
-  const range = parseRange(ctx.req.headers.range, size);
-  if (range === 'unsatisfiable') {
-    throw new RegistryHttpError(
-      416,
-      'RANGE_INVALID',
-      `range ${ctx.req.headers.range} not satisfiable for a blob of ${size} bytes`,
-      { 'Content-Range': `bytes */${size}` },
-    );
+  let body: Readable;
+  let range: ByteRange | undefined;
+  try {
+    const size = blob.size;
+    const asked = parseRange(ctx.req.headers.range, size);
+    if (asked === 'unsatisfiable') {
+      throw new RegistryHttpError(
+        416,
+        'RANGE_INVALID',
+        `range ${ctx.req.headers.range} not satisfiable for a blob of ${size} bytes`,
+        { 'Content-Range': `bytes */${size}` },
+      );
+    }
+    range = asked;
+    const headers: Record<string, string> = {
+      ...COMMON_HEADERS,
+      'Content-Type': 'application/octet-stream',
+      'Docker-Content-Digest': digest,
+      'Accept-Ranges': 'bytes',
+      ETag: `"${digest}"`,
+      // Content-addressed: the bytes behind a digest never change.
+      'Cache-Control': 'max-age=31536000',
+    };
+    if (range) {
+      headers['Content-Range'] = `bytes ${range.start}-${range.end}/${size}`;
+      headers['Content-Length'] = String(range.end - range.start + 1);
+    } else {
+      headers['Content-Length'] = String(size);
+    }
+    if (ctx.req.method === 'HEAD') {
+      ctx.res.writeHead(range ? 206 : 200, headers);
+      ctx.res.end();
+      return;
+    }
+    // A range is checked before the answer starts: a corrupt blob gets an error status.
+    body = await blob.read({ range, signal: ctx.signal });
+    ctx.res.writeHead(range ? 206 : 200, headers);
+  } finally {
+    await blob.close();
   }
-  const headers: Record<string, string> = {
-    ...COMMON_HEADERS,
-    'Content-Type': 'application/octet-stream',
-    'Docker-Content-Digest': digest,
-    'Accept-Ranges': 'bytes',
-    ETag: `"${digest}"`,
-    // Content-addressed: the bytes behind a digest never change.
-    'Cache-Control': 'max-age=31536000',
-  };
-  if (range) {
-    headers['Content-Range'] = `bytes ${range.start}-${range.end}/${size}`;
-    headers['Content-Length'] = String(range.end - range.start + 1);
-  } else {
-    headers['Content-Length'] = String(size);
-  }
-  ctx.res.writeHead(range ? 206 : 200, headers);
-  if (ctx.req.method === 'HEAD') {
-    ctx.res.end();
-    return;
-  }
-  const body = ctx.backend.openBlob(name, digest, { ...range, signal: ctx.signal });
   if (range) {
     await pipeline(body, ctx.res);
     return;

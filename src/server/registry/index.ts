@@ -1,5 +1,7 @@
 export type {
+  BackendBlob,
   BackendBlobOptions,
+  BackendByteRange,
   BackendCallOptions,
   RegistryBackend,
   StoredManifest,
@@ -14,3 +16,4 @@ export {
   type StartRegistryServerOptions,
   startRegistryServer,
 } from './server.js';
+export { DEFAULT_VERIFIED_BLOBS, VerifiedBlobs } from './verified-blobs.js';

@@ -1,6 +1,6 @@
-import type { Readable } from 'node:stream';
 import { isDigest } from '../../digest/index.js';
 import { isOcipeekError, NotFoundError } from '../../errors/index.js';
+import { openBlobFile } from '../../layout/blob-file.js';
 import { type OciLayout, tagOfRefName, walkManifests } from '../../layout/index.js';
 import {
   type Descriptor,
@@ -10,12 +10,14 @@ import {
   parseManifest,
 } from '../../media/index.js';
 import type {
-  BackendBlobOptions,
+  BackendBlob,
   BackendCallOptions,
   RegistryBackend,
   StoredManifest,
 } from './backend.js';
+import { LayoutBlob } from './layout-blob.js';
 import { isTag } from './names.js';
+import { VerifiedBlobs } from './verified-blobs.js';
 
 /** Manifests larger than this are not served as manifests (distribution uses 4 MiB too). */
 const MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
@@ -46,9 +48,27 @@ function referrerDescriptor(descriptor: Descriptor, manifest: Manifest, size: nu
  * bare tags as skopeo writes them (`1.0`), or the tag part of full references
  * (`example.com/app:1.0` → `1.0`). `index.json` is re-read on each request, so a layout
  * updated by another tool is served current; the set of repositories is fixed at start.
+ *
+ * Only regular files inside a layout are served: a blob that is a symbolic link (or is
+ * reached through one), a folder, a FIFO or a device is refused as unknown and logged.
+ * Each blob file's digest is checked once, on its first read (whole reads as they
+ * stream, ranges by hashing the file first), then trusted while the file is unchanged
+ * (see {@link VerifiedBlobs}).
  */
 export class LayoutBackend implements RegistryBackend {
-  constructor(private readonly layouts: Map<string, OciLayout>) {}
+  constructor(
+    private readonly layouts: Map<string, OciLayout>,
+    private readonly options: {
+      /** Told about refused blobs, one line each. */
+      log?: (line: string) => void;
+      /** Shared record of verified blob files (default: a new one). */
+      verified?: VerifiedBlobs;
+    } = {},
+  ) {
+    this.verified = options.verified ?? new VerifiedBlobs();
+  }
+
+  private readonly verified: VerifiedBlobs;
 
   private layout(name: string): OciLayout {
     const layout = this.layouts.get(name);
@@ -113,18 +133,17 @@ export class LayoutBackend implements RegistryBackend {
     };
   }
 
-  async statBlob(name: string, digest: string): Promise<number | undefined> {
-    return this.layout(name).hasBlob(digest);
-  }
-
-  openBlob(name: string, digest: string, options: BackendBlobOptions = {}): Readable {
-    const ranged = options.start !== undefined || options.end !== undefined;
-    return this.layout(name).openBlob(digest, {
-      start: options.start,
-      end: options.end,
-      signal: options.signal,
-      verify: !ranged,
-    });
+  async openBlob(name: string, digest: string): Promise<BackendBlob | undefined> {
+    const layout = this.layout(name);
+    try {
+      const file = await openBlobFile(layout.dir, digest);
+      return file && new LayoutBlob(file, digest, this.verified);
+    } catch (err) {
+      if (!isOcipeekError(err, NotFoundError.code)) throw err;
+      // Said on the server's side only: the client learns no more than "unknown".
+      this.options.log?.(`refused: ${err.message}`);
+      return undefined;
+    }
   }
 
   async referrers(

@@ -125,7 +125,7 @@ export async function startRegistryServer(
     signal: options.signal,
     log: options.log,
   });
-  const backend: RegistryBackend = new LayoutBackend(layouts);
+  const backend: RegistryBackend = new LayoutBackend(layouts, { log: options.log });
   const server = createServer(createRegistryHandler(backend, options.log));
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

@@ -131,6 +131,7 @@ describe('LongListing', () => {
       { ...base, path: '/big', size: 123_456_789_012, mode: 0o1777, mtime: 4e9 },
       { ...base, path: '/sticky', type: 'dir', mode: 0o1770, mtime: -86_400 },
       { ...base, path: '/名前 é', mode: 0o2755, uid: 4_294_967_294 },
+      { ...base, path: '/caf\udce9', type: 'symlink', linkname: 'new\nline\\' },
     ];
     const want: string[] = [];
     printTable(
@@ -144,5 +145,8 @@ describe('LongListing', () => {
     listing.end();
     assert.equal(got.join(''), want.join(''));
     assert.match(got.join(''), /crw-rw-rw- {2}0\/0 +1,3 /);
+    // Names print escaped: a byte that is not UTF-8 as \xNN, a newline cannot break a line.
+    assert.match(got.join(''), / \/caf\\xe9 -> new\\x0aline\\\\\n$/);
+    assert.equal(got.join('').split('\n').length, entries.length + 1);
   });
 });

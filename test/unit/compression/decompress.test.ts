@@ -10,7 +10,7 @@ import {
   decompressStream,
   detectCompression,
 } from '../../../src/compression/index.js';
-import { DecompressionError, TooLargeError, UnsupportedError } from '../../../src/errors/index.js';
+import { DecompressionError, TooLargeError } from '../../../src/errors/index.js';
 
 const gzipCli = (data: Buffer) => execFileSync('gzip', ['-c'], { input: data, maxBuffer: 1 << 28 });
 const zstdCli = (data: Buffer) =>
@@ -156,11 +156,6 @@ describe('decompressStream', () => {
     }
   });
 
-  it('says what is missing when the zstd command is absent', async () => {
-    const out = await decompressStream(source(zstdCli(payload)), { zstdCommand: 'zstd-not-here' });
-    await assert.rejects(readAll(out), UnsupportedError);
-  });
-
   it('passes source errors through unchanged', async () => {
     const boom = new Error('network went away');
     const gz = gzipCli(payload);
@@ -174,7 +169,7 @@ describe('decompressStream', () => {
     await assert.rejects(readAll(out), (err) => err === boom);
   });
 
-  it('tears the chain down when the consumer stops early (zstd process killed)', async () => {
+  it('tears the chain down when the consumer stops early (zstd decoder freed)', async () => {
     const big = Buffer.alloc(32 << 20, 'z');
     const src = source(zstdCli(big));
     const out = await decompressStream(src);

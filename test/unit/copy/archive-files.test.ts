@@ -1,10 +1,12 @@
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
 import { mkdir, mkdtemp, readdir, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { describe, it } from 'node:test';
+import { promisify } from 'node:util';
 import { createGzip } from 'node:zlib';
 import { pack } from 'tar-stream';
 import {
@@ -14,6 +16,7 @@ import {
   packDirectory,
 } from '../../../src/archive/index.js';
 import { InvalidTarError, TooLargeError } from '../../../src/index.js';
+import { encodeName } from '../../../src/tar/index.js';
 
 type TarItem =
   | { name: string; body: Buffer }
@@ -158,5 +161,96 @@ describe('packDirectory / extractArchive', () => {
         assert.equal(copy.ino, original.ino, `l${i} shares the original's inode`);
       }
       assert.equal((await stat(join(out, 'a', 'layer.tar'))).nlink, 41);
+    }));
+
+  it('packs and extracts names that are not UTF-8 to their exact bytes', () =>
+    withTemp(async (root) => {
+      const e9 = Buffer.from([0x63, 0x61, 0x66, 0xe9]);
+      const e8 = Buffer.from([0x63, 0x61, 0x66, 0xe8]);
+      const src = Buffer.from(join(root, 'src'));
+      const at = (base: Buffer, ...names: Buffer[]) =>
+        Buffer.concat([base, ...names.flatMap((n) => [Buffer.from('/'), n])]);
+      await mkdir(at(src, e9), { recursive: true });
+      await writeFile(at(src, e9, e9), 'latin1 e-acute');
+      await writeFile(at(src, e9, e8), 'latin1 e-grave');
+      const file = join(root, 'bytes.tar');
+      await packDirectory(src.toString(), file);
+      // GNU tar sees the exact bytes the folder holds.
+      const { stdout } = await promisify(execFile)(
+        'tar',
+        ['-tf', file, '--quoting-style=literal'],
+        { encoding: 'buffer' },
+      );
+      assert.deepEqual(stdout.toString('latin1').trim().split('\n'), [
+        `${e9.toString('latin1')}/`,
+        `${e9.toString('latin1')}/${e8.toString('latin1')}`,
+        `${e9.toString('latin1')}/${e9.toString('latin1')}`,
+      ]);
+      const out = Buffer.from(join(root, 'out'));
+      await mkdir(out);
+      const { files } = await extractArchive(file, out.toString());
+      assert.deepEqual(
+        files.map((f) => encodeName(f)),
+        [Buffer.concat([e9, Buffer.from('/'), e8]), Buffer.concat([e9, Buffer.from('/'), e9])],
+      );
+      assert.deepEqual(
+        await readdir(at(out, e9), { encoding: 'buffer' }).then((n) => n.sort(Buffer.compare)),
+        [e8, e9],
+      );
+      assert.equal(await readFile(at(out, e9, e9), 'utf8'), 'latin1 e-acute');
+      assert.equal(await readFile(at(out, e9, e8), 'utf8'), 'latin1 e-grave');
+    }));
+
+  it('refuses fifos, devices and absolute or climbing names before writing them', () =>
+    withTemp(async (root) => {
+      const out = join(root, 'out');
+      await mkdir(out);
+      const cases: Array<[string, Record<string, unknown>, RegExp]> = [
+        ['fifo', { name: 'pipe', type: 'fifo' }, /"pipe" is a fifo/],
+        [
+          'char',
+          { name: 'null', type: 'character-device', devmajor: 1, devminor: 3 },
+          /"null" is a char/,
+        ],
+        ['abs', { name: '/etc/evil' }, /"\/etc\/evil" has an absolute path/],
+        ['climb', { name: 'a/../../evil' }, /points outside the archive/],
+        [
+          'abs-link',
+          { name: 'l', type: 'symlink', linkname: '/etc/passwd' },
+          /"l" points at an absolute path/,
+        ],
+      ];
+      for (const [label, header, message] of cases) {
+        const p = pack();
+        p.entry({ name: 'index.json' }, '{}');
+        p.entry(header as Parameters<typeof p.entry>[0], Buffer.alloc(0));
+        p.finalize();
+        const file = join(root, `${label}.tar`);
+        await pipeline(p, createWriteStream(file));
+        await assert.rejects(
+          extractArchive(file, out),
+          (e) => e instanceof InvalidTarError && message.test((e as Error).message),
+          label,
+        );
+      }
+      await assert.rejects(stat(join(root, 'evil')), { code: 'ENOENT' });
+      assert.deepEqual(await readdir(out), ['index.json']);
+    }));
+
+  it('names the archive in the error when it is cut at an entry boundary', () =>
+    withTemp(async (root) => {
+      const file = join(root, 'cut.tar');
+      await writeTar(file, [{ name: 'index.json', body: Buffer.alloc(512, 0x20) }]);
+      const whole = await readFile(file);
+      await writeFile(file, whole.subarray(0, 1024)); // header + body, no end marker
+      const out = join(root, 'out');
+      await mkdir(out);
+      await assert.rejects(
+        extractArchive(file, out),
+        (e) =>
+          e instanceof InvalidTarError &&
+          (e as Error).message.includes(file) &&
+          /truncated/.test((e as Error).message),
+      );
     }));
 });

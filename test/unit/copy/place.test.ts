@@ -51,6 +51,8 @@ describe('safeEntryPath', () => {
   it('keeps inner paths and refuses escapes', () => {
     assert.equal(safeEntryPath('./blobs/sha256/ab', 'f'), 'blobs/sha256/ab');
     assert.equal(safeEntryPath('blobs/', 'f'), 'blobs');
+    assert.equal(safeEntryPath('./', 'f'), '');
+    assert.equal(safeEntryPath('.', 'f'), '');
     for (const bad of ['../x', '/etc/passwd', 'a/../../x', '..']) {
       assert.throws(() => safeEntryPath(bad, 'f.tar'), InvalidTarError, bad);
     }

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -171,6 +172,31 @@ describe('layer listing cache', () => {
     assert.ok(await cache.get(DIGEST));
   });
 
+  it('keeps names that are not UTF-8 exactly', async () => {
+    const cache = new LayerIndexCache(join(dir, 'bytes'));
+    const names = ['caf\udce9', 'caf\udce8', 'dir/\udcff\udcfe', 'café'];
+    const entries = names.map((path, i) => ({
+      ...sampleEntries()[0]!,
+      path,
+      headerOffset: i * 512,
+      dataOffset: i * 512 + 512,
+    }));
+    entries.push({
+      ...entries[0]!,
+      path: 'link',
+      type: 'symlink',
+      linkname: 'caf\udce8',
+      headerOffset: 4 * 512,
+      dataOffset: 5 * 512,
+    });
+    await cache.put(DIGEST, { entries, tarSize: 1 });
+    const back = await cache.get(DIGEST);
+    assert.deepEqual(
+      back?.entries.map((e) => [e.path, e.linkname]),
+      entries.map((e) => [e.path, e.linkname]),
+    );
+  });
+
   it('ignores damaged, truncated, older-version and mismatched files', async () => {
     const cache = new LayerIndexCache(join(dir, 'c'));
     await cache.put(DIGEST, { entries: sampleEntries(), tarSize: 1 });
@@ -182,9 +208,18 @@ describe('layer listing cache', () => {
       gzipSync(
         JSON.stringify({ version: 2, digest: DIGEST, tarSize: 1, entries: sampleEntries() }),
       ),
+      // Version 3 decoded names that are not UTF-8 into U+FFFD: never trusted again.
       gzipSync(
         JSON.stringify({
           version: 3,
+          digest: DIGEST,
+          tarSize: 1,
+          entries: encodeListing(sampleEntries()),
+        }),
+      ),
+      gzipSync(
+        JSON.stringify({
+          version: 4,
           digest: `sha256:${'cd'.repeat(32)}`,
           tarSize: 1,
           entries: encodeListing([]),
@@ -192,7 +227,7 @@ describe('layer listing cache', () => {
       ),
       gzipSync(
         JSON.stringify({
-          version: 3,
+          version: 4,
           digest: DIGEST,
           tarSize: 1,
           entries: { ...encodeListing(sampleEntries()), count: 99 },
@@ -200,7 +235,7 @@ describe('layer listing cache', () => {
       ),
       gzipSync(
         JSON.stringify({
-          version: 3,
+          version: 4,
           digest: DIGEST,
           tarSize: 1,
           entries: { ...encodeListing(sampleEntries()), type: 'fdlhcbpZ' },
@@ -211,5 +246,40 @@ describe('layer listing cache', () => {
       await writeFile(file, bytes);
       assert.equal(await cache.get(DIGEST), undefined, `damaged file ${i}`);
     }
+  });
+
+  it('stays within its bound, evicting the least recently used listing first', async () => {
+    const folder = join(dir, 'bounded');
+    const digest = (i: number) => `sha256:${i.toString(16).padStart(64, '0')}`;
+    // Listings of random paths: they do not compress, so each file is a few KiB.
+    const listing = (i: number) => ({
+      entries: Array.from({ length: 40 }, (_, k) => ({
+        ...sampleEntries()[1]!,
+        path: `${i}/${randomBytes(24).toString('hex')}/${k}`,
+      })),
+      tarSize: 1,
+    });
+    const probe = new LayerIndexCache(join(dir, 'probe'));
+    await probe.put(digest(0), listing(0));
+    const [one] = await readdir(join(dir, 'probe'));
+    const each = (await stat(join(dir, 'probe', one!))).size;
+    const bound = Math.floor(each * 3.5);
+    const cache = new LayerIndexCache(folder, { maxBytes: bound });
+    for (const i of [1, 2, 3]) await cache.put(digest(i), listing(i));
+    // Read 1 (the oldest write): now 2 is the least recently used.
+    await new Promise((r) => setTimeout(r, 20));
+    assert.ok(await cache.get(digest(1)));
+    await new Promise((r) => setTimeout(r, 20));
+    await cache.put(digest(4), listing(4));
+    const left = async () => (await readdir(folder)).sort();
+    const name = (i: number) => `sha256-${digest(i).slice(7)}.json.gz`;
+    assert.deepEqual(await left(), [1, 3, 4].map(name));
+    // Another process's cache instance over the same folder keeps to the bound as well.
+    const other = new LayerIndexCache(folder, { maxBytes: bound });
+    await other.put(digest(5), listing(5));
+    assert.deepEqual(await left(), [1, 4, 5].map(name));
+    let total = 0;
+    for (const f of await readdir(folder)) total += (await stat(join(folder, f))).size;
+    assert.ok(total <= bound, `${total} > ${bound}`);
   });
 });

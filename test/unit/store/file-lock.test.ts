@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtemp, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, stat, unlink, utimes, writeFile } from 'node:fs/promises';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { StoreError } from '../../../src/errors/index.js';
 import { FileLock } from '../../../src/store/index.js';
+import { deadPid } from './dead-pid.js';
 
 const dirs: string[] = [];
 after(async () => {
@@ -16,13 +17,6 @@ async function tmp(): Promise<string> {
   const d = await mkdtemp(join(tmpdir(), 'ocipeek-lock-'));
   dirs.push(d);
   return d;
-}
-
-/** A pid that is certainly dead: a child that has exited and been reaped. */
-async function deadPid(): Promise<number> {
-  const child = spawn(process.execPath, ['-e', '0']);
-  await new Promise((r) => child.once('exit', r));
-  return child.pid!;
 }
 
 describe('FileLock', () => {
@@ -86,5 +80,85 @@ describe('FileLock', () => {
       return true;
     });
     await held.release();
+  });
+});
+
+/** A node process that holds `path` (through FileLock) until it is killed. */
+async function holderProcess(path: string) {
+  const code = `
+    const { FileLock } = await import(${JSON.stringify(new URL('../../../src/store/index.ts', import.meta.url).href)});
+    await FileLock.acquire(${JSON.stringify(path)});
+    process.stdout.write('held\\n');
+    setInterval(() => {}, 1000);
+  `;
+  const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', code], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  await new Promise<void>((resolve, reject) => {
+    child.stdout.once('data', () => resolve());
+    child.once('exit', (c) => reject(new Error(`holder exited with ${c}`)));
+  });
+  return child;
+}
+
+describe('FileLock ownership', () => {
+  it('writes an owner token, boot id and start time into the lock', async () => {
+    const path = join(await tmp(), 'x.lock');
+    const lock = await FileLock.acquire(path);
+    const holder = JSON.parse(await readFile(path, 'utf8'));
+    assert.equal(holder.token, lock.token);
+    assert.match(holder.token, /^[0-9a-f]{24}$/);
+    assert.equal(holder.bootId, (await readFile('/proc/sys/kernel/random/boot_id', 'utf8')).trim());
+    assert.match(holder.started, /^\d+$/);
+    await lock.release();
+  });
+
+  it('never breaks the lock of a live holder on this host, however old its file', async () => {
+    const path = join(await tmp(), 'x.lock');
+    const child = await holderProcess(path);
+    try {
+      const old = new Date(Date.now() - 3600_000);
+      await utimes(path, old, old);
+      assert.equal(await FileLock.tryAcquire(path, { staleMs: 1000 }), undefined);
+      assert.equal(JSON.parse(await readFile(path, 'utf8')).pid, child.pid);
+    } finally {
+      const exited = new Promise((r) => child.once('exit', r));
+      child.kill('SIGKILL');
+      await exited;
+    }
+    // Dead now: the next one takes it at once, file age regardless.
+    const lock = await FileLock.tryAcquire(path, { staleMs: 3600_000 });
+    assert.ok(lock);
+    await lock.release();
+  });
+
+  it('release leaves a lock that is no longer its own', async () => {
+    const path = join(await tmp(), 'x.lock');
+    const first = await FileLock.acquire(path);
+    // Someone judged it stale and took it over: removed it and made their own.
+    const theirs = { ...JSON.parse(await readFile(path, 'utf8')), token: 'f'.repeat(24) };
+    await unlink(path);
+    await writeFile(path, JSON.stringify(theirs), { flag: 'wx' });
+    await first.release();
+    assert.equal(JSON.parse(await readFile(path, 'utf8')).token, 'f'.repeat(24));
+  });
+
+  it('judges a holder dead after a reboot (other boot id) or when its pid was reused', async () => {
+    const path = join(await tmp(), 'x.lock');
+    const own = await FileLock.acquire(path);
+    const mine = JSON.parse(await readFile(path, 'utf8'));
+    await own.release();
+    for (const holder of [
+      { ...mine, token: 'a'.repeat(24), bootId: '00000000-0000-0000-0000-000000000000' },
+      { ...mine, token: 'b'.repeat(24), started: String(Number(mine.started) + 1) },
+    ]) {
+      await writeFile(path, JSON.stringify(holder));
+      const lock = await FileLock.tryAcquire(path, { staleMs: 3600_000 });
+      assert.ok(lock, JSON.stringify(holder));
+      await lock.release();
+    }
+    // The same process, another lock of it: alive.
+    await writeFile(path, JSON.stringify({ ...mine, token: 'c'.repeat(24) }));
+    assert.equal(await FileLock.tryAcquire(path, { staleMs: 1 }), undefined);
   });
 });

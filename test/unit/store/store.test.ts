@@ -297,6 +297,9 @@ describe('Store prune and validate', () => {
       bytesFreed: blobBytes + 1010,
       tempFilesRemoved: 2,
       tempBytesFreed: 1010,
+      cacheFilesRemoved: 0,
+      cacheBytesFreed: 0,
+      pinsRemoved: 0,
     });
     assert.equal(await store.hasBlob(gone.layerDesc.digest), undefined);
     assert.equal(await store.hasBlob(kept.layerDesc.digest), kept.layer.length);
@@ -306,6 +309,9 @@ describe('Store prune and validate', () => {
       bytesFreed: 0,
       tempFilesRemoved: 0,
       tempBytesFreed: 0,
+      cacheFilesRemoved: 0,
+      cacheBytesFreed: 0,
+      pinsRemoved: 0,
     });
   });
 

@@ -4,17 +4,18 @@
  */
 
 export interface RawHeader {
-  name: string;
+  /** A string is written as UTF-8; a Buffer as its bytes (names are bytes). */
+  name: string | Buffer;
   size?: number;
   mode?: number;
   uid?: number;
   gid?: number;
   mtime?: number;
   type?: string;
-  linkname?: string;
+  linkname?: string | Buffer;
   uname?: string;
   gname?: string;
-  prefix?: string;
+  prefix?: string | Buffer;
   /** `posix` (ustar\0 00), `gnu` (ustar  \0) or `v7` (no magic). */
   magic?: 'posix' | 'gnu' | 'v7';
   /** Write the size in base-256 instead of octal. */
@@ -42,7 +43,7 @@ function base256(buf: Buffer, off: number, len: number, value: number): void {
 /** One 512-byte header block. */
 export function header(h: RawHeader): Buffer {
   const b = Buffer.alloc(512);
-  b.write(h.name, 0, 100, 'utf8');
+  Buffer.from(h.name).copy(b, 0, 0, 100);
   octal(b, 100, 8, h.mode ?? 0o644);
   octal(b, 108, 8, h.uid ?? 0);
   octal(b, 116, 8, h.gid ?? 0);
@@ -50,7 +51,7 @@ export function header(h: RawHeader): Buffer {
   else octal(b, 124, 12, h.size ?? 0);
   octal(b, 136, 12, h.mtime ?? 0);
   b.write(h.type ?? '0', 156, 1, 'latin1');
-  if (h.linkname) b.write(h.linkname, 157, 100, 'utf8');
+  if (h.linkname) Buffer.from(h.linkname).copy(b, 157, 0, 100);
   const magic = h.magic ?? 'posix';
   if (magic === 'posix') b.write('ustar\u000000', 257, 8, 'latin1');
   else if (magic === 'gnu') b.write('ustar  \u0000', 257, 8, 'latin1');
@@ -58,7 +59,7 @@ export function header(h: RawHeader): Buffer {
     b.write(h.uname ?? '', 265, 32, 'utf8');
     b.write(h.gname ?? '', 297, 32, 'utf8');
   }
-  if (h.prefix) b.write(h.prefix, 345, 155, 'utf8');
+  if (h.prefix) Buffer.from(h.prefix).copy(b, 345, 0, 155);
   b.fill(0x20, 148, 156);
   let sum = 0;
   for (const x of b) sum += h.signedChecksum && x > 127 ? x - 256 : x;
@@ -97,7 +98,11 @@ export function pax(records: Record<string, string | Buffer>, type: 'x' | 'g' = 
 }
 
 /** A regular file: header plus padded content. */
-export function file(name: string, content: string | Buffer, extra: Partial<RawHeader> = {}) {
+export function file(
+  name: string | Buffer,
+  content: string | Buffer,
+  extra: Partial<RawHeader> = {},
+) {
   const data = typeof content === 'string' ? Buffer.from(content) : content;
   return Buffer.concat([header({ name, size: data.length, ...extra }), body(data)]);
 }

@@ -7,7 +7,13 @@ import { Readable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import { pack } from 'tar-stream';
 import { InvalidTarError } from '../../../src/errors/index.js';
-import { readTar, readTarEntries, scanTarEntries, type TarEntry } from '../../../src/tar/index.js';
+import {
+  encodeName,
+  readTar,
+  readTarEntries,
+  scanTarEntries,
+  type TarEntry,
+} from '../../../src/tar/index.js';
 import { body, chunked, collect, END, file, header, pax } from './raw-tar.js';
 
 async function entriesOf(buf: Buffer, chunk = 64 * 1024): Promise<TarEntry[]> {
@@ -438,6 +444,87 @@ describe('readTar extension headers', () => {
         ],
       );
       assert.equal(raw.subarray(e[1]!.dataOffset, e[1]!.dataOffset + 5).toString(), 'after');
+    }
+  });
+});
+
+describe('readTar names are bytes', () => {
+  const e9 = Buffer.from([0x63, 0x61, 0x66, 0xe9]); // "caf\xe9", Latin-1
+  const e8 = Buffer.from([0x63, 0x61, 0x66, 0xe8]);
+  const bytesOf = (name: string) => encodeName(name);
+
+  it('keeps names that are not UTF-8 distinct and exact: ustar, prefix, PAX, GNU L/K', async () => {
+    const longDir = Buffer.concat([Buffer.from('d'.repeat(150)), Buffer.from([0xff])]);
+    const paxPath = Buffer.concat([Buffer.from('pax/'), e9, Buffer.from('/x'.repeat(60))]);
+    const gnuLong = Buffer.concat([longDir, Buffer.from('/'), e8]);
+    const gnuTarget = Buffer.concat([Buffer.from('t'.repeat(120)), Buffer.from([0xfe])]);
+    const withNul = (b: Buffer) => Buffer.concat([b, Buffer.from([0])]);
+    const raw = Buffer.concat([
+      file(e9, 'latin1 e-acute'),
+      file(e8, 'latin1 e-grave'),
+      file(Buffer.from([0x6e, 0xc3, 0xa9]), 'utf8 n-e-acute'),
+      file(e8, 'prefixed', { prefix: Buffer.concat([Buffer.from('pre/'), e9]) }),
+      header({ name: 'sym', type: '2', linkname: e8 }),
+      header({ name: Buffer.from([0x68, 0xff]), type: '1', linkname: e9 }),
+      pax({ path: paxPath, linkpath: Buffer.concat([e8, Buffer.from('/')]) }),
+      header({ name: 'ignored', type: '2', linkname: 'ignored' }),
+      header({ name: '././@LongLink', type: 'L', size: gnuLong.length + 1, magic: 'gnu' }),
+      body(withNul(gnuLong)),
+      header({ name: '././@LongLink', type: 'K', size: gnuTarget.length + 1, magic: 'gnu' }),
+      body(withNul(gnuTarget)),
+      header({ name: 'short', type: '2', linkname: 'short', magic: 'gnu' }),
+      END,
+    ]);
+    for (const size of [7, 512, 64 * 1024]) {
+      const entries = await entriesOf(raw, size);
+      const got = entries.map((e) => ({
+        path: bytesOf(e.path),
+        link: e.linkname === undefined ? undefined : bytesOf(e.linkname),
+      }));
+      assert.deepEqual(got, [
+        { path: e9, link: undefined },
+        { path: e8, link: undefined },
+        { path: Buffer.from('né'), link: undefined },
+        { path: Buffer.concat([Buffer.from('pre/'), e9, Buffer.from('/'), e8]), link: undefined },
+        { path: Buffer.from('sym'), link: e8 },
+        { path: Buffer.from([0x68, 0xff]), link: e9 },
+        { path: paxPath, link: Buffer.concat([e8, Buffer.from('/')]) },
+        { path: gnuLong, link: gnuTarget },
+      ]);
+      assert.notEqual(entries[0]!.path, entries[1]!.path);
+      assert.equal(entries[2]!.path, 'né', 'valid UTF-8 reads as itself');
+      assert.equal(entries[0]!.path, 'caf\udce9');
+    }
+  });
+
+  it('reads them as GNU tar wrote them from a directory with such names', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'ocipeek-tar-bytes-'));
+    try {
+      const root = join(dir, 'root');
+      await mkdir(root);
+      const at = (name: Buffer) => Buffer.concat([Buffer.from(`${root}/`), name]);
+      await writeFile(at(e9), 'e9');
+      await writeFile(at(e8), 'e8');
+      await symlink(e8, at(Buffer.from('sym')));
+      await link(at(e9), at(Buffer.from([0x68, 0xff])));
+      for (const format of ['gnu', 'posix'] as const) {
+        const tarFile = join(dir, `${format}.tar`);
+        execFileSync('tar', [`--format=${format}`, '--sort=name', '-cf', tarFile, '-C', root, '.']);
+        const entries = await entriesOf(await readFile(tarFile), 100);
+        assert.deepEqual(
+          entries.map((e) => [bytesOf(e.path), e.type, e.linkname && bytesOf(e.linkname)]),
+          [
+            [Buffer.from(''), 'dir', undefined],
+            [e8, 'file', undefined],
+            [e9, 'file', undefined],
+            [Buffer.from([0x68, 0xff]), 'hardlink', e9],
+            [Buffer.from('sym'), 'symlink', e8],
+          ],
+          format,
+        );
+      }
+    } finally {
+      await rm(dir, { recursive: true, force: true });
     }
   });
 });

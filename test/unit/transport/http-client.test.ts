@@ -32,7 +32,7 @@ function startServer(payload: Buffer) {
   };
 }
 
-describe('HttpPool over plain HTTP (connections read into one reused buffer)', () => {
+describe('HttpPool over plain HTTP (connections read into a few reused buffers)', () => {
   const payload = randomBytes(9 * 1024 * 1024 + 123);
   const want = createHash('sha256').update(payload).digest('hex');
   const local = startServer(payload);
@@ -55,7 +55,8 @@ describe('HttpPool over plain HTTP (connections read into one reused buffer)', (
     assert.equal(res.statusCode, 200);
     const kept: Buffer[] = [];
     // Read slowly so the socket is paused and resumed many times while chunks are held:
-    // if a chunk were a view of the reused read buffer, later reads would overwrite it.
+    // if a streamed chunk were a view of a reused read buffer, later reads would
+    // overwrite it.
     for await (const chunk of res.body) {
       kept.push(chunk as Buffer);
       if (kept.length % 4 === 0) await sleep(2);

@@ -1,0 +1,40 @@
+#!/bin/sh
+':' /*
+# The `ocipeek` executable (package.json "bin"; scripts/bundle.mjs copies it to
+# dist/bin/ocipeek). It starts node on the launcher beside it (ocipeek.js,
+# src/cli/launch.ts) with NODE_EXTRA_CA_CERTS moved aside.
+#
+# Why: Node parses the NODE_EXTRA_CA_CERTS file, and its own bundled roots with it, while
+# it starts, before any script runs. Shells that point it at the whole system bundle
+# (~220 KB, a common way to make Node trust a company CA) add 35 ms of CPU and more of
+# wall time to every run, which is most of the start-up of a short command such as
+# `ocipeek digest` (bench/ANALYSIS.md). ocipeek adds those CAs itself, once, when it first
+# opens a TLS connection (src/transport/tls.ts), so a plain-HTTP registry never pays, and
+# puts the variable back for the processes it starts (launch.ts).
+#
+# Why sh: only a process that runs before node can keep node from reading the variable.
+# /bin/sh is on every POSIX system (Linux with any libc, macOS, the BSDs); no
+# `env -S` (busybox lacks it). npm links this file as the bin; the loop below finds the
+# real folder behind those symlinks with plain `readlink` (macOS has no `readlink -f`
+# before 12.3). The file is also valid JavaScript (the sh part sits in this comment), so
+# where something runs a bin with node itself (Yarn 2+, `node dist/bin/ocipeek`) it
+# simply loads the launcher, without the deferral. On Windows npm's shim would call
+# /bin/sh: run `node <package>/dist/bin/ocipeek.js` there.
+# This comment and the code below must never contain a star followed by a slash.
+self=$0
+while [ -L "$self" ]; do
+  link=$(readlink "$self") || break
+  case $link in
+    /*) self=$link ;;
+    *) case $self in *[/]*) self=${self%/*}/$link ;; *) self=$link ;; esac ;;
+  esac
+done
+case $self in *[/]*) here=${self%/*} ;; *) here=. ;; esac
+if [ -n "${NODE_EXTRA_CA_CERTS:-}" ]; then
+  OCIPEEK_DEFERRED_EXTRA_CA_CERTS=$NODE_EXTRA_CA_CERTS
+  export OCIPEEK_DEFERRED_EXTRA_CA_CERTS
+  unset NODE_EXTRA_CA_CERTS
+fi
+exec node "$here/ocipeek.js" "$@"
+*/
+require('./ocipeek.js');

@@ -1,0 +1,150 @@
+import { mkdir, readdir, readFile, stat, unlink } from 'node:fs/promises';
+import { join } from 'node:path';
+import { replaceFile } from './atomic-file.js';
+import { errnoCode, storeFsError } from './fs-errors.js';
+import { currentOwner, ownerState, type ProcessOwner, parseOwner } from './process-owner.js';
+
+/** What a pin record file holds. */
+interface PinRecord {
+  owner: ProcessOwner;
+  digests: string[];
+}
+
+/** The store folders and lock a pin needs (a `Store` provides them). */
+export interface PinPlace {
+  /** `.ocipeek/pins`: one record per running operation. */
+  readonly pinsDir: string;
+  readonly tmpDir: string;
+  /** The index lock, which `prune` holds while it marks and sweeps. */
+  lockIndex(options?: { signal?: AbortSignal }): Promise<{ release(): Promise<void> }>;
+}
+
+/**
+ * Digests a running operation (a pull, an import) has written or is about to name, kept
+ * from `prune` until the operation has written its tag: a record `pins/TOKEN.json` with
+ * the owner (host, pid, boot id) and the digests, which `prune` honours while the owner
+ * lives and deletes once it is dead.
+ *
+ * Why the index lock: records are written under it, and `prune` holds it from reading
+ * the records to the end of its sweep. So a pin either lands before prune reads the
+ * records (its blobs are kept) or after prune has finished (the operation's existence
+ * checks, made after pinning, see the store as prune left it and fetch what is gone).
+ * Without the lock, prune could read the records, the operation pin and find a blob
+ * present, and prune delete it a moment later.
+ */
+export class StorePin {
+  private readonly digests = new Set<string>();
+  private chain: Promise<void> = Promise.resolve();
+  private released = false;
+
+  private constructor(
+    private readonly place: PinPlace,
+    private readonly owner: ProcessOwner,
+    private readonly path: string,
+  ) {}
+
+  /** Pin `digests` (more can be added later). */
+  static async create(
+    place: PinPlace,
+    digests: Iterable<string>,
+    options: { signal?: AbortSignal } = {},
+  ): Promise<StorePin> {
+    const owner = currentOwner();
+    const pin = new StorePin(place, owner, join(place.pinsDir, `${owner.token}.json`));
+    await pin.add(digests, options);
+    return pin;
+  }
+
+  /**
+   * Add `digests` to the pin; resolves once the record on disk holds them (nothing is
+   * written when it already did). Calls are serialised.
+   */
+  add(digests: Iterable<string>, options: { signal?: AbortSignal } = {}): Promise<void> {
+    const fresh = [...digests].filter((d) => !this.digests.has(d));
+    if (fresh.length === 0 || this.released) return this.chain;
+    for (const d of fresh) this.digests.add(d);
+    const write = async () => {
+      const record: PinRecord = { owner: this.owner, digests: [...this.digests] };
+      const bytes = Buffer.from(JSON.stringify(record));
+      // Not synced: a pin only matters while its owner runs, and a crash ends both.
+      const how = { tmpDir: this.place.tmpDir, durable: false };
+      const lock = await this.place.lockIndex(options);
+      try {
+        await replaceFile(this.path, bytes, how).catch(async (err: unknown) => {
+          // The first pin of a store makes the folder (not made up front: one call less).
+          if (errnoCode(err) !== 'ENOENT') throw err;
+          await mkdir(this.place.pinsDir, { recursive: true }).catch((e: unknown) => {
+            throw storeFsError(e, this.place.pinsDir, 'create');
+          });
+          await replaceFile(this.path, bytes, how);
+        });
+      } finally {
+        await lock.release();
+      }
+    };
+    this.chain = this.chain.then(write, write);
+    return this.chain;
+  }
+
+  /** Drop the pin (once the tag is written, or the operation failed). */
+  async release(): Promise<void> {
+    if (this.released) return;
+    this.released = true;
+    await this.chain.catch(() => {});
+    await unlink(this.path).catch(() => {});
+  }
+}
+
+/** What {@link readLivePins} found. */
+export interface LivePins {
+  /** Digests pinned by operations whose owner still runs (or cannot be judged). */
+  digests: Set<string>;
+  /** Records of dead owners (and unreadable ones), removed unless `dryRun`. */
+  removed: number;
+}
+
+/** A record from another host (whose processes cannot be checked) is honoured this long. */
+const FOREIGN_PIN_MS = 24 * 3600_000;
+
+/**
+ * The digests pinned by running operations, for `prune` (which must hold the index lock).
+ * Records of dead owners are deleted. A record from another host cannot be judged: it is
+ * honoured for a day (skipping a few blobs is cheap, deleting what a pull needs is not).
+ */
+export async function readLivePins(pinsDir: string, dryRun = false): Promise<LivePins> {
+  const out: LivePins = { digests: new Set(), removed: 0 };
+  let names: string[];
+  try {
+    names = await readdir(pinsDir);
+  } catch (err) {
+    if (errnoCode(err) === 'ENOENT') return out;
+    throw err;
+  }
+  for (const name of names) {
+    if (!name.endsWith('.json')) continue;
+    const path = join(pinsDir, name);
+    let record: PinRecord | undefined;
+    try {
+      const parsed = JSON.parse(await readFile(path, 'utf8')) as Partial<PinRecord>;
+      const owner = parseOwner(parsed.owner);
+      if (owner && Array.isArray(parsed.digests)) record = { owner, digests: parsed.digests };
+    } catch (err) {
+      if (errnoCode(err) === 'ENOENT') continue; // released meanwhile
+    }
+    // Records are replaced atomically, so one that does not parse is garbage.
+    if (record && (await isLive(record.owner, path))) {
+      for (const d of record.digests) if (typeof d === 'string') out.digests.add(d);
+      continue;
+    }
+    out.removed++;
+    if (!dryRun) await unlink(path).catch(() => {});
+  }
+  return out;
+}
+
+async function isLive(owner: ProcessOwner, path: string): Promise<boolean> {
+  const state = ownerState(owner);
+  if (state !== 'unknown') return state === 'alive';
+  const info = await stat(path).catch(() => undefined);
+  return info !== undefined && Date.now() - info.mtimeMs < FOREIGN_PIN_MS;
+}

@@ -1,0 +1,128 @@
+import {
+  Http1Connection,
+  type Http1Request,
+  type Http1Response,
+  type Http1Timeouts,
+} from './http1-connection.js';
+import { errorCode } from './network-errors.js';
+
+/** Settings of a {@link PlainHttpPool}. */
+export interface PlainHttpPoolOptions extends Http1Timeouts {
+  /** Connections per host (busy and idle together). */
+  maxSockets: number;
+}
+
+interface Waiter {
+  give(connection: Http1Connection): void;
+  fail(err: Error): void;
+}
+
+/** The connections to one `host:port`. */
+interface Host {
+  all: Set<Http1Connection>;
+  /** Kept-alive connections nobody uses, the most recently used last. */
+  idle: Http1Connection[];
+  waiting: Waiter[];
+}
+
+/**
+ * Keep-alive pool of {@link Http1Connection}s per host, at most `maxSockets` each; more
+ * requests wait for a connection. The most recently used idle connection is taken first:
+ * its read buffers are the ones already resident.
+ */
+export class PlainHttpPool {
+  private readonly hosts = new Map<string, Host>();
+
+  constructor(private readonly options: PlainHttpPoolOptions) {}
+
+  /**
+   * Send one bodiless request. A kept-alive connection the server closed meanwhile (reset
+   * or closed before any answer) is retried once on a new connection, as the request was
+   * never answered; GET and HEAD are safe to repeat.
+   */
+  async request(request: Http1Request): Promise<Http1Response> {
+    for (let attempt = 0; ; attempt++) {
+      const connection = await this.acquire(request.url, request.signal);
+      const reused = connection.completed > 0;
+      try {
+        return await connection.send(request);
+      } catch (err) {
+        const stale = reused && attempt === 0 && !request.signal?.aborted;
+        if (!stale || !['ECONNRESET', 'EPIPE'].includes(errorCode(err) ?? '')) throw err;
+      }
+    }
+  }
+
+  /** Close every connection, busy or idle; requests waiting for one fail. */
+  close(): void {
+    for (const host of this.hosts.values()) {
+      const waiting = host.waiting.splice(0);
+      for (const waiter of waiting) waiter.fail(new Error('the connection pool was closed'));
+      for (const connection of [...host.all]) connection.destroy();
+    }
+  }
+
+  private acquire(url: URL, signal: AbortSignal | undefined): Promise<Http1Connection> {
+    const port = Number(url.port || 80);
+    const hostname = url.hostname.replace(/^\[(.*)\]$/, '$1');
+    const key = `${hostname}:${port}`;
+    let host = this.hosts.get(key);
+    if (!host) {
+      host = { all: new Set(), idle: [], waiting: [] };
+      this.hosts.set(key, host);
+    }
+    const known = host;
+    const open = () => {
+      const connection = new Http1Connection(hostname, port, this.options, {
+        free: (c) => this.free(known, c),
+        closed: (c) => this.closed(known, c, open),
+      });
+      known.all.add(connection);
+      return connection;
+    };
+    const idle = host.idle.pop();
+    if (idle) return Promise.resolve(idle);
+    if (host.all.size < this.options.maxSockets) return Promise.resolve(open());
+    return new Promise((resolve, reject) => {
+      const onAbort = () => {
+        known.waiting.splice(known.waiting.indexOf(waiter), 1);
+        reject(signal?.reason);
+      };
+      const waiter: Waiter = {
+        give: (connection) => {
+          signal?.removeEventListener('abort', onAbort);
+          resolve(connection);
+        },
+        fail: (err) => {
+          signal?.removeEventListener('abort', onAbort);
+          reject(err);
+        },
+      };
+      if (signal?.aborted) {
+        reject(signal.reason);
+        return;
+      }
+      signal?.addEventListener('abort', onAbort, { once: true });
+      known.waiting.push(waiter);
+    });
+  }
+
+  private free(host: Host, connection: Http1Connection): void {
+    const waiter = host.waiting.shift();
+    if (waiter) {
+      waiter.give(connection);
+      return;
+    }
+    host.idle.push(connection);
+    connection.idle();
+  }
+
+  private closed(host: Host, connection: Http1Connection, open: () => Http1Connection): void {
+    host.all.delete(connection);
+    const at = host.idle.indexOf(connection);
+    if (at >= 0) host.idle.splice(at, 1);
+    // A request waiting for a free slot gets one now.
+    const waiter = host.waiting.shift();
+    if (waiter) waiter.give(open());
+  }
+}

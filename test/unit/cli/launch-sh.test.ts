@@ -1,0 +1,114 @@
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { chmod, copyFile, mkdir, symlink, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { type TempDir, tempDir } from '../../harness/temp-dir.js';
+
+const run = promisify(execFile);
+const LAUNCH_SH = fileURLToPath(new URL('../../../src/cli/launch.sh', import.meta.url));
+
+/** What the stand-in for ocipeek.js saw. */
+interface Seen {
+  script: string;
+  args: string[];
+  extra?: string;
+  deferred?: string;
+}
+
+/**
+ * src/cli/launch.sh, the executable npm links: it must find ocipeek.js beside its real
+ * file through any symlinks, pass every argument through untouched, and move
+ * NODE_EXTRA_CA_CERTS to OCIPEEK_DEFERRED_EXTRA_CA_CERTS. A stand-in ocipeek.js reports
+ * what it was started with.
+ */
+describe('the sh launcher', () => {
+  let tmp: TempDir;
+  let pkgBin: string;
+  before(async () => {
+    tmp = await tempDir('launch-sh');
+    // The layout npm makes: node_modules/ocipeek/dist/bin/{ocipeek,ocipeek.js} and a
+    // relative symlink node_modules/.bin/ocipeek -> ../ocipeek/dist/bin/ocipeek.
+    pkgBin = join(tmp.path, 'node_modules', 'ocipeek', 'dist', 'bin');
+    await mkdir(pkgBin, { recursive: true });
+    await copyFile(LAUNCH_SH, join(pkgBin, 'ocipeek'));
+    await chmod(join(pkgBin, 'ocipeek'), 0o755);
+    await writeFile(join(pkgBin, 'package.json'), '{"type":"commonjs"}\n');
+    await writeFile(
+      join(pkgBin, 'ocipeek.js'),
+      `process.stdout.write(JSON.stringify({ script: __filename, args: process.argv.slice(2),
+        extra: process.env.NODE_EXTRA_CA_CERTS, deferred: process.env.OCIPEEK_DEFERRED_EXTRA_CA_CERTS }));\n`,
+    );
+    await mkdir(join(tmp.path, 'node_modules', '.bin'));
+    await symlink('../ocipeek/dist/bin/ocipeek', join(tmp.path, 'node_modules', '.bin', 'ocipeek'));
+    // A global install: /usr/local/bin/ocipeek -> absolute path, itself reached by a
+    // second, relative link.
+    await mkdir(join(tmp.path, 'usr', 'bin'), { recursive: true });
+    await symlink(join(pkgBin, 'ocipeek'), join(tmp.path, 'usr', 'bin', 'ocipeek-abs'));
+    await symlink('ocipeek-abs', join(tmp.path, 'usr', 'bin', 'ocipeek'));
+  });
+  after(async () => {
+    await tmp.remove();
+  });
+
+  async function launch(file: string, args: string[], env: NodeJS.ProcessEnv, cwd?: string) {
+    const clean = { ...process.env, ...env };
+    for (const [k, v] of Object.entries(clean)) if (v === undefined) delete clean[k];
+    const { stdout } = await run(file, args, { env: clean, cwd });
+    return JSON.parse(stdout) as Seen;
+  }
+
+  const tricky = ['digest', 'a b', '', '--', '$HOME', "it's", '*', '-n'];
+
+  it('moves NODE_EXTRA_CA_CERTS aside and passes every argument through', async () => {
+    const seen = await launch(join(pkgBin, 'ocipeek'), tricky, {
+      NODE_EXTRA_CA_CERTS: '/etc/some bundle.pem',
+    });
+    assert.equal(seen.script, join(pkgBin, 'ocipeek.js'));
+    assert.deepEqual(seen.args, tricky);
+    assert.equal(seen.extra, undefined, 'node started without it');
+    assert.equal(seen.deferred, '/etc/some bundle.pem');
+  });
+
+  it('sets nothing when NODE_EXTRA_CA_CERTS is unset or empty', async () => {
+    for (const value of [undefined, '']) {
+      const seen = await launch(join(pkgBin, 'ocipeek'), ['x'], {
+        NODE_EXTRA_CA_CERTS: value,
+        OCIPEEK_DEFERRED_EXTRA_CA_CERTS: undefined,
+      });
+      assert.equal(seen.deferred, undefined);
+    }
+  });
+
+  it('finds ocipeek.js through relative, absolute and chained symlinks', async () => {
+    for (const link of [
+      join(tmp.path, 'node_modules', '.bin', 'ocipeek'),
+      join(tmp.path, 'usr', 'bin', 'ocipeek-abs'),
+      join(tmp.path, 'usr', 'bin', 'ocipeek'),
+    ]) {
+      const seen = await launch(link, ['--version'], {});
+      assert.equal(seen.script, join(pkgBin, 'ocipeek.js'), link);
+      assert.deepEqual(seen.args, ['--version']);
+    }
+  });
+
+  it('works when started as `sh ocipeek` from its own folder', async () => {
+    const seen = await launch('sh', ['ocipeek', 'tags', 'r'], {}, pkgBin);
+    assert.deepEqual(seen.args, ['tags', 'r']);
+    assert.equal(seen.script, join(pkgBin, 'ocipeek.js'));
+  });
+
+  it('is also JavaScript: run by node, it loads the launcher beside it', async () => {
+    const seen = await launch(process.execPath, [join(pkgBin, 'ocipeek'), ...tricky], {
+      NODE_EXTRA_CA_CERTS: '/x.pem',
+      OCIPEEK_DEFERRED_EXTRA_CA_CERTS: undefined,
+    });
+    assert.equal(seen.script, join(pkgBin, 'ocipeek.js'));
+    assert.deepEqual(seen.args, tricky);
+    // Node itself read the variable at start here: nothing is deferred.
+    assert.equal(seen.extra, '/x.pem');
+    assert.equal(seen.deferred, undefined);
+  });
+});

@@ -1,0 +1,146 @@
+import assert from 'node:assert/strict';
+import { createHash, randomBytes } from 'node:crypto';
+import { appendFile, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { after, describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { RegistryError, SizeMismatchError } from '../../../src/errors/index.js';
+import { Store } from '../../../src/store/index.js';
+
+const dirs: string[] = [];
+after(async () => {
+  for (const d of dirs) await rm(d, { recursive: true, force: true });
+});
+
+async function newStore(): Promise<Store> {
+  const d = await mkdtemp(join(tmpdir(), 'ocipeek-blob-writer-'));
+  dirs.push(d);
+  return Store.open(join(d, 's'));
+}
+
+function blob(size: number) {
+  const data = randomBytes(size);
+  const digest = `sha256:${createHash('sha256').update(data).digest('hex')}`;
+  return { data, digest, size, hex: digest.slice(7) };
+}
+
+/** An opener that records the offsets asked for and serves `data` from there. */
+function serving(data: Buffer) {
+  const offsets: number[] = [];
+  const open = async (offset: number) => {
+    offsets.push(offset);
+    return Readable.from([data.subarray(offset)]);
+  };
+  return { offsets, open };
+}
+
+describe('writeBlob: a kill between a complete .partial and its rename', () => {
+  it('a complete partial is hashed and renamed without fetching anything', async () => {
+    const store = await newStore();
+    const b = blob(200_000);
+    await writeFile(join(store.tmpDir, `sha256-${b.hex}.partial`), b.data);
+    const source = serving(b.data);
+    const r = await store.writeBlob(b, source.open, { sourceVerified: true });
+    assert.deepEqual(source.offsets, []);
+    assert.equal(r.written, true);
+    assert.equal(r.bytesTransferred, 0);
+    assert.equal(r.resumedFrom, b.size);
+    assert.deepEqual(await readFile(store.blobPath(b.digest)), b.data);
+    assert.deepEqual(await readdir(store.tmpDir), []);
+  });
+
+  it('a complete partial with the wrong bytes is discarded and fetched from byte 0', async () => {
+    const store = await newStore();
+    const b = blob(50_000);
+    const wrong = Buffer.from(b.data);
+    wrong[100] = (wrong[100] ?? 0) ^ 1;
+    await writeFile(join(store.tmpDir, `sha256-${b.hex}.partial`), wrong);
+    const source = serving(b.data);
+    await store.writeBlob(b, source.open, { sourceVerified: true });
+    assert.deepEqual(source.offsets, [0]);
+    assert.deepEqual(await readFile(store.blobPath(b.digest)), b.data);
+  });
+
+  it('a partial longer than the blob is not resumed', async () => {
+    const store = await newStore();
+    const b = blob(1000);
+    await writeFile(join(store.tmpDir, `sha256-${b.hex}.partial`), randomBytes(1500));
+    const source = serving(b.data);
+    await store.writeBlob(b, source.open, { sourceVerified: true });
+    assert.deepEqual(source.offsets, [0]);
+    assert.deepEqual(await readFile(store.blobPath(b.digest)), b.data);
+  });
+
+  it('a registry answering the resume with 416 sends the blob back to byte 0', async () => {
+    const store = await newStore();
+    const b = blob(40_000);
+    await writeFile(join(store.tmpDir, `sha256-${b.hex}.partial`), b.data.subarray(0, 30_000));
+    const offsets: number[] = [];
+    const r = await store.writeBlob(
+      b,
+      async (offset) => {
+        offsets.push(offset);
+        if (offset > 0) throw new RegistryError('registry answered 416', 416);
+        return Readable.from([b.data]);
+      },
+      { sourceVerified: true },
+    );
+    assert.deepEqual(offsets, [30_000, 0]);
+    assert.equal(r.bytesTransferred, b.size);
+    assert.deepEqual(await readFile(store.blobPath(b.digest)), b.data);
+  });
+});
+
+/**
+ * `b` as a stream whose second half comes only after another writer (say, one that stole
+ * the lock) appended `extra` to the same partial: the stream itself is complete and right.
+ */
+function racedWith(store: Store, b: ReturnType<typeof blob>, extra: Buffer): Readable {
+  const partial = join(store.tmpDir, `sha256-${b.hex}.partial`);
+  const half = b.size / 2;
+  async function* source() {
+    yield b.data.subarray(0, half);
+    while (((await stat(partial).catch(() => undefined))?.size ?? 0) < half) await sleep(1);
+    await appendFile(partial, extra);
+    yield b.data.subarray(half);
+  }
+  return Readable.from(source());
+}
+
+describe('writeBlob: the file on disk is what is checked', () => {
+  it('bytes another writer appends to the partial keep the blob from becoming visible', async () => {
+    const store = await newStore();
+    const b = blob(64 * 1024);
+    const source = racedWith(store, b, randomBytes(b.size / 2 + 10));
+    await assert.rejects(
+      store.writeBlob(b, source, { sourceVerified: true }),
+      (err: unknown) => err instanceof SizeMismatchError && /expected|bytes/.test(err.message),
+    );
+    assert.equal(await store.hasBlob(b.digest), undefined);
+    assert.deepEqual(await readdir(store.tmpDir), []);
+  });
+
+  it('each chunk lands at its own position: a partial extended behind the writer is overwritten', async () => {
+    const store = await newStore();
+    const b = blob(64 * 1024);
+    // Shorter than the second half, which is then written over it.
+    const source = racedWith(store, b, Buffer.alloc(100, 0x58));
+    const r = await store.writeBlob(b, source, { sourceVerified: true });
+    assert.equal(r.written, true);
+    assert.deepEqual(await readFile(store.blobPath(b.digest)), b.data);
+  });
+
+  it('a resumed prefix is read back from disk and hashed with the new bytes', async () => {
+    const store = await newStore();
+    const b = blob(10_000);
+    const bad = Buffer.from(b.data.subarray(0, 4000));
+    bad[3999] = (bad[3999] ?? 0) ^ 1;
+    await writeFile(join(store.tmpDir, `sha256-${b.hex}.partial`), bad);
+    const source = serving(b.data);
+    await store.writeBlob(b, source.open, { sourceVerified: true });
+    assert.deepEqual(source.offsets, [4000, 0]);
+    assert.deepEqual(await readFile(store.blobPath(b.digest)), b.data);
+  });
+});

@@ -1,0 +1,95 @@
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { after, describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Store } from '../../../src/store/index.js';
+import { deadPid } from './dead-pid.js';
+
+const dirs: string[] = [];
+after(async () => {
+  for (const d of dirs) await rm(d, { recursive: true, force: true });
+});
+
+async function newStore(): Promise<Store> {
+  const d = await mkdtemp(join(tmpdir(), 'ocipeek-pins-'));
+  dirs.push(d);
+  return Store.open(join(d, 's'));
+}
+
+async function putBlob(store: Store, text: string): Promise<string> {
+  const data = Buffer.from(text);
+  const digest = `sha256:${createHash('sha256').update(data).digest('hex')}`;
+  await store.writeBlob({ digest, size: data.length }, Readable.from([data]));
+  return digest;
+}
+
+describe('pins keep blobs from prune while their operation runs', () => {
+  it('prune keeps a pinned blob no image names, and removes it once released', async () => {
+    const store = await newStore();
+    const pinned = await putBlob(store, 'pinned by a running pull');
+    const loose = await putBlob(store, 'nobody wants this');
+    const pin = await store.pin([pinned]);
+    const first = await store.prune();
+    assert.equal(first.blobsRemoved, 1);
+    assert.ok(await store.hasBlob(pinned));
+    assert.equal(await store.hasBlob(loose), undefined);
+    await pin.release();
+    assert.deepEqual(await readdir(store.pinsDir), []);
+    const second = await store.prune();
+    assert.equal(second.blobsRemoved, 1);
+    assert.equal(await store.hasBlob(pinned), undefined);
+  });
+
+  it('digests added later are kept too', async () => {
+    const store = await newStore();
+    const a = await putBlob(store, 'a');
+    const b = await putBlob(store, 'b');
+    const pin = await store.pin([a]);
+    await pin.add([b]);
+    assert.equal((await store.prune()).blobsRemoved, 0);
+    await pin.release();
+  });
+
+  it('a pin waits while prune holds the index lock, so it never lands mid-sweep', async () => {
+    const store = await newStore();
+    const digest = await putBlob(store, 'looked at by a pull during a prune');
+    const pruning = await store.lockIndex(); // what prune holds from mark to sweep
+    let pinned = false;
+    const pinning = store.pin([digest]).then((p) => {
+      pinned = true;
+      return p;
+    });
+    await sleep(100);
+    assert.equal(pinned, false);
+    await pruning.release();
+    const pin = await pinning;
+    assert.equal((await store.prune()).blobsRemoved, 0);
+    await pin.release();
+  });
+
+  it("a dead process's pin protects nothing and is removed", async () => {
+    const store = await newStore();
+    const digest = await putBlob(store, 'pinned by a pull that was killed');
+    const pin = await store.pin([digest]);
+    const [name] = await readdir(store.pinsDir);
+    const record = JSON.parse(await readFile(join(store.pinsDir, name!), 'utf8'));
+    assert.deepEqual(record.digests, [digest]);
+    assert.equal(record.owner.pid, process.pid);
+    await pin.release();
+    await mkdir(store.pinsDir, { recursive: true });
+    record.owner.pid = await deadPid();
+    await writeFile(join(store.pinsDir, 'dead.json'), JSON.stringify(record));
+    await writeFile(join(store.pinsDir, 'garbage.json'), 'not json');
+    const dry = await store.prune({ dryRun: true });
+    assert.equal(dry.pinsRemoved, 2);
+    assert.equal((await readdir(store.pinsDir)).length, 2);
+    const result = await store.prune();
+    assert.equal(result.pinsRemoved, 2);
+    assert.equal(result.blobsRemoved, 1);
+    assert.deepEqual(await readdir(store.pinsDir), []);
+  });
+});

@@ -1,0 +1,61 @@
+import assert from 'node:assert/strict';
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdtemp, open, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { PositionalWriter } from '../../../src/store/positional-writer.js';
+
+const dirs: string[] = [];
+after(async () => {
+  for (const d of dirs) await rm(d, { recursive: true, force: true });
+});
+
+async function scratch(): Promise<string> {
+  const d = await mkdtemp(join(tmpdir(), 'ocipeek-positional-'));
+  dirs.push(d);
+  return join(d, 'f');
+}
+
+describe('PositionalWriter', () => {
+  it('pieces handed in at once land in order after the start, hashed in file order', async () => {
+    const path = await scratch();
+    await writeFile(path, Buffer.from('KEEP'));
+    const file = await open(path, 'r+');
+    const hash = createHash('sha256');
+    const reached: number[] = [];
+    const writer = new PositionalWriter(file, 4, { hash, onWritten: (at) => reached.push(at) });
+    const pieces = Array.from({ length: 40 }, (_, i) => randomBytes(1000 + i * 97));
+    // All at once: one write is in flight, the rest queue and go out together.
+    await Promise.all(pieces.map((p) => writer.write(p)));
+    await file.close();
+    const all = Buffer.concat(pieces);
+    assert.deepEqual(await readFile(path), Buffer.concat([Buffer.from('KEEP'), all]));
+    assert.equal(writer.position, 4 + all.length);
+    assert.equal(hash.digest('hex'), createHash('sha256').update(all).digest('hex'));
+    assert.equal(reached.at(-1), 4 + all.length);
+    assert.ok(
+      reached.length < pieces.length,
+      `queued pieces were batched (${reached.length} writes)`,
+    );
+    assert.deepEqual(
+      [...reached].sort((a, b) => a - b),
+      reached,
+      'progress only grows',
+    );
+  });
+
+  it('a failed write rejects it, the queued ones and every later one', async () => {
+    const path = await scratch();
+    await writeFile(path, '');
+    const file = await open(path, 'r'); // read-only: every write fails with EBADF
+    const writer = new PositionalWriter(file, 0);
+    const results = await Promise.allSettled([1, 2, 3].map(() => writer.write(Buffer.alloc(10))));
+    assert.deepEqual(
+      results.map((r) => r.status === 'rejected' && (r.reason as NodeJS.ErrnoException).code),
+      ['EBADF', 'EBADF', 'EBADF'],
+    );
+    await assert.rejects(writer.write(Buffer.alloc(1)), { code: 'EBADF' });
+    await file.close();
+  });
+});

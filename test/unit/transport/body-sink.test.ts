@@ -1,0 +1,85 @@
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { Readable } from 'node:stream';
+import { describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { feedSink, pipeReadableTo } from '../../../src/transport/body-sink.js';
+
+/** 16 KiB chunks, all buffered at once (as TLS records arrive in a burst). */
+function burst(data: Buffer): Readable {
+  const stream = new Readable({ read() {}, highWaterMark: data.length });
+  for (let at = 0; at < data.length; at += 16 * 1024)
+    stream.push(data.subarray(at, at + 16 * 1024));
+  stream.push(null);
+  return stream;
+}
+
+describe('feeding ordinary streams to a sink', () => {
+  it('gathers buffered chunks into 256 KiB pieces, at most four in the sink at once', async () => {
+    const data = randomBytes(3 * 1024 * 1024 + 5);
+    const pieces: Buffer[] = [];
+    let inSink = 0;
+    let most = 0;
+    await pipeReadableTo(burst(data), (piece) => {
+      const copy = Buffer.from(piece);
+      pieces.push(copy);
+      inSink++;
+      most = Math.max(most, inSink);
+      return sleep(2).then(() => {
+        assert.ok(piece.equals(copy), 'a piece in the sink was overwritten');
+        inSink--;
+      });
+    });
+    assert.ok(Buffer.concat(pieces).equals(data));
+    // The first chunk goes out at once (the sink was idle); then full buffers.
+    assert.equal(pieces[0]?.length, 16 * 1024);
+    assert.deepEqual(
+      pieces.slice(1, -1).map((p) => p.length),
+      pieces.slice(1, -1).map(() => 256 * 1024),
+    );
+    assert.equal(most, 4);
+    assert.equal(inSink, 0, 'settled after every sink promise');
+  });
+
+  it('hands on what it has when the stream has nothing more buffered', async () => {
+    const seen: number[] = [];
+    async function* slow() {
+      yield Buffer.alloc(1000, 1);
+      await sleep(5);
+      yield Buffer.alloc(2000, 2);
+    }
+    await pipeReadableTo(Readable.from(slow()), (piece) => {
+      seen.push(piece.length);
+      return undefined;
+    });
+    assert.deepEqual(seen, [1000, 2000]);
+  });
+
+  it('a failing sink ends the transfer with its error once nothing is in the sink', async () => {
+    let inSink = 0;
+    let call = 0;
+    const failure = new Error('no space');
+    await assert.rejects(
+      pipeReadableTo(burst(randomBytes(2 * 1024 * 1024)), () => {
+        const mine = ++call;
+        inSink++;
+        return sleep(mine === 1 ? 1 : 10).then(() => {
+          inSink--;
+          if (mine === 1) throw failure;
+        });
+      }),
+      (err) => err === failure,
+    );
+    assert.equal(inSink, 0);
+  });
+
+  it('feedSink: an abort destroys the source and rejects with the reason', async () => {
+    const source = new Readable({ read() {} });
+    source.push(Buffer.alloc(10));
+    const controller = new AbortController();
+    const feeding = feedSink(source, () => undefined, controller.signal);
+    setTimeout(() => controller.abort(new Error('stop')), 10);
+    await assert.rejects(feeding, { message: 'stop' });
+    assert.equal(source.destroyed, true);
+  });
+});
