@@ -1,3 +1,4 @@
+import { escapeName } from '../tar/name-codec.js';
 import { OcipeekError } from './ocipeek-error.js';
 
 /**
@@ -17,6 +18,7 @@ export class LayerRuleError extends OcipeekError {
     /** Why it was refused, e.g. `parent directory: not a directory`. */
     readonly reason: string,
   ) {
-    super(LayerRuleError.code, `layer ${layer}: ${path}: ${reason}`);
+    // Names are bytes: the message shows them escaped (`caf\xe9`), on one line.
+    super(LayerRuleError.code, `layer ${layer}: ${escapeName(path)}: ${escapeName(reason)}`);
   }
 }

@@ -1,3 +1,4 @@
+import { escapeName } from '../tar/name-codec.js';
 import { OcipeekError } from './ocipeek-error.js';
 
 /** A path that does not exist in an image's filesystem (or runs through a non-directory). */
@@ -9,6 +10,7 @@ export class PathNotFoundError extends OcipeekError {
     /** Why, when it is not plain absence, e.g. `not a directory`. */
     readonly reason = 'no such file or directory',
   ) {
-    super(PathNotFoundError.code, `${path}: ${reason}`);
+    // Names are bytes: the message shows them escaped (`caf\xe9`), on one line.
+    super(PathNotFoundError.code, `${escapeName(path)}: ${escapeName(reason)}`);
   }
 }

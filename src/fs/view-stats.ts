@@ -1,5 +1,5 @@
 import { joinRelative, type RuleEvents } from '../layer-rules/index.js';
-import type { TarEntry, TarRecord } from '../tar/index.js';
+import { escapeName, type TarEntry, type TarRecord } from '../tar/index.js';
 import type { EfficiencyTracker, LayerStats } from './layer-stats.js';
 import type { FsNode } from './node.js';
 
@@ -81,7 +81,8 @@ export class ViewStats implements RuleEvents {
   refused(entry: TarEntry, reason: string): void {
     this.warningCount++;
     if (this.warnings.length < MAX_KEPT_WARNINGS) {
-      this.warnings.push(`layer ${this.stats.index}: ${entry.path}: ${reason}; entry skipped`);
+      const where = `layer ${this.stats.index}: ${escapeName(entry.path)}`;
+      this.warnings.push(`${where}: ${escapeName(reason)}; entry skipped`);
     }
   }
 }

@@ -2,7 +2,7 @@ import { chmodSync, lchownSync, utimesSync } from 'node:fs';
 import { LayerRuleError } from '../errors/index.js';
 import type { FsNode } from '../fs/node.js';
 import { LayerRules, type RuleEvents } from '../layer-rules/index.js';
-import { fsPath, type TarEntry, type TarRecord } from '../tar/index.js';
+import { escapeName, fsPath, type TarEntry, type TarRecord } from '../tar/index.js';
 import type { DiskWriter } from './disk-writer.js';
 import { makeDevice, makeFifo } from './special-files.js';
 
@@ -112,7 +112,7 @@ export class LayerApplier implements RuleEvents {
   }
 
   confined(entry: TarEntry, message: string): void {
-    this.warn(entry.path, message);
+    this.warn(entry.path, escapeName(message)); // names a link target or path: bytes
   }
 
   impliedDir(dir: FsNode, parent: string, name: string): void {
