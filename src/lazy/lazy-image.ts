@@ -126,7 +126,7 @@ export async function openLazyImage(
       const layer = layers[found.layer]!;
       const entry = layer.list()[found.headerOffset];
       if (!entry) throw new InvalidArgumentError(`${path}: no TOC entry behind it`);
-      return layer.open(entry.path, { signal: o.signal ?? options.signal });
+      return layer.openEntry(entry, { signal: o.signal ?? options.signal });
     },
   };
 }

@@ -162,12 +162,14 @@ describe('writeEstargzLayer + openLazyLayer', () => {
     assert.equal(bigEntry?.digest, sha256(big));
   });
 
-  it('reads files chunk by chunk, following hard links', async () => {
+  it('reads files chunk by chunk, following hard and symbolic links by the layer rules', async () => {
     const { blob, result } = await estargz();
     const layer = await open(blob, result.tocDigest);
     assert.equal((await toBuffer(layer.open('etc/hosts'))).toString(), '127.0.0.1 localhost\n');
     assert.deepEqual(await toBuffer(layer.open('usr/bin/big')), big);
     assert.deepEqual(await toBuffer(layer.open('usr/bin/hard')), big);
+    assert.deepEqual(await toBuffer(layer.open('/usr/bin/link')), big);
+    assert.deepEqual(await toBuffer(layer.open('usr/bin/../bin/./hard')), big);
     assert.equal((await toBuffer(layer.open('etc/empty'))).length, 0);
     const toc = await toBuffer(layer.open('stargz.index.json'));
     assert.equal(sha256(toc), result.tocDigest);
