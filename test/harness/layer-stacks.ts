@@ -1,4 +1,5 @@
 import fc from 'fast-check';
+import { decodeName, packTarBuffer, type TarWriteEntry } from '../../src/tar/index.js';
 import type { LayerEntry } from './layers.js';
 
 /**
@@ -6,13 +7,18 @@ import type { LayerEntry } from './layers.js';
  * every depth, so that layers keep meeting each other's paths through symlinked parents,
  * whiteouts (also under symlinked directories), opaque directories re-filled, hardlinks to
  * files later whited out, types changing file ↔ directory ↔ symlink, and directories
- * only implied by deeper entries.
+ * only implied by deeper entries. Some names are not UTF-8 (names are bytes: see
+ * `tar/name-codec.ts`), so they go through every rule too.
  */
 
+/** `d\xff` and `y\xe9`: Latin-1 bytes that are not UTF-8, as the name codec holds them. */
+const D_FF = decodeName(Buffer.from([0x64, 0xff]));
+const Y_E9 = decodeName(Buffer.from([0x79, 0xe9]));
+
 /** The names every path is made of. */
-export const NAMES = ['a', 'b', 'c', 'd'] as const;
+export const NAMES = ['a', 'b', 'c', D_FF] as const;
 /** Names only files (and links to them) take, mostly. */
-export const LEAF_NAMES = ['x', 'y'] as const;
+export const LEAF_NAMES = ['x', Y_E9] as const;
 
 const name = fc.constantFrom(...NAMES);
 /** A relative path of one to three names. */
@@ -198,6 +204,32 @@ export const layerStacks: fc.Arbitrary<LayerEntry[][]> = fc
     },
   )
   .map(finish);
+
+/** Defaults as the harness's `makeTar` has them (a fixed mtime, owned by root). */
+const MTIME = Date.parse('2024-01-01T00:00:00Z') / 1000;
+
+/**
+ * One layer's tar, written by the project's tar writer: names that are not UTF-8 go out
+ * as their bytes (tar-stream would write U+FFFD for them), read by umoci and ocipeek alike.
+ */
+export function stackLayerTar(entries: readonly LayerEntry[]): Promise<Buffer> {
+  return packTarBuffer(
+    entries.map((e): TarWriteEntry => {
+      const type = e.type ?? (e.path.endsWith('/') ? 'dir' : 'file');
+      const body = type === 'file' ? Buffer.from(e.content ?? '') : undefined;
+      const mode = e.mode ?? (type === 'dir' ? 0o755 : type === 'symlink' ? 0o777 : 0o644);
+      const header = { path: e.path, type, mode, uid: 0, gid: 0, mtime: MTIME };
+      return {
+        header: {
+          ...header,
+          size: body?.length ?? 0,
+          ...(e.linkname === undefined ? {} : { linkname: e.linkname }),
+        },
+        ...(body === undefined ? {} : { body }),
+      };
+    }),
+  );
+}
 
 /**
  * Every path of up to three {@link NAMES} (the last may be a {@link LEAF_NAMES} one),

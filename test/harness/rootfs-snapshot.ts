@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { lstatSync, readdirSync, readFileSync, readlinkSync, type Stats } from 'node:fs';
 import path from 'node:path';
+import { decodeName, fsPath } from '../../src/tar/index.js';
 
 /** One path of an unpacked root filesystem, as the layer-rules tests compare them. */
 export interface RootfsEntry {
@@ -32,13 +33,14 @@ export function fileTypeOf(st: Stats): RootfsEntry['type'] {
 /**
  * Every path under `root` (`/` for the root itself, then `/a`, `/a/b`…), with type, mode,
  * symlink target, size and content digest, and which paths share an inode. Symlinks are
- * never followed; times and owners are left out (rootless unpacks own everything).
+ * never followed; times and owners are left out (rootless unpacks own everything). Names
+ * and targets are read as bytes and held as the name codec holds them (`decodeName`).
  */
 export function snapshotRootfs(root: string): Map<string, RootfsEntry> {
   const out = new Map<string, RootfsEntry>();
   const inodes = new Map<number, string>();
   const visit = (rel: string) => {
-    const abs = rel === '/' ? root : path.join(root, rel);
+    const abs = fsPath(rel === '/' ? root : path.join(root, rel));
     const st = lstatSync(abs);
     const type = fileTypeOf(st);
     const entry: RootfsEntry = { type };
@@ -48,7 +50,7 @@ export function snapshotRootfs(root: string): Map<string, RootfsEntry> {
       entry.size = data.length;
       entry.sha256 = sha256(data);
     }
-    if (type === 'symlink') entry.target = readlinkSync(abs);
+    if (type === 'symlink') entry.target = decodeName(readlinkSync(abs, { encoding: 'buffer' }));
     if (type !== 'dir' && st.nlink > 1) {
       const first = inodes.get(st.ino);
       if (first === undefined) inodes.set(st.ino, rel);
@@ -56,8 +58,8 @@ export function snapshotRootfs(root: string): Map<string, RootfsEntry> {
     }
     out.set(rel, entry);
     if (type === 'dir') {
-      for (const name of readdirSync(abs).sort())
-        visit(rel === '/' ? `/${name}` : `${rel}/${name}`);
+      const names = readdirSync(abs, { encoding: 'buffer' }).map((n) => decodeName(n));
+      for (const name of names.sort()) visit(rel === '/' ? `/${name}` : `${rel}/${name}`);
     }
   };
   visit('/');
@@ -82,7 +84,7 @@ export function readInRoot(root: string, file: string): Buffer | undefined {
       names.pop();
       continue;
     }
-    const abs = path.join(root, ...names, name);
+    const abs = fsPath(path.join(root, ...names, name));
     let st: ReturnType<typeof lstatSync>;
     try {
       st = lstatSync(abs);
@@ -92,7 +94,7 @@ export function readInRoot(root: string, file: string): Buffer | undefined {
     const last = todo.every((s) => s === '' || s === '.');
     if (st.isSymbolicLink()) {
       if (++hops > 40) return undefined;
-      const target = readlinkSync(abs);
+      const target = decodeName(readlinkSync(abs, { encoding: 'buffer' }));
       if (target.startsWith('/')) names.length = 0;
       for (const seg of target.split('/').reverse()) todo.push(seg);
       continue;

@@ -9,6 +9,7 @@ import fc from 'fast-check';
 import { isOcipeekError, LayerRuleError, UnpackError } from '../../src/errors/index.js';
 import type { FsEntry, ImageFilesystem } from '../../src/fs/index.js';
 import { buildFilesystem, type OpenedImage, openImageFile } from '../../src/image/index.js';
+import { hasEscapedBytes } from '../../src/tar/index.js';
 import { type UnpackLayer, unpackLayers } from '../../src/unpack/index.js';
 import {
   type LayerEntry,
@@ -21,7 +22,7 @@ import {
   type TempDir,
   tempDir,
 } from '../harness/index.js';
-import { allPaths, layerStacks, propertyRuns } from '../harness/layer-stacks.js';
+import { allPaths, layerStacks, propertyRuns, stackLayerTar } from '../harness/layer-stacks.js';
 import { type RootfsEntry, readInRoot, snapshotRootfs } from '../harness/rootfs-snapshot.js';
 import { runCli } from '../harness/run-cli.js';
 
@@ -53,7 +54,8 @@ async function removeTree(dir: string): Promise<void> {
 async function buildImage(dir: string, stack: LayerEntry[][]) {
   const layout = join(dir, 'layout');
   const w = new LayoutWriter(layout);
-  const built = await randomImage(w, { layerEntries: stack, refName: 'v1' });
+  const layerTars = await Promise.all(stack.map(stackLayerTar));
+  const built = await randomImage(w, { layerTars, refName: 'v1' });
   await w.finish();
   const descriptors = built.manifest.layers;
   const image: OpenedImage = {
@@ -123,7 +125,7 @@ async function readOrUndefined(open: () => Promise<Readable>): Promise<Buffer | 
 }
 
 /** Counts of what the differential test met, for its diagnostic line. */
-const met = { images: 0, refused: 0, files: 0, reads: 0 };
+const met = { images: 0, refused: 0, files: 0, reads: 0, byteNames: 0 };
 
 /**
  * One generated stack: the view's listing, `cat` of every path (through the view and
@@ -153,6 +155,7 @@ async function differential(box: TempDir, stack: LayerEntry[][]): Promise<void> 
     assert.ok(!(unpacked instanceof Error), `umoci unpacked, ocipeek failed: ${unpacked}`);
     assert.deepEqual(fs.warnings(), []);
     const theirs = snapshotRootfs(umociRoot);
+    if ([...theirs.keys()].some(hasEscapedBytes)) met.byteNames++;
     assert.deepEqual([...snapshotRootfs(mine)].sort(), [...theirs].sort(), 'ocipeek unpack');
     assert.deepEqual(withoutContent(viewSnapshot(fs)), withoutContent(theirs), 'the view');
     const paths = new Set([...allPaths(), ...theirs.keys()]);
@@ -284,12 +287,13 @@ describe('one set of layer rules: the view, cat and unpack agree with umoci', ()
     );
     t.diagnostic(
       `${met.images} images (${met.refused} refused by umoci and ocipeek alike), ` +
-        `${met.reads} reads, ${met.files} of them files`,
+        `${met.reads} reads, ${met.files} of them files; ${met.byteNames} unpacked names that are not UTF-8`,
     );
     // Enough of both kinds for the comparison to mean something (unless replaying one).
     if (process.env.LAYER_RULES_PATH !== undefined) return;
     const unpacked = met.images - met.refused;
     assert.ok(unpacked >= met.images / 3 && met.refused > 0, JSON.stringify(met));
     assert.ok(met.files >= unpacked, JSON.stringify(met));
+    assert.ok(met.byteNames >= unpacked / 4, JSON.stringify(met));
   });
 });

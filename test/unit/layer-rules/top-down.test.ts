@@ -6,13 +6,13 @@ import { isOcipeekError } from '../../../src/errors/index.js';
 import { ImageFilesystem } from '../../../src/fs/index.js';
 import { TopDownSearch } from '../../../src/layer-rules/index.js';
 import { scanTarEntries, type TarEntry } from '../../../src/tar/index.js';
-import { allPaths, layerStacks, propertyRuns } from '../../harness/layer-stacks.js';
-import { type LayerEntry, makeTar } from '../../harness/layers.js';
+import { allPaths, layerStacks, propertyRuns, stackLayerTar } from '../../harness/layer-stacks.js';
+import type { LayerEntry } from '../../harness/layers.js';
 
 /** A layer's entries as the tar reader gives them (real tars, real offsets). */
 async function entriesOf(layer: LayerEntry[]): Promise<TarEntry[]> {
   const out: TarEntry[] = [];
-  await scanTarEntries(Readable.from([await makeTar(layer)]), (e) => out.push(e));
+  await scanTarEntries(Readable.from([await stackLayerTar(layer)]), (e) => out.push(e));
   return out;
 }
 
