@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { decodeName } from '../../../src/tar/index.js';
 import { build, dir, file, hardlink, opaque, paths, symlink, whiteout } from '../fs/entries.js';
 
 // Each expectation here is what `umoci raw unpack --rootless` (0.4.7) made of the same
@@ -126,7 +127,18 @@ describe('layer rules (as umoci applies them)', () => {
     assert.deepEqual(fs.warnings(), [
       'layer 0: l: symlink with an empty target; entry skipped',
       'layer 0: : a file cannot replace the root; entry skipped',
-      'layer 0: a\0b: name holds a NUL byte; entry skipped',
+      'layer 0: a\\x00b: name holds a NUL byte; entry skipped',
     ]);
+  });
+
+  it('names bytes that are not UTF-8 escaped in what it refuses, and keeps them distinct', async () => {
+    const e9 = decodeName(Buffer.from('caf\xe9', 'latin1'));
+    const e8 = decodeName(Buffer.from('caf\xe8', 'latin1'));
+    const fs = await build([[file(e9, 1), file(e8, 2)], [file(`${e9}/x`, 3)]]);
+    assert.deepEqual(paths(fs), [`/${e8}`, `/${e9}`]);
+    assert.deepEqual(fs.warnings(), [
+      'layer 1: caf\\xe9/x: parent directory: /caf\\xe9 is not a directory; entry skipped',
+    ]);
+    assert.throws(() => fs.stat(`/${e9}/x`), { message: '/caf\\xe9/x: not a directory' });
   });
 });
