@@ -6,6 +6,7 @@ import { buildFilesystem, type OpenedImage } from '../../src/image/index.js';
 import { openLazyFile, openLazyImage } from '../../src/lazy/index.js';
 import type { RegistryClient } from '../../src/registry/index.js';
 import { convertToZstdChunked, pushLayout } from '../harness/index.js';
+import { runCli } from '../harness/run-cli.js';
 import { type LazyFixture, readAll, sha, shape, startLazyFixture } from './lazy-fixture.js';
 
 /**
@@ -62,6 +63,30 @@ describe('zstd:chunked written by skopeo 1.9.3', () => {
     await assert.rejects(openLazyFile(zc, '/etc/start.conf', { client: zclient }), (e) =>
       isOcipeekError(e, 'ERR_PATH_NOT_FOUND'),
     );
+  });
+
+  it('cat of a small top-layer file: at most 4 requests and 64 KiB in all, the top layer only', async (t) => {
+    fixture.proxy.resetLog();
+    const cat = await runCli([
+      'cat',
+      `${fixture.proxy.host}/lazy/zstd-chunked:v1`,
+      '/top.txt',
+      '--stats',
+      '--store',
+      join(fixture.dir.path, 'no-store'),
+    ]);
+    assert.equal(cat.code, 0, cat.stderr);
+    assert.equal(cat.out, 'top layer\n');
+    const requests = Number(/requests=(\d+)/.exec(cat.stderr)?.[1]);
+    const bytes = Number(/bytesFetched=(\d+)/.exec(cat.stderr)?.[1]);
+    t.diagnostic(`cat /top.txt: ${requests} requests, ${bytes} bytes`);
+    assert.ok(requests <= 4, `${requests} requests`);
+    assert.ok(bytes <= 64 * 1024, `${bytes} bytes`);
+    const layers = zc.layers.map((l) => l.descriptor.digest);
+    const read = blobLog()
+      .map((l) => l.url.split('/').pop()!)
+      .filter((d) => layers.includes(d));
+    assert.deepEqual(new Set(read), new Set([layers[1]]));
   });
 
   it('finds the TOC through the footer when the annotations are gone, and checks the checksum', async () => {
