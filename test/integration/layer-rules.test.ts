@@ -14,10 +14,10 @@ import { type UnpackLayer, unpackLayers } from '../../src/unpack/index.js';
 import {
   type LayerEntry,
   LayoutWriter,
+  pullToLayout,
   pushLayout,
   type RunningRegistry,
   randomImage,
-  skopeo,
   startRegistry,
   type TempDir,
   tempDir,
@@ -185,22 +185,24 @@ describe('one set of layer rules: the view, cat and unpack agree with umoci', ()
     await box?.remove();
   });
 
-  it('lib/added.so written through a lower lib -> usr/lib: ls, cat and unpack agree (CLI, registry)', async () => {
-    const layout = join(box.path, 'issue-layout');
+  /** Write `layerEntries` as the layout `box/NAME-layout` and push it as `rules/NAME:v1`. */
+  async function pushStack(name: string, layerEntries: LayerEntry[][]) {
+    const layout = join(box.path, `${name}-layout`);
     const w = new LayoutWriter(layout);
-    await randomImage(w, {
-      refName: 'v1',
-      layerEntries: [
-        [
-          { path: 'lib', type: 'symlink', linkname: 'usr/lib' },
-          { path: 'usr/lib/libc.so', content: 'libc\n' },
-        ],
-        [{ path: 'lib/added.so', content: 'added\n' }],
-      ],
-    });
+    await randomImage(w, { refName: 'v1', layerEntries });
     await w.finish();
-    await pushLayout(layout, 'v1', reg, 'rules/issue:v1');
-    const ref = `${reg.host}/rules/issue:v1`;
+    await pushLayout(layout, 'v1', reg, `rules/${name}:v1`);
+    return { layout, ref: `${reg.host}/rules/${name}:v1` };
+  }
+
+  it('lib/added.so written through a lower lib -> usr/lib: ls, cat and unpack agree (CLI, registry)', async () => {
+    const { ref } = await pushStack('issue', [
+      [
+        { path: 'lib', type: 'symlink', linkname: 'usr/lib' },
+        { path: 'usr/lib/libc.so', content: 'libc\n' },
+      ],
+      [{ path: 'lib/added.so', content: 'added\n' }],
+    ]);
     const store = ['--store', join(box.path, 'issue-store')];
 
     const ls = await runCli(['ls', '-R', '--json', ref, '/', ...store]);
@@ -225,14 +227,7 @@ describe('one set of layer rules: the view, cat and unpack agree with umoci', ()
     const unpack = await runCli(['unpack', ref, mine, '--rootless', ...store]);
     assert.equal(unpack.code, 0, unpack.stderr);
     const copy = join(box.path, 'issue-copy');
-    await skopeo([
-      '--insecure-policy',
-      'copy',
-      '--quiet',
-      '--src-tls-verify=false',
-      `docker://${ref}`,
-      `oci:${copy}:v1`,
-    ]);
+    await pullToLayout(reg, 'rules/issue:v1', copy, 'v1');
     const theirs = join(box.path, 'issue-umoci');
     assert.equal(await umociUnpack(`${copy}:v1`, theirs), undefined);
     const snapshot = snapshotRootfs(theirs);
@@ -249,18 +244,10 @@ describe('one set of layer rules: the view, cat and unpack agree with umoci', ()
   });
 
   it('an entry under a file: umoci and ocipeek unpack refuse the image, ls names the entry', async () => {
-    const layout = join(box.path, 'refused-layout');
-    const w = new LayoutWriter(layout);
-    await randomImage(w, {
-      refName: 'v1',
-      layerEntries: [
-        [{ path: 'etc', content: 'a file\n' }],
-        [{ path: 'etc/passwd', content: 'x\n' }],
-      ],
-    });
-    await w.finish();
-    await pushLayout(layout, 'v1', reg, 'rules/refused:v1');
-    const ref = `${reg.host}/rules/refused:v1`;
+    const { layout, ref } = await pushStack('refused', [
+      [{ path: 'etc', content: 'a file\n' }],
+      [{ path: 'etc/passwd', content: 'x\n' }],
+    ]);
     const store = ['--store', join(box.path, 'refused-store')];
     const ls = await runCli(['ls', '-R', ref, '/', ...store]);
     assert.equal(ls.code, 0, ls.stderr);
