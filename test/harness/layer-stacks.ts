@@ -249,17 +249,20 @@ export function allPaths(): string[] {
 }
 
 /**
- * Parameters of a property test: `LAYER_RULES_RUNS` raises the run count,
- * `LAYER_RULES_SEED` (and `LAYER_RULES_PATH`) replay a failure fast-check reported. The
- * failure report names the error of the smallest failing stack.
+ * Parameters of a property test: `defaultRuns` stacks (bounded, so the file ends in
+ * reasonable time on a busy machine), `LAYER_RULES_RUNS` to run more,
+ * `LAYER_RULES_SEED` (and `LAYER_RULES_PATH`) to replay a failure fast-check reported.
+ * The seed is always chosen here, so a test can name it before it starts (a run cut
+ * short by the runner's timeout while shrinking can still be replayed). The failure
+ * report names the error of the smallest failing stack.
  */
-export function propertyRuns(defaultRuns: number): fc.Parameters<unknown> {
+export function propertyRuns(defaultRuns: number): fc.Parameters<unknown> & { seed: number } {
   const { LAYER_RULES_RUNS: runs, LAYER_RULES_SEED: seed, LAYER_RULES_PATH: path } = process.env;
   return {
     numRuns: Number(runs ?? defaultRuns),
     verbose: 1,
     includeErrorInReport: true,
-    ...(seed === undefined ? {} : { seed: Number(seed) }),
+    seed: seed === undefined ? (Math.random() * 2 ** 31) | 0 : Number(seed),
     ...(path === undefined ? {} : { path }),
   };
 }

@@ -268,9 +268,11 @@ describe('one set of layer rules: the view, cat and unpack agree with umoci', ()
   });
 
   it('random layer stacks: listing, cat and unpack equal umoci raw unpack', async (t) => {
+    const params = propertyRuns(50);
+    t.diagnostic(`LAYER_RULES_SEED=${params.seed} replays this run`);
     await fc.assert(
       fc.asyncProperty(layerStacks, (stack) => differential(box, stack)),
-      propertyRuns(50),
+      params,
     );
     t.diagnostic(
       `${met.images} images (${met.refused} refused by umoci and ocipeek alike), ` +

@@ -128,7 +128,9 @@ describe('TopDownSearch: reading layers from the top', () => {
     assert.equal(search.lookup('/b')!.node.headerOffset, layers[1]![1]!.headerOffset);
   });
 
-  it('decided answers always equal the full view (random stacks)', async () => {
-    await fc.assert(fc.asyncProperty(layerStacks, check), propertyRuns(150));
+  it('decided answers always equal the full view (random stacks)', async (t) => {
+    const params = propertyRuns(150);
+    t.diagnostic(`LAYER_RULES_SEED=${params.seed} replays this run`);
+    await fc.assert(fc.asyncProperty(layerStacks, check), params);
   });
 });
