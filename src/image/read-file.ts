@@ -1,9 +1,9 @@
 import { Readable } from 'node:stream';
 import { decompressStream } from '../compression/index.js';
-import { InvalidArgumentError, PathNotFoundError } from '../errors/index.js';
+import { PathNotFoundError } from '../errors/index.js';
 import type { ImageFilesystem } from '../fs/index.js';
 import type { FsNode } from '../fs/node.js';
-import { cleanPath, TopDownSearch } from '../layer-rules/index.js';
+import { assertRegularFile, cleanPath, TopDownSearch } from '../layer-rules/index.js';
 import { readTar, type TarEntry, type TarRecord } from '../tar/index.js';
 import type { LayerIndexCache } from './layer-index-cache.js';
 import type { ImageLayer, OpenedImage } from './open-image.js';
@@ -163,8 +163,6 @@ async function openViaIndex(
 ): Promise<Readable> {
   const resolved = fs.stat(path, { follow: true });
   const entry = resolved.type === 'hardlink' ? fs.linkContent(resolved.path) : resolved;
-  if (entry.type === 'dir') throw new InvalidArgumentError(`${path}: is a directory`);
-  if (entry.type !== 'file')
-    throw new InvalidArgumentError(`${path}: not a regular file (${entry.type})`);
+  assertRegularFile(entry.type, path);
   return openEntryAt(image.layers[entry.layer]!, entry.headerOffset, path, signal);
 }

@@ -2,7 +2,13 @@ export { type CleanPath, cleanPath, isPlainPath, joinRelative } from './clean-pa
 export type { RuleEvents } from './events.js';
 export { Knowledge } from './knowledge.js';
 export { LayerRules, type LayerRulesOptions } from './layer-rules.js';
-export { hardlinkContent, lookup, type Resolved, resolvePath } from './lookup.js';
+export {
+  assertRegularFile,
+  hardlinkContent,
+  lookup,
+  type Resolved,
+  resolvePath,
+} from './lookup.js';
 export {
   type Chain,
   type ChainFailure,

@@ -1,5 +1,6 @@
-import { PathNotFoundError, SymlinkLoopError } from '../errors/index.js';
+import { InvalidArgumentError, PathNotFoundError, SymlinkLoopError } from '../errors/index.js';
 import type { FsNode } from '../fs/node.js';
+import { escapeName } from '../tar/name-codec.js';
 import { cleanPath } from './clean-path.js';
 import type { Knowledge } from './knowledge.js';
 import { MAX_SYMLINK_HOPS } from './secure-join.js';
@@ -98,4 +99,15 @@ export function lookup(
 /** {@link lookup} in a tree whose every layer is known: always an answer or an error. */
 export function resolvePath(root: FsNode, input: string, follow: boolean): Resolved {
   return lookup(root, input, follow)!;
+}
+
+/**
+ * Check that what a lookup of `path` found (links followed) is a regular file, as reading
+ * one needs: a directory or any other type is an {@link InvalidArgumentError} naming it.
+ */
+export function assertRegularFile(type: string, path: string): void {
+  if (type === 'file') return;
+  const shown = escapeName(path);
+  if (type === 'dir') throw new InvalidArgumentError(`${shown}: is a directory`);
+  throw new InvalidArgumentError(`${shown}: not a regular file (${type})`);
 }

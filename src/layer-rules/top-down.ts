@@ -1,8 +1,7 @@
-import { InvalidArgumentError } from '../errors/index.js';
 import type { FsNode } from '../fs/node.js';
 import type { TarEntry } from '../tar/index.js';
 import { LayerRules } from './layer-rules.js';
-import { lookup, type Resolved } from './lookup.js';
+import { assertRegularFile, lookup, type Resolved } from './lookup.js';
 
 const ignore = () => {};
 
@@ -58,12 +57,8 @@ export class TopDownSearch {
   findFile(path: string): FsNode | undefined {
     const found = this.lookup(path);
     if (found === undefined) return undefined;
-    const { node } = found;
-    if (node.type === 'dir') throw new InvalidArgumentError(`${path}: is a directory`);
-    if (node.type !== 'file') {
-      throw new InvalidArgumentError(`${path}: not a regular file (${node.type})`);
-    }
-    return node;
+    assertRegularFile(found.node.type, path);
+    return found.node;
   }
 
   private build(): LayerRules {

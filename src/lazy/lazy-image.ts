@@ -2,7 +2,7 @@ import type { Readable } from 'node:stream';
 import { InvalidArgumentError } from '../errors/index.js';
 import { ImageFilesystem } from '../fs/index.js';
 import type { OpenedImage } from '../image/index.js';
-import { cleanPath, TopDownSearch } from '../layer-rules/index.js';
+import { assertRegularFile, cleanPath, TopDownSearch } from '../layer-rules/index.js';
 import { parseReference } from '../ref/index.js';
 import type { RegistryClient } from '../registry/index.js';
 import type { Store } from '../store/index.js';
@@ -119,10 +119,7 @@ export async function openLazyImage(
     bytesRead: () => layers.reduce((n, l) => n + l.source.bytesRead, 0),
     openFile(path, o = {}) {
       const found = fs.stat(path);
-      if (found.type === 'dir') throw new InvalidArgumentError(`${path}: is a directory`);
-      if (found.type !== 'file') {
-        throw new InvalidArgumentError(`${path}: not a regular file (${found.type})`);
-      }
+      assertRegularFile(found.type, path);
       const layer = layers[found.layer]!;
       const entry = layer.list()[found.headerOffset];
       if (!entry) throw new InvalidArgumentError(`${path}: no TOC entry behind it`);

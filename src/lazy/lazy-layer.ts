@@ -1,7 +1,6 @@
 import { Readable } from 'node:stream';
-import { InvalidArgumentError } from '../errors/index.js';
 import type { FsNode } from '../fs/node.js';
-import { LayerRules, resolvePath } from '../layer-rules/index.js';
+import { assertRegularFile, LayerRules, resolvePath } from '../layer-rules/index.js';
 import type { Descriptor } from '../media/index.js';
 import { normalizeTarPath } from '../tar/index.js';
 import { openChunkedFile } from './chunked-file.js';
@@ -162,9 +161,7 @@ class TocLayer implements LazyLayer {
       this.tree = rules.root;
     }
     const { node } = resolvePath(this.tree, path, true);
-    if (node.type !== 'file') {
-      throw new InvalidArgumentError(`${path} is a ${node.type}, not a regular file`);
-    }
+    assertRegularFile(node.type, path);
     return this.openEntry(this.entries[node.headerOffset]!, options);
   }
 

@@ -173,7 +173,8 @@ describe('writeEstargzLayer + openLazyLayer', () => {
     assert.equal((await toBuffer(layer.open('etc/empty'))).length, 0);
     const toc = await toBuffer(layer.open('stargz.index.json'));
     assert.equal(sha256(toc), result.tocDigest);
-    assert.throws(() => layer.open('etc'), /not a regular file/);
+    assert.throws(() => layer.open('etc'), /etc: is a directory/);
+    assert.throws(() => layer.open('dev/null'), /dev\/null: not a regular file \(char\)/);
     assert.throws(
       () => layer.open('nope'),
       (e) => isOcipeekError(e, 'ERR_PATH_NOT_FOUND'),
