@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // The one test command (`npm test`): make sure the test peers are installed, type-check,
-// lint, build, then run every test with node's test runner.
-//   --unit        only test/unit (no peers needed)
+// lint, build, check the public API report, then run every test with node's test runner.
+//   --unit        only test/unit (needs only the unit peers: zstd, besides tar and gzip)
 //   --no-check    skip type check and lint
 //   FILES...      run only these test files
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -13,7 +13,10 @@ const unitOnly = args.includes('--unit');
 const noCheck = args.includes('--no-check');
 const files = args.filter((a) => !a.startsWith('--'));
 
-/** Debian packages the integration tests talk to, by the command each provides. */
+/** Debian packages the unit tests use as peers, by the command each provides. */
+const UNIT_PEERS = { zstd: 'zstd' };
+
+/** Debian packages all the tests talk to, by the command each provides. */
 const PEERS = {
   'docker-registry': 'docker-registry',
   skopeo: 'skopeo',
@@ -30,15 +33,15 @@ function has(cmd) {
   return spawnSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' }).status === 0;
 }
 
-function ensurePeers() {
-  const missing = Object.entries(PEERS).filter(([cmd]) => !has(cmd));
+function ensurePeers(peers) {
+  const missing = Object.entries(peers).filter(([cmd]) => !has(cmd));
   if (missing.length === 0) return;
   const pkgs = [...new Set(missing.map(([, pkg]) => pkg))];
   const isRoot = process.getuid?.() === 0;
   if (!isRoot || !has('apt-get')) {
     console.error(
       `The integration tests need these Debian packages: ${pkgs.join(' ')}.\n` +
-        `Install them (as root: apt-get install -y ${pkgs.join(' ')}) or run "npm run test:unit".`,
+        `Install them (as root: apt-get install -y ${pkgs.join(' ')}).`,
     );
     process.exit(1);
   }
@@ -66,12 +69,16 @@ function findTests(dir) {
   return out.sort();
 }
 
-if (!unitOnly) ensurePeers();
+ensurePeers(unitOnly ? UNIT_PEERS : PEERS);
 if (!noCheck) {
   run('npx', ['tsc', '-p', 'tsconfig.json', '--noEmit']);
   run('npx', ['biome', 'check', '.']);
 }
 run('npm', ['run', 'build', '--silent']);
+// The public API as committed in etc/api/: a change to it, or a type in a public signature
+// that importers cannot name, fails here (`node scripts/api-report.mjs --update` after an
+// intended change).
+if (!noCheck) run(process.execPath, ['scripts/api-report.mjs']);
 const tests = files.length > 0 ? files : findTests(unitOnly ? 'test/unit' : 'test');
 run(process.execPath, [
   '--import',

@@ -1,22 +1,23 @@
 import { createWriteStream } from 'node:fs';
-import { mkdir, mkdtemp, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
-import { basename, dirname, join, resolve } from 'node:path';
-import { type Readable, Transform } from 'node:stream';
+import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { type Readable, Transform, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { decompressStream } from '../compression/index.js';
+import { createDigester, parseDigest } from '../digest/index.js';
+import { DigestMismatchError, InvalidManifestError, UnsupportedError } from '../errors/index.js';
+import { type Descriptor, isIndex, parseImageConfig, parseManifest } from '../media/index.js';
+import { parseReference } from '../ref/index.js';
 import type {
   ImageDestination,
   ManifestBytes,
   PutBlobOptions,
   PutManifestOptions,
   SourceCallOptions,
-} from '../copy/types.js';
-import { createDigester, parseDigest } from '../digest/index.js';
-import { DigestMismatchError, InvalidManifestError, UnsupportedError } from '../errors/index.js';
-import { type Descriptor, isIndex, parseImageConfig, parseManifest } from '../media/index.js';
-import { parseReference } from '../ref/index.js';
+} from '../source/index.js';
 import type { DockerArchiveEntry } from './docker-archive-source.js';
 import { packDirectory } from './pack-directory.js';
+import { makeStagingDir } from './staging-dir.js';
 
 /** `docker.io/library/alpine:3` → `alpine:3`, as `docker save` writes RepoTags. */
 export function familiarTag(ref: string): string | undefined {
@@ -47,7 +48,7 @@ export class DockerArchiveDestination implements ImageDestination {
   private configDigest?: string;
 
   private constructor(
-    private readonly file: string,
+    private readonly file: string | Writable,
     private readonly staging: string,
     private readonly repoTags: string[],
     description: string,
@@ -55,13 +56,27 @@ export class DockerArchiveDestination implements ImageDestination {
     this.description = description;
   }
 
-  /** Prepare a destination writing `file`, tagging the image `repoTags` (any form). */
-  static async create(file: string, repoTags: string[]): Promise<DockerArchiveDestination> {
-    const abs = resolve(file);
-    const staging = await mkdtemp(join(dirname(abs), `.${basename(abs)}.staging-`));
+  /**
+   * Prepare a destination writing `file` (a path, or a stream such as stdout), tagging
+   * the image `repoTags` (any form). The image is gathered in a staging folder under
+   * `options.tmpDir` (default the system temp folder) named with this process's pid, so
+   * the store's `prune` removes it when that is the store's temp folder and we are killed.
+   */
+  static async create(
+    file: string | Writable,
+    repoTags: string[],
+    options: { tmpDir?: string } = {},
+  ): Promise<DockerArchiveDestination> {
+    const staging = await makeStagingDir(options.tmpDir, 'docker-archive');
     const tags = repoTags.map(familiarTag).filter((t): t is string => t !== undefined);
-    const description = `docker-archive:${file}${repoTags[0] ? `:${repoTags[0]}` : ''}`;
-    return new DockerArchiveDestination(abs, staging, tags, description);
+    const name = typeof file === 'string' ? file : '-';
+    const description = `docker-archive:${name}${repoTags[0] ? `:${repoTags[0]}` : ''}`;
+    return new DockerArchiveDestination(
+      typeof file === 'string' ? resolve(file) : file,
+      staging,
+      tags,
+      description,
+    );
   }
 
   async hasBlob(): Promise<boolean> {

@@ -3,8 +3,6 @@ import { open, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { LayoutSource } from '../copy/layout-source.js';
-import type { ImageSource, ManifestBytes, SourceCallOptions } from '../copy/types.js';
 import { createDigester, digestOf, VerifyingStream } from '../digest/index.js';
 import {
   InvalidArgumentError,
@@ -12,9 +10,10 @@ import {
   NotFoundError,
   TooLargeError,
 } from '../errors/index.js';
-import { OciLayout, walkManifests } from '../layout/index.js';
+import { LayoutSource, OciLayout, walkManifests } from '../layout/index.js';
 import { type Descriptor, type ImageManifest, isIndex, MediaType } from '../media/index.js';
 import { parseReference } from '../ref/index.js';
+import type { ImageSource, ManifestBytes, OpenSourceBlobOptions } from '../source/index.js';
 import { openExtracted, safeEntryPath } from './extract-archive.js';
 import type { OpenArchiveOptions } from './oci-archive.js';
 
@@ -112,6 +111,7 @@ async function hashFile(path: string): Promise<string> {
 
 /** An image built from a legacy `docker save` entry: one manifest, files by digest. */
 class SynthesizedSource implements ImageSource {
+  readonly kind = 'docker-archive';
   readonly description: string;
   readonly imageName?: string;
 
@@ -120,10 +120,15 @@ class SynthesizedSource implements ImageSource {
     private readonly files: Map<string, string>,
     description: string,
     imageName: string | undefined,
-    private readonly cleanup: () => Promise<void>,
+    private cleanup: () => Promise<void>,
   ) {
     this.description = description;
     this.imageName = imageName;
+  }
+
+  async resolve(): Promise<Descriptor> {
+    const { mediaType, digest, bytes } = this.rootManifest;
+    return { mediaType, digest, size: bytes.length };
   }
 
   async root(): Promise<ManifestBytes> {
@@ -135,17 +140,21 @@ class SynthesizedSource implements ImageSource {
     throw new NotFoundError(`${this.description} has no manifest ${desc.digest}`);
   }
 
-  async openBlob(desc: Descriptor, options: SourceCallOptions = {}): Promise<Readable> {
+  async openBlob(desc: Descriptor, options: OpenSourceBlobOptions = {}): Promise<Readable> {
     const path = this.files.get(desc.digest);
     if (!path) throw new NotFoundError(`${this.description} has no blob ${desc.digest}`);
+    const { offset, signal } = options;
+    if (offset) return createReadStream(path, { start: offset, signal });
     const verify = new VerifyingStream({ digest: desc.digest, size: desc.size });
-    const file = createReadStream(path, { signal: options.signal });
+    const file = createReadStream(path, { signal });
     file.on('error', (err) => verify.destroy(err));
     return file.pipe(verify);
   }
 
   close(): Promise<void> {
-    return this.cleanup();
+    const cleanup = this.cleanup;
+    this.cleanup = async () => {};
+    return cleanup();
   }
 }
 
@@ -192,6 +201,7 @@ export async function dockerArchiveFromDir(
   const fromLayout = await ociManifestFor(dir, configDigest, options);
   if (fromLayout) {
     const source = new LayoutSource(fromLayout.layout, undefined, {
+      kind: 'docker-archive',
       description,
       onClose: cleanup,
       resolve: async () => fromLayout.descriptor,

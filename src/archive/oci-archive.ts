@@ -1,20 +1,20 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { basename, dirname, join, resolve } from 'node:path';
-import type { Readable } from 'node:stream';
-import { LayoutSource } from '../copy/layout-source.js';
-import { StoreDestination } from '../copy/store-destination.js';
+import { rm } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import type { Readable, Writable } from 'node:stream';
+import { LayoutSource, OciLayout } from '../layout/index.js';
+import type { Descriptor } from '../media/index.js';
 import type {
   ImageDestination,
   ManifestBytes,
   PutBlobOptions,
   PutManifestOptions,
   SourceCallOptions,
-} from '../copy/types.js';
-import { OciLayout } from '../layout/index.js';
-import type { Descriptor } from '../media/index.js';
+} from '../source/index.js';
 import { Store } from '../store/store.js';
+import { StoreDestination } from '../store/store-destination.js';
 import { type ExtractArchiveOptions, openExtracted } from './extract-archive.js';
 import { packDirectory } from './pack-directory.js';
+import { makeStagingDir } from './staging-dir.js';
 
 /** Options of {@link openOciArchiveSource}. */
 export interface OpenArchiveOptions extends Pick<ExtractArchiveOptions, 'maxBytes' | 'maxEntries'> {
@@ -25,7 +25,7 @@ export interface OpenArchiveOptions extends Pick<ExtractArchiveOptions, 'maxByte
 
 /**
  * Open `oci-archive:FILE[:TAG]` (a tar of an OCI layout, optionally gzip-compressed) as a
- * copy source. The archive is extracted safely into a temp folder first (random access is
+ * image source. The archive is extracted safely into a temp folder first (random access is
  * needed and it may be compressed); `close()` removes it.
  */
 export async function openOciArchiveSource(
@@ -48,7 +48,11 @@ export async function ociArchiveFromDir(
 ): Promise<LayoutSource> {
   const layout = await OciLayout.open(dir, options);
   const description = `oci-archive:${file}${tag ? `:${tag}` : ''}`;
-  const source = new LayoutSource(layout, tag, { description, onClose: cleanup });
+  const source = new LayoutSource(layout, tag, {
+    kind: 'oci-archive',
+    description,
+    onClose: cleanup,
+  });
   await source.rootEntry(options); // fail early, and learn the recorded image name
   return source;
 }
@@ -62,7 +66,7 @@ export class OciArchiveDestination implements ImageDestination {
   readonly description: string;
 
   private constructor(
-    private readonly file: string,
+    private readonly file: string | Writable,
     private readonly staging: string,
     private readonly inner: StoreDestination,
   ) {
@@ -70,25 +74,28 @@ export class OciArchiveDestination implements ImageDestination {
   }
 
   /**
-   * Prepare a destination writing `file`, naming the image `tag` in `index.json` and
-   * keeping `imageName` (the full reference) in `io.containerd.image.name`.
+   * Prepare a destination writing `file` (a path, or a stream such as stdout), naming the
+   * image `tag` in `index.json` and keeping `imageName` (the full reference) in
+   * `io.containerd.image.name`. The layout is gathered in a staging folder under
+   * `options.tmpDir` (default the system temp folder) named with this process's pid, so
+   * the store's `prune` removes it when that is the store's temp folder and we are killed.
    */
   static async create(
-    file: string,
+    file: string | Writable,
     tag: string | undefined,
-    options: { imageName?: string; signal?: AbortSignal } = {},
+    options: { imageName?: string; tmpDir?: string; signal?: AbortSignal } = {},
   ): Promise<OciArchiveDestination> {
-    const abs = resolve(file);
-    const staging = await mkdtemp(join(dirname(abs), `.${basename(abs)}.staging-`));
+    const staging = await makeStagingDir(options.tmpDir, 'oci-archive');
+    const target = typeof file === 'string' ? resolve(file) : file;
     try {
       const store = await Store.open(staging, { signal: options.signal });
-      const description = `oci-archive:${file}${tag ? `:${tag}` : ''}`;
+      const description = `oci-archive:${typeof file === 'string' ? file : '-'}${tag ? `:${tag}` : ''}`;
       const inner = new StoreDestination(
         store,
         { kind: 'tag', tag, imageName: options.imageName },
         description,
       );
-      return new OciArchiveDestination(abs, staging, inner);
+      return new OciArchiveDestination(target, staging, inner);
     } catch (err) {
       await rm(staging, { recursive: true, force: true });
       throw err;

@@ -1,7 +1,7 @@
 import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { ImageSource } from '../copy/types.js';
 import { InvalidArgumentError } from '../errors/index.js';
+import type { ImageSource } from '../source/index.js';
 import { dockerArchiveFromDir } from './docker-archive-source.js';
 import { openExtracted } from './extract-archive.js';
 import { type OpenArchiveOptions, ociArchiveFromDir } from './oci-archive.js';

@@ -1,8 +1,8 @@
-import { randomBytes } from 'node:crypto';
-import { createReadStream, createWriteStream } from 'node:fs';
-import { lstat, readdir, rename, unlink } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { createReadStream } from 'node:fs';
+import { lstat, readdir } from 'node:fs/promises';
+import type { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { openOutputFile } from '../node/output-file.js';
 import { decodeName, encodeName, packTar, type TarWriteEntry } from '../tar/index.js';
 
 /** Options of {@link packDirectory}. */
@@ -67,26 +67,25 @@ async function* fileChunks(file: Buffer): AsyncGenerator<Buffer> {
 }
 
 /**
- * Write the folder `dir` as an uncompressed tar to `file`, atomically: the archive is
- * written next to `file` under a temp name and renamed over it only when complete, so a
- * failure leaves whatever was at `file` before.
+ * Write the folder `dir` as an uncompressed tar to `output`: a path (opened with
+ * {@link openOutputFile}: a regular file is replaced only once the archive is complete,
+ * a FIFO or device is written through) or a stream such as stdout (not ended).
  */
 export async function packDirectory(
   dir: string,
-  file: string,
+  output: string | Writable,
   options: PackDirectoryOptions = {},
 ): Promise<void> {
-  const temp = join(dirname(file), `.${basename(file)}.${randomBytes(6).toString('hex')}.tmp`);
+  const out = await openOutputFile(output);
   try {
     const items = await walk(encodeName(dir), '', new Set(options.exclude ?? []));
-    await pipeline(
-      packTar(members(items), { signal: options.signal }),
-      createWriteStream(temp, { flags: 'wx' }),
-      { signal: options.signal },
-    );
-    await rename(temp, file);
+    await pipeline(packTar(members(items), { signal: options.signal }), out.stream, {
+      signal: options.signal,
+      end: false,
+    });
+    await out.commit();
   } catch (err) {
-    await unlink(temp).catch(() => {});
+    await out.abort();
     throw err;
   }
 }

@@ -15,7 +15,8 @@ const SECRET_HEADERS = new Set([
 const SECRET_NAME = /token|passw(or)?d|pwd|secret|signature|credential|api[-_]?key|^sig$|^key$/i;
 const AUTH_SCHEME = /^([A-Za-z][A-Za-z0-9._~+-]*) +\S/;
 
-type HeaderValue = string | string[] | number | undefined;
+/** A header's value as Node's and fetch's header objects hold it. */
+export type HeaderValue = string | string[] | number | undefined;
 
 function redactValue(name: string, value: string): string {
   // Keep the scheme of an Authorization value: whether Basic or Bearer was sent matters when

@@ -3,12 +3,12 @@ import {
   type CopyProgress,
   type CopyResult,
   copyImage,
-  type ImageDestination,
-  type ImageSource,
 } from '../copy/index.js';
 import { InvalidArgumentError } from '../errors/index.js';
 import type { Platform } from '../media/index.js';
+import { type OpenPlaceOptions, openDestination } from '../places/index.js';
 import { parsePlatform } from '../platform/index.js';
+import type { ImageDestination, ImageSource, Place } from '../source/index.js';
 import type { CliContext } from './context.js';
 import { formatBytes, printJson, printLines } from './format.js';
 import { createPullProgress } from './pull-progress.js';
@@ -39,15 +39,29 @@ export function platformOptions(
 }
 
 /**
- * Copy with progress bars on a TTY (the pull renderer, fed the same events), close the
- * source whatever happens, and print the result (JSON with `--json`).
+ * Open `to` as the destination (named after the source's image unless `options.open`
+ * says otherwise), copy with progress bars on a TTY (the pull renderer, fed the same
+ * events), close the source whatever happens, and print the result (JSON with `--json`).
  */
 export async function runCopy(
   ctx: CliContext,
   source: ImageSource,
-  destination: ImageDestination,
-  options: CopyImageOptions & { json?: boolean; verb?: string },
+  to: Place | string,
+  options: CopyImageOptions & { json?: boolean; verb?: string; open?: OpenPlaceOptions },
 ): Promise<CopyResult> {
+  let destination: ImageDestination;
+  try {
+    destination = await openDestination(to, {
+      client: ctx.client,
+      storeDir: ctx.options.store,
+      imageName: source.imageName,
+      signal: ctx.signal,
+      ...options.open,
+    });
+  } catch (err) {
+    await source.close();
+    throw err;
+  }
   const progress = await createPullProgress();
   const onProgress = progress
     ? (e: CopyProgress) => {

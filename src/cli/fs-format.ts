@@ -64,11 +64,35 @@ function ownerCell(e: EntryView): string {
   return `${e.uid}/${e.gid}`;
 }
 
-/** The size column: bytes, or `major,minor` for devices. */
-function sizeCell(e: EntryView): string {
-  return e.type === 'char' || e.type === 'block'
-    ? `${e.devmajor ?? 0},${e.devminor ?? 0}`
-    : String(e.size);
+/** How `ls -l` shows sizes. */
+export interface LongFormat {
+  /** `ls -h`: 1.5K, 38M, 1.1G (powers of 1024) instead of bytes. */
+  human?: boolean;
+}
+
+const UNITS = ['K', 'M', 'G', 'T', 'P'];
+
+/**
+ * A size as GNU `ls -h` prints it: bytes below 1024, else one decimal below 10 and none
+ * from 10, rounded up (a 1025-byte file is 1.1K, never less than it is).
+ */
+export function humanSize(bytes: number): string {
+  if (bytes < 1024) return String(bytes);
+  let value = bytes;
+  let unit = -1;
+  do {
+    value /= 1024;
+    unit++;
+  } while (value >= 1024 && unit < UNITS.length - 1);
+  const shown = value < 10 ? Math.ceil(value * 10) / 10 : Math.ceil(value);
+  if (shown >= 1024 && unit < UNITS.length - 1) return `1.0${UNITS[unit + 1]}`;
+  return `${value < 10 && shown < 10 ? shown.toFixed(1) : String(shown)}${UNITS[unit]}`;
+}
+
+/** The size column: bytes (or `ls -h` units), or `major,minor` for devices. */
+function sizeCell(e: EntryView, format: LongFormat = {}): string {
+  if (e.type === 'char' || e.type === 'block') return `${e.devmajor ?? 0},${e.devminor ?? 0}`;
+  return format.human ? humanSize(e.size) : String(e.size);
 }
 
 /**
@@ -83,11 +107,11 @@ function nameCell(e: EntryView, name: string): string {
 }
 
 /** One `ls -l` line: mode, owner, size, time, name (→ link target), and the layer. */
-export function longLine(e: EntryView, name: string): string[] {
+export function longLine(e: EntryView, name: string, format: LongFormat = {}): string[] {
   return [
     modeString(e.type, e.mode),
     ownerCell(e),
-    sizeCell(e),
+    sizeCell(e, format),
     timeString(e.mtime),
     `L${e.layer}`,
     nameCell(e, name),
@@ -114,7 +138,10 @@ export class LongListing {
   private layerWidth = 0;
   private readonly writer: LineWriter;
 
-  constructor(out: ByteSink = process.stdout) {
+  constructor(
+    out: ByteSink = process.stdout,
+    private readonly format: LongFormat = {},
+  ) {
     this.writer = new LineWriter(out);
   }
 
@@ -127,7 +154,9 @@ export class LongListing {
     const size =
       e.type === 'char' || e.type === 'block'
         ? digits(e.devmajor ?? 0) + 1 + digits(e.devminor ?? 0)
-        : digits(e.size);
+        : this.format.human
+          ? humanSize(e.size).length
+          : digits(e.size);
     if (size > this.sizeWidth) this.sizeWidth = size;
     const time = timeString(e.mtime).length;
     if (time > this.timeWidth) this.timeWidth = time;
@@ -139,7 +168,7 @@ export class LongListing {
   print(e: EntryView, name: string): void {
     const mode = modeString(e.type, e.mode);
     const owner = ownerCell(e);
-    const size = sizeCell(e);
+    const size = sizeCell(e, this.format);
     const time = timeString(e.mtime);
     const layer = `L${e.layer}`;
     this.writer.line(

@@ -2,15 +2,12 @@ import { join } from 'node:path';
 import type { Command } from 'commander';
 import { isOcipeekError } from '../errors/index.js';
 import type { ImageFilesystem } from '../fs/index.js';
-import {
-  type BuiltFilesystem,
-  buildFilesystem,
-  LayerIndexCache,
-  type OpenedImage,
-  openImage,
-} from '../image/index.js';
+import { type BuiltFilesystem, buildFilesystem, LayerIndexCache } from '../image/index.js';
+import { openPlaceImage, openPlaceSource } from '../places/index.js';
+import { type ImageSource, type OpenedImage, parsePlace } from '../source/index.js';
 import { defaultStorePath, Store } from '../store/index.js';
 import { type CliContext, contextFor } from './context.js';
+import { atExit } from './run-state.js';
 
 /** An image opened for a filesystem command, with the store and listing cache around it. */
 export interface CliImage {
@@ -31,18 +28,43 @@ export async function existingStore(ctx: CliContext): Promise<Store | undefined>
   }
 }
 
-/** Open `refArg` from the store when it is there, else from its registry. */
-export async function openCliImage(cmd: Command, refArg: string): Promise<CliImage> {
+/**
+ * Open the image `placeArg` names, any place form (`parsePlace`): a bare reference from
+ * the store when the store holds it, else from its registry. Closed when the run ends.
+ */
+export async function openCliImage(cmd: Command, placeArg: string): Promise<CliImage> {
   const ctx = await contextFor(cmd);
+  const place = parsePlace(placeArg);
   const store = await existingStore(ctx);
-  const image = await openImage(refArg, {
+  const image = await openPlaceImage(place, {
     client: ctx.client,
+    storeDir: ctx.options.store,
     store,
     platform: ctx.platform,
     signal: ctx.signal,
   });
+  atExit(() => image.close());
   const cacheDir = join(defaultStorePath({ explicit: ctx.options.store }), '.ocipeek', 'fs-index');
   return { ctx, image, store, cache: new LayerIndexCache(cacheDir) };
+}
+
+/**
+ * The place `placeArg` names as a source, for commands that read manifests and configs
+ * only (`inspect`, `digest`, `manifest`, `config`, `history`): a bare reference is read
+ * from the store when the store holds it, as {@link openCliImage} does. Closed when the
+ * run ends.
+ */
+export async function openCliSource(cmd: Command, placeArg: string): Promise<ImageSource> {
+  const ctx = await contextFor(cmd);
+  const source = await openPlaceSource(parsePlace(placeArg), {
+    client: ctx.client,
+    storeDir: ctx.options.store,
+    store: await existingStore(ctx),
+    platform: ctx.platform,
+    signal: ctx.signal,
+  });
+  atExit(() => source.close());
+  return source;
 }
 
 /**

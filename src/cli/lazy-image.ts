@@ -9,7 +9,8 @@ import { type CliImage, cliFilesystem, warnRefused } from './image-source.js';
  * images, decided from the annotations alone.
  */
 export async function openCliLazyImage(img: CliImage): Promise<LazyImage | undefined> {
-  return openLazyImage(img.image, lazyOptions(img));
+  const options = lazyOptions(img);
+  return options && openLazyImage(img.image, options);
 }
 
 /**
@@ -17,10 +18,15 @@ export async function openCliLazyImage(img: CliImage): Promise<LazyImage | undef
  * layer's TOC down only as far as needed; `undefined` for ordinary images.
  */
 export async function openCliLazyFile(img: CliImage, path: string): Promise<Readable | undefined> {
-  return openLazyFile(img.image, path, lazyOptions(img));
+  const options = lazyOptions(img);
+  return options && openLazyFile(img.image, path, options);
 }
 
+/** Where the TOC readers take ranges from; `undefined` for images that are not lazy here. */
 function lazyOptions(img: CliImage) {
+  // The TOC readers take ranges from a registry or the store; local layouts and
+  // archives are read whole (they are on disk already).
+  if (img.image.location !== 'registry' && img.image.location !== 'store') return undefined;
   const store = img.image.location === 'store' ? img.store : undefined;
   return { client: img.ctx.client, store, signal: img.ctx.signal };
 }

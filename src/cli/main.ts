@@ -2,7 +2,7 @@ import { Command, CommanderError } from 'commander';
 import { COMMANDS, commandNameOf } from './command-name.js';
 import { describeError, exitCodeFor } from './errors.js';
 import { addGlobalOptions } from './global-options.js';
-import { abortRun, existingContext } from './run-state.js';
+import { abortRun, existingContext, failureExitCode, runCleanups } from './run-state.js';
 import { VERSION } from './version.js';
 
 /**
@@ -14,7 +14,10 @@ export async function buildProgram(only?: string): Promise<Command> {
   const program = new Command('ocipeek')
     .description('Inspect, read and pull OCI container images without a container runtime')
     .version(VERSION, '--version', 'print the version')
-    .showHelpAfterError('(run "ocipeek help COMMAND" for usage)')
+    // Help is --help only: -h is ls's human-readable sizes, as in ls.
+    .helpOption('--help', 'show help')
+    // Usage mistakes are printed by main() as one line (see usageLine).
+    .configureOutput({ outputError: () => {} })
     .configureHelp({ showGlobalOptions: true, sortSubcommands: true });
   addGlobalOptions(program);
   const loaders = only === undefined ? Object.values(COMMANDS) : only ? [COMMANDS[only]!] : [];
@@ -22,6 +25,27 @@ export async function buildProgram(only?: string): Promise<Command> {
   const registers = new Set(await Promise.all(loaders.map((load) => load())));
   for (const register of registers) register(program);
   return program;
+}
+
+/** Commander's ways of ending a run that are not mistakes. */
+const NOT_USAGE_ERRORS = new Set([
+  'commander.helpDisplayed',
+  'commander.help',
+  'commander.version',
+]);
+
+/**
+ * A usage mistake as one line naming the help to read: commander's message without its
+ * `error: ` prefix, its suggestion (`Did you mean …?`) joined to the line.
+ */
+export function usageLine(err: CommanderError, command: string | undefined): string {
+  const text = err.message
+    .replace(/^error: /, '')
+    .split('\n')
+    .map((line) => line.trim().replace(/^\((.*)\)$/, '$1'))
+    .filter(Boolean)
+    .join('; ');
+  return `ocipeek: ${text} (see "ocipeek ${command ? `${command} ` : ''}--help")`;
 }
 
 /** `ocipeek cat … | head`: a reader that stops early is not an error. */
@@ -38,7 +62,9 @@ async function main(argv: string[]): Promise<number> {
   // `ocipeek --version` needs no command at all.
   const wantsVersionOnly = !name && args.includes('--version') && !args.includes('--help');
   const program = await buildProgram(wantsVersionOnly ? '' : name);
-  program.exitOverride();
+  // Commands were registered before this: each needs its own override, so that a usage
+  // mistake reaches the catch below instead of exiting inside commander.
+  for (const command of [program, ...program.commands]) command.exitOverride();
   // Shells report a run killed by signal N as 128 + N; an interrupted run says so in one
   // line instead of passing the abort off as an unexpected error.
   let interrupted: { line: string; code: number } | undefined;
@@ -61,13 +87,21 @@ async function main(argv: string[]): Promise<number> {
     } else if (isClosedPipe(err)) {
       code = 0;
     } else if (err instanceof CommanderError) {
-      code = err.exitCode;
+      if (NOT_USAGE_ERRORS.has(err.code)) code = err.exitCode;
+      else {
+        process.stderr.write(`${usageLine(err, name)}\n`);
+        code = 2;
+      }
     } else {
       const verbose = argv.includes('--verbose') || argv.includes('-v');
       process.stderr.write(`ocipeek: ${describeError(err, verbose)}\n`);
       code = exitCodeFor(err);
+      if (code === 1) code = failureExitCode();
     }
   }
+  await runCleanups();
+  // A command may end with a status that is not a failure (diff: 1 when images differ).
+  if (code === 0 && typeof process.exitCode === 'number') code = process.exitCode;
   const ctx = existingContext();
   if (ctx) {
     if (ctx.options.stats) process.stderr.write(`${ctx.client.stats.toString()}\n`);

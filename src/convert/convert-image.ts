@@ -5,9 +5,7 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import { decompressStream } from '../compression/index.js';
-import type { ImageDestination, ManifestBytes } from '../copy/index.js';
 import { digestOf } from '../digest/index.js';
-import type { OpenedImage } from '../image/index.js';
 import {
   ESTARGZ_TOC_DIGEST_ANNOTATION,
   ESTARGZ_UNCOMPRESSED_SIZE_ANNOTATION,
@@ -17,6 +15,7 @@ import {
   ZSTD_CHUNKED_POSITION_ANNOTATIONS,
 } from '../lazy/zstd-chunked/constants.js';
 import { type Descriptor, type ImageManifest, MediaType } from '../media/index.js';
+import type { ImageDestination, ManifestBytes, OpenedImage } from '../source/index.js';
 import { type EstargzLayerResult, writeEstargzLayer } from './estargz-writer.js';
 
 /** Options for {@link convertToEstargz}. */

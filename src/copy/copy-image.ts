@@ -1,4 +1,4 @@
-import { InvalidArgumentError, UnsupportedError } from '../errors/index.js';
+import { UnsupportedError } from '../errors/index.js';
 import {
   type Descriptor,
   type ImageIndex,
@@ -7,9 +7,10 @@ import {
   type Platform,
   parseManifest,
 } from '../media/index.js';
-import { formatPlatform, hostPlatform, isAttestationEntry } from '../platform/index.js';
+import { formatPlatform, hostPlatform, requirePlatform } from '../platform/index.js';
+import type { BlobRole, ImageDestination, ImageSource, ManifestBytes } from '../source/index.js';
+import { checkConcurrency, mapPool } from '../util/task-pool.js';
 import { rewriteIndex, selectEntries } from './select-platforms.js';
-import type { BlobRole, ImageDestination, ImageSource, ManifestBytes } from './types.js';
 
 /** What happened to one blob, reported through {@link CopyImageOptions.onProgress}. */
 export interface CopyProgress {
@@ -54,30 +55,6 @@ export interface CopyResult {
 }
 
 /**
- * Run `tasks` with at most `limit` at a time; fails fast and waits for the running ones.
- * The first task runs alone: it settles per-registry state (the token, the loopback
- * HTTPS-or-HTTP probe) once instead of in a race between parallel first requests.
- */
-async function runLimited(tasks: Array<() => Promise<void>>, limit: number): Promise<void> {
-  if (tasks.length === 0) return;
-  await (tasks[0] as () => Promise<void>)();
-  let next = 1;
-  let failure: unknown;
-  const worker = async () => {
-    while (next < tasks.length && failure === undefined) {
-      const task = tasks[next++] as () => Promise<void>;
-      try {
-        await task();
-      } catch (err) {
-        failure ??= err;
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, tasks.length) }, worker));
-  if (failure !== undefined) throw failure;
-}
-
-/**
  * Copy an image between any two places. Manifests and blobs are copied byte for byte
  * (digests preserved) unless a platform subset rewrites the index or the destination
  * converts (docker-archive). Blobs stream from source to destination without touching
@@ -98,10 +75,7 @@ export async function copyImage(
   options: CopyImageOptions = {},
 ): Promise<CopyResult> {
   const { signal } = options;
-  const concurrency = options.concurrency ?? 4;
-  if (!Number.isInteger(concurrency) || concurrency < 1) {
-    throw new InvalidArgumentError(`concurrency must be a positive integer, got ${concurrency}`);
-  }
+  const concurrency = checkConcurrency(options.concurrency ?? 4);
   const wantsMany = options.allPlatforms || (options.platforms?.length ?? 0) > 1;
   if (wantsMany && destination.singleImage) {
     throw new UnsupportedError(
@@ -117,8 +91,10 @@ export async function copyImage(
     bytesCopied: 0,
   };
 
-  const copyBlob = async (desc: Descriptor, role: BlobRole): Promise<void> => {
-    signal?.throwIfAborted();
+  const copyBlob = async (
+    { desc, role }: { desc: Descriptor; role: BlobRole },
+    signal: AbortSignal,
+  ): Promise<void> => {
     const report = (state: CopyProgress['state'], bytes: number) =>
       options.onProgress?.({ digest: desc.digest, size: desc.size, role, state, bytes });
     if (await destination.hasBlob(desc, { signal })) {
@@ -169,15 +145,13 @@ export async function copyImage(
     result.mediaType = root.mediaType;
     const plan = await planCopy(source, root, parsed, signal);
     // Every blob of every manifest in one pool: one transfer per digest, however many
-    // manifests share it, and small images of an index do not wait for each other.
-    await runLimited(
-      plan.blobs.map(
-        ({ desc, role }) =>
-          () =>
-            copyBlob(desc, role),
-      ),
-      concurrency,
-    );
+    // manifests share it, and small images of an index do not wait for each other. The
+    // first blob goes alone: it settles per-registry state (the token, the loopback
+    // HTTPS-or-HTTP probe) once instead of in a race between parallel first requests.
+    const [first, ...rest] = plan.blobs;
+    const pool = { concurrency, signal };
+    if (first) await mapPool([first], copyBlob, pool);
+    await mapPool(rest, copyBlob, pool);
     for (const m of plan.children) await destination.putManifest(m, { root: false, signal });
     await destination.putManifest(root, { root: true, signal });
     result.digest = await destination.commit(root, { signal });
@@ -257,7 +231,6 @@ async function narrowIndex(
     return { root: rewritten, parsed: { ...index, manifests: entries } };
   }
   const wanted = options.platforms?.[0] ?? options.platform ?? hostPlatform();
-  const entry = selectEntries(index, [wanted]).find((d) => !isAttestationEntry(d));
-  const child = await source.manifest(entry as Descriptor, { signal });
+  const child = await source.manifest(requirePlatform(index.manifests, wanted), { signal });
   return { root: child, parsed: parseManifest(child.bytes, child.mediaType) };
 }

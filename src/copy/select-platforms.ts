@@ -1,13 +1,8 @@
 import { digestOf } from '../digest/index.js';
-import { InvalidArgumentError, PlatformNotFoundError } from '../errors/index.js';
+import { InvalidArgumentError } from '../errors/index.js';
 import type { Descriptor, ImageIndex, Platform } from '../media/index.js';
-import {
-  choosePlatform,
-  formatPlatform,
-  isAttestationEntry,
-  listPlatforms,
-} from '../platform/index.js';
-import type { ManifestBytes } from './types.js';
+import { isAttestationEntry, requirePlatform } from '../platform/index.js';
+import type { ManifestBytes } from '../source/index.js';
 
 /** Annotation Docker's attestation manifests use to name the image they describe. */
 const ATTESTATION_SUBJECT = 'vnd.docker.reference.digest';
@@ -21,14 +16,7 @@ export function selectEntries(index: ImageIndex, platforms: Platform[]): Descrip
   if (platforms.length === 0) throw new InvalidArgumentError('no platform given');
   const chosen = new Set<string>();
   for (const p of platforms) {
-    const entry = choosePlatform(index.manifests, p);
-    if (!entry) {
-      throw new PlatformNotFoundError(
-        formatPlatform(p),
-        listPlatforms(index.manifests).map((q) => formatPlatform(q)),
-      );
-    }
-    chosen.add(entry.digest);
+    chosen.add(requirePlatform(index.manifests, p).digest);
   }
   return index.manifests.filter(
     (d) =>

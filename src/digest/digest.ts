@@ -1,11 +1,11 @@
 import { createHash, type Hash } from 'node:crypto';
 import { InvalidDigestError } from '../errors/index.js';
 
-/** Digest algorithms ocipeek can verify, with the hex length each produces. */
-const HEX_LENGTH = { sha256: 64, sha512: 128 } as const;
-
 /** A supported digest algorithm. */
-export type DigestAlgorithm = keyof typeof HEX_LENGTH;
+export type DigestAlgorithm = 'sha256' | 'sha512';
+
+/** Digest algorithms ocipeek can verify, with the hex length each produces. */
+const HEX_LENGTH: Readonly<Record<DigestAlgorithm, number>> = { sha256: 64, sha512: 128 };
 
 /** A parsed `algorithm:hex` content digest. */
 export interface ParsedDigest {

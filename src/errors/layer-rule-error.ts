@@ -1,4 +1,3 @@
-import { escapeName } from '../tar/name-codec.js';
 import { OcipeekError } from './ocipeek-error.js';
 
 /**
@@ -17,8 +16,13 @@ export class LayerRuleError extends OcipeekError {
     readonly path: string,
     /** Why it was refused, e.g. `parent directory: not a directory`. */
     readonly reason: string,
+    /**
+     * The message; by default `layer N: PATH: REASON` as they are. The layer rules pass it
+     * with names escaped (`caf\xe9`: names are bytes, see `tar/name-codec.ts`), which this
+     * folder cannot do itself without loading `tar/` wherever an error is thrown.
+     */
+    message = `layer ${layer}: ${path}: ${reason}`,
   ) {
-    // Names are bytes: the message shows them escaped (`caf\xe9`), on one line.
-    super(LayerRuleError.code, `layer ${layer}: ${escapeName(path)}: ${escapeName(reason)}`);
+    super(LayerRuleError.code, message);
   }
 }

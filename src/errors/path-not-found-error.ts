@@ -1,4 +1,3 @@
-import { escapeName } from '../tar/name-codec.js';
 import { OcipeekError } from './ocipeek-error.js';
 
 /** A path that does not exist in an image's filesystem (or runs through a non-directory). */
@@ -9,8 +8,9 @@ export class PathNotFoundError extends OcipeekError {
     readonly path: string,
     /** Why, when it is not plain absence, e.g. `not a directory`. */
     readonly reason = 'no such file or directory',
+    /** `path` as the message shows it (escaped by callers whose names may hold bytes). */
+    shownPath = path,
   ) {
-    // Names are bytes: the message shows them escaped (`caf\xe9`), on one line.
-    super(PathNotFoundError.code, `${escapeName(path)}: ${escapeName(reason)}`);
+    super(PathNotFoundError.code, `${shownPath}: ${reason}`);
   }
 }

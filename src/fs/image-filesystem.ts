@@ -1,6 +1,6 @@
 import { InvalidArgumentError, PathNotFoundError } from '../errors/index.js';
 import { hardlinkContent, LayerRules, type Resolved, resolvePath } from '../layer-rules/index.js';
-import type { TarEntry, TarRecord } from '../tar/index.js';
+import { escapeName, type TarEntry, type TarRecord } from '../tar/index.js';
 import { DepthFirst } from './depth-first.js';
 import { EfficiencyTracker, type ImageEfficiency, type LayerStats } from './layer-stats.js';
 import { type EntryView, entryOf, type FsEntry, NodeView } from './node.js';
@@ -229,7 +229,8 @@ export class ImageFilesystem {
   list(dir: string): FsEntry[] {
     const r = resolvePath(this.root, dir, true);
     const children = r.node.children;
-    if (children === undefined) throw new PathNotFoundError(dir, 'not a directory');
+    if (children === undefined)
+      throw new PathNotFoundError(dir, 'not a directory', escapeName(dir));
     return [...children.keys()]
       .sort()
       .map((name) => this.entry({ node: children.get(name)!, path: childPath(r.path, name) }));
@@ -262,7 +263,8 @@ export class ImageFilesystem {
 
   private walkStart(dir: string): Resolved {
     const start = resolvePath(this.root, dir, true);
-    if (start.node.children === undefined) throw new PathNotFoundError(dir, 'not a directory');
+    if (start.node.children === undefined)
+      throw new PathNotFoundError(dir, 'not a directory', escapeName(dir));
     return start;
   }
 }

@@ -1,7 +1,7 @@
-import { joinRelative, type RuleEvents } from '../layer-rules/index.js';
-import { escapeName, type TarEntry, type TarRecord } from '../tar/index.js';
+import type { FsNode } from '../layer-rules/fs-node.js';
+import { joinRelative, type RuleEvents, refusalText } from '../layer-rules/index.js';
+import type { TarEntry, TarRecord } from '../tar/index.js';
 import type { EfficiencyTracker, LayerStats } from './layer-stats.js';
-import type { FsNode } from './node.js';
 
 /** Refusals kept for {@link ViewStats.warnings}; the rest are only counted. */
 const MAX_KEPT_WARNINGS = 1000;
@@ -81,8 +81,7 @@ export class ViewStats implements RuleEvents {
   refused(entry: TarEntry, reason: string): void {
     this.warningCount++;
     if (this.warnings.length < MAX_KEPT_WARNINGS) {
-      const where = `layer ${this.stats.index}: ${escapeName(entry.path)}`;
-      this.warnings.push(`${where}: ${escapeName(reason)}; entry skipped`);
+      this.warnings.push(`${refusalText(this.stats.index, entry, reason)}; entry skipped`);
     }
   }
 }

@@ -2,17 +2,18 @@ import { createHash } from 'node:crypto';
 import { decompressStream } from '../compression/index.js';
 import type { FsEntry } from '../fs/index.js';
 import { ImageFilesystem, type LayerStats } from '../fs/index.js';
+import type { ImageLayer, OpenedImage } from '../source/index.js';
 import { readTar, scanTarEntries, type TarEntry } from '../tar/index.js';
+import { TaskPool } from '../util/task-pool.js';
 import { EntryFeed } from './entry-feed.js';
 import type { LayerIndexCache, LayerListing } from './layer-index-cache.js';
 import { ListingEncoder } from './listing-codec.js';
-import type { ImageLayer, OpenedImage } from './open-image.js';
 
 /** Options for {@link buildFilesystem}. */
 export interface BuildFilesystemOptions {
   /** Reuse and fill per-layer listings. */
   cache?: LayerIndexCache;
-  /** Layers fetched and scanned at once (default 3). */
+  /** Layers fetched and scanned at once (default 3); the first failure stops the others. */
   concurrency?: number;
   /** Refuse layers that inflate beyond this (decompression bombs); default 64 GiB. */
   maxLayerBytes?: number;
@@ -147,23 +148,11 @@ export async function buildFilesystem(
   const feeds: Array<EntryFeed | undefined> = new Array(layers.length);
   let cachedLayers = 0;
   const cacheWrites: Array<Promise<void>> = [];
-  let next = 0;
-  const startNext = () => {
-    const layer = layers[next];
-    if (!layer) return;
-    next++;
-    const feed = options.contentDigests ? undefined : new EntryFeed();
-    feeds[layer.index] = feed;
-    const listing = listLayer(layer, feed).finally(startNext);
-    listing.then(
-      () => feed?.end(),
-      (err: unknown) => feed?.end(err),
-    );
-    // Awaited in layer order below; until then a failure must not count as unhandled.
-    listing.catch(() => {});
-    listings[layer.index] = listing;
-  };
-  const listLayer = async (layer: ImageLayer, feed?: EntryFeed): Promise<Listed> => {
+  const listLayer = async (
+    layer: ImageLayer,
+    feed: EntryFeed | undefined,
+    signal: AbortSignal,
+  ): Promise<Listed> => {
     const digest = layer.descriptor.digest;
     const cached = await options.cache?.get(digest, { contentDigests: options.contentDigests });
     if (cached) {
@@ -171,25 +160,37 @@ export async function buildFilesystem(
       feed?.fill(cached.entries);
       return cached;
     }
+    const scanOptions = { ...options, signal };
     // Cache files are written while the tree is built; awaited before returning.
     if (feed) {
       const encoder = options.cache ? new ListingEncoder() : undefined;
-      const tarSize = await feedLayer(layer, feed, encoder, options);
+      const tarSize = await feedLayer(layer, feed, encoder, scanOptions);
       if (options.cache && encoder) {
         cacheWrites.push(options.cache.putEncoded(digest, encoder.finish(), tarSize));
       }
       return { tarSize };
     }
-    const listing = await scanLayer(layer, options);
+    const listing = await scanLayer(layer, scanOptions);
     if (options.cache) cacheWrites.push(options.cache.put(digest, listing));
     return listing;
   };
-  const width = Math.max(1, options.concurrency ?? 3);
-  for (let i = 0; i < Math.min(width, layers.length); i++) startNext();
+  // Layers are listed in order, a few at a time; the first failure (a download, or
+  // applying a layer below) aborts the others.
+  const pool = new TaskPool({ concurrency: options.concurrency ?? 3, signal: options.signal });
+  for (const layer of layers) {
+    const feed = options.contentDigests ? undefined : new EntryFeed();
+    feeds[layer.index] = feed;
+    const listing = pool.run((signal) => listLayer(layer, feed, signal));
+    listing.then(
+      () => feed?.end(),
+      (err: unknown) => feed?.end(err),
+    );
+    listings[layer.index] = listing;
+  }
   const stats: LayerStats[] = [];
   const tarSizes: number[] = [];
   const digests = new Map<string, string>();
-  const applyOptions = { signal: options.signal };
+  const applyOptions = { signal: pool.signal };
   try {
     for (const layer of layers) {
       const feed = feeds[layer.index];
@@ -207,11 +208,13 @@ export async function buildFilesystem(
       });
     }
   } catch (err) {
-    // Let the other downloads settle (they fail or finish) before reporting this one.
-    await Promise.allSettled(listings.filter(Boolean));
+    pool.fail(err);
+    // The other downloads stop; nothing of them outlives this call.
+    await pool.drain().catch(() => {});
     await Promise.all(cacheWrites);
     throw err;
   }
+  await pool.drain();
   await Promise.all(cacheWrites);
   return {
     fs,

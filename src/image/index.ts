@@ -12,12 +12,4 @@ export {
   type PlatformEntry,
 } from './inspect-image.js';
 export { LayerIndexCache, type LayerListing } from './layer-index-cache.js';
-export {
-  type ImageLayer,
-  type LayerOpenOptions,
-  type OpenedImage,
-  type OpenImageOptions,
-  openImage,
-} from './open-image.js';
 export { type OpenImageFileOptions, openImageFile } from './read-file.js';
-export { type ResolvedImage, type ResolveImageOptions, resolveImage } from './resolve-image.js';

@@ -1,8 +1,11 @@
 import type { Descriptor, HistoryEntry, Platform } from '../media/index.js';
 import { formatPlatform, isAttestationEntry } from '../platform/index.js';
-import type { Reference } from '../ref/index.js';
-import type { RegistryClient } from '../registry/index.js';
-import { type ResolveImageOptions, resolveImage } from './resolve-image.js';
+import {
+  type ImageSource,
+  type ResolveImageOptions,
+  resolveImage,
+  sourceName,
+} from '../source/index.js';
 
 /** A layer as `inspect` reports it. */
 export interface LayerSummary {
@@ -24,7 +27,10 @@ export interface PlatformEntry {
 
 /** Everything `ocipeek inspect` shows, as data. */
 export interface ImageInspection {
-  /** The full reference (`registry/repository[:tag][@digest]`). */
+  /**
+   * The full reference (`registry/repository[:tag][@digest]`) of a registry or store
+   * image, else the place as given (`oci:/tmp/x:v1`).
+   */
   name: string;
   /** The digest the reference resolves to (the index's when it is one). */
   digest: string;
@@ -56,13 +62,12 @@ export interface ImageInspection {
   platforms?: PlatformEntry[];
 }
 
-/** Resolve `ref` and gather what `inspect` reports about it. */
+/** Resolve what `source` names and gather what `inspect` reports about it. */
 export async function inspectImage(
-  client: RegistryClient,
-  ref: Reference,
-  options: ResolveImageOptions = {},
+  source: ImageSource,
+  options: Omit<ResolveImageOptions, 'config'> = {},
 ): Promise<ImageInspection> {
-  const img = await resolveImage(client, ref, options);
+  const img = await resolveImage(source, options);
   const manifest = img.image.manifest;
   const config = img.config;
   const cc = config?.config ?? {};
@@ -72,7 +77,7 @@ export async function inspectImage(
     return s;
   });
   const result: ImageInspection = {
-    name: ref.toString(),
+    name: sourceName(source),
     digest: img.digest,
     mediaType: img.top.mediaType,
     manifestDigest: img.image.digest,

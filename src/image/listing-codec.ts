@@ -28,7 +28,8 @@ export interface ListingColumns {
   rare: Array<[number, RareFields]>;
 }
 
-type RareFields = Pick<TarEntry, 'devmajor' | 'devminor' | 'xattrs' | 'sparse'>;
+/** The fields few entries have, kept apart from the columns every entry fills. */
+export type RareFields = Pick<TarEntry, 'devmajor' | 'devminor' | 'xattrs' | 'sparse'>;
 
 const TYPE_OF_CODE = new Map(
   Object.entries(TYPE_LETTERS).map(([type, code]) => [code, type as TarEntryType]),

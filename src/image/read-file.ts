@@ -2,11 +2,11 @@ import { Readable } from 'node:stream';
 import { decompressStream } from '../compression/index.js';
 import { PathNotFoundError } from '../errors/index.js';
 import type { ImageFilesystem } from '../fs/index.js';
-import type { FsNode } from '../fs/node.js';
+import type { FsNode } from '../layer-rules/fs-node.js';
 import { assertRegularFile, cleanPath, TopDownSearch } from '../layer-rules/index.js';
+import type { ImageLayer, OpenedImage } from '../source/index.js';
 import { readTar, type TarEntry, type TarRecord } from '../tar/index.js';
 import type { LayerIndexCache } from './layer-index-cache.js';
-import type { ImageLayer, OpenedImage } from './open-image.js';
 
 /** Options for {@link openImageFile}. */
 export interface OpenImageFileOptions {

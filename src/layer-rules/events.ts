@@ -1,5 +1,5 @@
-import type { FsNode } from '../fs/node.js';
-import type { TarEntry, TarRecord } from '../tar/index.js';
+import { escapeName, type TarEntry, type TarRecord } from '../tar/index.js';
+import type { FsNode } from './fs-node.js';
 
 /**
  * What {@link LayerRules} decided, told as it happens. A place is given as the path of
@@ -40,4 +40,12 @@ export interface RuleEvents {
   refused(entry: TarEntry, reason: string): void;
   /** The entry was applied, confined inside the root (`..` or a symlink pointing out). */
   confined?(entry: TarEntry, message: string): void;
+}
+
+/**
+ * How a refusal is told to people: `layer N: PATH: REASON`, names escaped (`caf\xe9`, a
+ * control character as `\x0a`: names are bytes, see `tar/name-codec.ts`), on one line.
+ */
+export function refusalText(layer: number, entry: TarEntry, reason: string): string {
+  return `layer ${layer}: ${escapeName(entry.path)}: ${escapeName(reason)}`;
 }

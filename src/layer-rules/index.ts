@@ -1,5 +1,5 @@
 export { type CleanPath, cleanPath, isPlainPath, joinRelative } from './clean-path.js';
-export type { RuleEvents } from './events.js';
+export { type RuleEvents, refusalText } from './events.js';
 export { Knowledge } from './knowledge.js';
 export { LayerRules, type LayerRulesOptions } from './layer-rules.js';
 export {

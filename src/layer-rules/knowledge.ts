@@ -1,4 +1,4 @@
-import type { FsNode } from '../fs/node.js';
+import type { FsNode } from './fs-node.js';
 import type { Chain } from './secure-join.js';
 
 /** Stands for "any directory" in taints. */

@@ -1,7 +1,7 @@
-import { FsNode } from '../fs/node.js';
 import type { TarEntry, TarRecord } from '../tar/index.js';
 import { cleanPath, isPlainPath, joinRelative } from './clean-path.js';
 import type { RuleEvents } from './events.js';
+import { FsNode } from './fs-node.js';
 import { AUFS_META, OPAQUE, RuleTree, refusedWhiteout, WHITEOUT } from './rule-tree.js';
 import { type Chain, existingDir, linkTargetOf, secureJoin } from './secure-join.js';
 

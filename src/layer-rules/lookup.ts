@@ -1,7 +1,7 @@
 import { InvalidArgumentError, PathNotFoundError, SymlinkLoopError } from '../errors/index.js';
-import type { FsNode } from '../fs/node.js';
 import { escapeName } from '../tar/name-codec.js';
 import { cleanPath } from './clean-path.js';
+import type { FsNode } from './fs-node.js';
 import type { Knowledge } from './knowledge.js';
 import { MAX_SYMLINK_HOPS } from './secure-join.js';
 
@@ -16,7 +16,8 @@ export interface Resolved {
 export function hardlinkContent(link: FsNode, input: string): Resolved {
   const content = link.linkTarget;
   if (content === undefined) {
-    throw new PathNotFoundError(input, `hardlink target /${link.linkname ?? ''} does not exist`);
+    const reason = `hardlink target /${escapeName(link.linkname ?? '')} does not exist`;
+    throw new PathNotFoundError(input, reason, escapeName(input));
   }
   return { node: content, path: `/${link.linkname ?? ''}` };
 }
@@ -49,7 +50,9 @@ export function lookup(
     const name = todo.pop()!;
     if (name === '' || name === '.') continue;
     // As the kernel: even `..` needs a directory to step out of (`file/..` is ENOTDIR).
-    if (cur.children === undefined) throw new PathNotFoundError(input, 'not a directory');
+    if (cur.children === undefined) {
+      throw new PathNotFoundError(input, 'not a directory', escapeName(input));
+    }
     if (name === '..') {
       if (dirs.length > 0) {
         cur = dirs.pop()!;
@@ -65,7 +68,7 @@ export function lookup(
       if (knowledge && (knowledge.missingUncertain || knowledge.unknownSlot(cur, name))) {
         return undefined;
       }
-      throw new PathNotFoundError(input);
+      throw new PathNotFoundError(input, undefined, escapeName(input));
     }
     if (knowledge?.isProvisional(child)) return undefined;
     // A hardlink to content only the base holds: even whether it exists is not known

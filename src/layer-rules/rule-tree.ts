@@ -1,7 +1,7 @@
-import { FsNode } from '../fs/node.js';
 import type { TarEntry } from '../tar/index.js';
 import { joinRelative } from './clean-path.js';
 import type { RuleEvents } from './events.js';
+import { FsNode } from './fs-node.js';
 import { Knowledge } from './knowledge.js';
 
 export const WHITEOUT = '.wh.';

@@ -1,4 +1,4 @@
-import type { FsNode } from '../fs/node.js';
+import type { FsNode } from './fs-node.js';
 import type { Knowledge } from './knowledge.js';
 
 /** Symlinks followed before a resolution gives up, as Linux's MAXSYMLINKS. */

@@ -1,5 +1,5 @@
-import type { FsNode } from '../fs/node.js';
 import type { TarEntry } from '../tar/index.js';
+import type { FsNode } from './fs-node.js';
 import { LayerRules } from './layer-rules.js';
 import { assertRegularFile, lookup, type Resolved } from './lookup.js';
 

@@ -1,4 +1,9 @@
 export {
+  IMAGE_NAME_ANNOTATION,
+  LayoutSource,
+  type LayoutSourceOptions,
+} from './layout-source.js';
+export {
   type LayoutRef,
   OciLayout,
   type OpenBlobOptions,

@@ -3,13 +3,11 @@ import {
   isImageManifestMediaType,
   isIndex,
   isIndexMediaType,
+  MAX_MANIFEST_BYTES,
   type Manifest,
   parseManifest,
 } from '../media/index.js';
 import type { OciLayout } from './oci-layout.js';
-
-/** Manifests are small; anything bigger than this in a manifest slot is skipped. */
-const MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
 
 /** Options of {@link walkManifests}. */
 export interface WalkManifestsOptions {

@@ -1,10 +1,10 @@
 import type { Readable } from 'node:stream';
 import { InvalidArgumentError } from '../errors/index.js';
 import { ImageFilesystem } from '../fs/index.js';
-import type { OpenedImage } from '../image/index.js';
 import { assertRegularFile, cleanPath, TopDownSearch } from '../layer-rules/index.js';
 import { parseReference } from '../ref/index.js';
 import type { RegistryClient } from '../registry/index.js';
+import type { OpenedImage } from '../source/index.js';
 import type { Store } from '../store/index.js';
 import { type LazyLayer, lazyFormatOf, openLazyLayer } from './lazy-layer.js';
 import { type BlobRangeSource, registryRangeSource, storeRangeSource } from './range-source.js';

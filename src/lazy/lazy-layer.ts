@@ -1,5 +1,5 @@
 import { Readable } from 'node:stream';
-import type { FsNode } from '../fs/node.js';
+import type { FsNode } from '../layer-rules/fs-node.js';
 import { assertRegularFile, LayerRules, resolvePath } from '../layer-rules/index.js';
 import type { Descriptor } from '../media/index.js';
 import { normalizeTarPath } from '../tar/index.js';

@@ -1,7 +1,8 @@
-import { InvalidArgumentError } from '../errors/index.js';
-import type { OpenedImage } from '../image/index.js';
+import { InvalidArgumentError, UnsupportedError } from '../errors/index.js';
 import type { RegistryClient } from '../registry/index.js';
+import type { OpenedImage } from '../source/index.js';
 import type { Store } from '../store/index.js';
+import { mapPool } from '../util/task-pool.js';
 import { DEFAULT_PEEK_BYTES, type PeekEntry, peekBlob } from './peek-layer.js';
 import { type PeekRangeSource, registryRangeSource, storeRangeSource } from './peek-source.js';
 
@@ -67,16 +68,18 @@ export async function peekImage(
   if (image.location === 'store') {
     if (!options.store) throw new InvalidArgumentError('a stored image needs options.store');
     source = storeRangeSource(options.store);
-  } else {
+  } else if (image.location === 'registry') {
     source = registryRangeSource(options.client, image.name);
+  } else {
+    throw new UnsupportedError(
+      `peek reads registry and store images by range; ${image.name} is a local ${image.location} place (ls and cat read it whole)`,
+    );
   }
   const bytes = options.bytes ?? DEFAULT_PEEK_BYTES;
-  const results: LayerPeekResult[] = new Array(indexes.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < indexes.length) {
-      const slot = next++;
-      const layer = image.layers[indexes[slot]!]!;
+  const results = await mapPool(
+    indexes,
+    async (i, signal) => {
+      const layer = image.layers[i]!;
       const result: LayerPeekResult = {
         index: layer.index,
         digest: layer.descriptor.digest,
@@ -90,7 +93,7 @@ export async function peekImage(
         initialBytes: bytes,
         maxBytes: bytes,
         layer: layer.index,
-        signal: options.signal,
+        signal,
       });
       for await (const ev of events) {
         if (ev.kind === 'entry') result.entries.push(ev.entry);
@@ -101,11 +104,10 @@ export async function peekImage(
           if (ev.summary.rangeIgnored) result.rangeIgnored = true;
         }
       }
-      results[slot] = result;
-    }
-  };
-  const workers = Math.max(1, Math.min(options.concurrency ?? 4, indexes.length));
-  await Promise.all(Array.from({ length: workers }, worker));
+      return result;
+    },
+    { concurrency: options.concurrency ?? 4, signal: options.signal },
+  );
   return {
     ref: image.name,
     digest: image.manifestDigest,

@@ -1,3 +1,4 @@
+export { MAX_MANIFEST_BYTES } from './limits.js';
 export {
   isImageManifestMediaType,
   isIndexMediaType,

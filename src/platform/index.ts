@@ -8,3 +8,4 @@ export {
   parsePlatform,
   platformEquals,
 } from './platform.js';
+export { requirePlatform } from './require-platform.js';

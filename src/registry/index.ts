@@ -6,13 +6,14 @@ export {
   parseContentRange,
 } from './blobs.js';
 export { type ListOptions, nextLink } from './listing.js';
-export {
-  type FetchedManifest,
-  MAX_MANIFEST_BYTES,
-  type ManifestRequestOptions,
-} from './manifests.js';
+export type { FetchedManifest, ManifestRequestOptions } from './manifests.js';
 export { type ReferrersOptions, type ReferrersResult, referrersTag } from './referrers.js';
 export { RegistryClient, type RegistryClientOptions } from './registry-client.js';
+export {
+  RegistryDestination,
+  type RegistryDestinationOptions,
+  RegistrySource,
+} from './registry-place.js';
 export { CATALOG_SCOPE, pullScope, pushScope } from './scopes.js';
 export {
   hasBlob,

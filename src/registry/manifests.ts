@@ -3,6 +3,7 @@ import { DigestMismatchError, InvalidManifestError, TooLargeError } from '../err
 import {
   type Descriptor,
   MANIFEST_ACCEPT,
+  MAX_MANIFEST_BYTES,
   type Manifest,
   manifestMediaType,
   parseManifest,
@@ -17,9 +18,6 @@ import {
 import { readCapped } from '../transport/read-capped.js';
 import { errorFromResponse } from './response-errors.js';
 import { pullScope } from './scopes.js';
-
-/** The largest manifest ocipeek accepts, as containers/image and distribution do. */
-export const MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
 
 /** A manifest as served: exact bytes, their digest, and the parsed form. */
 export interface FetchedManifest {

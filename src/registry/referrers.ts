@@ -4,6 +4,7 @@ import {
   type Descriptor,
   type ImageIndex,
   isIndex,
+  MAX_MANIFEST_BYTES,
   MediaType,
   parseManifest,
 } from '../media/index.js';
@@ -11,7 +12,7 @@ import type { Reference } from '../ref/index.js';
 import { discardBody, headerValue, type RegistryTransport } from '../transport/index.js';
 import { readCapped } from '../transport/read-capped.js';
 import { nextLink } from './listing.js';
-import { getManifest, MAX_MANIFEST_BYTES } from './manifests.js';
+import { getManifest } from './manifests.js';
 import { errorFromResponse } from './response-errors.js';
 import { pullScope } from './scopes.js';
 

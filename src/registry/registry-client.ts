@@ -70,6 +70,11 @@ export class RegistryClient {
     return this.transport.close();
   }
 
+  /** {@link RegistryClient.close}, for `await using client = new RegistryClient()`. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+
   /** GET a manifest or index by tag or digest, verified. */
   getManifest(ref: Reference | string, options?: ManifestRequestOptions): Promise<FetchedManifest> {
     return getManifest(this.transport, asRef(ref), options);

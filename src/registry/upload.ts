@@ -7,7 +7,7 @@ import {
   RegistryError,
   SizeMismatchError,
 } from '../errors/index.js';
-import type { Descriptor } from '../media/index.js';
+import { type Descriptor, MAX_MANIFEST_BYTES } from '../media/index.js';
 import type { Reference } from '../ref/index.js';
 import {
   discardBody,
@@ -15,7 +15,6 @@ import {
   type RegistryResponse,
   type RegistryTransport,
 } from '../transport/index.js';
-import { MAX_MANIFEST_BYTES } from './manifests.js';
 import { errorFromResponse } from './response-errors.js';
 import { pullScope, pushScope } from './scopes.js';
 
@@ -351,7 +350,9 @@ export async function putManifest(
   options: UploadRequestOptions = {},
 ): Promise<string> {
   if (bytes.length > MAX_MANIFEST_BYTES) {
-    throw new InvalidArgumentError(`manifest of ${bytes.length} bytes is over the 4 MiB limit`);
+    throw new InvalidArgumentError(
+      `manifest of ${bytes.length} bytes is over the ${MAX_MANIFEST_BYTES / 1024 / 1024} MiB limit`,
+    );
   }
   const algorithm = ref.digest ? parseDigest(ref.digest).algorithm : 'sha256';
   const digest = digestOf(bytes, algorithm);

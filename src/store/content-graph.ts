@@ -6,6 +6,7 @@ import {
   isImageManifestMediaType,
   isIndex,
   isIndexMediaType,
+  MAX_MANIFEST_BYTES,
   type Manifest,
   parseImageConfig,
   parseManifest,
@@ -44,7 +45,8 @@ export interface ContentGraph {
   unreadable: Array<{ digest: string; reason: string }>;
 }
 
-const MAX_JSON_BYTES = 4 * 1024 * 1024;
+/** Configs are read for the graph up to this size (bigger ones are left out, not errors). */
+const MAX_CONFIG_BYTES = 4 * 1024 * 1024;
 
 /**
  * Walk from `root` through indexes and manifests to configs, layers and subjects,
@@ -74,7 +76,7 @@ export async function contentGraph(
     if (!present || (role !== 'index' && role !== 'manifest')) continue;
     let manifest: Manifest;
     try {
-      const bytes = await layout.readBlob(d.digest, { maxBytes: MAX_JSON_BYTES, ...options });
+      const bytes = await layout.readBlob(d.digest, { maxBytes: MAX_MANIFEST_BYTES, ...options });
       manifest = parseManifest(bytes, d.mediaType);
     } catch (err) {
       if (options.signal?.aborted) throw err;
@@ -112,9 +114,9 @@ async function readConfig(
   d: Descriptor,
   signal: AbortSignal | undefined,
 ): Promise<ImageConfig | undefined> {
-  if (d.size > MAX_JSON_BYTES) return undefined;
+  if (d.size > MAX_CONFIG_BYTES) return undefined;
   try {
-    const bytes = await layout.readBlob(d.digest, { maxBytes: MAX_JSON_BYTES, signal });
+    const bytes = await layout.readBlob(d.digest, { maxBytes: MAX_CONFIG_BYTES, signal });
     return parseImageConfig(bytes);
   } catch (err) {
     if (signal?.aborted) throw err;

@@ -144,6 +144,11 @@ export class FileLock {
     }
   }
 
+  /** {@link FileLock.release}, for `await using lock = await FileLock.acquire(...)`. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.release();
+  }
+
   /**
    * Create the lock file with a fresh owner record, kept open; undefined when it exists.
    */

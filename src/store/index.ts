@@ -24,5 +24,7 @@ export {
   Store,
   type TagOptions,
 } from './store.js';
+export { type LayoutNaming, StoreDestination } from './store-destination.js';
 export { defaultStorePath, type StorePathOptions } from './store-path.js';
+export { storeSource } from './store-source.js';
 export type { StoreProblem, ValidateOptions } from './validate.js';

@@ -93,6 +93,11 @@ export class StorePin {
     await this.chain.catch(() => {});
     await unlink(this.path).catch(() => {});
   }
+
+  /** {@link StorePin.release}, for `await using`. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.release();
+  }
 }
 
 /** What {@link readLivePins} found. */

@@ -1,21 +1,16 @@
-import { InvalidManifestError, PlatformNotFoundError } from '../errors/index.js';
+import { InvalidManifestError } from '../errors/index.js';
 import {
   type Descriptor,
   type ImageManifest,
   isImageManifestMediaType,
   isIndex,
   isIndexMediaType,
+  MAX_MANIFEST_BYTES,
   type Manifest,
   type Platform,
   parseManifest,
 } from '../media/index.js';
-import {
-  choosePlatform,
-  formatPlatform,
-  hostPlatform,
-  isAttestationEntry,
-  listPlatforms,
-} from '../platform/index.js';
+import { formatPlatform, isAttestationEntry, requirePlatform } from '../platform/index.js';
 import type { Store } from './store.js';
 
 /** A manifest or index with its exact bytes. */
@@ -94,15 +89,7 @@ function chooseChildren(manifests: Descriptor[], selection: PlatformSelection): 
     (d) => isImageManifestMediaType(d.mediaType) || isIndexMediaType(d.mediaType),
   );
   if (selection.allPlatforms) return usable;
-  const wanted = selection.platform ?? hostPlatform();
-  const chosen = choosePlatform(usable, wanted);
-  if (!chosen) {
-    throw new PlatformNotFoundError(
-      formatPlatform(wanted),
-      listPlatforms(manifests).map(formatPlatform),
-    );
-  }
-  return [chosen];
+  return [requirePlatform(usable, selection.platform)];
 }
 
 /** A manifest read from the store, verified (throws `NotFoundError` when absent). */
@@ -111,7 +98,7 @@ export async function readStoredManifest(
   descriptor: Descriptor,
   signal?: AbortSignal,
 ): Promise<PlannedManifest> {
-  const bytes = await store.readBlob(descriptor.digest, { signal, maxBytes: 4 * 1024 * 1024 });
+  const bytes = await store.readBlob(descriptor.digest, { signal, maxBytes: MAX_MANIFEST_BYTES });
   return { descriptor, bytes, manifest: parseManifest(bytes, descriptor.mediaType) };
 }
 

@@ -1,7 +1,9 @@
 import { NotFoundError } from '../errors/index.js';
-import type { Descriptor } from '../media/index.js';
+import { type Descriptor, parseManifest } from '../media/index.js';
 import { parseReference, type Reference } from '../ref/index.js';
-import type { RegistryClient } from '../registry/index.js';
+import { type RegistryClient, RegistrySource } from '../registry/index.js';
+import type { ImageSource } from '../source/index.js';
+import { mapPool } from '../util/task-pool.js';
 import {
   type PlannedManifest,
   type PlatformSelection,
@@ -10,7 +12,6 @@ import {
   planPull,
   readStoredManifest,
 } from './pull-plan.js';
-import { runPool } from './run-pool.js';
 import { refName, type Store } from './store.js';
 
 /**
@@ -98,6 +99,7 @@ export async function pullImage(
   options: PullOptions = {},
 ): Promise<PullResult> {
   const reference = typeof ref === 'string' ? parseReference(ref) : ref;
+  const source = new RegistrySource(client, reference);
   const name = refName(reference);
   const policy = options.policy ?? 'missing';
   const signal = options.signal;
@@ -109,7 +111,7 @@ export async function pullImage(
   if (stored && policy !== 'always') {
     let current = policy !== 'newer' || reference.digest !== undefined;
     if (!current) {
-      current = (await client.headManifest(reference, { signal })).digest === stored.digest;
+      current = (await source.resolve({ signal })).digest === stored.digest;
     }
     if (current) {
       const local = await planFromStore(store, stored, options);
@@ -128,15 +130,13 @@ export async function pullImage(
   let bytesFetched = 0;
   const fetchManifest = async (d: Descriptor | undefined): Promise<PlannedManifest> => {
     if (d && (await store.hasBlob(d.digest)) === d.size) return fromStore(d);
-    const got = await client.getManifest(d ? reference.withDigest(d.digest) : reference, {
-      signal,
-    });
+    const got = d ? await source.manifest(d, { signal }) : await source.root({ signal });
     bytesFetched += got.bytes.length;
     const descriptor = { mediaType: got.mediaType, digest: got.digest, size: got.bytes.length };
     return {
       descriptor: d ? { ...d, mediaType: d.mediaType || got.mediaType } : descriptor,
       bytes: got.bytes,
-      manifest: got.manifest,
+      manifest: parseManifest(got.bytes, got.mediaType),
     };
   };
   const root = await fetchManifest(known);
@@ -155,7 +155,7 @@ export async function pullImage(
     { signal },
   );
   try {
-    const counts = await downloadBlobs(client, store, reference, plan, options);
+    const counts = await downloadBlobs(source, store, plan, options);
     bytesFetched += counts.bytes;
     result.layersFetched.push(...counts.fetched);
     for (const m of plan.manifests) await store.putManifest(m.bytes, m.descriptor, { signal });
@@ -208,9 +208,8 @@ function summary(
 }
 
 async function downloadBlobs(
-  client: RegistryClient,
+  source: ImageSource,
   store: Store,
-  reference: Reference,
   plan: PullPlan,
   options: PullOptions,
 ): Promise<{ fetched: string[]; bytes: number }> {
@@ -220,7 +219,7 @@ async function downloadBlobs(
   );
   emit({
     type: 'plan',
-    reference: reference.toString(),
+    reference: source.imageName ?? source.description,
     digest: plan.manifests.at(-1)?.descriptor.digest ?? '',
     blobs: plan.blobs.map((b, i) => ({
       digest: b.digest,
@@ -232,15 +231,15 @@ async function downloadBlobs(
   const missing = plan.blobs.filter((_, i) => !stored[i]);
   const fetched: string[] = [];
   let bytes = 0;
-  await runPool(
+  // The first failure aborts the other downloads (their `.partial` files stay, to resume).
+  await mapPool(
     missing,
-    options.concurrency ?? DEFAULT_PULL_CONCURRENCY,
     async (blob, signal) => {
       const { digest, size } = blob;
       emit({ type: 'blob-start', digest, size, role: blob.role });
       const written = await store.writeBlob(
         blob,
-        (offset, s) => client.openBlob(reference, { digest, size }, { signal: s, offset }),
+        (offset, s) => source.openBlob(blob, { signal: s, offset }),
         {
           signal,
           sourceVerified: true,
@@ -258,7 +257,7 @@ async function downloadBlobs(
         bytesTransferred: written.bytesTransferred,
       });
     },
-    options.signal,
+    { concurrency: options.concurrency ?? DEFAULT_PULL_CONCURRENCY, signal: options.signal },
   );
   return { fetched, bytes };
 }

@@ -119,6 +119,11 @@ export class RegistryTransport {
     this.pool.close();
   }
 
+  /** {@link RegistryTransport.close}, for `await using`. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+
   /** The base URL (`https://host`) used for a registry right now. */
   baseUrl(registry: string): string {
     return this.baseUrlFor(registry, this.schemes.current(registry));

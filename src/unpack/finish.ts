@@ -1,4 +1,4 @@
-import type { FsNode } from '../fs/node.js';
+import type { FsNode } from '../layer-rules/fs-node.js';
 import { joinRelative } from '../layer-rules/index.js';
 import { fsPath } from '../tar/index.js';
 import type { DiskWriter } from './disk-writer.js';

@@ -2,7 +2,6 @@ export { cleanPath } from '../layer-rules/index.js';
 export type {
   OwnershipEntry,
   OwnershipRecord,
-  UnpackLayer,
   UnpackOptions,
   UnpackResult,
   UnpackWarning,

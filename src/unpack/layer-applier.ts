@@ -1,7 +1,7 @@
 import { chmodSync, lchownSync, utimesSync } from 'node:fs';
 import { LayerRuleError } from '../errors/index.js';
-import type { FsNode } from '../fs/node.js';
-import { LayerRules, type RuleEvents } from '../layer-rules/index.js';
+import type { FsNode } from '../layer-rules/fs-node.js';
+import { LayerRules, type RuleEvents, refusalText } from '../layer-rules/index.js';
 import { escapeName, fsPath, type TarEntry, type TarRecord } from '../tar/index.js';
 import type { DiskWriter } from './disk-writer.js';
 import { makeDevice, makeFifo } from './special-files.js';
@@ -108,7 +108,12 @@ export class LayerApplier implements RuleEvents {
   }
 
   refused(entry: TarEntry, reason: string): void {
-    throw new LayerRuleError(this.index, entry.path, reason);
+    throw new LayerRuleError(
+      this.index,
+      entry.path,
+      reason,
+      refusalText(this.index, entry, reason),
+    );
   }
 
   confined(entry: TarEntry, message: string): void {

@@ -1,22 +1,4 @@
-import type { Readable } from 'node:stream';
-
-/** One layer to apply, bottom layer first. */
-export interface UnpackLayer {
-  /** 0-based position in the image (bottom layer 0); used in messages and warnings. */
-  index: number;
-  /** Digest of the compressed blob; used in messages. */
-  digest: string;
-  /** The config's `rootfs.diff_ids` entry: the digest of the uncompressed tar. */
-  diffId?: string;
-  /** The layer's media type; a hint for the decompressor (the magic bytes decide). */
-  mediaType: string;
-  /**
-   * The compressed layer bytes, verified against `digest` as they stream. Unpack asks
-   * with `verify: false` when it checks `diffId` itself (every byte it writes is then
-   * covered); a source that always verifies may ignore that.
-   */
-  open(options?: { signal?: AbortSignal; verify?: boolean }): Promise<Readable>;
-}
+import type { ImageLayer } from '../source/index.js';
 
 /**
  * Something unpack confined (a `..`, a symlink pointing out) or could not reproduce (a
@@ -74,7 +56,7 @@ export interface UnpackOptions {
   /** Called for each warning as it happens (they are also collected in the result). */
   onWarning?(warning: UnpackWarning): void;
   /** Called after each layer has been applied. */
-  onLayer?(layer: UnpackLayer): void;
+  onLayer?(layer: ImageLayer): void;
   signal?: AbortSignal;
 }
 

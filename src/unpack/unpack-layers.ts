@@ -5,6 +5,7 @@ import type { Readable } from 'node:stream';
 import { decompressStream } from '../compression/index.js';
 import { parseDigest } from '../digest/index.js';
 import { DigestMismatchError, InvalidArgumentError, UnpackError } from '../errors/index.js';
+import type { ImageLayer } from '../source/index.js';
 import { escapeName, readTar } from '../tar/index.js';
 import { type DiskWriter, SyncDiskWriter } from './disk-writer.js';
 import {
@@ -15,7 +16,7 @@ import {
   setTreeXattrs,
 } from './finish.js';
 import { LayerApplier } from './layer-applier.js';
-import type { UnpackLayer, UnpackOptions, UnpackResult, UnpackWarning } from './types.js';
+import type { UnpackOptions, UnpackResult, UnpackWarning } from './types.js';
 import { WorkerDiskWriter } from './worker-disk-writer.js';
 
 /** Default bomb guard: the largest uncompressed tar one layer may inflate to. */
@@ -77,7 +78,7 @@ function formatWarning(w: UnpackWarning): string {
  * `dir` must not exist or be empty ({@link InvalidArgumentError} otherwise).
  */
 export async function unpackLayers(
-  layers: readonly UnpackLayer[],
+  layers: readonly ImageLayer[],
   dir: string,
   options: UnpackOptions = {},
 ): Promise<UnpackResult> {
@@ -139,9 +140,9 @@ export async function unpackLayers(
     });
 
     let completed = 0;
-    const fail = (err: unknown, layer?: UnpackLayer): never => {
+    const fail = (err: unknown, layer?: ImageLayer): never => {
       if (signal?.aborted) throw err;
-      const what = layer ? `layer ${layer.index} (${layer.digest})` : 'the final pass';
+      const what = layer ? `layer ${layer.index} (${layer.descriptor.digest})` : 'the final pass';
       const reason = err instanceof Error ? err.message : String(err);
       throw new UnpackError(
         `unpacking ${what} into ${dir} failed: ${reason}; ${dir} holds a partial root ` +
@@ -223,7 +224,7 @@ export async function unpackLayers(
 async function applyLayer(
   applier: LayerApplier,
   disk: DiskWriter,
-  layer: UnpackLayer,
+  layer: ImageLayer,
   maxLayerBytes: number,
   signal?: AbortSignal,
 ): Promise<void> {
@@ -234,7 +235,7 @@ async function applyLayer(
   let tarStream: Readable | undefined;
   try {
     tarStream = await decompressStream(compressed, {
-      mediaType: layer.mediaType,
+      mediaType: layer.descriptor.mediaType,
       maxOutputBytes: maxLayerBytes,
       what: `uncompressed layer ${layer.index}`,
       ...(signal ? { signal } : {}),

@@ -1,7 +1,8 @@
 import { TooLargeError } from '../errors/index.js';
-import { openImage, openImageFile } from '../image/index.js';
+import { openImageFile } from '../image/index.js';
 import type { Reference } from '../ref/index.js';
-import type { RegistryClient } from '../registry/index.js';
+import { type RegistryClient, RegistrySource } from '../registry/index.js';
+import { openImage } from '../source/index.js';
 
 /*
  * runwasi-style images (`docker buildx --platform wasi/wasm`) are ordinary filesystem
@@ -45,7 +46,7 @@ export async function readModuleFromLayers(
   options: ReadModuleFromLayersOptions,
 ): Promise<Buffer> {
   const { signal, maxBytes } = options;
-  const image = await openImage(manifestRef, { client, signal });
+  const image = await openImage(new RegistrySource(client, manifestRef), { signal });
   const stream = await openImageFile(image, path, { signal });
   const chunks: Buffer[] = [];
   let total = 0;

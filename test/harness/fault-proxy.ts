@@ -7,8 +7,17 @@ import { createUpstream, endToEndHeaders, type UpstreamTls } from './upstream.js
 
 /** What the proxy does to one request instead of forwarding it untouched. */
 export type Fault =
-  /** Answer with this status without forwarding (e.g. 429 + Retry-After, 503, 401). */
-  | { kind: 'status'; status: number; headers?: Record<string, string>; body?: string }
+  /**
+   * Answer with this status without forwarding (e.g. 429 + Retry-After, 503, 401); with
+   * `after`, only once that promise settled (to order it after other responses).
+   */
+  | {
+      kind: 'status';
+      status: number;
+      headers?: Record<string, string>;
+      body?: string;
+      after?: Promise<unknown>;
+    }
   /** Forward, but flip every bit of the response body byte at `offset`. */
   | { kind: 'corrupt'; offset: number }
   /** Forward the headers and the first `afterBytes` body bytes, then destroy the socket. */
@@ -218,6 +227,7 @@ export async function startFaultProxy(
 
     if (fault?.kind === 'status' || fault?.kind === 'redirect') {
       req.resume();
+      if (fault.kind === 'status' && fault.after) await fault.after.catch(() => {});
       let headers: Record<string, string> = fault.kind === 'status' ? { ...fault.headers } : {};
       let body = '';
       if (fault.kind === 'status') {

@@ -7,9 +7,10 @@ import { promisify } from 'node:util';
 import { gzipSync } from 'node:zlib';
 import { pack } from 'tar-stream';
 import { openArchiveSource, packDirectory } from '../../src/archive/index.js';
-import { copyImage, openDestination, openSource } from '../../src/copy/index.js';
+import { copyImage } from '../../src/copy/index.js';
 import { InvalidTarError } from '../../src/errors/index.js';
 import type { ImageManifest } from '../../src/media/index.js';
+import { openDestination, openSource } from '../../src/places/index.js';
 import { RegistryClient } from '../../src/registry/index.js';
 import { Store } from '../../src/store/index.js';
 import {

@@ -214,14 +214,19 @@ describe('names that are not UTF-8, end to end', () => {
 
   it('diff names added, removed and changed paths by their bytes', async () => {
     const s = store();
-    const out = (await cli('diff', ref('a'), ref('b'), '--store', s)).out.trim().split('\n');
+    // diff exits 1 when the images differ, as diff(1) does.
+    const differ = await runCli(['diff', ref('a'), ref('b'), '--store', s]);
+    assert.equal(differ.code, 1, differ.stderr);
+    const out = differ.out.trim().split('\n');
     assert.deepEqual(out, [
       `+ /${shown(NEW)}`,
       `- /${shown(DIR)}`,
       `- /${shown(DIR)}/x`,
       `~ /${shown(E9)} (content)`,
     ]);
-    const json = JSON.parse((await cli('diff', ref('a'), ref('b'), '--json', '--store', s)).out);
+    const json = JSON.parse(
+      (await runCli(['diff', ref('a'), ref('b'), '--json', '--store', s])).out,
+    );
     assert.deepEqual(encodeName(json.added[0].path), b('/', NEW));
   });
 

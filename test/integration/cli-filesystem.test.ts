@@ -101,6 +101,15 @@ async function walkDisk(root: string, rel = ''): Promise<Seen[]> {
   return out;
 }
 
+/** `gzip` grown to exactly `size` bytes with a header comment (FCOMMENT), still valid gzip. */
+function padGzip(gzip: Buffer, size: number): Buffer {
+  const comment = size - gzip.length - 1;
+  assert.ok(comment >= 0 && (gzip[3]! & 0x1e) === 0, 'a plain gzip header, smaller than size');
+  const header = Buffer.from(gzip.subarray(0, 10));
+  header[3] = header[3]! | 0x10;
+  return Buffer.concat([header, Buffer.alloc(comment, 0x61), Buffer.alloc(1), gzip.subarray(10)]);
+}
+
 describe('filesystem commands against the real registry', () => {
   let reg: RunningRegistry;
   let proxy: FaultProxy;
@@ -210,8 +219,18 @@ describe('filesystem commands against the real registry', () => {
     const s = store();
     assert.equal((await runCli(['pull', ref('gzip'), '--store', s])).code, 0);
     const top = images.gzip!.layers.at(-1)!;
+    const blobFile = join(s, 'blobs', 'sha256', top.digest.slice(7));
     const impostor = await makeLayer([{ path: 'planted', content: 'not in the image' }]);
-    await writeFile(join(s, 'blobs', 'sha256', top.digest.slice(7)), impostor.blob);
+    // Another size is refused before a byte is read (the store checks sizes first).
+    await writeFile(blobFile, impostor.blob);
+    const sized = await runCli(['unpack', ref('gzip'), join(dir.path, 'sized'), '--store', s]);
+    assert.notEqual(sized.code, 0);
+    assert.match(
+      sized.stderr,
+      new RegExp(`has ${impostor.blob.length} bytes, its descriptor says ${top.size}`),
+    );
+    // The same size (a gzip comment pads it) reaches the diff_id check.
+    await writeFile(blobFile, padGzip(impostor.blob, top.size));
     const target = join(dir.path, 'unpacked-swapped');
     const r = await runCli(['unpack', ref('gzip'), target, '--rootless', '--store', s]);
     assert.notEqual(r.code, 0);
@@ -405,9 +424,9 @@ describe('filesystem commands against the real registry', () => {
     assert.equal(out.shadowedBytes, 150);
   });
 
-  it('diff reports added, removed and changed paths with content digests', async () => {
+  it('diff reports added, removed and changed paths with content digests; exit 1 when they differ, 0 when not, 2 on failure', async () => {
     const r = await runCli(['diff', ref('gzip'), ref('waste'), '--json', '--store', store()]);
-    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.code, 1, r.stderr);
     const d = JSON.parse(r.out);
     assert.deepEqual(
       d.added.map((e: { path: string }) => e.path),
@@ -415,7 +434,11 @@ describe('filesystem commands against the real registry', () => {
     );
     assert.ok(d.removed.some((e: { path: string }) => e.path === '/etc/os-release'));
     const same = await runCli(['diff', ref('gzip'), ref('zstd'), '--json', '--store', store()]);
+    assert.equal(same.code, 0, same.stderr);
     assert.deepEqual(JSON.parse(same.out), { added: [], removed: [], changed: [] });
+    const missing = await runCli(['diff', ref('gzip'), ref('no-such-tag'), '--store', store()]);
+    assert.equal(missing.code, 2, missing.stderr);
+    assert.equal(missing.stderr.trim().split('\n').length, 1, missing.stderr);
   });
 
   it('a second listing of the same image reads no layer again (cached index)', async () => {

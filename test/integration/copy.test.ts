@@ -2,9 +2,10 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
-import { copyImage, openDestination, openSource } from '../../src/copy/index.js';
+import { copyImage } from '../../src/copy/index.js';
 import { DigestMismatchError, isOcipeekError } from '../../src/errors/index.js';
 import type { ImageIndex } from '../../src/media/index.js';
+import { openDestination, openSource } from '../../src/places/index.js';
 import { RegistryClient } from '../../src/registry/index.js';
 import {
   type BuiltImage,

@@ -3,8 +3,8 @@ import { createHash, randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
-import { openImage } from '../../src/image/index.js';
 import { ESTARGZ_TOC_DIGEST_ANNOTATION, openLazyImage } from '../../src/lazy/index.js';
+import { openPlaceImage } from '../../src/places/index.js';
 import { RegistryClient } from '../../src/registry/index.js';
 import { type RunningContainerd, startContainerd } from '../harness/containerd.js';
 import {
@@ -185,7 +185,7 @@ describe('eStargz written by a peer (ctr-remote in a private containerd)', () =>
 
   it('the library verifies each peer TOC against its annotation and reads chunk by chunk', async () => {
     const client = new RegistryClient();
-    const image = await openImage(peer, { client });
+    const image = await openPlaceImage(peer, { client });
     const lazy = await openLazyImage(image, { client });
     assert.ok(lazy, 'every layer announces eStargz');
     assert.equal(lazy.layers.length, 3);

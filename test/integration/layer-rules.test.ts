@@ -2,15 +2,17 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Readable } from 'node:stream';
+import type { Readable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import fc from 'fast-check';
 import { isOcipeekError, LayerRuleError, UnpackError } from '../../src/errors/index.js';
 import type { FsEntry, ImageFilesystem } from '../../src/fs/index.js';
-import { buildFilesystem, type OpenedImage, openImageFile } from '../../src/image/index.js';
+import { buildFilesystem, openImageFile } from '../../src/image/index.js';
+import { openPlaceImage } from '../../src/places/index.js';
+import type { OpenedImage } from '../../src/source/index.js';
 import { hasEscapedBytes } from '../../src/tar/index.js';
-import { type UnpackLayer, unpackLayers } from '../../src/unpack/index.js';
+import { unpackLayers } from '../../src/unpack/index.js';
 import {
   type LayerEntry,
   LayoutWriter,
@@ -50,36 +52,15 @@ async function removeTree(dir: string): Promise<void> {
   await rm(dir, { recursive: true, force: true });
 }
 
-/** An image built as an OCI layout (for umoci) and opened from its blobs in memory. */
+/** An image built as an OCI layout, read by umoci and opened by ocipeek from the layout. */
 async function buildImage(dir: string, stack: LayerEntry[][]) {
   const layout = join(dir, 'layout');
   const w = new LayoutWriter(layout);
   const layerTars = await Promise.all(stack.map(stackLayerTar));
-  const built = await randomImage(w, { layerTars, refName: 'v1' });
+  await randomImage(w, { layerTars, refName: 'v1' });
   await w.finish();
-  const descriptors = built.manifest.layers;
-  const image: OpenedImage = {
-    name: 'localhost/layer-rules:v1',
-    digest: built.descriptor.digest,
-    manifestDigest: built.descriptor.digest,
-    manifest: built.manifest,
-    config: built.config,
-    layers: built.layers.map((l, index) => ({
-      index,
-      descriptor: descriptors[index]!,
-      diffId: l.diffId,
-      open: async () => Readable.from([l.blob]),
-    })),
-    location: 'registry',
-  };
-  const layers: UnpackLayer[] = image.layers.map((l) => ({
-    index: l.index,
-    digest: l.descriptor.digest,
-    diffId: l.diffId,
-    mediaType: l.descriptor.mediaType,
-    open: l.open,
-  }));
-  return { layout: `${layout}:v1`, image, layers };
+  const image = await openPlaceImage(`oci:${layout}:v1`);
+  return { layout: `${layout}:v1`, image };
 }
 
 /** The view as {@link snapshotRootfs} describes a disk (content digests left out). */
@@ -134,13 +115,15 @@ const met = { images: 0, refused: 0, files: 0, reads: 0, byteNames: 0 };
  */
 async function differential(box: TempDir, stack: LayerEntry[][]): Promise<void> {
   const dir = join(box.path, `case-${met.images++}`);
+  let opened: OpenedImage | undefined;
   try {
-    const { layout, image, layers } = await buildImage(dir, stack);
+    const { layout, image } = await buildImage(dir, stack);
+    opened = image;
     const umociRoot = join(dir, 'umoci');
     const umociError = await umociUnpack(layout, umociRoot);
     const { fs } = await buildFilesystem(image, { efficiency: false });
     const mine = join(dir, 'ocipeek');
-    const unpacked = await unpackLayers(layers, mine, {
+    const unpacked = await unpackLayers(image.layers, mine, {
       rootless: true,
       ownershipFile: false,
       ownerXattrs: false,
@@ -169,6 +152,7 @@ async function differential(box: TempDir, stack: LayerEntry[][]): Promise<void> 
       assert.deepEqual(topDown, expected, `cat ${p} top-down`);
     }
   } finally {
+    await opened?.close();
     await removeTree(dir);
   }
 }

@@ -2,8 +2,9 @@ import { createHash, randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import type { FsEntry } from '../../src/fs/index.js';
-import { type OpenedImage, openImage } from '../../src/image/index.js';
+import { openPlaceImage } from '../../src/places/index.js';
 import { RegistryClient } from '../../src/registry/index.js';
+import type { OpenedImage } from '../../src/source/index.js';
 import {
   type FaultProxy,
   LayoutWriter,
@@ -101,7 +102,7 @@ export async function startLazyFixture(bigSize: number): Promise<LazyFixture> {
   await w.finish();
   await pushLayout(layout, 'v1', reg, 'lazy/src:v1');
   const client = newClient();
-  const original = await openImage(`${reg.host}/lazy/src:v1`, { client });
+  const original = await openPlaceImage(`${reg.host}/lazy/src:v1`, { client });
   return {
     reg,
     proxy,
@@ -112,7 +113,7 @@ export async function startLazyFixture(bigSize: number): Promise<LazyFixture> {
     client,
     async viaProxy(repo) {
       const c = newClient();
-      return { client: c, image: await openImage(`${proxy.host}/${repo}`, { client: c }) };
+      return { client: c, image: await openPlaceImage(`${proxy.host}/${repo}`, { client: c }) };
     },
     async close() {
       for (const c of clients) await c.close();

@@ -5,11 +5,12 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { convertToEstargz } from '../../src/convert/index.js';
-import { openDestination } from '../../src/copy/index.js';
 import { isOcipeekError } from '../../src/errors/index.js';
-import { buildFilesystem, type OpenedImage, openImage } from '../../src/image/index.js';
+import { buildFilesystem } from '../../src/image/index.js';
 import { type LazyImage, openLazyImage } from '../../src/lazy/index.js';
+import { openDestination, openPlaceImage } from '../../src/places/index.js';
 import { RegistryClient } from '../../src/registry/index.js';
+import type { OpenedImage } from '../../src/source/index.js';
 import { pullImage, Store } from '../../src/store/index.js';
 import {
   type FaultProxy,
@@ -251,7 +252,7 @@ describe('lazy layers (eStargz) against the real registry', () => {
     });
     await w.finish();
     await pushLayout(layout, 'v1', reg, 'lazy/app-src:v1');
-    const src = await openImage(`${reg.host}/lazy/app-src:v1`, { client });
+    const src = await openPlaceImage(`${reg.host}/lazy/app-src:v1`, { client });
     await convertToEstargz(src, await openDestination(`${reg.host}/lazy/app:v1`, { client }), {});
     const cat = async (path: string) => {
       proxy.resetLog();
@@ -308,7 +309,7 @@ describe('lazy layers (eStargz) against the real registry', () => {
     const store = await Store.open(storeDir, { create: true });
     await pullImage(client, store, `${reg.host}/lazy/estargz:v1`);
     const c = new RegistryClient();
-    const image = await openImage(`${reg.host}/lazy/estargz:v1`, { client: c, store });
+    const image = await openPlaceImage(`${reg.host}/lazy/estargz:v1`, { client: c, store });
     assert.equal(image.location, 'store');
     const lazy = (await openLazyImage(image, { store }))!;
     assert.equal((await readAll(lazy.openFile('etc/middle.conf'))).toString(), 'in the middle\n');

@@ -6,7 +6,8 @@ import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
-import { type UnpackLayer, unpackLayers } from '../../src/unpack/index.js';
+import type { ImageLayer } from '../../src/source/index.js';
+import { unpackLayers } from '../../src/unpack/index.js';
 import {
   type BuiltLayer,
   type LayerCompressionKind,
@@ -97,7 +98,7 @@ function fixtureLayers(): Array<{ entries: LayerEntry[]; compression: LayerCompr
 
 async function buildFixture(
   layoutDir: string,
-): Promise<{ layers: UnpackLayer[]; built: BuiltLayer[] }> {
+): Promise<{ layers: ImageLayer[]; built: BuiltLayer[] }> {
   const w = new LayoutWriter(layoutDir);
   const built: BuiltLayer[] = [];
   for (const l of fixtureLayers()) {
@@ -125,11 +126,10 @@ async function buildFixture(
   w.addToIndex(descriptor, 'v1');
   await w.finish();
   const layers = built.map(
-    (l, index): UnpackLayer => ({
+    (l, index): ImageLayer => ({
       index,
-      digest: l.digest,
+      descriptor: { mediaType: l.mediaType, digest: l.digest, size: l.size },
       diffId: l.diffId,
-      mediaType: l.mediaType,
       open: async () => createReadStream(w.blobPath(l.digest)),
     }),
   );
@@ -174,7 +174,7 @@ function comparable(s: Snap, withDirTime: boolean) {
 
 describe('unpack compared with umoci', () => {
   let tmp: TempDir;
-  let layers: UnpackLayer[];
+  let layers: ImageLayer[];
   before(async () => {
     tmp = await tempDir('unpack-umoci');
     ({ layers } = await buildFixture(path.join(tmp.path, 'layout')));

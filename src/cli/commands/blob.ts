@@ -1,10 +1,9 @@
-import { randomBytes } from 'node:crypto';
-import { createWriteStream } from 'node:fs';
-import { rename, rm } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Command } from 'commander';
 import { parseDigest } from '../../digest/index.js';
+import { InvalidArgumentError } from '../../errors/index.js';
+import { openOutputFile } from '../../node/output-file.js';
 import { parseReference } from '../../ref/index.js';
 import { contextFor } from '../context.js';
 
@@ -15,28 +14,48 @@ export function registerBlob(program: Command): void {
     .description('download one blob, verified against its digest (to stdout, or -o FILE)')
     .argument('<ref>', 'repository or image reference the blob belongs to')
     .argument('<digest>', 'blob digest (sha256:… or sha512:…)')
-    .option('-o, --output <file>', 'write to FILE (only once verified)')
-    .action(async (refArg: string, digest: string, opts: { output?: string }, cmd: Command) => {
-      const ctx = await contextFor(cmd);
-      parseDigest(digest);
-      const ref = parseReference(refArg);
-      const stream = await ctx.client.openBlob(ref, { digest }, { signal: ctx.signal });
-      if (!opts.output) {
-        await pipeline(stream, process.stdout);
-        return;
-      }
-      // Land in a temp file beside the target and rename only after the digest checked
-      // out, so a bad blob never leaves a file that looks complete.
-      const temp = join(
-        dirname(opts.output),
-        `.${basename(opts.output)}.${randomBytes(6).toString('hex')}.part`,
+    .option(
+      '-o, --output <file>',
+      'write to FILE (a file is replaced only once verified; a FIFO or device is written through; - is stdout)',
+    )
+    .option('--force', 'write binary bytes to a terminal')
+    .action(
+      async (
+        refArg: string,
+        digest: string,
+        opts: { output?: string; force?: boolean },
+        cmd: Command,
+      ) => {
+        const ctx = await contextFor(cmd);
+        parseDigest(digest);
+        const ref = parseReference(refArg);
+        const stream = await ctx.client.openBlob(ref, { digest }, { signal: ctx.signal });
+        const toStdout = opts.output === undefined || opts.output === '-';
+        const body = toStdout && process.stdout.isTTY && !opts.force ? textOnly(stream) : stream;
+        const out = await openOutputFile(toStdout ? process.stdout : (opts.output as string));
+        try {
+          await pipeline(body, out.stream, { end: false, signal: ctx.signal });
+          await out.commit();
+        } catch (err) {
+          await out.abort();
+          throw err;
+        }
+      },
+    );
+}
+
+/**
+ * The blob's bytes as long as they look like text; a NUL byte (layers, compressed data)
+ * stops it before anything binary reaches the terminal.
+ */
+async function* textOnly(stream: Readable): AsyncGenerator<Buffer> {
+  for await (const chunk of stream as AsyncIterable<Buffer>) {
+    if (chunk.includes(0)) {
+      stream.destroy();
+      throw new InvalidArgumentError(
+        'the blob is binary and stdout is a terminal: use -o FILE, a pipe, or --force',
       );
-      try {
-        await pipeline(stream, createWriteStream(temp, { flags: 'wx' }));
-        await rename(temp, opts.output);
-      } catch (err) {
-        await rm(temp, { force: true });
-        throw err;
-      }
-    });
+    }
+    yield chunk;
+  }
 }

@@ -12,7 +12,7 @@ export function registerCat(program: Command): void {
     .description(
       'print the bytes of a file in the image (follows symlinks; reads only the layers it must)',
     )
-    .argument('<ref>', 'image reference')
+    .argument('<image>', 'image reference or place (oci:DIR[:TAG], oci-archive:FILE, …)')
     .argument('<path>', 'file inside the image')
     .action(async (refArg: string, pathArg: string, _opts: unknown, cmd: Command) => {
       const path = unescapeName(pathArg);

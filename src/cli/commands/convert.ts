@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { convertToEstargz } from '../../convert/index.js';
-import { openDestination } from '../../copy/index.js';
 import { InvalidArgumentError } from '../../errors/index.js';
+import { openDestination } from '../../places/index.js';
 import { formatBytes, printJson, printLines, shortDigest, table } from '../format.js';
 import { openCliImage } from '../image-source.js';
 import { parseCount } from '../parse-count.js';
@@ -13,7 +13,7 @@ export function registerConvert(program: Command): void {
     .description(
       'write an eStargz version of an image (still an ordinary gzip image) to DST: REF, oci:DIR[:TAG], store:REF, …',
     )
-    .argument('<ref>', 'image reference (from the store, or the registry)')
+    .argument('<image>', 'image reference or place (oci:DIR[:TAG], oci-archive:FILE, …)')
     .argument('<dst>', 'where the converted image goes')
     .option('--estargz', 'convert to eStargz (the only format for now)')
     .option(
@@ -35,7 +35,7 @@ export function registerConvert(program: Command): void {
         const destination = await openDestination(dst, {
           client: ctx.client,
           storeDir: ctx.options.store,
-          imageName: img.image.name,
+          imageName: img.image.imageName,
           signal: ctx.signal,
         });
         const result = await convertToEstargz(img.image, destination, {

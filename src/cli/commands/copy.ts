@@ -1,8 +1,9 @@
 import type { Command } from 'commander';
-import { openDestination, openSource } from '../../copy/index.js';
+import { openSource } from '../../places/index.js';
 import { contextFor } from '../context.js';
 import { type PlatformFlags, platformOptions, runCopy } from '../copy-runner.js';
 import { parseCount } from '../parse-count.js';
+import { isArchivePlace, storeTmpDir } from '../store-tmp.js';
 
 /** `ocipeek copy SRC DST`: copy an image between registries, layouts, archives and the store. */
 export function registerCopy(program: Command): void {
@@ -28,16 +29,15 @@ export function registerCopy(program: Command): void {
         const ctx = await contextFor(cmd);
         const platform = platformOptions(ctx, opts);
         const common = { client: ctx.client, storeDir: ctx.options.store, signal: ctx.signal };
-        const source = await openSource(src, common);
-        const destination = await openDestination(dst, {
+        const source = await openSource(src, {
           ...common,
-          chunkSize: opts.chunkSize,
-          imageName: source.imageName,
-        }).catch(async (err: unknown) => {
-          await source.close();
-          throw err;
+          tmpDir: isArchivePlace(src) ? await storeTmpDir(ctx) : undefined,
         });
-        await runCopy(ctx, source, destination, {
+        await runCopy(ctx, source, dst, {
+          open: {
+            chunkSize: opts.chunkSize,
+            tmpDir: isArchivePlace(dst) ? await storeTmpDir(ctx) : undefined,
+          },
           ...platform,
           concurrency: opts.concurrency,
           json: opts.json,

@@ -3,18 +3,20 @@ import { diffTrees, toEntryJson } from '../../fs/index.js';
 import { escapeName } from '../../tar/name-codec.js';
 import { printJson, printLines } from '../format.js';
 import { cliFilesystem, openCliImage } from '../image-source.js';
+import { setFailureExitCode } from '../run-state.js';
 
 /** `ocipeek diff REF1 REF2`: files added, removed and changed between two images. */
 export function registerDiff(program: Command): void {
   program
     .command('diff')
     .description(
-      'paths added, removed and changed (size, mode, owner, link, content) between two images',
+      'paths added, removed and changed (size, mode, owner, link, content) between two images; exit 1 when they differ',
     )
-    .argument('<ref1>', 'the image before')
-    .argument('<ref2>', 'the image after')
+    .argument('<image1>', 'the image before (a reference or any place)')
+    .argument('<image2>', 'the image after')
     .option('--json', 'print JSON')
     .action(async (ref1: string, ref2: string, opts: { json?: boolean }, cmd: Command) => {
+      setFailureExitCode(2);
       const a = await openCliImage(cmd, ref1);
       const b = await openCliImage(cmd, ref2);
       const [fa, fb] = await Promise.all([
@@ -24,6 +26,9 @@ export function registerDiff(program: Command): void {
       const diff = diffTrees(fa.fs, fb.fs, {
         contentDigest: (e, side) => (side === 'a' ? fa : fb).contentDigest(e),
       });
+      // As diff(1): 0 when the images are the same, 1 when they differ (2 is trouble).
+      const differ = diff.added.length + diff.removed.length + diff.changed.length > 0;
+      if (differ) process.exitCode = 1;
       if (opts.json || a.ctx.options.json) {
         return printJson({
           added: diff.added.map(toEntryJson),

@@ -1,8 +1,8 @@
 import type { Command } from 'commander';
-import { resolveImage } from '../../image/resolve-image.js';
-import { parseReference } from '../../ref/index.js';
+import { resolveImage, sourceName } from '../../source/index.js';
 import { contextFor } from '../context.js';
 import { printJson, printLines } from '../format.js';
+import { openCliSource } from '../image-source.js';
 
 /** `ocipeek digest REF`: the digest a reference resolves to, as skopeo prints it. */
 export function registerDigest(program: Command): void {
@@ -11,23 +11,23 @@ export function registerDigest(program: Command): void {
     .description(
       "print the digest REF resolves to (an index's own, unless --platform picks a child)",
     )
-    .argument('<ref>', 'image reference')
+    .argument('<image>', 'image reference or place (oci:DIR[:TAG], oci-archive:FILE, …)')
     .option('--json', 'print JSON')
     .action(async (refArg: string, opts: { json?: boolean }, cmd: Command) => {
       const ctx = await contextFor(cmd);
-      const ref = parseReference(refArg);
+      const source = await openCliSource(cmd, refArg);
       let digest: string;
       if (ctx.platform) {
-        const img = await resolveImage(ctx.client, ref, {
+        const img = await resolveImage(source, {
           platform: ctx.platform,
           config: false,
           signal: ctx.signal,
         });
         digest = img.image.digest;
       } else {
-        digest = (await ctx.client.getManifest(ref, { signal: ctx.signal })).digest;
+        digest = (await source.root({ signal: ctx.signal })).digest;
       }
-      if (opts.json || ctx.options.json) printJson({ name: ref.toString(), digest });
+      if (opts.json || ctx.options.json) printJson({ name: sourceName(source), digest });
       else printLines(digest);
     });
 }

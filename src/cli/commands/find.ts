@@ -22,7 +22,7 @@ export function registerFind(program: Command): void {
   program
     .command('find')
     .description("search the image's filesystem by name (glob) and type")
-    .argument('<ref>', 'image reference')
+    .argument('<image>', 'image reference or place (oci:DIR[:TAG], oci-archive:FILE, …)')
     .argument('[path]', 'directory to search', '/')
     .option('--name <glob>', 'match the base name against a glob (*, ?, [..], {a,b})')
     .option('--type <t>', 'f file, d dir, l symlink, h hardlink, c char, b block, p fifo')

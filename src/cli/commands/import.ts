@@ -1,11 +1,11 @@
 import type { Command } from 'commander';
 import { type ArchiveFormat, openArchiveSource } from '../../archive/index.js';
-import { openDestination, type Place, parsePlace } from '../../copy/index.js';
 import { InvalidArgumentError } from '../../errors/index.js';
 import { parseReference } from '../../ref/index.js';
-import { Store } from '../../store/index.js';
+import { type Place, parsePlace } from '../../source/index.js';
 import { contextFor } from '../context.js';
 import { type PlatformFlags, platformOptions, runCopy } from '../copy-runner.js';
+import { storeTmpDir } from '../store-tmp.js';
 
 const FORMATS = ['auto', 'oci-archive', 'docker-archive'];
 
@@ -34,8 +34,7 @@ export function registerImport(program: Command): void {
           throw new InvalidArgumentError(`--format must be one of ${FORMATS.join(', ')}`);
         }
         const platform = platformOptions(ctx, opts, true);
-        // Into the store: staged in its temp area, where prune removes what a kill leaves.
-        const staging = opts.to ? undefined : (await Store.open(ctx.options.store)).tmpDir;
+        const staging = await storeTmpDir(ctx);
         const source = await openArchiveSource(file, opts.image, {
           format: opts.format as ArchiveFormat | 'auto',
           signal: ctx.signal,
@@ -57,16 +56,12 @@ export function registerImport(program: Command): void {
           await source.close();
           throw err;
         }
-        const destination = await openDestination(target, {
-          client: ctx.client,
-          storeDir: ctx.options.store,
-          imageName: refArg ?? source.imageName,
-          signal: ctx.signal,
-        }).catch(async (err: unknown) => {
-          await source.close();
-          throw err;
+        await runCopy(ctx, source, target, {
+          open: { imageName: refArg ?? source.imageName },
+          ...platform,
+          json: opts.json,
+          verb: 'imported',
         });
-        await runCopy(ctx, source, destination, { ...platform, json: opts.json, verb: 'imported' });
       },
     );
 }

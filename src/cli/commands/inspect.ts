@@ -1,19 +1,19 @@
 import type { Command } from 'commander';
 import { inspectImage } from '../../image/inspect-image.js';
-import { parseReference } from '../../ref/index.js';
 import { contextFor } from '../context.js';
 import { formatBytes, printJson, printLines, shortDigest, table } from '../format.js';
+import { openCliSource } from '../image-source.js';
 
 /** `ocipeek inspect REF`: what an image is, from its manifest and config. */
 export function registerInspect(program: Command): void {
   program
     .command('inspect')
     .description('show digest, platform, config, labels and layers of an image')
-    .argument('<ref>', 'image reference')
+    .argument('<image>', 'image reference or place (oci:DIR[:TAG], oci-archive:FILE, …)')
     .option('--json', 'print JSON')
     .action(async (refArg: string, opts: { json?: boolean }, cmd: Command) => {
       const ctx = await contextFor(cmd);
-      const info = await inspectImage(ctx.client, parseReference(refArg), {
+      const info = await inspectImage(await openCliSource(cmd, refArg), {
         platform: ctx.platform,
         signal: ctx.signal,
       });

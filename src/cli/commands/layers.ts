@@ -11,7 +11,7 @@ export function registerLayers(program: Command): void {
     .description(
       'per layer: sizes, the build step, files added/modified/deleted; wasted bytes and efficiency (as dive)',
     )
-    .argument('<ref>', 'image reference')
+    .argument('<image>', 'image reference or place (oci:DIR[:TAG], oci-archive:FILE, …)')
     .option('--json', 'print JSON')
     .action(async (refArg: string, opts: { json?: boolean }, cmd: Command) => {
       const img = await openCliImage(cmd, refArg);

@@ -13,19 +13,22 @@ export function registerLs(program: Command): void {
     .description(
       "list a directory of the image's filesystem (from the store, or streamed from the registry)",
     )
-    .argument('<ref>', 'image reference')
+    .argument('<image>', 'image reference or place (oci:DIR[:TAG], oci-archive:FILE, …)')
     .argument('[path]', 'directory or file inside the image', '/')
     .option('-l, --long', 'mode, owner, size, time and the layer that wrote each entry')
+    .option('-h, --human-readable', 'with -l, sizes as 1.5K, 38M, 1.1G')
+    .option('-a, --all', 'accepted for habit: every entry is always listed, dot files included')
     .option('-R, --recursive', 'everything below PATH')
     .option('--json', 'print a JSON array of entries')
     .action(
       async (
         refArg: string,
         pathArg: string,
-        opts: { long?: boolean; recursive?: boolean; json?: boolean },
+        opts: { long?: boolean; humanReadable?: boolean; recursive?: boolean; json?: boolean },
         cmd: Command,
       ) => {
         const path = unescapeName(pathArg);
+        const format = { human: opts.humanReadable };
         const img = await openCliImage(cmd, refArg);
         // eStargz / zstd:chunked images list from their TOCs, without reading the layers.
         const fs = await cliFilesystemView(img);
@@ -33,7 +36,7 @@ export function registerLs(program: Command): void {
         if (target.type === 'dir' && opts.recursive && !(opts.json || img.ctx.options.json)) {
           // Tens of thousands of paths: seen one at a time, nothing kept per path.
           if (opts.long) {
-            const listing = new LongListing();
+            const listing = new LongListing(process.stdout, format);
             fs.forEachEntry(path, (e: EntryView) => listing.measure(e));
             fs.forEachEntry(path, (e: EntryView) => listing.print(e, e.path));
             listing.end();
@@ -52,7 +55,7 @@ export function registerLs(program: Command): void {
         const name = (e: FsEntry) =>
           target.type !== 'dir' ? e.path : e.path.slice(e.path.lastIndexOf('/') + 1);
         if (entries.length === 0) return;
-        if (opts.long) printTable(entries.map((e) => longLine(e, name(e))));
+        if (opts.long) printTable(entries.map((e) => longLine(e, name(e), format)));
         else printList(entries.map((e) => escapeName(name(e))));
       },
     );

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
-import { resolveImage } from '../../image/resolve-image.js';
-import { parseReference } from '../../ref/index.js';
+import { resolveImage } from '../../source/index.js';
 import { contextFor } from '../context.js';
+import { openCliSource } from '../image-source.js';
 
 /** `ocipeek manifest REF`: the manifest bytes exactly as served. */
 export function registerManifest(program: Command): void {
@@ -10,20 +10,19 @@ export function registerManifest(program: Command): void {
     .description(
       'print the manifest exactly as the registry serves it (--platform picks from an index)',
     )
-    .argument('<ref>', 'image reference')
+    .argument('<image>', 'image reference or place (oci:DIR[:TAG], oci-archive:FILE, …)')
     .action(async (refArg: string, _opts: unknown, cmd: Command) => {
       const ctx = await contextFor(cmd);
-      const ref = parseReference(refArg);
+      const source = await openCliSource(cmd, refArg);
       if (ctx.platform) {
-        const img = await resolveImage(ctx.client, ref, {
+        const img = await resolveImage(source, {
           platform: ctx.platform,
           config: false,
           signal: ctx.signal,
         });
         process.stdout.write(img.image.bytes);
       } else {
-        const m = await ctx.client.getManifest(ref, { signal: ctx.signal });
-        process.stdout.write(m.bytes);
+        process.stdout.write((await source.root({ signal: ctx.signal })).bytes);
       }
     });
 }

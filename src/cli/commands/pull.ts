@@ -1,8 +1,10 @@
 import type { Command } from 'commander';
 import { InvalidArgumentError } from '../../errors/index.js';
-import { parseReference } from '../../ref/index.js';
+import { openSource } from '../../places/index.js';
+import { type Place, parsePlace } from '../../source/index.js';
 import { type PullPolicy, pullImage, Store } from '../../store/index.js';
-import { contextFor } from '../context.js';
+import { type CliContext, contextFor } from '../context.js';
+import { runCopy } from '../copy-runner.js';
 import { formatBytes, printJson, printLines } from '../format.js';
 import { parseCount } from '../parse-count.js';
 import { createPullProgress } from '../pull-progress.js';
@@ -14,7 +16,10 @@ export function registerPull(program: Command): void {
   program
     .command('pull')
     .description('download an image into the local store (every blob verified)')
-    .argument('<ref>', 'image reference, e.g. 127.0.0.1:5000/app:1.0')
+    .argument(
+      '<image>',
+      'image reference, e.g. 127.0.0.1:5000/app:1.0, or a place (oci:DIR[:TAG], oci-archive:FILE, …)',
+    )
     .option('--all-platforms', 'keep every platform of a multi-platform image')
     .option('--concurrency <n>', 'blobs downloaded at once (default 4)', parseCount)
     .option(
@@ -36,8 +41,13 @@ export function registerPull(program: Command): void {
         if (opts.allPlatforms && ctx.platform) {
           throw new InvalidArgumentError('--platform and --all-platforms exclude each other');
         }
-        const ref = parseReference(refArg);
+        const place = parsePlace(refArg);
         const store = await Store.open(ctx.options.store);
+        if (place.kind !== 'registry' && place.kind !== 'store') {
+          await pullLocal(ctx, place, store, opts);
+          return;
+        }
+        const ref = place.ref;
         const progress = await createPullProgress();
         let result: Awaited<ReturnType<typeof pullImage>>;
         try {
@@ -45,7 +55,8 @@ export function registerPull(program: Command): void {
             platform: ctx.platform,
             allPlatforms: opts.allPlatforms,
             concurrency: opts.concurrency,
-            policy: opts.policy as PullPolicy,
+            // `store:REF` names what the store holds: it is checked, never fetched.
+            policy: place.kind === 'store' ? 'never' : (opts.policy as PullPolicy),
             onProgress: progress?.onProgress,
             signal: ctx.signal,
           });
@@ -63,4 +74,32 @@ export function registerPull(program: Command): void {
         printLines(`${result.reference}: ${how}`, `digest: ${result.digest}`);
       },
     );
+}
+
+/**
+ * `pull oci:DIR[:TAG]` (or an archive): copy the image into the store under the full name
+ * the place records for it (`io.containerd.image.name`, a docker archive's RepoTag).
+ */
+async function pullLocal(
+  ctx: CliContext,
+  place: Place,
+  store: Store,
+  opts: { allPlatforms?: boolean; concurrency?: number; json?: boolean },
+): Promise<void> {
+  // Archives are extracted into the store's temp area, where prune removes what a kill leaves.
+  const source = await openSource(place, { signal: ctx.signal, tmpDir: store.tmpDir });
+  if (!source.imageName) {
+    await source.close();
+    throw new InvalidArgumentError(
+      `${source.description} records no image name; name it: ocipeek copy ${source.description} store:NAME:TAG`,
+    );
+  }
+  await runCopy(ctx, source, `store:${source.imageName}`, {
+    open: { storeDir: store.dir },
+    platform: ctx.platform,
+    allPlatforms: opts.allPlatforms,
+    concurrency: opts.concurrency,
+    json: opts.json,
+    verb: 'pulled',
+  });
 }

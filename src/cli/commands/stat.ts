@@ -11,7 +11,7 @@ export function registerStat(program: Command): void {
   program
     .command('stat')
     .description('show the metadata of one path and the layer that last wrote it')
-    .argument('<ref>', 'image reference')
+    .argument('<image>', 'image reference or place (oci:DIR[:TAG], oci-archive:FILE, …)')
     .argument('<path>', 'path inside the image')
     .option('-L, --dereference', 'follow a final symlink')
     .option('--json', 'print JSON')

@@ -32,7 +32,7 @@ export function registerTree(program: Command): void {
   program
     .command('tree')
     .description("draw the image's filesystem as a tree")
-    .argument('<ref>', 'image reference')
+    .argument('<image>', 'image reference or place (oci:DIR[:TAG], oci-archive:FILE, …)')
     .argument('[path]', 'directory to start from', '/')
     .option('--depth <n>', 'descend at most N levels', parseCount)
     .action(async (refArg: string, path: string, opts: { depth?: number }, cmd: Command) => {

@@ -10,7 +10,7 @@ export function registerUnpack(program: Command): void {
     .description(
       'extract the merged root filesystem into DIR (new or empty), safely; each layer checked against its diff_id',
     )
-    .argument('<ref>', 'image reference')
+    .argument('<image>', 'image reference or place (oci:DIR[:TAG], oci-archive:FILE, …)')
     .argument('<dir>', 'destination folder (created; must be empty)')
     .option(
       '--rootless',
@@ -26,21 +26,11 @@ export function registerUnpack(program: Command): void {
         cmd: Command,
       ) => {
         const img = await openCliImage(cmd, refArg);
-        const result = await unpackLayers(
-          img.image.layers.map((l) => ({
-            index: l.index,
-            digest: l.descriptor.digest,
-            diffId: l.diffId,
-            mediaType: l.descriptor.mediaType,
-            open: l.open,
-          })),
-          dir,
-          {
-            rootless: opts.rootless ?? process.getuid?.() !== 0,
-            verify: opts.verify,
-            signal: img.ctx.signal,
-          },
-        );
+        const result = await unpackLayers(img.image.layers, dir, {
+          rootless: opts.rootless ?? process.getuid?.() !== 0,
+          verify: opts.verify,
+          signal: img.ctx.signal,
+        });
         if (opts.json || img.ctx.options.json)
           return printJson({ name: img.image.name, dir, ...result });
         for (const w of result.warnings) process.stderr.write(`warning: ${w}\n`);

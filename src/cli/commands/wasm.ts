@@ -1,8 +1,6 @@
-import { randomBytes } from 'node:crypto';
-import { rename, rm, writeFile } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
 import type { Command } from 'commander';
 import { InvalidArgumentError } from '../../errors/index.js';
+import { openOutputFile } from '../../node/output-file.js';
 import { parseReference } from '../../ref/index.js';
 import {
   inspectWasm,
@@ -80,15 +78,14 @@ function printHuman(inspection: WasmInspection, info: WasmArtifactInfo | undefin
   printLines(...lines);
 }
 
-async function writeAtomically(path: string, bytes: Buffer): Promise<void> {
-  // A temp file beside the target, renamed only once complete: a failed run leaves no
-  // file that looks like a module.
-  const temp = join(dirname(path), `.${basename(path)}.${randomBytes(6).toString('hex')}.part`);
+/** Write a verified module to `-o` (a file replaced only once complete; - is stdout). */
+async function writeOutput(path: string, bytes: Buffer): Promise<void> {
+  const out = await openOutputFile(path === '-' ? process.stdout : path);
   try {
-    await writeFile(temp, bytes, { flag: 'wx' });
-    await rename(temp, path);
+    await new Promise<void>((done, fail) => out.stream.write(bytes, (e) => (e ? fail(e) : done())));
+    await out.commit();
   } catch (err) {
-    await rm(temp, { force: true });
+    await out.abort();
     throw err;
   }
 }
@@ -99,7 +96,7 @@ async function runInspect(refArg: string, opts: WasmOptions, cmd: Command): Prom
   const json = opts.json || ctx.options.json;
   if (opts.output) {
     const pulled = await pullWasm(ctx.client, ref, { platform: ctx.platform, signal: ctx.signal });
-    await writeAtomically(opts.output, pulled.bytes);
+    await writeOutput(opts.output, pulled.bytes);
     if (json) printJson(jsonOf(pulled.inspection, pulled.info));
     return;
   }

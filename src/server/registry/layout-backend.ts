@@ -5,6 +5,7 @@ import { type OciLayout, tagOfRefName, walkManifests } from '../../layout/index.
 import {
   type Descriptor,
   isIndex,
+  MAX_MANIFEST_BYTES,
   type Manifest,
   manifestMediaType,
   parseManifest,
@@ -18,9 +19,6 @@ import type {
 import { LayoutBlob } from './layout-blob.js';
 import { isTag } from './names.js';
 import { VerifiedBlobs } from './verified-blobs.js';
-
-/** Manifests larger than this are not served as manifests (distribution uses 4 MiB too). */
-const MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
 
 function byCodeUnits(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;

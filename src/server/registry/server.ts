@@ -37,6 +37,8 @@ export interface RunningRegistryServer {
   port: number;
   /** Stop listening, drop open connections and wait until the server is closed. */
   close(): Promise<void>;
+  /** `close`, for `await using server = await startRegistryServer(...)`. */
+  [Symbol.asyncDispose](): Promise<void>;
 }
 
 const READ = ['GET', 'HEAD'] as const;
@@ -150,5 +152,6 @@ export async function startRegistryServer(
     host: address.address,
     port: address.port,
     close,
+    [Symbol.asyncDispose]: close,
   };
 }

@@ -150,3 +150,63 @@ describe('LongListing', () => {
     assert.equal(got.join('').split('\n').length, entries.length + 1);
   });
 });
+
+describe('ls -h sizes', () => {
+  it('are what GNU ls -lh prints for the same sizes', async () => {
+    const { execFileSync } = await import('node:child_process');
+    const { mkdtempSync, rmSync, truncateSync, writeFileSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const { humanSize } = await import('../../../src/cli/fs-format.js');
+    const sizes = [
+      0, 1, 1023, 1024, 1025, 1536, 9215, 9216, 10239, 10240, 10241, 102399, 1048575, 1048576,
+      3_800_000, 10_485_759, 1_073_741_823, 1_073_741_824, 1_181_116_006, 1_099_511_627_776,
+    ];
+    const dir = mkdtempSync(join(tmpdir(), 'ocipeek-lsh-'));
+    try {
+      for (const size of sizes) {
+        const file = join(dir, String(size));
+        writeFileSync(file, '');
+        truncateSync(file, size); // sparse: no disk used
+      }
+      const gnu = new Map(
+        execFileSync('ls', ['-lh', '--time-style=+', dir], {
+          encoding: 'utf8',
+          env: { LC_ALL: 'C' },
+        })
+          .trim()
+          .split('\n')
+          .slice(1)
+          .map((line) => line.split(/\s+/))
+          .map((cols) => [Number(cols.at(-1)), cols[4]] as const),
+      );
+      for (const size of sizes) assert.equal(humanSize(size), gnu.get(size), `${size} bytes`);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('replace the size column in long lines and listings', () => {
+    const e = {
+      path: '/big',
+      type: 'file',
+      mode: 0o644,
+      uid: 0,
+      gid: 0,
+      size: 3_800_000,
+      mtime: 0,
+      layer: 1,
+    } as unknown as EntryView;
+    assert.equal(longLine(e, 'big', { human: true })[2], '3.7M');
+    assert.equal(longLine(e, 'big')[2], '3800000');
+    const writes: string[] = [];
+    const listing = new LongListing(collect(writes), { human: true });
+    listing.measure(e);
+    listing.print(e, 'big');
+    listing.end();
+    assert.match(
+      writes.join(''),
+      /^-rw-r--r-- {2}0\/0 {2}3\.7M {2}1970-01-01 00:00 {2}L1 {2}big\n$/,
+    );
+  });
+});

@@ -9,7 +9,8 @@ import {
 } from 'node:fs';
 import path from 'node:path';
 import { Readable } from 'node:stream';
-import type { UnpackLayer, UnpackOptions, UnpackResult } from '../../../src/unpack/index.js';
+import type { ImageLayer } from '../../../src/source/index.js';
+import type { UnpackOptions, UnpackResult } from '../../../src/unpack/index.js';
 import { unpackLayers } from '../../../src/unpack/index.js';
 import { type LayerCompressionKind, type LayerEntry, makeLayer } from '../../harness/layers.js';
 import { fileTypeOf } from '../../harness/rootfs-snapshot.js';
@@ -47,8 +48,8 @@ export async function sandbox(): Promise<Sandbox> {
 export async function buildLayers(
   lists: LayerEntry[][],
   compression: LayerCompressionKind | LayerCompressionKind[] = 'gzip',
-): Promise<UnpackLayer[]> {
-  const out: UnpackLayer[] = [];
+): Promise<ImageLayer[]> {
+  const out: ImageLayer[] = [];
   for (const [index, entries] of lists.entries()) {
     const c = Array.isArray(compression) ? compression[index]! : compression;
     const built = await makeLayer(entries, { compression: c });
@@ -57,18 +58,17 @@ export async function buildLayers(
   return out;
 }
 
-/** An {@link UnpackLayer} over bytes in memory. */
+/** An {@link ImageLayer} over bytes in memory. */
 export function layerFromBlob(
   index: number,
   blob: Buffer,
   mediaType: string,
   diffId?: string,
   digest = `sha256:${createHash('sha256').update(blob).digest('hex')}`,
-): UnpackLayer {
+): ImageLayer {
   return {
     index,
-    digest,
-    mediaType,
+    descriptor: { mediaType, digest, size: blob.length },
     ...(diffId === undefined ? {} : { diffId }),
     open: async () => Readable.from([blob]),
   };

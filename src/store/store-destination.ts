@@ -1,17 +1,16 @@
 import type { Readable } from 'node:stream';
-import { REF_NAME_ANNOTATION } from '../layout/index.js';
+import { IMAGE_NAME_ANNOTATION, REF_NAME_ANNOTATION } from '../layout/index.js';
 import type { Descriptor } from '../media/index.js';
 import type { Reference } from '../ref/index.js';
-import type { StorePin } from '../store/pins.js';
-import type { Store } from '../store/store.js';
-import { IMAGE_NAME_ANNOTATION } from './layout-source.js';
 import type {
   ImageDestination,
   ManifestBytes,
   PutBlobOptions,
   PutManifestOptions,
   SourceCallOptions,
-} from './types.js';
+} from '../source/index.js';
+import type { StorePin } from './pins.js';
+import type { Store } from './store.js';
 
 /**
  * How the copied root is named in `index.json`: the store names images by full reference

@@ -3,7 +3,15 @@ import { parseReference, type Reference } from '../ref/index.js';
 
 /** Where an image is or goes, parsed from a string (see {@link parsePlace}). */
 export type Place =
-  | { kind: 'registry'; ref: Reference }
+  | {
+      kind: 'registry';
+      ref: Reference;
+      /**
+       * Written `docker://REF`: the registry only. A bare reference may be read from the
+       * local store when it holds the image (`openSource`'s `preferStore`).
+       */
+      explicit: boolean;
+    }
   | { kind: 'oci'; path: string; tag?: string }
   | { kind: 'oci-archive'; path: string; tag?: string }
   | { kind: 'docker-archive'; path: string; ref?: string }
@@ -29,13 +37,16 @@ function splitPathSuffix(rest: string): { path: string; suffix?: string } {
 }
 
 /**
- * Parse a place: `docker://REF` or a bare reference (a registry), `oci:DIR[:TAG]`,
+ * Parse a place, the one way every command and library call names one: `docker://REF`
+ * or a bare reference (a registry), `oci:DIR[:TAG]`,
  * `oci-archive:FILE[:TAG]`, `docker-archive:FILE[:REF]` and `store:REF` (ocipeek's local
  * store). The path ends at the first `:`, as in skopeo; the rest is the TAG or REF
  * (which may itself contain `:`, as in `docker-archive:a.tar:app:1.0`).
  */
 export function parsePlace(input: string): Place {
-  if (input.startsWith('docker://')) return { kind: 'registry', ref: parseReference(input) };
+  if (input.startsWith('docker://')) {
+    return { kind: 'registry', ref: parseReference(input), explicit: true };
+  }
   if (input.startsWith('store:')) {
     return { kind: 'store', ref: parseReference(input.slice('store:'.length)) };
   }
@@ -53,14 +64,14 @@ export function parsePlace(input: string): Place {
       `the ${scheme}: transport is not supported (use ${PREFIXES.join(' ')} or a registry reference)`,
     );
   }
-  return { kind: 'registry', ref: parseReference(input) };
+  return { kind: 'registry', ref: parseReference(input), explicit: false };
 }
 
 /** The place as a string `parsePlace` reads back. */
 export function formatPlace(place: Place): string {
   switch (place.kind) {
     case 'registry':
-      return `docker://${place.ref}`;
+      return place.explicit ? `docker://${place.ref}` : place.ref.toString();
     case 'store':
       return `store:${place.ref}`;
     case 'docker-archive':

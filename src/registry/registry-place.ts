@@ -1,19 +1,26 @@
 import type { Readable } from 'node:stream';
 import type { Descriptor } from '../media/index.js';
 import type { Reference } from '../ref/index.js';
-import type { RegistryClient, UploadSession } from '../registry/index.js';
 import type {
   ImageDestination,
   ImageSource,
   ManifestBytes,
+  OpenSourceBlobOptions,
   PutBlobOptions,
   PutManifestOptions,
   RegistryLocation,
   SourceCallOptions,
-} from './types.js';
+} from '../source/index.js';
+import type { RegistryClient } from './registry-client.js';
+import type { UploadSession } from './upload.js';
 
-/** A registry repository as a copy source; blobs stream straight from the registry. */
+/**
+ * A registry repository as an image source: the reference's manifest, children by
+ * digest, blobs streamed straight from the registry (verified, resumed after a broken
+ * connection).
+ */
 export class RegistrySource implements ImageSource {
+  readonly kind = 'registry';
   readonly description: string;
   readonly location: RegistryLocation;
   readonly imageName: string;
@@ -25,6 +32,10 @@ export class RegistrySource implements ImageSource {
     this.description = `docker://${ref}`;
     this.location = { registry: ref.registry, repository: ref.repository };
     this.imageName = ref.toString();
+  }
+
+  async resolve(options: SourceCallOptions = {}): Promise<Descriptor> {
+    return this.client.headManifest(this.ref, { signal: options.signal });
   }
 
   async root(options: SourceCallOptions = {}): Promise<ManifestBytes> {
@@ -39,8 +50,13 @@ export class RegistrySource implements ImageSource {
     return { bytes: m.bytes, mediaType: m.mediaType || desc.mediaType, digest: m.digest };
   }
 
-  openBlob(desc: Descriptor, options: SourceCallOptions = {}): Promise<Readable> {
-    return this.client.openBlob(this.ref, { digest: desc.digest, size: desc.size }, options);
+  openBlob(desc: Descriptor, options: OpenSourceBlobOptions = {}): Promise<Readable> {
+    const { signal, offset } = options;
+    return this.client.openBlob(
+      this.ref,
+      { digest: desc.digest, size: desc.size },
+      { signal, ...(offset ? { offset } : {}) },
+    );
   }
 
   async close(): Promise<void> {}

@@ -1,19 +1,15 @@
-import {
-  DockerArchiveDestination,
-  OciArchiveDestination,
-  openDockerArchiveSource,
-  openOciArchiveSource,
-} from '../archive/index.js';
-import { InvalidArgumentError, NotFoundError } from '../errors/index.js';
-import { OciLayout } from '../layout/index.js';
+import type { Writable } from 'node:stream';
+import { InvalidArgumentError } from '../errors/index.js';
+import { LayoutSource, OciLayout } from '../layout/index.js';
 import { parseReference } from '../ref/index.js';
-import type { RegistryClient } from '../registry/index.js';
-import { Store } from '../store/store.js';
-import { LayoutSource } from './layout-source.js';
-import { type Place, parsePlace } from './place.js';
-import { RegistryDestination, RegistrySource } from './registry-place.js';
-import { StoreDestination } from './store-destination.js';
-import type { ImageDestination, ImageSource } from './types.js';
+import { type RegistryClient, RegistryDestination, RegistrySource } from '../registry/index.js';
+import {
+  type ImageDestination,
+  type ImageSource,
+  type Place,
+  parsePlace,
+} from '../source/index.js';
+import { Store, StoreDestination, storeSource } from '../store/index.js';
 
 /** Options of {@link openSource} and {@link openDestination}. */
 export interface OpenPlaceOptions {
@@ -28,10 +24,19 @@ export interface OpenPlaceOptions {
    * `RepoTags`, `io.containerd.image.name`). Usually the source's `imageName`.
    */
   imageName?: string;
-  /** Where archives are extracted for reading (default the system temp folder). */
+  /**
+   * Where archives are extracted for reading, and gathered before they are written
+   * (default the system temp folder).
+   */
   tmpDir?: string;
   signal?: AbortSignal;
 }
+
+/**
+ * The archive code (extraction, both formats), loaded only when a place is an archive:
+ * the commands that read registries and the store do not pay for initialising it.
+ */
+const archives = () => import('../archive/index.js');
 
 function needClient(options: OpenPlaceOptions): RegistryClient {
   if (!options.client) throw new InvalidArgumentError('a registry place needs a RegistryClient');
@@ -52,7 +57,16 @@ function tagOf(imageName: string | undefined): string | undefined {
   }
 }
 
-/** Open a place (a string as {@link parsePlace} reads it) to copy from. Close it after. */
+/** An archive written to `-` goes to stdout, as `tar -f -` does. */
+function archiveOutput(path: string): string | Writable {
+  return path === '-' ? process.stdout : path;
+}
+
+/**
+ * Open a place (a string as {@link parsePlace} reads it) to read an image from: a
+ * registry repository, the store, an OCI layout or an archive (extracted into a temp
+ * folder first). Close it after.
+ */
 export async function openSource(
   place: Place | string,
   options: OpenPlaceOptions = {},
@@ -71,21 +85,11 @@ export async function openSource(
       return source;
     }
     case 'oci-archive':
-      return openOciArchiveSource(p.path, p.tag, options);
+      return (await archives()).openOciArchiveSource(p.path, p.tag, options);
     case 'docker-archive':
-      return openDockerArchiveSource(p.path, p.ref, options);
-    case 'store': {
-      const store = await Store.open(options.storeDir, { create: false, signal });
-      const source = new LayoutSource(store.layout, p.ref.toString(), {
-        description: `store:${p.ref}`,
-        resolve: async (_layout, o) => {
-          const found = await store.resolve(p.ref, o);
-          if (!found) throw new NotFoundError(`${p.ref} is not in the store ${store.dir}`);
-          return found;
-        },
-      });
-      return source;
-    }
+      return (await archives()).openDockerArchiveSource(p.path, p.ref, options);
+    case 'store':
+      return storeSource(await Store.open(options.storeDir, { create: false, signal }), p.ref);
   }
 }
 
@@ -108,13 +112,22 @@ export async function openDestination(
       );
     }
     case 'oci-archive':
-      return OciArchiveDestination.create(p.path, p.tag ?? tagOf(options.imageName), {
-        imageName: options.imageName,
-        signal,
-      });
+      return (await archives()).OciArchiveDestination.create(
+        archiveOutput(p.path),
+        p.tag ?? tagOf(options.imageName),
+        {
+          imageName: options.imageName,
+          tmpDir: options.tmpDir,
+          signal,
+        },
+      );
     case 'docker-archive': {
       const name = p.ref ?? options.imageName;
-      return DockerArchiveDestination.create(p.path, name ? [name] : []);
+      return (await archives()).DockerArchiveDestination.create(
+        archiveOutput(p.path),
+        name ? [name] : [],
+        { tmpDir: options.tmpDir },
+      );
     }
     case 'store': {
       const store = await Store.open(options.storeDir, { signal });

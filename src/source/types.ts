@@ -1,6 +1,9 @@
 import type { Readable } from 'node:stream';
 import type { Descriptor } from '../media/index.js';
 
+/** The kinds of place an image can be in (see {@link Place}). */
+export type PlaceKind = 'registry' | 'store' | 'oci' | 'oci-archive' | 'docker-archive';
+
 /** A manifest or index exactly as a place holds it. */
 export interface ManifestBytes {
   /** The exact bytes (their digest is `digest`). */
@@ -19,30 +22,56 @@ export interface RegistryLocation {
 /** What a blob is for; destinations that convert (docker-archive) need to know. */
 export type BlobRole = 'config' | 'layer';
 
-/** Options of {@link ImageSource} calls. */
+/** Options of {@link ImageSource} and {@link ImageDestination} calls. */
 export interface SourceCallOptions {
   signal?: AbortSignal;
 }
 
+/** Options of {@link ImageSource.openBlob}. */
+export interface OpenSourceBlobOptions extends SourceCallOptions {
+  /**
+   * Start at this byte (default 0), to resume a download. The stream then holds the rest
+   * of the blob and is not verified against the digest: the caller, who has the bytes
+   * before `offset`, checks the whole.
+   */
+  offset?: number;
+  /**
+   * `false` lets a local place skip hashing bytes it verified when it stored them (the
+   * store), for callers that check what they read another way (unpack's diff_id check).
+   * Places whose bytes nobody has checked yet (registries, layouts, archives) verify
+   * whatever this says.
+   */
+  verify?: boolean;
+}
+
 /**
- * The read side of a place (registry, OCI layout, archive, store): its root manifest,
- * manifests by digest, and blobs. Every stream it returns is verified (size and digest)
- * and fails before its end on a mismatch.
+ * The read side of a place (a registry repository, the local store, an OCI layout, an
+ * archive): the manifest or index the place names, manifests by digest, and blobs. Every
+ * whole blob stream it returns is verified (size and digest) and fails before its end on
+ * a mismatch. Resolving to one platform is written once, over this interface
+ * ({@link resolveImage}, {@link openImage}); `parsePlace` names the places.
  */
 export interface ImageSource {
+  /** Which kind of place this is. */
+  readonly kind: PlaceKind;
   /** How the place is shown in messages (`oci:/tmp/x:v1`). */
   readonly description: string;
   /** Set when blobs come from a registry (enables cross-repository mounts). */
   readonly location?: RegistryLocation;
-  /** The name the place gives the image, if any (a reference or tag), for naming copies. */
+  /** The name the place gives the image, if any (a full reference), for naming copies. */
   readonly imageName?: string;
+  /**
+   * The descriptor of the manifest or index the place names, as cheaply as the place
+   * allows (a `HEAD` on a registry).
+   */
+  resolve(options?: SourceCallOptions): Promise<Descriptor>;
   /** The manifest or index the place names. */
   root(options?: SourceCallOptions): Promise<ManifestBytes>;
   /** A child manifest by descriptor (verified against its digest). */
   manifest(desc: Descriptor, options?: SourceCallOptions): Promise<ManifestBytes>;
-  /** A verified stream of blob `desc`. */
-  openBlob(desc: Descriptor, options?: SourceCallOptions): Promise<Readable>;
-  /** Release temp files and connections. */
+  /** A stream of blob `desc`, verified unless `offset` or `verify: false` says otherwise. */
+  openBlob(desc: Descriptor, options?: OpenSourceBlobOptions): Promise<Readable>;
+  /** Release temp files and connections. Calling it twice is harmless. */
   close(): Promise<void>;
 }
 

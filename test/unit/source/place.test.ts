@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { familiarTag, pickEntry, safeEntryPath } from '../../../src/archive/index.js';
-import { formatPlace, parsePlace, rewriteIndex, selectEntries } from '../../../src/copy/index.js';
+import { rewriteIndex, selectEntries } from '../../../src/copy/index.js';
 import { digestOf } from '../../../src/digest/index.js';
 import {
   InvalidTarError,
@@ -9,6 +9,7 @@ import {
   UnsupportedError,
 } from '../../../src/errors/index.js';
 import type { ImageIndex } from '../../../src/media/index.js';
+import { formatPlace, parsePlace } from '../../../src/source/index.js';
 
 describe('parsePlace', () => {
   it('reads registry references with or without docker://', () => {
@@ -16,7 +17,10 @@ describe('parsePlace', () => {
     const b = parsePlace('127.0.0.1:5000/app:1');
     assert.equal(a.kind, 'registry');
     assert.equal(a.kind === 'registry' && a.ref.toString(), '127.0.0.1:5000/app:1');
-    assert.deepEqual(a, b);
+    assert.deepEqual({ ...a, explicit: false }, b);
+    // docker:// means the registry only; a bare reference may be read from the store.
+    assert.equal(a.kind === 'registry' && a.explicit, true);
+    assert.equal(b.kind === 'registry' && b.explicit, false);
     const c = parsePlace('alpine');
     assert.equal(c.kind === 'registry' && c.ref.toString(), 'docker.io/library/alpine:latest');
   });
@@ -39,7 +43,14 @@ describe('parsePlace', () => {
   });
 
   it('round-trips through formatPlace and refuses transports it does not speak', () => {
-    for (const p of ['oci:/a:b', 'oci-archive:/f.tar', 'docker-archive:/f.tar:app:1']) {
+    for (const p of [
+      'oci:/a:b',
+      'oci-archive:/f.tar',
+      'docker-archive:/f.tar:app:1',
+      'docker://127.0.0.1:5000/app:1',
+      '127.0.0.1:5000/app:1',
+      'store:127.0.0.1:5000/app:1',
+    ]) {
       assert.equal(formatPlace(parsePlace(p)), p);
     }
     assert.throws(() => parsePlace('containers-storage:app'), UnsupportedError);

@@ -1,9 +1,20 @@
 import type { Readable } from 'node:stream';
 import { InvalidArgumentError, NotFoundError } from '../errors/index.js';
-import { type OciLayout, REF_NAME_ANNOTATION } from '../layout/index.js';
-import { type Descriptor, isImageManifestMediaType, isIndexMediaType } from '../media/index.js';
-import { MAX_MANIFEST_BYTES } from '../registry/index.js';
-import type { ImageSource, ManifestBytes, SourceCallOptions } from './types.js';
+import {
+  type Descriptor,
+  isImageManifestMediaType,
+  isIndexMediaType,
+  MAX_MANIFEST_BYTES,
+} from '../media/index.js';
+import type {
+  ImageSource,
+  ManifestBytes,
+  OpenSourceBlobOptions,
+  PlaceKind,
+  SourceCallOptions,
+} from '../source/index.js';
+import type { OciLayout } from './oci-layout.js';
+import { REF_NAME_ANNOTATION } from './ref-name.js';
 
 /** Annotation containerd and Docker put on `index.json` entries: the full image name. */
 export const IMAGE_NAME_ANNOTATION = 'io.containerd.image.name';
@@ -15,6 +26,8 @@ function fullName(name: string | undefined): string | undefined {
 
 /** Options of {@link LayoutSource}. */
 export interface LayoutSourceOptions {
+  /** The kind of place the layout is (default `oci`; also archives and the store). */
+  kind?: PlaceKind;
   /** How the place is shown in messages. */
   description: string;
   /** Runs on `close()` (an archive's extraction folder is removed there). */
@@ -27,10 +40,12 @@ export interface LayoutSourceOptions {
 }
 
 /**
- * An OCI image layout directory as a copy source: `oci:DIR[:TAG]`, an extracted
- * `oci-archive:`, or the store. Every blob read is verified.
+ * An OCI image layout directory as an image source: `oci:DIR[:TAG]`, an extracted
+ * `oci-archive:`, or the store. Every whole blob read is verified (the store's may skip
+ * it when asked: it checked them when it wrote them).
  */
 export class LayoutSource implements ImageSource {
+  readonly kind: PlaceKind;
   readonly description: string;
   imageName?: string;
   private entry?: Descriptor;
@@ -40,6 +55,7 @@ export class LayoutSource implements ImageSource {
     private readonly name: string | undefined,
     private readonly options: LayoutSourceOptions,
   ) {
+    this.kind = options.kind ?? 'oci';
     this.description = options.description;
     this.imageName = fullName(name);
   }
@@ -80,6 +96,10 @@ export class LayoutSource implements ImageSource {
     return images[0];
   }
 
+  async resolve(options: SourceCallOptions = {}): Promise<Descriptor> {
+    return this.rootEntry(options);
+  }
+
   async root(options: SourceCallOptions = {}): Promise<ManifestBytes> {
     return this.manifest(await this.rootEntry(options), options);
   }
@@ -92,7 +112,7 @@ export class LayoutSource implements ImageSource {
     return { bytes, mediaType: desc.mediaType, digest: desc.digest };
   }
 
-  async openBlob(desc: Descriptor, options: SourceCallOptions = {}): Promise<Readable> {
+  async openBlob(desc: Descriptor, options: OpenSourceBlobOptions = {}): Promise<Readable> {
     const size = await this.layout.hasBlob(desc.digest);
     if (size === undefined) {
       throw new NotFoundError(
@@ -105,10 +125,16 @@ export class LayoutSource implements ImageSource {
         `blob ${desc.digest} in ${this.description} has ${size} bytes, its descriptor says ${desc.size}`,
       );
     }
-    return this.layout.openBlob(desc.digest, { signal: options.signal });
+    const { offset, signal } = options;
+    if (offset) return this.layout.openBlob(desc.digest, { start: offset, signal });
+    // Only the store's own blobs may go unhashed: it checked each when it wrote it.
+    const verify = this.kind !== 'store' || options.verify !== false;
+    return this.layout.openBlob(desc.digest, { signal, verify });
   }
 
   async close(): Promise<void> {
-    await this.options.onClose?.();
+    const onClose = this.options.onClose;
+    this.options.onClose = undefined;
+    await onClose?.();
   }
 }

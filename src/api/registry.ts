@@ -1,0 +1,96 @@
+/**
+ * `ocipeek/registry`: references, credentials, the request chain and the distribution-API
+ * client. Importing it loads nothing of the store, the filesystem view, unpack or the
+ * servers.
+ *
+ * @packageDocumentation
+ */
+
+export type { AuthFileLocationOptions } from '../auth/auth-file.js';
+export type {
+  Authenticator,
+  AuthenticatorOptions,
+  AuthorizeOptions,
+} from '../auth/authenticator.js';
+export {
+  type AuthChallenge,
+  type CredentialSource,
+  type Credentials,
+  Keychain,
+  type KeychainOptions,
+  login,
+  logout,
+  parseWwwAuthenticate,
+  redactHeaders,
+  redactUrl,
+} from '../auth/index.js';
+export type { KeychainResolveOptions } from '../auth/keychain.js';
+export type { LoginOptions, LogoutOptions } from '../auth/login.js';
+export type { HeaderValue } from '../auth/redact.js';
+export type { TokenFetcher, TokenRequestInit, TokenResponse } from '../auth/token-request.js';
+export {
+  createDigester,
+  type DigestAlgorithm,
+  digestOf,
+  isDigest,
+  type ParsedDigest,
+  parseDigest,
+  VerifyingStream,
+  type VerifyOptions,
+} from '../digest/index.js';
+export * from '../media/index.js';
+export {
+  choosePlatform,
+  formatPlatform,
+  hostPlatform,
+  isAttestationEntry,
+  listPlatforms,
+  normalizePlatform,
+  parsePlatform,
+  platformEquals,
+  requirePlatform,
+} from '../platform/index.js';
+export {
+  DOCKER_HUB,
+  DOCKER_HUB_API_HOST,
+  type ParseReferenceOptions,
+  parseReference,
+  parseRepository,
+  Reference,
+  registryApiHost,
+} from '../ref/index.js';
+export {
+  type BlobRange,
+  type BlobRequestOptions,
+  type BlobStream,
+  type BlobTarget,
+  type FetchedManifest,
+  type ListOptions,
+  type ManifestRequestOptions,
+  type ReferrersOptions,
+  type ReferrersResult,
+  RegistryClient,
+  type RegistryClientOptions,
+  RegistryDestination,
+  type RegistryDestinationOptions,
+  RegistrySource,
+  referrersTag,
+} from '../registry/index.js';
+export type {
+  MountResult,
+  UploadBlobOptions,
+  UploadRequestOptions,
+  UploadSession,
+} from '../registry/upload.js';
+export type { SinkSource } from '../transport/body-sink.js';
+export {
+  type BodySink,
+  isLoopbackRegistry,
+  type RegistryRequest,
+  type RegistryResponse,
+  RegistryTransport,
+  type RetryOptions,
+  type TlsOptions,
+  TransferStats,
+  type TransportOptions,
+} from '../transport/index.js';

@@ -1,0 +1,6 @@
+export { type OpenPlaceOptions, openDestination, openSource } from './open-place.js';
+export {
+  type OpenPlaceImageOptions,
+  openPlaceImage,
+  openPlaceSource,
+} from './open-place-image.js';
