@@ -6,6 +6,7 @@ import { catFile } from './cases/cat.js';
 import { jsPeerPull } from './cases/js-peer.js';
 import { listLayers } from './cases/list.js';
 import { peekLayer } from './cases/peek.js';
+import { imageProxy } from './cases/proxy.js';
 import { pullBig, pullShared, pullSmall } from './cases/pull.js';
 import { peakRss } from './cases/rss.js';
 import { smallCommands } from './cases/small.js';
@@ -48,6 +49,7 @@ const CASES: BenchCase[] = [
   catFile,
   peekLayer,
   jsPeerPull,
+  imageProxy,
   peakRss,
 ];
 

@@ -3,6 +3,8 @@
 // laid out this way):
 //   ocipeek                the executable (package.json "bin"): a sh script that starts node
 //                          on ocipeek.js with NODE_EXTRA_CA_CERTS moved aside
+//   container-image-proxy  the same script, the second bin: run by that name it is
+//                          `ocipeek proxy`
 //   ocipeek.js             a small launcher with a V8 code cache
 //   ocipeek-cli.js         the whole CLI as one file, run by the launcher
 //   disk-writer-worker.js  unpack's writer thread, found beside the CLI
@@ -76,7 +78,9 @@ await build({
   outfile: 'dist/bin/ocipeek.js',
   define: { ...common.define, OCIPEEK_CLI_HASH: JSON.stringify(cliHash) },
 });
-copyFileSync('src/cli/launch.sh', 'dist/bin/ocipeek');
-chmodSync('dist/bin/ocipeek', 0o755);
+for (const bin of ['ocipeek', 'container-image-proxy']) {
+  copyFileSync('src/cli/launch.sh', `dist/bin/${bin}`);
+  chmodSync(`dist/bin/${bin}`, 0o755);
+}
 chmodSync('dist/bin/ocipeek.js', 0o755);
 writeFileSync('dist/bin/package.json', `${JSON.stringify({ type: 'commonjs' })}\n`);

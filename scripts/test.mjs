@@ -27,6 +27,8 @@ const PEERS = {
   containerd: 'containerd',
   ctr: 'containerd',
   'ctr-remote': 'stargz-snapshotter',
+  // The image proxy tests' clients (test/harness/python/, standard library only).
+  python3: 'python3',
 };
 
 function has(cmd) {

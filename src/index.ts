@@ -3,8 +3,8 @@
  * container runtime. This module is the whole public API: the union of the subpath
  * entry points (`ocipeek/registry`, `ocipeek/store`, `ocipeek/image`, `ocipeek/fs`,
  * `ocipeek/unpack`, `ocipeek/copy`, `ocipeek/lazy`, `ocipeek/tar`, `ocipeek/server`,
- * `ocipeek/wasm`, `ocipeek/convert`, `ocipeek/example`, `ocipeek/errors`), each of which
- * loads only what it needs. Everything exported here is documented and typed.
+ * `ocipeek/proxy`, `ocipeek/wasm`, `ocipeek/convert`, `ocipeek/example`, `ocipeek/errors`),
+ * each of which loads only what it needs. Everything exported here is documented and typed.
  *
  * @packageDocumentation
  */
@@ -16,6 +16,7 @@ export * from './api/example.js';
 export * from './api/fs.js';
 export * from './api/image.js';
 export * from './api/lazy.js';
+export * from './api/proxy.js';
 export * from './api/registry.js';
 export * from './api/server.js';
 export * from './api/store.js';

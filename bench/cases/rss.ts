@@ -7,6 +7,8 @@ const LIMITS = [
   { what: 'pull', cases: ['pull-small', 'pull-shared', 'pull-big', 'js-peer'], mb: 64 },
   { what: 'unpack', cases: ['unpack'], mb: 128 },
   { what: 'ls -R -l', cases: ['list'], mb: 200, only: 'big' },
+  // The client's process tree: the Python client and the proxy it started.
+  { what: 'image proxy', cases: ['proxy'], mb: 200 },
 ] as const;
 
 /**

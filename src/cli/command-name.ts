@@ -36,6 +36,9 @@ export const COMMANDS: Record<string, () => Promise<(program: Command) => void>>
   export: async () => (await import('./commands/export.js')).registerExport,
   import: async () => (await import('./commands/import.js')).registerImport,
   wasm: async () => (await import('./commands/wasm.js')).registerWasm,
+  proxy: async () => (await import('./commands/proxy.js')).registerProxy,
+  'experimental-image-proxy': async () =>
+    (await import('./commands/experimental-image-proxy.js')).registerExperimentalImageProxy,
 };
 
 /** The command named on the command line, if it is one of ours. */

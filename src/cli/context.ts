@@ -1,9 +1,10 @@
 import type { Command } from 'commander';
-import { Keychain } from '../auth/index.js';
+import { type CredentialSource, Keychain } from '../auth/index.js';
 import { InvalidArgumentError } from '../errors/index.js';
 import type { Platform } from '../media/index.js';
 import { parsePlatform } from '../platform/index.js';
 import { RegistryClient } from '../registry/index.js';
+import type { TlsOptions } from '../transport/index.js';
 import { type GlobalOptions, globalsOf } from './global-options.js';
 import { existingContext, runSignal, setContext } from './run-state.js';
 import { readStdin } from './stdin.js';
@@ -18,8 +19,24 @@ export interface CliContext {
   signal: AbortSignal;
 }
 
+/** What a command sets beyond the global options (the proxy's skopeo-compatible flags). */
+export interface ContextOverrides {
+  /** Send no credentials at all (`--no-creds`). */
+  anonymous?: boolean;
+  /** TLS files replacing `--ca-file`, `--cert` and `--key` (`--cert-dir`). */
+  tls?: Pick<TlsOptions, 'caFile' | 'certFile' | 'keyFile'>;
+  /** The platform, replacing `--platform`. */
+  platform?: Platform;
+}
+
+/** Credentials for no registry. */
+const ANONYMOUS: CredentialSource = { resolve: async () => undefined };
+
 /** The client and settings for this run (created on first use). */
-export async function contextFor(command: Command): Promise<CliContext> {
+export async function contextFor(
+  command: Command,
+  overrides: ContextOverrides = {},
+): Promise<CliContext> {
   const existing = existingContext();
   if (existing) return existing;
   const options = globalsOf(command);
@@ -33,13 +50,16 @@ export async function contextFor(command: Command): Promise<CliContext> {
       password: (await readStdin()).replace(/\r?\n$/, ''),
     };
   }
-  const keychain = new Keychain({ authFile: options.authfile, credentials });
+  const keychain = overrides.anonymous
+    ? ANONYMOUS
+    : new Keychain({ authFile: options.authfile, credentials });
   const client = new RegistryClient({
     keychain,
     tls: {
       caFile: options.caFile,
       certFile: options.cert,
       keyFile: options.key,
+      ...overrides.tls,
       verify: options.tlsVerify,
     },
     plainHttp: options.plainHttp,
@@ -49,7 +69,8 @@ export async function contextFor(command: Command): Promise<CliContext> {
   const ctx: CliContext = {
     options,
     client,
-    platform: options.platform ? parsePlatform(options.platform) : undefined,
+    platform:
+      overrides.platform ?? (options.platform ? parsePlatform(options.platform) : undefined),
     signal: runSignal,
   };
   setContext(ctx);

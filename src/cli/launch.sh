@@ -1,8 +1,10 @@
 #!/bin/sh
 ':' /*
 # The `ocipeek` executable (package.json "bin"; scripts/bundle.mjs copies it to
-# dist/bin/ocipeek). It starts node on the launcher beside it (ocipeek.js,
-# src/cli/launch.ts) with NODE_EXTRA_CA_CERTS moved aside.
+# dist/bin/ocipeek, and to dist/bin/container-image-proxy, the second bin). It starts node
+# on the launcher beside it (ocipeek.js, src/cli/launch.ts) with NODE_EXTRA_CA_CERTS moved
+# aside. Run under the name container-image-proxy (its own file, or a link named so), it
+# is `ocipeek proxy`, the command that speaks that program's protocol.
 #
 # Why: Node parses the NODE_EXTRA_CA_CERTS file, and its own bundled roots with it, while
 # it starts, before any script runs. Shells that point it at the whole system bundle
@@ -35,6 +37,9 @@ if [ -n "${NODE_EXTRA_CA_CERTS:-}" ]; then
   export OCIPEEK_DEFERRED_EXTRA_CA_CERTS
   unset NODE_EXTRA_CA_CERTS
 fi
+case ${0##*[/]}:${self##*[/]} in
+  container-image-proxy:* | *:container-image-proxy) set -- proxy "$@" ;;
+esac
 exec node "$here/ocipeek.js" "$@"
 */
 require('./ocipeek.js');

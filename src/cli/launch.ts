@@ -87,6 +87,11 @@ if (deferredCa && process.env.NODE_EXTRA_CA_CERTS === undefined) {
   process.env.NODE_EXTRA_CA_CERTS = deferredCa;
 }
 
+// The container-image-proxy bin run with node itself (Yarn 2+ does that; launch.sh
+// otherwise adds the command word): it is `ocipeek proxy`.
+if (/(^|[\\/])container-image-proxy$/.test(process.argv[1] ?? ''))
+  process.argv.splice(2, 0, 'proxy');
+
 // scripts/bundle.mjs keeps the bundle ASCII, so latin1 reads it exactly, in about half the
 // time UTF-8 decoding takes (~1 ms less for 0.8 MB).
 const source = readFileSync(bundlePath, 'latin1');

@@ -1,6 +1,6 @@
-import { getSystemErrorName } from 'node:util';
 import { InvalidArgumentError, UnsupportedError } from '../errors/index.js';
-import { koffi, library } from './koffi.js';
+import { errnoError, type NativePath } from './errno.js';
+import { library } from './koffi.js';
 
 /*
  * The few C library calls Node does not offer (`lsetxattr`, `mknod`, `mkfifo`), made in
@@ -10,14 +10,12 @@ import { koffi, library } from './koffi.js';
  * mknod '/x'`), so callers handle it as they handle any fs error.
  */
 
-/** A path as Node's fs takes it: a string (written as UTF-8) or raw bytes. */
-export type NativePath = string | Buffer;
+export type { NativePath } from './errno.js';
 
 interface LibcCalls {
   lsetxattr(path: Buffer, name: Buffer, value: Buffer, size: number, flags: number): number;
   mkfifo(path: Buffer, mode: number): number;
   mknod(path: Buffer, mode: number, dev: bigint): number;
-  strerror(errno: number): string;
 }
 
 let calls: LibcCalls | undefined;
@@ -39,7 +37,6 @@ export function bindLibc(useXmknod = false): LibcCalls {
     'int lsetxattr(const void *path, const void *name, const void *value, size_t size, int flags)',
   );
   const mkfifo = bind('int mkfifo(const void *path, uint32_t mode)');
-  const strerror = bind('const char *strerror(int errnum)');
   let mknod: LibcCalls['mknod'];
   try {
     if (useXmknod) throw new Error('__xmknod asked for');
@@ -52,7 +49,7 @@ export function bindLibc(useXmknod = false): LibcCalls {
     );
     mknod = (path, mode, dev) => call(0, path, mode, new BigUint64Array([dev]));
   }
-  return { lsetxattr, mkfifo, mknod, strerror };
+  return { lsetxattr, mkfifo, mknod };
 }
 
 function libc(): LibcCalls {
@@ -74,33 +71,18 @@ function cString(text: NativePath): Buffer {
   return out;
 }
 
-/** The error Node's fs would throw for `syscall` on `path` failing with the current errno. */
-function systemError(c: LibcCalls, syscall: string, path: NativePath): NodeJS.ErrnoException {
-  const errno = koffi().errno();
-  const code = getSystemErrorName(-errno);
-  const shown = typeof path === 'string' ? path : path.toString();
-  const err: NodeJS.ErrnoException = new Error(
-    `${code}: ${c.strerror(errno)}, ${syscall} '${shown}'`,
-  );
-  err.errno = -errno;
-  err.code = code;
-  err.syscall = syscall;
-  err.path = shown;
-  return err;
-}
-
 /** Set extended attribute `name` of `path` itself: a symlink's own, never its target's. */
 export function lsetxattr(path: NativePath, name: string, value: Buffer): void {
   const c = libc();
   if (c.lsetxattr(cString(path), cString(name), value, value.length, 0) !== 0) {
-    throw systemError(c, 'lsetxattr', path);
+    throw errnoError('lsetxattr', path);
   }
 }
 
 /** Create a fifo (`mode`'s permission bits, less the umask). */
 export function mkfifo(path: NativePath, mode: number): void {
   const c = libc();
-  if (c.mkfifo(cString(path), mode & 0o7777) !== 0) throw systemError(c, 'mkfifo', path);
+  if (c.mkfifo(cString(path), mode & 0o7777) !== 0) throw errnoError('mkfifo', path);
 }
 
 /** S_IFCHR and S_IFBLK, the file type bits `mknod` takes in its mode. */
@@ -128,5 +110,5 @@ export function mknod(
 ): void {
   const c = libc();
   const result = c.mknod(cString(path), DEVICE_TYPE[type] | (mode & 0o7777), makedev(major, minor));
-  if (result !== 0) throw systemError(c, 'mknod', path);
+  if (result !== 0) throw errnoError('mknod', path);
 }

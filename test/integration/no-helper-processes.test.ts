@@ -1,8 +1,11 @@
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { chmod, lstat, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { closeFd, receivePacket, seqpacketPair, trySendPacket } from '../../src/native/socket.js';
 import {
+  type BuiltImage,
   convertToZstdChunked,
   type LayerEntry,
   LayoutWriter,
@@ -13,7 +16,7 @@ import {
   type TempDir,
   tempDir,
 } from '../harness/index.js';
-import { type CliResult, runCli } from '../harness/run-cli.js';
+import { CLI_PATH, type CliResult, runCli } from '../harness/run-cli.js';
 import { readXattr } from '../harness/xattrs.js';
 
 /*
@@ -77,25 +80,34 @@ describe('no helper processes at run time', () => {
   let dir: TempDir;
   let trapBin: string;
   let preload: string;
+  let zstdImage: BuiltImage;
   let n = 0;
   const fresh = (name: string) => join(dir.path, `${name}-${n++}`);
   const ref = (tag: string) => `${reg.host}/nohelper/img:${tag}`;
 
-  /** `ocipeek ARGS` with only trap programs on PATH, every spawn and koffi load logged. */
-  async function cli(args: string[]): Promise<CliResult & { spawned: string; loaded: string }> {
+  /** The environment of a trapped run: only trap programs on PATH, spawns and loads logged. */
+  async function trapped() {
     const log = fresh('spawn-log');
     const loads = fresh('load-log');
     await writeFile(log, '');
     await writeFile(loads, '');
-    const r = await runCli(args, {
-      env: {
-        PATH: trapBin,
-        NODE_OPTIONS: `--require=${preload}`,
-        SPAWN_LOG: log,
-        LOAD_LOG: loads,
-      },
-    });
-    return { ...r, spawned: await readFile(log, 'utf8'), loaded: await readFile(loads, 'utf8') };
+    return {
+      env: { PATH: trapBin, NODE_OPTIONS: `--require=${preload}`, SPAWN_LOG: log, LOAD_LOG: loads },
+      logs: async () => ({
+        spawned: await readFile(log, 'utf8'),
+        loaded: await readFile(loads, 'utf8'),
+      }),
+    };
+  }
+
+  /** `ocipeek ARGS` with only trap programs on PATH, every spawn and koffi load logged. */
+  async function cli(
+    args: string[],
+    stdin?: string,
+  ): Promise<CliResult & { spawned: string; loaded: string }> {
+    const trap = await trapped();
+    const r = await runCli(args, { env: trap.env, stdin });
+    return { ...r, ...(await trap.logs()) };
   }
 
   before(async () => {
@@ -111,7 +123,11 @@ describe('no helper processes at run time', () => {
     await writeFile(preload, TRAP_PRELOAD);
     const layout = join(dir.path, 'layout');
     const w = new LayoutWriter(layout);
-    await randomImage(w, { layerEntries: LAYERS, compression: 'zstd', refName: 'zstd' });
+    zstdImage = await randomImage(w, {
+      layerEntries: LAYERS,
+      compression: 'zstd',
+      refName: 'zstd',
+    });
     await randomImage(w, {
       refName: 'plain',
       layerEntries: [
@@ -228,5 +244,41 @@ describe('no helper processes at run time', () => {
     assert.equal(cat.code, 0, cat.stderr);
     assert.equal(cat.out, 'chunked '.repeat(40_000));
     assert.equal(cat.spawned, '');
+  });
+
+  it('the image proxy serves both protocols without helpers (HTTP without koffi)', async () => {
+    const http = await cli(
+      ['proxy', `docker://${ref('zstd')}`],
+      'GET /manifest HTTP/1.1\r\nHost: localhost\r\n\r\n',
+    );
+    assert.equal(http.code, 0, http.stderr);
+    assert.match(http.out, new RegExp(`manifest-digest: ${zstdImage.descriptor.digest}`));
+    assert.deepEqual([http.spawned, http.loaded], ['', '']);
+
+    const trap = await trapped();
+    const [ours, theirs] = seqpacketPair();
+    const child = spawn(process.execPath, [CLI_PATH, 'experimental-image-proxy'], {
+      env: trap.env,
+      stdio: [theirs, 'ignore', 'inherit'],
+    });
+    closeFd(theirs);
+    const exited = new Promise((resolve) => child.on('close', resolve));
+    const reply = Buffer.alloc(32 * 1024);
+    const call = async (method: string, ...args: unknown[]) => {
+      trySendPacket(ours, Buffer.from(JSON.stringify({ method, args })), []);
+      const length = await receivePacket(ours, reply);
+      return JSON.parse(reply.subarray(0, length).toString());
+    };
+    try {
+      assert.equal((await call('Initialize')).value, '0.2.8');
+      assert.equal((await call('OpenImage', `docker://${ref('zstd')}`)).value, 1);
+      // The pipe's read end rides on the reply; this plain recv lets the kernel close it.
+      assert.equal((await call('GetManifest', 1)).value, zstdImage.descriptor.digest);
+      trySendPacket(ours, Buffer.from('{"method":"Shutdown","args":[]}'), []);
+      assert.equal(await exited, 0);
+    } finally {
+      closeFd(ours);
+    }
+    assert.deepEqual(await trap.logs(), { spawned: '', loaded: 'koffi\n' });
   });
 });

@@ -34,6 +34,7 @@ describe('the public API', () => {
       'pullWasm',
       'pushWasm',
       'startRegistryServer',
+      'startImageProxy',
       'writeExampleLayout',
       'OcipeekError',
     ] as const;

@@ -100,6 +100,23 @@ describe('the sh launcher', () => {
     assert.equal(seen.script, join(pkgBin, 'ocipeek.js'));
   });
 
+  it('is `ocipeek proxy` when run as container-image-proxy (its own copy, or a link)', async () => {
+    const copy = join(pkgBin, 'container-image-proxy');
+    await copyFile(LAUNCH_SH, copy);
+    await chmod(copy, 0o755);
+    const npmLink = join(tmp.path, 'node_modules', '.bin', 'container-image-proxy');
+    await symlink('../ocipeek/dist/bin/container-image-proxy', npmLink);
+    const renamed = join(tmp.path, 'usr', 'bin', 'container-image-proxy');
+    await symlink(join(pkgBin, 'ocipeek'), renamed);
+    for (const file of [copy, npmLink, renamed]) {
+      const seen = await launch(file, ['--sockfd=3', 'docker://r/x:1'], {});
+      assert.equal(seen.script, join(pkgBin, 'ocipeek.js'), file);
+      assert.deepEqual(seen.args, ['proxy', '--sockfd=3', 'docker://r/x:1'], file);
+    }
+    const plain = await launch(join(pkgBin, 'ocipeek'), ['proxy', 'x'], {});
+    assert.deepEqual(plain.args, ['proxy', 'x'], 'ocipeek itself adds nothing');
+  });
+
   it('is also JavaScript: run by node, it loads the launcher beside it', async () => {
     const seen = await launch(process.execPath, [join(pkgBin, 'ocipeek'), ...tricky], {
       NODE_EXTRA_CA_CERTS: '/x.pem',
