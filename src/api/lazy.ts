@@ -11,6 +11,7 @@ export {
   type LazyImage,
   type LazyLayer,
   lazyFormatOf,
+  openLazyFile,
   openLazyImage,
   openLazyLayer,
   registryRangeSource,

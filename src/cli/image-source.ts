@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { isOcipeekError } from '../errors/index.js';
+import type { ImageFilesystem } from '../fs/index.js';
 import { type BuiltFilesystem, buildFilesystem, LayerIndexCache } from '../image/index.js';
 import { openPlaceImage, openPlaceSource } from '../places/index.js';
 import { type ImageSource, type OpenedImage, parsePlace } from '../source/index.js';
@@ -66,15 +67,25 @@ export async function openCliSource(cmd: Command, placeArg: string): Promise<Ima
   return source;
 }
 
-/** The merged filesystem of a CLI image, through the listing cache. */
-export function cliFilesystem(
+/**
+ * The merged filesystem of a CLI image, through the listing cache. Entries the layer
+ * rules refused (unpack would fail on them) are named on stderr.
+ */
+export async function cliFilesystem(
   img: CliImage,
   options: { contentDigests?: boolean; efficiency?: boolean } = {},
 ): Promise<BuiltFilesystem> {
-  return buildFilesystem(img.image, {
+  const built = await buildFilesystem(img.image, {
     cache: img.cache,
     contentDigests: options.contentDigests,
     efficiency: options.efficiency,
     signal: img.ctx.signal,
   });
+  warnRefused(built.fs);
+  return built;
+}
+
+/** Name on stderr each entry the layer rules refused while building `fs`. */
+export function warnRefused(fs: ImageFilesystem): void {
+  for (const w of fs.warnings()) process.stderr.write(`warning: ${w}\n`);
 }

@@ -1,6 +1,7 @@
+import type { Readable } from 'node:stream';
 import type { ImageFilesystem } from '../fs/index.js';
-import { type LazyImage, openLazyImage } from '../lazy/index.js';
-import { type CliImage, cliFilesystem } from './image-source.js';
+import { type LazyImage, openLazyFile, openLazyImage } from '../lazy/index.js';
+import { type CliImage, cliFilesystem, warnRefused } from './image-source.js';
 
 /**
  * The image opened through its eStargz / zstd:chunked TOCs when every layer announces one
@@ -8,11 +9,26 @@ import { type CliImage, cliFilesystem } from './image-source.js';
  * images, decided from the annotations alone.
  */
 export async function openCliLazyImage(img: CliImage): Promise<LazyImage | undefined> {
+  const options = lazyOptions(img);
+  return options && openLazyImage(img.image, options);
+}
+
+/**
+ * The file at `path` of an image whose every layer announces a TOC, read from the top
+ * layer's TOC down only as far as needed; `undefined` for ordinary images.
+ */
+export async function openCliLazyFile(img: CliImage, path: string): Promise<Readable | undefined> {
+  const options = lazyOptions(img);
+  return options && openLazyFile(img.image, path, options);
+}
+
+/** Where the TOC readers take ranges from; `undefined` for images that are not lazy here. */
+function lazyOptions(img: CliImage) {
   // The TOC readers take ranges from a registry or the store; local layouts and
   // archives are read whole (they are on disk already).
   if (img.image.location !== 'registry' && img.image.location !== 'store') return undefined;
   const store = img.image.location === 'store' ? img.store : undefined;
-  return openLazyImage(img.image, { client: img.ctx.client, store, signal: img.ctx.signal });
+  return { client: img.ctx.client, store, signal: img.ctx.signal };
 }
 
 /**
@@ -20,5 +36,8 @@ export async function openCliLazyImage(img: CliImage): Promise<LazyImage | undef
  * `find`): from the TOCs of a lazy image, else built from the layers (and cached).
  */
 export async function cliFilesystemView(img: CliImage): Promise<ImageFilesystem> {
-  return (await openCliLazyImage(img))?.fs ?? (await cliFilesystem(img, { efficiency: false })).fs;
+  const lazy = await openCliLazyImage(img);
+  if (lazy === undefined) return (await cliFilesystem(img, { efficiency: false })).fs;
+  warnRefused(lazy.fs);
+  return lazy.fs;
 }

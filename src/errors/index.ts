@@ -7,6 +7,7 @@ export { InvalidManifestError } from './invalid-manifest-error.js';
 export { InvalidReferenceError } from './invalid-reference-error.js';
 export { InvalidTarError } from './invalid-tar-error.js';
 export { InvalidWasmError, type InvalidWasmReason } from './invalid-wasm-error.js';
+export { LayerRuleError } from './layer-rule-error.js';
 export { LazyLayerError, type LazyLayerProblem } from './lazy-layer-error.js';
 export { NetworkError } from './network-error.js';
 export { NotFoundError } from './not-found-error.js';

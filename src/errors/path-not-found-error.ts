@@ -8,7 +8,9 @@ export class PathNotFoundError extends OcipeekError {
     readonly path: string,
     /** Why, when it is not plain absence, e.g. `not a directory`. */
     readonly reason = 'no such file or directory',
+    /** `path` as the message shows it (escaped by callers whose names may hold bytes). */
+    shownPath = path,
   ) {
-    super(PathNotFoundError.code, `${path}: ${reason}`);
+    super(PathNotFoundError.code, `${shownPath}: ${reason}`);
   }
 }

@@ -1,4 +1,4 @@
-import type { FsNode } from './node.js';
+import type { FsNode } from '../layer-rules/fs-node.js';
 import { childPath } from './paths.js';
 
 /**

@@ -1,13 +1,11 @@
 import { InvalidArgumentError, PathNotFoundError } from '../errors/index.js';
-import type { TarEntry, TarRecord } from '../tar/index.js';
+import { hardlinkContent, LayerRules, type Resolved, resolvePath } from '../layer-rules/index.js';
+import { escapeName, type TarEntry, type TarRecord } from '../tar/index.js';
 import { DepthFirst } from './depth-first.js';
 import { EfficiencyTracker, type ImageEfficiency, type LayerStats } from './layer-stats.js';
-import { type EntryView, entryOf, type FsEntry, FsNode, NodeView } from './node.js';
-import { childPath, plainRelative, splitPath } from './paths.js';
-import { hardlinkContent, type Resolved, resolvePath } from './resolve.js';
-
-const WHITEOUT = '.wh.';
-const OPAQUE = '.wh..wh..opq';
+import { type EntryView, entryOf, type FsEntry, NodeView } from './node.js';
+import { childPath } from './paths.js';
+import { ViewStats } from './view-stats.js';
 
 /** Options for {@link ImageFilesystem.applyLayer}. */
 export interface ApplyLayerOptions {
@@ -39,31 +37,34 @@ export interface WalkOptions {
 
 /**
  * The merged filesystem of an image, built by applying its layers bottom to top with the
- * OCI changeset rules, and answering lookups the way a container would see the files.
+ * layer rules unpack uses too ({@link LayerRules}: umoci's and containerd's), and
+ * answering lookups the way a container would see the files.
  *
- * Rules: `.wh.NAME` removes what lower layers had at NAME (a whole subtree for a
- * directory); `.wh..wh..opq` in D hides everything lower layers had below D but keeps what
- * the same layer adds, wherever in the layer the marker comes; a later layer can re-create
- * a removed path; a file over a directory replaces the subtree and a directory over a file
- * replaces the file (as overlayfs shows them); directories implied by deeper entries exist;
- * a directory entry over an existing directory updates its metadata and keeps its children.
- * Parent directories are never resolved through symlinks (overlayfs semantics: an upper
- * directory hides a lower symlink of the same name).
+ * In short: parents are resolved through symlinks inside the root (a layer writing
+ * `lib/x` over a lower `lib -> usr/lib` adds `/usr/lib/x`), missing directories are
+ * implied, `.wh.NAME` and `.wh..wh..opq` remove what lower layers left (never what the
+ * same layer wrote), a file over a directory replaces the subtree, a directory over a
+ * file (or a symlink) replaces it, a directory over a directory updates its metadata and
+ * keeps its children. Entries the rules refuse (a parent that is a file, a hardlink to
+ * nothing…) are skipped and listed in {@link ImageFilesystem.warnings}.
  *
  * Memory: one small fixed-shape node per path plus its map slot; no content is kept.
  */
 export class ImageFilesystem {
-  private readonly root = FsNode.impliedDir(0);
   private readonly layers: LayerStats[] = [];
   private readonly efficiencyTracker: EfficiencyTracker | undefined;
   private readonly strings = new Map<string, string>();
-  private shadowedBytes = 0;
-  /** Cache of the last parent directory looked up while applying (tars group by dir). */
-  private lastDirPath: string | undefined;
-  private lastDir: FsNode | undefined;
+  private readonly events: ViewStats;
+  private readonly rules: LayerRules;
 
   constructor(options: ImageFilesystemOptions = {}) {
     this.efficiencyTracker = options.efficiency === false ? undefined : new EfficiencyTracker();
+    this.events = new ViewStats(this.efficiencyTracker);
+    this.rules = new LayerRules({ events: this.events, intern: this.intern });
+  }
+
+  private get root() {
+    return this.rules.root;
   }
 
   /** Number of layers applied so far. */
@@ -81,7 +82,15 @@ export class ImageFilesystem {
     if (!this.efficiencyTracker) {
       throw new InvalidArgumentError('this filesystem was built without efficiency tracking');
     }
-    return this.efficiencyTracker.summary(this.layers, this.shadowedBytes);
+    return this.efficiencyTracker.summary(this.layers, this.events.shadowedBytes);
+  }
+
+  /**
+   * Entries the layer rules refused, one line each (`layer N: PATH: reason; entry
+   * skipped`), at most 1,000; `unpack` fails on the first of them, as umoci does.
+   */
+  warnings(): readonly string[] {
+    return this.events.warnings;
   }
 
   /**
@@ -136,9 +145,7 @@ export class ImageFilesystem {
         `layer ${layerIndex} applied out of order: ${this.layers.length} layers applied so far`,
       );
     }
-    this.lastDirPath = undefined;
-    this.lastDir = undefined;
-    return {
+    const stats: LayerStats = {
       index: layerIndex,
       digest: layerDigest,
       entries: 0,
@@ -150,13 +157,17 @@ export class ImageFilesystem {
       filesDeleted: 0,
       bytesDeleted: 0,
     };
+    this.events.stats = stats;
+    this.rules.beginLayer(layerIndex);
+    return stats;
   }
 
   private applyItem(item: TarEntry | TarRecord, stats: LayerStats): void {
     const entry = 'entry' in item ? item.entry : item;
     stats.entries++;
     stats.sizeBytes += entry.type === 'dir' ? 0 : entry.size;
-    this.applyEntry(entry, stats.index, stats);
+    // The view's events never make the rules wait.
+    this.rules.apply(entry);
   }
 
   private endLayer(stats: LayerStats): LayerStats {
@@ -172,160 +183,6 @@ export class ImageFilesystem {
     this.strings.set(s, s);
     return s;
   };
-
-  private applyEntry(e: TarEntry, layer: number, stats: LayerStats): void {
-    const path = plainRelative(e.path) ?? splitPath(e.path).join('/');
-    if (path === '') {
-      if (e.type === 'dir') this.root.assign(e, layer, this.intern);
-      return;
-    }
-    const slash = path.lastIndexOf('/');
-    const name = slash < 0 ? path : path.slice(slash + 1);
-    const parentKey = slash < 0 ? '' : path.slice(0, slash);
-    const parent = this.ensureDir(path, parentKey, layer, stats);
-    if (name.startsWith(WHITEOUT)) {
-      if (name === OPAQUE) this.opaque(parent, parentKey, layer, stats);
-      else if (!name.startsWith('.wh..wh.')) {
-        const target = name.slice(WHITEOUT.length);
-        const targetPath = parentKey === '' ? target : `${parentKey}/${target}`;
-        const victim = parent.children!.get(target);
-        const dirBytes = victim?.type === 'dir' ? subtreeBytes(victim) : 0;
-        if (victim) this.prune(parent, target, victim, layer, stats);
-        this.efficiencyTracker?.visit(targetPath, dirBytes);
-      }
-      // Other `.wh..wh.*` names are aufs bookkeeping, meaningless here.
-      return;
-    }
-    this.efficiencyTracker?.visit(path, e.type === 'dir' ? 0 : e.size);
-    const children = parent.children!;
-    const existing = children.get(name);
-    if (e.type === 'dir' && existing?.type === 'dir') {
-      existing.assign(e, layer, this.intern);
-      return;
-    }
-    if (existing !== undefined && existing.type === 'dir') this.invalidateDirCache();
-    const node = new FsNode(e.type, 0, 0, 0, 0, 0, layer, 0, 0);
-    node.assign(e, layer, this.intern);
-    if (e.type === 'hardlink') node.linkTarget = this.captureLinkTarget(node);
-    if (e.type !== 'dir') {
-      if (existing === undefined) {
-        stats.filesAdded++;
-        stats.bytesAdded += e.size;
-      } else if (existing.layer < layer) {
-        stats.filesModified++;
-        stats.bytesModified += e.size;
-      }
-    }
-    if (existing !== undefined) {
-      this.countRemoved(existing, layer, stats, existing.type === 'dir' || e.type === 'dir');
-    }
-    children.set(name, node);
-  }
-
-  /**
-   * The directory holding `path`'s last segment, creating implied directories and replacing
-   * non-directories in the way (an upper directory hides a lower file of the same name).
-   */
-  private ensureDir(path: string, key: string, layer: number, stats: LayerStats): FsNode {
-    if (key === '') return this.root;
-    if (key === this.lastDirPath && this.lastDir !== undefined) return this.lastDir;
-    const segs = path.split('/');
-    let cur = this.root;
-    for (let i = 0; i < segs.length - 1; i++) {
-      const seg = segs[i]!;
-      const children = cur.children!;
-      let next = children.get(seg);
-      if (next === undefined || next.type !== 'dir') {
-        const dir = FsNode.impliedDir(layer);
-        if (next !== undefined) this.countRemoved(next, layer, stats, true);
-        children.set(seg, dir);
-        next = dir;
-      }
-      cur = next;
-    }
-    this.lastDirPath = key;
-    this.lastDir = cur;
-    return cur;
-  }
-
-  private invalidateDirCache(): void {
-    this.lastDirPath = undefined;
-    this.lastDir = undefined;
-  }
-
-  /** Account for lower-layer content that disappears (overwritten, deleted, hidden). */
-  private countRemoved(
-    node: FsNode,
-    layer: number,
-    stats: LayerStats,
-    countAsDeleted: boolean,
-  ): void {
-    forEachNode(node, (n) => {
-      if (n.type === 'dir' || n.layer >= layer) return;
-      this.shadowedBytes += n.size;
-      if (countAsDeleted || n !== node) {
-        stats.filesDeleted++;
-        stats.bytesDeleted += n.size;
-      }
-    });
-  }
-
-  /**
-   * Remove what lower layers have at `parent/name`, keeping anything this layer wrote
-   * (whiteouts only apply to lower layers, so the order inside a layer does not matter).
-   */
-  private prune(parent: FsNode, name: string, node: FsNode, layer: number, stats: LayerStats) {
-    this.invalidateDirCache();
-    if (!this.pruneLower(node, layer, stats)) parent.children!.delete(name);
-  }
-
-  /** Drop lower-layer nodes below (and at) `node`; true if something of `layer` remains. */
-  private pruneLower(node: FsNode, layer: number, stats: LayerStats): boolean {
-    let keep = node.layer === layer;
-    if (node.children !== undefined) {
-      for (const [name, child] of node.children) {
-        if (this.pruneLower(child, layer, stats)) keep = true;
-        else node.children.delete(name);
-      }
-      if (keep && node.layer < layer) {
-        // A lower dir kept only for this layer's entries below it: from now on it is the
-        // dir those entries imply, as if the marker had come first.
-        node.resetImplied(layer);
-      }
-    }
-    if (!keep && node.type !== 'dir') {
-      this.shadowedBytes += node.size;
-      stats.filesDeleted++;
-      stats.bytesDeleted += node.size;
-    }
-    return keep;
-  }
-
-  /** `.wh..wh..opq`: hide every lower-layer child of `dir`, keep this layer's. */
-  private opaque(dir: FsNode, dirKey: string, layer: number, stats: LayerStats): void {
-    this.invalidateDirCache();
-    for (const [name, child] of dir.children!) {
-      const childKey = dirKey === '' ? name : `${dirKey}/${name}`;
-      const tracker = this.efficiencyTracker;
-      if (tracker) {
-        forEachLeaf(child, childKey, (n, p) => {
-          if (n.layer < layer) tracker.visit(p, 0);
-        });
-      }
-      if (!this.pruneLower(child, layer, stats)) dir.children!.delete(name);
-    }
-  }
-
-  /** The content node a new hardlink points at, if its target exists already. */
-  private captureLinkTarget(link: FsNode): FsNode | undefined {
-    try {
-      const found = resolvePath(this.root, link.linkname ?? '', false);
-      if (found.node.type === 'hardlink') return found.node.linkTarget;
-      return found.node;
-    } catch {
-      return undefined;
-    }
-  }
 
   private digestOf(layer: number): string {
     return this.layers[layer]?.digest ?? '';
@@ -365,14 +222,15 @@ export class ImageFilesystem {
   linkContent(path: string): FsEntry {
     const r = resolvePath(this.root, path, false);
     if (r.node.type !== 'hardlink') return this.entry(r);
-    return this.entry(hardlinkContent(this.root, r.node, path));
+    return this.entry(hardlinkContent(r.node, path));
   }
 
   /** The children of directory `dir` (symlinks to it followed), sorted by name. */
   list(dir: string): FsEntry[] {
     const r = resolvePath(this.root, dir, true);
     const children = r.node.children;
-    if (children === undefined) throw new PathNotFoundError(dir, 'not a directory');
+    if (children === undefined)
+      throw new PathNotFoundError(dir, 'not a directory', escapeName(dir));
     return [...children.keys()]
       .sort()
       .map((name) => this.entry({ node: children.get(name)!, path: childPath(r.path, name) }));
@@ -405,28 +263,8 @@ export class ImageFilesystem {
 
   private walkStart(dir: string): Resolved {
     const start = resolvePath(this.root, dir, true);
-    if (start.node.children === undefined) throw new PathNotFoundError(dir, 'not a directory');
+    if (start.node.children === undefined)
+      throw new PathNotFoundError(dir, 'not a directory', escapeName(dir));
     return start;
   }
-}
-
-function forEachNode(node: FsNode, fn: (n: FsNode) => void): void {
-  fn(node);
-  if (node.children) for (const child of node.children.values()) forEachNode(child, fn);
-}
-
-function forEachLeaf(node: FsNode, path: string, fn: (n: FsNode, path: string) => void): void {
-  if (node.children === undefined || node.children.size === 0) {
-    fn(node, path);
-    return;
-  }
-  for (const [name, child] of node.children) forEachLeaf(child, `${path}/${name}`, fn);
-}
-
-function subtreeBytes(node: FsNode): number {
-  let n = 0;
-  forEachNode(node, (x) => {
-    if (x.type !== 'dir') n += x.size;
-  });
-  return n;
 }

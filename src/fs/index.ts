@@ -1,3 +1,4 @@
+export { MAX_SYMLINK_HOPS } from '../layer-rules/index.js';
 export {
   type ChangedField,
   type ChangedPath,
@@ -15,4 +16,3 @@ export {
 } from './image-filesystem.js';
 export type { ImageEfficiency, Inefficiency, LayerStats } from './layer-stats.js';
 export { type EntryJson, type EntryView, type FsEntry, toEntryJson } from './node.js';
-export { MAX_SYMLINK_HOPS } from './resolve.js';

@@ -1,43 +1,95 @@
-import { posix } from 'node:path';
 import { Readable } from 'node:stream';
 import { decompressStream } from '../compression/index.js';
-import { InvalidArgumentError, PathNotFoundError, SymlinkLoopError } from '../errors/index.js';
+import { PathNotFoundError } from '../errors/index.js';
 import type { ImageFilesystem } from '../fs/index.js';
-import { MAX_SYMLINK_HOPS } from '../fs/index.js';
+import type { FsNode } from '../layer-rules/fs-node.js';
+import { assertRegularFile, cleanPath, TopDownSearch } from '../layer-rules/index.js';
 import type { ImageLayer, OpenedImage } from '../source/index.js';
-import { readTar, type TarRecord } from '../tar/index.js';
+import { readTar, type TarEntry, type TarRecord } from '../tar/index.js';
+import type { LayerIndexCache } from './layer-index-cache.js';
 
 /** Options for {@link openImageFile}. */
 export interface OpenImageFileOptions {
   /** A merged view already built (e.g. from the index cache): only one layer is read then. */
   fs?: ImageFilesystem;
+  /** Layer listings to use instead of reading a layer's headers, where it has them. */
+  cache?: LayerIndexCache;
   signal?: AbortSignal;
 }
 
-const WHITEOUT = '.wh.';
-const OPAQUE = '.wh..wh..opq';
+/** Largest file kept in memory while its layer is read on (else read again, see below). */
+const MAX_KEPT_FILE = 4 << 20;
+/** Largest total of such files kept while searching. */
+const MAX_KEPT_TOTAL = 16 << 20;
 
-/** `/a/b/../c` → `a/c`; `..` never climbs above the image root. */
-function clean(path: string): string {
-  return posix.normalize(`/${path}`).replace(/^\/+/, '').replace(/\/+$/, '');
+/**
+ * Files a search keeps while it reads each layer to its end: a layer only decides a path
+ * once all of its entries are applied (a later entry may replace the file or a parent), and
+ * a tar cannot be rewound to a body already passed. Kept: regular files named like the
+ * path looked for, or like a symlink or hardlink target met under one of those names.
+ * Any other answer is read again from its layer, up to its entry.
+ */
+class KeptBodies {
+  private readonly names = new Set<string>();
+  private readonly bodies = new Map<string, Buffer>();
+  private total = 0;
+
+  constructor(path: string) {
+    const last = cleanPath(path).segs.pop();
+    if (last !== undefined) this.names.add(last);
+  }
+
+  /** Whether `record`'s body is worth keeping; notes link targets under wanted names. */
+  wants(e: TarEntry): boolean {
+    const name = baseName(e.path);
+    if (!this.names.has(name)) return false;
+    if ((e.type === 'symlink' || e.type === 'hardlink') && e.linkname) {
+      const target = cleanPath(e.linkname).segs.pop();
+      if (target !== undefined) this.names.add(target);
+      return false;
+    }
+    return e.type === 'file' && e.size <= MAX_KEPT_FILE && this.total + e.size <= MAX_KEPT_TOTAL;
+  }
+
+  async keep(layer: number, record: TarRecord): Promise<void> {
+    const parts: Buffer[] = [];
+    for await (const part of record.readBody()) parts.push(Buffer.from(part));
+    const body = Buffer.concat(parts);
+    this.total += body.length;
+    this.bodies.set(`${layer}:${record.entry.headerOffset}`, body);
+  }
+
+  take(node: FsNode): Buffer | undefined {
+    return this.bodies.get(`${node.layer}:${node.headerOffset}`);
+  }
 }
 
-/** Where a symlink at `linkPath` points: absolute targets are relative to the image root. */
-function linkTarget(linkPath: string, target: string | undefined): string {
-  const t = target ?? '';
-  return clean(t.startsWith('/') ? t : `${posix.dirname(linkPath)}/${t}`);
+function baseName(path: string): string {
+  const p = path.endsWith('/') ? path.slice(0, -1) : path;
+  return p.slice(p.lastIndexOf('/') + 1);
 }
 
-function ancestors(path: string): string[] {
-  const parts = path.split('/');
-  return parts.slice(0, -1).map((_, i) => parts.slice(0, i + 1).join('/'));
+/** A layer's uncompressed tar stream. */
+async function layerTar(layer: ImageLayer, signal: AbortSignal | undefined) {
+  return decompressStream(await layer.open({ signal }), {
+    mediaType: layer.descriptor.mediaType,
+    signal,
+  });
 }
 
-type LayerVerdict =
-  | { kind: 'found'; stream: Readable }
-  | { kind: 'redirect'; path: string; fromLayer: number }
-  | { kind: 'hidden'; reason?: string }
-  | { kind: 'absent' };
+/** Every entry of a layer, keeping the bodies `kept` wants. */
+async function readLayerEntries(
+  layer: ImageLayer,
+  kept: KeptBodies,
+  signal: AbortSignal | undefined,
+): Promise<TarEntry[]> {
+  const entries: TarEntry[] = [];
+  for await (const record of readTar(await layerTar(layer, signal), { signal })) {
+    entries.push(record.entry);
+    if (kept.wants(record.entry)) await kept.keep(layer.index, record);
+  }
+  return entries;
+}
 
 /** A stream of one record's body that closes the layer once the body has been read. */
 function bodyStream(iterator: AsyncGenerator<TarRecord>, record: TarRecord): Readable {
@@ -51,104 +103,56 @@ function bodyStream(iterator: AsyncGenerator<TarRecord>, record: TarRecord): Rea
   return Readable.from(body(), { objectMode: false });
 }
 
-/**
- * Look for `path` in one layer. Stops reading the layer as soon as the file's bytes are
- * handed over; a whiteout or opaque directory above it, or an ancestor replaced by a
- * symlink or a file, decides the answer for every layer below.
- */
-async function searchLayer(
+/** Stream the body of the entry at `headerOffset` of `layer`, reading only up to it. */
+async function openEntryAt(
   layer: ImageLayer,
+  headerOffset: number,
   path: string,
   signal: AbortSignal | undefined,
-): Promise<LayerVerdict> {
-  const tar = await decompressStream(await layer.open({ signal }), {
-    mediaType: layer.descriptor.mediaType,
-    signal,
-  });
-  const iterator = readTar(tar, { signal });
-  const above = new Set(ancestors(path));
-  let hidden: LayerVerdict | undefined;
-  let handedOver = false;
-  try {
-    // Iterated by hand: leaving a for-await loop would close the tar (and the body with it).
-    for (let step = await iterator.next(); !step.done; step = await iterator.next()) {
-      const record = step.value;
-      const e = record.entry;
-      if (e.path === path) {
-        if (e.type === 'file') {
-          handedOver = true;
-          return { kind: 'found', stream: bodyStream(iterator, record) };
-        }
-        if (e.type === 'symlink') {
-          return {
-            kind: 'redirect',
-            path: linkTarget(path, e.linkname),
-            fromLayer: Number.POSITIVE_INFINITY,
-          };
-        }
-        if (e.type === 'hardlink') {
-          return { kind: 'redirect', path: clean(e.linkname ?? ''), fromLayer: layer.index };
-        }
-        if (e.type === 'dir') throw new InvalidArgumentError(`/${path}: is a directory`);
-        throw new InvalidArgumentError(`/${path}: not a regular file (${e.type})`);
-      }
-      const base = posix.basename(e.path);
-      const dir = posix.dirname(e.path) === '.' ? '' : posix.dirname(e.path);
-      if (base === OPAQUE && (dir === '' || above.has(dir))) hidden ??= { kind: 'hidden' };
-      else if (base.startsWith(WHITEOUT)) {
-        const deleted = dir ? `${dir}/${base.slice(WHITEOUT.length)}` : base.slice(WHITEOUT.length);
-        if (deleted === path || above.has(deleted)) hidden = { kind: 'hidden' };
-      } else if (above.has(e.path) && e.type !== 'dir') {
-        if (e.type === 'symlink') {
-          const rest = path.slice(e.path.length + 1);
-          const target = linkTarget(e.path, e.linkname);
-          return {
-            kind: 'redirect',
-            path: clean(`${target}/${rest}`),
-            fromLayer: Number.POSITIVE_INFINITY,
-          };
-        }
-        hidden = { kind: 'hidden', reason: 'not a directory' };
-      }
-    }
-    return hidden ?? { kind: 'absent' };
-  } finally {
-    if (!handedOver) await iterator.return(undefined);
+): Promise<Readable> {
+  const iterator = readTar(await layerTar(layer, signal), { signal });
+  // Iterated by hand: leaving a for-await loop would close the tar (and the body with it).
+  for (let step = await iterator.next(); !step.done; step = await iterator.next()) {
+    if (step.value.entry.headerOffset === headerOffset) return bodyStream(iterator, step.value);
   }
+  throw new PathNotFoundError(path, `not found in layer ${layer.index} where the index put it`);
 }
 
 /**
  * Stream the content of the file at `path` in an image, following symlinks inside the
- * image root and reading hardlinks' targets. Without a prebuilt view, layers are searched
- * from the top down and the search stops at the first layer that has the path or hides
- * it; no other layer is fetched. With `fs`, only the layer holding the file is read.
+ * image root and reading hardlinks' targets, by the layer rules unpack uses.
+ *
+ * Without a prebuilt view, layers are read from the top down ({@link TopDownSearch}) and
+ * the search stops at the first layer that decides the path: each layer read is applied
+ * over what is still unknown below, and one more is read only while the answer depends
+ * on it (a name the upper layers do not list, a parent that a lower symlink may redirect).
+ * Each layer read is read to its end (its last entry may still change the answer); the
+ * file's bytes come from memory when it was small and met on the way, else from one more
+ * read of its layer, up to the file. Listings in `cache` stand in for reading a layer. With
+ * `fs`, only the layer holding the file is read.
  */
 export async function openImageFile(
   image: OpenedImage,
   path: string,
   options: OpenImageFileOptions = {},
 ): Promise<Readable> {
-  if (options.fs) return openViaIndex(image, options.fs, path, options.signal);
-  let target = clean(path);
-  let start = image.layers.length - 1;
-  for (let hops = 0; hops <= MAX_SYMLINK_HOPS; hops++) {
-    let verdict: LayerVerdict = { kind: 'absent' };
-    for (let i = start; i >= 0; i--) {
-      verdict = await searchLayer(image.layers[i]!, target, options.signal);
-      if (verdict.kind !== 'absent') break;
+  const { signal } = options;
+  if (options.fs) return openViaIndex(image, options.fs, path, signal);
+  const asked = `/${cleanPath(path).segs.join('/')}`;
+  const search = new TopDownSearch(image.layers.length);
+  const kept = new KeptBodies(asked);
+  for (;;) {
+    const node = search.findFile(asked);
+    if (node !== undefined) {
+      const body = kept.take(node);
+      if (body !== undefined) return Readable.from([body]);
+      return openEntryAt(image.layers[node.layer]!, node.headerOffset, asked, signal);
     }
-    if (verdict.kind === 'found') return verdict.stream;
-    if (verdict.kind === 'redirect') {
-      target = verdict.path;
-      start = Math.min(verdict.fromLayer, image.layers.length - 1);
-      continue;
-    }
-    throw new PathNotFoundError(
-      `/${clean(path)}`,
-      verdict.kind === 'hidden' ? verdict.reason : undefined,
-    );
+    // With every layer read, the base is empty and every lookup is decided.
+    const layer = image.layers[search.nextLayer]!;
+    const cached = await options.cache?.get(layer.descriptor.digest);
+    search.addLayer(cached ? cached.entries : await readLayerEntries(layer, kept, signal));
   }
-  throw new SymlinkLoopError(`/${clean(path)}`, MAX_SYMLINK_HOPS);
 }
 
 async function openViaIndex(
@@ -159,18 +163,6 @@ async function openViaIndex(
 ): Promise<Readable> {
   const resolved = fs.stat(path, { follow: true });
   const entry = resolved.type === 'hardlink' ? fs.linkContent(resolved.path) : resolved;
-  if (entry.type === 'dir') throw new InvalidArgumentError(`${path}: is a directory`);
-  if (entry.type !== 'file')
-    throw new InvalidArgumentError(`${path}: not a regular file (${entry.type})`);
-  const layer = image.layers[entry.layer]!;
-  const tar = await decompressStream(await layer.open({ signal }), {
-    mediaType: layer.descriptor.mediaType,
-    signal,
-  });
-  const iterator = readTar(tar, { signal });
-  for (let step = await iterator.next(); !step.done; step = await iterator.next()) {
-    if (step.value.entry.headerOffset === entry.headerOffset)
-      return bodyStream(iterator, step.value);
-  }
-  throw new PathNotFoundError(path, `not found in layer ${layer.index} where the index put it`);
+  assertRegularFile(entry.type, path);
+  return openEntryAt(image.layers[entry.layer]!, entry.headerOffset, path, signal);
 }

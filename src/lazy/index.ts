@@ -10,7 +10,12 @@ export { estargzFooter, parseEstargzFooter } from './estargz/footer.js';
 export { type OpenEstargzOptions, openEstargzLayer } from './estargz/open-estargz.js';
 export { inflatePrefix, type MemberCompression } from './inflate-prefix.js';
 export type { LazyChunk, LazyEntry, PrefetchInfo } from './lazy-entry.js';
-export { type LazyImage, type OpenLazyImageOptions, openLazyImage } from './lazy-image.js';
+export {
+  type LazyImage,
+  type OpenLazyImageOptions,
+  openLazyFile,
+  openLazyImage,
+} from './lazy-image.js';
 export {
   type LazyFormat,
   type LazyLayer,

@@ -1,6 +1,7 @@
 import type { Readable } from 'node:stream';
 import { InvalidArgumentError } from '../errors/index.js';
 import { ImageFilesystem } from '../fs/index.js';
+import { assertRegularFile, cleanPath, TopDownSearch } from '../layer-rules/index.js';
 import { parseReference } from '../ref/index.js';
 import type { RegistryClient } from '../registry/index.js';
 import type { OpenedImage } from '../source/index.js';
@@ -28,6 +29,67 @@ export interface LazyImage {
   openFile(path: string, options?: { signal?: AbortSignal }): Readable;
 }
 
+/** Whether every layer of `image` announces a lazy format (decided without any I/O). */
+function isLazyImage(image: OpenedImage): boolean {
+  return image.layers.length > 0 && image.layers.every((l) => lazyFormatOf(l.descriptor));
+}
+
+/** Where layer `index`'s bytes are read from, by range. */
+function layerSource(
+  image: OpenedImage,
+  index: number,
+  options: OpenLazyImageOptions,
+): BlobRangeSource {
+  const d = image.layers[index]!.descriptor;
+  const description = `layer ${index} (${d.digest})`;
+  if (image.location === 'store') {
+    if (!options.store) throw new InvalidArgumentError('a stored image needs the store');
+    return storeRangeSource(options.store, d, { description });
+  }
+  if (!options.client) throw new InvalidArgumentError('a registry image needs a client');
+  return registryRangeSource(options.client, parseReference(image.name), d, { description });
+}
+
+/** Open layer `index` through its TOC (its descriptor announced the format). */
+async function openTocLayer(
+  image: OpenedImage,
+  index: number,
+  options: OpenLazyImageOptions,
+): Promise<LazyLayer> {
+  const source = layerSource(image, index, options);
+  const descriptor = image.layers[index]!.descriptor;
+  return (await openLazyLayer(source, descriptor, { probe: false, signal: options.signal }))!;
+}
+
+/**
+ * Stream the file at `path` (symlinks and hardlinks followed) of an image whose every layer
+ * is lazily readable, reading TOCs from the top layer down and stopping at the first layer
+ * that decides the path ({@link TopDownSearch}): a file of the top layer costs its TOC and
+ * its chunks. `undefined` for other images (decided from the annotations alone).
+ */
+export async function openLazyFile(
+  image: OpenedImage,
+  path: string,
+  options: OpenLazyImageOptions,
+): Promise<Readable | undefined> {
+  if (!isLazyImage(image)) return undefined;
+  const asked = `/${cleanPath(path).segs.join('/')}`;
+  const search = new TopDownSearch(image.layers.length);
+  const opened: LazyLayer[] = [];
+  for (;;) {
+    const node = search.findFile(asked);
+    if (node !== undefined) {
+      const layer = opened[node.layer]!;
+      const entry = layer.list()[node.headerOffset];
+      if (!entry) throw new InvalidArgumentError(`${asked}: no TOC entry behind it`);
+      return layer.openEntry(entry, { signal: options.signal });
+    }
+    const index = search.nextLayer;
+    opened[index] = await openTocLayer(image, index, options);
+    search.addLayer(opened[index].list());
+  }
+}
+
 /**
  * Open `image` through its layers' TOCs when every layer announces a lazy format in its
  * descriptor annotations; `undefined` otherwise (no I/O is spent deciding that). This is the
@@ -37,27 +99,14 @@ export async function openLazyImage(
   image: OpenedImage,
   options: OpenLazyImageOptions,
 ): Promise<LazyImage | undefined> {
-  if (image.layers.length === 0) return undefined;
-  if (!image.layers.every((l) => lazyFormatOf(l.descriptor))) return undefined;
-  const sourceOf = (index: number): BlobRangeSource => {
-    const d = image.layers[index]!.descriptor;
-    const description = `layer ${index} (${d.digest})`;
-    if (image.location === 'store') {
-      if (!options.store) throw new InvalidArgumentError('a stored image needs the store');
-      return storeRangeSource(options.store, d, { description });
-    }
-    if (!options.client) throw new InvalidArgumentError('a registry image needs a client');
-    return registryRangeSource(options.client, parseReference(image.name), d, { description });
-  };
+  if (!isLazyImage(image)) return undefined;
   // Settle every layer before reporting a failure, so no request outlives the call.
   const opened = await Promise.allSettled(
-    image.layers.map((l) =>
-      openLazyLayer(sourceOf(l.index), l.descriptor, { probe: false, signal: options.signal }),
-    ),
+    image.layers.map((l) => openTocLayer(image, l.index, options)),
   );
   const failed = opened.find((r) => r.status === 'rejected');
   if (failed) throw failed.reason;
-  const layers = opened.map((r) => (r as PromiseFulfilledResult<LazyLayer | undefined>).value!);
+  const layers = opened.map((r) => (r as PromiseFulfilledResult<LazyLayer>).value);
   const fs = new ImageFilesystem();
   for (const [index, layer] of layers.entries()) {
     await fs.applyLayer(layer.list(), index, image.layers[index]!.descriptor.digest, {
@@ -70,14 +119,11 @@ export async function openLazyImage(
     bytesRead: () => layers.reduce((n, l) => n + l.source.bytesRead, 0),
     openFile(path, o = {}) {
       const found = fs.stat(path);
-      if (found.type === 'dir') throw new InvalidArgumentError(`${path}: is a directory`);
-      if (found.type !== 'file') {
-        throw new InvalidArgumentError(`${path}: not a regular file (${found.type})`);
-      }
+      assertRegularFile(found.type, path);
       const layer = layers[found.layer]!;
       const entry = layer.list()[found.headerOffset];
       if (!entry) throw new InvalidArgumentError(`${path}: no TOC entry behind it`);
-      return layer.open(entry.path, { signal: o.signal ?? options.signal });
+      return layer.openEntry(entry, { signal: o.signal ?? options.signal });
     },
   };
 }

@@ -1,5 +1,6 @@
 import { Readable } from 'node:stream';
-import { InvalidArgumentError, PathNotFoundError } from '../errors/index.js';
+import type { FsNode } from '../layer-rules/fs-node.js';
+import { assertRegularFile, LayerRules, resolvePath } from '../layer-rules/index.js';
 import type { Descriptor } from '../media/index.js';
 import { normalizeTarPath } from '../tar/index.js';
 import { openChunkedFile } from './chunked-file.js';
@@ -41,8 +42,14 @@ export interface LazyLayer {
   list(): LazyEntry[];
   /** The entry at `path` (leading `/` and `./` ignored), if the layer has one. */
   entry(path: string): LazyEntry | undefined;
-  /** Stream a regular file (hard links followed inside the layer), verified chunk by chunk. */
+  /**
+   * Stream the regular file at `path` of this layer taken alone, verified chunk by chunk:
+   * the layer's entries applied by the layer rules (as if it were the whole image), then
+   * symlinks and hard links followed inside it.
+   */
   open(path: string, options?: LazyOpenOptions): Readable;
+  /** Stream one of this layer's regular file entries, verified chunk by chunk. */
+  openEntry(entry: LazyEntry, options?: LazyOpenOptions): Readable;
 }
 
 /** Options for {@link openLazyLayer}. */
@@ -121,6 +128,8 @@ class TocLayer implements LazyLayer {
   private readonly entries: LazyEntry[];
   private readonly byPath = new Map<string, LazyEntry>();
   private readonly inline: Map<string, Buffer>;
+  /** The layer's own tree, built by the layer rules on the first {@link open}. */
+  private tree: FsNode | undefined;
 
   constructor(
     readonly format: LazyFormat,
@@ -146,14 +155,17 @@ class TocLayer implements LazyLayer {
   }
 
   open(path: string, options: LazyOpenOptions = {}): Readable {
-    let entry = this.entry(path);
-    if (entry?.type === 'hardlink' && entry.linkname !== undefined) {
-      entry = this.entry(entry.linkname);
+    if (this.tree === undefined) {
+      const rules = new LayerRules({ events: { refused: () => {} } });
+      for (const e of this.entries) rules.apply(e);
+      this.tree = rules.root;
     }
-    if (!entry) throw new PathNotFoundError(path, `not in ${this.source.description}`);
-    if (entry.type !== 'file') {
-      throw new InvalidArgumentError(`${path} is a ${entry.type}, not a regular file`);
-    }
+    const { node } = resolvePath(this.tree, path, true);
+    assertRegularFile(node.type, path);
+    return this.openEntry(this.entries[node.headerOffset]!, options);
+  }
+
+  openEntry(entry: LazyEntry, options: LazyOpenOptions = {}): Readable {
     const inline = this.inline.get(entry.path);
     if (inline) return Readable.from([inline]);
     return openChunkedFile(this.source, entry, this.compression, options);

@@ -1,7 +1,9 @@
+import type { FsNode } from '../layer-rules/fs-node.js';
+import { joinRelative } from '../layer-rules/index.js';
+import { fsPath } from '../tar/index.js';
 import type { DiskWriter } from './disk-writer.js';
 import type { LayerApplier } from './layer-applier.js';
 import { setXattrs, type XattrItem } from './special-files.js';
-import { type NodeMeta, type TreeNode, walkTree } from './tree.js';
 import type { OwnershipEntry, OwnershipRecord, UnpackResult } from './types.js';
 
 /** What the final pass needs besides the applier. */
@@ -38,30 +40,37 @@ export function finishTree(applier: LayerApplier, disk: DiskWriter, s: FinishSet
   const counts: TreeCounts = { files: 0, dirs: 0, symlinks: 0, hardlinks: 0, fifos: 0, devices: 0 };
   const xattrs: XattrItem[] = [];
   let skippedXattrs = 0;
-  const seen = new Set<NodeMeta>();
+  // Hardlinked names share one inode: its xattrs are set once, through its first name.
+  const seen = new Set<FsNode>();
   walkTree(
     applier.root,
-    (node) => {
-      if (node.hardlink) counts.hardlinks++;
-      else if (node.kind === 'file') counts.files++;
-      else if (node.kind === 'symlink') counts.symlinks++;
-      else if (node.kind === 'fifo') counts.fifos++;
-      else if (node.kind === 'char' || node.kind === 'block') counts.devices++;
-      else if (node.path !== '') counts.dirs++;
-      // Hardlinked names share one inode (and meta): set its xattrs once, through any name.
-      const firstName = !seen.has(node.meta);
-      if (firstName) seen.add(node.meta);
-      if (node.meta.xattrs && firstName) {
-        for (const [name, value] of Object.entries(node.meta.xattrs)) {
+    '',
+    (node, path) => {
+      const inode = contentOf(node);
+      if (node.type === 'hardlink') counts.hardlinks++;
+      else if (node.type === 'file') counts.files++;
+      else if (node.type === 'symlink') counts.symlinks++;
+      else if (node.type === 'fifo') counts.fifos++;
+      else if (node.type === 'char' || node.type === 'block') counts.devices++;
+      else if (path !== '') counts.dirs++;
+      const firstName = !seen.has(inode);
+      if (firstName) seen.add(inode);
+      const nodeXattrs = inode.extra?.xattrs;
+      if (nodeXattrs && firstName) {
+        for (const [name, value] of Object.entries(nodeXattrs)) {
           if (s.rootless && !name.startsWith('user.')) skippedXattrs++;
-          else xattrs.push({ abs: applier.abs(node), name, value });
+          else xattrs.push({ abs: fsPath(applier.abs(path)), name, value });
         }
       }
-      if (s.rootless && s.ownerXattrs && node.kind !== 'symlink' && firstName) {
-        const value = rootlessOwnerValue(node.meta.uid, node.meta.gid);
-        if (value !== '') xattrs.push({ abs: applier.abs(node), name: ROOTLESS_XATTR, value });
+      if (s.rootless && s.ownerXattrs && inode.type !== 'symlink' && firstName) {
+        const value = rootlessOwnerValue(inode.uid, inode.gid);
+        if (value !== '') {
+          xattrs.push({ abs: fsPath(applier.abs(path)), name: ROOTLESS_XATTR, value });
+        }
       }
-      if (node.kind === 'dir' && !node.implicit) finishDir(applier.abs(node), node, disk, s);
+      if (node.type === 'dir' && !node.implied) {
+        finishDir(applier.abs(path), node, applier.diskModes.get(node), disk, s);
+      }
     },
     true,
   );
@@ -104,23 +113,50 @@ export function rootlessOwnerValue(uid: number, gid: number): string {
   return Buffer.from(bytes).toString('latin1');
 }
 
-function finishDir(abs: string, node: TreeNode, disk: DiskWriter, s: FinishSettings): void {
-  const { uid, gid, mode, mtime } = node.meta;
+function finishDir(
+  abs: string,
+  node: FsNode,
+  diskMode: number | undefined,
+  disk: DiskWriter,
+  s: FinishSettings,
+): void {
+  const { uid, gid, mode, mtime } = node;
   const chown = !s.rootless && (uid !== s.euid || gid !== s.egid);
-  disk.setDir(
-    abs,
-    chown ? [uid, gid] : undefined,
-    mode !== node.diskMode ? mode : undefined,
-    mtime,
-  );
+  disk.setDir(abs, chown ? [uid, gid] : undefined, mode !== diskMode ? mode : undefined, mtime);
+}
+
+/** The node holding a name's inode: a hardlink's content, else the node itself. */
+function contentOf(node: FsNode): FsNode {
+  return node.type === 'hardlink' ? node.linkTarget! : node;
+}
+
+/**
+ * Call `visit` on `node` (at root-relative `path`) and everything below it; directories
+ * after their children when `post`. A callback rather than a recursive generator: `yield*`
+ * passes every node up through one generator per level, which cost more than the visits
+ * on deep trees.
+ */
+function walkTree(
+  node: FsNode,
+  path: string,
+  visit: (node: FsNode, path: string) => void,
+  post = false,
+): void {
+  if (!post) visit(node, path);
+  if (node.children) {
+    for (const [name, child] of node.children) {
+      walkTree(child, joinRelative(path, name), visit, post);
+    }
+  }
+  if (post) visit(node, path);
 }
 
 /** Each path of the rootless ownership record (`/etc/passwd`) with its entry, in tree order. */
-function forEachOwnership(root: TreeNode, visit: (path: string, entry: OwnershipEntry) => void) {
-  walkTree(root, (node) => {
-    if (node.path === '' && node.implicit) return;
-    const { uid, gid, mode } = node.meta;
-    visit(`/${node.path}`, { type: node.kind, uid, gid, mode });
+function forEachOwnership(root: FsNode, visit: (path: string, entry: OwnershipEntry) => void) {
+  walkTree(root, '', (node, path) => {
+    if (path === '' && node.implied) return;
+    const { type, uid, gid, mode } = contentOf(node);
+    visit(`/${path}`, { type: type as OwnershipEntry['type'], uid, gid, mode });
   });
 }
 
@@ -131,7 +167,7 @@ function forEachOwnership(root: TreeNode, visit: (path: string, entry: Ownership
 const NEEDS_ESCAPE = /["\\\u0000-\u001f\ud800-\udfff]/;
 
 /** The intended owner and mode of every path, for rootless unpacks. */
-export function ownershipOf(root: TreeNode): OwnershipRecord {
+export function ownershipOf(root: FsNode): OwnershipRecord {
   const entries: OwnershipRecord['entries'] = {};
   forEachOwnership(root, (path, entry) => {
     entries[path] = entry;
@@ -144,7 +180,7 @@ export function ownershipOf(root: TreeNode): OwnershipRecord {
  * application image, building the object (one dictionary key per path) and then
  * stringifying it took ~0.25 s of a 4 s unpack; this takes ~0.05 s.
  */
-export function ownershipJson(root: TreeNode): string {
+export function ownershipJson(root: FsNode): string {
   const parts: string[] = [];
   forEachOwnership(root, (path, entry) => {
     // Spelled out: JSON.stringify of each small object is ~3x slower here. Types are plain

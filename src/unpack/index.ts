@@ -1,4 +1,4 @@
-export { cleanPath } from './tree.js';
+export { cleanPath } from '../layer-rules/index.js';
 export type {
   OwnershipEntry,
   OwnershipRecord,

@@ -1,6 +1,9 @@
 import type { ImageLayer } from '../source/index.js';
 
-/** Something unpack refused, confined or could not reproduce; unpack went on. */
+/**
+ * Something unpack confined (a `..`, a symlink pointing out) or could not reproduce (a
+ * device when rootless, a sparse file); unpack went on.
+ */
 export interface UnpackWarning {
   /** Index of the layer being applied, or -1 for the final pass. */
   layer: number;

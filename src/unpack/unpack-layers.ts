@@ -51,13 +51,17 @@ function formatWarning(w: UnpackWarning): string {
 
 /**
  * Extract the merged root filesystem of `layers` (bottom first) into `dir`, applying each
- * layer to disk as umoci and containerd do.
+ * layer to disk with the layer rules the filesystem view uses (`src/layer-rules`: umoci's
+ * and containerd's).
  *
  * - Whiteouts: `.wh.NAME` removes NAME (a whole subtree) of lower layers, `.wh..wh..opq`
  *   everything lower layers put in its directory; what the same layer writes stays,
  *   whatever the order inside the tar. Whiteout files never appear in `dir`.
  * - A non-directory over a directory replaces the subtree, a directory over a
  *   non-directory replaces it, a directory over a directory updates its metadata.
+ * - An entry the rules refuse (a parent that is not a directory, a symlink loop on the
+ *   way, a hardlink to nothing or to a directory…) fails the unpack with an
+ *   {@link UnpackError} whose cause is a `LayerRuleError`, as umoci and containerd fail.
  * - Hard links are created as hard links, symlinks as symlinks; modes (with setuid, setgid,
  *   sticky) and mtimes are kept; owners with lchown when not rootless (else recorded, see
  *   {@link UnpackOptions.ownershipFile}); xattrs set with `lsetxattr` when possible (a
@@ -66,7 +70,7 @@ function formatWarning(w: UnpackWarning): string {
  * - Nothing is written, linked or deleted outside `dir`: entry paths and hardlink targets
  *   are confined lexically (`..` stops at the root), symlinks met on the way are resolved
  *   inside `dir` (securejoin semantics), the last component is never followed. Such
- *   entries are confined or skipped with a warning naming them.
+ *   entries are confined with a warning naming them.
  * - Each layer's uncompressed digest is checked against its `diffId`; a mismatch, a
  *   malformed or truncated tar, or a layer inflating past `maxLayerBytes` fails with
  *   {@link UnpackError} (the original error as `cause`), saying what is left in `dir`.

@@ -3,10 +3,11 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { isOcipeekError } from '../../src/errors/index.js';
 import { buildFilesystem } from '../../src/image/index.js';
-import { openLazyImage } from '../../src/lazy/index.js';
+import { openLazyFile, openLazyImage } from '../../src/lazy/index.js';
 import type { RegistryClient } from '../../src/registry/index.js';
 import type { OpenedImage } from '../../src/source/index.js';
 import { convertToZstdChunked, pushLayout } from '../harness/index.js';
+import { runCli } from '../harness/run-cli.js';
 import { type LazyFixture, readAll, sha, shape, startLazyFixture } from './lazy-fixture.js';
 
 /**
@@ -51,6 +52,42 @@ describe('zstd:chunked written by skopeo 1.9.3', () => {
     assert.ok(blobLog()[0]!.bytesSent < 1024);
     const got = await readAll(lazy.openFile('data/big.bin'));
     assert.equal(sha(got), sha(fixture.big));
+    // Top-down: a top-layer file costs the top layer's TOC and its chunk only.
+    fixture.proxy.resetLog();
+    const top = await openLazyFile(zc, '/top.txt', { client: zclient });
+    assert.equal((await readAll(top!)).toString(), 'top layer\n');
+    assert.deepEqual(
+      blobLog().map((l) => l.url.split('/').pop()),
+      [zc.layers[1]!.descriptor.digest, zc.layers[1]!.descriptor.digest],
+    );
+    // Whited out above, under a directory only the base defines: read down to decide.
+    await assert.rejects(openLazyFile(zc, '/etc/start.conf', { client: zclient }), (e) =>
+      isOcipeekError(e, 'ERR_PATH_NOT_FOUND'),
+    );
+  });
+
+  it('cat of a small top-layer file: at most 4 requests and 64 KiB in all, the top layer only', async (t) => {
+    fixture.proxy.resetLog();
+    const cat = await runCli([
+      'cat',
+      `${fixture.proxy.host}/lazy/zstd-chunked:v1`,
+      '/top.txt',
+      '--stats',
+      '--store',
+      join(fixture.dir.path, 'no-store'),
+    ]);
+    assert.equal(cat.code, 0, cat.stderr);
+    assert.equal(cat.out, 'top layer\n');
+    const requests = Number(/requests=(\d+)/.exec(cat.stderr)?.[1]);
+    const bytes = Number(/bytesFetched=(\d+)/.exec(cat.stderr)?.[1]);
+    t.diagnostic(`cat /top.txt: ${requests} requests, ${bytes} bytes`);
+    assert.ok(requests <= 4, `${requests} requests`);
+    assert.ok(bytes <= 64 * 1024, `${bytes} bytes`);
+    const layers = zc.layers.map((l) => l.descriptor.digest);
+    const read = blobLog()
+      .map((l) => l.url.split('/').pop()!)
+      .filter((d) => layers.includes(d));
+    assert.deepEqual(new Set(read), new Set([layers[1]]));
   });
 
   it('finds the TOC through the footer when the annotations are gone, and checks the checksum', async () => {

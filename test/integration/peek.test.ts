@@ -394,7 +394,7 @@ describe('peek and streaming reads against the real registry', () => {
     );
   });
 
-  it('cat of a file at the start of a 24 MiB top layer stops reading it early; --stats reports the bytes', async () => {
+  it('cat of a file at the start of a 24 MiB top layer reads that layer once and no other; --stats reports the bytes', async () => {
     const img = images.gzip!;
     const big = img.layers[2]!;
     proxy.resetLog();
@@ -408,9 +408,11 @@ describe('peek and streaming reads against the real registry', () => {
     ]);
     assert.equal(r.code, 0, r.stderr);
     assert.equal(r.out, 'read me first\n');
+    // Read to its end: a later entry of the layer could still replace the file (the
+    // layer rules decide after a whole layer); the file's bytes were kept on the way.
     const gets = blobGets(big.digest);
     assert.equal(gets.length, 1);
-    assert.ok(gets[0]!.bytesSent < big.size / 2, `sent ${gets[0]!.bytesSent} of ${big.size}`);
+    assert.equal(gets[0]!.bytesSent, big.size);
     assert.equal(
       blobGets(img.layers[0]!.digest).length + blobGets(img.layers[1]!.digest).length,
       0,
@@ -419,9 +421,9 @@ describe('peek and streaming reads against the real registry', () => {
     assert.ok(stats, r.stderr);
     const sent = proxy.log.reduce((sum, e) => sum + e.bytesSent, 0);
     assert.equal(Number(stats[1]), proxy.log.length);
-    // The client counts what it received: at most what the proxy sent, far below the layer.
+    // The client counts what it received: at most what the proxy sent.
     assert.ok(Number(stats[2]) <= sent, `${stats[2]} > ${sent}`);
-    assert.ok(Number(stats[2]) < big.size / 2);
+    assert.ok(Number(stats[2]) >= big.size);
     console.log(
       `# cat of a start file: proxy sent ${gets[0]!.bytesSent} of ${big.size}; client counted ${stats[2]}`,
     );

@@ -15,6 +15,9 @@ import {
 } from './constants.js';
 import { parseEstargzFooter } from './footer.js';
 
+/** Bytes read from a layer's end at first: the footer, and a small TOC with it. */
+const TAIL_READ = 8 * 1024;
+
 /** Options for {@link openEstargzLayer}. */
 export interface OpenEstargzOptions {
   /** The descriptor's `containerd.io/snapshot/stargz/toc.digest`; the TOC must match it. */
@@ -68,8 +71,8 @@ function prefetchOf(entries: LazyEntry[]): PrefetchInfo {
 }
 
 /**
- * Read an eStargz layer's footer (one suffix range request) and TOC (one more), and check
- * the TOC against `tocDigest`. Resolves to `undefined` when the layer has no stargz footer
+ * Read an eStargz layer's footer and TOC (one suffix range request of the last 8 KiB, and
+ * one more for the rest of a larger TOC), and check the TOC against `tocDigest`. Resolves to `undefined` when the layer has no stargz footer
  * and is not `required` to.
  */
 export async function openEstargzLayer(
@@ -83,9 +86,11 @@ export async function openEstargzLayer(
     if (options.required) throw fail('footer', 'too small to hold an eStargz footer');
     return undefined;
   }
-  const footer = parseEstargzFooter(
-    await source.tail(ESTARGZ_FOOTER_SIZE, { signal: options.signal }),
-  );
+  // One request for the footer and, when the TOC is small (as a top layer's usually is),
+  // the whole TOC with it.
+  const tail = await source.tail(Math.min(source.size, TAIL_READ), { signal: options.signal });
+  const tailStart = source.size - tail.length;
+  const footer = parseEstargzFooter(tail);
   if (!footer) {
     if (options.required) {
       throw fail('footer', 'the descriptor announces eStargz but the layer has no stargz footer');
@@ -100,7 +105,13 @@ export async function openEstargzLayer(
   if (tocEnd - footer.tocOffset > maxToc) {
     throw new TooLargeError(`TOC of ${description}`, maxToc);
   }
-  const compressed = await source.read(footer.tocOffset, tocEnd, { signal: options.signal });
+  const compressed =
+    footer.tocOffset >= tailStart
+      ? tail.subarray(footer.tocOffset - tailStart, tocEnd - tailStart)
+      : Buffer.concat([
+          await source.read(footer.tocOffset, tailStart, { signal: options.signal }),
+          tail.subarray(0, tocEnd - tailStart),
+        ]);
   let tarBytes: Buffer;
   try {
     tarBytes = gunzipSync(compressed, { maxOutputLength: maxToc * 16 });

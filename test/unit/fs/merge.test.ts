@@ -34,8 +34,9 @@ describe('ImageFilesystem layer merging', () => {
       [file('d/new'), file('d/sub/fresh'), opaque('d')],
     ]);
     assert.deepEqual(paths(fs), ['/d/', '/d/new', '/d/sub/', '/d/sub/fresh', '/other']);
-    // The lower d/sub survived only as the dir this layer implies.
-    assert.equal(fs.stat('/d/sub').layer, 1);
+    // As umoci: the marker's walk keeps what this layer wrote through, so the lower d/sub
+    // stays as layer 0 left it (implied there), emptied of layer 0's files.
+    assert.equal(fs.stat('/d/sub').layer, 0);
     assert.equal(fs.stat('/d/sub').implied, true);
   });
 
@@ -81,24 +82,50 @@ describe('ImageFilesystem layer merging', () => {
     assert.deepEqual(paths(fs), ['/x']);
   });
 
-  it('a directory over a file replaces the file', async () => {
-    const fs = await build([
-      [file('x', 4), symlink('lib', 'usr/lib'), file('usr/lib/a')],
-      [file('x/y', 1), file('lib/b')],
-    ]);
+  it('a directory over a file replaces the file, and entries then go into it', async () => {
+    const fs = await build([[file('x', 4)], [dir('x'), file('x/y', 1)]]);
     assert.equal(fs.stat('/x').type, 'dir');
     assert.deepEqual(
       fs.list('/x').map((e) => e.path),
       ['/x/y'],
     );
-    // An upper directory hides a lower symlink of the same name (overlayfs).
+  });
+
+  it('a parent that is a file refuses the entry (umoci and containerd stop there)', async () => {
+    const fs = await build([[file('x', 4)], [file('x/y', 1), file('z', 2)]]);
+    assert.equal(fs.stat('/x').type, 'file');
+    assert.equal(fs.stat('/x').size, 4);
+    assert.equal(fs.stat('/z').size, 2, 'later entries still apply');
+    assert.deepEqual(fs.warnings(), [
+      'layer 1: x/y: parent directory: /x is not a directory; entry skipped',
+    ]);
+  });
+
+  it('a symlinked parent is followed: lib/b over lib -> usr/lib lands in /usr/lib', async () => {
+    const fs = await build([[symlink('lib', 'usr/lib'), file('usr/lib/a')], [file('lib/b', 3)]]);
+    assert.equal(fs.lstat('/lib').type, 'symlink');
     assert.deepEqual(
-      fs.list('/lib').map((e) => e.path),
-      ['/lib/b'],
+      fs.list('/usr/lib').map((e) => [e.path, e.layer]),
+      [
+        ['/usr/lib/a', 0],
+        ['/usr/lib/b', 1],
+      ],
     );
+    assert.equal(fs.stat('/lib/b').path, '/usr/lib/b');
+    assert.deepEqual(fs.warnings(), []);
+  });
+
+  it('a directory entry over a symlink replaces the link (no --keep-dirlinks)', async () => {
+    const fs = await build([
+      [dir('real'), file('real/a'), symlink('link', 'real')],
+      [dir('link', { mode: 0o750 })],
+    ]);
+    assert.equal(fs.lstat('/link').type, 'dir');
+    assert.equal(fs.lstat('/link').mode, 0o750);
+    assert.deepEqual(fs.list('/link'), []);
     assert.deepEqual(
-      fs.list('/usr/lib').map((e) => e.path),
-      ['/usr/lib/a'],
+      fs.list('/real').map((e) => e.path),
+      ['/real/a'],
     );
   });
 
@@ -146,13 +173,13 @@ describe('ImageFilesystem layer merging', () => {
     assert.equal(fs.stat('/bin/busybox').size, 200);
   });
 
-  it('a hardlink to a missing target fails clearly when followed', async () => {
-    const fs = await build([[hardlink('bin/sh', 'bin/nothing')]]);
-    assert.equal(fs.lstat('/bin/sh').type, 'hardlink');
-    assert.throws(
-      () => fs.stat('/bin/sh'),
-      /\/bin\/sh: hardlink target \/bin\/nothing does not exist/,
-    );
+  it('a hardlink to a missing target is refused and listed', async () => {
+    const fs = await build([[hardlink('bin/sh', 'bin/nothing'), file('bin/ok')]]);
+    assert.throws(() => fs.lstat('/bin/sh'), PathNotFoundError);
+    assert.equal(fs.stat('/bin/ok').type, 'file');
+    assert.deepEqual(fs.warnings(), [
+      'layer 0: bin/sh: hardlink target bin/nothing does not exist; entry skipped',
+    ]);
   });
 
   it('applyLayerBatches builds what applyLayer builds, batch boundaries anywhere', async () => {

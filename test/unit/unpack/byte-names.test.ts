@@ -4,7 +4,9 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { gzipSync } from 'node:zlib';
 import { decodeName, packTarBuffer, type TarWriteEntry } from '../../../src/tar/index.js';
+import { ROOTLESS_XATTR } from '../../../src/unpack/finish.js';
 import { unpackLayers } from '../../../src/unpack/index.js';
+import { readXattr } from '../../harness/xattrs.js';
 import { layerFromBlob, type Sandbox, sandbox } from './helpers.js';
 
 const bytes = (...parts: Array<string | number[]>) =>
@@ -15,6 +17,7 @@ const DIR = bytes('d', [0xff]);
 const HARD = bytes('h', [0xfe]);
 const FIFO = bytes('p', [0xfd]);
 const n = (b: Buffer) => decodeName(b);
+const XATTRS = { 'user.comment': 'on caf\xe9' };
 
 const base = { uid: 0, gid: 0, mode: 0o644, mtime: 1700000000, size: 0 };
 const file = (name: string, content: string): TarWriteEntry => ({
@@ -25,7 +28,8 @@ const file = (name: string, content: string): TarWriteEntry => ({
 /** Layer 0 writes every kind of entry under names that are not UTF-8; layer 1 whites some out. */
 async function layers() {
   const lower = await packTarBuffer([
-    file(n(E9), 'e9'),
+    // An xattr and a rootless owner record (user.rootlesscontainers) go on by the name too.
+    { ...file(n(E9), 'e9'), header: { ...file(n(E9), 'e9').header, xattrs: XATTRS, uid: 7 } },
     file(n(E8), 'e8'),
     { header: { ...base, path: 'sym', type: 'symlink', mode: 0o777, linkname: n(E8) } },
     { header: { ...base, path: n(HARD), type: 'hardlink', linkname: n(E9) } },
@@ -95,6 +99,9 @@ describe('unpack: names that are not UTF-8', () => {
           `added (ino ${ino(Buffer.concat([DIR, Buffer.from('/'), E8]))})`,
       });
       assert.equal(ino(HARD), ino(E9), 'the hard link shares its target inode');
+      const e9 = Buffer.concat([Buffer.from(`${dir}/`), E9]);
+      assert.equal(readXattr(e9, 'user.comment')?.toString('latin1'), 'on caf\xe9');
+      assert.deepEqual(readXattr(e9, ROOTLESS_XATTR), Buffer.from([0x08, 7]), 'uid 7, gid 0');
       // The rootless ownership record names them as JSON does: \udcXX escapes.
       const record = readFileSync(
         path.join(dir, '..', `rootfs-${writerThread}.ownership.json`),

@@ -13,6 +13,7 @@ import type { ImageLayer } from '../../../src/source/index.js';
 import type { UnpackOptions, UnpackResult } from '../../../src/unpack/index.js';
 import { unpackLayers } from '../../../src/unpack/index.js';
 import { type LayerCompressionKind, type LayerEntry, makeLayer } from '../../harness/layers.js';
+import { fileTypeOf } from '../../harness/rootfs-snapshot.js';
 import { type TempDir, tempDir } from '../../harness/temp-dir.js';
 
 /** A test sandbox: `dir` (the unpack target) next to `outside`, which must stay untouched. */
@@ -104,19 +105,7 @@ export function snapshot(root: string, withTimes = false): Record<string, Snap> 
   const visit = (rel: string) => {
     const abs = rel === '' ? root : path.join(root, rel);
     const st = lstatSync(abs);
-    const type = st.isFile()
-      ? 'file'
-      : st.isDirectory()
-        ? 'dir'
-        : st.isSymbolicLink()
-          ? 'symlink'
-          : st.isFIFO()
-            ? 'fifo'
-            : st.isCharacterDevice()
-              ? 'char'
-              : st.isBlockDevice()
-                ? 'block'
-                : 'other';
+    const type = fileTypeOf(st);
     const snap: Snap = {
       type,
       mode: st.mode & 0o7777,

@@ -1,0 +1,90 @@
+import type { TarEntry, TarEntryType } from '../tar/index.js';
+
+/** Rarely present metadata, kept out of the node so the common node stays small. */
+export interface NodeExtra {
+  devmajor?: number;
+  devminor?: number;
+  xattrs?: Record<string, string>;
+  sparse?: true;
+}
+
+/**
+ * One path of the tree the layer rules keep (the merged view's tree, and unpack's model of
+ * its directory). Internal: nodes are mutable and cheap (a fixed-shape object whose name
+ * lives only as the key in its parent's map); the public API hands out `FsEntry`
+ * snapshots instead (`fs/node.ts`).
+ */
+export class FsNode {
+  /** Children by name; present on directories only. */
+  children: Map<string, FsNode> | undefined;
+  linkname: string | undefined;
+  uname: string | undefined;
+  gname: string | undefined;
+  extra: NodeExtra | undefined;
+  /** For hardlinks: the content node the link pointed at when its layer was applied. */
+  linkTarget: FsNode | undefined;
+
+  constructor(
+    public type: TarEntryType,
+    public size: number,
+    public mode: number,
+    public uid: number,
+    public gid: number,
+    public mtime: number,
+    /** Index of the layer that last wrote this path (bottom layer 0). */
+    public layer: number,
+    /** Offsets in that layer's uncompressed tar; -1 for a directory no entry described. */
+    public headerOffset: number,
+    public dataOffset: number,
+  ) {
+    this.children = type === 'dir' ? new Map() : undefined;
+    this.linkname = undefined;
+    this.uname = undefined;
+    this.gname = undefined;
+    this.extra = undefined;
+    this.linkTarget = undefined;
+  }
+
+  /** A directory that exists only because entries below it need it (no tar entry of its own). */
+  get implied(): boolean {
+    return this.headerOffset < 0;
+  }
+
+  /** A directory created to hold entries, with the permissions extractors give such dirs. */
+  static impliedDir(layer: number): FsNode {
+    return new FsNode('dir', 0, 0o755, 0, 0, 0, layer, -1, -1);
+  }
+
+  /** Turn this directory into one implied by `layer` (metadata reset, children kept). */
+  resetImplied(layer: number): void {
+    this.mode = 0o755;
+    this.uid = 0;
+    this.gid = 0;
+    this.mtime = 0;
+    this.layer = layer;
+    this.headerOffset = -1;
+    this.dataOffset = -1;
+    this.uname = undefined;
+    this.gname = undefined;
+    this.extra = undefined;
+  }
+
+  /** Copy the metadata of `e` (not children) onto this node. */
+  assign(e: TarEntry, layer: number, intern: (s: string | undefined) => string | undefined) {
+    this.size = e.type === 'dir' ? 0 : e.size;
+    this.mode = e.mode;
+    this.uid = e.uid;
+    this.gid = e.gid;
+    this.mtime = e.mtime;
+    this.layer = layer;
+    this.headerOffset = e.headerOffset;
+    this.dataOffset = e.dataOffset;
+    this.linkname = e.linkname;
+    this.uname = intern(e.uname);
+    this.gname = intern(e.gname);
+    this.extra =
+      e.devmajor !== undefined || e.xattrs !== undefined || e.sparse
+        ? { devmajor: e.devmajor, devminor: e.devminor, xattrs: e.xattrs, sparse: e.sparse }
+        : undefined;
+  }
+}
