@@ -29,15 +29,12 @@ export function registerCopy(program: Command): void {
         const ctx = await contextFor(cmd);
         const platform = platformOptions(ctx, opts);
         const common = { client: ctx.client, storeDir: ctx.options.store, signal: ctx.signal };
-        const source = await openSource(src, {
-          ...common,
-          tmpDir: isArchivePlace(src) ? await storeTmpDir(ctx) : undefined,
-        });
+        // Archives on either side are staged in the store's temp folder (opened once).
+        const tmpDir =
+          isArchivePlace(src) || isArchivePlace(dst) ? await storeTmpDir(ctx) : undefined;
+        const source = await openSource(src, { ...common, tmpDir });
         await runCopy(ctx, source, dst, {
-          open: {
-            chunkSize: opts.chunkSize,
-            tmpDir: isArchivePlace(dst) ? await storeTmpDir(ctx) : undefined,
-          },
+          open: { chunkSize: opts.chunkSize, tmpDir },
           ...platform,
           concurrency: opts.concurrency,
           json: opts.json,
