@@ -401,22 +401,26 @@ describe('ocipeek serve (read-only registry over OCI layouts)', () => {
       write: (l) => lines.push(l),
     });
     let url: string | undefined;
-    for (let i = 0; i < 200 && !url; i++) {
-      url = /^listening on (http:\/\/127\.0\.0\.1:\d+)$/.exec(lines[0] ?? '')?.[1];
-      if (!url) await new Promise((r) => setTimeout(r, 10));
+    try {
+      for (let i = 0; i < 200 && !url; i++) {
+        url = /^listening on (http:\/\/127\.0\.0\.1:\d+)$/.exec(lines[0] ?? '')?.[1];
+        if (!url) await new Promise((r) => setTimeout(r, 10));
+      }
+      assert.ok(url, `no listening line in ${JSON.stringify(lines)}`);
+      const res = await fetch(`${url}/v2/demo/example/tags/list`);
+      assert.deepEqual(await res.json(), { name: 'demo/example', tags: example.refs });
+      // One JSON object per request in the access log.
+      const entries = lines.filter((l) => l.startsWith('{')).map((l) => JSON.parse(l));
+      assert.ok(
+        entries.some(
+          (e) => e.method === 'GET' && e.url === '/v2/demo/example/tags/list' && e.status === 200,
+        ),
+        lines.join('\n'),
+      );
+    } finally {
+      // Stop the server whatever failed above, so the file ends by itself.
+      controller.abort();
     }
-    assert.ok(url, `no listening line in ${JSON.stringify(lines)}`);
-    const res = await fetch(`${url}/v2/demo/example/tags/list`);
-    assert.deepEqual(await res.json(), { name: 'demo/example', tags: example.refs });
-    controller.abort();
-    // One JSON object per request in the access log.
-    const entries = lines.filter((l) => l.startsWith('{')).map((l) => JSON.parse(l));
-    assert.ok(
-      entries.some(
-        (e) => e.method === 'GET' && e.url === '/v2/demo/example/tags/list' && e.status === 200,
-      ),
-      lines.join('\n'),
-    );
     await done;
     await assert.rejects(fetch(`${url}/v2/`));
   });
