@@ -20,6 +20,7 @@ import {
   Skip,
 } from './cases/types.js';
 import { unpackApp } from './cases/unpack.js';
+import { zstdImage } from './cases/zstd.js';
 import { buildCorpus, type Corpus } from './corpus/index.js';
 import { findTmpfs, machineInfo } from './machine.js';
 import { ensureGnuTime, killRunning } from './measure.js';
@@ -46,6 +47,7 @@ const CASES: BenchCase[] = [
   pullShared,
   unpackApp,
   listLayers,
+  zstdImage,
   catFile,
   peekLayer,
   jsPeerPull,

@@ -41,18 +41,21 @@ function floor(ctx: CaseContext, name: string): Contender {
   };
 }
 
-/** `skopeo copy` to a fresh oci: dir, then `tar -tvzf` of each layer blob. */
-function skopeoTar(ctx: CaseContext, name: string): Contender {
+/**
+ * `skopeo copy` to a fresh oci: dir, then `tar -tv` of each layer blob (`-z` for gzip,
+ * `--zstd` for zstd layers).
+ */
+export function skopeoTar(ctx: CaseContext, name: string, decompress = '-z'): Contender {
   const dir = freshDir(ctx.dir, 'oci-list');
   const blobs = ctx.corpus.images[name]!.layers.map(
     (l) => `${dir.dir}/blobs/sha256/${l.digest.slice(7)}`,
   );
   return {
-    name: 'skopeo copy + tar -tvzf',
+    name: decompress === '-z' ? 'skopeo copy + tar -tvzf' : `skopeo copy + tar ${decompress} -tvf`,
     before: dir.make,
     command: (host) =>
       shell(
-        `${skopeoPullScript(host, name, dir.dir)}\nfor b in ${blobs.map(shq).join(' ')}; do tar -tvzf "$b"; done`,
+        `${skopeoPullScript(host, name, dir.dir)}\nfor b in ${blobs.map(shq).join(' ')}; do tar ${decompress} -tvf "$b"; done`,
       ),
     after: async () => {
       await dir.remove();
