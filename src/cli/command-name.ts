@@ -29,6 +29,7 @@ export const COMMANDS: Record<string, () => Promise<(program: Command) => void>>
   unpack: async () => (await import('./commands/unpack.js')).registerUnpack,
   pull: async () => (await import('./commands/pull.js')).registerPull,
   images: async () => (await import('./commands/images.js')).registerImages,
+  delete: async () => (await import('./commands/delete.js')).registerDelete,
   rmi: async () => (await import('./commands/rmi.js')).registerRmi,
   prune: async () => (await import('./commands/prune.js')).registerPrune,
   copy: async () => (await import('./commands/copy.js')).registerCopy,
