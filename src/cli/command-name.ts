@@ -32,6 +32,7 @@ export const COMMANDS: Record<string, () => Promise<(program: Command) => void>>
   delete: async () => (await import('./commands/delete.js')).registerDelete,
   check: async () => (await import('./commands/check.js')).registerCheck,
   'export-fs': async () => (await import('./commands/export-fs.js')).registerExportFs,
+  artifact: async () => (await import('./commands/artifact.js')).registerArtifact,
   rmi: async () => (await import('./commands/rmi.js')).registerRmi,
   prune: async () => (await import('./commands/prune.js')).registerPrune,
   copy: async () => (await import('./commands/copy.js')).registerCopy,
