@@ -37,6 +37,7 @@ export const COMMANDS: Record<string, () => Promise<(program: Command) => void>>
   append: async () => (await import('./commands/append.js')).registerAppend,
   flatten: async () => (await import('./commands/flatten.js')).registerFlatten,
   rebase: async () => (await import('./commands/rebase.js')).registerRebase,
+  sync: async () => (await import('./commands/sync.js')).registerSync,
   rmi: async () => (await import('./commands/rmi.js')).registerRmi,
   prune: async () => (await import('./commands/prune.js')).registerPrune,
   copy: async () => (await import('./commands/copy.js')).registerCopy,
