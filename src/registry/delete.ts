@@ -11,6 +11,7 @@ import { putManifest, uploadBlob } from './upload.js';
 
 /** Options of {@link deleteManifest} and {@link deleteTag}. */
 export interface DeleteOptions {
+  /** Cancels the requests. */
   signal?: AbortSignal;
 }
 
