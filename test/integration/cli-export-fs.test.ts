@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { lstat, mkdir, readdir, readFile, readlink, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
@@ -14,6 +13,7 @@ import {
   startRegistry,
   tempDir,
 } from '../harness/index.js';
+import { type RootfsEntry, snapshotRootfs } from '../harness/rootfs-snapshot.js';
 import { runCli } from '../harness/run-cli.js';
 
 const run = promisify(execFile);
@@ -58,41 +58,18 @@ const LAYERS: LayerEntry[][] = [
   ],
 ];
 
-interface Seen {
-  path: string;
-  type: string;
-  mode: number;
-  size: number;
-  link?: string;
-  sha?: string;
-}
-
-/** A tree on disk as comparable records (modes of files and folders, link targets, content). */
-async function walkDisk(root: string, rel = ''): Promise<Seen[]> {
-  const out: Seen[] = [];
-  for (const name of (await readdir(join(root, rel))).sort()) {
-    const p = join(rel, name);
-    const st = await lstat(join(root, p));
-    if (st.isDirectory()) {
-      out.push({ path: p, type: 'dir', mode: st.mode & 0o7777, size: 0 });
-      out.push(...(await walkDisk(root, p)));
-    } else if (st.isSymbolicLink()) {
-      out.push({ path: p, type: 'symlink', mode: 0, size: 0, link: await readlink(join(root, p)) });
-    } else {
-      const sha = createHash('sha256')
-        .update(await readFile(join(root, p)))
-        .digest('hex');
-      out.push({ path: p, type: 'file', mode: st.mode & 0o7777, size: st.size, sha });
-    }
-  }
-  return out;
+/** A tree on disk as the layer-rules tests compare them (hardlinks as shared inodes), root aside. */
+function tree(root: string): Map<string, RootfsEntry> {
+  const snapshot = snapshotRootfs(root);
+  snapshot.delete('/');
+  return snapshot;
 }
 
 describe('ocipeek export-fs: the merged filesystem as one tar', () => {
   let reg: RunningRegistry;
   let dir: { path: string; remove(): Promise<void> };
   let layout: string;
-  let umociTree: Seen[];
+  let umociTree: Map<string, RootfsEntry>;
 
   before(async () => {
     reg = await startRegistry();
@@ -109,7 +86,7 @@ describe('ocipeek export-fs: the merged filesystem as one tar', () => {
       `${layout}:v1`,
       rootfs,
     ]);
-    umociTree = await walkDisk(rootfs);
+    umociTree = tree(rootfs);
   });
   after(async () => {
     await reg?.stop();
@@ -129,7 +106,7 @@ describe('ocipeek export-fs: the merged filesystem as one tar', () => {
     const r = await runCli(['export-fs', `${reg.host}/export/fs:v1`, '-o', file]);
     assert.equal(r.code, 0, r.stderr);
     const root = await gnuExtract(file, 'gnu');
-    assert.deepEqual(await walkDisk(root), umociTree);
+    assert.deepEqual(tree(root), umociTree);
     // Each path once, no whiteouts, hardlinks as links to the first path of their content.
     const { stdout: listing } = await run('tar', ['-tvf', file]);
     const names = listing
