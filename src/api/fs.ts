@@ -6,6 +6,12 @@
  */
 
 export type { ChangedField, ChangedPath, DiffTreesOptions, Walkable } from '../fs/diff.js';
+export {
+  checkEfficiency,
+  DIVE_CI_DEFAULTS,
+  type EfficiencyLimits,
+  type EfficiencyRuleResult,
+} from '../fs/efficiency-rules.js';
 export type { ApplyLayerOptions, StatOptions, WalkOptions } from '../fs/image-filesystem.js';
 export {
   diffTrees,
@@ -27,6 +33,10 @@ export {
   type ScanLayerOptions,
   scanLayer,
 } from '../image/build-filesystem.js';
+export {
+  type ExportFilesystemOptions,
+  exportFilesystem,
+} from '../image/export-filesystem.js';
 export { LayerIndexCache, type LayerListing } from '../image/layer-index-cache.js';
 export type { ListingColumns, RareFields } from '../image/listing-codec.js';
 export { type OpenImageFileOptions, openImageFile } from '../image/read-file.js';

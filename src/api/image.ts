@@ -7,6 +7,12 @@
  */
 
 // Each from its own file, not the image/ barrel, which would load the filesystem view.
+export {
+  type CheckImageOptions,
+  type CheckImageResult,
+  checkImage,
+  type ImageProblem,
+} from '../image/check-image.js';
 export { type HistoryStep, historySteps } from '../image/history.js';
 export {
   type ImageInspection,

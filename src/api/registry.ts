@@ -64,6 +64,8 @@ export {
   type BlobRequestOptions,
   type BlobStream,
   type BlobTarget,
+  type DeleteOptions,
+  type DeleteTagResult,
   type FetchedManifest,
   type ListOptions,
   type ManifestRequestOptions,

@@ -49,7 +49,8 @@ export interface ConvertResult {
   layers: ConvertedLayer[];
 }
 
-const OWN_ANNOTATIONS = new Set<string>([
+/** Layer annotations of the lazy formats: they describe bytes a conversion replaces. */
+export const LAZY_FORMAT_ANNOTATIONS: ReadonlySet<string> = new Set<string>([
   ESTARGZ_TOC_DIGEST_ANNOTATION,
   ESTARGZ_UNCOMPRESSED_SIZE_ANNOTATION,
   ...ZSTD_CHUNKED_CHECKSUM_ANNOTATIONS,
@@ -68,7 +69,9 @@ function layerDescriptor(
   from: Descriptor,
   result: EstargzLayerResult,
 ): Descriptor {
-  const kept = Object.entries(from.annotations ?? {}).filter(([k]) => !OWN_ANNOTATIONS.has(k));
+  const kept = Object.entries(from.annotations ?? {}).filter(
+    ([k]) => !LAZY_FORMAT_ANNOTATIONS.has(k),
+  );
   return {
     mediaType: layerMediaType(manifest, from),
     digest: result.digest,

@@ -1,4 +1,10 @@
 export {
+  type ConvertFormatOptions,
+  type ConvertFormatResult,
+  convertImageFormat,
+  type ManifestFormat,
+} from './convert-format.js';
+export {
   type ConvertedLayer,
   type ConvertResult,
   type ConvertToEstargzOptions,
@@ -9,3 +15,9 @@ export {
   type WriteEstargzOptions,
   writeEstargzLayer,
 } from './estargz-writer.js';
+export {
+  type LayerCompressionFormat,
+  type RecompressedBlob,
+  type RecompressOptions,
+  recompressBlob,
+} from './recompress-blob.js';

@@ -2,6 +2,7 @@ import { UnsupportedError } from '../errors/index.js';
 import {
   type Descriptor,
   type ImageIndex,
+  isForeignLayer,
   isIndex,
   type Manifest,
   type Platform,
@@ -179,7 +180,7 @@ async function planCopy(
   const seenBlobs = new Set<string>();
   const seenManifests = new Set<string>([root.digest]);
   const addBlob = (desc: Descriptor, role: BlobRole) => {
-    if (seenBlobs.has(desc.digest) || isForeign(desc)) return;
+    if (seenBlobs.has(desc.digest) || isForeignLayer(desc)) return;
     seenBlobs.add(desc.digest);
     plan.blobs.push({ desc, role });
   };
@@ -199,11 +200,6 @@ async function planCopy(
   };
   await visit(parsed);
   return plan;
-}
-
-/** Non-distributable layers with URLs stay where their URLs point, as skopeo leaves them. */
-function isForeign(desc: Descriptor): boolean {
-  return (desc.urls?.length ?? 0) > 0 && /nondistributable|foreign/.test(desc.mediaType);
 }
 
 function platformsOf(parsed: Manifest): string[] {

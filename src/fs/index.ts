@@ -8,6 +8,12 @@ export {
   type Walkable,
 } from './diff.js';
 export {
+  checkEfficiency,
+  DIVE_CI_DEFAULTS,
+  type EfficiencyLimits,
+  type EfficiencyRuleResult,
+} from './efficiency-rules.js';
+export {
   type ApplyLayerOptions,
   ImageFilesystem,
   type ImageFilesystemOptions,

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import type { Readable } from 'node:stream';
 import { decompressStream } from '../compression/index.js';
 import type { FsEntry } from '../fs/index.js';
 import { ImageFilesystem, type LayerStats } from '../fs/index.js';
@@ -61,7 +62,10 @@ export interface ScanLayerOptions {
 }
 
 /** A layer's uncompressed tar stream, its compressed bytes verified as they pass. */
-async function openLayerTar(layer: ImageLayer, options: ScanLayerOptions) {
+export async function openLayerTar(
+  layer: ImageLayer,
+  options: ScanLayerOptions,
+): Promise<Readable> {
   const source = await layer.open({ signal: options.signal });
   return decompressStream(source, {
     mediaType: layer.descriptor.mediaType,

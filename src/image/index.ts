@@ -4,6 +4,13 @@ export {
   buildFilesystem,
   scanLayer,
 } from './build-filesystem.js';
+export {
+  type CheckImageOptions,
+  type CheckImageResult,
+  checkImage,
+  type ImageProblem,
+} from './check-image.js';
+export { type ExportFilesystemOptions, exportFilesystem } from './export-filesystem.js';
 export { type HistoryStep, historySteps } from './history.js';
 export {
   type ImageInspection,

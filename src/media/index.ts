@@ -1,5 +1,6 @@
 export { MAX_MANIFEST_BYTES } from './limits.js';
 export {
+  isForeignLayer,
   isImageManifestMediaType,
   isIndexMediaType,
   isLayerMediaType,
@@ -8,6 +9,7 @@ export {
   layerCompression,
   MANIFEST_ACCEPT,
   MediaType,
+  TITLE_ANNOTATION,
 } from './media-types.js';
 export { isIndex, manifestMediaType, parseImageConfig, parseManifest } from './parse.js';
 export type {

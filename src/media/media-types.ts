@@ -19,6 +19,9 @@ export const MediaType = {
   dockerSchema1Signed: 'application/vnd.docker.distribution.manifest.v1+prettyjws',
 } as const;
 
+/** The OCI annotation that names a file (a layer of an artifact, a wasm module). */
+export const TITLE_ANNOTATION = 'org.opencontainers.image.title';
+
 /**
  * The `Accept` header for manifest requests: all four modern types. distribution 2.8
  * answers 404 for an OCI manifest when the OCI types are missing, so always send all.
@@ -62,4 +65,12 @@ export function isLayerMediaType(mediaType: string): boolean {
     mediaType.startsWith('application/vnd.oci.image.layer.') ||
     mediaType.startsWith('application/vnd.docker.image.rootfs.')
   );
+}
+
+/**
+ * A non-distributable (foreign) layer with URLs: it lives where its URLs point, so copies
+ * and checks leave it there, as skopeo does.
+ */
+export function isForeignLayer(desc: { mediaType: string; urls?: string[] }): boolean {
+  return (desc.urls?.length ?? 0) > 0 && /nondistributable|foreign/.test(desc.mediaType);
 }

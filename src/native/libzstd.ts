@@ -14,7 +14,8 @@ import { koffi, library } from './koffi.js';
  * program without --memory), checksums are verified, skippable frames skipped.
  */
 
-interface ZstdBuffer {
+/** A `ZSTD_inBuffer` / `ZSTD_outBuffer`. */
+export interface ZstdBuffer {
   /** `src` or `dst`: the Buffer's memory, passed in place. */
   data: Buffer;
   size: number;
@@ -27,7 +28,8 @@ type ZstdDecompressStream = (
   input: ZstdBuffer,
 ) => number | bigint;
 
-interface Libzstd {
+/** The decompression calls, bound once; binding them also declares the buffer structs. */
+export interface Libzstd {
   createDCtx: () => unknown;
   freeDCtx: (dctx: unknown) => void;
   decompressStream: KoffiFunc<ZstdDecompressStream>;
@@ -38,9 +40,9 @@ interface Libzstd {
 let bound: Libzstd | undefined;
 
 /** The soname of libzstd 1.x, the ABI since 2016. */
-const SONAME = process.platform === 'darwin' ? 'libzstd.1.dylib' : 'libzstd.so.1';
+export const SONAME = process.platform === 'darwin' ? 'libzstd.1.dylib' : 'libzstd.so.1';
 
-function libzstd(): Libzstd {
+export function libzstd(): Libzstd {
   if (bound) return bound;
   const lib = library(SONAME, `libzstd (${SONAME})`);
   const ffi = koffi();

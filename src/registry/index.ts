@@ -5,6 +5,12 @@ export {
   type BlobTarget,
   parseContentRange,
 } from './blobs.js';
+export {
+  type DeleteOptions,
+  type DeleteTagResult,
+  deleteManifest,
+  deleteTag,
+} from './delete.js';
 export { type ListOptions, nextLink } from './listing.js';
 export type { FetchedManifest, ManifestRequestOptions } from './manifests.js';
 export { type ReferrersOptions, type ReferrersResult, referrersTag } from './referrers.js';
@@ -14,7 +20,7 @@ export {
   type RegistryDestinationOptions,
   RegistrySource,
 } from './registry-place.js';
-export { CATALOG_SCOPE, pullScope, pushScope } from './scopes.js';
+export { CATALOG_SCOPE, deleteScope, pullScope, pushScope } from './scopes.js';
 export {
   hasBlob,
   type MountResult,

@@ -16,6 +16,7 @@ import {
   openBlobRange,
   readBlob,
 } from './blobs.js';
+import { type DeleteOptions, type DeleteTagResult, deleteManifest, deleteTag } from './delete.js';
 import { type ListOptions, listCatalog, listTags } from './listing.js';
 import {
   type FetchedManifest,
@@ -172,5 +173,18 @@ export class RegistryClient {
     options?: UploadRequestOptions,
   ): Promise<string> {
     return putManifest(this.transport, asRef(ref), bytes, mediaType, options);
+  }
+
+  /**
+   * Delete the manifest `ref` names: by digest, or by tag where the registry deletes tags
+   * (see {@link deleteManifest}). Deleting by digest removes every tag naming it.
+   */
+  deleteManifest(ref: Reference | string, options?: DeleteOptions): Promise<void> {
+    return deleteManifest(this.transport, asRef(ref), options);
+  }
+
+  /** Remove one tag, keeping the manifest and its other tags (see {@link deleteTag}). */
+  deleteTag(ref: Reference | string, options?: DeleteOptions): Promise<DeleteTagResult> {
+    return deleteTag(this.transport, asRef(ref), options);
   }
 }

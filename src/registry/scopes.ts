@@ -10,3 +10,8 @@ export function pushScope(repository: string): string {
 
 /** Token scope for the registry catalog. */
 export const CATALOG_SCOPE = 'registry:catalog:*';
+
+/** Token scope for deleting manifests in a repository. */
+export function deleteScope(repository: string): string {
+  return `repository:${repository}:delete`;
+}

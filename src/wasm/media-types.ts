@@ -17,7 +17,7 @@ export const WasmMediaType = {
 } as const;
 
 /** The OCI annotation that names a file (used for the module name). */
-export const TITLE_ANNOTATION = 'org.opencontainers.image.title';
+export { TITLE_ANNOTATION } from '../media/index.js';
 
 const CONFIG_TYPES: ReadonlySet<string> = new Set([WasmMediaType.configV0, WasmMediaType.configV1]);
 

@@ -6,6 +6,7 @@ import { certDirTls } from '../cert-dir.js';
 import { contextFor } from '../context.js';
 import { globalsOf } from '../global-options.js';
 import { parseFd } from '../parse-count.js';
+import { collect } from '../repeatable.js';
 
 interface JsonProxyFlags {
   sockfd: number;
@@ -16,10 +17,6 @@ interface JsonProxyFlags {
   overrideOs?: string;
   overrideVariant?: string;
   decryptionKey?: string[];
-}
-
-function collect(value: string, previous: string[] = []): string[] {
-  return [...previous, value];
 }
 
 /**

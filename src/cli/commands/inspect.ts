@@ -1,8 +1,11 @@
 import type { Command } from 'commander';
-import { inspectImage } from '../../image/inspect-image.js';
-import { contextFor } from '../context.js';
+import { type ImageInspection, inspectImage } from '../../image/inspect-image.js';
+import { parseReference } from '../../ref/index.js';
+import type { ImageSource } from '../../source/index.js';
+import { type CliContext, contextFor } from '../context.js';
 import { formatBytes, printJson, printLines, shortDigest, table } from '../format.js';
 import { openCliSource } from '../image-source.js';
+import { renderTemplate, templateUses } from '../template.js';
 
 /** `ocipeek inspect REF`: what an image is, from its manifest and config. */
 export function registerInspect(program: Command): void {
@@ -11,12 +14,21 @@ export function registerInspect(program: Command): void {
     .description('show digest, platform, config, labels and layers of an image')
     .argument('<image>', 'image reference or place (oci:DIR[:TAG], oci-archive:FILE, …)')
     .option('--json', 'print JSON')
-    .action(async (refArg: string, opts: { json?: boolean }, cmd: Command) => {
+    .option(
+      '--format <template>',
+      'print a Go-style template: skopeo\'s fields ({{.Digest}}, {{.Name}}, {{join .RepoTags ","}}, {{index .Labels "k"}}) and the JSON keys',
+    )
+    .action(async (refArg: string, opts: { json?: boolean; format?: string }, cmd: Command) => {
       const ctx = await contextFor(cmd);
-      const info = await inspectImage(await openCliSource(cmd, refArg), {
+      const source = await openCliSource(cmd, refArg);
+      const info = await inspectImage(source, {
         platform: ctx.platform,
         signal: ctx.signal,
       });
+      if (opts.format !== undefined) {
+        const data = await templateData(ctx, source, info, opts.format);
+        return printLines(renderTemplate(opts.format, data));
+      }
       if (opts.json || ctx.options.json) return printJson(info);
       const rows = [
         ['Name:', info.name],
@@ -67,4 +79,40 @@ export function registerInspect(program: Command): void {
       }
       printLines(...out);
     });
+}
+
+/**
+ * What a `--format` template sees: the JSON keys, and skopeo inspect's fields under its
+ * names. `RepoTags` (every tag of the repository, as skopeo lists them) is fetched only
+ * when the template uses it, and only for registry images.
+ */
+async function templateData(
+  ctx: CliContext,
+  source: ImageSource,
+  info: ImageInspection,
+  template: string,
+): Promise<Record<string, unknown>> {
+  const [os, architecture, variant] = (info.platform ?? '').split('/');
+  let repoTags: string[] = [];
+  let name = info.name;
+  if (source.kind === 'registry' || source.kind === 'store') {
+    const ref = parseReference(info.name);
+    name = ref.name;
+    if (source.kind === 'registry' && templateUses(template, 'RepoTags')) {
+      repoTags = await ctx.client.listTags(ref, { signal: ctx.signal });
+    }
+  }
+  return {
+    ...info,
+    Name: name,
+    Digest: info.digest,
+    RepoTags: repoTags,
+    Created: info.created ?? '',
+    Labels: info.labels,
+    Architecture: architecture ?? '',
+    Os: os ?? '',
+    Variant: variant ?? '',
+    Layers: info.layers.map((l) => l.digest),
+    Env: info.env,
+  };
 }

@@ -5,10 +5,7 @@ import { serve } from '../../server/registry/index.js';
 import { StoreStorage } from '../../server/storage/store-storage.js';
 import { contextFor } from '../context.js';
 import { formatBytes, printJson, printLines } from '../format.js';
-
-function collect(value: string, previous: string[] = []): string[] {
-  return [...previous, value];
-}
+import { collect } from '../repeatable.js';
 
 const DURATION_UNITS: Record<string, number> = { s: 1000, m: 60_000, h: 3600_000, d: 86_400_000 };
 

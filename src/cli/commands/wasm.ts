@@ -12,6 +12,7 @@ import {
 } from '../../wasm/index.js';
 import { contextFor } from '../context.js';
 import { formatBytes, printJson, printLines, table } from '../format.js';
+import { collect, parseAnnotations } from '../repeatable.js';
 
 interface WasmOptions {
   json?: boolean;
@@ -29,20 +30,6 @@ Forms:
                                   (wasm config, one application/wasm layer, artifactType
                                   from the binary); --annotation KEY=VALUE adds manifest
                                   annotations`;
-
-function collect(value: string, previous: string[] = []): string[] {
-  return [...previous, value];
-}
-
-function parseAnnotations(pairs: string[] = []): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const pair of pairs) {
-    const eq = pair.indexOf('=');
-    if (eq <= 0) throw new InvalidArgumentError(`--annotation expects KEY=VALUE, got "${pair}"`);
-    out[pair.slice(0, eq)] = pair.slice(eq + 1);
-  }
-  return out;
-}
 
 /** The `--json` shape: the same keys for wasm and containers (null where not applicable). */
 function jsonOf(inspection: WasmInspection, info: WasmArtifactInfo | undefined) {

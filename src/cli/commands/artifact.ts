@@ -1,0 +1,176 @@
+import type { Command } from 'commander';
+import {
+  type ArtifactFile,
+  publishReferrer,
+  pullArtifact,
+  pushArtifact,
+} from '../../artifact/index.js';
+import { InvalidArgumentError } from '../../errors/index.js';
+import type { Descriptor } from '../../media/index.js';
+import { openDestination } from '../../places/index.js';
+import { parseReference, type Reference } from '../../ref/index.js';
+import { parsePlace } from '../../source/index.js';
+import { type CliContext, contextFor } from '../context.js';
+import { printJson, printLines } from '../format.js';
+import { openCliSource } from '../image-source.js';
+import { collect, parseAnnotations } from '../repeatable.js';
+
+interface PushFlags {
+  artifactType: string;
+  subject?: string;
+  annotation?: string[];
+  json?: boolean;
+}
+
+/**
+ * `ocipeek artifact push|attach|pull`: OCI 1.1 artifacts as oras and regctl handle them:
+ * files as titled layers, an `artifactType`, and a `subject` for referrers.
+ */
+export function registerArtifact(program: Command): void {
+  const artifact = program
+    .command('artifact')
+    .description('push, attach and pull OCI artifacts (files with an artifact type; oras habits)');
+  artifact
+    .command('push')
+    .description('push FILEs as an artifact to REF (a registry, oci:DIR[:TAG] or store:REF)')
+    .argument('<ref>', 'where the artifact goes')
+    .argument('<files...>', 'FILE[:MEDIATYPE] (default media type application/octet-stream)')
+    .requiredOption(
+      '--artifact-type <type>',
+      'the manifest artifactType, e.g. application/vnd.example+json',
+    )
+    .option('--subject <ref>', 'the manifest it refers to: a tag or digest of the same repository')
+    .option('--annotation <key=value>', 'manifest annotation (repeatable)', collect)
+    .option('--json', 'print JSON')
+    .action(async (refArg: string, files: string[], opts: PushFlags, cmd: Command) => {
+      const ctx = await contextFor(cmd);
+      const place = parsePlace(refArg);
+      let subject: Descriptor | undefined;
+      if (opts.subject !== undefined) {
+        if (place.kind !== 'registry') {
+          throw new InvalidArgumentError('--subject needs a registry destination');
+        }
+        subject = await resolveSubject(ctx, subjectRef(place.ref, opts.subject));
+      }
+      const destination = await openDestination(place, {
+        client: ctx.client,
+        storeDir: ctx.options.store,
+        signal: ctx.signal,
+      });
+      await push(ctx, destination, place.kind === 'registry' ? place.ref : undefined, files, {
+        ...opts,
+        subject,
+      });
+    });
+  artifact
+    .command('attach')
+    .description('attach FILEs to the image SUBJECT as an artifact that refers to it (oras attach)')
+    .argument('<subject>', 'the image it is about (REPO:TAG or REPO@DIGEST)')
+    .argument('[files...]', 'FILE[:MEDIATYPE]; none: an artifact of annotations only')
+    .requiredOption('--artifact-type <type>', 'the manifest artifactType')
+    .option('--annotation <key=value>', 'manifest annotation (repeatable)', collect)
+    .option('--json', 'print JSON')
+    .action(async (subjectArg: string, files: string[], opts: PushFlags, cmd: Command) => {
+      const ctx = await contextFor(cmd);
+      const place = parsePlace(subjectArg);
+      if (place.kind !== 'registry') {
+        throw new InvalidArgumentError('attach works on registry images (REPO:TAG or REPO@DIGEST)');
+      }
+      const subject = await resolveSubject(ctx, place.ref);
+      // Pushed by its own digest, untagged: it is found through its subject.
+      const untagged = parseReference(`${place.ref.name}@${subject.digest}`);
+      const destination = await openDestination(
+        { kind: 'registry', ref: untagged, explicit: true },
+        { client: ctx.client, signal: ctx.signal },
+      );
+      await push(ctx, destination, untagged, files, { ...opts, subject });
+    });
+  artifact
+    .command('pull')
+    .description('write the files of an artifact into a folder (titled layers; oras pull)')
+    .argument('<ref>', 'the artifact (REF@DIGEST, REF:TAG, oci:DIR:TAG, store:REF)')
+    .option('-o, --output <dir>', 'folder to write into (default .)', '.')
+    .option('--overwrite', 'replace files that exist')
+    .option('--json', 'print JSON')
+    .action(
+      async (
+        refArg: string,
+        opts: { output: string; overwrite?: boolean; json?: boolean },
+        cmd: Command,
+      ) => {
+        const ctx = await contextFor(cmd);
+        const source = await openCliSource(cmd, refArg);
+        const pulled = await pullArtifact(source, opts.output, {
+          overwrite: opts.overwrite,
+          signal: ctx.signal,
+        });
+        if (opts.json || ctx.options.json) return printJson(pulled);
+        printLines(
+          ...pulled.files.map((f) => `${f.name}  ${f.digest}  ${f.size}`),
+          ...pulled.skipped.map((d) => `skipped ${d.digest}: no org.opencontainers.image.title`),
+        );
+      },
+    );
+  // Usage mistakes of these subcommands reach main's one-line report too.
+  for (const sub of artifact.commands) sub.exitOverride();
+}
+
+async function push(
+  ctx: CliContext,
+  destination: Awaited<ReturnType<typeof openDestination>>,
+  ref: Reference | undefined,
+  files: string[],
+  opts: Omit<PushFlags, 'subject'> & { subject?: Descriptor },
+): Promise<void> {
+  const pushed = await pushArtifact(destination, files.map(parseFileArg), {
+    artifactType: opts.artifactType,
+    subject: opts.subject,
+    annotations: parseAnnotations(opts.annotation),
+    signal: ctx.signal,
+  });
+  let referrers: 'api' | 'tag' | undefined;
+  if (opts.subject && ref) {
+    referrers = await publishReferrer(ctx.client, ref, opts.subject.digest, pushed.descriptor, {
+      signal: ctx.signal,
+    });
+  }
+  if (opts.json || ctx.options.json) {
+    return printJson({
+      destination: destination.description,
+      digest: pushed.digest,
+      subject: opts.subject?.digest,
+      referrers,
+      manifest: pushed.manifest,
+    });
+  }
+  printLines(`pushed ${destination.description} ${pushed.digest}`);
+  if (referrers === 'tag') printLines(`listed in the referrers tag of ${opts.subject!.digest}`);
+}
+
+/** `FILE[:MEDIATYPE]`, as oras takes files: the suffix counts when it is a media type. */
+function parseFileArg(arg: string): ArtifactFile {
+  const colon = arg.lastIndexOf(':');
+  const suffix = colon > 0 ? arg.slice(colon + 1) : '';
+  if (/^[\w.+-]+\/[\w.+-]+$/.test(suffix)) return { path: arg.slice(0, colon), mediaType: suffix };
+  return { path: arg };
+}
+
+/** `--subject` as a tag or digest of `repo`'s repository, or a full reference. */
+function subjectRef(repo: Reference, subject: string): Reference {
+  if (subject.startsWith('sha256:') || subject.startsWith('sha512:')) {
+    return parseReference(`${repo.name}@${subject}`);
+  }
+  if (/^\w[\w.-]{0,127}$/.test(subject)) return repo.withTag(subject);
+  const ref = parseReference(subject);
+  if (ref.registry !== repo.registry || ref.repository !== repo.repository) {
+    throw new InvalidArgumentError(
+      `--subject ${subject} is not in ${repo.name}: a referrer lives in its subject's repository`,
+    );
+  }
+  return ref;
+}
+
+async function resolveSubject(ctx: CliContext, ref: Reference): Promise<Descriptor> {
+  const head = await ctx.client.headManifest(ref, { signal: ctx.signal });
+  return { mediaType: head.mediaType, digest: head.digest, size: head.size };
+}

@@ -1,0 +1,7 @@
+export {
+  expandSyncSource,
+  type SyncedImage,
+  type SyncOptions,
+  syncImages,
+  syncTarget,
+} from './sync-images.js';

@@ -1,0 +1,245 @@
+import assert from 'node:assert/strict';
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import {
+  type RunningRegistryServer,
+  startRegistryServer,
+} from '../../src/server/registry/index.js';
+import {
+  type BuiltImage,
+  inspectRaw,
+  LayoutWriter,
+  pushLayout,
+  type RunningRegistry,
+  randomImage,
+  skopeo,
+  skopeoRaw,
+  startRegistry,
+  tempDir,
+} from '../harness/index.js';
+import { runCli } from '../harness/run-cli.js';
+
+const EMPTY = {
+  mediaType: 'application/vnd.oci.empty.v1+json',
+  digest: 'sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a',
+  size: 2,
+};
+
+describe('ocipeek artifact push|attach|pull (OCI 1.1 artifacts, referrers)', () => {
+  let reg: RunningRegistry;
+  let server: RunningRegistryServer;
+  let serverHost: string;
+  let dir: { path: string; remove(): Promise<void> };
+  let layout: string;
+  let image: BuiltImage;
+  let sbom: string;
+  let notes: string;
+  const SBOM = Buffer.from('{"spdxVersion":"SPDX-2.3"}\n');
+
+  before(async () => {
+    dir = await tempDir('cli-artifact');
+    reg = await startRegistry();
+    server = await startRegistryServer({ storageDir: join(dir.path, 'served-store') });
+    serverHost = `127.0.0.1:${server.port}`;
+    layout = join(dir.path, 'layout');
+    const w = new LayoutWriter(layout);
+    image = await randomImage(w, { refName: 'v1' });
+    await w.finish();
+    await pushLayout(layout, 'v1', reg, 'art/app:v1');
+    await skopeo([
+      'copy',
+      '--dest-tls-verify=false',
+      `oci:${layout}:v1`,
+      `docker://${serverHost}/art/app:v1`,
+    ]);
+    sbom = join(dir.path, 'sbom.json');
+    notes = join(dir.path, 'notes.txt');
+    await writeFile(sbom, SBOM);
+    await writeFile(notes, 'release notes\n');
+  });
+  after(async () => {
+    await server?.close();
+    await reg?.stop();
+    await dir?.remove();
+  });
+
+  it('attach on distribution 2.8: the manifest skopeo reads, listed through the referrers tag', async () => {
+    const r = await runCli([
+      'artifact',
+      'attach',
+      `${reg.host}/art/app:v1`,
+      `${sbom}:application/spdx+json`,
+      '--artifact-type',
+      'application/vnd.example.sbom',
+      '--annotation',
+      'org.example.tool=ocipeek',
+      '--json',
+    ]);
+    assert.equal(r.code, 0, r.stderr);
+    const pushed = JSON.parse(r.out);
+    assert.equal(pushed.referrers, 'tag');
+    assert.equal(pushed.subject, image.descriptor.digest);
+    const raw = JSON.parse((await inspectRaw(reg, `art/app@${pushed.digest}`)).toString());
+    assert.equal(raw.mediaType, 'application/vnd.oci.image.manifest.v1+json');
+    assert.equal(raw.artifactType, 'application/vnd.example.sbom');
+    assert.deepEqual(raw.config, EMPTY);
+    assert.deepEqual(raw.subject, {
+      mediaType: image.descriptor.mediaType,
+      digest: image.descriptor.digest,
+      size: image.descriptor.size,
+    });
+    assert.equal(raw.layers.length, 1);
+    assert.equal(raw.layers[0].mediaType, 'application/spdx+json');
+    assert.equal(raw.layers[0].size, SBOM.length);
+    assert.equal(raw.layers[0].annotations['org.opencontainers.image.title'], 'sbom.json');
+    assert.equal(raw.annotations['org.example.tool'], 'ocipeek');
+    const listed = await runCli(['referrers', `${reg.host}/art/app:v1`, '--json']);
+    assert.equal(listed.code, 0, listed.stderr);
+    const referrers = JSON.parse(listed.out);
+    assert.equal(referrers.source, 'tag');
+    assert.deepEqual(
+      referrers.manifests.map((d: { digest: string; artifactType: string }) => [
+        d.digest,
+        d.artifactType,
+      ]),
+      [[pushed.digest, 'application/vnd.example.sbom']],
+    );
+    // Attaching a second artifact keeps the first in the list.
+    const second = await runCli([
+      'artifact',
+      'attach',
+      `${reg.host}/art/app:v1`,
+      notes,
+      '--artifact-type',
+      'application/vnd.example.notes',
+    ]);
+    assert.equal(second.code, 0, second.stderr);
+    const again = JSON.parse((await runCli(['referrers', `${reg.host}/art/app:v1`, '--json'])).out);
+    assert.equal(again.manifests.length, 2);
+  });
+
+  it("attach on a registry with the referrers API: found through the registry's own API", async () => {
+    const r = await runCli([
+      'artifact',
+      'attach',
+      `${serverHost}/art/app:v1`,
+      sbom,
+      '--artifact-type',
+      'application/vnd.example.sbom',
+      '--json',
+    ]);
+    assert.equal(r.code, 0, r.stderr);
+    const pushed = JSON.parse(r.out);
+    assert.equal(pushed.referrers, 'api');
+    const res = await fetch(`http://${serverHost}/v2/art/app/referrers/${image.descriptor.digest}`);
+    assert.equal(res.status, 200);
+    const index = (await res.json()) as {
+      manifests: Array<{ digest: string; artifactType: string }>;
+    };
+    assert.deepEqual(
+      index.manifests.map((d) => [d.digest, d.artifactType]),
+      [[pushed.digest, 'application/vnd.example.sbom']],
+    );
+    const listed = JSON.parse(
+      (await runCli(['referrers', `${serverHost}/art/app:v1`, '--json'])).out,
+    );
+    assert.equal(listed.source, 'api');
+    assert.equal(listed.manifests[0].digest, pushed.digest);
+  });
+
+  it('push by tag, then pull writes the files; existing files are refused unless --overwrite', async () => {
+    const r = await runCli([
+      'artifact',
+      'push',
+      `${reg.host}/art/files:1`,
+      sbom,
+      notes,
+      '--artifact-type',
+      'application/vnd.example.files',
+    ]);
+    assert.equal(r.code, 0, r.stderr);
+    const raw = JSON.parse((await inspectRaw(reg, 'art/files:1')).toString());
+    assert.deepEqual(
+      raw.layers.map((l: { mediaType: string; annotations: Record<string, string> }) => [
+        l.mediaType,
+        l.annotations['org.opencontainers.image.title'],
+      ]),
+      [
+        ['application/octet-stream', 'sbom.json'],
+        ['application/octet-stream', 'notes.txt'],
+      ],
+    );
+    assert.equal(raw.subject, undefined);
+    const out = join(dir.path, 'pulled');
+    const p = await runCli(['artifact', 'pull', `${reg.host}/art/files:1`, '-o', out]);
+    assert.equal(p.code, 0, p.stderr);
+    assert.deepEqual(await readFile(join(out, 'sbom.json')), SBOM);
+    assert.equal(await readFile(join(out, 'notes.txt'), 'utf8'), 'release notes\n');
+    await writeFile(join(out, 'notes.txt'), 'changed\n');
+    const refused = await runCli(['artifact', 'pull', `${reg.host}/art/files:1`, '-o', out]);
+    assert.equal(refused.code, 2);
+    assert.match(refused.stderr, /pulled\/sbom\.json exists \(--overwrite replaces it\)/);
+    assert.equal(await readFile(join(out, 'notes.txt'), 'utf8'), 'changed\n');
+    const forced = await runCli([
+      'artifact',
+      'pull',
+      `${reg.host}/art/files:1`,
+      '-o',
+      out,
+      '--overwrite',
+    ]);
+    assert.equal(forced.code, 0, forced.stderr);
+    assert.equal(await readFile(join(out, 'notes.txt'), 'utf8'), 'release notes\n');
+  });
+
+  it('push to an OCI layout; skopeo reads it, pull reads it back', async () => {
+    const target = join(dir.path, 'art-layout');
+    const r = await runCli([
+      'artifact',
+      'push',
+      `oci:${target}:notes`,
+      notes,
+      '--artifact-type',
+      'application/vnd.example.notes',
+    ]);
+    assert.equal(r.code, 0, r.stderr);
+    const raw = JSON.parse(
+      (await skopeoRaw(['inspect', '--raw', `oci:${target}:notes`])).toString(),
+    );
+    assert.equal(raw.artifactType, 'application/vnd.example.notes');
+    const out = join(dir.path, 'from-layout');
+    const p = await runCli(['artifact', 'pull', `oci:${target}:notes`, '-o', out, '--json']);
+    assert.equal(p.code, 0, p.stderr);
+    assert.equal(JSON.parse(p.out).files[0].name, 'notes.txt');
+    assert.equal(await readFile(join(out, 'notes.txt'), 'utf8'), 'release notes\n');
+  });
+
+  it('usage mistakes: no --artifact-type, a folder as a file, a subject elsewhere', async () => {
+    const noType = await runCli(['artifact', 'push', `${reg.host}/art/x:1`, notes]);
+    assert.equal(noType.code, 2);
+    assert.match(noType.stderr, /^ocipeek: .*--artifact-type.*\n$/);
+    const folder = await runCli([
+      'artifact',
+      'push',
+      `${reg.host}/art/x:1`,
+      dir.path,
+      '--artifact-type',
+      'application/x',
+    ]);
+    assert.equal(folder.code, 2);
+    assert.match(folder.stderr, /not a regular file/);
+    const elsewhere = await runCli([
+      'artifact',
+      'push',
+      `${reg.host}/art/x:1`,
+      notes,
+      '--artifact-type',
+      'application/x',
+      '--subject',
+      `${reg.host}/other/repo:v1`,
+    ]);
+    assert.equal(elsewhere.code, 2);
+    assert.match(elsewhere.stderr, /referrer lives in its subject's repository/);
+  });
+});
