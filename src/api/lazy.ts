@@ -27,6 +27,7 @@ export {
   peekImage,
 } from '../lazy/peek-image.js';
 export {
+  type PeekBlobOptions,
   type PeekDescriptor,
   type PeekEntry,
   type PeekEvent,
@@ -37,4 +38,9 @@ export {
 } from '../lazy/peek-layer.js';
 export { parseSize } from '../lazy/peek-size.js';
 export type { PeekRange, PeekRangeSource } from '../lazy/peek-source.js';
-export type { RangeReadOptions, RangeSourceOptions } from '../lazy/range-source.js';
+export type {
+  RangeReadOptions,
+  RangeSourceOptions,
+  RegistryRangeSourceOptions,
+  StoreRangeSourceOptions,
+} from '../lazy/range-source.js';

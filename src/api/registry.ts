@@ -74,6 +74,7 @@ export {
   RegistryDestination,
   type RegistryDestinationOptions,
   RegistrySource,
+  type RegistrySourceOptions,
   referrersTag,
 } from '../registry/index.js';
 export type {

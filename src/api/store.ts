@@ -30,6 +30,7 @@ export {
   Store,
   StoreDestination,
   type StoredImage,
+  type StoreSourceOptions,
   storeSource,
 } from '../store/index.js';
 export type { ListImagesOptions } from '../store/list-images.js';

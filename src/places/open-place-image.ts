@@ -35,7 +35,7 @@ export async function openPlaceSource(
 ): Promise<ImageSource> {
   const p = typeof place === 'string' ? parsePlace(place) : place;
   if (p.kind === 'registry' && !p.explicit && options.store) {
-    const stored = storeSource(options.store, p.ref);
+    const stored = storeSource(p.ref, { store: options.store });
     if (await holdsImage(stored, options)) return stored;
   }
   return openSource(p, options);

@@ -13,6 +13,7 @@ export {
   RegistryDestination,
   type RegistryDestinationOptions,
   RegistrySource,
+  type RegistrySourceOptions,
 } from './registry-place.js';
 export { CATALOG_SCOPE, pullScope, pushScope } from './scopes.js';
 export {

@@ -27,5 +27,5 @@ export {
 } from './store.js';
 export { type LayoutNaming, StoreDestination } from './store-destination.js';
 export { defaultStorePath, type StorePathOptions } from './store-path.js';
-export { storeSource } from './store-source.js';
+export { type StoreSourceOptions, storeSource } from './store-source.js';
 export type { StoreProblem, ValidateOptions } from './validate.js';

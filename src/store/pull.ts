@@ -3,6 +3,7 @@ import { type Descriptor, parseManifest } from '../media/index.js';
 import { parseReference, type Reference } from '../ref/index.js';
 import { type RegistryClient, RegistrySource } from '../registry/index.js';
 import type { ImageSource } from '../source/index.js';
+import { requiredOption } from '../util/required-option.js';
 import { mapPool } from '../util/task-pool.js';
 import {
   type PlannedManifest,
@@ -45,6 +46,10 @@ export type PullProgressEvent =
 
 /** Options of {@link pullImage}. */
 export interface PullOptions extends PlatformSelection {
+  /** The client the image is fetched with. */
+  client: RegistryClient;
+  /** The store the image goes into. */
+  store: Store;
   /** Default `missing`; see {@link PullPolicy}. */
   policy?: PullPolicy;
   /** Blobs downloaded at once (default {@link DEFAULT_PULL_CONCURRENCY}). */
@@ -83,23 +88,31 @@ export interface PullResult {
 export const DEFAULT_PULL_CONCURRENCY = 4;
 
 /**
- * Pull `ref` into `store`: the manifest(s), config and layers, every byte verified,
- * layers concurrently, then name it `ref` (full normalised form) in `index.json`.
+ * Pull `ref` into `options.store` through `options.client`: the manifest(s), config and
+ * layers, every byte verified, layers concurrently, then name it `ref` (full normalised
+ * form) in `index.json`.
  *
  * For an index, the index is stored as served (its digest is what the reference
  * resolves to) with the chosen platform's manifest, or every child with `allPlatforms`.
  * The name points at the index, so `skopeo copy oci:STORE:REF` and `resolve` see what
  * the registry serves, and another platform can be added later by pulling again.
  * Layers are stored exactly as served (gzip, zstd or plain); nothing is recompressed.
+ *
+ * @example
+ * ```ts
+ * await using client = new RegistryClient();
+ * const store = await Store.open();
+ * const result = await pullImage('docker.io/library/alpine:3.19', { client, store });
+ * ```
  */
 export async function pullImage(
-  client: RegistryClient,
-  store: Store,
   ref: Reference | string,
-  options: PullOptions = {},
+  options: PullOptions,
 ): Promise<PullResult> {
+  const client = requiredOption(options, 'client', 'pullImage(ref, { client, store })');
+  const store = requiredOption(options, 'store', 'pullImage(ref, { client, store })');
   const reference = typeof ref === 'string' ? parseReference(ref) : ref;
-  const source = new RegistrySource(client, reference);
+  const source = new RegistrySource(reference, { client });
   const name = refName(reference);
   const policy = options.policy ?? 'missing';
   const signal = options.signal;

@@ -261,7 +261,7 @@ describe('peek and streaming reads against the real registry', () => {
       const entries: PeekEntry[] = [];
       let summary: PeekSummary | undefined;
       try {
-        const events = peekLayer(client, via(compression), top, { layer: img.layers.length - 1 });
+        const events = peekLayer(via(compression), top, { client, layer: img.layers.length - 1 });
         for await (const ev of events) {
           if (ev.kind === 'entry') entries.push(ev.entry);
           else summary = ev.summary;

@@ -104,7 +104,7 @@ describe('pull into the local store', () => {
     const store = await Store.open(dir);
     const client = newClient();
     proxy.resetLog();
-    const result = await pullImage(client, store, ref('demo/app:1.0'));
+    const result = await pullImage(ref('demo/app:1.0'), { client, store });
     assert.equal(result.reference, `${proxy.host}/demo/app:1.0`);
     assert.equal(result.digest, app.descriptor.digest);
     assert.deepEqual(result.layersFetched.sort(), app.layers.map((l) => l.digest).sort());
@@ -158,7 +158,7 @@ describe('pull into the local store', () => {
   it('re-pulls with one HEAD (newer), nothing (missing), one GET (always); no blob bytes', async () => {
     const dir = await newStoreDir();
     const store = await Store.open(dir);
-    await pullImage(newClient(), store, ref('demo/app:1.0'));
+    await pullImage(ref('demo/app:1.0'), { client: newClient(), store });
     for (const [policy, expected] of [
       ['newer', ['HEAD']],
       ['missing', []],
@@ -166,7 +166,7 @@ describe('pull into the local store', () => {
     ] as const) {
       proxy.resetLog();
       const client = newClient();
-      const result = await pullImage(client, store, ref('demo/app:1.0'), { policy });
+      const result = await pullImage(ref('demo/app:1.0'), { client, store, policy });
       assert.deepEqual(
         proxy.log.map((e) => e.method),
         expected,
@@ -180,16 +180,16 @@ describe('pull into the local store', () => {
       assert.equal(result.bytesFetched, policy === 'always' ? app.manifestBytes.length : 0);
     }
     await assert.rejects(
-      pullImage(newClient(), store, ref('demo/app2:1.0'), { policy: 'never' }),
+      pullImage(ref('demo/app2:1.0'), { client: newClient(), store, policy: 'never' }),
       /not in the store/,
     );
   });
 
   it('a second image sharing a base layer downloads only its own layer', async () => {
     const store = await Store.open(await newStoreDir());
-    await pullImage(newClient(), store, ref('demo/app:1.0'));
+    await pullImage(ref('demo/app:1.0'), { client: newClient(), store });
     proxy.resetLog();
-    const result = await pullImage(newClient(), store, ref('demo/app2:1.0'));
+    const result = await pullImage(ref('demo/app2:1.0'), { client: newClient(), store });
     const [base, own] = app2.layers;
     assert.deepEqual(result.layersReused, [base!.digest]);
     assert.deepEqual(result.layersFetched, [own!.digest]);
@@ -203,7 +203,9 @@ describe('pull into the local store', () => {
   it('keeps an index with the chosen platform, or with every platform', async () => {
     const dir = await newStoreDir();
     const store = await Store.open(dir);
-    const arm = await pullImage(newClient(), store, ref('demo/multi:1'), {
+    const arm = await pullImage(ref('demo/multi:1'), {
+      client: newClient(),
+      store,
       platform: { os: 'linux', architecture: 'arm64' },
     });
     const [amd64, arm64] = multi.images;
@@ -225,7 +227,11 @@ describe('pull into the local store', () => {
     assert.equal(JSON.parse(stdout).Architecture, 'arm64');
 
     proxy.resetLog();
-    const all = await pullImage(newClient(), store, ref('demo/multi:1'), { allPlatforms: true });
+    const all = await pullImage(ref('demo/multi:1'), {
+      client: newClient(),
+      store,
+      allPlatforms: true,
+    });
     // The stored index and arm64 image are reused: only the missing children are fetched.
     assert.equal(all.manifests.length, 1 + multi.images.length + multi.attestations.length);
     assert.deepEqual(blobGets(proxy, arm64!.layers[0]!.digest), []);
@@ -257,11 +263,14 @@ describe('pull into the local store', () => {
         : undefined,
     );
     try {
-      await assert.rejects(pullImage(newClient(), store, ref('demo/corrupt:1')), (err: unknown) => {
-        assert.ok(err instanceof DigestMismatchError, String(err));
-        assert.match(err.message, new RegExp(layer.digest));
-        return true;
-      });
+      await assert.rejects(
+        pullImage(ref('demo/corrupt:1'), { client: newClient(), store }),
+        (err: unknown) => {
+          assert.ok(err instanceof DigestMismatchError, String(err));
+          assert.match(err.message, new RegExp(layer.digest));
+          return true;
+        },
+      );
     } finally {
       proxy.setRule(undefined);
     }
