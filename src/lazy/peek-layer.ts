@@ -101,6 +101,10 @@ function toPeekEntry(e: TarEntry, layer: number, partial: boolean): PeekEntry {
   if (e.linkname !== undefined) {
     out.linkname = e.type === 'hardlink' ? `/${e.linkname}` : e.linkname;
   }
+  if (e.type === 'char' || e.type === 'block') {
+    out.devMajor = e.devmajor ?? 0;
+    out.devMinor = e.devminor ?? 0;
+  }
   if (partial) out.partial = true;
   return out;
 }

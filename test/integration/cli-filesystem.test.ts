@@ -309,6 +309,91 @@ describe('filesystem commands against the real registry', () => {
     assert.deepEqual([link.type, link.linkname], ['symlink', 'link2']);
   });
 
+  it('hardlinks show as the files they name, with link counts, as GNU ls, stat and find see the unpacked tree', async () => {
+    const s = store();
+    const rootfs = join(dir.path, 'hardlinks-umoci');
+    await run('umoci', [
+      'raw',
+      'unpack',
+      '--rootless',
+      '--image',
+      `${join(dir.path, 'layout')}:gzip`,
+      rootfs,
+    ]);
+    // GNU stat on umoci's tree: type letter and mode, link count, size of each name.
+    const gnu = async (p: string) =>
+      (await run('stat', ['-c', '%A %h %s', join(rootfs, p)])).stdout.trim();
+    const long = await runCli(['ls', '-l', ref('gzip'), '/bin', '--store', s]);
+    assert.equal(long.code, 0, long.stderr);
+    const cells = new Map(
+      long.out
+        .trimEnd()
+        .split('\n')
+        .map((line) => {
+          const c = line.split(/\s+/);
+          const linked = c.at(-2) === '=>' || c.at(-2) === '->';
+          return [linked ? c.at(-3)! : c.at(-1)!, c] as const;
+        }),
+    );
+    for (const name of ['tool', 'hard', 'hard2']) {
+      const row = cells.get(name);
+      assert.ok(row, `${name} in ${long.out}`);
+      const [mode, links, , size] = row;
+      assert.equal(`${mode} ${links} ${size}`, await gnu(`bin/${name}`), name);
+    }
+    assert.match(long.out, /^-rwxr-xr-x +3 +0\/0 +20 .* hard => \/bin\/tool$/m);
+    // Directories count 2 plus their subdirectories, as on disk.
+    const root = await runCli(['ls', '-l', ref('gzip'), '/', '--store', s]);
+    const etcRow = root.out.split('\n').find((l) => l.endsWith(' etc'))!;
+    assert.equal(etcRow.split(/\s+/)[1], (await gnu('etc')).split(' ')[1]);
+
+    const stat = await runCli(['stat', ref('gzip'), '/bin/hard', '--store', s]);
+    assert.match(stat.out, /^Type: +file \(hardlink to \/bin\/tool\)$/m);
+    assert.match(stat.out, /^Size: +20$/m);
+    assert.match(stat.out, /^Links: +3$/m);
+    assert.match(stat.out, /^Mode: +-rwxr-xr-x \(0755\)$/m);
+    const json = JSON.parse(
+      (await runCli(['stat', ref('gzip'), '/bin/hard2', '--json', '--store', s])).out,
+    );
+    assert.deepEqual(
+      [json.type, json.contentType, json.size, json.nlink, json.linkname, json.mode, json.layer],
+      ['hardlink', 'file', 20, 3, '/bin/tool', 0o755, 2],
+    );
+    const tool = JSON.parse(
+      (await runCli(['stat', ref('gzip'), '/bin/tool', '--json', '--store', s])).out,
+    );
+    assert.deepEqual([tool.type, tool.nlink, tool.size], ['file', 3, 20]);
+    const plain = JSON.parse(
+      (await runCli(['stat', ref('gzip'), '/top.txt', '--json', '--store', s])).out,
+    );
+    assert.equal(plain.nlink, undefined, 'a file with one name carries no nlink');
+
+    // find -type f counts hardlinks as the files they are, exactly as GNU find does.
+    const ours = await runCli(['find', ref('gzip'), '/', '--type', 'f', '--store', s]);
+    const theirs = await run('find', ['.', '-type', 'f'], { cwd: rootfs });
+    assert.deepEqual(
+      ours.out.trim().split('\n').sort(),
+      theirs.stdout
+        .trim()
+        .split('\n')
+        .map((p) => p.slice(1))
+        .sort(),
+    );
+    const onlyLinks = await runCli(['find', ref('gzip'), '/', '--type', 'h', '--store', s]);
+    assert.deepEqual(onlyLinks.out.trim().split('\n'), ['/bin/hard', '/bin/hard2']);
+    const found = JSON.parse(
+      (await runCli(['find', ref('gzip'), '/bin', '--type', 'f', '--json', '--store', s])).out,
+    ) as Array<{ path: string; size: number; nlink?: number }>;
+    assert.deepEqual(
+      found.map((e) => [e.path, e.size, e.nlink]),
+      [
+        ['/bin/hard', 20, 3],
+        ['/bin/hard2', 20, 3],
+        ['/bin/tool', 20, 3],
+      ],
+    );
+  });
+
   it('cat follows symlink chains, hardlinks and contained escapes', async () => {
     const s = store();
     const cat = async (p: string) => runCli(['cat', ref('gzip'), p, '--store', s]);

@@ -20,10 +20,21 @@ function parseLayers(value: string): number[] | 'all' {
   return parts.map((p) => Number(p.trim()));
 }
 
-/** An `ls -l` row for a peeked entry (the formatter takes filesystem entries). */
+/**
+ * An `ls -l` row for a peeked entry (the formatter takes filesystem entries), without the
+ * link count column: one layer's tar entries know no link counts.
+ */
 function row(e: PeekEntry): string[] {
-  const fsLike: FsEntry = { ...e, layerDigest: '', headerOffset: -1, dataOffset: -1 };
-  const cells = longLine(fsLike, e.path);
+  const fsLike: FsEntry = {
+    ...e,
+    nlink: 1,
+    devmajor: e.devMajor,
+    devminor: e.devMinor,
+    layerDigest: '',
+    headerOffset: -1,
+    dataOffset: -1,
+  };
+  const cells = longLine(fsLike, e.path, { links: false });
   if (e.partial) cells[cells.length - 1] += '  (partial: content past the window)';
   return cells;
 }
