@@ -29,6 +29,7 @@ export {
   pullImage,
   Store,
   StoreDestination,
+  type StoreDestinationOptions,
   type StoredImage,
   type StoreSourceOptions,
   storeSource,

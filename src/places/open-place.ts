@@ -8,7 +8,7 @@ import {
   type Place,
   parsePlace,
 } from '../source/index.js';
-import { Store, StoreDestination, storeSource } from '../store/index.js';
+import { hasWorkArea, Store, StoreDestination, storeSource } from '../store/index.js';
 import { requiredOption } from '../util/required-option.js';
 
 /** Options of {@link openSource} and {@link openDestination}. */
@@ -108,11 +108,15 @@ export async function openDestination(
         chunkSize: options.chunkSize,
       });
     case 'oci': {
+      // Someone else's layout gets the image and nothing else: the work area the copy
+      // needs is removed after, unless it was there before (an ocipeek store).
+      const removeWorkArea = !(await hasWorkArea(p.path));
       const store = await Store.open(p.path, { signal });
       return new StoreDestination(
         store,
         { kind: 'tag', tag: p.tag },
         `oci:${p.path}${p.tag ? `:${p.tag}` : ''}`,
+        { removeWorkArea },
       );
     }
     case 'oci-archive':

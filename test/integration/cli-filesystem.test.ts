@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { lstat, readdir, readFile, readlink, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, readdir, readFile, readlink, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
@@ -236,6 +236,58 @@ describe('filesystem commands against the real registry', () => {
     assert.notEqual(r.code, 0);
     assert.match(r.stderr, /layer 2 .*diff_id|diff_id.*layer 2/);
     assert.match(r.stderr, new RegExp(top.diffId.slice(7, 19)));
+
+    // The interrupted unpack is named, and --force starts it again once the blob is good.
+    const again = await runCli(['unpack', ref('gzip'), target, '--rootless', '--store', s]);
+    assert.equal(again.code, 2);
+    assert.match(
+      again.stderr,
+      /^ocipeek: .*unpacked-swapped is not empty: it holds an interrupted unpack of .*fs\/rules:gzip \(2 of 3 layers applied\); add --force to clear it and unpack again\n$/,
+    );
+    await writeFile(blobFile, top.blob);
+    const forced = await runCli([
+      'unpack',
+      ref('gzip'),
+      target,
+      '--rootless',
+      '--force',
+      '--store',
+      s,
+    ]);
+    assert.equal(forced.code, 0, forced.stderr);
+    assert.deepEqual(await walkDisk(target), await walkDisk(join(dir.path, 'umoci-rootfs')));
+    // The owners are recorded in the store, nothing is written beside DIR.
+    const owners = /owners recorded in (\S+)\)/.exec(forced.stderr)?.[1];
+    assert.ok(owners?.startsWith(join(s, '.ocipeek', 'unpacks')), forced.stderr);
+    const record = JSON.parse(await readFile(owners!, 'utf8'));
+    assert.deepEqual(record.entries['/bin/tool'], { type: 'file', uid: 0, gid: 0, mode: 0o755 });
+    assert.ok(!(await readdir(dir.path)).some((n) => n.includes('ownership')));
+
+    // --force clears only what ocipeek unpacked.
+    const foreign = join(dir.path, 'foreign');
+    await mkdir(foreign);
+    await writeFile(join(foreign, 'keep.txt'), 'mine\n');
+    const refused = await runCli(['unpack', ref('gzip'), foreign, '--force', '--store', s]);
+    assert.equal(refused.code, 2);
+    assert.match(
+      refused.stderr,
+      /records no unpack into it: --force clears only what ocipeek unpacked/,
+    );
+    assert.deepEqual(await readdir(foreign), ['keep.txt']);
+
+    // prune forgets unpacks whose folder is gone (the failed one into `sized` stays).
+    const unpacks = join(s, '.ocipeek', 'unpacks');
+    const recorded = async () =>
+      Promise.all(
+        (await readdir(unpacks))
+          .filter((n) => !n.endsWith('.ownership.json'))
+          .map(async (n) => JSON.parse(await readFile(join(unpacks, n), 'utf8')).dir as string),
+      );
+    assert.deepEqual((await recorded()).sort(), [join(dir.path, 'sized'), target].sort());
+    await rm(target, { recursive: true });
+    assert.equal((await runCli(['prune', '--store', s])).code, 0);
+    assert.deepEqual(await recorded(), [join(dir.path, 'sized')]);
+    assert.ok(!(await readdir(unpacks)).some((n) => n.endsWith('.ownership.json')));
   });
 
   it('zstd and uncompressed layers give the same tree as gzip', async () => {
