@@ -36,7 +36,6 @@ export {
   peekBlob,
   peekLayer,
 } from '../lazy/peek-layer.js';
-export { parseSize } from '../lazy/peek-size.js';
 export type { PeekRange, PeekRangeSource } from '../lazy/peek-source.js';
 export type {
   RangeReadOptions,
@@ -44,3 +43,4 @@ export type {
   RegistryRangeSourceOptions,
   StoreRangeSourceOptions,
 } from '../lazy/range-source.js';
+export { parseSize } from '../util/parse-size.js';

@@ -3,7 +3,7 @@ import { InvalidArgumentError } from '../../errors/index.js';
 import type { FsEntry } from '../../fs/index.js';
 import { peekImage } from '../../lazy/peek-image.js';
 import { DEFAULT_PEEK_BYTES, type PeekEntry } from '../../lazy/peek-layer.js';
-import { parseSize } from '../../lazy/peek-size.js';
+import { parseSize } from '../../util/parse-size.js';
 import { formatBytes, printJson, printList, table } from '../format.js';
 import { longLine } from '../fs-format.js';
 import { existingStore, openCliImage } from '../image-source.js';
