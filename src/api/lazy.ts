@@ -27,6 +27,7 @@ export {
   peekImage,
 } from '../lazy/peek-image.js';
 export {
+  type PeekBlobOptions,
   type PeekDescriptor,
   type PeekEntry,
   type PeekEvent,
@@ -35,6 +36,11 @@ export {
   peekBlob,
   peekLayer,
 } from '../lazy/peek-layer.js';
-export { parseSize } from '../lazy/peek-size.js';
 export type { PeekRange, PeekRangeSource } from '../lazy/peek-source.js';
-export type { RangeReadOptions, RangeSourceOptions } from '../lazy/range-source.js';
+export type {
+  RangeReadOptions,
+  RangeSourceOptions,
+  RegistryRangeSourceOptions,
+  StoreRangeSourceOptions,
+} from '../lazy/range-source.js';
+export { parseSize } from '../util/parse-size.js';

@@ -76,6 +76,7 @@ export {
   RegistryDestination,
   type RegistryDestinationOptions,
   RegistrySource,
+  type RegistrySourceOptions,
   referrersTag,
 } from '../registry/index.js';
 export type {

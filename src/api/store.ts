@@ -29,7 +29,9 @@ export {
   pullImage,
   Store,
   StoreDestination,
+  type StoreDestinationOptions,
   type StoredImage,
+  type StoreSourceOptions,
   storeSource,
 } from '../store/index.js';
 export type { ListImagesOptions } from '../store/list-images.js';

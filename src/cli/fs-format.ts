@@ -59,6 +59,14 @@ export function timeString(mtime: number): string {
   return text;
 }
 
+/**
+ * The type `ls -l` shows: a hardlink is the file it is another name of (`-`, never `h`,
+ * which is `tar -tv`'s letter, not a file type).
+ */
+export function shownType(e: Pick<EntryView, 'type' | 'contentType'>): TarEntryType {
+  return e.type === 'hardlink' ? (e.contentType ?? 'file') : e.type;
+}
+
 /** The owner column: `uid/gid`. */
 function ownerCell(e: EntryView): string {
   return `${e.uid}/${e.gid}`;
@@ -68,6 +76,11 @@ function ownerCell(e: EntryView): string {
 export interface LongFormat {
   /** `ls -h`: 1.5K, 38M, 1.1G (powers of 1024) instead of bytes. */
   human?: boolean;
+  /**
+   * The link count column after the mode, as `ls -l` has it (default true); off for
+   * listings of one layer's tar entries (`peek`), which know no link counts.
+   */
+  links?: boolean;
 }
 
 const UNITS = ['K', 'M', 'G', 'T', 'P'];
@@ -91,7 +104,7 @@ export function humanSize(bytes: number): string {
 
 /** The size column: bytes (or `ls -h` units), or `major,minor` for devices. */
 function sizeCell(e: EntryView, format: LongFormat = {}): string {
-  if (e.type === 'char' || e.type === 'block') return `${e.devmajor ?? 0},${e.devminor ?? 0}`;
+  if (isDevice(e)) return `${e.devmajor ?? 0},${e.devminor ?? 0}`;
   return format.human ? humanSize(e.size) : String(e.size);
 }
 
@@ -106,10 +119,16 @@ function nameCell(e: EntryView, name: string): string {
   return e.type === 'hardlink' ? `${shown} => ${target}` : `${shown} -> ${target}`;
 }
 
-/** One `ls -l` line: mode, owner, size, time, name (→ link target), and the layer. */
+function isDevice(e: EntryView): boolean {
+  const type = shownType(e);
+  return type === 'char' || type === 'block';
+}
+
+/** One `ls -l` line: mode, links, owner, size, time, the layer, name (→ link target). */
 export function longLine(e: EntryView, name: string, format: LongFormat = {}): string[] {
   return [
-    modeString(e.type, e.mode),
+    modeString(shownType(e), e.mode),
+    ...(format.links === false ? [] : [String(e.nlink)]),
     ownerCell(e),
     sizeCell(e, format),
     timeString(e.mtime),
@@ -132,6 +151,7 @@ function pad(cell: string, width: number): string {
  */
 export class LongListing {
   private modeWidth = 0;
+  private linksWidth = 0;
   private ownerWidth = 0;
   private sizeWidth = 0;
   private timeWidth = 0;
@@ -147,16 +167,17 @@ export class LongListing {
 
   /** First pass: widen the columns to fit `e`. */
   measure(e: EntryView): void {
-    const mode = modeString(e.type, e.mode).length;
+    const mode = modeString(shownType(e), e.mode).length;
     if (mode > this.modeWidth) this.modeWidth = mode;
+    const links = digits(e.nlink);
+    if (links > this.linksWidth) this.linksWidth = links;
     const owner = digits(e.uid) + 1 + digits(e.gid);
     if (owner > this.ownerWidth) this.ownerWidth = owner;
-    const size =
-      e.type === 'char' || e.type === 'block'
-        ? digits(e.devmajor ?? 0) + 1 + digits(e.devminor ?? 0)
-        : this.format.human
-          ? humanSize(e.size).length
-          : digits(e.size);
+    const size = isDevice(e)
+      ? digits(e.devmajor ?? 0) + 1 + digits(e.devminor ?? 0)
+      : this.format.human
+        ? humanSize(e.size).length
+        : digits(e.size);
     if (size > this.sizeWidth) this.sizeWidth = size;
     const time = timeString(e.mtime).length;
     if (time > this.timeWidth) this.timeWidth = time;
@@ -166,7 +187,8 @@ export class LongListing {
 
   /** Second pass: print `e` under `name` (after every entry was measured). */
   print(e: EntryView, name: string): void {
-    const mode = modeString(e.type, e.mode);
+    const mode = modeString(shownType(e), e.mode);
+    const links = String(e.nlink);
     const owner = ownerCell(e);
     const size = sizeCell(e, this.format);
     const time = timeString(e.mtime);
@@ -174,6 +196,7 @@ export class LongListing {
     this.writer.line(
       mode +
         pad(mode, this.modeWidth) +
+        (this.format.links === false ? '' : links + pad(links, this.linksWidth)) +
         owner +
         pad(owner, this.ownerWidth) +
         size +

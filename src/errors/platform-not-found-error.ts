@@ -6,10 +6,12 @@ export class PlatformNotFoundError extends OcipeekError {
   constructor(
     readonly wanted: string,
     readonly available: string[],
+    /** What to do about it, appended to the message. */
+    hint?: string,
   ) {
     super(
       PlatformNotFoundError.code,
-      `no manifest for platform ${wanted} (available: ${available.join(', ') || 'none'})`,
+      `no manifest for platform ${wanted} (available: ${available.join(', ') || 'none'})${hint ? `: ${hint}` : ''}`,
     );
   }
 }

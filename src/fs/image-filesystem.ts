@@ -3,6 +3,7 @@ import { hardlinkContent, LayerRules, type Resolved, resolvePath } from '../laye
 import { escapeName, type TarEntry, type TarRecord } from '../tar/index.js';
 import { DepthFirst } from './depth-first.js';
 import { EfficiencyTracker, type ImageEfficiency, type LayerStats } from './layer-stats.js';
+import { LinkCounts } from './link-counts.js';
 import { type EntryView, entryOf, type FsEntry, NodeView } from './node.js';
 import { childPath } from './paths.js';
 import { ViewStats } from './view-stats.js';
@@ -56,6 +57,8 @@ export class ImageFilesystem {
   private readonly strings = new Map<string, string>();
   private readonly events: ViewStats;
   private readonly rules: LayerRules;
+  /** Counted on the first question after the last layer, when the tree stopped changing. */
+  private linkCounts: LinkCounts | undefined;
 
   constructor(options: ImageFilesystemOptions = {}) {
     this.efficiencyTracker = options.efficiency === false ? undefined : new EfficiencyTracker();
@@ -158,6 +161,7 @@ export class ImageFilesystem {
       bytesDeleted: 0,
     };
     this.events.stats = stats;
+    this.linkCounts = undefined;
     this.rules.beginLayer(layerIndex);
     return stats;
   }
@@ -188,8 +192,13 @@ export class ImageFilesystem {
     return this.layers[layer]?.digest ?? '';
   }
 
+  private get links(): LinkCounts {
+    this.linkCounts ??= new LinkCounts(this.root, this.events.hardlinks > 0);
+    return this.linkCounts;
+  }
+
   private entry(r: Resolved): FsEntry {
-    return entryOf(r.node, r.path, this.digestOf(r.node.layer));
+    return entryOf(r.node, r.path, this.digestOf(r.node.layer), this.links);
   }
 
   /** Resolve `path` (symlinks followed everywhere, hardlinks to their content). */
@@ -244,7 +253,8 @@ export class ImageFilesystem {
     const start = this.walkStart(dir);
     if (options.includeRoot) yield this.entry(start);
     const it = new DepthFirst(start.node, start.path, options.maxDepth);
-    while (it.next()) yield entryOf(it.node, it.path, this.digestOf(it.node.layer));
+    const links = this.links;
+    while (it.next()) yield entryOf(it.node, it.path, this.digestOf(it.node.layer), links);
   }
 
   /**
@@ -255,7 +265,7 @@ export class ImageFilesystem {
    */
   forEachEntry(dir: string, visit: (entry: EntryView) => void, options: WalkOptions = {}): void {
     const start = this.walkStart(dir);
-    const view = new NodeView(this.layers);
+    const view = new NodeView(this.layers, this.links);
     if (options.includeRoot) visit(view.show(start.node, start.path));
     const it = new DepthFirst(start.node, start.path, options.maxDepth);
     while (it.next()) visit(view.show(it.node, it.path));

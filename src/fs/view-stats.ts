@@ -17,6 +17,8 @@ export class ViewStats implements RuleEvents {
   shadowedBytes = 0;
   readonly warnings: string[] = [];
   warningCount = 0;
+  /** Hardlinks placed so far (none: no link counts to work out). */
+  hardlinks = 0;
 
   constructor(private readonly efficiency: EfficiencyTracker | undefined) {}
 
@@ -30,6 +32,7 @@ export class ViewStats implements RuleEvents {
     const size = node.type === 'dir' ? 0 : node.size;
     this.efficiency?.visit(joinRelative(parent, name), size);
     if (node.type === 'dir') return;
+    if (node.type === 'hardlink') this.hardlinks++;
     const s = this.stats;
     if (previous === undefined) {
       s.filesAdded++;

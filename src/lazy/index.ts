@@ -30,7 +30,9 @@ export {
   bufferRangeSource,
   type RangeReadOptions,
   type RangeSourceOptions,
+  type RegistryRangeSourceOptions,
   registryRangeSource,
+  type StoreRangeSourceOptions,
   storeRangeSource,
 } from './range-source.js';
 export type { TocJson, TocJsonEntry } from './toc-json.js';

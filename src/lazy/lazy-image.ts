@@ -6,6 +6,7 @@ import { parseReference } from '../ref/index.js';
 import type { RegistryClient } from '../registry/index.js';
 import type { OpenedImage } from '../source/index.js';
 import type { Store } from '../store/index.js';
+import { requiredOption } from '../util/required-option.js';
 import { type LazyLayer, lazyFormatOf, openLazyLayer } from './lazy-layer.js';
 import { type BlobRangeSource, registryRangeSource, storeRangeSource } from './range-source.js';
 
@@ -43,11 +44,11 @@ function layerSource(
   const d = image.layers[index]!.descriptor;
   const description = `layer ${index} (${d.digest})`;
   if (image.location === 'store') {
-    if (!options.store) throw new InvalidArgumentError('a stored image needs the store');
-    return storeRangeSource(options.store, d, { description });
+    const store = requiredOption(options, 'store', `openLazyImage of stored ${image.name}`);
+    return storeRangeSource(d, { store, description });
   }
-  if (!options.client) throw new InvalidArgumentError('a registry image needs a client');
-  return registryRangeSource(options.client, parseReference(image.name), d, { description });
+  const client = requiredOption(options, 'client', `openLazyImage of ${image.name}`);
+  return registryRangeSource(parseReference(image.name), d, { client, description });
 }
 
 /** Open layer `index` through its TOC (its descriptor announced the format). */

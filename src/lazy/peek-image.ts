@@ -2,14 +2,15 @@ import { InvalidArgumentError, UnsupportedError } from '../errors/index.js';
 import type { RegistryClient } from '../registry/index.js';
 import type { OpenedImage } from '../source/index.js';
 import type { Store } from '../store/index.js';
+import { requiredOption } from '../util/required-option.js';
 import { mapPool } from '../util/task-pool.js';
 import { DEFAULT_PEEK_BYTES, type PeekEntry, peekBlob } from './peek-layer.js';
-import { type PeekRangeSource, registryRangeSource, storeRangeSource } from './peek-source.js';
+import { type PeekRangeSource, registryPeekSource, storePeekSource } from './peek-source.js';
 
 /** Options for {@link peekImage}. */
 export interface PeekImageOptions {
-  /** Reads layers of a registry image. */
-  client: RegistryClient;
+  /** Reads layers of a registry image (required for them). */
+  client?: RegistryClient;
   /** Reads layers of an image opened from the store (`image.location === 'store'`). */
   store?: Store;
   /** Layer indexes (bottom 0) or `'all'` (default). */
@@ -66,10 +67,13 @@ export async function peekImage(
   }
   let source: PeekRangeSource;
   if (image.location === 'store') {
-    if (!options.store) throw new InvalidArgumentError('a stored image needs options.store');
-    source = storeRangeSource(options.store);
+    source = storePeekSource({
+      store: requiredOption(options, 'store', `peekImage of stored ${image.name}`),
+    });
   } else if (image.location === 'registry') {
-    source = registryRangeSource(options.client, image.name);
+    source = registryPeekSource(image.name, {
+      client: requiredOption(options, 'client', `peekImage of ${image.name}`),
+    });
   } else {
     throw new UnsupportedError(
       `peek reads registry and store images by range; ${image.name} is a local ${image.location} place (ls and cat read it whole)`,

@@ -9,8 +9,9 @@ import type { EntryJson } from '../fs/index.js';
 import type { Reference } from '../ref/index.js';
 import type { RegistryClient } from '../registry/index.js';
 import { readTar, type TarEntry, type TarRecord } from '../tar/index.js';
+import { requiredOption } from '../util/required-option.js';
 import { decodeWindow } from './peek-decode.js';
-import { type PeekRangeSource, RangeWindow, registryRangeSource } from './peek-source.js';
+import { type PeekRangeSource, RangeWindow, registryPeekSource } from './peek-source.js';
 
 /** Default first window: 256 KiB of compressed bytes. */
 export const DEFAULT_PEEK_BYTES = 256 * 1024;
@@ -56,8 +57,8 @@ export type PeekEvent =
     }
   | { kind: 'summary'; summary: PeekSummary };
 
-/** Options for {@link peekLayer} and {@link peekBlob}. */
-export interface PeekLayerOptions {
+/** Options for {@link peekBlob}. */
+export interface PeekBlobOptions {
   /** Compressed bytes of the first range request (default 256 KiB). */
   initialBytes?: number;
   /**
@@ -71,6 +72,12 @@ export interface PeekLayerOptions {
   /** The layer index put on entries (default 0). */
   layer?: number;
   signal?: AbortSignal;
+}
+
+/** Options for {@link peekLayer}. */
+export interface PeekLayerOptions extends PeekBlobOptions {
+  /** The client the layer's bytes are fetched through. */
+  client: RegistryClient;
 }
 
 /** The layer descriptor fields a peek needs. */
@@ -93,6 +100,10 @@ function toPeekEntry(e: TarEntry, layer: number, partial: boolean): PeekEntry {
   };
   if (e.linkname !== undefined) {
     out.linkname = e.type === 'hardlink' ? `/${e.linkname}` : e.linkname;
+  }
+  if (e.type === 'char' || e.type === 'block') {
+    out.devMajor = e.devmajor ?? 0;
+    out.devMinor = e.devminor ?? 0;
   }
   if (partial) out.partial = true;
   return out;
@@ -133,24 +144,24 @@ async function sniff(
 }
 
 /**
- * List the tar entries of a registry layer from its first bytes, fetched with `Range`:
- * see {@link peekBlob}.
+ * List the tar entries of layer `descriptor` of repository `repo` from its first bytes,
+ * fetched with `Range` through `options.client`: see {@link peekBlob}.
  *
  * @example
  * ```ts
- * for await (const ev of peekLayer(client, 'reg/app:1', layer, { maxBytes: 256 * 1024 })) {
+ * for await (const ev of peekLayer('reg/app:1', layer, { client, maxBytes: 256 * 1024 })) {
  *   if (ev.kind === 'entry') console.log(ev.entry.path, ev.entry.partial ? '(partial)' : '');
  *   else console.log(ev.summary.complete ? 'complete' : 'truncated', ev.summary.bytesFetched);
  * }
  * ```
  */
 export function peekLayer(
-  client: RegistryClient,
   repo: Reference | string,
   descriptor: PeekDescriptor,
-  options: PeekLayerOptions = {},
+  options: PeekLayerOptions,
 ): AsyncGenerator<PeekEvent, void, undefined> {
-  return peekBlob(registryRangeSource(client, repo), descriptor, options);
+  const client = requiredOption(options, 'client', 'peekLayer(repo, descriptor, { client })');
+  return peekBlob(registryPeekSource(repo, { client }), descriptor, options);
 }
 
 /**
@@ -169,7 +180,7 @@ export function peekLayer(
 export async function* peekBlob(
   source: PeekRangeSource,
   descriptor: PeekDescriptor,
-  options: PeekLayerOptions = {},
+  options: PeekBlobOptions = {},
 ): AsyncGenerator<PeekEvent, void, undefined> {
   const { signal } = options;
   const layer = options.layer ?? 0;

@@ -23,11 +23,12 @@ export interface PeekRangeSource {
   open(digest: string, start: number, end: number, signal?: AbortSignal): Promise<PeekRange>;
 }
 
-/** Range reads through a registry client (one `Range` request each). */
-export function registryRangeSource(
-  client: RegistryClient,
+/** Range reads of blobs in repository `repo` through a registry client (one `Range` request each). */
+export function registryPeekSource(
   repo: Reference | string,
+  options: { client: RegistryClient },
 ): PeekRangeSource {
+  const { client } = options;
   return {
     remote: true,
     open: (digest, start, end, signal) =>
@@ -35,8 +36,9 @@ export function registryRangeSource(
   };
 }
 
-/** Range reads of a blob file in the store (nothing is fetched). */
-export function storeRangeSource(store: Store): PeekRangeSource {
+/** Range reads of blob files in the store (nothing is fetched). */
+export function storePeekSource(options: { store: Store }): PeekRangeSource {
+  const { store } = options;
   return {
     remote: false,
     open: async (digest, start, end, signal) => ({

@@ -4,6 +4,7 @@ import type { Descriptor } from '../media/index.js';
 import type { Reference } from '../ref/index.js';
 import type { RegistryClient } from '../registry/index.js';
 import type { Store } from '../store/index.js';
+import { requiredOption } from '../util/required-option.js';
 
 /** Options of {@link BlobRangeSource} reads. */
 export interface RangeReadOptions {
@@ -215,24 +216,49 @@ export interface RangeSourceOptions {
   description?: string;
 }
 
-/** Range reads of blob `descriptor` in repository `repo` of a registry. */
+/** Options of {@link registryRangeSource}. */
+export interface RegistryRangeSourceOptions extends RangeSourceOptions {
+  /** The client the ranges are fetched through. */
+  client: RegistryClient;
+}
+
+/** Options of {@link storeRangeSource}. */
+export interface StoreRangeSourceOptions extends RangeSourceOptions {
+  /** The store holding the blob. */
+  store: Store;
+}
+
+/**
+ * Range reads of blob `descriptor` in repository `repo` of a registry.
+ *
+ * @example
+ * ```ts
+ * const source = registryRangeSource('127.0.0.1:5000/app:1', layer, { client });
+ * const firstKiB = await source.read(0, 1024, { signal });
+ * ```
+ */
 export function registryRangeSource(
-  client: RegistryClient,
   repo: Reference | string,
   descriptor: Pick<Descriptor, 'digest' | 'size'>,
-  options: RangeSourceOptions = {},
+  options: RegistryRangeSourceOptions,
 ): BlobRangeSource {
   const description = options.description ?? `layer ${descriptor.digest}`;
-  return new RegistryRangeSource(client, repo, descriptor.digest, description, descriptor.size);
+  return new RegistryRangeSource(
+    requiredOption(options, 'client', 'registryRangeSource(repo, descriptor, { client })'),
+    repo,
+    descriptor.digest,
+    description,
+    descriptor.size,
+  );
 }
 
 /** Range reads of blob `descriptor` from the local store (the same TOCs, read from disk). */
 export function storeRangeSource(
-  store: Store,
   descriptor: Pick<Descriptor, 'digest' | 'size'>,
-  options: RangeSourceOptions = {},
+  options: StoreRangeSourceOptions,
 ): BlobRangeSource {
   const description = options.description ?? `layer ${descriptor.digest}`;
+  const store = requiredOption(options, 'store', 'storeRangeSource(descriptor, { store })');
   return new StoreRangeSource(store, descriptor.digest, description, descriptor.size);
 }
 

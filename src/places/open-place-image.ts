@@ -1,4 +1,4 @@
-import { NotFoundError } from '../errors/index.js';
+import { NotFoundError, PlatformNotFoundError } from '../errors/index.js';
 import type { Platform } from '../media/index.js';
 import {
   type ImageSource,
@@ -35,7 +35,7 @@ export async function openPlaceSource(
 ): Promise<ImageSource> {
   const p = typeof place === 'string' ? parsePlace(place) : place;
   if (p.kind === 'registry' && !p.explicit && options.store) {
-    const stored = storeSource(options.store, p.ref);
+    const stored = storeSource(p.ref, { store: options.store });
     if (await holdsImage(stored, options)) return stored;
   }
   return openSource(p, options);
@@ -47,7 +47,8 @@ async function holdsImage(source: ImageSource, options: OpenPlaceImageOptions): 
     await resolveImage(source, { platform: options.platform, signal: options.signal });
     return true;
   } catch (err) {
-    if (err instanceof NotFoundError) return false;
+    // A platform the stored index lacks (the store keeps the platforms pulled): the registry.
+    if (err instanceof NotFoundError || err instanceof PlatformNotFoundError) return false;
     throw err;
   }
 }

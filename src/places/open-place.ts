@@ -1,5 +1,4 @@
 import type { Writable } from 'node:stream';
-import { InvalidArgumentError } from '../errors/index.js';
 import { LayoutSource, OciLayout } from '../layout/index.js';
 import { parseReference } from '../ref/index.js';
 import { type RegistryClient, RegistryDestination, RegistrySource } from '../registry/index.js';
@@ -9,7 +8,8 @@ import {
   type Place,
   parsePlace,
 } from '../source/index.js';
-import { Store, StoreDestination, storeSource } from '../store/index.js';
+import { hasWorkArea, Store, StoreDestination, storeSource } from '../store/index.js';
+import { requiredOption } from '../util/required-option.js';
 
 /** Options of {@link openSource} and {@link openDestination}. */
 export interface OpenPlaceOptions {
@@ -39,8 +39,7 @@ export interface OpenPlaceOptions {
 const archives = () => import('../archive/index.js');
 
 function needClient(options: OpenPlaceOptions): RegistryClient {
-  if (!options.client) throw new InvalidArgumentError('a registry place needs a RegistryClient');
-  return options.client;
+  return requiredOption(options, 'client', 'a registry place');
 }
 
 function asPlace(place: Place | string): Place {
@@ -75,7 +74,7 @@ export async function openSource(
   const { signal } = options;
   switch (p.kind) {
     case 'registry':
-      return new RegistrySource(needClient(options), p.ref);
+      return new RegistrySource(p.ref, { client: needClient(options) });
     case 'oci': {
       const layout = await OciLayout.open(p.path, { signal });
       const source = new LayoutSource(layout, p.tag, {
@@ -89,7 +88,9 @@ export async function openSource(
     case 'docker-archive':
       return (await archives()).openDockerArchiveSource(p.path, p.ref, options);
     case 'store':
-      return storeSource(await Store.open(options.storeDir, { create: false, signal }), p.ref);
+      return storeSource(p.ref, {
+        store: await Store.open(options.storeDir, { create: false, signal }),
+      });
   }
 }
 
@@ -102,13 +103,20 @@ export async function openDestination(
   const { signal } = options;
   switch (p.kind) {
     case 'registry':
-      return new RegistryDestination(needClient(options), p.ref, { chunkSize: options.chunkSize });
+      return new RegistryDestination(p.ref, {
+        client: needClient(options),
+        chunkSize: options.chunkSize,
+      });
     case 'oci': {
+      // Someone else's layout gets the image and nothing else: the work area the copy
+      // needs is removed after, unless it was there before (an ocipeek store).
+      const removeWorkArea = !(await hasWorkArea(p.path));
       const store = await Store.open(p.path, { signal });
       return new StoreDestination(
         store,
         { kind: 'tag', tag: p.tag },
         `oci:${p.path}${p.tag ? `:${p.tag}` : ''}`,
+        { removeWorkArea },
       );
     }
     case 'oci-archive':

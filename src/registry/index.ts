@@ -19,6 +19,7 @@ export {
   RegistryDestination,
   type RegistryDestinationOptions,
   RegistrySource,
+  type RegistrySourceOptions,
 } from './registry-place.js';
 export { CATALOG_SCOPE, deleteScope, pullScope, pushScope } from './scopes.js';
 export {

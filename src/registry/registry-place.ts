@@ -11,24 +11,38 @@ import type {
   RegistryLocation,
   SourceCallOptions,
 } from '../source/index.js';
+import { requiredOption } from '../util/required-option.js';
 import type { RegistryClient } from './registry-client.js';
 import type { UploadSession } from './upload.js';
+
+/** Options of {@link RegistrySource}. */
+export interface RegistrySourceOptions {
+  /** The client the repository is read through. */
+  client: RegistryClient;
+}
 
 /**
  * A registry repository as an image source: the reference's manifest, children by
  * digest, blobs streamed straight from the registry (verified, resumed after a broken
  * connection).
+ *
+ * @example
+ * ```ts
+ * const source = new RegistrySource(parseReference('127.0.0.1:5000/app:1.0'), { client });
+ * ```
  */
 export class RegistrySource implements ImageSource {
   readonly kind = 'registry';
   readonly description: string;
   readonly location: RegistryLocation;
   readonly imageName: string;
+  private readonly client: RegistryClient;
 
   constructor(
-    private readonly client: RegistryClient,
     readonly ref: Reference,
+    options: RegistrySourceOptions,
   ) {
+    this.client = requiredOption(options, 'client', 'new RegistrySource(ref, { client })');
     this.description = `docker://${ref}`;
     this.location = { registry: ref.registry, repository: ref.repository };
     this.imageName = ref.toString();
@@ -64,6 +78,8 @@ export class RegistrySource implements ImageSource {
 
 /** Options of {@link RegistryDestination}. */
 export interface RegistryDestinationOptions {
+  /** The client the repository is written through. */
+  client: RegistryClient;
   /** Upload blobs in `PATCH` chunks of this many bytes instead of one `PUT`. */
   chunkSize?: number;
 }
@@ -77,11 +93,13 @@ export class RegistryDestination implements ImageDestination {
   /** Upload sessions a refused mount opened, reused by the upload that follows. */
   private readonly sessions = new Map<string, UploadSession>();
 
+  private readonly client: RegistryClient;
+
   constructor(
-    private readonly client: RegistryClient,
     readonly ref: Reference,
-    private readonly options: RegistryDestinationOptions = {},
+    private readonly options: RegistryDestinationOptions,
   ) {
+    this.client = requiredOption(options, 'client', 'new RegistryDestination(ref, { client })');
     this.description = `docker://${ref}`;
   }
 

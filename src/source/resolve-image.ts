@@ -1,4 +1,4 @@
-import { InvalidManifestError, TooLargeError } from '../errors/index.js';
+import { InvalidManifestError, PlatformNotFoundError, TooLargeError } from '../errors/index.js';
 import {
   type Descriptor,
   type ImageConfig,
@@ -50,6 +50,28 @@ function parsed(m: ManifestBytes): ParsedManifest {
 }
 
 /**
+ * `requirePlatform`, and when the store lacks the platform, how to get it: the store
+ * keeps the platforms that were pulled (a partial index, see `store/partial-index.ts`).
+ */
+function choosePlatformOf(
+  source: ImageSource,
+  manifests: Descriptor[],
+  wanted: Platform | undefined,
+): Descriptor {
+  try {
+    return requirePlatform(manifests, wanted);
+  } catch (err) {
+    if (!(err instanceof PlatformNotFoundError) || source.kind !== 'store') throw err;
+    const name = source.imageName ?? 'the image';
+    throw new PlatformNotFoundError(
+      err.wanted,
+      err.available,
+      `the store holds the platforms pulled; pull ${name} with --platform ${err.wanted} or --all-platforms`,
+    );
+  }
+}
+
+/**
  * Read what `source` names and, for an index, choose the platform's manifest
  * (attestation entries are never chosen). Fails with `PlatformNotFoundError` naming the
  * platforms the index has. The one resolution every reader of an image goes through,
@@ -71,7 +93,7 @@ export async function resolveImage(
   let platform: Platform | undefined;
   if (isIndex(top.manifest)) {
     index = top.manifest;
-    descriptor = requirePlatform(index.manifests, options.platform);
+    descriptor = choosePlatformOf(source, index.manifests, options.platform);
     platform = descriptor.platform;
     image = parsed(await source.manifest(descriptor, { signal }));
     if (isIndex(image.manifest)) {

@@ -25,7 +25,12 @@ export {
   Store,
   type TagOptions,
 } from './store.js';
-export { type LayoutNaming, StoreDestination } from './store-destination.js';
+export {
+  type LayoutNaming,
+  StoreDestination,
+  type StoreDestinationOptions,
+} from './store-destination.js';
 export { defaultStorePath, type StorePathOptions } from './store-path.js';
-export { storeSource } from './store-source.js';
+export { type StoreSourceOptions, storeSource } from './store-source.js';
 export type { StoreProblem, ValidateOptions } from './validate.js';
+export { hasWorkArea, removeIdleWorkArea } from './work-area.js';

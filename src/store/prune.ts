@@ -16,6 +16,7 @@ import {
 import { readLivePins } from './pins.js';
 import { isAlive } from './process-owner.js';
 import type { Store } from './store.js';
+import { UnpackRecords } from './unpack-records.js';
 
 /** Options of {@link pruneStore}. */
 export interface PruneOptions {
@@ -106,6 +107,7 @@ export async function pruneStore(store: Store, options: PruneOptions = {}): Prom
     }
     await pruneTemp(store, result, options);
     await pruneListingCache(store, present, result, options);
+    if (!options.dryRun) await new UnpackRecords(store).prune();
   } finally {
     await lock.release();
   }

@@ -1,9 +1,16 @@
-import { NotFoundError } from '../errors/index.js';
+import { NotFoundError, PlatformNotFoundError } from '../errors/index.js';
 import { type Descriptor, parseManifest } from '../media/index.js';
 import { parseReference, type Reference } from '../ref/index.js';
 import { type RegistryClient, RegistrySource } from '../registry/index.js';
 import type { ImageSource } from '../source/index.js';
+import { requiredOption } from '../util/required-option.js';
 import { mapPool } from '../util/task-pool.js';
+import {
+  namedDescriptor,
+  partialIndexOf,
+  sourceDigestOf,
+  storedRootPlan,
+} from './partial-index.js';
 import {
   type PlannedManifest,
   type PlatformSelection,
@@ -45,6 +52,10 @@ export type PullProgressEvent =
 
 /** Options of {@link pullImage}. */
 export interface PullOptions extends PlatformSelection {
+  /** The client the image is fetched with. */
+  client: RegistryClient;
+  /** The store the image goes into. */
+  store: Store;
   /** Default `missing`; see {@link PullPolicy}. */
   policy?: PullPolicy;
   /** Blobs downloaded at once (default {@link DEFAULT_PULL_CONCURRENCY}). */
@@ -58,8 +69,14 @@ export interface PullOptions extends PlatformSelection {
 export interface PullResult {
   /** The full reference the image is stored under. */
   reference: string;
-  /** Digest of the stored root (the index for a multi-platform image). */
+  /** Digest the reference names in the registry (the index for a multi-platform image). */
   digest: string;
+  /**
+   * Digest of what the store names `reference`: `digest`, unless only some platforms of
+   * an index were pulled; then an index holding those platforms only, so the store stays
+   * a valid layout (every manifest it names is stored).
+   */
+  storedDigest: string;
   mediaType: string;
   /** Layer digests downloaded by this call. */
   layersFetched: string[];
@@ -83,45 +100,63 @@ export interface PullResult {
 export const DEFAULT_PULL_CONCURRENCY = 4;
 
 /**
- * Pull `ref` into `store`: the manifest(s), config and layers, every byte verified,
- * layers concurrently, then name it `ref` (full normalised form) in `index.json`.
+ * Pull `ref` into `options.store` through `options.client`: the manifest(s), config and
+ * layers, every byte verified, layers concurrently, then name it `ref` (full normalised
+ * form) in `index.json`.
  *
- * For an index, the index is stored as served (its digest is what the reference
- * resolves to) with the chosen platform's manifest, or every child with `allPlatforms`.
- * The name points at the index, so `skopeo copy oci:STORE:REF` and `resolve` see what
- * the registry serves, and another platform can be added later by pulling again.
+ * For an index with `allPlatforms`, the index is stored as served, with every child.
+ * With one platform, the name points at an index of the platforms pulled so far (this
+ * one, and those earlier pulls of the same index stored), marked as cut from the
+ * registry's (`PARTIAL_INDEX_ANNOTATION`): every manifest a name reaches is stored, so
+ * `skopeo copy --all oci:STORE:REF` works, and once every child is there the registry's
+ * index itself is named. `result.digest` is always what the reference resolves to.
  * Layers are stored exactly as served (gzip, zstd or plain); nothing is recompressed.
+ *
+ * @example
+ * ```ts
+ * await using client = new RegistryClient();
+ * const store = await Store.open();
+ * const result = await pullImage('docker.io/library/alpine:3.19', { client, store });
+ * ```
  */
 export async function pullImage(
-  client: RegistryClient,
-  store: Store,
   ref: Reference | string,
-  options: PullOptions = {},
+  options: PullOptions,
 ): Promise<PullResult> {
+  const client = requiredOption(options, 'client', 'pullImage(ref, { client, store })');
+  const store = requiredOption(options, 'store', 'pullImage(ref, { client, store })');
   const reference = typeof ref === 'string' ? parseReference(ref) : ref;
-  const source = new RegistrySource(client, reference);
+  const source = new RegistrySource(reference, { client });
   const name = refName(reference);
   const policy = options.policy ?? 'missing';
   const signal = options.signal;
   const stored = await store.resolve(name, { signal });
   const fromStore = (d: Descriptor) => readStoredManifest(store, d, signal);
+  // A name holding some platforms of an index stands for that index (see partial-index.ts).
+  const partialOf = partialIndexOf(stored);
 
   // The stored root, when the registry still serves it (or is not asked): it is reused.
-  let known: Descriptor | undefined;
+  let current = false;
   if (stored && policy !== 'always') {
-    let current = policy !== 'newer' || reference.digest !== undefined;
+    current = policy !== 'newer' || reference.digest !== undefined;
     if (!current) {
-      current = (await source.resolve({ signal })).digest === stored.digest;
+      current = (await source.resolve({ signal })).digest === sourceDigestOf(stored);
     }
     if (current) {
-      const local = await planFromStore(store, stored, options);
-      if (local) return summary(name, stored, local, { upToDate: true });
+      // A partial index has every platform it names: all platforms are more than that.
+      const local =
+        partialOf && options.allPlatforms ? undefined : await planFromStore(store, stored, options);
+      if (local) {
+        return summary(name, sourceDigestOf(stored), stored, local, { upToDate: true });
+      }
       if (policy === 'never') {
+        const more = partialOf
+          ? ': it holds some platforms only (pull with --platform or --all-platforms)'
+          : '';
         throw new NotFoundError(
-          `${name} is in the store ${store.dir} but incomplete (pull policy never)`,
+          `${name} is in the store ${store.dir} but incomplete${more} (pull policy never)`,
         );
       }
-      known = stored;
     }
   } else if (policy === 'never') {
     throw new NotFoundError(`${name} is not in the store ${store.dir} (pull policy never)`);
@@ -134,19 +169,31 @@ export async function pullImage(
     bytesFetched += got.bytes.length;
     const descriptor = { mediaType: got.mediaType, digest: got.digest, size: got.bytes.length };
     return {
-      descriptor: d ? { ...d, mediaType: d.mediaType || got.mediaType } : descriptor,
+      // The size of the bytes the digest checked (a partial index knows only the digest).
+      descriptor: d
+        ? { ...d, mediaType: d.mediaType || got.mediaType, size: got.bytes.length }
+        : descriptor,
       bytes: got.bytes,
       manifest: parseManifest(got.bytes, got.mediaType),
     };
   };
+  // A current stored root is read from the store; the index a partial one was cut from
+  // is asked for by digest (the tag is not asked again).
+  let known: Descriptor | undefined;
+  if (current && stored) {
+    known = partialOf ? { mediaType: stored.mediaType, digest: partialOf, size: -1 } : stored;
+  }
   const root = await fetchManifest(known);
-  const rootDescriptor: Descriptor = {
-    mediaType: root.descriptor.mediaType,
-    digest: root.descriptor.digest,
-    size: root.descriptor.size,
-  };
-  const plan = await planPull(root, options, fetchManifest);
-  const result = summary(name, rootDescriptor, plan, { upToDate: false });
+  const registryDigest = root.descriptor.digest;
+  const pulled = await planPull(root, options, fetchManifest);
+  // Platforms an earlier pull of the same index stored stay under the name.
+  const earlier =
+    partialOf === registryDigest
+      ? await planFromStore(store, stored!, { allPlatforms: true, signal })
+      : undefined;
+  const plan = storedRootPlan(root, pulled, earlier);
+  const named = namedDescriptor(plan.manifests.at(-1)!.descriptor);
+  const result = summary(name, registryDigest, named, plan, { upToDate: false });
 
   // Pinned before anything is looked up in the store: a concurrent prune keeps these
   // blobs (or has finished before the lookups), so the tag below never finds one gone.
@@ -159,7 +206,7 @@ export async function pullImage(
     bytesFetched += counts.bytes;
     result.layersFetched.push(...counts.fetched);
     for (const m of plan.manifests) await store.putManifest(m.bytes, m.descriptor, { signal });
-    await store.tag(name, rootDescriptor, {
+    await store.tag(name, named, {
       signal,
       require: [...plan.blobs, ...plan.manifests.map((m) => m.descriptor)],
     });
@@ -183,21 +230,24 @@ async function planFromStore(
     const plan = await planPull(await get(stored), selection, get);
     return (await planIsStored(store, plan)) ? plan : undefined;
   } catch (err) {
-    if (err instanceof NotFoundError) return undefined;
+    // A platform a partial index lacks is to be pulled, as a missing blob is.
+    if (err instanceof NotFoundError || err instanceof PlatformNotFoundError) return undefined;
     throw err;
   }
 }
 
 function summary(
   name: string,
-  root: Descriptor,
+  digest: string,
+  named: Descriptor,
   plan: PullPlan,
   flags: { upToDate: boolean },
 ): PullResult {
   return {
     reference: name,
-    digest: root.digest,
-    mediaType: root.mediaType,
+    digest,
+    storedDigest: named.digest,
+    mediaType: named.mediaType,
     layersFetched: [],
     layersReused: plan.blobs.filter((b) => b.role === 'layer').map((b) => b.digest),
     bytesFetched: 0,

@@ -11,6 +11,7 @@ import type {
 } from '../source/index.js';
 import type { StorePin } from './pins.js';
 import type { Store } from './store.js';
+import { removeIdleWorkArea } from './work-area.js';
 
 /**
  * How the copied root is named in `index.json`: the store names images by full reference
@@ -26,6 +27,16 @@ export type LayoutNaming =
       imageName?: string;
     };
 
+/** Options of {@link StoreDestination}. */
+export interface StoreDestinationOptions {
+  /**
+   * The layout is someone else's (`oci:DIR`), not a store: the `.ocipeek/` work area the
+   * copy needed (temp files, locks, pins) is removed when it commits or aborts, unless
+   * another writer is using it then. Default false.
+   */
+  removeWorkArea?: boolean;
+}
+
 /**
  * An OCI image layout written through ocipeek's {@link Store}: blobs verified into temp
  * files and renamed into place, `index.json` changed under the store's lock. Serves both
@@ -40,6 +51,7 @@ export class StoreDestination implements ImageDestination {
     readonly store: Store,
     private readonly naming: LayoutNaming,
     readonly description: string,
+    private readonly options: StoreDestinationOptions = {},
   ) {}
 
   private async keep(digest: string, signal?: AbortSignal): Promise<void> {
@@ -51,6 +63,7 @@ export class StoreDestination implements ImageDestination {
     const pin = this.pin;
     this.pin = undefined;
     await (await pin?.catch(() => undefined))?.release();
+    if (this.options.removeWorkArea) await removeIdleWorkArea(this.store.dir);
   }
 
   async hasBlob(desc: Descriptor, options: SourceCallOptions = {}): Promise<boolean> {

@@ -29,12 +29,18 @@ export interface UnpackOptions {
    */
   verify?: boolean;
   /**
-   * Where the rootless ownership record goes, as JSON. Default `<DIR>.ownership.json` (a
-   * sibling of DIR, so the root filesystem holds only image content, as umoci keeps its
-   * mtree next to `rootfs/`); `false` writes nothing. Refused when inside DIR. Ignored
-   * unless rootless.
+   * Where to write the rootless ownership record, as JSON; by default (or `false`) no file
+   * is written and the record is only {@link UnpackResult.ownership} (nothing is written
+   * outside DIR unless asked; the CLI keeps it in the store). Refused when inside DIR, so
+   * the root filesystem holds only image content. Ignored unless rootless.
    */
   ownershipFile?: string | false;
+  /**
+   * Remove what DIR holds first (its entries; symlinks among them are removed, not
+   * followed), instead of refusing a DIR that is not empty: to start an interrupted
+   * unpack again. Default false.
+   */
+  clear?: boolean;
   /**
    * Rootless: also keep each path's intended owner (when not root:root) in its
    * `user.rootlesscontainers` xattr, the rootlesscontainers.io convention umoci follows, so

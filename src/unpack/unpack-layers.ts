@@ -1,5 +1,5 @@
 import { createHash, type Hash } from 'node:crypto';
-import { mkdir, readdir, realpath, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, realpath, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { decompressStream } from '../compression/index.js';
@@ -33,15 +33,16 @@ async function* hashing(source: Readable, hash: Hash): AsyncGenerator<Buffer> {
 }
 
 /** DIR must be new or empty: the model of what is on disk starts from nothing. */
-async function prepareDir(dir: string): Promise<string> {
+/** Make `dir` if missing; its real path and entries (refused unless `clear`). */
+async function prepareDir(dir: string, clear: boolean): Promise<[string, string[]]> {
   await mkdir(dir, { recursive: true });
   const names = await readdir(dir);
-  if (names.length > 0) {
+  if (names.length > 0 && !clear) {
     throw new InvalidArgumentError(
       `${dir} is not empty; unpack only into a new or empty directory`,
     );
   }
-  return realpath(dir);
+  return [await realpath(dir), names];
 }
 
 function formatWarning(w: UnpackWarning): string {
@@ -99,15 +100,17 @@ export async function unpackLayers(
     }
   }
   for (const l of layers) if (l.diffId !== undefined) parseDigest(l.diffId);
-  const rootAbs = await prepareDir(dir);
+  const [rootAbs, present] = await prepareDir(dir, options.clear ?? false);
   let ownershipFile: string | undefined;
-  if (rootless && options.ownershipFile !== false) {
-    ownershipFile = path.resolve(options.ownershipFile ?? `${path.resolve(dir)}.ownership.json`);
+  if (rootless && options.ownershipFile !== undefined && options.ownershipFile !== false) {
+    ownershipFile = path.resolve(options.ownershipFile);
     const parent = await realpath(path.dirname(ownershipFile)).catch(() => '');
     if (`${parent}/`.startsWith(`${rootAbs}/`)) {
       throw new InvalidArgumentError(`ownership file ${ownershipFile} would be inside ${dir}`);
     }
   }
+  // `clear`: entries are removed, never followed (a symlink in DIR goes, not its target).
+  for (const name of present) await rm(path.join(rootAbs, name), { recursive: true, force: true });
 
   const warnings: string[] = [];
   let warningCount = 0;
@@ -146,7 +149,7 @@ export async function unpackLayers(
       const reason = err instanceof Error ? err.message : String(err);
       throw new UnpackError(
         `unpacking ${what} into ${dir} failed: ${reason}; ${dir} holds a partial root ` +
-          `filesystem (${completed} of ${layers.length} layers applied) — remove it before retrying`,
+          `filesystem (${completed} of ${layers.length} layers applied) — clear it before retrying (ocipeek unpack --force)`,
         dir,
         layer?.index,
         completed,

@@ -16,6 +16,7 @@ import {
 } from '../platform/index.js';
 import { parseReference, type Reference } from '../ref/index.js';
 import type { RegistryClient } from '../registry/index.js';
+import { requiredOption } from '../util/required-option.js';
 import { type WasmArtifactInfo, wasmInfoOf } from './artifact-info.js';
 import { type ArtifactType, detectArtifactType, isWasmPlatform } from './detect.js';
 
@@ -24,6 +25,8 @@ const MAX_CONFIG_BYTES = 4 * 1024 * 1024;
 
 /** Options for {@link inspectWasm}. */
 export interface InspectWasmOptions {
+  /** The client the manifest and config are read through. */
+  client: RegistryClient;
   /**
    * Platform to pick from an index. Default: the index's first `wasm` architecture entry,
    * else the host's platform.
@@ -94,14 +97,14 @@ async function readConfig(
  * wasm layer, from the manifest and config only: no layer blob is fetched.
  *
  * @example
- * const { type, info } = await inspectWasm(client, '127.0.0.1:5000/hello:1');
+ * const { type, info } = await inspectWasm('127.0.0.1:5000/hello:1', { client });
  * if (type.kind === 'wasm') console.log(info?.wasiVersion, info?.layerDigest);
  */
 export async function inspectWasm(
-  client: RegistryClient,
   refInput: Reference | string,
-  options: InspectWasmOptions = {},
+  options: InspectWasmOptions,
 ): Promise<WasmInspection> {
+  const client = requiredOption(options, 'client', 'inspectWasm(ref, { client })');
   const { signal } = options;
   const ref = typeof refInput === 'string' ? parseReference(refInput) : refInput;
   const top = await client.getManifest(ref, { signal });

@@ -2,6 +2,7 @@ import { InvalidWasmError, TooLargeError, UnsupportedError } from '../errors/ind
 import type { Platform } from '../media/index.js';
 import type { Reference } from '../ref/index.js';
 import type { RegistryClient } from '../registry/index.js';
+import { requiredOption } from '../util/required-option.js';
 import type { WasmArtifactInfo } from './artifact-info.js';
 import { parseWasmHeader, type WasmHeader, wasiVersionOfKind } from './binary.js';
 import { inspectWasm, type WasmInspection } from './inspect-wasm.js';
@@ -12,6 +13,8 @@ export const DEFAULT_MAX_WASM_BYTES = 1024 * 1024 * 1024;
 
 /** Options for {@link pullWasm}. */
 export interface PullWasmOptions {
+  /** The client the artifact is read through. */
+  client: RegistryClient;
   /** Platform to pick from an index (see `inspectWasm`). */
   platform?: Platform;
   /** Refuse layers larger than this many bytes, before fetching them. Default 1 GiB. */
@@ -45,12 +48,12 @@ export interface PulledWasm {
  * from the layers; {@link UnsupportedError} when the entrypoint names none.
  */
 export async function pullWasm(
-  client: RegistryClient,
   ref: Reference | string,
-  options: PullWasmOptions = {},
+  options: PullWasmOptions,
 ): Promise<PulledWasm> {
+  const client = requiredOption(options, 'client', 'pullWasm(ref, { client })');
   const { signal } = options;
-  const inspection = await inspectWasm(client, ref, options);
+  const inspection = await inspectWasm(ref, options);
   const name = inspection.ref.toString();
   if (inspection.type.kind !== 'wasm' || !inspection.info) {
     throw new InvalidWasmError('not-wasm', `${name} is a container image, not a wasm artifact`);

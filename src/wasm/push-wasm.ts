@@ -5,6 +5,7 @@ import { InvalidArgumentError } from '../errors/index.js';
 import { type Descriptor, type ImageManifest, MediaType } from '../media/index.js';
 import { parseReference, type Reference } from '../ref/index.js';
 import type { RegistryClient } from '../registry/index.js';
+import { requiredOption } from '../util/required-option.js';
 import { parseWasmHeader, type WasmHeader } from './binary.js';
 import { type ComponentWorld, componentWorld } from './component-world.js';
 import { TITLE_ANNOTATION, WASM_ARCHITECTURE, WasmMediaType } from './media-types.js';
@@ -114,6 +115,8 @@ export function buildWasmArtifact(
 
 /** Options for {@link pushWasm}. */
 export interface PushWasmOptions extends BuildWasmArtifactOptions {
+  /** The client the artifact is uploaded through. */
+  client: RegistryClient;
   signal?: AbortSignal;
 }
 
@@ -129,15 +132,15 @@ export interface PushedWasm extends WasmArtifact {
  * uploaded; the blobs go up first, the manifest last.
  *
  * @example
- * const pushed = await pushWasm(client, './hello.wasm', '127.0.0.1:5000/hello:1');
+ * const pushed = await pushWasm('./hello.wasm', '127.0.0.1:5000/hello:1', { client });
  * console.log(pushed.manifestDigest, pushed.artifactType);
  */
 export async function pushWasm(
-  client: RegistryClient,
   source: string | Uint8Array,
   refInput: Reference | string,
-  options: PushWasmOptions = {},
+  options: PushWasmOptions,
 ): Promise<PushedWasm> {
+  const client = requiredOption(options, 'client', 'pushWasm(module, ref, { client })');
   const { signal } = options;
   const ref = typeof refInput === 'string' ? parseReference(refInput) : refInput;
   const binary = typeof source === 'string' ? await readFile(source, { signal }) : source;

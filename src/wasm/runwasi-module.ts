@@ -46,7 +46,7 @@ export async function readModuleFromLayers(
   options: ReadModuleFromLayersOptions,
 ): Promise<Buffer> {
   const { signal, maxBytes } = options;
-  const image = await openImage(new RegistrySource(client, manifestRef), { signal });
+  const image = await openImage(new RegistrySource(manifestRef, { client }), { signal });
   const stream = await openImageFile(image, path, { signal });
   const chunks: Buffer[] = [];
   let total = 0;

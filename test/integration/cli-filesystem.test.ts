@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { lstat, readdir, readFile, readlink, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, readdir, readFile, readlink, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
@@ -236,6 +236,58 @@ describe('filesystem commands against the real registry', () => {
     assert.notEqual(r.code, 0);
     assert.match(r.stderr, /layer 2 .*diff_id|diff_id.*layer 2/);
     assert.match(r.stderr, new RegExp(top.diffId.slice(7, 19)));
+
+    // The interrupted unpack is named, and --force starts it again once the blob is good.
+    const again = await runCli(['unpack', ref('gzip'), target, '--rootless', '--store', s]);
+    assert.equal(again.code, 2);
+    assert.match(
+      again.stderr,
+      /^ocipeek: .*unpacked-swapped is not empty: it holds an interrupted unpack of .*fs\/rules:gzip \(2 of 3 layers applied\); add --force to clear it and unpack again\n$/,
+    );
+    await writeFile(blobFile, top.blob);
+    const forced = await runCli([
+      'unpack',
+      ref('gzip'),
+      target,
+      '--rootless',
+      '--force',
+      '--store',
+      s,
+    ]);
+    assert.equal(forced.code, 0, forced.stderr);
+    assert.deepEqual(await walkDisk(target), await walkDisk(join(dir.path, 'umoci-rootfs')));
+    // The owners are recorded in the store, nothing is written beside DIR.
+    const owners = /owners recorded in (\S+)\)/.exec(forced.stderr)?.[1];
+    assert.ok(owners?.startsWith(join(s, '.ocipeek', 'unpacks')), forced.stderr);
+    const record = JSON.parse(await readFile(owners!, 'utf8'));
+    assert.deepEqual(record.entries['/bin/tool'], { type: 'file', uid: 0, gid: 0, mode: 0o755 });
+    assert.ok(!(await readdir(dir.path)).some((n) => n.includes('ownership')));
+
+    // --force clears only what ocipeek unpacked.
+    const foreign = join(dir.path, 'foreign');
+    await mkdir(foreign);
+    await writeFile(join(foreign, 'keep.txt'), 'mine\n');
+    const refused = await runCli(['unpack', ref('gzip'), foreign, '--force', '--store', s]);
+    assert.equal(refused.code, 2);
+    assert.match(
+      refused.stderr,
+      /records no unpack into it: --force clears only what ocipeek unpacked/,
+    );
+    assert.deepEqual(await readdir(foreign), ['keep.txt']);
+
+    // prune forgets unpacks whose folder is gone (the failed one into `sized` stays).
+    const unpacks = join(s, '.ocipeek', 'unpacks');
+    const recorded = async () =>
+      Promise.all(
+        (await readdir(unpacks))
+          .filter((n) => !n.endsWith('.ownership.json'))
+          .map(async (n) => JSON.parse(await readFile(join(unpacks, n), 'utf8')).dir as string),
+      );
+    assert.deepEqual((await recorded()).sort(), [join(dir.path, 'sized'), target].sort());
+    await rm(target, { recursive: true });
+    assert.equal((await runCli(['prune', '--store', s])).code, 0);
+    assert.deepEqual(await recorded(), [join(dir.path, 'sized')]);
+    assert.ok(!(await readdir(unpacks)).some((n) => n.endsWith('.ownership.json')));
   });
 
   it('zstd and uncompressed layers give the same tree as gzip', async () => {
@@ -307,6 +359,91 @@ describe('filesystem commands against the real registry', () => {
       (await runCli(['stat', ref('gzip'), '/bin/link1', '--json', '--store', store()])).out,
     );
     assert.deepEqual([link.type, link.linkname], ['symlink', 'link2']);
+  });
+
+  it('hardlinks show as the files they name, with link counts, as GNU ls, stat and find see the unpacked tree', async () => {
+    const s = store();
+    const rootfs = join(dir.path, 'hardlinks-umoci');
+    await run('umoci', [
+      'raw',
+      'unpack',
+      '--rootless',
+      '--image',
+      `${join(dir.path, 'layout')}:gzip`,
+      rootfs,
+    ]);
+    // GNU stat on umoci's tree: type letter and mode, link count, size of each name.
+    const gnu = async (p: string) =>
+      (await run('stat', ['-c', '%A %h %s', join(rootfs, p)])).stdout.trim();
+    const long = await runCli(['ls', '-l', ref('gzip'), '/bin', '--store', s]);
+    assert.equal(long.code, 0, long.stderr);
+    const cells = new Map(
+      long.out
+        .trimEnd()
+        .split('\n')
+        .map((line) => {
+          const c = line.split(/\s+/);
+          const linked = c.at(-2) === '=>' || c.at(-2) === '->';
+          return [linked ? c.at(-3)! : c.at(-1)!, c] as const;
+        }),
+    );
+    for (const name of ['tool', 'hard', 'hard2']) {
+      const row = cells.get(name);
+      assert.ok(row, `${name} in ${long.out}`);
+      const [mode, links, , size] = row;
+      assert.equal(`${mode} ${links} ${size}`, await gnu(`bin/${name}`), name);
+    }
+    assert.match(long.out, /^-rwxr-xr-x +3 +0\/0 +20 .* hard => \/bin\/tool$/m);
+    // Directories count 2 plus their subdirectories, as on disk.
+    const root = await runCli(['ls', '-l', ref('gzip'), '/', '--store', s]);
+    const etcRow = root.out.split('\n').find((l) => l.endsWith(' etc'))!;
+    assert.equal(etcRow.split(/\s+/)[1], (await gnu('etc')).split(' ')[1]);
+
+    const stat = await runCli(['stat', ref('gzip'), '/bin/hard', '--store', s]);
+    assert.match(stat.out, /^Type: +file \(hardlink to \/bin\/tool\)$/m);
+    assert.match(stat.out, /^Size: +20$/m);
+    assert.match(stat.out, /^Links: +3$/m);
+    assert.match(stat.out, /^Mode: +-rwxr-xr-x \(0755\)$/m);
+    const json = JSON.parse(
+      (await runCli(['stat', ref('gzip'), '/bin/hard2', '--json', '--store', s])).out,
+    );
+    assert.deepEqual(
+      [json.type, json.contentType, json.size, json.nlink, json.linkname, json.mode, json.layer],
+      ['hardlink', 'file', 20, 3, '/bin/tool', 0o755, 2],
+    );
+    const tool = JSON.parse(
+      (await runCli(['stat', ref('gzip'), '/bin/tool', '--json', '--store', s])).out,
+    );
+    assert.deepEqual([tool.type, tool.nlink, tool.size], ['file', 3, 20]);
+    const plain = JSON.parse(
+      (await runCli(['stat', ref('gzip'), '/top.txt', '--json', '--store', s])).out,
+    );
+    assert.equal(plain.nlink, undefined, 'a file with one name carries no nlink');
+
+    // find -type f counts hardlinks as the files they are, exactly as GNU find does.
+    const ours = await runCli(['find', ref('gzip'), '/', '--type', 'f', '--store', s]);
+    const theirs = await run('find', ['.', '-type', 'f'], { cwd: rootfs });
+    assert.deepEqual(
+      ours.out.trim().split('\n').sort(),
+      theirs.stdout
+        .trim()
+        .split('\n')
+        .map((p) => p.slice(1))
+        .sort(),
+    );
+    const onlyLinks = await runCli(['find', ref('gzip'), '/', '--type', 'h', '--store', s]);
+    assert.deepEqual(onlyLinks.out.trim().split('\n'), ['/bin/hard', '/bin/hard2']);
+    const found = JSON.parse(
+      (await runCli(['find', ref('gzip'), '/bin', '--type', 'f', '--json', '--store', s])).out,
+    ) as Array<{ path: string; size: number; nlink?: number }>;
+    assert.deepEqual(
+      found.map((e) => [e.path, e.size, e.nlink]),
+      [
+        ['/bin/hard', 20, 3],
+        ['/bin/hard2', 20, 3],
+        ['/bin/tool', 20, 3],
+      ],
+    );
   });
 
   it('cat follows symlink chains, hardlinks and contained escapes', async () => {

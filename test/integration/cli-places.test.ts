@@ -197,6 +197,19 @@ describe('CLI: every image-reading command accepts every place', () => {
     const target = join(dir.path, 'copied');
     await ok(['copy', places['oci-archive']!, `oci:${target}:v1`]);
     assert.equal((await ok(['cat', `oci:${target}:v1`, '/top.txt'])).out, 'only on top\n');
+    // Someone else's layout gets the image and nothing of ocipeek's own.
+    assert.deepEqual((await readdir(target)).sort(), ['blobs', 'index.json', 'oci-layout']);
+    await ok(['copy', places.oci!, `oci:${target}:again`]);
+    assert.deepEqual((await readdir(target)).sort(), ['blobs', 'index.json', 'oci-layout']);
+    const raw = await skopeo(['inspect', '--raw', `oci:${target}:again`]);
+    assert.equal(JSON.parse(raw).config.digest, image.configDescriptor.digest);
+    // A store given as oci:DIR keeps its work area.
+    const own = join(dir.path, 'own-store');
+    const toStore = await runCli(['copy', places.oci!, 'store:example.com/own:1', '--store', own]);
+    assert.equal(toStore.code, 0, toStore.stderr);
+    await ok(['copy', places.oci!, `oci:${own}:plain`]);
+    assert.ok((await readdir(own)).includes('.ocipeek'));
+    assert.ok((await readdir(join(own, '.ocipeek'))).includes('version'));
   });
 
   it('a bare reference reads the store when it holds the image; docker:// asks the registry', async () => {
@@ -223,6 +236,9 @@ describe('CLI: every image-reading command accepts every place', () => {
     assert.equal(amd.manifestDigest, multi.images[0]!.descriptor.digest);
     const stored = await cli(['inspect', `store:${ref}`, '--platform', 'linux/arm64']);
     assert.notEqual(stored.code, 0, 'the store alone lacks arm64');
-    assert.match(stored.stderr, /^ocipeek: .*not found/i);
+    assert.match(
+      stored.stderr,
+      /^ocipeek: no manifest for platform linux\/arm64 \(available: linux\/amd64\): the store holds the platforms pulled; pull .*places\/multi:1 with --platform linux\/arm64 or --all-platforms\n$/,
+    );
   });
 });

@@ -102,7 +102,7 @@ describe('zstd:chunked written by skopeo 1.9.3', () => {
     assert.equal(await openLazyImage(image, { client: c }), undefined, 'not announced: not lazy');
     const { openLazyLayer, registryRangeSource } = await import('../../src/lazy/index.js');
     const layer = await openLazyLayer(
-      registryRangeSource(c, image.name, image.layers[1]!.descriptor),
+      registryRangeSource(image.name, image.layers[1]!.descriptor, { client: c }),
       image.layers[1]!.descriptor,
     );
     assert.equal(layer?.format, 'zstd:chunked');

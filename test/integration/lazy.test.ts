@@ -307,7 +307,7 @@ describe('lazy layers (eStargz) against the real registry', () => {
   it('reads the same TOCs from the store, with no registry traffic', async () => {
     const storeDir = join(dir.path, 'store');
     const store = await Store.open(storeDir, { create: true });
-    await pullImage(client, store, `${reg.host}/lazy/estargz:v1`);
+    await pullImage(`${reg.host}/lazy/estargz:v1`, { client, store });
     const c = new RegistryClient();
     const image = await openPlaceImage(`${reg.host}/lazy/estargz:v1`, { client: c, store });
     assert.equal(image.location, 'store');

@@ -145,6 +145,17 @@ describe('peek and streaming reads against the real registry', () => {
         layerEntries: [small(0), bigLayer(400)],
       });
     }
+    images.dev = await randomImage(w, {
+      refName: 'dev',
+      layerEntries: [
+        [
+          { path: 'dev/', type: 'dir' },
+          { path: 'dev/null', type: 'char', devmajor: 1, devminor: 3, mode: 0o666 },
+          { path: 'dev/sda', type: 'block', devmajor: 8, devminor: 16, mode: 0o660 },
+          { path: 'dev/big', type: 'char', devmajor: 4095, devminor: 65535, mode: 0o600 },
+        ],
+      ],
+    });
     await w.finish();
     for (const tag of Object.keys(images)) {
       await pushLayout(join(dir.path, 'layout'), tag, reg, `peek/app:${tag}`);
@@ -217,6 +228,38 @@ describe('peek and streaming reads against the real registry', () => {
     );
   });
 
+  it('device numbers: peek and ls -l show major,minor; --json has devMajor and devMinor', async () => {
+    const s = store();
+    const r = await runCli(['peek', via('dev'), '--store', s]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.out, /^crw-rw-rw- +0\/0 +1,3 +2024-01-01 00:00 +L0 +\/dev\/null$/m);
+    assert.match(r.out, /^brw-rw---- +0\/0 +8,16 +.* \/dev\/sda$/m);
+    assert.match(r.out, /^crw------- +0\/0 +4095,65535 +.* \/dev\/big$/m);
+    const json = JSON.parse((await runCli(['peek', via('dev'), '--json', '--store', s])).out);
+    const devices = (json as PeekJson).layers[0]!.entries.filter((e) => e.type !== 'dir');
+    assert.deepEqual(
+      devices.map((e) => [e.path, e.type, e.devMajor, e.devMinor]),
+      [
+        ['/dev/null', 'char', 1, 3],
+        ['/dev/sda', 'block', 8, 16],
+        ['/dev/big', 'char', 4095, 65535],
+      ],
+    );
+    const ls = await runCli(['ls', '-l', via('dev'), '/dev', '--store', s]);
+    assert.match(ls.out, /^crw-rw-rw- +1 +0\/0 +1,3 +2024-01-01 00:00 +L0 +null$/m);
+    const listed = JSON.parse(
+      (await runCli(['ls', via('dev'), '/dev', '--json', '--store', s])).out,
+    ) as Array<{ path: string; devMajor?: number; devMinor?: number }>;
+    assert.deepEqual(
+      listed.map((e) => [e.path, e.devMajor, e.devMinor]),
+      [
+        ['/dev/big', 4095, 65535],
+        ['/dev/null', 1, 3],
+        ['/dev/sda', 8, 16],
+      ],
+    );
+  });
+
   it('human output: a header per layer, then ls -l lines; --layer picks one layer', async () => {
     const img = images.gzip!;
     const r = await runCli(['peek', via('gzip'), '--layer', '2', '--store', store()]);
@@ -261,7 +304,7 @@ describe('peek and streaming reads against the real registry', () => {
       const entries: PeekEntry[] = [];
       let summary: PeekSummary | undefined;
       try {
-        const events = peekLayer(client, via(compression), top, { layer: img.layers.length - 1 });
+        const events = peekLayer(via(compression), top, { client, layer: img.layers.length - 1 });
         for await (const ev of events) {
           if (ev.kind === 'entry') entries.push(ev.entry);
           else summary = ev.summary;

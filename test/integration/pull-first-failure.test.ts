@@ -91,7 +91,7 @@ describe('pull: the first failed blob stops the others', () => {
     const store = await Store.open(storeDir);
     const ref = `${proxy.host}/faults/six:v1`;
     try {
-      await assert.rejects(pullImage(client, store, ref, { concurrency: 3 }), (err: unknown) => {
+      await assert.rejects(pullImage(ref, { client, store, concurrency: 3 }), (err: unknown) => {
         assert.ok(err instanceof NotFoundError, String(err));
         assert.match((err as Error).message, /blob unknown/);
         return true;
@@ -122,7 +122,7 @@ describe('pull: the first failed blob stops the others', () => {
     // A pull without faults completes from there, resuming what the stalled ones wrote.
     proxy.resetLog();
     try {
-      const result = await pullImage(client, store, ref, { concurrency: 3 });
+      const result = await pullImage(ref, { client, store, concurrency: 3 });
       assert.equal(result.digest, image.descriptor.digest);
       assert.equal(result.layersFetched.length + result.layersReused.length, LAYERS);
       assert.deepEqual(await store.validate(), []);

@@ -104,7 +104,7 @@ describe('pull into the local store', () => {
     const store = await Store.open(dir);
     const client = newClient();
     proxy.resetLog();
-    const result = await pullImage(client, store, ref('demo/app:1.0'));
+    const result = await pullImage(ref('demo/app:1.0'), { client, store });
     assert.equal(result.reference, `${proxy.host}/demo/app:1.0`);
     assert.equal(result.digest, app.descriptor.digest);
     assert.deepEqual(result.layersFetched.sort(), app.layers.map((l) => l.digest).sort());
@@ -158,7 +158,7 @@ describe('pull into the local store', () => {
   it('re-pulls with one HEAD (newer), nothing (missing), one GET (always); no blob bytes', async () => {
     const dir = await newStoreDir();
     const store = await Store.open(dir);
-    await pullImage(newClient(), store, ref('demo/app:1.0'));
+    await pullImage(ref('demo/app:1.0'), { client: newClient(), store });
     for (const [policy, expected] of [
       ['newer', ['HEAD']],
       ['missing', []],
@@ -166,7 +166,7 @@ describe('pull into the local store', () => {
     ] as const) {
       proxy.resetLog();
       const client = newClient();
-      const result = await pullImage(client, store, ref('demo/app:1.0'), { policy });
+      const result = await pullImage(ref('demo/app:1.0'), { client, store, policy });
       assert.deepEqual(
         proxy.log.map((e) => e.method),
         expected,
@@ -180,16 +180,16 @@ describe('pull into the local store', () => {
       assert.equal(result.bytesFetched, policy === 'always' ? app.manifestBytes.length : 0);
     }
     await assert.rejects(
-      pullImage(newClient(), store, ref('demo/app2:1.0'), { policy: 'never' }),
+      pullImage(ref('demo/app2:1.0'), { client: newClient(), store, policy: 'never' }),
       /not in the store/,
     );
   });
 
   it('a second image sharing a base layer downloads only its own layer', async () => {
     const store = await Store.open(await newStoreDir());
-    await pullImage(newClient(), store, ref('demo/app:1.0'));
+    await pullImage(ref('demo/app:1.0'), { client: newClient(), store });
     proxy.resetLog();
-    const result = await pullImage(newClient(), store, ref('demo/app2:1.0'));
+    const result = await pullImage(ref('demo/app2:1.0'), { client: newClient(), store });
     const [base, own] = app2.layers;
     assert.deepEqual(result.layersReused, [base!.digest]);
     assert.deepEqual(result.layersFetched, [own!.digest]);
@@ -200,18 +200,30 @@ describe('pull into the local store', () => {
     assert.deepEqual(await store.validate(), []);
   });
 
-  it('keeps an index with the chosen platform, or with every platform', async () => {
+  it('one platform of an index is stored as a valid layout: an index of the platforms pulled, completed by --all-platforms', async () => {
     const dir = await newStoreDir();
     const store = await Store.open(dir);
-    const arm = await pullImage(newClient(), store, ref('demo/multi:1'), {
+    const [amd64, arm64, armv7] = multi.images;
+    const arm = await pullImage(ref('demo/multi:1'), {
+      client: newClient(),
+      store,
       platform: { os: 'linux', architecture: 'arm64' },
     });
-    const [amd64, arm64] = multi.images;
+    // The reference still names the registry's index; the store names an index holding
+    // the arm64 manifest only, marked as cut from it.
     assert.equal(arm.digest, multi.descriptor.digest);
-    assert.deepEqual(arm.manifests, [multi.descriptor.digest, arm64!.descriptor.digest]);
+    assert.notEqual(arm.storedDigest, multi.descriptor.digest);
+    assert.deepEqual(arm.manifests, [arm.storedDigest, arm64!.descriptor.digest]);
     assert.deepEqual(arm.platforms, ['linux/arm64/v8']);
     assert.equal(await store.hasBlob(amd64!.descriptor.digest), undefined);
     assert.deepEqual(await store.validate(), []);
+    const named = (await store.refs()).find((r) => r.name === arm.reference)!.descriptor;
+    assert.equal(named.digest, arm.storedDigest);
+    assert.equal(named.annotations?.['io.ocipeek.partial-index.of'], multi.descriptor.digest);
+    const partial = JSON.parse(
+      await readFile(join(dir, 'blobs', 'sha256', arm.storedDigest.slice(7)), 'utf8'),
+    );
+    assert.deepEqual(partial, { ...multi.index, manifests: [multi.index.manifests[1]] });
     let images = await store.listImages();
     assert.deepEqual(images[0]!.platforms, ['linux/arm64/v8']);
     const { stdout } = await run('skopeo', [
@@ -223,13 +235,94 @@ describe('pull into the local store', () => {
       `oci:${dir}:${arm.reference}`,
     ]);
     assert.equal(JSON.parse(stdout).Architecture, 'arm64');
+    // What skopeo --all and umoci read of the store is complete.
+    const copied = await newStoreDir();
+    await run('skopeo', [
+      '--insecure-policy',
+      'copy',
+      '--all',
+      '--quiet',
+      `oci:${dir}:${arm.reference}`,
+      `oci:${copied}:x`,
+    ]);
+    assert.equal(
+      JSON.parse(await readFile(join(copied, 'index.json'), 'utf8')).manifests[0].digest,
+      arm.storedDigest,
+    );
+    const umociLs = await run('umoci', ['ls', '--layout', dir]);
+    assert.deepEqual(umociLs.stdout.trim().split('\n'), [arm.reference]);
+    // Asking the store for a platform it lacks says how to get it.
+    const lacking = await runCli([
+      'ls',
+      `store:${arm.reference}`,
+      '--platform',
+      'linux/amd64',
+      '--store',
+      dir,
+    ]);
+    assert.notEqual(lacking.code, 0);
+    assert.match(
+      lacking.stderr,
+      /no manifest for platform linux\/amd64 \(available: linux\/arm64\/v8\): the store holds the platforms pulled; pull .* with --platform linux\/amd64 or --all-platforms/,
+    );
+
+    // The same platform again: nothing asked (missing), one HEAD of the tag (newer).
+    proxy.resetLog();
+    const again = await pullImage(ref('demo/multi:1'), {
+      client: newClient(),
+      store,
+      platform: { os: 'linux', architecture: 'arm64' },
+    });
+    assert.equal(again.upToDate, true);
+    assert.equal(proxy.log.length, 0);
+    const newer = await pullImage(ref('demo/multi:1'), {
+      client: newClient(),
+      store,
+      platform: { os: 'linux', architecture: 'arm64' },
+      policy: 'newer',
+    });
+    assert.equal(newer.upToDate, true);
+    assert.deepEqual(
+      proxy.log.map((e) => e.method),
+      ['HEAD'],
+    );
+
+    // Another platform joins the first under the name; the index is asked by digest.
+    proxy.resetLog();
+    const amd = await pullImage(ref('demo/multi:1'), {
+      client: newClient(),
+      store,
+      platform: { os: 'linux', architecture: 'amd64' },
+    });
+    assert.equal(amd.upToDate, false);
+    assert.ok(!proxy.log.some((e) => e.url.endsWith('/manifests/1')));
+    assert.deepEqual(blobGets(proxy, arm64!.layers[0]!.digest), []);
+    const both = JSON.parse(
+      await readFile(join(dir, 'blobs', 'sha256', amd.storedDigest.slice(7)), 'utf8'),
+    );
+    assert.deepEqual(
+      both.manifests.map((d: { digest: string }) => d.digest),
+      [amd64!.descriptor.digest, arm64!.descriptor.digest],
+    );
+    images = await store.listImages();
+    assert.deepEqual(images[0]!.platforms, ['linux/amd64', 'linux/arm64/v8']);
+    assert.deepEqual(await store.validate(), []);
 
     proxy.resetLog();
-    const all = await pullImage(newClient(), store, ref('demo/multi:1'), { allPlatforms: true });
-    // The stored index and arm64 image are reused: only the missing children are fetched.
+    const all = await pullImage(ref('demo/multi:1'), {
+      client: newClient(),
+      store,
+      allPlatforms: true,
+    });
+    // The pulled images are reused: only the missing children are fetched.
+    assert.equal(all.storedDigest, multi.descriptor.digest);
     assert.equal(all.manifests.length, 1 + multi.images.length + multi.attestations.length);
     assert.deepEqual(blobGets(proxy, arm64!.layers[0]!.digest), []);
+    assert.deepEqual(blobGets(proxy, amd64!.layers[0]!.digest), []);
+    assert.equal(blobGets(proxy, armv7!.layers[0]!.digest).length, 1);
     assert.ok(!proxy.log.some((e) => e.url.endsWith(`/manifests/1`)));
+    const complete = (await store.refs()).find((r) => r.name === all.reference)!.descriptor;
+    assert.equal(complete.annotations?.['io.ocipeek.partial-index.of'], undefined);
     images = await store.listImages();
     assert.deepEqual(images[0]!.platforms, ['linux/amd64', 'linux/arm64/v8', 'linux/arm/v7']);
     const out = await newStoreDir();
@@ -245,6 +338,10 @@ describe('pull into the local store', () => {
       JSON.parse(await readFile(join(out, 'index.json'), 'utf8')).manifests[0].digest,
       multi.descriptor.digest,
     );
+    // The partial indexes are no longer named: prune reclaims them.
+    const pruned = await store.prune();
+    assert.ok(pruned.blobsRemoved >= 2, JSON.stringify(pruned));
+    assert.deepEqual(await store.validate(), []);
   });
 
   it('a blob whose bytes do not match is never stored and the error names its digest', async () => {
@@ -257,11 +354,14 @@ describe('pull into the local store', () => {
         : undefined,
     );
     try {
-      await assert.rejects(pullImage(newClient(), store, ref('demo/corrupt:1')), (err: unknown) => {
-        assert.ok(err instanceof DigestMismatchError, String(err));
-        assert.match(err.message, new RegExp(layer.digest));
-        return true;
-      });
+      await assert.rejects(
+        pullImage(ref('demo/corrupt:1'), { client: newClient(), store }),
+        (err: unknown) => {
+          assert.ok(err instanceof DigestMismatchError, String(err));
+          assert.match(err.message, new RegExp(layer.digest));
+          return true;
+        },
+      );
     } finally {
       proxy.setRule(undefined);
     }

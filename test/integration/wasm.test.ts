@@ -223,7 +223,7 @@ describe('wasm artifacts against a real registry', () => {
       assert.equal(pushed.artifactType, 'application/vnd.wasm.component.v1+wasm');
       assert.equal(pushed.kind, 'component');
       assert.equal(sha256(await inspectRaw(reg, 'wasm/comp:2')), pushed.digest);
-      const info = await inspectWasm(client, `${reg.host}/wasm/comp:2`);
+      const info = await inspectWasm(`${reg.host}/wasm/comp:2`, { client });
       assert.deepEqual(info.type, {
         kind: 'wasm',
         wasiVersion: 'preview2',
@@ -236,17 +236,18 @@ describe('wasm artifacts against a real registry', () => {
         layerDigests: [sha256(EMPTY_COMPONENT)],
         component: { imports: [], exports: [] },
       });
-      const pulled = await pullWasm(client, `${reg.host}/wasm/comp:2`);
+      const pulled = await pullWasm(`${reg.host}/wasm/comp:2`, { client });
       assert.ok(pulled.bytes.equals(EMPTY_COMPONENT));
       assert.equal(pulled.header.kind, 'component');
     });
 
     it('pushWasm (library) from bytes round-trips through pullWasm', async () => {
-      const pushed = await pushWasm(client, MODULE_WITH_TYPE, `${reg.host}/wasm/lib:1`, {
+      const pushed = await pushWasm(MODULE_WITH_TYPE, `${reg.host}/wasm/lib:1`, {
+        client,
         title: 'lib.wasm',
         created: '2024-01-01T00:00:00Z',
       });
-      const pulled = await pullWasm(client, `${reg.host}/wasm/lib:1`);
+      const pulled = await pullWasm(`${reg.host}/wasm/lib:1`, { client });
       assert.ok(pulled.bytes.equals(MODULE_WITH_TYPE));
       assert.equal(pulled.inspection.manifestDigest, pushed.manifestDigest);
       assert.equal(pulled.info.moduleName, 'lib.wasm');
@@ -420,7 +421,7 @@ describe('wasm artifacts against a real registry', () => {
         assert.ok((await readFile(out)).equals(c.binary));
         assert.equal(JSON.parse(o.out).wasiVersion, c.pulled);
 
-        const pulled = await pullWasm(client, ref);
+        const pulled = await pullWasm(ref, { client });
         assert.equal(pulled.info.wasiVersion, c.pulled);
         assert.equal(pulled.header.kind, c.pulled === 'preview2' ? 'component' : 'module');
       });
@@ -466,7 +467,8 @@ describe('wasm artifacts against a real registry', () => {
 
     it('every platform of a multi-platform index is a container', async () => {
       for (const p of ['linux/amd64', 'linux/arm64', 'linux/arm/v7']) {
-        const info = await inspectWasm(client, `${reg.host}/hand/multi:v1`, {
+        const info = await inspectWasm(`${reg.host}/hand/multi:v1`, {
+          client,
           platform: parsePlatform(p),
         });
         assert.deepEqual(info.type, { kind: 'container' }, p);
@@ -510,7 +512,7 @@ describe('wasm artifacts against a real registry', () => {
         }),
       );
       await expectFailure('wrong-magic', /is not WebAssembly: it starts with 0x4d5a/);
-      await assert.rejects(pullWasm(client, `${reg.host}/hand/wrong-magic:v1`), {
+      await assert.rejects(pullWasm(`${reg.host}/hand/wrong-magic:v1`, { client }), {
         code: 'ERR_INVALID_WASM',
         reason: 'bad-magic',
       });

@@ -105,7 +105,7 @@ describe('zero-copy blob transfer from the real registry', () => {
       const store = await Store.open(join(d.path, 'store'));
       proxy.setRule(times(1, match.blobGet, faults.dropAfterBytes(3_000_000)));
       try {
-        await pullImage(newClient(), store, `${proxy.host}/zc/big:1`);
+        await pullImage(`${proxy.host}/zc/big:1`, { client: newClient(), store });
       } finally {
         proxy.setRule(undefined);
       }
@@ -128,11 +128,14 @@ describe('zero-copy blob transfer from the real registry', () => {
           : undefined,
       );
       try {
-        await assert.rejects(pullImage(newClient(), store, `${proxy.host}/zc/big:1`), (err) => {
-          assert.ok(err instanceof DigestMismatchError, String(err));
-          assert.match(err.message, new RegExp(layer().digest));
-          return true;
-        });
+        await assert.rejects(
+          pullImage(`${proxy.host}/zc/big:1`, { client: newClient(), store }),
+          (err) => {
+            assert.ok(err instanceof DigestMismatchError, String(err));
+            assert.match(err.message, new RegExp(layer().digest));
+            return true;
+          },
+        );
       } finally {
         proxy.setRule(undefined);
       }

@@ -4,9 +4,11 @@ import { InvalidArgumentError } from '../../errors/index.js';
 import { type FsEntry, toEntryJson } from '../../fs/index.js';
 import { escapeName, unescapeName } from '../../tar/name-codec.js';
 import { printJson, printList } from '../format.js';
+import { shownType } from '../fs-format.js';
 import { openCliImage } from '../image-source.js';
 import { cliFilesystemView } from '../lazy-image.js';
 
+/** `--type` letters, as GNU find's, plus `h`: the names a tar hardlink entry made. */
 const TYPES: Record<string, FsEntry['type']> = {
   f: 'file',
   d: 'dir',
@@ -25,7 +27,10 @@ export function registerFind(program: Command): void {
     .argument('<image>', 'image reference or place (oci:DIR[:TAG], oci-archive:FILE, …)')
     .argument('[path]', 'directory to search', '/')
     .option('--name <glob>', 'match the base name against a glob (*, ?, [..], {a,b})')
-    .option('--type <t>', 'f file, d dir, l symlink, h hardlink, c char, b block, p fifo')
+    .option(
+      '--type <t>',
+      'f file (hardlinks to files included), d dir, l symlink, c char, b block, p fifo; h only hardlinks',
+    )
     .option('--json', 'print a JSON array of entries')
     .action(
       async (
@@ -43,7 +48,9 @@ export function registerFind(program: Command): void {
         const fs = await cliFilesystemView(img);
         const found: FsEntry[] = [];
         for (const e of fs.walk(unescapeName(path), { includeRoot: true })) {
-          if (type && e.type !== type) continue;
+          // A hardlink is the file it names (as find sees the unpacked tree); `h` asks for
+          // the hardlinks themselves.
+          if (type && (type === 'hardlink' ? e.type : shownType(e)) !== type) continue;
           if (!matches(e.path === '/' ? '/' : e.path.slice(e.path.lastIndexOf('/') + 1))) continue;
           found.push(e);
         }

@@ -7,8 +7,8 @@ import {
   type EfficiencyRuleResult,
 } from '../../fs/efficiency-rules.js';
 import { historySteps } from '../../image/index.js';
-import { parseSize } from '../../lazy/peek-size.js';
 import { escapeName } from '../../tar/name-codec.js';
+import { parseSize } from '../../util/parse-size.js';
 import { formatBytes, printJson, printLines, shortDigest, table } from '../format.js';
 import { cliFilesystem, openCliImage } from '../image-source.js';
 

@@ -3,7 +3,7 @@ import { InvalidArgumentError } from '../../errors/index.js';
 import type { FsEntry } from '../../fs/index.js';
 import { peekImage } from '../../lazy/peek-image.js';
 import { DEFAULT_PEEK_BYTES, type PeekEntry } from '../../lazy/peek-layer.js';
-import { parseSize } from '../../lazy/peek-size.js';
+import { parseSize } from '../../util/parse-size.js';
 import { formatBytes, printJson, printList, table } from '../format.js';
 import { longLine } from '../fs-format.js';
 import { existingStore, openCliImage } from '../image-source.js';
@@ -20,10 +20,21 @@ function parseLayers(value: string): number[] | 'all' {
   return parts.map((p) => Number(p.trim()));
 }
 
-/** An `ls -l` row for a peeked entry (the formatter takes filesystem entries). */
+/**
+ * An `ls -l` row for a peeked entry (the formatter takes filesystem entries), without the
+ * link count column: one layer's tar entries know no link counts.
+ */
 function row(e: PeekEntry): string[] {
-  const fsLike: FsEntry = { ...e, layerDigest: '', headerOffset: -1, dataOffset: -1 };
-  const cells = longLine(fsLike, e.path);
+  const fsLike: FsEntry = {
+    ...e,
+    nlink: 1,
+    devmajor: e.devMajor,
+    devminor: e.devMinor,
+    layerDigest: '',
+    headerOffset: -1,
+    dataOffset: -1,
+  };
+  const cells = longLine(fsLike, e.path, { links: false });
   if (e.partial) cells[cells.length - 1] += '  (partial: content past the window)';
   return cells;
 }

@@ -51,7 +51,9 @@ export function registerPull(program: Command): void {
         const progress = await createPullProgress();
         let result: Awaited<ReturnType<typeof pullImage>>;
         try {
-          result = await pullImage(ctx.client, store, ref, {
+          result = await pullImage(ref, {
+            client: ctx.client,
+            store,
             platform: ctx.platform,
             allPlatforms: opts.allPlatforms,
             concurrency: opts.concurrency,

@@ -1,8 +1,8 @@
 import type { Command } from 'commander';
 import { InvalidArgumentError } from '../../errors/index.js';
-import { parseSize } from '../../lazy/peek-size.js';
 import { serve } from '../../server/registry/index.js';
 import { StoreStorage } from '../../server/storage/store-storage.js';
+import { parseSize } from '../../util/parse-size.js';
 import { contextFor } from '../context.js';
 import { formatBytes, printJson, printLines } from '../format.js';
 import { collect } from '../repeatable.js';

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { toEntryJson } from '../../fs/index.js';
 import { escapeName, unescapeName } from '../../tar/name-codec.js';
 import { printJson, printLines, table } from '../format.js';
-import { modeString, timeString } from '../fs-format.js';
+import { modeString, shownType, timeString } from '../fs-format.js';
 import { openCliImage } from '../image-source.js';
 import { cliFilesystemView } from '../lazy-image.js';
 
@@ -27,18 +27,26 @@ export function registerStat(program: Command): void {
         const target = unescapeName(path);
         const e = opts.dereference ? fs.stat(target) : fs.lstat(target);
         if (opts.json || img.ctx.options.json) return printJson(toEntryJson(e));
+        const type = shownType(e);
+        const hardlink = e.type === 'hardlink' && e.linkname !== undefined;
         const rows = [
           ['Path:', escapeName(e.path)],
-          ['Type:', e.type],
-          ['Size:', String(e.size)],
-          ['Mode:', `${modeString(e.type, e.mode)} (0${e.mode.toString(8)})`],
+          ['Type:', hardlink ? `${type} (hardlink to ${escapeName(e.linkname!)})` : type],
+          [
+            type === 'char' || type === 'block' ? 'Device:' : 'Size:',
+            type === 'char' || type === 'block'
+              ? `${e.devmajor ?? 0},${e.devminor ?? 0}`
+              : String(e.size),
+          ],
+          ['Links:', String(e.nlink)],
+          ['Mode:', `${modeString(type, e.mode)} (0${e.mode.toString(8)})`],
           [
             'Owner:',
             `${e.uid}/${e.gid}${e.uname || e.gname ? ` (${e.uname ?? ''}/${e.gname ?? ''})` : ''}`,
           ],
           ['Modified:', `${timeString(e.mtime)} UTC`],
         ];
-        if (e.linkname) rows.push(['Link:', escapeName(e.linkname)]);
+        if (e.linkname && !hardlink) rows.push(['Link:', escapeName(e.linkname)]);
         if (e.xattrs) rows.push(['Xattrs:', Object.keys(e.xattrs).join(' ')]);
         rows.push(['Layer:', `${e.layer} ${e.layerDigest}`]);
         if (e.dataOffset >= 0)

@@ -82,12 +82,17 @@ async function runInspect(refArg: string, opts: WasmOptions, cmd: Command): Prom
   const ref = parseReference(refArg);
   const json = opts.json || ctx.options.json;
   if (opts.output) {
-    const pulled = await pullWasm(ctx.client, ref, { platform: ctx.platform, signal: ctx.signal });
+    const pulled = await pullWasm(ref, {
+      client: ctx.client,
+      platform: ctx.platform,
+      signal: ctx.signal,
+    });
     await writeOutput(opts.output, pulled.bytes);
     if (json) printJson(jsonOf(pulled.inspection, pulled.info));
     return;
   }
-  const inspection = await inspectWasm(ctx.client, ref, {
+  const inspection = await inspectWasm(ref, {
+    client: ctx.client,
     platform: ctx.platform,
     signal: ctx.signal,
   });
@@ -103,7 +108,8 @@ async function runPush(args: string[], opts: WasmOptions, cmd: Command): Promise
   const [file, refArg] = args as [string, string];
   const ctx = await contextFor(cmd);
   const ref = parseReference(refArg);
-  const pushed = await pushWasm(ctx.client, file, ref, {
+  const pushed = await pushWasm(file, ref, {
+    client: ctx.client,
     annotations: parseAnnotations(opts.annotation),
     signal: ctx.signal,
   });

@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { InvalidArgumentError } from '../../errors/index.js';
+import { parseSize } from '../../util/parse-size.js';
 import { Gatekeeper } from './access/gatekeeper.js';
 import { Htpasswd } from './access/htpasswd.js';
 import type { AccessRule } from './access/rules.js';
@@ -92,8 +93,6 @@ export async function loadRegistryConfig(path: string): Promise<RegistryConfig> 
   if (raw.allowPushToPulled !== undefined)
     config.allowPushToPulled = raw.allowPushToPulled === true;
   if (raw.maxBlobSize !== undefined) {
-    // Loaded here only: `ocipeek/server` must not load lazy/ for everyone.
-    const { parseSize } = await import('../../lazy/peek-size.js');
     config.maxBlobBytes = parseSize(String(raw.maxBlobSize));
   }
   if (raw.logFormat !== undefined) {

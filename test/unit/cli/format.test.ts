@@ -112,6 +112,7 @@ describe('LongListing', () => {
     const base = {
       type: 'file' as const,
       size: 0,
+      nlink: 1,
       mode: 0o644,
       uid: 0,
       gid: 0,
@@ -123,11 +124,20 @@ describe('LongListing', () => {
     };
     const entries: EntryView[] = [
       { ...base, path: '/a', size: 12 },
-      { ...base, path: '/dir', type: 'dir', mode: 0o4755, uid: 1000, gid: 100000 },
+      { ...base, path: '/dir', type: 'dir', mode: 0o4755, uid: 1000, gid: 100000, nlink: 12 },
       { ...base, path: '/dev/null', type: 'char', mode: 0o666, devmajor: 1, devminor: 3 },
       { ...base, path: '/dev/sda', type: 'block', devmajor: 8 },
       { ...base, path: '/l', type: 'symlink', linkname: '../target with space', layer: 12 },
-      { ...base, path: '/h', type: 'hardlink', linkname: '/a', mtime: 1.5e9 },
+      {
+        ...base,
+        path: '/h',
+        type: 'hardlink',
+        contentType: 'file',
+        linkname: '/a',
+        size: 12,
+        nlink: 2,
+        mtime: 1.5e9,
+      },
       { ...base, path: '/big', size: 123_456_789_012, mode: 0o1777, mtime: 4e9 },
       { ...base, path: '/sticky', type: 'dir', mode: 0o1770, mtime: -86_400 },
       { ...base, path: '/名前 é', mode: 0o2755, uid: 4_294_967_294 },
@@ -144,7 +154,16 @@ describe('LongListing', () => {
     for (const e of entries) listing.print(e, e.path);
     listing.end();
     assert.equal(got.join(''), want.join(''));
-    assert.match(got.join(''), /crw-rw-rw- {2}0\/0 +1,3 /);
+    assert.match(got.join(''), /crw-rw-rw- {2}1 {3}0\/0 +1,3 /);
+    // A hardlink is the file it names: `-`, never `h`, with the group's link count.
+    assert.match(got.join(''), /^-rw-r--r-- {2}2 {3}0\/0 +12 .* \/h => \/a$/m);
+    assert.match(got.join(''), /^drwsr-xr-x {2}12 {2}1000\/100000 /m);
+    // peek's listing of tar entries has no link count column.
+    assert.deepEqual(longLine(entries[5]!, 'h', { links: false }).slice(0, 3), [
+      '-rw-r--r--',
+      '0/0',
+      '12',
+    ]);
     // Names print escaped: a byte that is not UTF-8 as \xNN, a newline cannot break a line.
     assert.match(got.join(''), / \/caf\\xe9 -> new\\x0aline\\\\\n$/);
     assert.equal(got.join('').split('\n').length, entries.length + 1);
@@ -194,11 +213,12 @@ describe('ls -h sizes', () => {
       uid: 0,
       gid: 0,
       size: 3_800_000,
+      nlink: 1,
       mtime: 0,
       layer: 1,
     } as unknown as EntryView;
-    assert.equal(longLine(e, 'big', { human: true })[2], '3.7M');
-    assert.equal(longLine(e, 'big')[2], '3800000');
+    assert.equal(longLine(e, 'big', { human: true })[3], '3.7M');
+    assert.equal(longLine(e, 'big')[3], '3800000');
     const writes: string[] = [];
     const listing = new LongListing(collect(writes), { human: true });
     listing.measure(e);
@@ -206,7 +226,7 @@ describe('ls -h sizes', () => {
     listing.end();
     assert.match(
       writes.join(''),
-      /^-rw-r--r-- {2}0\/0 {2}3\.7M {2}1970-01-01 00:00 {2}L1 {2}big\n$/,
+      /^-rw-r--r-- {2}1 {2}0\/0 {2}3\.7M {2}1970-01-01 00:00 {2}L1 {2}big\n$/,
     );
   });
 });

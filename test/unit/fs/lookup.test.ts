@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { PathNotFoundError, SymlinkLoopError } from '../../../src/errors/index.js';
 import { MAX_SYMLINK_HOPS, toEntryJson } from '../../../src/fs/index.js';
-import { build, dir, file, hardlink, symlink } from './entries.js';
+import { build, dir, file, hardlink, symlink, whiteout } from './entries.js';
 
 describe('ImageFilesystem lookups', () => {
   it('follows symlink chains, lstat does not', async () => {
@@ -146,7 +146,9 @@ describe('ImageFilesystem lookups', () => {
           // Copy the defined fields: the view is reused for the next entry.
           seen.push(
             Object.fromEntries(
-              Object.entries(e).filter(([k, v]) => v !== undefined && k !== 'layers'),
+              Object.entries(e).filter(
+                ([k, v]) => v !== undefined && k !== 'layers' && k !== 'links',
+              ),
             ),
           );
         },
@@ -160,6 +162,60 @@ describe('ImageFilesystem lookups', () => {
       assert.ok(views.size <= 1, 'one view object for every entry');
     }
     assert.throws(() => fs.forEachEntry('/b/z', () => {}), /not a directory/);
+  });
+
+  it('shows a hardlink as the file it names, with link counts as stat gives them', async () => {
+    const fs = await build([
+      [
+        file('bin/tool', 20, { mode: 0o755, uid: 3 }),
+        hardlink('bin/h1', 'bin/tool'),
+        file('bin/other', 4),
+        file('dev/null', 0, { type: 'char', devmajor: 1, devminor: 3 }),
+        hardlink('dev/null2', 'dev/null'),
+        dir('etc/sub'),
+        dir('etc/sub2'),
+      ],
+      // The target's path whited out: the link keeps its content and its count drops.
+      [whiteout('bin/tool'), hardlink('bin/h2', 'bin/h1')],
+    ]);
+    const h1 = fs.lstat('/bin/h1');
+    assert.deepEqual(
+      [h1.type, h1.contentType, h1.size, h1.mode, h1.uid, h1.nlink, h1.linkname, h1.layer],
+      ['hardlink', 'file', 20, 0o755, 3, 2, '/bin/tool', 0],
+    );
+    assert.deepEqual([fs.lstat('/bin/h2').size, fs.lstat('/bin/h2').nlink], [20, 2]);
+    assert.equal(fs.lstat('/bin/other').nlink, 1);
+    const dev = fs.lstat('/dev/null2');
+    assert.deepEqual([dev.contentType, dev.devmajor, dev.devminor, dev.nlink], ['char', 1, 3, 2]);
+    assert.deepEqual(toEntryJson(dev), {
+      path: '/dev/null2',
+      type: 'hardlink',
+      contentType: 'char',
+      size: 0,
+      mode: 0o644,
+      uid: 0,
+      gid: 0,
+      mtime: 0,
+      layer: 0,
+      linkname: '/dev/null',
+      nlink: 2,
+      devMajor: 1,
+      devMinor: 3,
+    });
+    // Directories: 2 plus their subdirectories; the root counts bin, dev and etc.
+    assert.equal(fs.stat('/etc').nlink, 4);
+    assert.equal(fs.stat('/etc/sub').nlink, 2);
+    assert.equal(fs.stat('/').nlink, 5);
+    const viewed = new Map<string, number>();
+    fs.forEachEntry('/', (e) => viewed.set(e.path, e.nlink));
+    assert.deepEqual(
+      [...viewed].filter(([p]) => p.startsWith('/bin/')),
+      [
+        ['/bin/h1', 2],
+        ['/bin/h2', 2],
+        ['/bin/other', 1],
+      ],
+    );
   });
 
   it('reports entries in the CLI JSON shape', async () => {

@@ -83,7 +83,12 @@ describe('unpack: names that are not UTF-8', () => {
   for (const writerThread of [true, false]) {
     it(`writes every name as its exact bytes (${writerThread ? 'writer thread' : 'this thread'})`, async () => {
       const dir = path.join(box.base.path, `rootfs-${writerThread}`);
-      const result = await unpackLayers(await layers(), dir, { writerThread, rootless: true });
+      const ownershipFile = path.join(dir, '..', `rootfs-${writerThread}.ownership.json`);
+      const result = await unpackLayers(await layers(), dir, {
+        writerThread,
+        rootless: true,
+        ownershipFile,
+      });
       assert.deepEqual(result.warnings, []);
       const got = tree(dir);
       const ino = (p: Buffer) => lstatSync(Buffer.concat([Buffer.from(`${dir}/`), p])).ino;
@@ -103,10 +108,7 @@ describe('unpack: names that are not UTF-8', () => {
       assert.equal(readXattr(e9, 'user.comment')?.toString('latin1'), 'on caf\xe9');
       assert.deepEqual(readXattr(e9, ROOTLESS_XATTR), Buffer.from([0x08, 7]), 'uid 7, gid 0');
       // The rootless ownership record names them as JSON does: \udcXX escapes.
-      const record = readFileSync(
-        path.join(dir, '..', `rootfs-${writerThread}.ownership.json`),
-        'utf8',
-      );
+      const record = readFileSync(ownershipFile, 'utf8');
       assert.ok(record.includes('"/caf\\udce9":'), record.slice(0, 200));
       assert.deepEqual(
         Object.keys(JSON.parse(record).entries).sort(),

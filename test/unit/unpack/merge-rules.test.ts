@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { lstatSync, readFileSync, readlinkSync } from 'node:fs';
+import { existsSync, lstatSync, readFileSync, readlinkSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import {
@@ -300,23 +300,28 @@ describe('unpack: layer merge rules on disk', () => {
     assert.deepEqual([s['home/u/l']!.uid, s['home/u/l']!.gid], [1002, 1003]);
   });
 
-  it('rootless: no chown; the intended owners go to DIR.ownership.json beside DIR', async () => {
+  it('rootless: no chown; the intended owners are returned, and written only where asked', async () => {
     const dir = target();
-    const r = await unpackEntries(
+    const layers: Parameters<typeof unpackEntries>[0] = [
       [
-        [
-          { path: 'home/u/', type: 'dir', uid: 1000, gid: 1001, mode: 0o700 },
-          { path: 'home/u/f', content: 'x', uid: 1000, gid: 1001, mode: 0o640 },
-          { path: 'gone', content: 'x', uid: 5 },
-        ],
-        [
-          { path: '.wh.gone', content: '' },
-          { path: 'home/u/l', type: 'symlink', linkname: 'f', uid: 7 },
-        ],
+        { path: 'home/u/', type: 'dir', uid: 1000, gid: 1001, mode: 0o700 },
+        { path: 'home/u/f', content: 'x', uid: 1000, gid: 1001, mode: 0o640 },
+        { path: 'gone', content: 'x', uid: 5 },
       ],
-      dir,
-      { rootless: true },
-    );
+      [
+        { path: '.wh.gone', content: '' },
+        { path: 'home/u/l', type: 'symlink', linkname: 'f', uid: 7 },
+      ],
+    ];
+    // By default nothing is written outside DIR: the record is only returned.
+    const quiet = await unpackEntries(layers, `${dir}-quiet`, { rootless: true });
+    assert.equal(quiet.ownershipFile, undefined);
+    assert.equal(existsSync(`${dir}-quiet.ownership.json`), false);
+    assert.equal(quiet.ownership!.entries['/home/u/f']!.uid, 1000);
+    const r = await unpackEntries(layers, dir, {
+      rootless: true,
+      ownershipFile: `${dir}.ownership.json`,
+    });
     assert.equal(r.ownershipFile, `${dir}.ownership.json`);
     const record = JSON.parse(readFileSync(`${dir}.ownership.json`, 'utf8')) as OwnershipRecord;
     assert.deepEqual(record, r.ownership);
@@ -338,7 +343,7 @@ describe('unpack: layer merge rules on disk', () => {
     const r = await unpackEntries(
       [odd.map((name, i) => ({ path: `d/${name}`, content: 'x', uid: i, gid: 2 * i }))],
       dir,
-      { rootless: true },
+      { rootless: true, ownershipFile: `${dir}.ownership.json` },
     );
     const text = readFileSync(`${dir}.ownership.json`, 'utf8');
     assert.equal(text, `${JSON.stringify(r.ownership)}\n`);

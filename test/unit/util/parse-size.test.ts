@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { parseSize } from '../../../src/lazy/peek-size.js';
+import { parseSize } from '../../../src/util/parse-size.js';
 
 describe('parseSize', () => {
   it('reads plain bytes and binary units in any case', () => {

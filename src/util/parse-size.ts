@@ -16,9 +16,9 @@ const UNITS: Record<string, number> = {
 
 /**
  * Parse a byte count as users type it: `262144`, `256K`, `256KiB`, `1M`, `1MiB`, `1.5M`,
- * `2G`. Units are binary (K = 1024, also for `KB`, as `--bytes` sizes are about buffers,
- * not disks); the case does not matter. The result must be a whole, positive number of
- * bytes within `Number.MAX_SAFE_INTEGER`.
+ * `2G`. Units are binary (K = 1024, also for `KB`: the sizes users give, peek windows and
+ * blob limits, are about memory and transfers, not disks); the case does not matter. The
+ * result must be a whole, positive number of bytes within `Number.MAX_SAFE_INTEGER`.
  *
  * @throws InvalidArgumentError for anything else (`''`, `-1`, `0`, `1.5` bytes, `12Q`).
  */
