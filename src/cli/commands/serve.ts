@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { InvalidArgumentError } from '../../errors/index.js';
 import { parseSize } from '../../lazy/peek-size.js';
 import { serve } from '../../server/registry/index.js';
-import { StoreStorage } from '../../server/storage/store-storage.js';
+import { openRegistryStorage } from '../../server/storage/open-storage.js';
 import { contextFor } from '../context.js';
 import { formatBytes, printJson, printLines } from '../format.js';
 
@@ -32,6 +32,7 @@ interface ServeCliOptions {
   root?: string[];
   storage?: string;
   readOnly?: boolean;
+  s3Redirect?: boolean;
   maxBlobSize?: string;
   allowPushToPulled?: boolean;
   listen?: string;
@@ -51,7 +52,14 @@ export function registerServe(program: Command): void {
       'a YAML registry config (auth, access rules, TLS); flags win over it',
     )
     .option('--root <dir>', 'an OCI layout, or a folder of layouts (repeatable)', collect)
-    .option('--storage <dir>', 'an ocipeek store to serve read-write (pushes, deletes, gc)')
+    .option(
+      '--storage <dir|s3://bucket/prefix>',
+      'an ocipeek store, or S3 (AWS_ENDPOINT_URL_S3, AWS_REGION, credentials as usual), to serve read-write',
+    )
+    .option(
+      '--s3-redirect',
+      'on S3 storage, answer blob GETs with a redirect to a presigned URL (15 min)',
+    )
     .option('--read-only', 'refuse pushes and deletes')
     .option('--max-blob-size <size>', 'refuse blobs larger than this (e.g. 10G)')
     .option(
@@ -86,6 +94,7 @@ export function registerServe(program: Command): void {
         root: opts.root,
         storage: opts.storage,
         readOnly: opts.readOnly,
+        s3RedirectSeconds: opts.s3Redirect ? 900 : undefined,
         maxBlobBytes: opts.maxBlobSize === undefined ? undefined : parseSize(opts.maxBlobSize),
         allowMirrorPush: opts.allowPushToPulled,
         listen: opts.listen,
@@ -108,15 +117,17 @@ export function registerServe(program: Command): void {
       const dir = (cmd.parent?.opts() as ServeCliOptions | undefined)?.storage;
       if (dir === undefined) {
         throw new InvalidArgumentError(
-          'serve gc needs --storage DIR (the store a registry serves)',
+          'serve gc needs --storage DIR or s3://BUCKET/PREFIX (the storage a registry serves)',
         );
       }
-      const storage = await StoreStorage.open(dir, { create: false });
-      const result = await storage.collectGarbage({
-        signal: ctx.signal,
-        dryRun: opts.dryRun,
-        graceMs: parseDuration(opts.grace),
-      });
+      const storage = await openRegistryStorage(dir, { create: false });
+      const result = await storage
+        .collectGarbage({
+          signal: ctx.signal,
+          dryRun: opts.dryRun,
+          graceMs: parseDuration(opts.grace),
+        })
+        .finally(() => storage.close?.());
       if (opts.json || ctx.options.json) {
         printJson(result);
         return;
