@@ -1,6 +1,30 @@
 import type { Descriptor } from '../../media/index.js';
-import type { CollectGarbageResult } from './registry-storage.js';
+import type { CollectGarbageOptions, CollectGarbageResult } from './registry-storage.js';
 import type { ManifestRecord, RecordEntry } from './store-records.js';
+
+const HOUR = 3600_000;
+
+/**
+ * A collection run's defaults, the same for every backend: grace period one hour,
+ * sessions expire after a day; `young` tells what the grace period keeps.
+ */
+export function gcRun(options: CollectGarbageOptions) {
+  const graceMs = options.graceMs ?? HOUR;
+  const now = Date.now();
+  const result: CollectGarbageResult = {
+    manifestsUnlinked: 0,
+    blobsUnlinked: 0,
+    blobsRemoved: 0,
+    uploadsRemoved: 0,
+    bytesFreed: 0,
+  };
+  return {
+    now,
+    result,
+    uploadExpiryMs: options.uploadExpiryMs ?? 24 * HOUR,
+    young: (mtimeMs: number) => now - mtimeMs < graceMs,
+  };
+}
 
 /** One repository's records as the collector sees them, whichever backend keeps them. */
 export interface RepositoryRecords {

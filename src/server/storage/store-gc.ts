@@ -1,6 +1,6 @@
 import { contentGraph } from '../../store/content-graph.js';
 import type { Store } from '../../store/index.js';
-import { collectRepository } from './gc-repository.js';
+import { collectRepository, gcRun } from './gc-repository.js';
 import type { CollectGarbageOptions, CollectGarbageResult } from './registry-storage.js';
 import type { StoreRecords } from './store-records.js';
 import type { StoreUploads } from './store-uploads.js';
@@ -13,8 +13,6 @@ export interface StoreGcPlace {
   uploads: StoreUploads;
   reach: TagReach;
 }
-
-const HOUR = 3600_000;
 
 /**
  * The registry's collector over the store: drop the records nothing needs any more, then
@@ -33,19 +31,10 @@ export async function collectStoreGarbage(
   options: CollectGarbageOptions = {},
 ): Promise<CollectGarbageResult> {
   const { signal, dryRun } = options;
-  const graceMs = options.graceMs ?? HOUR;
-  const result: CollectGarbageResult = {
-    manifestsUnlinked: 0,
-    blobsUnlinked: 0,
-    blobsRemoved: 0,
-    uploadsRemoved: 0,
-    bytesFreed: 0,
-  };
-  const expired = await storage.uploads.expire(options.uploadExpiryMs ?? 24 * HOUR, dryRun);
+  const { result, young, uploadExpiryMs } = gcRun(options);
+  const expired = await storage.uploads.expire(uploadExpiryMs, dryRun);
   result.uploadsRemoved = expired.removed;
   result.bytesFreed += expired.bytes;
-  const now = Date.now();
-  const young = (mtimeMs: number) => now - mtimeMs < graceMs;
   const layout = storage.store.layout;
   const { records } = storage;
   for (const name of await records.repositories(signal)) {

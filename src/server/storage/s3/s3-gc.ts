@@ -1,6 +1,6 @@
 import { isDigest } from '../../../digest/index.js';
 import type { Descriptor } from '../../../media/index.js';
-import { collectRepository } from '../gc-repository.js';
+import { collectRepository, gcRun } from '../gc-repository.js';
 import type { CollectGarbageOptions, CollectGarbageResult } from '../registry-storage.js';
 import type { S3Objects } from './s3-objects.js';
 import { abortMultipart, staleMultiparts } from './s3-parts.js';
@@ -17,8 +17,6 @@ export interface S3GcPlace {
   /** Every digest reachable from `root`, itself included. */
   reachable(root: Descriptor, signal?: AbortSignal): Promise<Iterable<string>>;
 }
-
-const HOUR = 3600_000;
 
 /**
  * The registry's collector over S3: per repository, drop the records nothing needs
@@ -38,17 +36,7 @@ export async function collectS3Garbage(
   options: CollectGarbageOptions = {},
 ): Promise<CollectGarbageResult> {
   const { signal, dryRun } = options;
-  const graceMs = options.graceMs ?? HOUR;
-  const expiryMs = options.uploadExpiryMs ?? 24 * HOUR;
-  const result: CollectGarbageResult = {
-    manifestsUnlinked: 0,
-    blobsUnlinked: 0,
-    blobsRemoved: 0,
-    uploadsRemoved: 0,
-    bytesFreed: 0,
-  };
-  const now = Date.now();
-  const young = (mtimeMs: number) => now - mtimeMs < graceMs;
+  const { now, result, young, uploadExpiryMs } = gcRun(options);
   const { objects, records } = place;
   const reached = new Set<string>();
   for (const name of await records.repositories(signal)) {
@@ -78,11 +66,11 @@ export async function collectS3Garbage(
     result.blobsRemoved++;
     result.bytesFreed += blob.size;
   }
-  const expired = await place.uploads.expire(expiryMs, dryRun, signal);
+  const expired = await place.uploads.expire(uploadExpiryMs, dryRun, signal);
   result.uploadsRemoved = expired.removed;
   result.bytesFreed += expired.bytes;
   // Monolithic pushes write straight to their blob's key; a crash leaves the parts.
-  for (const stale of await staleMultiparts(objects, 'blobs/', now - expiryMs, signal)) {
+  for (const stale of await staleMultiparts(objects, 'blobs/', now - uploadExpiryMs, signal)) {
     if (!dryRun) await abortMultipart(objects, stale.key, stale.uploadId);
   }
   return result;

@@ -4,7 +4,7 @@ import { createSHA256, type IHasher } from 'hash-wasm';
 import { createDigester, parseDigest } from '../../../digest/index.js';
 import { feedSink } from '../../../transport/body-sink.js';
 import type { UploadChunkOptions, UploadState } from '../registry-storage.js';
-import { RegistryStorageError } from '../storage-error.js';
+import { RegistryStorageError, uploadUnknown } from '../storage-error.js';
 import type { S3Objects } from './s3-objects.js';
 import {
   abortMultipart,
@@ -40,10 +40,6 @@ export interface FinishedS3Upload {
   dataKey?: string;
   /** Remove the session's objects. */
   dispose(): Promise<void>;
-}
-
-function uploadUnknown(id: string): RegistryStorageError {
-  return new RegistryStorageError('upload-unknown', `blob upload ${id} unknown`);
 }
 
 async function sha256Resumed(saved: string | undefined): Promise<IHasher> {
