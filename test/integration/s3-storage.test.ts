@@ -180,6 +180,13 @@ describe('S3 storage on a real Ceph RADOS Gateway', () => {
       assert.deepEqual(blob, { digest, size: bytes.length });
       assert.equal(await one.uploadState('shared/app', session.id), undefined);
       assert.equal(await one.statBlob('shared/app', digest), bytes.length);
+      // The stored bytes, not just the hash of what came in: parts joined in order.
+      const stored = await one.openBlob('shared/app', digest);
+      const back = createHash('sha256');
+      for await (const piece of await (stored as NonNullable<typeof stored>).read()) {
+        back.update(piece);
+      }
+      assert.equal(`sha256:${back.digest('hex')}`, digest);
       assert.equal(await one.statBlob('other/app', digest), undefined, 'not in another repository');
       const leftovers: string[] = [];
       for await (const o of one.objects.list('uploads/')) leftovers.push(o.key);
