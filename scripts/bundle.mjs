@@ -63,6 +63,9 @@ await build({
   entryPoints: ['src/cli/main.ts'],
   outfile: 'dist/bin/ocipeek-cli.js',
   plugins: [lazyChildProcessForCommander],
+  // The AWS SDK and hash-wasm (S3 storage of `serve`) are required from node_modules when
+  // a run uses them, not read and compiled with every command.
+  external: ['@aws-sdk/*', 'hash-wasm'],
 });
 await build({
   ...common,

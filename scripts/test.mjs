@@ -30,6 +30,10 @@ const PEERS = {
   buildah: 'buildah',
   // The image proxy tests' clients (test/harness/python/, standard library only).
   python3: 'python3',
+  // A real S3 for the S3 storage tests: a one-node Ceph with its RADOS Gateway.
+  'ceph-mon': 'ceph-mon',
+  'ceph-osd': 'ceph-osd',
+  radosgw: 'radosgw',
 };
 
 function has(cmd) {

@@ -45,6 +45,9 @@ export interface ContentGraph {
   unreadable: Array<{ digest: string; reason: string }>;
 }
 
+/** Where the graph reads blobs: a layout, or any storage that answers the same two calls. */
+export type BlobReader = Pick<OciLayout, 'hasBlob' | 'readBlob'>;
+
 /** Configs are read for the graph up to this size (bigger ones are left out, not errors). */
 const MAX_CONFIG_BYTES = 4 * 1024 * 1024;
 
@@ -54,7 +57,7 @@ const MAX_CONFIG_BYTES = 4 * 1024 * 1024;
  * along that branch without throwing, so prune and validate see as much as there is.
  */
 export async function contentGraph(
-  layout: OciLayout,
+  layout: BlobReader,
   root: Descriptor,
   options: { signal?: AbortSignal } = {},
 ): Promise<ContentGraph> {
@@ -110,7 +113,7 @@ function roleOf(d: Descriptor, fallback: ContentRole): ContentRole {
 }
 
 async function readConfig(
-  layout: OciLayout,
+  layout: BlobReader,
   d: Descriptor,
   signal: AbortSignal | undefined,
 ): Promise<ImageConfig | undefined> {

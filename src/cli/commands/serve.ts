@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { InvalidArgumentError } from '../../errors/index.js';
 import { serve } from '../../server/registry/index.js';
-import { StoreStorage } from '../../server/storage/store-storage.js';
+import { openRegistryStorage } from '../../server/storage/open-storage.js';
 import { parseSize } from '../../util/parse-size.js';
 import { contextFor } from '../context.js';
 import { formatBytes, printJson, printLines } from '../format.js';
@@ -29,6 +29,7 @@ interface ServeCliOptions {
   root?: string[];
   storage?: string;
   readOnly?: boolean;
+  s3Redirect?: boolean;
   maxBlobSize?: string;
   allowPushToPulled?: boolean;
   listen?: string;
@@ -48,7 +49,14 @@ export function registerServe(program: Command): void {
       'a YAML registry config (auth, access rules, TLS); flags win over it',
     )
     .option('--root <dir>', 'an OCI layout, or a folder of layouts (repeatable)', collect)
-    .option('--storage <dir>', 'an ocipeek store to serve read-write (pushes, deletes, gc)')
+    .option(
+      '--storage <dir|s3://bucket/prefix>',
+      'an ocipeek store, or S3 (AWS_ENDPOINT_URL_S3, AWS_REGION, credentials as usual), to serve read-write',
+    )
+    .option(
+      '--s3-redirect',
+      'on S3 storage, answer blob GETs with a redirect to a presigned URL (15 min)',
+    )
     .option('--read-only', 'refuse pushes and deletes')
     .option('--max-blob-size <size>', 'refuse blobs larger than this (e.g. 10G)')
     .option(
@@ -83,6 +91,7 @@ export function registerServe(program: Command): void {
         root: opts.root,
         storage: opts.storage,
         readOnly: opts.readOnly,
+        s3RedirectSeconds: opts.s3Redirect ? 900 : undefined,
         maxBlobBytes: opts.maxBlobSize === undefined ? undefined : parseSize(opts.maxBlobSize),
         allowMirrorPush: opts.allowPushToPulled,
         listen: opts.listen,
@@ -105,15 +114,17 @@ export function registerServe(program: Command): void {
       const dir = (cmd.parent?.opts() as ServeCliOptions | undefined)?.storage;
       if (dir === undefined) {
         throw new InvalidArgumentError(
-          'serve gc needs --storage DIR (the store a registry serves)',
+          'serve gc needs --storage DIR or s3://BUCKET/PREFIX (the storage a registry serves)',
         );
       }
-      const storage = await StoreStorage.open(dir, { create: false });
-      const result = await storage.collectGarbage({
-        signal: ctx.signal,
-        dryRun: opts.dryRun,
-        graceMs: parseDuration(opts.grace),
-      });
+      const storage = await openRegistryStorage(dir, { create: false });
+      const result = await storage
+        .collectGarbage({
+          signal: ctx.signal,
+          dryRun: opts.dryRun,
+          graceMs: parseDuration(opts.grace),
+        })
+        .finally(() => storage.close?.());
       if (opts.json || ctx.options.json) {
         printJson(result);
         return;

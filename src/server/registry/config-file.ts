@@ -3,6 +3,7 @@ import { dirname, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { InvalidArgumentError } from '../../errors/index.js';
 import { parseSize } from '../../util/parse-size.js';
+import { isS3Url } from '../storage/s3/s3-location.js';
 import { Gatekeeper } from './access/gatekeeper.js';
 import { Htpasswd } from './access/htpasswd.js';
 import type { AccessRule } from './access/rules.js';
@@ -84,7 +85,11 @@ export async function loadRegistryConfig(path: string): Promise<RegistryConfig> 
   };
   const config: RegistryConfig = {};
   if (raw.listen !== undefined) config.listen = String(raw.listen);
-  if (raw.storage !== undefined) config.storage = file(raw.storage, 'storage');
+  if (raw.storage !== undefined) {
+    // `s3://BUCKET/PREFIX` is not a file name: kept as written.
+    const s3 = typeof raw.storage === 'string' && isS3Url(raw.storage);
+    config.storage = s3 ? (raw.storage as string) : file(raw.storage, 'storage');
+  }
   if (raw.root !== undefined) {
     const roots = Array.isArray(raw.root) ? raw.root : [raw.root];
     config.root = roots.map((r) => file(r, 'root'));

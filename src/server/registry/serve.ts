@@ -10,6 +10,8 @@ export interface ServeOptions {
   root?: string[] | string;
   /** `--storage DIR`: the ocipeek store, served read-write. */
   storage?: string;
+  /** `--s3-redirect`: answer blob GETs on S3 storage with presigned URLs (seconds valid). */
+  s3RedirectSeconds?: number;
   /** `--read-only`: refuse pushes and deletes. */
   readOnly?: boolean;
   /** `--max-blob-size`: refuse larger blobs. */
@@ -82,6 +84,7 @@ export async function serve(options: ServeOptions): Promise<void> {
   const server = await startRegistryServer({
     roots: settings.root,
     storageDir: settings.storage,
+    s3RedirectSeconds: options.s3RedirectSeconds,
     readOnly: settings.readOnly,
     maxBlobBytes: settings.maxBlobBytes,
     allowMirrorPush: settings.allowPushToPulled,

@@ -1,8 +1,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { InvalidArgumentError } from '../../errors/index.js';
+import { openRegistryStorage } from '../storage/open-storage.js';
 import { isWritable, type RegistryBackend } from '../storage/registry-storage.js';
-import { StoreStorage } from '../storage/store-storage.js';
 import { Gatekeeper } from './access/gatekeeper.js';
 import { handleTokenRequest } from './access/token-endpoint.js';
 import type { TlsFiles } from './config-file.js';
@@ -38,7 +38,10 @@ export interface StartRegistryServerOptions {
    * served read-only. Give this, `storageDir` or `storage`.
    */
   roots?: string[] | string;
-  /** The ocipeek store to serve read-write (`--storage DIR`), created when missing. */
+  /**
+   * What to serve read-write (`--storage`): an ocipeek store's folder (created when
+   * missing), or `s3://BUCKET/PREFIX` (S3, configured from the AWS environment).
+   */
   storageDir?: string;
   /** A storage of the caller's (a pull-through cache, an S3 backend). */
   storage?: RegistryBackend;
@@ -46,6 +49,8 @@ export interface StartRegistryServerOptions {
   listen?: string;
   /** Repository name for a root that is itself a layout (default: the directory's name). */
   name?: string;
+  /** S3 storage: redirect blob GETs to presigned URLs valid this many seconds. */
+  s3RedirectSeconds?: number;
   /** Refuse every write (405), even over a writable storage. */
   readOnly?: boolean;
   /** Refuse blobs larger than this many bytes (413). Default: no limit. */
@@ -280,9 +285,11 @@ function routeName(handler: { name: string }): string {
 function startOnlineGc(backend: RegistryBackend, options: StartRegistryServerOptions) {
   const interval = options.gcIntervalMs;
   if (!interval || !isWritable(backend) || options.readOnly) return undefined;
-  let running: Promise<void> = Promise.resolve();
+  let running: Promise<void> | undefined;
   const timer = setInterval(() => {
-    running = running.then(async () => {
+    // A run slower than the interval skips ticks: queued runs would pile up without end.
+    if (running) return;
+    running = (async () => {
       try {
         const r = await backend.collectGarbage();
         options.log?.(
@@ -291,6 +298,8 @@ function startOnlineGc(backend: RegistryBackend, options: StartRegistryServerOpt
       } catch (err) {
         options.log?.(`gc failed: ${(err as Error).message}`);
       }
+    })().finally(() => {
+      running = undefined;
     });
   }, interval);
   timer.unref();
@@ -310,7 +319,8 @@ async function openBackend(options: StartRegistryServerOptions): Promise<Registr
   }
   if (options.storage) return options.storage;
   if (options.storageDir !== undefined) {
-    return StoreStorage.open(options.storageDir, {
+    return openRegistryStorage(options.storageDir, {
+      s3RedirectSeconds: options.s3RedirectSeconds,
       log: options.log,
       maxBlobBytes: options.maxBlobBytes,
       signal: options.signal,

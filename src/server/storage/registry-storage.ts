@@ -42,6 +42,11 @@ export interface BackendBlob {
   read(options?: BackendBlobOptions): Promise<Readable>;
   /** Release it unread (a HEAD, an error). Does nothing after `read`. */
   close(): Promise<void>;
+  /**
+   * A URL the client may fetch the bytes from itself (a presigned S3 URL, with
+   * `--s3-redirect`), or `undefined`; the server then answers a GET with a redirect.
+   */
+  redirect?(options?: BackendCallOptions): Promise<string | undefined>;
 }
 
 /**

@@ -35,3 +35,8 @@ export class RegistryStorageError extends OcipeekError {
     super(RegistryStorageError.code, message);
   }
 }
+
+/** The refusal for an upload session that does not exist (or not in this repository). */
+export function uploadUnknown(id: string): RegistryStorageError {
+  return new RegistryStorageError('upload-unknown', `blob upload ${id} unknown`);
+}

@@ -21,12 +21,14 @@ const BLOBS = '_blobs';
 const MANIFESTS = '_manifests';
 const REFERRERS = '_referrers';
 
-function fileOf(digest: string): string {
+/** The file (or object) name of the record of `digest`: `ALG-HEX.json`. */
+export function fileOf(digest: string): string {
   const { algorithm, hex } = parseDigest(digest);
   return `${algorithm}-${hex}.json`;
 }
 
-function digestOfFile(name: string): string | undefined {
+/** The digest a record file name stands for, or `undefined` for any other name. */
+export function digestOfFile(name: string): string | undefined {
   const m = /^([a-z0-9]+)-([a-f0-9]+)\.json$/.exec(name);
   const digest = m ? `${m[1]}:${m[2]}` : undefined;
   return digest && isDigest(digest) ? digest : undefined;
@@ -216,7 +218,8 @@ export class StoreRecords {
   }
 }
 
-function toRecord(value: Descriptor & { subject?: string }): ManifestRecord {
+/** A manifest record as stored (descriptor fields and `subject` in one object), split. */
+export function toRecord(value: Descriptor & { subject?: string }): ManifestRecord {
   const { subject, ...descriptor } = value;
   return subject ? { descriptor, subject } : { descriptor };
 }

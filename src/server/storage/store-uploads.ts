@@ -17,7 +17,7 @@ import { FileLock } from '../../store/index.js';
 import { PositionalWriter } from '../../store/positional-writer.js';
 import { feedSink } from '../../transport/body-sink.js';
 import type { UploadChunkOptions, UploadState } from './registry-storage.js';
-import { RegistryStorageError } from './storage-error.js';
+import { RegistryStorageError, uploadUnknown } from './storage-error.js';
 
 /** The hash of an upload kept in memory between chunks, valid only for that file state. */
 interface RunningHash {
@@ -39,10 +39,6 @@ export interface FinishedUpload {
   size: number;
   /** Release the session's lock and remove its folder (after the file was adopted). */
   dispose(): Promise<void>;
-}
-
-function uploadUnknown(id: string): RegistryStorageError {
-  return new RegistryStorageError('upload-unknown', `blob upload ${id} unknown`);
 }
 
 /**
