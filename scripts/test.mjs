@@ -30,6 +30,8 @@ const PEERS = {
   buildah: 'buildah',
   // The image proxy tests' clients (test/harness/python/, standard library only).
   python3: 'python3',
+  // Builds the RA-TLS test registry front (test/harness/go/ratls-server/, standard library).
+  go: 'golang-go',
 };
 
 function has(cmd) {

@@ -80,6 +80,8 @@ export class Tls13Socket extends Duplex {
   private readonly waitingWrites: (() => void)[] = [];
   /** The server's certificate request, if it sent one. */
   certificateRequest: CertificateRequestInfo | undefined;
+  /** A client certificate went out in answer to it. */
+  certificateSent = false;
 
   constructor(options: Tls13ConnectOptions) {
     super({ allowHalfOpen: false });
@@ -90,11 +92,14 @@ export class Tls13Socket extends Duplex {
       ...options,
       now: options.now ?? (() => new Date()),
       clientCertificate: options.clientCertificate
-        ? (request) => {
+        ? async (request) => {
             this.certificateRequest = request;
-            return (options.clientCertificate as NonNullable<typeof options.clientCertificate>)(
-              request,
-            );
+            const provide = options.clientCertificate as NonNullable<
+              typeof options.clientCertificate
+            >;
+            const credentials = await provide(request);
+            this.certificateSent = (credentials?.chain.length ?? 0) > 0;
+            return credentials;
           }
         : undefined,
     };
@@ -343,6 +348,7 @@ export class Tls13Socket extends Duplex {
     // The server judged the client certificate it asked for (in TLS 1.3 its verdict comes
     // after the client's Finished, often on the first read).
     error.afterCertificateRequest = this.certificateRequest !== undefined;
+    error.certificateSent = this.certificateSent;
     throw error;
   }
 
@@ -362,9 +368,17 @@ export class Tls13Socket extends Duplex {
       const body = message.subarray(4);
       if (this.handshake.done) {
         this.postHandshake(type, body);
-      } else {
+        continue;
+      }
+      // The client's flight (certificate, verify, Finished) and the application data
+      // waiting for it leave in one write: a server that refuses the certificate closes
+      // at once, and a later write of ours would fail (EPIPE) before its alert is read.
+      this.raw.cork();
+      try {
         await this.handshake.receive(type, body, message);
         if (this.handshake.done) this.connected();
+      } finally {
+        this.raw.uncork();
       }
     }
   }

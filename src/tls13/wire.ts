@@ -127,6 +127,8 @@ export class TlsAlertError extends Error {
   readonly code: 'ERR_TLS_ALERT_RECEIVED' | 'ERR_TLS_PROTOCOL';
   /** A received alert that came after the server asked for a client certificate. */
   afterCertificateRequest = false;
+  /** Whether this side had sent a client certificate when the alert came. */
+  certificateSent = false;
 
   constructor(
     /** The alert description (RFC 8446 §6). */
