@@ -50,6 +50,8 @@ export {
   platformEquals,
   requirePlatform,
 } from '../platform/index.js';
+export type { TokenProvider } from '../ratls/ra-tls-credentials.js';
+export { tokenFile } from '../ratls/token-file.js';
 export {
   DOCKER_HUB,
   DOCKER_HUB_API_HOST,
@@ -88,6 +90,7 @@ export type {
 export type { SinkSource } from '../transport/body-sink.js';
 export {
   type BodySink,
+  type ConnectionMode,
   isLoopbackRegistry,
   type RegistryRequest,
   type RegistryResponse,

@@ -46,6 +46,7 @@ export const COMMANDS: Record<string, () => Promise<(program: Command) => void>>
   import: async () => (await import('./commands/import.js')).registerImport,
   wasm: async () => (await import('./commands/wasm.js')).registerWasm,
   proxy: async () => (await import('./commands/proxy.js')).registerProxy,
+  attestation: async () => (await import('./commands/attestation.js')).registerAttestation,
   'experimental-image-proxy': async () =>
     (await import('./commands/experimental-image-proxy.js')).registerExperimentalImageProxy,
 };

@@ -3,6 +3,7 @@ import { type CredentialSource, Keychain } from '../auth/index.js';
 import { InvalidArgumentError } from '../errors/index.js';
 import type { Platform } from '../media/index.js';
 import { parsePlatform } from '../platform/index.js';
+import { tokenFile } from '../ratls/token-file.js';
 import { RegistryClient } from '../registry/index.js';
 import type { TlsOptions } from '../transport/index.js';
 import { type GlobalOptions, globalsOf } from './global-options.js';
@@ -50,6 +51,9 @@ export async function contextFor(
       password: (await readStdin()).replace(/\r?\n$/, ''),
     };
   }
+  if (options.token && options.tls !== 'ra-tls') {
+    throw new InvalidArgumentError('--token is for --tls ra-tls');
+  }
   const keychain = overrides.anonymous
     ? ANONYMOUS
     : new Keychain({ authFile: options.authfile, credentials });
@@ -61,7 +65,10 @@ export async function contextFor(
       keyFile: options.key,
       ...overrides.tls,
       verify: options.tlsVerify,
+      rootCaFile: options.rootCa,
+      tokenProvider: options.token ? tokenFile(options.token) : undefined,
     },
+    mode: options.tls,
     plainHttp: options.plainHttp,
     userAgent: `ocipeek/${VERSION}`,
     log: options.verbose ? (line) => process.stderr.write(`${line}\n`) : undefined,

@@ -12,10 +12,22 @@ export interface GlobalOptions {
   key?: string;
   tlsVerify: boolean;
   plainHttp?: boolean;
+  tls?: 'no-tls' | 'tls' | 'ra-tls';
+  rootCa?: string;
+  token?: string;
   verbose?: boolean;
   stats?: boolean;
   json?: boolean;
   store?: string;
+}
+
+const MODES = ['no-tls', 'tls', 'ra-tls'];
+
+function parseMode(value: string): 'no-tls' | 'tls' | 'ra-tls' {
+  if (!MODES.includes(value)) {
+    throw new InvalidArgumentError(`--tls must be one of ${MODES.join(', ')}, got "${value}"`);
+  }
+  return value as 'no-tls' | 'tls' | 'ra-tls';
 }
 
 function parseBool(value: string | undefined): boolean {
@@ -41,6 +53,13 @@ export function addGlobalOptions(program: Command): Command {
       true,
     )
     .option('--plain-http', 'speak plain HTTP to the registry (automatic for loopback)')
+    .option(
+      '--tls <mode>',
+      'connection: no-tls (plain HTTP), tls (HTTPS), ra-tls (attested)',
+      parseMode,
+    )
+    .option('--root-ca <file>', 'PEM file of the only CAs to trust (tls, ra-tls)')
+    .option('--token <file>', 'CCA attestation token (CBOR) for ra-tls')
     .option('--store <dir>', 'local image store (default $OCIPEEK_STORE or ~/.cache/ocipeek)')
     .option('-v, --verbose', 'log requests and responses (secrets redacted); stack traces on error')
     .option('--stats', 'print "stats: requests=N bytesFetched=N seconds=S" on stderr at exit');

@@ -1,7 +1,9 @@
+export { AttestationRefusedError } from './attestation-refused-error.js';
 export { CredentialsError } from './credentials-error.js';
 export { DecompressionError } from './decompression-error.js';
 export { DigestMismatchError } from './digest-mismatch-error.js';
 export { InvalidArgumentError } from './invalid-argument-error.js';
+export { InvalidAttestationTokenError } from './invalid-attestation-token-error.js';
 export { InvalidDigestError } from './invalid-digest-error.js';
 export { InvalidManifestError } from './invalid-manifest-error.js';
 export { InvalidReferenceError } from './invalid-reference-error.js';

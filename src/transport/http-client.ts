@@ -4,6 +4,7 @@ import type https from 'node:https';
 import type { Readable } from 'node:stream';
 import { http as loadHttp, https as loadHttps } from '../node/lazy-builtins.js';
 import { HttpTimeoutError } from './http-timeout-error.js';
+import type { SecureConnect } from './http1-connection.js';
 import { Http1Pool } from './http1-pool.js';
 
 export { HttpTimeoutError };
@@ -31,6 +32,8 @@ export interface HttpPoolOptions {
   bodyTimeoutMs: number;
   /** Connections kept per host (default 16). */
   maxSockets?: number;
+  /** Open HTTPS connections with this instead of `tls.connect` (RA-TLS). */
+  connect?: SecureConnect;
 }
 
 /**
@@ -65,6 +68,7 @@ export class HttpPool {
       bodyTimeoutMs: options.bodyTimeoutMs,
       idleTimeoutMs: 10_000,
       maxSockets: this.pool.maxSockets as number,
+      connect: options.connect,
       // Read once, on the first TLS connection: that makes the shared secure context
       // (transport/tls.ts), so the connections of a run share one parsed CA store.
       tls: () => {
@@ -84,7 +88,20 @@ export class HttpPool {
   }
 
   private get httpsAgent(): https.Agent {
-    this.httpsAgentOnce ??= new (loadHttps().Agent)({ ...this.options.tls, ...this.pool });
+    if (!this.httpsAgentOnce) {
+      const agent = new (loadHttps().Agent)({ ...this.options.tls, ...this.pool });
+      const connect = this.options.connect;
+      if (connect) {
+        // The agent opens its sockets through `createConnection`: RA-TLS ones come from
+        // our own client, as for bodiless requests.
+        agent.createConnection = ((opts: { host?: string; port?: number }) =>
+          connect({
+            host: opts.host ?? 'localhost',
+            port: Number(opts.port ?? 443),
+          })) as typeof agent.createConnection;
+      }
+      this.httpsAgentOnce = agent;
+    }
     return this.httpsAgentOnce;
   }
 

@@ -84,12 +84,23 @@ const TLS_READS = { views: 5, bytes: 128 * 1024, minRoom: 16 * 1024 };
 /** Gathered body bytes are handed on at this size at the latest (see `deliver`). */
 const MAX_GATHERED = 64 * 1024;
 
+/**
+ * Opens a secure connection other than through `tls.connect` (RA-TLS); the socket it
+ * returns reads through `onread` like a `net.Socket` and ends like one.
+ */
+export type SecureConnect = (
+  target: { host: string; port: number },
+  onread?: net.OnReadOpts,
+) => net.Socket;
+
 /** Where a connection goes: host, port, and for TLS the options of `tls.connect`. */
 export interface Http1Target {
   host: string;
   port: number;
   /** Speak TLS with these options (trust, client certificate, SNI, session); plain when absent. */
   tls?: () => ConnectionOptions;
+  /** Speak TLS through this instead of `tls.connect` (takes precedence over `tls`). */
+  connect?: SecureConnect;
 }
 
 interface Exchange {
@@ -163,7 +174,7 @@ export class Http1Connection {
     private readonly owner: ConnectionOwner,
   ) {
     const { host, port } = target;
-    const reads = target.tls ? TLS_READS : PLAIN_READS;
+    const reads = target.tls || target.connect ? TLS_READS : PLAIN_READS;
     this.buffers = new ReadBuffers(reads.views, reads.bytes, reads.minRoom);
     const onread = {
       buffer: () => this.buffers.next(),
@@ -171,10 +182,13 @@ export class Http1Connection {
     };
     // `tls.connect` documents `onread` (used when it makes the socket itself); @types/node
     // lacks it, hence the widened type.
-    const secure: (ConnectionOptions & { onread: net.OnReadOpts }) | undefined = target.tls
-      ? { ...target.tls(), host, port, onread }
-      : undefined;
-    this.socket = secure ? loadTls().connect(secure) : net.connect({ host, port, onread });
+    const secure: (ConnectionOptions & { onread: net.OnReadOpts }) | undefined =
+      target.tls && !target.connect ? { ...target.tls(), host, port, onread } : undefined;
+    this.socket = target.connect
+      ? target.connect({ host, port }, onread)
+      : secure
+        ? loadTls().connect(secure)
+        : net.connect({ host, port, onread });
     this.socket.setNoDelay(true);
     if (target.tls) this.socket.on('session', (session: Buffer) => owner.session?.(session));
     this.socket.on('error', (err) => this.fail(err));

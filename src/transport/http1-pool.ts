@@ -6,6 +6,7 @@ import {
   type Http1Response,
   type Http1Target,
   type Http1Timeouts,
+  type SecureConnect,
 } from './http1-connection.js';
 import { errorCode } from './network-errors.js';
 
@@ -18,6 +19,8 @@ export interface Http1PoolOptions extends Http1Timeouts {
    * read when the first one is opened.
    */
   tls: () => ConnectionOptions;
+  /** Open HTTPS connections with this instead of `tls.connect` (RA-TLS). */
+  connect?: SecureConnect;
 }
 
 interface Waiter {
@@ -85,7 +88,9 @@ export class Http1Pool {
     }
     const known = host;
     const target: Http1Target = { host: hostname, port };
-    if (secure) {
+    if (secure && this.options.connect) {
+      target.connect = this.options.connect;
+    } else if (secure) {
       target.tls = () => ({
         ...this.options.tls(),
         // SNI names a host, never an address (RFC 6066), as Node's HTTPS agent does.

@@ -2,6 +2,7 @@ export type { BodySink, SinkSource } from './body-sink.js';
 export { discardBody } from './http-client.js';
 export { isLoopbackRegistry, splitHostPort } from './loopback.js';
 export {
+  type ConnectionMode,
   headerValue,
   type RegistryRequest,
   type RegistryResponse,

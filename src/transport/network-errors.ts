@@ -1,4 +1,4 @@
-import { NetworkError, OcipeekError, TlsError } from '../errors/index.js';
+import { AttestationRefusedError, NetworkError, OcipeekError, TlsError } from '../errors/index.js';
 
 const TLS_CODES = new Set([
   'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
@@ -64,9 +64,41 @@ export function isRetryableNetworkError(err: unknown): boolean {
   return true;
 }
 
+/** What the alerts an RA-TLS server ends a handshake with say about the attestation. */
+const REFUSALS: Record<number, string> = {
+  42: 'the token, its binding to this connection or the realm measurements were not accepted (bad_certificate)',
+  43: 'the client certificate is not one it accepts (unsupported_certificate)',
+  46: 'the client certificate was not accepted (certificate_unknown)',
+  49: 'access denied (access_denied)',
+  116: 'it says no certificate came (certificate_required)',
+};
+
+/**
+ * An alert an RA-TLS server sent after asking for the client's certificate, as the error
+ * users see ({@link AttestationRefusedError}); undefined for any other error.
+ */
+function attestationRefusal(err: unknown, host: string): AttestationRefusedError | undefined {
+  const alert = err as {
+    code?: string;
+    alert?: number;
+    afterCertificateRequest?: boolean;
+    certificateSent?: boolean;
+    message?: string;
+  };
+  if (alert?.code !== 'ERR_TLS_ALERT_RECEIVED' || !alert.afterCertificateRequest) return undefined;
+  const why = alert.certificateSent
+    ? (REFUSALS[alert.alert as number] ?? alert.message)
+    : `it requires an attested client certificate and none was sent (${alert.message})`;
+  return new AttestationRefusedError(`the registry refused the attestation: ${why} (${host})`, {
+    cause: err,
+  });
+}
+
 /** Turn a low-level socket/TLS error into a one-line ocipeek error naming the host. */
 export function toNetworkError(err: unknown, host: string): OcipeekError {
   if (err instanceof OcipeekError) return err;
+  const refusal = attestationRefusal(err, host);
+  if (refusal) return refusal;
   const code = errorCode(err);
   const detail = (err as Error)?.message ?? String(err);
   if (isTlsFailure(err)) {

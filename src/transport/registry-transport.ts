@@ -8,9 +8,10 @@ import {
   redactHeaders,
   redactUrl,
 } from '../auth/index.js';
-import { UnauthorizedError } from '../errors/index.js';
+import { InvalidArgumentError, UnauthorizedError } from '../errors/index.js';
 import { registryApiHost } from '../ref/index.js';
 import { discardBody, HttpPool, type HttpResponse } from './http-client.js';
+import type { SecureConnect } from './http1-connection.js';
 import { isAbort, isRetryableNetworkError, toNetworkError } from './network-errors.js';
 import { readCapped } from './read-capped.js';
 import {
@@ -21,11 +22,20 @@ import {
   sleep,
 } from './retry.js';
 import { type Scheme, SchemeChoice } from './scheme-choice.js';
-import { type TlsOptions, tlsAgentOptions } from './tls.js';
+import { readPem, type TlsOptions, tlsAgentOptions } from './tls.js';
 import { TransferStats } from './transfer-stats.js';
+
+/**
+ * How registries are spoken to: `no-tls` plain HTTP, `tls` HTTPS, `ra-tls` HTTPS with an
+ * attested client (RA-TLS: a CCA token in the client certificate, `tls.tokenProvider`).
+ * Without a mode: HTTPS, and loopback registries find their scheme by themselves.
+ */
+export type ConnectionMode = 'no-tls' | 'tls' | 'ra-tls';
 
 /** Settings shared by every request a transport sends. */
 export interface TransportOptions {
+  /** The connection mode; see {@link ConnectionMode}. */
+  mode?: ConnectionMode;
   /** TLS trust and client certificates. */
   tls?: TlsOptions;
   /** Speak plain HTTP to every registry (loopback registries find their scheme by themselves). */
@@ -92,14 +102,26 @@ export class RegistryTransport {
   readonly authenticator: Authenticator;
   private readonly pool: HttpPool;
   private readonly schemes: SchemeChoice;
+  /** `ra-tls`: the connector, loaded before the first request (`raTlsLoaded`). */
+  private raTls: SecureConnect | undefined;
+  private raTlsLoaded: Promise<void> | undefined;
 
   constructor(private readonly options: TransportOptions = {}) {
     this.stats = options.stats ?? new TransferStats();
-    this.schemes = new SchemeChoice(options.plainHttp);
+    const mode = options.mode;
+    this.schemes = new SchemeChoice(
+      options.plainHttp || mode === 'no-tls',
+      mode === 'tls' || mode === 'ra-tls',
+    );
+    if (mode === 'ra-tls') this.raTlsLoaded = this.loadRaTls(options.tls ?? {});
     this.pool = new HttpPool({
       tls: tlsAgentOptions(options.tls ?? {}),
       timeoutMs: options.timeoutMs ?? 30_000,
       bodyTimeoutMs: options.bodyTimeoutMs ?? 60_000,
+      connect:
+        mode === 'ra-tls'
+          ? (target, onread) => (this.raTls as SecureConnect)(target, onread)
+          : undefined,
     });
     this.authenticator = new Authenticator({
       keychain: options.keychain,
@@ -112,6 +134,22 @@ export class RegistryTransport {
         return { status: res.statusCode, headers: res.headers, body: text };
       },
     });
+  }
+
+  /**
+   * RA-TLS lives in its own modules (`ratls/`, `tls13/`), loaded only in that mode. The
+   * token provider is required and the root CA file read now, so that mistakes are
+   * reported before any request.
+   */
+  private loadRaTls(tls: TlsOptions): Promise<void> {
+    const tokens = tls.tokenProvider;
+    if (!tokens) throw new InvalidArgumentError('ra-tls needs a token (--token FILE)');
+    const rootCaPem = tls.rootCaFile ? readPem(tls.rootCaFile, 'root CA file') : undefined;
+    const loaded = import('../ratls/ra-tls-connect.js').then((m) => {
+      this.raTls = m.raTlsConnect({ rootCaPem, tokens });
+    });
+    loaded.catch(() => {}); // reported by the first request that awaits it
+    return loaded;
   }
 
   /** Close pooled connections. */
@@ -260,6 +298,7 @@ export class RegistryTransport {
     body: Buffer | Readable | undefined,
     signal: AbortSignal | undefined,
   ): Promise<HttpResponse> {
+    if (this.raTlsLoaded) await this.raTlsLoaded;
     this.stats.requests++;
     if (Buffer.isBuffer(body)) this.stats.bytesSent += body.length;
     if (this.options.log) {

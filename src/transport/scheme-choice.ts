@@ -27,17 +27,26 @@ export type Outcome = { status: number } | { error: unknown };
 export class SchemeChoice {
   readonly #known = new Map<string, Scheme>();
 
-  constructor(private readonly plainHttp = false) {}
+  /**
+   * @param plainHttp plain HTTP to every registry
+   * @param httpsOnly HTTPS to every registry, loopback ones too (`tls` and `ra-tls` modes)
+   */
+  constructor(
+    private readonly plainHttp = false,
+    private readonly httpsOnly = false,
+  ) {}
 
   /** The scheme to use for the next request to `registry`. */
   current(registry: string): Scheme {
     if (this.plainHttp) return 'http';
+    if (this.httpsOnly) return 'https';
     return this.#known.get(registry) ?? (isLoopbackRegistry(registry) ? 'http' : 'https');
   }
 
   /** True while a loopback registry's scheme is still being found out. */
   probing(registry: string): boolean {
-    return !this.plainHttp && !this.#known.has(registry) && isLoopbackRegistry(registry);
+    if (this.plainHttp || this.httpsOnly) return false;
+    return !this.#known.has(registry) && isLoopbackRegistry(registry);
   }
 
   /**
@@ -45,7 +54,7 @@ export class SchemeChoice {
    * or undefined when the outcome stands (a response to hand back, an error to report).
    */
   decide(registry: string, used: Scheme, outcome: Outcome): Scheme | undefined {
-    if (this.plainHttp || !isLoopbackRegistry(registry)) return undefined;
+    if (this.plainHttp || this.httpsOnly || !isLoopbackRegistry(registry)) return undefined;
     const known = this.#known.get(registry);
     // Another request found the scheme out while this one was on its way.
     if (known && known !== used) return known;

@@ -3,11 +3,22 @@ import type { AgentOptions } from 'node:https';
 import type { SecureContext } from 'node:tls';
 import { InvalidArgumentError } from '../errors/index.js';
 import { tls as loadTls } from '../node/lazy-builtins.js';
+import type { TokenProvider } from '../ratls/ra-tls-credentials.js';
 
 /** TLS settings for registry connections. */
 export interface TlsOptions {
   /** PEM file of extra CA certificates to trust, on top of the system's. */
   caFile?: string;
+  /**
+   * PEM file of the only CA certificates to trust (`--root-ca`), instead of the system's
+   * and `caFile`; for `tls` and `ra-tls`.
+   */
+  rootCaFile?: string;
+  /**
+   * `ra-tls`: gives the CCA token for a challenge (see {@link TokenProvider}); `--token
+   * FILE` is a provider that ignores the challenge.
+   */
+  tokenProvider?: TokenProvider;
   /** PEM client certificate for mutual TLS. */
   certFile?: string;
   /** PEM private key of the client certificate. */
@@ -23,7 +34,8 @@ export interface TlsOptions {
  */
 export const DEFERRED_EXTRA_CA_ENV = 'OCIPEEK_DEFERRED_EXTRA_CA_CERTS';
 
-function readPem(path: string, what: string): string {
+/** Read a PEM file named in the options; an unreadable one is an InvalidArgumentError. */
+export function readPem(path: string, what: string): string {
   try {
     return readFileSync(path, 'utf8');
   } catch (err) {
@@ -56,7 +68,14 @@ interface NativeSecureContext {
  * system store where Node is built or told to use it (`--use-openssl-ca`), plus
  * NODE_EXTRA_CA_CERTS when Node read it at start.
  */
-function createContext(extraCas: () => string[], cert?: string, key?: string): SecureContext {
+function createContext(
+  extraCas: () => string[],
+  cert?: string,
+  key?: string,
+  rootCa?: string,
+): SecureContext {
+  // `--root-ca`: these CAs and no others (`ca` replaces Node's defaults).
+  if (rootCa) return loadTls().createSecureContext({ cert, key, ca: rootCa });
   const context = loadTls().createSecureContext({ cert, key });
   const native = (context as unknown as { context: NativeSecureContext }).context;
   for (const pem of extraCas()) native.addCACert(pem);
@@ -87,8 +106,9 @@ export function tlsAgentOptions(tls: TlsOptions): AgentOptions {
     cert = readPem(tls.certFile, 'client certificate');
     key = readPem(tls.keyFile, 'client key');
   }
+  const rootCa = tls.rootCaFile ? readPem(tls.rootCaFile, 'root CA file') : undefined;
   const deferred = process.env[DEFERRED_EXTRA_CA_ENV] || undefined;
-  if (!caPem && !cert && !deferred) return options;
+  if (!caPem && !cert && !deferred && !rootCa) return options;
   const extraCas = () => {
     const pems = deferred ? [readDeferredCa(deferred)] : [];
     return [...pems, caPem].filter((p): p is string => p !== undefined);
@@ -97,7 +117,7 @@ export function tlsAgentOptions(tls: TlsOptions): AgentOptions {
   Object.defineProperty(options, 'secureContext', {
     enumerable: true,
     get: () => {
-      context ??= createContext(extraCas, cert, key);
+      context ??= createContext(extraCas, cert, key, rootCa);
       return context;
     },
   });

@@ -1,0 +1,3 @@
+module ratlsserver
+
+go 1.19
