@@ -1,31 +1,17 @@
 import { Readable } from 'node:stream';
 import { isOcipeekError, NotFoundError } from '../../errors/index.js';
-import type { RegistryClient } from '../../registry/index.js';
 import { readCapped } from '../../transport/read-capped.js';
 import { RegistryHttpError } from '../registry/http-errors.js';
-import type {
-  BackendBlob,
-  BackendBlobOptions,
-  RegistryStorage,
-} from '../storage/registry-storage.js';
+import type { BackendBlob, BackendBlobOptions } from '../storage/registry-storage.js';
 import { BlobDownload } from './blob-download.js';
 import { BufferBlob } from './buffer-blob.js';
-import type { CacheCounters } from './cache-counters.js';
-import type { MemoryTier } from './memory-tier.js';
+import type { CacheParts } from './cache-parts.js';
 import { SingleFlight } from './single-flight.js';
-import type { SizeHints } from './size-hints.js';
 import { isUpstreamNotFound, isUpstreamUnavailable, upstreamHttpError } from './upstream-errors.js';
-import type { UpstreamHealth } from './upstream-health.js';
 import { UpstreamMap, type UpstreamRoute } from './upstream-map.js';
 
 /** What {@link CachedBlobs} works with (the cache's parts). */
-export interface CachedBlobsParts {
-  storage: RegistryStorage;
-  client: RegistryClient;
-  memory: MemoryTier;
-  counters: CacheCounters;
-  health: UpstreamHealth;
-  sizes: SizeHints;
+export interface CachedBlobsParts extends CacheParts {
   spoolDir: string;
   maxResumes?: number;
   log?: (line: string) => void;

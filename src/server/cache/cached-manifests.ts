@@ -2,24 +2,15 @@ import { isDigest } from '../../digest/index.js';
 import { parseManifest } from '../../media/index.js';
 import type { RegistryClient } from '../../registry/index.js';
 import { referrerDescriptor } from '../storage/referrer-descriptor.js';
-import type { RegistryStorage, StoredManifest } from '../storage/registry-storage.js';
-import type { CacheCounters } from './cache-counters.js';
+import type { StoredManifest } from '../storage/registry-storage.js';
+import type { CacheParts } from './cache-parts.js';
 import type { CacheUsage } from './cache-usage.js';
-import type { MemoryTier } from './memory-tier.js';
 import { SingleFlight } from './single-flight.js';
-import type { SizeHints } from './size-hints.js';
 import { isUpstreamNotFound, isUpstreamUnavailable, upstreamHttpError } from './upstream-errors.js';
-import type { UpstreamHealth } from './upstream-health.js';
 import { UpstreamMap, type UpstreamRoute } from './upstream-map.js';
 
 /** What {@link CachedManifests} works with (the cache's parts). */
-export interface CachedManifestsParts {
-  storage: RegistryStorage;
-  client: RegistryClient;
-  memory: MemoryTier;
-  counters: CacheCounters;
-  health: UpstreamHealth;
-  sizes: SizeHints;
+export interface CachedManifestsParts extends CacheParts {
   /** How long a tag is served without asking upstream (ms). */
   tagTtlMs: number;
   /** Told each tag served, for least recently used eviction. */
