@@ -185,6 +185,8 @@ describe('pull-through cache (ocipeek serve --upstream)', () => {
     assert.equal(sha256(bytes), layer);
     // The cache authenticated upstream with the auth file's credentials.
     assert.ok(regB.tokenServer!.log.some((r) => r.user === regB.username));
+    // Stored once verified, which may finish just after the client got its last byte.
+    await waitFor(async () => (await storage.statBlob('b/team/tool', layer)) !== undefined);
     assert.equal(await storage.statBlob('b/team/tool', layer), imageB.layers[0]!.size);
   });
 

@@ -65,6 +65,8 @@ class UpstreamBlob implements BackendBlob {
 export class CachedBlobs {
   private readonly downloads = new Map<string, Promise<BlobDownload>>();
   private readonly heads = new SingleFlight();
+  /** Downloads finished so far (see the second storage check in {@link open}). */
+  private finishedDownloads = 0;
 
   constructor(private readonly parts: CachedBlobsParts) {}
 
@@ -90,6 +92,7 @@ export class CachedBlobs {
       health.noteIfDown(route?.upstream);
       return new SavingBlob(new BufferBlob(held.bytes), (n) => counters.saved(n, 'memory'));
     }
+    const finishedBefore = this.finishedDownloads;
     const stored = await this.fromStorage(name, digest, signal);
     if (stored) {
       health.noteIfDown(route?.upstream);
@@ -101,6 +104,11 @@ export class CachedBlobs {
     if (running) {
       counters.result('blob', 'miss');
       return new UpstreamBlob((await running).size, () => running);
+    }
+    // A download may have stored it and left while the storage was being asked.
+    if (this.finishedDownloads !== finishedBefore) {
+      const justStored = await this.fromStorage(name, digest, signal);
+      if (justStored) return justStored;
     }
     const size = await this.upstreamSize(name, digest, route, signal);
     if (size === undefined) return undefined;
@@ -212,6 +220,7 @@ export class CachedBlobs {
       async (d) => {
         health.ok(upstream);
         await d.finished;
+        this.finishedDownloads++;
         this.downloads.delete(key);
         counters.fetched(d.received, upstream.registry);
         if (d.failure) {
