@@ -421,6 +421,36 @@ describe('pull-through cache (ocipeek serve --upstream)', () => {
     );
   });
 
+  it('keeps the persistent tier within --cache-max-size, evicting the least recently pulled', async () => {
+    const small = new PullThroughCache({
+      storage: await StoreStorage.open(join(dir.path, 'bounded-store')),
+      upstreams: UpstreamMap.parse([`http://${proxyA.host}`]),
+      client: new RegistryClient(),
+      closeClient: true,
+      maxBytes: 100_000, // room for the small image only
+      maintenanceIntervalMs: 50,
+    });
+    const pull = async (repository: string) => {
+      const root = await small.getManifest(repository, 'v1');
+      assert.ok(root, repository);
+      const manifest = JSON.parse(root.bytes.toString());
+      for (const d of [manifest.config, ...manifest.layers]) {
+        const blob = await small.openBlob(repository, d.digest);
+        assert.ok(blob);
+        assert.equal(sha256(Buffer.concat(await (await blob.read()).toArray())), d.digest);
+      }
+    };
+    try {
+      await pull('kept/app'); // ~600 kB
+      await pull('demo/app'); // the small image the tag moved to
+      // The least recently pulled goes first, until the rest fits: the small image stays.
+      await waitFor(async () => (await small.storage.tags('kept/app')).length === 0);
+      assert.deepEqual(await small.storage.tags('demo/app'), ['v1']);
+    } finally {
+      await small.close();
+    }
+  });
+
   it('refuses a bad --upstream with one clear line', async () => {
     const bad = await runCli(['serve', '--storage', join(dir.path, 'bad'), '--upstream', 'Bad=x']);
     assert.notEqual(bad.code, 0);

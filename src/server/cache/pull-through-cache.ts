@@ -49,6 +49,8 @@ export interface PullThroughCacheOptions {
    * are evicted (distinct bytes the tags reach; default: no bound).
    */
   maxBytes?: number;
+  /** How often the usage file is written and `maxBytes` enforced (default every minute). */
+  maintenanceIntervalMs?: number;
   /**
    * Where tag uses are kept for `ocipeek cache ls` and eviction (default: the store's
    * `.ocipeek/cache/usage.json`; in memory only for other storages).
@@ -107,6 +109,7 @@ export class PullThroughCache implements RegistryBackend {
       storage: this.storage,
       usage,
       maxBytes: options.maxBytes,
+      intervalMs: options.maintenanceIntervalMs,
       log: options.log,
     });
     const spoolDir =
