@@ -5,6 +5,7 @@ import { referrerDescriptor } from '../storage/referrer-descriptor.js';
 import type { StoredManifest } from '../storage/registry-storage.js';
 import type { CacheParts } from './cache-parts.js';
 import type { CacheUsage } from './cache-usage.js';
+import { remember } from './remember.js';
 import { SingleFlight } from './single-flight.js';
 import { isUpstreamNotFound, isUpstreamUnavailable, upstreamHttpError } from './upstream-errors.js';
 import { UpstreamMap, type UpstreamRoute } from './upstream-map.js';
@@ -149,11 +150,7 @@ export class CachedManifests {
   }
 
   private confirm(key: string, digest: string): void {
-    this.checked.delete(key);
-    this.checked.set(key, { digest, at: Date.now() });
-    while (this.checked.size > MAX_CHECKED_TAGS) {
-      this.checked.delete(this.checked.keys().next().value as string);
-    }
+    remember(this.checked, key, { digest, at: Date.now() }, MAX_CHECKED_TAGS);
   }
 
   /**

@@ -1,4 +1,5 @@
 import { isIndex, type Manifest } from '../../media/index.js';
+import { remember } from './remember.js';
 
 /** Sizes remembered at most; the oldest are forgotten first. */
 const MAX_HINTS = 100_000;
@@ -17,12 +18,7 @@ export class SizeHints {
     const refs = isIndex(manifest) ? manifest.manifests : [manifest.config, ...manifest.layers];
     for (const d of refs) {
       if (typeof d?.digest !== 'string' || !Number.isSafeInteger(d.size) || d.size < 0) continue;
-      const key = `${name}@${d.digest}`;
-      this.sizes.delete(key);
-      this.sizes.set(key, d.size);
-    }
-    while (this.sizes.size > MAX_HINTS) {
-      this.sizes.delete(this.sizes.keys().next().value as string);
+      remember(this.sizes, `${name}@${d.digest}`, d.size, MAX_HINTS);
     }
   }
 
