@@ -1,10 +1,32 @@
 /**
  * `ocipeek/server`: the distribution-API server (`ocipeek serve`) over OCI layouts
- * (read-only) or a {@link RegistryStorage} (read-write: the ocipeek store).
+ * (read-only), a {@link RegistryStorage} (read-write: the ocipeek store), or a
+ * {@link PullThroughCache} of other registries.
  *
  * @packageDocumentation
  */
 
+export { CacheCounters, type CacheResult } from '../server/cache/cache-counters.js';
+export {
+  type CachedImage,
+  type CacheStats,
+  cacheStats,
+  type EvictOptions,
+  type EvictResult,
+  evictCached,
+  listCachedImages,
+} from '../server/cache/cache-inventory.js';
+export { readUsage, type UsageTimes } from '../server/cache/cache-usage.js';
+export {
+  type MemoryEntry,
+  MemoryTier,
+  type MemoryTierOptions,
+} from '../server/cache/memory-tier.js';
+export {
+  PullThroughCache,
+  type PullThroughCacheOptions,
+} from '../server/cache/pull-through-cache.js';
+export { type Upstream, UpstreamMap, type UpstreamRoute } from '../server/cache/upstream-map.js';
 export {
   type AccessOptions,
   Gatekeeper,

@@ -18,6 +18,7 @@ export const COMMANDS: Record<string, () => Promise<(program: Command) => void>>
   login: async () => (await import('./commands/login.js')).registerLogin,
   logout: async () => (await import('./commands/login.js')).registerLogin,
   serve: async () => (await import('./commands/serve.js')).registerServe,
+  cache: async () => (await import('./commands/cache.js')).registerCache,
   ls: async () => (await import('./commands/ls.js')).registerLs,
   peek: async () => (await import('./commands/peek.js')).registerPeek,
   tree: async () => (await import('./commands/tree.js')).registerTree,

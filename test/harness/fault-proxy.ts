@@ -18,8 +18,11 @@ export type Fault =
       body?: string;
       after?: Promise<unknown>;
     }
-  /** Forward, but flip every bit of the response body byte at `offset`. */
-  | { kind: 'corrupt'; offset: number }
+  /**
+   * Forward, but flip every bit of the response body byte at `offset`; with
+   * `chunkDelayMs`, wait that long after each body chunk (a slow upstream).
+   */
+  | { kind: 'corrupt'; offset: number; chunkDelayMs?: number }
   /** Forward the headers and the first `afterBytes` body bytes, then destroy the socket. */
   | { kind: 'drop'; afterBytes: number }
   /** Answer with a redirect: to `location`, or (default) to a one-time URL on the mirror. */
@@ -33,8 +36,12 @@ export type Fault =
 
 /** Builders for {@link Fault}s. */
 export const faults = {
-  /** Flip the bits of body byte `offset`. */
-  corruptByteAt: (offset: number): Fault => ({ kind: 'corrupt', offset }),
+  /** Flip the bits of body byte `offset` (sending slowly with `chunkDelayMs`). */
+  corruptByteAt: (offset: number, options: { chunkDelayMs?: number } = {}): Fault => ({
+    kind: 'corrupt',
+    offset,
+    ...options,
+  }),
   /** Cut the connection after `n` body bytes. */
   dropAfterBytes: (n: number): Fault => ({ kind: 'drop', afterBytes: n }),
   /** Answer `status` (with `headers`) without forwarding. */
@@ -295,6 +302,9 @@ export async function startFaultProxy(
       if (!res.write(chunk)) {
         await drainOrClose(res);
         if (res.destroyed) return;
+      }
+      if (fault?.kind === 'corrupt' && fault.chunkDelayMs) {
+        await new Promise((r) => setTimeout(r, fault.chunkDelayMs));
       }
     }
     if (fault?.kind === 'drop') {

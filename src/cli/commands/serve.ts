@@ -5,18 +5,8 @@ import { openRegistryStorage } from '../../server/storage/open-storage.js';
 import { parseSize } from '../../util/parse-size.js';
 import { contextFor } from '../context.js';
 import { formatBytes, printJson, printLines } from '../format.js';
+import { parseDuration } from '../parse-duration.js';
 import { collect } from '../repeatable.js';
-
-const DURATION_UNITS: Record<string, number> = { s: 1000, m: 60_000, h: 3600_000, d: 86_400_000 };
-
-/** `90s`, `10m`, `1h`, `2d` or `0` as milliseconds. */
-function parseDuration(text: string): number {
-  const m = /^\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*$/.exec(text);
-  if (!m || (m[2] === '' && Number(m[1]) !== 0)) {
-    throw new InvalidArgumentError(`invalid duration "${text}": use e.g. 90s, 10m, 1h, 2d or 0`);
-  }
-  return Math.round(Number(m[1]) * (DURATION_UNITS[m[2] as string] ?? 0));
-}
 
 interface ServeCliOptions {
   config?: string;
@@ -35,6 +25,11 @@ interface ServeCliOptions {
   listen?: string;
   name?: string;
   quiet?: boolean;
+  upstream?: string[];
+  defaultUpstream?: string;
+  tagTtl?: string;
+  memoryCache?: string;
+  cacheMaxSize?: string;
 }
 
 /** `ocipeek serve`: a registry over OCI layouts (read-only) or the ocipeek store. */
@@ -74,6 +69,24 @@ export function registerServe(program: Command): void {
       'address to listen on (default 127.0.0.1:5000; port 0 picks a free one)',
     )
     .option('--name <repo>', 'repository name for a --root that is itself a layout')
+    .option(
+      '--upstream <[name=]url>',
+      'serve a pull-through cache of this registry in --storage: NAME/repo comes from URL (repeatable; without NAME=, the default for other names)',
+      collect,
+    )
+    .option('--default-upstream <name>', 'the --upstream that also takes names without a prefix')
+    .option(
+      '--tag-ttl <duration>',
+      'serve a cached tag this long before one HEAD upstream revalidates it (default 5m)',
+    )
+    .option(
+      '--memory-cache <size>',
+      "the cache's memory tier for small objects (default 64M; 0: none)",
+    )
+    .option(
+      '--cache-max-size <size>',
+      'evict least recently pulled images past this size (checked every minute)',
+    )
     .option('--quiet', 'no per-request log lines')
     .action(async (opts: ServeCliOptions, cmd: Command) => {
       const ctx = await contextFor(cmd);
@@ -97,6 +110,12 @@ export function registerServe(program: Command): void {
         listen: opts.listen,
         name: opts.name,
         quiet: opts.quiet,
+        upstream: opts.upstream,
+        defaultUpstream: opts.defaultUpstream,
+        tagTtlMs: opts.tagTtl === undefined ? undefined : parseDuration(opts.tagTtl),
+        memoryCacheBytes: opts.memoryCache === undefined ? undefined : parseSize(opts.memoryCache),
+        cacheMaxBytes: opts.cacheMaxSize === undefined ? undefined : parseSize(opts.cacheMaxSize),
+        client: ctx.client,
         signal: ctx.signal,
       });
     });

@@ -1,6 +1,12 @@
 import { InvalidArgumentError } from '../../errors/index.js';
+import { RegistryClient } from '../../registry/index.js';
+import { PullThroughCache } from '../cache/pull-through-cache.js';
+import { UpstreamMap } from '../cache/upstream-map.js';
+import { isS3Url } from '../storage/s3/s3-location.js';
+import { StoreStorage } from '../storage/store-storage.js';
 import { buildGatekeeper, loadRegistryConfig, type RegistryConfig } from './config-file.js';
-import { startRegistryServer } from './server.js';
+import { Metrics } from './metrics.js';
+import { type StartRegistryServerOptions, startRegistryServer } from './server.js';
 
 /** Options of {@link serve}, as the CLI parses them from `ocipeek serve`. */
 export interface ServeOptions {
@@ -35,6 +41,21 @@ export interface ServeOptions {
   name?: string;
   /** `--quiet`: no per-request log lines on stderr. */
   quiet?: boolean;
+  /**
+   * `--upstream NAME=URL` (repeatable; a bare `URL` is the default upstream): serve a
+   * pull-through cache of these registries, stored in `storage`.
+   */
+  upstream?: string[];
+  /** `--default-upstream NAME`: the named upstream that also takes unprefixed names. */
+  defaultUpstream?: string;
+  /** `--tag-ttl`: how long a cached tag is served before one HEAD revalidates it (ms). */
+  tagTtlMs?: number;
+  /** `--memory-cache`: bytes of the cache's memory tier (0: none). */
+  memoryCacheBytes?: number;
+  /** `--cache-max-size`: evict least recently pulled images past this many bytes. */
+  cacheMaxBytes?: number;
+  /** The client the cache fetches through (the CLI's: auth files, TLS flags). */
+  client?: RegistryClient;
   /** Stops the server like SIGINT does (for embedding and tests). */
   signal?: AbortSignal;
   /** Where lines go (default: stderr). */
@@ -74,6 +95,52 @@ async function settingsOf(options: ServeOptions): Promise<RegistryConfig> {
 }
 
 /**
+ * Where the server's content comes from: the layouts or the store the settings name, or,
+ * with `--upstream`, a pull-through cache stored in the store.
+ */
+async function pullThroughCache(
+  options: ServeOptions,
+  settings: RegistryConfig,
+  metrics: Metrics,
+  log: ((line: string) => void) | undefined,
+): Promise<Pick<StartRegistryServerOptions, 'roots' | 'storageDir' | 'storage'>> {
+  if (!options.upstream?.length) {
+    if (options.defaultUpstream !== undefined) {
+      throw new InvalidArgumentError('--default-upstream needs --upstream');
+    }
+    return { roots: settings.root, storageDir: settings.storage };
+  }
+  if (settings.storage === undefined) {
+    throw new InvalidArgumentError(
+      '--upstream needs --storage DIR: where the cache keeps what it fetched',
+    );
+  }
+  if (isS3Url(settings.storage)) {
+    // The cache keeps its usage record and pins in the store's own folders.
+    throw new InvalidArgumentError('--upstream needs a store folder as --storage (not S3, yet)');
+  }
+  const upstreams = UpstreamMap.parse(options.upstream, options.defaultUpstream);
+  const storage = await StoreStorage.open(settings.storage, {
+    log,
+    maxBlobBytes: settings.maxBlobBytes,
+    signal: options.signal,
+  });
+  const cache = new PullThroughCache({
+    storage,
+    upstreams,
+    client: options.client ?? new RegistryClient(),
+    closeClient: options.client === undefined,
+    tagTtlMs: options.tagTtlMs,
+    memory:
+      options.memoryCacheBytes === undefined ? undefined : { maxBytes: options.memoryCacheBytes },
+    maxBytes: options.cacheMaxBytes,
+    metrics,
+    log,
+  });
+  return { storage: cache };
+}
+
+/**
  * Run `ocipeek serve`: start the registry, print `listening on URL` to stderr, and keep
  * serving until SIGINT, SIGTERM or `signal`; then let requests in flight finish and
  * close. `SIGHUP` reloads the TLS certificate and key.
@@ -81,9 +148,12 @@ async function settingsOf(options: ServeOptions): Promise<RegistryConfig> {
 export async function serve(options: ServeOptions): Promise<void> {
   const write = options.write ?? ((line: string) => process.stderr.write(`${line}\n`));
   const settings = await settingsOf(options);
+  const log = options.quiet ? undefined : write;
+  const metrics = new Metrics();
+  const where = await pullThroughCache(options, settings, metrics, log);
   const server = await startRegistryServer({
-    roots: settings.root,
-    storageDir: settings.storage,
+    ...where,
+    metrics,
     s3RedirectSeconds: options.s3RedirectSeconds,
     readOnly: settings.readOnly,
     maxBlobBytes: settings.maxBlobBytes,
@@ -95,7 +165,7 @@ export async function serve(options: ServeOptions): Promise<void> {
     listen: settings.listen ?? '127.0.0.1:5000',
     name: options.name,
     signal: options.signal,
-    log: options.quiet ? undefined : write,
+    log,
   });
   write(`listening on ${server.url}`);
   const reload = () => {

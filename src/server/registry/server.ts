@@ -21,6 +21,7 @@ import { LayoutBackend } from './layout-backend.js';
 import { parseListenAddress } from './listen-address.js';
 import { Metrics } from './metrics.js';
 import { isRepositoryName } from './names.js';
+import { withResponseNotes } from './response-notes.js';
 import { Router, type ServerPolicy } from './router.js';
 import {
   handleUploadCancel,
@@ -67,6 +68,8 @@ export interface StartRegistryServerOptions {
   drainMs?: number;
   /** Collect garbage every this many ms, online (a writable storage only; default never). */
   gcIntervalMs?: number;
+  /** Counters served at `/metrics` (default: a new set); a pull-through cache adds its own. */
+  metrics?: Metrics;
   /** Closes the server when aborted. */
   signal?: AbortSignal;
   /** Receives one line per request and per skipped directory. */
@@ -260,7 +263,7 @@ export function createRegistryHandler(
         user: identity.user,
       });
     };
-    run().catch((err: unknown) => {
+    withResponseNotes(res, run).catch((err: unknown) => {
       if (res.headersSent) {
         log?.(`${method} ${url}: failed mid-answer: ${err instanceof Error ? err.message : err}`);
         res.destroy(err instanceof Error ? err : undefined);
@@ -347,7 +350,7 @@ export async function startRegistryServer(
   const { host, port } = parseListenAddress(options.listen ?? '127.0.0.1:0');
   options.signal?.throwIfAborted();
   const backend = await openBackend(options);
-  const metrics = new Metrics();
+  const metrics = options.metrics ?? new Metrics();
   const handler = createRegistryHandler(backend, {
     log: options.log,
     gate: options.gate,

@@ -1,0 +1,135 @@
+import { InvalidArgumentError } from '../../errors/index.js';
+import { DOCKER_HUB, DOCKER_HUB_API_HOST, Reference } from '../../ref/index.js';
+
+/** One registry the cache pulls through from. */
+export interface Upstream {
+  /**
+   * The first path component that routes to it (`ghcr` in `ghcr/org/app`); the empty
+   * string for the default upstream, which takes names no other upstream claims.
+   */
+  name: string;
+  /** The registry as references name it (`docker.io`, `ghcr.io`, `127.0.0.1:5000`). */
+  registry: string;
+}
+
+/** Where a repository name of the cache is pulled from. */
+export interface UpstreamRoute {
+  upstream: Upstream;
+  /** The repository on the upstream (`library/alpine` for Docker Hub's `alpine`). */
+  repository: string;
+}
+
+const DOCKER_HUB_HOSTS = new Set([DOCKER_HUB, DOCKER_HUB_API_HOST, 'index.docker.io']);
+const UPSTREAM_NAME = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$/;
+
+/** `https://ghcr.io`, `http://127.0.0.1:5000/` or `ghcr.io` → the registry name. */
+function registryOf(location: string): string {
+  let host = location.trim();
+  const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(host);
+  if (scheme) {
+    const protocol = scheme[1]?.toLowerCase();
+    if (protocol !== 'http' && protocol !== 'https') {
+      throw new InvalidArgumentError(`upstream "${location}": only http:// and https:// URLs`);
+    }
+    let url: URL;
+    try {
+      url = new URL(host);
+    } catch {
+      throw new InvalidArgumentError(`upstream "${location}" is not a URL`);
+    }
+    if (url.pathname !== '/' || url.search || url.username) {
+      throw new InvalidArgumentError(
+        `upstream "${location}": give the registry's origin only (no path, query or user)`,
+      );
+    }
+    host = url.host;
+  }
+  if (!/^[a-zA-Z0-9.-]+(?::\d+)?$|^\[[0-9a-fA-F:]+\](?::\d+)?$/.test(host)) {
+    throw new InvalidArgumentError(`upstream "${location}" is not a registry host[:port]`);
+  }
+  return DOCKER_HUB_HOSTS.has(host.toLowerCase()) ? DOCKER_HUB : host;
+}
+
+/**
+ * The upstreams of a pull-through cache and how repository names route to them
+ * (`ocipeek serve --upstream NAME=URL ...`): `NAME/repo` goes to upstream `NAME` as
+ * `repo`; any other name goes to the default upstream as it is. Docker Hub keeps its own
+ * rule: a one-component name there is an official image, `alpine` is `library/alpine`.
+ */
+export class UpstreamMap {
+  private readonly byName = new Map<string, Upstream>();
+  private defaultUpstream: Upstream | undefined;
+
+  /**
+   * Parse `--upstream` values: `NAME=URL` (routed by prefix) or a bare `URL` (the
+   * default). `defaultName` makes one of the named upstreams the default as well.
+   */
+  static parse(specs: string[], defaultName?: string): UpstreamMap {
+    const map = new UpstreamMap();
+    for (const spec of specs) {
+      const eq = spec.indexOf('=');
+      if (eq < 0) {
+        map.setDefault({ name: '', registry: registryOf(spec) });
+        continue;
+      }
+      const name = spec.slice(0, eq).trim();
+      if (!UPSTREAM_NAME.test(name)) {
+        throw new InvalidArgumentError(
+          `upstream name "${name}" must be one repository path component (lowercase letters, digits, . _ -)`,
+        );
+      }
+      if (map.byName.has(name)) throw new InvalidArgumentError(`upstream "${name}" given twice`);
+      map.byName.set(name, { name, registry: registryOf(spec.slice(eq + 1)) });
+    }
+    if (defaultName !== undefined) {
+      const chosen = map.byName.get(defaultName);
+      if (!chosen) {
+        throw new InvalidArgumentError(`--default-upstream "${defaultName}" is not an upstream`);
+      }
+      map.setDefault(chosen);
+    }
+    if (map.byName.size === 0 && !map.defaultUpstream) {
+      throw new InvalidArgumentError('a pull-through cache needs at least one --upstream');
+    }
+    return map;
+  }
+
+  private setDefault(upstream: Upstream): void {
+    if (this.defaultUpstream) throw new InvalidArgumentError('only one default upstream');
+    this.defaultUpstream = upstream;
+  }
+
+  /** Every upstream, the default included once. */
+  all(): Upstream[] {
+    const list = [...this.byName.values()];
+    const d = this.defaultUpstream;
+    if (d && !list.includes(d)) list.push(d);
+    return list;
+  }
+
+  /** Where repository `name` of the cache comes from, or undefined when nowhere. */
+  route(name: string): UpstreamRoute | undefined {
+    const slash = name.indexOf('/');
+    const prefixed = slash > 0 ? this.byName.get(name.slice(0, slash)) : undefined;
+    if (prefixed)
+      return { upstream: prefixed, repository: remoteName(prefixed, name.slice(slash + 1)) };
+    if (this.defaultUpstream) {
+      return { upstream: this.defaultUpstream, repository: remoteName(this.defaultUpstream, name) };
+    }
+    return undefined;
+  }
+
+  /** The upstream reference of `name` at `reference` (a tag or a digest). */
+  static referenceOf(route: UpstreamRoute, reference: string): Reference {
+    const { registry } = route.upstream;
+    return reference.includes(':')
+      ? new Reference(registry, route.repository, undefined, reference)
+      : new Reference(registry, route.repository, reference);
+  }
+}
+
+function remoteName(upstream: Upstream, repository: string): string {
+  return upstream.registry === DOCKER_HUB && !repository.includes('/')
+    ? `library/${repository}`
+    : repository;
+}
