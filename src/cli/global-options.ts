@@ -16,6 +16,11 @@ export interface GlobalOptions {
   stats?: boolean;
   json?: boolean;
   store?: string;
+  registriesConf?: string;
+  registriesConfDir?: string;
+  signaturePolicy?: string;
+  'registries.d'?: string;
+  insecurePolicy?: boolean;
 }
 
 function parseBool(value: string | undefined): boolean {
@@ -41,6 +46,23 @@ export function addGlobalOptions(program: Command): Command {
       true,
     )
     .option('--plain-http', 'speak plain HTTP to the registry (automatic for loopback)')
+    .option(
+      '--registries-conf <file>',
+      'registries.conf to use (default $CONTAINERS_REGISTRIES_CONF, ~/.config/containers/registries.conf, /etc/containers/registries.conf)',
+    )
+    .option(
+      '--registries-conf-dir <dir>',
+      'the only registries.conf.d drop-in folder to read (default: /etc/containers/ and ~/.config/containers/ ones)',
+    )
+    .option(
+      '--signature-policy <file>',
+      'trust policy.json (default ~/.config/containers/policy.json, /etc/containers/policy.json)',
+    )
+    .option('--insecure-policy', 'read images without checking the trust policy')
+    .option(
+      '--registries.d <dir>',
+      'where signatures are (default ~/.config/containers/registries.d, /etc/containers/registries.d)',
+    )
     .option('--store <dir>', 'local image store (default $OCIPEEK_STORE or ~/.cache/ocipeek)')
     .option('-v, --verbose', 'log requests and responses (secrets redacted); stack traces on error')
     .option('--stats', 'print "stats: requests=N bytesFetched=N seconds=S" on stderr at exit');

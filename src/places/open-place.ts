@@ -10,6 +10,7 @@ import {
   parsePlace,
 } from '../source/index.js';
 import { Store, StoreDestination, storeSource } from '../store/index.js';
+import { resolvePlaceReference } from './resolve-place-reference.js';
 
 /** Options of {@link openSource} and {@link openDestination}. */
 export interface OpenPlaceOptions {
@@ -74,8 +75,10 @@ export async function openSource(
   const p = asPlace(place);
   const { signal } = options;
   switch (p.kind) {
-    case 'registry':
-      return new RegistrySource(needClient(options), p.ref);
+    case 'registry': {
+      const client = needClient(options);
+      return new RegistrySource(client, await resolvePlaceReference(p, client, { signal }));
+    }
     case 'oci': {
       const layout = await OciLayout.open(p.path, { signal });
       const source = new LayoutSource(layout, p.tag, {

@@ -5,6 +5,7 @@ export {
   type BlobTarget,
   parseContentRange,
 } from './blobs.js';
+export type { ImageToVerify, ImageTrust } from './image-trust.js';
 export { type ListOptions, nextLink } from './listing.js';
 export type { FetchedManifest, ManifestRequestOptions } from './manifests.js';
 export { type ReferrersOptions, type ReferrersResult, referrersTag } from './referrers.js';

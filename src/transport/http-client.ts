@@ -31,6 +31,8 @@ export interface HttpPoolOptions {
   bodyTimeoutMs: number;
   /** Connections kept per host (default 16). */
   maxSockets?: number;
+  /** Hosts (`host[:port]` as in the URL) whose certificates are not verified (`insecure`). */
+  skipVerify?: (host: string) => boolean;
 }
 
 /**
@@ -65,6 +67,7 @@ export class HttpPool {
       bodyTimeoutMs: options.bodyTimeoutMs,
       idleTimeoutMs: 10_000,
       maxSockets: this.pool.maxSockets as number,
+      skipVerify: options.skipVerify,
       // Read once, on the first TLS connection: that makes the shared secure context
       // (transport/tls.ts), so the connections of a run share one parsed CA store.
       tls: () => {
@@ -110,6 +113,7 @@ export class HttpPool {
         method,
         headers,
         agent: secure ? this.httpsAgent : this.httpAgent,
+        ...(secure && this.options.skipVerify?.(url.host) ? { rejectUnauthorized: false } : {}),
         signal,
         timeout: timeoutMs, // covers the connect, unlike req.setTimeout
       });

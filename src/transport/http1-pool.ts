@@ -18,6 +18,8 @@ export interface Http1PoolOptions extends Http1Timeouts {
    * read when the first one is opened.
    */
   tls: () => ConnectionOptions;
+  /** Hosts (`host[:port]` as in the URL) whose certificates are not verified (`insecure`). */
+  skipVerify?: (host: string) => boolean;
 }
 
 interface Waiter {
@@ -88,6 +90,7 @@ export class Http1Pool {
     if (secure) {
       target.tls = () => ({
         ...this.options.tls(),
+        ...(this.options.skipVerify?.(url.host) ? { rejectUnauthorized: false } : {}),
         // SNI names a host, never an address (RFC 6066), as Node's HTTPS agent does.
         servername: isIP(hostname) ? undefined : hostname,
         ALPNProtocols: ['http/1.1'],

@@ -3,6 +3,7 @@ export { discardBody } from './http-client.js';
 export { isLoopbackRegistry, splitHostPort } from './loopback.js';
 export {
   headerValue,
+  type RegistryAccess,
   type RegistryRequest,
   type RegistryResponse,
   RegistryTransport,
