@@ -337,4 +337,49 @@ location = "$M2/lib"
       refused,
     );
   });
+
+  it('insecure skips certificate checks for that registry only, in both tools', async () => {
+    const tlsReg = await startRegistry({ tls: 'tls' });
+    try {
+      await pushLayout(join(dir.path, 'layout'), 'a', tlsReg, 'lib/app:1');
+      const ref = `${tlsReg.host}/lib/app:1`;
+      const ask = async (conf: string) => {
+        const file = await confFile(conf);
+        const ours = await runCli([
+          'digest',
+          '--registries-conf',
+          file,
+          '--registries-conf-dir',
+          noDropIns,
+          ref,
+        ]);
+        let theirs = 'served';
+        try {
+          await skopeoRaw([
+            '--registries-conf',
+            file,
+            'inspect',
+            '--raw',
+            '--no-creds',
+            `docker://${ref}`,
+          ]);
+        } catch (err) {
+          theirs = `refused: ${(err as Error).message}`;
+        }
+        return {
+          ours:
+            ours.code === 0 ? (owner.get(ours.out.trim()) ?? ours.out) : `refused: ${ours.stderr}`,
+          theirs,
+        };
+      };
+      const strict = await ask(`[[registry]]\nlocation = "${tlsReg.host}"\n`);
+      assert.match(strict.ours, /^refused: .*certificate/);
+      assert.match(strict.theirs, /^refused: .*certificate/);
+      const insecure = await ask(`[[registry]]\nlocation = "${tlsReg.host}"\ninsecure = true\n`);
+      assert.equal(insecure.ours, 'A');
+      assert.equal(insecure.theirs, 'served');
+    } finally {
+      await tlsReg.stop();
+    }
+  });
 });
