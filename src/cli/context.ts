@@ -1,12 +1,13 @@
 import type { Command } from 'commander';
 import { type CredentialSource, Keychain } from '../auth/index.js';
-import { loadRegistriesConf } from '../containers-conf/index.js';
+import { loadRegistriesConf } from '../containers-conf/registries-conf.js';
 import { InvalidArgumentError } from '../errors/index.js';
 import type { Platform } from '../media/index.js';
 import { parsePlatform } from '../platform/index.js';
 import { RegistryClient } from '../registry/index.js';
 import type { TlsOptions } from '../transport/index.js';
-import { acceptsAnything, loadPolicy, loadRegistriesD, PolicyTrust } from '../trust/index.js';
+import { acceptsAnything, loadPolicy } from '../trust/policy.js';
+import type { PolicyTrust } from '../trust/policy-trust.js';
 import { type GlobalOptions, globalsOf } from './global-options.js';
 import { existingContext, runSignal, setContext } from './run-state.js';
 import { readStdin } from './stdin.js';
@@ -38,6 +39,11 @@ export interface ContextOverrides {
 async function loadTrust(options: GlobalOptions): Promise<PolicyTrust | undefined> {
   const policy = await loadPolicy({ path: options.signaturePolicy });
   if (!policy || acceptsAnything(policy)) return undefined;
+  // Signature checking (registries.d's YAML, the crypto) is loaded only when needed.
+  const [{ PolicyTrust }, { loadRegistriesD }] = await Promise.all([
+    import('../trust/policy-trust.js'),
+    import('../trust/registries-d.js'),
+  ]);
   return new PolicyTrust(policy, await loadRegistriesD(options['registries.d']));
 }
 

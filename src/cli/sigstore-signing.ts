@@ -1,7 +1,6 @@
 import type { KeyObject } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { InvalidArgumentError } from '../errors/index.js';
-import { readSigstorePrivateKey } from '../trust/index.js';
 
 /**
  * A passphrase file as containers/image reads it: the whole file without its final
@@ -30,5 +29,7 @@ export async function loadSigningKey(keyPath: string, passphraseFile?: string): 
   } catch (err) {
     throw new InvalidArgumentError(`cannot read key ${keyPath}: ${(err as Error).message}`);
   }
+  // The key code (scrypt, XSalsa20-Poly1305) is loaded only by commands that sign.
+  const { readSigstorePrivateKey } = await import('../trust/sigstore-key.js');
   return readSigstorePrivateKey(pem, await readPassphraseFile(passphraseFile));
 }

@@ -4,7 +4,7 @@ import { InvalidArgumentError } from '../../errors/index.js';
 import { openSource } from '../../places/index.js';
 import { parseReference, type Reference } from '../../ref/index.js';
 import { parsePlace } from '../../source/index.js';
-import { signImage } from '../../trust/index.js';
+import { signImage } from '../../trust/sign-image.js';
 import { contextFor } from '../context.js';
 import { type PlatformFlags, platformOptions, runCopy } from '../copy-runner.js';
 import { printLines } from '../format.js';
