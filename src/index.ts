@@ -3,7 +3,7 @@
  * container runtime. This module is the whole public API: the union of the subpath
  * entry points (`ocipeek/registry`, `ocipeek/store`, `ocipeek/image`, `ocipeek/fs`,
  * `ocipeek/unpack`, `ocipeek/copy`, `ocipeek/lazy`, `ocipeek/tar`, `ocipeek/server`,
- * `ocipeek/proxy`, `ocipeek/wasm`, `ocipeek/convert`, `ocipeek/example`, `ocipeek/errors`),
+ * `ocipeek/proxy`, `ocipeek/wasm`, `ocipeek/convert`, `ocipeek/example`, `ocipeek/errors`, `ocipeek/trust`),
  * each of which loads only what it needs. Everything exported here is documented and typed.
  *
  * @packageDocumentation
@@ -21,5 +21,6 @@ export * from './api/registry.js';
 export * from './api/server.js';
 export * from './api/store.js';
 export * from './api/tar.js';
+export * from './api/trust.js';
 export * from './api/unpack.js';
 export * from './api/wasm.js';

@@ -28,6 +28,16 @@ export type { KeychainResolveOptions } from '../auth/keychain.js';
 export type { LoginOptions, LogoutOptions } from '../auth/login.js';
 export type { HeaderValue } from '../auth/redact.js';
 export type { TokenFetcher, TokenRequestInit, TokenResponse } from '../auth/token-request.js';
+// registries.conf and the trust policy are values of `ocipeek/trust`; the client only
+// names their types, so this entry does not load the TOML parser or the crypto.
+export type { PullSource, RegistriesConf } from '../containers-conf/registries-conf.js';
+export type {
+  PullFromMirror,
+  RegistryEndpoint,
+  RegistryEntry,
+  ShortNameAlias,
+  ShortNameMode,
+} from '../containers-conf/registries-conf-file.js';
 export {
   createDigester,
   type DigestAlgorithm,
@@ -61,6 +71,7 @@ export {
   Reference,
   registryApiHost,
 } from '../ref/index.js';
+export type { ImageToVerify, ImageTrust } from '../registry/image-trust.js';
 export {
   type BlobRange,
   type BlobRequestOptions,
@@ -92,6 +103,7 @@ export {
   type BodySink,
   type ConnectionMode,
   isLoopbackRegistry,
+  type RegistryAccess,
   type RegistryRequest,
   type RegistryResponse,
   RegistryTransport,

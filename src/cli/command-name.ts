@@ -46,6 +46,8 @@ export const COMMANDS: Record<string, () => Promise<(program: Command) => void>>
   export: async () => (await import('./commands/export.js')).registerExport,
   import: async () => (await import('./commands/import.js')).registerImport,
   wasm: async () => (await import('./commands/wasm.js')).registerWasm,
+  verify: async () => (await import('./commands/verify.js')).registerVerify,
+  sign: async () => (await import('./commands/sign.js')).registerSign,
   proxy: async () => (await import('./commands/proxy.js')).registerProxy,
   attestation: async () => (await import('./commands/attestation.js')).registerAttestation,
   'experimental-image-proxy': async () =>

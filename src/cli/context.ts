@@ -1,11 +1,14 @@
 import type { Command } from 'commander';
 import { type CredentialSource, Keychain } from '../auth/index.js';
+import { loadRegistriesConf } from '../containers-conf/registries-conf.js';
 import { InvalidArgumentError } from '../errors/index.js';
 import type { Platform } from '../media/index.js';
 import { parsePlatform } from '../platform/index.js';
 import { tokenFile } from '../ratls/token-file.js';
 import { RegistryClient } from '../registry/index.js';
 import type { TlsOptions } from '../transport/index.js';
+import { acceptsAnything, loadPolicy } from '../trust/policy.js';
+import type { PolicyTrust } from '../trust/policy-trust.js';
 import { type GlobalOptions, globalsOf } from './global-options.js';
 import { existingContext, runSignal, setContext } from './run-state.js';
 import { readStdin } from './stdin.js';
@@ -28,6 +31,21 @@ export interface ContextOverrides {
   tls?: Pick<TlsOptions, 'caFile' | 'certFile' | 'keyFile'>;
   /** The platform, replacing `--platform`. */
   platform?: Platform;
+}
+
+/**
+ * The trust policy commands obey: policy.json and registries.d. No policy file, or one
+ * that accepts anything everywhere, needs no checking at all.
+ */
+async function loadTrust(options: GlobalOptions): Promise<PolicyTrust | undefined> {
+  const policy = await loadPolicy({ path: options.signaturePolicy });
+  if (!policy || acceptsAnything(policy)) return undefined;
+  // Signature checking (registries.d's YAML, the crypto) is loaded only when needed.
+  const [{ PolicyTrust }, { loadRegistriesD }] = await Promise.all([
+    import('../trust/policy-trust.js'),
+    import('../trust/registries-d.js'),
+  ]);
+  return new PolicyTrust(policy, await loadRegistriesD(options['registries.d']));
 }
 
 /** Credentials for no registry. */
@@ -57,7 +75,13 @@ export async function contextFor(
   const keychain = overrides.anonymous
     ? ANONYMOUS
     : new Keychain({ authFile: options.authfile, credentials });
+  const registries = await loadRegistriesConf({
+    path: options.registriesConf,
+    dropInDir: options.registriesConfDir,
+  });
   const client = new RegistryClient({
+    registries,
+    trust: options.insecurePolicy ? undefined : await loadTrust(options),
     keychain,
     tls: {
       caFile: options.caFile,

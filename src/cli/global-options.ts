@@ -19,6 +19,11 @@ export interface GlobalOptions {
   stats?: boolean;
   json?: boolean;
   store?: string;
+  registriesConf?: string;
+  registriesConfDir?: string;
+  signaturePolicy?: string;
+  'registries.d'?: string;
+  insecurePolicy?: boolean;
 }
 
 const MODES = ['no-tls', 'tls', 'ra-tls'];
@@ -60,6 +65,23 @@ export function addGlobalOptions(program: Command): Command {
     )
     .option('--root-ca <file>', 'PEM file of the only CAs to trust (tls, ra-tls)')
     .option('--token <file>', 'CCA attestation token (CBOR) for ra-tls')
+    .option(
+      '--registries-conf <file>',
+      'registries.conf to use (default $CONTAINERS_REGISTRIES_CONF, ~/.config/containers/registries.conf, /etc/containers/registries.conf)',
+    )
+    .option(
+      '--registries-conf-dir <dir>',
+      'the only registries.conf.d drop-in folder to read (default: /etc/containers/ and ~/.config/containers/ ones)',
+    )
+    .option(
+      '--signature-policy <file>',
+      'trust policy.json (default ~/.config/containers/policy.json, /etc/containers/policy.json)',
+    )
+    .option('--insecure-policy', 'read images without checking the trust policy')
+    .option(
+      '--registries.d <dir>',
+      'where signatures are (default ~/.config/containers/registries.d, /etc/containers/registries.d)',
+    )
     .option('--store <dir>', 'local image store (default $OCIPEEK_STORE or ~/.cache/ocipeek)')
     .option('-v, --verbose', 'log requests and responses (secrets redacted); stack traces on error')
     .option('--stats', 'print "stats: requests=N bytesFetched=N seconds=S" on stderr at exit');

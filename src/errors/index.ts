@@ -1,4 +1,6 @@
 export { AttestationRefusedError } from './attestation-refused-error.js';
+export { BlockedRegistryError } from './blocked-registry-error.js';
+export { ConfigError } from './config-error.js';
 export { CredentialsError } from './credentials-error.js';
 export { DecompressionError } from './decompression-error.js';
 export { DigestMismatchError } from './digest-mismatch-error.js';
@@ -16,7 +18,9 @@ export { NotFoundError } from './not-found-error.js';
 export { isOcipeekError, OcipeekError } from './ocipeek-error.js';
 export { PathNotFoundError } from './path-not-found-error.js';
 export { PlatformNotFoundError } from './platform-not-found-error.js';
+export { PolicyRejectedError } from './policy-rejected-error.js';
 export { RegistryError } from './registry-error.js';
+export { ShortNameError } from './short-name-error.js';
 export { SizeMismatchError } from './size-mismatch-error.js';
 export { StoreError } from './store-error.js';
 export { SymlinkLoopError } from './symlink-loop-error.js';

@@ -4,3 +4,4 @@ export {
   openPlaceImage,
   openPlaceSource,
 } from './open-place-image.js';
+export { placeCandidates, resolvePlaceReference } from './resolve-place-reference.js';

@@ -10,6 +10,7 @@ import {
 } from '../source/index.js';
 import { type Store, storeSource } from '../store/index.js';
 import { type OpenPlaceOptions, openSource } from './open-place.js';
+import { placeCandidates } from './resolve-place-reference.js';
 
 /** Options of {@link openPlaceSource} and {@link openPlaceImage}. */
 export interface OpenPlaceImageOptions extends OpenPlaceOptions {
@@ -35,8 +36,10 @@ export async function openPlaceSource(
 ): Promise<ImageSource> {
   const p = typeof place === 'string' ? parsePlace(place) : place;
   if (p.kind === 'registry' && !p.explicit && options.store) {
-    const stored = storeSource(p.ref, { store: options.store });
-    if (await holdsImage(stored, options)) return stored;
+    for (const ref of placeCandidates(p, options.client)) {
+      const stored = storeSource(ref, { store: options.store });
+      if (await holdsImage(stored, options)) return stored;
+    }
   }
   return openSource(p, options);
 }

@@ -10,6 +10,7 @@ import {
 } from '../source/index.js';
 import { hasWorkArea, Store, StoreDestination, storeSource } from '../store/index.js';
 import { requiredOption } from '../util/required-option.js';
+import { resolvePlaceReference } from './resolve-place-reference.js';
 
 /** Options of {@link openSource} and {@link openDestination}. */
 export interface OpenPlaceOptions {
@@ -73,8 +74,10 @@ export async function openSource(
   const p = asPlace(place);
   const { signal } = options;
   switch (p.kind) {
-    case 'registry':
-      return new RegistrySource(p.ref, { client: needClient(options) });
+    case 'registry': {
+      const client = needClient(options);
+      return new RegistrySource(await resolvePlaceReference(p, client, { signal }), { client });
+    }
     case 'oci': {
       const layout = await OciLayout.open(p.path, { signal });
       const source = new LayoutSource(layout, p.tag, {

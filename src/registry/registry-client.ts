@@ -1,4 +1,5 @@
 import type { Readable } from 'node:stream';
+import type { PullSource, RegistriesConf } from '../containers-conf/index.js';
 import { InvalidArgumentError } from '../errors/index.js';
 import type { Descriptor } from '../media/index.js';
 import { parseReference, type Reference } from '../ref/index.js';
@@ -17,6 +18,7 @@ import {
   readBlob,
 } from './blobs.js';
 import { type DeleteOptions, type DeleteTagResult, deleteManifest, deleteTag } from './delete.js';
+import type { ImageTrust } from './image-trust.js';
 import { type ListOptions, listCatalog, listTags } from './listing.js';
 import {
   type FetchedManifest,
@@ -35,8 +37,20 @@ import {
   uploadBlob,
 } from './upload.js';
 
-/** Options for a {@link RegistryClient}; see {@link TransportOptions} for each field. */
-export type RegistryClientOptions = TransportOptions;
+/** Options for a {@link RegistryClient}; see {@link TransportOptions} for the rest. */
+export interface RegistryClientOptions extends TransportOptions {
+  /**
+   * registries.conf (`loadRegistriesConf`): every request obeys its `blocked` and
+   * `insecure`, and images are read through its mirrors and location rewrites
+   * ({@link RegistrySource}). Without it references are used as written.
+   */
+  registries?: RegistriesConf;
+  /**
+   * What decides whether an image may be read (policy.json: `PolicyTrust`); asked by
+   * {@link RegistrySource} before it hands out anything of an image.
+   */
+  trust?: ImageTrust;
+}
 
 function asRef(ref: Reference | string): Reference {
   return typeof ref === 'string' ? parseReference(ref) : ref;
@@ -56,9 +70,26 @@ function asRef(ref: Reference | string): Reference {
 export class RegistryClient {
   /** The request chain (auth, retries, TLS) this client sends through. */
   readonly transport: RegistryTransport;
+  /** The registries.conf this client obeys, if any. */
+  readonly registries: RegistriesConf | undefined;
+  /** The trust policy images read through this client obey, if any. */
+  readonly trust: ImageTrust | undefined;
 
   constructor(options: RegistryClientOptions = {}) {
-    this.transport = new RegistryTransport(options);
+    this.registries = options.registries;
+    this.trust = options.trust;
+    this.transport = new RegistryTransport({
+      ...options,
+      access: options.access ?? options.registries,
+    });
+  }
+
+  /**
+   * Where to read `ref` from, in order (mirrors, then the registry's own location, each
+   * reference rewritten), as registries.conf says; just `ref` without one.
+   */
+  pullSources(ref: Reference): PullSource[] {
+    return this.registries?.pullSources(ref) ?? [{ ref, mirror: false, insecure: false }];
   }
 
   /** Requests made and bytes fetched so far. */

@@ -26,6 +26,12 @@ export interface RegistrySourceOptions {
  * digest, blobs streamed straight from the registry (verified, resumed after a broken
  * connection).
  *
+ * With registries.conf (the client's `registries`), the image is looked for at each pull
+ * source in order, the mirrors and then the registry's own (rewritten) location, as
+ * containers/image does: the first that has the manifest serves everything after it
+ * (`served`, named in the `--verbose` log); when none has it, the primary's error is
+ * thrown.
+ *
  * @example
  * ```ts
  * const source = new RegistrySource(parseReference('127.0.0.1:5000/app:1.0'), { client });
@@ -34,40 +40,114 @@ export interface RegistrySourceOptions {
 export class RegistrySource implements ImageSource {
   readonly kind = 'registry';
   readonly description: string;
-  readonly location: RegistryLocation;
   readonly imageName: string;
   private readonly client: RegistryClient;
+  /** Where the image is read from, once the first manifest request found it. */
+  private servedBy: Reference | undefined;
+  /** What the client's trust policy said of the root (once it was asked). */
+  private verdictOf: Promise<unknown> | undefined;
 
   constructor(
+    /** The reference as asked for (before mirrors and rewrites). */
     readonly ref: Reference,
     options: RegistrySourceOptions,
   ) {
     this.client = requiredOption(options, 'client', 'new RegistrySource(ref, { client })');
     this.description = `docker://${ref}`;
-    this.location = { registry: ref.registry, repository: ref.repository };
     this.imageName = ref.toString();
   }
 
+  /** The reference of the endpoint that serves the image (the asked one until resolved). */
+  get served(): Reference {
+    return this.servedBy ?? this.ref;
+  }
+
+  get location(): RegistryLocation {
+    return { registry: this.served.registry, repository: this.served.repository };
+  }
+
+  /**
+   * Run the first manifest request against each pull source in turn until one answers;
+   * that source serves the rest. Later calls go straight to it.
+   */
+  private async firstAnswer<T>(
+    ask: (ref: Reference) => Promise<T>,
+    signal: AbortSignal | undefined,
+  ): Promise<T> {
+    if (this.servedBy) return ask(this.servedBy);
+    const sources = this.client.pullSources(this.ref);
+    const log = (line: string) => this.client.transport.log(line);
+    let primaryError: unknown;
+    for (const source of sources) {
+      try {
+        const answer = await ask(source.ref);
+        this.servedBy = source.ref;
+        if (sources.length > 1 || source.ref.toString() !== this.ref.toString()) {
+          log(`* ${this.ref} served by ${source.mirror ? 'mirror ' : ''}${source.ref}`);
+        }
+        return answer;
+      } catch (err) {
+        if (signal?.aborted) throw err;
+        if (sources.length > 1) log(`* ${source.ref} failed: ${(err as Error).message}`);
+        primaryError = err;
+      }
+    }
+    throw primaryError;
+  }
+
   async resolve(options: SourceCallOptions = {}): Promise<Descriptor> {
-    return this.client.headManifest(this.ref, { signal: options.signal });
+    const { signal } = options;
+    return this.firstAnswer((ref) => this.client.headManifest(ref, { signal }), signal);
   }
 
   async root(options: SourceCallOptions = {}): Promise<ManifestBytes> {
-    const m = await this.client.getManifest(this.ref, { signal: options.signal });
-    return { bytes: m.bytes, mediaType: m.mediaType, digest: m.digest };
+    const { signal } = options;
+    const m = await this.firstAnswer((ref) => this.client.getManifest(ref, { signal }), signal);
+    const root = { bytes: m.bytes, mediaType: m.mediaType, digest: m.digest };
+    const trust = this.client.trust;
+    if (trust && !this.verdictOf) {
+      const image = {
+        ref: this.ref,
+        served: this.served,
+        rootDigest: m.digest,
+        rootBytes: m.bytes,
+      };
+      this.verdictOf = trust.verify(image, this.client, { signal });
+    }
+    await this.verdictOf;
+    return root;
+  }
+
+  /**
+   * What the client's trust policy said of this image (after {@link RegistrySource.root};
+   * undefined without a policy). Nothing but `resolve` is handed out before it accepted.
+   */
+  async verdict(options: SourceCallOptions = {}): Promise<unknown> {
+    if (!this.client.trust) return undefined;
+    if (!this.verdictOf) await this.root(options);
+    return this.verdictOf;
+  }
+
+  /** With a trust policy, the root must have been accepted before anything else is read. */
+  private async trusted(signal: AbortSignal | undefined): Promise<void> {
+    if (this.client.trust) await this.verdict({ signal });
   }
 
   async manifest(desc: Descriptor, options: SourceCallOptions = {}): Promise<ManifestBytes> {
-    const m = await this.client.getManifest(this.ref.withDigest(desc.digest), {
-      signal: options.signal,
-    });
+    const { signal } = options;
+    await this.trusted(signal);
+    const m = await this.firstAnswer(
+      (ref) => this.client.getManifest(ref.withDigest(desc.digest), { signal }),
+      signal,
+    );
     return { bytes: m.bytes, mediaType: m.mediaType || desc.mediaType, digest: m.digest };
   }
 
-  openBlob(desc: Descriptor, options: OpenSourceBlobOptions = {}): Promise<Readable> {
+  async openBlob(desc: Descriptor, options: OpenSourceBlobOptions = {}): Promise<Readable> {
     const { signal, offset } = options;
+    await this.trusted(signal);
     return this.client.openBlob(
-      this.ref,
+      this.served,
       { digest: desc.digest, size: desc.size },
       { signal, ...(offset ? { offset } : {}) },
     );

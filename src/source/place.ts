@@ -11,6 +11,11 @@ export type Place =
        * local store when it holds the image (`openSource`'s `preferStore`).
        */
       explicit: boolean;
+      /**
+       * A bare reference as typed (`alpine:3`): with registries.conf, a short name is
+       * resolved through its aliases and search registries (`resolvePlaceReference`).
+       */
+      typed?: string;
     }
   | { kind: 'oci'; path: string; tag?: string }
   | { kind: 'oci-archive'; path: string; tag?: string }
@@ -64,7 +69,7 @@ export function parsePlace(input: string): Place {
       `the ${scheme}: transport is not supported (use ${PREFIXES.join(' ')} or a registry reference)`,
     );
   }
-  return { kind: 'registry', ref: parseReference(input), explicit: false };
+  return { kind: 'registry', ref: parseReference(input), explicit: false, typed: input };
 }
 
 /** The place as a string `parsePlace` reads back. */

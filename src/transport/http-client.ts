@@ -34,6 +34,8 @@ export interface HttpPoolOptions {
   maxSockets?: number;
   /** Open HTTPS connections with this instead of `tls.connect` (RA-TLS). */
   connect?: SecureConnect;
+  /** Hosts (`host[:port]` as in the URL) whose certificates are not verified (`insecure`). */
+  skipVerify?: (host: string) => boolean;
 }
 
 /**
@@ -69,6 +71,7 @@ export class HttpPool {
       idleTimeoutMs: 10_000,
       maxSockets: this.pool.maxSockets as number,
       connect: options.connect,
+      skipVerify: options.skipVerify,
       // Read once, on the first TLS connection: that makes the shared secure context
       // (transport/tls.ts), so the connections of a run share one parsed CA store.
       tls: () => {
@@ -127,6 +130,7 @@ export class HttpPool {
         method,
         headers,
         agent: secure ? this.httpsAgent : this.httpAgent,
+        ...(secure && this.options.skipVerify?.(url.host) ? { rejectUnauthorized: false } : {}),
         signal,
         timeout: timeoutMs, // covers the connect, unlike req.setTimeout
       });

@@ -21,6 +21,8 @@ export interface Http1PoolOptions extends Http1Timeouts {
   tls: () => ConnectionOptions;
   /** Open HTTPS connections with this instead of `tls.connect` (RA-TLS). */
   connect?: SecureConnect;
+  /** Hosts (`host[:port]` as in the URL) whose certificates are not verified (`insecure`). */
+  skipVerify?: (host: string) => boolean;
 }
 
 interface Waiter {
@@ -93,6 +95,7 @@ export class Http1Pool {
     } else if (secure) {
       target.tls = () => ({
         ...this.options.tls(),
+        ...(this.options.skipVerify?.(url.host) ? { rejectUnauthorized: false } : {}),
         // SNI names a host, never an address (RFC 6066), as Node's HTTPS agent does.
         servername: isIP(hostname) ? undefined : hostname,
         ALPNProtocols: ['http/1.1'],

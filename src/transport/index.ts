@@ -4,6 +4,7 @@ export { isLoopbackRegistry, splitHostPort } from './loopback.js';
 export {
   type ConnectionMode,
   headerValue,
+  type RegistryAccess,
   type RegistryRequest,
   type RegistryResponse,
   RegistryTransport,

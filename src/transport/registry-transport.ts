@@ -54,6 +54,19 @@ export interface TransportOptions {
   log?: (line: string) => void;
   /** Counters to add to; a fresh one is made when omitted. */
   stats?: TransferStats;
+  /** Which registries may be asked at all, and which are insecure (registries.conf). */
+  access?: RegistryAccess;
+}
+
+/**
+ * Per-registry rules every request obeys (registries.conf's `blocked` and `insecure`,
+ * `containers-conf/`), asked by the transport so that no request gets around them.
+ */
+export interface RegistryAccess {
+  /** Throw when requests for `repository` of `registry` are not allowed (blocked). */
+  checkAllowed(registry: string, repository: string | undefined): void;
+  /** Certificates of `registry` are not verified and plain HTTP is allowed. */
+  isInsecure(registry: string): boolean;
 }
 
 /** One request to a registry's API. */
@@ -109,13 +122,16 @@ export class RegistryTransport {
   constructor(private readonly options: TransportOptions = {}) {
     this.stats = options.stats ?? new TransferStats();
     const mode = options.mode;
+    const access = options.access;
     this.schemes = new SchemeChoice(
       options.plainHttp || mode === 'no-tls',
       mode === 'tls' || mode === 'ra-tls',
+      access && ((r) => access.isInsecure(r)),
     );
     if (mode === 'ra-tls') this.raTlsLoaded = this.loadRaTls(options.tls ?? {});
     this.pool = new HttpPool({
       tls: tlsAgentOptions(options.tls ?? {}),
+      skipVerify: access && ((host) => access.isInsecure(host)),
       timeoutMs: options.timeoutMs ?? 30_000,
       bodyTimeoutMs: options.bodyTimeoutMs ?? 60_000,
       connect:
@@ -175,6 +191,7 @@ export class RegistryTransport {
   async send(req: RegistryRequest): Promise<RegistryResponse> {
     const retries = this.options.retry?.retries ?? 4;
     const replayable = !(req.body && typeof (req.body as Readable).pipe === 'function');
+    this.options.access?.checkAllowed(req.registry, req.repository);
     let reauthenticated = false;
     let schemeSwitches = 0;
     // A body that cannot be sent twice must not be the request that finds the scheme out.
@@ -189,7 +206,7 @@ export class RegistryTransport {
         const next = this.schemes.decide(req.registry, scheme, { error: err });
         if (next && replayable && schemeSwitches++ < 2) {
           this.stats.requests--; // no HTTP exchange took place
-          this.log(`* ${req.registry}: ${scheme} failed on loopback, trying ${next}`);
+          this.log(`* ${req.registry}: ${scheme} failed, trying ${next}`);
           attempt--;
           continue;
         }
@@ -203,7 +220,7 @@ export class RegistryTransport {
       const next = this.schemes.decide(req.registry, scheme, { status: res.status });
       if (next && replayable && schemeSwitches++ < 2) {
         await discardBody(res.body);
-        this.log(`* ${req.registry}: ${res.status} over ${scheme} on loopback, trying ${next}`);
+        this.log(`* ${req.registry}: ${res.status} over ${scheme}, trying ${next}`);
         attempt--;
         continue;
       }
@@ -317,7 +334,8 @@ export class RegistryTransport {
     return res;
   }
 
-  private log(line: string): void {
+  /** Write one line to the `log` option (`--verbose`), if any. */
+  log(line: string): void {
     this.options.log?.(line);
   }
 }

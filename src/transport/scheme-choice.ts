@@ -12,7 +12,7 @@ export type Outcome = { status: number } | { error: unknown };
  *
  * Remote registries: HTTPS, always (plain HTTP only with `plainHttp`). Loopback
  * registries (localhost, 127.0.0.0/8, ::1) may be either, as docker and containers/image
- * allow. For those, plain HTTP is tried first and the answer decides. Trying HTTPS first
+ * allow, and so may registries registries.conf marks `insecure`. For those, plain HTTP is tried first and the answer decides. Trying HTTPS first
  * cost every pull from a plain loopback registry a TLS set-up and a failed handshake (~35 ms
  * of a 0.4 s pull, measured in bench/ANALYSIS.md); a loopback HTTPS registry costs one
  * extra round trip instead. The first request to a registry never carries credentials
@@ -30,23 +30,30 @@ export class SchemeChoice {
   /**
    * @param plainHttp plain HTTP to every registry
    * @param httpsOnly HTTPS to every registry, loopback ones too (`tls` and `ra-tls` modes)
+   * @param insecure registries marked insecure (registries.conf): found out like loopback ones
    */
   constructor(
     private readonly plainHttp = false,
     private readonly httpsOnly = false,
+    private readonly insecure?: (registry: string) => boolean,
   ) {}
+
+  /** Loopback and insecure registries may speak plain HTTP. */
+  private mayBePlain(registry: string): boolean {
+    return isLoopbackRegistry(registry) || (this.insecure?.(registry) ?? false);
+  }
 
   /** The scheme to use for the next request to `registry`. */
   current(registry: string): Scheme {
     if (this.plainHttp) return 'http';
     if (this.httpsOnly) return 'https';
-    return this.#known.get(registry) ?? (isLoopbackRegistry(registry) ? 'http' : 'https');
+    return this.#known.get(registry) ?? (this.mayBePlain(registry) ? 'http' : 'https');
   }
 
   /** True while a loopback registry's scheme is still being found out. */
   probing(registry: string): boolean {
     if (this.plainHttp || this.httpsOnly) return false;
-    return !this.#known.has(registry) && isLoopbackRegistry(registry);
+    return !this.#known.has(registry) && this.mayBePlain(registry);
   }
 
   /**
@@ -54,7 +61,7 @@ export class SchemeChoice {
    * or undefined when the outcome stands (a response to hand back, an error to report).
    */
   decide(registry: string, used: Scheme, outcome: Outcome): Scheme | undefined {
-    if (this.plainHttp || this.httpsOnly || !isLoopbackRegistry(registry)) return undefined;
+    if (this.plainHttp || this.httpsOnly || !this.mayBePlain(registry)) return undefined;
     const known = this.#known.get(registry);
     // Another request found the scheme out while this one was on its way.
     if (known && known !== used) return known;

@@ -1,3 +1,4 @@
+import type { KeyObject } from 'node:crypto';
 import type { Command } from 'commander';
 import {
   convertImageFormat,
@@ -6,12 +7,16 @@ import {
 } from '../../convert/index.js';
 import { InvalidArgumentError, UnsupportedError } from '../../errors/index.js';
 import { openDestination, openSource } from '../../places/index.js';
-import type { ImageSource } from '../../source/index.js';
+import { parseReference, type Reference } from '../../ref/index.js';
+import { type ImageSource, parsePlace } from '../../source/index.js';
+import { signImage } from '../../trust/sign-image.js';
 import { type CliContext, contextFor } from '../context.js';
 import { type PlatformFlags, platformOptions, runCopy } from '../copy-runner.js';
 import { formatBytes, printJson, printLines } from '../format.js';
 import { parseCount } from '../parse-count.js';
+import { loadSigningKey } from '../sigstore-signing.js';
 import { isArchivePlace, storeTmpDir } from '../store-tmp.js';
+import { VERSION } from '../version.js';
 
 interface CopyFlags extends PlatformFlags {
   concurrency?: number;
@@ -48,8 +53,14 @@ export function registerCopy(program: Command): void {
       parseCount,
     )
     .option('--format <format>', 'write the manifests as oci | v2s2 (Docker schema 2)')
+    .option(
+      '--sign-by-sigstore-private-key <file>',
+      'sign the copy (a registry) with this sigstore key',
+    )
+    .option('--sign-passphrase-file <file>', "file holding the signing key's passphrase")
+    .option('--sign-identity <ref>', 'identity to sign (default: the destination reference)')
     .option('--json', 'print JSON')
-    .action(async (src: string, dst: string, opts: CopyFlags, cmd: Command) => {
+    .action(async (src: string, dst: string, opts: CopyFlags & SignFlags, cmd: Command) => {
       const ctx = await contextFor(cmd);
       const platform = platformOptions(ctx, opts);
       const common = { client: ctx.client, storeDir: ctx.options.store, signal: ctx.signal };
@@ -60,22 +71,38 @@ export function registerCopy(program: Command): void {
           ? await storeTmpDir(ctx)
           : undefined;
       const conversion = converting ? conversionOf(opts) : undefined;
+      // The key is read (and its passphrase checked) before anything is copied.
+      const signing = opts.signBySigstorePrivateKey
+        ? await signingFor(dst, opts.signBySigstorePrivateKey, opts)
+        : undefined;
       const source = await openSource(src, { ...common, tmpDir });
-      if (conversion) {
-        return runConversion(ctx, source, dst, {
-          ...conversion,
-          ...platform,
-          tmpDir,
-          chunkSize: opts.chunkSize,
-          json: opts.json,
+      const digest = conversion
+        ? await runConversion(ctx, source, dst, {
+            ...conversion,
+            ...platform,
+            tmpDir,
+            chunkSize: opts.chunkSize,
+            json: opts.json,
+          })
+        : (
+            await runCopy(ctx, source, dst, {
+              open: { chunkSize: opts.chunkSize, tmpDir },
+              ...platform,
+              concurrency: opts.concurrency,
+              json: opts.json,
+            })
+          ).digest;
+      if (signing) {
+        const signed = await signImage(ctx.client, signing.ref, {
+          privateKey: signing.key,
+          identity: opts.signIdentity ? parseReference(opts.signIdentity) : undefined,
+          digest,
+          creator: `ocipeek ${VERSION}`,
+          signal: ctx.signal,
         });
+        if (!(opts.json || ctx.options.json))
+          printLines(`signed ${signed.identity}@${signed.digest}`);
       }
-      await runCopy(ctx, source, dst, {
-        open: { chunkSize: opts.chunkSize, tmpDir },
-        ...platform,
-        concurrency: opts.concurrency,
-        json: opts.json,
-      });
     });
 }
 
@@ -113,7 +140,7 @@ async function runConversion(
   source: ImageSource,
   dst: string,
   options: Parameters<typeof convertImageFormat>[2] & { chunkSize?: number; json?: boolean },
-): Promise<void> {
+): Promise<string> {
   try {
     const destination = await openDestination(dst, {
       client: ctx.client,
@@ -128,18 +155,39 @@ async function runConversion(
       signal: ctx.signal,
     });
     if (options.json || ctx.options.json) {
-      return printJson({
+      printJson({
         source: source.description,
         destination: destination.description,
         ...result,
       });
+      return result.digest;
     }
     printLines(
       `converted ${source.description} -> ${destination.description}`,
       `digest: ${result.digest} (from ${result.sourceDigest})`,
       `layers: ${result.layers.recompressed} recompressed (${formatBytes(result.bytesWritten)}), ${result.layers.kept} kept`,
     );
+    return result.digest;
   } finally {
     await source.close();
   }
+}
+
+interface SignFlags {
+  signBySigstorePrivateKey?: string;
+  signPassphraseFile?: string;
+  signIdentity?: string;
+}
+
+/** The destination to sign and the decrypted key; only registries hold signatures. */
+async function signingFor(
+  dst: string,
+  keyPath: string,
+  opts: SignFlags,
+): Promise<{ ref: Reference; key: KeyObject }> {
+  const place = parsePlace(dst);
+  if (place.kind !== 'registry') {
+    throw new InvalidArgumentError('--sign-by-sigstore-private-key needs a registry destination');
+  }
+  return { ref: place.ref, key: await loadSigningKey(keyPath, opts.signPassphraseFile) };
 }

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { InvalidArgumentError } from '../../errors/index.js';
-import { openSource } from '../../places/index.js';
+import { openSource, resolvePlaceReference } from '../../places/index.js';
 import { type Place, parsePlace } from '../../source/index.js';
 import { type PullPolicy, pullImage, Store } from '../../store/index.js';
 import { type CliContext, contextFor } from '../context.js';
@@ -47,7 +47,10 @@ export function registerPull(program: Command): void {
           await pullLocal(ctx, place, store, opts);
           return;
         }
-        const ref = place.ref;
+        const ref =
+          place.kind === 'registry'
+            ? await resolvePlaceReference(place, ctx.client, { signal: ctx.signal })
+            : place.ref;
         const progress = await createPullProgress();
         let result: Awaited<ReturnType<typeof pullImage>>;
         try {

@@ -17,7 +17,8 @@ describe('parsePlace', () => {
     const b = parsePlace('127.0.0.1:5000/app:1');
     assert.equal(a.kind, 'registry');
     assert.equal(a.kind === 'registry' && a.ref.toString(), '127.0.0.1:5000/app:1');
-    assert.deepEqual({ ...a, explicit: false }, b);
+    // A bare reference keeps how it was typed (short names resolve through registries.conf).
+    assert.deepEqual({ ...a, explicit: false, typed: '127.0.0.1:5000/app:1' }, b);
     // docker:// means the registry only; a bare reference may be read from the store.
     assert.equal(a.kind === 'registry' && a.explicit, true);
     assert.equal(b.kind === 'registry' && b.explicit, false);

@@ -1,0 +1,26 @@
+import type { Reference } from '../ref/index.js';
+import type { RegistryClient } from './registry-client.js';
+
+/** An image about to be read from a registry, as a trust policy sees it. */
+export interface ImageToVerify {
+  /** The reference as asked for (the image's identity). */
+  ref: Reference;
+  /** Where it is read from (a mirror, or a rewritten location); signatures live there. */
+  served: Reference;
+  /** The root manifest or index: exact bytes and digest. */
+  rootDigest: string;
+  rootBytes: Buffer;
+}
+
+/**
+ * Decides whether an image may be read at all (policy.json, `trust/`): the registry source
+ * asks it about the root manifest before it hands out any manifest or blob, so a refused
+ * image leaves nothing behind. It resolves to a verdict to show, or throws.
+ */
+export interface ImageTrust {
+  verify(
+    image: ImageToVerify,
+    client: RegistryClient,
+    options: { signal?: AbortSignal },
+  ): Promise<unknown>;
+}

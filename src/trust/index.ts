@@ -1,0 +1,36 @@
+export {
+  acceptsAnything,
+  describeRequirement,
+  type KeySource,
+  type LoadPolicyOptions,
+  loadPolicy,
+  type Policy,
+  type PolicyRequirement,
+  parsePolicy,
+  requirementsFor,
+} from './policy.js';
+export { dockerScopes } from './policy-scopes.js';
+export { PolicyTrust, type PolicyVerdict } from './policy-trust.js';
+export { loadRegistriesD, RegistriesD, type SignatureStorage } from './registries-d.js';
+export { type SignImageOptions, type SignImageResult, signImage } from './sign-image.js';
+export { describeIdentity, identityMatches, type SignedIdentity } from './signed-identity.js';
+export {
+  readSigstoreSignatures,
+  type SigstoreSignature,
+  sigstoreAttachmentTag,
+  writeSigstoreSignature,
+} from './sigstore-attachments.js';
+export {
+  encryptSigstorePrivateKey,
+  generateSigstoreKeyPair,
+  publicKeyPem,
+  readSigstorePrivateKey,
+} from './sigstore-key.js';
+export {
+  makeSigstorePayload,
+  parseSigstorePayload,
+  SIGSTORE_SIGNATURE_ANNOTATION,
+  SIGSTORE_SIGNATURE_MEDIA_TYPE,
+  type SigstoreClaims,
+} from './sigstore-payload.js';
+export { checkSigstoreSignature, loadSigstoreKeys, type TrustedKey } from './sigstore-verify.js';

@@ -1,0 +1,108 @@
+import { PolicyRejectedError } from '../errors/index.js';
+import type { ImageToVerify, ImageTrust, RegistryClient } from '../registry/index.js';
+import {
+  describeRequirement,
+  type Policy,
+  type PolicyRequirement,
+  requirementsFor,
+} from './policy.js';
+import { dockerScopes } from './policy-scopes.js';
+import type { RegistriesD } from './registries-d.js';
+import {
+  readSigstoreSignatures,
+  type SigstoreSignature,
+  sigstoreAttachmentTag,
+} from './sigstore-attachments.js';
+import { checkSigstoreSignature, loadSigstoreKeys } from './sigstore-verify.js';
+
+/** Why an image was accepted: the scope used and what each requirement found. */
+export interface PolicyVerdict {
+  /** `docker scope "host/repo"`, or `default`. */
+  scope: string;
+  /** One line per requirement: what it is and why it is met. */
+  accepted: string[];
+}
+
+/**
+ * policy.json enforced for images read from registries (the `docker` transport): the
+ * requirements of the most specific scope of the image's reference must all be met, with
+ * sigstore signatures read from where registries.d says they are (attachments of the
+ * endpoint that serves the image). Resolves to a {@link PolicyVerdict}; throws
+ * {@link PolicyRejectedError} naming the requirement that failed.
+ */
+export class PolicyTrust implements ImageTrust {
+  constructor(
+    readonly policy: Policy,
+    readonly registriesD: RegistriesD,
+  ) {}
+
+  async verify(
+    image: ImageToVerify,
+    client: RegistryClient,
+    options: { signal?: AbortSignal } = {},
+  ): Promise<PolicyVerdict> {
+    const { scope, requirements } = requirementsFor(this.policy, 'docker', dockerScopes(image.ref));
+    let signatures: Promise<SigstoreSignature[]> | undefined;
+    const sigstoreSignatures = () => {
+      signatures ??= this.registriesD.useSigstoreAttachments(image.served)
+        ? readSigstoreSignatures(client, image.served, image.rootDigest, options)
+        : Promise.resolve([]);
+      return signatures;
+    };
+    const accepted: string[] = [];
+    for (const requirement of requirements) {
+      const name = `${describeRequirement(requirement)} in ${scope} of ${this.policy.file}`;
+      const reject = (reason: string): never => {
+        throw new PolicyRejectedError(image.ref.toString(), name, reason);
+      };
+      const why = await this.check(requirement, image, sigstoreSignatures, reject);
+      accepted.push(`${describeRequirement(requirement)}: ${why}`);
+    }
+    return { scope: `${scope} of ${this.policy.file}`, accepted };
+  }
+
+  /** One requirement: resolves to why it is met, or calls `reject`. */
+  private async check(
+    requirement: PolicyRequirement,
+    image: ImageToVerify,
+    sigstoreSignatures: () => Promise<SigstoreSignature[]>,
+    reject: (reason: string) => never,
+  ): Promise<string> {
+    switch (requirement.type) {
+      case 'insecureAcceptAnything':
+        return 'accepts anything';
+      case 'reject':
+        return reject('the policy rejects every image here');
+      case 'signedBy':
+        return reject('GPG simple signing (signedBy) is not supported by ocipeek yet');
+      case 'sigstoreSigned': {
+        if (requirement.unsupported) {
+          return reject(
+            `"${requirement.unsupported}" (certificates, Rekor) is not supported by ocipeek`,
+          );
+        }
+        const keys = await loadSigstoreKeys(requirement).catch((err: Error) => reject(err.message));
+        const signatures = await sigstoreSignatures();
+        if (signatures.length === 0) {
+          return reject(
+            this.registriesD.useSigstoreAttachments(image.served)
+              ? `no sigstore signature (${image.served.name} has no tag ${sigstoreAttachmentTag(image.rootDigest)})`
+              : `no sigstore signature: registries.d does not set use-sigstore-attachments for ${image.served.name}`,
+          );
+        }
+        const reasons: string[] = [];
+        for (const sig of signatures) {
+          const result = checkSigstoreSignature(
+            sig,
+            keys,
+            { intended: image.ref, rootBytes: image.rootBytes },
+            requirement.signedIdentity,
+          );
+          if (result.ok) return `signed by ${result.key} as ${result.identity}`;
+          reasons.push(result.reason);
+        }
+        return reject(reasons.join('; '));
+      }
+    }
+  }
+}

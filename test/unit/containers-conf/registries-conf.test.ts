@@ -1,0 +1,329 @@
+import assert from 'node:assert/strict';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import {
+  loadRegistriesConf,
+  prefixMatchLength,
+  RegistriesConf,
+} from '../../../src/containers-conf/index.js';
+import { parseRegistriesConf } from '../../../src/containers-conf/registries-conf-file.js';
+import { BlockedRegistryError, ConfigError } from '../../../src/errors/index.js';
+import { parseReference } from '../../../src/ref/index.js';
+import { tempDir } from '../../harness/temp-dir.js';
+
+const D = `sha256:${'b'.repeat(64)}`;
+
+function conf(text: string): RegistriesConf {
+  const file = parseRegistriesConf(text, '/test/registries.conf');
+  return new RegistriesConf(
+    file.registries,
+    file.searchRegistries,
+    '/test/registries.conf',
+    file.shortNameMode ?? 'permissive',
+    file.aliases,
+    ['/test/registries.conf'],
+  );
+}
+
+const sources = (c: RegistriesConf, ref: string) =>
+  c.pullSources(parseReference(ref)).map((s) => `${s.mirror ? 'mirror ' : ''}${s.ref}`);
+
+describe('registries.conf prefixes match as containers-registries.conf(5) says', () => {
+  it('matches whole components only, and wildcards subdomains without a path', () => {
+    assert.equal(prefixMatchLength('example.com/foo/bar:1', 'example.com/foo'), 15);
+    assert.equal(prefixMatchLength('example.com/foobar:1', 'example.com/foo'), -1);
+    assert.equal(prefixMatchLength('example.com/foo', 'example.com/foo'), 15);
+    assert.equal(prefixMatchLength('example.com/foo@' + D, 'example.com/foo'), 15);
+    assert.equal(prefixMatchLength('a.b.example.com/x:1', '*.example.com'), 15);
+    assert.equal(prefixMatchLength('example.com/x:1', '*.example.com'), -1);
+    assert.equal(prefixMatchLength('other.com/a.example.com/x', '*.example.com'), -1);
+    assert.equal(prefixMatchLength('a.example.community/x', '*.example.com'), -1);
+  });
+
+  it('the longest prefix wins and its location replaces it', () => {
+    const c = conf(`
+[[registry]]
+prefix = "example.com"
+location = "mirror.local:5000"
+[[registry]]
+prefix = "example.com/team"
+location = "team.local/nested/team"
+`);
+    assert.deepEqual(sources(c, 'example.com/team/app:1'), ['team.local/nested/team/app:1']);
+    assert.deepEqual(sources(c, 'example.com/other/app@' + D), [
+      `mirror.local:5000/other/app@${D}`,
+    ]);
+    assert.deepEqual(sources(c, 'unrelated.io/app:1'), ['unrelated.io/app:1']);
+  });
+
+  it('wildcards keep the reference, or rewrite it when they have a location', () => {
+    const c = conf(`
+[[registry]]
+prefix = "*.wild.test"
+[[registry.mirror]]
+location = "m.local/cache"
+[[registry]]
+prefix = "*.rewrite.test"
+location = "127.0.0.1:5000"
+`);
+    assert.deepEqual(sources(c, 'a.wild.test/x/y:2'), [
+      'mirror m.local/cache/x/y:2',
+      'a.wild.test/x/y:2',
+    ]);
+    assert.deepEqual(sources(c, 'b.rewrite.test/x:1'), ['127.0.0.1:5000/x:1']);
+  });
+
+  it('mirrors come first, filtered by pull-from-mirror and mirror-by-digest-only', () => {
+    const c = conf(`
+[[registry]]
+location = "primary.io"
+[[registry.mirror]]
+location = "all.io"
+[[registry.mirror]]
+location = "digest.io"
+pull-from-mirror = "digest-only"
+[[registry.mirror]]
+location = "tag.io"
+pull-from-mirror = "tag-only"
+insecure = true
+[[registry]]
+location = "legacy.io"
+mirror-by-digest-only = true
+[[registry.mirror]]
+location = "legacy-mirror.io"
+`);
+    assert.deepEqual(sources(c, 'primary.io/a:1'), [
+      'mirror all.io/a:1',
+      'mirror tag.io/a:1',
+      'primary.io/a:1',
+    ]);
+    assert.deepEqual(sources(c, `primary.io/a@${D}`), [
+      `mirror all.io/a@${D}`,
+      `mirror digest.io/a@${D}`,
+      `primary.io/a@${D}`,
+    ]);
+    assert.deepEqual(sources(c, 'legacy.io/a:1'), ['legacy.io/a:1']);
+    assert.deepEqual(sources(c, `legacy.io/a@${D}`), [
+      `mirror legacy-mirror.io/a@${D}`,
+      `legacy.io/a@${D}`,
+    ]);
+    assert.equal(c.isInsecure('tag.io'), true);
+    assert.equal(c.isInsecure('all.io'), false);
+  });
+
+  it('blocked registries refuse with the file that blocks them', () => {
+    const c = conf(`
+[[registry]]
+location = "blocked.io/bad"
+blocked = true
+`);
+    assert.throws(
+      () => c.checkAllowed('blocked.io', 'bad/app'),
+      (err: unknown) =>
+        err instanceof BlockedRegistryError &&
+        err.code === 'ERR_REGISTRY_BLOCKED' &&
+        err.message.includes('/test/registries.conf') &&
+        err.message.includes('blocked.io/bad'),
+    );
+    c.checkAllowed('blocked.io', 'good/app');
+    c.checkAllowed('other.io', 'bad/app');
+  });
+
+  it('refuses invalid files with a message naming the file and the problem', () => {
+    const bad: Array<[string, RegExp]> = [
+      ['[[registry]]\nprefix = "x.io"\n', /no location/],
+      ['[[registry]]\nlocation = "https://x.io"\n', /URI schemes/],
+      ['[[registry]]\nlocation = "x.io"\npull-from-mirror = "all"\n', /non-mirror/],
+      [
+        '[[registry]]\nlocation = "x.io"\n[[registry.mirror]]\nlocation = "m.io"\npull-from-mirror = "sometimes"\n',
+        /unsupported pull-from-mirror/,
+      ],
+      [
+        '[[registry]]\nlocation = "x.io"\nmirror-by-digest-only = true\n[[registry.mirror]]\nlocation = "m.io"\npull-from-mirror = "all"\n',
+        /choose one/,
+      ],
+      ['[[registry]]\nprefix = "*.x.io/ns"\n', /wildcard/],
+      ['short-name-mode = "strict"\n', /short-name-mode/],
+      ['unqualified-search-registries = ["x.io/ns"]\n', /unqualified-search-registries/],
+      ['[[registry]]\nlocation = "x.io"\ninsecure = "yes"\n', /insecure must be true or false/],
+      [
+        '[[registry]]\nlocation = "x.io"\nblocked = true\n[[registry]]\nprefix = "y.io"\nlocation = "x.io"\n',
+        /different "blocked"/,
+      ],
+      ['[aliases]\n"Bad" = "x.io/a"\n', /invalid short name/],
+      ['[aliases]\n"app" = "app"\n', /must name a registry/],
+      ['[aliases]\n"app" = "x.io/a:1"\n', /tag or digest/],
+      ['[[registry]\n', /invalid TOML/],
+      ['short-name-mode = "enforcing"\n[registries.search]\nregistries = ["a.io"]\n', /mixing/],
+    ];
+    for (const [text, message] of bad) {
+      assert.throws(
+        () => parseRegistriesConf(text, '/etc/x.conf'),
+        (err: unknown) =>
+          err instanceof ConfigError &&
+          err.message.startsWith('/etc/x.conf: ') &&
+          message.test(err.message),
+        text,
+      );
+    }
+  });
+
+  it('reads version 1 files as version 2', () => {
+    const c = conf(`
+[registries.search]
+registries = ["one.io", "two.io"]
+[registries.insecure]
+registries = ["one.io"]
+[registries.block]
+registries = ["evil.io"]
+`);
+    assert.deepEqual(c.searchRegistries, ['one.io', 'two.io']);
+    assert.equal(c.isInsecure('one.io'), true);
+    assert.throws(() => c.checkAllowed('evil.io', 'x'), BlockedRegistryError);
+  });
+});
+
+describe('loadRegistriesConf: files and drop-ins in containers/image precedence', () => {
+  let dir: { path: string; remove(): Promise<void> };
+  before(async () => {
+    dir = await tempDir('registries-conf');
+  });
+  after(() => dir.remove());
+
+  async function layout(name: string, files: Record<string, string>): Promise<string> {
+    const root = join(dir.path, name);
+    for (const [path, text] of Object.entries(files)) {
+      await mkdir(join(root, path, '..'), { recursive: true });
+      await writeFile(join(root, path), text);
+    }
+    return root;
+  }
+
+  it('merges drop-ins in order: same prefix replaced, search registries and mode replaced, aliases merged', async () => {
+    const root = await layout('merge', {
+      'etc/registries.conf': `
+unqualified-search-registries = ["base.io"]
+short-name-mode = "permissive"
+[[registry]]
+location = "a.io"
+[[registry.mirror]]
+location = "old-mirror.io"
+[aliases]
+"one" = "base.io/one"
+"two" = "base.io/two"
+`,
+      'etc/registries.conf.d/10-first.conf': `
+[[registry]]
+location = "a.io"
+[[registry.mirror]]
+location = "new-mirror.io"
+[aliases]
+"two" = ""
+`,
+      'etc/registries.conf.d/20-second.conf': `
+unqualified-search-registries = ["drop.io", "base.io"]
+short-name-mode = "enforcing"
+`,
+      'etc/registries.conf.d/ignored.txt': 'not toml [',
+      'home/.config/containers/registries.conf.d/30-user.conf': `
+[[registry]]
+location = "b.io"
+blocked = true
+`,
+    });
+    const c = await loadRegistriesConf({
+      systemDir: join(root, 'etc'),
+      home: join(root, 'home'),
+      env: {},
+      aliasFile: join(root, 'none'),
+    });
+    assert.deepEqual(sources(c, 'a.io/x:1'), ['mirror new-mirror.io/x:1', 'a.io/x:1']);
+    assert.deepEqual(c.searchRegistries, ['drop.io', 'base.io']);
+    assert.equal(c.searchOrigin, join(root, 'etc/registries.conf.d/20-second.conf'));
+    assert.equal(c.shortNameMode, 'enforcing');
+    assert.equal(c.aliases.get('one')?.value?.toString(), 'base.io/one');
+    assert.equal(c.aliases.get('two')?.value, null);
+    assert.throws(() => c.checkAllowed('b.io', 'x'), /30-user\.conf/);
+    assert.deepEqual(
+      c.files.map((f) => f.slice(root.length)),
+      [
+        '/etc/registries.conf',
+        '/etc/registries.conf.d/10-first.conf',
+        '/etc/registries.conf.d/20-second.conf',
+        '/home/.config/containers/registries.conf.d/30-user.conf',
+      ],
+    );
+  });
+
+  it('the user file replaces the system file and its drop-ins; the env variable and path name one file', async () => {
+    const root = await layout('user', {
+      'etc/registries.conf': 'unqualified-search-registries = ["system.io"]\n',
+      'etc/registries.conf.d/a.conf': 'short-name-mode = "disabled"\n',
+      'home/.config/containers/registries.conf': 'unqualified-search-registries = ["user.io"]\n',
+      'env.conf': 'unqualified-search-registries = ["env.io"]\n',
+      'flag.conf': 'unqualified-search-registries = ["flag.io"]\n',
+    });
+    const base = {
+      systemDir: join(root, 'etc'),
+      home: join(root, 'home'),
+      aliasFile: join(root, 'none'),
+    };
+    const user = await loadRegistriesConf({ ...base, env: {} });
+    assert.deepEqual(user.searchRegistries, ['user.io']);
+    assert.equal(user.shortNameMode, 'permissive');
+    const env = await loadRegistriesConf({
+      ...base,
+      env: { CONTAINERS_REGISTRIES_CONF: join(root, 'env.conf') },
+    });
+    assert.deepEqual(env.searchRegistries, ['env.io']);
+    assert.equal(env.shortNameMode, 'disabled', 'the system drop-ins still apply to a named file');
+    const flag = await loadRegistriesConf({
+      ...base,
+      path: join(root, 'flag.conf'),
+      env: { CONTAINERS_REGISTRIES_CONF: join(root, 'env.conf') },
+    });
+    assert.deepEqual(flag.searchRegistries, ['flag.io']);
+    await assert.rejects(
+      loadRegistriesConf({ ...base, path: join(root, 'missing.conf'), env: {} }),
+      (err: unknown) =>
+        err instanceof ConfigError && /missing\.conf: no such file/.test(err.message),
+    );
+    const none = await loadRegistriesConf({
+      systemDir: join(root, 'nothing'),
+      home: join(root, 'nohome'),
+      env: {},
+      aliasFile: join(root, 'none'),
+    });
+    assert.deepEqual(none.files, []);
+    assert.deepEqual(sources(none, 'x.io/a:1'), ['x.io/a:1']);
+  });
+
+  it('a drop-in must be version 2, and the alias cache file wins over config aliases', async () => {
+    const root = await layout('v1-dropin', {
+      'etc/registries.conf': '[aliases]\n"app" = "conf.io/app"\n',
+      'cache.conf': '[aliases]\n"app" = "cache.io/app"\n',
+    });
+    const c = await loadRegistriesConf({
+      systemDir: join(root, 'etc'),
+      home: join(root, 'h'),
+      env: {},
+      aliasFile: join(root, 'cache.conf'),
+    });
+    assert.equal(c.aliases.get('app')?.value?.toString(), 'cache.io/app');
+    await mkdir(join(root, 'etc/registries.conf.d'));
+    await writeFile(
+      join(root, 'etc/registries.conf.d/old.conf'),
+      '[registries.search]\nregistries = ["a.io"]\n',
+    );
+    await assert.rejects(
+      loadRegistriesConf({
+        systemDir: join(root, 'etc'),
+        home: join(root, 'h'),
+        env: {},
+        aliasFile: join(root, 'none'),
+      }),
+      /old\.conf: a drop-in must use the version 2 format/,
+    );
+  });
+});
