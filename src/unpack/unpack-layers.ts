@@ -1,5 +1,5 @@
 import { createHash, type Hash } from 'node:crypto';
-import { mkdir, readdir, realpath, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, realpath, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { decompressStream } from '../compression/index.js';
@@ -11,9 +11,9 @@ import { type DiskWriter, SyncDiskWriter } from './disk-writer.js';
 import {
   type FinishSettings,
   finishTree,
-  ownershipJson,
   ownershipOf,
   setTreeXattrs,
+  writeOwnershipFile,
 } from './finish.js';
 import { LayerApplier } from './layer-applier.js';
 import type { UnpackOptions, UnpackResult, UnpackWarning } from './types.js';
@@ -189,11 +189,7 @@ export async function unpackLayers(
         ...(signal ? { signal } : {}),
       };
       const plan = finishTree(applier, disk, settings);
-      // The ownership record is written out here while the writer thread finishes the
-      // directories; the xattrs wait for those calls.
       const root = applier.root;
-      const ownership =
-        rootless && ownershipFile !== undefined ? `${ownershipJson(root)}\n` : undefined;
       await disk.flush();
       setTreeXattrs(plan, settings);
       Object.assign(result, plan.counts, { warnings, warningCount });
@@ -208,8 +204,8 @@ export async function unpackLayers(
           enumerable: true,
           configurable: true,
         });
-        if (ownershipFile !== undefined && ownership !== undefined) {
-          await writeFile(ownershipFile, ownership);
+        if (ownershipFile !== undefined) {
+          writeOwnershipFile(root, ownershipFile);
           result.ownershipFile = ownershipFile;
         }
       }
