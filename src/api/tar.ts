@@ -6,6 +6,7 @@
 
 export type { DecompressOptions } from '../compression/decompress.js';
 export { type Compression, decompressStream, detectCompression } from '../compression/index.js';
+export type { BodySink, SinkSource } from '../transport/body-sink.js';
 export {
   decodeName,
   encodeName,
