@@ -6,7 +6,6 @@
 
 export type { DecompressOptions } from '../compression/decompress.js';
 export { type Compression, decompressStream, detectCompression } from '../compression/index.js';
-export type { BodySink, SinkSource } from '../transport/body-sink.js';
 export {
   decodeName,
   encodeName,
@@ -25,3 +24,4 @@ export {
   unescapeName,
 } from '../tar/index.js';
 export type { TarEntryType } from '../tar/types.js';
+export type { BodySink, SinkSource } from '../transport/body-sink.js';
