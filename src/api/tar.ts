@@ -24,3 +24,4 @@ export {
   unescapeName,
 } from '../tar/index.js';
 export type { TarEntryType } from '../tar/types.js';
+export type { BodySink, SinkSource } from '../transport/body-sink.js';

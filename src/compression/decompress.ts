@@ -1,6 +1,7 @@
-import { type Duplex, Readable } from 'node:stream';
+import { type Duplex, PassThrough, Readable, type Writable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { DecompressionError, isOcipeekError } from '../errors/index.js';
+import { canPipeTo, type SinkSource } from '../transport/body-sink.js';
 import { Coalesce } from './coalesce.js';
 import { DecompressionLimit } from './decompression-limit.js';
 import {
@@ -103,20 +104,26 @@ async function peek(
   return { head, stream: source };
 }
 
+/** A chain of stages: its output, and how to fail it from outside (a source's error). */
+interface Chain {
+  out: Readable;
+  fail(err: unknown, fromDecompressor: boolean): void;
+}
+
 /**
- * Wire `stages` (source first) into one chain whose last stage is returned. Unlike
- * `stream.pipeline`, decompressor errors are turned into {@link DecompressionError} before
- * the consumer sees them, and a consumer that destroys the output early tears down every
- * stage without reporting that as an error upstream.
+ * Wire `stages` (source first, when there is one) into one chain whose last stage is the
+ * output. Unlike `stream.pipeline`, decompressor errors are turned into
+ * {@link DecompressionError} before the consumer sees them, and a consumer that destroys
+ * the output early tears down every stage without reporting that as an error upstream.
  */
 function chain(
-  source: Readable,
+  source: Readable | undefined,
   stages: Duplex[],
   decompressor: Duplex | undefined,
   compression: Compression,
   signal?: AbortSignal,
-): Readable {
-  const all: (Readable | Duplex)[] = [source, ...stages];
+): Chain {
+  const all: (Readable | Duplex)[] = source ? [source, ...stages] : stages;
   const out = all[all.length - 1]!;
   let failed = false;
   const fail = (err: unknown, fromDecompressor: boolean) => {
@@ -143,7 +150,7 @@ function chain(
     signal.addEventListener('abort', onAbort, { once: true });
     out.once('close', () => signal.removeEventListener('abort', onAbort));
   }
-  return out;
+  return { out, fail };
 }
 
 /**
@@ -155,13 +162,17 @@ function chain(
  * concatenated members (eStargz layers are thousands of them); zstd is decompressed in
  * process (see {@link createZstdDecompressor}). Errors of the compressed data arrive on the
  * returned stream as {@link DecompressionError}, source errors unchanged.
+ *
+ * A source that offers {@link SinkSource.pipeTo} (a layout's or a registry's blob) is
+ * read through it: its pieces go into the decompressor without a buffer per read.
  */
 export async function decompressStream(
-  source: Readable | AsyncIterable<Uint8Array>,
+  source: Readable | AsyncIterable<Uint8Array> | SinkSource,
   options: DecompressOptions = {},
 ): Promise<Readable> {
   const { signal } = options;
   signal?.throwIfAborted();
+  if (canPipeTo(source)) return decompressPieces(source, options);
   const input = source instanceof Readable ? source : Readable.from(source, { objectMode: false });
   let head: Buffer;
   let stream: Readable;
@@ -174,11 +185,23 @@ export async function decompressStream(
   const detected = detectCompression(head);
   const declared = options.mediaType ? compressionOfMediaType(options.mediaType) : undefined;
   options.onDetect?.(detected, declared);
+  const { stages, decompressor } = stagesFor(detected, options, true);
+  if (stages.length === 0 && !signal) return stream;
+  return chain(stream, stages, decompressor, detected, signal).out;
+}
+
+/** The stages after the source for `detected` data: decompressor, then the size guard. */
+function stagesFor(
+  detected: Compression,
+  options: DecompressOptions,
+  coalesce: boolean,
+): { stages: Duplex[]; decompressor: Duplex | undefined } {
   const stages: Duplex[] = [];
   let decompressor: Duplex | undefined;
   if (detected === 'gzip') {
     decompressor = gunzip();
-    stages.push(new Coalesce(GUNZIP_CHUNK), decompressor);
+    if (coalesce) stages.push(new Coalesce(GUNZIP_CHUNK));
+    stages.push(decompressor);
   } else if (detected === 'zstd') {
     decompressor = createZstdDecompressor();
     stages.push(decompressor);
@@ -186,6 +209,167 @@ export async function decompressStream(
   if (options.maxOutputBytes !== undefined) {
     stages.push(new DecompressionLimit(options.maxOutputBytes, options.what));
   }
-  if (stages.length === 0 && !signal) return stream;
-  return chain(stream, stages, decompressor, detected, signal);
+  return { stages, decompressor };
+}
+
+/**
+ * {@link decompressStream} for a source that hands its bytes to a sink (a layout's blob
+ * file: two reused 1 MiB read buffers; a registry blob: views of the connection's read
+ * buffers). The pieces go into the decompressor through {@link PieceFeeder} without a
+ * buffer per read.
+ */
+function decompressPieces(source: SinkSource, options: DecompressOptions): Promise<Readable> {
+  const { signal } = options;
+  return new Promise<Readable>((resolve, reject) => {
+    let head: Buffer | undefined;
+    let wired: { chain: Chain; feeder: PieceFeeder } | undefined;
+    const wire = (bytes: Buffer): PieceFeeder => {
+      const detected = detectCompression(bytes);
+      const declared = options.mediaType ? compressionOfMediaType(options.mediaType) : undefined;
+      options.onDetect?.(detected, declared);
+      const { stages, decompressor } = stagesFor(detected, options, false);
+      // Nothing to decompress and no guard: the pieces go out as they come (copied).
+      if (stages.length === 0) stages.push(new PassThrough());
+      const c = chain(undefined, stages, decompressor, detected, signal);
+      const feeder = new PieceFeeder(stages[0]!, decompressor !== undefined);
+      wired = { chain: c, feeder };
+      resolve(c.out);
+      return feeder;
+    };
+    const sink = (piece: Buffer): Promise<void> | undefined => {
+      if (wired !== undefined) return wired.feeder.feed(piece);
+      // The first bytes decide the format; a source that starts with tiny pieces is
+      // gathered (a copy) until there are enough.
+      const bytes = head ? Buffer.concat([head, piece]) : piece;
+      if (bytes.length < MAGIC_LENGTH) {
+        head = Buffer.from(bytes);
+        return undefined;
+      }
+      head = undefined;
+      return wire(bytes).feed(bytes);
+    };
+    source
+      .pipeTo(sink)
+      .then(async () => {
+        let feeder = wired?.feeder;
+        if (feeder === undefined) {
+          feeder = wire(head ?? Buffer.alloc(0));
+          if (head) await feeder.feed(head);
+        }
+        await feeder.end();
+      })
+      .catch((err: unknown) => {
+        if (wired) wired.chain.fail(err, false);
+        else reject(err);
+      });
+  });
+}
+
+/** Pieces smaller than this are gathered before they go into a decompressor. */
+const GATHER_BYTES = GUNZIP_CHUNK;
+
+/**
+ * Feeds pieces a sink was given into the first stage of a chain, holding each only until
+ * the stage is done with it. A decompressor's write callback fires once its input is used
+ * up (zlib's, and ours for zstd), so a piece of 1 MiB or more goes in as it is and its
+ * memory is free again at that callback. Smaller pieces (the network's) are copied into
+ * one of two reused 1 MiB buffers and go in when it is full, as {@link Coalesce} gathers
+ * a stream's chunks: every zlib call is a round trip to the thread pool. A stage that is
+ * not a decompressor keeps what it is given, so it gets a copy of each piece.
+ */
+class PieceFeeder {
+  private readonly gather: Buffer[] = [];
+  private readonly inStage: Array<Promise<void> | undefined> = [undefined, undefined];
+  private current = 0;
+  private filled = 0;
+  /** A piece waiting for a gathering buffer: later pieces go in after it, in order. */
+  private blocked: Promise<void> | undefined;
+
+  constructor(
+    private readonly stage: Writable,
+    private readonly decompresses: boolean,
+  ) {}
+
+  /** Take `piece`; the returned promise (if any) settles once `piece` may be reused. */
+  feed(piece: Buffer): Promise<void> | undefined {
+    // A source may hand on its next piece before the last one's promise settled.
+    if (this.blocked) return this.block(this.blocked.then(() => this.take(piece)));
+    const waiting = this.take(piece);
+    return waiting && this.block(waiting);
+  }
+
+  /** Hand on what is gathered, wait until the stage took everything, then end it. */
+  async end(): Promise<void> {
+    await this.blocked;
+    if (this.filled > 0) this.handOn();
+    await Promise.all(this.inStage);
+    this.stage.end();
+  }
+
+  private take(piece: Buffer): Promise<void> | undefined {
+    if (!this.decompresses) return this.write(Buffer.from(piece));
+    if (this.filled === 0 && piece.length >= GATHER_BYTES) return this.write(piece);
+    return this.copyIn(piece, 0);
+  }
+
+  private block(waiting: Promise<void>): Promise<void> {
+    this.blocked = waiting;
+    waiting.then(
+      () => {
+        if (this.blocked === waiting) this.blocked = undefined;
+      },
+      () => {},
+    );
+    return waiting;
+  }
+
+  private copyIn(piece: Buffer, from: number): Promise<void> | undefined {
+    let at = from;
+    while (at < piece.length) {
+      const busy = this.inStage[this.current];
+      if (busy) return busy.then(() => this.copyIn(piece, at));
+      this.gather[this.current] ??= Buffer.allocUnsafeSlow(GATHER_BYTES);
+      const n = piece.copy(this.gather[this.current]!, this.filled, at);
+      this.filled += n;
+      at += n;
+      if (this.filled === GATHER_BYTES) this.handOn();
+    }
+    return undefined;
+  }
+
+  /** The gathered bytes go into the stage; the next buffer is filled meanwhile. */
+  private handOn(): void {
+    const at = this.current;
+    const done = this.write(this.gather[at]!.subarray(0, this.filled));
+    this.inStage[at] = done;
+    // Failures reach the caller through the next piece or end(); handled here meanwhile.
+    done.then(
+      () => {
+        if (this.inStage[at] === done) this.inStage[at] = undefined;
+      },
+      () => {},
+    );
+    this.current ^= 1;
+    this.filled = 0;
+  }
+
+  /** Settles once the stage is done with `bytes` (or was closed: then with its error). */
+  private write(bytes: Buffer): Promise<void> {
+    const stage = this.stage;
+    return new Promise((resolve, reject) => {
+      const closed = () => stage.errored ?? new Error('the decompressor was closed');
+      if (stage.destroyed) {
+        reject(closed());
+        return;
+      }
+      // A stage destroyed meanwhile may never call back: its close settles the write.
+      const onClose = () => reject(closed());
+      stage.once('close', onClose);
+      stage.write(bytes, (err) => {
+        stage.off('close', onClose);
+        if (err) reject(err);
+        else resolve();
+      });
+    });
+  }
 }

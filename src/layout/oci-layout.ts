@@ -1,8 +1,8 @@
-import { constants, createReadStream } from 'node:fs';
+import { constants } from 'node:fs';
 import { open, stat } from 'node:fs/promises';
 import { join, resolve as resolvePath } from 'node:path';
-import { PassThrough, type Readable, type Transform } from 'node:stream';
-import { digestOf, parseDigest, VerifyingStream } from '../digest/index.js';
+import type { Readable } from 'node:stream';
+import { digestOf, parseDigest } from '../digest/index.js';
 import {
   DigestMismatchError,
   InvalidArgumentError,
@@ -13,6 +13,7 @@ import {
 } from '../errors/index.js';
 import { type Descriptor, type ImageIndex, isIndex, parseManifest } from '../media/index.js';
 import { blobFileSize, closeBlobFile, openBlobFile, readBlobFile } from './blob-file.js';
+import { BlobReadStream } from './blob-read-stream.js';
 import { REF_NAME_ANNOTATION, tagOfRefName } from './ref-name.js';
 
 /** `index.json` larger than this is refused: even a busy shared store stays far below it. */
@@ -276,35 +277,12 @@ export class OciLayout {
       throw new InvalidArgumentError(`blob range end ${end} is before start ${start}`);
     }
     const verify = options.verify ?? !ranged;
-    const out: Transform = verify ? new VerifyingStream({ digest }) : new PassThrough();
-    openBlobFile(this.dir, digest).then(
-      (opened) => {
-        if (!opened) {
-          out.destroy(this.missing(digest));
-          return;
-        }
-        if (out.destroyed) {
-          void closeBlobFile(opened.fd);
-          return;
-        }
-        // 1 MiB reads: the default 64 KiB meant a thread-pool round trip per 64 KiB of a
-        // layer. The stream owns the fd and closes it.
-        const file = createReadStream('', {
-          fd: opened.fd,
-          start,
-          end,
-          signal: options.signal,
-          highWaterMark: 1 << 20,
-        });
-        file.on('error', (err) => out.destroy(err));
-        out.on('close', () => {
-          if (!file.destroyed) file.destroy();
-        });
-        file.pipe(out);
-      },
-      (err: unknown) => out.destroy(err as Error),
-    );
-    return out;
+    return new BlobReadStream(openBlobFile(this.dir, digest), () => this.missing(digest), {
+      ...(start === undefined ? {} : { start }),
+      ...(end === undefined ? {} : { end }),
+      ...(verify ? { verify: digest } : {}),
+      ...(options.signal ? { signal: options.signal } : {}),
+    });
   }
 
   private missing(digest: string): NotFoundError {

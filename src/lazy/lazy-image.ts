@@ -7,6 +7,7 @@ import type { RegistryClient } from '../registry/index.js';
 import type { OpenedImage } from '../source/index.js';
 import type { Store } from '../store/index.js';
 import { requiredOption } from '../util/required-option.js';
+import { mapPool } from '../util/task-pool.js';
 import { type LazyLayer, lazyFormatOf, openLazyLayer } from './lazy-layer.js';
 import { type BlobRangeSource, registryRangeSource, storeRangeSource } from './range-source.js';
 
@@ -29,6 +30,12 @@ export interface LazyImage {
   /** Stream the file at `path` (symlinks and hard links followed), fetching only its chunks. */
   openFile(path: string, options?: { signal?: AbortSignal }): Readable;
 }
+
+/**
+ * TOCs fetched at once: an image of many layers would otherwise open a request (and hold
+ * a TOC being parsed) per layer at the same time. As many as `peek` reads at once.
+ */
+const TOC_CONCURRENCY = 4;
 
 /** Whether every layer of `image` announces a lazy format (decided without any I/O). */
 function isLazyImage(image: OpenedImage): boolean {
@@ -101,13 +108,13 @@ export async function openLazyImage(
   options: OpenLazyImageOptions,
 ): Promise<LazyImage | undefined> {
   if (!isLazyImage(image)) return undefined;
-  // Settle every layer before reporting a failure, so no request outlives the call.
-  const opened = await Promise.allSettled(
-    image.layers.map((l) => openTocLayer(image, l.index, options)),
+  // A bounded pool: the first failure aborts the others and is thrown once every request
+  // started has settled, so none outlives the call.
+  const layers = await mapPool(
+    image.layers,
+    (l, signal) => openTocLayer(image, l.index, { ...options, signal }),
+    { concurrency: TOC_CONCURRENCY, ...(options.signal ? { signal: options.signal } : {}) },
   );
-  const failed = opened.find((r) => r.status === 'rejected');
-  if (failed) throw failed.reason;
-  const layers = opened.map((r) => (r as PromiseFulfilledResult<LazyLayer>).value);
   const fs = new ImageFilesystem();
   for (const [index, layer] of layers.entries()) {
     await fs.applyLayer(layer.list(), index, image.layers[index]!.descriptor.digest, {

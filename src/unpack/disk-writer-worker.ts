@@ -12,7 +12,7 @@ const runner = new OpRunner();
 let failed = false;
 
 port.on('message', (batch: DiskBatch) => {
-  const result: DiskBatchResult = {};
+  const result: DiskBatchResult = { ops: batch.ops, data: batch.data };
   if (!failed) {
     try {
       runner.runBatch(batch.ops, batch.count, batch.data);
@@ -29,5 +29,6 @@ port.on('message', (batch: DiskBatch) => {
       };
     }
   }
-  port.postMessage(result);
+  // The buffers go back to be filled again (see WorkerDiskWriter's spare batches).
+  port.postMessage(result, [batch.ops.buffer as ArrayBuffer, batch.data.buffer as ArrayBuffer]);
 });

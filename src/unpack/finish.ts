@@ -1,3 +1,4 @@
+import { closeSync, openSync, writeSync } from 'node:fs';
 import type { FsNode } from '../layer-rules/fs-node.js';
 import { joinRelative } from '../layer-rules/index.js';
 import { fsPath } from '../tar/index.js';
@@ -41,6 +42,8 @@ export function finishTree(applier: LayerApplier, disk: DiskWriter, s: FinishSet
   const xattrs: XattrItem[] = [];
   let skippedXattrs = 0;
   // Hardlinked names share one inode: its xattrs are set once, through its first name.
+  // Only the few inodes a hardlink names are remembered (a set of every node cost MBs).
+  const linked = applier.hardlinkTargets;
   const seen = new Set<FsNode>();
   walkTree(
     applier.root,
@@ -53,8 +56,8 @@ export function finishTree(applier: LayerApplier, disk: DiskWriter, s: FinishSet
       else if (node.type === 'fifo') counts.fifos++;
       else if (node.type === 'char' || node.type === 'block') counts.devices++;
       else if (path !== '') counts.dirs++;
-      const firstName = !seen.has(inode);
-      if (firstName) seen.add(inode);
+      const firstName = !linked.has(inode) || !seen.has(inode);
+      if (firstName && linked.has(inode)) seen.add(inode);
       const nodeXattrs = inode.extra?.xattrs;
       if (nodeXattrs && firstName) {
         for (const [name, value] of Object.entries(nodeXattrs)) {
@@ -175,19 +178,41 @@ export function ownershipOf(root: FsNode): OwnershipRecord {
   return { version: 1, entries };
 }
 
+/** Text gathered before it is written out (see {@link writeOwnershipFile}). */
+const OWNERSHIP_CHUNK = 256 * 1024;
+
 /**
- * `JSON.stringify(ownershipOf(root))`, written entry by entry: for the ~55,000 paths of an
- * application image, building the object (one dictionary key per path) and then
- * stringifying it took ~0.25 s of a 4 s unpack; this takes ~0.05 s.
+ * Write `JSON.stringify(ownershipOf(root))` and a newline to `path`, entry by entry, in
+ * pieces of ~256 KiB: for the ~55,000 paths of an application image, building the object
+ * (one dictionary key per path) and stringifying it took ~0.25 s of a 4 s unpack, and the
+ * whole text held at once (every entry's string, then their join) was the peak of the
+ * unpack's memory (+40 MB); pieces die young.
  */
-export function ownershipJson(root: FsNode): string {
-  const parts: string[] = [];
-  forEachOwnership(root, (path, entry) => {
-    // Spelled out: JSON.stringify of each small object is ~3x slower here. Types are plain
-    // words; most paths need no escaping (quotes, backslashes, control characters do).
-    const { type, uid, gid, mode } = entry;
-    const name = NEEDS_ESCAPE.test(path) ? JSON.stringify(path) : `"${path}"`;
-    parts.push(`${name}:{"type":"${type}","uid":${uid},"gid":${gid},"mode":${mode}}`);
-  });
-  return `{"version":1,"entries":{${parts.join(',')}}}`;
+export function writeOwnershipFile(root: FsNode, path: string): void {
+  const fd = openSync(path, 'w');
+  try {
+    let text = '{"version":1,"entries":{';
+    let first = true;
+    forEachOwnership(root, (p, entry) => {
+      // Spelled out: JSON.stringify of each small object is ~3x slower here. Types are
+      // plain words; most paths need no escaping (quotes, backslashes, control characters do).
+      const { type, uid, gid, mode } = entry;
+      const name = NEEDS_ESCAPE.test(p) ? JSON.stringify(p) : `"${p}"`;
+      text += `${first ? '' : ','}${name}:{"type":"${type}","uid":${uid},"gid":${gid},"mode":${mode}}`;
+      first = false;
+      if (text.length >= OWNERSHIP_CHUNK) {
+        writeAll(fd, text);
+        text = '';
+      }
+    });
+    writeAll(fd, `${text}}}\n`);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function writeAll(fd: number, text: string): void {
+  const bytes = Buffer.from(text, 'utf8');
+  let at = 0;
+  while (at < bytes.length) at += writeSync(fd, bytes, at, bytes.length - at);
 }

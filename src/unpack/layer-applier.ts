@@ -53,6 +53,8 @@ export class LayerApplier implements RuleEvents {
   devicesSkipped = 0;
   /** Mode each directory was created with (the final pass sets the real one if it differs). */
   readonly diskModes = new Map<FsNode, number>();
+  /** Content nodes a hardlink was made to (their inode has more than one name). */
+  readonly hardlinkTargets = new Set<FsNode>();
   /** Index of the layer being applied, as warnings name it. */
   private index = 0;
 
@@ -149,6 +151,7 @@ export class LayerApplier implements RuleEvents {
         this.s.disk.symlink(node.linkname!, abs, this.owner(node), node.mtime);
         return;
       case 'hardlink':
+        if (node.linkTarget) this.hardlinkTargets.add(node.linkTarget);
         this.s.disk.link(this.abs(targetPath!), abs);
         return;
       default:

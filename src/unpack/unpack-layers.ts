@@ -11,9 +11,9 @@ import { type DiskWriter, SyncDiskWriter } from './disk-writer.js';
 import {
   type FinishSettings,
   finishTree,
-  ownershipJson,
   ownershipOf,
   setTreeXattrs,
+  writeOwnershipFile,
 } from './finish.js';
 import { LayerApplier } from './layer-applier.js';
 import type { UnpackOptions, UnpackResult, UnpackWarning } from './types.js';
@@ -192,11 +192,7 @@ export async function unpackLayers(
         ...(signal ? { signal } : {}),
       };
       const plan = finishTree(applier, disk, settings);
-      // The ownership record is written out here while the writer thread finishes the
-      // directories; the xattrs wait for those calls.
       const root = applier.root;
-      const ownership =
-        rootless && ownershipFile !== undefined ? `${ownershipJson(root)}\n` : undefined;
       await disk.flush();
       setTreeXattrs(plan, settings);
       Object.assign(result, plan.counts, { warnings, warningCount });
@@ -211,8 +207,8 @@ export async function unpackLayers(
           enumerable: true,
           configurable: true,
         });
-        if (ownershipFile !== undefined && ownership !== undefined) {
-          await writeFile(ownershipFile, ownership);
+        if (ownershipFile !== undefined) {
+          writeOwnershipFile(root, ownershipFile);
           result.ownershipFile = ownershipFile;
         }
       }

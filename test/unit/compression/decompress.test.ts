@@ -11,6 +11,7 @@ import {
   detectCompression,
 } from '../../../src/compression/index.js';
 import { DecompressionError, TooLargeError } from '../../../src/errors/index.js';
+import type { SinkSource } from '../../../src/transport/index.js';
 
 const gzipCli = (data: Buffer) => execFileSync('gzip', ['-c'], { input: data, maxBuffer: 1 << 28 });
 const zstdCli = (data: Buffer) =>
@@ -23,6 +24,32 @@ function source(buf: Buffer, size = 16 * 1024): Readable {
       for (let i = 0; i < buf.length; i += size) yield buf.subarray(i, i + size);
     })(),
   );
+}
+
+/**
+ * A source that hands `buf` to a sink in pieces of `size` bytes, all views of one buffer
+ * that is overwritten as soon as the sink's promise settles: a decompressor that used a
+ * piece after that would produce wrong bytes. `settled` tells when its transfer ended.
+ */
+function pieceSource(buf: Buffer, size: number, fail?: Error) {
+  let settled: Promise<void> = Promise.resolve();
+  const source: SinkSource & { settled(): Promise<void> } = {
+    settled: () => settled,
+    pipeTo(sink) {
+      settled = (async () => {
+        const scratch = Buffer.alloc(size);
+        for (let i = 0; i < buf.length; i += size) {
+          const n = buf.copy(scratch, 0, i, i + size);
+          await sink(scratch.subarray(0, n));
+          scratch.fill(0xee);
+          await new Promise((r) => setImmediate(r));
+          if (fail && i > buf.length / 2) throw fail;
+        }
+      })();
+      return settled;
+    },
+  };
+  return source;
 }
 
 async function readAll(stream: Readable): Promise<Buffer> {
@@ -192,6 +219,62 @@ describe('decompressStream', () => {
     await assert.rejects(decompressStream(source(payload), { signal: pre.signal }), {
       name: 'AbortError',
     });
+  });
+});
+
+describe('decompressStream from a source that hands pieces to a sink', () => {
+  const big = Buffer.concat([randomBytes(1 << 20), Buffer.alloc(5 << 20, 'b'), payload]);
+  for (const [name, compress] of [
+    ['gzip', gzipCli],
+    ['zstd', zstdCli],
+    ['none', (b: Buffer) => b],
+  ] as const) {
+    for (const size of [1, 1000, 64 * 1024, 1 << 20, 3 << 20]) {
+      it(`decompresses ${name} from pieces of ${size} bytes, each reused once given back`, async () => {
+        const input = size === 1 ? Buffer.from('tiny pieces '.repeat(300)) : big;
+        let detected: string | undefined;
+        const out = await decompressStream(pieceSource(compress(input), size), {
+          onDetect: (d) => {
+            detected = d;
+          },
+          maxOutputBytes: input.length,
+        });
+        assert.deepEqual(await readAll(out), input);
+        assert.equal(detected, name);
+      });
+    }
+  }
+
+  it('keeps a source shorter than the magic, and an empty one', async () => {
+    const short = await decompressStream(pieceSource(Buffer.from([0x1f, 0x61]), 1));
+    assert.deepEqual(await readAll(short), Buffer.from([0x1f, 0x61]));
+    const empty = await decompressStream(pieceSource(Buffer.alloc(0), 10));
+    assert.equal((await readAll(empty)).length, 0);
+  });
+
+  it('reports corrupt gzip as DecompressionError, source errors unchanged', async () => {
+    const corrupt = Buffer.from(gzipCli(big));
+    corrupt.fill(0x55, 20, 200);
+    const bad = pieceSource(corrupt, 1 << 20);
+    await assert.rejects(readAll(await decompressStream(bad)), DecompressionError);
+    await bad.settled().catch(() => {});
+    const boom = new Error('network went away');
+    const failing = await decompressStream(pieceSource(gzipCli(big), 64 * 1024, boom));
+    await assert.rejects(readAll(failing), (err) => err === boom);
+  });
+
+  it('stops the source when the consumer stops early, or on abort', async () => {
+    const noise = gzipCli(randomBytes(8 << 20));
+    const src = pieceSource(noise, 1 << 20);
+    const out = await decompressStream(src);
+    for await (const _ of out) break;
+    await assert.rejects(src.settled());
+    const ac = new AbortController();
+    const aborted = pieceSource(noise, 64 * 1024);
+    const got = readAll(await decompressStream(aborted, { signal: ac.signal }));
+    ac.abort();
+    await assert.rejects(got, { name: 'AbortError' });
+    await assert.rejects(aborted.settled());
   });
 });
 

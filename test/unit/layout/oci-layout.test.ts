@@ -16,6 +16,7 @@ import {
 } from '../../../src/errors/index.js';
 import { type ExampleLayoutResult, writeExampleLayout } from '../../../src/example/index.js';
 import { OciLayout, walkManifests } from '../../../src/layout/index.js';
+import type { SinkSource } from '../../../src/transport/index.js';
 
 async function collect(stream: NodeJS.ReadableStream): Promise<Buffer> {
   const chunks: Buffer[] = [];
@@ -187,6 +188,46 @@ describe('OciLayout', () => {
     // A longer file fails too, as a digest or size error, never silently.
     await writeFile(path, Buffer.concat([original, Buffer.from(' ')]));
     await assert.rejects(text(layout.openBlob(config.digest)), DigestMismatchError);
+  });
+
+  it('hands a blob to a sink through two reused buffers, verified, ranges too', async () => {
+    const copy = join(tmp, 'big-blob');
+    await writeExampleLayout(copy);
+    const layout = await OciLayout.open(copy);
+    const data = Buffer.from(Array.from({ length: (7 << 19) + 123 }, (_, i) => (i * 7) % 251));
+    const digest = sha256(data);
+    await writeFile(layout.blobPath(digest), data);
+    const viaSink = async (stream: NodeJS.ReadableStream) => {
+      const source = stream as unknown as SinkSource;
+      assert.equal(typeof source.pipeTo, 'function');
+      const parts: Buffer[] = [];
+      const memory = new Set<ArrayBufferLike>();
+      await source.pipeTo(async (piece) => {
+        memory.add(piece.buffer);
+        parts.push(Buffer.from(piece));
+        await new Promise((r) => setImmediate(r));
+      });
+      return { bytes: Buffer.concat(parts), pieces: parts.length, buffers: memory.size };
+    };
+    const whole = await viaSink(layout.openBlob(digest));
+    assert.deepEqual(whole.bytes, data);
+    assert.equal(whole.pieces, 4);
+    assert.equal(whole.buffers, 2, 'every read lands in one of two buffers');
+    const range = await viaSink(layout.openBlob(digest, { start: 1000, end: (3 << 20) + 5 }));
+    assert.deepEqual(range.bytes, data.subarray(1000, (3 << 20) + 6));
+    // A sink's failure ends the transfer with that failure.
+    const boom = new Error('sink failed');
+    const failing = layout.openBlob(digest) as unknown as SinkSource;
+    await assert.rejects(
+      failing.pipeTo(() => Promise.reject(boom)),
+      (e) => e === boom,
+    );
+    // A tampered blob fails after its last piece; a missing one before any.
+    const forged = Buffer.from(data);
+    forged[5] = (forged[5]! + 1) % 256;
+    await writeFile(layout.blobPath(digest), forged);
+    await assert.rejects(viaSink(layout.openBlob(digest)), DigestMismatchError);
+    await assert.rejects(viaSink(layout.openBlob(`sha256:${'1'.repeat(64)}`)), NotFoundError);
   });
 
   it('walks every manifest reachable from index.json once', async () => {

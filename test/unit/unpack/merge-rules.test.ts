@@ -357,6 +357,21 @@ describe('unpack: layer merge rules on disk', () => {
     }
   });
 
+  it('rootless: a record larger than one written piece (256 KiB) is still exact JSON', async () => {
+    const dir = target();
+    const long = 'n'.repeat(90);
+    const entries = Array.from({ length: 3000 }, (_, i) => ({
+      path: `d${i % 7}/${long}-${i}${i % 500 === 0 ? '-caf\u00e9"q' : ''}`,
+      content: '',
+      uid: i,
+    }));
+    const r = await unpackEntries([entries], dir, { rootless: true });
+    const text = readFileSync(`${dir}.ownership.json`, 'utf8');
+    assert.ok(text.length > 256 * 1024, `${text.length} bytes`);
+    assert.equal(text, `${JSON.stringify(r.ownership)}\n`);
+    assert.equal(Object.keys(r.ownership!.entries).length, 3000 + 7);
+  });
+
   it('rootless: an ownership file inside DIR is refused', async () => {
     const dir = target();
     await assert.rejects(
