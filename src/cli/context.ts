@@ -63,6 +63,9 @@ export async function contextFor(
       verify: options.tlsVerify,
     },
     plainHttp: options.plainHttp,
+    timeoutMs: options.timeout,
+    bodyTimeoutMs: options.timeout,
+    retry: options.retries === undefined ? undefined : { retries: options.retries },
     userAgent: `ocipeek/${VERSION}`,
     log: options.verbose ? (line) => process.stderr.write(`${line}\n`) : undefined,
   });

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { InvalidArgumentError } from '../errors/index.js';
+import { parseDuration } from './parse-duration.js';
 
 /** Options every command accepts, before or after its name. */
 export interface GlobalOptions {
@@ -12,10 +13,27 @@ export interface GlobalOptions {
   key?: string;
   tlsVerify: boolean;
   plainHttp?: boolean;
+  /** Milliseconds a registry may stay silent (`--timeout`). */
+  timeout?: number;
+  /** Retries of a failed request (`--retries`). */
+  retries?: number;
   verbose?: boolean;
   stats?: boolean;
   json?: boolean;
   store?: string;
+}
+
+function parseRetries(value: string): number {
+  if (!/^\d+$/.test(value) || Number(value) > 100) {
+    throw new InvalidArgumentError(`--retries takes a whole number from 0 to 100, got "${value}"`);
+  }
+  return Number(value);
+}
+
+function parseTimeout(value: string): number {
+  const ms = parseDuration(value);
+  if (ms < 1) throw new InvalidArgumentError(`--timeout must be more than 0, got "${value}"`);
+  return ms;
 }
 
 function parseBool(value: string | undefined): boolean {
@@ -41,6 +59,16 @@ export function addGlobalOptions(program: Command): Command {
       true,
     )
     .option('--plain-http', 'speak plain HTTP to the registry (automatic for loopback)')
+    .option(
+      '--timeout <duration>',
+      'how long a registry may stay silent: connecting, before its answer, within a body (default 30s)',
+      parseTimeout,
+    )
+    .option(
+      '--retries <n>',
+      'retries of a request that failed on the way (resets, 429, 5xx; default 4); refused connections and unknown hosts fail at once',
+      parseRetries,
+    )
     .option('--store <dir>', 'local image store (default $OCIPEEK_STORE or ~/.cache/ocipeek)')
     .option('-v, --verbose', 'log requests and responses (secrets redacted); stack traces on error')
     .option('--stats', 'print "stats: requests=N bytesFetched=N seconds=S" on stderr at exit');

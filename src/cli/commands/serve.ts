@@ -5,20 +5,10 @@ import { serve } from '../../server/registry/index.js';
 import { StoreStorage } from '../../server/storage/store-storage.js';
 import { contextFor } from '../context.js';
 import { formatBytes, printJson, printLines } from '../format.js';
+import { parseDuration } from '../parse-duration.js';
 
 function collect(value: string, previous: string[] = []): string[] {
   return [...previous, value];
-}
-
-const DURATION_UNITS: Record<string, number> = { s: 1000, m: 60_000, h: 3600_000, d: 86_400_000 };
-
-/** `90s`, `10m`, `1h`, `2d` or `0` as milliseconds. */
-function parseDuration(text: string): number {
-  const m = /^\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*$/.exec(text);
-  if (!m || (m[2] === '' && Number(m[1]) !== 0)) {
-    throw new InvalidArgumentError(`invalid duration "${text}": use e.g. 90s, 10m, 1h, 2d or 0`);
-  }
-  return Math.round(Number(m[1]) * (DURATION_UNITS[m[2] as string] ?? 0));
 }
 
 interface ServeCliOptions {
