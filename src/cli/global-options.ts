@@ -17,6 +17,10 @@ export interface GlobalOptions {
   timeout?: number;
   /** Retries of a failed request (`--retries`). */
   retries?: number;
+  /** Never ask the registry about a reference the store may hold (`--offline`). */
+  offline?: boolean;
+  /** Always read a bare reference from its registry (`--remote`). */
+  remote?: boolean;
   verbose?: boolean;
   stats?: boolean;
   json?: boolean;
@@ -70,6 +74,11 @@ export function addGlobalOptions(program: Command): Command {
       parseRetries,
     )
     .option('--store <dir>', 'local image store (default $OCIPEEK_STORE or ~/.cache/ocipeek)')
+    .option(
+      '--offline',
+      'read images from the store only, never asking the registry (default: a stored tag is checked with one HEAD)',
+    )
+    .option('--remote', 'read images from their registry even when the store holds them')
     .option('-v, --verbose', 'log requests and responses (secrets redacted); stack traces on error')
     .option('--stats', 'print "stats: requests=N bytesFetched=N seconds=S" on stderr at exit');
 }

@@ -3,4 +3,5 @@ export {
   type OpenPlaceImageOptions,
   openPlaceImage,
   openPlaceSource,
+  type SourceChoice,
 } from './open-place-image.js';

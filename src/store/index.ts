@@ -28,4 +28,5 @@ export {
 export { type LayoutNaming, StoreDestination } from './store-destination.js';
 export { defaultStorePath, type StorePathOptions } from './store-path.js';
 export { storeSource } from './store-source.js';
+export { lastTagCheck, recordTagCheck } from './tag-checks.js';
 export type { StoreProblem, ValidateOptions } from './validate.js';

@@ -13,6 +13,7 @@ import {
   readStoredManifest,
 } from './pull-plan.js';
 import { refName, type Store } from './store.js';
+import { recordTagCheck } from './tag-checks.js';
 
 /**
  * When to ask the registry:
@@ -112,6 +113,7 @@ export async function pullImage(
     let current = policy !== 'newer' || reference.digest !== undefined;
     if (!current) {
       current = (await source.resolve({ signal })).digest === stored.digest;
+      if (current) await recordTagCheck(store, name, stored.digest);
     }
     if (current) {
       const local = await planFromStore(store, stored, options);
@@ -163,6 +165,7 @@ export async function pullImage(
       signal,
       require: [...plan.blobs, ...plan.manifests.map((m) => m.descriptor)],
     });
+    if (!reference.digest) await recordTagCheck(store, name, rootDescriptor.digest);
   } finally {
     await pin.release();
   }
