@@ -92,6 +92,7 @@ function makeClient(
     userAgent: `ocipeek/${VERSION}`,
     log: options.verbose ? (line) => process.stderr.write(`${line}\n`) : undefined,
     stats,
+    offline: options.offline,
   });
 }
 

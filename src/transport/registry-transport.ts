@@ -8,7 +8,7 @@ import {
   redactHeaders,
   redactUrl,
 } from '../auth/index.js';
-import { UnauthorizedError } from '../errors/index.js';
+import { NetworkError, UnauthorizedError } from '../errors/index.js';
 import { registryApiHost } from '../ref/index.js';
 import { discardBody, HttpPool, type HttpResponse } from './http-client.js';
 import {
@@ -53,6 +53,11 @@ export interface TransportOptions {
   log?: (line: string) => void;
   /** Counters to add to; a fresh one is made when omitted. */
   stats?: TransferStats;
+  /**
+   * Send nothing: every request fails at once with a `NetworkError` saying the registry
+   * is not contacted (the CLI's `--offline`, for commands that only a registry can answer).
+   */
+  offline?: boolean;
 }
 
 /** One request to a registry's API. */
@@ -145,6 +150,7 @@ export class RegistryTransport {
 
   /** Send a request through the whole chain; the caller reads or discards the body. */
   async send(req: RegistryRequest): Promise<RegistryResponse> {
+    this.refuseWhenOffline(req.registry);
     const retries = this.options.retry?.retries ?? 4;
     const replayable = !(req.body && typeof (req.body as Readable).pipe === 'function');
     let reauthenticated = false;
@@ -216,6 +222,7 @@ export class RegistryTransport {
   async apiStatus(registry: string, signal?: AbortSignal): Promise<number> {
     const known = this.apiStatuses.get(registry);
     if (known !== undefined) return known;
+    this.refuseWhenOffline(registry);
     const url = new URL('/v2/', this.baseUrl(registry));
     const headers: Record<string, string> = {};
     if (this.options.userAgent) headers['user-agent'] = this.options.userAgent;
@@ -313,6 +320,12 @@ export class RegistryTransport {
       );
     }
     return res;
+  }
+
+  private refuseWhenOffline(registry: string): void {
+    if (this.options.offline) {
+      throw new NetworkError(`offline: the registry ${registryApiHost(registry)} is not contacted`);
+    }
   }
 
   private log(line: string): void {

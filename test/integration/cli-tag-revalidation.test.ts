@@ -114,6 +114,11 @@ describe('a stored tag is revalidated with one HEAD', () => {
       /^ocipeek: 127\.0\.0\.1:\d+\/team\/other:1 is not in the store .*, and offline use never asks the registry\n$/,
     );
     assert.deepEqual(requests(), []);
+    // Commands only a registry can answer fail at once instead of asking it.
+    const tags = await cli(['tags', `${proxy.host}/team/app`, '--offline']);
+    assert.equal(tags.code, 1);
+    assert.equal(tags.stderr, `ocipeek: offline: the registry ${proxy.host} is not contacted\n`);
+    assert.deepEqual(requests(), []);
     const both = await cli(['cat', ref, '/hello.txt', '--offline', '--remote']);
     assert.equal(both.code, 2);
     assert.match(both.stderr, /use one of --offline and --remote/);
