@@ -29,6 +29,7 @@ export {
   type OpenPlaceImageOptions,
   openPlaceImage,
   openPlaceSource,
+  type SourceChoice,
 } from '../places/open-place-image.js';
 export type { ImageLayer, LayerOpenOptions } from '../source/image-layer.js';
 export { type OpenedImage, type OpenImageOptions, openImage } from '../source/open-image.js';

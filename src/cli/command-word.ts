@@ -7,6 +7,8 @@ const VALUE_OPTIONS = new Set([
   '--cert',
   '--key',
   '--store',
+  '--timeout',
+  '--retries',
 ]);
 const BOOLEAN_WORDS = new Set(['true', 'false', '1', '0', 'yes', 'no']);
 

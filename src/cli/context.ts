@@ -1,16 +1,19 @@
+import { access } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { type CredentialSource, Keychain } from '../auth/index.js';
+import type { RegistriesConf } from '../containers-conf/registries-conf.js';
 import { loadRegistriesConf } from '../containers-conf/registries-conf.js';
-import { InvalidArgumentError } from '../errors/index.js';
+import { CredentialsError, InvalidArgumentError } from '../errors/index.js';
 import type { Platform } from '../media/index.js';
 import { parsePlatform } from '../platform/index.js';
 import { tokenFile } from '../ratls/token-file.js';
+import type { ImageTrust } from '../registry/index.js';
 import { RegistryClient } from '../registry/index.js';
-import type { TlsOptions } from '../transport/index.js';
+import type { TlsOptions, TransferStats } from '../transport/index.js';
 import { acceptsAnything, loadPolicy } from '../trust/policy.js';
 import type { PolicyTrust } from '../trust/policy-trust.js';
 import { type GlobalOptions, globalsOf } from './global-options.js';
-import { existingContext, runSignal, setContext } from './run-state.js';
+import { atExit, existingContext, runSignal, setContext } from './run-state.js';
 import { readStdin } from './stdin.js';
 import { VERSION } from './version.js';
 
@@ -31,6 +34,8 @@ export interface ContextOverrides {
   tls?: Pick<TlsOptions, 'caFile' | 'certFile' | 'keyFile'>;
   /** The platform, replacing `--platform`. */
   platform?: Platform;
+  /** `--authfile` names a file to write (`login`, `logout`): it need not exist yet. */
+  writesAuthFile?: boolean;
 }
 
 /**
@@ -60,7 +65,7 @@ export async function contextFor(
   if (existing) return existing;
   const options = globalsOf(command);
   let credentials: { username: string; password: string } | undefined;
-  if (options.username !== undefined) {
+  if (options.username !== undefined && !overrides.anonymous) {
     if (!options.passwordStdin) {
       throw new InvalidArgumentError('--username needs --password-stdin to read the password');
     }
@@ -72,6 +77,7 @@ export async function contextFor(
   if (options.token && options.tls !== 'ra-tls') {
     throw new InvalidArgumentError('--token is for --tls ra-tls');
   }
+  if (options.authfile && !overrides.writesAuthFile) await requireAuthFile(options.authfile);
   const keychain = overrides.anonymous
     ? ANONYMOUS
     : new Keychain({ authFile: options.authfile, credentials });
@@ -79,24 +85,8 @@ export async function contextFor(
     path: options.registriesConf,
     dropInDir: options.registriesConfDir,
   });
-  const client = new RegistryClient({
-    registries,
-    trust: options.insecurePolicy ? undefined : await loadTrust(options),
-    keychain,
-    tls: {
-      caFile: options.caFile,
-      certFile: options.cert,
-      keyFile: options.key,
-      ...overrides.tls,
-      verify: options.tlsVerify,
-      rootCaFile: options.rootCa,
-      tokenProvider: options.token ? tokenFile(options.token) : undefined,
-    },
-    mode: options.tls,
-    plainHttp: options.plainHttp,
-    userAgent: `ocipeek/${VERSION}`,
-    log: options.verbose ? (line) => process.stderr.write(`${line}\n`) : undefined,
-  });
+  const trust = options.insecurePolicy ? undefined : await loadTrust(options);
+  const client = makeClient(options, keychain, { tls: overrides.tls, registries, trust });
   const ctx: CliContext = {
     options,
     client,
@@ -106,4 +96,110 @@ export async function contextFor(
   };
   setContext(ctx);
   return ctx;
+}
+
+/** What a run's clients share beyond the global options. */
+interface ClientSettings {
+  tls?: ContextOverrides['tls'];
+  registries?: RegistriesConf;
+  trust?: ImageTrust;
+  stats?: TransferStats;
+}
+
+/**
+ * A client with the run's connection mode, TLS, registries.conf, trust policy, timeouts,
+ * retries and logging, and `keychain`.
+ */
+function makeClient(
+  options: GlobalOptions,
+  keychain: CredentialSource,
+  settings: ClientSettings = {},
+): RegistryClient {
+  return new RegistryClient({
+    registries: settings.registries,
+    trust: settings.trust,
+    keychain,
+    tls: {
+      caFile: options.caFile,
+      certFile: options.cert,
+      keyFile: options.key,
+      ...settings.tls,
+      verify: options.tlsVerify,
+      rootCaFile: options.rootCa,
+      tokenProvider: options.token ? tokenFile(options.token) : undefined,
+    },
+    mode: options.tls,
+    plainHttp: options.plainHttp,
+    timeoutMs: options.timeout,
+    bodyTimeoutMs: options.timeout,
+    retry: options.retries === undefined ? undefined : { retries: options.retries },
+    userAgent: `ocipeek/${VERSION}`,
+    log: options.verbose ? (line) => process.stderr.write(`${line}\n`) : undefined,
+    stats: settings.stats,
+    offline: options.offline,
+  });
+}
+
+/**
+ * An auth file named for reading must exist: a typo would otherwise go unnoticed until
+ * the registry refused the request as anonymous.
+ */
+async function requireAuthFile(path: string): Promise<void> {
+  try {
+    await access(path);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new CredentialsError(
+      `auth file ${path} ${code === 'ENOENT' ? 'does not exist' : `cannot be read (${code})`}`,
+      { cause: err },
+    );
+  }
+}
+
+/** Credentials for one side of a copy (`--src-creds`, `--dest-authfile`, …). */
+export interface SideCredentials {
+  /** `USER:PASSWORD`. */
+  creds?: string;
+  /** An auth file to read (must exist). */
+  authfile?: string;
+}
+
+/**
+ * A second client for one side of a copy when that side has credentials of its own;
+ * else the run's client. It shares the run's stats and is closed when the run ends.
+ */
+export async function clientForSide(
+  ctx: CliContext,
+  side: SideCredentials,
+  flag: string,
+): Promise<RegistryClient> {
+  if (side.creds === undefined && side.authfile === undefined) return ctx.client;
+  if (side.creds !== undefined && side.authfile !== undefined) {
+    throw new InvalidArgumentError(`use one of --${flag}-creds and --${flag}-authfile`);
+  }
+  let credentials: { username: string; password: string } | undefined;
+  if (side.creds !== undefined) {
+    const colon = side.creds.indexOf(':');
+    if (colon <= 0) {
+      throw new InvalidArgumentError(`--${flag}-creds takes USER:PASSWORD`);
+    }
+    credentials = { username: side.creds.slice(0, colon), password: side.creds.slice(colon + 1) };
+  } else {
+    await requireAuthFile(side.authfile as string);
+  }
+  return clientWith(ctx, new Keychain({ authFile: side.authfile, credentials }));
+}
+
+/**
+ * Another client for this run with its own credentials (`login`'s check, one side of a
+ * copy): the run's TLS, timeouts, retries, logging and stats; closed when the run ends.
+ */
+export function clientWith(ctx: CliContext, keychain: CredentialSource): RegistryClient {
+  const client = makeClient(ctx.options, keychain, {
+    registries: ctx.client.registries,
+    trust: ctx.client.trust,
+    stats: ctx.client.stats,
+  });
+  atExit(() => client.close());
+  return client;
 }

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { InvalidArgumentError } from '../errors/index.js';
+import { parseDuration } from './parse-duration.js';
 
 /** Options every command accepts, before or after its name. */
 export interface GlobalOptions {
@@ -15,6 +16,14 @@ export interface GlobalOptions {
   tls?: 'no-tls' | 'tls' | 'ra-tls';
   rootCa?: string;
   token?: string;
+  /** Milliseconds a registry may stay silent (`--timeout`). */
+  timeout?: number;
+  /** Retries of a failed request (`--retries`). */
+  retries?: number;
+  /** Never ask the registry about a reference the store may hold (`--offline`). */
+  offline?: boolean;
+  /** Always read a bare reference from its registry (`--remote`). */
+  remote?: boolean;
   verbose?: boolean;
   stats?: boolean;
   json?: boolean;
@@ -33,6 +42,19 @@ function parseMode(value: string): 'no-tls' | 'tls' | 'ra-tls' {
     throw new InvalidArgumentError(`--tls must be one of ${MODES.join(', ')}, got "${value}"`);
   }
   return value as 'no-tls' | 'tls' | 'ra-tls';
+}
+
+function parseRetries(value: string): number {
+  if (!/^\d+$/.test(value) || Number(value) > 100) {
+    throw new InvalidArgumentError(`--retries takes a whole number from 0 to 100, got "${value}"`);
+  }
+  return Number(value);
+}
+
+function parseTimeout(value: string): number {
+  const ms = parseDuration(value);
+  if (ms < 1) throw new InvalidArgumentError(`--timeout must be more than 0, got "${value}"`);
+  return ms;
 }
 
 function parseBool(value: string | undefined): boolean {
@@ -82,7 +104,22 @@ export function addGlobalOptions(program: Command): Command {
       '--registries.d <dir>',
       'where signatures are (default ~/.config/containers/registries.d, /etc/containers/registries.d)',
     )
+    .option(
+      '--timeout <duration>',
+      'how long a registry may stay silent: connecting, before its answer, within a body (default 30s)',
+      parseTimeout,
+    )
+    .option(
+      '--retries <n>',
+      'retries of a request that failed on the way (resets, 429, 5xx; default 4); refused connections and unknown hosts fail at once',
+      parseRetries,
+    )
     .option('--store <dir>', 'local image store (default $OCIPEEK_STORE or ~/.cache/ocipeek)')
+    .option(
+      '--offline',
+      'read images from the store only, never asking the registry (default: a stored tag is checked with one HEAD)',
+    )
+    .option('--remote', 'read images from their registry even when the store holds them')
     .option('-v, --verbose', 'log requests and responses (secrets redacted); stack traces on error')
     .option('--stats', 'print "stats: requests=N bytesFetched=N seconds=S" on stderr at exit');
 }

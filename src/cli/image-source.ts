@@ -1,9 +1,14 @@
 import { join } from 'node:path';
 import type { Command } from 'commander';
-import { isOcipeekError } from '../errors/index.js';
+import { InvalidArgumentError, isOcipeekError } from '../errors/index.js';
 import type { ImageFilesystem } from '../fs/index.js';
 import { type BuiltFilesystem, buildFilesystem, LayerIndexCache } from '../image/index.js';
-import { openPlaceImage, openPlaceSource } from '../places/index.js';
+import {
+  type OpenPlaceImageOptions,
+  openPlaceImage,
+  openPlaceSource,
+  type SourceChoice,
+} from '../places/index.js';
 import { type ImageSource, type OpenedImage, parsePlace } from '../source/index.js';
 import { defaultStorePath, Store } from '../store/index.js';
 import { type CliContext, contextFor } from './context.js';
@@ -29,6 +34,49 @@ export async function existingStore(ctx: CliContext): Promise<Store | undefined>
 }
 
 /**
+ * How a bare reference is read (`--offline`, `--remote`; by default a stored tag is
+ * checked with one HEAD), and what is said about it: `--verbose` names the source; a
+ * registry that could not be asked is always a warning, since the answer may be stale.
+ */
+function sourcePolicy(ctx: CliContext): Pick<OpenPlaceImageOptions, 'policy' | 'onSource'> {
+  const { offline, remote, verbose } = ctx.options;
+  if (offline && remote) throw new InvalidArgumentError('use one of --offline and --remote');
+  return {
+    policy: offline ? 'never' : remote ? 'always' : 'newer',
+    onSource: (choice) => {
+      const line = describeSource(choice);
+      if (choice.reason === 'registry-failed') process.stderr.write(`warning: ${line}\n`);
+      else if (verbose) process.stderr.write(`source: ${line}\n`);
+    },
+  };
+}
+
+/** One line saying where an image is read from and why. */
+export function describeSource(choice: SourceChoice): string {
+  switch (choice.reason) {
+    case 'not-stored':
+      return 'registry (not in the store)';
+    case 'stored':
+      return 'store';
+    case 'tag-current':
+      return `store (the registry still serves ${choice.digest} for the tag)`;
+    case 'tag-moved':
+      return `registry (the tag moved to ${choice.digest}; the store's copy is older)`;
+    case 'registry-failed': {
+      const checked = choice.checkedAt
+        ? `tag last checked at ${choice.checkedAt.toISOString()}`
+        : 'tag never checked';
+      const why = choice.error?.message.split('\n')[0] ?? 'unknown error';
+      return `reading from the store, ${checked}: the registry could not be asked (${why})`;
+    }
+    case 'offline':
+      return 'store (--offline)';
+    case 'remote':
+      return 'registry';
+  }
+}
+
+/**
  * Open the image `placeArg` names, any place form (`parsePlace`): a bare reference from
  * the store when the store holds it, else from its registry. Closed when the run ends.
  */
@@ -42,6 +90,7 @@ export async function openCliImage(cmd: Command, placeArg: string): Promise<CliI
     store,
     platform: ctx.platform,
     signal: ctx.signal,
+    ...sourcePolicy(ctx),
   });
   atExit(() => image.close());
   const cacheDir = join(defaultStorePath({ explicit: ctx.options.store }), '.ocipeek', 'fs-index');
@@ -62,6 +111,7 @@ export async function openCliSource(cmd: Command, placeArg: string): Promise<Ima
     store: await existingStore(ctx),
     platform: ctx.platform,
     signal: ctx.signal,
+    ...sourcePolicy(ctx),
   });
   atExit(() => source.close());
   return source;

@@ -3,5 +3,6 @@ export {
   type OpenPlaceImageOptions,
   openPlaceImage,
   openPlaceSource,
+  type SourceChoice,
 } from './open-place-image.js';
 export { placeCandidates, resolvePlaceReference } from './resolve-place-reference.js';

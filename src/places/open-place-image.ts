@@ -1,5 +1,11 @@
-import { NotFoundError, PlatformNotFoundError } from '../errors/index.js';
+import {
+  InvalidArgumentError,
+  NotFoundError,
+  OcipeekError,
+  PlatformNotFoundError,
+} from '../errors/index.js';
 import type { Platform } from '../media/index.js';
+import type { Reference } from '../ref/index.js';
 import {
   type ImageSource,
   type OpenedImage,
@@ -8,9 +14,47 @@ import {
   parsePlace,
   resolveImage,
 } from '../source/index.js';
-import { type Store, storeSource } from '../store/index.js';
+import {
+  lastTagCheck,
+  type PullPolicy,
+  recordTagCheck,
+  refName,
+  type Store,
+  storeSource,
+} from '../store/index.js';
+import { sourceDigestOf } from '../store/partial-index.js';
 import { type OpenPlaceOptions, openSource } from './open-place.js';
 import { placeCandidates } from './resolve-place-reference.js';
+
+/** Which source serves a bare reference, and why (see {@link OpenPlaceImageOptions.onSource}). */
+export interface SourceChoice {
+  source: 'store' | 'registry';
+  /**
+   * - `not-stored`: the store lacks the image (or there is no store);
+   * - `stored`: the store holds it and is trusted without asking (a digest reference, or
+   *   policy `missing`);
+   * - `tag-current`: one HEAD found the tag where the store has it;
+   * - `tag-moved`: one HEAD found another digest, so the registry serves the new image;
+   * - `registry-failed`: the HEAD failed (`error`), so the store's copy is read, last
+   *   confirmed at `checkedAt` when the store knows;
+   * - `offline`: policy `never`, the registry is not asked;
+   * - `remote`: `docker://` or policy `always`, the store is not looked at.
+   */
+  reason:
+    | 'not-stored'
+    | 'stored'
+    | 'tag-current'
+    | 'tag-moved'
+    | 'registry-failed'
+    | 'offline'
+    | 'remote';
+  /** The digest the registry named for the tag, when it was asked. */
+  digest?: string;
+  /** Why the registry could not be asked (`registry-failed`). */
+  error?: OcipeekError;
+  /** When the tag was last confirmed by its registry (`registry-failed`), if known. */
+  checkedAt?: Date;
+}
 
 /** Options of {@link openPlaceSource} and {@link openPlaceImage}. */
 export interface OpenPlaceImageOptions extends OpenPlaceOptions {
@@ -18,30 +62,115 @@ export interface OpenPlaceImageOptions extends OpenPlaceOptions {
   platform?: Platform;
   /**
    * For a bare reference (not `docker://`): the store to look in first. When it holds
-   * the image (the chosen platform's manifest and config included), nothing is asked of
-   * the registry; otherwise the registry is.
+   * the image (the chosen platform's manifest and config included), `policy` decides
+   * whether the registry is asked.
    */
   store?: Store;
+  /**
+   * For a bare reference the store holds, as in `pullImage`: `missing` (default) reads
+   * the store without asking; `newer` sends one HEAD for a tag and reads the registry when
+   * the tag moved, the store when it did not or the registry cannot be asked; `always`
+   * reads the registry; `never` reads only the store (a reference it lacks is a
+   * `NotFoundError`).
+   */
+  policy?: PullPolicy;
+  /** Told which source was chosen and why (the CLI's `--verbose` and its warnings). */
+  onSource?: (choice: SourceChoice) => void;
 }
 
 /**
  * Open the place an image is read from (any form {@link parsePlace} reads). A bare
- * reference is read from `options.store` when the store holds the image, else from its
- * registry; `docker://REF` always from the registry, `store:REF` only from the store.
- * Close the source after.
+ * reference is read from `options.store` or its registry as `options.policy` says;
+ * `docker://REF` always from the registry, `store:REF` only from the store. Close the
+ * source after.
  */
 export async function openPlaceSource(
   place: Place | string,
   options: OpenPlaceImageOptions = {},
 ): Promise<ImageSource> {
   const p = typeof place === 'string' ? parsePlace(place) : place;
-  if (p.kind === 'registry' && !p.explicit && options.store) {
-    for (const ref of placeCandidates(p, options.client)) {
-      const stored = storeSource(ref, { store: options.store });
-      if (await holdsImage(stored, options)) return stored;
+  if (p.kind !== 'registry') return openSource(p, options);
+  const policy = options.policy ?? 'missing';
+  const tell = options.onSource ?? (() => {});
+  const store = options.store;
+  if (policy === 'never' && p.explicit) {
+    throw new InvalidArgumentError(
+      `docker://${p.ref} names the registry, which offline use never asks`,
+    );
+  }
+  if (p.explicit || policy === 'always') {
+    tell({ source: 'registry', reason: 'remote' });
+    return openSource(p, options);
+  }
+  // A short name may stand for several references (registries.conf): the first stored wins.
+  let stored: ImageSource | undefined;
+  let storedPlace = p;
+  for (const ref of store ? placeCandidates(p, options.client) : []) {
+    const candidate = storeSource(ref, { store: store as Store });
+    if (await holdsImage(candidate, options)) {
+      stored = candidate;
+      storedPlace = { ...p, ref };
+      break;
     }
   }
-  return openSource(p, options);
+  if (!store || !stored) {
+    if (policy === 'never') {
+      const where = store ? `the store ${store.dir}` : 'the store (there is none)';
+      throw new NotFoundError(
+        `${p.ref} is not in ${where}, and offline use never asks the registry`,
+      );
+    }
+    tell({ source: 'registry', reason: 'not-stored' });
+    return openSource(p, options);
+  }
+  if (policy !== 'newer' || p.ref.digest) {
+    tell({ source: 'store', reason: policy === 'never' ? 'offline' : 'stored' });
+    return stored;
+  }
+  return revalidateTag(storedPlace, store, stored, options);
+}
+
+/**
+ * The store holds the tag: one HEAD tells whether the registry still serves it. The
+ * store's copy is read when it does, or when the registry cannot be asked (said through
+ * `onSource`); the registry's image when the tag moved.
+ */
+async function revalidateTag(
+  place: Place & { kind: 'registry' },
+  store: Store,
+  stored: ImageSource,
+  options: OpenPlaceImageOptions,
+): Promise<ImageSource> {
+  const tell = options.onSource ?? (() => {});
+  const { signal } = options;
+  const name = refName(place.ref);
+  const local = await storedDigest(store, place.ref, signal);
+  let remote: string;
+  try {
+    if (!options.client) throw new InvalidArgumentError('a registry place needs a RegistryClient');
+    remote = (await options.client.headManifest(place.ref, { signal })).digest;
+  } catch (err) {
+    if (signal?.aborted || !(err instanceof OcipeekError)) throw err;
+    if (err instanceof InvalidArgumentError) throw err;
+    const checkedAt = await lastTagCheck(store, name, local);
+    tell({ source: 'store', reason: 'registry-failed', error: err, checkedAt });
+    return stored;
+  }
+  if (remote === local) {
+    await recordTagCheck(store, name, remote);
+    tell({ source: 'store', reason: 'tag-current', digest: remote });
+    return stored;
+  }
+  await stored.close();
+  tell({ source: 'registry', reason: 'tag-moved', digest: remote });
+  return openSource(place, options);
+}
+
+async function storedDigest(store: Store, ref: Reference, signal?: AbortSignal): Promise<string> {
+  const found = await store.resolve(ref, { signal });
+  if (!found) throw new NotFoundError(`${ref} is not in the store ${store.dir}`);
+  // A partial index (some platforms of the registry's) stands for the index it was cut from.
+  return sourceDigestOf(found);
 }
 
 /** Whether `source` has everything to resolve the image (manifests and config). */

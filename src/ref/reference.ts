@@ -120,6 +120,17 @@ function checkDomain(input: string, domain: string): void {
  * Throws {@link InvalidReferenceError} naming what is wrong.
  */
 export function parseReference(input: string, options: ParseReferenceOptions = {}): Reference {
+  const url = /^(https?):\/\/(.*)$/.exec(input);
+  if (url) {
+    const how =
+      url[1] === 'http'
+        ? ' (plain HTTP: add --plain-http; loopback registries need nothing)'
+        : ' (HTTPS is the default)';
+    throw new InvalidReferenceError(
+      input,
+      `references have no URL scheme: write ${url[2]?.replace(/^\/+/, '') || 'HOST/REPO[:TAG]'}${how}`,
+    );
+  }
   let s = input.startsWith('docker://') ? input.slice('docker://'.length) : input;
   if (s.startsWith('//')) s = s.slice(2);
   if (s === '') throw new InvalidReferenceError(input, 'empty reference');

@@ -64,7 +64,11 @@ async function requestBlob(
     signal,
   });
   if (res.status !== 200 && res.status !== 206) {
-    throw await errorFromResponse(res, `blob ${digest} in ${ref.name}`);
+    throw await errorFromResponse(res, `blob ${digest} in ${ref.name}`, {
+      transport,
+      registry: ref.registry,
+      signal,
+    });
   }
   return res;
 }

@@ -47,6 +47,7 @@ async function* pages(
       throw await errorFromResponse(
         res,
         field === 'tags' ? `tags of ${registry}/${repository}` : `catalog of ${registry}`,
+        { transport, registry, signal },
       );
     }
     const link = headerValue(res.headers, 'link');

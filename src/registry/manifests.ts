@@ -64,7 +64,12 @@ export async function getManifest(
     headers: { accept: options.accept ?? MANIFEST_ACCEPT },
     signal: options.signal,
   });
-  if (res.status !== 200) throw await errorFromResponse(res, `manifest ${describeRef(ref)}`);
+  if (res.status !== 200)
+    throw await errorFromResponse(res, `manifest ${describeRef(ref)}`, {
+      transport,
+      registry: ref.registry,
+      signal: options.signal,
+    });
   checkDeclaredLength(res, describeRef(ref));
   const bytes = await readCapped(res.body, MAX_MANIFEST_BYTES, `manifest ${describeRef(ref)}`);
   const digest = verifyManifestDigest(
@@ -93,7 +98,12 @@ export async function headManifest(
     signal: options.signal,
   });
   await discardBody(res.body);
-  if (res.status !== 200) throw await errorFromResponse(res, `manifest ${describeRef(ref)}`);
+  if (res.status !== 200)
+    throw await errorFromResponse(res, `manifest ${describeRef(ref)}`, {
+      transport,
+      registry: ref.registry,
+      signal: options.signal,
+    });
   const digest = headerValue(res.headers, 'docker-content-digest') ?? ref.digest;
   if (!digest) {
     throw new InvalidManifestError(

@@ -1,10 +1,11 @@
 import {
   NotFoundError,
+  NotRegistryError,
   type OcipeekError,
   RegistryError,
   UnauthorizedError,
 } from '../errors/index.js';
-import type { RegistryResponse } from '../transport/index.js';
+import type { RegistryResponse, RegistryTransport } from '../transport/index.js';
 import { readCapped } from '../transport/read-capped.js';
 
 const ERROR_BODY_LIMIT = 64 * 1024;
@@ -13,13 +14,34 @@ interface RegistryErrorBody {
   errors?: Array<{ code?: string; message?: string; detail?: unknown }>;
 }
 
+/** Where a response came from, so that a bare 404 can be checked against `GET /v2/`. */
+export interface ResponseOrigin {
+  transport: RegistryTransport;
+  registry: string;
+  signal?: AbortSignal;
+}
+
+/**
+ * A 404 that carries no distribution error code may come from a web server that is not a
+ * registry at all (skopeo reports those as a failed registry ping). Its `GET /v2/` tells:
+ * a registry answers 200 or 401; a 4xx other than 401, 403 and 429 means it is not one.
+ */
+async function notRegistry(origin: ResponseOrigin): Promise<NotRegistryError | undefined> {
+  const status = await origin.transport.apiStatus(origin.registry, origin.signal);
+  const registryLike = status < 400 || status >= 500 || [401, 403, 429].includes(status);
+  return registryLike ? undefined : new NotRegistryError(origin.registry, status);
+}
+
 /**
  * Turn a failed registry response into a one-line error. Reads at most 64 KiB of the
- * body for the distribution-spec error list; `what` names the thing asked for.
+ * body for the distribution-spec error list; `what` names the thing asked for. With
+ * `origin`, a 404 without an error code is checked to come from a registry
+ * ({@link NotRegistryError} otherwise).
  */
 export async function errorFromResponse(
   res: RegistryResponse,
   what: string,
+  origin?: ResponseOrigin,
 ): Promise<OcipeekError> {
   let code: string | undefined;
   let message: string | undefined;
@@ -37,6 +59,8 @@ export async function errorFromResponse(
   }
   const detail = message ? `: ${message}` : '';
   if (res.status === 404) {
+    const other = !code && origin ? await notRegistry(origin) : undefined;
+    if (other) return other;
     const kind = code ? code.toLowerCase().replace(/_/g, ' ') : 'not found';
     return new NotFoundError(`${kind}: ${what}${detail}`, code);
   }

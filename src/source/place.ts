@@ -63,6 +63,12 @@ export function parsePlace(input: string): Place {
     if (kind === 'docker-archive') return { kind, path, ref: suffix };
     return { kind, path, tag: suffix };
   }
+  if (looksLikePath(input)) {
+    throw new InvalidReferenceError(
+      input,
+      `a path is not an image reference: write oci:${input} for an OCI layout folder, oci-archive:${input} or docker-archive:${input} for a tar file`,
+    );
+  }
   const scheme = /^([a-z-]+):/.exec(input)?.[1];
   if (scheme && UNSUPPORTED.has(scheme)) {
     throw new UnsupportedError(
@@ -70,6 +76,14 @@ export function parsePlace(input: string): Place {
     );
   }
   return { kind: 'registry', ref: parseReference(input), explicit: false, typed: input };
+}
+
+/**
+ * A file system path rather than a reference: absolute, or relative with `./`, `../`,
+ * `~/` (references never start with `/` or `.`).
+ */
+function looksLikePath(input: string): boolean {
+  return /^(\/|\.\.?(\/|$)|~\/)/.test(input);
 }
 
 /** The place as a string `parsePlace` reads back. */

@@ -8,6 +8,7 @@ const STORE_FS_REASONS: Record<string, string> = {
   EACCES: 'permission denied',
   EPERM: 'operation not permitted',
   EROFS: 'read-only file system',
+  ENOTDIR: 'a file is in the way of a folder',
 };
 
 /** The errno code of a Node fs error, if any. */

@@ -32,5 +32,6 @@ export {
 } from './store-destination.js';
 export { defaultStorePath, type StorePathOptions } from './store-path.js';
 export { type StoreSourceOptions, storeSource } from './store-source.js';
+export { lastTagCheck, recordTagCheck } from './tag-checks.js';
 export type { StoreProblem, ValidateOptions } from './validate.js';
 export { hasWorkArea, removeIdleWorkArea } from './work-area.js';

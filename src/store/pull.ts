@@ -20,6 +20,7 @@ import {
   readStoredManifest,
 } from './pull-plan.js';
 import { refName, type Store } from './store.js';
+import { recordTagCheck } from './tag-checks.js';
 
 /**
  * When to ask the registry:
@@ -141,6 +142,7 @@ export async function pullImage(
     current = policy !== 'newer' || reference.digest !== undefined;
     if (!current) {
       current = (await source.resolve({ signal })).digest === sourceDigestOf(stored);
+      if (current) await recordTagCheck(store, name, sourceDigestOf(stored));
     }
     if (current) {
       // A partial index has every platform it names: all platforms are more than that.
@@ -210,6 +212,7 @@ export async function pullImage(
       signal,
       require: [...plan.blobs, ...plan.manifests.map((m) => m.descriptor)],
     });
+    if (!reference.digest) await recordTagCheck(store, name, registryDigest);
   } finally {
     await pin.release();
   }

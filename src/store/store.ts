@@ -117,6 +117,14 @@ export class Store {
     const create = options.create ?? true;
     const entries = await readdir(root).catch((err: unknown) => {
       if (errnoCode(err) === 'ENOENT') return undefined;
+      if (errnoCode(err) === 'ENOTDIR') {
+        throw new StoreError(
+          `the store ${root} is a file, not a folder (ENOTDIR): name a folder (--store, $OCIPEEK_STORE)`,
+          root,
+          'ENOTDIR',
+          { cause: err },
+        );
+      }
       throw storeFsError(err, root, 'read store');
     });
     if (!entries && !create) throw new NotFoundError(`no store at ${root}`);

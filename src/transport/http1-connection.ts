@@ -12,6 +12,7 @@ import {
   keepsAlive,
   MAX_HEAD_BYTES,
   parseResponseHead,
+  startsLikeHttp,
 } from './http1-head.js';
 import { ReadBuffers } from './read-buffers.js';
 import { type BodyFlow, ResponseBody } from './response-body.js';
@@ -277,6 +278,11 @@ export class Http1Connection {
       from = 0;
     }
     const limit = bytes === buffer ? end : bytes.length;
+    // A port that is not HTTP (an SSH banner) never sends a blank line: say so at once,
+    // as llhttp does, rather than wait for the timeout.
+    if (!startsLikeHttp(bytes, from, limit)) {
+      throw new HttpParseError('HPE_INVALID_CONSTANT', 'the answer does not start with "HTTP/"');
+    }
     const headEnd = findHeadEnd(bytes, part ? Math.max(0, part.length - 3) : at, limit);
     if (headEnd < 0 ? limit - from > MAX_HEAD_BYTES : headEnd - from > MAX_HEAD_BYTES) {
       throw new HttpParseError('HPE_HEADER_OVERFLOW', `head larger than ${MAX_HEAD_BYTES} bytes`);

@@ -27,6 +27,15 @@ export class HttpParseError extends Error {
   }
 }
 
+const HTTP_PREFIX = Buffer.from('HTTP/', 'latin1');
+
+/** Whether `bytes[from, limit)` can be the start of a status line (`HTTP/…`). */
+export function startsLikeHttp(bytes: Uint8Array, from: number, limit: number): boolean {
+  const n = Math.min(HTTP_PREFIX.length, limit - from);
+  for (let i = 0; i < n; i++) if (bytes[from + i] !== HTTP_PREFIX[i]) return false;
+  return true;
+}
+
 /** A parsed status line and header fields. */
 export interface ResponseHead {
   statusCode: number;

@@ -57,11 +57,27 @@ export function isAbort(err: unknown, signal?: AbortSignal): boolean {
   return Boolean(signal?.aborted) || (err as Error)?.name === 'AbortError';
 }
 
-/** True for failures worth retrying: resets, refusals, timeouts, broken bodies. */
+/**
+ * errno codes after which asking again at once cannot help: nothing listens on the port,
+ * the name does not exist, there is no route. (skopeo fails on these in one attempt; a
+ * retry loop only made the user wait two seconds for the same answer.)
+ */
+const FINAL_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EHOSTUNREACH', 'ENETUNREACH']);
+
+/**
+ * True for failures worth retrying: resets, broken bodies, timeouts. Refused connections,
+ * unknown hosts, TLS failures and answers that are not HTTP (`HPE_*`) are final.
+ */
 export function isRetryableNetworkError(err: unknown): boolean {
-  if (err instanceof OcipeekError) return err instanceof NetworkError;
+  if (err instanceof OcipeekError && !(err instanceof NetworkError)) return false;
   if (isTlsFailure(err)) return false;
-  return true;
+  const code = errorCode(err);
+  return !(code && (FINAL_CODES.has(code) || code.startsWith('HPE_')));
+}
+
+/** True when the server took the connection and sent no response head in time. */
+export function isHeadersTimeout(err: unknown): boolean {
+  return errorCode(err) === 'ETIMEDOUT_HEADERS';
 }
 
 /** What the alerts an RA-TLS server ends a handshake with say about the attestation. */
@@ -106,13 +122,18 @@ export function toNetworkError(err: unknown, host: string): OcipeekError {
       cause: err,
     });
   }
+  if (code?.startsWith('HPE_')) {
+    return new NetworkError(`${host} does not speak HTTP (${code}); is this the registry's port?`, {
+      cause: err,
+    });
+  }
   const what =
     code === 'ECONNREFUSED'
       ? 'connection refused'
       : code === 'ENOTFOUND' || code === 'EAI_AGAIN'
         ? 'host not found'
         : code === 'ETIMEDOUT_HEADERS' || code === 'ETIMEDOUT'
-          ? 'timed out'
+          ? `timed out (${detail})`
           : code === 'ETIMEDOUT_BODY'
             ? 'response body stalled'
             : code === 'ECONNRESET' && /^(aborted|socket hang up)$/.test(detail)

@@ -8,11 +8,16 @@ import {
   redactHeaders,
   redactUrl,
 } from '../auth/index.js';
-import { InvalidArgumentError, UnauthorizedError } from '../errors/index.js';
+import { InvalidArgumentError, NetworkError, UnauthorizedError } from '../errors/index.js';
 import { registryApiHost } from '../ref/index.js';
 import { discardBody, HttpPool, type HttpResponse } from './http-client.js';
 import type { SecureConnect } from './http1-connection.js';
-import { isAbort, isRetryableNetworkError, toNetworkError } from './network-errors.js';
+import {
+  isAbort,
+  isHeadersTimeout,
+  isRetryableNetworkError,
+  toNetworkError,
+} from './network-errors.js';
 import { readCapped } from './read-capped.js';
 import {
   backoffDelay,
@@ -40,7 +45,11 @@ export interface TransportOptions {
   tls?: TlsOptions;
   /** Speak plain HTTP to every registry (loopback registries find their scheme by themselves). */
   plainHttp?: boolean;
-  /** Retry policy for network errors, 429 and 5xx. */
+  /**
+   * Retry policy for network errors, 429 and 5xx. Refused connections, unknown hosts, TLS
+   * failures and answers that are not HTTP fail at once; a response-header timeout is
+   * retried at most once.
+   */
   retry?: RetryOptions;
   /** Connect and response-header timeout in milliseconds (default 30 s). */
   timeoutMs?: number;
@@ -54,6 +63,11 @@ export interface TransportOptions {
   log?: (line: string) => void;
   /** Counters to add to; a fresh one is made when omitted. */
   stats?: TransferStats;
+  /**
+   * Send nothing: every request fails at once with a `NetworkError` saying the registry
+   * is not contacted (the CLI's `--offline`, for commands that only a registry can answer).
+   */
+  offline?: boolean;
   /** Which registries may be asked at all, and which are insecure (registries.conf). */
   access?: RegistryAccess;
 }
@@ -118,6 +132,7 @@ export class RegistryTransport {
   /** `ra-tls`: the connector, loaded before the first request (`raTlsLoaded`). */
   private raTls: SecureConnect | undefined;
   private raTlsLoaded: Promise<void> | undefined;
+  private readonly apiStatuses = new Map<string, number>();
 
   constructor(private readonly options: TransportOptions = {}) {
     this.stats = options.stats ?? new TransferStats();
@@ -189,6 +204,7 @@ export class RegistryTransport {
 
   /** Send a request through the whole chain; the caller reads or discards the body. */
   async send(req: RegistryRequest): Promise<RegistryResponse> {
+    this.refuseWhenOffline(req.registry);
     const retries = this.options.retry?.retries ?? 4;
     const replayable = !(req.body && typeof (req.body as Readable).pipe === 'function');
     this.options.access?.checkAllowed(req.registry, req.repository);
@@ -211,7 +227,10 @@ export class RegistryTransport {
           continue;
         }
         const wrapped = toNetworkError(err, registryApiHost(req.registry));
-        if (attempt < retries && replayable && isRetryableNetworkError(wrapped)) {
+        // A server that took the connection and then sat on it for the whole timeout
+        // rarely answers the next time: one more try (a lost packet, a restart), not four.
+        const limit = isHeadersTimeout(err) ? Math.min(retries, 1) : retries;
+        if (attempt < limit && replayable && isRetryableNetworkError(wrapped)) {
           await sleep(backoffDelay(attempt, this.options.retry), req.signal);
           continue;
         }
@@ -247,6 +266,31 @@ export class RegistryTransport {
       }
       return res;
     }
+  }
+
+  /**
+   * The status of `GET /v2/` (the distribution API's version check) at `registry`, sent
+   * without credentials, redirects or retries, asked once per registry: a registry answers
+   * 200, or 401 when it wants credentials. Used to tell "no such manifest" from "not a
+   * registry" after a 404.
+   */
+  async apiStatus(registry: string, signal?: AbortSignal): Promise<number> {
+    const known = this.apiStatuses.get(registry);
+    if (known !== undefined) return known;
+    this.refuseWhenOffline(registry);
+    const url = new URL('/v2/', this.baseUrl(registry));
+    const headers: Record<string, string> = {};
+    if (this.options.userAgent) headers['user-agent'] = this.options.userAgent;
+    let res: HttpResponse;
+    try {
+      res = await this.raw('GET', url, headers, undefined, signal);
+    } catch (err) {
+      if (isAbort(err, signal)) throw err;
+      throw toNetworkError(err, registryApiHost(registry));
+    }
+    await discardBody(res.body);
+    this.apiStatuses.set(registry, res.statusCode);
+    return res.statusCode;
   }
 
   /** Find out a loopback registry's scheme with a `GET /v2/` before a one-shot request. */
@@ -332,6 +376,12 @@ export class RegistryTransport {
       );
     }
     return res;
+  }
+
+  private refuseWhenOffline(registry: string): void {
+    if (this.options.offline) {
+      throw new NetworkError(`offline: the registry ${registryApiHost(registry)} is not contacted`);
+    }
   }
 
   /** Write one line to the `log` option (`--verbose`), if any. */

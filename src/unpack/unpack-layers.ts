@@ -35,7 +35,15 @@ async function* hashing(source: Readable, hash: Hash): AsyncGenerator<Buffer> {
 /** DIR must be new or empty: the model of what is on disk starts from nothing. */
 /** Make `dir` if missing; its real path and entries (refused unless `clear`). */
 async function prepareDir(dir: string, clear: boolean): Promise<[string, string[]]> {
-  await mkdir(dir, { recursive: true });
+  await mkdir(dir, { recursive: true }).catch((err: NodeJS.ErrnoException) => {
+    // EEXIST: DIR is a file; ENOTDIR: a file is where one of its parents should be.
+    if (err.code === 'EEXIST' || err.code === 'ENOTDIR') {
+      throw new InvalidArgumentError(
+        `cannot unpack into ${dir}: ${err.code === 'EEXIST' ? 'it is' : 'a parent of it is'} a file, not a directory (${err.code}); give a new or empty directory`,
+      );
+    }
+    throw err;
+  });
   const names = await readdir(dir);
   if (names.length > 0 && !clear) {
     throw new InvalidArgumentError(

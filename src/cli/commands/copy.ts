@@ -8,9 +8,10 @@ import {
 import { InvalidArgumentError, UnsupportedError } from '../../errors/index.js';
 import { openDestination, openSource } from '../../places/index.js';
 import { parseReference, type Reference } from '../../ref/index.js';
+import type { RegistryClient } from '../../registry/index.js';
 import { type ImageSource, parsePlace } from '../../source/index.js';
 import { signImage } from '../../trust/sign-image.js';
-import { type CliContext, contextFor } from '../context.js';
+import { type CliContext, clientForSide, contextFor } from '../context.js';
 import { type PlatformFlags, platformOptions, runCopy } from '../copy-runner.js';
 import { formatBytes, printJson, printLines } from '../format.js';
 import { parseCount } from '../parse-count.js';
@@ -29,6 +30,14 @@ interface CopyFlags extends PlatformFlags {
 
 const COMPRESSIONS: readonly string[] = ['gzip', 'zstd'];
 const FORMATS: readonly string[] = ['oci', 'v2s2'];
+
+/** skopeo's per-side credential flags. */
+interface SideFlags {
+  srcCreds?: string;
+  destCreds?: string;
+  srcAuthfile?: string;
+  destAuthfile?: string;
+}
 
 /** `ocipeek copy SRC DST`: copy an image between registries, layouts, archives and the store. */
 export function registerCopy(program: Command): void {
@@ -59,51 +68,71 @@ export function registerCopy(program: Command): void {
     )
     .option('--sign-passphrase-file <file>', "file holding the signing key's passphrase")
     .option('--sign-identity <ref>', 'identity to sign (default: the destination reference)')
+    .option('--src-creds <user:password>', 'credentials for the source registry')
+    .option('--dest-creds <user:password>', 'credentials for the destination registry')
+    .option('--src-authfile <file>', 'auth file for the source registry')
+    .option('--dest-authfile <file>', 'auth file for the destination registry')
     .option('--json', 'print JSON')
-    .action(async (src: string, dst: string, opts: CopyFlags & SignFlags, cmd: Command) => {
-      const ctx = await contextFor(cmd);
-      const platform = platformOptions(ctx, opts);
-      const common = { client: ctx.client, storeDir: ctx.options.store, signal: ctx.signal };
-      // Archives on either side are staged in the store's temp folder (opened once).
-      const converting = opts.destCompressFormat !== undefined || opts.format !== undefined;
-      const tmpDir =
-        isArchivePlace(src) || isArchivePlace(dst) || converting
-          ? await storeTmpDir(ctx)
+    .action(
+      async (src: string, dst: string, opts: CopyFlags & SignFlags & SideFlags, cmd: Command) => {
+        // Both places are read before anything is opened: a mistake in DST is said at once.
+        const [from, to] = [parsePlace(src), parsePlace(dst)];
+        const ctx = await contextFor(cmd);
+        const platform = platformOptions(ctx, opts);
+        const srcClient = await clientForSide(
+          ctx,
+          { creds: opts.srcCreds, authfile: opts.srcAuthfile },
+          'src',
+        );
+        const destClient = await clientForSide(
+          ctx,
+          { creds: opts.destCreds, authfile: opts.destAuthfile },
+          'dest',
+        );
+        const common = { storeDir: ctx.options.store, signal: ctx.signal };
+        // Archives on either side are staged in the store's temp folder (opened once).
+        const converting = opts.destCompressFormat !== undefined || opts.format !== undefined;
+        const tmpDir =
+          isArchivePlace(src) || isArchivePlace(dst) || converting
+            ? await storeTmpDir(ctx)
+            : undefined;
+        const conversion = converting ? conversionOf(opts) : undefined;
+        // The key is read (and its passphrase checked) before anything is copied.
+        const signing = opts.signBySigstorePrivateKey
+          ? await signingFor(dst, opts.signBySigstorePrivateKey, opts)
           : undefined;
-      const conversion = converting ? conversionOf(opts) : undefined;
-      // The key is read (and its passphrase checked) before anything is copied.
-      const signing = opts.signBySigstorePrivateKey
-        ? await signingFor(dst, opts.signBySigstorePrivateKey, opts)
-        : undefined;
-      const source = await openSource(src, { ...common, tmpDir });
-      const digest = conversion
-        ? await runConversion(ctx, source, dst, {
-            ...conversion,
-            ...platform,
-            tmpDir,
-            chunkSize: opts.chunkSize,
-            json: opts.json,
-          })
-        : (
-            await runCopy(ctx, source, dst, {
-              open: { chunkSize: opts.chunkSize, tmpDir },
+        const source = await openSource(from, { ...common, client: srcClient, tmpDir });
+        const digest = conversion
+          ? await runConversion(ctx, source, dst, {
+              ...conversion,
               ...platform,
-              concurrency: opts.concurrency,
+              client: destClient,
+              tmpDir,
+              chunkSize: opts.chunkSize,
               json: opts.json,
             })
-          ).digest;
-      if (signing) {
-        const signed = await signImage(ctx.client, signing.ref, {
-          privateKey: signing.key,
-          identity: opts.signIdentity ? parseReference(opts.signIdentity) : undefined,
-          digest,
-          creator: `ocipeek ${VERSION}`,
-          signal: ctx.signal,
-        });
-        if (!(opts.json || ctx.options.json))
-          printLines(`signed ${signed.identity}@${signed.digest}`);
-      }
-    });
+          : (
+              await runCopy(ctx, source, to, {
+                open: { chunkSize: opts.chunkSize, tmpDir, client: destClient },
+                ...platform,
+                concurrency: opts.concurrency,
+                json: opts.json,
+              })
+            ).digest;
+        if (signing) {
+          const signed = await signImage(destClient, signing.ref, {
+            privateKey: signing.key,
+            identity: opts.signIdentity ? parseReference(opts.signIdentity) : undefined,
+            digest,
+            creator: `ocipeek ${VERSION}`,
+            signal: ctx.signal,
+          });
+          if (!(opts.json || ctx.options.json)) {
+            printLines(`signed ${signed.identity}@${signed.digest}`);
+          }
+        }
+      },
+    );
 }
 
 /** The conversion the flags ask for, checked before anything is opened. */
@@ -139,11 +168,15 @@ async function runConversion(
   ctx: CliContext,
   source: ImageSource,
   dst: string,
-  options: Parameters<typeof convertImageFormat>[2] & { chunkSize?: number; json?: boolean },
+  options: Parameters<typeof convertImageFormat>[2] & {
+    client: RegistryClient;
+    chunkSize?: number;
+    json?: boolean;
+  },
 ): Promise<string> {
   try {
     const destination = await openDestination(dst, {
-      client: ctx.client,
+      client: options.client,
       storeDir: ctx.options.store,
       imageName: source.imageName,
       signal: ctx.signal,

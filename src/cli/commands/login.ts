@@ -1,82 +1,84 @@
 import type { Command } from 'commander';
-import { login, logout } from '../../auth/index.js';
+import { authFileWritePath, login, logout } from '../../auth/index.js';
 import { InvalidArgumentError, UnauthorizedError } from '../../errors/index.js';
-import { RegistryClient } from '../../registry/index.js';
 import { discardBody } from '../../transport/index.js';
-import { contextFor } from '../context.js';
+import { clientWith, contextFor } from '../context.js';
+import { promptPassword } from '../password-prompt.js';
 import { readStdin } from '../stdin.js';
 
 function registryOf(host: string): string {
   return host.replace(/^(docker|https?):\/\//, '').replace(/\/.*$/, '');
 }
 
-/** `ocipeek login` / `ocipeek logout`: manage the containers auth file. */
+interface LoginFlags {
+  username?: string;
+  passwordStdin?: boolean;
+  authfile?: string;
+}
+
+/** The password: piped with `--password-stdin`, else asked on the terminal without echo. */
+async function passwordFor(flags: LoginFlags, username: string, registry: string) {
+  if (flags.passwordStdin) return (await readStdin()).replace(/\r?\n$/, '');
+  return promptPassword(`Password for ${username}@${registry}: `);
+}
+
+/**
+ * `ocipeek login` / `ocipeek logout`: manage the containers auth file (the file and format
+ * podman and skopeo use: `--authfile`, else `$REGISTRY_AUTH_FILE`, else
+ * `$XDG_RUNTIME_DIR/containers/auth.json`, else `~/.config/containers/auth.json`).
+ */
 export function registerLogin(program: Command): void {
   program
     .command('login')
-    .description('check credentials against a registry and save them in the auth file')
+    .description(
+      'check credentials against a registry and save them in the auth file (the password is asked for on a terminal, or read with --password-stdin)',
+    )
     .argument('<host>', 'registry host[:port]')
-    .option('-u, --user <user>', 'user name')
+    .option('-u, --username <user>', 'user name')
     .option('--password-stdin', 'read the password from standard input')
-    .action(
-      async (host: string, opts: { user?: string; passwordStdin?: boolean }, cmd: Command) => {
-        const globals = cmd.optsWithGlobals() as { username?: string; authfile?: string };
-        const username = opts.user ?? globals.username;
-        if (!username) throw new InvalidArgumentError('login needs -u USER');
-        if (!opts.passwordStdin && !cmd.optsWithGlobals().passwordStdin) {
-          throw new InvalidArgumentError(
-            'login needs --password-stdin (passwords on the command line leak)',
-          );
-        }
-        const password = (await readStdin()).replace(/\r?\n$/, '');
-        const registry = registryOf(host);
-        const ctx = await contextFor(cmd);
-        const credentials = { username, password };
-        // Check the credentials before saving them, as docker login does.
-        const probe = new RegistryClient({
-          keychain: { resolve: async () => credentials },
-          tls: {
-            caFile: ctx.options.caFile,
-            certFile: ctx.options.cert,
-            keyFile: ctx.options.key,
-            verify: ctx.options.tlsVerify,
-          },
-          plainHttp: ctx.options.plainHttp,
-          stats: ctx.client.stats,
+    .action(async (host: string, _opts: unknown, cmd: Command) => {
+      const flags = cmd.optsWithGlobals() as LoginFlags;
+      const username = flags.username;
+      if (!username) throw new InvalidArgumentError('login needs -u USER');
+      const registry = registryOf(host);
+      const ctx = await contextFor(cmd, { anonymous: true, writesAuthFile: true });
+      const credentials = { username, password: await passwordFor(flags, username, registry) };
+      // Check the credentials before saving them, as docker login does.
+      const probe = clientWith(ctx, { resolve: async () => credentials });
+      const rejected = () =>
+        new UnauthorizedError(
+          `login to ${registry} failed: credentials rejected by ${registry} (nothing was saved)`,
+        );
+      try {
+        const res = await probe.transport.send({
+          registry,
+          scope: '',
+          method: 'GET',
+          path: '/v2/',
+          signal: ctx.signal,
         });
-        try {
-          const res = await probe.transport.send({
-            registry,
-            scope: '',
-            method: 'GET',
-            path: '/v2/',
-            signal: ctx.signal,
-          });
-          await discardBody(res.body);
-          if (res.status === 401 || res.status === 403) {
-            throw new UnauthorizedError(
-              `login to ${registry} failed: credentials rejected`,
-              res.status,
-            );
-          }
-        } finally {
-          await probe.close();
-        }
-        const file = await login(registry, credentials, { authFile: globals.authfile });
-        process.stderr.write(`Login succeeded (saved in ${file})\n`);
-      },
-    );
+        await discardBody(res.body);
+        if (res.status === 401 || res.status === 403) throw rejected();
+      } catch (err) {
+        // A token server's refusal comes as its own error: the same thing to the user.
+        if (err instanceof UnauthorizedError) throw rejected();
+        throw err;
+      }
+      const file = await login(registry, credentials, { authFile: flags.authfile });
+      process.stderr.write(`Login succeeded (saved in ${file})\n`);
+    });
   program
     .command('logout')
-    .description('remove saved credentials for a registry')
+    .description('remove saved credentials for a registry from the auth file')
     .argument('<host>', 'registry host[:port]')
     .action(async (host: string, _opts: unknown, cmd: Command) => {
-      const globals = cmd.optsWithGlobals() as { authfile?: string };
-      const removed = await logout(registryOf(host), { authFile: globals.authfile });
+      const { authfile } = cmd.optsWithGlobals() as LoginFlags;
+      const registry = registryOf(host);
+      const removed = await logout(registry, { authFile: authfile });
       process.stderr.write(
         removed
-          ? `Removed login credentials for ${registryOf(host)}\n`
-          : `Not logged in to ${registryOf(host)}\n`,
+          ? `Removed login credentials for ${registry}\n`
+          : `Not logged in to ${registry} (no credentials for it in ${authFileWritePath({ authFile: authfile })})\n`,
       );
     });
 }

@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { InvalidArgumentError } from '../../errors/index.js';
+import { InvalidArgumentError, ListenError } from '../../errors/index.js';
 import { openRegistryStorage } from '../storage/open-storage.js';
 import { isWritable, type RegistryBackend } from '../storage/registry-storage.js';
 import { Gatekeeper } from './access/gatekeeper.js';
@@ -365,11 +365,17 @@ export async function startRegistryServer(
   const listener = await createListener(handler, options.tls);
   const { server } = listener;
   await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
+    const failed = (err: NodeJS.ErrnoException) => {
+      reject(new ListenError(options.listen ?? `${host}:${port}`, err.code, { cause: err }));
+    };
+    server.once('error', failed);
     server.listen(port, host, () => {
-      server.off('error', reject);
+      server.off('error', failed);
       resolve();
     });
+  }).catch(async (err: unknown) => {
+    await backend.close?.();
+    throw err;
   });
   const address = server.address() as AddressInfo;
   const gc = startOnlineGc(backend, options);

@@ -4,6 +4,7 @@ import { familiarTag, pickEntry, safeEntryPath } from '../../../src/archive/inde
 import { rewriteIndex, selectEntries } from '../../../src/copy/index.js';
 import { digestOf } from '../../../src/digest/index.js';
 import {
+  InvalidReferenceError,
   InvalidTarError,
   PlatformNotFoundError,
   UnsupportedError,
@@ -56,6 +57,28 @@ describe('parsePlace', () => {
     }
     assert.throws(() => parsePlace('containers-storage:app'), UnsupportedError);
     assert.throws(() => parsePlace('dir:/tmp/x'), UnsupportedError);
+  });
+
+  it('refuses paths and URLs, saying what to write instead', () => {
+    for (const path of ['/tmp/dir', './layout', '../up', '.', '~/images']) {
+      assert.throws(
+        () => parsePlace(path),
+        (e: unknown) =>
+          e instanceof InvalidReferenceError &&
+          e.message.includes(`a path is not an image reference: write oci:${path} `),
+        path,
+      );
+    }
+    assert.throws(
+      () => parsePlace('http://127.0.0.1:5000/app:1'),
+      /references have no URL scheme: write 127\.0\.0\.1:5000\/app:1 \(plain HTTP: add --plain-http/,
+    );
+    assert.throws(
+      () => parsePlace('https://ghcr.io/team/app'),
+      /references have no URL scheme: write ghcr\.io\/team\/app \(HTTPS is the default\)/,
+    );
+    // A relative name without ./ is still a reference, as in docker.
+    assert.equal(parsePlace('team/app').kind, 'registry');
   });
 });
 

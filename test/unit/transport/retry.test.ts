@@ -1,7 +1,13 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { NetworkError } from '../../../src/errors/index.js';
 import { nextLink } from '../../../src/registry/index.js';
 import { isLoopbackRegistry } from '../../../src/transport/index.js';
+import {
+  isHeadersTimeout,
+  isRetryableNetworkError,
+  toNetworkError,
+} from '../../../src/transport/network-errors.js';
 import { backoffDelay, isRetryableStatus, parseRetryAfter } from '../../../src/transport/retry.js';
 
 describe('retry policy', () => {
@@ -55,5 +61,46 @@ describe('Link header', () => {
     );
     assert.equal(nextLink(undefined), undefined);
     assert.equal(nextLink('<x>; rel="prev"'), undefined);
+  });
+});
+
+describe('which network failures are retried', () => {
+  /** A Node socket error as `net` makes it. */
+  const sysError = (code: string, message = code) => Object.assign(new Error(message), { code });
+
+  it('fails at once on what asking again cannot change', () => {
+    for (const code of [
+      'ECONNREFUSED',
+      'ENOTFOUND',
+      'EHOSTUNREACH',
+      'ENETUNREACH',
+      'HPE_INVALID_CONSTANT',
+    ]) {
+      const wrapped = toNetworkError(sysError(code), '127.0.0.1:5000');
+      assert.ok(wrapped instanceof NetworkError, code);
+      assert.equal(isRetryableNetworkError(wrapped), false, code);
+    }
+  });
+
+  it('retries resets and timeouts; only a response-head timeout counts as one', () => {
+    for (const code of [
+      'ECONNRESET',
+      'EPIPE',
+      'ETIMEDOUT_HEADERS',
+      'ETIMEDOUT_BODY',
+      'EAI_AGAIN',
+    ]) {
+      assert.equal(isRetryableNetworkError(toNetworkError(sysError(code), 'h')), true, code);
+    }
+    assert.equal(isHeadersTimeout(toNetworkError(sysError('ETIMEDOUT_HEADERS'), 'h')), true);
+    assert.equal(isHeadersTimeout(toNetworkError(sysError('ECONNRESET'), 'h')), false);
+  });
+
+  it('names a port that does not speak HTTP', () => {
+    const err = toNetworkError(sysError('HPE_INVALID_CONSTANT', 'Expected HTTP/'), '127.0.0.1:22');
+    assert.equal(
+      err.message,
+      "127.0.0.1:22 does not speak HTTP (HPE_INVALID_CONSTANT); is this the registry's port?",
+    );
   });
 });

@@ -1,0 +1,151 @@
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import {
+  type BuiltImage,
+  type FaultProxy,
+  LayoutWriter,
+  pushLayout,
+  type RunningRegistry,
+  randomImage,
+  startFaultProxyFor,
+  startRegistry,
+  tempDir,
+} from '../harness/index.js';
+import { runCli } from '../harness/run-cli.js';
+
+/**
+ * Where `cat`, `ls` and the other readers take a stored tag from, against the real
+ * docker-registry behind a logging proxy (no fault injected: it only counts requests).
+ * The store holds `team/app:1`; the tests move the tag in the registry, read with and
+ * without `--offline` and `--remote`, and finally stop the proxy so the registry cannot
+ * be reached.
+ */
+describe('a stored tag is revalidated with one HEAD', () => {
+  let dir: { path: string; remove(): Promise<void> };
+  let reg: RunningRegistry;
+  let proxy: FaultProxy;
+  let store: string;
+  let one: BuiltImage;
+  let two: BuiltImage;
+  let layout: string;
+  let ref: string;
+  let checkedAfter: number;
+
+  const cli = (args: string[]) => runCli(['--store', store, ...args]);
+  /** Requests the proxy forwarded since the last reset, as `METHOD PATH`. */
+  const requests = () => proxy.log.map((e) => `${e.method} ${e.url}`);
+
+  before(async () => {
+    dir = await tempDir('cli-tag-revalidation');
+    store = join(dir.path, 'store');
+    layout = join(dir.path, 'layout');
+    const w = new LayoutWriter(layout);
+    one = await randomImage(w, {
+      layerEntries: [[{ path: 'hello.txt', content: 'one\n' }]],
+      refName: 'one',
+    });
+    two = await randomImage(w, {
+      layerEntries: [[{ path: 'hello.txt', content: 'two\n' }]],
+      refName: 'two',
+      created: '2024-02-01T00:00:00Z',
+    });
+    await w.finish();
+    reg = await startRegistry();
+    await pushLayout(layout, 'one', reg, 'team/app:1');
+    proxy = await startFaultProxyFor(reg);
+    ref = `${proxy.host}/team/app:1`;
+    const pulled = await cli(['pull', ref]);
+    assert.equal(pulled.code, 0, pulled.stderr);
+  });
+  after(async () => {
+    await proxy?.close();
+    await reg?.stop();
+    await dir?.remove();
+  });
+
+  it('unchanged tag: one HEAD, then the store serves', async () => {
+    proxy.resetLog();
+    checkedAfter = Date.now() - 1000;
+    const r = await cli(['cat', ref, '/hello.txt', '--verbose']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.out, 'one\n');
+    assert.deepEqual(requests(), ['HEAD /v2/team/app/manifests/1']);
+    assert.match(
+      r.stderr,
+      new RegExp(
+        `source: store \\(the registry still serves ${one.descriptor.digest} for the tag\\)`,
+      ),
+    );
+  });
+
+  it('moved tag: the HEAD finds the new digest and the registry serves the new image', async () => {
+    await pushLayout(layout, 'two', reg, 'team/app:1');
+    proxy.resetLog();
+    const r = await cli(['cat', ref, '/hello.txt', '--verbose']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.out, 'two\n');
+    const sent = requests();
+    assert.equal(sent[0], 'HEAD /v2/team/app/manifests/1');
+    assert.equal(sent.filter((s) => s.startsWith('HEAD ')).length, 1, sent.join(', '));
+    assert.ok(sent.includes(`GET /v2/team/app/blobs/${two.layers[0]!.digest}`));
+    assert.match(
+      r.stderr,
+      new RegExp(
+        `source: registry \\(the tag moved to ${two.descriptor.digest}; the store's copy is older\\)`,
+      ),
+    );
+    // ls and inspect agree with cat: the same image, the new one.
+    const listed = await cli(['inspect', ref, '--json']);
+    assert.equal(JSON.parse(listed.out).digest, two.descriptor.digest);
+  });
+
+  it('--offline never asks the registry: the store copy, no request at all', async () => {
+    proxy.resetLog();
+    const r = await cli(['cat', ref, '/hello.txt', '--offline', '--verbose']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.out, 'one\n');
+    assert.deepEqual(requests(), []);
+    assert.match(r.stderr, /source: store \(--offline\)/);
+    const missing = await cli(['cat', `${proxy.host}/team/other:1`, '/hello.txt', '--offline']);
+    assert.equal(missing.code, 1);
+    assert.match(
+      missing.stderr,
+      /^ocipeek: 127\.0\.0\.1:\d+\/team\/other:1 is not in the store .*, and offline use never asks the registry\n$/,
+    );
+    assert.deepEqual(requests(), []);
+    // Commands only a registry can answer fail at once instead of asking it.
+    const tags = await cli(['tags', `${proxy.host}/team/app`, '--offline']);
+    assert.equal(tags.code, 1);
+    assert.equal(tags.stderr, `ocipeek: offline: the registry ${proxy.host} is not contacted\n`);
+    assert.deepEqual(requests(), []);
+    const both = await cli(['cat', ref, '/hello.txt', '--offline', '--remote']);
+    assert.equal(both.code, 2);
+    assert.match(both.stderr, /use one of --offline and --remote/);
+  });
+
+  it('--remote always reads the registry, without a HEAD first', async () => {
+    proxy.resetLog();
+    const r = await cli(['cat', ref, '/hello.txt', '--remote', '--verbose']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.out, 'two\n');
+    const sent = requests();
+    assert.equal(sent.filter((s) => s.startsWith('HEAD ')).length, 0, sent.join(', '));
+    assert.equal(sent[0], 'GET /v2/team/app/manifests/1');
+    assert.match(r.stderr, /source: registry\n/);
+  });
+
+  it('unreachable registry: the store copy, with a warning saying when the tag was last checked', async () => {
+    await proxy.close();
+    const r = await cli(['cat', ref, '/hello.txt']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.out, 'one\n');
+    const m =
+      /^warning: reading from the store, tag last checked at (\S+): the registry could not be asked \(cannot reach 127\.0\.0\.1:\d+: connection refused\)\n$/.exec(
+        r.stderr,
+      );
+    assert.ok(m, r.stderr);
+    const checked = Date.parse(m[1]!);
+    assert.ok(checked >= checkedAfter && checked <= Date.now(), m[1]);
+  });
+});
