@@ -365,7 +365,10 @@ describe('unpack: layer merge rules on disk', () => {
       content: '',
       uid: i,
     }));
-    const r = await unpackEntries([entries], dir, { rootless: true });
+    const r = await unpackEntries([entries], dir, {
+      rootless: true,
+      ownershipFile: `${dir}.ownership.json`,
+    });
     const text = readFileSync(`${dir}.ownership.json`, 'utf8');
     assert.ok(text.length > 256 * 1024, `${text.length} bytes`);
     assert.equal(text, `${JSON.stringify(r.ownership)}\n`);
