@@ -207,6 +207,7 @@ export function toMarkdown(rep: BenchReport): string {
     `- date: ${rep.date}${rep.quick ? ' (**--quick** run: fewer runs, smaller big layer)' : ''}`,
     `- runs: ${rep.warmup} warm-up + ${rep.runs} measured per contender (short commands more, see each table's n), contenders alternating`,
     `- machine: ${m.cpus} CPUs (${m.cpuModel}), ${m.memoryGiB} GiB RAM, kernel ${m.kernel}, ${m.os}`,
+    `- \`node -e ''\` on this machine: ${nodeFloor(rep)}`,
     `- disk: ${m.disk} as the kernel reports it; load average at start ${m.loadAverage.join(' ')}`,
     `- environment: ${environment(rep)}`,
     `- versions: ${Object.entries(rep.versions)
@@ -288,4 +289,13 @@ export async function writeReport(repoRoot: string, rep: BenchReport): Promise<s
     timeout: 60_000,
   });
   return files;
+}
+
+/** Node's own start-up (the `startup` case's peer), per variant, so a reader can scale the figures. */
+function nodeFloor(rep: BenchReport): string {
+  const startup = rep.cases.find((c) => c.id === 'startup');
+  const rows = (startup?.rows ?? []).filter((r) => r.peer?.name === "node -e ''");
+  if (rows.length === 0) return 'not measured in this report (run the `startup` case)';
+  const when = startup?.measured ? ` (measured ${startup.measured})` : '';
+  return `${rows.map((r) => `${(r.peer!.medianS * 1000).toFixed(0)} ms ${r.variant}`).join(', ')}${when}`;
 }
