@@ -9,7 +9,7 @@ import { InvalidArgumentError, UnsupportedError } from '../../errors/index.js';
 import { openDestination, openSource } from '../../places/index.js';
 import { parseReference, type Reference } from '../../ref/index.js';
 import type { RegistryClient } from '../../registry/index.js';
-import { type ImageSource, parsePlace } from '../../source/index.js';
+import { type ImageSource, type Place, parsePlace } from '../../source/index.js';
 import { signImage } from '../../trust/sign-image.js';
 import { type CliContext, clientForSide, contextFor } from '../context.js';
 import { type PlatformFlags, platformOptions, runCopy } from '../copy-runner.js';
@@ -99,11 +99,11 @@ export function registerCopy(program: Command): void {
         const conversion = converting ? conversionOf(opts) : undefined;
         // The key is read (and its passphrase checked) before anything is copied.
         const signing = opts.signBySigstorePrivateKey
-          ? await signingFor(dst, opts.signBySigstorePrivateKey, opts)
+          ? await signingFor(to, opts.signBySigstorePrivateKey, opts)
           : undefined;
         const source = await openSource(from, { ...common, client: srcClient, tmpDir });
         const digest = conversion
-          ? await runConversion(ctx, source, dst, {
+          ? await runConversion(ctx, source, to, {
               ...conversion,
               ...platform,
               client: destClient,
@@ -167,7 +167,7 @@ function conversionOf(opts: CopyFlags): {
 async function runConversion(
   ctx: CliContext,
   source: ImageSource,
-  dst: string,
+  dst: Place,
   options: Parameters<typeof convertImageFormat>[2] & {
     client: RegistryClient;
     chunkSize?: number;
@@ -214,11 +214,10 @@ interface SignFlags {
 
 /** The destination to sign and the decrypted key; only registries hold signatures. */
 async function signingFor(
-  dst: string,
+  place: Place,
   keyPath: string,
   opts: SignFlags,
 ): Promise<{ ref: Reference; key: KeyObject }> {
-  const place = parsePlace(dst);
   if (place.kind !== 'registry') {
     throw new InvalidArgumentError('--sign-by-sigstore-private-key needs a registry destination');
   }
