@@ -2,14 +2,9 @@ import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { isOcipeekError } from '../errors/index.js';
 import type { ImageFilesystem } from '../fs/index.js';
-import {
-  findSeekIndex,
-  type ImageSeekIndex,
-  type LazyImage,
-  lazyFormatOf,
-  openLazyFile,
-  openLazyImage,
-} from '../lazy/index.js';
+import { type LazyImage, openLazyFile, openLazyImage } from '../lazy/lazy-image.js';
+import { lazyFormatOf } from '../lazy/lazy-layer.js';
+import { findSeekIndex, type ImageSeekIndex } from '../lazy/seek-index/find-seek-index.js';
 import { defaultStorePath } from '../store/index.js';
 import { type CliImage, cliFilesystem, warnRefused } from './image-source.js';
 

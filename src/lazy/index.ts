@@ -50,7 +50,6 @@ export {
   findSeekIndex,
   type ImageSeekIndex,
 } from './seek-index/find-seek-index.js';
-export { IndexedLayer } from './seek-index/indexed-layer.js';
 export {
   DEFAULT_SPAN,
   decodeLayerSeekIndex,

@@ -11,7 +11,6 @@ import { mapPool } from '../util/task-pool.js';
 import { type LazyLayer, lazyFormatOf, openLazyLayer } from './lazy-layer.js';
 import { type BlobRangeSource, registryRangeSource, storeRangeSource } from './range-source.js';
 import type { ImageSeekIndex } from './seek-index/find-seek-index.js';
-import { IndexedLayer } from './seek-index/indexed-layer.js';
 
 /** Options for {@link openLazyImage}. */
 export interface OpenLazyImageOptions {
@@ -84,7 +83,11 @@ async function openTocLayer(
   const indexed = lazyFormatOf(descriptor)
     ? undefined
     : options.seekIndex?.layers.get(descriptor.digest);
-  if (indexed) return new IndexedLayer(source, indexed.index, indexed.digest);
+  if (indexed) {
+    // pako is loaded only for images read through a seek index.
+    const { IndexedLayer } = await import('./seek-index/indexed-layer.js');
+    return new IndexedLayer(source, indexed.index, indexed.digest);
+  }
   return (await openLazyLayer(source, descriptor, { probe: false, signal: options.signal }))!;
 }
 
