@@ -89,6 +89,9 @@ export const seekIndex: BenchCase = {
             ...(args[0] === 'cat' ? [file] : []),
             ...extra,
           ]);
+          ctx.log(
+            `    ${name}: ${what} (${way}): ${r.bytes} bytes in ${r.requests} requests, ${seconds(r)} s`,
+          );
           rows.push({
             label: `${name}: ${what} (${way})`,
             figures: {

@@ -1,10 +1,6 @@
 import { Readable } from 'node:stream';
-import {
-  buildArtifactManifest,
-  CREATED_ANNOTATION,
-  EMPTY_DESCRIPTOR,
-  EMPTY_JSON,
-} from '../../artifact/artifact-manifest.js';
+import { buildArtifactManifest, CREATED_ANNOTATION } from '../../artifact/artifact-manifest.js';
+import { writeArtifact } from '../../artifact/push-artifact.js';
 import { digestOf } from '../../digest/index.js';
 import { InvalidManifestError, UnsupportedError } from '../../errors/index.js';
 import { type Descriptor, isIndex, parseManifest } from '../../media/index.js';
@@ -129,28 +125,17 @@ export async function writeSeekIndex(
   built: BuiltSeekIndex,
   options: { signal?: AbortSignal } = {},
 ): Promise<string> {
-  const { signal } = options;
   try {
-    if (!(await destination.hasBlob(EMPTY_DESCRIPTOR, { signal }))) {
-      await destination.putBlob(EMPTY_DESCRIPTOR, Readable.from([EMPTY_JSON]), {
-        role: 'config',
-        signal,
-      });
-    }
-    for (const blob of built.blobs) {
-      if (await destination.hasBlob(blob.descriptor, { signal })) continue;
-      await destination.putBlob(blob.descriptor, Readable.from([blob.bytes]), {
-        role: 'layer',
-        signal,
-      });
-    }
     const root = {
       bytes: built.manifest,
       mediaType: built.descriptor.mediaType,
       digest: built.digest,
     };
-    await destination.putManifest(root, { root: true, signal });
-    return await destination.commit(root, { signal });
+    const blobs = built.blobs.map((b) => ({
+      descriptor: b.descriptor,
+      open: () => Readable.from([b.bytes]),
+    }));
+    return await writeArtifact(destination, root, blobs, options);
   } catch (err) {
     await destination.abort().catch(() => {});
     throw err;
