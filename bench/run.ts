@@ -9,6 +9,7 @@ import { peekLayer } from './cases/peek.js';
 import { imageProxy } from './cases/proxy.js';
 import { pullBig, pullShared, pullSmall } from './cases/pull.js';
 import { peakRss } from './cases/rss.js';
+import { seekIndex } from './cases/seek-index.js';
 import { smallCommands } from './cases/small.js';
 import { startup } from './cases/startup.js';
 import {
@@ -50,6 +51,7 @@ const CASES: BenchCase[] = [
   zstdImage,
   catFile,
   peekLayer,
+  seekIndex,
   jsPeerPull,
   imageProxy,
   peakRss,

@@ -1,6 +1,7 @@
 /**
  * `ocipeek/lazy`: reading remote layers without downloading them whole: range peeks of
- * ordinary layers, eStargz and zstd:chunked tables of contents.
+ * ordinary layers, eStargz and zstd:chunked tables of contents, seek indexes of gzip
+ * layers (built, published as referrers, found and read).
  *
  * @packageDocumentation
  */
@@ -43,4 +44,29 @@ export type {
   RegistryRangeSourceOptions,
   StoreRangeSourceOptions,
 } from '../lazy/range-source.js';
+export {
+  type BuildLayerSeekIndexOptions,
+  buildLayerSeekIndex,
+} from '../lazy/seek-index/build-layer-index.js';
+export {
+  type BuildSeekIndexOptions,
+  type BuiltSeekIndex,
+  buildSeekIndex,
+  writeSeekIndex,
+} from '../lazy/seek-index/build-seek-index.js';
+export {
+  type FindSeekIndexOptions,
+  findSeekIndex,
+  type ImageSeekIndex,
+} from '../lazy/seek-index/find-seek-index.js';
+export {
+  DEFAULT_SPAN,
+  decodeLayerSeekIndex,
+  encodeLayerSeekIndex,
+  type LayerSeekIndex,
+  SEEK_INDEX_ARTIFACT_TYPE,
+  SEEK_INDEX_LAYER_ANNOTATION,
+  SEEK_INDEX_LAYER_MEDIA_TYPE,
+  type SeekCheckpoint,
+} from '../lazy/seek-index/seek-index-format.js';
 export { parseSize } from '../util/parse-size.js';

@@ -5,7 +5,7 @@ import { Readable } from 'node:stream';
 import { createDigester } from '../digest/index.js';
 import { InvalidArgumentError } from '../errors/index.js';
 import type { Descriptor, ImageManifest } from '../media/index.js';
-import type { ImageDestination } from '../source/index.js';
+import type { ImageDestination, ManifestBytes } from '../source/index.js';
 import {
   buildArtifactManifest,
   CREATED_ANNOTATION,
@@ -83,20 +83,12 @@ export async function pushArtifact(
       subject: options.subject,
       annotations,
     });
-    if (!(await destination.hasBlob(EMPTY_DESCRIPTOR, { signal }))) {
-      await destination.putBlob(EMPTY_DESCRIPTOR, Readable.from([EMPTY_JSON]), {
-        role: 'config',
-        signal,
-      });
-    }
-    for (const [i, layer] of layers.entries()) {
-      if (await destination.hasBlob(layer, { signal })) continue;
-      const stream = createReadStream(files[i]!.path, { highWaterMark: 1 << 20 });
-      await destination.putBlob(layer, stream, { role: 'layer', signal });
-    }
     const root = { bytes: built.bytes, mediaType: built.manifest.mediaType!, digest: built.digest };
-    await destination.putManifest(root, { root: true, signal });
-    const digest = await destination.commit(root, { signal });
+    const blobs = layers.map((descriptor, i) => ({
+      descriptor,
+      open: () => createReadStream(files[i]!.path, { highWaterMark: 1 << 20 }),
+    }));
+    const digest = await writeArtifact(destination, root, blobs, { signal });
     const descriptor: Descriptor = {
       mediaType: root.mediaType,
       digest,
@@ -109,6 +101,38 @@ export async function pushArtifact(
     await destination.abort().catch(() => {});
     throw err;
   }
+}
+
+/** One blob of an artifact and how to read it (opened only when the destination lacks it). */
+export interface ArtifactBlob {
+  descriptor: Descriptor;
+  open(): Readable;
+}
+
+/**
+ * Write an artifact whose manifest is built: the empty config, each blob the destination
+ * does not hold yet, the manifest as the root, then commit. Resolves to the manifest
+ * digest as the destination holds it. The caller aborts the destination on failure.
+ */
+export async function writeArtifact(
+  destination: ImageDestination,
+  root: ManifestBytes,
+  blobs: ArtifactBlob[],
+  options: { signal?: AbortSignal } = {},
+): Promise<string> {
+  const { signal } = options;
+  if (!(await destination.hasBlob(EMPTY_DESCRIPTOR, { signal }))) {
+    await destination.putBlob(EMPTY_DESCRIPTOR, Readable.from([EMPTY_JSON]), {
+      role: 'config',
+      signal,
+    });
+  }
+  for (const blob of blobs) {
+    if (await destination.hasBlob(blob.descriptor, { signal })) continue;
+    await destination.putBlob(blob.descriptor, blob.open(), { role: 'layer', signal });
+  }
+  await destination.putManifest(root, { root: true, signal });
+  return destination.commit(root, { signal });
 }
 
 /** A file's layer descriptor: digest and size from one read, its title from its name. */

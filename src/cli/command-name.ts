@@ -43,6 +43,7 @@ export const COMMANDS: Record<string, () => Promise<(program: Command) => void>>
   prune: async () => (await import('./commands/prune.js')).registerPrune,
   copy: async () => (await import('./commands/copy.js')).registerCopy,
   convert: async () => (await import('./commands/convert.js')).registerConvert,
+  index: async () => (await import('./commands/index-image.js')).registerIndex,
   export: async () => (await import('./commands/export.js')).registerExport,
   import: async () => (await import('./commands/import.js')).registerImport,
   wasm: async () => (await import('./commands/wasm.js')).registerWasm,

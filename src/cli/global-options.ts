@@ -33,6 +33,8 @@ export interface GlobalOptions {
   signaturePolicy?: string;
   'registries.d'?: string;
   insecurePolicy?: boolean;
+  /** Look for a seek index of registry images (`--no-index` sets it false). */
+  index?: boolean;
 }
 
 const MODES = ['no-tls', 'tls', 'ra-tls'];
@@ -121,7 +123,11 @@ export function addGlobalOptions(program: Command): Command {
     )
     .option('--remote', 'read images from their registry even when the store holds them')
     .option('-v, --verbose', 'log requests and responses (secrets redacted); stack traces on error')
-    .option('--stats', 'print "stats: requests=N bytesFetched=N seconds=S" on stderr at exit');
+    .option('--stats', 'print "stats: requests=N bytesFetched=N seconds=S" on stderr at exit')
+    .option(
+      '--no-index',
+      'never read a registry image through a seek index (`ocipeek index`) published as its referrer',
+    );
 }
 
 /** The global options as seen from inside a subcommand's action. */

@@ -1,39 +1,80 @@
+import { join } from 'node:path';
 import type { Readable } from 'node:stream';
+import { isOcipeekError } from '../errors/index.js';
 import type { ImageFilesystem } from '../fs/index.js';
-import { type LazyImage, openLazyFile, openLazyImage } from '../lazy/index.js';
+import { type LazyImage, openLazyFile, openLazyImage } from '../lazy/lazy-image.js';
+import { lazyFormatOf } from '../lazy/lazy-layer.js';
+import { findSeekIndex, type ImageSeekIndex } from '../lazy/seek-index/find-seek-index.js';
+import { defaultStorePath } from '../store/index.js';
 import { type CliImage, cliFilesystem, warnRefused } from './image-source.js';
 
 /**
- * The image opened through its eStargz / zstd:chunked TOCs when every layer announces one
- * (listings and single files then cost a few range requests); `undefined` for ordinary
- * images, decided from the annotations alone.
+ * The image opened through its eStargz / zstd:chunked TOCs, or through its seek index
+ * when one is published as its referrer (listings and single files then cost a few range
+ * requests); `undefined` for other images.
  */
 export async function openCliLazyImage(img: CliImage): Promise<LazyImage | undefined> {
-  const options = lazyOptions(img);
+  const options = await lazyOptions(img);
   return options && openLazyImage(img.image, options);
 }
 
 /**
- * The file at `path` of an image whose every layer announces a TOC, read from the top
- * layer's TOC down only as far as needed; `undefined` for ordinary images.
+ * The file at `path` of an image whose every layer has a TOC or a seek index, read from
+ * the top layer down only as far as needed; `undefined` for other images.
  */
 export async function openCliLazyFile(img: CliImage, path: string): Promise<Readable | undefined> {
-  const options = lazyOptions(img);
+  const options = await lazyOptions(img);
   return options && openLazyFile(img.image, path, options);
 }
 
-/** Where the TOC readers take ranges from; `undefined` for images that are not lazy here. */
-function lazyOptions(img: CliImage) {
+/** Where the lazy readers take ranges from; `undefined` for images that are not lazy here. */
+async function lazyOptions(img: CliImage) {
   // The TOC readers take ranges from a registry or the store; local layouts and
   // archives are read whole (they are on disk already).
   if (img.image.location !== 'registry' && img.image.location !== 'store') return undefined;
   const store = img.image.location === 'store' ? img.store : undefined;
-  return { client: img.ctx.client, store, signal: img.ctx.signal };
+  const seekIndex = await cliSeekIndex(img);
+  return { client: img.ctx.client, store, signal: img.ctx.signal, seekIndex };
+}
+
+/**
+ * The seek index of a registry image whose layers have no TOCs of their own: one
+ * referrers request, then its blobs, all kept in `STORE/.ocipeek/seek-index` (a second
+ * run asks nothing). None with `--no-index`.
+ */
+async function cliSeekIndex(img: CliImage): Promise<ImageSeekIndex | undefined> {
+  const { image, ctx } = img;
+  if (ctx.options.index === false || image.location !== 'registry') return undefined;
+  if (image.layers.every((l) => lazyFormatOf(l.descriptor))) return undefined;
+  const cacheDir = join(
+    defaultStorePath({ explicit: ctx.options.store }),
+    '.ocipeek',
+    'seek-index',
+  );
+  const warn = (message: string) => process.stderr.write(`warning: ${message}\n`);
+  let found: ImageSeekIndex | undefined;
+  try {
+    found = await findSeekIndex(image, {
+      client: ctx.client,
+      cacheDir,
+      signal: ctx.signal,
+      onWarning: warn,
+    });
+  } catch (err) {
+    // An index that cannot be had leaves the image readable the ordinary way.
+    if (!isOcipeekError(err) || ctx.signal.aborted) throw err;
+    warn(`no seek index used: ${err.message.split('\n')[0]}`);
+  }
+  if (found && ctx.options.verbose) {
+    process.stderr.write(`source: seek index ${found.digest}\n`);
+  }
+  return found;
 }
 
 /**
  * The merged filesystem for commands that only look at entries (`ls`, `tree`, `stat`,
- * `find`): from the TOCs of a lazy image, else built from the layers (and cached).
+ * `find`): from the TOCs or seek index of a lazy image, else built from the layers (and
+ * cached).
  */
 export async function cliFilesystemView(img: CliImage): Promise<ImageFilesystem> {
   const lazy = await openCliLazyImage(img);

@@ -1,6 +1,6 @@
 import { OcipeekError } from './ocipeek-error.js';
 
-/** What is wrong with a lazily read layer (eStargz, zstd:chunked). */
+/** What is wrong with a lazily read layer (eStargz, zstd:chunked, a seek index). */
 export type LazyLayerProblem =
   | 'footer'
   | 'toc'
@@ -9,7 +9,9 @@ export type LazyLayerProblem =
   | 'chunk-digest'
   | 'file-digest'
   | 'range'
-  | 'not-found';
+  | 'not-found'
+  | 'seek-index'
+  | 'span-digest';
 
 /**
  * A lazily read layer that cannot be trusted or read: its footer, TOC, offsets, chunk

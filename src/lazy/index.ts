@@ -35,6 +35,31 @@ export {
   type StoreRangeSourceOptions,
   storeRangeSource,
 } from './range-source.js';
+export {
+  type BuildLayerSeekIndexOptions,
+  buildLayerSeekIndex,
+} from './seek-index/build-layer-index.js';
+export {
+  type BuildSeekIndexOptions,
+  type BuiltSeekIndex,
+  buildSeekIndex,
+  writeSeekIndex,
+} from './seek-index/build-seek-index.js';
+export {
+  type FindSeekIndexOptions,
+  findSeekIndex,
+  type ImageSeekIndex,
+} from './seek-index/find-seek-index.js';
+export {
+  DEFAULT_SPAN,
+  decodeLayerSeekIndex,
+  encodeLayerSeekIndex,
+  type LayerSeekIndex,
+  SEEK_INDEX_ARTIFACT_TYPE,
+  SEEK_INDEX_LAYER_ANNOTATION,
+  SEEK_INDEX_LAYER_MEDIA_TYPE,
+  type SeekCheckpoint,
+} from './seek-index/seek-index-format.js';
 export type { TocJson, TocJsonEntry } from './toc-json.js';
 export {
   ZSTD_CHUNKED_CHECKSUM_ANNOTATIONS,

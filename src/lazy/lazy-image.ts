@@ -10,6 +10,7 @@ import { requiredOption } from '../util/required-option.js';
 import { mapPool } from '../util/task-pool.js';
 import { type LazyLayer, lazyFormatOf, openLazyLayer } from './lazy-layer.js';
 import { type BlobRangeSource, registryRangeSource, storeRangeSource } from './range-source.js';
+import type { ImageSeekIndex } from './seek-index/find-seek-index.js';
 
 /** Options for {@link openLazyImage}. */
 export interface OpenLazyImageOptions {
@@ -17,6 +18,11 @@ export interface OpenLazyImageOptions {
   client?: RegistryClient;
   /** Reads stored images' layers (required for them). */
   store?: Store;
+  /**
+   * A seek index of the image ({@link findSeekIndex}): layers with no TOC of their own are
+   * read through it. Without one, only images whose every layer has a TOC are lazy.
+   */
+  seekIndex?: ImageSeekIndex;
   signal?: AbortSignal;
 }
 
@@ -37,9 +43,17 @@ export interface LazyImage {
  */
 const TOC_CONCURRENCY = 4;
 
-/** Whether every layer of `image` announces a lazy format (decided without any I/O). */
-function isLazyImage(image: OpenedImage): boolean {
-  return image.layers.length > 0 && image.layers.every((l) => lazyFormatOf(l.descriptor));
+/**
+ * Whether every layer of `image` announces a lazy format or is covered by the seek index
+ * (decided without any I/O).
+ */
+function isLazyImage(image: OpenedImage, seekIndex: ImageSeekIndex | undefined): boolean {
+  return (
+    image.layers.length > 0 &&
+    image.layers.every(
+      (l) => lazyFormatOf(l.descriptor) || seekIndex?.layers.has(l.descriptor.digest),
+    )
+  );
 }
 
 /** Where layer `index`'s bytes are read from, by range. */
@@ -58,7 +72,7 @@ function layerSource(
   return registryRangeSource(parseReference(image.name), d, { client, description });
 }
 
-/** Open layer `index` through its TOC (its descriptor announced the format). */
+/** Open layer `index` through its TOC (its descriptor announced the format) or the seek index. */
 async function openTocLayer(
   image: OpenedImage,
   index: number,
@@ -66,6 +80,14 @@ async function openTocLayer(
 ): Promise<LazyLayer> {
   const source = layerSource(image, index, options);
   const descriptor = image.layers[index]!.descriptor;
+  const indexed = lazyFormatOf(descriptor)
+    ? undefined
+    : options.seekIndex?.layers.get(descriptor.digest);
+  if (indexed) {
+    // pako is loaded only for images read through a seek index.
+    const { IndexedLayer } = await import('./seek-index/indexed-layer.js');
+    return new IndexedLayer(source, indexed.index, indexed.digest);
+  }
   return (await openLazyLayer(source, descriptor, { probe: false, signal: options.signal }))!;
 }
 
@@ -80,7 +102,7 @@ export async function openLazyFile(
   path: string,
   options: OpenLazyImageOptions,
 ): Promise<Readable | undefined> {
-  if (!isLazyImage(image)) return undefined;
+  if (!isLazyImage(image, options.seekIndex)) return undefined;
   const asked = `/${cleanPath(path).segs.join('/')}`;
   const search = new TopDownSearch(image.layers.length);
   const opened: LazyLayer[] = [];
@@ -100,14 +122,15 @@ export async function openLazyFile(
 
 /**
  * Open `image` through its layers' TOCs when every layer announces a lazy format in its
- * descriptor annotations; `undefined` otherwise (no I/O is spent deciding that). This is the
+ * descriptor annotations or is covered by `options.seekIndex`; `undefined` otherwise (no
+ * I/O is spent deciding that). This is the
  * hook the CLI's `ls` and `cat` use: the core never imports `src/lazy`.
  */
 export async function openLazyImage(
   image: OpenedImage,
   options: OpenLazyImageOptions,
 ): Promise<LazyImage | undefined> {
-  if (!isLazyImage(image)) return undefined;
+  if (!isLazyImage(image, options.seekIndex)) return undefined;
   // A bounded pool: the first failure aborts the others and is thrown once every request
   // started has settled, so none outlives the call.
   const layers = await mapPool(

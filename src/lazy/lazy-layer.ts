@@ -16,7 +16,7 @@ import {
 import { openZstdChunkedLayer } from './zstd-chunked/open-zstd-chunked.js';
 
 /** The lazily readable layer formats. */
-export type LazyFormat = 'estargz' | 'zstd:chunked';
+export type LazyFormat = 'estargz' | 'zstd:chunked' | 'seek-index';
 
 /** Options of {@link LazyLayer.open}. */
 export interface LazyOpenOptions {
@@ -121,7 +121,8 @@ export interface ParsedToc {
   inline?: Map<string, Buffer>;
 }
 
-class TocLayer implements LazyLayer {
+/** A layer read through its parsed TOC; subclasses say how an entry's bytes are read. */
+export class TocLayer implements LazyLayer {
   readonly tocDigest: string;
   readonly tocVerified: boolean;
   readonly prefetch: PrefetchInfo;

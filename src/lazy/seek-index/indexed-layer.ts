@@ -1,0 +1,184 @@
+import { createHash } from 'node:crypto';
+import { Readable } from 'node:stream';
+import { inflateRawSync } from 'node:zlib';
+import { LazyLayerError } from '../../errors/index.js';
+import { readTarEntries, type TarEntry } from '../../tar/index.js';
+import type { LazyEntry } from '../lazy-entry.js';
+import { type LazyOpenOptions, TocLayer } from '../lazy-layer.js';
+import type { BlobRangeSource } from '../range-source.js';
+import { InflateFailure, inflateRange, WINDOW_SIZE } from './raw-inflate.js';
+import type { LayerSeekIndex } from './seek-index-format.js';
+
+/**
+ * Spans read with one range request at most, in uncompressed bytes: a small file costs
+ * the span(s) it lies in, one request; a large one is read in pieces of this size.
+ */
+const MAX_READ = 16 * 1024 * 1024;
+
+/**
+ * A gzip layer read through its seek index: the entries come from the index, and a file's
+ * bytes from the spans it lies in, each fetched by range, inflated from its checkpoint
+ * and checked against the span digest before any byte of it is handed out.
+ */
+export class IndexedLayer extends TocLayer {
+  constructor(
+    source: BlobRangeSource,
+    private readonly index: LayerSeekIndex,
+    indexDigest: string,
+  ) {
+    super('seek-index', 'gzip', source, {
+      entries: index.entries.map(
+        (e, i): LazyEntry => ({ ...e, headerOffset: i, dataOffset: -1, chunks: [] }),
+      ),
+      tocDigest: indexDigest,
+      tocVerified: true,
+      prefetch: { landmark: 'absent', files: [] },
+    });
+  }
+
+  override openEntry(entry: LazyEntry, options: LazyOpenOptions = {}): Readable {
+    const tar = this.index.entries[entry.headerOffset];
+    if (tar === undefined || tar.path !== entry.path) {
+      throw new LazyLayerError(this.source.description, 'not-found', `${entry.path}: not indexed`);
+    }
+    return Readable.from(this.content(tar, options.signal), { objectMode: false });
+  }
+
+  /** The file's content, span group by span group, each verified before it is yielded. */
+  private async *content(tar: TarEntry, signal: AbortSignal | undefined): AsyncGenerator<Buffer> {
+    if (tar.type !== 'file' && tar.type !== 'hardlink') {
+      throw new LazyLayerError(this.source.description, 'seek-index', `${tar.path} is no file`);
+    }
+    if (tar.sparse) {
+      throw new LazyLayerError(
+        this.source.description,
+        'seek-index',
+        `${tar.path} is a sparse file, which the seek index cannot read`,
+      );
+    }
+    const end = tar.dataOffset + tar.size;
+    let at = tar.headerOffset;
+    let first = true;
+    while (first || at < end) {
+      const from = this.spanAt(at);
+      let to = from;
+      const startOut = this.index.checkpoints[from]!.out;
+      // Whole spans up to MAX_READ; the first read reaches at least the content's start.
+      while (to + 1 < this.index.checkpoints.length) {
+        const nextOut = this.index.checkpoints[to + 1]!.out;
+        if (
+          nextOut >= end ||
+          (nextOut - startOut >= MAX_READ && !(first && nextOut <= tar.dataOffset))
+        ) {
+          break;
+        }
+        to++;
+      }
+      const bytes = await this.readSpans(from, to, signal);
+      const spanEnd = startOut + bytes.length;
+      if (first) {
+        await this.checkHeader(tar, bytes.subarray(tar.headerOffset - startOut));
+        first = false;
+        at = tar.dataOffset;
+      }
+      if (tar.size === 0) return;
+      const piece = bytes.subarray(at - startOut, Math.min(end, spanEnd) - startOut);
+      yield piece;
+      at += piece.length;
+    }
+  }
+
+  /** The span holding uncompressed offset `at` (the last whose checkpoint is at or before). */
+  private spanAt(at: number): number {
+    const cps = this.index.checkpoints;
+    let lo = 0;
+    let hi = cps.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if (cps[mid]!.out <= at) lo = mid;
+      else hi = mid - 1;
+    }
+    return lo;
+  }
+
+  /**
+   * Spans `from` to `to` (inclusive) in one range request, inflated from `from`'s
+   * checkpoint and each checked against its digest. Anything the index got wrong (bit,
+   * window, offsets, digests) fails here with a `LazyLayerError`, never as bytes.
+   */
+  private async readSpans(from: number, to: number, signal?: AbortSignal): Promise<Buffer> {
+    const { checkpoints, deflateEnd, size } = this.index;
+    const cp = checkpoints[from]!;
+    const next = checkpoints[to + 1];
+    const startByte = Math.floor(cp.bit / 8);
+    const endByte = next ? Math.ceil(next.bit / 8) : deflateEnd;
+    const outEnd = next ? next.out : size;
+    const lie = (why: string, cause?: unknown) =>
+      new LazyLayerError(
+        this.source.description,
+        'span-digest',
+        `the seek index does not match the layer at span ${from}: ${why}`,
+        { cause },
+      );
+    let window: Buffer;
+    try {
+      window = cp.window.length > 0 ? inflateRawSync(cp.window) : Buffer.alloc(0);
+    } catch (err) {
+      throw lie('its window is not raw deflate', err);
+    }
+    if (window.length !== Math.min(cp.out, WINDOW_SIZE)) throw lie('its window has the wrong size');
+    const compressed = await this.source.read(startByte, endByte, { signal });
+    let out: Buffer;
+    try {
+      out = inflateRange(compressed, { bitShift: cp.bit % 8, window }, outEnd - cp.out);
+    } catch (err) {
+      if (err instanceof InflateFailure) throw lie(err.message, err);
+      throw err;
+    }
+    for (let i = from; i <= to; i++) {
+      const a = checkpoints[i]!.out - cp.out;
+      const b = (checkpoints[i + 1]?.out ?? size) - cp.out;
+      const digest = `sha256:${createHash('sha256').update(out.subarray(a, b)).digest('hex')}`;
+      if (digest !== checkpoints[i]!.digest) {
+        throw new LazyLayerError(
+          this.source.description,
+          'span-digest',
+          `span ${i} inflates to ${digest}, the seek index says ${checkpoints[i]!.digest}`,
+        );
+      }
+    }
+    return out;
+  }
+
+  /**
+   * The tar header the index places before the content must be there and name this entry:
+   * verified span bytes at wrong offsets would otherwise be another file's bytes.
+   */
+  private async checkHeader(tar: TarEntry, bytes: Buffer): Promise<void> {
+    let found: TarEntry | undefined;
+    try {
+      for await (const e of readTarEntries(Readable.from([bytes], { objectMode: false }))) {
+        found = e;
+        break;
+      }
+    } catch {
+      // Reported below: no entry there.
+    }
+    const at = found && found.dataOffset + tar.headerOffset;
+    if (
+      !found ||
+      found.path !== tar.path ||
+      found.size !== tar.size ||
+      found.type !== tar.type ||
+      at !== tar.dataOffset
+    ) {
+      throw new LazyLayerError(
+        this.source.description,
+        'seek-index',
+        `the seek index places ${tar.path} at ${tar.dataOffset}, but the layer has ${
+          found ? `${found.path} (${found.size} bytes) there` : 'no tar header there'
+        }`,
+      );
+    }
+  }
+}

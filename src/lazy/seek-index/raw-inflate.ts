@@ -1,0 +1,218 @@
+import {
+  Z_BLOCK,
+  Z_BUF_ERROR,
+  Z_NO_FLUSH,
+  Z_OK,
+  Z_STREAM_END,
+  ZStream,
+  zlibInflate,
+  zlibInflateInit2,
+  zlibInflateSetDictionary,
+} from 'pako';
+
+/*
+ * Why pako and not node:zlib: a seek index starts inflating in the middle of a deflate
+ * stream, at a block boundary that is usually not on a byte boundary, with the 32 KiB the
+ * stream produced before it as the dictionary. zlib does that with inflatePrime (the first
+ * bits) and inflateSetDictionary; Node exposes neither inflatePrime nor where blocks end
+ * (Z_BLOCK and data_type), both needed here. pako is a maintained, line-for-line port of
+ * zlib's inflate whose low-level API (ZStream, inflate with Z_BLOCK, data_type,
+ * inflateSetDictionary) is public; inflatePrime is the one call it leaves out, and it is
+ * three lines of state (`primeBits`). Only index building and span reads go through pako;
+ * every other gzip read stays on node:zlib.
+ */
+
+/** The bytes deflate may refer back to: a checkpoint's window is at most this long. */
+export const WINDOW_SIZE = 32 * 1024;
+
+/** Where a raw deflate stream is entered: a bit position and the output before it. */
+export interface InflateStart {
+  /** Bits of the first input byte already consumed (0-7): the stream starts at that bit. */
+  bitShift: number;
+  /** Up to 32 KiB of output that precede the start (empty at the stream's start). */
+  window: Uint8Array;
+}
+
+/** What a raw inflate could not do: the message says what, in zlib's words. */
+export class InflateFailure extends Error {}
+
+/**
+ * zlib's inflatePrime: `bits` bits of `value`, taken before the next input byte. pako
+ * keeps its bit accumulator in `state.hold`/`state.bits` exactly as zlib does.
+ */
+function primeBits(strm: ZStream, bits: number, value: number): void {
+  const state = strm.state as { hold: number; bits: number };
+  state.hold += (value & ((1 << bits) - 1)) << state.bits;
+  state.bits += bits;
+}
+
+/** A raw-deflate ZStream entered at `start` (bit shift and window applied). */
+function enter(input: Uint8Array, start: InflateStart): ZStream {
+  const strm = new ZStream();
+  if (zlibInflateInit2(strm, -15) !== Z_OK) throw new InflateFailure('cannot start inflate');
+  if (start.window.length > 0 && zlibInflateSetDictionary(strm, start.window) !== Z_OK) {
+    throw new InflateFailure('cannot set the window');
+  }
+  let from = 0;
+  if (start.bitShift !== 0) {
+    if (input.length === 0) throw new InflateFailure('no input for the first bits');
+    primeBits(strm, 8 - start.bitShift, input[0]! >> start.bitShift);
+    from = 1;
+  }
+  strm.input = input;
+  strm.next_in = from;
+  strm.avail_in = input.length - from;
+  return strm;
+}
+
+/**
+ * Inflate exactly `outSize` bytes of raw deflate from `input`, whose first byte holds the
+ * stream's first bits from `start.bitShift` on, with `start.window` as what came before.
+ * Fewer bytes (the stream ends or the input runs out) or a stream zlib refuses throws an
+ * {@link InflateFailure}; the output is never short.
+ */
+export function inflateRange(input: Uint8Array, start: InflateStart, outSize: number): Buffer {
+  const out = Buffer.allocUnsafe(outSize);
+  if (outSize === 0) return out;
+  const strm = enter(input, start);
+  strm.output = new Uint8Array(out.buffer, out.byteOffset, out.length) as Uint8Array<ArrayBuffer>;
+  strm.next_out = 0;
+  strm.avail_out = outSize;
+  for (;;) {
+    const status = zlibInflate(strm, Z_NO_FLUSH);
+    if (strm.avail_out === 0) return out;
+    if (status === Z_STREAM_END) {
+      throw new InflateFailure(
+        `the deflate stream ended after ${strm.next_out} of ${outSize} bytes`,
+      );
+    }
+    if (status === Z_BUF_ERROR || strm.avail_in === 0) {
+      throw new InflateFailure(`the input ran out after ${strm.next_out} of ${outSize} bytes`);
+    }
+    if (status !== Z_OK) throw new InflateFailure(strm.msg || `inflate failed (${status})`);
+  }
+}
+
+/** A block boundary the streaming inflater stopped at. */
+export interface BlockBoundary {
+  /** Absolute bit position (in the input as fed) where the next block starts. */
+  bit: number;
+  /** Uncompressed bytes produced before it. */
+  out: number;
+}
+
+/** Options of {@link BlockInflater}. */
+export interface BlockInflaterOptions {
+  /** Size of each output piece handed to `onOutput` at most (default 256 KiB). */
+  outputPiece?: number;
+  /** Gzip member (`gzip`, the header parsed and skipped) or bare deflate (`raw`). */
+  wrapper: 'gzip' | 'raw';
+}
+
+/**
+ * Streaming inflate of one gzip member (or raw deflate) that stops at every deflate block
+ * boundary and asks `atBoundary` whether to take a checkpoint there: the state zran.c
+ * keeps (bit position, output offset, the last 32 KiB of output) is what it gets. Output
+ * pieces are handed to `onOutput` as fresh views (never written again).
+ */
+export class BlockInflater {
+  private readonly strm = new ZStream();
+  private readonly piece: number;
+  /** Output written so far into `buf`, from `handed` on not yet given to `onOutput`. */
+  private buf: Uint8Array<ArrayBuffer>;
+  private previous: Uint8Array | undefined;
+  private handed = 0;
+  /** Bytes of input fed before the current chunk. */
+  private fedBefore = 0;
+  private outTotal = 0;
+  private ended = false;
+
+  constructor(
+    options: BlockInflaterOptions,
+    private readonly onOutput: (piece: Uint8Array) => void,
+    private readonly atBoundary: (at: BlockBoundary, window: () => Uint8Array) => void,
+  ) {
+    this.piece = options.outputPiece ?? 256 * 1024;
+    const status = zlibInflateInit2(this.strm, options.wrapper === 'gzip' ? 31 : -15);
+    if (status !== Z_OK) throw new InflateFailure('cannot start inflate');
+    this.buf = new Uint8Array(this.piece);
+    this.strm.output = this.buf;
+    this.strm.next_out = 0;
+    this.strm.avail_out = this.piece;
+  }
+
+  /** Whether the member's end (its trailer checked, for gzip) was reached. */
+  get done(): boolean {
+    return this.ended;
+  }
+
+  /** Uncompressed bytes produced so far. */
+  get produced(): number {
+    return this.outTotal;
+  }
+
+  /**
+   * Inflate one chunk of input. Returns how many of its bytes were used: all of them,
+   * unless the member ended inside it (then what follows is not this member's).
+   */
+  write(chunk: Uint8Array): number {
+    const strm = this.strm;
+    strm.input = chunk;
+    strm.next_in = 0;
+    strm.avail_in = chunk.length;
+    while (!this.ended && (strm.avail_in > 0 || strm.avail_out === 0)) {
+      if (strm.avail_out === 0) this.newBuffer();
+      const before = strm.next_out;
+      const status = zlibInflate(strm, Z_BLOCK);
+      this.outTotal += strm.next_out - before;
+      if (status === Z_STREAM_END) {
+        this.ended = true;
+        break;
+      }
+      if (status !== Z_OK && status !== Z_BUF_ERROR) {
+        throw new InflateFailure(strm.msg || `inflate failed (${status})`);
+      }
+      // zran.c: at a block boundary (bit 128), not after the last block (bit 64), with
+      // data_type & 7 bits of the last byte still unused.
+      const dt = strm.data_type;
+      if ((dt & 128) !== 0 && (dt & 64) === 0) {
+        const bit = (this.fedBefore + strm.next_in) * 8 - (dt & 7);
+        this.flush();
+        this.atBoundary({ bit, out: this.outTotal }, () => this.window());
+      }
+    }
+    this.flush();
+    const used = strm.next_in;
+    this.fedBefore += used;
+    return used;
+  }
+
+  /** The last 32 KiB (or fewer) of output. */
+  private window(): Uint8Array {
+    const end = this.strm.next_out;
+    const want = Math.min(WINDOW_SIZE, this.outTotal);
+    if (end >= want) return this.buf.slice(end - want, end);
+    const prev = this.previous!;
+    const fromPrev = want - end;
+    const w = new Uint8Array(want);
+    w.set(prev.subarray(prev.length - fromPrev), 0);
+    w.set(this.buf.subarray(0, end), fromPrev);
+    return w;
+  }
+
+  private flush(): void {
+    const end = this.strm.next_out;
+    if (end > this.handed) this.onOutput(this.buf.subarray(this.handed, end));
+    this.handed = end;
+  }
+
+  private newBuffer(): void {
+    this.flush();
+    this.previous = this.buf;
+    this.buf = new Uint8Array(this.piece);
+    this.strm.output = this.buf;
+    this.strm.next_out = 0;
+    this.strm.avail_out = this.piece;
+    this.handed = 0;
+  }
+}

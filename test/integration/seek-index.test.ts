@@ -1,0 +1,228 @@
+import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { publishReferrer } from '../../src/artifact/index.js';
+import { copyImage } from '../../src/copy/index.js';
+import { digestOf } from '../../src/digest/index.js';
+import { startRegistryServer } from '../../src/index.js';
+import {
+  buildSeekIndex,
+  encodeLayerSeekIndex,
+  SEEK_INDEX_ARTIFACT_TYPE,
+  writeSeekIndex,
+} from '../../src/lazy/index.js';
+import { openDestination, openPlaceImage, openSource } from '../../src/places/index.js';
+import { parseReference } from '../../src/ref/index.js';
+import { type FaultProxy, startFaultProxy, tempDir } from '../harness/index.js';
+import { runCli } from '../harness/run-cli.js';
+import { type LazyFixture, startLazyFixture } from './lazy-fixture.js';
+
+/** Big enough for several 4 MiB spans: the last file lies after all of them. */
+const BIG = 20 * 1024 * 1024;
+
+describe('seek index: ocipeek index, then ls/cat through it', () => {
+  let fixture: LazyFixture;
+  let work: { path: string; remove(): Promise<void> };
+  let serve: Awaited<ReturnType<typeof startRegistryServer>>;
+  let serveProxy: FaultProxy;
+
+  before(async () => {
+    fixture = await startLazyFixture(BIG);
+    work = await tempDir('seek-index');
+    serve = await startRegistryServer({ storageDir: join(work.path, 'serve') });
+    serveProxy = await startFaultProxy(`http://${serve.host}:${serve.port}`);
+  });
+  after(async () => {
+    await serveProxy?.close();
+    await serve?.close();
+    await fixture?.close();
+    await work?.remove();
+  });
+
+  const cli = (args: string[], store: string) =>
+    runCli([...args, '--store', join(work.path, store)], { timeoutMs: 300_000 });
+  const layerBlobs = (proxy: FaultProxy, layers: string[]) =>
+    proxy.log.filter((l) => layers.some((d) => l.url.endsWith(`/blobs/${d}`)));
+  const referrerRequests = (proxy: FaultProxy) =>
+    proxy.log.filter((l) => /\/referrers\/|\/manifests\/sha256-/.test(l.url));
+
+  /** Index `repo` at `host`, then compare ls -R and cat through `proxy` with --no-index. */
+  async function indexAndRead(host: string, proxy: FaultProxy, name: string, source: string) {
+    const repo = 'lazy/src:v1';
+    const ref = `${host}/${repo}`;
+    const indexed = await cli(['index', ref, '--push', '--json'], `${name}-build`);
+    assert.equal(indexed.code, 0, indexed.stderr);
+    const report = JSON.parse(indexed.out);
+    assert.equal(report.referrers, source);
+    assert.equal(report.layers.length, 2);
+    assert.ok(report.indexBytes < report.imageBytes / 50, 'the index is under 2% of the image');
+
+    const listed = await cli(['referrers', ref, '--json'], `${name}-ls`);
+    assert.equal(listed.code, 0, listed.stderr);
+    const referrers = JSON.parse(listed.out);
+    assert.equal(referrers.source, source);
+    assert.deepEqual(
+      referrers.manifests.map((d: { artifactType: string; digest: string }) => [
+        d.artifactType,
+        d.digest,
+      ]),
+      [[SEEK_INDEX_ARTIFACT_TYPE, report.digest]],
+    );
+
+    const via = `${proxy.host}/${repo}`;
+    const image = await openPlaceImage(via, { client: fixture.client });
+    const layers = image.layers.map((l) => l.descriptor.digest);
+    const layerBytes = image.layers.reduce((n, l) => n + l.descriptor.size, 0);
+    await image.close();
+
+    const notes: string[] = [];
+    const plain = await cli(['ls', '-R', '-l', via, '--no-index'], `${name}-plain`);
+    assert.equal(plain.code, 0, plain.stderr);
+    proxy.resetLog();
+    const lazy = await cli(['ls', '-R', '-l', via, '--verbose'], `${name}-lazy`);
+    assert.equal(lazy.code, 0, lazy.stderr);
+    assert.equal(lazy.out, plain.out, 'the same listing as reading the layers');
+    assert.match(lazy.stderr, new RegExp(`source: seek index ${report.digest}`));
+    assert.equal(layerBlobs(proxy, layers).length, 0, 'listing reads no layer byte');
+    assert.ok(referrerRequests(proxy).length >= 1);
+    const listingBytes = proxy.log.reduce((n, r) => n + r.bytesSent, 0);
+    notes.push(
+      `ls -R: ${proxy.log.length} requests, ${listingBytes} bytes (index ${report.indexBytes} of ${layerBytes} layer bytes)`,
+    );
+
+    // Cached in the store: the second look asks for no referrers.
+    proxy.resetLog();
+    const again = await cli(['stat', via, '/zz/end.txt', '--json'], `${name}-lazy`);
+    assert.equal(again.code, 0, again.stderr);
+    assert.equal(referrerRequests(proxy).length, 0, 'the index came from the store');
+    assert.equal(layerBlobs(proxy, layers).length, 0);
+
+    for (const path of ['/zz/end.txt', '/top.txt', '/bin/hard', '/etc/middle.conf']) {
+      const want = await cli(['cat', via, path, '--no-index'], `${name}-plain`);
+      assert.equal(want.code, 0, want.stderr);
+      proxy.resetLog();
+      const got = await cli(['cat', via, path], `${name}-lazy`);
+      assert.equal(got.code, 0, got.stderr);
+      assert.ok(got.stdout.equals(want.stdout), `${path}: the same bytes`);
+      const reads = layerBlobs(proxy, layers);
+      const perLayer = new Map<string, number>();
+      for (const r of reads) perLayer.set(r.url, (perLayer.get(r.url) ?? 0) + 1);
+      assert.ok(
+        [...perLayer.values()].every((n) => n <= 2),
+        `${path}: ≤ 2 range requests a layer`,
+      );
+      assert.ok(
+        reads.every((r) => r.range && r.status === 206),
+        `${path}: ranges only`,
+      );
+      const bytes = reads.reduce((n, r) => n + r.bytesSent, 0);
+      assert.ok(bytes < layerBytes / 3, `${path}: ${bytes} of ${layerBytes} layer bytes`);
+      notes.push(
+        `cat ${path}: ${reads.length} range requests, ${bytes} of ${layerBytes} layer bytes`,
+      );
+    }
+    // The big file, read whole through the index, is the file.
+    const big = await cli(['cat', via, '/data/big.bin'], `${name}-lazy`);
+    assert.equal(big.code, 0, big.stderr);
+    assert.ok(big.stdout.equals(fixture.big));
+    return notes;
+  }
+
+  it('docker-registry (no referrers API): pushed, listed under the referrers tag, used', async (t) => {
+    for (const note of await indexAndRead(fixture.reg.host, fixture.proxy, 'distribution', 'tag')) {
+      t.diagnostic(note);
+    }
+  });
+
+  it('ocipeek serve (OCI 1.1 referrers API): the same through the API', async () => {
+    const dst = await openDestination(`${serve.host}:${serve.port}/lazy/src:v1`, {
+      client: fixture.client,
+    });
+    await copyImage(
+      await openSource(`${fixture.reg.host}/lazy/src:v1`, { client: fixture.client }),
+      dst,
+      {},
+    );
+    await indexAndRead(`${serve.host}:${serve.port}`, serveProxy, 'serve', 'api');
+  });
+
+  it('-o oci:DIR writes the artifact with the image manifest as subject', async () => {
+    const out = join(work.path, 'index-layout');
+    const r = await cli(['index', `${fixture.reg.host}/lazy/src:v1`, '-o', `oci:${out}`], 'o');
+    assert.equal(r.code, 0, r.stderr);
+    const index = JSON.parse(await readFile(join(out, 'index.json'), 'utf8'));
+    const [hex] = [index.manifests[0].digest.slice(7)];
+    const manifest = JSON.parse(await readFile(join(out, 'blobs', 'sha256', hex), 'utf8'));
+    assert.equal(manifest.artifactType, SEEK_INDEX_ARTIFACT_TYPE);
+    const image = await openPlaceImage(`${fixture.reg.host}/lazy/src:v1`, {
+      client: fixture.client,
+    });
+    assert.equal(manifest.subject.digest, image.manifestDigest);
+    assert.equal(manifest.layers.length, image.layers.length);
+    await image.close();
+  });
+
+  it('a lying index (wrong checkpoint offsets) fails cat with one clear line and no bytes', async () => {
+    const src = `${fixture.reg.host}/lazy/src:v1`;
+    const dst = await openDestination(`${fixture.reg.host}/lazy/lie:v1`, {
+      client: fixture.client,
+    });
+    await copyImage(await openSource(src, { client: fixture.client }), dst, {});
+    const image = await openPlaceImage(`${fixture.reg.host}/lazy/lie:v1`, {
+      client: fixture.client,
+    });
+    const built = await buildSeekIndex(image, { span: 1024 * 1024 });
+    // Every checkpoint of the layer with the big file is placed one byte late (the big
+    // file is random, so its blocks are stored and a wrong window would change nothing).
+    const target = built.blobs.find((b) => b.index.entries.some((e) => e.path === 'zz/end.txt'))!;
+    for (const cp of target.index.checkpoints.slice(1)) cp.bit += 8;
+    target.bytes = encodeLayerSeekIndex(target.index);
+    target.descriptor = {
+      ...target.descriptor,
+      digest: digestOf(target.bytes),
+      size: target.bytes.length,
+    };
+    const lying = await buildLyingManifest(built, image.manifestDigest);
+    const ref = parseReference(`${fixture.reg.host}/lazy/lie@${lying.digest}`);
+    await writeSeekIndex(await openDestination(ref.toString(), { client: fixture.client }), lying);
+    await publishReferrer(
+      fixture.client,
+      parseReference(`${fixture.reg.host}/lazy/lie`),
+      image.manifestDigest,
+      lying.descriptor,
+    );
+    await image.close();
+    const r = await cli(['cat', `${fixture.reg.host}/lazy/lie:v1`, '/zz/end.txt'], 'lie');
+    assert.notEqual(r.code, 0);
+    assert.equal(r.stdout.length, 0, 'no byte was written');
+    assert.match(r.stderr, /seek index does not match the layer/);
+    assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+    const plain = await cli(
+      ['cat', `${fixture.reg.host}/lazy/lie:v1`, '/zz/end.txt', '--no-index'],
+      'lie',
+    );
+    assert.equal(plain.code, 0, plain.stderr);
+    assert.equal(plain.out, 'at the end\n');
+  });
+});
+
+/** The artifact manifest again, over blobs that were changed after building. */
+async function buildLyingManifest(
+  built: Awaited<ReturnType<typeof buildSeekIndex>>,
+  subject: string,
+): Promise<Awaited<ReturnType<typeof buildSeekIndex>>> {
+  const { buildArtifactManifest } = await import('../../src/artifact/artifact-manifest.js');
+  const manifest = JSON.parse(built.manifest.toString());
+  const rebuilt = buildArtifactManifest({
+    artifactType: SEEK_INDEX_ARTIFACT_TYPE,
+    layers: built.blobs.map((b) => b.descriptor),
+    subject: { ...manifest.subject, digest: subject },
+  });
+  return {
+    ...built,
+    manifest: rebuilt.bytes,
+    digest: rebuilt.digest,
+    descriptor: { ...built.descriptor, digest: rebuilt.digest, size: rebuilt.bytes.length },
+  };
+}
