@@ -36,6 +36,7 @@ export {
   loadPolicy,
   loadRegistriesD,
   loadSigstoreKeys,
+  localScopes,
   lookasideSignatureUrl,
   makeSigstorePayload,
   makeSimpleSignature,

@@ -14,7 +14,7 @@ export {
   parsePolicy,
   requirementsFor,
 } from './policy.js';
-export { dockerScopes } from './policy-scopes.js';
+export { dockerScopes, localScopes } from './policy-scopes.js';
 export { PolicyTrust, type PolicyVerdict } from './policy-trust.js';
 export { loadRegistriesD, RegistriesD, type SignatureStorage } from './registries-d.js';
 export {

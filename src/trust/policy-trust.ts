@@ -1,5 +1,10 @@
 import { PolicyRejectedError } from '../errors/index.js';
-import type { ImageToVerify, ImageTrust, RegistryClient } from '../registry/index.js';
+import type {
+  ImageToVerify,
+  ImageTrust,
+  LocalImageToVerify,
+  RegistryClient,
+} from '../registry/index.js';
 import { lookasideSignatureUrl, readLookasideSignatures } from './lookaside.js';
 import {
   describeRequirement,
@@ -7,7 +12,7 @@ import {
   type PolicyRequirement,
   requirementsFor,
 } from './policy.js';
-import { dockerScopes } from './policy-scopes.js';
+import { dockerScopes, localScopes } from './policy-scopes.js';
 import type { RegistriesD } from './registries-d.js';
 import {
   readSigstoreSignatures,
@@ -75,6 +80,33 @@ export class PolicyTrust implements ImageTrust {
         reject,
       );
       accepted.push(`${describeRequirement(requirement)}: ${why}`);
+    }
+    return { scope: `${scope} of ${this.policy.file}`, accepted };
+  }
+
+  /**
+   * policy.json for an image in a local place, as containers/image checks `oci:`,
+   * `oci-archive:` and `docker-archive:` sources: the transport's scopes (the path and
+   * its parents; none for docker-archive), else its `""`, else `default`. Such places
+   * hold no signatures, so `signedBy` and `sigstoreSigned` refuse them, as skopeo does.
+   */
+  async verifyLocal(image: LocalImageToVerify): Promise<PolicyVerdict> {
+    const scopes = await localScopes(image.transport, image.path);
+    const { scope, requirements } = requirementsFor(this.policy, image.transport, scopes);
+    const accepted: string[] = [];
+    for (const requirement of requirements) {
+      const described = describeRequirement(requirement);
+      const refuse = (reason: string) =>
+        new PolicyRejectedError(
+          image.description,
+          `${described} in ${scope} of ${this.policy.file}`,
+          reason,
+        );
+      if (requirement.type === 'reject') throw refuse('the policy rejects every image here');
+      if (requirement.type !== 'insecureAcceptAnything') {
+        throw refuse(`a signature is required, but ${image.transport}: places hold none`);
+      }
+      accepted.push(`${described}: accepts anything`);
     }
     return { scope: `${scope} of ${this.policy.file}`, accepted };
   }
