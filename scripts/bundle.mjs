@@ -65,7 +65,8 @@ await build({
   plugins: [lazyChildProcessForCommander],
   // The AWS SDK and hash-wasm (S3 storage of `serve`) are required from node_modules when
   // a run uses them, not read and compiled with every command.
-  external: ['@aws-sdk/*', 'hash-wasm'],
+  // OpenPGP.js (GPG simple signing) likewise, and stays a module of its own (LGPL-3.0+).
+  external: ['@aws-sdk/*', 'hash-wasm', 'openpgp'],
 });
 await build({
   ...common,

@@ -23,6 +23,8 @@ const PEERS = {
   umoci: 'umoci',
   htpasswd: 'apache2-utils',
   openssl: 'openssl',
+  // GPG simple signing: test keys, and skopeo's --sign-by (through gpgme).
+  gpg: 'gnupg',
   zstd: 'zstd',
   containerd: 'containerd',
   ctr: 'containerd',

@@ -71,7 +71,7 @@ export {
   Reference,
   registryApiHost,
 } from '../ref/index.js';
-export type { ImageToVerify, ImageTrust } from '../registry/image-trust.js';
+export type { ImageToVerify, ImageTrust, LocalImageToVerify } from '../registry/image-trust.js';
 export {
   type BlobRange,
   type BlobRequestOptions,

@@ -1,8 +1,9 @@
 /**
  * `ocipeek/trust`: the containers configuration users already have. registries.conf
  * (files, drop-ins, prefixes, mirrors, blocked, insecure, short names), policy.json and
- * registries.d, sigstore signatures (reading, verifying, signing) and encrypted sigstore
- * private keys. Give a `RegistryClient` `registries` and `trust` to obey them.
+ * registries.d, sigstore signatures and GPG simple signatures in lookasides (reading,
+ * verifying, signing), encrypted sigstore private keys and OpenPGP keys. Give a
+ * `RegistryClient` `registries` and `trust` to obey them.
  *
  * @packageDocumentation
  */
@@ -21,26 +22,36 @@ export {
 export {
   acceptsAnything,
   checkSigstoreSignature,
+  checkSimpleSignature,
   describeIdentity,
   describeRequirement,
   dockerScopes,
   encryptSigstorePrivateKey,
   generateSigstoreKeyPair,
+  gpgFingerprint,
   identityMatches,
   type KeySource,
   type LoadPolicyOptions,
+  loadGpgKeys,
   loadPolicy,
   loadRegistriesD,
   loadSigstoreKeys,
+  localScopes,
+  lookasideSignatureUrl,
   makeSigstorePayload,
+  makeSimpleSignature,
+  makeSimpleSigningPayload,
   type Policy,
   type PolicyRequirement,
   PolicyTrust,
   type PolicyVerdict,
   parsePolicy,
   parseSigstorePayload,
+  parseSimpleSigningPayload,
   publicKeyPem,
   RegistriesD,
+  readGpgPrivateKey,
+  readLookasideSignatures,
   readSigstorePrivateKey,
   readSigstoreSignatures,
   requirementsFor,
@@ -50,10 +61,15 @@ export {
   type SignedIdentity,
   type SignImageOptions,
   type SignImageResult,
+  type SignImageWithGpgOptions,
+  type SignImageWithGpgResult,
   type SigstoreClaims,
   type SigstoreSignature,
   signImage,
+  signImageWithGpg,
   sigstoreAttachmentTag,
+  type TrustedGpgKey,
   type TrustedKey,
+  writeLookasideSignature,
   writeSigstoreSignature,
 } from '../trust/index.js';

@@ -1,8 +1,10 @@
+import { resolve } from 'node:path';
 import type { Writable } from 'node:stream';
 import { LayoutSource, OciLayout } from '../layout/index.js';
 import { parseReference } from '../ref/index.js';
 import { type RegistryClient, RegistryDestination, RegistrySource } from '../registry/index.js';
 import {
+  formatPlace,
   type ImageDestination,
   type ImageSource,
   type Place,
@@ -14,7 +16,10 @@ import { resolvePlaceReference } from './resolve-place-reference.js';
 
 /** Options of {@link openSource} and {@link openDestination}. */
 export interface OpenPlaceOptions {
-  /** The client for registry places (required for them). */
+  /**
+   * The client for registry places (required for them); its `trust` (policy.json) also
+   * decides whether `oci:`, `oci-archive:` and `docker-archive:` places may be read.
+   */
   client?: RegistryClient;
   /** The store folder for `store:` places (default: `--store`, `$OCIPEEK_STORE`, ~/.cache). */
   storeDir?: string;
@@ -73,6 +78,18 @@ export async function openSource(
 ): Promise<ImageSource> {
   const p = asPlace(place);
   const { signal } = options;
+  // policy.json for local places, before anything is opened or extracted.
+  const trust = options.client?.trust;
+  if (
+    trust?.verifyLocal &&
+    (p.kind === 'oci' || p.kind === 'oci-archive' || p.kind === 'docker-archive')
+  ) {
+    await trust.verifyLocal({
+      transport: p.kind,
+      path: resolve(p.path),
+      description: formatPlace(p),
+    });
+  }
   switch (p.kind) {
     case 'registry': {
       const client = needClient(options);

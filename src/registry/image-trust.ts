@@ -12,6 +12,16 @@ export interface ImageToVerify {
   rootBytes: Buffer;
 }
 
+/** An image about to be read from a local place (a layout or an archive). */
+export interface LocalImageToVerify {
+  /** The policy.json transport: `oci`, `oci-archive` or `docker-archive`. */
+  transport: 'oci' | 'oci-archive' | 'docker-archive';
+  /** The layout folder or archive file, absolute. */
+  path: string;
+  /** The place as shown in messages (`oci:/tmp/x:v1`). */
+  description: string;
+}
+
 /**
  * Decides whether an image may be read at all (policy.json, `trust/`): the registry source
  * asks it about the root manifest before it hands out any manifest or blob, so a refused
@@ -23,4 +33,10 @@ export interface ImageTrust {
     client: RegistryClient,
     options: { signal?: AbortSignal },
   ): Promise<unknown>;
+  /**
+   * The same for an image in a local place, asked before the place is opened (an archive
+   * is not even extracted when its image is refused). Without it, local places are read
+   * unchecked.
+   */
+  verifyLocal?(image: LocalImageToVerify): Promise<unknown>;
 }

@@ -11,7 +11,7 @@ export {
   deleteManifest,
   deleteTag,
 } from './delete.js';
-export type { ImageToVerify, ImageTrust } from './image-trust.js';
+export type { ImageToVerify, ImageTrust, LocalImageToVerify } from './image-trust.js';
 export { type ListOptions, nextLink } from './listing.js';
 export type { FetchedManifest, ManifestRequestOptions } from './manifests.js';
 export { type ReferrersOptions, type ReferrersResult, referrersTag } from './referrers.js';

@@ -279,18 +279,41 @@ export class RegistryTransport {
     if (known !== undefined) return known;
     this.refuseWhenOffline(registry);
     const url = new URL('/v2/', this.baseUrl(registry));
-    const headers: Record<string, string> = {};
-    if (this.options.userAgent) headers['user-agent'] = this.options.userAgent;
-    let res: HttpResponse;
-    try {
-      res = await this.raw('GET', url, headers, undefined, signal);
-    } catch (err) {
-      if (isAbort(err, signal)) throw err;
-      throw toNetworkError(err, registryApiHost(registry));
-    }
+    const res = await this.plainGet(url, registryApiHost(registry), signal);
     await discardBody(res.body);
     this.apiStatuses.set(registry, res.statusCode);
     return res.statusCode;
+  }
+
+  /**
+   * One GET of a URL outside any registry's API (a registries.d lookaside holding
+   * signatures): the run's TLS, timeouts, stats and logging; no credentials, retries or
+   * redirects. Resolves to the status, and to the body (at most `maxBytes`) when it is 200.
+   */
+  async fetchUrl(
+    url: URL,
+    maxBytes: number,
+    signal?: AbortSignal,
+  ): Promise<{ status: number; body?: Buffer }> {
+    if (this.options.offline) throw new NetworkError(`offline: ${url.host} is not contacted`);
+    const res = await this.plainGet(url, url.host, signal);
+    if (res.statusCode !== 200) {
+      await discardBody(res.body);
+      return { status: res.statusCode };
+    }
+    return { status: 200, body: await readCapped(res.body, maxBytes, redactUrl(url.toString())) };
+  }
+
+  /** A GET with only the user agent: no credentials, retries or redirects. */
+  private async plainGet(url: URL, host: string, signal?: AbortSignal): Promise<HttpResponse> {
+    const headers: Record<string, string> = {};
+    if (this.options.userAgent) headers['user-agent'] = this.options.userAgent;
+    try {
+      return await this.raw('GET', url, headers, undefined, signal);
+    } catch (err) {
+      if (isAbort(err, signal)) throw err;
+      throw toNetworkError(err, host);
+    }
   }
 
   /** Find out a loopback registry's scheme with a `GET /v2/` before a one-shot request. */

@@ -1,4 +1,9 @@
 export {
+  lookasideSignatureUrl,
+  readLookasideSignatures,
+  writeLookasideSignature,
+} from './lookaside.js';
+export {
   acceptsAnything,
   describeRequirement,
   type KeySource,
@@ -9,10 +14,26 @@ export {
   parsePolicy,
   requirementsFor,
 } from './policy.js';
-export { dockerScopes } from './policy-scopes.js';
+export { dockerScopes, localScopes } from './policy-scopes.js';
 export { PolicyTrust, type PolicyVerdict } from './policy-trust.js';
 export { loadRegistriesD, RegistriesD, type SignatureStorage } from './registries-d.js';
-export { type SignImageOptions, type SignImageResult, signImage } from './sign-image.js';
+export {
+  type SignImageOptions,
+  type SignImageResult,
+  type SignImageWithGpgOptions,
+  type SignImageWithGpgResult,
+  signImage,
+  signImageWithGpg,
+} from './sign-image.js';
+export {
+  makeSigstorePayload,
+  makeSimpleSigningPayload,
+  parseSigstorePayload,
+  parseSimpleSigningPayload,
+  SIGSTORE_SIGNATURE_ANNOTATION,
+  SIGSTORE_SIGNATURE_MEDIA_TYPE,
+  type SigstoreClaims,
+} from './signature-payload.js';
 export { describeIdentity, identityMatches, type SignedIdentity } from './signed-identity.js';
 export {
   readSigstoreSignatures,
@@ -26,11 +47,12 @@ export {
   publicKeyPem,
   readSigstorePrivateKey,
 } from './sigstore-key.js';
-export {
-  makeSigstorePayload,
-  parseSigstorePayload,
-  SIGSTORE_SIGNATURE_ANNOTATION,
-  SIGSTORE_SIGNATURE_MEDIA_TYPE,
-  type SigstoreClaims,
-} from './sigstore-payload.js';
 export { checkSigstoreSignature, loadSigstoreKeys, type TrustedKey } from './sigstore-verify.js';
+export {
+  checkSimpleSignature,
+  gpgFingerprint,
+  loadGpgKeys,
+  makeSimpleSignature,
+  readGpgPrivateKey,
+  type TrustedGpgKey,
+} from './simple-signing.js';

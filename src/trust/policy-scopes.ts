@@ -1,3 +1,5 @@
+import { realpath } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
 import type { Reference } from '../ref/index.js';
 
 /**
@@ -22,5 +24,27 @@ export function dockerScopes(ref: Reference): string[] {
     host = host.slice(dot + 1);
     scopes.push(`*.${host}`);
   }
+  return scopes;
+}
+
+/**
+ * The policy.json scopes of a layout folder or an archive file (`oci`, `oci-archive`),
+ * most specific first, as containers/image has them: the path with symbolic links
+ * resolved, then each parent folder up to, not including, `/`. A `docker-archive`
+ * has none (only the transport's `""` and `default` apply).
+ */
+export async function localScopes(
+  transport: 'oci' | 'oci-archive' | 'docker-archive',
+  path: string,
+): Promise<string[]> {
+  if (transport === 'docker-archive') return [];
+  let resolved = resolve(path);
+  try {
+    resolved = await realpath(resolved);
+  } catch {
+    // A place that does not exist fails when it is opened, with a clearer error.
+  }
+  const scopes: string[] = [];
+  for (let p = resolved; p !== '/' && p !== dirname(p); p = dirname(p)) scopes.push(p);
   return scopes;
 }

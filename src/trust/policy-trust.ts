@@ -1,12 +1,18 @@
 import { PolicyRejectedError } from '../errors/index.js';
-import type { ImageToVerify, ImageTrust, RegistryClient } from '../registry/index.js';
+import type {
+  ImageToVerify,
+  ImageTrust,
+  LocalImageToVerify,
+  RegistryClient,
+} from '../registry/index.js';
+import { lookasideSignatureUrl, readLookasideSignatures } from './lookaside.js';
 import {
   describeRequirement,
   type Policy,
   type PolicyRequirement,
   requirementsFor,
 } from './policy.js';
-import { dockerScopes } from './policy-scopes.js';
+import { dockerScopes, localScopes } from './policy-scopes.js';
 import type { RegistriesD } from './registries-d.js';
 import {
   readSigstoreSignatures,
@@ -14,6 +20,7 @@ import {
   sigstoreAttachmentTag,
 } from './sigstore-attachments.js';
 import { checkSigstoreSignature, loadSigstoreKeys } from './sigstore-verify.js';
+import { checkSimpleSignature, loadGpgKeys } from './simple-signing.js';
 
 /** Why an image was accepted: the scope used and what each requirement found. */
 export interface PolicyVerdict {
@@ -26,8 +33,8 @@ export interface PolicyVerdict {
 /**
  * policy.json enforced for images read from registries (the `docker` transport): the
  * requirements of the most specific scope of the image's reference must all be met, with
- * sigstore signatures read from where registries.d says they are (attachments of the
- * endpoint that serves the image). Resolves to a {@link PolicyVerdict}; throws
+ * signatures read from where registries.d says they are for the endpoint that serves the
+ * image: sigstore attachments, GPG simple signatures in its lookaside. Resolves to a {@link PolicyVerdict}; throws
  * {@link PolicyRejectedError} naming the requirement that failed.
  */
 export class PolicyTrust implements ImageTrust {
@@ -49,14 +56,57 @@ export class PolicyTrust implements ImageTrust {
         : Promise.resolve([]);
       return signatures;
     };
+    let simple: Promise<Buffer[]> | undefined;
+    const simpleSignatures = () => {
+      simple ??= readLookasideSignatures(
+        client,
+        this.registriesD.lookaside(image.served),
+        image.served,
+        image.rootDigest,
+        options,
+      );
+      return simple;
+    };
     const accepted: string[] = [];
     for (const requirement of requirements) {
       const name = `${describeRequirement(requirement)} in ${scope} of ${this.policy.file}`;
       const reject = (reason: string): never => {
         throw new PolicyRejectedError(image.ref.toString(), name, reason);
       };
-      const why = await this.check(requirement, image, sigstoreSignatures, reject);
+      const why = await this.check(
+        requirement,
+        image,
+        { sigstore: sigstoreSignatures, simple: simpleSignatures },
+        reject,
+      );
       accepted.push(`${describeRequirement(requirement)}: ${why}`);
+    }
+    return { scope: `${scope} of ${this.policy.file}`, accepted };
+  }
+
+  /**
+   * policy.json for an image in a local place, as containers/image checks `oci:`,
+   * `oci-archive:` and `docker-archive:` sources: the transport's scopes (the path and
+   * its parents; none for docker-archive), else its `""`, else `default`. Such places
+   * hold no signatures, so `signedBy` and `sigstoreSigned` refuse them, as skopeo does.
+   */
+  async verifyLocal(image: LocalImageToVerify): Promise<PolicyVerdict> {
+    const scopes = await localScopes(image.transport, image.path);
+    const { scope, requirements } = requirementsFor(this.policy, image.transport, scopes);
+    const accepted: string[] = [];
+    for (const requirement of requirements) {
+      const described = describeRequirement(requirement);
+      const refuse = (reason: string) =>
+        new PolicyRejectedError(
+          image.description,
+          `${described} in ${scope} of ${this.policy.file}`,
+          reason,
+        );
+      if (requirement.type === 'reject') throw refuse('the policy rejects every image here');
+      if (requirement.type !== 'insecureAcceptAnything') {
+        throw refuse(`a signature is required, but ${image.transport}: places hold none`);
+      }
+      accepted.push(`${described}: accepts anything`);
     }
     return { scope: `${scope} of ${this.policy.file}`, accepted };
   }
@@ -65,7 +115,10 @@ export class PolicyTrust implements ImageTrust {
   private async check(
     requirement: PolicyRequirement,
     image: ImageToVerify,
-    sigstoreSignatures: () => Promise<SigstoreSignature[]>,
+    signatures: {
+      sigstore: () => Promise<SigstoreSignature[]>;
+      simple: () => Promise<Buffer[]>;
+    },
     reject: (reason: string) => never,
   ): Promise<string> {
     switch (requirement.type) {
@@ -73,8 +126,22 @@ export class PolicyTrust implements ImageTrust {
         return 'accepts anything';
       case 'reject':
         return reject('the policy rejects every image here');
-      case 'signedBy':
-        return reject('GPG simple signing (signedBy) is not supported by ocipeek yet');
+      case 'signedBy': {
+        const keys = await loadGpgKeys(requirement).catch((err: Error) => reject(err.message));
+        const sigs = await signatures.simple().catch((err: Error) => reject(err.message));
+        if (sigs.length === 0) {
+          const base = this.registriesD.lookaside(image.served);
+          return reject(
+            `no simple signature (none at ${lookasideSignatureUrl(base, image.served, image.rootDigest, 0)})`,
+          );
+        }
+        const claimed = { intended: image.ref, rootBytes: image.rootBytes };
+        return firstAccepted(
+          sigs,
+          (sig) => checkSimpleSignature(sig, keys, claimed, requirement.signedIdentity),
+          reject,
+        );
+      }
       case 'sigstoreSigned': {
         if (requirement.unsupported) {
           return reject(
@@ -82,27 +149,41 @@ export class PolicyTrust implements ImageTrust {
           );
         }
         const keys = await loadSigstoreKeys(requirement).catch((err: Error) => reject(err.message));
-        const signatures = await sigstoreSignatures();
-        if (signatures.length === 0) {
+        const sigs = await signatures.sigstore();
+        if (sigs.length === 0) {
           return reject(
             this.registriesD.useSigstoreAttachments(image.served)
               ? `no sigstore signature (${image.served.name} has no tag ${sigstoreAttachmentTag(image.rootDigest)})`
               : `no sigstore signature: registries.d does not set use-sigstore-attachments for ${image.served.name}`,
           );
         }
-        const reasons: string[] = [];
-        for (const sig of signatures) {
-          const result = checkSigstoreSignature(
-            sig,
-            keys,
-            { intended: image.ref, rootBytes: image.rootBytes },
-            requirement.signedIdentity,
-          );
-          if (result.ok) return `signed by ${result.key} as ${result.identity}`;
-          reasons.push(result.reason);
-        }
-        return reject(reasons.join('; '));
+        const claimed = { intended: image.ref, rootBytes: image.rootBytes };
+        return firstAccepted(
+          sigs,
+          async (sig) => checkSigstoreSignature(sig, keys, claimed, requirement.signedIdentity),
+          reject,
+        );
       }
     }
   }
+}
+
+type SignatureCheck = { ok: true; identity: string; key: string } | { ok: false; reason: string };
+
+/**
+ * Why the first acceptable signature of `signatures` is accepted (as containers/image, one
+ * is enough); else `reject` with every signature's reason.
+ */
+async function firstAccepted<S>(
+  signatures: readonly S[],
+  check: (signature: S) => Promise<SignatureCheck>,
+  reject: (reason: string) => never,
+): Promise<string> {
+  const reasons: string[] = [];
+  for (const sig of signatures) {
+    const result = await check(sig);
+    if (result.ok) return `signed by ${result.key} as ${result.identity}`;
+    reasons.push(result.reason);
+  }
+  return reject(reasons.join('; '));
 }

@@ -1,6 +1,7 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { parse as parseYaml } from 'yaml';
 import { ConfigError } from '../errors/index.js';
 import type { Reference } from '../ref/index.js';
@@ -41,10 +42,39 @@ export class RegistriesD {
     return this.lookup(ref, 'useSigstoreAttachments') ?? false;
   }
 
-  /** The lookaside base URL for reading `ref`'s simple signatures, if any. */
-  lookaside(ref: Reference): string | undefined {
-    return this.lookup(ref, 'lookaside');
+  /**
+   * The lookaside base URL `ref`'s simple signatures are read from: the most specific
+   * `lookaside`, else containers/image's built-in default (below).
+   */
+  lookaside(ref: Reference): string {
+    return this.lookup(ref, 'lookaside') ?? defaultLookaside();
   }
+
+  /**
+   * Where signing writes `ref`'s simple signatures, chosen as containers/image chooses:
+   * in the most specific section that names either, `lookaside-staging` before
+   * `lookaside`; then `default-docker` likewise; else the built-in default.
+   */
+  lookasideForWrite(ref: Reference): string {
+    const sections = [...dockerScopes(ref).map((s) => this.docker.get(s)), this.defaultDocker];
+    for (const section of sections) {
+      const url = section?.lookasideStaging ?? section?.lookaside;
+      if (url !== undefined) return url;
+    }
+    return defaultLookaside();
+  }
+}
+
+/**
+ * containers/image's lookaside when registries.d names none: `/var/lib/containers/sigstore`
+ * for root, `~/.local/share/containers/sigstore` for others.
+ */
+function defaultLookaside(): string {
+  const dir =
+    process.getuid?.() === 0
+      ? '/var/lib/containers/sigstore'
+      : join(process.env.HOME ?? homedir(), '.local/share/containers/sigstore');
+  return pathToFileURL(dir).href;
 }
 
 const FIELDS: Record<string, keyof SignatureStorage> = {

@@ -6,7 +6,7 @@ import type { RegistryClient } from '../registry/index.js';
 import {
   SIGSTORE_SIGNATURE_ANNOTATION,
   SIGSTORE_SIGNATURE_MEDIA_TYPE,
-} from './sigstore-payload.js';
+} from './signature-payload.js';
 
 /** One sigstore signature as stored: the payload and the layer's annotations. */
 export interface SigstoreSignature {

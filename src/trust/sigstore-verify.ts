@@ -1,11 +1,10 @@
 import { createPublicKey, type KeyObject, verify } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
-import { digestOf, parseDigest } from '../digest/index.js';
 import type { Reference } from '../ref/index.js';
+import { readKeyMaterial } from './key-material.js';
 import type { KeySource } from './policy.js';
-import { describeIdentity, identityMatches, type SignedIdentity } from './signed-identity.js';
+import { claimsRefused, parseSigstorePayload, type SigstoreClaims } from './signature-payload.js';
+import type { SignedIdentity } from './signed-identity.js';
 import type { SigstoreSignature } from './sigstore-attachments.js';
-import { parseSigstorePayload } from './sigstore-payload.js';
 
 /** A public key a requirement trusts, and where it came from (for messages). */
 export interface TrustedKey {
@@ -19,23 +18,10 @@ export interface TrustedKey {
  * Error naming it.
  */
 export async function loadSigstoreKeys(source: KeySource): Promise<TrustedKey[]> {
-  const paths = source.keyPath ? [source.keyPath] : (source.keyPaths ?? []);
-  const datas = source.keyData ? [source.keyData] : (source.keyDatas ?? []);
-  const keys: TrustedKey[] = [];
-  for (const path of paths) {
-    let pem: string;
-    try {
-      pem = await readFile(path, 'utf8');
-    } catch (err) {
-      throw new Error(`cannot read key ${path}: ${(err as Error).message}`);
-    }
-    keys.push({ key: parseKey(pem, path), origin: path });
-  }
-  datas.forEach((data, i) => {
-    const origin = `keyData${datas.length > 1 ? `[${i}]` : ''}`;
-    keys.push({ key: parseKey(Buffer.from(data, 'base64').toString('utf8'), origin), origin });
-  });
-  return keys;
+  return (await readKeyMaterial(source)).map(({ bytes, origin }) => ({
+    key: parseKey(bytes.toString('utf8'), origin),
+    origin,
+  }));
 }
 
 function parseKey(pem: string, origin: string): KeyObject {
@@ -73,30 +59,13 @@ export function checkSigstoreSignature(
   const raw = Buffer.from(sig.signature, 'base64');
   const key = keys.find((k) => signedBy(k.key, sig.payload, raw));
   if (!key) return { ok: false, reason: 'no trusted key made the signature' };
-  let claims: ReturnType<typeof parseSigstorePayload>;
+  let claims: SigstoreClaims;
   try {
     claims = parseSigstorePayload(sig.payload);
   } catch (err) {
     return { ok: false, reason: `invalid payload: ${(err as Error).message}` };
   }
-  let algorithm: ReturnType<typeof parseDigest>['algorithm'];
-  try {
-    algorithm = parseDigest(claims.manifestDigest).algorithm;
-  } catch {
-    return { ok: false, reason: `invalid digest ${claims.manifestDigest} in the signature` };
-  }
-  const actual = digestOf(image.rootBytes, algorithm);
-  if (actual !== claims.manifestDigest) {
-    return {
-      ok: false,
-      reason: `the signature is for manifest ${claims.manifestDigest}, not ${actual}`,
-    };
-  }
-  if (!identityMatches(rule, image.intended, claims.dockerReference)) {
-    return {
-      ok: false,
-      reason: `signed identity ${claims.dockerReference} is not accepted for ${image.intended} (${describeIdentity(rule)})`,
-    };
-  }
+  const refused = claimsRefused(claims, image, rule);
+  if (refused) return { ok: false, reason: refused };
   return { ok: true, identity: claims.dockerReference, key: key.origin };
 }

@@ -7,6 +7,8 @@ export interface SkopeoOptions {
   signal?: AbortSignal;
   /** Kill skopeo after this many ms. Default 120000. */
   timeoutMs?: number;
+  /** Extra environment variables (e.g. `GNUPGHOME` for `--sign-by`). */
+  env?: Record<string, string>;
 }
 
 /** skopeo failed: carries its exit code and stderr. */
@@ -33,6 +35,7 @@ export function skopeoRaw(args: string[], options: SkopeoOptions = {}): Promise<
         maxBuffer: 256 << 20,
         timeout: options.timeoutMs ?? 120_000,
         signal: options.signal,
+        env: options.env ? { ...process.env, ...options.env } : undefined,
       },
       (err, stdout, stderr) => {
         if (err) {

@@ -112,6 +112,8 @@ describe('policy.json and sigstore signatures, stored as skopeo 1.9.3 stores the
               },
             ],
           },
+          // The layouts copies start from (local places are policy-checked too).
+          oci: { '': [{ type: 'insecureAcceptAnything' }] },
         },
       });
     await writeFile(files.policy, policy(files.pub));

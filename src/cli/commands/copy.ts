@@ -1,4 +1,3 @@
-import type { KeyObject } from 'node:crypto';
 import type { Command } from 'commander';
 import {
   convertImageFormat,
@@ -7,17 +6,14 @@ import {
 } from '../../convert/index.js';
 import { InvalidArgumentError, UnsupportedError } from '../../errors/index.js';
 import { openDestination, openSource } from '../../places/index.js';
-import { parseReference, type Reference } from '../../ref/index.js';
 import type { RegistryClient } from '../../registry/index.js';
 import { type ImageSource, type Place, parsePlace } from '../../source/index.js';
-import { signImage } from '../../trust/sign-image.js';
 import { type CliContext, clientForSide, contextFor } from '../context.js';
 import { type PlatformFlags, platformOptions, runCopy } from '../copy-runner.js';
 import { formatBytes, printJson, printLines } from '../format.js';
+import { type SigningFlags, signerFor, signingOptions } from '../image-signing.js';
 import { parseCount } from '../parse-count.js';
-import { loadSigningKey } from '../sigstore-signing.js';
 import { isArchivePlace, storeTmpDir } from '../store-tmp.js';
-import { VERSION } from '../version.js';
 
 interface CopyFlags extends PlatformFlags {
   concurrency?: number;
@@ -41,7 +37,7 @@ interface SideFlags {
 
 /** `ocipeek copy SRC DST`: copy an image between registries, layouts, archives and the store. */
 export function registerCopy(program: Command): void {
-  program
+  const command = program
     .command('copy')
     .description(
       'copy an image between places: REF (docker://), oci:DIR[:TAG], oci-archive:FILE[:TAG], docker-archive:FILE[:REF], store:REF',
@@ -62,77 +58,64 @@ export function registerCopy(program: Command): void {
       parseCount,
     )
     .option('--format <format>', 'write the manifests as oci | v2s2 (Docker schema 2)')
-    .option(
-      '--sign-by-sigstore-private-key <file>',
-      'sign the copy (a registry) with this sigstore key',
-    )
-    .option('--sign-passphrase-file <file>', "file holding the signing key's passphrase")
-    .option('--sign-identity <ref>', 'identity to sign (default: the destination reference)')
     .option('--src-creds <user:password>', 'credentials for the source registry')
     .option('--dest-creds <user:password>', 'credentials for the destination registry')
     .option('--src-authfile <file>', 'auth file for the source registry')
     .option('--dest-authfile <file>', 'auth file for the destination registry')
-    .option('--json', 'print JSON')
-    .action(
-      async (src: string, dst: string, opts: CopyFlags & SignFlags & SideFlags, cmd: Command) => {
-        // Both places are read before anything is opened: a mistake in DST is said at once.
-        const [from, to] = [parsePlace(src), parsePlace(dst)];
-        const ctx = await contextFor(cmd);
-        const platform = platformOptions(ctx, opts);
-        const srcClient = await clientForSide(
-          ctx,
-          { creds: opts.srcCreds, authfile: opts.srcAuthfile },
-          'src',
-        );
-        const destClient = await clientForSide(
-          ctx,
-          { creds: opts.destCreds, authfile: opts.destAuthfile },
-          'dest',
-        );
-        const common = { storeDir: ctx.options.store, signal: ctx.signal };
-        // Archives on either side are staged in the store's temp folder (opened once).
-        const converting = opts.destCompressFormat !== undefined || opts.format !== undefined;
-        const tmpDir =
-          isArchivePlace(src) || isArchivePlace(dst) || converting
-            ? await storeTmpDir(ctx)
-            : undefined;
-        const conversion = converting ? conversionOf(opts) : undefined;
-        // The key is read (and its passphrase checked) before anything is copied.
-        const signing = opts.signBySigstorePrivateKey
-          ? await signingFor(to, opts.signBySigstorePrivateKey, opts)
+    .option('--json', 'print JSON');
+  signingOptions(command, 'the copy (a registry)').action(
+    async (src: string, dst: string, opts: CopyFlags & SigningFlags & SideFlags, cmd: Command) => {
+      // Both places are read before anything is opened: a mistake in DST is said at once.
+      const [from, to] = [parsePlace(src), parsePlace(dst)];
+      const ctx = await contextFor(cmd);
+      const platform = platformOptions(ctx, opts);
+      const srcClient = await clientForSide(
+        ctx,
+        { creds: opts.srcCreds, authfile: opts.srcAuthfile },
+        'src',
+      );
+      const destClient = await clientForSide(
+        ctx,
+        { creds: opts.destCreds, authfile: opts.destAuthfile },
+        'dest',
+      );
+      const common = { storeDir: ctx.options.store, signal: ctx.signal };
+      // Archives on either side are staged in the store's temp folder (opened once).
+      const converting = opts.destCompressFormat !== undefined || opts.format !== undefined;
+      const tmpDir =
+        isArchivePlace(src) || isArchivePlace(dst) || converting
+          ? await storeTmpDir(ctx)
           : undefined;
-        const source = await openSource(from, { ...common, client: srcClient, tmpDir });
-        const digest = conversion
-          ? await runConversion(ctx, source, to, {
-              ...conversion,
+      const conversion = converting ? conversionOf(opts) : undefined;
+      // The key is read (and its passphrase checked) before anything is copied.
+      const signer = await signerFor(ctx, opts);
+      if (signer && to.kind !== 'registry') {
+        throw new InvalidArgumentError('signing needs a registry destination');
+      }
+      const source = await openSource(from, { ...common, client: srcClient, tmpDir });
+      const digest = conversion
+        ? await runConversion(ctx, source, to, {
+            ...conversion,
+            ...platform,
+            client: destClient,
+            tmpDir,
+            chunkSize: opts.chunkSize,
+            json: opts.json,
+          })
+        : (
+            await runCopy(ctx, source, to, {
+              open: { chunkSize: opts.chunkSize, tmpDir, client: destClient },
               ...platform,
-              client: destClient,
-              tmpDir,
-              chunkSize: opts.chunkSize,
+              concurrency: opts.concurrency,
               json: opts.json,
             })
-          : (
-              await runCopy(ctx, source, to, {
-                open: { chunkSize: opts.chunkSize, tmpDir, client: destClient },
-                ...platform,
-                concurrency: opts.concurrency,
-                json: opts.json,
-              })
-            ).digest;
-        if (signing) {
-          const signed = await signImage(destClient, signing.ref, {
-            privateKey: signing.key,
-            identity: opts.signIdentity ? parseReference(opts.signIdentity) : undefined,
-            digest,
-            creator: `ocipeek ${VERSION}`,
-            signal: ctx.signal,
-          });
-          if (!(opts.json || ctx.options.json)) {
-            printLines(`signed ${signed.identity}@${signed.digest}`);
-          }
-        }
-      },
-    );
+          ).digest;
+      if (signer && to.kind === 'registry') {
+        const signed = await signer(destClient, to.ref, digest);
+        if (!(opts.json || ctx.options.json)) printLines(signed.line);
+      }
+    },
+  );
 }
 
 /** The conversion the flags ask for, checked before anything is opened. */
@@ -204,22 +187,4 @@ async function runConversion(
   } finally {
     await source.close();
   }
-}
-
-interface SignFlags {
-  signBySigstorePrivateKey?: string;
-  signPassphraseFile?: string;
-  signIdentity?: string;
-}
-
-/** The destination to sign and the decrypted key; only registries hold signatures. */
-async function signingFor(
-  place: Place,
-  keyPath: string,
-  opts: SignFlags,
-): Promise<{ ref: Reference; key: KeyObject }> {
-  if (place.kind !== 'registry') {
-    throw new InvalidArgumentError('--sign-by-sigstore-private-key needs a registry destination');
-  }
-  return { ref: place.ref, key: await loadSigningKey(keyPath, opts.signPassphraseFile) };
 }

@@ -92,7 +92,11 @@ async function pullLocal(
   opts: { allPlatforms?: boolean; concurrency?: number; json?: boolean },
 ): Promise<void> {
   // Archives are extracted into the store's temp area, where prune removes what a kill leaves.
-  const source = await openSource(place, { signal: ctx.signal, tmpDir: store.tmpDir });
+  const source = await openSource(place, {
+    client: ctx.client, // its trust policy checks the place
+    signal: ctx.signal,
+    tmpDir: store.tmpDir,
+  });
   if (!source.imageName) {
     await source.close();
     throw new InvalidArgumentError(

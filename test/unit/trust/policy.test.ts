@@ -1,4 +1,7 @@
 import assert from 'node:assert/strict';
+import { mkdir, mkdtemp, realpath, rm, symlink } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { ConfigError } from '../../../src/errors/index.js';
 import { parseReference } from '../../../src/ref/index.js';
@@ -6,6 +9,7 @@ import {
   acceptsAnything,
   dockerScopes,
   identityMatches,
+  localScopes,
   parsePolicy,
   requirementsFor,
   type SignedIdentity,
@@ -30,6 +34,26 @@ describe('policy.json', () => {
       'localhost/app',
       'localhost',
     ]);
+  });
+
+  it('local scopes: the path with links resolved, then its parents; none for docker-archive', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'scopes-'));
+    try {
+      await mkdir(join(dir, 'real', 'layout'), { recursive: true });
+      await symlink(join(dir, 'real'), join(dir, 'link'));
+      const real = await realpath(dir);
+      const scopes = await localScopes('oci', join(dir, 'link', 'layout'));
+      assert.deepEqual(scopes.slice(0, 3), [
+        join(real, 'real', 'layout'),
+        join(real, 'real'),
+        real,
+      ]);
+      assert.ok(!scopes.includes('/'), 'not "/": that is the transport default');
+      assert.equal(scopes.at(-1), `/${real.split('/')[1]}`);
+      assert.deepEqual(await localScopes('docker-archive', join(dir, 'x.tar')), []);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   it('the most specific scope wins, then the transport default, then the global default', () => {
