@@ -1,6 +1,6 @@
 import { type Duplex, PassThrough, Readable, type Writable } from 'node:stream';
-import { createGunzip } from 'node:zlib';
 import { DecompressionError, isOcipeekError } from '../errors/index.js';
+import { zlib } from '../node/lazy-builtins.js';
 import { canPipeTo, type SinkSource } from '../transport/body-sink.js';
 import { Coalesce } from './coalesce.js';
 import { DecompressionLimit } from './decompression-limit.js';
@@ -36,7 +36,7 @@ const GUNZIP_CHUNK = 1024 * 1024;
 
 /** A gunzip stream whose own errors (corrupt data, unexpected end of file) are DecompressionErrors. */
 function gunzip(): Duplex {
-  return withDecompressionErrors(createGunzip({ chunkSize: GUNZIP_CHUNK }), 'gzip');
+  return withDecompressionErrors(zlib().createGunzip({ chunkSize: GUNZIP_CHUNK }), 'gzip');
 }
 
 /**

@@ -1,7 +1,8 @@
 import { Duplex } from 'node:stream';
-import * as zlib from 'node:zlib';
+import type { ZlibOptions } from 'node:zlib';
 import { DecompressionError, isOcipeekError, UnsupportedError } from '../errors/index.js';
 import { LibzstdDecoder, type ZstdStep } from '../native/libzstd.js';
+import { zlib } from '../node/lazy-builtins.js';
 import { withDecompressionErrors } from './zlib-errors.js';
 import { JsZstdDecoder } from './zstd-js-decoder.js';
 
@@ -35,17 +36,18 @@ interface ZstdStepDecoder {
   free(): void;
 }
 
-type NodeZstd = (options?: zlib.ZlibOptions) => Duplex;
+type NodeZstd = (options?: ZlibOptions) => Duplex;
 
 /** Node's zstd decompressor, when this Node has one (not in Node 20's type definitions). */
-const nodeZstd = (zlib as unknown as { createZstdDecompress?: NodeZstd }).createZstdDecompress;
+const nodeZstd = (): NodeZstd | undefined =>
+  (zlib() as unknown as { createZstdDecompress?: NodeZstd }).createZstdDecompress;
 
 let chosen: ZstdDecoderKind | undefined;
 
 /** The decoder {@link createZstdDecompressor} uses by default here (decided once). */
 export function defaultZstdDecoder(): ZstdDecoderKind {
   if (chosen) return chosen;
-  if (nodeZstd) chosen = 'node';
+  if (nodeZstd()) chosen = 'node';
   else {
     try {
       new LibzstdDecoder().free();
@@ -65,8 +67,9 @@ export function defaultZstdDecoder(): ZstdDecoderKind {
 export function createZstdDecompressor(options: ZstdDecompressorOptions = {}): Duplex {
   const kind = options.decoder ?? defaultZstdDecoder();
   if (kind === 'node') {
-    if (!nodeZstd) throw new UnsupportedError(`Node ${process.version} has no zlib zstd decoder`);
-    return withDecompressionErrors(nodeZstd({ chunkSize: 1024 * 1024 }), 'zstd');
+    const create = nodeZstd();
+    if (!create) throw new UnsupportedError(`Node ${process.version} has no zlib zstd decoder`);
+    return withDecompressionErrors(create({ chunkSize: 1024 * 1024 }), 'zstd');
   }
   return new ZstdStream(kind === 'libzstd' ? new LibzstdDecoder() : new JsZstdDecoder());
 }

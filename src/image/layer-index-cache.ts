@@ -1,7 +1,8 @@
 import { mkdir, readFile, rename, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { gunzip, gzip } from 'node:zlib';
+import type { ZlibOptions } from 'node:zlib';
+import { zlib } from '../node/lazy-builtins.js';
 import { tempName } from '../store/atomic-file.js';
 import {
   DEFAULT_LISTING_CACHE_MAX_BYTES,
@@ -13,8 +14,8 @@ import {
 import type { TarEntry } from '../tar/index.js';
 import { decodeListing, encodeListing, type ListingColumns } from './listing-codec.js';
 
-const gzipAsync = promisify(gzip);
-const gunzipAsync = promisify(gunzip);
+const gzipAsync = (data: string, options: ZlibOptions) => promisify(zlib().gzip)(data, options);
+const gunzipAsync = (data: Buffer) => promisify(zlib().gunzip)(data);
 
 /**
  * Bumped whenever the cached entry shape changes; older files are ignored. 4: names that

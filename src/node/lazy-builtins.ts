@@ -25,6 +25,14 @@ export function tls(): typeof import('node:tls') {
   return load('node:tls');
 }
 
+/**
+ * `node:zlib`, loaded on first call: small commands (`inspect`, `digest`, `tags`) reach
+ * the decompression modules through their imports but never inflate anything.
+ */
+export function zlib(): typeof import('node:zlib') {
+  return load('node:zlib');
+}
+
 /** `node:child_process`, loaded on first call. */
 export function childProcess(): typeof import('node:child_process') {
   return load('node:child_process');

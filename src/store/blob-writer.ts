@@ -14,7 +14,7 @@ import type { Descriptor } from '../media/index.js';
 import { feedSink } from '../transport/body-sink.js';
 import { FileLock } from './file-lock.js';
 import { errnoCode, storeFsError } from './fs-errors.js';
-import { PositionalWriter } from './positional-writer.js';
+import { PositionalWriter, writeLimitFor } from './positional-writer.js';
 
 /**
  * Where blob bytes come from: a stream, or a function that opens the blob at a byte
@@ -117,9 +117,10 @@ export async function writeBlobFile(
   try {
     const opener = typeof source === 'function' ? source : undefined;
     // Both at once: one round trip to the thread pool instead of two.
-    const [stored, opened] = await Promise.all([
+    const [stored, opened, maxWriteBytes] = await Promise.all([
       sizeOf(finalPath),
       open(partial, constants.O_RDWR | constants.O_CREAT, 0o644),
+      writeLimitFor(paths.tmpDir),
     ]);
     file = opened;
     const kept = (await file.stat()).size;
@@ -153,6 +154,7 @@ export async function writeBlobFile(
         }
         const output = new PositionalWriter(file, offset, {
           hash,
+          maxWriteBytes,
           onWritten: (at) => options.onProgress?.(at),
         });
         await feedSink(stream, output.write, options.signal);

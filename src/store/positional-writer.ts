@@ -1,5 +1,5 @@
 import { writev } from 'node:fs';
-import type { FileHandle } from 'node:fs/promises';
+import { type FileHandle, statfs } from 'node:fs/promises';
 import type { createDigester } from '../digest/index.js';
 
 /** Options of {@link PositionalWriter}. */
@@ -8,6 +8,8 @@ export interface PositionalWriterOptions {
   hash?: ReturnType<typeof createDigester>;
   /** Called as writes complete with the file position reached. */
   onWritten?: (position: number) => void;
+  /** The most one system call writes (default {@link MAX_WRITE_BYTES}; see {@link writeLimitFor}). */
+  maxWriteBytes?: number;
 }
 
 interface Waiter {
@@ -70,7 +72,8 @@ export class PositionalWriter {
     this.waiters = [];
     this.writing = true;
     const at = this.writtenTo;
-    writeFully(this.file.fd, pieces, at, (err, total) => {
+    const limit = this.options.maxWriteBytes ?? MAX_WRITE_BYTES;
+    writeFully(this.file.fd, pieces, at, limit, (err, total) => {
       this.writing = false;
       if (err) {
         this.failure ??= err;
@@ -87,11 +90,43 @@ export class PositionalWriter {
   }
 }
 
-/** `pwritev` of `pieces` at `position`, carrying on after a short write. */
+/**
+ * The most one system call writes. Why: on ext4 with large folios (Linux 6.x), a write
+ * of 128 KiB or more gets page-cache folios of that size, and in a VM whose memory the
+ * host backs on first touch these come from never-used memory: writing 86 MB in 1 MiB
+ * calls cost ~0.55 s of system time on the bench machine, in 64 KiB calls ~0.03 s.
+ * skopeo writes 32 KiB at a time. On tmpfs the size makes no difference to the kernel,
+ * and fewer calls cost fewer thread-pool round trips (bench/ANALYSIS.md, fourth session).
+ */
+export const MAX_WRITE_BYTES = 64 * 1024;
+
+/** statfs(2) `f_type` of tmpfs. */
+const TMPFS_MAGIC = 0x01021994;
+
+const limits = new Map<string, Promise<number>>();
+
+/**
+ * How much one system call should write into files made in `dir`: unlimited on tmpfs,
+ * else {@link MAX_WRITE_BYTES}. Asked once per folder and process.
+ */
+export function writeLimitFor(dir: string): Promise<number> {
+  let limit = limits.get(dir);
+  if (!limit) {
+    limit = statfs(dir).then(
+      (info) => (info.type === TMPFS_MAGIC ? Number.POSITIVE_INFINITY : MAX_WRITE_BYTES),
+      () => MAX_WRITE_BYTES,
+    );
+    limits.set(dir, limit);
+  }
+  return limit;
+}
+
+/** `pwritev` of `pieces` at `position`, at most `limit` bytes a call, carrying on after a short write. */
 function writeFully(
   fd: number,
   pieces: Buffer[],
   position: number,
+  limit: number,
   done: (err: Error | null, total: number) => void,
 ): void {
   const total = pieces.reduce((n, p) => n + p.length, 0);
@@ -104,22 +139,27 @@ function writeFully(
     written += bytesWritten;
     if (written === total) done(null, total);
     else if (bytesWritten === 0) done(new Error('write made no progress'), written);
-    else writev(fd, remainder(pieces, written), position + written, next);
+    else writev(fd, writeWindow(pieces, written, limit), position + written, next);
   };
-  writev(fd, pieces, position, next);
+  if (total === 0) queueMicrotask(() => done(null, 0));
+  else writev(fd, writeWindow(pieces, 0, limit), position, next);
 }
 
-/** What is left of `pieces` after their first `skip` bytes. */
-function remainder(pieces: Buffer[], skip: number): Buffer[] {
+/** Views of `pieces`' bytes from `skip` on, `limit` of them at most. */
+export function writeWindow(pieces: readonly Buffer[], skip: number, limit: number): Buffer[] {
   const out: Buffer[] = [];
   let left = skip;
+  let room = limit;
   for (const p of pieces) {
     if (left >= p.length) {
       left -= p.length;
       continue;
     }
-    out.push(left > 0 ? p.subarray(left) : p);
+    const take = Math.min(p.length - left, room);
+    out.push(left > 0 || take < p.length ? p.subarray(left, left + take) : p);
     left = 0;
+    room -= take;
+    if (room === 0) break;
   }
   return out;
 }

@@ -2,12 +2,16 @@ import assert from 'node:assert/strict';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { parse } from 'smol-toml';
 import {
   loadRegistriesConf,
   prefixMatchLength,
   RegistriesConf,
 } from '../../../src/containers-conf/index.js';
-import { parseRegistriesConf } from '../../../src/containers-conf/registries-conf-file.js';
+import {
+  parseRegistriesConf,
+  withoutCommentLines,
+} from '../../../src/containers-conf/registries-conf-file.js';
 import { BlockedRegistryError, ConfigError } from '../../../src/errors/index.js';
 import { parseReference } from '../../../src/ref/index.js';
 import { tempDir } from '../../harness/temp-dir.js';
@@ -181,6 +185,56 @@ registries = ["evil.io"]
     assert.deepEqual(c.searchRegistries, ['one.io', 'two.io']);
     assert.equal(c.isInsecure('one.io'), true);
     assert.throws(() => c.checkAllowed('evil.io', 'x'), BlockedRegistryError);
+  });
+});
+
+describe('comment lines are skipped before the TOML parser, with the same outcome', () => {
+  it('a file of comments is empty; comments between values and in arrays are ignored', () => {
+    const empty = parseRegistriesConf('# one\n  # two\r\n\t#\n\n# last', '/etc/x.conf');
+    assert.deepEqual(empty.registries, []);
+    assert.equal(empty.searchRegistries, undefined);
+    assert.equal(empty.aliases.size, 0);
+    const c = conf(
+      '# head\nunqualified-search-registries = [\n  # first\r\n  "a.io", # trailing\n  # second\n  "b.io",\n]\n' +
+        '  # indented\n[aliases]\n# x = "y"\n"app" = "a.io/team/app" # kept\n',
+    );
+    assert.deepEqual(c.searchRegistries, ['a.io', 'b.io']);
+    assert.deepEqual([...c.aliases.keys()], ['app']);
+  });
+
+  it('a "#" line inside a multi-line string stays part of the string; values parse the same', () => {
+    const samples = [
+      'note = """\n# not a comment\n"""\n',
+      "note = '''\n  # not a comment either\n'''\n# a comment\n",
+      '# c\n[aliases] # t\n  # c\n"a" = "x.io/a"\r\n# c\r\n"b" = "#x.io/b"\n',
+      'list = [ # c\n  # c\n  1,\n# c\n  2 ]\n#',
+      'tab = { a = 1 }\n\t# c\n[t]\nk = "# v"\n',
+    ];
+    for (const text of samples) {
+      assert.deepEqual(parse(withoutCommentLines(text)), parse(text), text);
+    }
+    assert.equal(withoutCommentLines(samples[0]!), samples[0]);
+    assert.equal(withoutCommentLines(samples[1]!), samples[1]);
+    assert.equal(
+      withoutCommentLines(samples[2]!),
+      '\n[aliases] # t\n\n"a" = "x.io/a"\r\n\r\n"b" = "#x.io/b"\n',
+    );
+  });
+
+  it('a comment with a control character is still refused, naming its line', () => {
+    for (const text of ['# fine\n# bad \x01 here\n', '# fine\n# bad \x7f\n', '\n\n# bad \x0b\n']) {
+      assert.throws(
+        () => parseRegistriesConf(text, '/etc/x.conf'),
+        (err: unknown) =>
+          err instanceof ConfigError && /invalid TOML \(line (2|3):/.test(err.message),
+        JSON.stringify(text),
+      );
+    }
+    // Error lines after blanked comments are the file's own.
+    assert.throws(
+      () => parseRegistriesConf('# a\n# b\n# c\nshort-name-mode = \n', '/etc/x.conf'),
+      /invalid TOML \(line 4:/,
+    );
   });
 });
 

@@ -1,10 +1,15 @@
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdtemp, open, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, open, readFile, rm, statfs, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { PositionalWriter } from '../../../src/store/positional-writer.js';
+import {
+  MAX_WRITE_BYTES,
+  PositionalWriter,
+  writeLimitFor,
+  writeWindow,
+} from '../../../src/store/positional-writer.js';
 
 const dirs: string[] = [];
 after(async () => {
@@ -43,6 +48,50 @@ describe('PositionalWriter', () => {
       reached,
       'progress only grows',
     );
+  });
+
+  it('pieces larger than one system call allows land whole and in order', async () => {
+    const path = await scratch();
+    await writeFile(path, '');
+    const file = await open(path, 'r+');
+    const hash = createHash('sha256');
+    const writer = new PositionalWriter(file, 0, { hash });
+    const sizes = [300 * 1024, MAX_WRITE_BYTES + 1, 7, MAX_WRITE_BYTES, 0, 3 * MAX_WRITE_BYTES - 5];
+    const pieces = sizes.map((n) => randomBytes(n));
+    await Promise.all(pieces.map((p) => writer.write(p)));
+    await file.close();
+    const all = Buffer.concat(pieces);
+    assert.deepEqual(await readFile(path), all);
+    assert.equal(hash.digest('hex'), createHash('sha256').update(all).digest('hex'));
+  });
+
+  it('each system call gets at most MAX_WRITE_BYTES: the windows cover the bytes once, in order', () => {
+    const pieces = [0, 10, 70_000, 200_000, 5, MAX_WRITE_BYTES, 1].map((n) => randomBytes(n));
+    const all = Buffer.concat(pieces);
+    const seen: Buffer[] = [];
+    for (let at = 0; at < all.length; ) {
+      const views = writeWindow(pieces, at, MAX_WRITE_BYTES);
+      const size = views.reduce((n, v) => n + v.length, 0);
+      assert.ok(size > 0 && size <= MAX_WRITE_BYTES, `window at ${at}: ${size} bytes`);
+      assert.ok(size === MAX_WRITE_BYTES || at + size === all.length, 'only the last is short');
+      seen.push(...views);
+      at += size;
+    }
+    assert.deepEqual(Buffer.concat(seen), all);
+    // A short write resumes mid-piece.
+    assert.deepEqual(
+      Buffer.concat(writeWindow(pieces, 12, MAX_WRITE_BYTES)),
+      all.subarray(12, 12 + MAX_WRITE_BYTES),
+    );
+  });
+
+  it('writes in bounded calls except on tmpfs, where the size costs nothing', async () => {
+    assert.equal(await writeLimitFor('/proc'), MAX_WRITE_BYTES);
+    assert.equal(await writeLimitFor(join(await scratch(), 'missing')), MAX_WRITE_BYTES);
+    const shm = await statfs('/dev/shm').catch(() => undefined);
+    if (shm?.type === 0x01021994) {
+      assert.equal(await writeLimitFor('/dev/shm'), Number.POSITIVE_INFINITY);
+    }
   });
 
   it('a failed write rejects it, the queued ones and every later one', async () => {
