@@ -9,6 +9,13 @@ const VALUE_OPTIONS = new Set([
   '--store',
   '--timeout',
   '--retries',
+  '--tls',
+  '--root-ca',
+  '--token',
+  '--registries-conf',
+  '--registries-conf-dir',
+  '--signature-policy',
+  '--registries.d',
 ]);
 const BOOLEAN_WORDS = new Set(['true', 'false', '1', '0', 'yes', 'no']);
 

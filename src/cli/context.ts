@@ -36,6 +36,8 @@ export interface ContextOverrides {
   platform?: Platform;
   /** `--authfile` names a file to write (`login`, `logout`): it need not exist yet. */
   writesAuthFile?: boolean;
+  /** Global options a command sets itself (`ir`'s connection mode and its islet defaults). */
+  options?: Partial<GlobalOptions>;
 }
 
 /**
@@ -63,7 +65,7 @@ export async function contextFor(
 ): Promise<CliContext> {
   const existing = existingContext();
   if (existing) return existing;
-  const options = globalsOf(command);
+  const options = { ...globalsOf(command), ...overrides.options };
   let credentials: { username: string; password: string } | undefined;
   if (options.username !== undefined && !overrides.anonymous) {
     if (!options.passwordStdin) {

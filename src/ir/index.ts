@@ -1,0 +1,2 @@
+export * from './islet-image.js';
+export * from './islet-target.js';
