@@ -12,6 +12,7 @@ const VALUE_OPTIONS = new Set([
   '--tls',
   '--root-ca',
   '--token',
+  '--islet-root-ca',
   '--registries-conf',
   '--registries-conf-dir',
   '--signature-policy',
