@@ -354,6 +354,28 @@ describe('ocipeek ir (islet parity)', () => {
       args(`https://${tlsRegistry.host}/`, '-t', 'tls', '--root-ca', certs.ca.cert.path),
     );
     assert.equal(plain.out, secure.out);
+    // The same rule for every command: --plain-http in a mode that speaks HTTPS is refused
+    // (it was a silent downgrade), and a reference never carries a scheme.
+    for (const mode of ['tls', 'ra-tls']) {
+      const r = await runCli([
+        'inspect',
+        '--plain-http',
+        '--tls',
+        mode,
+        `${registry.host}/${APP}:gz`,
+      ]);
+      assert.equal(r.code, 2, r.stderr);
+      assert.equal(
+        r.stderr,
+        `ocipeek: plain HTTP (--plain-http) contradicts the connection mode ${mode}, which speaks HTTPS only\n`,
+      );
+    }
+    const url = await runCli(['inspect', '--tls', 'tls', `https://${tlsRegistry.host}/${APP}:gz`]);
+    assert.equal(url.code, 2);
+    assert.match(
+      url.stderr,
+      /^ocipeek: invalid reference "https:.*": references have no URL scheme: write 127\.0\.0\.1:\d+\/com\.samsung\.example\.app:gz/,
+    );
     const ftp = await runCli(args(`ftp://${registry.host}`));
     assert.match(
       ftp.stderr,

@@ -157,7 +157,10 @@ describe('islet image signatures', () => {
     ]);
     assert.equal(JSON.parse(inspect.out).digest, digest);
     const verified = await ok(['verify', '--islet-root-ca', files['root.pub']!, ref('signed')]);
-    assert.match(verified.out, /accepted by islet signature \(--islet-root-ca\)\n {2}config signed by vendor key sha256:[0-9a-f]{64}, signed by the root CA\n$/);
+    assert.match(
+      verified.out,
+      /accepted by islet signature \(--islet-root-ca\)\n {2}config signed by vendor key sha256:[0-9a-f]{64}, signed by the root CA\n$/,
+    );
     const s = store();
     await ok(['pull', '--store', s, '--islet-root-ca', files['root.pub']!, ref('signed')]);
     const out = join(dir.path, 'rootfs-signed');
