@@ -39,7 +39,8 @@ export interface GlobalOptions {
 
 const MODES = ['no-tls', 'tls', 'ra-tls'];
 
-function parseMode(value: string): 'no-tls' | 'tls' | 'ra-tls' {
+/** `--tls MODE` (also `ocipeek ir -t MODE`). */
+export function parseMode(value: string): 'no-tls' | 'tls' | 'ra-tls' {
   if (!MODES.includes(value)) {
     throw new InvalidArgumentError(`--tls must be one of ${MODES.join(', ')}, got "${value}"`);
   }

@@ -13,7 +13,7 @@ import type { ConnectionMode } from '../../transport/index.js';
 import { unpackLayers } from '../../unpack/index.js';
 import { type CliContext, contextFor } from '../context.js';
 import { printList } from '../format.js';
-import { globalsOf } from '../global-options.js';
+import { globalsOf, parseMode } from '../global-options.js';
 import { parseCount } from '../parse-count.js';
 import { collect } from '../repeatable.js';
 import { writeBlobOutput } from './blob.js';
@@ -21,20 +21,12 @@ import { writeBlobOutput } from './blob.js';
 /** islet's defaults for the files its connection options name. */
 const DEFAULT_TOKEN = './res/token.bin';
 const DEFAULT_ROOT_CA = './res/root-ca.crt';
-const MODES: readonly ConnectionMode[] = ['no-tls', 'tls', 'ra-tls'];
 
 interface ConnectionOptions {
   host?: string;
   tls?: ConnectionMode;
   token?: string;
   rootCa?: string;
-}
-
-function parseMode(value: string): ConnectionMode {
-  if (!(MODES as string[]).includes(value)) {
-    throw new InvalidArgumentError(`--tls must be one of ${MODES.join(', ')}, got "${value}"`);
-  }
-  return value as ConnectionMode;
 }
 
 /**
