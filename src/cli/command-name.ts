@@ -49,7 +49,9 @@ export const COMMANDS: Record<string, () => Promise<(program: Command) => void>>
   wasm: async () => (await import('./commands/wasm.js')).registerWasm,
   verify: async () => (await import('./commands/verify.js')).registerVerify,
   sign: async () => (await import('./commands/sign.js')).registerSign,
+  'sign-islet': async () => (await import('./commands/sign-islet.js')).registerSignIslet,
   proxy: async () => (await import('./commands/proxy.js')).registerProxy,
+  ir: async () => (await import('./commands/ir.js')).registerIr,
   attestation: async () => (await import('./commands/attestation.js')).registerAttestation,
   'experimental-image-proxy': async () =>
     (await import('./commands/experimental-image-proxy.js')).registerExperimentalImageProxy,

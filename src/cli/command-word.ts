@@ -9,6 +9,14 @@ const VALUE_OPTIONS = new Set([
   '--store',
   '--timeout',
   '--retries',
+  '--tls',
+  '--root-ca',
+  '--token',
+  '--islet-root-ca',
+  '--registries-conf',
+  '--registries-conf-dir',
+  '--signature-policy',
+  '--registries.d',
 ]);
 const BOOLEAN_WORDS = new Set(['true', 'false', '1', '0', 'yes', 'no']);
 

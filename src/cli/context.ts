@@ -4,6 +4,7 @@ import { type CredentialSource, Keychain } from '../auth/index.js';
 import type { RegistriesConf } from '../containers-conf/registries-conf.js';
 import { loadRegistriesConf } from '../containers-conf/registries-conf.js';
 import { CredentialsError, InvalidArgumentError } from '../errors/index.js';
+import type { IsletTrust } from '../ir/islet-trust.js';
 import type { Platform } from '../media/index.js';
 import { parsePlatform } from '../platform/index.js';
 import { tokenFile } from '../ratls/token-file.js';
@@ -24,6 +25,8 @@ export interface CliContext {
   platform?: Platform;
   /** Cancelled on SIGINT/SIGTERM. */
   signal: AbortSignal;
+  /** `--islet-root-ca`: images from places other than registries are checked with it. */
+  islet?: IsletTrust;
 }
 
 /** What a command sets beyond the global options (the proxy's skopeo-compatible flags). */
@@ -36,6 +39,8 @@ export interface ContextOverrides {
   platform?: Platform;
   /** `--authfile` names a file to write (`login`, `logout`): it need not exist yet. */
   writesAuthFile?: boolean;
+  /** Global options a command sets itself (`ir`'s connection mode and its islet defaults). */
+  options?: Partial<GlobalOptions>;
 }
 
 /**
@@ -53,6 +58,17 @@ async function loadTrust(options: GlobalOptions): Promise<PolicyTrust | undefine
   return new PolicyTrust(policy, await loadRegistriesD(options['registries.d']));
 }
 
+/** The policy's verdict, once islet's signature checked out too (its line added). */
+function bothTrusts(policy: ImageTrust, islet: IsletTrust): ImageTrust {
+  return {
+    async verify(image, client, options) {
+      const verdict = (await policy.verify(image, client, options)) as { accepted?: string[] };
+      const signed = await islet.verify(image, client, options);
+      return { ...verdict, accepted: [...(verdict.accepted ?? []), ...signed.accepted] };
+    },
+  };
+}
+
 /** Credentials for no registry. */
 const ANONYMOUS: CredentialSource = { resolve: async () => undefined };
 
@@ -63,7 +79,7 @@ export async function contextFor(
 ): Promise<CliContext> {
   const existing = existingContext();
   if (existing) return existing;
-  const options = globalsOf(command);
+  const options = { ...globalsOf(command), ...overrides.options };
   let credentials: { username: string; password: string } | undefined;
   if (options.username !== undefined && !overrides.anonymous) {
     if (!options.passwordStdin) {
@@ -85,7 +101,11 @@ export async function contextFor(
     path: options.registriesConf,
     dropInDir: options.registriesConfDir,
   });
-  const trust = options.insecurePolicy ? undefined : await loadTrust(options);
+  const policy = options.insecurePolicy ? undefined : await loadTrust(options);
+  const islet = options.isletRootCa
+    ? await (await import('../ir/islet-trust.js')).IsletTrust.fromFile(options.isletRootCa)
+    : undefined;
+  const trust = policy && islet ? bothTrusts(policy, islet) : (policy ?? islet);
   const client = makeClient(options, keychain, { tls: overrides.tls, registries, trust });
   const ctx: CliContext = {
     options,
@@ -93,6 +113,7 @@ export async function contextFor(
     platform:
       overrides.platform ?? (options.platform ? parsePlatform(options.platform) : undefined),
     signal: runSignal,
+    islet,
   };
   setContext(ctx);
   return ctx;

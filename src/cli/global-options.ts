@@ -16,6 +16,8 @@ export interface GlobalOptions {
   tls?: 'no-tls' | 'tls' | 'ra-tls';
   rootCa?: string;
   token?: string;
+  /** Root CA public key of islet image signatures: only images signed under it are read. */
+  isletRootCa?: string;
   /** Milliseconds a registry may stay silent (`--timeout`). */
   timeout?: number;
   /** Retries of a failed request (`--retries`). */
@@ -39,7 +41,8 @@ export interface GlobalOptions {
 
 const MODES = ['no-tls', 'tls', 'ra-tls'];
 
-function parseMode(value: string): 'no-tls' | 'tls' | 'ra-tls' {
+/** `--tls MODE` (also `ocipeek ir -t MODE`). */
+export function parseMode(value: string): 'no-tls' | 'tls' | 'ra-tls' {
   if (!MODES.includes(value)) {
     throw new InvalidArgumentError(`--tls must be one of ${MODES.join(', ')}, got "${value}"`);
   }
@@ -89,6 +92,10 @@ export function addGlobalOptions(program: Command): Command {
     )
     .option('--root-ca <file>', 'PEM file of the only CAs to trust (tls, ra-tls)')
     .option('--token <file>', 'CCA attestation token (CBOR) for ra-tls')
+    .option(
+      '--islet-root-ca <file>',
+      'read only images islet-signed under this root CA key (P-384, PEM or DER)',
+    )
     .option(
       '--registries-conf <file>',
       'registries.conf to use (default $CONTAINERS_REGISTRIES_CONF, ~/.config/containers/registries.conf, /etc/containers/registries.conf)',

@@ -93,6 +93,9 @@ export async function openCliImage(cmd: Command, placeArg: string): Promise<CliI
     ...sourcePolicy(ctx),
   });
   atExit(() => image.close());
+  if (ctx.islet && image.source.kind !== 'registry') {
+    await ctx.islet.verifySource(image.source, ctx.signal);
+  }
   const cacheDir = join(defaultStorePath({ explicit: ctx.options.store }), '.ocipeek', 'fs-index');
   return { ctx, image, store, cache: new LayerIndexCache(cacheDir) };
 }
@@ -114,6 +117,7 @@ export async function openCliSource(cmd: Command, placeArg: string): Promise<Ima
     ...sourcePolicy(ctx),
   });
   atExit(() => source.close());
+  if (ctx.islet && source.kind !== 'registry') await ctx.islet.verifySource(source, ctx.signal);
   return source;
 }
 

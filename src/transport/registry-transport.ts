@@ -138,6 +138,12 @@ export class RegistryTransport {
     this.stats = options.stats ?? new TransferStats();
     const mode = options.mode;
     const access = options.access;
+    // Plain HTTP in a mode that speaks HTTPS would be a silent downgrade: refuse it.
+    if (options.plainHttp && (mode === 'tls' || mode === 'ra-tls')) {
+      throw new InvalidArgumentError(
+        `plain HTTP (--plain-http) contradicts the connection mode ${mode}, which speaks HTTPS only`,
+      );
+    }
     this.schemes = new SchemeChoice(
       options.plainHttp || mode === 'no-tls',
       mode === 'tls' || mode === 'ra-tls',

@@ -31,6 +31,8 @@ export interface RunCliOptions {
   timeoutMs?: number;
   /** Run the executable as installed ({@link BIN_PATH}) instead of `node CLI_PATH`. */
   bin?: boolean;
+  /** Working directory (default: the test runner's). */
+  cwd?: string;
   /** Run as this user and group (the test runner must be root). */
   uid?: number;
   gid?: number;
@@ -46,8 +48,10 @@ export function runCli(args: string[], options: RunCliOptions = {}): Promise<Cli
     ...options.env,
   };
   return new Promise((resolve, reject) => {
-    const ids =
-      options.uid === undefined ? {} : { uid: options.uid, gid: options.gid ?? options.uid };
+    const ids = {
+      ...(options.uid === undefined ? {} : { uid: options.uid, gid: options.gid ?? options.uid }),
+      ...(options.cwd === undefined ? {} : { cwd: options.cwd }),
+    };
     const child = options.bin
       ? spawn(BIN_PATH, args, { env, ...ids })
       : spawn(process.execPath, [CLI_PATH, ...args], { env, ...ids });

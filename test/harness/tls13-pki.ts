@@ -44,13 +44,16 @@ export interface Tls13Pki {
   clientRsa: Issued;
 }
 
-const SERVER_EXT = [
+export const SERVER_EXT = [
   'basicConstraints=CA:FALSE',
   'keyUsage=critical,digitalSignature,keyEncipherment',
   'extendedKeyUsage=serverAuth',
   'subjectAltName=IP:127.0.0.1,DNS:localhost,IP:::1',
 ];
-const CA_EXT = ['basicConstraints=critical,CA:TRUE', 'keyUsage=critical,keyCertSign,cRLSign'];
+export const CA_EXT = [
+  'basicConstraints=critical,CA:TRUE',
+  'keyUsage=critical,keyCertSign,cRLSign',
+];
 
 let cached: Promise<Tls13Pki> | undefined;
 
@@ -80,7 +83,8 @@ async function files(dir: string, name: string): Promise<Issued> {
   };
 }
 
-async function selfSignedCa(dir: string, name: string): Promise<Issued> {
+/** A self-signed EC P-256 CA named `name` in `dir`. */
+export async function selfSignedCa(dir: string, name: string): Promise<Issued> {
   await openssl([
     'req',
     '-x509',
@@ -99,7 +103,8 @@ async function selfSignedCa(dir: string, name: string): Promise<Issued> {
   return files(dir, name);
 }
 
-async function issue(
+/** A certificate for `name` signed by `issuer`, with `ext` (default: a loopback server's). */
+export async function issue(
   dir: string,
   name: string,
   issuer: Issued,

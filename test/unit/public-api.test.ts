@@ -61,6 +61,10 @@ describe('finding the command name for lazy loading', () => {
     assert.equal(commandNameOf(['--tls-verify', 'false', '--store=/s', 'ls', 'x']), 'ls');
     assert.equal(commandNameOf(['--tls-verify', 'pull', 'x']), 'pull');
     assert.equal(commandNameOf(['-v', 'logout', 'h']), 'logout');
+    // The connection options take values too: their value is not the command.
+    assert.equal(commandNameOf(['--tls', 'ra-tls', '--token', 't', 'inspect', 'x']), 'inspect');
+    assert.equal(commandNameOf(['--root-ca', 'ca.pem', 'ir', 'list-tags']), 'ir');
+    assert.equal(commandNameOf(['--signature-policy', 'p.json', 'pull', 'x']), 'pull');
     assert.equal(commandNameOf(['--version']), undefined);
     assert.equal(commandNameOf(['frobnicate']), undefined);
   });

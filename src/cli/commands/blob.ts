@@ -30,18 +30,31 @@ export function registerBlob(program: Command): void {
         parseDigest(digest);
         const ref = parseReference(refArg);
         const stream = await ctx.client.openBlob(ref, { digest }, { signal: ctx.signal });
-        const toStdout = opts.output === undefined || opts.output === '-';
-        const body = toStdout && process.stdout.isTTY && !opts.force ? textOnly(stream) : stream;
-        const out = await openOutputFile(toStdout ? process.stdout : (opts.output as string));
-        try {
-          await pipeline(body, out.stream, { end: false, signal: ctx.signal });
-          await out.commit();
-        } catch (err) {
-          await out.abort();
-          throw err;
-        }
+        await writeBlobOutput(stream, opts.output, opts.force ?? false, ctx.signal);
       },
     );
+}
+
+/**
+ * Write a verified blob stream to `output` (a file replaced only once the stream ended
+ * well; `-` or none: stdout, where binary bytes reach a terminal only with `force`).
+ */
+export async function writeBlobOutput(
+  stream: Readable,
+  output: string | undefined,
+  force: boolean,
+  signal: AbortSignal,
+): Promise<void> {
+  const toStdout = output === undefined || output === '-';
+  const body = toStdout && process.stdout.isTTY && !force ? textOnly(stream) : stream;
+  const out = await openOutputFile(toStdout ? process.stdout : (output as string));
+  try {
+    await pipeline(body, out.stream, { end: false, signal });
+    await out.commit();
+  } catch (err) {
+    await out.abort();
+    throw err;
+  }
 }
 
 /**

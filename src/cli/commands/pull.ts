@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { InvalidArgumentError } from '../../errors/index.js';
 import { openSource, resolvePlaceReference } from '../../places/index.js';
 import { type Place, parsePlace } from '../../source/index.js';
-import { type PullPolicy, pullImage, Store } from '../../store/index.js';
+import { type PullPolicy, pullImage, Store, storeSource } from '../../store/index.js';
 import { type CliContext, contextFor } from '../context.js';
 import { runCopy } from '../copy-runner.js';
 import { formatBytes, printJson, printLines } from '../format.js';
@@ -67,6 +67,11 @@ export function registerPull(program: Command): void {
           });
         } finally {
           progress?.stop();
+        }
+        // An image the store already held was not read from the registry, so the registry's
+        // islet check did not see it: check the stored copy.
+        if (ctx.islet && result.upToDate) {
+          await ctx.islet.verifySource(storeSource(ref, { store }), ctx.signal);
         }
         if (opts.json || ctx.options.json) {
           const { reference, digest, layersFetched, layersReused, bytesFetched } = result;

@@ -3,6 +3,7 @@ import http from 'node:http';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
+import { InvalidArgumentError } from '../../../src/errors/index.js';
 import { RegistryTransport } from '../../../src/transport/index.js';
 import { SchemeChoice } from '../../../src/transport/scheme-choice.js';
 import { testCerts } from '../../harness/certs.js';
@@ -132,5 +133,21 @@ describe('RegistryTransport against loopback servers of either scheme', () => {
       lines.join('\n'),
     );
     await transport.close();
+  });
+});
+
+describe('connection mode and plain HTTP', () => {
+  it('refuses plainHttp with a mode that speaks HTTPS, and allows it without one or with no-tls', async () => {
+    for (const mode of ['tls', 'ra-tls'] as const) {
+      assert.throws(
+        () => new RegistryTransport({ plainHttp: true, mode }),
+        (err: unknown) =>
+          err instanceof InvalidArgumentError &&
+          /contradicts the connection mode/.test(err.message),
+      );
+    }
+    for (const mode of [undefined, 'no-tls'] as const) {
+      await new RegistryTransport({ plainHttp: true, mode }).close();
+    }
   });
 });
