@@ -112,6 +112,10 @@ describe('which network failures are retried', () => {
     ]) {
       assert.equal(isRetryableNetworkError(toNetworkError(sysError(code), 'h')), true, code);
     }
+    assert.equal(
+      toNetworkError(sysError('EAI_AGAIN'), 'reg.example').message,
+      'cannot reach reg.example: name lookup failed for now (EAI_AGAIN: DNS did not answer)',
+    );
     assert.equal(isHeadersTimeout(toNetworkError(sysError('ETIMEDOUT_HEADERS'), 'h')), true);
     assert.equal(isHeadersTimeout(toNetworkError(sysError('ECONNRESET'), 'h')), false);
   });
