@@ -6,10 +6,7 @@ import type {
   RegistryBackend,
   StoredManifest,
 } from '../storage/registry-storage.js';
-
-function byCodeUnits(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
-}
+import { byCodeUnits } from './names.js';
 
 /**
  * Several read-only backends served as one registry (`serve --root A --root B`: the layouts
