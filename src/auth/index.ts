@@ -29,7 +29,7 @@ export {
   type KeychainOptions,
   type KeychainResolveOptions,
 } from './keychain.js';
-export { type LoginOptions, type LogoutOptions, login, logout } from './login.js';
+export { type LoginOptions, type LogoutOptions, login, logout, logoutAll } from './login.js';
 export { isSecretHeader, REDACTED, redactHeaders, redactUrl } from './redact.js';
 export {
   authKeyCandidates,

@@ -114,3 +114,19 @@ export async function logout(registry: string, options: LogoutOptions = {}): Pro
   await writeAuthFile(path, { ...contents, auths });
   return true;
 }
+
+/**
+ * Remove every registry's stored credentials from the containers auth file (`logout
+ * --all`, as podman's): `auths` is emptied, other fields (`credHelpers`, `credsStore`) are
+ * kept, since they name programs rather than hold secrets. Returns the keys removed; the
+ * file is not rewritten when there were none.
+ */
+export async function logoutAll(options: LogoutOptions = {}): Promise<string[]> {
+  const path = authFileWritePath(options);
+  const contents = await readAuthFile(path, { signal: options.signal });
+  const keys = Object.keys(contents?.auths ?? {});
+  if (!contents || keys.length === 0) return [];
+  options.signal?.throwIfAborted();
+  await writeAuthFile(path, { ...contents, auths: {} });
+  return keys;
+}

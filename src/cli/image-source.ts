@@ -38,15 +38,19 @@ export async function existingStore(ctx: CliContext): Promise<Store | undefined>
  * checked with one HEAD), and what is said about it: `--verbose` names the source; a
  * registry that could not be asked is always a warning, since the answer may be stale.
  */
-function sourcePolicy(ctx: CliContext): Pick<OpenPlaceImageOptions, 'policy' | 'onSource'> {
+function sourcePolicy(
+  ctx: CliContext,
+): Pick<OpenPlaceImageOptions, 'policy' | 'onSource' | 'refreshStore'> {
   const { offline, remote, verbose } = ctx.options;
   if (offline && remote) throw new InvalidArgumentError('use one of --offline and --remote');
   return {
     policy: offline ? 'never' : remote ? 'always' : 'newer',
+    refreshStore: true,
     onSource: (choice) => {
       const line = describeSource(choice);
-      if (choice.reason === 'registry-failed') process.stderr.write(`warning: ${line}\n`);
-      else if (verbose) process.stderr.write(`source: ${line}\n`);
+      if (choice.reason === 'registry-failed' || choice.error) {
+        process.stderr.write(`warning: ${line}\n`);
+      } else if (verbose) process.stderr.write(`source: ${line}\n`);
     },
   };
 }
@@ -61,7 +65,10 @@ export function describeSource(choice: SourceChoice): string {
     case 'tag-current':
       return `store (the registry still serves ${choice.digest} for the tag)`;
     case 'tag-moved':
-      return `registry (the tag moved to ${choice.digest}; the store's copy is older)`;
+      if (choice.storeUpdated) return `store (the tag moved to ${choice.digest}; pulled it)`;
+      return choice.error
+        ? `registry (the tag moved to ${choice.digest}; the store could not be updated: ${choice.error.message.split('\n')[0]})`
+        : `registry (the tag moved to ${choice.digest}; the store's copy is older)`;
     case 'registry-failed': {
       const checked = choice.checkedAt
         ? `tag last checked at ${choice.checkedAt.toISOString()}`

@@ -212,7 +212,10 @@ export class OciLayout {
     if (digests.size > 1) {
       throw new InvalidReferenceError(
         name,
-        `${this.dir}/index.json names ${digests.size} different manifests so`,
+        `${digests.size} different manifests answer to it in ${this.dir}/index.json (${matches
+          .slice(0, 4)
+          .map((m) => m.name)
+          .join(', ')}${matches.length > 4 ? ', ...' : ''}); give the full reference`,
       );
     }
     return matches[0]?.descriptor;

@@ -4,8 +4,9 @@ import {
   OcipeekError,
   PlatformNotFoundError,
 } from '../errors/index.js';
-import type { Platform } from '../media/index.js';
+import { isIndexMediaType, type Platform } from '../media/index.js';
 import type { Reference } from '../ref/index.js';
+import type { RegistryClient } from '../registry/index.js';
 import {
   type ImageSource,
   type OpenedImage,
@@ -17,12 +18,13 @@ import {
 import {
   lastTagCheck,
   type PullPolicy,
+  pullImage,
   recordTagCheck,
   refName,
   type Store,
   storeSource,
 } from '../store/index.js';
-import { sourceDigestOf } from '../store/partial-index.js';
+import { partialIndexOf, sourceDigestOf } from '../store/partial-index.js';
 import { type OpenPlaceOptions, openSource } from './open-place.js';
 import { placeCandidates } from './resolve-place-reference.js';
 
@@ -34,7 +36,8 @@ export interface SourceChoice {
    * - `stored`: the store holds it and is trusted without asking (a digest reference, or
    *   policy `missing`);
    * - `tag-current`: one HEAD found the tag where the store has it;
-   * - `tag-moved`: one HEAD found another digest, so the registry serves the new image;
+   * - `tag-moved`: one HEAD found another digest, so the registry serves the new image
+   *   (or, with `refreshStore`, the store once the new image is pulled into it);
    * - `registry-failed`: the HEAD failed (`error`), so the store's copy is read, last
    *   confirmed at `checkedAt` when the store knows;
    * - `offline`: policy `never`, the registry is not asked;
@@ -50,8 +53,10 @@ export interface SourceChoice {
     | 'remote';
   /** The digest the registry named for the tag, when it was asked. */
   digest?: string;
-  /** Why the registry could not be asked (`registry-failed`). */
+  /** Why the registry could not be asked (`registry-failed`), or the store not updated. */
   error?: OcipeekError;
+  /** `tag-moved` with `refreshStore`: the new image was pulled into the store, read there. */
+  storeUpdated?: boolean;
   /** When the tag was last confirmed by its registry (`registry-failed`), if known. */
   checkedAt?: Date;
 }
@@ -74,6 +79,12 @@ export interface OpenPlaceImageOptions extends OpenPlaceOptions {
    * `NotFoundError`).
    */
   policy?: PullPolicy;
+  /**
+   * With policy `newer`: when the tag moved, pull its new image into the store (as
+   * `pull --policy newer` would) and read it from there, so the store's copy follows the
+   * registry. A store that cannot be written leaves the registry to be read.
+   */
+  refreshStore?: boolean;
   /** Told which source was chosen and why (the CLI's `--verbose` and its warnings). */
   onSource?: (choice: SourceChoice) => void;
 }
@@ -162,8 +173,48 @@ async function revalidateTag(
     return stored;
   }
   await stored.close();
+  if (options.refreshStore && options.client) {
+    const error = await refreshStoredTag(place, store, options);
+    if (!error) {
+      await recordTagCheck(store, name, remote);
+      tell({ source: 'store', reason: 'tag-moved', digest: remote, storeUpdated: true });
+      return storeSource(place.ref, { store });
+    }
+    tell({ source: 'registry', reason: 'tag-moved', digest: remote, error });
+    return openSource(place, options);
+  }
   tell({ source: 'registry', reason: 'tag-moved', digest: remote });
   return openSource(place, options);
+}
+
+/**
+ * Pull the tag's new image into the store, as the stored copy was pulled: every platform
+ * when the store held the registry's whole index, else the chosen platform (earlier
+ * platforms of a partial index are not carried over: they belong to the old index).
+ * Returns the error a store that cannot be written gave (the caller reads the registry).
+ */
+async function refreshStoredTag(
+  place: Place & { kind: 'registry' },
+  store: Store,
+  options: OpenPlaceImageOptions,
+): Promise<OcipeekError | undefined> {
+  const { signal } = options;
+  const found = await store.resolve(place.ref, { signal });
+  const allPlatforms = isIndexMediaType(found?.mediaType) && !partialIndexOf(found);
+  try {
+    await pullImage(place.ref, {
+      client: options.client as RegistryClient,
+      store,
+      platform: options.platform,
+      allPlatforms,
+      policy: 'always',
+      signal,
+    });
+    return undefined;
+  } catch (err) {
+    if (signal?.aborted || !(err instanceof OcipeekError)) throw err;
+    return err;
+  }
 }
 
 async function storedDigest(store: Store, ref: Reference, signal?: AbortSignal): Promise<string> {

@@ -30,7 +30,7 @@ export {
   StoreDestination,
   type StoreDestinationOptions,
 } from './store-destination.js';
-export { defaultStorePath, type StorePathOptions } from './store-path.js';
+export { defaultStorePath, isStoreDir, type StorePathOptions } from './store-path.js';
 export { type StoreSourceOptions, storeSource } from './store-source.js';
 export { lastTagCheck, recordTagCheck } from './tag-checks.js';
 export type { StoreProblem, ValidateOptions } from './validate.js';

@@ -1,3 +1,4 @@
+import { stat } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 
@@ -23,4 +24,22 @@ export function defaultStorePath(options: StorePathOptions = {}): string {
   const xdg = env.XDG_CACHE_HOME;
   if (xdg?.startsWith('/')) return join(xdg, 'ocipeek');
   return join(options.home ?? homedir(), '.cache', 'ocipeek');
+}
+
+/**
+ * True when `dir` is an ocipeek store (an OCI layout with the store's `.ocipeek/version`
+ * marker), not a plain layout: its `index.json` names images by full references
+ * (`docker.io/library/alpine:3.19`), one store holding many repositories.
+ */
+export async function isStoreDir(dir: string): Promise<boolean> {
+  const isFile = (path: string) =>
+    stat(path).then(
+      (s) => s.isFile(),
+      () => false,
+    );
+  const [layout, marker] = await Promise.all([
+    isFile(join(dir, 'oci-layout')),
+    isFile(join(dir, '.ocipeek', 'version')),
+  ]);
+  return layout && marker;
 }

@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import { publishReferrer } from '../artifact/referrers-tag.js';
 import { type CopyImageOptions, type CopyResult, copyImage } from '../copy/index.js';
 import { InvalidArgumentError } from '../errors/index.js';
@@ -62,7 +63,8 @@ export function syncTarget(ref: Reference, destination: string): Reference {
 
 /**
  * Copy every image `sources` name (repositories: all their tags) to the registry prefix
- * `destination` (skopeo sync, regctl image copy --include-referrers): one `copyImage` per
+ * `destination`, or with `oci:DIR` into one layout per repository, `DIR/NAME` (skopeo
+ * sync, regctl image copy --include-referrers): one `copyImage` per
  * image, digests preserved (with `allPlatforms`), then, with `includeReferrers`, every
  * manifest that refers to it, copied by digest into the same repository and listed
  * there (through the destination's referrers API, or its `sha256-<hex>` tag index).
@@ -74,18 +76,32 @@ export async function syncImages(
 ): Promise<SyncedImage[]> {
   const { client, signal } = options;
   const done: SyncedImage[] = [];
+  const layoutRoot = destination.startsWith('oci:') ? destination.slice(4) : undefined;
+  if (layoutRoot === '') throw new InvalidArgumentError('sync to oci: needs a folder: oci:DIR');
   for (const source of sources) {
     for (const ref of await expandSyncSource(client, source, { signal })) {
-      const target = syncTarget(ref, destination);
+      // To layouts: one per repository, `DIR/NAME`, each image under its tag (a digest
+      // unnamed), so `oci:DIR/NAME:TAG` reads it and `serve --root DIR` serves NAME.
+      const layout = layoutRoot && join(layoutRoot, ref.repository.split('/').pop()!);
+      const target = layout ? undefined : syncTarget(ref, destination);
+      const place = layout
+        ? `oci:${layout}${ref.digest ? '' : `:${ref.tag}`}`
+        : `docker://${target}`;
       // A referrers tag index (the spec's fallback) lists artifacts, not platforms: whole.
       const fallbackIndex = REFERRERS_TAG.test(ref.tag ?? '');
-      const result = await copyOne(options, ref, target, fallbackIndex);
+      const result = await copyOne(options, ref, place, fallbackIndex);
       let referrers = 0;
       if (options.includeReferrers && !fallbackIndex) {
         const listed = await client.listReferrers(ref.withDigest(result.sourceDigest), { signal });
         for (const referrer of listed.manifests) {
           const from = parseReference(`${ref.name}@${referrer.digest}`);
-          await copyOne(options, from, parseReference(`${target.name}@${referrer.digest}`), true);
+          if (!target) {
+            // A layout lists referrers by their subject field: stored unnamed is enough.
+            await copyOne(options, from, `oci:${layout}`, true);
+            referrers++;
+            continue;
+          }
+          await copyOne(options, from, `docker://${target.name}@${referrer.digest}`, true);
           // A destination without the referrers API lists it only through its tag index.
           await publishReferrer(client, target, result.digest, referrer, { signal });
           referrers++;
@@ -93,7 +109,7 @@ export async function syncImages(
       }
       const synced: SyncedImage = {
         source: ref.toString(),
-        destination: target.toString(),
+        destination: target ? target.toString() : place,
         digest: result.digest,
         referrers,
         result,
@@ -108,13 +124,13 @@ export async function syncImages(
 async function copyOne(
   options: SyncOptions,
   from: Reference,
-  to: Reference,
+  to: string,
   whole = false,
 ): Promise<CopyResult> {
   const { client, signal } = options;
   const source = await openSource(`docker://${from}`, { client, signal });
   try {
-    const destination = await openDestination(`docker://${to}`, { client, signal });
+    const destination = await openDestination(to, { client, signal });
     return await copyImage(source, destination, {
       allPlatforms: whole || options.allPlatforms,
       platform: options.platform,

@@ -130,14 +130,16 @@ export function toNetworkError(err: unknown, host: string): OcipeekError {
   const what =
     code === 'ECONNREFUSED'
       ? 'connection refused'
-      : code === 'ENOTFOUND' || code === 'EAI_AGAIN'
+      : code === 'ENOTFOUND'
         ? 'host not found'
-        : code === 'ETIMEDOUT_HEADERS' || code === 'ETIMEDOUT'
-          ? `timed out (${detail})`
-          : code === 'ETIMEDOUT_BODY'
-            ? 'response body stalled'
-            : code === 'ECONNRESET' && /^(aborted|socket hang up)$/.test(detail)
-              ? 'connection closed by the server'
-              : detail;
+        : code === 'EAI_AGAIN'
+          ? 'name lookup failed for now (EAI_AGAIN: DNS did not answer)'
+          : code === 'ETIMEDOUT_HEADERS' || code === 'ETIMEDOUT'
+            ? `timed out (${detail})`
+            : code === 'ETIMEDOUT_BODY'
+              ? 'response body stalled'
+              : code === 'ECONNRESET' && /^(aborted|socket hang up)$/.test(detail)
+                ? 'connection closed by the server'
+                : detail;
   return new NetworkError(`cannot reach ${host}: ${what}`, { cause: err });
 }

@@ -1,3 +1,4 @@
+import { Readable } from 'node:stream';
 import { TooLargeError } from '../errors/index.js';
 
 /**
@@ -20,4 +21,9 @@ export async function readCapped(
     chunks.push(Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength));
   }
   return Buffer.concat(chunks, total);
+}
+
+/** A response body again, from bytes already read (to hand on what was inspected). */
+export function bodyOf(bytes: Buffer): Readable {
+  return Readable.from([bytes]);
 }

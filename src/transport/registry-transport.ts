@@ -18,9 +18,10 @@ import {
   isRetryableNetworkError,
   toNetworkError,
 } from './network-errors.js';
-import { readCapped } from './read-capped.js';
+import { bodyOf, readCapped } from './read-capped.js';
 import {
   backoffDelay,
+  isRepeatedRegistryError,
   isRetryableStatus,
   parseRetryAfter,
   type RetryOptions,
@@ -111,6 +112,8 @@ export interface RegistryResponse {
 
 const MAX_REDIRECTS = 5;
 const TOKEN_BODY_LIMIT = 1024 * 1024;
+/** Error bodies are small; a longer one is not compared, only discarded. */
+const ERROR_BODY_LIMIT = 64 * 1024;
 
 /** First value of a header that may repeat. */
 export function headerValue(headers: IncomingHttpHeaders, name: string): string | undefined {
@@ -216,6 +219,7 @@ export class RegistryTransport {
     this.options.access?.checkAllowed(req.registry, req.repository);
     let reauthenticated = false;
     let schemeSwitches = 0;
+    let lastError: Buffer | undefined;
     // A body that cannot be sent twice must not be the request that finds the scheme out.
     if (!replayable && this.schemes.probing(req.registry)) await this.ping(req);
     for (let attempt = 0; ; attempt++) {
@@ -261,6 +265,18 @@ export class RegistryTransport {
         continue;
       }
       if (isRetryableStatus(res.status) && attempt < retries && replayable) {
+        if (res.status === 500) {
+          // A registry that answers the same error twice has decided: five tries of a
+          // broken manifest only make the user wait (skopeo stops too).
+          const body = await readCapped(res.body, ERROR_BODY_LIMIT, 'error body').catch(
+            () => undefined,
+          );
+          if (isRepeatedRegistryError(body, lastError)) {
+            this.log('* 500 with the same error as before: not retrying');
+            return { ...res, body: bodyOf(body as Buffer) };
+          }
+          lastError = body;
+        }
         const asked = parseRetryAfter(res.headers['retry-after']);
         const max = this.options.retry?.maxDelayMs ?? 30_000;
         await discardBody(res.body);

@@ -13,6 +13,27 @@ export function isRetryableStatus(status: number): boolean {
   return status === 429 || status === 408 || (status >= 500 && status !== 501 && status !== 505);
 }
 
+/**
+ * True when `body` is a distribution-spec error answer (`{"errors":[...]}`) byte for byte
+ * equal to `previous` and not one saying `UNAVAILABLE` or `TOOMANYREQUESTS`: the registry
+ * gave the same considered answer twice, which another try will not change. A gateway's
+ * page or an empty body stays worth retrying.
+ */
+export function isRepeatedRegistryError(
+  body: Buffer | undefined,
+  previous: Buffer | undefined,
+): boolean {
+  if (!body || !previous || !body.equals(previous)) return false;
+  try {
+    const parsed = JSON.parse(body.toString('utf8')) as { errors?: Array<{ code?: unknown }> };
+    if (!Array.isArray(parsed.errors) || parsed.errors.length === 0) return false;
+    // These codes say "later", whatever the status.
+    return !parsed.errors.some((e) => e?.code === 'UNAVAILABLE' || e?.code === 'TOOMANYREQUESTS');
+  } catch {
+    return false;
+  }
+}
+
 /** Milliseconds a `Retry-After` header asks for (seconds or an HTTP date), if any. */
 export function parseRetryAfter(
   value: string | string[] | undefined,

@@ -157,7 +157,7 @@ export async function unpackLayers(
       const reason = err instanceof Error ? err.message : String(err);
       throw new UnpackError(
         `unpacking ${what} into ${dir} failed: ${reason}; ${dir} holds a partial root ` +
-          `filesystem (${completed} of ${layers.length} layers applied) — clear it before retrying (ocipeek unpack --force)`,
+          `filesystem (${completed} of ${layers.length} layers applied) — clear it before retrying (the same ocipeek unpack run again redoes it)`,
         dir,
         layer?.index,
         completed,

@@ -237,15 +237,28 @@ describe('filesystem commands against the real registry', () => {
     assert.match(r.stderr, /layer 2 .*diff_id|diff_id.*layer 2/);
     assert.match(r.stderr, new RegExp(top.diffId.slice(7, 19)));
 
-    // The interrupted unpack is named, and --force starts it again once the blob is good.
+    // Run again, the interrupted unpack of the same image is named and redone (no --force):
+    // still refused while the blob is bad, equal to umoci's tree once it is good.
     const again = await runCli(['unpack', ref('gzip'), target, '--rootless', '--store', s]);
-    assert.equal(again.code, 2);
+    assert.equal(again.code, 1);
     assert.match(
       again.stderr,
-      /^ocipeek: .*unpacked-swapped is not empty: it holds an interrupted unpack of .*fs\/rules:gzip \(2 of 3 layers applied\); add --force to clear it and unpack again\n$/,
+      /^redoing an interrupted unpack of .*fs\/rules:gzip \(2 of 3 layers applied\) in .*unpacked-swapped: clearing it and unpacking again\n/,
     );
+    assert.match(again.stderr, /layer 2 .*diff_id|diff_id.*layer 2/);
     await writeFile(blobFile, top.blob);
-    const forced = await runCli([
+    const forced = await runCli(['unpack', ref('gzip'), target, '--rootless', '--store', s]);
+    assert.equal(forced.code, 0, forced.stderr);
+    assert.match(forced.stderr, /^redoing an interrupted unpack of .*\(2 of 3 layers applied\)/);
+    assert.deepEqual(await walkDisk(target), await walkDisk(join(dir.path, 'umoci-rootfs')));
+    // A finished unpack is not redone by itself: that takes --force.
+    const done = await runCli(['unpack', ref('gzip'), target, '--rootless', '--store', s]);
+    assert.equal(done.code, 2);
+    assert.match(
+      done.stderr,
+      /^ocipeek: .*unpacked-swapped is not empty: it holds an unpack of .*fs\/rules:gzip; add --force to clear it and unpack again\n$/,
+    );
+    const redone = await runCli([
       'unpack',
       ref('gzip'),
       target,
@@ -254,7 +267,7 @@ describe('filesystem commands against the real registry', () => {
       '--store',
       s,
     ]);
-    assert.equal(forced.code, 0, forced.stderr);
+    assert.equal(redone.code, 0, redone.stderr);
     assert.deepEqual(await walkDisk(target), await walkDisk(join(dir.path, 'umoci-rootfs')));
     // The owners are recorded in the store, nothing is written beside DIR.
     const owners = /owners recorded in (\S+)\)/.exec(forced.stderr)?.[1];

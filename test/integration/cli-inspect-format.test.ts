@@ -43,6 +43,13 @@ describe('ocipeek inspect --format: templates as skopeo inspect --format prints 
     '{{.Os}}/{{.Architecture}}',
     '{{range .Layers}}{{.}},{{end}}',
     'fixed text, {{if .Labels}}labelled{{else}}bare{{end}}',
+    '{{printf "%s %s" .Digest .Architecture}}',
+    '{{printf "%.19s|%-8s|" .Digest .Os}}',
+    '{{printf "%v" .RepoTags}}',
+    '{{printf "%d layers" (len .Layers)}}',
+    '{{.Digest | printf "%.15s"}}',
+    '{{printf "%s" (index .Labels "org.example.a")}}',
+    '{{len .Labels}}',
   ];
 
   for (const template of TEMPLATES) {
@@ -61,14 +68,28 @@ describe('ocipeek inspect --format: templates as skopeo inspect --format prints 
     });
   }
 
+  it('json (podman and docker have it, skopeo not) prints the value as compact JSON', async () => {
+    const ref = `${reg.host}/fmt/app:1.0`;
+    const theirs = JSON.parse(
+      await skopeo(['inspect', '--tls-verify=false', `docker://${ref}`]),
+    ) as Record<string, unknown>;
+    for (const template of ['{{json .Labels}}', '{{.Labels | json}}']) {
+      const ours = await runCli(['inspect', ref, '--format', template]);
+      assert.equal(ours.code, 0, ours.stderr);
+      assert.equal(ours.out, `${JSON.stringify(theirs.Labels)}\n`);
+    }
+    const tags = await runCli(['inspect', ref, '--format', '{{json .RepoTags}}']);
+    assert.deepEqual(JSON.parse(tags.out), theirs.RepoTags);
+  });
+
   it('a template outside the subset is a one-line usage error', async () => {
-    const r = await runCli([
-      'inspect',
-      `${reg.host}/fmt/app:1.0`,
-      '--format',
-      '{{printf "%s" .Digest}}',
-    ]);
-    assert.equal(r.code, 2);
-    assert.match(r.stderr, /^ocipeek: --format .*\n$/);
+    for (const template of [
+      '{{printf "%s" (upper .Digest)}}',
+      '{{range .Layers}}{{json .}}{{end}}',
+    ]) {
+      const r = await runCli(['inspect', `${reg.host}/fmt/app:1.0`, '--format', template]);
+      assert.equal(r.code, 2);
+      assert.match(r.stderr, /^ocipeek: --format .*\n$/);
+    }
   });
 });

@@ -228,6 +228,74 @@ describe('login, logout and copy credentials', () => {
     assert.equal(theirs.stdout, image.manifestBytes.toString('utf8'));
   });
 
+  it('login -p as skopeo and podman take it (with a warning); logout --all empties the auth file', async () => {
+    const authfile = join(dir.path, 'all-auth.json');
+    const a = await runCli(
+      ['login', '-u', 'alice', '-p', 'alice-pass', basic.host, '--authfile', authfile],
+      {
+        env: home,
+      },
+    );
+    assert.equal(a.code, 0, a.stderr);
+    assert.match(a.stderr, /^warning: a password given with -p shows in the process list/);
+    // skopeo logs in to the second registry in the same file.
+    const t = await skopeoWith(
+      [
+        'login',
+        '--tls-verify=false',
+        '--authfile',
+        authfile,
+        '-u',
+        'tess',
+        '-p',
+        'tess-pass',
+        token.host,
+      ],
+      home,
+    );
+    assert.equal(t.code, 0, t.stderr);
+    const saved = JSON.parse(await readFile(authfile, 'utf8'));
+    assert.deepEqual(Object.keys(saved.auths).sort(), [basic.host, token.host].sort());
+    const ok = await runCli(['digest', `${basic.host}/secure/app:1`, '--authfile', authfile], {
+      env: home,
+    });
+    assert.equal(ok.out.trim(), image.descriptor.digest, ok.stderr);
+
+    const both = await runCli(
+      ['login', '-u', 'alice', '-p', 'x', '--password-stdin', basic.host, '--authfile', authfile],
+      { stdin: 'x\n', env: home },
+    );
+    assert.equal(both.code, 2);
+    assert.match(both.stderr, /use one of --password and --password-stdin/);
+    const neither = await runCli(['logout', '--authfile', authfile], { env: home });
+    assert.equal(neither.code, 2);
+    assert.match(neither.stderr, /logout needs HOST, or --all/);
+
+    const out = await runCli(['logout', '--all', '--authfile', authfile], { env: home });
+    assert.equal(out.code, 0, out.stderr);
+    assert.match(out.stderr, /^Removed login credentials for 2 registries \(/);
+    assert.deepEqual(JSON.parse(await readFile(authfile, 'utf8')).auths, {});
+    // Neither ocipeek nor skopeo finds credentials in it any more.
+    const denied = await runCli(['digest', `${basic.host}/secure/app:1`, '--authfile', authfile], {
+      env: home,
+    });
+    assert.equal(denied.code, 1);
+    const theirs = await skopeoWith(
+      [
+        'inspect',
+        '--tls-verify=false',
+        '--authfile',
+        authfile,
+        `docker://${token.host}/secure/app:1`,
+      ],
+      home,
+    );
+    assert.notEqual(theirs.code, 0);
+    const again = await runCli(['logout', '-a', '--authfile', authfile], { env: home });
+    assert.equal(again.code, 0);
+    assert.equal(again.stderr, `Not logged in anywhere (no credentials in ${authfile})\n`);
+  });
+
   it('--authfile naming a missing file is an error, not a silent anonymous run', async () => {
     const missing = join(dir.path, 'no-such-auth.json');
     const r = await runCli(['digest', `${basic.host}/secure/app:1`, '--authfile', missing], {

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { startRegistryServer } from '../../src/index.js';
 import {
   type BuiltImage,
   inspectRaw,
@@ -89,6 +90,44 @@ describe('ocipeek sync: repositories and images to another registry (skopeo sync
       await skopeo(['list-tags', '--tls-verify=false', `docker://${dst.host}/single/app`]),
     );
     assert.deepEqual(tags.Tags, ['2']);
+  });
+
+  it('to oci:DIR: a layout per repository, each tag readable by skopeo, referrers listed there', async () => {
+    const root = join(dir.path, 'layouts');
+    const r = await runCli([
+      'sync',
+      `${src.host}/sync/app`,
+      `oci:${root}`,
+      '--include-referrers',
+      '--json',
+    ]);
+    assert.equal(r.code, 0, r.stderr);
+    const synced = JSON.parse(r.out) as Array<{ destination: string; referrers: number }>;
+    // The source's referrers tag index (`sha256-…`, the spec's fallback) is a tag as well.
+    const tagged = synced.filter((s) => !s.destination.includes(':sha256-'));
+    assert.deepEqual(tagged.map((s) => [s.destination, s.referrers]).sort(), [
+      [`oci:${join(root, 'app')}:1`, 1],
+      [`oci:${join(root, 'app')}:2`, 0],
+    ]);
+    for (const [tag, image] of [
+      ['1', one],
+      ['2', two],
+    ] as const) {
+      const raw = await skopeo(['inspect', '--raw', `oci:${join(root, 'app')}:${tag}`]);
+      assert.equal(raw, image.manifestBytes.toString('utf8'));
+    }
+    // Served as it is (`serve --root DIR`: repository `app`), the layout lists the referrer.
+    const server = await startRegistryServer({ roots: root });
+    try {
+      const listed = await runCli(['referrers', `${server.host}:${server.port}/app:1`, '--json']);
+      assert.equal(listed.code, 0, listed.stderr);
+      assert.deepEqual(
+        JSON.parse(listed.out).manifests.map((d: { digest: string }) => d.digest),
+        [artifact],
+      );
+    } finally {
+      await server.close();
+    }
   });
 
   it('a destination with a tag is a usage error', async () => {

@@ -17,9 +17,9 @@ import { runCli } from '../harness/run-cli.js';
 /**
  * Where `cat`, `ls` and the other readers take a stored tag from, against the real
  * docker-registry behind a logging proxy (no fault injected: it only counts requests).
- * The store holds `team/app:1`; the tests move the tag in the registry, read with and
- * without `--offline` and `--remote`, and finally stop the proxy so the registry cannot
- * be reached.
+ * The store holds `team/app:1`; the tests move the tag in the registry (the next read pulls
+ * the new image into the store), read with and without `--offline` and `--remote`, and
+ * finally stop the proxy so the registry cannot be reached.
  */
 describe('a stored tag is revalidated with one HEAD', () => {
   let dir: { path: string; remove(): Promise<void> };
@@ -79,7 +79,7 @@ describe('a stored tag is revalidated with one HEAD', () => {
     );
   });
 
-  it('moved tag: the HEAD finds the new digest and the registry serves the new image', async () => {
+  it('moved tag: the HEAD finds the new digest, the new image is pulled into the store and read there', async () => {
     await pushLayout(layout, 'two', reg, 'team/app:1');
     proxy.resetLog();
     const r = await cli(['cat', ref, '/hello.txt', '--verbose']);
@@ -91,20 +91,29 @@ describe('a stored tag is revalidated with one HEAD', () => {
     assert.ok(sent.includes(`GET /v2/team/app/blobs/${two.layers[0]!.digest}`));
     assert.match(
       r.stderr,
-      new RegExp(
-        `source: registry \\(the tag moved to ${two.descriptor.digest}; the store's copy is older\\)`,
-      ),
+      new RegExp(`source: store \\(the tag moved to ${two.descriptor.digest}; pulled it\\)`),
     );
-    // ls and inspect agree with cat: the same image, the new one.
-    const listed = await cli(['inspect', ref, '--json']);
+    const images = JSON.parse((await cli(['images', '--json'])).out) as Array<{
+      reference: string;
+      digest: string;
+      complete: boolean;
+    }>;
+    assert.deepEqual(
+      images.map((i) => [i.reference, i.digest, i.complete]),
+      [[ref, two.descriptor.digest, true]],
+    );
+    // ls and inspect agree with cat: the same image, the new one, now current in the store.
+    proxy.resetLog();
+    const listed = await cli(['inspect', ref, '--json', '--verbose']);
     assert.equal(JSON.parse(listed.out).digest, two.descriptor.digest);
+    assert.deepEqual(requests(), ['HEAD /v2/team/app/manifests/1']);
   });
 
   it('--offline never asks the registry: the store copy, no request at all', async () => {
     proxy.resetLog();
     const r = await cli(['cat', ref, '/hello.txt', '--offline', '--verbose']);
     assert.equal(r.code, 0, r.stderr);
-    assert.equal(r.out, 'one\n');
+    assert.equal(r.out, 'two\n', 'the store followed the moved tag');
     assert.deepEqual(requests(), []);
     assert.match(r.stderr, /source: store \(--offline\)/);
     const missing = await cli(['cat', `${proxy.host}/team/other:1`, '/hello.txt', '--offline']);
@@ -139,7 +148,7 @@ describe('a stored tag is revalidated with one HEAD', () => {
     await proxy.close();
     const r = await cli(['cat', ref, '/hello.txt']);
     assert.equal(r.code, 0, r.stderr);
-    assert.equal(r.out, 'one\n');
+    assert.equal(r.out, 'two\n');
     const m =
       /^warning: reading from the store, tag last checked at (\S+): the registry could not be asked \(cannot reach 127\.0\.0\.1:\d+: connection refused\)\n$/.exec(
         r.stderr,

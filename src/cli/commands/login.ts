@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { authFileWritePath, login, logout } from '../../auth/index.js';
+import { authFileWritePath, login, logout, logoutAll } from '../../auth/index.js';
 import { InvalidArgumentError, UnauthorizedError } from '../../errors/index.js';
 import { discardBody } from '../../transport/index.js';
 import { clientWith, contextFor } from '../context.js';
@@ -12,12 +12,27 @@ function registryOf(host: string): string {
 
 interface LoginFlags {
   username?: string;
+  password?: string;
   passwordStdin?: boolean;
   authfile?: string;
+  all?: boolean;
 }
 
-/** The password: piped with `--password-stdin`, else asked on the terminal without echo. */
+/**
+ * The password: `-p` as given (skopeo's and podman's flag, with docker's warning that
+ * it shows in `ps` and shell history), piped with `--password-stdin`, else asked on the
+ * terminal without echo.
+ */
 async function passwordFor(flags: LoginFlags, username: string, registry: string) {
+  if (flags.password !== undefined) {
+    if (flags.passwordStdin) {
+      throw new InvalidArgumentError('use one of --password and --password-stdin');
+    }
+    process.stderr.write(
+      'warning: a password given with -p shows in the process list and shell history; prefer --password-stdin\n',
+    );
+    return flags.password;
+  }
   if (flags.passwordStdin) return (await readStdin()).replace(/\r?\n$/, '');
   return promptPassword(`Password for ${username}@${registry}: `);
 }
@@ -35,6 +50,10 @@ export function registerLogin(program: Command): void {
     )
     .argument('<host>', 'registry host[:port]')
     .option('-u, --username <user>', 'user name')
+    .option(
+      '-p, --password <password>',
+      'the password (visible to other users: prefer --password-stdin)',
+    )
     .option('--password-stdin', 'read the password from standard input')
     .action(async (host: string, _opts: unknown, cmd: Command) => {
       const flags = cmd.optsWithGlobals() as LoginFlags;
@@ -69,16 +88,30 @@ export function registerLogin(program: Command): void {
     });
   program
     .command('logout')
-    .description('remove saved credentials for a registry from the auth file')
-    .argument('<host>', 'registry host[:port]')
-    .action(async (host: string, _opts: unknown, cmd: Command) => {
-      const { authfile } = cmd.optsWithGlobals() as LoginFlags;
+    .description('remove saved credentials for a registry (or --all) from the auth file')
+    .argument('[host]', 'registry host[:port]')
+    .option('-a, --all', 'remove the credentials of every registry')
+    .action(async (host: string | undefined, _opts: unknown, cmd: Command) => {
+      const { authfile, all } = cmd.optsWithGlobals() as LoginFlags;
+      const file = authFileWritePath({ authFile: authfile });
+      if (all) {
+        if (host !== undefined)
+          throw new InvalidArgumentError('logout takes HOST or --all, not both');
+        const keys = await logoutAll({ authFile: authfile });
+        process.stderr.write(
+          keys.length > 0
+            ? `Removed login credentials for ${keys.length} registr${keys.length === 1 ? 'y' : 'ies'} (${keys.join(', ')}) from ${file}\n`
+            : `Not logged in anywhere (no credentials in ${file})\n`,
+        );
+        return;
+      }
+      if (host === undefined) throw new InvalidArgumentError('logout needs HOST, or --all');
       const registry = registryOf(host);
       const removed = await logout(registry, { authFile: authfile });
       process.stderr.write(
         removed
           ? `Removed login credentials for ${registry}\n`
-          : `Not logged in to ${registry} (no credentials for it in ${authFileWritePath({ authFile: authfile })})\n`,
+          : `Not logged in to ${registry} (no credentials for it in ${file})\n`,
       );
     });
 }

@@ -37,13 +37,17 @@ export function registerServe(program: Command): void {
   const command = program
     .command('serve')
     .description(
-      'serve OCI layouts read-only (--root), or an ocipeek store read-write (--storage), over the distribution API',
+      'serve OCI layouts or an ocipeek store read-only (--root), or a store read-write (--storage), over the distribution API',
     )
     .option(
       '--config <file>',
       'a YAML registry config (auth, access rules, TLS); flags win over it',
     )
-    .option('--root <dir>', 'an OCI layout, or a folder of layouts (repeatable)', collect)
+    .option(
+      '--root <dir>',
+      'an OCI layout, a folder of layouts, or an ocipeek store (its images as `images` lists them; repeatable)',
+      collect,
+    )
     .option(
       '--storage <dir|s3://bucket/prefix>',
       'an ocipeek store, or S3 (AWS_ENDPOINT_URL_S3, AWS_REGION, credentials as usual), to serve read-write',

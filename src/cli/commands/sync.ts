@@ -13,7 +13,7 @@ export function registerSync(program: Command): void {
     )
     .argument(
       '<sources...>',
-      'REPO (all its tags), REPO:TAG or REPO@DIGEST; the last argument is DST (HOST[/PATH])',
+      'REPO (all its tags), REPO:TAG or REPO@DIGEST; the last argument is DST (HOST[/PATH], or oci:DIR: a layout per repository, DIR/NAME)',
     )
     .option('--all-platforms', 'copy every platform of an index (digests preserved)')
     .option('--include-referrers', 'also copy the artifacts that refer to each image')

@@ -37,7 +37,10 @@ export function registerUnpack(program: Command): void {
       const store = img.store ?? (await Store.open(img.ctx.options.store));
       const records = new UnpackRecords(store);
       const abs = await realpath(dir).catch(() => resolve(dir));
-      const clear = await checkTarget(dir, abs, records, opts.force ?? false);
+      const clear = await checkTarget(dir, abs, records, {
+        force: opts.force ?? false,
+        digest: img.image.manifestDigest,
+      });
       let record: UnpackRecord = await records.begin({
         dir: abs,
         image: refArg,
@@ -85,13 +88,15 @@ export function registerUnpack(program: Command): void {
  * Whether DIR must be cleared first. A DIR that is not empty is refused, saying what it
  * holds; with `--force` it is cleared only when the store recorded an unpack into it
  * (interrupted or finished) and no live process is still at it, so `--force` never
- * deletes what ocipeek did not write.
+ * deletes what ocipeek did not write. An interrupted unpack of the same image (same
+ * manifest digest) is redone without `--force`: its partial tree is worth nothing, and
+ * the re-run is what its user meant.
  */
 async function checkTarget(
   dir: string,
   abs: string,
   records: UnpackRecords,
-  force: boolean,
+  want: { force: boolean; digest: string },
 ): Promise<boolean> {
   const names = await readdir(dir).catch(() => [] as string[]);
   if (names.length === 0) return false;
@@ -101,7 +106,15 @@ async function checkTarget(
       `${dir} is not empty: process ${earlier.owner.pid} is unpacking ${earlier.image} into it`,
     );
   }
-  if (!force) {
+  if (earlier?.state === 'unpacking' && earlier.digest === want.digest) {
+    // Layers are applied over a model of the tree built from the first layer on, so a
+    // partial tree cannot be continued from: it is cleared and the image unpacked whole.
+    process.stderr.write(
+      `redoing ${describe(earlier)} in ${dir}: clearing it and unpacking again\n`,
+    );
+    return true;
+  }
+  if (!want.force) {
     throw new InvalidArgumentError(
       earlier
         ? `${dir} is not empty: it holds ${describe(earlier)}; add --force to clear it and unpack again`

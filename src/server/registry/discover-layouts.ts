@@ -2,6 +2,7 @@ import { readdir, stat } from 'node:fs/promises';
 import { basename, join, relative, resolve, sep } from 'node:path';
 import { InvalidArgumentError, NotFoundError } from '../../errors/index.js';
 import { OciLayout } from '../../layout/index.js';
+import { isStoreDir } from '../../store/index.js';
 import { isRepositoryName } from './names.js';
 
 /** Options of {@link discoverLayouts}. */
@@ -30,7 +31,8 @@ async function isLayoutDir(dir: string): Promise<boolean> {
  * layout is one repository, named by `options.name` or the directory's name; any other
  * root is scanned for layouts, each named by its path relative to the root (`team/app`).
  * Symbolic links and hidden directories are not followed, a layout's own subdirectories
- * are not scanned, and directories whose relative path is not a valid repository name
+ * are not scanned, ocipeek stores are refused as roots and skipped in scans (their images
+ * name their own repositories: `startRegistryServer` serves them), and directories whose relative path is not a valid repository name
  * are skipped with a log line.
  */
 export async function discoverLayouts(
@@ -55,6 +57,11 @@ export async function discoverLayouts(
       throw new NotFoundError(`no such directory: ${root}`);
     }
     if (!info.isDirectory()) throw new InvalidArgumentError(`${root} is not a directory`);
+    if (await isStoreDir(root)) {
+      throw new InvalidArgumentError(
+        `${root} is an ocipeek store, not a plain layout: serve it with startRegistryServer({ roots }) (each image under its own repository)`,
+      );
+    }
     if (await isLayoutDir(root)) {
       const name = options.name ?? basename(root);
       if (!isRepositoryName(name)) {
@@ -85,7 +92,10 @@ async function scan(
   for (const entry of entries) {
     if (!entry.isDirectory() || entry.name.startsWith('.')) continue;
     const path = join(dir, entry.name);
-    if (await isLayoutDir(path)) {
+    if (await isStoreDir(path)) {
+      // Its images belong to many repositories, not to one named after the folder.
+      options.log?.(`skipping ${path}: an ocipeek store; serve it as a --root of its own`);
+    } else if (await isLayoutDir(path)) {
       const name = relative(root, path).split(sep).join('/');
       if (!isRepositoryName(name)) {
         options.log?.(`skipping ${path}: "${name}" is not a valid repository name`);

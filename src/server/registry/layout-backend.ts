@@ -16,12 +16,8 @@ import type {
   StoredManifest,
 } from '../storage/registry-storage.js';
 import { openLayoutBlob } from './layout-blob.js';
-import { isTag } from './names.js';
+import { byCodeUnits, isTag } from './names.js';
 import { VerifiedBlobs } from './verified-blobs.js';
-
-function byCodeUnits(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
-}
 
 /**
  * A read-only {@link RegistryBackend} over OCI image layouts, one layout per repository.

@@ -16,3 +16,8 @@ export function isRepositoryName(name: string): boolean {
 export function isTag(tag: string): boolean {
   return TAG.test(tag);
 }
+
+/** Order names by UTF-16 code units, as the distribution spec's lexical order does. */
+export function byCodeUnits(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}

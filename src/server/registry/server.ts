@@ -6,7 +6,6 @@ import { isWritable, type RegistryBackend } from '../storage/registry-storage.js
 import { Gatekeeper } from './access/gatekeeper.js';
 import { handleTokenRequest } from './access/token-endpoint.js';
 import type { TlsFiles } from './config-file.js';
-import { discoverLayouts } from './discover-layouts.js';
 import {
   handleBase,
   handleBlob,
@@ -17,10 +16,10 @@ import {
 } from './handlers.js';
 import { RegistryHttpError, sendError, sendJson, toHttpError } from './http-errors.js';
 import { createListener } from './http-listener.js';
-import { LayoutBackend } from './layout-backend.js';
 import { parseListenAddress } from './listen-address.js';
 import { Metrics } from './metrics.js';
 import { isRepositoryName } from './names.js';
+import { openRoots } from './open-roots.js';
 import { withResponseNotes } from './response-notes.js';
 import { Router, type ServerPolicy } from './router.js';
 import {
@@ -35,8 +34,9 @@ import { handleBlobDelete, handleManifestDelete, handleManifestPut } from './wri
 /** Options of {@link startRegistryServer}. */
 export interface StartRegistryServerOptions {
   /**
-   * OCI image layout directories, or directories holding layouts (see `discoverLayouts`),
-   * served read-only. Give this, `storageDir` or `storage`.
+   * OCI image layout directories, directories holding layouts (see `discoverLayouts`), or
+   * ocipeek stores (each image under the repository and tag `ocipeek images` lists), served
+   * read-only. Give this, `storageDir` or `storage`.
    */
   roots?: string[] | string;
   /**
@@ -330,12 +330,11 @@ async function openBackend(options: StartRegistryServerOptions): Promise<Registr
     });
   }
   const roots = Array.isArray(options.roots) ? options.roots : [options.roots as string];
-  const layouts = await discoverLayouts(roots, {
+  return openRoots(roots, {
     name: options.name,
     signal: options.signal,
     log: options.log,
   });
-  return new LayoutBackend(layouts, { log: options.log });
 }
 
 /**

@@ -11,6 +11,7 @@ import {
 } from '../../media/index.js';
 import { type OpenStoreOptions, Store } from '../../store/index.js';
 import { openLayoutBlob } from '../registry/layout-blob.js';
+import { byCodeUnits } from '../registry/names.js';
 import { VerifiedBlobs } from '../registry/verified-blobs.js';
 import type {
   BackendBlob,
@@ -38,10 +39,6 @@ export interface StoreStorageOptions {
   log?: (line: string) => void;
   /** Blobs larger than this are refused (`too-large`). Default: no limit. */
   maxBlobBytes?: number;
-}
-
-function byCodeUnits(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
 }
 
 /**

@@ -8,12 +8,32 @@ import {
   isRetryableNetworkError,
   toNetworkError,
 } from '../../../src/transport/network-errors.js';
-import { backoffDelay, isRetryableStatus, parseRetryAfter } from '../../../src/transport/retry.js';
+import {
+  backoffDelay,
+  isRepeatedRegistryError,
+  isRetryableStatus,
+  parseRetryAfter,
+} from '../../../src/transport/retry.js';
 
 describe('retry policy', () => {
   it('retries 429 and transient 5xx only', () => {
     for (const s of [429, 500, 502, 503, 504]) assert.equal(isRetryableStatus(s), true, String(s));
     for (const s of [400, 401, 403, 404, 501]) assert.equal(isRetryableStatus(s), false, String(s));
+  });
+
+  it('stops at a registry error answered twice alike, unless it says "later"', () => {
+    const body = (code: string, message = 'broken') =>
+      Buffer.from(JSON.stringify({ errors: [{ code, message }] }));
+    assert.equal(isRepeatedRegistryError(body('UNKNOWN'), body('UNKNOWN')), true);
+    assert.equal(isRepeatedRegistryError(body('UNKNOWN'), undefined), false, 'first answer');
+    assert.equal(isRepeatedRegistryError(body('UNKNOWN', 'a'), body('UNKNOWN', 'b')), false);
+    for (const code of ['UNAVAILABLE', 'TOOMANYREQUESTS']) {
+      assert.equal(isRepeatedRegistryError(body(code), body(code)), false, code);
+    }
+    const page = Buffer.from('<html>Internal Server Error</html>');
+    assert.equal(isRepeatedRegistryError(page, page), false, 'not a registry answer');
+    const empty = Buffer.from('{"errors":[]}');
+    assert.equal(isRepeatedRegistryError(empty, empty), false);
   });
 
   it('reads Retry-After as seconds or a date', () => {
@@ -92,6 +112,10 @@ describe('which network failures are retried', () => {
     ]) {
       assert.equal(isRetryableNetworkError(toNetworkError(sysError(code), 'h')), true, code);
     }
+    assert.equal(
+      toNetworkError(sysError('EAI_AGAIN'), 'reg.example').message,
+      'cannot reach reg.example: name lookup failed for now (EAI_AGAIN: DNS did not answer)',
+    );
     assert.equal(isHeadersTimeout(toNetworkError(sysError('ETIMEDOUT_HEADERS'), 'h')), true);
     assert.equal(isHeadersTimeout(toNetworkError(sysError('ECONNRESET'), 'h')), false);
   });
