@@ -9,7 +9,7 @@ export const STYLE = `
 :root { color-scheme: light dark; --muted: #6b7280; --accent: #2563eb; --bar-add: #16a34a; --bar-mod: #d97706; --bar-del: #dc2626; }
 * { box-sizing: border-box; }
 body { font: 15px/1.45 system-ui, sans-serif; margin: 0; }
-header, main, footer { padding: 0.5rem 1rem; }
+header, main { padding: 0.5rem 1rem; }
 header { display: flex; flex-wrap: wrap; gap: 0.5rem 1rem; align-items: center; border-bottom: 1px solid #8884; }
 header nav { display: flex; flex-wrap: wrap; gap: 0.75rem; }
 header form { display: flex; gap: 0.25rem; flex: 1 1 16rem; }
@@ -28,7 +28,7 @@ ul.tree, ul.tree ul { list-style: none; padding-left: 1.1rem; margin: 0; }
 ul.tree { padding-left: 0; }
 .muted { color: var(--muted); }
 .meta { color: var(--muted); font-size: 12px; margin-left: 0.5rem; }
-#bytes { font-variant-numeric: tabular-nums; }
+#bytes { font-variant-numeric: tabular-nums; margin: 0; color: var(--muted); font-size: 13px; }
 dl.kv { display: grid; grid-template-columns: max-content 1fr; gap: 0.1rem 1rem; }
 dl.kv dd { margin: 0; word-break: break-all; }
 svg.chart text { font: 11px system-ui, sans-serif; fill: currentColor; }

@@ -17,7 +17,9 @@ function chart(r: LayersResponse): Html {
   const total = (l: LayersResponse['layers'][number]) =>
     l.bytesAdded + l.bytesModified + l.bytesDeleted;
   const max = Math.max(1, ...r.layers.map(total));
-  const scale = (n: number) => (n / max) * (CHART_WIDTH - LABEL_WIDTH - 80);
+  // A change of a few bytes still shows as a sliver beside one of megabytes.
+  const scale = (n: number) =>
+    n === 0 ? 0 : Math.max(2, (n / max) * (CHART_WIDTH - LABEL_WIDTH - 80));
   const rows = r.layers.map((l, i) => {
     const y = i * (BAR_HEIGHT + 4);
     const a = scale(l.bytesAdded);

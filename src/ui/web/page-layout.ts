@@ -16,7 +16,7 @@ export function bytesLine(stats: StatsResponse): Html {
   return html`<p id="bytes" role="status" aria-live="polite" data-bytes="${stats.bytesFetched}">Fetched from registries: ${formatBytes(stats.bytesFetched)} in ${stats.requests} requests</p>`;
 }
 
-/** A whole page: header (navigation, image views, search), `body`, the byte counter. */
+/** A whole page: header (navigation, image views, search, the byte counter), then `body`. */
 export function page(frame: PageFrame, body: HtmlValue): string {
   const ref = frame.ref;
   const imageNav = ref
@@ -40,11 +40,11 @@ export function page(frame: PageFrame, body: HtmlValue): string {
 <a class="skip" href="#main">Skip to content</a>
 <header>
   <nav aria-label="Main"><a href="/"><strong>ocipeek</strong></a>${imageNav}</nav>
+  ${bytesLine(frame.stats)}
 </header>
 <main id="main">
 ${body}
 </main>
-<footer>${bytesLine(frame.stats)}</footer>
 </body>
 </html>`}`;
 }
