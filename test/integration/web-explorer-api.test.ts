@@ -1,7 +1,12 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
+import { readdir } from 'node:fs/promises';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { LayerIndexCache } from '../../src/image/index.js';
+import { RegistryClient } from '../../src/registry/index.js';
+import { pullImage, Store } from '../../src/store/index.js';
 import type {
   DiffResponse,
   DirResponse,
@@ -14,6 +19,7 @@ import type {
   TagsResponse,
 } from '../../src/ui/web/api-types.js';
 import { startWebExplorer } from '../../src/ui/web/web-server.js';
+import { tempDir } from '../harness/index.js';
 import { CLI_PATH, runCli } from '../harness/run-cli.js';
 import { type ExplorerFixture, startExplorerFixture } from './web-explorer-fixture.js';
 
@@ -166,6 +172,37 @@ describe('web explorer API (ocipeek ui) against docker-registry', { timeout: 600
     const none = await f.get('/nowhere');
     assert.equal(none.status, 404);
     assert.match(await none.text(), /no page at \/nowhere/);
+  });
+
+  it('reads a stored image from the store: a HEAD for the tag, no layer bytes', async () => {
+    const dir = await tempDir('web-explorer-store');
+    const client = new RegistryClient();
+    try {
+      const store = await Store.open(join(dir.path, 'store'), { create: true });
+      await pullImage(v1, { client, store });
+      const fetchedByPull = client.stats.bytesFetched;
+      const cache = new LayerIndexCache(join(dir.path, 'store', '.ocipeek', 'fs-index'));
+      const explorer = await startWebExplorer({ client, store, cache });
+      try {
+        const img = (await (
+          await fetch(`${explorer.url}/api/image/${v1}`)
+        ).json()) as ImageResponse;
+        assert.equal(img.location, 'store');
+        const ramda = await fetch(`${explorer.url}/api/dir/${v1}/app/node_modules/ramda`);
+        assert.deepEqual(names((await ramda.json()) as DirResponse), ['index.js']);
+        const file = await fetch(`${explorer.url}/raw/${v1}/data/big.bin`);
+        assert.equal(sha(Buffer.from(await file.arrayBuffer())), sha(f.big));
+      } finally {
+        await explorer.close();
+      }
+      assert.equal(client.stats.bytesFetched, fetchedByPull, 'nothing fetched beyond the pull');
+      // What the explorer wrote is the listing cache, inside the store.
+      assert.ok((await readdir(cache.dir)).length > 0);
+      assert.deepEqual(await readdir(dir.path), ['store']);
+    } finally {
+      await client.close();
+      await dir.remove();
+    }
   });
 
   it('listens on loopback unless told otherwise', async () => {
