@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { readdir } from 'node:fs/promises';
+import { request } from 'node:http';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { LayerIndexCache } from '../../src/image/index.js';
@@ -212,6 +213,21 @@ describe('web explorer API (ocipeek ui) against docker-registry', { timeout: 600
       code: 'ERR_INVALID_ARGUMENT',
       message: /not a loopback address.*--allow-remote/,
     });
+    // A DNS-rebinding page reaches the port under its own name: refused.
+    const port = Number(new URL(f.explorer.url).port);
+    const status = (host: string) =>
+      new Promise<number>((resolve, reject) => {
+        const req = request({ host: '127.0.0.1', port, path: '/api/stats', headers: { host } });
+        req.once('response', (r) => {
+          r.resume();
+          resolve(r.statusCode ?? 0);
+        });
+        req.once('error', reject);
+        req.end();
+      });
+    assert.equal(await status('evil.example:80'), 403);
+    assert.equal(await status(`localhost:${port}`), 200);
+    assert.equal(await status(`[::1]:${port}`), 200);
     const cli = await runCli(['ui', '--listen', '0.0.0.0:0']);
     assert.notEqual(cli.code, 0);
     assert.equal(cli.stderr.trim().split('\n').length, 1, cli.stderr);

@@ -165,6 +165,9 @@ export async function startWebExplorer(
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       return send(res, 405, 'text/plain', 'the explorer only reads\n');
     }
+    if (loopback && !isLoopbackName(req.headers.host)) {
+      return send(res, 403, 'text/plain', 'this explorer answers to loopback names only\n');
+    }
     const url = new URL(req.url ?? '/', 'http://explorer.invalid');
     const pathname = url.pathname;
     if (pathname === '/') {
@@ -206,6 +209,15 @@ export async function startWebExplorer(
 }
 
 class NotFoundRoute extends Error {}
+
+/**
+ * Whether a request's `Host` names this machine (127.0.0.1, [::1], localhost). A page
+ * elsewhere that points its own name at 127.0.0.1 (DNS rebinding) sends that name and is
+ * refused, so it cannot read images through the user's credentials.
+ */
+function isLoopbackName(hostHeader: string | undefined): boolean {
+  return hostHeader !== undefined && isLoopbackRegistry(hostHeader);
+}
 
 function twoRefs(url: URL): [string, string] {
   const a = url.searchParams.get('a');
