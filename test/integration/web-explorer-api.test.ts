@@ -44,7 +44,7 @@ describe('web explorer API (ocipeek ui) against docker-registry', { timeout: 600
   });
   after(() => f?.close());
 
-  it('lists the catalog and the tags with the digests the registry serves', async () => {
+  it('lists the catalog and the tags with their digests and dates', async () => {
     const cat = await getJson<{ repositories: string[] }>(`/api/catalog/${f.reg.host}`);
     assert.deepEqual(cat.repositories, ['ui/app']);
     const tags = await getJson<TagsResponse>(`/api/tags/${f.repo}`);
@@ -52,6 +52,8 @@ describe('web explorer API (ocipeek ui) against docker-registry', { timeout: 600
     const t1 = tags.tags.find((t) => t.tag === 'v1')!;
     assert.equal(t1.digest, f.v1.descriptor.digest);
     assert.equal(t1.size, f.v1.manifestBytes.length);
+    assert.equal(t1.created, f.v1.config.created);
+    assert.match(t1.created ?? '', /^\d{4}-\d\d-\d\dT/);
   });
 
   it('gives the overview: labels, layers, history paired with layers', async () => {

@@ -19,10 +19,12 @@ export interface TagInfo {
   digest: string | null;
   mediaType: string | null;
   size: number | null;
+  /** The image config's `created` (this host's platform of an index), when it gives one. */
+  created: string | null;
   error?: string;
 }
 
-/** `GET /api/tags/HOST/REPO`: a repository's tags with their digests. */
+/** `GET /api/tags/HOST/REPO`: a repository's tags with their digests and dates. */
 export interface TagsResponse {
   repository: string;
   tags: TagInfo[];

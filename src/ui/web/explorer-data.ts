@@ -3,7 +3,8 @@ import { historySteps, inspectImage, layerReport } from '../../image/index.js';
 import { lazyFormatOf } from '../../lazy/lazy-layer.js';
 import type { Platform } from '../../media/index.js';
 import { parseReference } from '../../ref/index.js';
-import type { RegistryClient } from '../../registry/index.js';
+import { type RegistryClient, RegistrySource } from '../../registry/index.js';
+import { resolveImage } from '../../source/index.js';
 import { escapeName } from '../../tar/name-codec.js';
 import { mapPool } from '../../util/task-pool.js';
 import type {
@@ -16,6 +17,7 @@ import type {
   SearchResponse,
   StatResponse,
   StatsResponse,
+  TagInfo,
   TagsResponse,
 } from './api-types.js';
 import type { ImageViews } from './image-views.js';
@@ -43,19 +45,29 @@ export class ExplorerData {
     return { registry, repositories: await this.client.listCatalog(registry, { signal }) };
   }
 
-  /** The tags of `repository` (`host/name`), each with the digest a HEAD reports. */
+  /**
+   * The tags of `repository` (`host/name`), each with its digest and the date its config
+   * gives (of this host's platform, for an index): its manifests and config are read.
+   */
   async tags(repository: string, signal?: AbortSignal): Promise<TagsResponse> {
     const repo = parseReference(repository, { defaultTag: null });
     const names = await this.client.listTags(repo, { signal });
     const tags = await mapPool(
       names,
-      async (tag) => {
+      async (tag): Promise<TagInfo> => {
+        const source = new RegistrySource(parseReference(`${repo.name}:${tag}`), {
+          client: this.client,
+        });
         try {
-          const d = await this.client.headManifest(`${repo.name}:${tag}`, { signal });
-          return { tag, digest: d.digest, mediaType: d.mediaType, size: d.size };
+          const r = await resolveImage(source, { platform: this.platform, signal });
+          const { mediaType, bytes } = r.top;
+          const created = r.config?.created ?? null;
+          return { tag, digest: r.digest, mediaType, size: bytes.length, created };
         } catch (err) {
           const error = (err as Error).message.split('\n')[0]!;
-          return { tag, digest: null, mediaType: null, size: null, error };
+          return { tag, digest: null, mediaType: null, size: null, created: null, error };
+        } finally {
+          await source.close();
         }
       },
       { concurrency: TAG_CONCURRENCY },

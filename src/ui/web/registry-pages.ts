@@ -37,11 +37,12 @@ ${c.repositories.length === 0 ? html`<p class="muted">The registry lists no repo
 export function tagsBody(t: TagsResponse): Html {
   return html`<h1>Tags of ${t.repository}</h1>
 <div class="scroll"><table>
-<thead><tr><th scope="col">Tag</th><th scope="col">Digest</th><th scope="col" class="wide">Media type</th><th scope="col" class="num">Size</th></tr></thead>
+<thead><tr><th scope="col">Tag</th><th scope="col">Digest</th><th scope="col">Created</th><th scope="col" class="wide">Media type</th><th scope="col" class="num">Size</th></tr></thead>
 <tbody>${t.tags.map(
     (tag) => html`<tr>
   <td><a href="/image/${refUrlPart(`${t.repository}:${tag.tag}`)}">${tag.tag}</a></td>
   <td class="mono">${tag.digest ?? html`<span class="error">${tag.error}</span>`}</td>
+  <td>${tag.created ?? ''}</td>
   <td class="wide">${tag.mediaType}</td>
   <td class="num">${tag.size === null ? '' : formatBytes(tag.size)}</td>
 </tr>`,
