@@ -115,6 +115,11 @@ describe('web explorer API (ocipeek ui) against docker-registry', { timeout: 600
       /^attachment; filename\*=UTF-8''big\.bin$/,
     );
     assert.equal(sha(Buffer.from(await r.arrayBuffer())), sha(f.big));
+    const before = (await getJson<StatsResponse>('/api/stats')).bytesFetched;
+    const head = await fetch(`${f.explorer.url}/raw/${v1}/data/big.bin`, { method: 'HEAD' });
+    assert.equal(head.status, 200);
+    assert.equal(head.headers.get('content-length'), String(BIG));
+    assert.equal((await getJson<StatsResponse>('/api/stats')).bytesFetched, before);
   });
 
   it('previews the start of a file of a lazy image, fetching its first chunks only', async () => {

@@ -142,17 +142,22 @@ export async function startWebExplorer(
       const content = entry.type === 'hardlink' ? fs.linkContent(entry.path) : entry;
       assertRegularFile(content.type, path);
       const name = path.slice(path.lastIndexOf('/') + 1);
-      const controller = new AbortController();
-      req.once('close', () => controller.abort());
-      const stream = await views.openFile(ref, path, controller.signal);
-      res.writeHead(200, {
+      const headers = {
         'content-type': url.searchParams.has('inline')
           ? (imageTypeOf(path) ?? 'application/octet-stream')
           : 'application/octet-stream',
         'content-length': String(content.size),
         'content-disposition': `${url.searchParams.has('inline') ? 'inline' : 'attachment'}; filename*=UTF-8''${encodeURIComponent(name)}`,
         'x-content-type-options': 'nosniff',
+      };
+      if (req.method === 'HEAD') return void res.writeHead(200, headers).end();
+      // A download given up stops the reading of the layer.
+      const controller = new AbortController();
+      res.once('close', () => {
+        if (!res.writableFinished) controller.abort();
       });
+      const stream = await views.openFile(ref, path, controller.signal);
+      res.writeHead(200, headers);
       // Streamed with backpressure: a 2 GiB file passes through, never held whole.
       await pipeline(stream, res).catch(() => res.destroy());
     },
