@@ -30,6 +30,8 @@ const PEERS = {
   ctr: 'containerd',
   'ctr-remote': 'stargz-snapshotter',
   buildah: 'buildah',
+  // The web explorer's browser tests (playwright-core drives it headless).
+  chromium: 'chromium',
   // The image proxy tests' clients (test/harness/python/, standard library only).
   python3: 'python3',
   // A real S3 for the S3 storage tests: a one-node Ceph with its RADOS Gateway.

@@ -19,4 +19,5 @@ export {
   type PlatformEntry,
 } from './inspect-image.js';
 export { LayerIndexCache, type LayerListing } from './layer-index-cache.js';
+export { type LayerReport, type LayerReportEntry, layerReport } from './layer-report.js';
 export { type OpenImageFileOptions, openImageFile } from './read-file.js';

@@ -1,0 +1,101 @@
+import type { EntryJson } from '../../fs/index.js';
+import type { HistoryStep, ImageInspection, LayerReport } from '../../image/index.js';
+
+/**
+ * The JSON the explorer's API answers with (`/api/...`), one type per route. The pages
+ * are rendered on the server from the same values, so page and API cannot disagree.
+ */
+
+/** `GET /api/catalog/HOST`: the repositories of a registry. */
+export interface CatalogResponse {
+  registry: string;
+  repositories: string[];
+}
+
+/** One tag of a repository and the digest it points at. */
+export interface TagInfo {
+  tag: string;
+  /** `null` when the registry would not say (the error is in `error`). */
+  digest: string | null;
+  mediaType: string | null;
+  size: number | null;
+  /** The image config's `created` (this host's platform of an index), when it gives one. */
+  created: string | null;
+  error?: string;
+}
+
+/** `GET /api/tags/HOST/REPO`: a repository's tags with their digests and dates. */
+export interface TagsResponse {
+  repository: string;
+  tags: TagInfo[];
+}
+
+/** `GET /api/image/REF`: what `inspect` says, with the build steps paired with layers. */
+export interface ImageResponse extends ImageInspection {
+  /** The reference the URL named, normalised. */
+  ref: string;
+  /** Where the bytes come from: `registry` or `store`. */
+  location: string;
+  /** True when every layer has a TOC (eStargz, zstd:chunked): files cost their chunks. */
+  lazy: boolean;
+  steps: HistoryStep[];
+}
+
+/** An entry of a directory listing: the `ls --json` fields and the entry's own name. */
+export interface DirEntry extends EntryJson {
+  name: string;
+  /** The name as the CLI prints it (`\xNN` for bytes that are not UTF-8). */
+  display: string;
+  /** The explorer page of the entry. */
+  url: string;
+  /** For a directory: the API route listing it. */
+  api?: string;
+}
+
+/** `GET /api/dir/REF/PATH`: one directory (symlinks in the path followed). */
+export interface DirResponse {
+  ref: string;
+  /** The directory as resolved (links followed). */
+  path: string;
+  entries: DirEntry[];
+}
+
+/** `GET /api/stat/REF/PATH`: one entry, the last component not followed. */
+export interface StatResponse {
+  ref: string;
+  entry: EntryJson;
+  /** For a symlink: where it leads, when that exists in the image. */
+  target?: EntryJson;
+}
+
+/** `GET /api/layers/REF`: the `ocipeek layers` report. */
+export type LayersResponse = LayerReport & { ref: string };
+
+/** `GET /api/search/REF?q=TEXT`: paths whose last name contains the text. */
+export interface SearchResponse {
+  ref: string;
+  query: string;
+  matches: EntryJson[];
+  /** True when there were more than the limit. */
+  truncated: boolean;
+}
+
+/** `GET /api/diff?a=REF&b=REF`: paths added, removed and changed from `a` to `b`. */
+export interface DiffResponse {
+  a: string;
+  b: string;
+  added: EntryJson[];
+  removed: EntryJson[];
+  changed: { path: string; fields: string[]; before: EntryJson; after: EntryJson }[];
+}
+
+/** `GET /api/stats`: what this explorer has fetched from registries so far. */
+export interface StatsResponse {
+  requests: number;
+  bytesFetched: number;
+}
+
+/** The body of every error answer. */
+export interface ErrorResponse {
+  error: { code: string; message: string };
+}

@@ -1,0 +1,101 @@
+import type { Readable } from 'node:stream';
+import type { ImageFilesystem } from '../../fs/index.js';
+import { buildFilesystem, type LayerIndexCache, openImageFile } from '../../image/index.js';
+import { type LazyImage, openLazyImage } from '../../lazy/index.js';
+import type { Platform } from '../../media/index.js';
+import { openPlaceImage } from '../../places/index.js';
+import type { RegistryClient } from '../../registry/index.js';
+import type { OpenedImage } from '../../source/index.js';
+import type { Store } from '../../store/index.js';
+
+/** What the explorer reads images through. */
+export interface ImageViewsOptions {
+  /** Reads registries; its `stats` are the bytes-fetched counter the pages show. */
+  client: RegistryClient;
+  /** The store: an image it holds is read from it (a tag checked with one HEAD). */
+  store?: Store;
+  /** Cached layer listings (inside the store: the explorer writes nowhere else). */
+  cache?: LayerIndexCache;
+  platform?: Platform;
+}
+
+/** An image's merged filesystem, and how it was obtained. */
+export interface FilesystemView {
+  fs: ImageFilesystem;
+  /** The TOC reader of an eStargz / zstd:chunked image (files then cost their chunks). */
+  lazy?: LazyImage;
+  /** Uncompressed layer sizes, when the layers were read whole. */
+  tarSizes?: number[];
+}
+
+/**
+ * The images the explorer has opened, by reference, each opened once and its filesystem
+ * built once (on first need: an overview needs none). A lazy image's tree comes from its
+ * TOCs alone; others from their layers, through the listing cache. A failed open is
+ * forgotten, so asking again retries.
+ */
+export class ImageViews {
+  private readonly images = new Map<string, Promise<OpenedImage>>();
+  private readonly views = new Map<string, Promise<FilesystemView>>();
+
+  constructor(private readonly options: ImageViewsOptions) {}
+
+  /** The image `ref` names (one platform), opened once. */
+  image(ref: string): Promise<OpenedImage> {
+    return remembered(this.images, ref, () =>
+      openPlaceImage(ref, {
+        client: this.options.client,
+        store: this.options.store,
+        platform: this.options.platform,
+        policy: this.options.store ? 'newer' : undefined,
+      }),
+    );
+  }
+
+  /** The merged filesystem of `ref`, built once. */
+  view(ref: string): Promise<FilesystemView> {
+    return remembered(this.views, ref, async () => {
+      const image = await this.image(ref);
+      const lazy = await openLazyImage(image, this.lazyOptions(image));
+      if (lazy) return { fs: lazy.fs, lazy };
+      const built = await buildFilesystem(image, { cache: this.options.cache });
+      return { fs: built.fs, tarSizes: built.tarSizes };
+    });
+  }
+
+  /**
+   * Stream the file at `path` (links followed): a lazy image's chunks, else the layer that
+   * holds it, read until the file's last byte and no further.
+   */
+  async openFile(ref: string, path: string, signal?: AbortSignal): Promise<Readable> {
+    const image = await this.image(ref);
+    const { fs, lazy } = await this.view(ref);
+    if (lazy) return lazy.openFile(path, { signal });
+    return openImageFile(image, path, { fs, cache: this.options.cache, signal });
+  }
+
+  /** Close every image opened. */
+  async close(): Promise<void> {
+    const opened = await Promise.allSettled(this.images.values());
+    this.images.clear();
+    this.views.clear();
+    for (const o of opened) if (o.status === 'fulfilled') await o.value.close();
+  }
+
+  private lazyOptions(image: OpenedImage) {
+    // TOCs are read by range from registries and the store; other places are read whole.
+    const store = image.location === 'store' ? this.options.store : undefined;
+    return { client: this.options.client, store };
+  }
+}
+
+/** `make()`'s promise kept under `key`; dropped again if it fails. */
+function remembered<T>(map: Map<string, Promise<T>>, key: string, make: () => Promise<T>) {
+  let p = map.get(key);
+  if (p === undefined) {
+    p = make();
+    map.set(key, p);
+    p.catch(() => map.delete(key));
+  }
+  return p;
+}

@@ -1,0 +1,272 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { readdir } from 'node:fs/promises';
+import { request } from 'node:http';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { LayerIndexCache } from '../../src/image/index.js';
+import { RegistryClient } from '../../src/registry/index.js';
+import { pullImage, Store } from '../../src/store/index.js';
+import type {
+  DiffResponse,
+  DirResponse,
+  ErrorResponse,
+  ImageResponse,
+  LayersResponse,
+  SearchResponse,
+  StatResponse,
+  StatsResponse,
+  TagsResponse,
+} from '../../src/ui/web/api-types.js';
+import { startWebExplorer } from '../../src/ui/web/web-server.js';
+import { tempDir } from '../harness/index.js';
+import { CLI_PATH, runCli } from '../harness/run-cli.js';
+import { type ExplorerFixture, startExplorerFixture } from './web-explorer-fixture.js';
+
+const BIG = 3 * 1024 * 1024;
+const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
+
+describe('web explorer API (ocipeek ui) against docker-registry', { timeout: 600_000 }, () => {
+  let f: ExplorerFixture;
+  let v1: string;
+  const getJson = async <T>(path: string, status = 200): Promise<T> => {
+    const r = await f.get(path);
+    const body = (await r.json()) as T;
+    assert.equal(r.status, status, `${path}: ${JSON.stringify(body)}`);
+    return body;
+  };
+  const names = (d: DirResponse) => d.entries.map((e) => e.name);
+
+  before(async () => {
+    f = await startExplorerFixture(BIG);
+    v1 = `${f.repo}:v1`;
+  });
+  after(() => f?.close());
+
+  it('lists the catalog and the tags with their digests and dates', async () => {
+    const cat = await getJson<{ repositories: string[] }>(`/api/catalog/${f.reg.host}`);
+    assert.deepEqual(cat.repositories, ['ui/app']);
+    const tags = await getJson<TagsResponse>(`/api/tags/${f.repo}`);
+    assert.deepEqual(tags.tags.map((t) => t.tag).sort(), ['estargz', 'v1', 'v2']);
+    const t1 = tags.tags.find((t) => t.tag === 'v1')!;
+    assert.equal(t1.digest, f.v1.descriptor.digest);
+    assert.equal(t1.size, f.v1.manifestBytes.length);
+    assert.equal(t1.created, f.v1.config.created);
+    assert.match(t1.created ?? '', /^\d{4}-\d\d-\d\dT/);
+  });
+
+  it('gives the overview: labels, layers, history paired with layers', async () => {
+    const img = await getJson<ImageResponse>(`/api/image/${v1}`);
+    assert.equal(img.ref, v1);
+    assert.equal(img.manifestDigest, f.v1.descriptor.digest);
+    assert.equal(img.labels['org.example.role'], 'fixture');
+    assert.equal(img.layers.length, 3);
+    assert.equal(img.lazy, false);
+    assert.deepEqual(
+      img.steps.map((s) => [s.layerIndex, s.layerDigest]),
+      f.v1.manifest.layers.map((l, i) => [i, l.digest]),
+    );
+  });
+
+  it('lists folders one at a time: whiteouts gone, opaque folders hide the lower layer', async () => {
+    const root = await getJson<DirResponse>(`/api/dir/${v1}`);
+    assert.deepEqual(names(root), ['app', 'data', 'etc', 'lib', 'usr']);
+    const app = root.entries.find((e) => e.name === 'app')!;
+    assert.equal(app.api, `/api/dir/${v1}/app`);
+    assert.equal(app.url, `/image/${v1}/app`);
+    assert.deepEqual(names(await getJson<DirResponse>(`/api/dir/${v1}/etc`)), []);
+    const ramda = await getJson<DirResponse>(app.api!.replace(/app$/, 'app/node_modules/ramda'));
+    assert.deepEqual(names(ramda), ['index.js']);
+    // Through the base's lib -> usr/lib symlink.
+    const lib = await getJson<DirResponse>(`/api/dir/${v1}/lib`);
+    assert.equal(lib.path, '/usr/lib');
+    assert.deepEqual(names(lib), ['added.so', 'libc.so']);
+    const gone = await getJson<ErrorResponse>(`/api/stat/${v1}/etc/motd`, 404);
+    assert.equal(gone.error.code, 'ERR_PATH_NOT_FOUND');
+    await getJson<ErrorResponse>(`/api/stat/${v1}/app/node_modules/ramda/old.js`, 404);
+  });
+
+  it('says what links are and reads files through them', async () => {
+    const sym = await getJson<StatResponse>(`/api/stat/${v1}/usr/local/bin/app`);
+    assert.equal(sym.entry.type, 'symlink');
+    assert.equal(sym.entry.linkname, '/app/VERSION');
+    assert.equal(sym.target?.path, '/app/VERSION');
+    const hard = await getJson<StatResponse>(`/api/stat/${v1}/app/VERSION.link`);
+    assert.equal(hard.entry.type, 'hardlink');
+    assert.equal(hard.entry.contentType, 'file');
+    assert.equal(hard.entry.nlink, 2);
+    for (const p of ['app/VERSION.link', 'usr/local/bin/app', 'app/VERSION']) {
+      const r = await f.get(`/raw/${v1}/${p}`);
+      assert.equal(r.status, 200);
+      assert.equal(r.headers.get('content-length'), '6');
+      assert.equal(await r.text(), '1.2.3\n');
+    }
+    const png = await f.get(`/raw/${v1}/app/logo.png?inline=1`);
+    assert.equal(png.headers.get('content-type'), 'image/png');
+    assert.deepEqual(Buffer.from(await png.arrayBuffer()), f.png);
+  });
+
+  it('streams a big file whole to a download, with its length', async () => {
+    const r = await f.get(`/raw/${v1}/data/big.bin`);
+    assert.equal(r.headers.get('content-length'), String(BIG));
+    assert.match(
+      r.headers.get('content-disposition') ?? '',
+      /^attachment; filename\*=UTF-8''big\.bin$/,
+    );
+    assert.equal(sha(Buffer.from(await r.arrayBuffer())), sha(f.big));
+    const before = (await getJson<StatsResponse>('/api/stats')).bytesFetched;
+    const head = await fetch(`${f.explorer.url}/raw/${v1}/data/big.bin`, { method: 'HEAD' });
+    assert.equal(head.status, 200);
+    assert.equal(head.headers.get('content-length'), String(BIG));
+    assert.equal((await getJson<StatsResponse>('/api/stats')).bytesFetched, before);
+  });
+
+  it('previews the start of a file of a lazy image, fetching its first chunks only', async () => {
+    const lazy = `${f.repo}:estargz`;
+    const img = await getJson<ImageResponse>(`/api/image/${lazy}`);
+    assert.equal(img.lazy, true);
+    await getJson<DirResponse>(`/api/dir/${lazy}/data`); // TOCs read
+    const before = await getJson<StatsResponse>('/api/stats');
+    const page = await f.get(`/image/${lazy}/data/big.bin`);
+    assert.equal(page.status, 200);
+    const text = await page.text();
+    assert.match(text, /Hex dump of \/data\/big\.bin/);
+    assert.match(
+      text,
+      new RegExp(f.big.subarray(0, 4).toString('hex').replace(/(..)/g, '$1 ').trim()),
+    );
+    const after = await getJson<StatsResponse>('/api/stats');
+    const spent = after.bytesFetched - before.bytesFetched;
+    assert.ok(spent > 0 && spent < BIG / 4, `the preview fetched ${spent} of ${BIG} bytes`);
+  });
+
+  it('reports layers exactly as ocipeek layers --json does', async () => {
+    const api = await getJson<LayersResponse>(`/api/layers/${v1}`);
+    const cli = await runCli(['layers', v1, '--json', '--store', '/nonexistent/ocipeek-store']);
+    assert.equal(cli.code, 0, cli.stderr);
+    const { ref, ...report } = api;
+    assert.equal(ref, v1);
+    assert.deepEqual(report, JSON.parse(cli.out));
+    assert.equal(api.layers[2]!.filesDeleted, 2); // /etc/motd and ramda/old.js
+    assert.ok(api.wastedBytes > 0);
+  });
+
+  it('finds names and compares two tags', async () => {
+    const s = await getJson<SearchResponse>(`/api/search/${v1}?q=VERSION`);
+    assert.deepEqual(
+      s.matches.map((m) => m.path),
+      ['/app/VERSION', '/app/VERSION.link'],
+    );
+    const d = await getJson<DiffResponse>(
+      `/api/diff?a=${encodeURIComponent(v1)}&b=${encodeURIComponent(`${f.repo}:v2`)}`,
+    );
+    assert.deepEqual(
+      d.added.map((e) => e.path),
+      ['/app/NEW.txt'],
+    );
+    assert.deepEqual(
+      d.removed.map((e) => e.path),
+      ['/app/logo.png'],
+    );
+  });
+
+  it('only reads, and answers bad input with a clear error', async () => {
+    const post = await fetch(`${f.explorer.url}/api/stats`, { method: 'POST' });
+    assert.equal(post.status, 405);
+    await post.text();
+    const bad = await getJson<ErrorResponse>('/api/image/UPPER/Case:x', 400);
+    assert.equal(bad.error.code, 'ERR_INVALID_REFERENCE');
+    const none = await f.get('/nowhere');
+    assert.equal(none.status, 404);
+    assert.match(await none.text(), /no page at \/nowhere/);
+  });
+
+  it('reads a stored image from the store: a HEAD for the tag, no layer bytes', async () => {
+    const dir = await tempDir('web-explorer-store');
+    const client = new RegistryClient();
+    try {
+      const store = await Store.open(join(dir.path, 'store'), { create: true });
+      await pullImage(v1, { client, store });
+      const fetchedByPull = client.stats.bytesFetched;
+      const cache = new LayerIndexCache(join(dir.path, 'store', '.ocipeek', 'fs-index'));
+      const explorer = await startWebExplorer({ client, store, cache });
+      try {
+        const img = (await (
+          await fetch(`${explorer.url}/api/image/${v1}`)
+        ).json()) as ImageResponse;
+        assert.equal(img.location, 'store');
+        const ramda = await fetch(`${explorer.url}/api/dir/${v1}/app/node_modules/ramda`);
+        assert.deepEqual(names((await ramda.json()) as DirResponse), ['index.js']);
+        const file = await fetch(`${explorer.url}/raw/${v1}/data/big.bin`);
+        assert.equal(sha(Buffer.from(await file.arrayBuffer())), sha(f.big));
+      } finally {
+        await explorer.close();
+      }
+      assert.equal(client.stats.bytesFetched, fetchedByPull, 'nothing fetched beyond the pull');
+      // What the explorer wrote is the listing cache, inside the store.
+      assert.ok((await readdir(cache.dir)).length > 0);
+      assert.deepEqual(await readdir(dir.path), ['store']);
+    } finally {
+      await client.close();
+      await dir.remove();
+    }
+  });
+
+  it('listens on loopback unless told otherwise', async () => {
+    assert.equal(f.explorer.loopback, true);
+    assert.match(f.explorer.url, /^http:\/\/127\.0\.0\.1:\d+$/);
+    await assert.rejects(startWebExplorer({ client: f.client, listen: '0.0.0.0:0' }), {
+      code: 'ERR_INVALID_ARGUMENT',
+      message: /not a loopback address.*--allow-remote/,
+    });
+    // A DNS-rebinding page reaches the port under its own name: refused.
+    const port = Number(new URL(f.explorer.url).port);
+    const status = (host: string) =>
+      new Promise<number>((resolve, reject) => {
+        const req = request({ host: '127.0.0.1', port, path: '/api/stats', headers: { host } });
+        req.once('response', (r) => {
+          r.resume();
+          resolve(r.statusCode ?? 0);
+        });
+        req.once('error', reject);
+        req.end();
+      });
+    assert.equal(await status('evil.example:80'), 403);
+    assert.equal(await status(`localhost:${port}`), 200);
+    assert.equal(await status(`[::1]:${port}`), 200);
+    const cli = await runCli(['ui', '--listen', '0.0.0.0:0']);
+    assert.notEqual(cli.code, 0);
+    assert.equal(cli.stderr.trim().split('\n').length, 1, cli.stderr);
+  });
+
+  it('ocipeek ui prints its address, serves the image, and ends on SIGINT', async () => {
+    const child = spawn(
+      process.execPath,
+      [CLI_PATH, 'ui', v1, '--store', '/nonexistent/ocipeek-store'],
+      {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
+    try {
+      let out = '';
+      const url = await new Promise<string>((resolve, reject) => {
+        child.stdout.on('data', (d: Buffer) => {
+          out += d.toString();
+          const m = /ocipeek ui: (http:\/\/127\.0\.0\.1:\d+)(\S*)/.exec(out);
+          if (m) resolve(`${m[1]}${m[2]}`);
+        });
+        child.once('exit', (code) => reject(new Error(`exited ${code} before serving: ${out}`)));
+      });
+      assert.ok(url.endsWith(`/image/${v1}`), url);
+      const page = await fetch(url);
+      assert.equal(page.status, 200);
+      assert.match(await page.text(), /org\.example\.role/);
+      const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+      child.kill('SIGINT');
+      assert.equal(await exited, 0);
+    } finally {
+      child.kill('SIGKILL');
+    }
+  });
+});

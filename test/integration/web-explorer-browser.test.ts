@@ -1,0 +1,165 @@
+import assert from 'node:assert/strict';
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { type Browser, chromium, type Page } from 'playwright-core';
+import type { LayersResponse, StatsResponse } from '../../src/ui/web/api-types.js';
+import { type ExplorerFixture, startExplorerFixture } from './web-explorer-fixture.js';
+
+/**
+ * Screenshots of the main views go to docs/screenshots/ when OCIPEEK_UPDATE_SCREENSHOTS is
+ * set (the README shows them); an ordinary run writes nothing into the checkout.
+ */
+const SHOTS = process.env.OCIPEEK_UPDATE_SCREENSHOTS
+  ? fileURLToPath(new URL('../../docs/screenshots/', import.meta.url))
+  : undefined;
+/** Generous: the machine may be loaded many times over. */
+const STEP_TIMEOUT = 120_000;
+
+describe('web explorer in Chromium (playwright-core)', { timeout: 900_000 }, () => {
+  let f: ExplorerFixture;
+  let browser: Browser;
+  let page: Page;
+  let v1: string;
+  const shot = async (name: string) => {
+    if (SHOTS) await page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: false });
+  };
+  const stats = async () => (await (await f.get('/api/stats')).json()) as StatsResponse;
+
+  before(async () => {
+    f = await startExplorerFixture(512 * 1024);
+    v1 = `${f.repo}:v1`;
+    if (SHOTS) await mkdir(SHOTS, { recursive: true });
+    browser = await chromium.launch({ executablePath: '/usr/bin/chromium', headless: true });
+    page = await browser.newPage({ viewport: { width: 1100, height: 760 } });
+    page.setDefaultTimeout(STEP_TIMEOUT);
+  });
+  after(async () => {
+    await browser?.close();
+    await f?.close();
+  });
+
+  it('opens an image from the start page and expands folders with the keyboard', async () => {
+    await page.goto(`${f.explorer.url}/`);
+    await page.getByLabel('Image reference').fill(v1);
+    await page.getByRole('button', { name: 'Open', exact: true }).click();
+    await page.waitForURL(`${f.explorer.url}/image/${v1}`);
+    assert.equal(await page.locator('h1').textContent(), v1);
+    assert.match((await page.locator('main').textContent()) ?? '', /org\.example\.role/);
+    // Folders load when opened: Tab to a summary, Enter opens it.
+    const app = page.locator('summary', { hasText: /^app\// });
+    await app.focus();
+    await page.keyboard.press('Enter');
+    const appDir = page.locator('details.dir[data-api$="/app"]');
+    await appDir.locator('a', { hasText: /^VERSION$/ }).waitFor();
+    const nm = appDir.locator('summary', { hasText: /^node_modules\// });
+    await nm.focus();
+    await page.keyboard.press('Enter');
+    const ramda = appDir.locator('summary', { hasText: /^ramda\// });
+    await ramda.focus();
+    await page.keyboard.press('Space');
+    const ramdaDir = appDir.locator('details.dir[data-api$="/ramda"]');
+    await ramdaDir.locator('a', { hasText: 'index.js' }).waitFor();
+    // The opaque directory: the lower layer's old.js is not there.
+    assert.deepEqual(await ramdaDir.locator(':scope > ul > li > a').allTextContents(), [
+      'index.js',
+    ]);
+    // The whiteout: /etc is empty.
+    await page.locator('summary', { hasText: /^etc\// }).click();
+    await page.locator('details.dir[data-api$="/etc"] li', { hasText: '(empty)' }).waitFor();
+    await shot('overview');
+  });
+
+  it('keeps the byte counter equal to what the explorer fetched', async () => {
+    const fetched = (await stats()).bytesFetched;
+    assert.ok(fetched > 0);
+    // Evaluated in the page (a string: the tests are type-checked without the DOM's types).
+    await page.waitForFunction(`document.getElementById('bytes')?.dataset.bytes === '${fetched}'`);
+    assert.match(
+      (await page.locator('#bytes').textContent()) ?? '',
+      /^Fetched from registries: [\d.]+ (B|KiB|MiB) in \d+ requests$/,
+    );
+  });
+
+  it('shows a whited-out path as absent', async () => {
+    const r = await page.goto(`${f.explorer.url}/image/${v1}/etc/motd`);
+    assert.equal(r?.status(), 404);
+    assert.match((await page.getByRole('alert').textContent()) ?? '', /\/etc\/motd: no such file/);
+  });
+
+  it('follows a symlink and a hardlink to the file and reads it', async () => {
+    await page.goto(`${f.explorer.url}/image/${v1}/usr/local/bin/app`);
+    assert.match(
+      (await page.locator('main').textContent()) ?? '',
+      /Symbolic link to \/app\/VERSION/,
+    );
+    await page.getByRole('link', { name: '/app/VERSION' }).click();
+    await page.waitForURL(`${f.explorer.url}/image/${v1}/app/VERSION`);
+    assert.equal(await page.getByLabel('Content of /app/VERSION').textContent(), '1.2.3\n');
+
+    await page.goto(`${f.explorer.url}/image/${v1}/app/VERSION.link`);
+    const main = (await page.locator('main').textContent()) ?? '';
+    assert.match(main, /Hard link: another name of \/app\/VERSION/);
+    assert.match(main, /hardlink \(of a file\)/);
+    assert.equal(await page.getByLabel('Content of /app/VERSION.link').textContent(), '1.2.3\n');
+    const download = page.waitForEvent('download');
+    await page.getByRole('link', { name: 'Download' }).click();
+    assert.equal((await download).suggestedFilename(), 'VERSION.link');
+    await shot('file');
+  });
+
+  it('shows binaries as hex and images as images', async () => {
+    await page.goto(`${f.explorer.url}/image/${v1}/data/big.bin`);
+    const hex = (await page.getByLabel('Hex dump of /data/big.bin').textContent()) ?? '';
+    const first = [...f.big.subarray(0, 8)].map((b) => b.toString(16).padStart(2, '0')).join(' ');
+    assert.ok(hex.startsWith(`00000000  ${first}`), hex.slice(0, 80));
+    assert.match((await page.locator('main').textContent()) ?? '', /Showing the first 64\.0 KiB/);
+    await page.goto(`${f.explorer.url}/image/${v1}/app/logo.png`);
+    const img = page.getByRole('img', { name: '/app/logo.png' });
+    assert.equal(await img.getAttribute('src'), `/raw/${v1}/app/logo.png?inline=1`);
+  });
+
+  it('shows the layer report with its chart', async () => {
+    await page.goto(`${f.explorer.url}/layers/${v1}`);
+    const api = (await (await f.get(`/api/layers/${v1}`)).json()) as LayersResponse;
+    assert.match(
+      (await page.locator('#efficiency').textContent()) ?? '',
+      new RegExp(`Efficiency: ${(api.efficiency * 100).toFixed(2)}%`),
+    );
+    assert.equal(await page.locator('svg.chart g').count(), 3);
+    assert.equal(await page.locator('table[aria-label="Layers"] tbody tr').count(), 3);
+    await shot('layers');
+  });
+
+  it('searches names and compares two tags', async () => {
+    await page.goto(`${f.explorer.url}/image/${v1}`);
+    await page.getByLabel(`Search names in ${v1}`).fill('ramda');
+    await page.keyboard.press('Enter');
+    await page.getByRole('link', { name: '/app/node_modules/ramda', exact: true }).waitFor();
+    await page.goto(`${f.explorer.url}/`);
+    await page.getByLabel('Compare image').fill(v1);
+    await page.getByLabel('with').fill(`${f.repo}:v2`);
+    await page.getByRole('button', { name: 'Compare' }).click();
+    await page.getByRole('link', { name: '/app/NEW.txt' }).waitFor();
+    assert.match(
+      (await page.locator('main').textContent()) ?? '',
+      /Removed \(1\)\s*- \/app\/logo\.png/,
+    );
+  });
+
+  it('browses the registry and fits a narrow window', async () => {
+    await page.setViewportSize({ width: 360, height: 740 });
+    await page.goto(`${f.explorer.url}/registry/${f.reg.host}`);
+    await page.getByRole('link', { name: 'ui/app' }).click();
+    await page.getByRole('link', { name: 'v2' }).waitFor();
+    await shot('tags-narrow');
+    for (const path of [`/image/${v1}`, `/layers/${v1}`, `/image/${v1}/data/big.bin`]) {
+      await page.goto(`${f.explorer.url}${path}`);
+      const overflow = await page.evaluate<number>(
+        'document.documentElement.scrollWidth - document.documentElement.clientWidth',
+      );
+      assert.ok(overflow <= 1, `${path} is ${overflow}px wider than the window`);
+    }
+  });
+});
