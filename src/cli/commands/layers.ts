@@ -6,7 +6,7 @@ import {
   type EfficiencyLimits,
   type EfficiencyRuleResult,
 } from '../../fs/efficiency-rules.js';
-import { historySteps } from '../../image/index.js';
+import { layerReport } from '../../image/index.js';
 import { escapeName } from '../../tar/name-codec.js';
 import { parseSize } from '../../util/parse-size.js';
 import { formatBytes, printJson, printLines, shortDigest, table } from '../format.js';
@@ -43,48 +43,22 @@ export function registerLayers(program: Command): void {
     .action(async (refArg: string, opts: LayersFlags, cmd: Command) => {
       const img = await openCliImage(cmd, refArg);
       const built = await cliFilesystem(img);
-      const steps = historySteps(img.image.config, img.image.manifest).filter((s) => !s.emptyLayer);
-      const eff = built.fs.efficiency();
-      const layers = built.layers.map((s, i) => ({
-        index: i,
-        digest: s.digest,
-        mediaType: img.image.layers[i]!.descriptor.mediaType,
-        compressedSize: img.image.layers[i]!.descriptor.size,
-        uncompressedSize: built.tarSizes[i]!,
-        createdBy: steps[i]?.createdBy ?? null,
-        entries: s.entries,
-        filesAdded: s.filesAdded,
-        filesModified: s.filesModified,
-        filesDeleted: s.filesDeleted,
-        bytesAdded: s.bytesAdded,
-        bytesModified: s.bytesModified,
-        bytesDeleted: s.bytesDeleted,
-      }));
-      const summary = {
-        name: img.image.name,
-        digest: img.image.manifestDigest,
-        layers,
-        efficiency: eff.efficiency,
-        wastedBytes: eff.wastedBytes,
-        wastedUserPercent: eff.wastedUserPercent,
-        shadowedBytes: eff.shadowedBytes,
-        inefficiencies: eff.inefficiencies.slice(0, 20),
-      };
+      const summary = layerReport(img.image, built.fs, built.tarSizes);
       const ci = ciLimits(opts);
-      const rules = ci ? checkEfficiency(eff, ci) : undefined;
+      const rules = ci ? checkEfficiency(built.fs.efficiency(), ci) : undefined;
       if (rules?.some((r) => !r.passed)) process.exitCode = 1;
       if (opts.json || img.ctx.options.json)
         return printJson(rules ? { ...summary, rules } : summary);
       const rows = [
         ['#', 'DIGEST', 'COMPRESSED', 'SIZE', '+ADDED', '~MODIFIED', '-DELETED', 'CREATED BY'],
       ];
-      for (const l of layers) {
+      for (const l of summary.layers) {
         const by = (l.createdBy ?? '').replace(/\s+/g, ' ');
         rows.push([
           String(l.index),
           shortDigest(l.digest),
           formatBytes(l.compressedSize),
-          formatBytes(l.uncompressedSize),
+          formatBytes(l.uncompressedSize ?? 0),
           String(l.filesAdded),
           String(l.filesModified),
           String(l.filesDeleted),
@@ -94,14 +68,14 @@ export function registerLayers(program: Command): void {
       printLines(
         table(rows),
         '',
-        `Efficiency: ${(eff.efficiency * 100).toFixed(2)}%   Wasted: ${formatBytes(eff.wastedBytes)} (${(eff.wastedUserPercent * 100).toFixed(2)}% of the user layers)   Overwritten or deleted: ${formatBytes(eff.shadowedBytes)}`,
+        `Efficiency: ${(summary.efficiency * 100).toFixed(2)}%   Wasted: ${formatBytes(summary.wastedBytes)} (${(summary.wastedUserPercent * 100).toFixed(2)}% of the user layers)   Overwritten or deleted: ${formatBytes(summary.shadowedBytes)}`,
       );
-      if (eff.inefficiencies.length) {
+      if (summary.inefficiencies.length) {
         printLines(
           '',
           table([
             ['COUNT', 'TOTAL', 'PATH'],
-            ...eff.inefficiencies
+            ...summary.inefficiencies
               .slice(0, 10)
               .map((x) => [String(x.count), formatBytes(x.cumulativeSize), escapeName(x.path)]),
           ]),
