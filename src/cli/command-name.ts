@@ -26,6 +26,7 @@ export const COMMANDS: Record<string, () => Promise<(program: Command) => void>>
   cat: async () => (await import('./commands/cat.js')).registerCat,
   find: async () => (await import('./commands/find.js')).registerFind,
   layers: async () => (await import('./commands/layers.js')).registerLayers,
+  browse: async () => (await import('./commands/browse.js')).registerBrowse,
   diff: async () => (await import('./commands/diff.js')).registerDiff,
   unpack: async () => (await import('./commands/unpack.js')).registerUnpack,
   pull: async () => (await import('./commands/pull.js')).registerPull,
