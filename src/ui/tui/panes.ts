@@ -31,27 +31,21 @@ export function layerLines(model: BrowseModel, width: number, height: number): S
   const layers = model.report.layers;
   const digits = String(Math.max(0, layers.length - 1)).length;
   const focused = model.focus === 'layers';
+  const changes = layers.map((l) => `+${l.filesAdded} ~${l.filesModified} -${l.filesDeleted}`);
+  const changesWidth = Math.max(7, ...changes.map((c) => c.length));
+  const head = `  ${'#'.padStart(digits)}  ${'SIZE'.padStart(9)}  ${'CHANGES'.padEnd(changesWidth)}  COMMAND`;
   const lines: StyledLine[] = [
     fitLine([{ text: `Layers (${layers.length})${focused ? '  ◆' : ''}`, style: 'bold' }], width),
-    fitLine(
-      [
-        {
-          text: `  ${'#'.padStart(digits)}  ${'SIZE'.padStart(9)}  CHANGES   COMMAND`,
-          style: 'dim',
-        },
-      ],
-      width,
-    ),
+    fitLine([{ text: head, style: 'dim' }], width),
   ];
   for (let i = model.layerTop; i < layers.length && lines.length < height; i++) {
     const l = layers[i]!;
     const selected = i === model.layer;
     const size = formatBytes(l.uncompressedSize ?? l.compressedSize).padStart(9);
-    const changes = `+${l.filesAdded} ~${l.filesModified} -${l.filesDeleted}`;
     const line: StyledLine = [
       { text: `${selected ? '>' : ' '} ${String(i).padStart(digits)}  ${size}  ` },
-      { text: changes.padEnd(9), style: l.filesDeleted ? 'deleted' : 'plain' },
-      { text: ` ${stepText(l.createdBy) || shortDigest(l.digest)}` },
+      { text: changes[i]!.padEnd(changesWidth), style: l.filesDeleted ? 'deleted' : 'plain' },
+      { text: `  ${stepText(l.createdBy) || shortDigest(l.digest)}` },
     ];
     const fitted = fitLine(line, width);
     lines.push(selected && focused ? restyle(fitted, 'selected') : fitted);
