@@ -9,7 +9,7 @@ import { LayoutWriter } from './oci-layout-writer.js';
  * symlink, and an entry whose parent only a lower layer defines (`lib/added.so` is
  * `/usr/lib/added.so`).
  */
-export function appImageLayers(docFiles = 40): LayerEntry[][] {
+export function appImageLayers(docFiles = 40, baseExtra: LayerEntry[] = []): LayerEntry[][] {
   const docs = Array.from({ length: docFiles }, (_, i) => ({
     path: `usr/share/doc/pkg${i}/copyright`,
     content: `copyright ${i}\n`.repeat(20),
@@ -22,6 +22,7 @@ export function appImageLayers(docFiles = 40): LayerEntry[][] {
       { path: 'usr/lib/libc.so', content: 'libc\n' },
       { path: 'lib', type: 'symlink', linkname: 'usr/lib' },
       ...docs,
+      ...baseExtra,
     ],
     [
       { path: 'app/', type: 'dir' },
@@ -52,13 +53,17 @@ export const APP_IMAGE_STEPS = [
   'COPY . /app && rm /etc/motd',
 ] as const;
 
-/** Write the app-like image into an OCI layout at `dir`, tagged `tag`. */
-export async function writeAppImage(dir: string, tag = 'v1', docFiles = 40): Promise<BuiltImage> {
+/** Write the app-like image into an OCI layout at `dir`, tagged `tag`; `baseExtra` joins the base layer. */
+export async function writeAppImage(
+  dir: string,
+  tag = 'v1',
+  options: { docFiles?: number; baseExtra?: LayerEntry[] } = {},
+): Promise<BuiltImage> {
   const w = new LayoutWriter(dir);
   const created = '2024-01-01T00:00:00Z';
   const image = await randomImage(w, {
     refName: tag,
-    layerEntries: appImageLayers(docFiles),
+    layerEntries: appImageLayers(options.docFiles, options.baseExtra),
     history: APP_IMAGE_STEPS.map((step) => ({ created, created_by: step })),
   });
   await w.finish();
