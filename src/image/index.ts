@@ -18,6 +18,6 @@ export {
   type LayerSummary,
   type PlatformEntry,
 } from './inspect-image.js';
-export { type LayerReport, type LayerReportEntry, layerReport } from './layer-report.js';
 export { LayerIndexCache, type LayerListing } from './layer-index-cache.js';
+export { type LayerReport, type LayerReportEntry, layerReport } from './layer-report.js';
 export { type OpenImageFileOptions, openImageFile } from './read-file.js';

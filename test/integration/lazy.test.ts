@@ -12,6 +12,7 @@ import { openDestination, openPlaceImage } from '../../src/places/index.js';
 import { RegistryClient } from '../../src/registry/index.js';
 import type { OpenedImage } from '../../src/source/index.js';
 import { pullImage, Store } from '../../src/store/index.js';
+import { appImageLayers } from '../harness/app-image.js';
 import {
   type FaultProxy,
   faults,
@@ -217,39 +218,7 @@ describe('lazy layers (eStargz) against the real registry', () => {
     // parents only lower layers define (usr/local/bin/app, lib/added.so).
     const layout = join(dir.path, 'app-layout');
     const w = new LayoutWriter(layout);
-    const many = Array.from({ length: 400 }, (_, i) => ({
-      path: `usr/share/doc/pkg${i}/copyright`,
-      content: `copyright ${i}\n`.repeat(20),
-    }));
-    await randomImage(w, {
-      refName: 'v1',
-      layerEntries: [
-        [
-          { path: 'etc/', type: 'dir' },
-          { path: 'etc/motd', content: 'hello\n' },
-          { path: 'usr/lib/libc.so', content: 'libc\n' },
-          { path: 'lib', type: 'symlink', linkname: 'usr/lib' },
-          ...many,
-        ],
-        [
-          { path: 'app/', type: 'dir' },
-          { path: 'app/node_modules/ramda/', type: 'dir' },
-          { path: 'app/node_modules/ramda/old.js', content: 'old\n' },
-        ],
-        [
-          { path: 'app/', type: 'dir' },
-          { path: 'etc/.wh.motd' },
-          { path: 'app/node_modules/ramda/', type: 'dir' },
-          { path: 'app/node_modules/ramda/.wh..wh..opq' },
-          { path: 'app/node_modules/ramda/index.js', content: 'new\n' },
-          { path: 'app/VERSION', content: '1.2.3\n' },
-          { path: 'app/VERSION.link', type: 'hardlink', linkname: 'app/VERSION' },
-          { path: 'usr/local/bin/', type: 'dir' },
-          { path: 'usr/local/bin/app', type: 'symlink', linkname: '/app/VERSION' },
-          { path: 'lib/added.so', content: 'added through the lib symlink\n' },
-        ],
-      ],
-    });
+    await randomImage(w, { refName: 'v1', layerEntries: appImageLayers(400) });
     await w.finish();
     await pushLayout(layout, 'v1', reg, 'lazy/app-src:v1');
     const src = await openPlaceImage(`${reg.host}/lazy/app-src:v1`, { client });

@@ -1,24 +1,18 @@
-import type { EntryView, ImageFilesystem } from '../../fs/index.js';
-import type { TarEntryType } from '../../tar/index.js';
+import type { EntryView, FsEntry, ImageFilesystem } from '../../fs/index.js';
 
 /** What the selected layer did to a path. */
 export type Change = 'added' | 'modified' | 'deleted';
 
-/** One path of the tree the browser shows. */
-export interface BrowseNode {
+/**
+ * One path of the tree the browser shows: the entry's path, type, mode, owner, link
+ * target and the layer that last wrote it (as {@link FsEntry} has them), and more.
+ */
+export interface BrowseNode
+  extends Pick<FsEntry, 'path' | 'type' | 'mode' | 'uid' | 'gid' | 'linkname' | 'layer'> {
   /** Last path segment (`''` for the root); raw, escape before printing. */
   name: string;
-  /** Absolute path, `/` for the root. */
-  path: string;
-  type: TarEntryType;
   /** A file's size; a directory's is the sum of the non-directories below it. */
   size: number;
-  mode: number;
-  uid: number;
-  gid: number;
-  linkname?: string;
-  /** Layer that last wrote the path (bottom 0). */
-  layer: number;
   /** What the selected layer did here, if anything. */
   change?: Change;
   /** A directory's children, sorted by name. */

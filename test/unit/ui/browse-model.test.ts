@@ -1,11 +1,8 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { before, describe, it } from 'node:test';
 import { BrowseModel } from '../../../src/ui/tui/browse-model.js';
 import type { Key } from '../../../src/ui/tui/keys.js';
-import { allNodes, type BrowseFixture, fixturePlaces, openBrowseFixture } from './tui-fixture.js';
+import { allNodes, type BrowseFixture, suiteFixtures } from './tui-fixture.js';
 
 const chars = (text: string): Key[] => [...text].map((char) => ({ char }));
 
@@ -34,19 +31,9 @@ async function press(model: BrowseModel, fixture: BrowseFixture, ...keys: Key[])
 const shown = (model: BrowseModel) => model.rows().map((r) => r.node.path);
 
 describe('browse: trees against what ls and layers report', () => {
-  let dir: string;
-  const fixtures: Record<string, BrowseFixture> = {};
-  before(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'ocipeek-browse-'));
-    const places = await fixturePlaces(dir);
-    fixtures.example = await openBrowseFixture(places.example);
-    fixtures.app = await openBrowseFixture(places.app);
-  });
-  after(async () => {
-    await rm(dir, { recursive: true, force: true });
-  });
+  const fixtures = suiteFixtures();
 
-  for (const name of ['example', 'app']) {
+  for (const name of ['example', 'app'] as const) {
     it(`${name}: the aggregated tree of the top layer holds exactly what ls -R lists`, async () => {
       const f = fixtures[name]!;
       const top = f.report.layers.length - 1;
@@ -110,14 +97,10 @@ describe('browse: trees against what ls and layers report', () => {
 });
 
 describe('browse: the model', () => {
-  let dir: string;
+  const fixtures = suiteFixtures();
   let app: BrowseFixture;
-  before(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'ocipeek-browse-'));
-    app = await openBrowseFixture((await fixturePlaces(dir)).app);
-  });
-  after(async () => {
-    await rm(dir, { recursive: true, force: true });
+  before(() => {
+    app = fixtures.app!;
   });
 
   it('starts on the top layer, aggregated, top-level directories closed', async () => {

@@ -1,3 +1,7 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before } from 'node:test';
 import { writeExampleLayout } from '../../../src/example/index.js';
 import type { ImageFilesystem } from '../../../src/fs/index.js';
 import type { LayerReport } from '../../../src/image/index.js';
@@ -35,11 +39,24 @@ export async function openBrowseFixture(place: string): Promise<BrowseFixture> {
   }
 }
 
-/** The two fixture images: ocipeek's example (amd64) and the Node-app-like one. */
-export async function fixturePlaces(dir: string): Promise<Record<'example' | 'app', string>> {
-  await writeExampleLayout(`${dir}/example`);
-  await writeAppImage(`${dir}/app`, 'v1');
-  return { example: `oci:${dir}/example:1.0-amd64`, app: `oci:${dir}/app:v1` };
+/**
+ * The two fixture images, ocipeek's example (amd64) and the Node-app-like one, written to
+ * a temp folder and opened before the suite's tests (the folder removed after them).
+ */
+export function suiteFixtures(): Partial<Record<'example' | 'app', BrowseFixture>> {
+  const fixtures: Partial<Record<'example' | 'app', BrowseFixture>> = {};
+  let dir: string | undefined;
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'ocipeek-browse-'));
+    await writeExampleLayout(join(dir, 'example'));
+    await writeAppImage(join(dir, 'app'), 'v1');
+    fixtures.example = await openBrowseFixture(`oci:${dir}/example:1.0-amd64`);
+    fixtures.app = await openBrowseFixture(`oci:${dir}/app:v1`);
+  });
+  after(async () => {
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+  return fixtures;
 }
 
 /** Every node below `root`, depth first, the root left out. */

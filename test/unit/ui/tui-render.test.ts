@@ -1,16 +1,13 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { Readable } from 'node:stream';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { BrowseModel } from '../../../src/ui/tui/browse-model.js';
 import { decodeKeys } from '../../../src/ui/tui/keys.js';
 import { previewText, readHead } from '../../../src/ui/tui/preview.js';
 import { renderScreen } from '../../../src/ui/tui/render.js';
 import { Screen } from '../../../src/ui/tui/screen.js';
 import { cellWidth, lineText, plainText } from '../../../src/ui/tui/styled-line.js';
-import { type BrowseFixture, fixturePlaces, openBrowseFixture } from './tui-fixture.js';
+import { suiteFixtures } from './tui-fixture.js';
 
 describe('browse: keys', () => {
   it('decodes arrows, page keys, controls, text and a lone Escape', () => {
@@ -59,17 +56,10 @@ describe('browse: preview', () => {
 });
 
 describe('browse: screen', () => {
-  let dir: string;
-  let app: BrowseFixture;
-  before(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'ocipeek-browse-'));
-    app = await openBrowseFixture((await fixturePlaces(dir)).app);
-  });
-  after(async () => {
-    await rm(dir, { recursive: true, force: true });
-  });
+  const fixtures = suiteFixtures();
 
   async function model(): Promise<BrowseModel> {
+    const app = fixtures.app!;
     const m = new BrowseModel(app.report);
     const w = m.wantedTree();
     m.setTree(w, await app.trees.tree(w.layer, w.mode));
