@@ -3,7 +3,6 @@ import type { TarEntry } from '../../tar/index.js';
 import {
   assembleTree,
   type BrowseNode,
-  type Change,
   fieldsOf,
   layerChanges,
   type NodeFields,
@@ -19,8 +18,12 @@ export interface LayerEntries {
   entries: readonly TarEntry[];
 }
 
-/** Merged trees kept at once: the selected layer's and the one below it. */
+type LayerChanges = ReturnType<typeof layerChanges>;
+
+/** Merged views kept at once: the selected layer's and the one below it, and one more. */
 const KEPT_MERGED = 3;
+/** Trees kept at once, so that going back to a layer (or mode) just seen costs nothing. */
+const KEPT_TREES = 4;
 
 /**
  * The trees the browser shows, built on demand from the layers' entries: the image merged
@@ -32,10 +35,8 @@ const KEPT_MERGED = 3;
  */
 export class LayerTrees {
   private readonly merged = new Map<number, ImageFilesystem>();
-  private readonly changes = new Map<
-    number,
-    { changes: Map<string, Change>; deleted: NodeFields[] }
-  >();
+  private readonly trees = new Map<string, BrowseNode>();
+  private readonly changes = new Map<number, LayerChanges>();
 
   /**
    * @param layers every layer's entries, bottom first
@@ -50,8 +51,19 @@ export class LayerTrees {
     return this.layers.length;
   }
 
-  /** The tree of layer `index` in `mode`. */
+  /** The tree of layer `index` in `mode` (the same object while it is kept: do not change it). */
   async tree(index: number, mode: TreeMode, signal?: AbortSignal): Promise<BrowseNode> {
+    const key = `${index}:${mode}`;
+    const tree = recent(this.trees, key) ?? (await this.buildTree(index, mode, signal));
+    keep(this.trees, key, tree, KEPT_TREES);
+    return tree;
+  }
+
+  private async buildTree(
+    index: number,
+    mode: TreeMode,
+    signal?: AbortSignal,
+  ): Promise<BrowseNode> {
     const after = await this.mergedThrough(index, signal);
     const { changes, deleted } = await this.changesOf(index, signal);
     if (mode === 'aggregated') return assembleTree(fieldsOf(after), changes, () => undefined);
@@ -65,8 +77,8 @@ export class LayerTrees {
   }
 
   /** What layer `index` changed, path by path. */
-  async changesOf(index: number, signal?: AbortSignal) {
-    const known = this.changes.get(index);
+  async changesOf(index: number, signal?: AbortSignal): Promise<LayerChanges> {
+    const known = recent(this.changes, index);
     if (known) return known;
     const before =
       index === 0
@@ -74,27 +86,38 @@ export class LayerTrees {
         : await this.mergedThrough(index - 1, signal);
     const after = await this.mergedThrough(index, signal);
     const found = layerChanges(before, after, index);
-    this.changes.set(index, found);
+    keep(this.changes, index, found, KEPT_MERGED);
     return found;
   }
 
   /** The image merged through layer `index`. */
   async mergedThrough(index: number, signal?: AbortSignal): Promise<ImageFilesystem> {
     if (index === this.layers.length - 1 && this.top) return this.top;
-    const known = this.merged.get(index);
-    if (known) {
-      // Most recently used last: the first key is the one to drop.
-      this.merged.delete(index);
-      this.merged.set(index, known);
-      return known;
-    }
+    const known = recent(this.merged, index);
+    if (known) return known;
     const fs = new ImageFilesystem({ efficiency: false });
     for (let i = 0; i <= index; i++) {
       const layer = this.layers[i]!;
       await fs.applyLayer(layer.entries, i, layer.digest, { signal });
     }
-    this.merged.set(index, fs);
-    if (this.merged.size > KEPT_MERGED) this.merged.delete(this.merged.keys().next().value!);
+    keep(this.merged, index, fs, KEPT_MERGED);
     return fs;
   }
+}
+
+/** The value kept under `key`, made the most recently used (maps keep insertion order). */
+function recent<K, V>(map: Map<K, V>, key: K): V | undefined {
+  const value = map.get(key);
+  if (value !== undefined) {
+    map.delete(key);
+    map.set(key, value);
+  }
+  return value;
+}
+
+/** Keep `value` as the most recently used, dropping the least recently used past `limit`. */
+function keep<K, V>(map: Map<K, V>, key: K, value: V, limit: number): void {
+  map.delete(key);
+  map.set(key, value);
+  if (map.size > limit) map.delete(map.keys().next().value as K);
 }

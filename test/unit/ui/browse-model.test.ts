@@ -66,6 +66,18 @@ describe('browse: trees against what ls and layers report', () => {
     });
   }
 
+  it('keeps the trees just seen, and builds the same tree again once dropped', async () => {
+    const trees = fixtures.app!.trees;
+    const first = await trees.tree(1, 'layer');
+    assert.equal(await trees.tree(1, 'layer'), first, 'kept: the same object');
+    for (const layer of [0, 1, 2]) await trees.tree(layer, 'aggregated');
+    await trees.tree(0, 'layer');
+    await trees.tree(2, 'layer');
+    const again = await trees.tree(1, 'layer');
+    assert.notEqual(again, first, 'dropped after four others');
+    assert.deepEqual(again, first);
+  });
+
   it('app: the top layer deletes the whiteout and the opaque directory’s old content', async () => {
     const f = fixtures.app!;
     const own = allNodes(await f.trees.tree(2, 'layer'));
