@@ -28,7 +28,8 @@ let servers = 0;
 /**
  * One command in a tmux pane on a private tmux server (a pseudo-terminal a user would
  * type in): keys go in with `send-keys`, the screen comes out with `capture-pane`. When
- * the command ends, its exit status and `stty -a` are written to files and the pane stays.
+ * the command ends, its exit status and `stty -a` are written to files and the pane stays
+ * (five minutes at most, should the test die before it kills the server).
  * {@link kill} ends the server and everything in it; call it in a `finally`.
  */
 export class TmuxPane {
@@ -44,7 +45,7 @@ export class TmuxPane {
     const env = Object.entries(options.env).map(([k, v]) => `${k}=${shellQuote(v)}`);
     const status = join(options.dir, 'exit-status');
     const stty = join(options.dir, 'stty');
-    const script = `env -i ${env.join(' ')} ${argv.map(shellQuote).join(' ')}; echo $? > ${shellQuote(`${status}.tmp`)}; stty -a > ${shellQuote(stty)}; mv ${shellQuote(`${status}.tmp`)} ${shellQuote(status)}; exec sleep 3600`;
+    const script = `env -i ${env.join(' ')} ${argv.map(shellQuote).join(' ')}; echo $? > ${shellQuote(`${status}.tmp`)}; stty -a > ${shellQuote(stty)}; mv ${shellQuote(`${status}.tmp`)} ${shellQuote(status)}; exec sleep 300`;
     await pane.tmux(
       'new-session',
       '-d',

@@ -79,7 +79,7 @@ describe('ocipeek browse in a terminal (tmux)', () => {
     assert.match(stty, /(^|\s)echo(\s|$)/, stty);
   }
 
-  it('navigates layers, opens a directory, filters, shows a file, resizes, quits cleanly', async (t) => {
+  it('navigates layers, opens a directory, filters, shows a file, resizes, quits cleanly', async () => {
     const ref = `${reg.host}/browse/app:v1`;
     const store = join(dir.path, 'empty-store');
     const layers = await runCli(['layers', ref, '--json', '--store', store]);
@@ -100,7 +100,6 @@ describe('ocipeek browse in a terminal (tmux)', () => {
     try {
       let screen = await pane.waitFor('the tree', has(/├── app\/…/));
       assert.equal(await pane.format('#{alternate_on}'), '1', 'on the alternate screen');
-      t.diagnostic(screen.join('\n'));
       // The layer list says what `ocipeek layers` says, the top layer selected.
       for (const l of report.layers) {
         const row = screen.find((s) => new RegExp(`^[> ] ${l.index}  `).test(s));
