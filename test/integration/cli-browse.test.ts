@@ -6,7 +6,6 @@ import { after, before, describe, it } from 'node:test';
 import { convertToEstargz } from '../../src/convert/index.js';
 import { openDestination, openPlaceImage } from '../../src/places/index.js';
 import { RegistryClient } from '../../src/registry/index.js';
-import { writeAppImage } from '../harness/app-image.js';
 import {
   pushLayout,
   type RunningRegistry,
@@ -16,6 +15,7 @@ import {
 } from '../harness/index.js';
 import { CLI_PATH, runCli } from '../harness/run-cli.js';
 import { TmuxPane } from '../harness/tmux.js';
+import { writeAppImage } from './browse-fixture.js';
 
 /** The tree pane of a wide screen: what stands right of the first column separator. */
 const treePane = (lines: string[]) =>
@@ -38,9 +38,7 @@ describe('ocipeek browse in a terminal (tmux)', () => {
     await mkdir(home);
     reg = await startRegistry();
     const layout = join(dir.path, 'app');
-    await writeAppImage(layout, 'v1', {
-      baseExtra: [{ path: 'data/big.bin', content: randomBytes(BIG) }],
-    });
+    await writeAppImage(layout, 'v1', [{ path: 'data/big.bin', content: randomBytes(BIG) }]);
     await pushLayout(layout, 'v1', reg, 'browse/app:v1');
     const client = new RegistryClient();
     try {

@@ -12,7 +12,6 @@ import { openDestination, openPlaceImage } from '../../src/places/index.js';
 import { RegistryClient } from '../../src/registry/index.js';
 import type { OpenedImage } from '../../src/source/index.js';
 import { pullImage, Store } from '../../src/store/index.js';
-import { appImageLayers } from '../harness/app-image.js';
 import {
   type FaultProxy,
   faults,
@@ -25,6 +24,7 @@ import {
   times,
 } from '../harness/index.js';
 import { runCli } from '../harness/run-cli.js';
+import { appLayers } from './app-fixture.js';
 import {
   BOOKKEEPING,
   type LazyFixture,
@@ -218,7 +218,7 @@ describe('lazy layers (eStargz) against the real registry', () => {
     // parents only lower layers define (usr/local/bin/app, lib/added.so).
     const layout = join(dir.path, 'app-layout');
     const w = new LayoutWriter(layout);
-    await randomImage(w, { refName: 'v1', layerEntries: appImageLayers(400) });
+    await randomImage(w, { refName: 'v1', layerEntries: appLayers() });
     await w.finish();
     await pushLayout(layout, 'v1', reg, 'lazy/app-src:v1');
     const src = await openPlaceImage(`${reg.host}/lazy/app-src:v1`, { client });

@@ -9,7 +9,7 @@ import { buildFilesystem, layerReport, scanLayer } from '../../../src/image/inde
 import { openPlaceImage } from '../../../src/places/index.js';
 import type { BrowseNode } from '../../../src/ui/tui/browse-tree.js';
 import { LayerTrees } from '../../../src/ui/tui/layer-trees.js';
-import { writeAppImage } from '../../harness/app-image.js';
+import { writeAppImage } from '../../integration/browse-fixture.js';
 
 /** A fixture image opened the way `ocipeek browse` opens a local one. */
 export interface BrowseFixture {
