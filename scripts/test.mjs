@@ -38,6 +38,8 @@ const PEERS = {
   'ceph-mon': 'ceph-mon',
   'ceph-osd': 'ceph-osd',
   radosgw: 'radosgw',
+  // The pseudo-terminal the `ocipeek browse` tests type into and read the screen of.
+  tmux: 'tmux',
   // Builds the RA-TLS test registry front (test/harness/go/ratls-server/, standard library).
   go: 'golang-go',
 };

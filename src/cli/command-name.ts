@@ -22,6 +22,7 @@ export const COMMANDS: Record<string, () => Promise<(program: Command) => void>>
   ls: async () => (await import('./commands/ls.js')).registerLs,
   peek: async () => (await import('./commands/peek.js')).registerPeek,
   tree: async () => (await import('./commands/tree.js')).registerTree,
+  browse: async () => (await import('./commands/browse.js')).registerBrowse,
   stat: async () => (await import('./commands/stat.js')).registerStat,
   cat: async () => (await import('./commands/cat.js')).registerCat,
   find: async () => (await import('./commands/find.js')).registerFind,
