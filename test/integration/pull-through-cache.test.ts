@@ -1,8 +1,10 @@
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { promisify } from 'node:util';
 import { Keychain } from '../../src/auth/index.js';
 import { RegistryClient } from '../../src/registry/index.js';
 import { PullThroughCache } from '../../src/server/cache/pull-through-cache.js';
@@ -36,6 +38,7 @@ import { runCli } from '../harness/run-cli.js';
 // clients. Fault proxies in front of the upstreams count the bytes upstream sent and cut,
 // stall or corrupt answers.
 
+const run = promisify(execFile);
 const sha256 = (b: Uint8Array) => `sha256:${createHash('sha256').update(b).digest('hex')}`;
 
 /** Body bytes upstream sent for GETs of blob `digest`. */
@@ -174,6 +177,46 @@ describe('pull-through cache (ocipeek serve --upstream)', () => {
     );
     const metrics = await (await fetch(new URL('/metrics', server.url))).text();
     assert.match(metrics, /ocipeek_cache_bytes_saved_total\{tier="(memory|storage)"\} [1-9]/);
+  });
+
+  it('buildah pulls through it; pulled again, no blob comes from upstream', async () => {
+    const root = join(dir.path, 'buildah');
+    const buildah = async (...args: string[]) =>
+      (
+        await run(
+          'buildah',
+          [
+            '--root',
+            join(root, 'storage'),
+            '--runroot',
+            join(root, 'run'),
+            '--storage-driver',
+            'vfs',
+            ...args,
+          ],
+          { maxBuffer: 16 << 20, env: { ...process.env, BUILDAH_ISOLATION: 'chroot' } },
+        )
+      ).stdout.trim();
+    const ref = `docker://${cacheHost}/a/kept/app:v1`;
+    const pullAndCheck = async () => {
+      await buildah('pull', '--tls-verify=false', ref);
+      const inspected = JSON.parse(await buildah('inspect', '--type', 'image', ref.slice(9)));
+      // buildah unpacked every layer: the diff ids it recorded are the image's own.
+      assert.deepEqual(
+        inspected.OCIv1.rootfs.diff_ids,
+        imageA.layers.map((l) => l.diffId),
+      );
+      assert.equal(inspected.FromImageDigest, imageA.descriptor.digest);
+    };
+    await pullAndCheck();
+    await buildah('rmi', '--all');
+    proxyA.resetLog();
+    await pullAndCheck();
+    assert.deepEqual(
+      proxyA.log.filter((e) => e.url.includes('/blobs/')).map((e) => `${e.method} ${e.url}`),
+      [],
+      'the second pull took every blob from the cache',
+    );
   });
 
   it('ocipeek pulls from the token-auth upstream through it', async () => {
