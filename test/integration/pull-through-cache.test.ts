@@ -1,10 +1,8 @@
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { promisify } from 'node:util';
 import { Keychain } from '../../src/auth/index.js';
 import { RegistryClient } from '../../src/registry/index.js';
 import { PullThroughCache } from '../../src/server/cache/pull-through-cache.js';
@@ -15,6 +13,7 @@ import {
   startRegistryServer,
 } from '../../src/server/registry/index.js';
 import { StoreStorage } from '../../src/server/storage/store-storage.js';
+import { buildahIn } from '../harness/buildah.js';
 import {
   type BuiltImage,
   type FaultProxy,
@@ -38,7 +37,6 @@ import { runCli } from '../harness/run-cli.js';
 // clients. Fault proxies in front of the upstreams count the bytes upstream sent and cut,
 // stall or corrupt answers.
 
-const run = promisify(execFile);
 const sha256 = (b: Uint8Array) => `sha256:${createHash('sha256').update(b).digest('hex')}`;
 
 /** Body bytes upstream sent for GETs of blob `digest`. */
@@ -181,22 +179,7 @@ describe('pull-through cache (ocipeek serve --upstream)', () => {
 
   it('buildah pulls through it; pulled again, no blob comes from upstream', async () => {
     const root = join(dir.path, 'buildah');
-    const buildah = async (...args: string[]) =>
-      (
-        await run(
-          'buildah',
-          [
-            '--root',
-            join(root, 'storage'),
-            '--runroot',
-            join(root, 'run'),
-            '--storage-driver',
-            'vfs',
-            ...args,
-          ],
-          { maxBuffer: 16 << 20, env: { ...process.env, BUILDAH_ISOLATION: 'chroot' } },
-        )
-      ).stdout.trim();
+    const buildah = buildahIn(root);
     const ref = `docker://${cacheHost}/a/kept/app:v1`;
     const pullAndCheck = async () => {
       await buildah('pull', '--tls-verify=false', ref);
