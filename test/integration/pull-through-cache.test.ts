@@ -380,6 +380,51 @@ describe('pull-through cache (ocipeek serve --upstream)', () => {
     assert.equal(old.res.headers.get('x-ocipeek-cache'), 'hit');
   });
 
+  it('takes its upstreams from the config file; a bad entry is one clear error', async () => {
+    const config = join(dir.path, 'cache.yaml');
+    await writeFile(
+      config,
+      `storage: config-store\nupstreams:\n  - a=http://${proxyA.host}\ndefaultUpstream: a\n`,
+    );
+    const controller = new AbortController();
+    let listening!: (url: string) => void;
+    const url = new Promise<string>((resolve) => {
+      listening = resolve;
+    });
+    const running = serve({
+      config,
+      listen: '127.0.0.1:0',
+      signal: controller.signal,
+      write: (line) => {
+        const m = /^listening on (\S+)/.exec(line);
+        if (m) listening(m[1] as string);
+      },
+    });
+    try {
+      const base = await url;
+      // By its prefix, and without one through the default upstream.
+      for (const path of ['a/kept/app', 'kept/app']) {
+        const manifest = await fetch(`${base}/v2/${path}/manifests/v1`);
+        assert.equal(manifest.status, 200, path);
+        assert.equal(sha256(Buffer.from(await manifest.arrayBuffer())), imageA.descriptor.digest);
+        const layer = imageA.layers[0]!;
+        const blob = await fetch(`${base}/v2/${path}/blobs/${layer.digest}`);
+        assert.equal(sha256(Buffer.from(await blob.arrayBuffer())), layer.digest);
+      }
+    } finally {
+      controller.abort();
+      await running;
+    }
+    const bad = join(dir.path, 'bad-cache.yaml');
+    await writeFile(bad, 'storage: bad-store\nupstreams: [3]\n');
+    const refused = await runCli(['serve', '--config', bad]);
+    assert.notEqual(refused.code, 0);
+    assert.equal(
+      refused.stderr.trim(),
+      `ocipeek: ${bad}: upstreams must be a list of NAME=URL (or URL) strings`,
+    );
+  });
+
   it('serve --upstream (the CLI path), then cache ls, stats and evict over its store', async () => {
     const store = join(dir.path, 'serve-store');
     const controller = new AbortController();
