@@ -1,7 +1,7 @@
 import type { Readable } from 'node:stream';
-import { MemoryTier, type MemoryTierOptions } from '../server/cache/memory-tier.js';
 import type { RegistryStorage } from '../server/storage/registry-storage.js';
 import { readCapped } from '../transport/read-capped.js';
+import { MemoryTier, type MemoryTierOptions } from '../util/memory-tier.js';
 import type { BlobStream, BlobTarget } from './blobs.js';
 import { blobStreamOf, blobStreamOfBytes } from './cached-blob-stream.js';
 
