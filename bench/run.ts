@@ -5,6 +5,7 @@ import { parseArgs } from 'node:util';
 import { catFile } from './cases/cat.js';
 import { jsPeerPull } from './cases/js-peer.js';
 import { listLayers } from './cases/list.js';
+import { registryLoad } from './cases/load.js';
 import { peekLayer } from './cases/peek.js';
 import { imageProxy } from './cases/proxy.js';
 import { pullBig, pullShared, pullSmall } from './cases/pull.js';
@@ -54,6 +55,7 @@ const CASES: BenchCase[] = [
   seekIndex,
   jsPeerPull,
   imageProxy,
+  registryLoad,
   peakRss,
 ];
 

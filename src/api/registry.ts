@@ -73,6 +73,10 @@ export {
 } from '../ref/index.js';
 export type { ImageToVerify, ImageTrust, LocalImageToVerify } from '../registry/image-trust.js';
 export {
+  BlobCache,
+  type BlobCacheOptions,
+  type BlobCacheSource,
+  type BlobCacheStore,
   type BlobRange,
   type BlobRequestOptions,
   type BlobStream,

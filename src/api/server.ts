@@ -18,11 +18,6 @@ export {
 } from '../server/cache/cache-inventory.js';
 export { readUsage, type UsageTimes } from '../server/cache/cache-usage.js';
 export {
-  type MemoryEntry,
-  MemoryTier,
-  type MemoryTierOptions,
-} from '../server/cache/memory-tier.js';
-export {
   PullThroughCache,
   type PullThroughCacheOptions,
 } from '../server/cache/pull-through-cache.js';
@@ -83,3 +78,8 @@ export {
 } from '../server/storage/registry-storage.js';
 export { RegistryStorageError, type StorageProblem } from '../server/storage/storage-error.js';
 export { StoreStorage, type StoreStorageOptions } from '../server/storage/store-storage.js';
+export {
+  type MemoryEntry,
+  MemoryTier,
+  type MemoryTierOptions,
+} from '../util/memory-tier.js';

@@ -22,6 +22,13 @@ export interface BlobReadOptions {
   end?: number;
   /** Hash the bytes and fail before the end when they do not match this digest. */
   verify?: string;
+  /** Called once the bytes read matched `verify` (the registry server remembers the file). */
+  onVerified?: () => void;
+  /**
+   * Leave the file open at the end: the caller reads it again (the registry server hashes
+   * a blob whole before it serves a range of it) and closes it itself.
+   */
+  keepOpen?: boolean;
   signal?: AbortSignal;
 }
 
@@ -35,7 +42,9 @@ export interface BlobReadOptions {
  * buffers stay resident until the next garbage collection, ~100 MB for a 1 GiB blob.
  *
  * `opening` is the file (from `openBlobFile`), `undefined` for a missing blob, which
- * fails with `missing()`; the stream owns the file and closes it.
+ * fails with `missing()`; the stream owns the file and closes it (unless `keepOpen`).
+ * This is the one reader of layout blobs: the store, the image proxy and the registry
+ * server all read through it.
  */
 export class BlobReadStream extends Readable implements SinkSource {
   private file: OpenedBlobFile | undefined;
@@ -96,7 +105,10 @@ export class BlobReadStream extends Readable implements SinkSource {
   private verdict(): Error | undefined {
     if (this.hash === undefined) return undefined;
     const actual = this.hash.digest('hex');
-    if (actual === this.expectedHex) return undefined;
+    if (actual === this.expectedHex) {
+      this.options.onVerified?.();
+      return undefined;
+    }
     const digest = this.options.verify!;
     return new DigestMismatchError(
       digest,
@@ -163,10 +175,11 @@ export class BlobReadStream extends Readable implements SinkSource {
       callback(err);
       return;
     }
+    // Whoever closes the file next must not close it under a read still running.
     const reading = this.reading ?? Promise.resolve();
     reading
       .catch(() => {})
-      .then(() => closeBlobFile(file.fd))
+      .then(() => (this.options.keepOpen ? undefined : closeBlobFile(file.fd)))
       .then(() => callback(err));
   }
 }

@@ -1,4 +1,10 @@
 export {
+  BlobCache,
+  type BlobCacheOptions,
+  type BlobCacheSource,
+  type BlobCacheStore,
+} from './blob-cache.js';
+export {
   type BlobRange,
   type BlobRequestOptions,
   type BlobStream,

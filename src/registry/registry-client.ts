@@ -8,6 +8,8 @@ import {
   type TransferStats,
   type TransportOptions,
 } from '../transport/index.js';
+import { readCapped } from '../transport/read-capped.js';
+import type { BlobCache } from './blob-cache.js';
 import {
   type BlobRange,
   type BlobRequestOptions,
@@ -50,6 +52,12 @@ export interface RegistryClientOptions extends TransportOptions {
    * {@link RegistrySource} before it hands out anything of an image.
    */
   trust?: ImageTrust;
+  /**
+   * Read blobs through this cache, and keep what is fetched in it ({@link BlobCache}):
+   * clients sharing it, in this process or through its store or bucket in others, fetch
+   * each blob once.
+   */
+  blobCache?: BlobCache;
 }
 
 function asRef(ref: Reference | string): Reference {
@@ -74,10 +82,13 @@ export class RegistryClient {
   readonly registries: RegistriesConf | undefined;
   /** The trust policy images read through this client obey, if any. */
   readonly trust: ImageTrust | undefined;
+  /** The blob cache blobs are read through, if any. */
+  readonly blobCache: BlobCache | undefined;
 
   constructor(options: RegistryClientOptions = {}) {
     this.registries = options.registries;
     this.trust = options.trust;
+    this.blobCache = options.blobCache;
     this.transport = new RegistryTransport({
       ...options,
       access: options.access ?? options.registries,
@@ -126,16 +137,24 @@ export class RegistryClient {
     blob: BlobTarget,
     options?: BlobRequestOptions,
   ): Promise<BlobStream> {
-    return openBlob(this.transport, asRef(repo), blob, options);
+    const fetch = () => openBlob(this.transport, asRef(repo), blob, options);
+    // A resumed download (an offset) wants the registry's bytes from there.
+    if (!this.blobCache || options?.offset) return fetch();
+    return this.blobCache.open(blob, fetch, options?.signal);
   }
 
   /** Read a small blob (a config) whole, verified. */
-  readBlob(
+  async readBlob(
     repo: Reference | string,
     blob: BlobTarget,
     options?: { signal?: AbortSignal; maxBytes?: number },
   ): Promise<Buffer> {
-    return readBlob(this.transport, asRef(repo), blob, options);
+    if (!this.blobCache) return readBlob(this.transport, asRef(repo), blob, options);
+    return readCapped(
+      await this.openBlob(repo, blob, options),
+      options?.maxBytes ?? 64 * 1024 * 1024,
+      `blob ${blob.digest}`,
+    );
   }
 
   /** Read part of a blob with one `Range` request (see {@link openBlobRange}). */

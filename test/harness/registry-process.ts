@@ -38,6 +38,13 @@ export interface StartRegistryOptions {
   tokenExpiresIn?: number;
   /** Token mode: how JWTs name their signing key. Default `'x5c'`. */
   tokenKeyMode?: TokenKeyMode;
+  /**
+   * Run as a pull-through cache of this registry (`proxy.remoteurl`, distribution's proxy
+   * mode): pushes are refused, pulls are fetched from there once and kept.
+   */
+  proxyRemoteUrl?: string;
+  /** Log errors only and no access log (the load bench: logging is not what it measures). */
+  quiet?: boolean;
   /** Give up waiting for the registry to answer after this many ms. Default 15000. */
   startTimeoutMs?: number;
   /** Abort start-up. */
@@ -58,6 +65,8 @@ export interface RunningRegistry {
   rootDir: string;
   /** The filesystem storage root (`rootDir/storage`). */
   storageDir: string;
+  /** The registry's process id (its peak RSS is read from `/proc/PID/status`). */
+  pid?: number;
   /** CA certificate file that signed the server certificate (TLS modes). */
   caFile?: string;
   /** Client certificate and key files accepted by the registry (TLS modes). */
@@ -95,11 +104,13 @@ function configYaml(o: {
   serverCert?: string;
   serverKey?: string;
   caFile?: string;
+  proxyRemoteUrl?: string;
+  quiet?: boolean;
 }): string {
   const lines = [
     'version: 0.1',
     'log:',
-    '  level: info',
+    ...(o.quiet ? ['  accesslog:', '    disabled: true', '  level: error'] : ['  level: info']),
     '  formatter: text',
     'storage:',
     '  filesystem:',
@@ -129,6 +140,7 @@ function configYaml(o: {
       `    rootcertbundle: ${q(o.token.rootcertbundle)}`,
     );
   }
+  if (o.proxyRemoteUrl) lines.push('proxy:', `  remoteurl: ${q(o.proxyRemoteUrl)}`);
   return `${lines.join('\n')}\n`;
 }
 
@@ -221,6 +233,8 @@ export async function startRegistry(options: StartRegistryOptions = {}): Promise
           serverCert: certs?.server.cert.path,
           serverKey: certs?.server.key.path,
           caFile: certs?.ca.cert.path,
+          proxyRemoteUrl: options.proxyRemoteUrl,
+          quiet: options.quiet,
         }),
       );
       const started = await launch(
@@ -245,6 +259,7 @@ export async function startRegistry(options: StartRegistryOptions = {}): Promise
         auth,
         rootDir,
         storageDir,
+        pid: started.pid,
         users,
         stop: async () => {
           await started.stop();
@@ -275,7 +290,9 @@ export async function startRegistry(options: StartRegistryOptions = {}): Promise
   }
 }
 
-type Launched = { stop: () => Promise<void>; logs: () => string } | { error: string; logs: string };
+type Launched =
+  | { stop: () => Promise<void>; logs: () => string; pid?: number }
+  | { error: string; logs: string };
 
 async function launch(
   rootDir: string,
@@ -326,7 +343,7 @@ async function launch(
       return { error: signal?.aborted ? 'aborted' : `not up after ${timeoutMs} ms`, logs: logs() };
     }
     const status = await probe(url, tlsOptions);
-    if (status === 200 || status === 401) return { stop, logs };
+    if (status === 200 || status === 401) return { stop, logs, pid: child.pid };
     await new Promise((r) => setTimeout(r, 25));
   }
 }

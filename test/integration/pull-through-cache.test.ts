@@ -13,6 +13,7 @@ import {
   startRegistryServer,
 } from '../../src/server/registry/index.js';
 import { StoreStorage } from '../../src/server/storage/store-storage.js';
+import { buildahIn } from '../harness/buildah.js';
 import {
   type BuiltImage,
   type FaultProxy,
@@ -174,6 +175,31 @@ describe('pull-through cache (ocipeek serve --upstream)', () => {
     );
     const metrics = await (await fetch(new URL('/metrics', server.url))).text();
     assert.match(metrics, /ocipeek_cache_bytes_saved_total\{tier="(memory|storage)"\} [1-9]/);
+  });
+
+  it('buildah pulls through it; pulled again, no blob comes from upstream', async () => {
+    const root = join(dir.path, 'buildah');
+    const buildah = buildahIn(root);
+    const ref = `docker://${cacheHost}/a/kept/app:v1`;
+    const pullAndCheck = async () => {
+      await buildah('pull', '--tls-verify=false', ref);
+      const inspected = JSON.parse(await buildah('inspect', '--type', 'image', ref.slice(9)));
+      // buildah unpacked every layer: the diff ids it recorded are the image's own.
+      assert.deepEqual(
+        inspected.OCIv1.rootfs.diff_ids,
+        imageA.layers.map((l) => l.diffId),
+      );
+      assert.equal(inspected.FromImageDigest, imageA.descriptor.digest);
+    };
+    await pullAndCheck();
+    await buildah('rmi', '--all');
+    proxyA.resetLog();
+    await pullAndCheck();
+    assert.deepEqual(
+      proxyA.log.filter((e) => e.url.includes('/blobs/')).map((e) => `${e.method} ${e.url}`),
+      [],
+      'the second pull took every blob from the cache',
+    );
   });
 
   it('ocipeek pulls from the token-auth upstream through it', async () => {
@@ -352,6 +378,51 @@ describe('pull-through cache (ocipeek serve --upstream)', () => {
     // By digest, the old manifest is still served, forever.
     const old = await get(`/v2/a/demo/app/manifests/${imageA.descriptor.digest}`);
     assert.equal(old.res.headers.get('x-ocipeek-cache'), 'hit');
+  });
+
+  it('takes its upstreams from the config file; a bad entry is one clear error', async () => {
+    const config = join(dir.path, 'cache.yaml');
+    await writeFile(
+      config,
+      `storage: config-store\nupstreams:\n  - a=http://${proxyA.host}\ndefaultUpstream: a\n`,
+    );
+    const controller = new AbortController();
+    let listening!: (url: string) => void;
+    const url = new Promise<string>((resolve) => {
+      listening = resolve;
+    });
+    const running = serve({
+      config,
+      listen: '127.0.0.1:0',
+      signal: controller.signal,
+      write: (line) => {
+        const m = /^listening on (\S+)/.exec(line);
+        if (m) listening(m[1] as string);
+      },
+    });
+    try {
+      const base = await url;
+      // By its prefix, and without one through the default upstream.
+      for (const path of ['a/kept/app', 'kept/app']) {
+        const manifest = await fetch(`${base}/v2/${path}/manifests/v1`);
+        assert.equal(manifest.status, 200, path);
+        assert.equal(sha256(Buffer.from(await manifest.arrayBuffer())), imageA.descriptor.digest);
+        const layer = imageA.layers[0]!;
+        const blob = await fetch(`${base}/v2/${path}/blobs/${layer.digest}`);
+        assert.equal(sha256(Buffer.from(await blob.arrayBuffer())), layer.digest);
+      }
+    } finally {
+      controller.abort();
+      await running;
+    }
+    const bad = join(dir.path, 'bad-cache.yaml');
+    await writeFile(bad, 'storage: bad-store\nupstreams: [3]\n');
+    const refused = await runCli(['serve', '--config', bad]);
+    assert.notEqual(refused.code, 0);
+    assert.equal(
+      refused.stderr.trim(),
+      `ocipeek: ${bad}: upstreams must be a list of NAME=URL (or URL) strings`,
+    );
   });
 
   it('serve --upstream (the CLI path), then cache ls, stats and evict over its store', async () => {

@@ -1,20 +1,18 @@
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { promisify } from 'node:util';
 import { type ExampleLayoutResult, writeExampleLayout } from '../../src/example/index.js';
 import { MediaType } from '../../src/media/index.js';
 import {
   type RunningRegistryServer,
   startRegistryServer,
 } from '../../src/server/registry/index.js';
+import { buildahIn } from '../harness/buildah.js';
 import { skopeo, skopeoRaw, tempDir } from '../harness/index.js';
 import { runCli } from '../harness/run-cli.js';
 
-const run = promisify(execFile);
 const sha256 = (b: Uint8Array) => `sha256:${createHash('sha256').update(b).digest('hex')}`;
 
 // Real clients against `ocipeek serve --storage` on loopback: skopeo, buildah, ocipeek.
@@ -153,22 +151,7 @@ describe('ocipeek serve --storage with real clients', () => {
 
   it('buildah pulls, builds on and pushes a real image', async () => {
     const root = join(dir.path, 'buildah');
-    const buildah = async (...args: string[]) =>
-      (
-        await run(
-          'buildah',
-          [
-            '--root',
-            join(root, 'storage'),
-            '--runroot',
-            join(root, 'run'),
-            '--storage-driver',
-            'vfs',
-            ...args,
-          ],
-          { maxBuffer: 16 << 20, env: { ...process.env, BUILDAH_ISOLATION: 'chroot' } },
-        )
-      ).stdout.trim();
+    const buildah = buildahIn(root);
     const from = await buildah('from', '--tls-verify=false', `docker://${host}/team/example:1.0`);
     await writeFile(join(dir.path, 'hello.txt'), 'built by buildah\n');
     await buildah('copy', from, join(dir.path, 'hello.txt'), '/hello.txt');

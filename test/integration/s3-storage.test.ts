@@ -22,7 +22,7 @@ import { S3Storage } from '../../src/server/storage/s3/s3-storage.js';
 import { RegistryStorageError } from '../../src/server/storage/storage-error.js';
 import { type RunningS3, startCephS3 } from '../harness/ceph-s3.js';
 import { skopeo, tempDir } from '../harness/index.js';
-import { CLI_PATH } from '../harness/run-cli.js';
+import { CLI_PATH, runCli } from '../harness/run-cli.js';
 
 const sha256 = (b: Uint8Array) => `sha256:${createHash('sha256').update(b).digest('hex')}`;
 const MiB = 1024 * 1024;
@@ -198,7 +198,8 @@ describe('S3 storage on a real Ceph RADOS Gateway', () => {
   });
 
   it('collects what nothing reaches, and expired uploads', async () => {
-    const storage = new S3Storage(s3.client(), s3.bucket, 'gc/');
+    // A short fence: nothing else writes to this prefix meanwhile.
+    const storage = new S3Storage(s3.client(), s3.bucket, 'gc/', { gcFenceMs: 100 });
     try {
       const config = Buffer.from('{"architecture":"amd64","os":"linux"}');
       const layer = randomBytes(5000);
@@ -260,6 +261,120 @@ describe('S3 storage on a real Ceph RADOS Gateway', () => {
       const left: string[] = [];
       for await (const o of storage.objects.list('blobs/')) left.push(o.key);
       assert.deepEqual(left, []);
+    } finally {
+      await storage.close();
+    }
+  });
+
+  it('one collector at a time per bucket; a push during a collection waits for it and survives it', async () => {
+    const fenceMs = 1500;
+    const a = new S3Storage(s3.client(), s3.bucket, 'lease/', { gcFenceMs: fenceMs });
+    const b = new S3Storage(s3.client(), s3.bucket, 'lease/', { gcFenceMs: fenceMs });
+    try {
+      const loose = randomBytes(4000);
+      const looseDigest = sha256(loose);
+      await a.putBlob('lease/app', looseDigest, Readable.from([loose]));
+      const leaseKey = '_gc/lease';
+      const events: string[] = [];
+      const first = a.collectGarbage({ graceMs: 0 }).then((r) => {
+        events.push('gc done');
+        return r;
+      });
+      for (let i = 0; i < 400 && !(await a.objects.head(leaseKey)); i++) {
+        await new Promise((r) => setTimeout(r, 10));
+      }
+      assert.ok(await a.objects.head(leaseKey), 'the collector holds the lease object');
+      // The other instance cannot collect meanwhile: one clear refusal.
+      await assert.rejects(
+        b.collectGarbage({ graceMs: 0 }),
+        (err: unknown) =>
+          err instanceof RegistryStorageError &&
+          err.problem === 'busy' &&
+          /another garbage collection holds the lease on this storage until /.test(err.message),
+      );
+      // Pushed again on the other instance while the collection runs: the commit waits
+      // for the collection (which removes the old copy), then stores the blob afresh.
+      const again = b.putBlob('lease/other', looseDigest, Readable.from([loose])).then((r) => {
+        events.push('push done');
+        return r;
+      });
+      const mount = b.mountBlob('lease/third', looseDigest, 'lease/app').then((r) => {
+        events.push('mount done');
+        return r;
+      });
+      const result = await first;
+      assert.equal(result.blobsRemoved, 1, 'the unreferenced old blob went');
+      assert.deepEqual(await again, { digest: looseDigest, size: loose.length });
+      assert.equal(
+        await mount,
+        false,
+        'nothing to mount: the collection unlinked it from lease/app',
+      );
+      assert.equal(events[0], 'gc done', `order: ${events.join(', ')}`);
+      assert.equal(await b.statBlob('lease/other', looseDigest), loose.length);
+      const read = await b.openBlob('lease/other', looseDigest);
+      assert.ok(read);
+      const chunks: Buffer[] = [];
+      for await (const c of await read.read()) chunks.push(c as Buffer);
+      assert.equal(sha256(Buffer.concat(chunks)), looseDigest);
+      assert.equal(await a.objects.head(leaseKey), undefined, 'the lease was given back');
+
+      // A collector that died leaves a lease that lapses: the next one takes it over.
+      await a.objects.putJson(leaseKey, { owner: 'dead', startedMs: 1, expiresMs: Date.now() - 1 });
+      const after = await b.collectGarbage();
+      assert.equal(after.blobsRemoved, 0);
+      assert.equal(await a.objects.head(leaseKey), undefined);
+    } finally {
+      await a.close();
+      await b.close();
+    }
+  });
+
+  it('serve gc --storage s3://... collects, and refuses with one line while another holds the lease', async () => {
+    const prefix = 'cli-gc';
+    const storage = new S3Storage(s3.client(), s3.bucket, `${prefix}/`, { gcFenceMs: 100 });
+    try {
+      const loose = randomBytes(2500);
+      await storage.putBlob('cli/app', sha256(loose), Readable.from([loose]));
+      const url = `s3://${s3.bucket}/${prefix}`;
+      const dry = await runCli(['serve', 'gc', '--storage', url, '--grace', '0', '--dry-run'], {
+        env: s3.env,
+      });
+      assert.equal(dry.code, 0, dry.stderr);
+      assert.match(
+        dry.out,
+        /1 blob link\(s\) unreferenced, 1 blob\(s\) and 0 stale upload\(s\) removed; would free/,
+      );
+      assert.equal(await storage.statBlob('cli/app', sha256(loose)), loose.length, 'dry run');
+
+      await storage.objects.putJson('_gc/lease', {
+        owner: 'other',
+        startedMs: Date.now(),
+        expiresMs: Date.now() + 60_000,
+      });
+      const busy = await runCli(['serve', 'gc', '--storage', url, '--grace', '0'], { env: s3.env });
+      assert.notEqual(busy.code, 0);
+      assert.match(
+        busy.stderr.trim(),
+        /^ocipeek: .*another garbage collection holds the lease on this storage until \d{4}-/,
+      );
+      assert.equal(busy.stderr.trim().split('\n').length, 1, busy.stderr);
+      assert.equal(
+        await storage.statBlob('cli/app', sha256(loose)),
+        loose.length,
+        'nothing removed',
+      );
+
+      await storage.objects.delete('_gc/lease');
+      const run = await runCli(['serve', 'gc', '--storage', url, '--grace', '0', '--json'], {
+        env: s3.env,
+      });
+      assert.equal(run.code, 0, run.stderr);
+      const result = JSON.parse(run.out);
+      assert.equal(result.blobsUnlinked, 1);
+      assert.equal(result.blobsRemoved, 1);
+      assert.equal(result.bytesFreed, loose.length);
+      assert.equal(await storage.objects.head(`blobs/sha256/${sha256(loose).slice(7)}`), undefined);
     } finally {
       await storage.close();
     }

@@ -93,6 +93,7 @@ export function registerServe(program: Command): void {
     )
     .option('--quiet', 'no per-request log lines')
     .action(async (opts: ServeCliOptions, cmd: Command) => {
+      quietAwsSdkNotice();
       const ctx = await contextFor(cmd);
       if (opts.logFormat !== undefined && opts.logFormat !== 'json' && opts.logFormat !== 'text') {
         throw new InvalidArgumentError('--log-format is json or text');
@@ -132,6 +133,7 @@ export function registerServe(program: Command): void {
     .option('--dry-run', 'report what would be removed, remove nothing')
     .option('--json', 'print JSON')
     .action(async (opts: { grace: string; dryRun?: boolean; json?: boolean }, cmd: Command) => {
+      quietAwsSdkNotice();
       const ctx = await contextFor(cmd);
       // `--storage` belongs to `serve`, which commander parses on either side of `gc`.
       const dir = (cmd.parent?.opts() as ServeCliOptions | undefined)?.storage;
@@ -157,4 +159,15 @@ export function registerServe(program: Command): void {
         `${result.manifestsUnlinked} manifest(s) and ${result.blobsUnlinked} blob link(s) unreferenced, ${result.blobsRemoved} blob(s) and ${result.uploadsRemoved} stale upload(s) removed; ${verb} ${formatBytes(result.bytesFreed)}`,
       );
     });
+}
+
+/**
+ * On Node < 22 the AWS SDK prints a seven-line notice, when a client is first used, about
+ * the Node versions its releases after January 2027 will need. ocipeek supports Node 20,
+ * and its CLI speaks in one-line messages (`serve gc` on S3 printed that notice above its
+ * result or its error), so the CLI turns the notice off; a program using the library
+ * keeps the SDK's default.
+ */
+function quietAwsSdkNotice(): void {
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 }

@@ -1,7 +1,7 @@
 import type { RegistryClient } from '../../registry/index.js';
+import type { MemoryTier } from '../../util/memory-tier.js';
 import type { RegistryStorage } from '../storage/registry-storage.js';
 import type { CacheCounters } from './cache-counters.js';
-import type { MemoryTier } from './memory-tier.js';
 import type { SizeHints } from './size-hints.js';
 import type { UpstreamHealth } from './upstream-health.js';
 

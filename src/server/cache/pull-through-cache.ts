@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import type { Descriptor } from '../../media/index.js';
 import { Reference } from '../../ref/index.js';
 import type { RegistryClient } from '../../registry/index.js';
+import { MemoryTier, type MemoryTierOptions } from '../../util/memory-tier.js';
 import { RegistryHttpError } from '../registry/http-errors.js';
 import type { Metrics } from '../registry/metrics.js';
 import type {
@@ -18,7 +19,6 @@ import { startCacheMaintenance } from './cache-maintenance.js';
 import { CacheUsage } from './cache-usage.js';
 import { CachedBlobs } from './cached-blobs.js';
 import { CachedManifests } from './cached-manifests.js';
-import { MemoryTier, type MemoryTierOptions } from './memory-tier.js';
 import { SizeHints } from './size-hints.js';
 import { isUpstreamNotFound, isUpstreamUnavailable, upstreamHttpError } from './upstream-errors.js';
 import { UpstreamHealth } from './upstream-health.js';

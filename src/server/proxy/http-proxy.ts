@@ -1,10 +1,9 @@
 import http from 'node:http';
-import type { Duplex, Readable } from 'node:stream';
+import type { Duplex } from 'node:stream';
 import { isDigest } from '../../digest/index.js';
 import { MediaType } from '../../media/index.js';
-import { feedSink } from '../../transport/body-sink.js';
+import { sendBlobBody } from '../blob-response.js';
 import type { ProxyImage } from './proxy-image.js';
-import { writableSink } from './writable-sink.js';
 
 /*
  * container-image-proxy's protocol: HTTP/1.1 on one connection the parent process hands
@@ -109,11 +108,10 @@ async function respond(
       'content-length': blob.size,
     });
     try {
-      await streamVerified(blob.stream, blob.size, res);
+      await sendBlobBody(blob.stream, blob.size, res);
     } catch (err) {
       throw new BrokenResponse(err instanceof Error ? err.message : String(err), { cause: err });
     }
-    res.end();
   } catch (err) {
     if (err instanceof BrokenResponse || res.headersSent) {
       // The client already has part of the body: only a closed connection tells it the
@@ -124,27 +122,6 @@ async function respond(
     sendText(res, 500, err instanceof Error ? err.message : String(err));
   }
   return undefined;
-}
-
-/**
- * Write a verified blob of `size` bytes into `res`, holding its final piece back (a copy)
- * until the stream has checked the digest: every byte but the last piece goes out as it
- * arrives, and a blob that fails verification never reaches its `Content-Length`, so the
- * client cannot take it for a whole one.
- */
-async function streamVerified(stream: Readable, size: number, res: http.ServerResponse) {
-  const write = writableSink(res);
-  let sent = 0;
-  let final: Buffer | undefined;
-  await feedSink(stream, (piece) => {
-    if (sent + piece.length < size) {
-      sent += piece.length;
-      return write(piece);
-    }
-    final = Buffer.from(piece);
-    return undefined;
-  });
-  if (final) await write(final);
 }
 
 /**

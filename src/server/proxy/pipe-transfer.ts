@@ -2,7 +2,7 @@ import { Socket } from 'node:net';
 import { Readable } from 'node:stream';
 import { closeFd, createPipe, setPipeSize } from '../../native/socket.js';
 import { feedSink } from '../../transport/body-sink.js';
-import { writableSink } from './writable-sink.js';
+import { writableSink } from '../blob-response.js';
 
 /**
  * Pipe buffer asked for (Linux's default is 64 KiB; unprivileged processes may have up

@@ -43,6 +43,10 @@ export interface RegistryConfig {
   access?: AccessRule[];
   /** Access log lines as JSON objects (default) or plain text. */
   logFormat?: 'json' | 'text';
+  /** `upstreams: [NAME=URL, ...]`: a pull-through cache, as `--upstream` (which wins). */
+  upstreams?: string[];
+  /** `defaultUpstream: NAME`, as `--default-upstream`. */
+  defaultUpstream?: string;
 }
 
 const KEYS = new Set([
@@ -56,6 +60,8 @@ const KEYS = new Set([
   'auth',
   'access',
   'logFormat',
+  'upstreams',
+  'defaultUpstream',
 ]);
 
 function fail(path: string, message: string): never {
@@ -104,6 +110,17 @@ export async function loadRegistryConfig(path: string): Promise<RegistryConfig> 
     if (raw.logFormat !== 'json' && raw.logFormat !== 'text')
       fail(path, 'logFormat is json or text');
     config.logFormat = raw.logFormat;
+  }
+  if (raw.upstreams !== undefined) {
+    const list = Array.isArray(raw.upstreams) ? raw.upstreams : [raw.upstreams];
+    if (!list.every((u) => typeof u === 'string' && u !== '')) {
+      fail(path, 'upstreams must be a list of NAME=URL (or URL) strings');
+    }
+    config.upstreams = list as string[];
+  }
+  if (raw.defaultUpstream !== undefined) {
+    if (typeof raw.defaultUpstream !== 'string') fail(path, 'defaultUpstream must be a name');
+    config.defaultUpstream = raw.defaultUpstream;
   }
   if (raw.tls !== undefined) {
     const tls = raw.tls as Record<string, unknown>;

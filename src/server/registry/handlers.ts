@@ -1,8 +1,7 @@
 import type { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import { parseDigest } from '../../digest/index.js';
 import { MediaType } from '../../media/index.js';
-import { HoldLastChunk } from './hold-last-chunk.js';
+import { sendBlobBody } from '../blob-response.js';
 import { COMMON_HEADERS, RegistryHttpError, sendJson } from './http-errors.js';
 import { isRepositoryName, isTag } from './names.js';
 import { paginate } from './pagination.js';
@@ -148,13 +147,9 @@ export async function handleBlob(ctx: RequestContext): Promise<void> {
   } finally {
     await blob.close();
   }
-  if (range) {
-    await pipeline(body, ctx.res);
-    return;
-  }
-  // A corrupt blob fails the verifying stream before its end; holding the last chunk
-  // back until then cuts the answer short, so no client mistakes it for good content.
-  await pipeline(body, new HoldLastChunk(), ctx.res);
+  // A corrupt blob fails the verifying stream before its end; the last piece is held back
+  // until then and the connection cut, so no client mistakes the answer for good content.
+  await sendBlobBody(body, range ? range.end - range.start + 1 : blob.size, ctx.res);
 }
 
 /** `GET /v2/<name>/referrers/<digest>?artifactType=` (OCI distribution 1.1). */

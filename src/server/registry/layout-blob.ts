@@ -1,21 +1,16 @@
-import { createReadStream, read } from 'node:fs';
 import type { Readable } from 'node:stream';
-import { promisify } from 'node:util';
-import { createDigester, parseDigest, VerifyingStream } from '../../digest/index.js';
-import { DigestMismatchError, isOcipeekError, NotFoundError } from '../../errors/index.js';
+import { isOcipeekError, NotFoundError } from '../../errors/index.js';
 import { closeBlobFile, type OpenedBlobFile, openBlobFile } from '../../layout/blob-file.js';
+import { type BlobReadOptions, BlobReadStream } from '../../layout/blob-read-stream.js';
 import type { BackendBlob, BackendBlobOptions } from '../storage/registry-storage.js';
 import type { VerifiedBlobs } from './verified-blobs.js';
 
-const readAsync = promisify(read);
-
-/** Reads of 1 MiB: a thread-pool round trip per 64 KiB (the default) shows on big layers. */
-const CHUNK = 1 << 20;
-
 /**
  * A blob file of a layout, opened by `openBlobFile` (a regular file inside the layout,
- * never a link), served from that fd only. Whole reads are hashed as they stream unless
- * the file is already known good; ranges are served only once the file is known good.
+ * never a link), served from that fd only, through the layouts' one reader
+ * ({@link BlobReadStream}: the server hands it to the response with `pipeTo`, two reused
+ * buffers per transfer). Whole reads are hashed as they stream unless the file is already
+ * known good; ranges are served only once the file is known good.
  */
 export class LayoutBlob implements BackendBlob {
   private used = false;
@@ -35,25 +30,26 @@ export class LayoutBlob implements BackendBlob {
     const { file, digest, verified } = this;
     const known = verified.has(digest, file.identity);
     const { range, signal } = options;
+    const remember = () => verified.add(digest, file.identity);
     if (range) {
       if (!known) {
         try {
-          await this.checkWhole(signal);
+          // Hashed whole through the same fd, which stays open for the range.
+          await this.stream({
+            verify: digest,
+            onVerified: remember,
+            keepOpen: true,
+            signal,
+          }).pipeTo(() => undefined); // only the hash is wanted
         } catch (err) {
           await closeBlobFile(file.fd);
           throw err;
         }
       }
-      return this.stream(range.start, range.end, signal);
+      return this.stream({ start: range.start, end: range.end, signal });
     }
-    const whole = this.stream(undefined, undefined, signal);
-    if (known) return whole;
-    const checked = new VerifyingStream({ digest });
-    whole.on('error', (err) => checked.destroy(err));
-    checked.on('close', () => whole.destroy());
-    // 'end' only comes after the digest matched.
-    checked.once('end', () => verified.add(digest, file.identity));
-    return whole.pipe(checked);
+    // A corrupt file fails the stream before its end.
+    return this.stream(known ? { signal } : { verify: digest, onVerified: remember, signal });
   }
 
   async close(): Promise<void> {
@@ -62,29 +58,10 @@ export class LayoutBlob implements BackendBlob {
     await closeBlobFile(this.file.fd);
   }
 
-  /** A stream over the fd that closes it when done. */
-  private stream(start: number | undefined, end: number | undefined, signal?: AbortSignal) {
-    return createReadStream('', { fd: this.file.fd, start, end, highWaterMark: CHUNK, signal });
-  }
-
-  /** Hash the whole file through the fd and remember it when it matches. */
-  private async checkWhole(signal: AbortSignal | undefined): Promise<void> {
-    const { algorithm, hex } = parseDigest(this.digest);
-    const hash = createDigester(algorithm);
-    const buffer = Buffer.allocUnsafe(Math.max(1, Math.min(CHUNK, this.file.size)));
-    for (let position = 0; position < this.file.size; ) {
-      signal?.throwIfAborted();
-      const want = Math.min(buffer.length, this.file.size - position);
-      const { bytesRead } = await readAsync(this.file.fd, buffer, 0, want, position);
-      if (bytesRead === 0) break;
-      hash.update(buffer.subarray(0, bytesRead));
-      position += bytesRead;
-    }
-    const actual = hash.digest('hex');
-    if (actual !== hex) {
-      throw new DigestMismatchError(this.digest, `${algorithm}:${actual}`, 'stored blob');
-    }
-    this.verified.add(this.digest, this.file.identity);
+  /** A reader over the fd that closes it when done (unless `keepOpen`). */
+  private stream(options: BlobReadOptions): BlobReadStream {
+    const missing = () => new NotFoundError(`blob ${this.digest} is gone`, 'BLOB_UNKNOWN');
+    return new BlobReadStream(Promise.resolve(this.file), missing, options);
   }
 }
 

@@ -104,8 +104,11 @@ async function pullThroughCache(
   metrics: Metrics,
   log: ((line: string) => void) | undefined,
 ): Promise<Pick<StartRegistryServerOptions, 'roots' | 'storageDir' | 'storage'>> {
-  if (!options.upstream?.length) {
-    if (options.defaultUpstream !== undefined) {
+  // The command line's upstreams replace the file's, as every other flag wins over it.
+  const upstream = options.upstream?.length ? options.upstream : settings.upstreams;
+  const defaultUpstream = options.defaultUpstream ?? settings.defaultUpstream;
+  if (!upstream?.length) {
+    if (defaultUpstream !== undefined) {
       throw new InvalidArgumentError('--default-upstream needs --upstream');
     }
     return { roots: settings.root, storageDir: settings.storage };
@@ -119,7 +122,7 @@ async function pullThroughCache(
     // The cache keeps its usage record and pins in the store's own folders.
     throw new InvalidArgumentError('--upstream needs a store folder as --storage (not S3, yet)');
   }
-  const upstreams = UpstreamMap.parse(options.upstream, options.defaultUpstream);
+  const upstreams = UpstreamMap.parse(upstream, defaultUpstream);
   const storage = await StoreStorage.open(settings.storage, {
     log,
     maxBlobBytes: settings.maxBlobBytes,

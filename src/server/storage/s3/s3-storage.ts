@@ -28,6 +28,7 @@ import { RegistryStorageError } from '../storage-error.js';
 import { blobKey, S3Blob } from './s3-blob.js';
 import { s3ClientFromEnvironment } from './s3-client.js';
 import { collectS3Garbage } from './s3-gc.js';
+import { S3GcFence } from './s3-gc-lease.js';
 import { parseS3Url } from './s3-location.js';
 import { S3Objects } from './s3-objects.js';
 import { copyObject, keepingSink, MultipartObject, PART_BYTES } from './s3-parts.js';
@@ -45,7 +46,17 @@ export interface S3StorageOptions {
    * seconds (`--s3-redirect`: 900), so the bytes go from S3 to the client directly.
    */
   redirectSeconds?: number;
+  /**
+   * How long a garbage collector waits after taking the bucket's lease before it reads
+   * anything: longer than a writer's commit takes (a few S3 requests; a slower one checks its objects again after). Default 5 s.
+   */
+  gcFenceMs?: number;
+  /** How long the collector's lease lasts unless renewed (a crashed collector). Default 10 min. */
+  gcLeaseMs?: number;
 }
+
+const DEFAULT_GC_FENCE_MS = 5000;
+const DEFAULT_GC_LEASE_MS = 10 * 60_000;
 
 /**
  * {@link RegistryStorage} on an S3 bucket (any S3 that checks SigV4: AWS, Ceph RADOS
@@ -63,6 +74,8 @@ export class S3Storage implements RegistryStorage {
   readonly objects: S3Objects;
   private readonly records: S3Records;
   private readonly uploads: S3Uploads;
+  /** Writers wait while a collection holds the bucket's lease (see `S3GcLease`). */
+  private readonly fence: S3GcFence;
   /** contentGraph's view of the bucket's blobs (for what tags reach). */
   private readonly blobs: BlobReader;
 
@@ -75,6 +88,7 @@ export class S3Storage implements RegistryStorage {
     this.objects = new S3Objects(client, bucket, prefix);
     this.records = new S3Records(this.objects);
     this.uploads = new S3Uploads(this.objects, options.maxBlobBytes);
+    this.fence = new S3GcFence(this.objects, options.gcFenceMs ?? DEFAULT_GC_FENCE_MS);
     this.blobs = {
       hasBlob: async (digest) => (await this.objects.head(blobKey(digest)))?.size,
       readBlob: async (digest, o = {}) => {
@@ -192,10 +206,35 @@ export class S3Storage implements RegistryStorage {
     source: Readable,
     options: StoragePutBlobOptions = {},
   ): Promise<StoredBlob> {
-    const size = await this.writeVerified(digest, source, options);
+    const { size, checked } = await this.writeVerified(digest, source, options);
     const blob = { digest, size };
     await this.records.linkBlob(name, blob, options.signal);
+    await this.committed(name, [blob], checked, options.signal);
     return blob;
+  }
+
+  /**
+   * A commit that began with `fence.waitForCollection` at `checked` is done: when it took
+   * longer than the fence, a collection may have started meanwhile, so wait for it and
+   * make sure the blobs are still there and linked; they are refused as unknown (the
+   * client pushes them again) otherwise.
+   */
+  private async committed(
+    name: string,
+    blobs: Array<{ digest: string; size: number }>,
+    checked: number,
+    signal?: AbortSignal,
+  ): Promise<void> {
+    if (this.fence.committedInTime(checked)) return;
+    await this.fence.waitForCollection(signal);
+    for (const blob of blobs) {
+      const info = await this.objects.head(blobKey(blob.digest), signal);
+      if (info?.size === blob.size && (await this.holds(name, blob.digest, signal))) continue;
+      throw new RegistryStorageError(
+        'blob-unknown',
+        `blob ${blob.digest} was collected while it was being stored; push it again`,
+      );
+    }
   }
 
   /**
@@ -207,7 +246,7 @@ export class S3Storage implements RegistryStorage {
     digest: string,
     source: Readable,
     options: StoragePutBlobOptions,
-  ): Promise<number> {
+  ): Promise<{ size: number; checked: number }> {
     const { algorithm, hex } = parseDigest(digest);
     const { signal, size } = options;
     const key = blobKey(digest);
@@ -252,14 +291,25 @@ export class S3Storage implements RegistryStorage {
           `uploaded bytes hash to ${algorithm}:${actual}, not ${digest}`,
         );
       }
-      if (!target) return total;
+      // From here on the write relies on the bucket: not while a collection runs.
+      const checked = await this.fence.waitForCollection(signal);
+      if (!target) {
+        // Only checked: the object is the one already there, if it still is.
+        if ((await this.objects.head(key, signal))?.size !== total) {
+          throw new RegistryStorageError(
+            'blob-unknown',
+            `blob ${digest} was collected while it was being pushed; push it again`,
+          );
+        }
+        return { size: total, checked };
+      }
       if (target.uploadId) {
         if (bufferedBytes > 0) await target.uploadPart(Buffer.concat(buffered), signal);
         await target.complete(signal);
       } else {
         await this.objects.put(key, Buffer.concat(buffered), signal);
       }
-      return total;
+      return { size: total, checked };
     } catch (err) {
       await target?.abort().catch(() => {});
       throw err;
@@ -273,10 +323,13 @@ export class S3Storage implements RegistryStorage {
     options: BackendCallOptions = {},
   ): Promise<boolean> {
     const { signal } = options;
+    const checked = await this.fence.waitForCollection(signal);
     if (from !== undefined && !(await this.holds(from, digest, signal))) return false;
     const info = await this.objects.head(blobKey(digest), signal);
     if (!info) return false;
-    await this.records.linkBlob(name, { digest, size: info.size }, signal);
+    const blob = { digest, size: info.size };
+    await this.records.linkBlob(name, blob, signal);
+    await this.committed(name, [blob], checked, signal);
     return true;
   }
 
@@ -327,6 +380,7 @@ export class S3Storage implements RegistryStorage {
     const { signal } = options;
     const done = await this.uploads.finish(name, id, digest, chunk, options);
     try {
+      const checked = await this.fence.waitForCollection(signal);
       const key = blobKey(digest);
       const blob = { digest, size: done.size };
       if ((await this.objects.head(key, signal))?.size !== done.size) {
@@ -334,6 +388,7 @@ export class S3Storage implements RegistryStorage {
         else await copyObject(this.objects, done.dataKey as string, key, done.size, signal);
       }
       await this.records.linkBlob(name, blob, signal);
+      await this.committed(name, [blob], checked, signal);
       return blob;
     } finally {
       await done.dispose();
@@ -353,6 +408,7 @@ export class S3Storage implements RegistryStorage {
   ): Promise<void> {
     const { signal } = options;
     const { descriptor, requires } = manifest;
+    const checked = await this.fence.waitForCollection(signal);
     const present = await Promise.all(
       requires.map(
         async (need) =>
@@ -375,6 +431,12 @@ export class S3Storage implements RegistryStorage {
     await Promise.all(requires.map((need) => this.records.linkBlob(name, need, signal)));
     await this.records.putManifest(name, { descriptor, subject: manifest.subject }, signal);
     for (const tag of manifest.tags) await this.records.setTag(name, tag, descriptor, signal);
+    await this.committed(
+      name,
+      [...requires, { digest: descriptor.digest, size: manifest.bytes.length }],
+      checked,
+      signal,
+    );
   }
 
   async deleteManifest(
@@ -410,6 +472,8 @@ export class S3Storage implements RegistryStorage {
         tagged: (name, signal) => this.tagged(name, signal),
         reachable: async (root, signal) =>
           (await contentGraph(this.blobs, root, { signal })).nodes.keys(),
+        fenceMs: this.fence.fenceMs,
+        leaseMs: this.options.gcLeaseMs ?? DEFAULT_GC_LEASE_MS,
       },
       options,
     );

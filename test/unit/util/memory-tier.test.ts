@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { MemoryTier } from '../../../../src/server/cache/memory-tier.js';
+import { MemoryTier } from '../../../src/util/memory-tier.js';
 
 const bytes = (n: number, fill = 1) => Buffer.alloc(n, fill);
 
