@@ -1,9 +1,10 @@
 import type { Readable } from 'node:stream';
 import type { LayerReport } from '../../image/index.js';
+import { readHead } from '../file-head.js';
 import { BrowseModel } from './browse-model.js';
 import { decodeKeys } from './keys.js';
 import type { LayerTrees } from './layer-trees.js';
-import { previewText, readHead } from './preview.js';
+import { previewText } from './preview.js';
 import { renderScreen, type ScreenSize } from './render.js';
 import { Screen } from './screen.js';
 
@@ -71,8 +72,8 @@ export async function runBrowser(source: BrowseSource, term: BrowseTerminal): Pr
       .openFile(path, stop.signal)
       .then((stream) => readHead(stream))
       .then(
-        ({ bytes, cut }) => {
-          const text = previewText(bytes, cut);
+        ({ head, truncated }) => {
+          const text = previewText(head, truncated);
           model.showPreview(path, text.lines, text.note);
         },
         (err: unknown) => model.showPreview(path, [], `cannot show it: ${(err as Error).message}`),

@@ -2,6 +2,7 @@ import { formatBytes } from '../../cli/format.js';
 import { modeString } from '../../cli/fs-format.js';
 import type { EntryJson } from '../../fs/index.js';
 import { escapeName } from '../../tar/name-codec.js';
+import { hexDump } from '../file-head.js';
 import type {
   DiffResponse,
   DirEntry,
@@ -10,7 +11,7 @@ import type {
   SearchResponse,
   StatResponse,
 } from './api-types.js';
-import { type FilePreview, hexDump, imageTypeOf } from './file-preview.js';
+import { type FilePreview, HEX_PREVIEW_BYTES, imageTypeOf } from './file-preview.js';
 import { type Html, type HtmlValue, html } from './html.js';
 import { imageUrl } from './web-paths.js';
 
@@ -142,7 +143,7 @@ export function fileBody(
       ? html`<img src="${raw}?inline=1" alt="${escapeName(path)}" style="max-width:100%">`
       : preview.kind === 'text'
         ? html`<pre aria-label="Content of ${escapeName(path)}"><code>${preview.head.toString('utf8')}</code></pre>${more}`
-        : html`<pre aria-label="Hex dump of ${escapeName(path)}">${hexDump(preview.head).join('\n')}</pre>${more}`;
+        : html`<pre aria-label="Hex dump of ${escapeName(path)}">${hexDump(preview.head, HEX_PREVIEW_BYTES).join('\n')}</pre>${more}`;
     view = html`<p><a href="${raw}" download>Download</a></p>${view}`;
   }
   return html`<h1>${breadcrumbs(ref, path)}</h1>${content}${entryFacts(e, ref)}${view}`;

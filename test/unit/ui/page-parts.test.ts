@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { Readable } from 'node:stream';
 import { describe, it } from 'node:test';
-import { classify, hexDump, readHead } from '../../../src/ui/web/file-preview.js';
+import { classify, hexDump, readHead } from '../../../src/ui/file-head.js';
 import { html } from '../../../src/ui/web/html.js';
 
 describe('explorer page parts', () => {

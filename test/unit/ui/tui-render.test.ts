@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
 import { Readable } from 'node:stream';
 import { describe, it } from 'node:test';
+import { readHead } from '../../../src/ui/file-head.js';
 import { BrowseModel } from '../../../src/ui/tui/browse-model.js';
 import { decodeKeys } from '../../../src/ui/tui/keys.js';
-import { previewText, readHead } from '../../../src/ui/tui/preview.js';
+import { previewText } from '../../../src/ui/tui/preview.js';
 import { renderScreen } from '../../../src/ui/tui/render.js';
 import { Screen } from '../../../src/ui/tui/screen.js';
 import { cellWidth, lineText, plainText } from '../../../src/ui/tui/styled-line.js';
@@ -35,7 +36,7 @@ describe('browse: preview', () => {
 
   it('shows binary as hex and says when it was cut', () => {
     const p = previewText(Buffer.from([0, 1, 0x41, 0xff]), true);
-    assert.equal(p.lines[0], `00000000  00 01 41 ff${' '.repeat(36)}  |..A.|`);
+    assert.equal(p.lines[0], `00000000  00 01 41 ff${' '.repeat(12)}  ${' '.repeat(23)}  |..A.|`);
     assert.equal(p.note, 'binary, hex, first 4 bytes');
   });
 
@@ -47,9 +48,9 @@ describe('browse: preview', () => {
         this.push(Buffer.alloc(1024, 0x61));
       },
     });
-    const { bytes, cut } = await readHead(stream, 4096);
-    assert.equal(bytes.length, 4096);
-    assert.equal(cut, false, 'exactly the limit read: not known to be cut');
+    const { head, truncated } = await readHead(stream, 4096);
+    assert.equal(head.length, 4096);
+    assert.equal(truncated, true, 'the stream went on past the limit');
     assert.ok(stream.destroyed);
     assert.ok(produced < 64 * 1024, `${produced} bytes produced`);
   });
