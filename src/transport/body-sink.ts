@@ -23,19 +23,30 @@ export function canPipeTo(body: unknown): body is SinkSource {
   return typeof (body as Partial<SinkSource> | undefined)?.pipeTo === 'function';
 }
 
-/** Size of the pieces {@link pipeReadableTo} gathers, and how many may be in the sink. */
-const STAGE_BYTES = 256 * 1024;
-const STAGES = 4;
+/** How {@link pipeReadableTo} gathers: the size of its pieces, and how many may be in the sink. */
+export interface Staging {
+  bytes: number;
+  count: number;
+}
+
+/** The default {@link Staging}: 4 pieces of 256 KiB. */
+const DEFAULT_STAGING: Staging = { bytes: 256 * 1024, count: 4 };
 
 /**
- * Feed an ordinary stream to a sink through a few reused 256 KiB buffers. Chunks are
+ * Feed an ordinary stream to a sink through a few reused buffers (`staging`, by default
+ * 4 of 256 KiB, allocated as they are first needed). Chunks are
  * gathered while the sink is busy and handed on as one piece when a buffer is full or the
  * sink has nothing left to do, as a write stream batches `writev` calls: TLS delivers
  * 16 KiB records, and a sink that writes each piece to a file then makes one system call
- * per batch rather than per record. At most {@link STAGES} pieces are in the sink at once.
+ * per batch rather than per record. At most `staging.count` pieces are in the sink at once.
  * The copy into the buffer is a memcpy.
  */
-export function pipeReadableTo(body: Readable, sink: BodySink): Promise<void> {
+export function pipeReadableTo(
+  body: Readable,
+  sink: BodySink,
+  staging: Staging = DEFAULT_STAGING,
+): Promise<void> {
+  const { bytes: stageBytes, count: stageCount } = staging;
   return new Promise((resolve, reject) => {
     const stages: Buffer[] = [];
     const inSink: boolean[] = [];
@@ -68,7 +79,7 @@ export function pipeReadableTo(body: Readable, sink: BodySink): Promise<void> {
       const at = stage;
       const piece = (stages[at] as Buffer).subarray(0, filled);
       filled = 0;
-      stage = (stage + 1) % STAGES;
+      stage = (stage + 1) % stageCount;
       let result: Promise<void> | undefined;
       try {
         result = sink(piece);
@@ -107,11 +118,11 @@ export function pipeReadableTo(body: Readable, sink: BodySink): Promise<void> {
           body.pause();
           return false;
         }
-        stages[stage] ??= Buffer.allocUnsafeSlow(STAGE_BYTES);
+        stages[stage] ??= Buffer.allocUnsafeSlow(stageBytes);
         const n = chunk.copy(stages[stage] as Buffer, filled, at);
         filled += n;
         at += n;
-        if (filled === STAGE_BYTES || busy === 0) handOn();
+        if (filled === stageBytes || busy === 0) handOn();
       }
       if (ended) {
         if (filled > 0 && !failure) handOn();
@@ -147,19 +158,20 @@ export function pipeReadableTo(body: Readable, sink: BodySink): Promise<void> {
 /**
  * Feed `source` to `sink` the cheapest way it offers: {@link SinkSource.pipeTo} when it
  * has it (a verified blob from a plain-HTTP registry: views, no copy), else
- * {@link pipeReadableTo}. Aborting `signal` destroys the source and rejects with the
- * signal's reason, once nothing is in the sink any more.
+ * {@link pipeReadableTo} (through `staging`). Aborting `signal` destroys the source and
+ * rejects with the signal's reason, once nothing is in the sink any more.
  */
 export async function feedSink(
   source: Readable,
   sink: BodySink,
   signal?: AbortSignal,
+  staging?: Staging,
 ): Promise<void> {
   signal?.throwIfAborted();
   const onAbort = () => source.destroy();
   signal?.addEventListener('abort', onAbort, { once: true });
   try {
-    await (canPipeTo(source) ? source.pipeTo(sink) : pipeReadableTo(source, sink));
+    await (canPipeTo(source) ? source.pipeTo(sink) : pipeReadableTo(source, sink, staging));
   } catch (err) {
     if (signal?.aborted) throw signal.reason;
     throw err;

@@ -1,3 +1,5 @@
+import type { BigIntStats } from 'node:fs';
+import { lstat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { isDigest } from '../../digest/index.js';
@@ -240,12 +242,39 @@ export class StoreStorage implements RegistryStorage {
     try {
       const blob = { digest, size: done.size };
       await this.withPin([digest], async () => {
-        await this.store.adoptBlob(blob, done.path, { signal: options.signal, verified: true });
+        const uploaded = await lstat(done.path, { bigint: true });
+        if (
+          await this.store.adoptBlob(blob, done.path, { signal: options.signal, verified: true })
+        ) {
+          await this.rememberAdopted(digest, uploaded);
+        }
         await this.records.linkBlob(name, blob);
       });
       return blob;
     } finally {
       await done.dispose();
+    }
+  }
+
+  /**
+   * Remember blob `digest`, just adopted from an upload this process hashed, as verified,
+   * so that serving it does not hash it again: the pulls that follow a push (and a
+   * pull-through cache's warm reads) would otherwise each hash every layer until one of
+   * them finished, 64 clients × every layer on the main thread. Only when the file in
+   * `blobs/` is still the upload's inode, unchanged (the rename moved its ctime: taken
+   * from the file now).
+   */
+  private async rememberAdopted(digest: string, uploaded: BigIntStats): Promise<void> {
+    const now = await lstat(this.store.blobPath(digest), { bigint: true }).catch(() => undefined);
+    if (
+      now?.isFile() &&
+      now.ino === uploaded.ino &&
+      now.dev === uploaded.dev &&
+      now.size === uploaded.size &&
+      now.mtimeNs === uploaded.mtimeNs
+    ) {
+      const { dev, ino, size, mtimeNs, ctimeNs } = now;
+      this.verified.add(digest, { dev, ino, size, mtimeNs, ctimeNs });
     }
   }
 

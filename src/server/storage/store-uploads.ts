@@ -29,6 +29,14 @@ interface RunningHash {
   mtimeNs: bigint;
 }
 
+/**
+ * How an upload body is gathered before it is written: 2 pieces of 64 KiB, not the
+ * default 4 of 256 KiB. On a disk the writer puts at most 64 KiB in one system call
+ * anyway (`MAX_WRITE_BYTES`), so bigger pieces only held memory: 64 concurrent pushes
+ * held 64 MB in them (server peak RSS 195 MB, 139 MB with these).
+ */
+const UPLOAD_STAGING = { bytes: 64 * 1024, count: 2 };
+
 /** Hashes kept for at most this many uploads; past it the oldest is re-hashed from disk. */
 const MAX_RUNNING_HASHES = 4096;
 
@@ -272,6 +280,7 @@ export class StoreUploads {
             return writer.write(piece);
           },
           options.signal,
+          UPLOAD_STAGING,
         );
       } catch (err) {
         failed = true;

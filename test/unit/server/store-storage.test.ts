@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
-import { readdir, readFile, stat, utimes } from 'node:fs/promises';
+import { readdir, readFile, stat, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import { writeExampleLayout } from '../../../src/example/index.js';
 import { MediaType } from '../../../src/media/index.js';
+import { VerifiedBlobs } from '../../../src/server/registry/verified-blobs.js';
 import { RegistryStorageError } from '../../../src/server/storage/storage-error.js';
 import { StoreStorage } from '../../../src/server/storage/store-storage.js';
 import { Store } from '../../../src/store/index.js';
@@ -161,6 +162,30 @@ describe('StoreStorage: the registry storage over the ocipeek store', () => {
     );
     for (let i = 0; i < 10; i++)
       assert.equal(await storage.statBlob(`load/r${i}`, digest), bytes.length);
+  });
+
+  it('serves a blob it adopted from an upload without hashing it, until the file changes', async () => {
+    const bytes = randomBytes(200_000);
+    const digest = await pushBlob(storage, 'team/served', bytes);
+    const known: boolean[] = [];
+    const has = VerifiedBlobs.prototype.has;
+    VerifiedBlobs.prototype.has = function (this: VerifiedBlobs, d, file) {
+      const answer = has.call(this, d, file);
+      if (d === digest) known.push(answer);
+      return answer;
+    };
+    try {
+      const blob = await storage.openBlob('team/served', digest);
+      assert.deepEqual(await readAll(await blob!.read()), bytes);
+      assert.deepEqual(known, [true], 'known good from the upload: not hashed again');
+      // Rewritten in place (same size): a new ctime, so hashed again, and refused.
+      await writeFile(storage.store.blobPath(digest), randomBytes(200_000));
+      const changed = await storage.openBlob('team/served', digest);
+      await assert.rejects(readAll(await changed!.read()), /digest|sha256/i);
+      assert.deepEqual(known, [true, false]);
+    } finally {
+      VerifiedBlobs.prototype.has = has;
+    }
   });
 
   it('mounts only from a repository that holds the blob', async () => {

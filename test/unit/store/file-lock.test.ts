@@ -83,6 +83,59 @@ describe('FileLock', () => {
   });
 });
 
+describe('FileLock waiters of one process', () => {
+  it('are served in the order they asked, each as soon as the previous one released', async () => {
+    const path = join(await tmp(), 'x.lock');
+    const held = await FileLock.acquire(path);
+    const order: number[] = [];
+    const waiters = Array.from({ length: 6 }, (_, i) =>
+      FileLock.acquire(path).then(async (lock) => {
+        order.push(i);
+        // The file is this waiter's now: no one else got in between.
+        assert.equal(JSON.parse(await readFile(path, 'utf8')).token, lock.token);
+        await lock.release();
+      }),
+    );
+    await new Promise((r) => setTimeout(r, 20));
+    assert.deepEqual(order, [], 'nobody gets a held lock');
+    await held.release();
+    await Promise.all(waiters);
+    assert.deepEqual(order, [0, 1, 2, 3, 4, 5]);
+  });
+
+  it('an aborted waiter leaves the line without letting the next one in early', async () => {
+    const path = join(await tmp(), 'x.lock');
+    const held = await FileLock.acquire(path);
+    const controller = new AbortController();
+    const aborted = FileLock.acquire(path, { signal: controller.signal });
+    let nextGot = false;
+    const next = FileLock.acquire(path).then((lock) => {
+      nextGot = true;
+      return lock;
+    });
+    controller.abort(new Error('stop waiting'));
+    await assert.rejects(aborted, /stop waiting/);
+    await new Promise((r) => setTimeout(r, 20));
+    assert.equal(nextGot, false, 'the holder still holds it');
+    await held.release();
+    await (await next).release();
+    assert.equal(nextGot, true);
+  });
+
+  it('a waiter in line times out with a StoreError and the line goes on', async () => {
+    const path = join(await tmp(), 'x.lock');
+    const held = await FileLock.acquire(path);
+    await assert.rejects(FileLock.acquire(path, { timeoutMs: 30 }), (err: unknown) => {
+      assert.ok(err instanceof StoreError);
+      assert.match(err.message, /this process/);
+      return true;
+    });
+    const next = FileLock.acquire(path);
+    await held.release();
+    await (await next).release();
+  });
+});
+
 /** A node process that holds `path` (through FileLock) until it is killed. */
 async function holderProcess(path: string) {
   const code = `
