@@ -116,14 +116,17 @@ export async function writeBlobFile(
   let file: FileHandle | undefined;
   try {
     const opener = typeof source === 'function' ? source : undefined;
-    // Both at once: one round trip to the thread pool instead of two.
-    const [stored, opened, maxWriteBytes] = await Promise.all([
+    // All at once: one round trip to the thread pool instead of several. The partial's
+    // length can be read beside the open: under the blob lock no other writer changes it
+    // (a missing one is made empty by the open).
+    const [stored, opened, maxWriteBytes, partialSize] = await Promise.all([
       sizeOf(finalPath),
       open(partial, constants.O_RDWR | constants.O_CREAT, 0o644),
       writeLimitFor(paths.tmpDir),
+      sizeOf(partial),
     ]);
     file = opened;
-    const kept = (await file.stat()).size;
+    const kept = partialSize ?? 0;
     if (stored === size) {
       // Stored by another process while this one waited; drop the empty file just made.
       if (kept === 0) await unlink(partial).catch(() => {});

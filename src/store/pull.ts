@@ -203,18 +203,28 @@ export async function pullImage(
     [...plan.manifests.map((m) => m.descriptor.digest), ...plan.blobs.map((b) => b.digest)],
     { signal },
   );
+  let tagChecked: Promise<void> | undefined;
   try {
-    const counts = await downloadBlobs(source, store, plan, options);
+    // The manifests are written while the blobs download (they are pinned, and nothing
+    // names them before the tag), so the work after the last byte is the tag alone.
+    // Both settle before anything else happens; a download's failure is the one reported.
+    const [downloaded, manifestsWritten] = await Promise.allSettled([
+      downloadBlobs(source, store, plan, options),
+      Promise.all(plan.manifests.map((m) => store.putManifest(m.bytes, m.descriptor, { signal }))),
+    ]);
+    if (downloaded.status === 'rejected') throw downloaded.reason;
+    if (manifestsWritten.status === 'rejected') throw manifestsWritten.reason;
+    const counts = downloaded.value;
     bytesFetched += counts.bytes;
     result.layersFetched.push(...counts.fetched);
-    for (const m of plan.manifests) await store.putManifest(m.bytes, m.descriptor, { signal });
     await store.tag(name, named, {
       signal,
       require: [...plan.blobs, ...plan.manifests.map((m) => m.descriptor)],
     });
-    if (!reference.digest) await recordTagCheck(store, name, registryDigest);
+    // Best effort (it never rejects), beside the pin's release.
+    if (!reference.digest) tagChecked = recordTagCheck(store, name, registryDigest);
   } finally {
-    await pin.release();
+    await Promise.all([pin.release(), tagChecked]);
   }
   const fetched = new Set(result.layersFetched);
   result.layersFetched = [...fetched];
