@@ -38,6 +38,11 @@ export interface WriteBlobOptions {
   onWait?: () => void;
   /** fsync the blob before renaming it into place (default false; see the store notes). */
   durable?: boolean;
+  /**
+   * The caller has just found the blob missing from `blobs/`: the look before taking the
+   * lock is skipped (one thread-pool round trip); it is looked for again under the lock.
+   */
+  absent?: boolean;
 }
 
 /** What {@link writeBlobFile} did. */
@@ -110,7 +115,7 @@ export async function writeBlobFile(
   const { algorithm, hex } = parseDigest(digest);
   const finalPath = paths.blobPath(digest);
   const none = { digest, size, written: false, bytesTransferred: 0, resumedFrom: 0 };
-  if ((await sizeOf(finalPath)) === size) return none;
+  if (!options.absent && (await sizeOf(finalPath)) === size) return none;
   const lock = await lockBlob(paths, digest, options);
   const partial = join(paths.tmpDir, `${algorithm}-${hex}.partial`);
   let file: FileHandle | undefined;
