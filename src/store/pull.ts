@@ -203,18 +203,19 @@ export async function pullImage(
     [...plan.manifests.map((m) => m.descriptor.digest), ...plan.blobs.map((b) => b.digest)],
     { signal },
   );
+  let tagChecked: Promise<void> | undefined;
   try {
-    const counts = await downloadBlobs(source, store, plan, options);
+    const counts = await storeContent(source, store, plan, options);
     bytesFetched += counts.bytes;
     result.layersFetched.push(...counts.fetched);
-    for (const m of plan.manifests) await store.putManifest(m.bytes, m.descriptor, { signal });
     await store.tag(name, named, {
       signal,
       require: [...plan.blobs, ...plan.manifests.map((m) => m.descriptor)],
     });
-    if (!reference.digest) await recordTagCheck(store, name, registryDigest);
+    // Best effort (it never rejects), beside the pin's release.
+    if (!reference.digest) tagChecked = recordTagCheck(store, name, registryDigest);
   } finally {
-    await pin.release();
+    await Promise.all([pin.release(), tagChecked]);
   }
   const fetched = new Set(result.layersFetched);
   result.layersFetched = [...fetched];
@@ -260,7 +261,13 @@ function summary(
   };
 }
 
-async function downloadBlobs(
+/**
+ * Download the blobs the store lacks, then store the manifests, all through one pool: the
+ * manifests go in while the large blobs still download (they are pinned, and nothing
+ * names them before the tag), so the work left after the last byte is the tag alone.
+ * Queued after the blobs, they do not hold back a blob's request.
+ */
+async function storeContent(
   source: ImageSource,
   store: Store,
   plan: PullPlan,
@@ -284,33 +291,40 @@ async function downloadBlobs(
   const missing = plan.blobs.filter((_, i) => !stored[i]);
   const fetched: string[] = [];
   let bytes = 0;
+  const download = async (blob: PullPlan['blobs'][number], signal: AbortSignal) => {
+    const { digest, size } = blob;
+    emit({ type: 'blob-start', digest, size, role: blob.role });
+    const written = await store.writeBlob(
+      blob,
+      (offset, s) => source.openBlob(blob, { signal: s, offset }),
+      {
+        signal,
+        sourceVerified: true,
+        absent: true, // just looked up
+        onProgress: (n) => emit({ type: 'blob-progress', digest, bytes: n, size }),
+        onWait: () => emit({ type: 'blob-wait', digest }),
+      },
+    );
+    bytes += written.bytesTransferred;
+    if (written.written && blob.role === 'layer') fetched.push(digest);
+    emit({
+      type: 'blob-done',
+      digest,
+      size,
+      fetched: written.written,
+      bytesTransferred: written.bytesTransferred,
+    });
+  };
+  const tasks: Array<(signal: AbortSignal) => Promise<unknown>> = [
+    ...missing.map((blob) => (signal: AbortSignal) => download(blob, signal)),
+    ...plan.manifests.map(
+      (m) => (signal: AbortSignal) => store.putManifest(m.bytes, m.descriptor, { signal }),
+    ),
+  ];
   // The first failure aborts the other downloads (their `.partial` files stay, to resume).
-  await mapPool(
-    missing,
-    async (blob, signal) => {
-      const { digest, size } = blob;
-      emit({ type: 'blob-start', digest, size, role: blob.role });
-      const written = await store.writeBlob(
-        blob,
-        (offset, s) => source.openBlob(blob, { signal: s, offset }),
-        {
-          signal,
-          sourceVerified: true,
-          onProgress: (n) => emit({ type: 'blob-progress', digest, bytes: n, size }),
-          onWait: () => emit({ type: 'blob-wait', digest }),
-        },
-      );
-      bytes += written.bytesTransferred;
-      if (written.written && blob.role === 'layer') fetched.push(digest);
-      emit({
-        type: 'blob-done',
-        digest,
-        size,
-        fetched: written.written,
-        bytesTransferred: written.bytesTransferred,
-      });
-    },
-    { concurrency: options.concurrency ?? DEFAULT_PULL_CONCURRENCY, signal: options.signal },
-  );
+  await mapPool(tasks, (task, signal) => task(signal), {
+    concurrency: options.concurrency ?? DEFAULT_PULL_CONCURRENCY,
+    signal: options.signal,
+  });
   return { fetched, bytes };
 }

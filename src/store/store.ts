@@ -19,7 +19,7 @@ import {
 } from '../layout/index.js';
 import { type Descriptor, type ImageIndex, MediaType } from '../media/index.js';
 import { parseReference, type Reference } from '../ref/index.js';
-import { createFileIfAbsent, replaceFile } from './atomic-file.js';
+import { createFilesIfAbsent, replaceFile } from './atomic-file.js';
 import {
   type AdoptBlobOptions,
   adoptBlobFile,
@@ -146,26 +146,33 @@ export class Store {
     }
     const tmpDir = join(root, '.ocipeek', 'tmp');
     try {
-      await mkdir(tmpDir, { recursive: true });
-      await mkdir(join(root, '.ocipeek', 'locks'), { recursive: true });
-      await mkdir(join(root, 'blobs', 'sha256'), { recursive: true });
+      // Together: each is a round trip to the thread pool (recursive mkdir tolerates the
+      // shared parents appearing meanwhile). `pins` too, so a new store's first pull does
+      // not find it missing (StorePin makes it in stores made before it was made here).
+      const dirs = ['tmp', 'locks', 'pins'].map((d) => join(root, '.ocipeek', d));
+      await Promise.all(
+        [...dirs, join(root, 'blobs', 'sha256')].map((d) => mkdir(d, { recursive: true })),
+      );
     } catch (err) {
       throw storeFsError(err, root, 'create store');
     }
-    const write = { tmpDir };
-    // The marker first and index.json before oci-layout: a crash half-way leaves a folder
-    // that the next open completes, never a layout without its index.
-    await createFileIfAbsent(
-      join(root, '.ocipeek', 'version'),
-      text(`${STORE_FORMAT_VERSION}\n`),
-      write,
-    );
     const empty: ImageIndex = { schemaVersion: 2, mediaType: MediaType.ociIndex, manifests: [] };
-    await createFileIfAbsent(join(root, 'index.json'), text(JSON.stringify(empty)), write);
     const marker = JSON.stringify({ imageLayoutVersion: LAYOUT_VERSION });
-    await createFileIfAbsent(join(root, 'oci-layout'), text(marker), write);
+    // Linked in this order, the marker first and index.json before oci-layout: a crash
+    // half-way leaves a folder that the next open completes, never a layout without its
+    // index.
+    await createFilesIfAbsent(
+      [
+        { path: join(root, '.ocipeek', 'version'), data: text(`${STORE_FORMAT_VERSION}\n`) },
+        { path: join(root, 'index.json'), data: text(JSON.stringify(empty)) },
+        { path: join(root, 'oci-layout'), data: text(marker) },
+      ],
+      { tmpDir },
+    );
+    const opening = OciLayout.open(root, { signal: options.signal });
+    opening.catch(() => {}); // a refused version is reported first
     if (!hasLayout) await checkVersions(root); // another process may have created it first
-    return new Store(await OciLayout.open(root, { signal: options.signal }));
+    return new Store(await opening);
   }
 
   /** The named entries of `index.json`. */
@@ -279,13 +286,16 @@ export class Store {
   ): Promise<void> {
     const label = names.join(', ');
     await this.updateIndex(async (index) => {
-      for (const need of [descriptor, ...(options.require ?? [])]) {
-        if ((await this.hasBlob(need.digest)) !== need.size) {
-          throw new StoreError(
-            `cannot tag ${label}: blob ${need.digest} is missing from ${this.dir} (removed by a concurrent prune?)`,
-            this.blobPath(need.digest),
-          );
-        }
+      // Looked up together (one thread-pool round trip, under the lock); the first
+      // missing one in order is reported.
+      const needed = [descriptor, ...(options.require ?? [])];
+      const sizes = await Promise.all(needed.map((need) => this.hasBlob(need.digest)));
+      const missing = needed.find((need, i) => sizes[i] !== need.size);
+      if (missing) {
+        throw new StoreError(
+          `cannot tag ${label}: blob ${missing.digest} is missing from ${this.dir} (removed by a concurrent prune?)`,
+          this.blobPath(missing.digest),
+        );
       }
       const { annotations, ...rest } = descriptor;
       const wanted = new Set(names);

@@ -144,3 +144,18 @@ describe('writeBlob: the file on disk is what is checked', () => {
     assert.deepEqual(await readFile(store.blobPath(b.digest)), b.data);
   });
 });
+
+describe('writeBlob: absent (the caller just looked)', () => {
+  it('a blob stored meanwhile is found under the lock: nothing is fetched or replaced', async () => {
+    const store = await newStore();
+    const b = blob(5000);
+    await store.writeBlob(b, Readable.from([b.data]));
+    const before = await stat(store.blobPath(b.digest));
+    const source = serving(b.data);
+    const r = await store.writeBlob(b, source.open, { sourceVerified: true, absent: true });
+    assert.equal(r.written, false);
+    assert.deepEqual(source.offsets, []);
+    assert.equal((await stat(store.blobPath(b.digest))).ino, before.ino);
+    assert.deepEqual(await readdir(store.tmpDir), []);
+  });
+});

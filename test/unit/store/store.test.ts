@@ -70,6 +70,7 @@ describe('Store.open', () => {
     assert.deepEqual(index, { schemaVersion: 2, mediaType: MediaType.ociIndex, manifests: [] });
     assert.ok((await stat(join(dir, '.ocipeek', 'tmp'))).isDirectory());
     assert.ok((await stat(join(dir, '.ocipeek', 'locks'))).isDirectory());
+    assert.ok((await stat(store.pinsDir)).isDirectory());
     assert.equal((await readFile(join(dir, '.ocipeek', 'version'), 'utf8')).trim(), '1');
     assert.deepEqual(await readdir(join(dir, '.ocipeek', 'tmp')), []);
   });
