@@ -106,8 +106,14 @@ export async function openCliImage(cmd: Command, placeArg: string): Promise<CliI
   if (ctx.islet && image.source.kind !== 'registry') {
     await ctx.islet.verifySource(image.source, ctx.signal);
   }
-  const cacheDir = join(defaultStorePath({ explicit: ctx.options.store }), '.ocipeek', 'fs-index');
-  return { ctx, image, store, cache: new LayerIndexCache(cacheDir) };
+  return { ctx, image, store, cache: listingCache(ctx) };
+}
+
+/** The listing cache of filesystem commands, in the store's folder. */
+export function listingCache(ctx: CliContext): LayerIndexCache {
+  return new LayerIndexCache(
+    join(defaultStorePath({ explicit: ctx.options.store }), '.ocipeek', 'fs-index'),
+  );
 }
 
 /**
