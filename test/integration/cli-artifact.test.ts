@@ -215,6 +215,95 @@ describe('ocipeek artifact push|attach|pull (OCI 1.1 artifacts, referrers)', () 
     assert.equal(await readFile(join(out, 'notes.txt'), 'utf8'), 'release notes\n');
   });
 
+  it('referrers in an OCI layout: attach to oci:DIR:TAG, listed by subject, --artifact-type filters', async () => {
+    const target = join(dir.path, 'attach-layout');
+    await skopeo(['copy', `oci:${layout}:v1`, `oci:${target}:v1`]);
+    const attach = async (file: string, type: string) => {
+      const r = await runCli([
+        'artifact',
+        'attach',
+        `oci:${target}:v1`,
+        file,
+        '--artifact-type',
+        type,
+        '--json',
+      ]);
+      assert.equal(r.code, 0, r.stderr);
+      return JSON.parse(r.out) as { digest: string; subject: string };
+    };
+    const sbomArt = await attach(sbom, 'application/vnd.example.sbom');
+    const notesArt = await attach(notes, 'application/vnd.example.notes');
+    assert.equal(sbomArt.subject, image.descriptor.digest);
+    // skopeo still reads the image by its tag; the artifact is an unnamed entry.
+    const raw = JSON.parse((await skopeoRaw(['inspect', '--raw', `oci:${target}:v1`])).toString());
+    assert.equal(raw.config.digest, image.configDescriptor.digest);
+    const index = JSON.parse(await readFile(join(target, 'index.json'), 'utf8'));
+    assert.equal(index.manifests.length, 3);
+
+    const listed = await runCli(['referrers', `oci:${target}:v1`, '--json']);
+    assert.equal(listed.code, 0, listed.stderr);
+    const all = JSON.parse(listed.out);
+    assert.equal(all.subject, `oci:${target}:v1@${image.descriptor.digest}`);
+    assert.equal(all.source, 'layout');
+    assert.deepEqual(
+      all.manifests
+        .map((d: { digest: string; artifactType: string }) => [d.digest, d.artifactType])
+        .sort(),
+      [
+        [sbomArt.digest, 'application/vnd.example.sbom'],
+        [notesArt.digest, 'application/vnd.example.notes'],
+      ].sort(),
+    );
+    const sized = all.manifests.find((d: { digest: string }) => d.digest === sbomArt.digest);
+    const bytes = await readFile(join(target, 'blobs/sha256', sbomArt.digest.slice(7)));
+    assert.equal(sized.size, bytes.length);
+    const filtered = await runCli([
+      'referrers',
+      `oci:${target}:v1`,
+      '--artifact-type',
+      'application/vnd.example.notes',
+    ]);
+    assert.equal(filtered.code, 0, filtered.stderr);
+    const notesSize = all.manifests.find(
+      (d: { digest: string }) => d.digest === notesArt.digest,
+    ).size;
+    const lines = filtered.out.split('\n').filter(Boolean);
+    assert.equal(lines.length, 2, filtered.out);
+    assert.match(lines[0]!, /^DIGEST +ARTIFACT TYPE +SIZE$/);
+    assert.deepEqual(lines[1]!.split(/ +/), [
+      notesArt.digest,
+      'application/vnd.example.notes',
+      String(notesSize),
+    ]);
+  });
+
+  it('referrers synced into a layout and into the store list as the registry lists them', async () => {
+    const subject = `${reg.host}/art/app:v1`;
+    const fromRegistry = JSON.parse((await runCli(['referrers', subject, '--json'])).out);
+    assert.equal(fromRegistry.manifests.length, 2, 'attached by the first test');
+    const synced = join(dir.path, 'synced');
+    const s = await runCli(['sync', subject, `oci:${synced}`, '--include-referrers']);
+    assert.equal(s.code, 0, s.stderr);
+    const fromLayout = JSON.parse(
+      (await runCli(['referrers', `oci:${join(synced, 'app')}:v1`, '--json'])).out,
+    );
+    const byDigest = (l: { manifests: Array<{ digest: string }> }) =>
+      [...l.manifests].sort((a, b) => a.digest.localeCompare(b.digest));
+    assert.deepEqual(byDigest(fromLayout), byDigest(fromRegistry));
+    // The store: the image and one referrer copied in by digest, found the same way.
+    const store = join(dir.path, 'ref-store');
+    const referrer = fromRegistry.manifests[0].digest as string;
+    for (const ref of [subject, `${reg.host}/art/app@${referrer}`]) {
+      const c = await runCli(['--store', store, 'pull', ref]);
+      assert.equal(c.code, 0, c.stderr);
+    }
+    const fromStore = JSON.parse(
+      (await runCli(['--store', store, 'referrers', `store:${subject}`, '--json'])).out,
+    );
+    assert.equal(fromStore.source, 'layout');
+    assert.deepEqual(fromStore.manifests, [fromRegistry.manifests[0]]);
+  });
+
   it('usage mistakes: no --artifact-type, a folder as a file, a subject elsewhere', async () => {
     const noType = await runCli(['artifact', 'push', `${reg.host}/art/x:1`, notes]);
     assert.equal(noType.code, 2);
