@@ -34,7 +34,10 @@ export function registerArtifact(program: Command): void {
     .command('push')
     .description('push FILEs as an artifact to REF (a registry, oci:DIR[:TAG] or store:REF)')
     .argument('<ref>', 'where the artifact goes')
-    .argument('<files...>', 'FILE[:MEDIATYPE] (default media type application/octet-stream)')
+    .argument(
+      '<files...>',
+      'FILE[:MEDIATYPE] (default application/octet-stream); a folder is packed as a tar+gzip layer',
+    )
     .requiredOption(
       '--artifact-type <type>',
       'the manifest artifactType, e.g. application/vnd.example+json',
@@ -66,7 +69,7 @@ export function registerArtifact(program: Command): void {
     .command('attach')
     .description('attach FILEs to the image SUBJECT as an artifact that refers to it (oras attach)')
     .argument('<subject>', 'the image it is about (REPO:TAG, REPO@DIGEST or oci:DIR[:TAG])')
-    .argument('[files...]', 'FILE[:MEDIATYPE]; none: an artifact of annotations only')
+    .argument('[files...]', 'FILE[:MEDIATYPE] or folder; none: an artifact of annotations only')
     .requiredOption('--artifact-type <type>', 'the manifest artifactType')
     .option('--annotation <key=value>', 'manifest annotation (repeatable)', collect)
     .option('--json', 'print JSON')
@@ -98,7 +101,9 @@ export function registerArtifact(program: Command): void {
     });
   artifact
     .command('pull')
-    .description('write the files of an artifact into a folder (titled layers; oras pull)')
+    .description(
+      'write the files of an artifact into a folder (titled layers; packed folders unpacked; oras pull)',
+    )
     .argument('<ref>', 'the artifact (REF@DIGEST, REF:TAG, oci:DIR:TAG, store:REF)')
     .option('-o, --output <dir>', 'folder to write into (default .)', '.')
     .option('--overwrite', 'replace files that exist')
@@ -117,7 +122,7 @@ export function registerArtifact(program: Command): void {
         });
         if (opts.json || ctx.options.json) return printJson(pulled);
         printLines(
-          ...pulled.files.map((f) => `${f.name}  ${f.digest}  ${f.size}`),
+          ...pulled.files.map((f) => `${f.name}${f.folder ? '/' : ''}  ${f.digest}  ${f.size}`),
           ...pulled.skipped.map((d) => `skipped ${d.digest}: no org.opencontainers.image.title`),
         );
       },
