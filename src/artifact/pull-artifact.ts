@@ -7,6 +7,7 @@ import { InvalidArgumentError } from '../errors/index.js';
 import { type Descriptor, isIndex, parseManifest } from '../media/index.js';
 import type { ImageSource } from '../source/index.js';
 import { TITLE_ANNOTATION } from './artifact-manifest.js';
+import { isFolderLayer, unpackFolder } from './folder-layer.js';
 
 /** Options of {@link pullArtifact}. */
 export interface PullArtifactOptions {
@@ -20,8 +21,8 @@ export interface PulledArtifact {
   /** The manifest's digest. */
   digest: string;
   artifactType?: string;
-  /** Files written, by title. */
-  files: Array<{ name: string; digest: string; size: number }>;
+  /** Files written, by title (`folder`: a packed folder, unpacked as a folder of that name). */
+  files: Array<{ name: string; digest: string; size: number; folder?: boolean }>;
   /** Layers without a title, not written (as oras pull skips them). */
   skipped: Descriptor[];
 }
@@ -31,8 +32,9 @@ export interface PulledArtifact {
  * `org.opencontainers.image.title` becomes the file of that name, verified against its
  * digest while it streams into a temp file beside it, renamed into place once complete.
  * A title must be a plain file name (no `/`, not `.` or `..`): an artifact cannot write
- * outside `dir`. Existing files are refused before anything is written, unless
- * `overwrite`.
+ * outside `dir`. A layer oras marked as a packed folder is unpacked as the folder of its
+ * title (`unpackFolder`: confined, checked, renamed into place when whole). Existing
+ * files and folders are refused before anything is written, unless `overwrite`.
  */
 export async function pullArtifact(
   source: ImageSource,
@@ -82,6 +84,11 @@ export async function pullArtifact(
     }
   }
   for (const { name, layer } of named) {
+    if (isFolderLayer(layer)) {
+      await unpackFolder(source, layer, dir, name, { replace: options.overwrite, signal });
+      result.files.push({ name, digest: layer.digest, size: layer.size, folder: true });
+      continue;
+    }
     const target = join(dir, name);
     const temp = join(dir, `.${name}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
     try {

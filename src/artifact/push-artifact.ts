@@ -1,11 +1,13 @@
 import { createReadStream } from 'node:fs';
-import { stat } from 'node:fs/promises';
-import { basename } from 'node:path';
+import { mkdir, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { basename, join, resolve } from 'node:path';
 import { Readable } from 'node:stream';
 import { createDigester } from '../digest/index.js';
 import { InvalidArgumentError } from '../errors/index.js';
 import type { Descriptor, ImageManifest } from '../media/index.js';
 import type { ImageDestination, ManifestBytes } from '../source/index.js';
+import { tempName } from '../store/atomic-file.js';
 import {
   buildArtifactManifest,
   CREATED_ANNOTATION,
@@ -13,15 +15,16 @@ import {
   EMPTY_JSON,
   TITLE_ANNOTATION,
 } from './artifact-manifest.js';
+import { packFolder } from './folder-layer.js';
 
 /** The media type of a file blob when none is given (as regctl artifact put). */
 export const DEFAULT_FILE_MEDIA_TYPE = 'application/octet-stream';
 
 /** One file of an artifact. */
 export interface ArtifactFile {
-  /** The file to upload (a regular file). */
+  /** The file to upload (a regular file), or a folder (packed as oras packs one). */
   path: string;
-  /** Its layer media type; default {@link DEFAULT_FILE_MEDIA_TYPE}. */
+  /** Its layer media type; default {@link DEFAULT_FILE_MEDIA_TYPE} (a folder's: OCI tar+gzip). */
   mediaType?: string;
   /** Its `org.opencontainers.image.title`; default the file's base name. */
   title?: string;
@@ -35,6 +38,8 @@ export interface PushArtifactOptions {
   subject?: Descriptor;
   /** Manifest annotations; `org.opencontainers.image.created` is set to now unless given. */
   annotations?: Record<string, string>;
+  /** Where packed folders wait until pushed (default the system temp folder). */
+  tmpDir?: string;
   signal?: AbortSignal;
 }
 
@@ -53,7 +58,8 @@ export interface PushedArtifact {
  * Push files as an OCI 1.1 artifact (oras push, regctl artifact put) to any destination
  * (`openDestination`: a registry, `oci:DIR`, the store): each file becomes a layer titled
  * with its name, the config is the empty blob, and the manifest carries `artifactType`
- * and, for referrers, `subject`. Files are hashed first and uploaded second; one that
+ * and, for referrers, `subject`. A folder becomes a gzip tar layer marked for unpacking,
+ * as oras pushes one (`packFolder`). Files are hashed first and uploaded second; one that
  * changes in between fails its upload's digest check. Commits the destination on
  * success, aborts it on failure.
  */
@@ -62,12 +68,29 @@ export async function pushArtifact(
   files: ArtifactFile[],
   options: PushArtifactOptions,
 ): Promise<PushedArtifact> {
+  // Named with the pid, so the store's prune removes what a killed run leaves there.
+  const packed = tempName(options.tmpDir ?? tmpdir(), 'artifact');
+  try {
+    return await pushFiles(destination, files, options, packed);
+  } finally {
+    await rm(packed, { recursive: true, force: true });
+  }
+}
+
+async function pushFiles(
+  destination: ImageDestination,
+  files: ArtifactFile[],
+  options: PushArtifactOptions,
+  packed: string,
+): Promise<PushedArtifact> {
   const { signal } = options;
   try {
     const layers: Descriptor[] = [];
+    const paths: string[] = [];
     const titles = new Set<string>();
     for (const file of files) {
-      const layer = await describeFile(file, signal);
+      const { layer, path } = await describeFile(file, packed, signal);
+      paths.push(path);
       const title = layer.annotations![TITLE_ANNOTATION]!;
       if (titles.has(title)) throw new InvalidArgumentError(`two files are named ${title}`);
       titles.add(title);
@@ -86,7 +109,7 @@ export async function pushArtifact(
     const root = { bytes: built.bytes, mediaType: built.manifest.mediaType!, digest: built.digest };
     const blobs = layers.map((descriptor, i) => ({
       descriptor,
-      open: () => createReadStream(files[i]!.path, { highWaterMark: 1 << 20 }),
+      open: () => createReadStream(paths[i]!, { highWaterMark: 1 << 20 }),
     }));
     const digest = await writeArtifact(destination, root, blobs, { signal });
     const descriptor: Descriptor = {
@@ -135,15 +158,27 @@ export async function writeArtifact(
   return destination.commit(root, { signal });
 }
 
-/** A file's layer descriptor: digest and size from one read, its title from its name. */
-async function describeFile(file: ArtifactFile, signal?: AbortSignal): Promise<Descriptor> {
+/**
+ * A file's layer descriptor (digest and size from one read, its title from its name) and
+ * the path its bytes are read from: the file, or for a folder its packed tar in `packed`.
+ */
+async function describeFile(
+  file: ArtifactFile,
+  packed: string,
+  signal?: AbortSignal,
+): Promise<{ layer: Descriptor; path: string }> {
   const info = await stat(file.path).catch((err: NodeJS.ErrnoException) => {
     throw new InvalidArgumentError(`cannot read ${file.path}: ${err.code ?? err.message}`);
   });
+  const title = file.title ?? basename(resolve(file.path));
+  if (info.isDirectory()) {
+    await mkdir(packed, { recursive: true });
+    const path = join(packed, `${title}.tar.gz`);
+    const layer = await packFolder(file.path, title, path, { mediaType: file.mediaType, signal });
+    return { layer, path };
+  }
   if (!info.isFile()) {
-    throw new InvalidArgumentError(
-      `${file.path} is not a regular file (pack a folder as a tar first)`,
-    );
+    throw new InvalidArgumentError(`${file.path} is neither a regular file nor a folder`);
   }
   const hash = createDigester('sha256');
   let size = 0;
@@ -151,10 +186,11 @@ async function describeFile(file: ArtifactFile, signal?: AbortSignal): Promise<D
     hash.update(chunk as Buffer);
     size += (chunk as Buffer).length;
   }
-  return {
+  const layer: Descriptor = {
     mediaType: file.mediaType ?? DEFAULT_FILE_MEDIA_TYPE,
     digest: `sha256:${hash.digest('hex')}`,
     size,
-    annotations: { [TITLE_ANNOTATION]: file.title ?? basename(file.path) },
+    annotations: { [TITLE_ANNOTATION]: title },
   };
+  return { layer, path: file.path };
 }

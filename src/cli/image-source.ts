@@ -40,12 +40,13 @@ export async function existingStore(ctx: CliContext): Promise<Store | undefined>
  */
 function sourcePolicy(
   ctx: CliContext,
+  refreshStore: boolean,
 ): Pick<OpenPlaceImageOptions, 'policy' | 'onSource' | 'refreshStore'> {
   const { offline, remote, verbose } = ctx.options;
   if (offline && remote) throw new InvalidArgumentError('use one of --offline and --remote');
   return {
     policy: offline ? 'never' : remote ? 'always' : 'newer',
-    refreshStore: true,
+    refreshStore,
     onSource: (choice) => {
       const line = describeSource(choice);
       if (choice.reason === 'registry-failed' || choice.error) {
@@ -85,7 +86,9 @@ export function describeSource(choice: SourceChoice): string {
 
 /**
  * Open the image `placeArg` names, any place form (`parsePlace`): a bare reference from
- * the store when the store holds it, else from its registry. Closed when the run ends.
+ * the store when the store holds it, else from its registry. The layers will be read, so
+ * a stored tag that moved is pulled again into the store first (shared layers are kept).
+ * Closed when the run ends.
  */
 export async function openCliImage(cmd: Command, placeArg: string): Promise<CliImage> {
   const ctx = await contextFor(cmd);
@@ -97,23 +100,35 @@ export async function openCliImage(cmd: Command, placeArg: string): Promise<CliI
     store,
     platform: ctx.platform,
     signal: ctx.signal,
-    ...sourcePolicy(ctx),
+    ...sourcePolicy(ctx, true),
   });
   atExit(() => image.close());
   if (ctx.islet && image.source.kind !== 'registry') {
     await ctx.islet.verifySource(image.source, ctx.signal);
   }
-  const cacheDir = join(defaultStorePath({ explicit: ctx.options.store }), '.ocipeek', 'fs-index');
-  return { ctx, image, store, cache: new LayerIndexCache(cacheDir) };
+  return { ctx, image, store, cache: listingCache(ctx) };
+}
+
+/** The listing cache of filesystem commands, in the store's folder. */
+export function listingCache(ctx: CliContext): LayerIndexCache {
+  return new LayerIndexCache(
+    join(defaultStorePath({ explicit: ctx.options.store }), '.ocipeek', 'fs-index'),
+  );
 }
 
 /**
- * The place `placeArg` names as a source, for commands that read manifests and configs
- * only (`inspect`, `digest`, `manifest`, `config`, `history`): a bare reference is read
- * from the store when the store holds it, as {@link openCliImage} does. Closed when the
- * run ends.
+ * The place `placeArg` names as a source: a bare reference is read from the store when
+ * the store holds it, as {@link openCliImage} does. A stored tag that moved is read from
+ * the registry, and the store left as it is, unless `refreshStore` (commands that go on
+ * to read every layer, as `export` does): commands that read manifests and configs only
+ * (`inspect`, `digest`, `manifest`, `config`, `history`) download no layer. Closed when
+ * the run ends.
  */
-export async function openCliSource(cmd: Command, placeArg: string): Promise<ImageSource> {
+export async function openCliSource(
+  cmd: Command,
+  placeArg: string,
+  options: { refreshStore?: boolean } = {},
+): Promise<ImageSource> {
   const ctx = await contextFor(cmd);
   const source = await openPlaceSource(parsePlace(placeArg), {
     client: ctx.client,
@@ -121,7 +136,7 @@ export async function openCliSource(cmd: Command, placeArg: string): Promise<Ima
     store: await existingStore(ctx),
     platform: ctx.platform,
     signal: ctx.signal,
-    ...sourcePolicy(ctx),
+    ...sourcePolicy(ctx, options.refreshStore ?? false),
   });
   atExit(() => source.close());
   if (ctx.islet && source.kind !== 'registry') await ctx.islet.verifySource(source, ctx.signal);

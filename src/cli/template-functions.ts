@@ -190,8 +190,9 @@ function call(name: string, args: unknown[], fail: (why: string) => never): unkn
 }
 
 /**
- * `template` with every `json`, `printf` and `len` call outside `range`/`with` replaced by
- * a field of the returned data holding its result.
+ * `template` with every `json`, `printf` and `len` call, and every bare field holding a
+ * list or map, outside `range`/`with` replaced by a field of the returned data holding
+ * its result as Go prints it.
  */
 export function precomputeFunctions(
   template: string,
@@ -206,8 +207,13 @@ export function precomputeFunctions(
     else if (word === 'end') blocks.pop();
     if (blocks.includes('range') || blocks.includes('with')) return whole;
     const tokens = tokenize(body, template);
-    if (!tokens.some((t) => t.kind === 'word' && FUNCTIONS.has(t.text))) return whole;
+    // A bare field (`{{.RepoTags}}`) holding a list or map: the library would print it as
+    // JavaScript does (`a,b`, `[object Object]`); Go prints `[a b]` and `map[k:v]`.
+    const only = tokens.length === 1 ? tokens[0] : undefined;
+    const field = only?.kind === 'word' && only.text.startsWith('.') && only.text !== '.';
+    if (!field && !tokens.some((t) => t.kind === 'word' && FUNCTIONS.has(t.text))) return whole;
     const value = new Pipeline(tokens, data, template).run();
+    if (field && (value === null || typeof value !== 'object')) return whole;
     const key = `${PREFIX}${n++}`;
     extra[key] = typeof value === 'string' ? value : goValue(value);
     return `{{${trimL} .${key} ${trimR}}}`;

@@ -1,4 +1,8 @@
 export {
+  type LayoutReferrersOptions,
+  layoutReferrers,
+} from './layout-referrers.js';
+export {
   IMAGE_NAME_ANNOTATION,
   LayoutSource,
   type LayoutSourceOptions,

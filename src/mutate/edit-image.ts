@@ -11,6 +11,7 @@ import { type ConfigChanges, mutateConfig } from './mutate-config.js';
 import { layerFromPath, layerFromTar } from './new-layer.js';
 import {
   historyStep,
+  type ImageToWrite,
   type LayerToWrite,
   layersOf,
   type WrittenImage,
@@ -29,7 +30,10 @@ function formatOf(image: OpenedImage): 'oci' | 'docker' {
 }
 
 /** Run `edit` with a temp folder for new layers, removed afterwards. */
-async function withWorkDir<T>(options: EditOptions, edit: (dir: string) => Promise<T>): Promise<T> {
+export async function withWorkDir<T>(
+  options: EditOptions,
+  edit: (dir: string) => Promise<T>,
+): Promise<T> {
   // Named with the pid, so the store's prune removes what a killed run leaves there.
   const dir = tempName(options.tmpDir ?? tmpdir(), 'edit');
   await mkdir(dir);
@@ -41,101 +45,168 @@ async function withWorkDir<T>(options: EditOptions, edit: (dir: string) => Promi
 }
 
 /**
- * `crane mutate`: `image` with a changed runtime config and manifest annotations, its
- * layers kept as they are, written to `destination`.
+ * One edit of one image: what to write in its place. New layers wait in `workDir` until
+ * written; an edit applied to every platform of an index runs once per image with the
+ * same `workDir`.
  */
-export async function mutateImage(
+export type ImageEdit = (image: OpenedImage, workDir: string) => Promise<ImageToWrite>;
+
+/** Write `edit` of `image` to `destination`, as one image. */
+export async function editImage(
   image: OpenedImage,
   destination: ImageDestination,
-  changes: ConfigChanges & { annotations?: Record<string, string> },
+  edit: ImageEdit,
   options: EditOptions = {},
 ): Promise<WrittenImage> {
-  return writeImage(
-    destination,
-    {
-      layers: layersOf(image),
-      config: mutateConfig(image.config, changes),
-      format: formatOf(image),
-      annotations: { ...image.manifest.annotations, ...changes.annotations },
-    },
-    options,
+  return withWorkDir(options, async (dir) =>
+    writeImage(destination, await edit(image, dir), options),
   );
 }
 
-/**
- * `crane append`: `image` with new layers on top, one per path (a tar file, plain or
- * compressed, or a folder), each gzip-compressed and recorded in the history.
- */
-export async function appendLayers(
-  image: OpenedImage,
-  destination: ImageDestination,
-  paths: string[],
-  options: EditOptions = {},
-): Promise<WrittenImage> {
-  if (paths.length === 0) throw new InvalidArgumentError('name at least one tar file or folder');
-  return withWorkDir(options, async (dir) => {
-    const format = formatOf(image);
-    const added: LayerToWrite[] = [];
-    for (const [i, path] of paths.entries()) {
-      added.push(
-        await layerFromPath(path, join(dir, `layer-${i}`), { format, signal: options.signal }),
-      );
-    }
-    const history = [
-      ...(image.config.history ?? []),
-      ...paths.map((p) => historyStep(`ocipeek append ${p}`)),
-    ];
-    return writeImage(
-      destination,
-      {
-        layers: [...layersOf(image), ...added],
-        config: { ...image.config, history },
-        format,
-        annotations: image.manifest.annotations,
-      },
-      options,
-    );
+/** `crane mutate`: a changed runtime config and manifest annotations, the layers kept. */
+export function mutation(
+  changes: ConfigChanges & { annotations?: Record<string, string> },
+): ImageEdit {
+  return async (image) => ({
+    layers: layersOf(image),
+    config: mutateConfig(image.config, changes),
+    format: formatOf(image),
+    annotations: { ...image.manifest.annotations, ...changes.annotations },
   });
 }
 
 /**
- * `crane flatten`: `image` as one layer holding its merged filesystem `fs` (built from
- * the same image; see `exportFilesystem`), the config kept but for one history step.
+ * `crane append`: new layers on top, one per path (a tar file, plain or compressed, or a
+ * folder), each gzip-compressed and recorded in the history. Each layer is made once per
+ * manifest format and reused for every image of an index.
  */
-export async function flattenImage(
-  image: OpenedImage,
-  fs: ImageFilesystem,
-  destination: ImageDestination,
-  options: EditOptions = {},
-): Promise<WrittenImage> {
-  return withWorkDir(options, async (dir) => {
+export function appending(paths: string[], options: EditOptions = {}): ImageEdit {
+  if (paths.length === 0) throw new InvalidArgumentError('name at least one tar file or folder');
+  const made = new Map<string, Promise<LayerToWrite[]>>();
+  const layersFor = (format: 'oci' | 'docker', dir: string) => {
+    let layers = made.get(format);
+    if (!layers) {
+      layers = (async () => {
+        const added: LayerToWrite[] = [];
+        for (const [i, path] of paths.entries()) {
+          const file = join(dir, `layer-${format}-${i}`);
+          added.push(await layerFromPath(path, file, { format, signal: options.signal }));
+        }
+        return added;
+      })();
+      made.set(format, layers);
+    }
+    return layers;
+  };
+  return async (image, dir) => {
     const format = formatOf(image);
-    const tar = exportFilesystem(image, fs, { signal: options.signal });
-    const layer = await layerFromTar(tar, join(dir, 'flat'), { format, signal: options.signal });
+    const history = [
+      ...(image.config.history ?? []),
+      ...paths.map((p) => historyStep(`ocipeek append ${p}`)),
+    ];
+    return {
+      layers: [...layersOf(image), ...(await layersFor(format, dir))],
+      config: { ...image.config, history },
+      format,
+      annotations: image.manifest.annotations,
+    };
+  };
+}
+
+/**
+ * `crane flatten`: one layer holding the merged filesystem `fsOf` gives for the image
+ * (built from the same image; see `exportFilesystem`), the config kept but for one
+ * history step.
+ */
+export function flattening(
+  fsOf: (image: OpenedImage) => Promise<ImageFilesystem>,
+  options: EditOptions = {},
+): ImageEdit {
+  let n = 0;
+  return async (image, dir) => {
+    const format = formatOf(image);
+    const tar = exportFilesystem(image, await fsOf(image), { signal: options.signal });
+    const file = join(dir, `flat-${n++}`);
+    const layer = await layerFromTar(tar, file, { format, signal: options.signal });
     const history = [
       historyStep(
         'ocipeek flatten',
         `flattened ${image.layers.length} layers of ${image.manifestDigest}`,
       ),
     ];
-    return writeImage(
-      destination,
-      {
-        layers: [layer],
-        config: { ...image.config, history },
-        format,
-        annotations: image.manifest.annotations,
-      },
-      options,
-    );
-  });
+    return {
+      layers: [layer],
+      config: { ...image.config, history },
+      format,
+      annotations: image.manifest.annotations,
+    };
+  };
 }
 
 /**
- * `crane rebase`: `image`'s own layers (those above `oldBase`, whose layers it must start
- * with, compared by diff_id) put on `newBase`. The config is `image`'s, with `newBase`'s
- * history in place of `oldBase`'s.
+ * `crane rebase`: the image's own layers (those above `oldBase`, whose layers it must
+ * start with, compared by diff_id) put on `newBase`. The config is the image's, with
+ * `newBase`'s history in place of `oldBase`'s.
  */
+export function rebasing(oldBase: OpenedImage, newBase: OpenedImage): ImageEdit {
+  return async (image) => {
+    const oldIds = oldBase.config.rootfs.diff_ids;
+    const ids = image.config.rootfs.diff_ids;
+    if (oldIds.length > ids.length || oldIds.some((d, i) => ids[i] !== d)) {
+      throw new InvalidArgumentError(
+        `${image.name} is not built on ${oldBase.name}: its first layers are not the old base's`,
+      );
+    }
+    const own = layersOf(image).slice(oldIds.length);
+    const history = [
+      ...(newBase.config.history ?? []),
+      ...(image.config.history ?? []).slice(oldBase.config.history?.length ?? 0),
+    ];
+    return {
+      layers: [...layersOf(newBase), ...own],
+      config: { ...image.config, history },
+      format: formatOf(image),
+      annotations: image.manifest.annotations,
+    };
+  };
+}
+
+/** {@link mutation} of `image`, written to `destination`. */
+export async function mutateImage(
+  image: OpenedImage,
+  destination: ImageDestination,
+  changes: ConfigChanges & { annotations?: Record<string, string> },
+  options: EditOptions = {},
+): Promise<WrittenImage> {
+  return editImage(image, destination, mutation(changes), options);
+}
+
+/** {@link appending} `paths` to `image`, written to `destination`. */
+export async function appendLayers(
+  image: OpenedImage,
+  destination: ImageDestination,
+  paths: string[],
+  options: EditOptions = {},
+): Promise<WrittenImage> {
+  return editImage(image, destination, appending(paths, options), options);
+}
+
+/** {@link flattening} `image` (its merged filesystem `fs`), written to `destination`. */
+export async function flattenImage(
+  image: OpenedImage,
+  fs: ImageFilesystem,
+  destination: ImageDestination,
+  options: EditOptions = {},
+): Promise<WrittenImage> {
+  return editImage(
+    image,
+    destination,
+    flattening(async () => fs, options),
+    options,
+  );
+}
+
+/** {@link rebasing} `image` from `oldBase` onto `newBase`, written to `destination`. */
 export async function rebaseImage(
   image: OpenedImage,
   oldBase: OpenedImage,
@@ -143,26 +214,5 @@ export async function rebaseImage(
   destination: ImageDestination,
   options: EditOptions = {},
 ): Promise<WrittenImage> {
-  const oldIds = oldBase.config.rootfs.diff_ids;
-  const ids = image.config.rootfs.diff_ids;
-  if (oldIds.length > ids.length || oldIds.some((d, i) => ids[i] !== d)) {
-    throw new InvalidArgumentError(
-      `${image.name} is not built on ${oldBase.name}: its first layers are not the old base's`,
-    );
-  }
-  const own = layersOf(image).slice(oldIds.length);
-  const history = [
-    ...(newBase.config.history ?? []),
-    ...(image.config.history ?? []).slice(oldBase.config.history?.length ?? 0),
-  ];
-  return writeImage(
-    destination,
-    {
-      layers: [...layersOf(newBase), ...own],
-      config: { ...image.config, history },
-      format: formatOf(image),
-      annotations: image.manifest.annotations,
-    },
-    options,
-  );
+  return editImage(image, destination, rebasing(oldBase, newBase), options);
 }

@@ -1,10 +1,17 @@
 export {
+  appending,
   appendLayers,
   type EditOptions,
+  editImage,
   flattenImage,
+  flattening,
+  type ImageEdit,
   mutateImage,
+  mutation,
   rebaseImage,
+  rebasing,
 } from './edit-image.js';
+export { editEachPlatform, type WrittenIndex } from './edit-index.js';
 export { type ConfigChanges, mutateConfig } from './mutate-config.js';
 export { directoryTar, layerFromPath, layerFromTar, type NewLayerOptions } from './new-layer.js';
 export {
@@ -12,6 +19,7 @@ export {
   type ImageToWrite,
   type LayerToWrite,
   layersOf,
+  putImage,
   type WrittenImage,
   writeImage,
 } from './write-image.js';

@@ -60,10 +60,24 @@ export async function layerFromPath(
  * The folder `dir` as a tar stream: files, folders and symbolic links with their
  * permission bits and mtimes, hard links kept as links, owned by root (as a build's
  * `COPY` without `--chown`); names sorted by their bytes, so the same folder gives the
- * same tar. Other kinds (devices, fifos, sockets) are refused.
+ * same tar. Other kinds (devices, fifos, sockets) are refused. With `prefix`, the folder
+ * itself is the tar's one top entry, named `prefix` (as oras packs a folder).
  */
-export function directoryTar(dir: string, signal?: AbortSignal): AsyncGenerator<Buffer> {
-  return packTar(directoryEntries(Buffer.from(dir), ''), { signal });
+export function directoryTar(
+  dir: string,
+  signal?: AbortSignal,
+  prefix?: string,
+): AsyncGenerator<Buffer> {
+  return packTar(prefixed(dir, prefix), { signal });
+}
+
+async function* prefixed(dir: string, prefix: string | undefined): AsyncGenerator<TarWriteEntry> {
+  if (prefix === undefined) return yield* directoryEntries(Buffer.from(dir), '');
+  const st = await lstat(dir);
+  const mtime = Math.floor(st.mtimeMs / 1000);
+  const header = { path: prefix, uid: 0, gid: 0, mode: st.mode & 0o7777, mtime };
+  yield { header: { ...header, type: 'dir', size: 0 } };
+  yield* directoryEntries(Buffer.from(dir), prefix);
 }
 
 async function* directoryEntries(

@@ -63,50 +63,61 @@ export async function writeImage(
   options: { signal?: AbortSignal } = {},
 ): Promise<WrittenImage> {
   const { signal } = options;
-  const docker = image.format === 'docker';
   try {
-    for (const layer of image.layers) {
-      if (await destination.hasBlob(layer.descriptor, { signal })) continue;
-      const stream = await layer.open(signal);
-      try {
-        await destination.putBlob(layer.descriptor, stream, { role: 'layer', signal });
-      } finally {
-        if (!stream.destroyed) stream.destroy();
-      }
-    }
-    const configJson: ImageConfig = {
-      ...image.config,
-      rootfs: { type: 'layers', diff_ids: image.layers.map((l) => l.diffId) },
-    };
-    const configBytes = Buffer.from(JSON.stringify(configJson));
-    const config: Descriptor = {
-      mediaType: docker ? MediaType.dockerConfig : MediaType.ociConfig,
-      digest: digestOf(configBytes, 'sha256'),
-      size: configBytes.length,
-    };
-    if (!(await destination.hasBlob(config, { signal }))) {
-      await destination.putBlob(config, Readable.from([configBytes]), {
-        role: 'config',
-        signal,
-      });
-    }
-    const mediaType = docker ? MediaType.dockerManifest : MediaType.ociManifest;
-    const manifestJson: ImageManifest = {
-      schemaVersion: 2,
-      mediaType,
-      config,
-      layers: image.layers.map((l) => l.descriptor),
-    };
-    if (!docker && image.annotations && Object.keys(image.annotations).length > 0) {
-      manifestJson.annotations = image.annotations;
-    }
-    const bytes = Buffer.from(JSON.stringify(manifestJson));
-    const manifest: ManifestBytes = { bytes, mediaType, digest: digestOf(bytes, 'sha256') };
-    await destination.putManifest(manifest, { root: true, signal });
-    const digest = await destination.commit(manifest, { signal });
-    return { digest, manifest, config };
+    const put = await putImage(destination, image, { root: true, signal });
+    const digest = await destination.commit(put.manifest, { signal });
+    return { ...put, digest };
   } catch (err) {
     await destination.abort().catch(() => {});
     throw err;
   }
+}
+
+/**
+ * Put an edited image's blobs and manifest into `destination` without committing: the
+ * root of what is written (`root`), or one image of an index written after it.
+ */
+export async function putImage(
+  destination: ImageDestination,
+  image: ImageToWrite,
+  options: { root: boolean; signal?: AbortSignal },
+): Promise<WrittenImage> {
+  const { signal } = options;
+  const docker = image.format === 'docker';
+  for (const layer of image.layers) {
+    if (await destination.hasBlob(layer.descriptor, { signal })) continue;
+    const stream = await layer.open(signal);
+    try {
+      await destination.putBlob(layer.descriptor, stream, { role: 'layer', signal });
+    } finally {
+      if (!stream.destroyed) stream.destroy();
+    }
+  }
+  const configJson: ImageConfig = {
+    ...image.config,
+    rootfs: { type: 'layers', diff_ids: image.layers.map((l) => l.diffId) },
+  };
+  const configBytes = Buffer.from(JSON.stringify(configJson));
+  const config: Descriptor = {
+    mediaType: docker ? MediaType.dockerConfig : MediaType.ociConfig,
+    digest: digestOf(configBytes, 'sha256'),
+    size: configBytes.length,
+  };
+  if (!(await destination.hasBlob(config, { signal }))) {
+    await destination.putBlob(config, Readable.from([configBytes]), { role: 'config', signal });
+  }
+  const mediaType = docker ? MediaType.dockerManifest : MediaType.ociManifest;
+  const manifestJson: ImageManifest = {
+    schemaVersion: 2,
+    mediaType,
+    config,
+    layers: image.layers.map((l) => l.descriptor),
+  };
+  if (!docker && image.annotations && Object.keys(image.annotations).length > 0) {
+    manifestJson.annotations = image.annotations;
+  }
+  const bytes = Buffer.from(JSON.stringify(manifestJson));
+  const manifest: ManifestBytes = { bytes, mediaType, digest: digestOf(bytes, 'sha256') };
+  await destination.putManifest(manifest, { root: options.root, signal });
+  return { digest: manifest.digest, manifest, config };
 }

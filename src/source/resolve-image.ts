@@ -1,4 +1,9 @@
-import { InvalidManifestError, PlatformNotFoundError, TooLargeError } from '../errors/index.js';
+import {
+  InvalidManifestError,
+  NotFoundError,
+  PlatformNotFoundError,
+  TooLargeError,
+} from '../errors/index.js';
 import {
   type Descriptor,
   type ImageConfig,
@@ -17,6 +22,11 @@ import type { ImageSource, ManifestBytes } from './types.js';
 export interface ResolveImageOptions {
   /** Platform to pick from an index; the host's by default. */
   platform?: Platform;
+  /**
+   * The index entry to open, one of the index's `manifests`, instead of choosing by
+   * `platform` (an edit of every platform opens each in turn).
+   */
+  entry?: Descriptor;
   /** Also read and parse the config blob (default true). */
   config?: boolean;
   signal?: AbortSignal;
@@ -93,7 +103,9 @@ export async function resolveImage(
   let platform: Platform | undefined;
   if (isIndex(top.manifest)) {
     index = top.manifest;
-    descriptor = choosePlatformOf(source, index.manifests, options.platform);
+    descriptor = options.entry
+      ? entryOf(index, options.entry, top.digest)
+      : choosePlatformOf(source, index.manifests, options.platform);
     platform = descriptor.platform;
     image = parsed(await source.manifest(descriptor, { signal }));
     if (isIndex(image.manifest)) {
@@ -116,6 +128,13 @@ export async function resolveImage(
     result.platform ??= configPlatform(result.config);
   }
   return result;
+}
+
+/** `entry` as `index` lists it (an entry the index lacks is refused). */
+function entryOf(index: ImageIndex, entry: Descriptor, indexDigest: string): Descriptor {
+  const found = index.manifests.find((d) => d.digest === entry.digest);
+  if (!found) throw new NotFoundError(`index ${indexDigest} has no entry ${entry.digest}`);
+  return found;
 }
 
 /** Configs are read whole; one bigger than this is refused (a few KiB is usual). */

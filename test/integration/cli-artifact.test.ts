@@ -1,7 +1,20 @@
 import assert from 'node:assert/strict';
-import { readFile, writeFile } from 'node:fs/promises';
+import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import {
+  lstat,
+  mkdir,
+  readdir,
+  readFile,
+  readlink,
+  stat,
+  symlink,
+  writeFile,
+} from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { promisify } from 'node:util';
+import { gunzipSync } from 'node:zlib';
 import {
   type RunningRegistryServer,
   startRegistryServer,
@@ -9,7 +22,9 @@ import {
 import {
   type BuiltImage,
   inspectRaw,
+  type LayerEntry,
   LayoutWriter,
+  makeLayer,
   pushLayout,
   type RunningRegistry,
   randomImage,
@@ -19,6 +34,8 @@ import {
   tempDir,
 } from '../harness/index.js';
 import { runCli } from '../harness/run-cli.js';
+
+const run = promisify(execFile);
 
 const EMPTY = {
   mediaType: 'application/vnd.oci.empty.v1+json',
@@ -215,20 +232,253 @@ describe('ocipeek artifact push|attach|pull (OCI 1.1 artifacts, referrers)', () 
     assert.equal(await readFile(join(out, 'notes.txt'), 'utf8'), 'release notes\n');
   });
 
-  it('usage mistakes: no --artifact-type, a folder as a file, a subject elsewhere', async () => {
+  it('referrers in an OCI layout: attach to oci:DIR:TAG, listed by subject, --artifact-type filters', async () => {
+    const target = join(dir.path, 'attach-layout');
+    await skopeo(['copy', `oci:${layout}:v1`, `oci:${target}:v1`]);
+    const attach = async (file: string, type: string) => {
+      const r = await runCli([
+        'artifact',
+        'attach',
+        `oci:${target}:v1`,
+        file,
+        '--artifact-type',
+        type,
+        '--json',
+      ]);
+      assert.equal(r.code, 0, r.stderr);
+      return JSON.parse(r.out) as { digest: string; subject: string };
+    };
+    const sbomArt = await attach(sbom, 'application/vnd.example.sbom');
+    const notesArt = await attach(notes, 'application/vnd.example.notes');
+    assert.equal(sbomArt.subject, image.descriptor.digest);
+    // skopeo still reads the image by its tag; the artifact is an unnamed entry.
+    const raw = JSON.parse((await skopeoRaw(['inspect', '--raw', `oci:${target}:v1`])).toString());
+    assert.equal(raw.config.digest, image.configDescriptor.digest);
+    const index = JSON.parse(await readFile(join(target, 'index.json'), 'utf8'));
+    assert.equal(index.manifests.length, 3);
+
+    const listed = await runCli(['referrers', `oci:${target}:v1`, '--json']);
+    assert.equal(listed.code, 0, listed.stderr);
+    const all = JSON.parse(listed.out);
+    assert.equal(all.subject, `oci:${target}:v1@${image.descriptor.digest}`);
+    assert.equal(all.source, 'layout');
+    assert.deepEqual(
+      all.manifests
+        .map((d: { digest: string; artifactType: string }) => [d.digest, d.artifactType])
+        .sort(),
+      [
+        [sbomArt.digest, 'application/vnd.example.sbom'],
+        [notesArt.digest, 'application/vnd.example.notes'],
+      ].sort(),
+    );
+    const sized = all.manifests.find((d: { digest: string }) => d.digest === sbomArt.digest);
+    const bytes = await readFile(join(target, 'blobs/sha256', sbomArt.digest.slice(7)));
+    assert.equal(sized.size, bytes.length);
+    const filtered = await runCli([
+      'referrers',
+      `oci:${target}:v1`,
+      '--artifact-type',
+      'application/vnd.example.notes',
+    ]);
+    assert.equal(filtered.code, 0, filtered.stderr);
+    const notesSize = all.manifests.find(
+      (d: { digest: string }) => d.digest === notesArt.digest,
+    ).size;
+    const lines = filtered.out.split('\n').filter(Boolean);
+    assert.equal(lines.length, 2, filtered.out);
+    assert.match(lines[0]!, /^DIGEST +ARTIFACT TYPE +SIZE$/);
+    assert.deepEqual(lines[1]!.split(/ +/), [
+      notesArt.digest,
+      'application/vnd.example.notes',
+      String(notesSize),
+    ]);
+  });
+
+  it('referrers synced into a layout and into the store list as the registry lists them', async () => {
+    const subject = `${reg.host}/art/app:v1`;
+    const fromRegistry = JSON.parse((await runCli(['referrers', subject, '--json'])).out);
+    assert.equal(fromRegistry.manifests.length, 2, 'attached by the first test');
+    const synced = join(dir.path, 'synced');
+    const s = await runCli(['sync', subject, `oci:${synced}`, '--include-referrers']);
+    assert.equal(s.code, 0, s.stderr);
+    const fromLayout = JSON.parse(
+      (await runCli(['referrers', `oci:${join(synced, 'app')}:v1`, '--json'])).out,
+    );
+    const byDigest = (l: { manifests: Array<{ digest: string }> }) =>
+      [...l.manifests].sort((a, b) => a.digest.localeCompare(b.digest));
+    assert.deepEqual(byDigest(fromLayout), byDigest(fromRegistry));
+    // The store: the image and one referrer copied in by digest, found the same way.
+    const store = join(dir.path, 'ref-store');
+    const referrer = fromRegistry.manifests[0].digest as string;
+    for (const ref of [subject, `${reg.host}/art/app@${referrer}`]) {
+      const c = await runCli(['--store', store, 'pull', ref]);
+      assert.equal(c.code, 0, c.stderr);
+    }
+    const fromStore = JSON.parse(
+      (await runCli(['--store', store, 'referrers', `store:${subject}`, '--json'])).out,
+    );
+    assert.equal(fromStore.source, 'layout');
+    assert.deepEqual(fromStore.manifests, [fromRegistry.manifests[0]]);
+  });
+
+  it('a folder is pushed as oras packs one and unpacked on pull; a hostile folder layer writes nothing', async () => {
+    const folder = join(dir.path, 'site');
+    await mkdir(join(folder, 'css'), { recursive: true });
+    await writeFile(join(folder, 'index.html'), '<h1>hi</h1>\n');
+    await writeFile(join(folder, 'run.sh'), '#!/bin/sh\n', { mode: 0o755 });
+    await writeFile(join(folder, 'css/a.css'), 'h1{}\n');
+    await symlink('index.html', join(folder, 'home.html'));
+    const r = await runCli([
+      'artifact',
+      'push',
+      `${reg.host}/art/site:1`,
+      folder,
+      notes,
+      '--artifact-type',
+      'application/vnd.example.site',
+    ]);
+    assert.equal(r.code, 0, r.stderr);
+    const raw = JSON.parse((await inspectRaw(reg, 'art/site:1')).toString());
+    const [packed, plain] = raw.layers;
+    assert.equal(packed.mediaType, 'application/vnd.oci.image.layer.v1.tar+gzip');
+    assert.equal(packed.annotations['org.opencontainers.image.title'], 'site');
+    assert.equal(packed.annotations['io.deis.oras.content.unpack'], 'true');
+    assert.equal(plain.annotations['io.deis.oras.content.unpack'], undefined);
+    // The blob is a gzip tar whose one top entry is the folder, its digest as annotated.
+    const blob = Buffer.from(
+      await (await fetch(`http://${reg.host}/v2/art/site/blobs/${packed.digest}`)).arrayBuffer(),
+    );
+    const tar = gunzipSync(blob);
+    assert.equal(
+      packed.annotations['io.deis.oras.content.digest'],
+      `sha256:${createHash('sha256').update(tar).digest('hex')}`,
+    );
+    const blobFile = join(dir.path, 'site.tar.gz');
+    await writeFile(blobFile, blob);
+    const { stdout } = await run('tar', ['-tzf', blobFile]);
+    assert.deepEqual(stdout.split('\n').filter(Boolean), [
+      'site/',
+      'site/css/',
+      'site/css/a.css',
+      'site/home.html',
+      'site/index.html',
+      'site/run.sh',
+    ]);
+
+    const out = join(dir.path, 'site-pulled');
+    const p = await runCli(['artifact', 'pull', `${reg.host}/art/site:1`, '-o', out]);
+    assert.equal(p.code, 0, p.stderr);
+    assert.match(p.out, /^site\/ {2}sha256:/);
+    assert.deepEqual((await readdir(out)).sort(), ['notes.txt', 'site']);
+    assert.equal(await readFile(join(out, 'site/index.html'), 'utf8'), '<h1>hi</h1>\n');
+    assert.equal(await readFile(join(out, 'site/css/a.css'), 'utf8'), 'h1{}\n');
+    assert.equal(await readlink(join(out, 'site/home.html')), 'index.html');
+    assert.equal((await stat(join(out, 'site/run.sh'))).mode & 0o777, 0o755);
+    // The folder exists now: refused unless --overwrite, which replaces it whole.
+    await writeFile(join(out, 'site/extra'), 'mine\n');
+    const again = await runCli(['artifact', 'pull', `${reg.host}/art/site:1`, '-o', out]);
+    assert.equal(again.code, 2);
+    assert.match(again.stderr, /site-pulled\/site exists \(--overwrite replaces it\)/);
+    const forced = await runCli([
+      'artifact',
+      'pull',
+      `${reg.host}/art/site:1`,
+      '-o',
+      out,
+      '--overwrite',
+    ]);
+    assert.equal(forced.code, 0, forced.stderr);
+    assert.deepEqual((await readdir(join(out, 'site'))).sort(), [
+      'css',
+      'home.html',
+      'index.html',
+      'run.sh',
+    ]);
+
+    // Hostile folder layers, in a layout: each pull fails and leaves the folder as it was.
+    const hostile = join(dir.path, 'hostile');
+    const w = new LayoutWriter(hostile);
+    const config = await w.writeJson({}, 'application/vnd.oci.empty.v1+json');
+    const cases: Record<string, { entries: LayerEntry[]; digest?: string; error: RegExp }> = {
+      outside: {
+        entries: [
+          { path: 'tree/', type: 'dir' },
+          { path: 'other.txt', content: 'x' },
+        ],
+        error: /holds other\.txt outside tree\//,
+      },
+      dotdot: {
+        entries: [
+          { path: 'tree/', type: 'dir' },
+          { path: 'tree/../../escape.txt', content: 'x' },
+        ],
+        error: /holds escape\.txt outside tree\//,
+      },
+      symlink: {
+        entries: [
+          { path: 'tree/', type: 'dir' },
+          { path: 'tree/link', type: 'symlink', linkname: join(dir.path, 'outside') },
+          { path: 'tree/link/pwned', content: 'x' },
+          { path: 'other', content: 'x' },
+        ],
+        error: /outside tree\//,
+      },
+      digest: {
+        entries: [{ path: 'tree/a', content: 'x' }],
+        digest: `sha256:${'0'.repeat(64)}`,
+        error: /digest/i,
+      },
+    };
+    for (const [name, c] of Object.entries(cases)) {
+      const layer = await makeLayer(c.entries);
+      await w.writeBlob(layer.blob);
+      const manifest = await w.writeManifest({
+        schemaVersion: 2,
+        mediaType: 'application/vnd.oci.image.manifest.v1+json',
+        artifactType: 'application/vnd.example.hostile',
+        config: { mediaType: config.mediaType, digest: config.digest, size: config.size },
+        layers: [
+          {
+            mediaType: layer.mediaType,
+            digest: layer.digest,
+            size: layer.size,
+            annotations: {
+              'org.opencontainers.image.title': 'tree',
+              'io.deis.oras.content.digest': c.digest ?? layer.diffId,
+              'io.deis.oras.content.unpack': 'true',
+            },
+          },
+        ],
+      });
+      w.addToIndex(manifest.descriptor, name);
+    }
+    await w.finish();
+    const target = join(dir.path, 'hostile-out');
+    await mkdir(target);
+    for (const [name, c] of Object.entries(cases)) {
+      const h = await runCli(['artifact', 'pull', `oci:${hostile}:${name}`, '-o', target]);
+      assert.notEqual(h.code, 0, `${name}: ${h.out}`);
+      assert.match(h.stderr, c.error, name);
+      assert.deepEqual(await readdir(target), [], `${name} left something behind`);
+    }
+    await assert.rejects(lstat(join(dir.path, 'outside')), { code: 'ENOENT' });
+    await assert.rejects(lstat(join(dir.path, 'escape.txt')), { code: 'ENOENT' });
+  });
+
+  it('usage mistakes: no --artifact-type, a device as a file, a subject elsewhere', async () => {
     const noType = await runCli(['artifact', 'push', `${reg.host}/art/x:1`, notes]);
     assert.equal(noType.code, 2);
     assert.match(noType.stderr, /^ocipeek: .*--artifact-type.*\n$/);
-    const folder = await runCli([
+    const device = await runCli([
       'artifact',
       'push',
       `${reg.host}/art/x:1`,
-      dir.path,
+      '/dev/null',
       '--artifact-type',
       'application/x',
     ]);
-    assert.equal(folder.code, 2);
-    assert.match(folder.stderr, /not a regular file/);
+    assert.equal(device.code, 2);
+    assert.equal(device.stderr, 'ocipeek: /dev/null is neither a regular file nor a folder\n');
     const elsewhere = await runCli([
       'artifact',
       'push',

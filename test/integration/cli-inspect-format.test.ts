@@ -50,6 +50,10 @@ describe('ocipeek inspect --format: templates as skopeo inspect --format prints 
     '{{.Digest | printf "%.15s"}}',
     '{{printf "%s" (index .Labels "org.example.a")}}',
     '{{len .Labels}}',
+    '{{.RepoTags}}',
+    '{{.Labels}}',
+    '{{.Layers}} {{.Env}}',
+    'tags: {{.RepoTags}}, {{if .RepoTags}}tagged{{end}}',
   ];
 
   for (const template of TEMPLATES) {

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { mkdir, readdir, readFile, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -8,6 +9,7 @@ import {
   type BuiltImage,
   inspectRaw,
   LayoutWriter,
+  multiPlatformIndex,
   pushLayout,
   type RunningRegistry,
   randomImage,
@@ -208,5 +210,159 @@ describe('ocipeek mutate, append, flatten, rebase: images skopeo and umoci accep
     ]);
     assert.equal(wrong.code, 2);
     assert.match(wrong.stderr, /is not built on/);
+  });
+
+  it('an index: mutate and append edit every platform into a new index, --platform edits one, rebase asks for --platform', async () => {
+    const layout = join(dir.path, 'multi-layout');
+    const w = new LayoutWriter(layout);
+    const multi = await multiPlatformIndex(w, { attestation: true, refName: 'multi' });
+    await w.finish();
+    await pushLayout(layout, 'multi', reg, 'mut/multi:1');
+    const src = `${reg.host}/mut/multi:1`;
+    const platformArgs = (p: { os: string; architecture: string; variant?: string }) => [
+      '--override-os',
+      p.os,
+      '--override-arch',
+      p.architecture,
+      ...(p.variant ? ['--override-variant', p.variant] : []),
+    ];
+
+    const r = await runCli([
+      'mutate',
+      src,
+      '-t',
+      ref('multi-mutated'),
+      '--label',
+      'org.example=1',
+      '--json',
+    ]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(
+      r.stderr,
+      'note: 3 attestation manifest(s) left out: they describe the images before the edit\n',
+    );
+    const out = JSON.parse(r.out) as {
+      digest: string;
+      images: Array<{ platform: string; from: string; digest: string }>;
+    };
+    const rawBytes = await inspectRaw(reg, 'mut/app:multi-mutated');
+    const raw = JSON.parse(rawBytes.toString());
+    assert.equal(out.digest, `sha256:${createHash('sha256').update(rawBytes).digest('hex')}`);
+    assert.equal(raw.mediaType, 'application/vnd.oci.image.index.v1+json');
+    assert.deepEqual(
+      raw.manifests.map((m: { platform: unknown }) => m.platform),
+      multi.images.map((i) => i.descriptor.platform),
+    );
+    assert.deepEqual(
+      out.images.map((i) => [i.platform, i.from, i.digest]),
+      multi.images.map((image, i) => [
+        ['linux/amd64', 'linux/arm64/v8', 'linux/arm/v7'][i],
+        image.descriptor.digest,
+        raw.manifests[i].digest,
+      ]),
+    );
+    for (const image of multi.images) {
+      const info = JSON.parse(
+        await skopeo([
+          'inspect',
+          '--tls-verify=false',
+          ...platformArgs(image.descriptor.platform!),
+          `docker://${ref('multi-mutated')}`,
+        ]),
+      );
+      // skopeo names the index's digest, the one ocipeek printed.
+      assert.equal(info.Digest, out.digest);
+      assert.deepEqual(info.Labels, { ...image.config.config?.Labels, 'org.example': '1' });
+      assert.deepEqual(
+        info.Layers,
+        image.layers.map((l) => l.digest),
+      );
+    }
+    // Every blob the new index names is there: skopeo copies all of it.
+    await skopeo([
+      'copy',
+      '--all',
+      '--src-tls-verify=false',
+      `docker://${ref('multi-mutated')}`,
+      `oci:${join(dir.path, 'multi-copy')}:x`,
+    ]);
+
+    const one = await runCli([
+      'mutate',
+      src,
+      '--platform',
+      'linux/arm64',
+      '-t',
+      ref('multi-arm64'),
+      '--label',
+      'org.example=2',
+    ]);
+    assert.equal(one.code, 0, one.stderr);
+    const oneRaw = JSON.parse((await inspectRaw(reg, 'mut/app:multi-arm64')).toString());
+    assert.equal(oneRaw.mediaType, 'application/vnd.oci.image.manifest.v1+json');
+    assert.deepEqual(
+      oneRaw.layers.map((l: { digest: string }) => l.digest),
+      multi.images[1]!.layers.map((l) => l.digest),
+    );
+
+    const folder = join(dir.path, 'multi-add');
+    await mkdir(folder);
+    await writeFile(join(folder, 'added.txt'), 'on every platform\n');
+    const a = await runCli(['append', src, '-f', folder, '-t', ref('multi-appended')]);
+    assert.equal(a.code, 0, a.stderr);
+    const appended = JSON.parse((await inspectRaw(reg, 'mut/app:multi-appended')).toString());
+    assert.equal(appended.manifests.length, 3);
+    const tops = new Set<string>();
+    for (const [i, m] of (appended.manifests as Array<{ digest: string }>).entries()) {
+      const child = JSON.parse((await inspectRaw(reg, `mut/app@${m.digest}`)).toString());
+      assert.deepEqual(
+        child.layers.slice(0, -1).map((l: { digest: string }) => l.digest),
+        multi.images[i]!.layers.map((l) => l.digest),
+      );
+      tops.add(child.layers.at(-1).digest);
+    }
+    assert.equal(tops.size, 1, 'the added folder is one layer, shared by every platform');
+    const cat = await runCli([
+      'cat',
+      '--platform',
+      'linux/arm/v7',
+      ref('multi-appended'),
+      '/added.txt',
+    ]);
+    assert.equal(cat.code, 0, cat.stderr);
+    assert.equal(cat.out, 'on every platform\n');
+
+    const flat = await runCli(['flatten', ref('multi-appended'), '-t', ref('multi-flat')]);
+    assert.equal(flat.code, 0, flat.stderr);
+    const flatIndex = JSON.parse((await inspectRaw(reg, 'mut/app:multi-flat')).toString());
+    assert.equal(flatIndex.manifests.length, 3);
+    for (const m of flatIndex.manifests as Array<{ digest: string }>) {
+      const child = JSON.parse((await inspectRaw(reg, `mut/app@${m.digest}`)).toString());
+      assert.equal(child.layers.length, 1);
+    }
+    const flatCat = await runCli([
+      'cat',
+      '--platform',
+      'linux/arm64',
+      ref('multi-flat'),
+      '/added.txt',
+    ]);
+    assert.equal(flatCat.out, 'on every platform\n');
+
+    const rebase = await runCli([
+      'rebase',
+      src,
+      '--old-base',
+      `${reg.host}/mut/base:1`,
+      '--new-base',
+      `${reg.host}/mut/base:2`,
+      '-t',
+      ref('multi-rebased'),
+    ]);
+    assert.equal(rebase.code, 2);
+    assert.equal(
+      rebase.stderr,
+      `ocipeek: ${src} is an index (linux/amd64, linux/arm64/v8, linux/arm/v7): rebase edits one image, name it with --platform\n`,
+    );
   });
 });

@@ -1,10 +1,18 @@
 import assert from 'node:assert/strict';
-import { mkdir, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import http from 'node:http';
 import net from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { freePort, LayoutWriter, randomImage, tempDir } from '../harness/index.js';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import {
+  freePort,
+  LayoutWriter,
+  pushLayout,
+  randomImage,
+  startRegistry,
+  tempDir,
+} from '../harness/index.js';
 import { runCli } from '../harness/run-cli.js';
 
 /**
@@ -14,6 +22,9 @@ import { runCli } from '../harness/run-cli.js';
  * one fault (a port held, a web server that is not a registry, a port that is not HTTP, a
  * server that never answers).
  */
+
+/** The DNS fault loaded into CLI runs (see the file). */
+const DNS_FAULT = fileURLToPath(new URL('../harness/dns-fault.mjs', import.meta.url));
 
 /** A TCP server on loopback; `connections` counts what it accepted. */
 async function tcpServer(
@@ -272,5 +283,48 @@ describe('fast failures, --timeout and --retries', () => {
     const n = await runCli(['digest', 'x', '--retries', 'many']);
     assert.equal(n.code, 2);
     assert.match(errorLine(n.stderr), /--retries takes a whole number from 0 to 100, got "many"/);
+  });
+
+  it('EAI_AGAIN (DNS failed for now), met by the real CLI: retried, then said in one line', async () => {
+    // The registry is real; its name resolves only through a DNS fault injected into the
+    // CLI's process (test/harness/dns-fault.mjs, loaded with NODE_OPTIONS --import).
+    const dir = await tempDir('cli-net-errors-dns');
+    const reg = await startRegistry();
+    try {
+      const layout = join(dir.path, 'layout');
+      const w = new LayoutWriter(layout);
+      await randomImage(w, { layerEntries: [[{ path: 'a', content: 'a\n' }]], refName: 'v1' });
+      await w.finish();
+      const pushed = await pushLayout(layout, 'v1', reg, 'team/app:1');
+      const port = reg.host.split(':')[1];
+      const ref = `dns-flaky.test:${port}/team/app:1`;
+      const log = join(dir.path, 'dns-lookups.log');
+      const withDns = (fails: number) => ({
+        env: {
+          NODE_OPTIONS: `--import=${pathToFileURL(DNS_FAULT).href}`,
+          DNS_FAULT_HOST: 'dns-flaky.test',
+          DNS_FAULT_FAILS: String(fails),
+          DNS_FAULT_LOG: log,
+        },
+      });
+      const lookups = async () => (await readFile(log, 'utf8')).split('\n').filter(Boolean).length;
+
+      const once = await runCli(['digest', ref, '--plain-http'], withDns(1));
+      assert.equal(once.code, 0, once.stderr);
+      assert.equal(once.out, `${pushed.digest}\n`);
+      assert.ok((await lookups()) >= 2, 'the failed lookup was tried again');
+
+      await rm(log);
+      const down = await runCli(['digest', ref, '--plain-http', '--retries', '2'], withDns(-1));
+      assert.equal(down.code, 1);
+      assert.equal(
+        errorLine(down.stderr),
+        `ocipeek: cannot reach dns-flaky.test:${port}: name lookup failed for now (EAI_AGAIN: DNS did not answer)`,
+      );
+      assert.equal(await lookups(), 3, 'the first try and two retries');
+    } finally {
+      await reg.stop();
+      await dir.remove();
+    }
   });
 });

@@ -46,7 +46,12 @@ describe('a stored tag is revalidated with one HEAD', () => {
       refName: 'one',
     });
     two = await randomImage(w, {
-      layerEntries: [[{ path: 'hello.txt', content: 'two\n' }]],
+      layerEntries: [
+        [
+          { path: 'hello.txt', content: 'two\n' },
+          { path: 'new.txt', content: 'new\n' },
+        ],
+      ],
       refName: 'two',
       created: '2024-02-01T00:00:00Z',
     });
@@ -79,12 +84,46 @@ describe('a stored tag is revalidated with one HEAD', () => {
     );
   });
 
-  it('moved tag: the HEAD finds the new digest, the new image is pulled into the store and read there', async () => {
+  it('moved tag, manifest-only commands: inspect and digest answer from the registry and download no layer', async () => {
     await pushLayout(layout, 'two', reg, 'team/app:1');
     proxy.resetLog();
-    const r = await cli(['cat', ref, '/hello.txt', '--verbose']);
+    const inspected = await cli(['inspect', ref, '--json', '--verbose']);
+    assert.equal(inspected.code, 0, inspected.stderr);
+    assert.equal(JSON.parse(inspected.out).digest, two.descriptor.digest);
+    assert.match(
+      inspected.stderr,
+      new RegExp(
+        `source: registry \\(the tag moved to ${two.descriptor.digest}; the store's copy is older\\)`,
+      ),
+    );
+    const sent = requests();
+    assert.equal(sent[0], 'HEAD /v2/team/app/manifests/1');
+    const blobs = sent.filter((s) => s.includes('/blobs/'));
+    assert.deepEqual(
+      blobs,
+      [`GET /v2/team/app/blobs/${two.configDescriptor.digest}`],
+      sent.join(', '),
+    );
+    proxy.resetLog();
+    const digest = await cli(['digest', ref]);
+    assert.equal(digest.code, 0, digest.stderr);
+    assert.equal(digest.out, `${two.descriptor.digest}\n`);
+    assert.equal(requests().filter((s) => s.includes('/blobs/')).length, 0, requests().join(', '));
+    // The store still holds the old image under the tag: nothing was pulled.
+    const images = JSON.parse((await cli(['images', '--json'])).out) as Array<{
+      digest: string;
+    }>;
+    assert.deepEqual(
+      images.map((i) => i.digest),
+      [one.descriptor.digest],
+    );
+  });
+
+  it('moved tag, a layer reader: ls pulls the new image into the store and lists it', async () => {
+    proxy.resetLog();
+    const r = await cli(['ls', ref, '/', '--verbose']);
     assert.equal(r.code, 0, r.stderr);
-    assert.equal(r.out, 'two\n');
+    assert.deepEqual(r.out.split('\n').filter(Boolean).sort(), ['hello.txt', 'new.txt']);
     const sent = requests();
     assert.equal(sent[0], 'HEAD /v2/team/app/manifests/1');
     assert.equal(sent.filter((s) => s.startsWith('HEAD ')).length, 1, sent.join(', '));
@@ -102,11 +141,13 @@ describe('a stored tag is revalidated with one HEAD', () => {
       images.map((i) => [i.reference, i.digest, i.complete]),
       [[ref, two.descriptor.digest, true]],
     );
-    // ls and inspect agree with cat: the same image, the new one, now current in the store.
+    // inspect and cat agree with ls: the new image, now current in the store.
     proxy.resetLog();
     const listed = await cli(['inspect', ref, '--json', '--verbose']);
     assert.equal(JSON.parse(listed.out).digest, two.descriptor.digest);
     assert.deepEqual(requests(), ['HEAD /v2/team/app/manifests/1']);
+    const cat = await cli(['cat', ref, '/hello.txt']);
+    assert.equal(cat.out, 'two\n');
   });
 
   it('--offline never asks the registry: the store copy, no request at all', async () => {

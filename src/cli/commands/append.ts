@@ -1,7 +1,6 @@
 import type { Command } from 'commander';
-import { appendLayers } from '../../mutate/index.js';
+import { appending } from '../../mutate/index.js';
 import { runEdit } from '../edit-runner.js';
-import { openCliImage } from '../image-source.js';
 import { collect } from '../repeatable.js';
 
 /** `ocipeek append REF -f TAR|DIR -t DST`: add layers on top of an image (crane append). */
@@ -25,9 +24,13 @@ export function registerAppend(program: Command): void {
         opts: { layer: string[]; tag: string; json?: boolean },
         cmd: Command,
       ) => {
-        const img = await openCliImage(cmd, refArg);
-        await runEdit(img, opts.tag, opts.json, (destination, tmpDir) =>
-          appendLayers(img.image, destination, opts.layer, { tmpDir, signal: img.ctx.signal }),
+        await runEdit(
+          cmd,
+          refArg,
+          opts.tag,
+          opts.json,
+          { verb: 'append', eachPlatform: true },
+          (ctx) => appending(opts.layer, { signal: ctx.signal }),
         );
       },
     );

@@ -7,9 +7,9 @@ import {
 } from '../../artifact/index.js';
 import { InvalidArgumentError } from '../../errors/index.js';
 import type { Descriptor } from '../../media/index.js';
-import { openDestination } from '../../places/index.js';
+import { openDestination, openSource } from '../../places/index.js';
 import { parseReference, type Reference } from '../../ref/index.js';
-import { parsePlace } from '../../source/index.js';
+import { type Place, parsePlace } from '../../source/index.js';
 import { type CliContext, contextFor } from '../context.js';
 import { printJson, printLines } from '../format.js';
 import { openCliSource } from '../image-source.js';
@@ -34,7 +34,10 @@ export function registerArtifact(program: Command): void {
     .command('push')
     .description('push FILEs as an artifact to REF (a registry, oci:DIR[:TAG] or store:REF)')
     .argument('<ref>', 'where the artifact goes')
-    .argument('<files...>', 'FILE[:MEDIATYPE] (default media type application/octet-stream)')
+    .argument(
+      '<files...>',
+      'FILE[:MEDIATYPE] (default application/octet-stream); a folder is packed as a tar+gzip layer',
+    )
     .requiredOption(
       '--artifact-type <type>',
       'the manifest artifactType, e.g. application/vnd.example+json',
@@ -65,16 +68,27 @@ export function registerArtifact(program: Command): void {
   artifact
     .command('attach')
     .description('attach FILEs to the image SUBJECT as an artifact that refers to it (oras attach)')
-    .argument('<subject>', 'the image it is about (REPO:TAG or REPO@DIGEST)')
-    .argument('[files...]', 'FILE[:MEDIATYPE]; none: an artifact of annotations only')
+    .argument('<subject>', 'the image it is about (REPO:TAG, REPO@DIGEST or oci:DIR[:TAG])')
+    .argument('[files...]', 'FILE[:MEDIATYPE] or folder; none: an artifact of annotations only')
     .requiredOption('--artifact-type <type>', 'the manifest artifactType')
     .option('--annotation <key=value>', 'manifest annotation (repeatable)', collect)
     .option('--json', 'print JSON')
     .action(async (subjectArg: string, files: string[], opts: PushFlags, cmd: Command) => {
       const ctx = await contextFor(cmd);
       const place = parsePlace(subjectArg);
+      if (place.kind === 'oci') {
+        // In a layout the artifact is an unnamed index.json entry: found by its subject.
+        const subject = await layoutSubject(ctx, place);
+        const destination = await openDestination(
+          { kind: 'oci', path: place.path },
+          { client: ctx.client, signal: ctx.signal },
+        );
+        return push(ctx, destination, undefined, files, { ...opts, subject });
+      }
       if (place.kind !== 'registry') {
-        throw new InvalidArgumentError('attach works on registry images (REPO:TAG or REPO@DIGEST)');
+        throw new InvalidArgumentError(
+          'attach works on registry images (REPO:TAG or REPO@DIGEST) and oci:DIR[:TAG]',
+        );
       }
       const subject = await resolveSubject(ctx, place.ref);
       // Pushed by its own digest, untagged: it is found through its subject.
@@ -87,7 +101,9 @@ export function registerArtifact(program: Command): void {
     });
   artifact
     .command('pull')
-    .description('write the files of an artifact into a folder (titled layers; oras pull)')
+    .description(
+      'write the files of an artifact into a folder (titled layers; packed folders unpacked; oras pull)',
+    )
     .argument('<ref>', 'the artifact (REF@DIGEST, REF:TAG, oci:DIR:TAG, store:REF)')
     .option('-o, --output <dir>', 'folder to write into (default .)', '.')
     .option('--overwrite', 'replace files that exist')
@@ -106,7 +122,7 @@ export function registerArtifact(program: Command): void {
         });
         if (opts.json || ctx.options.json) return printJson(pulled);
         printLines(
-          ...pulled.files.map((f) => `${f.name}  ${f.digest}  ${f.size}`),
+          ...pulled.files.map((f) => `${f.name}${f.folder ? '/' : ''}  ${f.digest}  ${f.size}`),
           ...pulled.skipped.map((d) => `skipped ${d.digest}: no org.opencontainers.image.title`),
         );
       },
@@ -173,4 +189,15 @@ function subjectRef(repo: Reference, subject: string): Reference {
 async function resolveSubject(ctx: CliContext, ref: Reference): Promise<Descriptor> {
   const head = await ctx.client.headManifest(ref, { signal: ctx.signal });
   return { mediaType: head.mediaType, digest: head.digest, size: head.size };
+}
+
+/** The root of the layout image `place` names, as a subject descriptor. */
+async function layoutSubject(ctx: CliContext, place: Place & { kind: 'oci' }): Promise<Descriptor> {
+  const source = await openSource(place, { client: ctx.client, signal: ctx.signal });
+  try {
+    const root = await source.root({ signal: ctx.signal });
+    return { mediaType: root.mediaType, digest: root.digest, size: root.bytes.length };
+  } finally {
+    await source.close();
+  }
 }

@@ -32,8 +32,9 @@ export function registerExport(program: Command): void {
           throw new InvalidArgumentError(`--format must be one of ${FORMATS.join(', ')}`);
         }
         const platform = platformOptions(ctx, opts);
-        // A bare reference from the store when the store has it, else from its registry.
-        const source = await openCliSource(cmd, refArg);
+        // A bare reference from the store when the store has it, else from its registry;
+        // every layer is read, so a moved tag is pulled into the store as `ls` would.
+        const source = await openCliSource(cmd, refArg, { refreshStore: true });
         await runCopy(ctx, source, `${opts.format}:${opts.output}`, {
           ...platform,
           json: opts.json,

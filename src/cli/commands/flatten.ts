@@ -1,9 +1,9 @@
 import type { Command } from 'commander';
-import { flattenImage } from '../../mutate/index.js';
+import { flattening } from '../../mutate/index.js';
 import { runEdit } from '../edit-runner.js';
-import { cliFilesystem, openCliImage } from '../image-source.js';
+import { cliFilesystem, existingStore, listingCache } from '../image-source.js';
 
-/** `ocipeek flatten REF -t DST`: the image as one layer (crane flatten). */
+/** `ocipeek flatten REF -t DST`: the image (each of an index) as one layer (crane flatten). */
 export function registerFlatten(program: Command): void {
   program
     .command('flatten')
@@ -14,10 +14,19 @@ export function registerFlatten(program: Command): void {
     .requiredOption('-t, --tag <dst>', 'where the new image goes (REF, oci:DIR:TAG, store:REF, …)')
     .option('--json', 'print JSON')
     .action(async (refArg: string, opts: { tag: string; json?: boolean }, cmd: Command) => {
-      const img = await openCliImage(cmd, refArg);
-      const built = await cliFilesystem(img, { efficiency: false });
-      await runEdit(img, opts.tag, opts.json, (destination, tmpDir) =>
-        flattenImage(img.image, built.fs, destination, { tmpDir, signal: img.ctx.signal }),
+      await runEdit(
+        cmd,
+        refArg,
+        opts.tag,
+        opts.json,
+        { verb: 'flatten', eachPlatform: true },
+        async (ctx) => {
+          const around = { ctx, store: await existingStore(ctx), cache: listingCache(ctx) };
+          return flattening(
+            async (image) => (await cliFilesystem({ ...around, image }, { efficiency: false })).fs,
+            { signal: ctx.signal },
+          );
+        },
       );
     });
 }

@@ -1,7 +1,6 @@
 import type { Command } from 'commander';
-import { mutateImage } from '../../mutate/index.js';
+import { mutation } from '../../mutate/index.js';
 import { runEdit } from '../edit-runner.js';
-import { openCliImage } from '../image-source.js';
 import { collect, parseAnnotations } from '../repeatable.js';
 
 interface MutateFlags {
@@ -24,7 +23,10 @@ function argv(value: string | undefined): string[] | undefined {
   return value === '' ? [] : value.split(',');
 }
 
-/** `ocipeek mutate REF -t DST`: change an image's config (crane mutate); layers are kept. */
+/**
+ * `ocipeek mutate REF -t DST`: change an image's config (crane mutate); layers are kept.
+ * An index is mutated platform by platform into a new index (one with `--platform`).
+ */
 export function registerMutate(program: Command): void {
   program
     .command('mutate')
@@ -46,7 +48,6 @@ export function registerMutate(program: Command): void {
     .option('--exposed-ports <port>', 'expose a port, 80 or 53/udp (repeatable)', collect)
     .option('--json', 'print JSON')
     .action(async (refArg: string, opts: MutateFlags, cmd: Command) => {
-      const img = await openCliImage(cmd, refArg);
       const changes = {
         labels: opts.label ? parseAnnotations(opts.label) : undefined,
         annotations: opts.annotation ? parseAnnotations(opts.annotation) : undefined,
@@ -57,8 +58,8 @@ export function registerMutate(program: Command): void {
         workingDir: opts.workdir,
         exposedPorts: opts.exposedPorts,
       };
-      await runEdit(img, opts.tag, opts.json, (destination, tmpDir) =>
-        mutateImage(img.image, destination, changes, { tmpDir, signal: img.ctx.signal }),
+      await runEdit(cmd, refArg, opts.tag, opts.json, { verb: 'mutate', eachPlatform: true }, () =>
+        mutation(changes),
       );
     });
 }

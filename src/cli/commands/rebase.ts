@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { rebaseImage } from '../../mutate/index.js';
+import { rebasing } from '../../mutate/index.js';
 import { runEdit } from '../edit-runner.js';
 import { openCliImage } from '../image-source.js';
 
@@ -21,14 +21,18 @@ export function registerRebase(program: Command): void {
         opts: { oldBase: string; newBase: string; tag: string; json?: boolean },
         cmd: Command,
       ) => {
-        const img = await openCliImage(cmd, refArg);
-        const oldBase = await openCliImage(cmd, opts.oldBase);
-        const newBase = await openCliImage(cmd, opts.newBase);
-        await runEdit(img, opts.tag, opts.json, (destination, tmpDir) =>
-          rebaseImage(img.image, oldBase.image, newBase.image, destination, {
-            tmpDir,
-            signal: img.ctx.signal,
-          }),
+        // The bases are one platform's images: an index given as IMAGE needs --platform.
+        await runEdit(
+          cmd,
+          refArg,
+          opts.tag,
+          opts.json,
+          { verb: 'rebase', eachPlatform: false },
+          async () => {
+            const oldBase = await openCliImage(cmd, opts.oldBase);
+            const newBase = await openCliImage(cmd, opts.newBase);
+            return rebasing(oldBase.image, newBase.image);
+          },
         );
       },
     );

@@ -1,7 +1,7 @@
 import { isDigest } from '../../digest/index.js';
 import { parseManifest } from '../../media/index.js';
+import { referrerDescriptor } from '../../media/referrer-descriptor.js';
 import type { RegistryClient } from '../../registry/index.js';
-import { referrerDescriptor } from '../storage/referrer-descriptor.js';
 import type { StoredManifest } from '../storage/registry-storage.js';
 import type { CacheParts } from './cache-parts.js';
 import type { CacheUsage } from './cache-usage.js';

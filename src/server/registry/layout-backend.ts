@@ -1,6 +1,6 @@
 import { isDigest } from '../../digest/index.js';
 import { isOcipeekError, NotFoundError } from '../../errors/index.js';
-import { type OciLayout, tagOfRefName, walkManifests } from '../../layout/index.js';
+import { layoutReferrers, type OciLayout, tagOfRefName } from '../../layout/index.js';
 import {
   type Descriptor,
   MAX_MANIFEST_BYTES,
@@ -8,7 +8,6 @@ import {
   manifestMediaType,
   parseManifest,
 } from '../../media/index.js';
-import { referrerDescriptor } from '../storage/referrer-descriptor.js';
 import type {
   BackendBlob,
   BackendCallOptions,
@@ -120,18 +119,6 @@ export class LayoutBackend implements RegistryBackend {
     digest: string,
     options: BackendCallOptions = {},
   ): Promise<Descriptor[]> {
-    const out: Descriptor[] = [];
-    for await (const m of walkManifests(this.layout(name), { signal: options.signal })) {
-      if (m.manifest.subject?.digest === digest)
-        out.push(
-          referrerDescriptor(
-            m.manifest,
-            m.descriptor.digest,
-            m.bytes.length,
-            m.descriptor.mediaType,
-          ),
-        );
-    }
-    return out;
+    return layoutReferrers(this.layout(name), digest, options);
   }
 }

@@ -10,7 +10,7 @@ import {
   manifestMediaType,
   parseManifest,
 } from '../../media/index.js';
-import { referrerDescriptor } from '../storage/referrer-descriptor.js';
+import { referrerDescriptor } from '../../media/referrer-descriptor.js';
 import type { ManifestWrite } from '../storage/registry-storage.js';
 import { RegistryHttpError } from './http-errors.js';
 import { isTag } from './names.js';

@@ -1,9 +1,9 @@
 import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Descriptor } from '../../media/index.js';
+import { referrerDescriptor } from '../../media/referrer-descriptor.js';
 import { contentGraph } from '../../store/content-graph.js';
 import type { Store } from '../../store/index.js';
-import { referrerDescriptor } from './referrer-descriptor.js';
 import { repositoryOfRefName } from './repository-names.js';
 
 /** What the tags of one repository reach in the store. */

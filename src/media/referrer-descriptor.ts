@@ -1,4 +1,5 @@
-import { type Descriptor, isIndex, type Manifest, manifestMediaType } from '../../media/index.js';
+import { isIndex, manifestMediaType } from './parse.js';
+import type { Descriptor, Manifest } from './types.js';
 
 /**
  * The descriptor the referrers API lists for `manifest` (stored as `digest`, `size`
