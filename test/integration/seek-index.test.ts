@@ -97,6 +97,18 @@ describe('seek index: ocipeek index, then ls/cat through it', () => {
       `ls -R: ${proxy.log.length} requests, ${listingBytes} bytes (index ${report.indexBytes} of ${layerBytes} layer bytes)`,
     );
 
+    // layers: entries and tar sizes from the index's tables, no layer byte read.
+    const layersPlain = await cli(['layers', via, '--json', '--no-index'], `${name}-plain`);
+    assert.equal(layersPlain.code, 0, layersPlain.stderr);
+    proxy.resetLog();
+    const layersLazy = await cli(['layers', via, '--json'], `${name}-lazy`);
+    assert.equal(layersLazy.code, 0, layersLazy.stderr);
+    assert.deepEqual(JSON.parse(layersLazy.out), JSON.parse(layersPlain.out));
+    assert.equal(layerBlobs(proxy, layers).length, 0, 'layers reads no layer byte');
+    notes.push(
+      `layers: ${proxy.log.length} requests, ${proxy.log.reduce((n, r) => n + r.bytesSent, 0)} bytes`,
+    );
+
     // Cached in the store: the second look asks for no referrers.
     proxy.resetLog();
     const again = await cli(['stat', via, '/zz/end.txt', '--json'], `${name}-lazy`);
