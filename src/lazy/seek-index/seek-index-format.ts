@@ -124,7 +124,8 @@ export function encodeSpanRecord(record: SpanRecord): Buffer {
     window: record.window.toString('base64'),
     pieces: record.pieces.map((p) => [p.bit, p.out, p.digest]),
   };
-  return gzipSync(JSON.stringify(json));
+  // Level 1: the window in it is deflated already; the rest is a few digests.
+  return gzipSync(JSON.stringify(json), { level: 1 });
 }
 
 /**
