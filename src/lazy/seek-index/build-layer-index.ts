@@ -29,6 +29,7 @@ export interface BuildLayerSeekIndexOptions {
 
 /** One layer's index as built: the table and the records blob its checkpoints point into. */
 export interface BuiltLayerSeekIndex {
+  /** The table (checkpoints and entries). */
   index: LayerSeekIndex;
   /** The records blob (windows and piece digests), `index.records` names it. */
   records: Buffer;
