@@ -76,6 +76,23 @@ async function writePointer(cacheDir: string | undefined, manifestDigest: string
 }
 
 /**
+ * The artifact manifest kept under `digest`, if it is one of this version's: a pointer
+ * left by an older ocipeek (a version 1 index) is asked again, not warned about forever.
+ */
+async function readCachedManifest(
+  cacheDir: string | undefined,
+  digest: string,
+): Promise<Buffer | undefined> {
+  const bytes = await readCachedFile(cacheDir, digest);
+  try {
+    const json = bytes && (JSON.parse(bytes.toString('utf8')) as { artifactType?: unknown });
+    return json && json.artifactType === SEEK_INDEX_ARTIFACT_TYPE ? bytes : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
  * Look for a seek index of a registry image: one referrers request (filtered by
  * {@link SEEK_INDEX_ARTIFACT_TYPE}), then the artifact manifest and its tables, each
  * verified by digest and cached (records are read by range when a file is read). An index
@@ -98,7 +115,7 @@ export async function findSeekIndex(
   );
   if (pointer === null) return undefined;
   let artifactDigest = pointer;
-  let manifestBytes = artifactDigest && (await readCachedFile(cacheDir, artifactDigest));
+  let manifestBytes = artifactDigest && (await readCachedManifest(cacheDir, artifactDigest));
   if (!manifestBytes) {
     const found = await client.listReferrers(repo.withDigest(image.manifestDigest), {
       artifactType: SEEK_INDEX_ARTIFACT_TYPE,
