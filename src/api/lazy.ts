@@ -46,6 +46,7 @@ export type {
 } from '../lazy/range-source.js';
 export {
   type BuildLayerSeekIndexOptions,
+  type BuiltLayerSeekIndex,
   buildLayerSeekIndex,
 } from '../lazy/seek-index/build-layer-index.js';
 export {
@@ -58,15 +59,21 @@ export {
   type FindSeekIndexOptions,
   findSeekIndex,
   type ImageSeekIndex,
+  NO_INDEX_TTL_MS,
 } from '../lazy/seek-index/find-seek-index.js';
 export {
+  DEFAULT_PIECE,
   DEFAULT_SPAN,
   decodeLayerSeekIndex,
   encodeLayerSeekIndex,
   type LayerSeekIndex,
   SEEK_INDEX_ARTIFACT_TYPE,
   SEEK_INDEX_LAYER_ANNOTATION,
-  SEEK_INDEX_LAYER_MEDIA_TYPE,
+  SEEK_INDEX_RECORDS_MEDIA_TYPE,
+  SEEK_INDEX_TABLE_MEDIA_TYPE,
   type SeekCheckpoint,
+  type SeekPiece,
+  type SpanRecord,
 } from '../lazy/seek-index/seek-index-format.js';
+export { SpanRecords } from '../lazy/seek-index/span-records.js';
 export { parseSize } from '../util/parse-size.js';

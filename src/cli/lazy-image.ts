@@ -72,6 +72,27 @@ async function cliSeekIndex(img: CliImage): Promise<ImageSeekIndex | undefined> 
 }
 
 /**
+ * The merged view and each layer's tar size from the seek index alone (`layers`): only
+ * when the index covers every layer of the registry image, since TOC formats do not
+ * record a layer's tar size; `undefined` otherwise (and with `--no-index`).
+ */
+export async function cliIndexedFilesystem(
+  img: CliImage,
+): Promise<{ fs: ImageFilesystem; tarSizes: number[] } | undefined> {
+  const seekIndex = await cliSeekIndex(img);
+  const indexed = img.image.layers.map((l) => seekIndex?.layers.get(l.descriptor.digest));
+  if (!seekIndex || indexed.some((l) => l === undefined)) return undefined;
+  const lazy = await openLazyImage(img.image, {
+    client: img.ctx.client,
+    signal: img.ctx.signal,
+    seekIndex,
+  });
+  if (lazy === undefined) return undefined;
+  warnRefused(lazy.fs);
+  return { fs: lazy.fs, tarSizes: indexed.map((l) => l!.index.size) };
+}
+
+/**
  * The merged filesystem for commands that only look at entries (`ls`, `tree`, `stat`,
  * `find`): from the TOCs or seek index of a lazy image, else built from the layers (and
  * cached).

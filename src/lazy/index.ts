@@ -37,6 +37,7 @@ export {
 } from './range-source.js';
 export {
   type BuildLayerSeekIndexOptions,
+  type BuiltLayerSeekIndex,
   buildLayerSeekIndex,
 } from './seek-index/build-layer-index.js';
 export {
@@ -49,17 +50,23 @@ export {
   type FindSeekIndexOptions,
   findSeekIndex,
   type ImageSeekIndex,
+  NO_INDEX_TTL_MS,
 } from './seek-index/find-seek-index.js';
 export {
+  DEFAULT_PIECE,
   DEFAULT_SPAN,
   decodeLayerSeekIndex,
   encodeLayerSeekIndex,
   type LayerSeekIndex,
   SEEK_INDEX_ARTIFACT_TYPE,
   SEEK_INDEX_LAYER_ANNOTATION,
-  SEEK_INDEX_LAYER_MEDIA_TYPE,
+  SEEK_INDEX_RECORDS_MEDIA_TYPE,
+  SEEK_INDEX_TABLE_MEDIA_TYPE,
   type SeekCheckpoint,
+  type SeekPiece,
+  type SpanRecord,
 } from './seek-index/seek-index-format.js';
+export { SpanRecords } from './seek-index/span-records.js';
 export type { TocJson, TocJsonEntry } from './toc-json.js';
 export {
   ZSTD_CHUNKED_CHECKSUM_ANNOTATIONS,

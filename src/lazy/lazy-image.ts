@@ -86,7 +86,7 @@ async function openTocLayer(
   if (indexed) {
     // pako is loaded only for images read through a seek index.
     const { IndexedLayer } = await import('./seek-index/indexed-layer.js');
-    return new IndexedLayer(source, indexed.index, indexed.digest);
+    return new IndexedLayer(source, indexed.index, indexed.digest, indexed.records);
   }
   return (await openLazyLayer(source, descriptor, { probe: false, signal: options.signal }))!;
 }

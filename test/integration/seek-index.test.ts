@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
-import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { mkdir, readFile, utimes, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { publishReferrer } from '../../src/artifact/index.js';
 import { copyImage } from '../../src/copy/index.js';
@@ -9,6 +9,7 @@ import { startRegistryServer } from '../../src/index.js';
 import {
   buildSeekIndex,
   encodeLayerSeekIndex,
+  NO_INDEX_TTL_MS,
   SEEK_INDEX_ARTIFACT_TYPE,
   writeSeekIndex,
 } from '../../src/lazy/index.js';
@@ -56,7 +57,12 @@ describe('seek index: ocipeek index, then ls/cat through it', () => {
     const report = JSON.parse(indexed.out);
     assert.equal(report.referrers, source);
     assert.equal(report.layers.length, 2);
-    assert.ok(report.indexBytes < report.imageBytes / 50, 'the index is under 2% of the image');
+    const tables = report.layers.reduce((n: number, l: { size: number }) => n + l.size, 0);
+    assert.ok(
+      tables < report.imageBytes / 50,
+      'the tables (what a listing reads) < 2% of the image',
+    );
+    assert.ok(report.layers.every((l: { records: number }) => l.records > 0));
 
     const listed = await cli(['referrers', ref, '--json'], `${name}-ls`);
     assert.equal(listed.code, 0, listed.stderr);
@@ -89,6 +95,18 @@ describe('seek index: ocipeek index, then ls/cat through it', () => {
     const listingBytes = proxy.log.reduce((n, r) => n + r.bytesSent, 0);
     notes.push(
       `ls -R: ${proxy.log.length} requests, ${listingBytes} bytes (index ${report.indexBytes} of ${layerBytes} layer bytes)`,
+    );
+
+    // layers: entries and tar sizes from the index's tables, no layer byte read.
+    const layersPlain = await cli(['layers', via, '--json', '--no-index'], `${name}-plain`);
+    assert.equal(layersPlain.code, 0, layersPlain.stderr);
+    proxy.resetLog();
+    const layersLazy = await cli(['layers', via, '--json'], `${name}-lazy`);
+    assert.equal(layersLazy.code, 0, layersLazy.stderr);
+    assert.deepEqual(JSON.parse(layersLazy.out), JSON.parse(layersPlain.out));
+    assert.equal(layerBlobs(proxy, layers).length, 0, 'layers reads no layer byte');
+    notes.push(
+      `layers: ${proxy.log.length} requests, ${proxy.log.reduce((n, r) => n + r.bytesSent, 0)} bytes`,
     );
 
     // Cached in the store: the second look asks for no referrers.
@@ -147,6 +165,55 @@ describe('seek index: ocipeek index, then ls/cat through it', () => {
     await indexAndRead(`${serve.host}:${serve.port}`, serveProxy, 'serve', 'api');
   });
 
+  it('no index: the answer is cached in the store, so a second command asks nothing', async () => {
+    const src = `${fixture.reg.host}/lazy/src:v1`;
+    const dst = await openDestination(`${fixture.reg.host}/lazy/none:v1`, {
+      client: fixture.client,
+    });
+    await copyImage(await openSource(src, { client: fixture.client }), dst, {});
+    const via = `${fixture.proxy.host}/lazy/none:v1`;
+    const image = await openPlaceImage(via, { client: fixture.client });
+    const pointer = join(
+      work.path,
+      'none',
+      '.ocipeek',
+      'seek-index',
+      `${image.manifestDigest.replace(':', '-')}.seek-index`,
+    );
+    await image.close();
+    const lookups = async (args: string[]) => {
+      fixture.proxy.resetLog();
+      const r = await cli(args, 'none');
+      assert.equal(r.code, 0, r.stderr);
+      return { out: r.out, err: r.stderr, asked: referrerRequests(fixture.proxy).length };
+    };
+    // What an older ocipeek left: a pointer to a version 1 index, asked again, not used.
+    const v1 = Buffer.from(
+      JSON.stringify({
+        schemaVersion: 2,
+        mediaType: 'application/vnd.oci.image.manifest.v1+json',
+        artifactType: 'application/vnd.ocipeek.seek-index.v1',
+        subject: { digest: image.manifestDigest },
+        layers: [],
+      }),
+    );
+    await mkdir(dirname(pointer), { recursive: true });
+    await writeFile(join(dirname(pointer), digestOf(v1).replace(':', '-')), v1);
+    await writeFile(pointer, digestOf(v1));
+    const first = await lookups(['ls', via, '/etc']);
+    assert.ok(first.asked >= 1, 'the first command looks for an index');
+    assert.doesNotMatch(first.err, /warning/);
+    assert.equal(await readFile(pointer, 'utf8'), 'none');
+    const second = await lookups(['ls', via, '/etc']);
+    assert.equal(second.asked, 0, 'the second asks nothing');
+    assert.equal(second.out, first.out);
+    assert.equal((await lookups(['cat', via, '/top.txt'])).asked, 0, 'nor does cat');
+    // Once the answer is older than its time to live, it is asked again.
+    const old = new Date(Date.now() - NO_INDEX_TTL_MS - 60_000);
+    await utimes(pointer, old, old);
+    assert.ok((await lookups(['ls', via, '/etc'])).asked >= 1, 'asked again when stale');
+  });
+
   it('-o oci:DIR writes the artifact with the image manifest as subject', async () => {
     const out = join(work.path, 'index-layout');
     const r = await cli(['index', `${fixture.reg.host}/lazy/src:v1`, '-o', `oci:${out}`], 'o');
@@ -159,7 +226,7 @@ describe('seek index: ocipeek index, then ls/cat through it', () => {
       client: fixture.client,
     });
     assert.equal(manifest.subject.digest, image.manifestDigest);
-    assert.equal(manifest.layers.length, image.layers.length);
+    assert.equal(manifest.layers.length, 2 * image.layers.length, 'a table and records a layer');
     await image.close();
   });
 
@@ -216,7 +283,7 @@ async function buildLyingManifest(
   const manifest = JSON.parse(built.manifest.toString());
   const rebuilt = buildArtifactManifest({
     artifactType: SEEK_INDEX_ARTIFACT_TYPE,
-    layers: built.blobs.map((b) => b.descriptor),
+    layers: built.blobs.flatMap((b) => [b.descriptor, b.records.descriptor]),
     subject: { ...manifest.subject, digest: subject },
   });
   return {

@@ -11,13 +11,14 @@ import { openCliImage } from '../image-source.js';
 
 interface IndexFlags {
   span?: number;
+  compressedSpan?: number;
   push?: boolean;
   output?: string;
   json?: boolean;
 }
 
 /**
- * `ocipeek index REF [--span 4MiB] [--push | -o PLACE]`: build a seek index of a gzip
+ * `ocipeek index REF [--span 4MiB] [--compressed-span SIZE] [--push | -o PLACE]`: build a seek index of a gzip
  * image and publish it as the image's referrer, so that `ls`, `cat` and the rest read it
  * lazily.
  */
@@ -28,7 +29,16 @@ export function registerIndex(program: Command): void {
       'build a seek index of a gzip image (checkpoints + file table) and publish it as a referrer, so it can be read lazily',
     )
     .argument('<image>', 'image reference or place (oci:DIR[:TAG], oci-archive:FILE, …)')
-    .option('--span <size>', 'uncompressed bytes between checkpoints (default 4MiB)', parseSize)
+    .option(
+      '--span <size>',
+      'uncompressed bytes between checkpoints, at most (default 4MiB)',
+      parseSize,
+    )
+    .option(
+      '--compressed-span <size>',
+      'compressed bytes between checkpoints, at most (default 0.5% of the layer, at least 128KiB)',
+      parseSize,
+    )
     .option('--push', "push the index to the image's repository, as a referrer of the image")
     .option('-o, --output <place>', 'write the index artifact to a place instead (oci:DIR, …)')
     .option('--json', 'print JSON')
@@ -39,7 +49,11 @@ export function registerIndex(program: Command): void {
       const img = await openCliImage(cmd, refArg);
       const { ctx, image } = img;
       const started = performance.now();
-      const built = await buildSeekIndex(image, { span: opts.span, signal: ctx.signal });
+      const built = await buildSeekIndex(image, {
+        span: opts.span,
+        compressedSpan: opts.compressedSpan,
+        signal: ctx.signal,
+      });
       const seconds = (performance.now() - started) / 1000;
       let target: string;
       let referrers: 'api' | 'tag' | undefined;
@@ -67,7 +81,10 @@ export function registerIndex(program: Command): void {
         target = opts.output!;
       }
       const imageBytes = image.layers.reduce((n, l) => n + l.descriptor.size, 0);
-      const indexBytes = built.blobs.reduce((n, b) => n + b.bytes.length, built.manifest.length);
+      const indexBytes = built.blobs.reduce(
+        (n, b) => n + b.bytes.length + b.records.bytes.length,
+        built.manifest.length,
+      );
       if (opts.json || ctx.options.json) {
         return printJson({
           image: image.name,
@@ -82,6 +99,7 @@ export function registerIndex(program: Command): void {
             layer: b.index.layer.digest,
             digest: b.descriptor.digest,
             size: b.descriptor.size,
+            records: b.records.descriptor.size,
             checkpoints: b.index.checkpoints.length,
             entries: b.index.entries.length,
           })),
@@ -89,11 +107,12 @@ export function registerIndex(program: Command): void {
       }
       printLines(
         table([
-          ['LAYER', 'INDEX', 'SIZE', 'CHECKPOINTS', 'ENTRIES'],
+          ['LAYER', 'TABLE', 'SIZE', 'RECORDS', 'CHECKPOINTS', 'ENTRIES'],
           ...built.blobs.map((b) => [
             shortDigest(b.index.layer.digest),
             shortDigest(b.descriptor.digest),
             formatBytes(b.descriptor.size),
+            formatBytes(b.records.descriptor.size),
             String(b.index.checkpoints.length),
             String(b.index.entries.length),
           ]),

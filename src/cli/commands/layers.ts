@@ -11,6 +11,7 @@ import { escapeName } from '../../tar/name-codec.js';
 import { parseSize } from '../../util/parse-size.js';
 import { formatBytes, printJson, printLines, shortDigest, table } from '../format.js';
 import { cliFilesystem, openCliImage } from '../image-source.js';
+import { cliIndexedFilesystem } from '../lazy-image.js';
 
 /** `ocipeek layers REF`: what each layer did and how much space the image wastes. */
 export function registerLayers(program: Command): void {
@@ -42,7 +43,8 @@ export function registerLayers(program: Command): void {
     )
     .action(async (refArg: string, opts: LayersFlags, cmd: Command) => {
       const img = await openCliImage(cmd, refArg);
-      const built = await cliFilesystem(img);
+      // A seek index gives every layer's entries and tar size: no layer byte is read.
+      const built = (await cliIndexedFilesystem(img)) ?? (await cliFilesystem(img));
       const summary = layerReport(img.image, built.fs, built.tarSizes);
       const ci = ciLimits(opts);
       const rules = ci ? checkEfficiency(built.fs.efficiency(), ci) : undefined;

@@ -13,13 +13,18 @@ import {
   type LayerSeekIndex,
   SEEK_INDEX_ARTIFACT_TYPE,
   SEEK_INDEX_LAYER_ANNOTATION,
-  SEEK_INDEX_LAYER_MEDIA_TYPE,
+  SEEK_INDEX_RECORDS_MEDIA_TYPE,
+  SEEK_INDEX_TABLE_MEDIA_TYPE,
 } from './seek-index-format.js';
 
 /** Options of {@link buildSeekIndex}. */
 export interface BuildSeekIndexOptions {
-  /** Uncompressed bytes between checkpoints, at least (default 4 MiB). */
+  /** Uncompressed bytes between checkpoints, at most (plus a block; default 4 MiB). */
   span?: number;
+  /** Compressed bytes between checkpoints, at most (default 0.5% of the layer, ≥ 128 KiB). */
+  compressedSpan?: number;
+  /** Uncompressed bytes between piece digests, at least (default 64 KiB). */
+  piece?: number;
   /** Layers indexed at once (default 3, as listing). */
   concurrency?: number;
   signal?: AbortSignal;
@@ -32,8 +37,16 @@ export interface BuiltSeekIndex {
   digest: string;
   /** The descriptor the image's referrers list gives it. */
   descriptor: Descriptor;
-  /** One index blob per gzip layer, in layer order, with its descriptor. */
-  blobs: Array<{ descriptor: Descriptor; bytes: Buffer; index: LayerSeekIndex }>;
+  /**
+   * Per gzip layer, in layer order: its table blob (`descriptor`, `bytes`, decoded as
+   * `index`) and its records blob.
+   */
+  blobs: Array<{
+    descriptor: Descriptor;
+    bytes: Buffer;
+    index: LayerSeekIndex;
+    records: { descriptor: Descriptor; bytes: Buffer };
+  }>;
 }
 
 const isGzip = (d: Descriptor) => /gzip$/.test(d.mediaType);
@@ -60,18 +73,32 @@ export async function buildSeekIndex(
     todo,
     async (layer, signal) => {
       const body = await layer.open({ signal });
-      const index = await buildLayerSeekIndex(body, layer.descriptor, {
+      const { index, records } = await buildLayerSeekIndex(body, layer.descriptor, {
         span: options.span,
+        compressedSpan: options.compressedSpan,
+        piece: options.piece,
         signal,
       });
       const bytes = encodeLayerSeekIndex(index);
+      const annotations = { [SEEK_INDEX_LAYER_ANNOTATION]: layer.descriptor.digest };
       const descriptor: Descriptor = {
-        mediaType: SEEK_INDEX_LAYER_MEDIA_TYPE,
+        mediaType: SEEK_INDEX_TABLE_MEDIA_TYPE,
         digest: digestOf(bytes, 'sha256'),
         size: bytes.length,
-        annotations: { [SEEK_INDEX_LAYER_ANNOTATION]: layer.descriptor.digest },
+        annotations,
       };
-      return { descriptor, bytes, index };
+      const recordsDescriptor: Descriptor = {
+        mediaType: SEEK_INDEX_RECORDS_MEDIA_TYPE,
+        digest: index.records.digest,
+        size: index.records.size,
+        annotations,
+      };
+      return {
+        descriptor,
+        bytes,
+        index,
+        records: { descriptor: recordsDescriptor, bytes: records },
+      };
     },
     {
       concurrency: options.concurrency ?? 3,
@@ -83,7 +110,7 @@ export async function buildSeekIndex(
   };
   const built = buildArtifactManifest({
     artifactType: SEEK_INDEX_ARTIFACT_TYPE,
-    layers: blobs.map((b) => b.descriptor),
+    layers: blobs.flatMap((b) => [b.descriptor, b.records.descriptor]),
     subject: await manifestDescriptor(image, options.signal),
     annotations,
   });
@@ -131,10 +158,12 @@ export async function writeSeekIndex(
       mediaType: built.descriptor.mediaType,
       digest: built.digest,
     };
-    const blobs = built.blobs.map((b) => ({
-      descriptor: b.descriptor,
-      open: () => Readable.from([b.bytes]),
-    }));
+    const blobs = built.blobs.flatMap((b) =>
+      [b, b.records].map(({ descriptor, bytes }) => ({
+        descriptor,
+        open: () => Readable.from([bytes]),
+      })),
+    );
     return await writeArtifact(destination, root, blobs, options);
   } catch (err) {
     await destination.abort().catch(() => {});

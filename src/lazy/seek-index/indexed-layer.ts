@@ -8,23 +8,28 @@ import { type LazyOpenOptions, TocLayer } from '../lazy-layer.js';
 import type { BlobRangeSource } from '../range-source.js';
 import { InflateFailure, inflateRange, WINDOW_SIZE } from './raw-inflate.js';
 import type { LayerSeekIndex } from './seek-index-format.js';
+import type { SpanRecords } from './span-records.js';
 
 /**
  * Spans read with one range request at most, in uncompressed bytes: a small file costs
- * the span(s) it lies in, one request; a large one is read in pieces of this size.
+ * the distance from its checkpoint to the piece holding its end, one request; a large one
+ * is read in pieces of about this size.
  */
 const MAX_READ = 16 * 1024 * 1024;
 
 /**
- * A gzip layer read through its seek index: the entries come from the index, and a file's
- * bytes from the spans it lies in, each fetched by range, inflated from its checkpoint
- * and checked against the span digest before any byte of it is handed out.
+ * A gzip layer read through its seek index: the entries come from the index's table, and
+ * a file's bytes from the spans it lies in: its checkpoint's record (window and piece
+ * digests) from the records blob, then the compressed bytes from the checkpoint to the
+ * piece holding the file's end, each fetched by range, inflated from the checkpoint and
+ * checked piece by piece before any byte of it is handed out.
  */
 export class IndexedLayer extends TocLayer {
   constructor(
     source: BlobRangeSource,
     private readonly index: LayerSeekIndex,
     indexDigest: string,
+    private readonly records: SpanRecords,
   ) {
     super('seek-index', 'gzip', source, {
       entries: index.entries.map(
@@ -56,16 +61,17 @@ export class IndexedLayer extends TocLayer {
         `${tar.path} is a sparse file, which the seek index cannot read`,
       );
     }
+    const cps = this.index.checkpoints;
     const end = tar.dataOffset + tar.size;
     let at = tar.headerOffset;
     let first = true;
     while (first || at < end) {
       const from = this.spanAt(at);
       let to = from;
-      const startOut = this.index.checkpoints[from]!.out;
+      const startOut = cps[from]!.out;
       // Whole spans up to MAX_READ; the first read reaches at least the content's start.
-      while (to + 1 < this.index.checkpoints.length) {
-        const nextOut = this.index.checkpoints[to + 1]!.out;
+      while (to + 1 < cps.length) {
+        const nextOut = cps[to + 1]!.out;
         if (
           nextOut >= end ||
           (nextOut - startOut >= MAX_READ && !(first && nextOut <= tar.dataOffset))
@@ -74,15 +80,15 @@ export class IndexedLayer extends TocLayer {
         }
         to++;
       }
-      const bytes = await this.readSpans(from, to, signal);
-      const spanEnd = startOut + bytes.length;
+      const bytes = await this.readSpans(from, to, Math.max(end, at + 1), signal);
+      const readEnd = startOut + bytes.length;
       if (first) {
         await this.checkHeader(tar, bytes.subarray(tar.headerOffset - startOut));
         first = false;
         at = tar.dataOffset;
       }
       if (tar.size === 0) return;
-      const piece = bytes.subarray(at - startOut, Math.min(end, spanEnd) - startOut);
+      const piece = bytes.subarray(at - startOut, Math.min(end, readEnd) - startOut);
       yield piece;
       at += piece.length;
     }
@@ -102,17 +108,24 @@ export class IndexedLayer extends TocLayer {
   }
 
   /**
-   * Spans `from` to `to` (inclusive) in one range request, inflated from `from`'s
-   * checkpoint and each checked against its digest. Anything the index got wrong (bit,
-   * window, offsets, digests) fails here with a `LazyLayerError`, never as bytes.
+   * The output of spans `from` to `to`, up to the end of the piece holding `wantEnd - 1`
+   * (or the end of span `to`, when `wantEnd` lies past it): one request for their records,
+   * one for the compressed bytes, inflated from `from`'s checkpoint and each piece checked
+   * against its digest. Anything the index got wrong (bit, window, offsets, digests) fails
+   * here with a `LazyLayerError`, never as bytes.
    */
-  private async readSpans(from: number, to: number, signal?: AbortSignal): Promise<Buffer> {
-    const { checkpoints, deflateEnd, size } = this.index;
-    const cp = checkpoints[from]!;
-    const next = checkpoints[to + 1];
-    const startByte = Math.floor(cp.bit / 8);
-    const endByte = next ? Math.ceil(next.bit / 8) : deflateEnd;
-    const outEnd = next ? next.out : size;
+  private async readSpans(
+    from: number,
+    to: number,
+    wantEnd: number,
+    signal?: AbortSignal,
+  ): Promise<Buffer> {
+    const cp = this.index.checkpoints[from]!;
+    const records = await this.records.read(from, to, signal);
+    const pieces = records.flatMap((r) => r.pieces);
+    const lastIndex = pieces.findIndex((p) => p.out >= wantEnd);
+    const wanted = lastIndex === -1 ? pieces : pieces.slice(0, lastIndex + 1);
+    const stop = wanted.at(-1)!;
     const lie = (why: string, cause?: unknown) =>
       new LazyLayerError(
         this.source.description,
@@ -122,30 +135,32 @@ export class IndexedLayer extends TocLayer {
       );
     let window: Buffer;
     try {
-      window = cp.window.length > 0 ? inflateRawSync(cp.window) : Buffer.alloc(0);
+      window = records[0]!.window.length > 0 ? inflateRawSync(records[0]!.window) : Buffer.alloc(0);
     } catch (err) {
       throw lie('its window is not raw deflate', err);
     }
     if (window.length !== Math.min(cp.out, WINDOW_SIZE)) throw lie('its window has the wrong size');
-    const compressed = await this.source.read(startByte, endByte, { signal });
+    const endByte = Math.min(Math.ceil(stop.bit / 8), this.index.deflateEnd);
+    const compressed = await this.source.read(Math.floor(cp.bit / 8), endByte, { signal });
     let out: Buffer;
     try {
-      out = inflateRange(compressed, { bitShift: cp.bit % 8, window }, outEnd - cp.out);
+      out = inflateRange(compressed, { bitShift: cp.bit % 8, window }, stop.out - cp.out);
     } catch (err) {
       if (err instanceof InflateFailure) throw lie(err.message, err);
       throw err;
     }
-    for (let i = from; i <= to; i++) {
-      const a = checkpoints[i]!.out - cp.out;
-      const b = (checkpoints[i + 1]?.out ?? size) - cp.out;
+    let a = 0;
+    for (const [i, p] of wanted.entries()) {
+      const b = p.out - cp.out;
       const digest = `sha256:${createHash('sha256').update(out.subarray(a, b)).digest('hex')}`;
-      if (digest !== checkpoints[i]!.digest) {
+      if (digest !== p.digest) {
         throw new LazyLayerError(
           this.source.description,
           'span-digest',
-          `span ${i} inflates to ${digest}, the seek index says ${checkpoints[i]!.digest}`,
+          `piece ${i} from span ${from} inflates to ${digest}, the seek index says ${p.digest}`,
         );
       }
+      a = b;
     }
     return out;
   }

@@ -1,6 +1,8 @@
+import { createHash } from 'node:crypto';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { LazyLayerError } from '../../errors/index.js';
-import { type TarEntry, TYPE_LETTERS } from '../../tar/index.js';
+import type { TarEntry } from '../../tar/index.js';
+import { decodeEntries, encodeEntries } from './seek-index-entries.js';
 
 /*
  * The format, and why it is not SOCI's.
@@ -14,101 +16,150 @@ import { type TarEntry, TYPE_LETTERS } from '../../tar/index.js';
  * no longer the format). So the index is ocipeek's own, documented here, with its own
  * artifactType; a zTOC could be written beside it later from the same checkpoints.
  *
- * One blob per layer, gzip-compressed JSON (media type {@link SEEK_INDEX_LAYER_MEDIA_TYPE}):
+ * Version 2: two blobs per layer, so that a listing fetches no window and a file read
+ * fetches one window, not all of them.
  *
- *   version      1
+ * The table ({@link SEEK_INDEX_TABLE_MEDIA_TYPE}, gzip-compressed JSON, fetched whole and
+ * checked against its descriptor):
+ *
+ *   version      2
  *   layer        { digest, size }: the gzip layer blob it describes (trusted only if equal)
- *   span         the checkpoint spacing asked for (uncompressed bytes)
+ *   span         the largest checkpoint spacing asked for in uncompressed bytes
+ *   compressedSpan  the same in compressed bytes (a checkpoint is taken at the first
+ *                block boundary past either)
  *   size         the uncompressed size of the layer (its tar)
  *   deflateEnd   byte offset in the blob where the deflate data ends (the gzip trailer)
- *   checkpoints  [bit, out, window, digest] each: the bit position in the blob where a deflate
- *                block starts, the uncompressed offset there, the 32 KiB before it
- *                (raw-deflated, base64; "" at the start) and the sha256 of the uncompressed
- *                span from here to the next checkpoint (or the end). Spans are whole deflate
- *                blocks, at least `span` bytes each but the last.
- *   entries      the tar entries in layer order (TarEntry fields; headerOffset/dataOffset are
- *                offsets in the uncompressed tar)
+ *   records      { digest, size }: the records blob of the same artifact
+ *   checkpoints  [bit, out, recordSize, recordDigest] each: the bit position in the blob
+ *                where a deflate block starts, the uncompressed offset there, and the size
+ *                and sha256 of its record (records lie back to back in checkpoint order)
+ *   entries      the tar entries in layer order, compact (`seek-index-entries.ts`)
  *
- * A span read fetches the compressed bytes from its checkpoint's byte to the next one's,
- * inflates them from the checkpoint (bit shift and window) and compares the output with
- * the span's digest; a file is then cut out of verified spans only, after the tar header
- * before its content has been parsed again and found to name it.
+ * The records blob ({@link SEEK_INDEX_RECORDS_MEDIA_TYPE}) is read by range, one record per
+ * checkpoint, each a gzip member of JSON checked against the table's digest of it:
+ *
+ *   window       the 32 KiB before the checkpoint (raw-deflated, base64; "" at the start)
+ *   pieces       [bit, out, digest] each: the span cut at deflate block boundaries at least
+ *                PIECE bytes apart; the bit position and uncompressed offset where the piece
+ *                ends and the sha256 of its output. The last piece ends where the span does.
+ *
+ * A read fetches the compressed bytes from its checkpoint's byte to the end of the piece
+ * holding the last byte it wants (so a small file costs the distance from its checkpoint,
+ * not a whole span), inflates them from the checkpoint (bit shift and window) and compares
+ * each piece's output with its digest; a file is then cut out of verified pieces only,
+ * after the tar header before its content has been parsed again and found to name it.
+ *
+ * Version 1 (one blob a layer, every window in it; one session old) is not read: its
+ * artifactType is not asked for, and `ocipeek index` builds version 2.
  */
 
 /** The artifactType of a seek-index artifact manifest (its subject is the image manifest). */
-export const SEEK_INDEX_ARTIFACT_TYPE = 'application/vnd.ocipeek.seek-index.v1';
+export const SEEK_INDEX_ARTIFACT_TYPE = 'application/vnd.ocipeek.seek-index.v2';
 
-/** The media type of one layer's index blob (gzip-compressed JSON). */
-export const SEEK_INDEX_LAYER_MEDIA_TYPE = 'application/vnd.ocipeek.seek-index.layer.v1+json+gzip';
+/** The media type of one layer's table (gzip-compressed JSON: checkpoints and entries). */
+export const SEEK_INDEX_TABLE_MEDIA_TYPE = 'application/vnd.ocipeek.seek-index.table.v2+json+gzip';
+
+/** The media type of one layer's records blob (windows and piece digests, read by range). */
+export const SEEK_INDEX_RECORDS_MEDIA_TYPE = 'application/vnd.ocipeek.seek-index.records.v2';
 
 /** The annotation on each index blob naming the layer digest it is for. */
 export const SEEK_INDEX_LAYER_ANNOTATION = 'dev.ocipeek.seek-index.layer.digest';
 
-/** The default checkpoint spacing: 4 MiB of uncompressed output. */
+/** The default checkpoint spacing in uncompressed output: 4 MiB. */
 export const DEFAULT_SPAN = 4 * 1024 * 1024;
 
-/** Where inflating can start. */
+/** The default piece length: a read ends at most this far (plus a block) past its last byte. */
+export const DEFAULT_PIECE = 32 * 1024;
+
+/** Where inflating can start, and where its record is. */
 export interface SeekCheckpoint {
   /** Bit position in the compressed blob where a deflate block starts. */
   bit: number;
   /** Uncompressed offset at that point. */
   out: number;
-  /** The window (up to 32 KiB before `out`), raw-deflated as stored. */
-  window: Buffer;
-  /** sha256 digest of the uncompressed span starting here. */
+  /** Its record in the records blob: byte offset, size and sha256 digest. */
+  record: { offset: number; size: number; digest: string };
+}
+
+/** Where a verified piece of a span ends, and the digest of its output. */
+export interface SeekPiece {
+  /** Bit position where the piece ends (a deflate block boundary, or the deflate end). */
+  bit: number;
+  /** Uncompressed offset where the piece ends. */
+  out: number;
+  /** sha256 digest of the piece's output. */
   digest: string;
 }
 
-/** One layer's seek index, decoded. */
+/** One checkpoint's record: what a read starting there needs. */
+export interface SpanRecord {
+  /** The window (up to 32 KiB before the checkpoint), raw-deflated as stored. */
+  window: Buffer;
+  /** The span's pieces in order; the last ends where the next span starts. */
+  pieces: SeekPiece[];
+}
+
+/** One layer's seek index (its table), decoded. */
 export interface LayerSeekIndex {
   layer: { digest: string; size: number };
+  /** Uncompressed bytes between checkpoints, at most (plus a block). */
   span: number;
+  /** Compressed bytes between checkpoints, at most (plus a block). */
+  compressedSpan: number;
   /** Uncompressed size of the layer's tar. */
   size: number;
   /** Byte offset in the blob where the deflate data ends (where the gzip trailer starts). */
   deflateEnd: number;
+  /** The records blob the checkpoints' records are in. */
+  records: { digest: string; size: number };
   checkpoints: SeekCheckpoint[];
   entries: TarEntry[];
 }
 
-/** The JSON of one entry: only the fields it has. */
-function entryJson(e: TarEntry): Record<string, unknown> {
-  const o: Record<string, unknown> = {
-    path: e.path,
-    type: e.type,
-    size: e.size,
-    mode: e.mode,
-    uid: e.uid,
-    gid: e.gid,
-    mtime: e.mtime,
-    headerOffset: e.headerOffset,
-    dataOffset: e.dataOffset,
+const sha256 = (bytes: Uint8Array) => `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
+
+/** One record's bytes (a gzip member of JSON). */
+export function encodeSpanRecord(record: SpanRecord): Buffer {
+  const json = {
+    window: record.window.toString('base64'),
+    pieces: record.pieces.map((p) => [p.bit, p.out, p.digest]),
   };
-  if (e.uname) o.uname = e.uname;
-  if (e.gname) o.gname = e.gname;
-  if (e.linkname !== undefined) o.linkname = e.linkname;
-  if (e.devmajor !== undefined) o.devmajor = e.devmajor;
-  if (e.devminor !== undefined) o.devminor = e.devminor;
-  if (e.xattrs !== undefined) o.xattrs = e.xattrs;
-  if (e.sparse) o.sparse = true;
-  return o;
+  // Level 1: the window in it is deflated already; the rest is a few digests.
+  return gzipSync(JSON.stringify(json), { level: 1 });
 }
 
-/** The blob of one layer's index (gzip JSON). */
+/**
+ * The records blob and the checkpoints pointing into it, from each checkpoint's position
+ * and record, in order.
+ */
+export function packSpanRecords(spans: Array<{ bit: number; out: number; record: SpanRecord }>): {
+  checkpoints: SeekCheckpoint[];
+  records: Buffer;
+} {
+  const parts: Buffer[] = [];
+  let offset = 0;
+  const checkpoints = spans.map(({ bit, out, record }) => {
+    const bytes = encodeSpanRecord(record);
+    parts.push(bytes);
+    const cp = { bit, out, record: { offset, size: bytes.length, digest: sha256(bytes) } };
+    offset += bytes.length;
+    return cp;
+  });
+  return { checkpoints, records: Buffer.concat(parts) };
+}
+
+/** The blob of one layer's table (gzip JSON). */
 export function encodeLayerSeekIndex(index: LayerSeekIndex): Buffer {
   const json = {
-    version: 1,
+    version: 2,
     layer: { digest: index.layer.digest, size: index.layer.size },
     span: index.span,
+    compressedSpan: index.compressedSpan,
     size: index.size,
     deflateEnd: index.deflateEnd,
-    checkpoints: index.checkpoints.map((c) => [
-      c.bit,
-      c.out,
-      c.window.toString('base64'),
-      c.digest,
-    ]),
-    entries: index.entries.map(entryJson),
+    records: { digest: index.records.digest, size: index.records.size },
+    checkpoints: index.checkpoints.map((c) => [c.bit, c.out, c.record.size, c.record.digest]),
+    entries: encodeEntries(index.entries),
   };
   return gzipSync(JSON.stringify(json));
 }
@@ -117,86 +168,102 @@ function isCount(v: unknown): v is number {
   return typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
 }
 
-/**
- * Decode and check one layer's index blob: every field typed, checkpoints in order inside
- * the blob and the tar, entries inside the tar. `description` names the layer in errors.
- * What it cannot check here (windows, digests, offsets that lie consistently) is checked
- * on every span read.
- */
-export function decodeLayerSeekIndex(blob: Buffer, description: string): LayerSeekIndex {
-  const bad = (why: string) => new LazyLayerError(description, 'seek-index', `seek index: ${why}`);
-  let json: Record<string, unknown>;
+const isSha256 = (v: unknown): v is string =>
+  typeof v === 'string' && /^sha256:[0-9a-f]{64}$/.test(v);
+
+function gunzipJson(blob: Buffer, description: string, what: string): Record<string, unknown> {
+  let json: unknown;
   try {
-    json = JSON.parse(gunzipSync(blob).toString('utf8')) as Record<string, unknown>;
+    json = JSON.parse(gunzipSync(blob).toString('utf8'));
   } catch (err) {
-    throw new LazyLayerError(description, 'seek-index', 'seek index is not gzip JSON', {
+    throw new LazyLayerError(description, 'seek-index', `${what} is not gzip JSON`, {
       cause: err,
     });
   }
-  if (json === null || typeof json !== 'object') throw bad('not an object');
-  if (json.version !== 1) throw bad(`version ${String(json.version)} is not 1`);
+  if (json === null || typeof json !== 'object') {
+    throw new LazyLayerError(description, 'seek-index', `${what}: not an object`);
+  }
+  return json as Record<string, unknown>;
+}
+
+/**
+ * Decode and check one layer's table blob: every field typed, checkpoints in order inside
+ * the blob and the tar, records back to back inside the records blob, entries inside the
+ * tar. `description` names the layer in errors. What it cannot check here (windows,
+ * digests, offsets that lie consistently) is checked on every read.
+ */
+export function decodeLayerSeekIndex(blob: Buffer, description: string): LayerSeekIndex {
+  const bad = (why: string) => new LazyLayerError(description, 'seek-index', `seek index: ${why}`);
+  const json = gunzipJson(blob, description, 'seek index');
+  if (json.version !== 2) throw bad(`version ${String(json.version)} is not 2`);
   const layer = json.layer as { digest?: unknown; size?: unknown } | undefined;
   if (typeof layer?.digest !== 'string' || !isCount(layer.size)) throw bad('no layer');
-  const { span, size, deflateEnd } = json;
-  if (!isCount(span) || span === 0 || !isCount(size) || !isCount(deflateEnd)) {
-    throw bad('span, size or deflateEnd missing');
+  const records = json.records as { digest?: unknown; size?: unknown } | undefined;
+  if (!isSha256(records?.digest) || !isCount(records.size)) throw bad('no records blob');
+  const { span, compressedSpan, size, deflateEnd } = json;
+  if (!isCount(span) || !isCount(compressedSpan) || !isCount(size) || !isCount(deflateEnd)) {
+    throw bad('span, compressedSpan, size or deflateEnd missing');
   }
   if (deflateEnd > layer.size) throw bad('the deflate end lies outside the layer');
   if (!Array.isArray(json.checkpoints) || json.checkpoints.length === 0) {
     throw bad('no checkpoints');
   }
   const checkpoints: SeekCheckpoint[] = [];
+  let offset = 0;
   for (const raw of json.checkpoints as unknown[]) {
-    const [bit, out, window, digest] = Array.isArray(raw) ? raw : [];
-    if (!isCount(bit) || !isCount(out) || typeof window !== 'string') {
-      throw bad(`checkpoint ${checkpoints.length} is malformed`);
-    }
-    if (typeof digest !== 'string' || !/^sha256:[0-9a-f]{64}$/.test(digest)) {
-      throw bad(`checkpoint ${checkpoints.length} has no sha256 digest`);
+    const [bit, out, recordSize, digest] = Array.isArray(raw) ? raw : [];
+    const n = checkpoints.length;
+    if (!isCount(bit) || !isCount(out) || !isCount(recordSize) || !isSha256(digest)) {
+      throw bad(`checkpoint ${n} is malformed`);
     }
     const prev = checkpoints.at(-1);
     if (prev ? bit <= prev.bit || out <= prev.out : out !== 0) {
-      throw bad(`checkpoint ${checkpoints.length} is out of order`);
+      throw bad(`checkpoint ${n} is out of order`);
     }
     if (bit >= deflateEnd * 8 || out >= Math.max(size, 1)) {
-      throw bad(`checkpoint ${checkpoints.length} lies past the end`);
+      throw bad(`checkpoint ${n} lies past the end`);
     }
-    checkpoints.push({ bit, out, window: Buffer.from(window, 'base64'), digest });
+    if (offset + recordSize > records.size) throw bad(`record ${n} lies past the records blob`);
+    checkpoints.push({ bit, out, record: { offset, size: recordSize, digest } });
+    offset += recordSize;
   }
-  if (!Array.isArray(json.entries)) throw bad('no entries');
-  const entries = (json.entries as unknown[]).map((e, i) => checkEntry(e, i, size, bad));
+  const entries = decodeEntries(json.entries, size, bad);
   return {
     layer: { digest: layer.digest, size: layer.size },
     span,
+    compressedSpan,
     size,
     deflateEnd,
+    records: { digest: records.digest, size: records.size },
     checkpoints,
     entries,
   };
 }
 
-function checkEntry(
-  raw: unknown,
-  i: number,
-  size: number,
-  bad: (why: string) => LazyLayerError,
-): TarEntry {
-  const e = raw as TarEntry;
-  const ok =
-    e !== null &&
-    typeof e === 'object' &&
-    typeof e.path === 'string' &&
-    Object.hasOwn(TYPE_LETTERS, e.type) &&
-    isCount(e.size) &&
-    isCount(e.mode) &&
-    isCount(e.uid) &&
-    isCount(e.gid) &&
-    typeof e.mtime === 'number' &&
-    isCount(e.headerOffset) &&
-    isCount(e.dataOffset) &&
-    e.headerOffset < e.dataOffset &&
-    e.dataOffset + (e.type === 'file' ? e.size : 0) <= size &&
-    (e.linkname === undefined || typeof e.linkname === 'string');
-  if (!ok) throw bad(`entry ${i} is malformed`);
-  return e;
+/**
+ * Decode checkpoint `at`'s record, already checked against its digest: pieces in order,
+ * the last ending at `end` (the next checkpoint, or the layer's end).
+ */
+export function decodeSpanRecord(
+  bytes: Buffer,
+  description: string,
+  at: number,
+  start: { bit: number; out: number },
+  end: { bit: number; out: number },
+): SpanRecord {
+  const bad = (why: string) =>
+    new LazyLayerError(description, 'seek-index', `seek index: record ${at} ${why}`);
+  const json = gunzipJson(bytes, description, `seek index record ${at}`);
+  if (typeof json.window !== 'string' || !Array.isArray(json.pieces)) throw bad('is malformed');
+  const pieces: SeekPiece[] = [];
+  let prev = start;
+  for (const raw of json.pieces as unknown[]) {
+    const [bit, out, digest] = Array.isArray(raw) ? raw : [];
+    if (!isCount(bit) || !isCount(out) || !isSha256(digest)) throw bad('has a malformed piece');
+    if (bit <= prev.bit || out <= prev.out) throw bad('has pieces out of order');
+    pieces.push({ bit, out, digest });
+    prev = { bit, out };
+  }
+  if (prev.bit !== end.bit || prev.out !== end.out) throw bad('does not end where its span does');
+  return { window: Buffer.from(json.window, 'base64'), pieces };
 }

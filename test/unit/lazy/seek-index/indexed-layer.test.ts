@@ -8,27 +8,38 @@ import { buildLayerSeekIndex } from '../../../../src/lazy/seek-index/build-layer
 import { IndexedLayer } from '../../../../src/lazy/seek-index/indexed-layer.js';
 import {
   decodeLayerSeekIndex,
+  decodeSpanRecord,
   encodeLayerSeekIndex,
   type LayerSeekIndex,
+  packSpanRecords,
+  type SpanRecord,
 } from '../../../../src/lazy/seek-index/seek-index-format.js';
+import { SpanRecords } from '../../../../src/lazy/seek-index/span-records.js';
 import { readTarEntries, type TarEntry } from '../../../../src/tar/index.js';
 import { type LayerEntry, makeTar } from '../../../harness/layers.js';
 
-const SPAN = 64 * 1024;
+const SPAN = 128 * 1024;
+const PIECE = 8 * 1024;
 
-/** Compressible files of varied sizes (some over a span), links, dirs: ~2.5 MiB of tar. */
+/** Files of varied sizes (some over a span), links, dirs: ~2.5 MiB of tar. */
 function entries(): LayerEntry[] {
   const list: LayerEntry[] = [{ path: 'etc/', type: 'dir' }];
   let seed = 11;
   for (let i = 0; i < 120; i++) {
     seed = (seed * 48271) % 2147483647;
     const size = i % 17 === 0 ? 150_000 + (seed % 50_000) : seed % 30_000;
-    const text = Array.from({ length: Math.ceil(size / 16) }, (_, k) => `f${i}-line-${k % 997}\n`)
+    // About 2:1 under gzip, so deflate blocks are a few dozen KiB (as in real layers).
+    const text = Array.from({ length: Math.ceil(size / 16) }, (_, k) => {
+      seed = (seed * 48271) % 2147483647;
+      return `f${i}-${k % 97}-${seed % 100_000}\n`;
+    })
       .join('')
       .slice(0, size);
     list.push({ path: `etc/f${i}.txt`, content: text, mode: 0o640, uid: i, gid: 7 });
   }
   list.push({ path: 'etc/empty', content: '' });
+  // Over 100 bytes: a PAX header before it, so its content is not 512 bytes after.
+  list.push({ path: `etc/${'long-name-'.repeat(12)}.txt`, content: 'long\n' });
   list.push({ path: 'etc/link', type: 'symlink', linkname: 'f1.txt' });
   list.push({ path: 'etc/hard', type: 'hardlink', linkname: 'etc/f2.txt' });
   return list;
@@ -45,10 +56,28 @@ async function fixture() {
     digest: `sha256:${createHash('sha256').update(gz).digest('hex')}`,
     size: gz.length,
   };
-  const index = await buildLayerSeekIndex(pieces(gz, 100_000), layer, { span: SPAN });
+  const { index, records } = await buildLayerSeekIndex(pieces(gz, 100_000), layer, {
+    span: SPAN,
+    compressedSpan: SPAN,
+    piece: PIECE,
+  });
   const listed: TarEntry[] = [];
   for await (const e of readTarEntries(pieces(tar, 1 << 20))) listed.push(e);
-  return { tar, gz, layer, index, listed };
+  return { tar, gz, layer, index, records, listed };
+}
+
+/** Every record of `index`, decoded. */
+function recordsOf(index: LayerSeekIndex, records: Buffer): SpanRecord[] {
+  const cps = index.checkpoints;
+  return cps.map((cp, i) =>
+    decodeSpanRecord(
+      records.subarray(cp.record.offset, cp.record.offset + cp.record.size),
+      'layer 0',
+      i,
+      cp,
+      cps[i + 1] ?? { bit: index.deflateEnd * 8, out: index.size },
+    ),
+  );
 }
 
 async function readAll(stream: NodeJS.ReadableStream): Promise<Buffer> {
@@ -57,29 +86,40 @@ async function readAll(stream: NodeJS.ReadableStream): Promise<Buffer> {
   return Buffer.concat(parts);
 }
 
-function open(gz: Buffer, index: LayerSeekIndex) {
+function open(gz: Buffer, index: LayerSeekIndex, records: Buffer) {
   const source = bufferRangeSource(gz, 'layer 0');
-  return { source, layer: new IndexedLayer(source, index, 'sha256:index') };
+  const spans = new SpanRecords(index, bufferRangeSource(records, 'records'));
+  return { source, spans, layer: new IndexedLayer(source, index, 'sha256:index', spans) };
 }
 
 describe('seek index of a gzip layer', () => {
-  it('records every entry, checkpoints every span and span digests of the tar', async () => {
-    const { tar, index, listed, layer } = await fixture();
+  it('records every entry, checkpoints every span, windows and piece digests of the tar', async () => {
+    const { tar, index, records, listed, layer } = await fixture();
     assert.deepEqual(index.layer, layer);
     assert.equal(index.size, tar.length);
     assert.deepEqual(
       index.entries.map((e) => [e.path, e.type, e.size, e.mode, e.uid, e.linkname, e.dataOffset]),
       listed.map((e) => [e.path, e.type, e.size, e.mode, e.uid, e.linkname, e.dataOffset]),
     );
+    assert.equal(index.records.size, records.length);
     // Spans end at deflate block boundaries, so they are SPAN or somewhat more.
     assert.ok(index.checkpoints.length > 3, `${index.checkpoints.length} checkpoints`);
+    const decoded = recordsOf(index, records);
     for (const [i, cp] of index.checkpoints.entries()) {
       const end = index.checkpoints[i + 1]?.out ?? tar.length;
       if (i + 1 < index.checkpoints.length) assert.ok(end - cp.out >= SPAN, `span ${i} ≥ SPAN`);
-      const digest = `sha256:${createHash('sha256').update(tar.subarray(cp.out, end)).digest('hex')}`;
-      assert.equal(cp.digest, digest, `digest of span ${i}`);
-      const window = cp.window.length ? inflateRawSync(cp.window) : Buffer.alloc(0);
-      assert.ok(window.equals(tar.subarray(Math.max(0, cp.out - 32768), cp.out)), `window ${i}`);
+      const { window, pieces: cut } = decoded[i]!;
+      const w = window.length ? inflateRawSync(window) : Buffer.alloc(0);
+      assert.ok(w.equals(tar.subarray(Math.max(0, cp.out - 32768), cp.out)), `window ${i}`);
+      if (i + 1 < index.checkpoints.length) assert.ok(cut.length > 1, `span ${i} is in pieces`);
+      let from = cp.out;
+      for (const p of cut) {
+        if (p.out < end) assert.ok(p.out - from >= PIECE, `a piece of span ${i} ≥ PIECE`);
+        const digest = `sha256:${createHash('sha256').update(tar.subarray(from, p.out)).digest('hex')}`;
+        assert.equal(p.digest, digest, `piece of span ${i} at ${from}`);
+        from = p.out;
+      }
+      assert.equal(from, end, `span ${i}'s pieces end where it does`);
     }
   });
 
@@ -87,18 +127,36 @@ describe('seek index of a gzip layer', () => {
     const { index } = await fixture();
     const decoded = decodeLayerSeekIndex(encodeLayerSeekIndex(index), 'layer 0');
     assert.deepEqual(decoded, index);
+    assert.ok(
+      index.entries.some((e) => e.dataOffset - e.headerOffset > 512),
+      'a PAX header',
+    );
   });
 
   it('reads every file as the tar holds it, a small file in one range request', async () => {
-    const { tar, gz, index, listed } = await fixture();
+    const { tar, gz, index, records, listed } = await fixture();
+    let smallBytes = 0;
+    let small = 0;
     for (const e of listed.filter((x) => x.type === 'file')) {
-      const { source, layer } = open(gz, index);
+      const { source, spans, layer } = open(gz, index, records);
       const got = await readAll(layer.open(e.path));
       assert.ok(got.equals(tar.subarray(e.dataOffset, e.dataOffset + e.size)), e.path);
       assert.equal(source.requests, 1, `${e.path}: one request`);
       assert.ok(source.bytesRead < gz.length, `${e.path}: part of the layer`);
+      assert.equal(spans.source.requests, 1, `${e.path}: one request for its records`);
+      if (e.size < PIECE) {
+        small++;
+        smallBytes += source.bytesRead;
+      }
     }
-    const { layer } = open(gz, index);
+    // A small file is read up to the piece holding its end, not to its span's end: on
+    // average about half a span.
+    const spanBytes = index.deflateEnd / index.checkpoints.length;
+    assert.ok(
+      smallBytes / small < 0.75 * spanBytes,
+      `${Math.round(smallBytes / small)} bytes a small file, spans of ${Math.round(spanBytes)}`,
+    );
+    const { layer } = open(gz, index, records);
     assert.equal(
       (await readAll(layer.open('etc/hard'))).toString(),
       (await readAll(layer.open('etc/f2.txt'))).toString(),
@@ -116,14 +174,24 @@ describe('seek index of a gzip layer', () => {
 
   describe('a lying index gives an error, never wrong bytes', () => {
     const target = 'etc/f50.txt';
-    async function lie(change: (index: LayerSeekIndex, at: number) => void, problem: string) {
-      const { gz, index } = await fixture();
-      const copy = structuredClone(index) as LayerSeekIndex;
-      for (const c of copy.checkpoints) c.window = Buffer.from(c.window);
+    type Lie = (index: LayerSeekIndex, records: SpanRecord[], at: number) => void;
+    /** Change the index and its records, re-pack the records (digests fit the change). */
+    async function lie(change: Lie, problem: string, repack = true) {
+      const built = await fixture();
+      const copy = structuredClone(built.index) as LayerSeekIndex;
+      const records = recordsOf(copy, built.records);
       const entry = copy.entries.find((e) => e.path === target)!;
       const span = copy.checkpoints.findLastIndex((c) => c.out <= entry.headerOffset);
-      change(copy, span);
-      const { layer } = open(gz, copy);
+      change(copy, records, span);
+      let blob = built.records;
+      if (repack) {
+        const packed = packSpanRecords(
+          copy.checkpoints.map((cp, i) => ({ bit: cp.bit, out: cp.out, record: records[i]! })),
+        );
+        copy.checkpoints = packed.checkpoints;
+        blob = packed.records;
+      }
+      const { layer } = open(built.gz, copy, blob);
       await assert.rejects(readAll(layer.open(target)), (err: unknown) => {
         assert.ok(err instanceof LazyLayerError, String(err));
         assert.equal(err.problem, problem);
@@ -132,22 +200,30 @@ describe('seek index of a gzip layer', () => {
     }
 
     it('a wrong window', () =>
-      lie((index, at) => {
-        const cp = index.checkpoints[at]!;
-        const w = inflateRawSync(cp.window);
-        w[w.length - 100] = w[w.length - 100]! ^ 0x55;
-        cp.window = deflateRawSync(w);
+      lie((_, records, at) => {
+        // Every byte changed: a read uses the window only where the span refers back.
+        const w = inflateRawSync(records[at]!.window).map((b) => b ^ 0x55);
+        records[at]!.window = deflateRawSync(w);
       }, 'span-digest'));
 
     it('a wrong bit offset', () =>
-      lie((index, at) => {
+      lie((index, _, at) => {
         index.checkpoints[at]!.bit += 3;
       }, 'span-digest'));
 
-    it('a wrong span digest', () =>
-      lie((index, at) => {
-        index.checkpoints[at]!.digest = `sha256:${'0'.repeat(64)}`;
+    it('a wrong piece digest', () =>
+      lie((_, records, at) => {
+        for (const p of records[at]!.pieces) p.digest = `sha256:${'0'.repeat(64)}`;
       }, 'span-digest'));
+
+    it('a record that is not the one the table names', () =>
+      lie(
+        (index, _, at) => {
+          index.checkpoints[at]!.record.digest = `sha256:${'1'.repeat(64)}`;
+        },
+        'seek-index',
+        false,
+      ));
 
     it('a wrong content offset', () =>
       lie((index) => {
@@ -162,15 +238,15 @@ describe('seek index of a gzip layer', () => {
       }, 'seek-index'));
   });
 
-  it('checks a tampered layer byte against the span digest', async () => {
-    const { gz, index, tar } = await fixture();
+  it('checks a tampered layer byte against the piece digests', async () => {
+    const { gz, index, records, tar } = await fixture();
     assert.ok(gunzipSync(gz).equals(tar));
     const bad = Buffer.from(gz);
     const entry = index.entries.find((e) => e.path === 'etc/f60.txt')!;
     const span = index.checkpoints.findLastIndex((c) => c.out <= entry.headerOffset);
     const at = Math.floor(index.checkpoints[span]!.bit / 8) + 200;
     bad[at] = bad[at]! ^ 0x01;
-    const { layer } = open(bad, index);
+    const { layer } = open(bad, index, records);
     await assert.rejects(readAll(layer.open('etc/f60.txt')), LazyLayerError);
   });
 });

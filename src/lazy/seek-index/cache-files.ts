@@ -1,0 +1,37 @@
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { digestOf } from '../../digest/index.js';
+
+/*
+ * Seek-index pieces kept in a directory (the CLI: `STORE/.ocipeek/seek-index`), each file
+ * named by the sha256 digest of its bytes: artifact manifests, tables and span records.
+ */
+
+const fileName = (digest: string) => digest.replace(':', '-');
+
+/** The bytes kept under `digest`, if they are there and still have that digest. */
+export async function readCachedFile(
+  dir: string | undefined,
+  digest: string,
+): Promise<Buffer | undefined> {
+  if (!dir) return undefined;
+  const bytes = await readFile(join(dir, fileName(digest))).catch(() => undefined);
+  return bytes && digestOf(bytes, 'sha256') === digest ? bytes : undefined;
+}
+
+/** Keep `bytes` under `digest` (written whole, then renamed into place). */
+export async function writeCachedFile(
+  dir: string | undefined,
+  digest: string,
+  bytes: Buffer,
+): Promise<void> {
+  if (!dir) return;
+  await mkdir(dir, { recursive: true });
+  const tmp = join(dir, `.${fileName(digest)}.${process.pid}.tmp`);
+  await writeFile(tmp, bytes);
+  await rename(tmp, join(dir, fileName(digest)));
+}
+
+/** A file in `dir` named after `digest`, with `suffix` (a pointer beside the cache). */
+export const cachePath = (dir: string, digest: string, suffix: string) =>
+  join(dir, `${fileName(digest)}${suffix}`);
