@@ -82,6 +82,29 @@ describe('web explorer in Chromium (playwright-core)', { timeout: 900_000 }, () 
     );
   });
 
+  it('lists the tree of an image with a seek index for a small share of its bytes', async (t) => {
+    const indexed = `${f.repo}:indexed`;
+    const before = (await stats()).bytesFetched;
+    await page.goto(`${f.explorer.url}/image/${indexed}`);
+    await page.locator('summary', { hasText: /^data\// }).click();
+    const data = page.locator('details.dir[data-api$="/data"]');
+    await data.locator('a', { hasText: /^big\.bin$/ }).waitFor();
+    assert.match((await data.textContent()) ?? '', /6\.00 MiB/);
+    await page.locator('summary', { hasText: /^usr\// }).click();
+    await page.locator('details.dir[data-api$="/usr"] summary', { hasText: /^share\// }).waitFor();
+    const spent = (await stats()).bytesFetched - before;
+    // The page's counter shows what was fetched, as the folders opened.
+    await page.waitForFunction(
+      `document.getElementById('bytes')?.dataset.bytes === '${before + spent}'`,
+    );
+    t.diagnostic(`tree through the seek index: ${spent} of ${f.indexedLayerBytes} layer bytes`);
+    assert.ok(spent < f.indexedLayerBytes / 20, `${spent} bytes of ${f.indexedLayerBytes}`);
+    // A file is read through the index too: a range of its layer, not the layer.
+    const r = await f.get(`/raw/${indexed}/app/VERSION`);
+    assert.equal(await r.text(), '1.2.3\n');
+    assert.ok((await stats()).bytesFetched - before < f.indexedLayerBytes / 10);
+  });
+
   it('shows a whited-out path as absent', async () => {
     const r = await page.goto(`${f.explorer.url}/image/${v1}/etc/motd`);
     assert.equal(r?.status(), 404);
