@@ -48,7 +48,16 @@ describe('web explorer API (ocipeek ui) against docker-registry', { timeout: 600
     const cat = await getJson<{ repositories: string[] }>(`/api/catalog/${f.reg.host}`);
     assert.deepEqual(cat.repositories, ['ui/app']);
     const tags = await getJson<TagsResponse>(`/api/tags/${f.repo}`);
-    assert.deepEqual(tags.tags.map((t) => t.tag).sort(), ['estargz', 'v1', 'v2']);
+    // The seek index of `indexed` is listed under docker-registry's referrers tag.
+    const indexed = await getJson<ImageResponse>(`/api/image/${f.repo}:indexed`);
+    const referrersTag = `sha256-${indexed.digest.slice(7)}`;
+    assert.deepEqual(tags.tags.map((t) => t.tag).sort(), [
+      'estargz',
+      'indexed',
+      referrersTag,
+      'v1',
+      'v2',
+    ]);
     const t1 = tags.tags.find((t) => t.tag === 'v1')!;
     assert.equal(t1.digest, f.v1.descriptor.digest);
     assert.equal(t1.size, f.v1.manifestBytes.length);

@@ -5,7 +5,7 @@ import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import type { LayersResponse, StatsResponse } from '../../src/ui/web/api-types.js';
-import { type ExplorerFixture, startExplorerFixture } from './web-explorer-fixture.js';
+import { type ExplorerFixture, SERVER_V1, startExplorerFixture } from './web-explorer-fixture.js';
 
 /**
  * Screenshots of the main views go to docs/screenshots/ when OCIPEEK_UPDATE_SCREENSHOTS is
@@ -129,7 +129,33 @@ describe('web explorer in Chromium (playwright-core)', { timeout: 900_000 }, () 
     const download = page.waitForEvent('download');
     await page.getByRole('link', { name: 'Download' }).click();
     assert.equal((await download).suggestedFilename(), 'VERSION.link');
+  });
+
+  it('highlights source files by name and by #! line', async () => {
+    await page.goto(`${f.explorer.url}/image/${v1}/app/server.js`);
+    const code = page.getByLabel('Content of /app/server.js').locator('code');
+    assert.equal(await code.getAttribute('data-language'), 'javascript');
+    assert.equal(await code.textContent(), SERVER_V1);
+    assert.deepEqual(await code.locator('.hljs-keyword').allTextContents(), ['const']);
+    assert.equal(
+      await code.locator('.hljs-comment').textContent(),
+      '// Answers <b>every</b> request.',
+    );
+    // The file's markup stays text: no element came of it.
+    assert.equal(await code.locator('b').count(), 0);
+    // Coloured: a keyword is not drawn in the text's colour.
+    const colour = (sel: string) =>
+      page.evaluate<string>(`getComputedStyle(document.querySelector('pre ${sel}')).color`);
+    assert.notEqual(await colour('.hljs-keyword'), await colour('code'));
+    assert.notEqual(await colour('.hljs-string'), await colour('.hljs-keyword'));
     await shot('file');
+    await page.goto(`${f.explorer.url}/image/${v1}/app/start`);
+    const script = page.getByLabel('Content of /app/start').locator('code');
+    assert.equal(await script.getAttribute('data-language'), 'bash');
+    assert.ok((await script.locator('.hljs-meta').count()) > 0, 'the #! line is marked');
+    // A file of no known language stays plain.
+    await page.goto(`${f.explorer.url}/image/${v1}/app/VERSION`);
+    assert.equal(await page.getByLabel('Content of /app/VERSION').locator('code span').count(), 0);
   });
 
   it('shows binaries as hex and images as images', async () => {

@@ -21,6 +21,14 @@ import { appLayers } from './app-fixture.js';
 /** A PNG's signature and the start of its header: binary (NUL bytes), shown as an image. */
 const PNG_HEAD = Buffer.from('89504e470d0a1a0a0000000d49484452', 'hex');
 
+/** `/app/server.js` of v1 and of v2: one line changed, one added. */
+export const SERVER_V1 =
+  'const http = require("node:http");\n// Answers <b>every</b> request.\nhttp.createServer((q, r) => r.end("ok")).listen(8080);\n';
+export const SERVER_V2 =
+  'const http = require("node:http");\n// Answers <b>every</b> request.\nhttp.createServer((q, r) => r.end("fine")).listen(8080);\nconsole.log("listening");\n';
+/** Files of both v1 and v2: a script known by its `#!` line. */
+const SCRIPTS = [{ path: 'app/start', content: '#!/bin/sh\nexec node /app/server.js "$@"\n' }];
+
 /** The node-app-like images in a registry, and an explorer in front of them. */
 export interface ExplorerFixture {
   reg: RunningRegistry;
@@ -61,7 +69,15 @@ export async function startExplorerFixture(bigSize: number): Promise<ExplorerFix
   const v1 = await randomImage(w, {
     refName: 'v1',
     labels: { 'org.example.role': 'fixture' },
-    layerEntries: appLayers([base, [], [{ path: 'app/logo.png', content: png }]]),
+    layerEntries: appLayers([
+      base,
+      [],
+      [
+        { path: 'app/logo.png', content: png },
+        ...SCRIPTS,
+        { path: 'app/server.js', content: SERVER_V1 },
+      ],
+    ]),
   });
   // Bigger than the index's 4 MiB span, so reading it whole would cost several spans.
   const indexed = await randomImage(w, {
@@ -74,7 +90,15 @@ export async function startExplorerFixture(bigSize: number): Promise<ExplorerFix
   });
   await randomImage(w, {
     refName: 'v2',
-    layerEntries: appLayers([base, [], [{ path: 'app/NEW.txt', content: 'new in v2\n' }]]),
+    layerEntries: appLayers([
+      base,
+      [],
+      [
+        { path: 'app/NEW.txt', content: 'new in v2\n' },
+        ...SCRIPTS,
+        { path: 'app/server.js', content: SERVER_V2 },
+      ],
+    ]),
   });
   await w.finish();
   const repo = `${reg.host}/ui/app`;
