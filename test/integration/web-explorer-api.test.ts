@@ -17,6 +17,7 @@ import type {
   SearchResponse,
   StatResponse,
   StatsResponse,
+  StoreResponse,
   TagsResponse,
 } from '../../src/ui/web/api-types.js';
 import { startWebExplorer } from '../../src/ui/web/web-server.js';
@@ -58,6 +59,26 @@ describe('web explorer API (ocipeek ui) against docker-registry', { timeout: 600
       'v1',
       'v2',
     ]);
+    assert.equal(tags.next, undefined, 'one page holds them all');
+    // Pages of two: docker-registry 2.8 ignores n and last, so the cut is the explorer's.
+    const pages: string[][] = [];
+    let last: string | undefined;
+    do {
+      const q = last === undefined ? '' : `&last=${encodeURIComponent(last)}`;
+      const page = await getJson<TagsResponse>(`/api/tags/${f.repo}?n=2${q}`);
+      assert.equal(page.last, last);
+      pages.push(page.tags.map((t) => t.tag));
+      last = page.next;
+    } while (last !== undefined && pages.length < 10);
+    // In the registry's order (docker-registry's is its directory's, not sorted).
+    const all = tags.tags.map((t) => t.tag);
+    assert.deepEqual(pages, [all.slice(0, 2), all.slice(2, 4), all.slice(4)]);
+    const paged = await (await f.get(`/repo/${f.repo}?n=2&last=${all[1]}`)).text();
+    assert.ok(paged.includes(`?n=2&last=${all[3]}" rel="next">Next page</a>`), paged);
+    assert.equal(
+      (await getJson<ErrorResponse>(`/api/tags/${f.repo}?n=x`, 400)).error.code,
+      'ERR_INVALID_ARGUMENT',
+    );
     const t1 = tags.tags.find((t) => t.tag === 'v1')!;
     assert.equal(t1.digest, f.v1.descriptor.digest);
     assert.equal(t1.size, f.v1.manifestBytes.length);
@@ -186,6 +207,7 @@ describe('web explorer API (ocipeek ui) against docker-registry', { timeout: 600
     await post.text();
     const bad = await getJson<ErrorResponse>('/api/image/UPPER/Case:x', 400);
     assert.equal(bad.error.code, 'ERR_INVALID_REFERENCE');
+    assert.deepEqual(await getJson<StoreResponse>('/api/store'), { path: null, images: [] });
     const none = await f.get('/nowhere');
     assert.equal(none.status, 404);
     assert.match(await none.text(), /no page at \/nowhere/);
@@ -209,6 +231,16 @@ describe('web explorer API (ocipeek ui) against docker-registry', { timeout: 600
         assert.deepEqual(names((await ramda.json()) as DirResponse), ['index.js']);
         const file = await fetch(`${explorer.url}/raw/${v1}/data/big.bin`);
         assert.equal(sha(Buffer.from(await file.arrayBuffer())), sha(f.big));
+        // The store's contents, as `ocipeek images` lists them.
+        const stored = (await (await fetch(`${explorer.url}/api/store`)).json()) as StoreResponse;
+        assert.equal(stored.path, store.dir);
+        assert.deepEqual(stored.images, await store.listImages());
+        assert.deepEqual(
+          stored.images.map((i) => [i.reference, i.digest, i.complete]),
+          [[v1, f.v1.descriptor.digest, true]],
+        );
+        const storePage = await (await fetch(`${explorer.url}/store`)).text();
+        assert.ok(storePage.includes(`<a href="/image/${v1}">${v1}</a>`), storePage);
       } finally {
         await explorer.close();
       }
@@ -271,6 +303,12 @@ describe('web explorer API (ocipeek ui) against docker-registry', { timeout: 600
       const page = await fetch(url);
       assert.equal(page.status, 200);
       assert.match(await page.text(), /org\.example\.role/);
+      // highlight.js is found from the bundle, outside it.
+      const code = await (await fetch(`${url}/app/server.js`)).text();
+      assert.match(
+        code,
+        /<code class="hljs" data-language="javascript"><span class="hljs-keyword">const<\/span>/,
+      );
       const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
       child.kill('SIGINT');
       assert.equal(await exited, 0);

@@ -1,3 +1,4 @@
+import { InvalidArgumentError } from '../../errors/index.js';
 import { diffTrees, type FsEntry, toEntryJson } from '../../fs/index.js';
 import { historySteps, inspectImage, layerReport } from '../../image/index.js';
 import { lazyFormatOf } from '../../lazy/lazy-layer.js';
@@ -5,6 +6,7 @@ import type { Platform } from '../../media/index.js';
 import { parseReference } from '../../ref/index.js';
 import { type RegistryClient, RegistrySource } from '../../registry/index.js';
 import { resolveImage } from '../../source/index.js';
+import type { Store } from '../../store/index.js';
 import { escapeName } from '../../tar/name-codec.js';
 import { mapPool } from '../../util/task-pool.js';
 import type {
@@ -17,6 +19,7 @@ import type {
   SearchResponse,
   StatResponse,
   StatsResponse,
+  StoreResponse,
   TagInfo,
   TagsResponse,
 } from './api-types.js';
@@ -27,6 +30,17 @@ import { imageUrl } from './web-paths.js';
 const SEARCH_LIMIT = 500;
 /** Tags whose digest is asked at once (one HEAD each). */
 const TAG_CONCURRENCY = 4;
+/** Tags a page shows (each costs its manifest and config): the default and the most. */
+export const TAGS_PER_PAGE = 50;
+const MAX_TAGS_PER_PAGE = 500;
+
+/** Which page of a tag list to show. */
+export interface TagPage {
+  /** Tags on the page (default {@link TAGS_PER_PAGE}, at most 500). */
+  n?: number;
+  /** Start after this tag. */
+  last?: string;
+}
 
 const baseName = (path: string) => path.slice(path.lastIndexOf('/') + 1);
 
@@ -39,6 +53,7 @@ export class ExplorerData {
     readonly views: ImageViews,
     private readonly client: RegistryClient,
     private readonly platform?: Platform,
+    private readonly store?: Store,
   ) {}
 
   async catalog(registry: string, signal?: AbortSignal): Promise<CatalogResponse> {
@@ -46,12 +61,19 @@ export class ExplorerData {
   }
 
   /**
-   * The tags of `repository` (`host/name`), each with its digest and the date its config
-   * gives (of this host's platform, for an index): its manifests and config are read.
+   * A page of the tags of `repository` (`host/name`), each with its digest and the date
+   * its config gives (of this host's platform, for an index): its manifests and config
+   * are read, so a repository of thousands of tags is shown a page at a time. Pages are
+   * asked with `n` and `last` and follow `Link`; a registry that ignores them (Debian's
+   * docker-registry 2.8) sends the whole list, cut here to the page.
    */
-  async tags(repository: string, signal?: AbortSignal): Promise<TagsResponse> {
+  async tags(repository: string, page: TagPage = {}, signal?: AbortSignal): Promise<TagsResponse> {
     const repo = parseReference(repository, { defaultTag: null });
-    const names = await this.client.listTags(repo, { signal });
+    const n = Math.min(Math.max(1, Math.floor(page.n ?? TAGS_PER_PAGE)), MAX_TAGS_PER_PAGE);
+    if (!Number.isFinite(n)) throw new InvalidArgumentError('n: the number of tags a page shows');
+    // One more than shown says whether there is a next page.
+    const listed = await this.client.listTags(repo, { limit: n + 1, last: page.last, signal });
+    const names = listed.slice(0, n);
     const tags = await mapPool(
       names,
       async (tag): Promise<TagInfo> => {
@@ -72,7 +94,17 @@ export class ExplorerData {
       },
       { concurrency: TAG_CONCURRENCY },
     );
-    return { repository: repo.name, tags };
+    const result: TagsResponse = { repository: repo.name, tags, pageSize: n };
+    if (page.last !== undefined) result.last = page.last;
+    if (listed.length > n) result.next = names[names.length - 1]!;
+    return result;
+  }
+
+  /** The images in the local store, as `ocipeek images` lists them. */
+  async stored(signal?: AbortSignal): Promise<StoreResponse> {
+    const store = this.store;
+    if (!store) return { path: null, images: [] };
+    return { path: store.dir, images: await store.listImages({ signal }) };
   }
 
   async image(ref: string): Promise<ImageResponse> {

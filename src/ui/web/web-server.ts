@@ -7,13 +7,13 @@ import { parseListenAddress } from '../../server/registry/listen-address.js';
 import { isLoopbackRegistry } from '../../transport/index.js';
 import type { ErrorResponse } from './api-types.js';
 import { SCRIPT, STYLE } from './assets.js';
-import { ExplorerData } from './explorer-data.js';
+import { ExplorerData, type TagPage } from './explorer-data.js';
 import { imageTypeOf, previewFile } from './file-preview.js';
 import { diffBody, dirBody, fileBody, overviewBody, searchBody } from './image-pages.js';
 import { ImageViews, type ImageViewsOptions } from './image-views.js';
 import { layersBody } from './layers-page.js';
 import { errorBody, page } from './page-layout.js';
-import { catalogBody, homeBody, tagsBody } from './registry-pages.js';
+import { catalogBody, homeBody, storeBody, tagsBody } from './registry-pages.js';
 import { imageUrl, refUrlPart, splitRefAndPath } from './web-paths.js';
 
 /** Options for {@link startWebExplorer}. */
@@ -40,7 +40,7 @@ type Handler = (rest: string, url: URL, res: ServerResponse, req: IncomingMessag
 
 /**
  * Serve the web explorer: pages rendered on the server (`/image/REF/PATH`, `/layers/REF`,
- * `/registry/HOST`, `/repo/HOST/REPO`, `/search/REF`, `/diff`), the JSON API they are
+ * `/registry/HOST`, `/repo/HOST/REPO[?last=TAG]`, `/store`, `/search/REF`, `/diff`), the JSON API they are
  * made from (`/api/...`, see `api-types.ts`) and file downloads (`/raw/REF/PATH`,
  * streamed). It only reads: registries through the client, images in the store, and the
  * store's listing cache is the one thing written.
@@ -57,7 +57,7 @@ export async function startWebExplorer(
     );
   }
   const views = new ImageViews(options);
-  const data = new ExplorerData(views, options.client, options.platform);
+  const data = new ExplorerData(views, options.client, options.platform, options.store);
   const json = (res: ServerResponse, value: unknown) =>
     send(res, 200, 'application/json', JSON.stringify(value));
   const html = (
@@ -72,7 +72,8 @@ export async function startWebExplorer(
     'assets/app.js': async (_r, _u, res) => send(res, 200, 'text/javascript', SCRIPT),
     'api/stats': async (_r, _u, res) => json(res, data.stats()),
     'api/catalog': async (rest, _u, res) => json(res, await data.catalog(rest)),
-    'api/tags': async (rest, _u, res) => json(res, await data.tags(rest)),
+    'api/tags': async (rest, url, res) => json(res, await data.tags(rest, tagPage(url))),
+    'api/store': async (_r, _u, res) => json(res, await data.stored()),
     'api/image': async (rest, _u, res) => json(res, await data.image(splitRefAndPath(rest).ref)),
     'api/dir': async (rest, _u, res) => {
       const { ref, path } = splitRefAndPath(rest);
@@ -103,10 +104,11 @@ export async function startWebExplorer(
       const c = await data.catalog(rest);
       html(res, `Repositories of ${c.registry}`, catalogBody(c));
     },
-    repo: async (rest, _u, res) => {
-      const t = await data.tags(rest);
+    repo: async (rest, url, res) => {
+      const t = await data.tags(rest, tagPage(url));
       html(res, `Tags of ${t.repository}`, tagsBody(t));
     },
+    store: async (_r, _u, res) => html(res, 'The local store', storeBody(await data.stored())),
     image: async (rest, _u, res) => {
       const { ref, path } = splitRefAndPath(rest);
       if (path === '/') {
@@ -222,6 +224,15 @@ class NotFoundRoute extends Error {}
  */
 function isLoopbackName(hostHeader: string | undefined): boolean {
   return hostHeader !== undefined && isLoopbackRegistry(hostHeader);
+}
+
+/** The page of tags `?n=N&last=TAG` asks for. */
+function tagPage(url: URL): TagPage {
+  const p = url.searchParams;
+  const page: TagPage = {};
+  if (p.has('n')) page.n = Number(p.get('n'));
+  if (p.get('last')) page.last = p.get('last')!;
+  return page;
 }
 
 function twoRefs(url: URL): [string, string] {
