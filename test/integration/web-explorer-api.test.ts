@@ -12,6 +12,7 @@ import type {
   DiffResponse,
   DirResponse,
   ErrorResponse,
+  FileDiffResponse,
   ImageResponse,
   LayersResponse,
   SearchResponse,
@@ -23,7 +24,12 @@ import type {
 import { startWebExplorer } from '../../src/ui/web/web-server.js';
 import { tempDir } from '../harness/index.js';
 import { CLI_PATH, runCli } from '../harness/run-cli.js';
-import { type ExplorerFixture, startExplorerFixture } from './web-explorer-fixture.js';
+import {
+  type ExplorerFixture,
+  SERVER_V1,
+  SERVER_V2,
+  startExplorerFixture,
+} from './web-explorer-fixture.js';
 
 const BIG = 3 * 1024 * 1024;
 const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
@@ -199,6 +205,56 @@ describe('web explorer API (ocipeek ui) against docker-registry', { timeout: 600
       d.removed.map((e) => e.path),
       ['/app/logo.png'],
     );
+  });
+
+  it('compares a file between two tags as a text diff', async () => {
+    const q = (path: string) =>
+      `/api/file-diff?a=${encodeURIComponent(v1)}&b=${encodeURIComponent(`${f.repo}:v2`)}&path=${encodeURIComponent(path)}`;
+    const server = await getJson<FileDiffResponse>(q('/app/server.js'));
+    assert.equal(server.result, 'text');
+    assert.deepEqual(server.before, { size: SERVER_V1.length, kind: 'text', truncated: false });
+    assert.deepEqual(server.after, { size: SERVER_V2.length, kind: 'text', truncated: false });
+    assert.deepEqual(server.hunks, [
+      {
+        oldStart: 1,
+        oldLines: 3,
+        newStart: 1,
+        newLines: 4,
+        lines: [
+          ' const http = require("node:http");',
+          ' // Answers <b>every</b> request.',
+          '-http.createServer((q, r) => r.end("ok")).listen(8080);',
+          '+http.createServer((q, r) => r.end("fine")).listen(8080);',
+          '+console.log("listening");',
+        ],
+      },
+    ]);
+    // The same file under two names (a hardlink) is compared by its content.
+    const same = await getJson<FileDiffResponse>(q('/app/VERSION.link'));
+    assert.equal(same.result, 'identical');
+    assert.deepEqual(same.hunks, []);
+    const added = await getJson<FileDiffResponse>(q('/app/NEW.txt'));
+    assert.equal(added.before, null);
+    assert.deepEqual(added.hunks[0]?.lines, ['+new in v2']);
+    const png = await getJson<FileDiffResponse>(q('/app/logo.png'));
+    assert.equal(png.result, 'binary');
+    assert.equal(png.before?.kind, 'binary');
+    assert.equal(png.after, null);
+    assert.equal(
+      (await getJson<ErrorResponse>(q('/app'), 400)).error.message,
+      '/app: is a directory',
+    );
+    assert.equal((await getJson<ErrorResponse>(q('/nope'), 404)).error.code, 'ERR_PATH_NOT_FOUND');
+    // The page: a line per change, the markup of the file as text.
+    const page = await (await f.get(q('/app/server.js').replace('/api/file-diff', '/diff'))).text();
+    assert.ok(
+      page.includes(
+        '<span class="del">-http.createServer((q, r) =&gt; r.end(&quot;ok&quot;)).listen(8080);</span>',
+      ),
+      page,
+    );
+    assert.ok(page.includes('<span class="add">+console.log(&quot;listening&quot;);</span>'));
+    assert.ok(page.includes(' // Answers &lt;b&gt;every&lt;/b&gt; request.'));
   });
 
   it('only reads, and answers bad input with a clear error', async () => {

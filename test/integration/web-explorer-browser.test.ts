@@ -195,6 +195,17 @@ describe('web explorer in Chromium (playwright-core)', { timeout: 900_000 }, () 
       (await page.locator('main').textContent()) ?? '',
       /Removed \(1\)\s*- \/app\/logo\.png/,
     );
+    // A changed file's content, line by line.
+    await page.getByRole('link', { name: 'changes of /app/server.js' }).click();
+    const changes = page.getByLabel('Changes of /app/server.js');
+    assert.deepEqual(await changes.locator('.del').allTextContents(), [
+      '-http.createServer((q, r) => r.end("ok")).listen(8080);',
+    ]);
+    assert.deepEqual(await changes.locator('.add').allTextContents(), [
+      '+http.createServer((q, r) => r.end("fine")).listen(8080);',
+      '+console.log("listening");',
+    ]);
+    await shot('file-diff');
   });
 
   it('browses the registry and fits a narrow window', async () => {

@@ -1,6 +1,7 @@
 import type { EntryJson } from '../../fs/index.js';
 import type { HistoryStep, ImageInspection, LayerReport } from '../../image/index.js';
 import type { StoredImage } from '../../store/index.js';
+import type { FileDiffSide, TextDiff } from './file-diff.js';
 
 /**
  * The JSON the explorer's API answers with (`/api/...`), one type per route. The pages
@@ -115,4 +116,16 @@ export interface StatsResponse {
 /** The body of every error answer. */
 export interface ErrorResponse {
   error: { code: string; message: string };
+}
+
+/**
+ * `GET /api/file-diff?a=REF&b=REF&path=PATH`: how a file's content differs between two
+ * images, from the first 64 KiB of each side (a side is `null` where the file is absent).
+ */
+export interface FileDiffResponse extends TextDiff {
+  a: string;
+  b: string;
+  path: string;
+  before: FileDiffSide | null;
+  after: FileDiffSide | null;
 }

@@ -35,6 +35,9 @@ svg.chart text { font: 11px system-ui, sans-serif; fill: currentColor; }
 .error { color: var(--bar-del); }
 .visually-hidden { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0); }
 .skip { position: absolute; left: -999px; } .skip:focus { left: 0.5rem; top: 0.5rem; background: Canvas; padding: 0.25rem; }
+pre.diff .add { color: #15803d; background: #16a34a1a; }
+pre.diff .del { color: #b91c1c; background: #dc26261a; }
+pre.diff .hunk { color: var(--muted); }
 /* Syntax colours (highlight.js classes), readable on light and dark. */
 .hljs-comment, .hljs-quote, .hljs-meta { color: #6b7280; font-style: italic; }
 .hljs-keyword, .hljs-selector-tag, .hljs-built_in, .hljs-doctag { color: #7c3aed; }

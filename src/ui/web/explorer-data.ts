@@ -1,6 +1,7 @@
-import { InvalidArgumentError } from '../../errors/index.js';
+import { InvalidArgumentError, isOcipeekError, PathNotFoundError } from '../../errors/index.js';
 import { diffTrees, type FsEntry, toEntryJson } from '../../fs/index.js';
 import { historySteps, inspectImage, layerReport } from '../../image/index.js';
+import { cleanPath } from '../../layer-rules/index.js';
 import { lazyFormatOf } from '../../lazy/lazy-layer.js';
 import type { Platform } from '../../media/index.js';
 import { parseReference } from '../../ref/index.js';
@@ -14,6 +15,7 @@ import type {
   DiffResponse,
   DirEntry,
   DirResponse,
+  FileDiffResponse,
   ImageResponse,
   LayersResponse,
   SearchResponse,
@@ -23,6 +25,8 @@ import type {
   TagInfo,
   TagsResponse,
 } from './api-types.js';
+import { type FileDiffSide, textDiff } from './file-diff.js';
+import { previewFile } from './file-preview.js';
 import type { ImageViews } from './image-views.js';
 import { imageUrl } from './web-paths.js';
 
@@ -185,6 +189,36 @@ export class ExplorerData {
         before: toEntryJson(c.before),
         after: toEntryJson(c.after),
       })),
+    };
+  }
+
+  /**
+   * How the file at `path` differs from image `a` to image `b`: the first 64 KiB of each
+   * side (links followed) compared as text lines. A side where the path is absent is
+   * empty; a path that is no regular file is an error.
+   */
+  async fileDiff(a: string, b: string, path: string): Promise<FileDiffResponse> {
+    const side = async (ref: string) => {
+      let entry: FsEntry;
+      try {
+        entry = await this.views.fileEntry(ref, path);
+      } catch (err) {
+        if (isOcipeekError(err, 'ERR_PATH_NOT_FOUND')) return undefined;
+        throw err;
+      }
+      return { entry, preview: await previewFile(await this.views.openFile(ref, path)) };
+    };
+    const [before, after] = await Promise.all([side(a), side(b)]);
+    if (!before && !after) throw new PathNotFoundError(path, 'in neither image');
+    const facts = (s: typeof before): FileDiffSide | null =>
+      s ? { size: s.entry.size, kind: s.preview.kind, truncated: s.preview.truncated } : null;
+    return {
+      a,
+      b,
+      path: `/${cleanPath(path).segs.join('/')}`,
+      before: facts(before),
+      after: facts(after),
+      ...textDiff(before?.preview, after?.preview),
     };
   }
 

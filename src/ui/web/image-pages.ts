@@ -173,5 +173,10 @@ export function diffBody(d: DiffResponse): Html {
   return html`<h1>${d.a} &rarr; ${d.b}</h1>
 ${list('Added', '+', d.b, d.added)}
 ${list('Removed', '-', d.a, d.removed)}
-<h2>Changed (${d.changed.length})</h2><ul class="mono">${d.changed.map((c) => html`<li>~ <a href="${imageUrl('image', d.b, c.path)}">${escapeName(c.path)}</a> <span class="meta">${c.fields.join(', ')}</span></li>`)}</ul>`;
+<h2>Changed (${d.changed.length})</h2><ul class="mono">${d.changed.map((c) => html`<li>~ <a href="${imageUrl('image', d.b, c.path)}">${escapeName(c.path)}</a> <span class="meta">${c.fields.join(', ')}</span>${isFile(c.before) && isFile(c.after) ? html` <a class="meta" href="/diff?a=${encodeURIComponent(d.a)}&b=${encodeURIComponent(d.b)}&path=${encodeURIComponent(escapeName(c.path))}" aria-label="changes of ${escapeName(c.path)}">changes</a>` : null}</li>`)}</ul>`;
+}
+
+/** A regular file, or a hardlink to one: what has content to compare. */
+function isFile(e: EntryJson): boolean {
+  return e.type === 'file' || (e.type === 'hardlink' && e.contentType === 'file');
 }

@@ -1,7 +1,8 @@
 import type { Readable } from 'node:stream';
 import { isOcipeekError } from '../../errors/index.js';
-import type { ImageFilesystem } from '../../fs/index.js';
+import type { FsEntry, ImageFilesystem } from '../../fs/index.js';
 import { buildFilesystem, type LayerIndexCache, openImageFile } from '../../image/index.js';
+import { assertRegularFile } from '../../layer-rules/index.js';
 import {
   findSeekIndex,
   type ImageSeekIndex,
@@ -83,6 +84,18 @@ export class ImageViews {
       const built = await buildFilesystem(image, { cache: this.options.cache });
       return { fs: built.fs, tarSizes: built.tarSizes };
     });
+  }
+
+  /**
+   * The regular file `path` names (symlinks and hardlinks followed), or an error saying
+   * what it is instead.
+   */
+  async fileEntry(ref: string, path: string): Promise<FsEntry> {
+    const { fs } = await this.view(ref);
+    const entry = fs.stat(path);
+    const content = entry.type === 'hardlink' ? fs.linkContent(entry.path) : entry;
+    assertRegularFile(content.type, path);
+    return content;
   }
 
   /**

@@ -2,12 +2,13 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import { pipeline } from 'node:stream/promises';
 import { InvalidArgumentError, isOcipeekError, ListenError } from '../../errors/index.js';
-import { assertRegularFile } from '../../layer-rules/index.js';
 import { parseListenAddress } from '../../server/registry/listen-address.js';
+import { unescapeName } from '../../tar/name-codec.js';
 import { isLoopbackRegistry } from '../../transport/index.js';
 import type { ErrorResponse } from './api-types.js';
 import { SCRIPT, STYLE } from './assets.js';
 import { ExplorerData, type TagPage } from './explorer-data.js';
+import { fileDiffBody } from './file-diff-page.js';
 import { imageTypeOf, previewFile } from './file-preview.js';
 import { diffBody, dirBody, fileBody, overviewBody, searchBody } from './image-pages.js';
 import { ImageViews, type ImageViewsOptions } from './image-views.js';
@@ -90,6 +91,10 @@ export async function startWebExplorer(
       const [a, b] = twoRefs(url);
       json(res, await data.diff(a, b));
     },
+    'api/file-diff': async (_r, url, res) => {
+      const [a, b] = twoRefs(url);
+      json(res, await data.fileDiff(a, b, diffPath(url)));
+    },
     go: async (_r, url, res) => {
       const p = url.searchParams;
       const ref = p.get('ref');
@@ -135,14 +140,15 @@ export async function startWebExplorer(
     },
     diff: async (_r, url, res) => {
       const [a, b] = twoRefs(url);
+      if (url.searchParams.has('path')) {
+        const d = await data.fileDiff(a, b, diffPath(url));
+        return html(res, `${d.path}: ${a} -> ${b}`, fileDiffBody(d));
+      }
       html(res, `${a} -> ${b}`, diffBody(await data.diff(a, b)));
     },
     raw: async (rest, url, res, req) => {
       const { ref, path } = splitRefAndPath(rest);
-      const { fs } = await views.view(ref);
-      const entry = fs.stat(path);
-      const content = entry.type === 'hardlink' ? fs.linkContent(entry.path) : entry;
-      assertRegularFile(content.type, path);
+      const content = await views.fileEntry(ref, path);
       const name = path.slice(path.lastIndexOf('/') + 1);
       const headers = {
         'content-type': url.searchParams.has('inline')
@@ -233,6 +239,12 @@ function tagPage(url: URL): TagPage {
   if (p.has('n')) page.n = Number(p.get('n'));
   if (p.get('last')) page.last = p.get('last')!;
   return page;
+}
+
+function diffPath(url: URL): string {
+  const path = url.searchParams.get('path');
+  if (!path) throw new InvalidArgumentError('a file comparison needs its path: &path=/PATH');
+  return unescapeName(path);
 }
 
 function twoRefs(url: URL): [string, string] {
