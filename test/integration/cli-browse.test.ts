@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import stringWidth from 'string-width';
 import { convertToEstargz } from '../../src/convert/index.js';
 import { openDestination, openPlaceImage } from '../../src/places/index.js';
 import { RegistryClient } from '../../src/registry/index.js';
@@ -230,6 +231,53 @@ describe('ocipeek browse in a terminal (tmux)', () => {
       assertRestored(exit.stty);
       assert.equal(await pane.format('#{alternate_on}'), '0');
       assert.ok(has(/ocipeek: interrupted by SIGTERM/)(await pane.screen()));
+    } finally {
+      pane.kill();
+    }
+  });
+
+  it('lays out wide characters (CJK, emoji) by the cells the terminal gives them', async () => {
+    const layout = join(dir.path, 'wide');
+    const long = '漢字のファイル名がとても長いです.txt';
+    await writeAppImage(layout, 'v1', [
+      { path: `app/${long}`, content: '中文内容\n' },
+      { path: 'app/🐳whale.txt', content: 'whale\n' },
+    ]);
+    const pane = await browse(['browse', `oci:${layout}:v1`], { columns: 100, rows: 30 });
+    try {
+      await pane.waitFor('the tree', has(/├── app\/…/));
+      await pane.keys('Tab', 'Enter');
+      let screen = await pane.waitFor('/app open', has(/└── 🐳whale\.txt$/));
+      // Every line fits the terminal, and the panes' separator stands in one column.
+      assert.ok(
+        screen.every((l) => stringWidth(l) <= 100),
+        screen.join('\n'),
+      );
+      const separators = new Set(
+        screen.filter((l) => l.includes('│')).map((l) => stringWidth(l.slice(0, l.indexOf('│')))),
+      );
+      assert.equal(separators.size, 1, screen.join('\n'));
+      // The CJK name is cut to the line's last cell, not past it.
+      const row = screen.find((l) => l.includes('漢字'))!;
+      assert.ok(row.endsWith('…'), row);
+      assert.equal(stringWidth(row), 100, row);
+      // Wide enough (stacked layout, 70 cells), the whole name shows and the row ends there.
+      await pane.resize(70, 30);
+      screen = await pane.waitFor(
+        'the narrow layout',
+        has(new RegExp(`├── ${long.replace('.', '\\.')}$`)),
+      );
+      const whole = screen.find((l) => l.includes(long))!;
+      assert.ok(stringWidth(whole) <= 70, whole);
+      await pane.resize(50, 30);
+      screen = await pane.waitFor('cut again', has(/├── 漢字.*…$/));
+      assert.ok(
+        screen.every((l) => stringWidth(l) <= 50),
+        screen.join('\n'),
+      );
+      assert.equal(stringWidth(screen.find((l) => l.includes('漢字'))!), 50);
+      await pane.keys('q');
+      assert.equal((await pane.exited()).code, 0);
     } finally {
       pane.kill();
     }

@@ -12,17 +12,24 @@ import type {
   DiffResponse,
   DirResponse,
   ErrorResponse,
+  FileDiffResponse,
   ImageResponse,
   LayersResponse,
   SearchResponse,
   StatResponse,
   StatsResponse,
+  StoreResponse,
   TagsResponse,
 } from '../../src/ui/web/api-types.js';
 import { startWebExplorer } from '../../src/ui/web/web-server.js';
 import { tempDir } from '../harness/index.js';
 import { CLI_PATH, runCli } from '../harness/run-cli.js';
-import { type ExplorerFixture, startExplorerFixture } from './web-explorer-fixture.js';
+import {
+  type ExplorerFixture,
+  SERVER_V1,
+  SERVER_V2,
+  startExplorerFixture,
+} from './web-explorer-fixture.js';
 
 const BIG = 3 * 1024 * 1024;
 const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
@@ -48,7 +55,36 @@ describe('web explorer API (ocipeek ui) against docker-registry', { timeout: 600
     const cat = await getJson<{ repositories: string[] }>(`/api/catalog/${f.reg.host}`);
     assert.deepEqual(cat.repositories, ['ui/app']);
     const tags = await getJson<TagsResponse>(`/api/tags/${f.repo}`);
-    assert.deepEqual(tags.tags.map((t) => t.tag).sort(), ['estargz', 'v1', 'v2']);
+    // The seek index of `indexed` is listed under docker-registry's referrers tag.
+    const indexed = await getJson<ImageResponse>(`/api/image/${f.repo}:indexed`);
+    const referrersTag = `sha256-${indexed.digest.slice(7)}`;
+    assert.deepEqual(tags.tags.map((t) => t.tag).sort(), [
+      'estargz',
+      'indexed',
+      referrersTag,
+      'v1',
+      'v2',
+    ]);
+    assert.equal(tags.next, undefined, 'one page holds them all');
+    // Pages of two: docker-registry 2.8 ignores n and last, so the cut is the explorer's.
+    const pages: string[][] = [];
+    let last: string | undefined;
+    do {
+      const q = last === undefined ? '' : `&last=${encodeURIComponent(last)}`;
+      const page = await getJson<TagsResponse>(`/api/tags/${f.repo}?n=2${q}`);
+      assert.equal(page.last, last);
+      pages.push(page.tags.map((t) => t.tag));
+      last = page.next;
+    } while (last !== undefined && pages.length < 10);
+    // In the registry's order (docker-registry's is its directory's, not sorted).
+    const all = tags.tags.map((t) => t.tag);
+    assert.deepEqual(pages, [all.slice(0, 2), all.slice(2, 4), all.slice(4)]);
+    const paged = await (await f.get(`/repo/${f.repo}?n=2&last=${all[1]}`)).text();
+    assert.ok(paged.includes(`?n=2&last=${all[3]}" rel="next">Next page</a>`), paged);
+    assert.equal(
+      (await getJson<ErrorResponse>(`/api/tags/${f.repo}?n=x`, 400)).error.code,
+      'ERR_INVALID_ARGUMENT',
+    );
     const t1 = tags.tags.find((t) => t.tag === 'v1')!;
     assert.equal(t1.digest, f.v1.descriptor.digest);
     assert.equal(t1.size, f.v1.manifestBytes.length);
@@ -171,12 +207,63 @@ describe('web explorer API (ocipeek ui) against docker-registry', { timeout: 600
     );
   });
 
+  it('compares a file between two tags as a text diff', async () => {
+    const q = (path: string) =>
+      `/api/file-diff?a=${encodeURIComponent(v1)}&b=${encodeURIComponent(`${f.repo}:v2`)}&path=${encodeURIComponent(path)}`;
+    const server = await getJson<FileDiffResponse>(q('/app/server.js'));
+    assert.equal(server.result, 'text');
+    assert.deepEqual(server.before, { size: SERVER_V1.length, kind: 'text', truncated: false });
+    assert.deepEqual(server.after, { size: SERVER_V2.length, kind: 'text', truncated: false });
+    assert.deepEqual(server.hunks, [
+      {
+        oldStart: 1,
+        oldLines: 3,
+        newStart: 1,
+        newLines: 4,
+        lines: [
+          ' const http = require("node:http");',
+          ' // Answers <b>every</b> request.',
+          '-http.createServer((q, r) => r.end("ok")).listen(8080);',
+          '+http.createServer((q, r) => r.end("fine")).listen(8080);',
+          '+console.log("listening");',
+        ],
+      },
+    ]);
+    // The same file under two names (a hardlink) is compared by its content.
+    const same = await getJson<FileDiffResponse>(q('/app/VERSION.link'));
+    assert.equal(same.result, 'identical');
+    assert.deepEqual(same.hunks, []);
+    const added = await getJson<FileDiffResponse>(q('/app/NEW.txt'));
+    assert.equal(added.before, null);
+    assert.deepEqual(added.hunks[0]?.lines, ['+new in v2']);
+    const png = await getJson<FileDiffResponse>(q('/app/logo.png'));
+    assert.equal(png.result, 'binary');
+    assert.equal(png.before?.kind, 'binary');
+    assert.equal(png.after, null);
+    assert.equal(
+      (await getJson<ErrorResponse>(q('/app'), 400)).error.message,
+      '/app: is a directory',
+    );
+    assert.equal((await getJson<ErrorResponse>(q('/nope'), 404)).error.code, 'ERR_PATH_NOT_FOUND');
+    // The page: a line per change, the markup of the file as text.
+    const page = await (await f.get(q('/app/server.js').replace('/api/file-diff', '/diff'))).text();
+    assert.ok(
+      page.includes(
+        '<span class="del">-http.createServer((q, r) =&gt; r.end(&quot;ok&quot;)).listen(8080);</span>',
+      ),
+      page,
+    );
+    assert.ok(page.includes('<span class="add">+console.log(&quot;listening&quot;);</span>'));
+    assert.ok(page.includes(' // Answers &lt;b&gt;every&lt;/b&gt; request.'));
+  });
+
   it('only reads, and answers bad input with a clear error', async () => {
     const post = await fetch(`${f.explorer.url}/api/stats`, { method: 'POST' });
     assert.equal(post.status, 405);
     await post.text();
     const bad = await getJson<ErrorResponse>('/api/image/UPPER/Case:x', 400);
     assert.equal(bad.error.code, 'ERR_INVALID_REFERENCE');
+    assert.deepEqual(await getJson<StoreResponse>('/api/store'), { path: null, images: [] });
     const none = await f.get('/nowhere');
     assert.equal(none.status, 404);
     assert.match(await none.text(), /no page at \/nowhere/);
@@ -200,6 +287,16 @@ describe('web explorer API (ocipeek ui) against docker-registry', { timeout: 600
         assert.deepEqual(names((await ramda.json()) as DirResponse), ['index.js']);
         const file = await fetch(`${explorer.url}/raw/${v1}/data/big.bin`);
         assert.equal(sha(Buffer.from(await file.arrayBuffer())), sha(f.big));
+        // The store's contents, as `ocipeek images` lists them.
+        const stored = (await (await fetch(`${explorer.url}/api/store`)).json()) as StoreResponse;
+        assert.equal(stored.path, store.dir);
+        assert.deepEqual(stored.images, await store.listImages());
+        assert.deepEqual(
+          stored.images.map((i) => [i.reference, i.digest, i.complete]),
+          [[v1, f.v1.descriptor.digest, true]],
+        );
+        const storePage = await (await fetch(`${explorer.url}/store`)).text();
+        assert.ok(storePage.includes(`<a href="/image/${v1}">${v1}</a>`), storePage);
       } finally {
         await explorer.close();
       }
@@ -262,6 +359,12 @@ describe('web explorer API (ocipeek ui) against docker-registry', { timeout: 600
       const page = await fetch(url);
       assert.equal(page.status, 200);
       assert.match(await page.text(), /org\.example\.role/);
+      // highlight.js is found from the bundle, outside it.
+      const code = await (await fetch(`${url}/app/server.js`)).text();
+      assert.match(
+        code,
+        /<code class="hljs" data-language="javascript"><span class="hljs-keyword">const<\/span>/,
+      );
       const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
       child.kill('SIGINT');
       assert.equal(await exited, 0);

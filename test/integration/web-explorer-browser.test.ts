@@ -5,7 +5,7 @@ import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import type { LayersResponse, StatsResponse } from '../../src/ui/web/api-types.js';
-import { type ExplorerFixture, startExplorerFixture } from './web-explorer-fixture.js';
+import { type ExplorerFixture, SERVER_V1, startExplorerFixture } from './web-explorer-fixture.js';
 
 /**
  * Screenshots of the main views go to docs/screenshots/ when OCIPEEK_UPDATE_SCREENSHOTS is
@@ -82,6 +82,29 @@ describe('web explorer in Chromium (playwright-core)', { timeout: 900_000 }, () 
     );
   });
 
+  it('lists the tree of an image with a seek index for a small share of its bytes', async (t) => {
+    const indexed = `${f.repo}:indexed`;
+    const before = (await stats()).bytesFetched;
+    await page.goto(`${f.explorer.url}/image/${indexed}`);
+    await page.locator('summary', { hasText: /^data\// }).click();
+    const data = page.locator('details.dir[data-api$="/data"]');
+    await data.locator('a', { hasText: /^big\.bin$/ }).waitFor();
+    assert.match((await data.textContent()) ?? '', /6\.00 MiB/);
+    await page.locator('summary', { hasText: /^usr\// }).click();
+    await page.locator('details.dir[data-api$="/usr"] summary', { hasText: /^share\// }).waitFor();
+    const spent = (await stats()).bytesFetched - before;
+    // The page's counter shows what was fetched, as the folders opened.
+    await page.waitForFunction(
+      `document.getElementById('bytes')?.dataset.bytes === '${before + spent}'`,
+    );
+    t.diagnostic(`tree through the seek index: ${spent} of ${f.indexedLayerBytes} layer bytes`);
+    assert.ok(spent < f.indexedLayerBytes / 20, `${spent} bytes of ${f.indexedLayerBytes}`);
+    // A file is read through the index too: a range of its layer, not the layer.
+    const r = await f.get(`/raw/${indexed}/app/VERSION`);
+    assert.equal(await r.text(), '1.2.3\n');
+    assert.ok((await stats()).bytesFetched - before < f.indexedLayerBytes / 10);
+  });
+
   it('shows a whited-out path as absent', async () => {
     const r = await page.goto(`${f.explorer.url}/image/${v1}/etc/motd`);
     assert.equal(r?.status(), 404);
@@ -106,7 +129,33 @@ describe('web explorer in Chromium (playwright-core)', { timeout: 900_000 }, () 
     const download = page.waitForEvent('download');
     await page.getByRole('link', { name: 'Download' }).click();
     assert.equal((await download).suggestedFilename(), 'VERSION.link');
+  });
+
+  it('highlights source files by name and by #! line', async () => {
+    await page.goto(`${f.explorer.url}/image/${v1}/app/server.js`);
+    const code = page.getByLabel('Content of /app/server.js').locator('code');
+    assert.equal(await code.getAttribute('data-language'), 'javascript');
+    assert.equal(await code.textContent(), SERVER_V1);
+    assert.deepEqual(await code.locator('.hljs-keyword').allTextContents(), ['const']);
+    assert.equal(
+      await code.locator('.hljs-comment').textContent(),
+      '// Answers <b>every</b> request.',
+    );
+    // The file's markup stays text: no element came of it.
+    assert.equal(await code.locator('b').count(), 0);
+    // Coloured: a keyword is not drawn in the text's colour.
+    const colour = (sel: string) =>
+      page.evaluate<string>(`getComputedStyle(document.querySelector('pre ${sel}')).color`);
+    assert.notEqual(await colour('.hljs-keyword'), await colour('code'));
+    assert.notEqual(await colour('.hljs-string'), await colour('.hljs-keyword'));
     await shot('file');
+    await page.goto(`${f.explorer.url}/image/${v1}/app/start`);
+    const script = page.getByLabel('Content of /app/start').locator('code');
+    assert.equal(await script.getAttribute('data-language'), 'bash');
+    assert.ok((await script.locator('.hljs-meta').count()) > 0, 'the #! line is marked');
+    // A file of no known language stays plain.
+    await page.goto(`${f.explorer.url}/image/${v1}/app/VERSION`);
+    assert.equal(await page.getByLabel('Content of /app/VERSION').locator('code span').count(), 0);
   });
 
   it('shows binaries as hex and images as images', async () => {
@@ -146,6 +195,17 @@ describe('web explorer in Chromium (playwright-core)', { timeout: 900_000 }, () 
       (await page.locator('main').textContent()) ?? '',
       /Removed \(1\)\s*- \/app\/logo\.png/,
     );
+    // A changed file's content, line by line.
+    await page.getByRole('link', { name: 'changes of /app/server.js' }).click();
+    const changes = page.getByLabel('Changes of /app/server.js');
+    assert.deepEqual(await changes.locator('.del').allTextContents(), [
+      '-http.createServer((q, r) => r.end("ok")).listen(8080);',
+    ]);
+    assert.deepEqual(await changes.locator('.add').allTextContents(), [
+      '+http.createServer((q, r) => r.end("fine")).listen(8080);',
+      '+console.log("listening");',
+    ]);
+    await shot('file-diff');
   });
 
   it('browses the registry and fits a narrow window', async () => {

@@ -1,7 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
+import { publishReferrer } from '../../src/artifact/index.js';
 import { convertToEstargz } from '../../src/convert/index.js';
+import { buildSeekIndex, writeSeekIndex } from '../../src/lazy/index.js';
 import { openDestination, openPlaceImage } from '../../src/places/index.js';
+import { parseReference } from '../../src/ref/index.js';
 import { RegistryClient } from '../../src/registry/index.js';
 import { type RunningWebExplorer, startWebExplorer } from '../../src/ui/web/web-server.js';
 import {
@@ -18,12 +21,26 @@ import { appLayers } from './app-fixture.js';
 /** A PNG's signature and the start of its header: binary (NUL bytes), shown as an image. */
 const PNG_HEAD = Buffer.from('89504e470d0a1a0a0000000d49484452', 'hex');
 
+/** `/app/server.js` of v1 and of v2: one line changed, one added. */
+export const SERVER_V1 =
+  'const http = require("node:http");\n// Answers <b>every</b> request.\nhttp.createServer((q, r) => r.end("ok")).listen(8080);\n';
+export const SERVER_V2 =
+  'const http = require("node:http");\n// Answers <b>every</b> request.\nhttp.createServer((q, r) => r.end("fine")).listen(8080);\nconsole.log("listening");\n';
+/** Files of both v1 and v2: a script known by its `#!` line. */
+const SCRIPTS = [{ path: 'app/start', content: '#!/bin/sh\nexec node /app/server.js "$@"\n' }];
+
 /** The node-app-like images in a registry, and an explorer in front of them. */
 export interface ExplorerFixture {
   reg: RunningRegistry;
-  /** `HOST/ui/app`: tags `v1`, `v2` (one file more, the PNG less) and `estargz` (v1 converted). */
+  /**
+   * `HOST/ui/app`: tags `v1`, `v2` (one file more, the PNG less), `estargz` (v1
+   * converted) and `indexed` (v1 with a bigger `/data/big.bin`, a seek index published
+   * as its referrer).
+   */
   repo: string;
   v1: BuiltImage;
+  /** The compressed layer bytes of `indexed`. */
+  indexedLayerBytes: number;
   /** The content of `/data/big.bin` (in the base layer). */
   big: Buffer;
   png: Buffer;
@@ -52,16 +69,43 @@ export async function startExplorerFixture(bigSize: number): Promise<ExplorerFix
   const v1 = await randomImage(w, {
     refName: 'v1',
     labels: { 'org.example.role': 'fixture' },
-    layerEntries: appLayers([base, [], [{ path: 'app/logo.png', content: png }]]),
+    layerEntries: appLayers([
+      base,
+      [],
+      [
+        { path: 'app/logo.png', content: png },
+        ...SCRIPTS,
+        { path: 'app/server.js', content: SERVER_V1 },
+      ],
+    ]),
+  });
+  // Bigger than the index's 4 MiB span, so reading it whole would cost several spans.
+  const indexed = await randomImage(w, {
+    refName: 'indexed',
+    layerEntries: appLayers([
+      [...base.slice(0, 1), { path: 'data/big.bin', content: randomBytes(6 * 1024 * 1024) }],
+      [],
+      [{ path: 'app/logo.png', content: png }],
+    ]),
   });
   await randomImage(w, {
     refName: 'v2',
-    layerEntries: appLayers([base, [], [{ path: 'app/NEW.txt', content: 'new in v2\n' }]]),
+    layerEntries: appLayers([
+      base,
+      [],
+      [
+        { path: 'app/NEW.txt', content: 'new in v2\n' },
+        ...SCRIPTS,
+        { path: 'app/server.js', content: SERVER_V2 },
+      ],
+    ]),
   });
   await w.finish();
   const repo = `${reg.host}/ui/app`;
   await pushLayout(layout, 'v1', reg, 'ui/app:v1');
   await pushLayout(layout, 'v2', reg, 'ui/app:v2');
+  await pushLayout(layout, 'indexed', reg, 'ui/app:indexed');
+  await publishSeekIndex(setup, `${repo}:indexed`);
   const src = await openPlaceImage(`${repo}:v1`, { client: setup });
   // Chunks of 256 KiB, so a preview can show the start of big.bin without all of it.
   await convertToEstargz(src, await openDestination(`${repo}:estargz`, { client: setup }), {
@@ -73,6 +117,7 @@ export async function startExplorerFixture(bigSize: number): Promise<ExplorerFix
     reg,
     repo,
     v1,
+    indexedLayerBytes: indexed.layers.reduce((n, l) => n + l.size, 0),
     big,
     png,
     explorer,
@@ -86,4 +131,18 @@ export async function startExplorerFixture(bigSize: number): Promise<ExplorerFix
       await dir.remove();
     },
   };
+}
+
+/** Build the seek index of `ref` and publish it as its referrer, as `ocipeek index --push`. */
+async function publishSeekIndex(client: RegistryClient, ref: string): Promise<void> {
+  const image = await openPlaceImage(ref, { client });
+  try {
+    const built = await buildSeekIndex(image);
+    const repo = parseReference(ref);
+    const at = `${repo.name}@${built.digest}`;
+    await writeSeekIndex(await openDestination(at, { client }), built);
+    await publishReferrer(client, repo, image.manifestDigest, built.descriptor);
+  } finally {
+    await image.close();
+  }
 }

@@ -29,17 +29,16 @@ export function registerUi(program: Command): void {
     .action(async (refArg: string | undefined, opts: UiFlags, cmd: Command) => {
       const ctx = await contextFor(cmd);
       const store = await existingStore(ctx);
-      const cacheDir = join(
-        defaultStorePath({ explicit: ctx.options.store }),
-        '.ocipeek',
-        'fs-index',
-      );
+      const meta = join(defaultStorePath({ explicit: ctx.options.store }), '.ocipeek');
       const explorer = await startWebExplorer({
         listen: opts.listen,
         allowRemote: opts.allowRemote,
         client: ctx.client,
         store,
-        cache: new LayerIndexCache(cacheDir),
+        cache: new LayerIndexCache(join(meta, 'fs-index')),
+        seekIndexCache: join(meta, 'seek-index'),
+        noSeekIndex: ctx.options.index === false,
+        onWarning: (message) => process.stderr.write(`warning: ${message}\n`),
         platform: ctx.platform,
         initialRef: refArg,
       });

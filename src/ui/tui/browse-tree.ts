@@ -43,7 +43,8 @@ function parentOf(path: string): string {
 }
 
 /**
- * Assemble nodes into a tree under `/`, marking each with its change. Parents missing
+ * Assemble nodes into a tree under `/`, marking each with its change; `fields` become the
+ * nodes (give fresh ones, e.g. {@link nodeFields}' results). Parents missing
  * from `fields` (the directories above a change, in a per-layer tree) are made from
  * `lookup`, or as plain directories. Directory sizes are summed bottom up.
  */
@@ -92,8 +93,13 @@ function plainDir(path: string): NodeFields {
   return { path, type: 'dir', size: 0, mode: 0o755, uid: 0, gid: 0, layer: 0 };
 }
 
+/**
+ * `f` made the tree's node in place (fields are fresh copies made for this tree): a tree of
+ * 50k paths then holds one object per path, not a copy of each besides.
+ */
 function makeNode(f: NodeFields, changes: ReadonlyMap<string, Change>): BrowseNode {
-  const node: BrowseNode = { ...f, name: f.path.slice(f.path.lastIndexOf('/') + 1) };
+  const node = f as BrowseNode;
+  node.name = f.path.slice(f.path.lastIndexOf('/') + 1);
   const change = changes.get(f.path);
   if (change) node.change = change;
   return node;

@@ -73,7 +73,8 @@ export class LayerTrees {
     });
     const lookup = (path: string) =>
       after.exists(path, { follow: false }) ? nodeFields(after.lstat(path)) : undefined;
-    return assembleTree([...written, ...deleted], changes, lookup);
+    // The deleted paths' fields are kept with the layer's changes: copies become nodes.
+    return assembleTree([...written, ...deleted.map((d) => ({ ...d }))], changes, lookup);
   }
 
   /** What layer `index` changed, path by path. */

@@ -1,3 +1,5 @@
+import stringWidth from 'string-width';
+
 /** What a run of text looks like on a colour terminal. */
 export type Style =
   | 'plain'
@@ -34,27 +36,44 @@ const SGR: Record<Style, string> = {
   link: '36',
 };
 
-/** Width of `text` in terminal cells: one per code point (wide characters are not measured). */
+/**
+ * Width of `text` in terminal cells, as terminals draw it: East Asian wide characters
+ * (CJK) and emoji take two cells, combining marks and zero-width joiners none
+ * (string-width, the measure terminal UIs such as ink use; text reaching here is already
+ * escaped of control characters).
+ */
 export function cellWidth(text: string): number {
-  let n = 0;
-  for (const _ of text) n++;
-  return n;
+  return stringWidth(text);
 }
 
-/** Cut `line` to exactly `width` cells: runs past the end are cut (last cell `…`), short ones padded. */
+const graphemes = new Intl.Segmenter(undefined, { granularity: 'grapheme' });
+
+/**
+ * Cut `line` to exactly `width` cells: runs past the end are cut (last cell `…`), short
+ * ones padded. Cuts fall between user-perceived characters (a flag or a family emoji is
+ * never split), and a wide character that does not fit leaves a space instead.
+ */
 export function fitLine(line: StyledLine, width: number, padStyle?: Style): StyledLine {
   const out: StyledLine = [];
   let used = 0;
   for (const seg of line) {
     if (used >= width) break;
-    const chars = [...seg.text];
-    if (used + chars.length <= width) {
+    const w = cellWidth(seg.text);
+    if (used + w <= width) {
       out.push(seg);
-      used += chars.length;
+      used += w;
       continue;
     }
-    const room = width - used;
-    out.push({ text: `${chars.slice(0, room - 1).join('')}…`, style: seg.style });
+    const room = width - used - 1;
+    let kept = '';
+    let keptWidth = 0;
+    for (const { segment } of graphemes.segment(seg.text)) {
+      const g = cellWidth(segment);
+      if (keptWidth + g > room) break;
+      kept += segment;
+      keptWidth += g;
+    }
+    out.push({ text: `${kept}${' '.repeat(room - keptWidth)}…`, style: seg.style });
     used = width;
   }
   if (used < width) out.push({ text: ' '.repeat(width - used), style: padStyle });

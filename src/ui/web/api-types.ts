@@ -1,5 +1,7 @@
 import type { EntryJson } from '../../fs/index.js';
 import type { HistoryStep, ImageInspection, LayerReport } from '../../image/index.js';
+import type { StoredImage } from '../../store/index.js';
+import type { FileDiffSide, TextDiff } from './file-diff.js';
 
 /**
  * The JSON the explorer's API answers with (`/api/...`), one type per route. The pages
@@ -24,10 +26,26 @@ export interface TagInfo {
   error?: string;
 }
 
-/** `GET /api/tags/HOST/REPO`: a repository's tags with their digests and dates. */
+/**
+ * `GET /api/tags/HOST/REPO[?n=N&last=TAG]`: one page of a repository's tags (in the
+ * registry's order, after `last`), with their digests and dates.
+ */
 export interface TagsResponse {
   repository: string;
   tags: TagInfo[];
+  /** Tags a page holds. */
+  pageSize: number;
+  /** The tag this page started after, if any. */
+  last?: string;
+  /** The `last` of the next page; absent on the last page. */
+  next?: string;
+}
+
+/** `GET /api/store`: the images in the local store, as `ocipeek images --json` lists them. */
+export interface StoreResponse {
+  /** The store's directory; `null` when there is none (nothing stored yet). */
+  path: string | null;
+  images: StoredImage[];
 }
 
 /** `GET /api/image/REF`: what `inspect` says, with the build steps paired with layers. */
@@ -98,4 +116,16 @@ export interface StatsResponse {
 /** The body of every error answer. */
 export interface ErrorResponse {
   error: { code: string; message: string };
+}
+
+/**
+ * `GET /api/file-diff?a=REF&b=REF&path=PATH`: how a file's content differs between two
+ * images, from the first 64 KiB of each side (a side is `null` where the file is absent).
+ */
+export interface FileDiffResponse extends TextDiff {
+  a: string;
+  b: string;
+  path: string;
+  before: FileDiffSide | null;
+  after: FileDiffSide | null;
 }

@@ -35,6 +35,25 @@ svg.chart text { font: 11px system-ui, sans-serif; fill: currentColor; }
 .error { color: var(--bar-del); }
 .visually-hidden { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0); }
 .skip { position: absolute; left: -999px; } .skip:focus { left: 0.5rem; top: 0.5rem; background: Canvas; padding: 0.25rem; }
+pre.diff .add { color: #15803d; background: #16a34a1a; }
+pre.diff .del { color: #b91c1c; background: #dc26261a; }
+pre.diff .hunk { color: var(--muted); }
+/* Syntax colours (highlight.js classes), readable on light and dark. */
+.hljs-comment, .hljs-quote, .hljs-meta { color: #6b7280; font-style: italic; }
+.hljs-keyword, .hljs-selector-tag, .hljs-built_in, .hljs-doctag { color: #7c3aed; }
+.hljs-string, .hljs-regexp, .hljs-addition, .hljs-attribute { color: #15803d; }
+.hljs-number, .hljs-literal, .hljs-symbol, .hljs-bullet { color: #b45309; }
+.hljs-title, .hljs-section, .hljs-name, .hljs-selector-id, .hljs-selector-class { color: #2563eb; }
+.hljs-attr, .hljs-variable, .hljs-template-variable, .hljs-type, .hljs-params { color: #0e7490; }
+.hljs-deletion { color: #dc2626; }
+@media (prefers-color-scheme: dark) {
+  .hljs-keyword, .hljs-selector-tag, .hljs-built_in, .hljs-doctag { color: #c4b5fd; }
+  .hljs-string, .hljs-regexp, .hljs-addition, .hljs-attribute { color: #86efac; }
+  .hljs-number, .hljs-literal, .hljs-symbol, .hljs-bullet { color: #fcd34d; }
+  .hljs-title, .hljs-section, .hljs-name, .hljs-selector-id, .hljs-selector-class { color: #93c5fd; }
+  .hljs-attr, .hljs-variable, .hljs-template-variable, .hljs-type, .hljs-params { color: #67e8f9; }
+  .hljs-deletion { color: #fca5a5; }
+}
 @media (max-width: 40rem) { .wide { display: none; } body { font-size: 14px; } }
 `;
 

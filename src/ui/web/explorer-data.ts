@@ -1,10 +1,13 @@
+import { InvalidArgumentError, isOcipeekError, PathNotFoundError } from '../../errors/index.js';
 import { diffTrees, type FsEntry, toEntryJson } from '../../fs/index.js';
 import { historySteps, inspectImage, layerReport } from '../../image/index.js';
+import { cleanPath } from '../../layer-rules/index.js';
 import { lazyFormatOf } from '../../lazy/lazy-layer.js';
 import type { Platform } from '../../media/index.js';
 import { parseReference } from '../../ref/index.js';
 import { type RegistryClient, RegistrySource } from '../../registry/index.js';
 import { resolveImage } from '../../source/index.js';
+import type { Store } from '../../store/index.js';
 import { escapeName } from '../../tar/name-codec.js';
 import { mapPool } from '../../util/task-pool.js';
 import type {
@@ -12,14 +15,18 @@ import type {
   DiffResponse,
   DirEntry,
   DirResponse,
+  FileDiffResponse,
   ImageResponse,
   LayersResponse,
   SearchResponse,
   StatResponse,
   StatsResponse,
+  StoreResponse,
   TagInfo,
   TagsResponse,
 } from './api-types.js';
+import { type FileDiffSide, textDiff } from './file-diff.js';
+import { previewFile } from './file-preview.js';
 import type { ImageViews } from './image-views.js';
 import { imageUrl } from './web-paths.js';
 
@@ -27,6 +34,17 @@ import { imageUrl } from './web-paths.js';
 const SEARCH_LIMIT = 500;
 /** Tags whose digest is asked at once (one HEAD each). */
 const TAG_CONCURRENCY = 4;
+/** Tags a page shows (each costs its manifest and config): the default and the most. */
+export const TAGS_PER_PAGE = 50;
+const MAX_TAGS_PER_PAGE = 500;
+
+/** Which page of a tag list to show. */
+export interface TagPage {
+  /** Tags on the page (default {@link TAGS_PER_PAGE}, at most 500). */
+  n?: number;
+  /** Start after this tag. */
+  last?: string;
+}
 
 const baseName = (path: string) => path.slice(path.lastIndexOf('/') + 1);
 
@@ -39,6 +57,7 @@ export class ExplorerData {
     readonly views: ImageViews,
     private readonly client: RegistryClient,
     private readonly platform?: Platform,
+    private readonly store?: Store,
   ) {}
 
   async catalog(registry: string, signal?: AbortSignal): Promise<CatalogResponse> {
@@ -46,12 +65,19 @@ export class ExplorerData {
   }
 
   /**
-   * The tags of `repository` (`host/name`), each with its digest and the date its config
-   * gives (of this host's platform, for an index): its manifests and config are read.
+   * A page of the tags of `repository` (`host/name`), each with its digest and the date
+   * its config gives (of this host's platform, for an index): its manifests and config
+   * are read, so a repository of thousands of tags is shown a page at a time. Pages are
+   * asked with `n` and `last` and follow `Link`; a registry that ignores them (Debian's
+   * docker-registry 2.8) sends the whole list, cut here to the page.
    */
-  async tags(repository: string, signal?: AbortSignal): Promise<TagsResponse> {
+  async tags(repository: string, page: TagPage = {}, signal?: AbortSignal): Promise<TagsResponse> {
     const repo = parseReference(repository, { defaultTag: null });
-    const names = await this.client.listTags(repo, { signal });
+    const n = Math.min(Math.max(1, Math.floor(page.n ?? TAGS_PER_PAGE)), MAX_TAGS_PER_PAGE);
+    if (!Number.isFinite(n)) throw new InvalidArgumentError('n: the number of tags a page shows');
+    // One more than shown says whether there is a next page.
+    const listed = await this.client.listTags(repo, { limit: n + 1, last: page.last, signal });
+    const names = listed.slice(0, n);
     const tags = await mapPool(
       names,
       async (tag): Promise<TagInfo> => {
@@ -72,7 +98,17 @@ export class ExplorerData {
       },
       { concurrency: TAG_CONCURRENCY },
     );
-    return { repository: repo.name, tags };
+    const result: TagsResponse = { repository: repo.name, tags, pageSize: n };
+    if (page.last !== undefined) result.last = page.last;
+    if (listed.length > n) result.next = names[names.length - 1]!;
+    return result;
+  }
+
+  /** The images in the local store, as `ocipeek images` lists them. */
+  async stored(signal?: AbortSignal): Promise<StoreResponse> {
+    const store = this.store;
+    if (!store) return { path: null, images: [] };
+    return { path: store.dir, images: await store.listImages({ signal }) };
   }
 
   async image(ref: string): Promise<ImageResponse> {
@@ -153,6 +189,36 @@ export class ExplorerData {
         before: toEntryJson(c.before),
         after: toEntryJson(c.after),
       })),
+    };
+  }
+
+  /**
+   * How the file at `path` differs from image `a` to image `b`: the first 64 KiB of each
+   * side (links followed) compared as text lines. A side where the path is absent is
+   * empty; a path that is no regular file is an error.
+   */
+  async fileDiff(a: string, b: string, path: string): Promise<FileDiffResponse> {
+    const side = async (ref: string) => {
+      let entry: FsEntry;
+      try {
+        entry = await this.views.fileEntry(ref, path);
+      } catch (err) {
+        if (isOcipeekError(err, 'ERR_PATH_NOT_FOUND')) return undefined;
+        throw err;
+      }
+      return { entry, preview: await previewFile(await this.views.openFile(ref, path)) };
+    };
+    const [before, after] = await Promise.all([side(a), side(b)]);
+    if (!before && !after) throw new PathNotFoundError(path, 'in neither image');
+    const facts = (s: typeof before): FileDiffSide | null =>
+      s ? { size: s.entry.size, kind: s.preview.kind, truncated: s.preview.truncated } : null;
+    return {
+      a,
+      b,
+      path: `/${cleanPath(path).segs.join('/')}`,
+      before: facts(before),
+      after: facts(after),
+      ...textDiff(before?.preview, after?.preview),
     };
   }
 

@@ -12,7 +12,8 @@ import type {
   StatResponse,
 } from './api-types.js';
 import { type FilePreview, HEX_PREVIEW_BYTES, imageTypeOf } from './file-preview.js';
-import { type Html, type HtmlValue, html } from './html.js';
+import { Html, type HtmlValue, html } from './html.js';
+import { highlightFile } from './syntax-highlighter.js';
 import { imageUrl } from './web-paths.js';
 
 /** One entry of a tree: a folder that loads its entries when opened, or a link. */
@@ -116,6 +117,15 @@ export function dirBody(dir: DirResponse): Html {
   return html`<h1>${breadcrumbs(dir.ref, dir.path)}</h1>${treeBody(dir)}`;
 }
 
+/** A file's text, highlighted when its language is known (by name or `#!` line). */
+function textView(path: string, text: string): Html {
+  const highlighted = highlightFile(path, text);
+  const code = highlighted
+    ? html`<code class="hljs" data-language="${highlighted.language}">${new Html(highlighted.html)}</code>`
+    : html`<code>${text}</code>`;
+  return html`<pre aria-label="Content of ${escapeName(path)}">${code}</pre>`;
+}
+
 /** What a file page shows: its facts, then its content (text, hex, image) or link target. */
 export function fileBody(
   stat: StatResponse,
@@ -142,7 +152,7 @@ export function fileBody(
     view = type
       ? html`<img src="${raw}?inline=1" alt="${escapeName(path)}" style="max-width:100%">`
       : preview.kind === 'text'
-        ? html`<pre aria-label="Content of ${escapeName(path)}"><code>${preview.head.toString('utf8')}</code></pre>${more}`
+        ? html`${textView(path, preview.head.toString('utf8'))}${more}`
         : html`<pre aria-label="Hex dump of ${escapeName(path)}">${hexDump(preview.head, HEX_PREVIEW_BYTES).join('\n')}</pre>${more}`;
     view = html`<p><a href="${raw}" download>Download</a></p>${view}`;
   }
@@ -163,5 +173,10 @@ export function diffBody(d: DiffResponse): Html {
   return html`<h1>${d.a} &rarr; ${d.b}</h1>
 ${list('Added', '+', d.b, d.added)}
 ${list('Removed', '-', d.a, d.removed)}
-<h2>Changed (${d.changed.length})</h2><ul class="mono">${d.changed.map((c) => html`<li>~ <a href="${imageUrl('image', d.b, c.path)}">${escapeName(c.path)}</a> <span class="meta">${c.fields.join(', ')}</span></li>`)}</ul>`;
+<h2>Changed (${d.changed.length})</h2><ul class="mono">${d.changed.map((c) => html`<li>~ <a href="${imageUrl('image', d.b, c.path)}">${escapeName(c.path)}</a> <span class="meta">${c.fields.join(', ')}</span>${isFile(c.before) && isFile(c.after) ? html` <a class="meta" href="/diff?a=${encodeURIComponent(d.a)}&b=${encodeURIComponent(d.b)}&path=${encodeURIComponent(escapeName(c.path))}" aria-label="changes of ${escapeName(c.path)}">changes</a>` : null}</li>`)}</ul>`;
+}
+
+/** A regular file, or a hardlink to one: what has content to compare. */
+function isFile(e: EntryJson): boolean {
+  return e.type === 'file' || (e.type === 'hardlink' && e.contentType === 'file');
 }

@@ -1,7 +1,15 @@
 import type { Readable } from 'node:stream';
-import type { ImageFilesystem } from '../../fs/index.js';
+import { isOcipeekError } from '../../errors/index.js';
+import type { FsEntry, ImageFilesystem } from '../../fs/index.js';
 import { buildFilesystem, type LayerIndexCache, openImageFile } from '../../image/index.js';
-import { type LazyImage, openLazyImage } from '../../lazy/index.js';
+import { assertRegularFile } from '../../layer-rules/index.js';
+import {
+  findSeekIndex,
+  type ImageSeekIndex,
+  type LazyImage,
+  openLazyImage,
+} from '../../lazy/index.js';
+import { lazyFormatOf } from '../../lazy/lazy-layer.js';
 import type { Platform } from '../../media/index.js';
 import { openPlaceImage } from '../../places/index.js';
 import type { RegistryClient } from '../../registry/index.js';
@@ -17,12 +25,25 @@ export interface ImageViewsOptions {
   /** Cached layer listings (inside the store: the explorer writes nowhere else). */
   cache?: LayerIndexCache;
   platform?: Platform;
+  /**
+   * Where seek indexes found as referrers are kept (the CLI: `STORE/.ocipeek/seek-index`).
+   * A registry image of plain gzip layers is looked up once for one
+   * ({@link findSeekIndex}); with one, its tree and files cost index and range reads.
+   */
+  seekIndexCache?: string;
+  /** Do not look for seek indexes (the CLI's `--no-index`). */
+  noSeekIndex?: boolean;
+  /** Told why a seek index was not used. */
+  onWarning?: (message: string) => void;
 }
 
 /** An image's merged filesystem, and how it was obtained. */
 export interface FilesystemView {
   fs: ImageFilesystem;
-  /** The TOC reader of an eStargz / zstd:chunked image (files then cost their chunks). */
+  /**
+   * The TOC reader of an eStargz / zstd:chunked image, or of one read through its seek
+   * index (files then cost their chunks or spans).
+   */
   lazy?: LazyImage;
   /** Uncompressed layer sizes, when the layers were read whole. */
   tarSizes?: number[];
@@ -31,7 +52,8 @@ export interface FilesystemView {
 /**
  * The images the explorer has opened, by reference, each opened once and its filesystem
  * built once (on first need: an overview needs none). A lazy image's tree comes from its
- * TOCs alone; others from their layers, through the listing cache. A failed open is
+ * TOCs alone, a registry image with a seek index from that index (as `ls` reads them);
+ * others from their layers, through the listing cache. A failed open is
  * forgotten, so asking again retries.
  */
 export class ImageViews {
@@ -56,11 +78,24 @@ export class ImageViews {
   view(ref: string): Promise<FilesystemView> {
     return remembered(this.views, ref, async () => {
       const image = await this.image(ref);
-      const lazy = await openLazyImage(image, this.lazyOptions(image));
+      const seekIndex = await this.seekIndex(image);
+      const lazy = await openLazyImage(image, { ...this.lazyOptions(image), seekIndex });
       if (lazy) return { fs: lazy.fs, lazy };
       const built = await buildFilesystem(image, { cache: this.options.cache });
       return { fs: built.fs, tarSizes: built.tarSizes };
     });
+  }
+
+  /**
+   * The regular file `path` names (symlinks and hardlinks followed), or an error saying
+   * what it is instead.
+   */
+  async fileEntry(ref: string, path: string): Promise<FsEntry> {
+    const { fs } = await this.view(ref);
+    const entry = fs.stat(path);
+    const content = entry.type === 'hardlink' ? fs.linkContent(entry.path) : entry;
+    assertRegularFile(content.type, path);
+    return content;
   }
 
   /**
@@ -80,6 +115,24 @@ export class ImageViews {
     this.images.clear();
     this.views.clear();
     for (const o of opened) if (o.status === 'fulfilled') await o.value.close();
+  }
+
+  /**
+   * The seek index of a registry image whose layers have no TOCs, as `ls` finds it (one
+   * referrers request, then cached); one that cannot be had leaves the image readable
+   * the ordinary way.
+   */
+  private async seekIndex(image: OpenedImage): Promise<ImageSeekIndex | undefined> {
+    const { client, seekIndexCache, noSeekIndex, onWarning } = this.options;
+    if (noSeekIndex || image.location !== 'registry') return undefined;
+    if (image.layers.every((l) => lazyFormatOf(l.descriptor))) return undefined;
+    try {
+      return await findSeekIndex(image, { client, cacheDir: seekIndexCache, onWarning });
+    } catch (err) {
+      if (!isOcipeekError(err)) throw err;
+      onWarning?.(`${image.name}: no seek index used: ${err.message.split('\n')[0]}`);
+      return undefined;
+    }
   }
 
   private lazyOptions(image: OpenedImage) {

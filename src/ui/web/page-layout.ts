@@ -39,7 +39,7 @@ export function page(frame: PageFrame, body: HtmlValue): string {
 <body>
 <a class="skip" href="#main">Skip to content</a>
 <header>
-  <nav aria-label="Main"><a href="/"><strong>ocipeek</strong></a>${imageNav}</nav>
+  <nav aria-label="Main"><a href="/"><strong>ocipeek</strong></a><a href="/store">Store</a>${imageNav}</nav>
   ${bytesLine(frame.stats)}
 </header>
 <main id="main">

@@ -1,7 +1,7 @@
 import { formatBytes } from '../../cli/format.js';
-import type { CatalogResponse, TagsResponse } from './api-types.js';
+import type { CatalogResponse, StoreResponse, TagsResponse } from './api-types.js';
 import { type Html, html } from './html.js';
-import { refUrlPart } from './web-paths.js';
+import { imageUrl, refUrlPart } from './web-paths.js';
 
 /** The start page: open an image, a registry's catalog, or a repository's tags. */
 export function homeBody(initialRef: string | undefined): Html {
@@ -35,6 +35,7 @@ ${c.repositories.length === 0 ? html`<p class="muted">The registry lists no repo
 }
 
 export function tagsBody(t: TagsResponse): Html {
+  const pageUrl = `/repo/${refUrlPart(t.repository)}?n=${t.pageSize}`;
   return html`<h1>Tags of ${t.repository}</h1>
 <div class="scroll"><table>
 <thead><tr><th scope="col">Tag</th><th scope="col">Digest</th><th scope="col">Created</th><th scope="col" class="wide">Media type</th><th scope="col" class="num">Size</th></tr></thead>
@@ -46,5 +47,28 @@ export function tagsBody(t: TagsResponse): Html {
   <td class="wide">${tag.mediaType}</td>
   <td class="num">${tag.size === null ? '' : formatBytes(tag.size)}</td>
 </tr>`,
-  )}</tbody></table></div>`;
+  )}</tbody></table></div>
+${t.tags.length === 0 ? html`<p class="muted">No tags${t.last === undefined ? '' : ` after ${t.last}`}.</p>` : null}
+<nav aria-label="Tag pages"><p>${t.last !== undefined ? html`<a href="${pageUrl}">First page</a> ` : null}${t.next !== undefined ? html`<a href="${pageUrl}&last=${encodeURIComponent(t.next)}" rel="next">Next page</a>` : null}</p></nav>`;
+}
+
+/** The images in the local store, as `ocipeek images` lists them. */
+export function storeBody(s: StoreResponse): Html {
+  if (s.path === null) {
+    return html`<h1>The local store</h1><p class="muted">There is no store yet: nothing has been pulled.</p>`;
+  }
+  return html`<h1>The local store</h1>
+<p class="muted mono">${s.path}</p>
+<div class="scroll"><table aria-label="Stored images">
+<thead><tr><th scope="col">Reference</th><th scope="col" class="wide">Digest</th><th scope="col">Platform</th><th scope="col" class="num">Size</th><th scope="col" class="wide">Created</th></tr></thead>
+<tbody>${s.images.map(
+    (i) => html`<tr>
+  <td>${i.complete ? html`<a href="${imageUrl('image', i.reference)}">${i.reference}</a>` : html`${i.reference} <span class="error">(incomplete)</span>`}</td>
+  <td class="mono wide">${i.digest}</td>
+  <td>${i.platforms.join(', ') || '-'}</td>
+  <td class="num">${formatBytes(i.size)}</td>
+  <td class="wide">${i.created ?? ''}</td>
+</tr>`,
+  )}</tbody></table></div>
+${s.images.length === 0 ? html`<p class="muted">The store holds no images.</p>` : null}`;
 }

@@ -2,18 +2,19 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import { pipeline } from 'node:stream/promises';
 import { InvalidArgumentError, isOcipeekError, ListenError } from '../../errors/index.js';
-import { assertRegularFile } from '../../layer-rules/index.js';
 import { parseListenAddress } from '../../server/registry/listen-address.js';
+import { unescapeName } from '../../tar/name-codec.js';
 import { isLoopbackRegistry } from '../../transport/index.js';
 import type { ErrorResponse } from './api-types.js';
 import { SCRIPT, STYLE } from './assets.js';
-import { ExplorerData } from './explorer-data.js';
+import { ExplorerData, type TagPage } from './explorer-data.js';
+import { fileDiffBody } from './file-diff-page.js';
 import { imageTypeOf, previewFile } from './file-preview.js';
 import { diffBody, dirBody, fileBody, overviewBody, searchBody } from './image-pages.js';
 import { ImageViews, type ImageViewsOptions } from './image-views.js';
 import { layersBody } from './layers-page.js';
 import { errorBody, page } from './page-layout.js';
-import { catalogBody, homeBody, tagsBody } from './registry-pages.js';
+import { catalogBody, homeBody, storeBody, tagsBody } from './registry-pages.js';
 import { imageUrl, refUrlPart, splitRefAndPath } from './web-paths.js';
 
 /** Options for {@link startWebExplorer}. */
@@ -40,7 +41,7 @@ type Handler = (rest: string, url: URL, res: ServerResponse, req: IncomingMessag
 
 /**
  * Serve the web explorer: pages rendered on the server (`/image/REF/PATH`, `/layers/REF`,
- * `/registry/HOST`, `/repo/HOST/REPO`, `/search/REF`, `/diff`), the JSON API they are
+ * `/registry/HOST`, `/repo/HOST/REPO[?last=TAG]`, `/store`, `/search/REF`, `/diff`), the JSON API they are
  * made from (`/api/...`, see `api-types.ts`) and file downloads (`/raw/REF/PATH`,
  * streamed). It only reads: registries through the client, images in the store, and the
  * store's listing cache is the one thing written.
@@ -57,7 +58,7 @@ export async function startWebExplorer(
     );
   }
   const views = new ImageViews(options);
-  const data = new ExplorerData(views, options.client, options.platform);
+  const data = new ExplorerData(views, options.client, options.platform, options.store);
   const json = (res: ServerResponse, value: unknown) =>
     send(res, 200, 'application/json', JSON.stringify(value));
   const html = (
@@ -72,7 +73,8 @@ export async function startWebExplorer(
     'assets/app.js': async (_r, _u, res) => send(res, 200, 'text/javascript', SCRIPT),
     'api/stats': async (_r, _u, res) => json(res, data.stats()),
     'api/catalog': async (rest, _u, res) => json(res, await data.catalog(rest)),
-    'api/tags': async (rest, _u, res) => json(res, await data.tags(rest)),
+    'api/tags': async (rest, url, res) => json(res, await data.tags(rest, tagPage(url))),
+    'api/store': async (_r, _u, res) => json(res, await data.stored()),
     'api/image': async (rest, _u, res) => json(res, await data.image(splitRefAndPath(rest).ref)),
     'api/dir': async (rest, _u, res) => {
       const { ref, path } = splitRefAndPath(rest);
@@ -89,6 +91,10 @@ export async function startWebExplorer(
       const [a, b] = twoRefs(url);
       json(res, await data.diff(a, b));
     },
+    'api/file-diff': async (_r, url, res) => {
+      const [a, b] = twoRefs(url);
+      json(res, await data.fileDiff(a, b, diffPath(url)));
+    },
     go: async (_r, url, res) => {
       const p = url.searchParams;
       const ref = p.get('ref');
@@ -103,10 +109,11 @@ export async function startWebExplorer(
       const c = await data.catalog(rest);
       html(res, `Repositories of ${c.registry}`, catalogBody(c));
     },
-    repo: async (rest, _u, res) => {
-      const t = await data.tags(rest);
+    repo: async (rest, url, res) => {
+      const t = await data.tags(rest, tagPage(url));
       html(res, `Tags of ${t.repository}`, tagsBody(t));
     },
+    store: async (_r, _u, res) => html(res, 'The local store', storeBody(await data.stored())),
     image: async (rest, _u, res) => {
       const { ref, path } = splitRefAndPath(rest);
       if (path === '/') {
@@ -133,14 +140,15 @@ export async function startWebExplorer(
     },
     diff: async (_r, url, res) => {
       const [a, b] = twoRefs(url);
+      if (url.searchParams.has('path')) {
+        const d = await data.fileDiff(a, b, diffPath(url));
+        return html(res, `${d.path}: ${a} -> ${b}`, fileDiffBody(d));
+      }
       html(res, `${a} -> ${b}`, diffBody(await data.diff(a, b)));
     },
     raw: async (rest, url, res, req) => {
       const { ref, path } = splitRefAndPath(rest);
-      const { fs } = await views.view(ref);
-      const entry = fs.stat(path);
-      const content = entry.type === 'hardlink' ? fs.linkContent(entry.path) : entry;
-      assertRegularFile(content.type, path);
+      const content = await views.fileEntry(ref, path);
       const name = path.slice(path.lastIndexOf('/') + 1);
       const headers = {
         'content-type': url.searchParams.has('inline')
@@ -222,6 +230,21 @@ class NotFoundRoute extends Error {}
  */
 function isLoopbackName(hostHeader: string | undefined): boolean {
   return hostHeader !== undefined && isLoopbackRegistry(hostHeader);
+}
+
+/** The page of tags `?n=N&last=TAG` asks for. */
+function tagPage(url: URL): TagPage {
+  const p = url.searchParams;
+  const page: TagPage = {};
+  if (p.has('n')) page.n = Number(p.get('n'));
+  if (p.get('last')) page.last = p.get('last')!;
+  return page;
+}
+
+function diffPath(url: URL): string {
+  const path = url.searchParams.get('path');
+  if (!path) throw new InvalidArgumentError('a file comparison needs its path: &path=/PATH');
+  return unescapeName(path);
 }
 
 function twoRefs(url: URL): [string, string] {
