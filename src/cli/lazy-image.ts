@@ -1,10 +1,9 @@
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
-import { isOcipeekError } from '../errors/index.js';
 import type { ImageFilesystem } from '../fs/index.js';
 import { type LazyImage, openLazyFile, openLazyImage } from '../lazy/lazy-image.js';
-import { lazyFormatOf } from '../lazy/lazy-layer.js';
-import { findSeekIndex, type ImageSeekIndex } from '../lazy/seek-index/find-seek-index.js';
+import type { ImageSeekIndex } from '../lazy/seek-index/find-seek-index.js';
+import { findUsableSeekIndex } from '../lazy/seek-index/usable-seek-index.js';
 import { defaultStorePath } from '../store/index.js';
 import { type CliImage, cliFilesystem, warnRefused } from './image-source.js';
 
@@ -44,27 +43,18 @@ async function lazyOptions(img: CliImage) {
  */
 async function cliSeekIndex(img: CliImage): Promise<ImageSeekIndex | undefined> {
   const { image, ctx } = img;
-  if (ctx.options.index === false || image.location !== 'registry') return undefined;
-  if (image.layers.every((l) => lazyFormatOf(l.descriptor))) return undefined;
+  if (ctx.options.index === false) return undefined;
   const cacheDir = join(
     defaultStorePath({ explicit: ctx.options.store }),
     '.ocipeek',
     'seek-index',
   );
-  const warn = (message: string) => process.stderr.write(`warning: ${message}\n`);
-  let found: ImageSeekIndex | undefined;
-  try {
-    found = await findSeekIndex(image, {
-      client: ctx.client,
-      cacheDir,
-      signal: ctx.signal,
-      onWarning: warn,
-    });
-  } catch (err) {
-    // An index that cannot be had leaves the image readable the ordinary way.
-    if (!isOcipeekError(err) || ctx.signal.aborted) throw err;
-    warn(`no seek index used: ${err.message.split('\n')[0]}`);
-  }
+  const found = await findUsableSeekIndex(image, {
+    client: ctx.client,
+    cacheDir,
+    signal: ctx.signal,
+    onWarning: (message) => process.stderr.write(`warning: ${message}\n`),
+  });
   if (found && ctx.options.verbose) {
     process.stderr.write(`source: seek index ${found.digest}\n`);
   }

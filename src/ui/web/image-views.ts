@@ -1,15 +1,9 @@
 import type { Readable } from 'node:stream';
-import { isOcipeekError } from '../../errors/index.js';
 import type { FsEntry, ImageFilesystem } from '../../fs/index.js';
 import { buildFilesystem, type LayerIndexCache, openImageFile } from '../../image/index.js';
 import { assertRegularFile } from '../../layer-rules/index.js';
-import {
-  findSeekIndex,
-  type ImageSeekIndex,
-  type LazyImage,
-  openLazyImage,
-} from '../../lazy/index.js';
-import { lazyFormatOf } from '../../lazy/lazy-layer.js';
+import { type ImageSeekIndex, type LazyImage, openLazyImage } from '../../lazy/index.js';
+import { findUsableSeekIndex } from '../../lazy/seek-index/usable-seek-index.js';
 import type { Platform } from '../../media/index.js';
 import { openPlaceImage } from '../../places/index.js';
 import type { RegistryClient } from '../../registry/index.js';
@@ -28,7 +22,7 @@ export interface ImageViewsOptions {
   /**
    * Where seek indexes found as referrers are kept (the CLI: `STORE/.ocipeek/seek-index`).
    * A registry image of plain gzip layers is looked up once for one
-   * ({@link findSeekIndex}); with one, its tree and files cost index and range reads.
+   * ({@link findUsableSeekIndex}); with one, its tree and files cost index and range reads.
    */
   seekIndexCache?: string;
   /** Do not look for seek indexes (the CLI's `--no-index`). */
@@ -124,15 +118,8 @@ export class ImageViews {
    */
   private async seekIndex(image: OpenedImage): Promise<ImageSeekIndex | undefined> {
     const { client, seekIndexCache, noSeekIndex, onWarning } = this.options;
-    if (noSeekIndex || image.location !== 'registry') return undefined;
-    if (image.layers.every((l) => lazyFormatOf(l.descriptor))) return undefined;
-    try {
-      return await findSeekIndex(image, { client, cacheDir: seekIndexCache, onWarning });
-    } catch (err) {
-      if (!isOcipeekError(err)) throw err;
-      onWarning?.(`${image.name}: no seek index used: ${err.message.split('\n')[0]}`);
-      return undefined;
-    }
+    if (noSeekIndex) return undefined;
+    return findUsableSeekIndex(image, { client, cacheDir: seekIndexCache, onWarning });
   }
 
   private lazyOptions(image: OpenedImage) {
