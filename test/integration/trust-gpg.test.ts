@@ -341,6 +341,38 @@ describe('policy.json signedBy: GPG simple signing as skopeo 1.9.3 does it', () 
     assert.deepEqual(blobs, []);
   });
 
+  it('a pull that finds the stored image current still applies the policy as it is now', async () => {
+    const store = join(dir.path, 'store-current');
+    const ref = `${reg.host}/gpg/app:1`;
+    const signer = await policy('p-current', f.signerPub);
+    const first = await ocipeek(['pull', ref, '--store', store], signer);
+    assert.equal(first.code, 0, first.stderr);
+    assert.match(first.out, /layer\(s\) fetched/);
+    const again = await ocipeek(['pull', ref, '--store', store], signer);
+    assert.equal(again.code, 0, again.stderr);
+    assert.match(again.out, new RegExp(`${ref}: up to date`));
+    // The policy changed: the stored image, current in the registry, is refused now,
+    // whatever the pull policy (missing asks the registry nothing but the signatures).
+    const stranger = await policy('p-current-stranger', f.strangerPub);
+    for (const pullPolicy of ['newer', 'missing', 'never']) {
+      const refused = await ocipeek(
+        ['pull', ref, '--store', store, '--policy', pullPolicy],
+        stranger,
+      );
+      assert.equal(refused.code, 1, `--policy ${pullPolicy}: ${refused.out}`);
+      assert.match(
+        refused.stderr,
+        new RegExp(
+          `${ref} rejected by policy: signedBy \\(keyPath .*stranger\\.gpg\\) in docker scope "${reg.host}/gpg" .*: signed by key ${keys.signer.slice(-16)}, which is not trusted here`,
+        ),
+      );
+      assert.doesNotMatch(refused.out, /up to date/);
+    }
+    // store:REF names the store's own copy: nothing is brought in, nothing is checked.
+    const own = await ocipeek(['pull', `store:${ref}`, '--store', store], stranger);
+    assert.equal(own.code, 0, own.stderr);
+  });
+
   it('ocipeek sign --sign-by-gpg-key: skopeo accepts the signature with the same policy, and refuses it with another key', async () => {
     await pushLayout(layout, 'v2', reg, 'gpg/mine:1');
     const signed = await ocipeek(
