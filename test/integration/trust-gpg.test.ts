@@ -371,6 +371,16 @@ describe('policy.json signedBy: GPG simple signing as skopeo 1.9.3 does it', () 
     // store:REF names the store's own copy: nothing is brought in, nothing is checked.
     const own = await ocipeek(['pull', `store:${ref}`, '--store', store], stranger);
     assert.equal(own.code, 0, own.stderr);
+    // verify store:REF checks the stored copy with the registry's signatures, as pull does.
+    const held = await ocipeek(['verify', `store:${ref}`, '--store', store], signer);
+    assert.equal(held.code, 0, held.stderr);
+    assert.match(
+      held.out,
+      new RegExp(`^store:${ref}@${v1.descriptor.digest}: accepted by docker scope`),
+    );
+    const heldRefused = await ocipeek(['verify', `store:${ref}`, '--store', store], stranger);
+    assert.equal(heldRefused.code, 1);
+    assert.match(heldRefused.stderr, /which is not trusted here/);
   });
 
   it('ocipeek sign --sign-by-gpg-key: skopeo accepts the signature with the same policy, and refuses it with another key', async () => {
