@@ -1,4 +1,15 @@
 export {
+  checkSignaturesFit,
+  type ImageSignatures,
+  type RegistrySignatures,
+  readImageSignatures,
+  type SignatureDestination,
+  type SignatureSource,
+  signatureCount,
+  writeImageSignatures,
+} from './image-signatures.js';
+export { layoutAttachments, withLayoutAttachments } from './layout-attachments.js';
+export {
   lookasideSignatureUrl,
   readLookasideSignatures,
   writeLookasideSignature,
@@ -36,7 +47,11 @@ export {
 } from './signature-payload.js';
 export { describeIdentity, identityMatches, type SignedIdentity } from './signed-identity.js';
 export {
+  type AttachmentRepository,
+  attachSignatures,
+  readAttachedSignatures,
   readSigstoreSignatures,
+  registryAttachments,
   type SigstoreSignature,
   sigstoreAttachmentTag,
   writeSigstoreSignature,
