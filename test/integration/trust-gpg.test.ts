@@ -430,6 +430,68 @@ describe('policy.json signedBy: GPG simple signing as skopeo 1.9.3 does it', () 
     assert.match(out, new RegExp(`Signature verified.*${v2.descriptor.digest}`));
   });
 
+  it('--sign-by FINGERPRINT signs with a key of the GnuPG home (no gpg run); skopeo accepts it', async () => {
+    await pushLayout(layout, 'v2', reg, 'gpg/by-fpr:1');
+    const withHome = (args: string[], policyFile: string) =>
+      runCli([...args, '--signature-policy', policyFile, '--registries.d', f.regD], {
+        env: { GNUPGHOME: gnupgHome },
+      });
+    // A key gpg-agent keeps protected (AES-OCB), unlocked with the passphrase file.
+    const signed = await withHome(
+      [
+        'sign',
+        `${reg.host}/gpg/by-fpr:1`,
+        '--sign-by',
+        keys.ocipeek,
+        '--sign-passphrase-file',
+        f.pass,
+      ],
+      await policy('p-fpr-none', f.signerPub),
+    );
+    assert.equal(signed.code, 0, signed.stderr);
+    assert.match(signed.out, new RegExp(`by ${keys.ocipeek} \\(stored as `));
+    const accepting = await policy('p-fpr', f.ocipeekPubArmored);
+    await skopeoCopy(`docker://${reg.host}/gpg/by-fpr:1`, `dir:${join(dir.path, 'by-fpr')}`, {
+      policy: accepting,
+    });
+    const v = await ocipeek(['verify', `${reg.host}/gpg/by-fpr:1`], accepting);
+    assert.equal(v.code, 0, v.stderr);
+    // An unprotected key, through copy; and the skopeo --sign-by signature of the same
+    // image by the same key verifies alike.
+    const copied = await withHome(
+      ['copy', `oci:${layout}:v1`, `${reg.host}/gpg/by-fpr-2:1`, '--sign-by', keys.signer],
+      await policy('p-fpr-2', f.signerPub),
+    );
+    assert.equal(copied.code, 0, copied.stderr);
+    await skopeoCopy(`docker://${reg.host}/gpg/by-fpr-2:1`, `dir:${join(dir.path, 'by-fpr-2')}`, {
+      policy: await policy('p-fpr-3', f.signerPub),
+    });
+    const wrong = join(dir.path, 'wrong-fpr');
+    await writeFile(wrong, 'nope\n');
+    const bad = await withHome(
+      [
+        'sign',
+        `${reg.host}/gpg/by-fpr:1`,
+        '--sign-by',
+        keys.ocipeek,
+        '--sign-passphrase-file',
+        wrong,
+      ],
+      accepting,
+    );
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /wrong passphrase for the OpenPGP key/);
+    const missing = await withHome(
+      ['sign', `${reg.host}/gpg/by-fpr:1`, '--sign-by', 'AB'.repeat(20)],
+      accepting,
+    );
+    assert.equal(missing.code, 2);
+    assert.match(
+      missing.stderr,
+      new RegExp(`no key ${'AB'.repeat(20)} in the GnuPG home ${gnupgHome}`),
+    );
+  });
+
   it('a wrong passphrase signs nothing', async () => {
     const wrong = join(dir.path, 'wrong');
     await writeFile(wrong, 'nope\n');
