@@ -1,3 +1,4 @@
+export { readGpgHomeKey } from './gpg-home.js';
 export {
   checkSignaturesFit,
   type ImageSignatures,

@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { access, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -13,7 +12,9 @@ import {
   skopeo,
   startRegistry,
   type TempDir,
+  type TestGnupgHome,
   tempDir,
+  testGnupgHome,
 } from '../harness/index.js';
 import { runCli } from '../harness/run-cli.js';
 
@@ -29,6 +30,7 @@ describe('copy carries signatures (sigstore attachments, lookaside signatures) a
   let reg: RunningRegistry;
   let image: BuiltImage;
   let layout: string;
+  let gnupg: TestGnupgHome;
   let gnupgHome: string;
   let signerFpr = '';
   const f = {
@@ -62,18 +64,6 @@ describe('copy carries signatures (sigstore attachments, lookaside signatures) a
   const skopeoCopy = (args: string[], policy?: string) =>
     skopeo(skopeoArgs(policy, args), { env: { GNUPGHOME: gnupgHome } });
 
-  function gpg(args: string[]): Promise<Buffer> {
-    return new Promise((resolve, reject) => {
-      execFile(
-        'gpg',
-        ['--batch', '--pinentry-mode', 'loopback', '--passphrase', '', ...args],
-        { env: { ...process.env, GNUPGHOME: gnupgHome }, encoding: 'buffer', timeout: 120_000 },
-        (err, stdout, stderr) =>
-          err ? reject(new Error(`gpg ${args.join(' ')}: ${stderr}`)) : resolve(stdout),
-      );
-    });
-  }
-
   before(async () => {
     dir = await tempDir('trust-copy');
     reg = await startRegistry();
@@ -81,12 +71,9 @@ describe('copy carries signatures (sigstore attachments, lookaside signatures) a
     const w = new LayoutWriter(layout);
     image = await randomImage(w, { refName: 'v1' });
     await w.finish();
-    gnupgHome = join(dir.path, 'gnupg');
-    await mkdir(gnupgHome, { mode: 0o700 });
-    await gpg(['--quick-gen-key', 'Signer <signer@example.test>', 'ed25519', 'sign', 'never']);
-    const list = (await gpg(['--list-keys', '--with-colons'])).toString();
-    signerFpr = /^fpr:+([0-9A-F]{40}):/m.exec(list)?.[1] ?? '';
-    assert.ok(signerFpr);
+    gnupg = await testGnupgHome(join(dir.path, 'gnupg'));
+    gnupgHome = gnupg.home;
+    signerFpr = await gnupg.newKey('Signer <signer@example.test>');
     const pair = await generateSigstoreKeyPair('pw');
     Object.assign(f, {
       key: join(dir.path, 'sigstore.key'),
@@ -100,7 +87,7 @@ describe('copy carries signatures (sigstore attachments, lookaside signatures) a
     await writeFile(f.key, pair.privateKeyPem);
     await writeFile(f.pass, 'pw\n');
     await writeFile(f.pub, pair.publicKeyPem);
-    await writeFile(f.gpgPub, await gpg(['--export', signerFpr]));
+    await writeFile(f.gpgPub, await gnupg.gpg(['--export', signerFpr]));
     await mkdir(f.regD);
     await writeFile(
       join(f.regD, 'default.yaml'),
@@ -161,14 +148,7 @@ describe('copy carries signatures (sigstore attachments, lookaside signatures) a
   });
 
   after(async () => {
-    await new Promise<void>((resolve) =>
-      execFile(
-        'gpgconf',
-        ['--kill', 'all'],
-        { env: { ...process.env, GNUPGHOME: gnupgHome } },
-        () => resolve(),
-      ),
-    );
+    await gnupg?.stop();
     await reg?.stop();
     await dir?.remove();
   });

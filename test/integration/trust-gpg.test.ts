@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { cp, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
@@ -14,7 +13,9 @@ import {
   skopeo,
   startRegistry,
   type TempDir,
+  type TestGnupgHome,
   tempDir,
+  testGnupgHome,
 } from '../harness/index.js';
 import { runCli } from '../harness/run-cli.js';
 
@@ -46,26 +47,8 @@ describe('policy.json signedBy: GPG simple signing as skopeo 1.9.3 does it', () 
     regDHttp: '',
   };
 
-  /** Run gpg in the test home, batch mode, passphrases from the command line. */
-  function gpg(args: string[], passphrase = ''): Promise<Buffer> {
-    return new Promise((resolve, reject) => {
-      execFile(
-        'gpg',
-        ['--batch', '--pinentry-mode', 'loopback', '--passphrase', passphrase, ...args],
-        { env: { ...process.env, GNUPGHOME: gnupgHome }, encoding: 'buffer', timeout: 120_000 },
-        (err, stdout, stderr) =>
-          err ? reject(new Error(`gpg ${args.join(' ')}: ${stderr}`)) : resolve(stdout),
-      );
-    });
-  }
-
-  async function newKey(uid: string, passphrase: string): Promise<string> {
-    await gpg(['--quick-gen-key', uid, 'ed25519', 'sign', 'never'], passphrase);
-    const list = (await gpg(['--list-keys', '--with-colons', uid])).toString();
-    const fpr = /^fpr:+([0-9A-F]{40}):/m.exec(list)?.[1];
-    assert.ok(fpr, `a fingerprint for ${uid}`);
-    return fpr;
-  }
+  let gnupg: TestGnupgHome;
+  const gpg = (args: string[], passphrase = '') => gnupg.gpg(args, passphrase);
 
   /** A policy: `signedBy` with `pub` for the test repositories, reject elsewhere. */
   async function policy(name: string, pub: string, extra: object = {}): Promise<string> {
@@ -125,11 +108,11 @@ describe('policy.json signedBy: GPG simple signing as skopeo 1.9.3 does it', () 
     await w.finish();
     await pushLayout(layout, 'v1', reg, 'gpg/other:1');
     await pushLayout(layout, 'v1', reg, 'gpg/unsigned:1');
-    gnupgHome = join(dir.path, 'gnupg');
-    await mkdir(gnupgHome, { mode: 0o700 });
-    keys.signer = await newKey('Skopeo Signer <signer@example.test>', '');
-    keys.ocipeek = await newKey('Ocipeek Signer <ocipeek@example.test>', 'pass word');
-    keys.stranger = await newKey('Stranger <stranger@example.test>', '');
+    gnupg = await testGnupgHome(join(dir.path, 'gnupg'));
+    gnupgHome = gnupg.home;
+    keys.signer = await gnupg.newKey('Skopeo Signer <signer@example.test>', '');
+    keys.ocipeek = await gnupg.newKey('Ocipeek Signer <ocipeek@example.test>', 'pass word');
+    keys.stranger = await gnupg.newKey('Stranger <stranger@example.test>', '');
     Object.assign(f, {
       signerPub: join(dir.path, 'signer.gpg'),
       ocipeekPubArmored: join(dir.path, 'ocipeek.asc'),
@@ -185,14 +168,7 @@ describe('policy.json signedBy: GPG simple signing as skopeo 1.9.3 does it', () 
   });
 
   after(async () => {
-    await new Promise<void>((resolve) =>
-      execFile(
-        'gpgconf',
-        ['--kill', 'all'],
-        { env: { ...process.env, GNUPGHOME: gnupgHome } },
-        () => resolve(),
-      ),
-    );
+    await gnupg?.stop();
     await new Promise<void>((resolve) =>
       httpLookaside ? httpLookaside.close(() => resolve()) : resolve(),
     );
