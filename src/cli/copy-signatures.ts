@@ -35,13 +35,27 @@ export async function signaturesToCarry(
   if (!(source instanceof RegistrySource) && !isLayout) return undefined;
   const { signal } = ctx;
   const [
-    { readImageSignatures, signatureCount, checkSignaturesFit, writeImageSignatures },
+    {
+      readImageSignatures,
+      signatureCount,
+      checkSignaturesFit,
+      writeImageSignatures,
+      mayHaveSignatures,
+    },
     { loadRegistriesD },
   ] = await Promise.all([
     import('../trust/image-signatures.js'),
     import('../trust/registries-d.js'),
   ]);
   const registriesD = await loadRegistriesD(ctx.options['registries.d']);
+  if (source instanceof RegistrySource) {
+    // An unsigned image (the usual case) costs no second manifest request.
+    let may = false;
+    for (const { ref } of clients.src.pullSources(source.ref)) {
+      may ||= await mayHaveSignatures(registriesD, ref);
+    }
+    if (!may) return undefined;
+  }
   const root = await source.root({ signal }); // the trust policy has accepted it now
   const from: SignatureSource =
     source instanceof RegistrySource

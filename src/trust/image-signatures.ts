@@ -1,9 +1,16 @@
+import { readdir } from 'node:fs/promises';
+import { basename, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { UnsupportedError } from '../errors/index.js';
 import type { OciLayout } from '../layout/index.js';
 import type { Reference } from '../ref/index.js';
 import type { RegistryClient } from '../registry/index.js';
 import { layoutAttachments, withLayoutAttachments } from './layout-attachments.js';
-import { readLookasideSignatures, writeLookasideSignature } from './lookaside.js';
+import {
+  lookasideSignatureUrl,
+  readLookasideSignatures,
+  writeLookasideSignature,
+} from './lookaside.js';
 import type { RegistriesD } from './registries-d.js';
 import {
   attachSignatures,
@@ -41,6 +48,31 @@ export type SignatureDestination = RegistrySignatures | { kind: 'layout'; dir: s
 /** How many signatures `signatures` holds. */
 export function signatureCount(signatures: ImageSignatures): number {
   return signatures.sigstore.length + signatures.simple.length;
+}
+
+/**
+ * Whether a registry image `ref` may have signatures at all, known without a request:
+ * registries.d reads sigstore attachments for it, or its lookaside is not a local folder,
+ * or that folder holds signatures of its repository (`REPO@…`). Lets a copy of an
+ * unsigned image skip reading its manifest twice.
+ */
+export async function mayHaveSignatures(
+  registriesD: RegistriesD,
+  ref: Reference,
+): Promise<boolean> {
+  if (registriesD.useSigstoreAttachments(ref)) return true;
+  const base = registriesD.lookaside(ref);
+  if (!base.startsWith('file:')) return true;
+  const repoDir = fileURLToPath(lookasideSignatureUrl(base, ref, 'sha256:0', 0));
+  // BASE/REPO@sha256=0/signature-1: the folder listing REPO@… entries is two levels up.
+  const parent = dirname(dirname(repoDir));
+  const prefix = `${basename(dirname(repoDir)).split('@')[0]}@`;
+  try {
+    return (await readdir(parent)).some((name) => name.startsWith(prefix));
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false;
+    return true; // unreadable: let the real read say why
+  }
 }
 
 /**

@@ -468,6 +468,44 @@ describe('policy.json signedBy: GPG simple signing as skopeo 1.9.3 does it', () 
     );
   });
 
+  it('copy carries lookaside signatures (no sigstore configuration); an unsigned image carries none', async () => {
+    const p = await policy('p-carry', f.signerPub, {
+      [`${reg.host}/gpg/carried`]: [
+        {
+          type: 'signedBy',
+          keyType: 'GPGKeys',
+          keyPath: f.signerPub,
+          signedIdentity: {
+            type: 'remapIdentity',
+            prefix: `${reg.host}/gpg/carried`,
+            signedPrefix: `${reg.host}/gpg/app`,
+          },
+        },
+      ],
+    });
+    const r = await ocipeek(['copy', `${reg.host}/gpg/app:1`, `${reg.host}/gpg/carried:1`], p);
+    assert.equal(r.code, 0, r.stderr);
+    const carried = sigFile(f.lookaside, 'gpg/carried', v1.descriptor.digest);
+    assert.match(r.out, new RegExp(`signatures: 1 copied \\(${carried}\\)`));
+    assert.deepEqual(
+      await readFile(carried),
+      await readFile(sigFile(f.lookaside, 'gpg/app', v1.descriptor.digest)),
+    );
+    await skopeoCopy(`docker://${reg.host}/gpg/carried:1`, `dir:${join(dir.path, 'carried')}`, {
+      policy: p,
+    });
+    const v = await ocipeek(['verify', `${reg.host}/gpg/carried:1`], p);
+    assert.equal(v.code, 0, v.stderr);
+    const plain = await ocipeek(
+      ['copy', `${reg.host}/gpg/unsigned:1`, `oci:${join(dir.path, 'unsigned-copy')}:v1`],
+      await policy('p-carry-unsigned', f.signerPub, {
+        [`${reg.host}/gpg/unsigned`]: [{ type: 'insecureAcceptAnything' }],
+      }),
+    );
+    assert.equal(plain.code, 0, plain.stderr);
+    assert.doesNotMatch(plain.out, /signatures:/);
+  });
+
   it('a wrong passphrase signs nothing', async () => {
     const wrong = join(dir.path, 'wrong');
     await writeFile(wrong, 'nope\n');
