@@ -7,6 +7,7 @@ import type {
   SignatureDestination,
   SignatureSource,
 } from '../trust/image-signatures.js';
+import type { RegistriesD } from '../trust/registries-d.js';
 import type { CliContext } from './context.js';
 import { printLines } from './format.js';
 
@@ -34,32 +35,37 @@ export async function signaturesToCarry(
   const isLayout = source instanceof LayoutSource && source.kind !== 'store';
   if (!(source instanceof RegistrySource) && !isLayout) return undefined;
   const { signal } = ctx;
-  const [
-    {
-      readImageSignatures,
-      signatureCount,
-      checkSignaturesFit,
-      writeImageSignatures,
-      mayHaveSignatures,
-    },
-    { loadRegistriesD },
-  ] = await Promise.all([
-    import('../trust/image-signatures.js'),
-    import('../trust/registries-d.js'),
-  ]);
-  const registriesD = await loadRegistriesD(ctx.options['registries.d']);
+  const {
+    readImageSignatures,
+    signatureCount,
+    checkSignaturesFit,
+    writeImageSignatures,
+    mayHaveSignatures,
+  } = await import('../trust/image-signatures.js');
+  // registries.d (and its YAML parser) only when a registry is on either side.
+  let loaded: RegistriesD | undefined;
+  const registriesD = async () => {
+    const { loadRegistriesD } = await import('../trust/registries-d.js');
+    loaded ??= await loadRegistriesD(ctx.options['registries.d']);
+    return loaded;
+  };
   if (source instanceof RegistrySource) {
     // An unsigned image (the usual case) costs no second manifest request.
     let may = false;
     for (const { ref } of clients.src.pullSources(source.ref)) {
-      may ||= await mayHaveSignatures(registriesD, ref);
+      may ||= await mayHaveSignatures(await registriesD(), ref);
     }
     if (!may) return undefined;
   }
   const root = await source.root({ signal }); // the trust policy has accepted it now
   const from: SignatureSource =
     source instanceof RegistrySource
-      ? { kind: 'registry', client: clients.src, ref: source.served, registriesD }
+      ? {
+          kind: 'registry',
+          client: clients.src,
+          ref: source.served,
+          registriesD: await registriesD(),
+        }
       : { kind: 'layout', layout: (source as LayoutSource).layout };
   const signaturesOf = (digest: string): Promise<ImageSignatures> =>
     readImageSignatures(from, digest, { signal });
@@ -74,7 +80,12 @@ export async function signaturesToCarry(
   }
   let dest: SignatureDestination | undefined;
   if (to.kind === 'registry') {
-    dest = { kind: 'registry', client: clients.dest, ref: to.ref, registriesD };
+    dest = {
+      kind: 'registry',
+      client: clients.dest,
+      ref: to.ref,
+      registriesD: await registriesD(),
+    };
   } else if (to.kind === 'oci') {
     dest = { kind: 'layout', dir: to.path };
   } else if (to.kind !== 'store') {
