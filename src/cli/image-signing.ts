@@ -10,6 +10,7 @@ import { VERSION } from './version.js';
 export interface SigningFlags {
   signBySigstorePrivateKey?: string;
   signByGpgKey?: string;
+  signBy?: string;
   signPassphraseFile?: string;
   signIdentity?: string;
 }
@@ -31,6 +32,10 @@ export function signingOptions(command: Command, what: string): Command {
     .option(
       '--sign-by-gpg-key <file>',
       `sign ${what} with this OpenPGP secret key (gpg --export-secret-keys), into the registries.d lookaside`,
+    )
+    .option(
+      '--sign-by <fingerprint>',
+      `sign ${what} with this GPG key of the GnuPG home ($GNUPGHOME, else ~/.gnupg), as skopeo --sign-by`,
     )
     .option('--sign-passphrase-file <file>', "file holding the signing key's passphrase")
     .option('--sign-identity <ref>', 'identity to sign (default: the image reference)');
@@ -66,9 +71,11 @@ export async function signerFor(ctx: CliContext, flags: SigningFlags): Promise<S
   const identity = flags.signIdentity ? parseReference(flags.signIdentity) : undefined;
   const creator = `ocipeek ${VERSION}`;
   const { signal } = ctx;
-  if (flags.signBySigstorePrivateKey && flags.signByGpgKey) {
+  if (
+    [flags.signBySigstorePrivateKey, flags.signByGpgKey, flags.signBy].filter(Boolean).length > 1
+  ) {
     throw new InvalidArgumentError(
-      'use one of --sign-by-sigstore-private-key and --sign-by-gpg-key',
+      'use one of --sign-by-sigstore-private-key, --sign-by-gpg-key and --sign-by',
     );
   }
   if (flags.signBySigstorePrivateKey) {
@@ -101,17 +108,20 @@ export async function signerFor(ctx: CliContext, flags: SigningFlags): Promise<S
       };
     };
   }
-  if (flags.signByGpgKey) {
-    const bytes = await readKeyFile(flags.signByGpgKey);
+  if (flags.signByGpgKey || flags.signBy) {
     const passphrase = flags.signPassphraseFile
       ? await readPassphraseFile(flags.signPassphraseFile)
       : undefined;
-    const [{ readGpgPrivateKey }, { signImageWithGpg }, { loadRegistriesD }] = await Promise.all([
-      import('../trust/simple-signing.js'),
-      import('../trust/sign-image.js'),
-      import('../trust/registries-d.js'),
-    ]);
-    const privateKey = await readGpgPrivateKey(bytes, passphrase);
+    const [{ readGpgPrivateKey }, { readGpgHomeKey }, { signImageWithGpg }, { loadRegistriesD }] =
+      await Promise.all([
+        import('../trust/simple-signing.js'),
+        import('../trust/gpg-home.js'),
+        import('../trust/sign-image.js'),
+        import('../trust/registries-d.js'),
+      ]);
+    const privateKey = flags.signByGpgKey
+      ? await readGpgPrivateKey(await readKeyFile(flags.signByGpgKey), passphrase)
+      : await readGpgHomeKey(flags.signBy as string, passphrase);
     const registriesD = await loadRegistriesD(ctx.options['registries.d']);
     return async (client, ref, digest) => {
       const result = await signImageWithGpg(client, ref, {
@@ -130,7 +140,7 @@ export async function signerFor(ctx: CliContext, flags: SigningFlags): Promise<S
   }
   if (flags.signPassphraseFile || flags.signIdentity) {
     throw new InvalidArgumentError(
-      '--sign-passphrase-file and --sign-identity need --sign-by-sigstore-private-key or --sign-by-gpg-key',
+      '--sign-passphrase-file and --sign-identity need --sign-by-sigstore-private-key, --sign-by-gpg-key or --sign-by',
     );
   }
   return undefined;

@@ -39,6 +39,9 @@ export interface LayoutSourceOptions {
   resolve?: (layout: OciLayout, options: SourceCallOptions) => Promise<Descriptor | undefined>;
 }
 
+/** The name of a sigstore attachment in a layout's `index.json` (`sha256-<hex>.sig`). */
+const SIGSTORE_ATTACHMENT_NAME = /^sha(256|512)-[0-9a-f]+\.sig$/;
+
 /**
  * An OCI image layout directory as an image source: `oci:DIR[:TAG]`, an extracted
  * `oci-archive:`, or the store. Every whole blob read is verified (the store's may skip
@@ -82,8 +85,11 @@ export class LayoutSource implements ImageSource {
   private async defaultResolve(options: SourceCallOptions): Promise<Descriptor | undefined> {
     if (this.name !== undefined) return this.layout.resolve(this.name, options);
     const index = await this.layout.index(options);
+    // Sigstore attachments (`sha256-<hex>.sig`, a copied image's signatures) are no image.
     const images = index.manifests.filter(
-      (d) => isIndexMediaType(d.mediaType) || isImageManifestMediaType(d.mediaType),
+      (d) =>
+        (isIndexMediaType(d.mediaType) || isImageManifestMediaType(d.mediaType)) &&
+        !SIGSTORE_ATTACHMENT_NAME.test(d.annotations?.[REF_NAME_ANNOTATION] ?? ''),
     );
     if (images.length > 1) {
       const names = images

@@ -87,6 +87,7 @@ export async function openSource(
     await trust.verifyLocal({
       transport: p.kind,
       path: resolve(p.path),
+      tag: p.kind === 'docker-archive' ? undefined : p.tag,
       description: formatPlace(p),
     });
   }

@@ -18,6 +18,8 @@ export interface LocalImageToVerify {
   transport: 'oci' | 'oci-archive' | 'docker-archive';
   /** The layout folder or archive file, absolute. */
   path: string;
+  /** The image's name in the layout (`oci:DIR:TAG`), when the place names one. */
+  tag?: string;
   /** The place as shown in messages (`oci:/tmp/x:v1`). */
   description: string;
 }

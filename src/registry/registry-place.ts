@@ -128,6 +128,28 @@ export class RegistrySource implements ImageSource {
     return this.verdictOf;
   }
 
+  /**
+   * Ask the client's trust policy about a copy of this image's root held elsewhere (the
+   * store's, when a pull found it current and read nothing from the registry): the same
+   * check {@link RegistrySource.root} makes, with signatures read from where this source
+   * reads (the primary location unless a request already found the serving endpoint).
+   * Undefined without a policy; throws when the policy refuses the image.
+   */
+  async verifyHeld(
+    root: { digest: string; bytes: Buffer },
+    options: SourceCallOptions = {},
+  ): Promise<unknown> {
+    const trust = this.client.trust;
+    if (!trust) return undefined;
+    const image = {
+      ref: this.ref,
+      served: this.served,
+      rootDigest: root.digest,
+      rootBytes: root.bytes,
+    };
+    return trust.verify(image, this.client, { signal: options.signal });
+  }
+
   /** With a trust policy, the root must have been accepted before anything else is read. */
   private async trusted(signal: AbortSignal | undefined): Promise<void> {
     if (this.client.trust) await this.verdict({ signal });

@@ -61,6 +61,13 @@ export interface PullOptions extends PlatformSelection {
   policy?: PullPolicy;
   /** Blobs downloaded at once (default {@link DEFAULT_PULL_CONCURRENCY}). */
   concurrency?: number;
+  /**
+   * With the client's trust policy, check an image found current in the store against it
+   * (default true), with signatures from the registry: a policy changed since the image
+   * was stored applies to every pull. `false` for images named as the store's own
+   * (`store:REF`).
+   */
+  checkStored?: boolean;
   /** Progress events; the CLI draws bars from them. */
   onProgress?: (event: PullProgressEvent) => void;
   signal?: AbortSignal;
@@ -149,6 +156,13 @@ export async function pullImage(
       const local =
         partialOf && options.allPlatforms ? undefined : await planFromStore(store, stored, options);
       if (local) {
+        // Nothing is read from the registry, so its source never asked the trust policy:
+        // a policy changed since the image was stored applies now, as on every pull.
+        if (options.checkStored !== false && client.trust) {
+          await source.verifyHeld(await registryRoot(store, stored, source, client, signal), {
+            signal,
+          });
+        }
         return summary(name, sourceDigestOf(stored), stored, local, { upToDate: true });
       }
       if (policy === 'never') {
@@ -327,4 +341,26 @@ async function storeContent(
     signal: options.signal,
   });
   return { fetched, bytes };
+}
+
+/**
+ * The registry's root of a stored image, as signed: the stored root itself, or, for a
+ * name holding some platforms of an index, that index (by digest, from the registry, as
+ * the store keeps only the cut one).
+ */
+async function registryRoot(
+  store: Store,
+  stored: Descriptor,
+  source: RegistrySource,
+  client: RegistryClient,
+  signal: AbortSignal | undefined,
+): Promise<{ digest: string; bytes: Buffer }> {
+  const partial = partialIndexOf(stored);
+  if (!partial)
+    return {
+      digest: stored.digest,
+      bytes: (await readStoredManifest(store, stored, signal)).bytes,
+    };
+  const m = await client.getManifest(source.served.withDigest(partial), { signal });
+  return { digest: m.digest, bytes: m.bytes };
 }

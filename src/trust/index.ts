@@ -1,3 +1,15 @@
+export { readGpgHomeKey } from './gpg-home.js';
+export {
+  checkSignaturesFit,
+  type ImageSignatures,
+  type RegistrySignatures,
+  readImageSignatures,
+  type SignatureDestination,
+  type SignatureSource,
+  signatureCount,
+  writeImageSignatures,
+} from './image-signatures.js';
+export { layoutAttachments, withLayoutAttachments } from './layout-attachments.js';
 export {
   lookasideSignatureUrl,
   readLookasideSignatures,
@@ -36,7 +48,11 @@ export {
 } from './signature-payload.js';
 export { describeIdentity, identityMatches, type SignedIdentity } from './signed-identity.js';
 export {
+  type AttachmentRepository,
+  attachSignatures,
+  readAttachedSignatures,
   readSigstoreSignatures,
+  registryAttachments,
   type SigstoreSignature,
   sigstoreAttachmentTag,
   writeSigstoreSignature,

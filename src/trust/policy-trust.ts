@@ -1,10 +1,14 @@
+import { digestOf } from '../digest/index.js';
 import { PolicyRejectedError } from '../errors/index.js';
+import { LayoutSource, OciLayout } from '../layout/index.js';
+import type { Reference } from '../ref/index.js';
 import type {
   ImageToVerify,
   ImageTrust,
   LocalImageToVerify,
   RegistryClient,
 } from '../registry/index.js';
+import { layoutAttachments } from './layout-attachments.js';
 import { lookasideSignatureUrl, readLookasideSignatures } from './lookaside.js';
 import {
   describeRequirement,
@@ -15,6 +19,7 @@ import {
 import { dockerScopes, localScopes } from './policy-scopes.js';
 import type { RegistriesD } from './registries-d.js';
 import {
+  readAttachedSignatures,
   readSigstoreSignatures,
   type SigstoreSignature,
   sigstoreAttachmentTag,
@@ -87,26 +92,45 @@ export class PolicyTrust implements ImageTrust {
   /**
    * policy.json for an image in a local place, as containers/image checks `oci:`,
    * `oci-archive:` and `docker-archive:` sources: the transport's scopes (the path and
-   * its parents; none for docker-archive), else its `""`, else `default`. Such places
-   * hold no signatures, so `signedBy` and `sigstoreSigned` refuse them, as skopeo does.
+   * its parents; none for docker-archive), else its `""`, else `default`. An `oci:`
+   * layout's sigstore signatures are its `sha256-<hex>.sig` attachments (where `copy`
+   * puts them), checked against the layout's root; a layout has no docker reference, so
+   * only `exactReference`/`exactRepository` identities accept, as in containers/image.
+   * Archives hold no signatures, and no place GPG ones, so those requirements refuse.
    */
   async verifyLocal(image: LocalImageToVerify): Promise<PolicyVerdict> {
     const scopes = await localScopes(image.transport, image.path);
     const { scope, requirements } = requirementsFor(this.policy, image.transport, scopes);
     const accepted: string[] = [];
+    let root: Promise<{ bytes: Buffer; signatures: SigstoreSignature[] }> | undefined;
     for (const requirement of requirements) {
       const described = describeRequirement(requirement);
-      const refuse = (reason: string) =>
-        new PolicyRejectedError(
+      const reject = (reason: string): never => {
+        throw new PolicyRejectedError(
           image.description,
           `${described} in ${scope} of ${this.policy.file}`,
           reason,
         );
-      if (requirement.type === 'reject') throw refuse('the policy rejects every image here');
-      if (requirement.type !== 'insecureAcceptAnything') {
-        throw refuse(`a signature is required, but ${image.transport}: places hold none`);
+      };
+      if (requirement.type === 'reject') reject('the policy rejects every image here');
+      if (requirement.type === 'insecureAcceptAnything') {
+        accepted.push(`${described}: accepts anything`);
+        continue;
       }
-      accepted.push(`${described}: accepts anything`);
+      if (requirement.type !== 'sigstoreSigned' || image.transport !== 'oci') {
+        const what = image.transport === 'oci' ? 'no GPG signatures' : 'none';
+        reject(`a signature is required, but ${image.transport}: places hold ${what}`);
+      }
+      root ??= layoutRootSignatures(image.path, image.tag, image.description);
+      const { bytes, signatures } = await root.catch((err: Error) => reject(err.message));
+      const why = await this.checkSigstore(
+        requirement as Extract<PolicyRequirement, { type: 'sigstoreSigned' }>,
+        signatures,
+        { intended: undefined, rootBytes: bytes },
+        reject,
+        () => `no sigstore signature (the layout has no ${sigstoreAttachmentTag(digestOf(bytes))})`,
+      );
+      accepted.push(`${described}: ${why}`);
     }
     return { scope: `${scope} of ${this.policy.file}`, accepted };
   }
@@ -142,29 +166,40 @@ export class PolicyTrust implements ImageTrust {
           reject,
         );
       }
-      case 'sigstoreSigned': {
-        if (requirement.unsupported) {
-          return reject(
-            `"${requirement.unsupported}" (certificates, Rekor) is not supported by ocipeek`,
-          );
-        }
-        const keys = await loadSigstoreKeys(requirement).catch((err: Error) => reject(err.message));
-        const sigs = await signatures.sigstore();
-        if (sigs.length === 0) {
-          return reject(
+      case 'sigstoreSigned':
+        return this.checkSigstore(
+          requirement,
+          await signatures.sigstore(),
+          { intended: image.ref, rootBytes: image.rootBytes },
+          reject,
+          () =>
             this.registriesD.useSigstoreAttachments(image.served)
               ? `no sigstore signature (${image.served.name} has no tag ${sigstoreAttachmentTag(image.rootDigest)})`
               : `no sigstore signature: registries.d does not set use-sigstore-attachments for ${image.served.name}`,
-          );
-        }
-        const claimed = { intended: image.ref, rootBytes: image.rootBytes };
-        return firstAccepted(
-          sigs,
-          async (sig) => checkSigstoreSignature(sig, keys, claimed, requirement.signedIdentity),
-          reject,
         );
-      }
     }
+  }
+
+  /** A `sigstoreSigned` requirement over the signatures found: why it is met, or `reject`. */
+  private async checkSigstore(
+    requirement: Extract<PolicyRequirement, { type: 'sigstoreSigned' }>,
+    sigs: SigstoreSignature[],
+    claimed: { intended: Reference | undefined; rootBytes: Buffer },
+    reject: (reason: string) => never,
+    none: () => string,
+  ): Promise<string> {
+    if (requirement.unsupported) {
+      return reject(
+        `"${requirement.unsupported}" (certificates, Rekor) is not supported by ocipeek`,
+      );
+    }
+    const keys = await loadSigstoreKeys(requirement).catch((err: Error) => reject(err.message));
+    if (sigs.length === 0) return reject(none());
+    return firstAccepted(
+      sigs,
+      async (sig) => checkSigstoreSignature(sig, keys, claimed, requirement.signedIdentity),
+      reject,
+    );
   }
 }
 
@@ -186,4 +221,16 @@ async function firstAccepted<S>(
     reasons.push(result.reason);
   }
   return reject(reasons.join('; '));
+}
+
+/** The root manifest of the image `tag` names in the layout at `path`, and its attachments. */
+async function layoutRootSignatures(
+  path: string,
+  tag: string | undefined,
+  description: string,
+): Promise<{ bytes: Buffer; signatures: SigstoreSignature[] }> {
+  const layout = await OciLayout.open(path);
+  const root = await new LayoutSource(layout, tag, { description }).root();
+  const signatures = await readAttachedSignatures(layoutAttachments(layout), root.digest);
+  return { bytes: root.bytes, signatures };
 }

@@ -128,7 +128,7 @@ function makePayload(
  */
 export function claimsRefused(
   claims: SigstoreClaims,
-  image: { intended: Reference; rootBytes: Buffer },
+  image: { intended: Reference | undefined; rootBytes: Buffer },
   rule: SignedIdentity,
 ): string | undefined {
   let algorithm: ReturnType<typeof parseDigest>['algorithm'];
@@ -142,7 +142,8 @@ export function claimsRefused(
     return `the signature is for manifest ${claims.manifestDigest}, not ${actual}`;
   }
   if (!identityMatches(rule, image.intended, claims.dockerReference)) {
-    return `signed identity ${claims.dockerReference} is not accepted for ${image.intended} (${describeIdentity(rule)})`;
+    const intended = image.intended ?? 'an image with no docker reference (a local place)';
+    return `signed identity ${claims.dockerReference} is not accepted for ${intended} (${describeIdentity(rule)})`;
   }
   return undefined;
 }

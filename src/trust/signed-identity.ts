@@ -30,15 +30,21 @@ function repoDigestOrExact(intended: Reference, signed: Reference): boolean {
 /**
  * Whether a signature claiming `signedReference` (the payload's `docker-reference`) is
  * acceptable for the image known as `intended` under `rule`, as containers-policy.json(5)
- * defines each rule.
+ * defines each rule. An image with no docker reference (`intended` undefined: an `oci:`
+ * layout, as containers/image sees one) meets only the rules that name the identity
+ * themselves (`exactReference`, `exactRepository`).
  */
 export function identityMatches(
   rule: SignedIdentity,
-  intended: Reference,
+  intended: Reference | undefined,
   signedReference: string,
 ): boolean {
   const signed = parseNamed(signedReference);
   if (!signed) return false;
+  if (!intended)
+    return rule.type === 'exactReference' || rule.type === 'exactRepository'
+      ? exactMatches(rule, signed)
+      : false;
   switch (rule.type) {
     case 'matchExact':
       return !nameOnly(intended) && !nameOnly(signed) && signed.toString() === intended.toString();
@@ -46,17 +52,9 @@ export function identityMatches(
       return repoDigestOrExact(intended, signed);
     case 'matchRepository':
       return signed.name === intended.name;
-    case 'exactReference': {
-      const expected = parseNamed(rule.dockerReference);
-      return (
-        !!expected &&
-        !nameOnly(expected) &&
-        !nameOnly(signed) &&
-        signed.toString() === expected.toString()
-      );
-    }
+    case 'exactReference':
     case 'exactRepository':
-      return signed.name === parseNamed(rule.dockerRepository)?.name;
+      return exactMatches(rule, signed);
     case 'remapIdentity': {
       const name = intended.name;
       const matches =
@@ -67,6 +65,23 @@ export function identityMatches(
       return !!remapped && repoDigestOrExact(remapped, signed);
     }
   }
+}
+
+/** The rules that name the accepted identity themselves. */
+function exactMatches(
+  rule: Extract<SignedIdentity, { type: 'exactReference' | 'exactRepository' }>,
+  signed: Reference,
+): boolean {
+  if (rule.type === 'exactRepository') {
+    return signed.name === parseNamed(rule.dockerRepository)?.name;
+  }
+  const expected = parseNamed(rule.dockerReference);
+  return (
+    !!expected &&
+    !nameOnly(expected) &&
+    !nameOnly(signed) &&
+    signed.toString() === expected.toString()
+  );
 }
 
 /** The rule as text, for messages. */

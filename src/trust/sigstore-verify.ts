@@ -52,7 +52,7 @@ function signedBy(key: KeyObject, payload: Buffer, signature: Buffer): boolean {
 export function checkSigstoreSignature(
   sig: SigstoreSignature,
   keys: readonly TrustedKey[],
-  image: { intended: Reference; rootBytes: Buffer },
+  image: { intended: Reference | undefined; rootBytes: Buffer },
   rule: SignedIdentity,
 ): { ok: true; identity: string; key: string } | { ok: false; reason: string } {
   if (!sig.signature) return { ok: false, reason: 'a signature layer has no signature annotation' };

@@ -26,7 +26,8 @@ import type { SignedIdentity } from './signed-identity.js';
 const load = createRequire(import.meta.url);
 let openpgpOnce: typeof OpenPgp | undefined;
 
-function openpgp(): typeof OpenPgp {
+/** OpenPGP.js, loaded on first use. */
+export function openpgp(): typeof OpenPgp {
   openpgpOnce ??= load('openpgp') as typeof OpenPgp;
   return openpgpOnce;
 }

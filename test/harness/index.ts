@@ -5,6 +5,7 @@
 export * from './certs.js';
 export * from './fault-proxy.js';
 export * from './fixtures.js';
+export * from './gnupg.js';
 export * from './layers.js';
 export * from './oci-layout-writer.js';
 export * from './ports.js';

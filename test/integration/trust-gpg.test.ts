@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { cp, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
@@ -14,7 +13,9 @@ import {
   skopeo,
   startRegistry,
   type TempDir,
+  type TestGnupgHome,
   tempDir,
+  testGnupgHome,
 } from '../harness/index.js';
 import { runCli } from '../harness/run-cli.js';
 
@@ -46,26 +47,8 @@ describe('policy.json signedBy: GPG simple signing as skopeo 1.9.3 does it', () 
     regDHttp: '',
   };
 
-  /** Run gpg in the test home, batch mode, passphrases from the command line. */
-  function gpg(args: string[], passphrase = ''): Promise<Buffer> {
-    return new Promise((resolve, reject) => {
-      execFile(
-        'gpg',
-        ['--batch', '--pinentry-mode', 'loopback', '--passphrase', passphrase, ...args],
-        { env: { ...process.env, GNUPGHOME: gnupgHome }, encoding: 'buffer', timeout: 120_000 },
-        (err, stdout, stderr) =>
-          err ? reject(new Error(`gpg ${args.join(' ')}: ${stderr}`)) : resolve(stdout),
-      );
-    });
-  }
-
-  async function newKey(uid: string, passphrase: string): Promise<string> {
-    await gpg(['--quick-gen-key', uid, 'ed25519', 'sign', 'never'], passphrase);
-    const list = (await gpg(['--list-keys', '--with-colons', uid])).toString();
-    const fpr = /^fpr:+([0-9A-F]{40}):/m.exec(list)?.[1];
-    assert.ok(fpr, `a fingerprint for ${uid}`);
-    return fpr;
-  }
+  let gnupg: TestGnupgHome;
+  const gpg = (args: string[], passphrase = '') => gnupg.gpg(args, passphrase);
 
   /** A policy: `signedBy` with `pub` for the test repositories, reject elsewhere. */
   async function policy(name: string, pub: string, extra: object = {}): Promise<string> {
@@ -125,11 +108,11 @@ describe('policy.json signedBy: GPG simple signing as skopeo 1.9.3 does it', () 
     await w.finish();
     await pushLayout(layout, 'v1', reg, 'gpg/other:1');
     await pushLayout(layout, 'v1', reg, 'gpg/unsigned:1');
-    gnupgHome = join(dir.path, 'gnupg');
-    await mkdir(gnupgHome, { mode: 0o700 });
-    keys.signer = await newKey('Skopeo Signer <signer@example.test>', '');
-    keys.ocipeek = await newKey('Ocipeek Signer <ocipeek@example.test>', 'pass word');
-    keys.stranger = await newKey('Stranger <stranger@example.test>', '');
+    gnupg = await testGnupgHome(join(dir.path, 'gnupg'));
+    gnupgHome = gnupg.home;
+    keys.signer = await gnupg.newKey('Skopeo Signer <signer@example.test>', '');
+    keys.ocipeek = await gnupg.newKey('Ocipeek Signer <ocipeek@example.test>', 'pass word');
+    keys.stranger = await gnupg.newKey('Stranger <stranger@example.test>', '');
     Object.assign(f, {
       signerPub: join(dir.path, 'signer.gpg'),
       ocipeekPubArmored: join(dir.path, 'ocipeek.asc'),
@@ -185,14 +168,7 @@ describe('policy.json signedBy: GPG simple signing as skopeo 1.9.3 does it', () 
   });
 
   after(async () => {
-    await new Promise<void>((resolve) =>
-      execFile(
-        'gpgconf',
-        ['--kill', 'all'],
-        { env: { ...process.env, GNUPGHOME: gnupgHome } },
-        () => resolve(),
-      ),
-    );
+    await gnupg?.stop();
     await new Promise<void>((resolve) =>
       httpLookaside ? httpLookaside.close(() => resolve()) : resolve(),
     );
@@ -341,6 +317,48 @@ describe('policy.json signedBy: GPG simple signing as skopeo 1.9.3 does it', () 
     assert.deepEqual(blobs, []);
   });
 
+  it('a pull that finds the stored image current still applies the policy as it is now', async () => {
+    const store = join(dir.path, 'store-current');
+    const ref = `${reg.host}/gpg/app:1`;
+    const signer = await policy('p-current', f.signerPub);
+    const first = await ocipeek(['pull', ref, '--store', store], signer);
+    assert.equal(first.code, 0, first.stderr);
+    assert.match(first.out, /layer\(s\) fetched/);
+    const again = await ocipeek(['pull', ref, '--store', store], signer);
+    assert.equal(again.code, 0, again.stderr);
+    assert.match(again.out, new RegExp(`${ref}: up to date`));
+    // The policy changed: the stored image, current in the registry, is refused now,
+    // whatever the pull policy (missing asks the registry nothing but the signatures).
+    const stranger = await policy('p-current-stranger', f.strangerPub);
+    for (const pullPolicy of ['newer', 'missing', 'never']) {
+      const refused = await ocipeek(
+        ['pull', ref, '--store', store, '--policy', pullPolicy],
+        stranger,
+      );
+      assert.equal(refused.code, 1, `--policy ${pullPolicy}: ${refused.out}`);
+      assert.match(
+        refused.stderr,
+        new RegExp(
+          `${ref} rejected by policy: signedBy \\(keyPath .*stranger\\.gpg\\) in docker scope "${reg.host}/gpg" .*: signed by key ${keys.signer.slice(-16)}, which is not trusted here`,
+        ),
+      );
+      assert.doesNotMatch(refused.out, /up to date/);
+    }
+    // store:REF names the store's own copy: nothing is brought in, nothing is checked.
+    const own = await ocipeek(['pull', `store:${ref}`, '--store', store], stranger);
+    assert.equal(own.code, 0, own.stderr);
+    // verify store:REF checks the stored copy with the registry's signatures, as pull does.
+    const held = await ocipeek(['verify', `store:${ref}`, '--store', store], signer);
+    assert.equal(held.code, 0, held.stderr);
+    assert.match(
+      held.out,
+      new RegExp(`^store:${ref}@${v1.descriptor.digest}: accepted by docker scope`),
+    );
+    const heldRefused = await ocipeek(['verify', `store:${ref}`, '--store', store], stranger);
+    assert.equal(heldRefused.code, 1);
+    assert.match(heldRefused.stderr, /which is not trusted here/);
+  });
+
   it('ocipeek sign --sign-by-gpg-key: skopeo accepts the signature with the same policy, and refuses it with another key', async () => {
     await pushLayout(layout, 'v2', reg, 'gpg/mine:1');
     const signed = await ocipeek(
@@ -386,6 +404,106 @@ describe('policy.json signedBy: GPG simple signing as skopeo 1.9.3 does it', () 
       { env: { GNUPGHOME: gnupgHome } },
     );
     assert.match(out, new RegExp(`Signature verified.*${v2.descriptor.digest}`));
+  });
+
+  it('--sign-by FINGERPRINT signs with a key of the GnuPG home (no gpg run); skopeo accepts it', async () => {
+    await pushLayout(layout, 'v2', reg, 'gpg/by-fpr:1');
+    const withHome = (args: string[], policyFile: string) =>
+      runCli([...args, '--signature-policy', policyFile, '--registries.d', f.regD], {
+        env: { GNUPGHOME: gnupgHome },
+      });
+    // A key gpg-agent keeps protected (AES-OCB), unlocked with the passphrase file.
+    const signed = await withHome(
+      [
+        'sign',
+        `${reg.host}/gpg/by-fpr:1`,
+        '--sign-by',
+        keys.ocipeek,
+        '--sign-passphrase-file',
+        f.pass,
+      ],
+      await policy('p-fpr-none', f.signerPub),
+    );
+    assert.equal(signed.code, 0, signed.stderr);
+    assert.match(signed.out, new RegExp(`by ${keys.ocipeek} \\(stored as `));
+    const accepting = await policy('p-fpr', f.ocipeekPubArmored);
+    await skopeoCopy(`docker://${reg.host}/gpg/by-fpr:1`, `dir:${join(dir.path, 'by-fpr')}`, {
+      policy: accepting,
+    });
+    const v = await ocipeek(['verify', `${reg.host}/gpg/by-fpr:1`], accepting);
+    assert.equal(v.code, 0, v.stderr);
+    // An unprotected key, through copy; and the skopeo --sign-by signature of the same
+    // image by the same key verifies alike.
+    const copied = await withHome(
+      ['copy', `oci:${layout}:v1`, `${reg.host}/gpg/by-fpr-2:1`, '--sign-by', keys.signer],
+      await policy('p-fpr-2', f.signerPub),
+    );
+    assert.equal(copied.code, 0, copied.stderr);
+    await skopeoCopy(`docker://${reg.host}/gpg/by-fpr-2:1`, `dir:${join(dir.path, 'by-fpr-2')}`, {
+      policy: await policy('p-fpr-3', f.signerPub),
+    });
+    const wrong = join(dir.path, 'wrong-fpr');
+    await writeFile(wrong, 'nope\n');
+    const bad = await withHome(
+      [
+        'sign',
+        `${reg.host}/gpg/by-fpr:1`,
+        '--sign-by',
+        keys.ocipeek,
+        '--sign-passphrase-file',
+        wrong,
+      ],
+      accepting,
+    );
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /wrong passphrase for the OpenPGP key/);
+    const missing = await withHome(
+      ['sign', `${reg.host}/gpg/by-fpr:1`, '--sign-by', 'AB'.repeat(20)],
+      accepting,
+    );
+    assert.equal(missing.code, 2);
+    assert.match(
+      missing.stderr,
+      new RegExp(`no key ${'AB'.repeat(20)} in the GnuPG home ${gnupgHome}`),
+    );
+  });
+
+  it('copy carries lookaside signatures (no sigstore configuration); an unsigned image carries none', async () => {
+    const p = await policy('p-carry', f.signerPub, {
+      [`${reg.host}/gpg/carried`]: [
+        {
+          type: 'signedBy',
+          keyType: 'GPGKeys',
+          keyPath: f.signerPub,
+          signedIdentity: {
+            type: 'remapIdentity',
+            prefix: `${reg.host}/gpg/carried`,
+            signedPrefix: `${reg.host}/gpg/app`,
+          },
+        },
+      ],
+    });
+    const r = await ocipeek(['copy', `${reg.host}/gpg/app:1`, `${reg.host}/gpg/carried:1`], p);
+    assert.equal(r.code, 0, r.stderr);
+    const carried = sigFile(f.lookaside, 'gpg/carried', v1.descriptor.digest);
+    assert.match(r.out, new RegExp(`signatures: 1 copied \\(${carried}\\)`));
+    assert.deepEqual(
+      await readFile(carried),
+      await readFile(sigFile(f.lookaside, 'gpg/app', v1.descriptor.digest)),
+    );
+    await skopeoCopy(`docker://${reg.host}/gpg/carried:1`, `dir:${join(dir.path, 'carried')}`, {
+      policy: p,
+    });
+    const v = await ocipeek(['verify', `${reg.host}/gpg/carried:1`], p);
+    assert.equal(v.code, 0, v.stderr);
+    const plain = await ocipeek(
+      ['copy', `${reg.host}/gpg/unsigned:1`, `oci:${join(dir.path, 'unsigned-copy')}:v1`],
+      await policy('p-carry-unsigned', f.signerPub, {
+        [`${reg.host}/gpg/unsigned`]: [{ type: 'insecureAcceptAnything' }],
+      }),
+    );
+    assert.equal(plain.code, 0, plain.stderr);
+    assert.doesNotMatch(plain.out, /signatures:/);
   });
 
   it('a wrong passphrase signs nothing', async () => {

@@ -111,4 +111,21 @@ describe('policy.json for oci: and docker-archive: sources, as skopeo applies it
         /A signature was required, but no signature exists/.test(err.stderr),
     );
   });
+
+  it('verify takes local places and gives the verdict pull and copy act on', async () => {
+    const ok = await ocipeek(['verify', `oci:${trusted}:v1`]);
+    assert.equal(ok.code, 0, ok.stderr);
+    assert.match(
+      ok.out,
+      new RegExp(
+        `^oci:${trusted}:v1: accepted by oci scope "${join(dir.path, 'trusted')}" of ${policyFile}\n  insecureAcceptAnything: accepts anything\n$`,
+      ),
+    );
+    const refused = await ocipeek(['verify', `oci:${untrusted}:v1`]);
+    assert.equal(refused.code, 1);
+    assert.match(refused.stderr, /rejected by policy: reject in default/);
+    const archived = await ocipeek(['verify', `docker-archive:${archive}`]);
+    assert.equal(archived.code, 1);
+    assert.match(archived.stderr, /a signature is required, but docker-archive: places hold none/);
+  });
 });

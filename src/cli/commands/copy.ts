@@ -10,6 +10,7 @@ import type { RegistryClient } from '../../registry/index.js';
 import { type ImageSource, type Place, parsePlace } from '../../source/index.js';
 import { type CliContext, clientForSide, contextFor } from '../context.js';
 import { type PlatformFlags, platformOptions, runCopy } from '../copy-runner.js';
+import { signaturesToCarry } from '../copy-signatures.js';
 import { formatBytes, printJson, printLines } from '../format.js';
 import { type SigningFlags, signerFor, signingOptions } from '../image-signing.js';
 import { parseCount } from '../parse-count.js';
@@ -22,6 +23,7 @@ interface CopyFlags extends PlatformFlags {
   destCompressFormat?: string;
   destCompressLevel?: number;
   format?: string;
+  removeSignatures?: boolean;
 }
 
 const COMPRESSIONS: readonly string[] = ['gzip', 'zstd'];
@@ -62,6 +64,10 @@ export function registerCopy(program: Command): void {
     .option('--dest-creds <user:password>', 'credentials for the destination registry')
     .option('--src-authfile <file>', 'auth file for the source registry')
     .option('--dest-authfile <file>', 'auth file for the destination registry')
+    .option(
+      '--remove-signatures',
+      "do not copy the source's signatures (sigstore attachments, lookaside signatures)",
+    )
     .option('--json', 'print JSON');
   signingOptions(command, 'the copy (a registry)').action(
     async (src: string, dst: string, opts: CopyFlags & SigningFlags & SideFlags, cmd: Command) => {
@@ -93,7 +99,19 @@ export function registerCopy(program: Command): void {
         throw new InvalidArgumentError('signing needs a registry destination');
       }
       const source = await openSource(from, { ...common, client: srcClient, tmpDir });
-      const digest = conversion
+      const carry = opts.removeSignatures
+        ? undefined
+        : await signaturesToCarry(
+            ctx,
+            source,
+            to,
+            { src: srcClient, dest: destClient },
+            converting,
+          ).catch(async (err: unknown) => {
+            await source.close();
+            throw err;
+          });
+      const result = conversion
         ? await runConversion(ctx, source, to, {
             ...conversion,
             ...platform,
@@ -102,14 +120,14 @@ export function registerCopy(program: Command): void {
             chunkSize: opts.chunkSize,
             json: opts.json,
           })
-        : (
-            await runCopy(ctx, source, to, {
-              open: { chunkSize: opts.chunkSize, tmpDir, client: destClient },
-              ...platform,
-              concurrency: opts.concurrency,
-              json: opts.json,
-            })
-          ).digest;
+        : await runCopy(ctx, source, to, {
+            open: { chunkSize: opts.chunkSize, tmpDir, client: destClient },
+            ...platform,
+            concurrency: opts.concurrency,
+            json: opts.json,
+          });
+      const digest = typeof result === 'string' ? result : result.digest;
+      if (carry && typeof result !== 'string') await carry.finish(result);
       if (signer && to.kind === 'registry') {
         const signed = await signer(destClient, to.ref, digest);
         if (!(opts.json || ctx.options.json)) printLines(signed.line);

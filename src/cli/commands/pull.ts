@@ -62,6 +62,7 @@ export function registerPull(program: Command): void {
             concurrency: opts.concurrency,
             // `store:REF` names what the store holds: it is checked, never fetched.
             policy: place.kind === 'store' ? 'never' : (opts.policy as PullPolicy),
+            checkStored: place.kind !== 'store',
             onProgress: progress?.onProgress,
             signal: ctx.signal,
           });

@@ -29,7 +29,7 @@ export function registerSign(program: Command): void {
       const signer = await signerFor(ctx, opts);
       if (!signer) {
         throw new InvalidArgumentError(
-          'sign needs --sign-by-sigstore-private-key or --sign-by-gpg-key',
+          'sign needs --sign-by-sigstore-private-key, --sign-by-gpg-key or --sign-by',
         );
       }
       const signed = await signer(ctx.client, place.ref, undefined);
