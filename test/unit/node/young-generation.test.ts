@@ -33,13 +33,13 @@ describe('holdYoungGeneration', { skip: !KNOWN && 'V8 without a known growth fla
     try {
       const held = newSpaceBytes();
       churn(60);
-      assert.equal(newSpaceBytes(), held);
+      assert.ok(newSpaceBytes() <= held, `new space ${newSpaceBytes()} > ${held} while held`);
       // A worker starting puts V8's flags back; the hold is applied again once it is online.
       const worker = new Worker('setTimeout(() => {}, 50)', { eval: true });
       await new Promise((resolve) => worker.once('online', resolve));
       reapplyYoungGenerationHold();
       churn(60);
-      assert.equal(newSpaceBytes(), held);
+      assert.ok(newSpaceBytes() <= held, `new space ${newSpaceBytes()} > ${held} while held`);
       await worker.terminate();
     } finally {
       release();
