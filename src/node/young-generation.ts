@@ -43,7 +43,9 @@ export function holdYoungGeneration(): () => void {
 
 /**
  * Starting a worker thread puts V8's flags back as node started with them (measured on
- * Node 20): a thread that runs beside a hold calls this once it is online.
+ * Node 20, at some point of the worker's start-up that can come after its `online` event
+ * and its first answer): the owner of a thread that runs beside a hold calls this as the
+ * thread goes on answering.
  */
 export function reapplyYoungGenerationHold(): void {
   if (holds > 0) setGrowthFactor(1);

@@ -81,8 +81,11 @@ export class WorkerDiskWriter implements DiskWriter {
 
   constructor(settings: DiskWriterSettings = {}) {
     this.worker = startWorker(settings);
+    // Its start resets V8's flags, at a point that can come after it went online or
+    // answered first: the hold goes back on with every answer (a flag parse, ~1 us).
     this.worker.once('online', reapplyYoungGenerationHold);
     this.worker.on('message', (r: DiskBatchResult) => {
+      reapplyYoungGenerationHold();
       this.inFlight--;
       const data = r.data;
       if (data.buffer.byteLength === BATCH_BYTES) {
