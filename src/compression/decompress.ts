@@ -25,6 +25,13 @@ export interface DecompressOptions {
   onDetect?: (detected: Compression, declared: Compression | undefined) => void;
   /** Aborts the whole chain (source and decompressor). */
   signal?: AbortSignal;
+  /**
+   * Size of the pieces gzip output comes in (default 1 MiB, the fastest to list). A
+   * consumer that keeps pieces alive across much allocation (unpack) asks for smaller
+   * ones: a piece that outlives two scavenges is moved to the old generation and its
+   * memory waits for a full GC (bench/ANALYSIS.md, fifth session).
+   */
+  outputChunkBytes?: number;
 }
 
 /**
@@ -35,8 +42,8 @@ export interface DecompressOptions {
 const GUNZIP_CHUNK = 1024 * 1024;
 
 /** A gunzip stream whose own errors (corrupt data, unexpected end of file) are DecompressionErrors. */
-function gunzip(): Duplex {
-  return withDecompressionErrors(zlib().createGunzip({ chunkSize: GUNZIP_CHUNK }), 'gzip');
+function gunzip(chunkSize = GUNZIP_CHUNK): Duplex {
+  return withDecompressionErrors(zlib().createGunzip({ chunkSize }), 'gzip');
 }
 
 /**
@@ -199,7 +206,7 @@ function stagesFor(
   const stages: Duplex[] = [];
   let decompressor: Duplex | undefined;
   if (detected === 'gzip') {
-    decompressor = gunzip();
+    decompressor = gunzip(options.outputChunkBytes);
     if (coalesce) stages.push(new Coalesce(GUNZIP_CHUNK));
     stages.push(decompressor);
   } else if (detected === 'zstd') {

@@ -3,12 +3,12 @@
  * the order they come, and stops at the first failure (later batches are acknowledged and
  * skipped: the unpack is failing anyway).
  */
-import { parentPort } from 'node:worker_threads';
+import { parentPort, workerData } from 'node:worker_threads';
 import { OpRunner } from './disk-writer.js';
-import type { DiskBatch, DiskBatchResult } from './worker-disk-writer.js';
+import type { DiskBatch, DiskBatchResult, DiskWriterSettings } from './worker-disk-writer.js';
 
 const port = parentPort!;
-const runner = new OpRunner();
+const runner = new OpRunner((workerData as DiskWriterSettings | undefined)?.maxWriteBytes);
 let failed = false;
 
 port.on('message', (batch: DiskBatch) => {

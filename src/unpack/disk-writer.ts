@@ -101,6 +101,13 @@ export function ownerIds(owner: [number, number] | undefined): [number, number] 
 export class OpRunner {
   private fd = -1;
 
+  /**
+   * @param maxWriteBytes the most one `write` system call carries: file bytes come in
+   *   pieces of up to 1 MiB (zlib's output), and on ext4 in a VM a write of 128 KiB or
+   *   more costs ~20x the kernel time of smaller ones (`writeLimitFor`, bench/ANALYSIS.md).
+   */
+  constructor(private readonly maxWriteBytes = Number.POSITIVE_INFINITY) {}
+
   mkdir(abs: PathLike, mode: number): void {
     mkdirSync(abs, mode);
   }
@@ -112,7 +119,7 @@ export class OpRunner {
   write(data: Uint8Array, offset: number, length: number): void {
     const end = offset + length;
     let off = offset;
-    while (off < end) off += writeSync(this.fd, data, off, end - off);
+    while (off < end) off += writeSync(this.fd, data, off, Math.min(end - off, this.maxWriteBytes));
   }
 
   /** `uid < 0`: no chown; `mode < 0`: no chmod. */
@@ -213,8 +220,13 @@ export class OpRunner {
  * `fs` as their exact bytes ({@link fsPath}); others as the strings they are.
  */
 export class SyncDiskWriter implements DiskWriter {
-  private readonly runner = new OpRunner();
+  private readonly runner: OpRunner;
   readonly backlogged = false;
+
+  /** @param maxWriteBytes see {@link OpRunner}. */
+  constructor(maxWriteBytes?: number) {
+    this.runner = new OpRunner(maxWriteBytes);
+  }
 
   mkdir(abs: string, mode: number): void {
     this.runner.mkdir(fsPath(abs), mode);

@@ -1,4 +1,5 @@
 import { Worker } from 'node:worker_threads';
+import { reapplyYoungGenerationHold } from '../node/young-generation.js';
 import { encodeName, hasEscapedBytes } from '../tar/name-codec.js';
 import { type DiskOps, type DiskWriter, type FileFinish, Op, ownerIds } from './disk-writer.js';
 
@@ -29,18 +30,27 @@ export interface DiskBatchResult {
   data: Uint8Array;
 }
 
+/** What the writer thread is started with (its `workerData`). */
+export interface DiskWriterSettings {
+  /** The most one `write` system call carries (see `OpRunner`); default unlimited. */
+  maxWriteBytes?: number;
+}
+
 /**
  * The writer thread: built, the .js file beside this one (the CLI bundle puts it next to
  * its chunks). Run from TypeScript sources (tests), Node 20 workers do not inherit the
  * loader hooks, so a bootstrap registers tsx in the worker before importing the .ts file.
  */
-function startWorker(): Worker {
+function startWorker(settings: DiskWriterSettings): Worker {
   const here = import.meta.url;
-  if (!here.endsWith('.ts')) return new Worker(new URL('./disk-writer-worker.js', here));
+  const workerData = settings;
+  if (!here.endsWith('.ts')) {
+    return new Worker(new URL('./disk-writer-worker.js', here), { workerData });
+  }
   const target = JSON.stringify(new URL('./disk-writer-worker.ts', here).href);
   const tsx = JSON.stringify(import.meta.resolve('tsx/esm/api'));
   const code = `import { register } from ${tsx}; register(); await import(${target});`;
-  return new Worker(new URL(`data:text/javascript,${encodeURIComponent(code)}`));
+  return new Worker(new URL(`data:text/javascript,${encodeURIComponent(code)}`), { workerData });
 }
 
 /**
@@ -53,7 +63,7 @@ function startWorker(): Worker {
  * {@link SyncDiskWriter}. A failure surfaces at the next call, `drained` or `flush`.
  */
 export class WorkerDiskWriter implements DiskWriter {
-  private readonly worker = startWorker();
+  private readonly worker: Worker;
   private ops: DiskOps = new Float64Array(BATCH_SLOTS);
   private count = 0;
   private data = Buffer.allocUnsafeSlow(BATCH_BYTES);
@@ -69,8 +79,13 @@ export class WorkerDiskWriter implements DiskWriter {
   private failure: Error | undefined;
   private wake: (() => void) | undefined;
 
-  constructor() {
+  constructor(settings: DiskWriterSettings = {}) {
+    this.worker = startWorker(settings);
+    // Its start resets V8's flags, at a point that can come after it went online or
+    // answered first: the hold goes back on with every answer (a flag parse, ~1 us).
+    this.worker.once('online', reapplyYoungGenerationHold);
     this.worker.on('message', (r: DiskBatchResult) => {
+      reapplyYoungGenerationHold();
       this.inFlight--;
       const data = r.data;
       if (data.buffer.byteLength === BATCH_BYTES) {

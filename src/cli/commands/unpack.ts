@@ -2,6 +2,7 @@ import { readdir, realpath } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { InvalidArgumentError } from '../../errors/index.js';
+import { holdYoungGeneration } from '../../node/young-generation.js';
 import { Store } from '../../store/index.js';
 import { stillUnpacking, type UnpackRecord, UnpackRecords } from '../../store/unpack-records.js';
 import { unpackLayers } from '../../unpack/index.js';
@@ -55,6 +56,7 @@ export function registerUnpack(program: Command): void {
         saved = saved.then(() => records.write(next)).catch(() => {});
       };
       let result: Awaited<ReturnType<typeof unpackLayers>>;
+      const releaseYoungGeneration = holdYoungGeneration();
       try {
         result = await unpackLayers(img.image.layers, dir, {
           rootless,
@@ -66,6 +68,7 @@ export function registerUnpack(program: Command): void {
         });
         save({ ...record, state: 'complete' });
       } finally {
+        releaseYoungGeneration();
         await saved;
       }
       if (opts.json || img.ctx.options.json)

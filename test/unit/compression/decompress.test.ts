@@ -102,6 +102,25 @@ describe('decompressStream', () => {
     });
   }
 
+  it('hands gzip output in pieces of outputChunkBytes, 1 MiB by default', async () => {
+    const input = Buffer.concat([randomBytes(1 << 20), Buffer.alloc(4 << 20, 'c')]);
+    for (const [asked, largest] of [
+      [undefined, 1 << 20],
+      [256 * 1024, 256 * 1024],
+    ] as const) {
+      const out = await decompressStream(source(gzipCli(input), 1 << 20), {
+        outputChunkBytes: asked,
+      });
+      const parts: Buffer[] = [];
+      for await (const c of out) parts.push(c as Buffer);
+      assert.deepEqual(Buffer.concat(parts), input);
+      const sizes = parts.map((p) => p.length);
+      assert.ok(Math.max(...sizes) <= largest, `pieces up to ${Math.max(...sizes)} bytes`);
+      // Pieces fill the room given: most are exactly that size.
+      assert.ok(sizes.filter((n) => n === largest).length >= input.length / largest - 2);
+    }
+  });
+
   it('keeps the bytes of a source shorter than the magic, and of an empty one', async () => {
     const short = await decompressStream(Readable.from([Buffer.from([0x1f]), Buffer.from('ab')]));
     assert.deepEqual(await readAll(short), Buffer.from([0x1f, 0x61, 0x62]));
