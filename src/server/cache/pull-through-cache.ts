@@ -16,7 +16,7 @@ import type {
 import { StoreStorage } from '../storage/store-storage.js';
 import { CacheCounters } from './cache-counters.js';
 import { startCacheMaintenance } from './cache-maintenance.js';
-import { CacheUsage } from './cache-usage.js';
+import { CacheUsage, usageDocumentOf } from './cache-usage.js';
 import { CachedBlobs } from './cached-blobs.js';
 import { CachedManifests } from './cached-manifests.js';
 import { SizeHints } from './size-hints.js';
@@ -49,13 +49,12 @@ export interface PullThroughCacheOptions {
    * are evicted (distinct bytes the tags reach; default: no bound).
    */
   maxBytes?: number;
-  /** How often the usage file is written and `maxBytes` enforced (default every minute). */
-  maintenanceIntervalMs?: number;
   /**
-   * Where tag uses are kept for `ocipeek cache ls` and eviction (default: the store's
-   * `.ocipeek/cache/usage.json`; in memory only for other storages).
+   * How often tag uses are saved (the storage's usage document: the store's
+   * `.ocipeek/cache/usage.json`, S3's `_cache/usage.json`) and `maxBytes` enforced
+   * (default every minute).
    */
-  usageFile?: string;
+  maintenanceIntervalMs?: number;
   /** Close `client` in {@link PullThroughCache.close} (it was made for the cache alone). */
   closeClient?: boolean;
 }
@@ -99,7 +98,7 @@ export class PullThroughCache implements RegistryBackend {
       health: this.health,
       sizes,
     };
-    const usage = new CacheUsage(options.usageFile ?? defaultUsageFile(this.storage));
+    const usage = new CacheUsage(usageDocumentOf(this.storage));
     this.manifests = new CachedManifests({
       ...parts,
       usage,
@@ -214,11 +213,4 @@ export class PullThroughCache implements RegistryBackend {
     await this.storage.close?.();
     if (this.closeClient) await this.client.close();
   }
-}
-
-/** The usage file of a storage: in the store when it is one. */
-export function defaultUsageFile(storage: RegistryStorage): string | undefined {
-  return storage instanceof StoreStorage
-    ? join(storage.store.dir, '.ocipeek', 'cache', 'usage.json')
-    : undefined;
 }

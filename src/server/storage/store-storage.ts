@@ -1,4 +1,5 @@
-import { join } from 'node:path';
+import { mkdir, readFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { Readable } from 'node:stream';
 import { isDigest } from '../../digest/index.js';
 import { isOcipeekError, NotFoundError } from '../../errors/index.js';
@@ -9,6 +10,7 @@ import {
   manifestMediaType,
   parseManifest,
 } from '../../media/index.js';
+import { replaceFile } from '../../store/atomic-file.js';
 import { type OpenStoreOptions, Store } from '../../store/index.js';
 import { openLayoutBlob } from '../registry/layout-blob.js';
 import { byCodeUnits } from '../registry/names.js';
@@ -22,6 +24,7 @@ import type {
   RegistryStorage,
   StoragePutBlobOptions,
   StoredBlob,
+  StoredDocument,
   StoredManifest,
   UploadChunkOptions,
   UploadState,
@@ -339,6 +342,27 @@ export class StoreStorage implements RegistryStorage {
   collectGarbage(options: CollectGarbageOptions = {}): Promise<CollectGarbageResult> {
     const { store, records, uploads, reach } = this;
     return collectStoreGarbage({ store, records, uploads, reach }, options);
+  }
+
+  /** `.ocipeek/NAME.json` in the store (see {@link RegistryStorage.document}). */
+  document(name: string): StoredDocument {
+    const path = join(this.store.dir, '.ocipeek', `${name}.json`);
+    return {
+      read: async () => {
+        try {
+          return JSON.parse(await readFile(path, 'utf8')) as unknown;
+        } catch {
+          return undefined; // missing or unreadable: no record yet
+        }
+      },
+      write: async (value) => {
+        await mkdir(dirname(path), { recursive: true });
+        await replaceFile(path, Buffer.from(JSON.stringify(value)), {
+          tmpDir: this.store.tmpDir,
+          durable: false,
+        });
+      },
+    };
   }
 
   /** Run `work` with `digests` pinned against the store's `prune` and this collector. */
