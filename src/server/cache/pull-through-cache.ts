@@ -2,7 +2,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Descriptor } from '../../media/index.js';
 import { Reference } from '../../ref/index.js';
-import type { RegistryClient } from '../../registry/index.js';
+import type { ImageTrust, RegistryClient } from '../../registry/index.js';
 import { MemoryTier, type MemoryTierOptions } from '../../util/memory-tier.js';
 import { RegistryHttpError } from '../registry/http-errors.js';
 import type { Metrics } from '../registry/metrics.js';
@@ -16,6 +16,7 @@ import type {
 import { StoreStorage } from '../storage/store-storage.js';
 import { CacheCounters } from './cache-counters.js';
 import { startCacheMaintenance } from './cache-maintenance.js';
+import { CachePolicy } from './cache-policy.js';
 import { CacheUsage, usageDocumentOf } from './cache-usage.js';
 import { CachedBlobs } from './cached-blobs.js';
 import { CachedManifests } from './cached-manifests.js';
@@ -55,6 +56,12 @@ export interface PullThroughCacheOptions {
    * (default every minute).
    */
   maintenanceIntervalMs?: number;
+  /**
+   * policy.json for the images served from upstreams (default: the client's `trust`, as
+   * the CLI's client has it from `--signature-policy` or the usual files; `false`: none).
+   * A refused image answers 403 `DENIED` and is not stored.
+   */
+  trust?: ImageTrust | false;
   /** Close `client` in {@link PullThroughCache.close} (it was made for the cache alone). */
   closeClient?: boolean;
 }
@@ -102,6 +109,10 @@ export class PullThroughCache implements RegistryBackend {
     this.manifests = new CachedManifests({
       ...parts,
       usage,
+      policy: new CachePolicy(
+        options.trust === undefined ? this.client.trust : options.trust || undefined,
+        this.client,
+      ),
       tagTtlMs: options.tagTtlMs ?? 300_000,
     });
     this.maintenance = startCacheMaintenance({
