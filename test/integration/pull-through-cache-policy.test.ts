@@ -13,10 +13,10 @@ import { generateSigstoreKeyPair } from '../../src/trust/index.js';
 import {
   type BuiltImage,
   LayoutWriter,
+  pullFromHost,
   pushLayout,
   type RunningRegistry,
   randomImage,
-  skopeo,
   startRegistry,
   tempDir,
 } from '../harness/index.js';
@@ -108,15 +108,7 @@ describe('pull-through cache under policy.json', () => {
       assert.equal(sha256(got.body), image.descriptor.digest);
     }
     const out = join(dir.path, 'out');
-    await skopeo([
-      '--insecure-policy',
-      'copy',
-      '--quiet',
-      '--src-tls-verify=false',
-      '--src-no-creds',
-      `docker://${new URL(server.url).host}/up/signed/app:1`,
-      `oci:${out}:1`,
-    ]);
+    await pullFromHost(new URL(server.url).host, 'up/signed/app:1', out, '1');
     const index = JSON.parse(await readFile(join(out, 'index.json'), 'utf8'));
     assert.equal(index.manifests[0].digest, image.descriptor.digest);
   });
@@ -146,15 +138,7 @@ describe('pull-through cache under policy.json', () => {
     await byDigest.arrayBuffer();
     // skopeo is refused too, and nothing of either image was stored.
     await assert.rejects(
-      skopeo([
-        '--insecure-policy',
-        'copy',
-        '--quiet',
-        '--src-tls-verify=false',
-        '--src-no-creds',
-        `docker://${new URL(server.url).host}/up/denied/app:1`,
-        `oci:${join(dir.path, 'refused')}:1`,
-      ]),
+      pullFromHost(new URL(server.url).host, 'up/denied/app:1', join(dir.path, 'refused'), '1'),
     );
     const storage = await StoreStorage.open(store, { create: false });
     for (const repo of ['up/denied/app', 'up/unsigned/app']) {

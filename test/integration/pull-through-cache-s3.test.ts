@@ -13,10 +13,10 @@ import {
   type BuiltImage,
   type FaultProxy,
   LayoutWriter,
+  pullFromHost,
   pushLayout,
   type RunningRegistry,
   randomImage,
-  skopeo,
   startFaultProxyFor,
   startRegistry,
   tempDir,
@@ -66,15 +66,7 @@ describe('pull-through cache on S3', () => {
     const objects = [image.configDescriptor, ...image.layers];
     let host = await startCache();
     const out = join(dir.path, 'skopeo-out');
-    await skopeo([
-      '--insecure-policy',
-      'copy',
-      '--quiet',
-      '--src-tls-verify=false',
-      '--src-no-creds',
-      `docker://${host}/up/team/app:v1`,
-      `oci:${out}:v1`,
-    ]);
+    await pullFromHost(host, 'up/team/app:v1', out, 'v1');
     const index = JSON.parse(await readFile(join(out, 'index.json'), 'utf8'));
     assert.equal(index.manifests[0].digest, image.descriptor.digest);
     for (const d of objects) {

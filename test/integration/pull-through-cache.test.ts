@@ -20,6 +20,7 @@ import {
   faults,
   LayoutWriter,
   type ProxyLogEntry,
+  pullFromHost,
   pushLayout,
   type RunningRegistry,
   randomImage,
@@ -374,15 +375,7 @@ describe('pull-through cache (ocipeek serve --upstream)', () => {
     assert.equal(layer.res.status, 200);
     assert.equal(layer.res.headers.get('x-ocipeek-upstream'), 'unreachable');
     const out = join(dir.path, 'out-down');
-    await skopeo([
-      '--insecure-policy',
-      'copy',
-      '--quiet',
-      '--src-tls-verify=false',
-      '--src-no-creds',
-      `docker://${cacheHost}/k/kept/app:v1`,
-      `oci:${out}:v1`,
-    ]);
+    await pullFromHost(cacheHost, 'k/kept/app:v1', out, 'v1');
     // What was never cached fails with a clear error naming the upstream.
     const missing = await get('/v2/k/demo/app/manifests/v1');
     assert.equal(missing.res.status, 502);
