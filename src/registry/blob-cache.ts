@@ -4,7 +4,7 @@ import type { Readable } from 'node:stream';
 import type { RegistryStorage } from '../server/storage/registry-storage.js';
 import { readCapped } from '../transport/read-capped.js';
 import { MemoryTier, type MemoryTierOptions } from '../util/memory-tier.js';
-import { BlobDownload } from './blob-download.js';
+import type { BlobDownload } from './blob-download.js';
 import type { BlobStream, BlobTarget } from './blobs.js';
 import { blobStreamOf, blobStreamOfBytes } from './cached-blob-stream.js';
 
@@ -152,13 +152,17 @@ export class BlobCache {
     const { digest, size } = target;
     let running = this.downloads.get(digest);
     if (running) return running;
-    running = BlobDownload.start({
-      open: fetch,
-      digest,
-      size,
-      spoolDir: this.options.spoolDir ?? join(tmpdir(), 'ocipeek-cache-spool'),
-      onVerified: (body) => this.store(target, body),
-    });
+    // Loaded on the first fetch: it writes spool files with the store's positional writer,
+    // which the registry entry point does not load otherwise.
+    running = import('./blob-download.js').then(({ BlobDownload }) =>
+      BlobDownload.start({
+        open: fetch,
+        digest,
+        size,
+        spoolDir: this.options.spoolDir ?? join(tmpdir(), 'ocipeek-cache-spool'),
+        onVerified: (body) => this.store(target, body),
+      }),
+    );
     this.downloads.set(digest, running);
     void running.then(
       async (d) => {
