@@ -30,6 +30,7 @@ const PEERS = {
   ctr: 'containerd',
   'ctr-remote': 'stargz-snapshotter',
   buildah: 'buildah',
+  podman: 'podman',
   // The web explorer's browser tests (playwright-core drives it headless).
   chromium: 'chromium',
   // The image proxy tests' clients (test/harness/python/, standard library only).

@@ -77,6 +77,7 @@ export {
   type BlobCacheOptions,
   type BlobCacheSource,
   type BlobCacheStore,
+  type BlobFetch,
   type BlobRange,
   type BlobRequestOptions,
   type BlobStream,

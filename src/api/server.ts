@@ -72,6 +72,7 @@ export {
   type RegistryStorage,
   type StoragePutBlobOptions,
   type StoredBlob,
+  type StoredDocument,
   type StoredManifest,
   type UploadChunkOptions,
   type UploadState,

@@ -3,6 +3,7 @@ export {
   type BlobCacheOptions,
   type BlobCacheSource,
   type BlobCacheStore,
+  type BlobFetch,
 } from './blob-cache.js';
 export {
   type BlobRange,

@@ -137,9 +137,13 @@ export class RegistryClient {
     blob: BlobTarget,
     options?: BlobRequestOptions,
   ): Promise<BlobStream> {
-    const fetch = () => openBlob(this.transport, asRef(repo), blob, options);
     // A resumed download (an offset) wants the registry's bytes from there.
-    if (!this.blobCache || options?.offset) return fetch();
+    if (!this.blobCache || options?.offset) {
+      return openBlob(this.transport, asRef(repo), blob, options);
+    }
+    // The cache's fetch is shared by its readers: its own signal, not this caller's.
+    const fetch = (signal: AbortSignal) =>
+      openBlob(this.transport, asRef(repo), blob, { ...options, signal });
     return this.blobCache.open(blob, fetch, options?.signal);
   }
 

@@ -32,7 +32,9 @@ export type Fault =
   /** Wait `ms` before forwarding (for timeout and abort tests). */
   | { kind: 'delay'; ms: number }
   /** Forward the headers and the first `afterBytes` body bytes, then send nothing more. */
-  | { kind: 'stall'; afterBytes: number };
+  | { kind: 'stall'; afterBytes: number }
+  /** Send the body as it is, waiting `chunkDelayMs` after each chunk (a slow upstream). */
+  | { kind: 'slow'; chunkDelayMs: number };
 
 /** Builders for {@link Fault}s. */
 export const faults = {
@@ -64,6 +66,8 @@ export const faults = {
   delay: (ms: number): Fault => ({ kind: 'delay', ms }),
   /** Send `n` body bytes, then go silent with the connection open (until the client leaves). */
   stallAfterBytes: (n: number): Fault => ({ kind: 'stall', afterBytes: n }),
+  /** Send the body unchanged, slowly: `chunkDelayMs` after each chunk. */
+  slow: (chunkDelayMs: number): Fault => ({ kind: 'slow', chunkDelayMs }),
 };
 
 /** What a rule sees about a request. */
@@ -303,7 +307,7 @@ export async function startFaultProxy(
         await drainOrClose(res);
         if (res.destroyed) return;
       }
-      if (fault?.kind === 'corrupt' && fault.chunkDelayMs) {
+      if ((fault?.kind === 'corrupt' || fault?.kind === 'slow') && fault.chunkDelayMs) {
         await new Promise((r) => setTimeout(r, fault.chunkDelayMs));
       }
     }

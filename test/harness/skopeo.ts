@@ -145,6 +145,27 @@ export async function pullToLayout(
 }
 
 /**
+ * Copy `docker://HOST/REF` from a plain-HTTP registry such as `ocipeek serve` (no
+ * credentials, no policy) into the OCI layout `layoutDir` under `refName`.
+ */
+export async function pullFromHost(
+  host: string,
+  ref: string,
+  layoutDir: string,
+  refName: string,
+): Promise<void> {
+  await skopeo([
+    '--insecure-policy',
+    'copy',
+    '--quiet',
+    '--src-tls-verify=false',
+    '--src-no-creds',
+    `docker://${host}/${ref}`,
+    `oci:${layoutDir}:${refName}`,
+  ]);
+}
+
+/**
  * Recompress image `refName` of OCI layout `fromDir` as zstd:chunked (skopeo writes the
  * TOC and footer as containers/storage does) into the layout `toDir`, named `toRef`.
  */

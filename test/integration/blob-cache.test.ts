@@ -6,7 +6,16 @@ import { BlobCache, RegistryClient } from '../../src/registry/index.js';
 import { StoreStorage } from '../../src/server/storage/store-storage.js';
 import { Store } from '../../src/store/index.js';
 import { readCapped } from '../../src/transport/read-capped.js';
-import { type RunningRegistry, startRegistry, tempDir, uploadBlob } from '../harness/index.js';
+import {
+  type FaultProxy,
+  faults,
+  type RunningRegistry,
+  startFaultProxyFor,
+  startRegistry,
+  tempDir,
+  times,
+  uploadBlob,
+} from '../harness/index.js';
 
 // The library's BlobCache (the pull-through cache's tiers without a server) under a
 // RegistryClient, against a real docker-registry: what is fetched once is read from the
@@ -17,13 +26,15 @@ const sha256 = (b: Uint8Array) => `sha256:${createHash('sha256').update(b).diges
 describe('BlobCache under RegistryClient', () => {
   let dir: Awaited<ReturnType<typeof tempDir>>;
   let registry: RunningRegistry;
+  /** A proxy in front of the registry that slows or corrupts blob answers. */
+  let proxy: FaultProxy;
   const repo = () => `${registry.host}/cache/blobs`;
   const small = randomBytes(20_000);
   const large = randomBytes(3 * 1024 * 1024 + 11);
   const blobs = [small, large].map((bytes) => ({ bytes, digest: sha256(bytes) }));
 
-  const readAll = async (client: RegistryClient, bytes: Buffer, digest: string) => {
-    const stream = await client.openBlob(repo(), { digest, size: bytes.length });
+  const readAll = async (client: RegistryClient, bytes: Buffer, digest: string, from = repo()) => {
+    const stream = await client.openBlob(from, { digest, size: bytes.length });
     const got = await readCapped(stream, bytes.length, digest);
     assert.ok(got.equals(bytes), `the bytes of ${digest}`);
   };
@@ -32,8 +43,10 @@ describe('BlobCache under RegistryClient', () => {
     dir = await tempDir('blob-cache');
     registry = await startRegistry();
     for (const b of blobs) await uploadBlob(registry, 'cache/blobs', b.bytes, b.digest);
+    proxy = await startFaultProxyFor(registry);
   });
   after(async () => {
+    await proxy?.close();
     await registry?.stop();
     await dir?.remove();
   });
@@ -48,6 +61,7 @@ describe('BlobCache under RegistryClient', () => {
     const second = new RegistryClient({ blobCache: cache });
     try {
       for (const b of blobs) await readAll(first, b.bytes, b.digest);
+      await cache.flush(); // a read ends once verified; the blob is stored just after
       assert.equal(first.stats.bytesFetched, small.length + large.length);
       assert.deepEqual(cache.counts, { memory: 0, persistent: 0, network: 2 });
       for (const b of blobs) await readAll(second, b.bytes, b.digest);
@@ -103,7 +117,10 @@ describe('BlobCache under RegistryClient', () => {
     const cache = new BlobCache({ storage, memory: false });
     const client = new RegistryClient({ blobCache: cache });
     try {
-      for (let i = 0; i < 2; i++) for (const b of blobs) await readAll(client, b.bytes, b.digest);
+      for (let i = 0; i < 2; i++) {
+        for (const b of blobs) await readAll(client, b.bytes, b.digest);
+        await cache.flush();
+      }
       assert.equal(client.stats.bytesFetched, small.length + large.length);
       assert.deepEqual(cache.counts, { memory: 0, persistent: 2, network: 2 });
       assert.equal(await storage.statBlob('ocipeek/blob-cache', blobs[1]!.digest), large.length);
@@ -127,6 +144,92 @@ describe('BlobCache under RegistryClient', () => {
       assert.equal(await store.hasBlob(digest), undefined, 'nothing stored');
     } finally {
       await client.close();
+    }
+  });
+  it('streams a first fetch: bytes reach the reader as they arrive, a reader joining shares the fetch', async () => {
+    const store = await Store.open(join(dir.path, 'store-stream'));
+    const cache = new BlobCache({ store, memory: false });
+    const client = new RegistryClient({ blobCache: cache });
+    const { bytes, digest } = blobs[1]!;
+    proxy.resetLog();
+    proxy.setRule(times(1, (c) => c.method === 'GET' && c.path.endsWith(digest), faults.slow(50)));
+    try {
+      const target = { digest, size: bytes.length };
+      const first = await client.openBlob(`${proxy.host}/cache/blobs`, target);
+      const pieces = first[Symbol.asyncIterator]();
+      const head = await pieces.next();
+      assert.ok(!head.done && (head.value as Buffer).length > 0);
+      // The reader has bytes while upstream is still sending, and nothing is stored yet.
+      const sent = proxy.log.find((e) => e.method === 'GET')?.bytesSent ?? 0;
+      assert.ok(sent < bytes.length, `upstream had sent ${sent} of ${bytes.length} bytes`);
+      assert.equal(await store.hasBlob(digest), undefined);
+      // A second reader joins the running fetch from byte 0.
+      const second = client.openBlob(`${proxy.host}/cache/blobs`, target);
+      // The joiner hands its pieces to a sink (as the server does) that takes each one a
+      // little later, as a socket does: a reused buffer must not change under it.
+      // Both while the fetch runs, so the joiner waits for bytes with a piece in its sink.
+      const rest: Buffer[] = [head.value as Buffer];
+      const piped: Buffer[] = [];
+      await Promise.all([
+        (async () => {
+          for (let p = await pieces.next(); !p.done; p = await pieces.next()) rest.push(p.value);
+        })(),
+        (await second).pipeTo(async (piece) => {
+          await new Promise((r) => setTimeout(r, 100));
+          piped.push(Buffer.from(piece));
+        }),
+      ]);
+      assert.ok(Buffer.concat(rest).equals(bytes));
+      assert.ok(Buffer.concat(piped).equals(bytes), 'the piped bytes');
+      assert.equal(proxy.log.filter((e) => e.method === 'GET').length, 1, 'one fetch');
+      assert.equal(client.stats.bytesFetched, bytes.length);
+      assert.equal(cache.counts.network, 2);
+      // Stored once verified (just after the readers got their last bytes, at the latest).
+      await cache.flush();
+      assert.equal(await store.hasBlob(digest), bytes.length);
+      await readAll(client, bytes, digest);
+      assert.equal(cache.counts.persistent, 1);
+    } finally {
+      proxy.setRule(undefined);
+      await client.close();
+      await cache.close();
+    }
+  });
+
+  it('cuts every reader of a first fetch that fails its digest, keeps nothing, fetches again after', async () => {
+    const store = await Store.open(join(dir.path, 'store-corrupt'));
+    const cache = new BlobCache({ store, memory: false });
+    const client = new RegistryClient({ blobCache: cache });
+    const { bytes, digest } = blobs[1]!;
+    proxy.resetLog();
+    proxy.setRule(
+      times(
+        1,
+        (c) => c.method === 'GET' && c.path.endsWith(digest),
+        faults.corruptByteAt(bytes.length - 10, { chunkDelayMs: 20 }),
+      ),
+    );
+    try {
+      const target = { digest, size: bytes.length };
+      const first = await client.openBlob(`${proxy.host}/cache/blobs`, target);
+      const pieces = first[Symbol.asyncIterator]();
+      const head = await pieces.next();
+      assert.ok(!head.done, 'the first bytes arrive before the end was checked');
+      const second = await client.openBlob(`${proxy.host}/cache/blobs`, target);
+      const drain = async () => {
+        for (let p = await pieces.next(); !p.done; p = await pieces.next());
+      };
+      await assert.rejects(drain(), 'an error, never a clean end');
+      await assert.rejects(readCapped(second, bytes.length, digest));
+      assert.equal(proxy.log.filter((e) => e.method === 'GET').length, 1, 'one shared fetch');
+      assert.equal(await store.hasBlob(digest), undefined, 'nothing kept');
+      // The next reader starts a fresh fetch, which verifies.
+      await readAll(client, bytes, digest, `${proxy.host}/cache/blobs`);
+      assert.equal(proxy.log.filter((e) => e.method === 'GET').length, 2);
+    } finally {
+      proxy.setRule(undefined);
+      await client.close();
+      await cache.close();
     }
   });
 });

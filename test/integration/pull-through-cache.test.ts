@@ -20,6 +20,7 @@ import {
   faults,
   LayoutWriter,
   type ProxyLogEntry,
+  pullFromHost,
   pushLayout,
   type RunningRegistry,
   randomImage,
@@ -30,6 +31,7 @@ import {
   times,
   uploadBlob,
 } from '../harness/index.js';
+import { podmanIn } from '../harness/podman.js';
 import { runCli } from '../harness/run-cli.js';
 
 // `ocipeek serve --upstream`: a pull-through cache in front of two real docker-registry
@@ -68,6 +70,7 @@ describe('pull-through cache (ocipeek serve --upstream)', () => {
   let server: RunningRegistryServer;
   let imageA: BuiltImage;
   let imageB: BuiltImage;
+  let imageP: BuiltImage;
   let cacheHost: string;
   const big = randomBlob(24 * 1024 * 1024 + 123);
   const cut = randomBlob(4 * 1024 * 1024 + 7);
@@ -86,9 +89,12 @@ describe('pull-through cache (ocipeek serve --upstream)', () => {
     const w = new LayoutWriter(layout);
     imageA = await randomImage(w, { layers: 2, layerSize: 300_000, refName: 'a' });
     imageB = await randomImage(w, { layers: 1, layerSize: 200_000, refName: 'b' });
+    // Its own layers: the podman pull starts cold whatever the other tests cached.
+    imageP = await randomImage(w, { layers: 2, layerSize: 150_000, refName: 'p' });
     await w.finish();
     await pushLayout(layout, 'a', regA, 'demo/app:v1');
     await pushLayout(layout, 'a', regA, 'kept/app:v1');
+    await pushLayout(layout, 'p', regA, 'podman/app:v1');
     await pushLayout(layout, 'b', regB, 'team/tool:v1');
     for (const blob of [big, cut, corrupt, killed]) {
       await uploadBlob(regA, 'raw/blobs', blob.bytes, blob.digest);
@@ -193,6 +199,35 @@ describe('pull-through cache (ocipeek serve --upstream)', () => {
     };
     await pullAndCheck();
     await buildah('rmi', '--all');
+    proxyA.resetLog();
+    await pullAndCheck();
+    assert.deepEqual(
+      proxyA.log.filter((e) => e.url.includes('/blobs/')).map((e) => `${e.method} ${e.url}`),
+      [],
+      'the second pull took every blob from the cache',
+    );
+  });
+
+  it('podman pulls through it; pulled again, no blob comes from upstream', async () => {
+    const podman = podmanIn(join(dir.path, 'podman'));
+    const ref = `${cacheHost}/a/podman/app:v1`;
+    const pullAndCheck = async () => {
+      await podman('pull', '--quiet', '--tls-verify=false', ref);
+      const [inspected] = JSON.parse(await podman('image', 'inspect', ref));
+      // podman stored every layer: the diff ids it recorded are the image's own.
+      assert.deepEqual(
+        inspected.RootFS.Layers,
+        imageP.layers.map((l) => l.diffId),
+      );
+      assert.equal(inspected.Digest, imageP.descriptor.digest);
+    };
+    proxyA.resetLog();
+    await pullAndCheck();
+    // Cold: each layer came from upstream once.
+    for (const layer of imageP.layers) {
+      assert.equal(blobBytesSent(proxyA.log, layer.digest), layer.size);
+    }
+    await podman('rmi', '--all');
     proxyA.resetLog();
     await pullAndCheck();
     assert.deepEqual(
@@ -340,15 +375,7 @@ describe('pull-through cache (ocipeek serve --upstream)', () => {
     assert.equal(layer.res.status, 200);
     assert.equal(layer.res.headers.get('x-ocipeek-upstream'), 'unreachable');
     const out = join(dir.path, 'out-down');
-    await skopeo([
-      '--insecure-policy',
-      'copy',
-      '--quiet',
-      '--src-tls-verify=false',
-      '--src-no-creds',
-      `docker://${cacheHost}/k/kept/app:v1`,
-      `oci:${out}:v1`,
-    ]);
+    await pullFromHost(cacheHost, 'k/kept/app:v1', out, 'v1');
     // What was never cached fails with a clear error naming the upstream.
     const missing = await get('/v2/k/demo/app/manifests/v1');
     assert.equal(missing.res.status, 502);

@@ -3,7 +3,6 @@
 // own check, what only S3 has (multipart parts, upload state in the bucket, collection of
 // blob objects), and two `ocipeek serve` processes sharing one bucket.
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -22,52 +21,11 @@ import { S3Storage } from '../../src/server/storage/s3/s3-storage.js';
 import { RegistryStorageError } from '../../src/server/storage/storage-error.js';
 import { type RunningS3, startCephS3 } from '../harness/ceph-s3.js';
 import { skopeo, tempDir } from '../harness/index.js';
-import { CLI_PATH, runCli } from '../harness/run-cli.js';
+import { runCli } from '../harness/run-cli.js';
+import { startServe } from '../harness/serve-process.js';
 
 const sha256 = (b: Uint8Array) => `sha256:${createHash('sha256').update(b).digest('hex')}`;
 const MiB = 1024 * 1024;
-
-/** An `ocipeek serve` process on a free port. */
-interface ServeProcess {
-  url: string;
-  child: ChildProcess;
-  /** Peak resident memory (VmHWM) so far, in KiB. */
-  peakRssKiB(): Promise<number>;
-  stop(): Promise<void>;
-}
-
-async function startServe(storage: string, env: Record<string, string>): Promise<ServeProcess> {
-  const child = spawn(
-    process.execPath,
-    [CLI_PATH, 'serve', '--storage', storage, '--listen', '127.0.0.1:0', '--quiet'],
-    {
-      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: '/nonexistent', ...env },
-      stdio: ['ignore', 'ignore', 'pipe'],
-    },
-  );
-  const exited = new Promise((resolve) => child.once('exit', resolve));
-  let stderr = '';
-  const url = await new Promise<string>((resolve, reject) => {
-    child.stderr?.on('data', (chunk: Buffer) => {
-      stderr += chunk.toString();
-      const m = /listening on (\S+)/.exec(stderr);
-      if (m) resolve(m[1] as string);
-    });
-    child.once('exit', (code) => reject(new Error(`serve exited (${code}): ${stderr}`)));
-  });
-  return {
-    url,
-    child,
-    peakRssKiB: async () => {
-      const status = await readFile(`/proc/${child.pid}/status`, 'utf8');
-      return Number(/VmHWM:\s+(\d+)/.exec(status)?.[1]);
-    },
-    stop: async () => {
-      if (child.exitCode === null) child.kill('SIGTERM');
-      await exited;
-    },
-  };
-}
 
 describe('S3 storage on a real Ceph RADOS Gateway', () => {
   let s3: RunningS3;

@@ -14,7 +14,7 @@ export interface CacheMaintenanceOptions {
 }
 
 /**
- * The cache's background work, one run at a time: merge the tag uses into the usage file,
+ * The cache's background work, one run at a time: merge the tag uses into the usage document,
  * then, with `maxBytes`, evict the least recently used images past it. `stop` runs a last
  * flush and waits for it.
  */
@@ -27,7 +27,7 @@ export function startCacheMaintenance(options: CacheMaintenanceOptions): {
     try {
       await usage.flush();
       if (maxBytes === undefined) return;
-      const times = usage.file ? await readUsage(usage.file) : new Map<string, number>();
+      const times = await readUsage(usage.document);
       // Content younger than ten minutes stays: it may be an image being pulled right now.
       const result = await evictCached(storage, times, { maxBytes, graceMs: 600_000 });
       if (result.evicted.length > 0) {

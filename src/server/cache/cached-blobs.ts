@@ -1,9 +1,9 @@
 import { Readable } from 'node:stream';
 import { isOcipeekError, NotFoundError } from '../../errors/index.js';
+import { BlobDownload } from '../../registry/blob-download.js';
 import { readCapped } from '../../transport/read-capped.js';
 import { RegistryHttpError } from '../registry/http-errors.js';
 import type { BackendBlob, BackendBlobOptions } from '../storage/registry-storage.js';
-import { BlobDownload } from './blob-download.js';
 import { BufferBlob } from './buffer-blob.js';
 import type { CacheParts } from './cache-parts.js';
 import { SingleFlight } from './single-flight.js';
@@ -199,13 +199,12 @@ export class CachedBlobs {
     if (running) return running;
     const { client, spoolDir, maxResumes, health, counters, log } = this.parts;
     const { upstream } = route;
+    const ref = UpstreamMap.referenceOf(route, digest);
     const started = BlobDownload.start({
-      client,
-      upstream: UpstreamMap.referenceOf(route, digest),
+      open: (signal) => client.openBlob(ref, { digest, size }, { maxResumes, signal }),
       digest,
       size,
       spoolDir,
-      maxResumes,
       onVerified: (body) => this.store(name, digest, size, body),
     }).catch((err: unknown) => {
       this.downloads.delete(key);

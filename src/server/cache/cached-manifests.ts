@@ -4,6 +4,7 @@ import { referrerDescriptor } from '../../media/referrer-descriptor.js';
 import type { RegistryClient } from '../../registry/index.js';
 import type { StoredManifest } from '../storage/registry-storage.js';
 import type { CacheParts } from './cache-parts.js';
+import type { CachePolicy } from './cache-policy.js';
 import type { CacheUsage } from './cache-usage.js';
 import { remember } from './remember.js';
 import { SingleFlight } from './single-flight.js';
@@ -16,6 +17,8 @@ export interface CachedManifestsParts extends CacheParts {
   tagTtlMs: number;
   /** Told each tag served, for least recently used eviction. */
   usage: CacheUsage;
+  /** Whether policy.json lets a manifest be served (and stored). */
+  policy: CachePolicy;
 }
 
 /** Tags whose freshness is remembered at most; the oldest are forgotten first. */
@@ -45,9 +48,13 @@ export class CachedManifests {
     route: UpstreamRoute | undefined,
     signal?: AbortSignal,
   ): Promise<StoredManifest | undefined> {
-    if (isDigest(reference)) return this.byDigest(name, reference, route, signal);
-    const found = await this.byTag(name, reference, route, signal);
-    if (found) this.parts.usage.touch(name, reference);
+    const tag = !isDigest(reference);
+    const found = tag
+      ? await this.byTag(name, reference, route, signal)
+      : await this.byDigest(name, reference, route, signal);
+    if (!found) return undefined;
+    await this.parts.policy.check(name, reference, route, found);
+    if (tag) this.parts.usage.touch(name, reference);
     return found;
   }
 
@@ -177,6 +184,8 @@ export class CachedManifests {
       }
       const { bytes, digest, manifest, mediaType } = fetched;
       const descriptor = referrerDescriptor(manifest, digest, bytes.length, mediaType);
+      // A refused image is not kept.
+      await this.parts.policy.check(name, reference, route, { descriptor, bytes });
       const tags = isDigest(reference) ? [] : [reference];
       // Stored before its blobs (`requires` empty): they come when clients ask for them.
       await storage.putManifest(name, {

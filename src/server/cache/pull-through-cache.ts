@@ -2,7 +2,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Descriptor } from '../../media/index.js';
 import { Reference } from '../../ref/index.js';
-import type { RegistryClient } from '../../registry/index.js';
+import type { ImageTrust, RegistryClient } from '../../registry/index.js';
 import { MemoryTier, type MemoryTierOptions } from '../../util/memory-tier.js';
 import { RegistryHttpError } from '../registry/http-errors.js';
 import type { Metrics } from '../registry/metrics.js';
@@ -16,7 +16,8 @@ import type {
 import { StoreStorage } from '../storage/store-storage.js';
 import { CacheCounters } from './cache-counters.js';
 import { startCacheMaintenance } from './cache-maintenance.js';
-import { CacheUsage } from './cache-usage.js';
+import { CachePolicy } from './cache-policy.js';
+import { CacheUsage, usageDocumentOf } from './cache-usage.js';
 import { CachedBlobs } from './cached-blobs.js';
 import { CachedManifests } from './cached-manifests.js';
 import { SizeHints } from './size-hints.js';
@@ -49,13 +50,18 @@ export interface PullThroughCacheOptions {
    * are evicted (distinct bytes the tags reach; default: no bound).
    */
   maxBytes?: number;
-  /** How often the usage file is written and `maxBytes` enforced (default every minute). */
+  /**
+   * How often tag uses are saved (the storage's usage document: the store's
+   * `.ocipeek/cache/usage.json`, S3's `_cache/usage.json`) and `maxBytes` enforced
+   * (default every minute).
+   */
   maintenanceIntervalMs?: number;
   /**
-   * Where tag uses are kept for `ocipeek cache ls` and eviction (default: the store's
-   * `.ocipeek/cache/usage.json`; in memory only for other storages).
+   * policy.json for the images served from upstreams (default: the client's `trust`, as
+   * the CLI's client has it from `--signature-policy` or the usual files; `false`: none).
+   * A refused image answers 403 `DENIED` and is not stored.
    */
-  usageFile?: string;
+  trust?: ImageTrust | false;
   /** Close `client` in {@link PullThroughCache.close} (it was made for the cache alone). */
   closeClient?: boolean;
 }
@@ -99,10 +105,14 @@ export class PullThroughCache implements RegistryBackend {
       health: this.health,
       sizes,
     };
-    const usage = new CacheUsage(options.usageFile ?? defaultUsageFile(this.storage));
+    const usage = new CacheUsage(usageDocumentOf(this.storage));
     this.manifests = new CachedManifests({
       ...parts,
       usage,
+      policy: new CachePolicy(
+        options.trust === undefined ? this.client.trust : options.trust || undefined,
+        this.client,
+      ),
       tagTtlMs: options.tagTtlMs ?? 300_000,
     });
     this.maintenance = startCacheMaintenance({
@@ -214,11 +224,4 @@ export class PullThroughCache implements RegistryBackend {
     await this.storage.close?.();
     if (this.closeClient) await this.client.close();
   }
-}
-
-/** The usage file of a storage: in the store when it is one. */
-export function defaultUsageFile(storage: RegistryStorage): string | undefined {
-  return storage instanceof StoreStorage
-    ? join(storage.store.dir, '.ocipeek', 'cache', 'usage.json')
-    : undefined;
 }

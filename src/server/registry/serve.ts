@@ -2,8 +2,7 @@ import { InvalidArgumentError } from '../../errors/index.js';
 import { RegistryClient } from '../../registry/index.js';
 import { PullThroughCache } from '../cache/pull-through-cache.js';
 import { UpstreamMap } from '../cache/upstream-map.js';
-import { isS3Url } from '../storage/s3/s3-location.js';
-import { StoreStorage } from '../storage/store-storage.js';
+import { openRegistryStorage } from '../storage/open-storage.js';
 import { buildGatekeeper, loadRegistryConfig, type RegistryConfig } from './config-file.js';
 import { Metrics } from './metrics.js';
 import { type StartRegistryServerOptions, startRegistryServer } from './server.js';
@@ -96,7 +95,7 @@ async function settingsOf(options: ServeOptions): Promise<RegistryConfig> {
 
 /**
  * Where the server's content comes from: the layouts or the store the settings name, or,
- * with `--upstream`, a pull-through cache stored in the store.
+ * with `--upstream`, a pull-through cache stored in the storage (a store, or S3).
  */
 async function pullThroughCache(
   options: ServeOptions,
@@ -115,15 +114,15 @@ async function pullThroughCache(
   }
   if (settings.storage === undefined) {
     throw new InvalidArgumentError(
-      '--upstream needs --storage DIR: where the cache keeps what it fetched',
+      '--upstream needs --storage DIR or s3://BUCKET/PREFIX: where the cache keeps what it fetched',
     );
   }
-  if (isS3Url(settings.storage)) {
-    // The cache keeps its usage record and pins in the store's own folders.
-    throw new InvalidArgumentError('--upstream needs a store folder as --storage (not S3, yet)');
+  if (options.s3RedirectSeconds !== undefined) {
+    // The cache serves what it holds itself: it counts hits and keeps the memory tier.
+    throw new InvalidArgumentError('--s3-redirect cannot be used with --upstream');
   }
   const upstreams = UpstreamMap.parse(upstream, defaultUpstream);
-  const storage = await StoreStorage.open(settings.storage, {
+  const storage = await openRegistryStorage(settings.storage, {
     log,
     maxBlobBytes: settings.maxBlobBytes,
     signal: options.signal,

@@ -173,6 +173,14 @@ export interface CollectGarbageResult {
   bytesFreed: number;
 }
 
+/** A JSON document a storage keeps for its users (see {@link RegistryStorage.document}). */
+export interface StoredDocument {
+  /** The value last written, or `undefined` when there is none (or it is not JSON). */
+  read(signal?: AbortSignal): Promise<unknown>;
+  /** Replace the document whole (readers see the old value or the new one). */
+  write(value: unknown, signal?: AbortSignal): Promise<void>;
+}
+
 /**
  * Registry storage, read and write: the one interface behind the registry server, the
  * pull-through cache (which wraps one, and stores what it fetches through
@@ -258,6 +266,12 @@ export interface RegistryStorage extends RegistryBackend {
 
   /** Remove what no tag or live referrer reaches (see {@link CollectGarbageOptions}). */
   collectGarbage(options?: CollectGarbageOptions): Promise<CollectGarbageResult>;
+  /**
+   * A small JSON document kept beside the content and shared by every process using this
+   * storage (the pull-through cache's record of when each tag was last pulled), read and
+   * replaced whole. Optional: a storage without it keeps such records in memory only.
+   */
+  document?(name: string): StoredDocument;
 }
 
 /** True when `backend` can be written to. */

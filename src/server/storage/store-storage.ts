@@ -1,6 +1,6 @@
 import type { BigIntStats } from 'node:fs';
-import { lstat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { lstat, mkdir, readFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { Readable } from 'node:stream';
 import { isDigest } from '../../digest/index.js';
 import { isOcipeekError, NotFoundError } from '../../errors/index.js';
@@ -11,6 +11,7 @@ import {
   manifestMediaType,
   parseManifest,
 } from '../../media/index.js';
+import { replaceFile } from '../../store/atomic-file.js';
 import { type OpenStoreOptions, Store } from '../../store/index.js';
 import { openLayoutBlob } from '../registry/layout-blob.js';
 import { byCodeUnits } from '../registry/names.js';
@@ -24,6 +25,7 @@ import type {
   RegistryStorage,
   StoragePutBlobOptions,
   StoredBlob,
+  StoredDocument,
   StoredManifest,
   UploadChunkOptions,
   UploadState,
@@ -368,6 +370,27 @@ export class StoreStorage implements RegistryStorage {
   collectGarbage(options: CollectGarbageOptions = {}): Promise<CollectGarbageResult> {
     const { store, records, uploads, reach } = this;
     return collectStoreGarbage({ store, records, uploads, reach }, options);
+  }
+
+  /** `.ocipeek/NAME.json` in the store (see {@link RegistryStorage.document}). */
+  document(name: string): StoredDocument {
+    const path = join(this.store.dir, '.ocipeek', `${name}.json`);
+    return {
+      read: async () => {
+        try {
+          return JSON.parse(await readFile(path, 'utf8')) as unknown;
+        } catch {
+          return undefined; // missing or unreadable: no record yet
+        }
+      },
+      write: async (value) => {
+        await mkdir(dirname(path), { recursive: true });
+        await replaceFile(path, Buffer.from(JSON.stringify(value)), {
+          tmpDir: this.store.tmpDir,
+          durable: false,
+        });
+      },
+    };
   }
 
   /** Run `work` with `digests` pinned against the store's `prune` and this collector. */

@@ -20,6 +20,7 @@ import type {
   RegistryStorage,
   StoragePutBlobOptions,
   StoredBlob,
+  StoredDocument,
   StoredManifest,
   UploadChunkOptions,
   UploadState,
@@ -477,6 +478,18 @@ export class S3Storage implements RegistryStorage {
       },
       options,
     );
+  }
+
+  /**
+   * The object `_NAME.json` below the prefix (see {@link RegistryStorage.document}): one
+   * PUT replaces it whole, so readers on other instances see the old or the new value.
+   */
+  document(name: string): StoredDocument {
+    const key = `_${name}.json`;
+    return {
+      read: async (signal) => (await this.objects.getJson<unknown>(key, signal))?.value,
+      write: (value, signal) => this.objects.putJson(key, value, signal),
+    };
   }
 
   /** Every digest the tags of `name` reach (manifests, configs, layers). */

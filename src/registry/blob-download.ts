@@ -2,9 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { type FileHandle, mkdir, open, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
-import type { Reference } from '../../ref/index.js';
-import type { BlobStream, RegistryClient } from '../../registry/index.js';
-import { PositionalWriter } from '../../store/positional-writer.js';
+import { PositionalWriter } from '../store/positional-writer.js';
+import type { BlobStream } from './blobs.js';
 import { SpoolReader } from './spool-reader.js';
 
 /** Where a download stands. */
@@ -12,16 +11,17 @@ export type DownloadState = 'running' | 'verified' | 'failed';
 
 /** What {@link BlobDownload.start} needs. */
 export interface BlobDownloadOptions {
-  client: RegistryClient;
-  /** The upstream repository to fetch from. */
-  upstream: Reference;
+  /**
+   * Open the blob at its source: a verified stream of exactly `size` bytes (a
+   * `RegistryClient`'s, which resumes broken connections). `signal` stops it: the
+   * download's own, never one client's.
+   */
+  open: (signal: AbortSignal) => Promise<BlobStream>;
   digest: string;
   /** The exact size (from a manifest or a HEAD): more or fewer bytes fail the download. */
   size: number;
   /** A folder for the spool file (it is unlinked at once, so nothing is left after a crash). */
   spoolDir: string;
-  /** Times a broken upstream connection is resumed with `Range` (default 5). */
-  maxResumes?: number;
   /**
    * Called once the whole blob was received and verified, with a reader of it: store it.
    * The download counts as finished when this settles.
@@ -30,7 +30,7 @@ export interface BlobDownloadOptions {
 }
 
 /**
- * One upstream fetch of one blob, shared by every client that wants it meanwhile (the
+ * One fetch of one blob, shared by every client that wants it meanwhile (the
  * single flight). The bytes land in a spool file as they arrive; each client reads that
  * file with its own {@link SpoolReader}, so the first client gets bytes as they come, a
  * client that joins late starts from byte 0 (or its `Range`) and catches up, and a client
@@ -68,8 +68,8 @@ export class BlobDownload {
   }
 
   /**
-   * Open the spool file and the upstream blob; rejects (leaving nothing) when upstream
-   * does not answer with the blob, so the first client gets a clean error status.
+   * Open the spool file and the blob at its source; rejects (leaving nothing) when the
+   * source does not answer with the blob, so the first client gets a clean error.
    */
   static async start(options: BlobDownloadOptions): Promise<BlobDownload> {
     await mkdir(options.spoolDir, { recursive: true });
@@ -81,11 +81,7 @@ export class BlobDownload {
     await unlink(path);
     try {
       const abort = new AbortController();
-      const stream = await options.client.openBlob(
-        options.upstream,
-        { digest: options.digest, size: options.size },
-        { maxResumes: options.maxResumes, signal: abort.signal },
-      );
+      const stream = await options.open(abort.signal);
       return new BlobDownload(
         options.digest,
         options.size,
@@ -113,7 +109,7 @@ export class BlobDownload {
     );
   }
 
-  /** Stop the upstream fetch (the cache is closing): every reader fails. */
+  /** Stop the fetch (the cache is closing): every reader fails. */
   cancel(reason: Error): void {
     this.abort.abort(reason);
   }

@@ -1,0 +1,150 @@
+// policy.json in the pull-through cache: `ocipeek serve --upstream ... --signature-policy
+// FILE` serves an upstream image only when the policy the rest of ocipeek obeys accepts
+// it (reject, insecureAcceptAnything, sigstoreSigned with a key made here and an image
+// signed by `ocipeek sign` on the upstream docker-registry). A refused image answers the
+// spec's DENIED and is not stored.
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { StoreStorage } from '../../src/server/storage/store-storage.js';
+import { generateSigstoreKeyPair } from '../../src/trust/index.js';
+import {
+  type BuiltImage,
+  LayoutWriter,
+  pullFromHost,
+  pushLayout,
+  type RunningRegistry,
+  randomImage,
+  startRegistry,
+  tempDir,
+} from '../harness/index.js';
+import { runCli } from '../harness/run-cli.js';
+import { type ServeProcess, startServe } from '../harness/serve-process.js';
+
+const sha256 = (b: Uint8Array) => `sha256:${createHash('sha256').update(b).digest('hex')}`;
+
+describe('pull-through cache under policy.json', () => {
+  let dir: Awaited<ReturnType<typeof tempDir>>;
+  let registry: RunningRegistry;
+  let image: BuiltImage;
+  let server: ServeProcess;
+  let store: string;
+
+  /** GET a manifest through the cache: status and body. */
+  const manifest = async (path: string) => {
+    const res = await fetch(new URL(`/v2/up/${path}/manifests/1`, server.url), {
+      headers: { Accept: 'application/vnd.oci.image.manifest.v1+json' },
+    });
+    return { status: res.status, body: Buffer.from(await res.arrayBuffer()) };
+  };
+
+  before(async () => {
+    dir = await tempDir('cache-policy');
+    registry = await startRegistry();
+    const layout = join(dir.path, 'layout');
+    const w = new LayoutWriter(layout);
+    image = await randomImage(w, { refName: 'v1' });
+    await w.finish();
+    for (const repo of ['signed/app', 'unsigned/app', 'denied/app', 'open/app']) {
+      await pushLayout(layout, 'v1', registry, `${repo}:1`);
+    }
+    const pair = await generateSigstoreKeyPair('pass');
+    const files = {
+      key: join(dir.path, 'sigstore.key'),
+      pass: join(dir.path, 'pass'),
+      pub: join(dir.path, 'sigstore.pub'),
+      policy: join(dir.path, 'policy.json'),
+      registriesD: join(dir.path, 'registries.d'),
+    };
+    await writeFile(files.key, pair.privateKeyPem);
+    await writeFile(files.pass, 'pass\n');
+    await writeFile(files.pub, pair.publicKeyPem);
+    await mkdir(files.registriesD);
+    await writeFile(
+      join(files.registriesD, 'default.yaml'),
+      'default-docker:\n  use-sigstore-attachments: true\n',
+    );
+    const host = registry.host;
+    await writeFile(
+      files.policy,
+      JSON.stringify({
+        default: [{ type: 'insecureAcceptAnything' }],
+        transports: {
+          docker: {
+            [`${host}/signed`]: [{ type: 'sigstoreSigned', keyPath: files.pub }],
+            [`${host}/unsigned`]: [{ type: 'sigstoreSigned', keyPath: files.pub }],
+            [`${host}/denied`]: [{ type: 'reject' }],
+          },
+        },
+      }),
+    );
+    const trustFlags = ['--signature-policy', files.policy, '--registries.d', files.registriesD];
+    const signed = await runCli([
+      'sign',
+      `${host}/signed/app:1`,
+      '--sign-by-sigstore-private-key',
+      files.key,
+      '--sign-passphrase-file',
+      files.pass,
+      ...trustFlags,
+    ]);
+    assert.equal(signed.code, 0, signed.stderr);
+    store = join(dir.path, 'store');
+    server = await startServe(store, {}, ['--upstream', `up=http://${host}`, ...trustFlags]);
+  });
+
+  after(async () => {
+    await server?.stop();
+    await registry?.stop();
+    await dir?.remove();
+  });
+
+  it('serves an image signed as the policy wants, and one the policy accepts unsigned', async () => {
+    for (const repo of ['signed/app', 'open/app']) {
+      const got = await manifest(repo);
+      assert.equal(got.status, 200, `${repo}: ${got.body}`);
+      assert.equal(sha256(got.body), image.descriptor.digest);
+    }
+    const out = join(dir.path, 'out');
+    await pullFromHost(new URL(server.url).host, 'up/signed/app:1', out, '1');
+    const index = JSON.parse(await readFile(join(out, 'index.json'), 'utf8'));
+    assert.equal(index.manifests[0].digest, image.descriptor.digest);
+  });
+
+  it('refuses with DENIED and the policy’s reason: a rejected scope, a missing signature; keeps neither', async () => {
+    const denied = await manifest('denied/app');
+    assert.equal(denied.status, 403);
+    const [deniedError] = JSON.parse(denied.body.toString()).errors;
+    assert.equal(deniedError.code, 'DENIED');
+    assert.match(
+      deniedError.message,
+      new RegExp(`^${registry.host}/denied/app:1 rejected by policy: reject in docker scope`),
+    );
+    const unsigned = await manifest('unsigned/app');
+    assert.equal(unsigned.status, 403);
+    const [unsignedError] = JSON.parse(unsigned.body.toString()).errors;
+    assert.equal(unsignedError.code, 'DENIED');
+    assert.match(
+      unsignedError.message,
+      /rejected by policy: sigstoreSigned .*no sigstore signature/,
+    );
+    // By digest too: the image is the same bytes the signed repository serves.
+    const byDigest = await fetch(
+      new URL(`/v2/up/unsigned/app/manifests/${image.descriptor.digest}`, server.url),
+    );
+    assert.equal(byDigest.status, 403);
+    await byDigest.arrayBuffer();
+    // skopeo is refused too, and nothing of either image was stored.
+    await assert.rejects(
+      pullFromHost(new URL(server.url).host, 'up/denied/app:1', join(dir.path, 'refused'), '1'),
+    );
+    const storage = await StoreStorage.open(store, { create: false });
+    for (const repo of ['up/denied/app', 'up/unsigned/app']) {
+      assert.equal(await storage.getManifest(repo, image.descriptor.digest), undefined, repo);
+      assert.deepEqual(await storage.tags(repo), [], repo);
+    }
+    assert.ok(await storage.getManifest('up/signed/app', image.descriptor.digest));
+  });
+});
