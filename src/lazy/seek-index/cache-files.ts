@@ -1,5 +1,5 @@
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { digestOf } from '../../digest/index.js';
 
 /*
@@ -26,10 +26,18 @@ export async function writeCachedFile(
   bytes: Buffer,
 ): Promise<void> {
   if (!dir) return;
-  await mkdir(dir, { recursive: true });
-  const tmp = join(dir, `.${fileName(digest)}.${process.pid}.tmp`);
+  await writeWhole(join(dir, fileName(digest)), bytes);
+}
+
+/**
+ * Write `path` in `dir` whole, then rename it into place, so that a reader in another
+ * process sees the old content or the new, never a torn file.
+ */
+export async function writeWhole(path: string, bytes: Buffer | string): Promise<void> {
+  await mkdir(dirname(path), { recursive: true });
+  const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.tmp`);
   await writeFile(tmp, bytes);
-  await rename(tmp, join(dir, fileName(digest)));
+  await rename(tmp, path);
 }
 
 /** A file in `dir` named after `digest`, with `suffix` (a pointer beside the cache). */

@@ -1,10 +1,10 @@
-import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { type ImageManifest, isIndex, parseManifest } from '../../media/index.js';
 import { parseReference, type Reference } from '../../ref/index.js';
 import type { RegistryClient } from '../../registry/index.js';
 import type { OpenedImage } from '../../source/index.js';
 import { registryRangeSource } from '../range-source.js';
-import { cachePath, readCachedFile, writeCachedFile } from './cache-files.js';
+import { cachePath, readCachedFile, writeCachedFile, writeWhole } from './cache-files.js';
 import {
   decodeLayerSeekIndex,
   type LayerSeekIndex,
@@ -65,14 +65,16 @@ async function cachedPointer(
   const path = cachePath(cacheDir, manifestDigest, '.seek-index');
   const said = await readFile(path, 'utf8').catch(() => undefined);
   if (said !== NONE) return said;
-  const age = Date.now() - (await stat(path)).mtimeMs;
+  // Gone since it was read (a cache cleared meanwhile): it says nothing any more.
+  const written = await stat(path).catch(() => undefined);
+  if (!written) return undefined;
+  const age = Date.now() - written.mtimeMs;
   return age >= 0 && age < ttlMs ? null : undefined;
 }
 
 async function writePointer(cacheDir: string | undefined, manifestDigest: string, said: string) {
   if (!cacheDir) return;
-  await mkdir(cacheDir, { recursive: true });
-  await writeFile(cachePath(cacheDir, manifestDigest, '.seek-index'), said);
+  await writeWhole(cachePath(cacheDir, manifestDigest, '.seek-index'), said);
 }
 
 /**
