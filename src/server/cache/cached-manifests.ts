@@ -53,8 +53,10 @@ export class CachedManifests {
       ? await this.byTag(name, reference, route, signal)
       : await this.byDigest(name, reference, route, signal);
     if (!found) return undefined;
-    await this.parts.policy.check(name, reference, route, found);
+    // Used now, before the next await: the maintenance timer may run while the policy is
+    // asked, and a stored tag with no use recorded looks the oldest to eviction.
     if (tag) this.parts.usage.touch(name, reference);
+    await this.parts.policy.check(name, reference, route, found);
     return found;
   }
 
