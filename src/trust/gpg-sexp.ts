@@ -71,20 +71,46 @@ export function parseSexp(input: Buffer): Sexp {
       i = end + 1;
       return Buffer.from(b64, 'base64');
     }
-    if (c === '"') {
-      let out = '';
-      for (i++; i < input.length && input[i] !== 0x22; i++) {
-        if (input[i] === 0x5c) i++; // a backslash escapes the next character
-        out += String.fromCharCode(input[i]!);
-      }
-      if (i >= input.length) fail('unclosed string');
-      i++;
-      return Buffer.from(out, 'latin1');
-    }
+    if (c === '"') return quoted();
     const start = i;
     while (i < input.length && TOKEN.test(String.fromCharCode(input[i]!))) i++;
     if (i === start) fail(`unexpected ${JSON.stringify(c)}`);
     return Buffer.from(input.subarray(start, i));
+  };
+  /*
+   * A quoted string as libgcrypt prints one: raw bytes (0xa1-0xff included, so a random
+   * salt or nonce can come out as a string), C escapes for the others, and a
+   * backslash-newline that continues the string on the next line.
+   */
+  const ESCAPES: Record<string, number> = { b: 8, t: 9, v: 11, n: 10, f: 12, r: 13 };
+  const quoted = (): Buffer => {
+    const out: number[] = [];
+    for (i++; i < input.length && input[i] !== 0x22; i++) {
+      if (input[i] !== 0x5c) {
+        out.push(input[i]!);
+        continue;
+      }
+      const e = String.fromCharCode(input[++i] ?? 0);
+      if (e in ESCAPES) out.push(ESCAPES[e]!);
+      else if (e === 'x') {
+        const hex = input.subarray(i + 1, i + 3).toString('latin1');
+        if (!/^[0-9a-fA-F]{2}$/.test(hex)) fail('bad \\x escape');
+        out.push(Number.parseInt(hex, 16));
+        i += 2;
+      } else if (/[0-7]/.test(e)) {
+        const oct = input.subarray(i, i + 3).toString('latin1');
+        if (!/^[0-7]{3}$/.test(oct)) fail('bad octal escape');
+        out.push(Number.parseInt(oct, 8));
+        i += 2;
+      } else if (e === '\r' || e === '\n') {
+        // A line continuation: \<newline>, \<cr>, \<cr><lf> or \<lf><cr>.
+        const next = input[i + 1];
+        if ((next === 0x0a || next === 0x0d) && next !== input[i]) i++;
+      } else out.push(input[i]!); // \" \' \\ and any other character as itself
+    }
+    if (i >= input.length) fail('unclosed string');
+    i++;
+    return Buffer.from(out);
   };
   return value();
 }
@@ -108,7 +134,8 @@ export function field(list: Sexp, name: string): Sexp[] | undefined {
 /** The S-expression of a key file: its `Key:` value (extended format), or the whole file. */
 export function keyFileSexp(bytes: Buffer): Sexp {
   if (bytes[0] === 0x28) return parseSexp(bytes);
-  const lines = bytes.toString('utf8').split('\n');
+  // latin1 keeps every byte: a string atom can hold raw bytes that are not UTF-8.
+  const lines = bytes.toString('latin1').split('\n');
   const at = lines.findIndex((l) => /^key:/i.test(l));
   if (at < 0) throw new InvalidArgumentError('no Key: field');
   const value = [lines[at]!.slice(4)];
@@ -116,7 +143,7 @@ export function keyFileSexp(bytes: Buffer): Sexp {
     if (!/^\s/.test(line)) break; // continuation lines start with white space
     value.push(line);
   }
-  return parseSexp(Buffer.from(value.join('\n')));
+  return parseSexp(Buffer.from(value.join('\n'), 'latin1'));
 }
 
 /** OpenPGP's iterated and salted S2K with SHA-1, `length` bytes (at most 20). */

@@ -57,4 +57,36 @@ describe('gpg-agent key S-expressions', () => {
     );
     assert.throws(() => unprotectKey(parseSexp(Buffer.from(ocb)), 'x'), /wrong passphrase/);
   });
+
+  it('reads strings as libgcrypt prints them: raw high bytes, C escapes, continuations', () => {
+    const printed = Buffer.concat([
+      Buffer.from('(s "a\\n\\t\\x7f\\101\\"\\\\', 'latin1'),
+      Buffer.from([0xa5, 0xed]),
+      Buffer.from('b\\\nc")', 'latin1'),
+    ]);
+    assert.deepEqual(parseSexp(printed), [
+      Buffer.from('s'),
+      Buffer.from([0x61, 10, 9, 0x7f, 0x41, 0x22, 0x5c, 0xa5, 0xed, 0x62, 0x63]),
+    ]);
+    assert.throws(() => parseSexp(Buffer.from('"\\xzz"')), /bad \\x escape/);
+  });
+
+  it('unlocks a key gpg wrote with its salt printed as a string of raw bytes', () => {
+    // GnuPG 2.2.40 made this key (passphrase "pass word"); its S2K salt came out as a
+    // quoted string holding bytes above 0xa0, which a UTF-8 reading of the file mangled.
+    const file = Buffer.from(
+      'Q3JlYXRlZDogMjAyNjEyMDNUMTcyMTE3CktleTogKHByb3RlY3RlZC1wcml2YXRlLWtleSAoZWNjIChj' +
+        'dXJ2ZSBFZDI1NTE5KShmbGFncyBlZGRzYSkocQogICM0MDJBOUEyNEI3REYyRkI4MjI3OTYyQ0FGMzhD' +
+        'QTgxNzhBOTU2RjlFREM4MjUwRDEzMDIwQjc5RTM5Mzc5MEZFRDYjKQogKHByb3RlY3RlZCBvcGVucGdw' +
+        'LXMyazMtb2NiLWFlcyAoKHNoYTEgIn2lXu116zPPIgogICIzNDU2MjQ1NzYiKSMzMDNCMjRDQzc0QzZE' +
+        'MjEyNjlFRkU2N0YjKSNGRkNEMjBDOUJCMDc0NTU0Qzc5RUJENDk3MzFBNQogMTU2OTg4NjBEMDBCQUE5' +
+        'MkQyM0RFRDYxQTQwQjc3MEIwRDUyOUVBRTYyRTlFQjkxMThBMzY4RTNBNUFBQzhGNzc1RDk5QQogMTcz' +
+        'RjFBOTRCNzc5NDlCOTQ5ODY5IykocHJvdGVjdGVkLWF0ICIyMDI2MTIwM1QxNzIxMTciKSkpCg==',
+      'base64',
+    );
+    assert.ok(file.includes(Buffer.from([0xa5])));
+    const algo = unprotectKey(keyFileSexp(file), 'pass word');
+    assert.equal(field(algo, 'd')?.[0]?.length, 32);
+    assert.throws(() => unprotectKey(keyFileSexp(file), 'pass wort'), /wrong passphrase/);
+  });
 });
