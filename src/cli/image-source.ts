@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { InvalidArgumentError, isOcipeekError } from '../errors/index.js';
@@ -25,6 +26,10 @@ export interface CliImage {
 
 /** The store if one exists at the configured place (filesystem commands never create it). */
 export async function existingStore(ctx: CliContext): Promise<Store | undefined> {
+  // No folder, no store: known with one synchronous stat. Store.open would find out with a
+  // readdir through libuv's thread pool, and for `digest`, `inspect` or `tags` without a
+  // store that alone started the pool's threads (bench/ANALYSIS.md).
+  if (!existsSync(defaultStorePath({ explicit: ctx.options.store }))) return undefined;
   try {
     return await Store.open(ctx.options.store, { create: false });
   } catch (err) {
