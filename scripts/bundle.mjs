@@ -58,10 +58,13 @@ const common = {
   logOverride: { 'empty-import-meta': 'silent' },
 };
 
+const { version } = JSON.parse(readFileSync('package.json', 'utf8'));
 await build({
   ...common,
   entryPoints: ['src/cli/main.ts'],
   outfile: 'dist/bin/ocipeek-cli.js',
+  // cli/version.ts: the version is known now, so a run need not read package.json.
+  define: { ...common.define, OCIPEEK_VERSION: JSON.stringify(version) },
   plugins: [lazyChildProcessForCommander],
   // The AWS SDK and hash-wasm (S3 storage of `serve`) are required from node_modules when
   // a run uses them, not read and compiled with every command.

@@ -1,3 +1,4 @@
+import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { InvalidArgumentError, isOcipeekError } from '../errors/index.js';
@@ -23,8 +24,24 @@ export interface CliImage {
   cache: LayerIndexCache;
 }
 
+/**
+ * True when nothing is at `path` (ENOENT), known with one synchronous stat; any other
+ * outcome, errors included (EACCES, ENOTDIR), is left to `Store.open` to judge and report.
+ */
+function nothingAt(path: string): boolean {
+  try {
+    return statSync(path, { throwIfNoEntry: false }) === undefined;
+  } catch {
+    return false;
+  }
+}
+
 /** The store if one exists at the configured place (filesystem commands never create it). */
 export async function existingStore(ctx: CliContext): Promise<Store | undefined> {
+  // Store.open would find a missing store with a readdir through libuv's thread pool, and
+  // for `digest`, `inspect` or `tags` without a store that alone started the pool's
+  // threads (bench/ANALYSIS.md).
+  if (nothingAt(defaultStorePath({ explicit: ctx.options.store }))) return undefined;
   try {
     return await Store.open(ctx.options.store, { create: false });
   } catch (err) {

@@ -87,6 +87,13 @@ if (deferredCa && process.env.NODE_EXTRA_CA_CERTS === undefined) {
   process.env.NODE_EXTRA_CA_CERTS = deferredCa;
 }
 
+// launch.sh set MALLOC_ARENA_MAX for this process (glibc has read it by now): the processes
+// ocipeek starts get the environment as the user had it.
+if (process.env.OCIPEEK_SET_MALLOC_ARENA_MAX) {
+  delete process.env.MALLOC_ARENA_MAX;
+  delete process.env.OCIPEEK_SET_MALLOC_ARENA_MAX;
+}
+
 // The container-image-proxy bin run with node itself (Yarn 2+ does that; launch.sh
 // otherwise adds the command word): it is `ocipeek proxy`.
 if (/(^|[\\/])container-image-proxy$/.test(process.argv[1] ?? ''))

@@ -24,5 +24,12 @@ function readOwnPackage(): { version: string } {
   }
 }
 
-/** ocipeek's version, read from its package.json. */
-export const VERSION: string = readOwnPackage().version;
+/**
+ * Set by scripts/bundle.mjs in the bundled CLI, so that a run does not look for and parse
+ * package.json (three files opened on the way up); undefined in the tsc output.
+ */
+declare const OCIPEEK_VERSION: string | undefined;
+
+/** ocipeek's version: the bundle's, else read from its package.json. */
+export const VERSION: string =
+  typeof OCIPEEK_VERSION === 'string' ? OCIPEEK_VERSION : readOwnPackage().version;

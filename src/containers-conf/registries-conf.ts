@@ -1,4 +1,4 @@
-import { readdir, readFile } from 'node:fs/promises';
+import { readdirSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { BlockedRegistryError, ConfigError } from '../errors/index.js';
@@ -154,9 +154,14 @@ function rewrite(ref: Reference, entry: RegistryEntry, endpoint: RegistryEndpoin
   }
 }
 
-async function readText(file: string): Promise<string | undefined> {
+// The configuration files are read synchronously: they are a few KB, read once per run, and
+// an asynchronous read goes through libuv's thread pool (its threads started on first use,
+// then open, stat, read and close each a hand-off to a thread and back). For a short command
+// such as `digest` that was the only use of the pool: starting it and ~15 hand-offs cost
+// more wall time than the reads, and much more on a busy machine (bench/ANALYSIS.md).
+function readText(file: string): string | undefined {
   try {
-    return await readFile(file, 'utf8');
+    return readFileSync(file, 'utf8');
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;
@@ -165,9 +170,9 @@ async function readText(file: string): Promise<string | undefined> {
 }
 
 /** The `*.conf` files of a folder, sorted; none when it does not exist. */
-async function dropInFiles(dir: string): Promise<string[]> {
+function dropInFiles(dir: string): string[] {
   try {
-    const entries = await readdir(dir, { withFileTypes: true });
+    const entries = readdirSync(dir, { withFileTypes: true });
     return entries
       .filter((e) => !e.isDirectory() && e.name.endsWith('.conf'))
       .map((e) => join(dir, e.name))
@@ -194,7 +199,7 @@ export async function registriesConfSources(
   const userFile = join(home, '.config/containers/registries.conf');
   const userDir = join(home, '.config/containers/registries.conf.d');
   const explicit = options.path ?? (env.CONTAINERS_REGISTRIES_CONF || undefined);
-  if (explicit === undefined && (await readText(userFile)) !== undefined) {
+  if (explicit === undefined && readText(userFile) !== undefined) {
     return { main: userFile, explicit: false, dropInDirs: [options.dropInDir ?? userDir] };
   }
   return {
@@ -218,7 +223,7 @@ export async function loadRegistriesConf(
 ): Promise<RegistriesConf> {
   const sources = await registriesConfSources(options);
   const files: string[] = [];
-  const mainText = await readText(sources.main);
+  const mainText = readText(sources.main);
   if (mainText === undefined && sources.explicit) {
     throw new ConfigError(sources.main, 'no such file');
   }
@@ -228,8 +233,8 @@ export async function loadRegistriesConf(
     files.push(sources.main);
   }
   for (const dir of sources.dropInDirs) {
-    for (const file of await dropInFiles(dir)) {
-      const text = await readText(file);
+    for (const file of dropInFiles(dir)) {
+      const text = readText(file);
       if (text === undefined) continue; // removed since the listing
       parts.push(parseRegistriesConf(text, file, true));
       files.push(file);
@@ -251,7 +256,7 @@ export async function loadRegistriesConf(
   }
   // The alias cache (what podman records when a user picks a candidate) comes first.
   const aliasFile = options.aliasFile ?? defaultAliasFile(options);
-  const cacheText = await readText(aliasFile);
+  const cacheText = readText(aliasFile);
   if (cacheText !== undefined) {
     const table = parseToml(cacheText, aliasFile).aliases;
     const cached = parseAliases(table as Record<string, unknown> | undefined, aliasFile);

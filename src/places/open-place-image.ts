@@ -4,8 +4,8 @@ import {
   OcipeekError,
   PlatformNotFoundError,
 } from '../errors/index.js';
+import type { LayoutSource } from '../layout/index.js';
 import { isIndexMediaType, type Platform } from '../media/index.js';
-import type { Reference } from '../ref/index.js';
 import type { RegistryClient } from '../registry/index.js';
 import {
   type ImageSource,
@@ -114,7 +114,7 @@ export async function openPlaceSource(
     return openSource(p, options);
   }
   // A short name may stand for several references (registries.conf): the first stored wins.
-  let stored: ImageSource | undefined;
+  let stored: LayoutSource | undefined;
   let storedPlace = p;
   for (const ref of store ? placeCandidates(p, options.client) : []) {
     const candidate = storeSource(ref, { store: store as Store });
@@ -149,13 +149,15 @@ export async function openPlaceSource(
 async function revalidateTag(
   place: Place & { kind: 'registry' },
   store: Store,
-  stored: ImageSource,
+  stored: LayoutSource,
   options: OpenPlaceImageOptions,
 ): Promise<ImageSource> {
   const tell = options.onSource ?? (() => {});
   const { signal } = options;
   const name = refName(place.ref);
-  const local = await storedDigest(store, place.ref, signal);
+  // The entry `holdsImage` found: asking the store again would read index.json once more.
+  // A partial index (some platforms of the registry's) stands for the index it was cut from.
+  const local = sourceDigestOf(await stored.rootEntry({ signal }));
   let remote: string;
   try {
     if (!options.client) throw new InvalidArgumentError('a registry place needs a RegistryClient');
@@ -215,13 +217,6 @@ async function refreshStoredTag(
     if (signal?.aborted || !(err instanceof OcipeekError)) throw err;
     return err;
   }
-}
-
-async function storedDigest(store: Store, ref: Reference, signal?: AbortSignal): Promise<string> {
-  const found = await store.resolve(ref, { signal });
-  if (!found) throw new NotFoundError(`${ref} is not in the store ${store.dir}`);
-  // A partial index (some platforms of the registry's) stands for the index it was cut from.
-  return sourceDigestOf(found);
 }
 
 /** Whether `source` has everything to resolve the image (manifests and config). */

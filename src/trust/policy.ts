@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError } from '../errors/index.js';
@@ -210,7 +210,8 @@ export async function loadPolicy(options: LoadPolicyOptions = {}): Promise<Polic
   for (const file of candidates) {
     let text: string;
     try {
-      text = await readFile(file, 'utf8');
+      // Synchronous, as registries.conf is read (containers-conf/registries-conf.ts: why).
+      text = readFileSync(file, 'utf8');
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT' && !options.path) continue;
       throw new ConfigError(file, `cannot read policy: ${(err as Error).message}`, { cause: err });

@@ -1,6 +1,9 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { openPlaceSource } from '../../src/places/index.js';
+import { RegistryClient } from '../../src/registry/index.js';
+import { Store } from '../../src/store/index.js';
 import {
   type BuiltImage,
   type FaultProxy,
@@ -82,6 +85,26 @@ describe('a stored tag is revalidated with one HEAD', () => {
         `source: store \\(the registry still serves ${one.descriptor.digest} for the tag\\)`,
       ),
     );
+  });
+
+  it('unchanged tag, library: the tag is found in index.json once, its digest not read again', async () => {
+    const opened = await Store.open(store, { create: false });
+    const readIndex = opened.layout.index.bind(opened.layout);
+    let reads = 0;
+    opened.layout.index = (options) => {
+      reads++;
+      return readIndex(options);
+    };
+    const client = new RegistryClient();
+    try {
+      const source = await openPlaceSource(ref, { client, store: opened, policy: 'newer' });
+      assert.equal((await source.root()).digest, one.descriptor.digest);
+      assert.equal(source.kind, 'store');
+      assert.equal(reads, 1);
+      await source.close();
+    } finally {
+      await client.close();
+    }
   });
 
   it('moved tag, manifest-only commands: inspect and digest answer from the registry and download no layer', async () => {

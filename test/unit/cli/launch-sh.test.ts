@@ -16,6 +16,8 @@ interface Seen {
   args: string[];
   extra?: string;
   deferred?: string;
+  arenas?: string;
+  arenasSet?: string;
 }
 
 /**
@@ -39,7 +41,8 @@ describe('the sh launcher', () => {
     await writeFile(
       join(pkgBin, 'ocipeek.js'),
       `process.stdout.write(JSON.stringify({ script: __filename, args: process.argv.slice(2),
-        extra: process.env.NODE_EXTRA_CA_CERTS, deferred: process.env.OCIPEEK_DEFERRED_EXTRA_CA_CERTS }));\n`,
+        extra: process.env.NODE_EXTRA_CA_CERTS, deferred: process.env.OCIPEEK_DEFERRED_EXTRA_CA_CERTS,
+        arenas: process.env.MALLOC_ARENA_MAX, arenasSet: process.env.OCIPEEK_SET_MALLOC_ARENA_MAX }));\n`,
     );
     await mkdir(join(tmp.path, 'node_modules', '.bin'));
     await symlink('../ocipeek/dist/bin/ocipeek', join(tmp.path, 'node_modules', '.bin', 'ocipeek'));
@@ -80,6 +83,23 @@ describe('the sh launcher', () => {
       });
       assert.equal(seen.deferred, undefined);
     }
+  });
+
+  it('starts node with MALLOC_ARENA_MAX=2 unless the user set it, and says whether it set it', async () => {
+    for (const value of [undefined, '']) {
+      const seen = await launch(join(pkgBin, 'ocipeek'), ['x'], {
+        MALLOC_ARENA_MAX: value,
+        OCIPEEK_SET_MALLOC_ARENA_MAX: undefined,
+      });
+      assert.equal(seen.arenas, '2');
+      assert.equal(seen.arenasSet, '1');
+    }
+    const seen = await launch(join(pkgBin, 'ocipeek'), ['x'], {
+      MALLOC_ARENA_MAX: '4',
+      OCIPEEK_SET_MALLOC_ARENA_MAX: undefined,
+    });
+    assert.equal(seen.arenas, '4');
+    assert.equal(seen.arenasSet, undefined);
   });
 
   it('finds ocipeek.js through relative, absolute and chained symlinks', async () => {
