@@ -301,8 +301,8 @@ describe('experimental-image-proxy: the JSON protocol, against skopeo 1.9.3', ()
   });
 
   it("enforces policy.json: OpenImage of an unsigned image fails with the policy's reason; a signed one opens", async () => {
-    // skopeo 1.9.3's proxy opens both (it checks no policy); the issue asks every way in
-    // to enforce it, and later skopeo releases check it at OpenImage too.
+    // skopeo 1.9.3's proxy opens both (it checks no policy there); ocipeek enforces the
+    // policy on every way an image comes in, the proxy included.
     const policy = await signedProxyPolicy(images);
     const steps: ScriptStep[] = [
       { call: 'Initialize' },
