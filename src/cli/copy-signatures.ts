@@ -3,6 +3,7 @@ import { LayoutSource } from '../layout/index.js';
 import { isIndex, parseManifest } from '../media/index.js';
 import { type RegistryClient, RegistrySource } from '../registry/index.js';
 import type { ImageSource, Place } from '../source/index.js';
+import { Store } from '../store/index.js';
 import type {
   ImageSignatures,
   SignatureDestination,
@@ -30,19 +31,22 @@ export interface SignatureCarry {
  * those of the root and, when it is an index, of each platform manifest (`skopeo copy
  * --all` copies each instance's signatures; one platform picked takes its own). Read
  * before anything is copied, and refused at once when the copy cannot keep them (a
- * conversion changes the digests they sign; an archive, or a layout for simple
- * signatures, has no place for them), so a refused copy writes nothing. Registries and
- * `oci:` layouts are read and written; the store keeps none (its images were checked on
- * the way in). Undefined when there is nothing to carry.
+ * conversion changes the digests they sign; an archive, or a layout or the store for
+ * simple signatures, has no place for them), so a refused copy writes nothing.
+ * Registries, `oci:` layouts and the store (sigstore attachments named
+ * `REPOSITORY:sha256-<hex>.sig` beside the image) are read and written. Undefined when
+ * there is nothing to carry.
  */
 export async function signaturesToCarry(
   ctx: CliContext,
   source: ImageSource,
-  to: Place,
+  places: { from: Place; to: Place },
   clients: { src: RegistryClient; dest: RegistryClient },
   converting: boolean,
 ): Promise<SignatureCarry | undefined> {
-  const isLayout = source instanceof LayoutSource && source.kind !== 'store';
+  const { from: fromPlace, to } = places;
+  const isLayout =
+    source instanceof LayoutSource && (source.kind === 'oci' || source.kind === 'store');
   if (!(source instanceof RegistrySource) && !isLayout) return undefined;
   const { signal } = ctx;
   const {
@@ -76,7 +80,11 @@ export async function signaturesToCarry(
           ref: source.served,
           registriesD: await registriesD(),
         }
-      : { kind: 'layout', layout: (source as LayoutSource).layout };
+      : {
+          kind: 'layout',
+          layout: (source as LayoutSource).layout,
+          repository: fromPlace.kind === 'store' ? fromPlace.ref.name : undefined,
+        };
   const signaturesOf = (digest: string): Promise<ImageSignatures> =>
     readImageSignatures(from, digest, { signal });
   // Every manifest the copy may write: the root, and an index's entries (whichever
@@ -98,7 +106,7 @@ export async function signaturesToCarry(
       `${source.description} has ${count} signature(s) a conversion would invalidate${advice}`,
     );
   }
-  let dest: SignatureDestination | undefined;
+  let dest: SignatureDestination;
   if (to.kind === 'registry') {
     dest = {
       kind: 'registry',
@@ -108,12 +116,15 @@ export async function signaturesToCarry(
     };
   } else if (to.kind === 'oci') {
     dest = { kind: 'layout', dir: to.path };
-  } else if (to.kind !== 'store') {
+  } else if (to.kind === 'store') {
+    // The store is a layout whose names are references: attachments go beside the image.
+    const store = await Store.open(ctx.options.store, { signal });
+    dest = { kind: 'layout', dir: store.dir, repository: to.ref.name };
+  } else {
     throw new UnsupportedError(
       `${to.kind}: cannot hold the source's ${count} signature(s)${advice}`,
     );
   }
-  if (!dest) return undefined;
   for (const sigs of all) checkSignaturesFit(dest, sigs);
   const to_ = dest;
   return {

@@ -119,6 +119,7 @@ describe('copy carries signatures (sigstore attachments, lookaside signatures) a
             [`${reg.host}/mirror`]: sigstore(remap('mirror', 'sig')),
             [`${reg.host}/back`]: sigstore(remap('back', 'sig')),
             [`${reg.host}/bare`]: sigstore(remap('bare', 'sig')),
+            [`${reg.host}/fromstore`]: sigstore(remap('fromstore', 'sig')),
             [`${reg.host}/gpg`]: signedBy({ type: 'matchRepoDigestOrExact' }),
             [`${reg.host}/gmirror`]: signedBy(remap('gmirror', 'gpg')),
           },
@@ -349,6 +350,78 @@ describe('copy carries signatures (sigstore attachments, lookaside signatures) a
     assert.match(
       v.stderr,
       /rejected by policy: sigstoreSigned .*: signed identity .*\/sig\/app:1 is not accepted for an image with no docker reference \(a local place\) \(matchRepository\)/,
+    );
+  });
+
+  it('into the store and out again: the store keeps sigstore signatures beside the image (REPO:sha256-<hex>.sig); GPG ones are refused', async () => {
+    const store = join(dir.path, 'store');
+    const sig = sigTag(image.descriptor.digest);
+    const r = await ocipeek([
+      'copy',
+      '--store',
+      store,
+      `${reg.host}/sig/app:1`,
+      `store:${reg.host}/sig/app:1`,
+    ]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.out, new RegExp(`signatures: 1 copied \\(store:${reg.host}/sig/app:${sig}\\)`));
+    // Named as in a registry's tag list: the image's repository, the attachment tag.
+    const images = await ocipeek(['images', '--store', store]);
+    assert.equal(images.code, 0, images.stderr);
+    assert.match(images.out, new RegExp(`^${reg.host}/sig/app:1 `, 'm'));
+    assert.match(images.out, new RegExp(`^${reg.host}/sig/app:${sig} `, 'm'));
+    const out = await ocipeek([
+      'copy',
+      '--store',
+      store,
+      `store:${reg.host}/sig/app:1`,
+      `${reg.host}/fromstore/app:1`,
+    ]);
+    assert.equal(out.code, 0, out.stderr);
+    assert.match(
+      out.out,
+      new RegExp(`signatures: 1 copied \\(${reg.host}/fromstore/app:${sig}\\)`),
+    );
+    const v = await ocipeek(['verify', `${reg.host}/fromstore/app:1`]);
+    assert.equal(v.code, 0, v.stderr);
+    assert.deepEqual(
+      await skopeoSignatures(`${reg.host}/fromstore/app:1`, 'skopeo-fromstore'),
+      await skopeoSignatures(`${reg.host}/sig/app:1`, 'skopeo-sig-store'),
+      'skopeo reads the byte-identical signature after the trip through the store',
+    );
+    // GPG signatures have no place in the store: refused before anything is stored.
+    const gpg = await ocipeek([
+      'copy',
+      '--store',
+      store,
+      `${reg.host}/gpg/app:1`,
+      `store:${reg.host}/gpg/app:1`,
+    ]);
+    assert.equal(gpg.code, 1, gpg.stderr);
+    assert.match(
+      gpg.stderr,
+      /cannot copy simple \(GPG\) signatures to the store.*--remove-signatures/,
+    );
+    const after = await ocipeek(['images', '--store', store]);
+    assert.doesNotMatch(after.out, /\/gpg\/app/);
+  });
+
+  it('an oci-archive: holds no signatures: refused before anything is written, as skopeo refuses', async () => {
+    const file = join(dir.path, 'signed.tar');
+    const r = await ocipeek(['copy', `${reg.host}/sig/app:1`, `oci-archive:${file}:v1`]);
+    assert.notEqual(r.code, 0);
+    assert.match(
+      r.stderr,
+      /oci-archive: cannot hold the source's 1 signature\(s\); --remove-signatures/,
+    );
+    await assert.rejects(access(file));
+    await assert.rejects(
+      skopeoCopy([
+        `docker://${reg.host}/gpg/app:1`,
+        `oci-archive:${join(dir.path, 'skopeo.tar')}:v1`,
+      ]),
+      (err: unknown) =>
+        err instanceof SkopeoError && /Can not copy signatures to oci-archive:/.test(err.stderr),
     );
   });
 
