@@ -68,6 +68,13 @@ function parseBool(value: string | undefined): boolean {
   throw new InvalidArgumentError(`expected true or false, got "${value}"`);
 }
 
+/**
+ * What a skopeo user typing `--policy FILE` is told: podman's names are ocipeek's, so
+ * `--policy` is pull's pull policy and policy.json is `--signature-policy`.
+ */
+export const SIGNATURE_POLICY_HINT =
+  "a policy.json is given with --signature-policy FILE (skopeo's --policy FILE)";
+
 /** Declare the global options on the program. */
 export function addGlobalOptions(program: Command): Command {
   return program

@@ -1,7 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { COMMANDS, commandNameOf } from './command-name.js';
 import { describeError, exitCodeFor } from './errors.js';
-import { addGlobalOptions } from './global-options.js';
+import { addGlobalOptions, SIGNATURE_POLICY_HINT } from './global-options.js';
 import { abortRun, existingContext, failureExitCode, runCleanups } from './run-state.js';
 import { VERSION } from './version.js';
 
@@ -51,7 +51,12 @@ export function usageLine(err: CommanderError, command: string | undefined): str
     .map((line) => line.trim().replace(/^\((.*)\)$/, '$1'))
     .filter(Boolean)
     .join('; ');
-  return `ocipeek: ${text} (see "ocipeek ${command ? `${command} ` : ''}--help")`;
+  // skopeo's global `--policy FILE` is ocipeek's (and podman's) `--signature-policy FILE`.
+  const hint =
+    err.code === 'commander.unknownOption' && /'--policy'/.test(err.message)
+      ? `; ${SIGNATURE_POLICY_HINT}; --policy is pull's pull policy, as podman's`
+      : '';
+  return `ocipeek: ${text}${hint} (see "ocipeek ${command ? `${command} ` : ''}--help")`;
 }
 
 /** `ocipeek cat … | head`: a reader that stops early is not an error. */

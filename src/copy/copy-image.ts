@@ -50,6 +50,8 @@ export interface CopyResult {
   mediaType: string;
   /** Platforms copied, when the source root was an index or a platform was picked. */
   platforms: string[];
+  /** Digests of the manifests copied under the root (an index's images), children first. */
+  manifests: string[];
   blobs: { copied: number; skipped: number; mounted: number };
   /** Blob bytes that actually moved. */
   bytesCopied: number;
@@ -88,6 +90,7 @@ export async function copyImage(
     digest: '',
     mediaType: '',
     platforms: [],
+    manifests: [],
     blobs: { copied: 0, skipped: 0, mounted: 0 },
     bytesCopied: 0,
   };
@@ -155,6 +158,7 @@ export async function copyImage(
     await mapPool(rest, copyBlob, pool);
     for (const m of plan.children) await destination.putManifest(m, { root: false, signal });
     await destination.putManifest(root, { root: true, signal });
+    result.manifests = plan.children.map((m) => m.digest);
     result.digest = await destination.commit(root, { signal });
     return result;
   } catch (err) {

@@ -41,4 +41,11 @@ export interface ImageTrust {
    * unchecked.
    */
   verifyLocal?(image: LocalImageToVerify): Promise<unknown>;
+  /**
+   * A digest of everything a verdict depends on besides the image and its signatures (the
+   * policy's requirements and the keys they name): a verdict kept under it still holds
+   * while it is the same. Without it, verdicts are not kept (the pull-through cache asks
+   * again after a restart).
+   */
+  fingerprint?(): Promise<string>;
 }

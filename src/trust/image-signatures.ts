@@ -5,7 +5,7 @@ import { UnsupportedError } from '../errors/index.js';
 import type { OciLayout } from '../layout/index.js';
 import type { Reference } from '../ref/index.js';
 import type { RegistryClient } from '../registry/index.js';
-import { layoutAttachments, withLayoutAttachments } from './layout-attachments.js';
+import { attachmentName, layoutAttachments, withLayoutAttachments } from './layout-attachments.js';
 import {
   lookasideSignatureUrl,
   readLookasideSignatures,
@@ -39,11 +39,21 @@ export interface RegistrySignatures {
   registriesD: RegistriesD;
 }
 
-/** Where signatures are read from: a registry, or an OCI layout (sigstore attachments only). */
-export type SignatureSource = RegistrySignatures | { kind: 'layout'; layout: OciLayout };
+/**
+ * Where signatures are read from: a registry, or an OCI layout (sigstore attachments
+ * only; in the store, those named in `repository`).
+ */
+export type SignatureSource =
+  | RegistrySignatures
+  | { kind: 'layout'; layout: OciLayout; repository?: string };
 
-/** Where signatures are written to: a registry, or the OCI layout folder `dir`. */
-export type SignatureDestination = RegistrySignatures | { kind: 'layout'; dir: string };
+/**
+ * Where signatures are written to: a registry, or the OCI layout folder `dir` (the store,
+ * with the image's `repository`).
+ */
+export type SignatureDestination =
+  | RegistrySignatures
+  | { kind: 'layout'; dir: string; repository?: string };
 
 /** How many signatures `signatures` holds. */
 export function signatureCount(signatures: ImageSignatures): number {
@@ -101,7 +111,7 @@ export async function readImageSignatures(
     case 'layout':
       return {
         sigstore: await readAttachedSignatures(
-          layoutAttachments(place.layout, signal),
+          layoutAttachments(place.layout, signal, place.repository),
           manifestDigest,
         ),
         simple: [],
@@ -129,8 +139,9 @@ export function checkSignaturesFit(place: SignatureDestination, signatures: Imag
       );
     }
   } else if (signatures.simple.length > 0) {
+    const what = place.repository === undefined ? 'an OCI layout' : 'the store';
     throw new UnsupportedError(
-      `cannot copy simple (GPG) signatures to an OCI layout: it has no place for them, as for skopeo${advice}`,
+      `cannot copy simple (GPG) signatures to ${what}: it has no place for them (skopeo refuses them for oci: too)${advice}`,
     );
   }
 }
@@ -174,8 +185,13 @@ export async function writeImageSignatures(
           place.dir,
           (repo) => attachSignatures(repo, manifestDigest, signatures.sigstore),
           signal,
+          place.repository,
         );
-        written.push(`oci:${place.dir}:${tag}`);
+        written.push(
+          place.repository === undefined
+            ? `oci:${place.dir}:${tag}`
+            : `store:${attachmentName(tag, place.repository)}`,
+        );
       }
       return written;
   }

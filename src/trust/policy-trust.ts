@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { digestOf } from '../digest/index.js';
 import { PolicyRejectedError } from '../errors/index.js';
 import { LayoutSource, OciLayout } from '../layout/index.js';
@@ -8,6 +9,7 @@ import type {
   LocalImageToVerify,
   RegistryClient,
 } from '../registry/index.js';
+import { readKeyMaterial } from './key-material.js';
 import { layoutAttachments } from './layout-attachments.js';
 import { lookasideSignatureUrl, readLookasideSignatures } from './lookaside.js';
 import {
@@ -47,6 +49,16 @@ export class PolicyTrust implements ImageTrust {
     readonly policy: Policy,
     readonly registriesD: RegistriesD,
   ) {}
+
+  /**
+   * sha256 of the policy's requirements (every scope) and the bytes of every key they name,
+   * so a changed policy or key file gives another fingerprint; read once.
+   */
+  fingerprint(): Promise<string> {
+    this.fingerprinted ??= policyFingerprint(this.policy);
+    return this.fingerprinted;
+  }
+  private fingerprinted: Promise<string> | undefined;
 
   async verify(
     image: ImageToVerify,
@@ -221,6 +233,24 @@ async function firstAccepted<S>(
     reasons.push(result.reason);
   }
   return reject(reasons.join('; '));
+}
+
+async function policyFingerprint(policy: Policy): Promise<string> {
+  const byName = <T>([a]: [string, T], [b]: [string, T]) => (a < b ? -1 : a > b ? 1 : 0);
+  const scopes = [...policy.transports]
+    .sort(byName)
+    .map(([transport, map]) => [transport, [...map].sort(byName)] as const);
+  const hash = createHash('sha256');
+  hash.update(JSON.stringify({ default: policy.default, transports: scopes }));
+  const requirements = [policy.default, ...scopes.flatMap(([, map]) => map.map(([, r]) => r))];
+  for (const requirement of requirements.flat()) {
+    if (requirement.type !== 'sigstoreSigned' && requirement.type !== 'signedBy') continue;
+    // A key that cannot be read makes its requirement refuse: its error stands in for it.
+    const keys = await readKeyMaterial(requirement).catch((err: Error) => err.message);
+    if (typeof keys === 'string') hash.update(`\0${keys}`);
+    else for (const { bytes } of keys) hash.update(`\0${bytes.length}\0`).update(bytes);
+  }
+  return `sha256:${hash.digest('hex')}`;
 }
 
 /** The root manifest of the image `tag` names in the layout at `path`, and its attachments. */

@@ -1,11 +1,12 @@
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
-import { writeFile } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ImageManifest } from '../../src/media/types.js';
+import { generateSigstoreKeyPair } from '../../src/trust/index.js';
 import {
   type BuiltImage,
   type BuiltIndex,
@@ -20,7 +21,7 @@ import {
   type TempDir,
   tempDir,
 } from '../harness/index.js';
-import { CLI_PATH } from '../harness/run-cli.js';
+import { CLI_PATH, runCli } from '../harness/run-cli.js';
 
 /** The Python clients the proxy tests drive (stdlib only; python3 is a test peer). */
 export const PYTHON_DIR = fileURLToPath(new URL('../harness/python/', import.meta.url));
@@ -236,4 +237,54 @@ export async function runJsonClient(
   } finally {
     await dir.remove();
   }
+}
+
+/**
+ * A policy.json for the proxy tests: images under `HOST/proxy` must be sigstore-signed by
+ * a key made here; `proxy/oci:v1` is signed with it (by `ocipeek sign`), the others are
+ * not. Resolves to the global flags that apply it (`--signature-policy`, `--registries.d`)
+ * and the words the refusal of the unsigned `proxy/docker:v1` starts with.
+ */
+export async function signedProxyPolicy(
+  images: ProxyImages,
+): Promise<{ flags: string[]; refusal: string }> {
+  const dir = join(images.dir.path, 'policy');
+  await mkdir(join(dir, 'registries.d'), { recursive: true });
+  const pair = await generateSigstoreKeyPair('pw');
+  const file = (name: string) => join(dir, name);
+  await writeFile(file('key'), pair.privateKeyPem);
+  await writeFile(file('pass'), 'pw\n');
+  await writeFile(file('pub'), pair.publicKeyPem);
+  await writeFile(
+    join(dir, 'registries.d', 'default.yaml'),
+    'default-docker:\n  use-sigstore-attachments: true\n',
+  );
+  const scope = `${images.registry.host}/proxy`;
+  await writeFile(
+    file('policy.json'),
+    JSON.stringify({
+      default: [{ type: 'insecureAcceptAnything' }],
+      transports: { docker: { [scope]: [{ type: 'sigstoreSigned', keyPath: file('pub') }] } },
+    }),
+  );
+  const flags = [
+    '--signature-policy',
+    file('policy.json'),
+    '--registries.d',
+    join(dir, 'registries.d'),
+  ];
+  const signed = await runCli([
+    'sign',
+    `${scope}/oci:v1`,
+    '--sign-by-sigstore-private-key',
+    file('key'),
+    '--sign-passphrase-file',
+    file('pass'),
+    ...flags,
+  ]);
+  if (signed.code !== 0) throw new Error(`ocipeek sign failed: ${signed.stderr}`);
+  return {
+    flags,
+    refusal: `${scope}/docker:v1 rejected by policy: sigstoreSigned (keyPath ${file('pub')}) in docker scope "${scope}" of ${file('policy.json')}: no sigstore signature`,
+  };
 }

@@ -10,7 +10,13 @@ import { hostPlatform, platformEquals } from '../../src/platform/index.js';
 import { startImageProxy } from '../../src/server/proxy/index.js';
 import { faults, match, skopeo, startFaultProxyFor, tempDir, times } from '../harness/index.js';
 import { BIN_PATH, CLI_PATH } from '../harness/run-cli.js';
-import { PROXY_ENV, type ProxyImages, PYTHON_DIR, proxyImages } from './image-proxy-fixture.js';
+import {
+  PROXY_ENV,
+  type ProxyImages,
+  PYTHON_DIR,
+  proxyImages,
+  signedProxyPolicy,
+} from './image-proxy-fixture.js';
 
 const sha256 = (b: Uint8Array | string) => `sha256:${createHash('sha256').update(b).digest('hex')}`;
 
@@ -251,6 +257,32 @@ describe('container-image-proxy: the HTTP protocol', () => {
     } finally {
       await fault.close();
     }
+  });
+
+  it("enforces policy.json: an unsigned image answers 500 with the policy's reason and no blob; a signed one is served", async () => {
+    const policy = await signedProxyPolicy(images);
+    const layer = images.docker.layers[0]!;
+    const refused = startProxy([...policy.flags, images.ref('docker')]);
+    refused.connection.write(
+      request('GET', '/manifest') +
+        request('GET', `/blobs/${layer.digest}`) +
+        request('POST', '/quit'),
+    );
+    const r = await refused.finish();
+    assert.equal(r.code, 0, refused.stderr());
+    assert.deepEqual(
+      r.responses.map((x) => x.status),
+      [500, 500, 200],
+    );
+    for (const response of r.responses.slice(0, 2)) {
+      assert.ok(response.body.toString().startsWith(policy.refusal), response.body.toString());
+    }
+    const accepted = startProxy([...policy.flags, images.ref('oci')]);
+    accepted.connection.write(request('GET', '/manifest') + request('POST', '/quit'));
+    const a = await accepted.finish();
+    assert.equal(a.code, 0, accepted.stderr());
+    assert.equal(a.responses[0]!.status, 200, a.responses[0]!.body.toString());
+    assert.deepEqual(a.responses[0]!.body, images.oci.manifestBytes);
   });
 
   it('refuses a missing or bare IMAGE with exit 1', async () => {

@@ -18,6 +18,7 @@ import {
   runJsonClient,
   type ScriptStep,
   SKOPEO_PROXY,
+  signedProxyPolicy,
 } from './image-proxy-fixture.js';
 
 const sha = (b: string | Buffer) => createHash('sha256').update(b).digest('hex');
@@ -297,6 +298,32 @@ describe('experimental-image-proxy: the JSON protocol, against skopeo 1.9.3', ()
     assert.match(o[8]!.reply.error, /not found|unknown/i);
     assert.equal(o[9]!.reply.error, 'already initialized');
     assert.deepEqual(o[10], { shutdown: 0, after: null });
+  });
+
+  it("enforces policy.json: OpenImage of an unsigned image fails with the policy's reason; a signed one opens", async () => {
+    // skopeo 1.9.3's proxy opens both (it checks no policy there); ocipeek enforces the
+    // policy on every way an image comes in, the proxy included.
+    const policy = await signedProxyPolicy(images);
+    const steps: ScriptStep[] = [
+      { call: 'Initialize' },
+      { call: 'OpenImage', args: [images.ref('docker')] },
+      { call: 'OpenImageOptional', args: [images.ref('docker')] },
+      { call: 'OpenImage', args: [images.ref('oci')], as: 'img' },
+      { call: 'GetManifest', args: [img] },
+      { call: 'CloseImage', args: [img] },
+      { shutdown: true },
+    ];
+    const o = await runJsonClient(steps, { command: [...OCIPEEK_PROXY, ...policy.flags] });
+    for (const refused of [o[1]!, o[2]!]) {
+      assert.equal(refused.reply.success, false);
+      assert.equal(refused.reply.error_code, 'other');
+      assert.ok(refused.reply.error.startsWith(policy.refusal), refused.reply.error);
+    }
+    assert.equal(o[3]!.reply.success, true, o[3]!.reply.error);
+    assert.equal(o[4]!.reply.value, images.oci.descriptor.digest);
+    assert.equal(o[4]!.data.sha256, images.oci.descriptor.digest.slice(7));
+    assert.equal(o[4]!.finish.success, true);
+    assert.deepEqual(o[6], { shutdown: 0, after: null });
   });
 
   it('runs other requests while FinishPipe waits for its pipe', async () => {

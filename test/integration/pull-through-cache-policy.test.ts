@@ -31,6 +31,8 @@ describe('pull-through cache under policy.json', () => {
   let image: BuiltImage;
   let server: ServeProcess;
   let store: string;
+  let trustFlags: string[];
+  let files: Record<'key' | 'pass' | 'pub' | 'policy' | 'registriesD', string>;
 
   /** GET a manifest through the cache: status and body. */
   const manifest = async (path: string) => {
@@ -51,7 +53,7 @@ describe('pull-through cache under policy.json', () => {
       await pushLayout(layout, 'v1', registry, `${repo}:1`);
     }
     const pair = await generateSigstoreKeyPair('pass');
-    const files = {
+    files = {
       key: join(dir.path, 'sigstore.key'),
       pass: join(dir.path, 'pass'),
       pub: join(dir.path, 'sigstore.pub'),
@@ -80,7 +82,7 @@ describe('pull-through cache under policy.json', () => {
         },
       }),
     );
-    const trustFlags = ['--signature-policy', files.policy, '--registries.d', files.registriesD];
+    trustFlags = ['--signature-policy', files.policy, '--registries.d', files.registriesD];
     const signed = await runCli([
       'sign',
       `${host}/signed/app:1`,
@@ -146,5 +148,59 @@ describe('pull-through cache under policy.json', () => {
       assert.deepEqual(await storage.tags(repo), [], repo);
     }
     assert.ok(await storage.getManifest('up/signed/app', image.descriptor.digest));
+  });
+
+  it('after a restart with upstream stopped, a signed image cached before is served on its kept verdict; a changed policy checks again and is refused', async () => {
+    const upstream = `up=http://${registry.host}`;
+    await server.stop();
+    await registry.stop(); // upstream gone: its signatures cannot be read again
+    server = await startServe(store, {}, ['--upstream', upstream, ...trustFlags]);
+    const out = join(dir.path, 'after-restart');
+    await pullFromHost(new URL(server.url).host, 'up/signed/app:1', out, '1');
+    const index = JSON.parse(await readFile(join(out, 'index.json'), 'utf8'));
+    assert.equal(index.manifests[0].digest, image.descriptor.digest);
+    // The same requirements in another order are the same policy: still served.
+    const policy = JSON.parse(await readFile(files.policy, 'utf8'));
+    const reordered = join(dir.path, 'policy-reordered.json');
+    await writeFile(
+      reordered,
+      JSON.stringify({ transports: policy.transports, default: policy.default }, null, 2),
+    );
+    await server.stop();
+    const flags = (file: string) => [
+      '--upstream',
+      upstream,
+      '--signature-policy',
+      file,
+      '--registries.d',
+      files.registriesD,
+    ];
+    server = await startServe(store, {}, flags(reordered));
+    assert.equal((await manifest('signed/app')).status, 200);
+    // A changed requirement (an identity rule spelled out) has no kept verdict: checked
+    // again, and with upstream down the signature cannot be read, so it is refused.
+    const scope = `${registry.host}/signed`;
+    policy.transports.docker[scope][0].signedIdentity = { type: 'matchRepository' };
+    const changed = join(dir.path, 'policy-changed.json');
+    await writeFile(changed, JSON.stringify(policy));
+    await server.stop();
+    server = await startServe(store, {}, flags(changed));
+    const refused = await manifest('signed/app');
+    const [error] = JSON.parse(refused.body.toString()).errors;
+    // Upstream's port is free now: should another test's registry take it meanwhile, the
+    // signature is missing there instead (403); either way the image is not served.
+    if (refused.status === 403) assert.equal(error.code, 'DENIED');
+    else {
+      assert.equal(refused.status, 502, refused.body.toString());
+      assert.equal(error.code, 'UNAVAILABLE');
+      assert.match(
+        error.message,
+        new RegExp(`^cannot check ${registry.host}/signed/app:1 against policy.json: upstream `),
+      );
+    }
+    // Restored: the first policy's verdict is still kept.
+    await server.stop();
+    server = await startServe(store, {}, flags(files.policy));
+    assert.equal((await manifest('signed/app')).status, 200);
   });
 });

@@ -263,7 +263,9 @@ describe('seek index: ocipeek index, then ls/cat through it', () => {
     const r = await cli(['cat', `${fixture.reg.host}/lazy/lie:v1`, '/zz/end.txt'], 'lie');
     assert.notEqual(r.code, 0);
     assert.equal(r.stdout.length, 0, 'no byte was written');
-    assert.match(r.stderr, /seek index does not match the layer/);
+    // The big file is random: from a wrong offset inflate either fails (a bad block) or,
+    // now and then, decodes garbage that the piece digest then refuses. Both name the index.
+    assert.match(r.stderr, /seek index does not match the layer|, the seek index says sha256:/);
     assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
     const plain = await cli(
       ['cat', `${fixture.reg.host}/lazy/lie:v1`, '/zz/end.txt', '--no-index'],

@@ -5,7 +5,9 @@ import { after, before, describe, it } from 'node:test';
 import { generateSigstoreKeyPair } from '../../src/trust/index.js';
 import {
   type BuiltImage,
+  type BuiltIndex,
   LayoutWriter,
+  multiPlatformIndex,
   type RunningRegistry,
   randomImage,
   SkopeoError,
@@ -29,6 +31,7 @@ describe('copy carries signatures (sigstore attachments, lookaside signatures) a
   let dir: TempDir;
   let reg: RunningRegistry;
   let image: BuiltImage;
+  let multi: BuiltIndex;
   let layout: string;
   let gnupg: TestGnupgHome;
   let gnupgHome: string;
@@ -70,6 +73,7 @@ describe('copy carries signatures (sigstore attachments, lookaside signatures) a
     layout = join(dir.path, 'layout');
     const w = new LayoutWriter(layout);
     image = await randomImage(w, { refName: 'v1' });
+    multi = await multiPlatformIndex(w, { refName: 'multi' });
     await w.finish();
     gnupg = await testGnupgHome(join(dir.path, 'gnupg'));
     gnupgHome = gnupg.home;
@@ -115,6 +119,7 @@ describe('copy carries signatures (sigstore attachments, lookaside signatures) a
             [`${reg.host}/mirror`]: sigstore(remap('mirror', 'sig')),
             [`${reg.host}/back`]: sigstore(remap('back', 'sig')),
             [`${reg.host}/bare`]: sigstore(remap('bare', 'sig')),
+            [`${reg.host}/fromstore`]: sigstore(remap('fromstore', 'sig')),
             [`${reg.host}/gpg`]: signedBy({ type: 'matchRepoDigestOrExact' }),
             [`${reg.host}/gmirror`]: signedBy(remap('gmirror', 'gpg')),
           },
@@ -153,12 +158,24 @@ describe('copy carries signatures (sigstore attachments, lookaside signatures) a
     await dir?.remove();
   });
 
-  /** skopeo's view of a registry image's signatures: the `signature-N` files of a dir: copy. */
-  async function skopeoSignatures(ref: string, name: string): Promise<Buffer[]> {
+  /**
+   * skopeo's view of a registry image's signatures: the `signature-N` files of a dir: copy
+   * (with `--all`, also each platform manifest's `<hex>.signature-N`), by file name.
+   */
+  async function skopeoSignatureFiles(
+    ref: string,
+    name: string,
+    flags: string[] = [],
+  ): Promise<Map<string, Buffer>> {
     const out = join(dir.path, name);
-    await skopeoCopy([`docker://${ref}`, `dir:${out}`]);
-    const files = (await readdir(out)).filter((n) => n.startsWith('signature-')).sort();
-    return Promise.all(files.map((n) => readFile(join(out, n))));
+    await skopeoCopy([...flags, `docker://${ref}`, `dir:${out}`]);
+    const files = (await readdir(out)).filter((n) => /(^|\.)signature-\d+$/.test(n)).sort();
+    return new Map(
+      await Promise.all(files.map(async (n) => [n, await readFile(join(out, n))] as const)),
+    );
+  }
+  async function skopeoSignatures(ref: string, name: string): Promise<Buffer[]> {
+    return [...(await skopeoSignatureFiles(ref, name)).values()];
   }
 
   it('a sigstore signature goes with the image to another repository; verify and skopeo find the same one', async () => {
@@ -184,6 +201,85 @@ describe('copy carries signatures (sigstore attachments, lookaside signatures) a
     const again = await ocipeek(['copy', `${reg.host}/sig/app:1`, `${reg.host}/mirror/app:1`]);
     assert.equal(again.code, 0, again.stderr);
     assert.equal((await skopeoSignatures(`${reg.host}/mirror/app:1`, 'skopeo-mirror-2')).length, 1);
+  });
+
+  it('--all-platforms carries the signatures of each platform manifest too (sigstore and GPG), as skopeo copy --all; skopeo reads them at the copy', async () => {
+    const signing = [
+      '--sign-passphrase-file',
+      f.pass,
+      '--sign-identity',
+      `${reg.host}/sig/multi:1`,
+    ];
+    const pushed = await ocipeek([
+      'copy',
+      '--all-platforms',
+      `oci:${layout}:multi`,
+      `${reg.host}/sig/multi:1`,
+      '--sign-by-sigstore-private-key',
+      f.key,
+      '--sign-passphrase-file',
+      f.pass,
+    ]);
+    assert.equal(pushed.code, 0, pushed.stderr);
+    // Each platform manifest signed with sigstore; the first also with GPG.
+    for (const child of multi.images) {
+      const at = `${reg.host}/sig/multi@${child.descriptor.digest}`;
+      const s = await ocipeek(['sign', at, '--sign-by-sigstore-private-key', f.key, ...signing]);
+      assert.equal(s.code, 0, s.stderr);
+    }
+    const first = multi.images[0]!.descriptor.digest;
+    const g = await runCli(
+      [
+        'sign',
+        `${reg.host}/sig/multi@${first}`,
+        '--sign-by',
+        signerFpr,
+        '--sign-identity',
+        `${reg.host}/sig/multi:1`,
+        '--registries.d',
+        f.regD,
+      ],
+      { env: { GNUPGHOME: gnupgHome } },
+    );
+    assert.equal(g.code, 0, g.stderr);
+    const r = await ocipeek([
+      'copy',
+      '--all-platforms',
+      `${reg.host}/sig/multi:1`,
+      `${reg.host}/mirror/multi:1`,
+    ]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.out, /signatures: 5 copied \(/);
+    for (const child of multi.images) {
+      assert.match(r.out, new RegExp(`mirror/multi:${sigTag(child.descriptor.digest)}`));
+    }
+    assert.match(r.out, new RegExp(join(f.lookaside, `mirror/multi@${at(first)}`, 'signature-1')));
+    const origin = await skopeoSignatureFiles(`${reg.host}/sig/multi:1`, 'multi-sig', ['--all']);
+    const copied = await skopeoSignatureFiles(`${reg.host}/mirror/multi:1`, 'multi-mirror', [
+      '--all',
+    ]);
+    // The root's one, then per platform manifest: 2 for the first, 1 for the others.
+    assert.equal(origin.size, 5, [...origin.keys()].join(' '));
+    for (const child of multi.images) {
+      assert.ok(origin.has(`${child.descriptor.digest.slice(7)}.signature-1`));
+    }
+    assert.deepEqual(copied, origin, 'skopeo reads byte-identical signatures per manifest');
+    // One platform picked: that manifest with its own signatures, as skopeo copies it.
+    const one = await ocipeek([
+      'copy',
+      '--platform',
+      'linux/arm64/v8',
+      `${reg.host}/sig/multi:1`,
+      `${reg.host}/mirror/arm64:1`,
+    ]);
+    assert.equal(one.code, 0, one.stderr);
+    assert.deepEqual(
+      await skopeoSignatures(`${reg.host}/mirror/arm64:1`, 'one-mirror'),
+      await skopeoSignatures(
+        `${reg.host}/sig/multi@${multi.images[1]!.descriptor.digest}`,
+        'one-sig',
+      ),
+    );
   });
 
   it('into an oci: layout and out again: verify reads the layout signature, and the registry copy is accepted', async () => {
@@ -254,6 +350,78 @@ describe('copy carries signatures (sigstore attachments, lookaside signatures) a
     assert.match(
       v.stderr,
       /rejected by policy: sigstoreSigned .*: signed identity .*\/sig\/app:1 is not accepted for an image with no docker reference \(a local place\) \(matchRepository\)/,
+    );
+  });
+
+  it('into the store and out again: the store keeps sigstore signatures beside the image (REPO:sha256-<hex>.sig); GPG ones are refused', async () => {
+    const store = join(dir.path, 'store');
+    const sig = sigTag(image.descriptor.digest);
+    const r = await ocipeek([
+      'copy',
+      '--store',
+      store,
+      `${reg.host}/sig/app:1`,
+      `store:${reg.host}/sig/app:1`,
+    ]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.out, new RegExp(`signatures: 1 copied \\(store:${reg.host}/sig/app:${sig}\\)`));
+    // Named as in a registry's tag list: the image's repository, the attachment tag.
+    const images = await ocipeek(['images', '--store', store]);
+    assert.equal(images.code, 0, images.stderr);
+    assert.match(images.out, new RegExp(`^${reg.host}/sig/app:1 `, 'm'));
+    assert.match(images.out, new RegExp(`^${reg.host}/sig/app:${sig} `, 'm'));
+    const out = await ocipeek([
+      'copy',
+      '--store',
+      store,
+      `store:${reg.host}/sig/app:1`,
+      `${reg.host}/fromstore/app:1`,
+    ]);
+    assert.equal(out.code, 0, out.stderr);
+    assert.match(
+      out.out,
+      new RegExp(`signatures: 1 copied \\(${reg.host}/fromstore/app:${sig}\\)`),
+    );
+    const v = await ocipeek(['verify', `${reg.host}/fromstore/app:1`]);
+    assert.equal(v.code, 0, v.stderr);
+    assert.deepEqual(
+      await skopeoSignatures(`${reg.host}/fromstore/app:1`, 'skopeo-fromstore'),
+      await skopeoSignatures(`${reg.host}/sig/app:1`, 'skopeo-sig-store'),
+      'skopeo reads the byte-identical signature after the trip through the store',
+    );
+    // GPG signatures have no place in the store: refused before anything is stored.
+    const gpg = await ocipeek([
+      'copy',
+      '--store',
+      store,
+      `${reg.host}/gpg/app:1`,
+      `store:${reg.host}/gpg/app:1`,
+    ]);
+    assert.equal(gpg.code, 1, gpg.stderr);
+    assert.match(
+      gpg.stderr,
+      /cannot copy simple \(GPG\) signatures to the store.*--remove-signatures/,
+    );
+    const after = await ocipeek(['images', '--store', store]);
+    assert.doesNotMatch(after.out, /\/gpg\/app/);
+  });
+
+  it('an oci-archive: holds no signatures: refused before anything is written, as skopeo refuses', async () => {
+    const file = join(dir.path, 'signed.tar');
+    const r = await ocipeek(['copy', `${reg.host}/sig/app:1`, `oci-archive:${file}:v1`]);
+    assert.notEqual(r.code, 0);
+    assert.match(
+      r.stderr,
+      /oci-archive: cannot hold the source's 1 signature\(s\); --remove-signatures/,
+    );
+    await assert.rejects(access(file));
+    await assert.rejects(
+      skopeoCopy([
+        `docker://${reg.host}/gpg/app:1`,
+        `oci-archive:${join(dir.path, 'skopeo.tar')}:v1`,
+      ]),
+      (err: unknown) =>
+        err instanceof SkopeoError && /Can not copy signatures to oci-archive:/.test(err.stderr),
     );
   });
 

@@ -270,6 +270,19 @@ describe('policy.json and sigstore signatures, stored as skopeo 1.9.3 stores the
     );
   });
 
+  it('a refused unpack writes no file and stores nothing; the signed image unpacks', async () => {
+    const store = join(dir.path, 'unpack-store');
+    const out = join(dir.path, 'unpacked');
+    const r = await ocipeek(['unpack', `${reg.host}/unsigned/app:1`, out, '--store', store]);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /rejected by policy: sigstoreSigned .*: no sigstore signature/);
+    assert.deepEqual(await readdir(out).catch(() => []), [], 'no file unpacked');
+    assert.deepEqual(await readdir(join(store, 'blobs', 'sha256')).catch(() => []), []);
+    const ok = await ocipeek(['unpack', `${reg.host}/signed/app:1`, out, '--store', store]);
+    assert.equal(ok.code, 0, ok.stderr);
+    assert.ok((await readdir(out)).length > 0);
+  });
+
   it('copy --sign-by-sigstore-private-key signs what it pushed; a wrong passphrase pushes nothing', async () => {
     const r = await ocipeek([
       'copy',

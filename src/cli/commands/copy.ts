@@ -104,7 +104,7 @@ export function registerCopy(program: Command): void {
         : await signaturesToCarry(
             ctx,
             source,
-            to,
+            { from, to },
             { src: srcClient, dest: destClient },
             converting,
           ).catch(async (err: unknown) => {

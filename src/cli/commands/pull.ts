@@ -6,6 +6,7 @@ import { type PullPolicy, pullImage, Store, storeSource } from '../../store/inde
 import { type CliContext, contextFor } from '../context.js';
 import { runCopy } from '../copy-runner.js';
 import { formatBytes, printJson, printLines } from '../format.js';
+import { SIGNATURE_POLICY_HINT } from '../global-options.js';
 import { parseCount } from '../parse-count.js';
 import { createPullProgress } from '../pull-progress.js';
 
@@ -36,7 +37,9 @@ export function registerPull(program: Command): void {
       ) => {
         const ctx = await contextFor(cmd);
         if (!POLICIES.includes(opts.policy as PullPolicy)) {
-          throw new InvalidArgumentError(`--policy must be one of ${POLICIES.join(', ')}`);
+          throw new InvalidArgumentError(
+            `--policy is the pull policy, one of ${POLICIES.join(', ')} (got "${opts.policy}"); ${SIGNATURE_POLICY_HINT}`,
+          );
         }
         if (opts.allPlatforms && ctx.platform) {
           throw new InvalidArgumentError('--platform and --all-platforms exclude each other');

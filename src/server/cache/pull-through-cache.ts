@@ -112,6 +112,7 @@ export class PullThroughCache implements RegistryBackend {
       policy: new CachePolicy(
         options.trust === undefined ? this.client.trust : options.trust || undefined,
         this.client,
+        this.storage.document?.bind(this.storage),
       ),
       tagTtlMs: options.tagTtlMs ?? 300_000,
     });

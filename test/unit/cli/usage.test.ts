@@ -2,6 +2,9 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { runCli } from '../../harness/run-cli.js';
 
+const POLICY_HINT =
+  /unknown option '--policy'; a policy\.json is given with --signature-policy FILE \(skopeo's --policy FILE\); --policy is pull's pull policy/;
+
 describe('usage mistakes', () => {
   it('are one line naming the help to read, exit 2', async () => {
     const cases: Array<[string[], RegExp, string]> = [
@@ -11,6 +14,9 @@ describe('usage mistakes', () => {
       [['export', 'x'], /required option '-o, --output <file>' not specified/, 'export'],
       [['frob'], /unknown command 'frob'; Did you mean blob\?/, ''],
       [['-h'], /unknown option '-h'/, ''],
+      // skopeo's global --policy FILE is --signature-policy FILE; before or after the command.
+      [['copy', '--policy', 'p.json', 'a', 'b'], POLICY_HINT, 'copy'],
+      [['--policy', 'p.json', 'inspect', 'x'], POLICY_HINT, ''],
     ];
     for (const [args, message, command] of cases) {
       const r = await runCli(args);
@@ -40,5 +46,14 @@ describe('usage mistakes', () => {
     const r = await runCli(['ls', '-lah']);
     assert.equal(r.code, 2);
     assert.match(r.stderr, /missing required argument 'image'/);
+  });
+
+  it("pull's --policy is the pull policy: a file there says where policy.json goes", async () => {
+    const r = await runCli(['pull', '--policy', 'policy.json', 'x']);
+    assert.equal(r.code, 2, r.stderr);
+    assert.equal(
+      r.stderr.trim(),
+      `ocipeek: --policy is the pull policy, one of always, missing, newer, never (got "policy.json"); a policy.json is given with --signature-policy FILE (skopeo's --policy FILE)`,
+    );
   });
 });
