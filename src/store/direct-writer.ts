@@ -73,6 +73,8 @@ export interface DirectWriterOptions {
   hash?: ReturnType<typeof createDigester>;
   /** Called as writes complete with the file position reached. */
   onWritten?: (position: number) => void;
+  /** The direct fd's write call (`fs.write`); tests put a refusing one here to inject faults. */
+  directWrite?: typeof write;
 }
 
 interface WaitingPiece {
@@ -262,17 +264,24 @@ export class DirectWriter {
   /** `bytes` at `at`: one direct write, or buffered pieces after a refusal or a short write. */
   private writeAt(bytes: Buffer, at: number, done: (err: Error | null) => void): void {
     if (this.direct) {
-      write(this.directFile.fd, bytes, 0, bytes.length, at, (err, n) => {
-        if (err && errnoCode(err) === 'EINVAL') {
-          this.direct = false; // alignment refused here: the ordinary fd from now on
-          this.writeAt(bytes, at, done);
-        } else if (err) done(err);
-        else if (n === bytes.length) {
-          this.directWrites++;
-          done(null);
-        } else if (n === 0) done(new Error('write made no progress'));
-        else this.writeBuffered(bytes.subarray(n), at + n, done);
-      });
+      (this.options.directWrite ?? write)(
+        this.directFile.fd,
+        bytes,
+        0,
+        bytes.length,
+        at,
+        (err, n) => {
+          if (err && errnoCode(err) === 'EINVAL') {
+            this.direct = false; // alignment refused here: the ordinary fd from now on
+            this.writeAt(bytes, at, done);
+          } else if (err) done(err);
+          else if (n === bytes.length) {
+            this.directWrites++;
+            done(null);
+          } else if (n === 0) done(new Error('write made no progress'));
+          else this.writeBuffered(bytes.subarray(n), at + n, done);
+        },
+      );
     } else this.writeBuffered(bytes, at, done);
   }
 

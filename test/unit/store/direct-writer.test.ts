@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
+import type { write } from 'node:fs';
 import { mkdtemp, open, readFile, rm, stat, statfs, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -111,6 +112,55 @@ describe('DirectWriter', () => {
     const size = (await stat(path)).size;
     assert.ok(size % DIRECT_BLOCK === 0 && size <= 2 * DIRECT_BLOCK, `${size} bytes kept`);
     assert.deepEqual(await readFile(path), all.subarray(0, size));
+    await file.close();
+  });
+});
+
+describe('DirectWriter: a refused direct write', () => {
+  it('EINVAL (alignment a file system will not take) sends the rest through the ordinary fd', async () => {
+    const path = await scratch();
+    await writeFile(path, '');
+    const file = await open(path, 'r+');
+    let refused = 0;
+    const writer = await DirectWriter.open(file, 0, {
+      directWrite: ((...args: Parameters<typeof write>) => {
+        refused++;
+        const done = args.at(-1) as (err: NodeJS.ErrnoException | null, n: number) => void;
+        queueMicrotask(() =>
+          done(Object.assign(new Error('EINVAL: invalid argument'), { code: 'EINVAL' }), 0),
+        );
+      }) as typeof write,
+    });
+    assert.ok(writer);
+    const { all, pieces } = piecesOf(2 * DIRECT_BLOCK + 999);
+    for (const p of pieces) await writer.write(p);
+    await writer.finish();
+    await writer.close();
+    await file.close();
+    assert.deepEqual(await readFile(path), all);
+    assert.equal(refused, 1, 'asked once, then never again');
+    assert.equal(writer.directWrites, 0);
+  });
+
+  it('another error (a full disk) fails the write and every later one', async () => {
+    const path = await scratch();
+    await writeFile(path, '');
+    const file = await open(path, 'r+');
+    const writer = await DirectWriter.open(file, 0, {
+      directWrite: ((...args: Parameters<typeof write>) => {
+        const done = args.at(-1) as (err: NodeJS.ErrnoException | null, n: number) => void;
+        queueMicrotask(() =>
+          done(Object.assign(new Error('ENOSPC: no space left'), { code: 'ENOSPC' }), 0),
+        );
+      }) as typeof write,
+    });
+    assert.ok(writer);
+    await assert.rejects(async () => {
+      for (const p of piecesOf(4 * DIRECT_BLOCK).pieces) await writer.write(p);
+      await writer.finish();
+    }, /ENOSPC/);
+    await assert.rejects(async () => writer.write(Buffer.alloc(1)), /ENOSPC/);
+    await writer.close();
     await file.close();
   });
 });
