@@ -2,6 +2,7 @@ import { constants, write } from 'node:fs';
 import { type FileHandle, open } from 'node:fs/promises';
 import type { createDigester } from '../digest/index.js';
 import { errnoCode } from './fs-errors.js';
+import { MAX_WRITE_BYTES } from './positional-writer.js';
 
 /**
  * Direct I/O for big blobs: `O_DIRECT` writes from a few reused, page-aligned staging
@@ -32,10 +33,13 @@ const BLOCKS_PER_WRITER = 2;
 const MAX_SPARE_BLOCKS = 8;
 /** File positions and direct write lengths must be multiples of this. */
 const ALIGN = 4096;
-/** Buffered writes (the tail, after a refusal) go out at most this much a call (`MAX_WRITE_BYTES`). */
-const BUFFERED_WRITE_BYTES = 64 * 1024;
-/** Blobs smaller than this are written buffered: their page cache helps a following read. */
-export const DIRECT_MIN_BYTES = 8 * 1024 * 1024;
+/**
+ * Blobs smaller than this are written buffered: their page cache serves the `unpack` that
+ * often follows a pull (a 49 MB layer written direct was read back from the disk, 96,616
+ * sectors), and up to a few hundred MB the kernel finds small free pages without the
+ * host's help, so buffered writes of them cost no more (bench/ANALYSIS.md).
+ */
+export const DIRECT_MIN_BYTES = 64 * 1024 * 1024;
 
 const spareBlocks: Buffer[] = [];
 
@@ -286,7 +290,7 @@ export class DirectWriter {
   }
 
   private writeBuffered(bytes: Buffer, at: number, done: (err: Error | null) => void): void {
-    const length = Math.min(bytes.length, BUFFERED_WRITE_BYTES);
+    const length = Math.min(bytes.length, MAX_WRITE_BYTES);
     write(this.file.fd, bytes, 0, length, at, (err, n) => {
       if (err) done(err);
       else if (n === 0) done(new Error('write made no progress'));
