@@ -29,8 +29,11 @@ import { MAX_WRITE_BYTES } from './positional-writer.js';
 export const DIRECT_BLOCK = 1024 * 1024;
 /** Staging blocks per blob: one being written while the next fills. */
 const BLOCKS_PER_WRITER = 2;
-/** Blocks kept for later blobs of the same process (a pull downloads a few at once). */
-const MAX_SPARE_BLOCKS = 8;
+/**
+ * Blocks kept for later blobs of the same process: two writers' worth (big layers of one
+ * pull are rarely more at once), so a long-lived server keeps at most 4 MiB resident.
+ */
+const MAX_SPARE_BLOCKS = 4;
 /** File positions and direct write lengths must be multiples of this. */
 const ALIGN = 4096;
 /**
