@@ -12,9 +12,10 @@ import {
 } from '../errors/index.js';
 import type { Descriptor } from '../media/index.js';
 import { feedSink } from '../transport/body-sink.js';
+import { DirectWriter, wantsDirectWrites } from './direct-writer.js';
 import { FileLock } from './file-lock.js';
 import { errnoCode, storeFsError } from './fs-errors.js';
-import { PositionalWriter, writeLimitFor } from './positional-writer.js';
+import { isOnTmpfs, MAX_WRITE_BYTES, PositionalWriter } from './positional-writer.js';
 
 /**
  * Where blob bytes come from: a stream, or a function that opens the blob at a byte
@@ -124,12 +125,13 @@ export async function writeBlobFile(
     // All at once: one round trip to the thread pool instead of several. The partial's
     // length can be read beside the open: under the blob lock no other writer changes it
     // (a missing one is made empty by the open).
-    const [stored, opened, maxWriteBytes, partialSize] = await Promise.all([
+    const [stored, opened, tmpfs, partialSize] = await Promise.all([
       sizeOf(finalPath),
       open(partial, constants.O_RDWR | constants.O_CREAT, 0o644),
-      writeLimitFor(paths.tmpDir),
+      isOnTmpfs(paths.tmpDir),
       sizeOf(partial),
     ]);
+    const maxWriteBytes = tmpfs ? Number.POSITIVE_INFINITY : MAX_WRITE_BYTES;
     file = opened;
     const kept = partialSize ?? 0;
     if (stored === size) {
@@ -160,12 +162,20 @@ export async function writeBlobFile(
           await file.truncate(0);
           continue;
         }
-        const output = new PositionalWriter(file, offset, {
-          hash,
-          maxWriteBytes,
-          onWritten: (at) => options.onProgress?.(at),
-        });
-        await feedSink(stream, output.write, options.signal);
+        const onWritten = (at: number) => options.onProgress?.(at);
+        // A big blob to a disk: O_DIRECT, no page cache (direct-writer.ts says why).
+        const direct =
+          !tmpfs && wantsDirectWrites(size, offset)
+            ? await DirectWriter.open(file, offset, { hash, onWritten })
+            : undefined;
+        const output =
+          direct ?? new PositionalWriter(file, offset, { hash, maxWriteBytes, onWritten });
+        try {
+          await feedSink(stream, output.write, options.signal);
+          await direct?.finish();
+        } finally {
+          await direct?.close();
+        }
         position = output.position;
         transferred += position - offset;
       }

@@ -103,22 +103,27 @@ export const MAX_WRITE_BYTES = 64 * 1024;
 /** statfs(2) `f_type` of tmpfs. */
 const TMPFS_MAGIC = 0x01021994;
 
-const limits = new Map<string, Promise<number>>();
+const onTmpfs = new Map<string, Promise<boolean>>();
+
+/** True when `dir` is on tmpfs (false when it cannot be told). Asked once per folder and process. */
+export function isOnTmpfs(dir: string): Promise<boolean> {
+  let answer = onTmpfs.get(dir);
+  if (!answer) {
+    answer = statfs(dir).then(
+      (info) => info.type === TMPFS_MAGIC,
+      () => false,
+    );
+    onTmpfs.set(dir, answer);
+  }
+  return answer;
+}
 
 /**
  * How much one system call should write into files made in `dir`: unlimited on tmpfs,
- * else {@link MAX_WRITE_BYTES}. Asked once per folder and process.
+ * else {@link MAX_WRITE_BYTES}.
  */
-export function writeLimitFor(dir: string): Promise<number> {
-  let limit = limits.get(dir);
-  if (!limit) {
-    limit = statfs(dir).then(
-      (info) => (info.type === TMPFS_MAGIC ? Number.POSITIVE_INFINITY : MAX_WRITE_BYTES),
-      () => MAX_WRITE_BYTES,
-    );
-    limits.set(dir, limit);
-  }
-  return limit;
+export async function writeLimitFor(dir: string): Promise<number> {
+  return (await isOnTmpfs(dir)) ? Number.POSITIVE_INFINITY : MAX_WRITE_BYTES;
 }
 
 /** `pwritev` of `pieces` at `position`, at most `limit` bytes a call, carrying on after a short write. */

@@ -7,6 +7,7 @@ import { Readable } from 'node:stream';
 import { after, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { RegistryError, SizeMismatchError } from '../../../src/errors/index.js';
+import { DIRECT_MIN_BYTES } from '../../../src/store/direct-writer.js';
 import { Store } from '../../../src/store/index.js';
 
 const dirs: string[] = [];
@@ -157,5 +158,31 @@ describe('writeBlob: absent (the caller just looked)', () => {
     assert.deepEqual(source.offsets, []);
     assert.equal((await stat(store.blobPath(b.digest))).ino, before.ino);
     assert.deepEqual(await readdir(store.tmpDir), []);
+  });
+});
+
+describe('writeBlob: a big blob (written O_DIRECT off tmpfs)', () => {
+  it('lands whole from uneven pieces, and a kept partial resumes from its length', async () => {
+    const store = await newStore();
+    const b = blob(DIRECT_MIN_BYTES + 3 * 4096 + 17);
+    const pieces: Buffer[] = [];
+    for (let at = 0, i = 0; at < b.size; i++) {
+      const n = Math.min(b.size - at, 1 + ((i * 104_729) % (700 * 1024)));
+      pieces.push(b.data.subarray(at, at + n));
+      at += n;
+    }
+    const r = await store.writeBlob(b, Readable.from(pieces), { sourceVerified: true });
+    assert.equal(r.written, true);
+    assert.ok((await readFile(store.blobPath(b.digest))).equals(b.data));
+
+    // A download broken after 3 MiB left a partial of whole blocks: resumed from there.
+    const again = await newStore();
+    await writeFile(join(again.tmpDir, `sha256-${b.hex}.partial`), b.data.subarray(0, 3 << 20));
+    const source = serving(b.data);
+    const resumed = await again.writeBlob(b, source.open, { sourceVerified: true });
+    assert.deepEqual(source.offsets, [3 << 20]);
+    assert.equal(resumed.resumedFrom, 3 << 20);
+    assert.ok((await readFile(again.blobPath(b.digest))).equals(b.data));
+    assert.deepEqual(await readdir(again.tmpDir), []);
   });
 });
