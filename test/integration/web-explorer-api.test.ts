@@ -205,6 +205,49 @@ describe('web explorer API (ocipeek ui) against docker-registry', { timeout: 600
       d.removed.map((e) => e.path),
       ['/app/logo.png'],
     );
+    // Contents too: a same-size change is found by reading the two top layers; the base
+    // layer (big.bin), the same blob in both, is not read again.
+    const changed = Object.fromEntries(d.changed.map((c) => [c.path, c.fields]));
+    assert.deepEqual(changed['/app/config.json'], ['content']);
+    assert.deepEqual(changed['/app/server.js'], ['size', 'content']);
+    assert.equal(changed['/data/big.bin'], undefined);
+    assert.deepEqual(d.uncompared, []);
+    const store = await tempDir('diff-store');
+    const cli = await runCli(['diff', v1, `${f.repo}:v2`, '--json', '--store', store.path]);
+    await store.remove();
+    assert.equal(cli.code, 1, cli.stderr);
+    const fromCli = JSON.parse(cli.out) as { changed: { path: string; fields: string[] }[] };
+    assert.deepEqual(
+      fromCli.changed.map((c) => [c.path, c.fields]),
+      d.changed.map((c) => [c.path, c.fields]),
+      'ocipeek diff says the same',
+    );
+  });
+
+  it('compares contents by the cheapest means each side allows', async (t) => {
+    const ask = (a: string, b: string) =>
+      getJson<DiffResponse>(`/api/diff?a=${encodeURIComponent(a)}&b=${encodeURIComponent(b)}`);
+    // Warm both views, then count what the diff itself fetches.
+    await ask(`${f.repo}:estargz`, `${f.repo}:estargz`);
+    await ask(`${f.repo}:v2`, `${f.repo}:v2`);
+    let before = f.client.stats.bytesFetched;
+    const same = await ask(`${f.repo}:estargz`, `${f.repo}:estargz`);
+    assert.deepEqual([same.added, same.removed, same.changed, same.uncompared], [[], [], [], []]);
+    assert.equal(f.client.stats.bytesFetched, before, 'one image against itself: nothing read');
+    // eStargz against plain gzip: every blob differs. The TOC's digests stand for the
+    // eStargz side; the plain side's layers are hashed (the 3 MiB one too, within budget).
+    before = f.client.stats.bytesFetched;
+    const d = await ask(`${f.repo}:estargz`, `${f.repo}:v2`);
+    assert.deepEqual(
+      d.changed.map((c) => [c.path, c.fields]),
+      [
+        ['/app/config.json', ['content']],
+        ['/app/server.js', ['size', 'content']],
+      ],
+    );
+    assert.deepEqual(d.uncompared, []);
+    const fetched = f.client.stats.bytesFetched - before;
+    t.diagnostic(`eStargz vs gzip diff: ${fetched} bytes fetched to compare contents`);
   });
 
   it('compares a file between two tags as a text diff', async () => {

@@ -105,6 +105,11 @@ export interface DiffResponse {
   added: EntryJson[];
   removed: EntryJson[];
   changed: { path: string; fields: string[]; before: EntryJson; after: EntryJson }[];
+  /**
+   * Regular files of one size on both sides whose contents were not compared: reading them
+   * would fetch more from a registry than the diff allows itself (`ocipeek diff` reads all).
+   */
+  uncompared: string[];
 }
 
 /** `GET /api/stats`: what this explorer has fetched from registries so far. */

@@ -1,6 +1,6 @@
 import { InvalidArgumentError, isOcipeekError, PathNotFoundError } from '../../errors/index.js';
-import { diffTrees, type FsEntry, toEntryJson } from '../../fs/index.js';
-import { historySteps, inspectImage, layerReport } from '../../image/index.js';
+import { type FsEntry, toEntryJson } from '../../fs/index.js';
+import { diffImages, historySteps, inspectImage, layerReport } from '../../image/index.js';
 import { cleanPath } from '../../layer-rules/index.js';
 import { lazyFormatOf } from '../../lazy/lazy-layer.js';
 import type { Platform } from '../../media/index.js';
@@ -174,10 +174,14 @@ export class ExplorerData {
     return { ref, query, matches: matches.map(toEntryJson), truncated };
   }
 
-  /** What changed from `a` to `b`: type, size, mode, owner, link target. */
+  /**
+   * What changed from `a` to `b`: type, size, mode, owner, link target, and content by the
+   * rule `ocipeek diff` follows ({@link diffImages}); same-size files whose reading the
+   * budget refused are listed as not compared.
+   */
   async diff(a: string, b: string): Promise<DiffResponse> {
-    const [fa, fb] = await Promise.all([this.views.view(a), this.views.view(b)]);
-    const d = diffTrees(fa.fs, fb.fs);
+    const [sa, sb] = await Promise.all([this.views.diffSide(a), this.views.diffSide(b)]);
+    const d = await diffImages(sa, sb);
     return {
       a,
       b,
@@ -189,6 +193,7 @@ export class ExplorerData {
         before: toEntryJson(c.before),
         after: toEntryJson(c.after),
       })),
+      uncompared: d.unknownContent.map((p) => p.path),
     };
   }
 
