@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { PassThrough, Writable } from 'node:stream';
 import { describe, it } from 'node:test';
-import { setImmediate as tick } from 'node:timers/promises';
+import { setTimeout as sleep, setImmediate as tick } from 'node:timers/promises';
 import { runBrowser } from '../../../src/ui/tui/browse-app.js';
 import type { BrowseNode } from '../../../src/ui/tui/browse-tree.js';
 import { LayerTrees, type TreeMode } from '../../../src/ui/tui/layer-trees.js';
@@ -49,10 +49,18 @@ function terminal() {
   return { output, text: () => written };
 }
 
+/** Poll `done` until it holds (generous: a loaded machine builds trees slowly). */
+async function until(done: () => boolean): Promise<void> {
+  for (const deadline = Date.now() + 120_000; !done() && Date.now() < deadline; ) {
+    await sleep(10);
+  }
+}
+
 describe('browse: keys typed while a tree loads', () => {
   const fixtures = suiteFixtures();
 
-  it('waits for the tree and applies them in order; none is lost', async () => {
+  /** The browser on the app image, its trees held back until the test lets them come. */
+  const start = () => {
     const app: BrowseFixture = fixtures.app!;
     const trees = new HeldTrees(app.trees);
     const input = new PassThrough();
@@ -61,6 +69,11 @@ describe('browse: keys typed while a tree loads', () => {
       { report: app.report, trees, openFile: async () => new PassThrough() },
       { input, output: term.output, colour: false },
     );
+    return { trees, input, term, running };
+  };
+
+  it('waits for the tree and applies them in order; none is lost', async () => {
+    const { trees, input, term, running } = start();
     await tick();
     assert.equal(trees.asked, 1, 'the top layer’s tree is asked for');
     // Tab to the tree, Enter to open its first directory (/app), Down, Down: all typed
@@ -71,7 +84,7 @@ describe('browse: keys typed while a tree loads', () => {
     await tick();
     assert.equal(term.text().includes('VERSION'), false, 'nothing of /app drawn yet');
     trees.let();
-    for (let i = 0; i < 100 && !term.text().includes('VERSION.link'); i++) await tick();
+    await until(() => term.text().includes('VERSION.link'));
     const screen = term.text();
     assert.ok(screen.includes('├── VERSION'), 'Enter opened /app once the tree came');
     // The cursor went down twice inside /app: the second row of it is selected.
@@ -81,14 +94,7 @@ describe('browse: keys typed while a tree loads', () => {
   });
 
   it('Ctrl-C quits at once, also behind keys that wait for a tree', async () => {
-    const app: BrowseFixture = fixtures.app!;
-    const trees = new HeldTrees(app.trees);
-    const input = new PassThrough();
-    const term = terminal();
-    const running = runBrowser(
-      { report: app.report, trees, openFile: async () => new PassThrough() },
-      { input, output: term.output, colour: false },
-    );
+    const { trees, input, term, running } = start();
     await tick();
     input.write('\t\r\x03');
     await running;
