@@ -5,7 +5,13 @@
  * @packageDocumentation
  */
 
-export type { ChangedField, ChangedPath, DiffTreesOptions, Walkable } from '../fs/diff.js';
+export type {
+  ChangedField,
+  ChangedPath,
+  DiffTreesOptions,
+  FilePair,
+  Walkable,
+} from '../fs/diff.js';
 export {
   checkEfficiency,
   DIVE_CI_DEFAULTS,
@@ -37,6 +43,7 @@ export {
   type ExportFilesystemOptions,
   exportFilesystem,
 } from '../image/export-filesystem.js';
+export { type DiffSide, diffImages, sameContentKnown } from '../image/image-diff.js';
 export { LayerIndexCache, type LayerListing } from '../image/layer-index-cache.js';
 export type { ListingColumns, RareFields } from '../image/listing-codec.js';
 export { type OpenImageFileOptions, openImageFile } from '../image/read-file.js';

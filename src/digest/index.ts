@@ -6,4 +6,5 @@ export {
   type ParsedDigest,
   parseDigest,
 } from './digest.js';
+export { type DigestTag, parseDigestTag } from './digest-tag.js';
 export { VerifyingStream, type VerifyOptions } from './verifying-stream.js';

@@ -11,6 +11,13 @@ export interface ChangedPath {
   after: FsEntry;
 }
 
+/** A regular file on both sides (same path). */
+export interface FilePair {
+  path: string;
+  before: FsEntry;
+  after: FsEntry;
+}
+
 /** The result of {@link diffTrees}. */
 export interface TreeDiff {
   /** Paths only in `b`, sorted. */
@@ -19,15 +26,21 @@ export interface TreeDiff {
   removed: FsEntry[];
   /** Paths in both with differences, sorted. */
   changed: ChangedPath[];
+  /**
+   * Regular files on both sides whose contents `sameContent` could not tell apart (it
+   * answered undefined), in walk order; empty without `sameContent`.
+   */
+  unknownContent: FilePair[];
 }
 
 /** Options for {@link diffTrees}. */
 export interface DiffTreesOptions {
   /**
-   * A content digest for a regular file, when known (e.g. from a previous hashing pass).
-   * Compared only when both sides return one; directories are never asked.
+   * Whether two regular files at one path hold the same bytes: true, false, or undefined
+   * when that is not known (the pair is then listed in `unknownContent`). Asked only when
+   * both sides are regular files. Without it contents are not compared.
    */
-  contentDigest?: (entry: FsEntry, side: 'a' | 'b') => string | undefined;
+  sameContent?: (before: FsEntry, after: FsEntry) => boolean | undefined;
 }
 
 /** Anything that can walk its entries depth first with sorted siblings. */
@@ -43,7 +56,7 @@ export interface Walkable {
 export function diffTrees(a: Walkable, b: Walkable, options: DiffTreesOptions = {}): TreeDiff {
   const before = new Map<string, FsEntry>();
   for (const e of a.walk('/')) before.set(e.path, e);
-  const result: TreeDiff = { added: [], removed: [], changed: [] };
+  const result: TreeDiff = { added: [], removed: [], changed: [], unknownContent: [] };
   for (const after of b.walk('/')) {
     const old = before.get(after.path);
     if (old === undefined) {
@@ -57,10 +70,11 @@ export function diffTrees(a: Walkable, b: Walkable, options: DiffTreesOptions = 
     if (old.mode !== after.mode) fields.push('mode');
     if (old.uid !== after.uid || old.gid !== after.gid) fields.push('owner');
     if (old.linkname !== after.linkname) fields.push('link');
-    if (options.contentDigest && old.type === 'file' && after.type === 'file') {
-      const da = options.contentDigest(old, 'a');
-      const db = options.contentDigest(after, 'b');
-      if (da !== undefined && db !== undefined && da !== db) fields.push('content');
+    if (options.sameContent && old.type === 'file' && after.type === 'file') {
+      const same = options.sameContent(old, after);
+      if (same === false) fields.push('content');
+      else if (same === undefined)
+        result.unknownContent.push({ path: after.path, before: old, after });
     }
     if (fields.length > 0) result.changed.push({ path: after.path, fields, before: old, after });
   }

@@ -4,6 +4,7 @@ export {
   type ChangedPath,
   type DiffTreesOptions,
   diffTrees,
+  type FilePair,
   type TreeDiff,
   type Walkable,
 } from './diff.js';

@@ -12,6 +12,7 @@ export {
 } from './check-image.js';
 export { type ExportFilesystemOptions, exportFilesystem } from './export-filesystem.js';
 export { type HistoryStep, historySteps } from './history.js';
+export { type DiffSide, diffImages, sameContentKnown } from './image-diff.js';
 export {
   type ImageInspection,
   inspectImage,

@@ -1,4 +1,5 @@
 import type { Readable } from 'node:stream';
+import { parseDigestTag } from '../digest/index.js';
 import { InvalidArgumentError, NotFoundError } from '../errors/index.js';
 import {
   type Descriptor,
@@ -39,8 +40,8 @@ export interface LayoutSourceOptions {
   resolve?: (layout: OciLayout, options: SourceCallOptions) => Promise<Descriptor | undefined>;
 }
 
-/** The name of a sigstore attachment in a layout's `index.json` (`sha256-<hex>.sig`). */
-const SIGSTORE_ATTACHMENT_NAME = /^sha(256|512)-[0-9a-f]+\.sig$/;
+/** A sigstore attachment's name in a layout's `index.json` (`sha256-<hex>.sig`). */
+const isSigstoreAttachment = (name: string) => parseDigestTag(name)?.suffix === 'sig';
 
 /**
  * An OCI image layout directory as an image source: `oci:DIR[:TAG]`, an extracted
@@ -89,7 +90,7 @@ export class LayoutSource implements ImageSource {
     const images = index.manifests.filter(
       (d) =>
         (isIndexMediaType(d.mediaType) || isImageManifestMediaType(d.mediaType)) &&
-        !SIGSTORE_ATTACHMENT_NAME.test(d.annotations?.[REF_NAME_ANNOTATION] ?? ''),
+        !isSigstoreAttachment(d.annotations?.[REF_NAME_ANNOTATION] ?? ''),
     );
     if (images.length > 1) {
       const names = images

@@ -1,13 +1,11 @@
 import { join } from 'node:path';
 import { publishReferrer } from '../artifact/referrers-tag.js';
 import { type CopyImageOptions, type CopyResult, copyImage } from '../copy/index.js';
+import { parseDigestTag } from '../digest/index.js';
 import { InvalidArgumentError } from '../errors/index.js';
 import { openDestination, openSource } from '../places/index.js';
 import { parseReference, type Reference } from '../ref/index.js';
 import type { RegistryClient } from '../registry/index.js';
-
-/** Tags the referrers fallback names its indexes with (`sha256-<hex>`). */
-const REFERRERS_TAG = /^sha(256|512)-[0-9a-f]{64,128}$/;
 
 /** Options of {@link syncImages}. */
 export interface SyncOptions
@@ -88,7 +86,8 @@ export async function syncImages(
         ? `oci:${layout}${ref.digest ? '' : `:${ref.tag}`}`
         : `docker://${target}`;
       // A referrers tag index (the spec's fallback) lists artifacts, not platforms: whole.
-      const fallbackIndex = REFERRERS_TAG.test(ref.tag ?? '');
+      const named = parseDigestTag(ref.tag ?? '');
+      const fallbackIndex = named !== undefined && named.suffix === undefined;
       const result = await copyOne(options, ref, place, fallbackIndex);
       let referrers = 0;
       if (options.includeReferrers && !fallbackIndex) {

@@ -24,6 +24,12 @@ const treePane = (lines: string[]) =>
 /** The tree rows of a wide screen (below the pane's title and column heads). */
 const treeRows = (lines: string[]) => treePane(lines.slice(3, -1)).filter(Boolean);
 const has = (re: RegExp) => (lines: string[]) => lines.some((l) => re.test(l));
+/** The tree pane has the keys (its title marked). */
+const treeFocused = has(/│.* {2}◆$/);
+const layersFocused = (lines: string[]) => !treeFocused(lines);
+/** The status line while a filter is typed, and after Enter kept it. */
+const typingFilter = (text: string) => has(new RegExp(`^ Filter: ${text}▏`));
+const filterKept = has(/^ Tab pane {2}m mode/);
 
 const BIG = 2 * 1024 * 1024;
 
@@ -72,6 +78,24 @@ describe('ocipeek browse in a terminal (tmux)', () => {
     });
   }
 
+  /**
+   * With the tree focused: filter on VERSION, go down to /app/VERSION and open it, each
+   * key sent once the screen shows the one before took effect.
+   */
+  async function openVersion(pane: TmuxPane) {
+    await pane.keys('/');
+    await pane.type('VERSION');
+    await pane.waitFor('the filter typed', typingFilter('VERSION'));
+    await pane.keys('Enter');
+    await pane.waitFor(
+      'the filter kept',
+      (l) => has(/filter "VERSION": 2 match/)(l) && filterKept(l),
+    );
+    await pane.keys('Down');
+    await pane.waitFor('/app/VERSION under the cursor', has(/│>.+── VERSION$/));
+    await pane.keys('Enter');
+  }
+
   /** Terminal settings as a shell has them: line editing and echo on. */
   function assertRestored(stty: string) {
     assert.match(stty, /(^|\s)icanon(\s|$)/, stty);
@@ -113,7 +137,9 @@ describe('ocipeek browse in a terminal (tmux)', () => {
       assert.ok(has(/^Efficiency: \d+\.\d\d%/)(screen));
 
       // Open /app: its children are what `ocipeek ls REF /app` lists.
-      await pane.keys('Tab', 'Enter');
+      await pane.keys('Tab');
+      await pane.waitFor('the tree focused', treeFocused);
+      await pane.keys('Enter');
       screen = await pane.waitFor('/app open', has(/│ {3}├── VERSION$/));
       const shown = treeRows(screen)
         .filter((r) => r.includes('│   '))
@@ -123,15 +149,21 @@ describe('ocipeek browse in a terminal (tmux)', () => {
       // Whited out in the top layer: the merged tree has no /etc/motd.
       await pane.keys('/');
       await pane.type('motd');
+      await pane.waitFor('the filter typed', typingFilter('motd'));
       await pane.keys('Enter');
-      screen = await pane.waitFor('the filter', has(/filter "motd": 0 match\(es\)/));
+      screen = await pane.waitFor(
+        'the filter',
+        (l) => has(/filter "motd": 0 match\(es\)/)(l) && filterKept(l),
+      );
       assert.equal(
         treeRows(screen).some((r) => r.includes('motd')),
         false,
       );
 
       // One layer down (aggregated through layer 1) it is there.
-      await pane.keys('Tab', 'Up');
+      await pane.keys('Tab');
+      await pane.waitFor('the layers focused', layersFocused);
+      await pane.keys('Up');
       screen = await pane.waitFor(
         'layer 1',
         has(/Aggregated through layer 1 of 2 +filter "motd": 1/),
@@ -152,14 +184,21 @@ describe('ocipeek browse in a terminal (tmux)', () => {
       assert.ok(marks.includes(' +') && marks.includes(' ~') && marks.includes(' -'));
 
       // Show a file: back to the merged tree, find VERSION, open it.
-      await pane.keys('m', 'Tab', '/');
-      await pane.type('VERSION');
-      await pane.keys('Enter', 'Down', 'Enter');
+      await pane.keys('m');
+      await pane.waitFor(
+        'the merged tree',
+        has(/│Aggregated through layer 2 of 2$|│Image \(aggregated/),
+      );
+      await pane.keys('Tab');
+      await pane.waitFor('the tree focused', treeFocused);
+      await openVersion(pane);
       screen = await pane.waitFor('the file', has(/│1\.2\.3$/));
       assert.ok(has(/│File \/app\/VERSION$/)(screen));
       assert.ok(has(/│text, 1 line\(s\)/)(screen));
-      await pane.keys('Escape', 'Escape');
-      await pane.waitFor('the tree again', has(/^ ocipeek browse/));
+      await pane.keys('Escape');
+      await pane.waitFor('the file closed', has(/filter "VERSION"/));
+      await pane.keys('Escape');
+      await pane.waitFor('the tree again', has(/│Image \(aggregated, all 3 layers\) {2}◆$/));
 
       // Narrow: layers above the tree, the summary in one line, no column separator.
       await pane.resize(70, 24);
@@ -194,9 +233,9 @@ describe('ocipeek browse in a terminal (tmux)', () => {
     const pane = await browse(['browse', ref, '--store', store, '--stats']);
     try {
       await pane.waitFor('the tree', has(/├── app\/…/));
-      await pane.keys('Tab', '/');
-      await pane.type('VERSION');
-      await pane.keys('Enter', 'Down', 'Enter');
+      await pane.keys('Tab');
+      await pane.waitFor('the tree focused', treeFocused);
+      await openVersion(pane);
       const screen = await pane.waitFor('the file', has(/│1\.2\.3$/));
       assert.ok(has(/│File \/app\/VERSION$/)(screen));
       await pane.keys('C-c');
@@ -246,7 +285,9 @@ describe('ocipeek browse in a terminal (tmux)', () => {
     const pane = await browse(['browse', `oci:${layout}:v1`], { columns: 100, rows: 30 });
     try {
       await pane.waitFor('the tree', has(/├── app\/…/));
-      await pane.keys('Tab', 'Enter');
+      await pane.keys('Tab');
+      await pane.waitFor('the tree focused', treeFocused);
+      await pane.keys('Enter');
       let screen = await pane.waitFor('/app open', has(/└── 🐳whale\.txt$/));
       // Every line fits the terminal, and the panes' separator stands in one column.
       assert.ok(

@@ -55,32 +55,39 @@ describe('web explorer API (ocipeek ui) against docker-registry', { timeout: 600
     const cat = await getJson<{ repositories: string[] }>(`/api/catalog/${f.reg.host}`);
     assert.deepEqual(cat.repositories, ['ui/app']);
     const tags = await getJson<TagsResponse>(`/api/tags/${f.repo}`);
-    // The seek index of `indexed` is listed under docker-registry's referrers tag.
+    // The seek index of `indexed` is listed under the referrers fallback tag: not an image
+    // of its own, it is set apart, said to be about `indexed`.
     const indexed = await getJson<ImageResponse>(`/api/image/${f.repo}:indexed`);
     const referrersTag = `sha256-${indexed.digest.slice(7)}`;
-    assert.deepEqual(tags.tags.map((t) => t.tag).sort(), [
-      'estargz',
-      'indexed',
-      referrersTag,
-      'v1',
-      'v2',
+    assert.deepEqual(tags.tags.map((t) => t.tag).sort(), ['estargz', 'indexed', 'v1', 'v2']);
+    assert.deepEqual(tags.digestTags, [
+      { tag: referrersTag, subject: indexed.digest, kind: 'referrers', subjectTags: ['indexed'] },
     ]);
     assert.equal(tags.next, undefined, 'one page holds them all');
+    const tagsPage = await (await f.get(`/repo/${f.repo}`)).text();
+    assert.match(tagsPage, />indexed<\/a> <span class="meta">\(referrers\)<\/span>/);
+    assert.ok(tagsPage.includes('<summary>1 tag(s) named after'), tagsPage);
     // Pages of two: docker-registry 2.8 ignores n and last, so the cut is the explorer's.
+    const everyName = (p: TagsResponse) =>
+      [...p.tags.map((t) => t.tag), ...p.digestTags.map((d) => d.tag)].sort();
     const pages: string[][] = [];
+    const nexts: (string | undefined)[] = [];
     let last: string | undefined;
     do {
       const q = last === undefined ? '' : `&last=${encodeURIComponent(last)}`;
       const page = await getJson<TagsResponse>(`/api/tags/${f.repo}?n=2${q}`);
       assert.equal(page.last, last);
-      pages.push(page.tags.map((t) => t.tag));
+      pages.push(everyName(page));
       last = page.next;
+      nexts.push(last);
     } while (last !== undefined && pages.length < 10);
-    // In the registry's order (docker-registry's is its directory's, not sorted).
-    const all = tags.tags.map((t) => t.tag);
-    assert.deepEqual(pages, [all.slice(0, 2), all.slice(2, 4), all.slice(4)]);
-    const paged = await (await f.get(`/repo/${f.repo}?n=2&last=${all[1]}`)).text();
-    assert.ok(paged.includes(`?n=2&last=${all[3]}" rel="next">Next page</a>`), paged);
+    assert.deepEqual(
+      pages.map((p) => p.length),
+      [2, 2, 1],
+    );
+    assert.deepEqual(pages.flat().sort(), everyName(tags));
+    const paged = await (await f.get(`/repo/${f.repo}?n=2&last=${nexts[0]}`)).text();
+    assert.ok(paged.includes(`?n=2&last=${nexts[1]}" rel="next">Next page</a>`), paged);
     assert.equal(
       (await getJson<ErrorResponse>(`/api/tags/${f.repo}?n=x`, 400)).error.code,
       'ERR_INVALID_ARGUMENT',
@@ -205,6 +212,49 @@ describe('web explorer API (ocipeek ui) against docker-registry', { timeout: 600
       d.removed.map((e) => e.path),
       ['/app/logo.png'],
     );
+    // Contents too: a same-size change is found by reading the two top layers; the base
+    // layer (big.bin), the same blob in both, is not read again.
+    const changed = Object.fromEntries(d.changed.map((c) => [c.path, c.fields]));
+    assert.deepEqual(changed['/app/config.json'], ['content']);
+    assert.deepEqual(changed['/app/server.js'], ['size', 'content']);
+    assert.equal(changed['/data/big.bin'], undefined);
+    assert.deepEqual(d.uncompared, []);
+    const store = await tempDir('diff-store');
+    const cli = await runCli(['diff', v1, `${f.repo}:v2`, '--json', '--store', store.path]);
+    await store.remove();
+    assert.equal(cli.code, 1, cli.stderr);
+    const fromCli = JSON.parse(cli.out) as { changed: { path: string; fields: string[] }[] };
+    assert.deepEqual(
+      fromCli.changed.map((c) => [c.path, c.fields]),
+      d.changed.map((c) => [c.path, c.fields]),
+      'ocipeek diff says the same',
+    );
+  });
+
+  it('compares contents by the cheapest means each side allows', async (t) => {
+    const ask = (a: string, b: string) =>
+      getJson<DiffResponse>(`/api/diff?a=${encodeURIComponent(a)}&b=${encodeURIComponent(b)}`);
+    // Warm both views, then count what the diff itself fetches.
+    await ask(`${f.repo}:estargz`, `${f.repo}:estargz`);
+    await ask(`${f.repo}:v2`, `${f.repo}:v2`);
+    let before = f.client.stats.bytesFetched;
+    const same = await ask(`${f.repo}:estargz`, `${f.repo}:estargz`);
+    assert.deepEqual([same.added, same.removed, same.changed, same.uncompared], [[], [], [], []]);
+    assert.equal(f.client.stats.bytesFetched, before, 'one image against itself: nothing read');
+    // eStargz against plain gzip: every blob differs. The TOC's digests stand for the
+    // eStargz side; the plain side's layers are hashed (the 3 MiB one too, within budget).
+    before = f.client.stats.bytesFetched;
+    const d = await ask(`${f.repo}:estargz`, `${f.repo}:v2`);
+    assert.deepEqual(
+      d.changed.map((c) => [c.path, c.fields]),
+      [
+        ['/app/config.json', ['content']],
+        ['/app/server.js', ['size', 'content']],
+      ],
+    );
+    assert.deepEqual(d.uncompared, []);
+    const fetched = f.client.stats.bytesFetched - before;
+    t.diagnostic(`eStargz vs gzip diff: ${fetched} bytes fetched to compare contents`);
   });
 
   it('compares a file between two tags as a text diff', async () => {

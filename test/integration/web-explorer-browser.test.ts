@@ -191,10 +191,11 @@ describe('web explorer in Chromium (playwright-core)', { timeout: 900_000 }, () 
     await page.getByLabel('with').fill(`${f.repo}:v2`);
     await page.getByRole('button', { name: 'Compare' }).click();
     await page.getByRole('link', { name: '/app/NEW.txt' }).waitFor();
-    assert.match(
-      (await page.locator('main').textContent()) ?? '',
-      /Removed \(1\)\s*- \/app\/logo\.png/,
-    );
+    const compared = (await page.locator('main').textContent()) ?? '';
+    assert.match(compared, /Removed \(1\)\s*- \/app\/logo\.png/);
+    // Same size, other bytes: found by content.
+    assert.match(compared, /~ \/app\/config\.json content/);
+    assert.equal(compared.includes('Not compared'), false);
     // A changed file's content, line by line.
     await page.getByRole('link', { name: 'changes of /app/server.js' }).click();
     const changes = page.getByLabel('Changes of /app/server.js');
@@ -214,6 +215,15 @@ describe('web explorer in Chromium (playwright-core)', { timeout: 900_000 }, () 
     await page.getByRole('link', { name: 'ui/app' }).click();
     await page.getByRole('link', { name: 'v2' }).waitFor();
     await shot('tags-narrow');
+    // The seek index's referrers tag is folded away, said to be about `indexed`.
+    const folded = page.locator('details', { hasText: /1 tag\(s\) named after/ });
+    assert.equal(await folded.locator('li').isVisible(), false);
+    await folded.locator('summary').click();
+    assert.match(
+      (await folded.locator('li').textContent()) ?? '',
+      /^sha256-[0-9a-f]{64} referrers of indexed$/,
+    );
+    assert.equal(await page.getByRole('link', { name: /^sha256-/ }).count(), 0);
     for (const path of [`/image/${v1}`, `/layers/${v1}`, `/image/${v1}/data/big.bin`]) {
       await page.goto(`${f.explorer.url}${path}`);
       const overflow = await page.evaluate<number>(

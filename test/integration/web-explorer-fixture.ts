@@ -26,6 +26,9 @@ export const SERVER_V1 =
   'const http = require("node:http");\n// Answers <b>every</b> request.\nhttp.createServer((q, r) => r.end("ok")).listen(8080);\n';
 export const SERVER_V2 =
   'const http = require("node:http");\n// Answers <b>every</b> request.\nhttp.createServer((q, r) => r.end("fine")).listen(8080);\nconsole.log("listening");\n';
+/** `/app/config.json` of v1 and of v2: the same size, one word changed. */
+export const CONFIG_V1 = '{"colour":"blue"}\n';
+export const CONFIG_V2 = '{"colour":"gray"}\n';
 /** Files of both v1 and v2: a script known by its `#!` line. */
 const SCRIPTS = [{ path: 'app/start', content: '#!/bin/sh\nexec node /app/server.js "$@"\n' }];
 
@@ -33,7 +36,8 @@ const SCRIPTS = [{ path: 'app/start', content: '#!/bin/sh\nexec node /app/server
 export interface ExplorerFixture {
   reg: RunningRegistry;
   /**
-   * `HOST/ui/app`: tags `v1`, `v2` (one file more, the PNG less), `estargz` (v1
+   * `HOST/ui/app`: tags `v1`, `v2` (one file more, the PNG less, `/app/config.json` of
+   * the same size changed), `estargz` (v1
    * converted) and `indexed` (v1 with a bigger `/data/big.bin`, a seek index published
    * as its referrer).
    */
@@ -75,6 +79,7 @@ export async function startExplorerFixture(bigSize: number): Promise<ExplorerFix
       [
         { path: 'app/logo.png', content: png },
         ...SCRIPTS,
+        { path: 'app/config.json', content: CONFIG_V1 },
         { path: 'app/server.js', content: SERVER_V1 },
       ],
     ]),
@@ -96,6 +101,7 @@ export async function startExplorerFixture(bigSize: number): Promise<ExplorerFix
       [
         { path: 'app/NEW.txt', content: 'new in v2\n' },
         ...SCRIPTS,
+        { path: 'app/config.json', content: CONFIG_V2 },
         { path: 'app/server.js', content: SERVER_V2 },
       ],
     ]),

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
-import { diffTrees, toEntryJson } from '../../fs/index.js';
+import { toEntryJson } from '../../fs/index.js';
+import { diffImages } from '../../image/index.js';
 import { escapeName } from '../../tar/name-codec.js';
 import { printJson, printLines } from '../format.js';
 import { cliFilesystem, openCliImage } from '../image-source.js';
@@ -23,9 +24,11 @@ export function registerDiff(program: Command): void {
         cliFilesystem(a, { contentDigests: true }),
         cliFilesystem(b, { contentDigests: true }),
       ]);
-      const diff = diffTrees(fa.fs, fb.fs, {
-        contentDigest: (e, side) => (side === 'a' ? fa : fb).contentDigest(e),
-      });
+      // Every layer was hashed while listed (and its listing cached with the digests).
+      const diff = await diffImages(
+        { fs: fa.fs, knownDigest: (e) => fa.contentDigest(e) },
+        { fs: fb.fs, knownDigest: (e) => fb.contentDigest(e) },
+      );
       // As diff(1): 0 when the images are the same, 1 when they differ (2 is trouble).
       const differ = diff.added.length + diff.removed.length + diff.changed.length > 0;
       if (differ) process.exitCode = 1;

@@ -2,7 +2,7 @@ import type { Readable } from 'node:stream';
 import type { LayerReport } from '../../image/index.js';
 import { readHead } from '../file-head.js';
 import { BrowseModel } from './browse-model.js';
-import { decodeKeys } from './keys.js';
+import { decodeKeys, type Key } from './keys.js';
 import type { LayerTrees } from './layer-trees.js';
 import { previewText } from './preview.js';
 import { renderScreen, type ScreenSize } from './render.js';
@@ -62,7 +62,7 @@ export async function runBrowser(source: BrowseSource, term: BrowseTerminal): Pr
       (root) => {
         if (treeLoading === key) treeLoading = undefined;
         model.setTree(wanted, root);
-        redraw();
+        applyTyped();
       },
       (err: unknown) => finish(err),
     );
@@ -80,13 +80,24 @@ export async function runBrowser(source: BrowseSource, term: BrowseTerminal): Pr
       )
       .finally(redraw);
   };
-  const onData = (data: string | Buffer) => {
-    for (const key of decodeKeys(String(data))) {
-      const effect = model.press(key);
+  // Keys typed ahead of a tree still loading wait here, in order, until it is shown.
+  const typed: Key[] = [];
+  const applyTyped = () => {
+    while (typed.length > 0) {
+      const effect = model.press(typed[0]!);
+      if (effect?.kind === 'wait') break;
+      typed.shift();
       if (effect?.kind === 'quit') return finish();
       if (effect?.kind === 'preview') preview(effect.path);
     }
     redraw();
+  };
+  const onData = (data: string | Buffer) => {
+    const keys = decodeKeys(String(data));
+    // Ctrl-C and Ctrl-D quit at once, also behind keys that wait for a tree.
+    if (keys.some((k) => k === 'ctrl-c' || k === 'ctrl-d')) return finish();
+    typed.push(...keys);
+    applyTyped();
   };
   const onEnd = () => finish();
   const onAbort = () => finish(term.signal?.reason);

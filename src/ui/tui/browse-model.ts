@@ -18,8 +18,16 @@ export interface Preview {
   top: number;
 }
 
-/** What the model asks the program around it to do after a key. */
-export type Effect = { kind: 'quit' } | { kind: 'preview'; path: string } | undefined;
+/**
+ * What the model asks the program around it to do after a key. `wait`: the key acts on a
+ * tree still loading and was not applied; press it again once the tree is shown (keys
+ * typed ahead are not lost, and keep their order).
+ */
+export type Effect =
+  | { kind: 'quit' }
+  | { kind: 'preview'; path: string }
+  | { kind: 'wait' }
+  | undefined;
 
 /** The tree the model wants shown: the selected layer, in the selected mode. */
 export interface TreeWanted {
@@ -139,6 +147,7 @@ export class BrowseModel {
       this.focus = 'tree';
     } else if (key === 'escape') this.setFilter('');
     else if (this.focus === 'layers') this.layerKey(key, ch);
+    else if (this.loading) return { kind: 'wait' };
     else return this.treeKey(key, ch);
     return undefined;
   }

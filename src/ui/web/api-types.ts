@@ -27,12 +27,29 @@ export interface TagInfo {
 }
 
 /**
+ * A tag named after an image's digest: the referrers fallback's index (`sha256-<hex>`) or
+ * a cosign attachment (`sha256-<hex>.sig`, `.att`, `.sbom`). Not an image of its own.
+ */
+export interface DigestTagInfo {
+  tag: string;
+  /** The digest of the manifest it is about. */
+  subject: string;
+  /** `referrers` (the fallback index), `signature`, `attestation`, `sbom`, or the suffix. */
+  kind: string;
+  /** Tags on this page whose digest is `subject`. */
+  subjectTags: string[];
+}
+
+/**
  * `GET /api/tags/HOST/REPO[?n=N&last=TAG]`: one page of a repository's tags (in the
- * registry's order, after `last`), with their digests and dates.
+ * registry's order, after `last`), with their digests and dates. Tags named after a
+ * digest are set apart in `digestTags` (neither opened nor counted as images).
  */
 export interface TagsResponse {
   repository: string;
   tags: TagInfo[];
+  /** The page's tags named after a digest (referrers indexes, signatures…). */
+  digestTags: DigestTagInfo[];
   /** Tags a page holds. */
   pageSize: number;
   /** The tag this page started after, if any. */
@@ -105,6 +122,11 @@ export interface DiffResponse {
   added: EntryJson[];
   removed: EntryJson[];
   changed: { path: string; fields: string[]; before: EntryJson; after: EntryJson }[];
+  /**
+   * Regular files of one size on both sides whose contents were not compared: reading them
+   * would fetch more from a registry than the diff allows itself (`ocipeek diff` reads all).
+   */
+  uncompared: string[];
 }
 
 /** `GET /api/stats`: what this explorer has fetched from registries so far. */

@@ -1,6 +1,7 @@
+import { parseDigestTag } from '../../digest/index.js';
 import { InvalidArgumentError, isOcipeekError, PathNotFoundError } from '../../errors/index.js';
-import { diffTrees, type FsEntry, toEntryJson } from '../../fs/index.js';
-import { historySteps, inspectImage, layerReport } from '../../image/index.js';
+import { type FsEntry, toEntryJson } from '../../fs/index.js';
+import { diffImages, historySteps, inspectImage, layerReport } from '../../image/index.js';
 import { cleanPath } from '../../layer-rules/index.js';
 import { lazyFormatOf } from '../../lazy/lazy-layer.js';
 import type { Platform } from '../../media/index.js';
@@ -46,6 +47,14 @@ export interface TagPage {
   last?: string;
 }
 
+/** What a digest-named tag holds, by its suffix (cosign's names; none: the referrers index). */
+const DIGEST_TAG_KINDS: Record<string, string> = {
+  '': 'referrers',
+  sig: 'signature',
+  att: 'attestation',
+  sbom: 'sbom',
+};
+
 const baseName = (path: string) => path.slice(path.lastIndexOf('/') + 1);
 
 /**
@@ -78,8 +87,9 @@ export class ExplorerData {
     // One more than shown says whether there is a next page.
     const listed = await this.client.listTags(repo, { limit: n + 1, last: page.last, signal });
     const names = listed.slice(0, n);
+    const about = names.map((tag) => ({ tag, named: parseDigestTag(tag) }));
     const tags = await mapPool(
-      names,
+      about.filter((t) => !t.named).map((t) => t.tag),
       async (tag): Promise<TagInfo> => {
         const source = new RegistrySource(parseReference(`${repo.name}:${tag}`), {
           client: this.client,
@@ -98,7 +108,19 @@ export class ExplorerData {
       },
       { concurrency: TAG_CONCURRENCY },
     );
-    const result: TagsResponse = { repository: repo.name, tags, pageSize: n };
+    const digestTags = about.flatMap(({ tag, named }) =>
+      named
+        ? [
+            {
+              tag,
+              subject: named.subject,
+              kind: DIGEST_TAG_KINDS[named.suffix ?? ''] ?? named.suffix!,
+              subjectTags: tags.filter((t) => t.digest === named.subject).map((t) => t.tag),
+            },
+          ]
+        : [],
+    );
+    const result: TagsResponse = { repository: repo.name, tags, digestTags, pageSize: n };
     if (page.last !== undefined) result.last = page.last;
     if (listed.length > n) result.next = names[names.length - 1]!;
     return result;
@@ -174,10 +196,14 @@ export class ExplorerData {
     return { ref, query, matches: matches.map(toEntryJson), truncated };
   }
 
-  /** What changed from `a` to `b`: type, size, mode, owner, link target. */
+  /**
+   * What changed from `a` to `b`: type, size, mode, owner, link target, and content by the
+   * rule `ocipeek diff` follows ({@link diffImages}); same-size files whose reading the
+   * budget refused are listed as not compared.
+   */
   async diff(a: string, b: string): Promise<DiffResponse> {
-    const [fa, fb] = await Promise.all([this.views.view(a), this.views.view(b)]);
-    const d = diffTrees(fa.fs, fb.fs);
+    const [sa, sb] = await Promise.all([this.views.diffSide(a), this.views.diffSide(b)]);
+    const d = await diffImages(sa, sb);
     return {
       a,
       b,
@@ -189,6 +215,7 @@ export class ExplorerData {
         before: toEntryJson(c.before),
         after: toEntryJson(c.after),
       })),
+      uncompared: d.unknownContent.map((p) => p.path),
     };
   }
 

@@ -11,6 +11,7 @@ import type {
   SearchResponse,
   StatResponse,
 } from './api-types.js';
+import { REMOTE_COMPARE_BUDGET } from './diff-side.js';
 import { type FilePreview, HEX_PREVIEW_BYTES, imageTypeOf } from './file-preview.js';
 import { Html, type HtmlValue, html } from './html.js';
 import { highlightFile } from './syntax-highlighter.js';
@@ -173,7 +174,19 @@ export function diffBody(d: DiffResponse): Html {
   return html`<h1>${d.a} &rarr; ${d.b}</h1>
 ${list('Added', '+', d.b, d.added)}
 ${list('Removed', '-', d.a, d.removed)}
-<h2>Changed (${d.changed.length})</h2><ul class="mono">${d.changed.map((c) => html`<li>~ <a href="${imageUrl('image', d.b, c.path)}">${escapeName(c.path)}</a> <span class="meta">${c.fields.join(', ')}</span>${isFile(c.before) && isFile(c.after) ? html` <a class="meta" href="/diff?a=${encodeURIComponent(d.a)}&b=${encodeURIComponent(d.b)}&path=${encodeURIComponent(escapeName(c.path))}" aria-label="changes of ${escapeName(c.path)}">changes</a>` : null}</li>`)}</ul>`;
+<h2>Changed (${d.changed.length})</h2><ul class="mono">${d.changed.map((c) => html`<li>~ <a href="${imageUrl('image', d.b, c.path)}">${escapeName(c.path)}</a> <span class="meta">${c.fields.join(', ')}</span>${isFile(c.before) && isFile(c.after) ? changesLink(d, c.path) : null}</li>`)}</ul>
+${
+  d.uncompared.length > 0
+    ? html`<h2>Not compared (${d.uncompared.length})</h2>
+<p class="meta">Same size on both sides; comparing their contents would download more of the layers than the explorer fetches for a diff (${REMOTE_COMPARE_BUDGET / 1024 / 1024} MiB an image). <code>ocipeek diff</code> reads them all.</p>
+<ul class="mono">${d.uncompared.map((path) => html`<li>? <a href="${imageUrl('image', d.b, path)}">${escapeName(path)}</a> ${changesLink(d, path)}</li>`)}</ul>`
+    : null
+}`;
+}
+
+/** A link to the page comparing the contents of `path` in the two images. */
+function changesLink(d: DiffResponse, path: string): Html {
+  return html` <a class="meta" href="/diff?a=${encodeURIComponent(d.a)}&b=${encodeURIComponent(d.b)}&path=${encodeURIComponent(escapeName(path))}" aria-label="changes of ${escapeName(path)}">changes</a>`;
 }
 
 /** A regular file, or a hardlink to one: what has content to compare. */

@@ -1,6 +1,11 @@
 import type { Readable } from 'node:stream';
 import type { FsEntry, ImageFilesystem } from '../../fs/index.js';
-import { buildFilesystem, type LayerIndexCache, openImageFile } from '../../image/index.js';
+import {
+  buildFilesystem,
+  type DiffSide,
+  type LayerIndexCache,
+  openImageFile,
+} from '../../image/index.js';
 import { assertRegularFile } from '../../layer-rules/index.js';
 import { type ImageSeekIndex, type LazyImage, openLazyImage } from '../../lazy/index.js';
 import { findUsableSeekIndex } from '../../lazy/seek-index/usable-seek-index.js';
@@ -9,6 +14,7 @@ import { openPlaceImage } from '../../places/index.js';
 import type { RegistryClient } from '../../registry/index.js';
 import type { OpenedImage } from '../../source/index.js';
 import type { Store } from '../../store/index.js';
+import { viewDiffSide } from './diff-side.js';
 
 /** What the explorer reads images through. */
 export interface ImageViewsOptions {
@@ -101,6 +107,12 @@ export class ImageViews {
     const { fs, lazy } = await this.view(ref);
     if (lazy) return lazy.openFile(path, { signal });
     return openImageFile(image, path, { fs, cache: this.options.cache, signal });
+  }
+
+  /** `ref` as one side of a diff: what its files' contents cost to compare ({@link viewDiffSide}). */
+  async diffSide(ref: string): Promise<DiffSide> {
+    const [image, view] = await Promise.all([this.image(ref), this.view(ref)]);
+    return viewDiffSide(image, view, this.options.cache);
   }
 
   /** Close every image opened. */

@@ -41,7 +41,7 @@ export function tagsBody(t: TagsResponse): Html {
 <thead><tr><th scope="col">Tag</th><th scope="col">Digest</th><th scope="col">Created</th><th scope="col" class="wide">Media type</th><th scope="col" class="num">Size</th></tr></thead>
 <tbody>${t.tags.map(
     (tag) => html`<tr>
-  <td><a href="/image/${refUrlPart(`${t.repository}:${tag.tag}`)}">${tag.tag}</a></td>
+  <td><a href="/image/${refUrlPart(`${t.repository}:${tag.tag}`)}">${tag.tag}</a>${attachedTo(t, tag.digest)}</td>
   <td class="mono">${tag.digest ?? html`<span class="error">${tag.error}</span>`}</td>
   <td>${tag.created ?? ''}</td>
   <td class="wide">${tag.mediaType}</td>
@@ -49,7 +49,27 @@ export function tagsBody(t: TagsResponse): Html {
 </tr>`,
   )}</tbody></table></div>
 ${t.tags.length === 0 ? html`<p class="muted">No tags${t.last === undefined ? '' : ` after ${t.last}`}.</p>` : null}
+${digestTagsList(t)}
 <nav aria-label="Tag pages"><p>${t.last !== undefined ? html`<a href="${pageUrl}">First page</a> ` : null}${t.next !== undefined ? html`<a href="${pageUrl}&last=${encodeURIComponent(t.next)}" rel="next">Next page</a>` : null}</p></nav>`;
+}
+
+/** What the page's digest-named tags say about the image `digest` (after its tag's name). */
+function attachedTo(t: TagsResponse, digest: string | null): Html | null {
+  const kinds = t.digestTags.filter((d) => d.subject === digest).map((d) => d.kind);
+  return kinds.length > 0 ? html` <span class="meta">(${kinds.join(', ')})</span>` : null;
+}
+
+/**
+ * Tags named after a digest (referrers indexes, signatures, attestations): folded away
+ * with their count, each under the image it is about.
+ */
+function digestTagsList(t: TagsResponse): Html | null {
+  if (t.digestTags.length === 0) return null;
+  return html`<details><summary>${t.digestTags.length} tag(s) named after an image's digest: referrers, signatures, attestations</summary>
+<ul class="mono">${t.digestTags.map(
+    (d) =>
+      html`<li>${d.tag} <span class="meta">${d.kind} of</span> <a href="/image/${refUrlPart(`${t.repository}@${d.subject}`)}">${d.subjectTags.join(', ') || d.subject}</a></li>`,
+  )}</ul></details>`;
 }
 
 /** The images in the local store, as `ocipeek images` lists them. */

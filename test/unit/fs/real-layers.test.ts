@@ -104,13 +104,21 @@ describe('ImageFilesystem over real layer tars', () => {
         { name: 'content', content: 'bbb' },
       ],
     ]);
-    const digests = new Map([
-      ['a', 'sha256:aaa'],
-      ['b', 'sha256:bbb'],
-    ]);
+    const asked: string[] = [];
     const d = diffTrees(a, b, {
-      contentDigest: (e, side) => (e.path === '/content' ? digests.get(side) : undefined),
+      sameContent: (x, y) => {
+        assert.equal(x.path, y.path);
+        asked.push(x.path);
+        if (x.path === '/content') return false;
+        return x.path === '/same' ? true : undefined;
+      },
     });
+    assert.deepEqual(asked.sort(), ['/chmod', '/chown', '/content', '/grows', '/same']);
+    assert.deepEqual(
+      d.unknownContent.map((p) => p.path).sort(),
+      ['/chmod', '/chown', '/grows'],
+      'what sameContent could not decide',
+    );
     assert.deepEqual(
       d.added.map((e) => e.path),
       ['/new', '/new/file'],
