@@ -3,7 +3,7 @@ import { deflateRawSync } from 'node:zlib';
 import { digestOf } from '../../digest/index.js';
 import { DecompressionError, InvalidArgumentError, UnsupportedError } from '../../errors/index.js';
 import { scanTarEntries, type TarEntry } from '../../tar/index.js';
-import { BlockInflater, InflateFailure } from './raw-inflate.js';
+import { BlockInflater, type InflateEngine, InflateFailure } from './raw-inflate.js';
 import {
   DEFAULT_PIECE,
   DEFAULT_SPAN,
@@ -25,6 +25,8 @@ export interface BuildLayerSeekIndexOptions {
   /** Uncompressed bytes between piece digests inside a span, at least (default 32 KiB). */
   piece?: number;
   signal?: AbortSignal;
+  /** Which inflate runs (default: Node's own zlib through koffi, see raw-inflate.ts). */
+  engine?: InflateEngine;
 }
 
 /** One layer's index as built: the table and the records blob its checkpoints point into. */
@@ -96,7 +98,7 @@ export async function buildLayerSeekIndex(
     pieceEnd = { bit, out };
   };
   const inflater = new BlockInflater(
-    { wrapper: 'gzip' },
+    { wrapper: 'gzip', engine: options.engine },
     (output) => {
       hash.update(output);
       pending.push(output);
@@ -155,9 +157,13 @@ export async function buildLayerSeekIndex(
     }
   }
   const entries: TarEntry[] = [];
-  await scanTarEntries(uncompressed(), (e) => entries.push({ ...e }), {
-    signal: options.signal,
-  });
+  try {
+    await scanTarEntries(uncompressed(), (e) => entries.push({ ...e }), {
+      signal: options.signal,
+    });
+  } finally {
+    inflater.close();
+  }
   if (spans.length === 0) {
     throw new DecompressionError('gzip', `layer ${layer.digest}: no deflate data`);
   }

@@ -123,6 +123,24 @@ describe('seek index of a gzip layer', () => {
     }
   });
 
+  it('is the same bytes built with the system zlib or with pako', async () => {
+    const { gz, layer } = await fixture();
+    const built = await Promise.all(
+      (['libz', 'pako'] as const).map((engine) =>
+        buildLayerSeekIndex(pieces(gz, 70_000), layer, {
+          span: SPAN,
+          compressedSpan: SPAN,
+          piece: PIECE,
+          engine,
+        }),
+      ),
+    );
+    const [a, b] = built.map((x) => ({ table: encodeLayerSeekIndex(x.index), records: x.records }));
+    assert.ok(a!.table.equals(b!.table), 'the tables are equal');
+    assert.ok(a!.records.equals(b!.records), 'the records are equal');
+    assert.ok(built[0]!.index.checkpoints.length > 5);
+  });
+
   it('round-trips through its blob encoding', async () => {
     const { index } = await fixture();
     const decoded = decodeLayerSeekIndex(encodeLayerSeekIndex(index), 'layer 0');
