@@ -2,6 +2,8 @@ export { MAX_SYMLINK_HOPS } from '../layer-rules/index.js';
 export {
   type ChangedField,
   type ChangedPath,
+  contentPairs,
+  contentVerdict,
   type DiffTreesOptions,
   diffTrees,
   type TreeDiff,

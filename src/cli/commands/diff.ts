@@ -1,8 +1,9 @@
 import type { Command } from 'commander';
-import { diffTrees, toEntryJson } from '../../fs/index.js';
+import { contentPairs, diffTrees, toEntryJson } from '../../fs/index.js';
 import { escapeName } from '../../tar/name-codec.js';
+import { openDiffSide } from '../diff-side.js';
 import { printJson, printLines } from '../format.js';
-import { cliFilesystem, openCliImage } from '../image-source.js';
+import { openCliImage } from '../image-source.js';
 import { setFailureExitCode } from '../run-state.js';
 
 /** `ocipeek diff REF1 REF2`: files added, removed and changed between two images. */
@@ -19,12 +20,14 @@ export function registerDiff(program: Command): void {
       setFailureExitCode(2);
       const a = await openCliImage(cmd, ref1);
       const b = await openCliImage(cmd, ref2);
-      const [fa, fb] = await Promise.all([
-        cliFilesystem(a, { contentDigests: true }),
-        cliFilesystem(b, { contentDigests: true }),
+      const [fa, fb] = await Promise.all([openDiffSide(a), openDiffSide(b)]);
+      const pairs = contentPairs(fa.fs, fb.fs);
+      await Promise.all([
+        fa.prepare(pairs.map((p) => p.before)),
+        fb.prepare(pairs.map((p) => p.after)),
       ]);
       const diff = diffTrees(fa.fs, fb.fs, {
-        contentDigest: (e, side) => (side === 'a' ? fa : fb).contentDigest(e),
+        contentDigest: (e, side) => (side === 'a' ? fa : fb).digest(e),
       });
       // As diff(1): 0 when the images are the same, 1 when they differ (2 is trouble).
       const differ = diff.added.length + diff.removed.length + diff.changed.length > 0;

@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { describe, it } from 'node:test';
 import { gzipSync } from 'node:zlib';
 import { pack } from 'tar-stream';
 import { decompressStream } from '../../../src/compression/index.js';
-import { diffTrees, ImageFilesystem } from '../../../src/fs/index.js';
+import { contentPairs, contentVerdict, diffTrees, ImageFilesystem } from '../../../src/fs/index.js';
 import { readTar } from '../../../src/tar/index.js';
 import { collect } from '../tar/raw-tar.js';
 
@@ -35,10 +36,13 @@ async function image(layers: Item[][]): Promise<{ fs: ImageFilesystem; tars: Buf
   for (let i = 0; i < layers.length; i++) {
     const tar = await layerTar(layers[i]!);
     tars.push(tar);
-    const stream = await decompressStream(Readable.from([gzipSync(tar)]), {
+    const gz = gzipSync(tar);
+    const stream = await decompressStream(Readable.from([gz]), {
       mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip',
     });
-    await fs.applyLayer(readTar(stream), i, `sha256:layer${i}`);
+    // The layer's real digest: equal digests mean equal bytes, which diff relies on.
+    const digest = `sha256:${createHash('sha256').update(gz).digest('hex')}`;
+    await fs.applyLayer(readTar(stream), i, digest);
   }
   return { fs, tars };
 }
@@ -69,7 +73,8 @@ describe('ImageFilesystem over real layer tars', () => {
       const e = fs.stat(path);
       const tar = tars[e.layer]!;
       assert.equal(tar.subarray(e.dataOffset, e.dataOffset + e.size).toString(), want, path);
-      assert.equal(e.layerDigest, `sha256:layer${e.layer}`);
+      const gz = gzipSync(tars[e.layer]!);
+      assert.equal(e.layerDigest, `sha256:${createHash('sha256').update(gz).digest('hex')}`);
       // The header at headerOffset is a tar header (checksum field is octal digits).
       assert.match(
         tar.subarray(e.headerOffset + 148, e.headerOffset + 154).toString('latin1'),
@@ -125,9 +130,38 @@ describe('ImageFilesystem over real layer tars', () => {
         ['/chmod', ['mode']],
         ['/chown', ['owner']],
         ['/content', ['content']],
-        ['/grows', ['size']],
+        // A size change is a content change, with no digest asked.
+        ['/grows', ['size', 'content']],
         ['/link', ['link']],
       ],
     );
+  });
+
+  it('contentVerdict: decides from sizes and layers, asks digests only for the rest', async () => {
+    const layer = [
+      { name: 'kept', content: 'same bytes' },
+      { name: 'rewritten', content: 'aaa' },
+    ];
+    const { fs: a } = await image([layer]);
+    const { fs: b } = await image([layer, [{ name: 'rewritten', content: 'bbb' }]]);
+    const asked: string[] = [];
+    const d = diffTrees(a, b, {
+      contentDigest: (e, side) => {
+        asked.push(`${side}${e.path}`);
+        return `sha256:${side}`;
+      },
+    });
+    // /kept comes from the same layer on both sides: the same bytes, never hashed.
+    assert.deepEqual(asked.sort(), ['a/rewritten', 'b/rewritten']);
+    assert.deepEqual(
+      d.changed.map((c) => [c.path, c.fields]),
+      [['/rewritten', ['content']]],
+    );
+    assert.deepEqual(
+      contentPairs(a, b).map((p) => [p.before.path, p.after.path]),
+      [['/rewritten', '/rewritten']],
+    );
+    const [kept] = [...b.walk('/')].filter((e) => e.path === '/kept');
+    assert.equal(contentVerdict(kept!, kept!), 'same');
   });
 });
