@@ -303,20 +303,12 @@ describe('seek index: ocipeek index, then ls/cat through it', () => {
     // file is random, so its blocks are stored and a wrong window would change nothing).
     const target = built.blobs.find((b) => b.index.entries.some((e) => e.path === 'zz/end.txt'))!;
     for (const cp of target.index.checkpoints.slice(1)) cp.bit += 8;
-    target.bytes = encodeLayerSeekIndex(target.index);
-    target.descriptor = {
-      ...target.descriptor,
-      digest: digestOf(target.bytes),
-      size: target.bytes.length,
-    };
-    const lying = await buildLyingManifest(built, image.manifestDigest);
-    const ref = parseReference(`${fixture.reg.host}/lazy/lie@${lying.digest}`);
-    await writeSeekIndex(await openDestination(ref.toString(), { client: fixture.client }), lying);
-    await publishReferrer(
-      fixture.client,
-      parseReference(`${fixture.reg.host}/lazy/lie`),
+    await publishEdited(
+      built,
+      target,
       image.manifestDigest,
-      lying.descriptor,
+      `${fixture.reg.host}/lazy/lie`,
+      fixture.client,
     );
     await image.close();
     const r = await cli(['cat', `${fixture.reg.host}/lazy/lie:v1`, '/zz/end.txt'], 'lie');
@@ -349,21 +341,7 @@ describe('seek index: ocipeek index, then ls/cat through it', () => {
     // the index again: table, records and manifest agree with each other.
     const target = built.blobs.find((b) => b.index.entries.some((e) => e.path === 'top.txt'))!;
     target.index.entries.find((e) => e.path === 'top.txt')!.path = 'forged.txt';
-    target.bytes = encodeLayerSeekIndex(target.index);
-    target.descriptor = {
-      ...target.descriptor,
-      digest: digestOf(target.bytes),
-      size: target.bytes.length,
-    };
-    const forged = await buildLyingManifest(built, image.manifestDigest);
-    const ref = parseReference(`${repo}@${forged.digest}`);
-    await writeSeekIndex(await openDestination(ref.toString(), { client: fixture.client }), forged);
-    await publishReferrer(
-      fixture.client,
-      parseReference(repo),
-      image.manifestDigest,
-      forged.descriptor,
-    );
+    const forged = await publishEdited(built, target, image.manifestDigest, repo, fixture.client);
     await image.close();
     // Believed: the listing comes from the table alone (README, "Seek indexes").
     const lazy = await cli(['ls', `${repo}:v1`, '/'], 'forged');
@@ -391,6 +369,32 @@ describe('seek index: ocipeek index, then ls/cat through it', () => {
     );
   });
 });
+
+type BuiltIndex = Awaited<ReturnType<typeof buildSeekIndex>>;
+
+/**
+ * Publish `built` as the index of `subject` in `repo` after the table of `target` (one of
+ * its blobs) was edited: the table encoded again and the artifact manifest over it.
+ */
+async function publishEdited(
+  built: BuiltIndex,
+  target: BuiltIndex['blobs'][number],
+  subject: string,
+  repo: string,
+  client: Parameters<typeof publishReferrer>[0],
+): Promise<BuiltIndex> {
+  target.bytes = encodeLayerSeekIndex(target.index);
+  target.descriptor = {
+    ...target.descriptor,
+    digest: digestOf(target.bytes),
+    size: target.bytes.length,
+  };
+  const edited = await buildLyingManifest(built, subject);
+  const ref = parseReference(`${repo}@${edited.digest}`);
+  await writeSeekIndex(await openDestination(ref.toString(), { client }), edited);
+  await publishReferrer(client, parseReference(repo), subject, edited.descriptor);
+  return edited;
+}
 
 /** The artifact manifest again, over blobs that were changed after building. */
 async function buildLyingManifest(
