@@ -61,6 +61,7 @@ export {
   type ImageSeekIndex,
   NO_INDEX_TTL_MS,
 } from '../lazy/seek-index/find-seek-index.js';
+export type { InflateEngine } from '../lazy/seek-index/raw-inflate.js';
 export {
   DEFAULT_PIECE,
   DEFAULT_SPAN,

@@ -69,6 +69,19 @@ async function cliSeekIndex(img: CliImage): Promise<ImageSeekIndex | undefined> 
 export async function cliIndexedFilesystem(
   img: CliImage,
 ): Promise<{ fs: ImageFilesystem; tarSizes: number[] } | undefined> {
+  const indexed = await cliIndexedImage(img);
+  if (indexed === undefined) return undefined;
+  warnRefused(indexed.lazy.fs);
+  return { fs: indexed.lazy.fs, tarSizes: indexed.tarSizes };
+}
+
+/**
+ * The registry image read through its seek index alone, when the index covers every
+ * layer (`layers`, `diff`); `undefined` otherwise (and with `--no-index`).
+ */
+export async function cliIndexedImage(
+  img: CliImage,
+): Promise<{ lazy: LazyImage; tarSizes: number[] } | undefined> {
   const seekIndex = await cliSeekIndex(img);
   const indexed = img.image.layers.map((l) => seekIndex?.layers.get(l.descriptor.digest));
   if (!seekIndex || indexed.some((l) => l === undefined)) return undefined;
@@ -78,8 +91,7 @@ export async function cliIndexedFilesystem(
     seekIndex,
   });
   if (lazy === undefined) return undefined;
-  warnRefused(lazy.fs);
-  return { fs: lazy.fs, tarSizes: indexed.map((l) => l!.index.size) };
+  return { lazy, tarSizes: indexed.map((l) => l!.index.size) };
 }
 
 /**

@@ -52,6 +52,7 @@ export {
   type ImageSeekIndex,
   NO_INDEX_TTL_MS,
 } from './seek-index/find-seek-index.js';
+export type { InflateEngine } from './seek-index/raw-inflate.js';
 export {
   DEFAULT_PIECE,
   DEFAULT_SPAN,

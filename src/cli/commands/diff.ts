@@ -2,8 +2,9 @@ import type { Command } from 'commander';
 import { toEntryJson } from '../../fs/index.js';
 import { diffImages } from '../../image/index.js';
 import { escapeName } from '../../tar/name-codec.js';
+import { openDiffSide } from '../diff-side.js';
 import { printJson, printLines } from '../format.js';
-import { cliFilesystem, openCliImage } from '../image-source.js';
+import { openCliImage } from '../image-source.js';
 import { setFailureExitCode } from '../run-state.js';
 
 /** `ocipeek diff REF1 REF2`: files added, removed and changed between two images. */
@@ -20,15 +21,9 @@ export function registerDiff(program: Command): void {
       setFailureExitCode(2);
       const a = await openCliImage(cmd, ref1);
       const b = await openCliImage(cmd, ref2);
-      const [fa, fb] = await Promise.all([
-        cliFilesystem(a, { contentDigests: true }),
-        cliFilesystem(b, { contentDigests: true }),
-      ]);
-      // Every layer was hashed while listed (and its listing cached with the digests).
-      const diff = await diffImages(
-        { fs: fa.fs, knownDigest: (e) => fa.contentDigest(e) },
-        { fs: fb.fs, knownDigest: (e) => fb.contentDigest(e) },
-      );
+      const [fa, fb] = await Promise.all([openDiffSide(a), openDiffSide(b)]);
+      // Only the same-size files the rule cannot decide from their entries are read.
+      const diff = await diffImages(fa, fb, { signal: a.ctx.signal });
       // As diff(1): 0 when the images are the same, 1 when they differ (2 is trouble).
       const differ = diff.added.length + diff.removed.length + diff.changed.length > 0;
       if (differ) process.exitCode = 1;

@@ -1,9 +1,14 @@
 import { createHash } from 'node:crypto';
 import { deflateRawSync } from 'node:zlib';
 import { digestOf } from '../../digest/index.js';
-import { DecompressionError, InvalidArgumentError, UnsupportedError } from '../../errors/index.js';
+import { DecompressionError, InvalidArgumentError } from '../../errors/index.js';
 import { scanTarEntries, type TarEntry } from '../../tar/index.js';
-import { BlockInflater, InflateFailure } from './raw-inflate.js';
+import {
+  type BlockBoundary,
+  BlockInflater,
+  type InflateEngine,
+  InflateFailure,
+} from './raw-inflate.js';
 import {
   DEFAULT_PIECE,
   DEFAULT_SPAN,
@@ -25,6 +30,8 @@ export interface BuildLayerSeekIndexOptions {
   /** Uncompressed bytes between piece digests inside a span, at least (default 32 KiB). */
   piece?: number;
   signal?: AbortSignal;
+  /** Which inflate runs (default: Node's own zlib through koffi, see raw-inflate.ts). */
+  engine?: InflateEngine;
 }
 
 /** One layer's index as built: the table and the records blob its checkpoints point into. */
@@ -52,6 +59,7 @@ export function defaultCompressedSpan(layerSize: number): number {
 interface OpenSpan {
   bit: number;
   out: number;
+  member?: true;
   record: SpanRecord;
 }
 
@@ -95,56 +103,104 @@ export async function buildLayerSeekIndex(
     hash = createHash('sha256');
     pieceEnd = { bit, out };
   };
-  const inflater = new BlockInflater(
-    { wrapper: 'gzip' },
-    (output) => {
-      hash.update(output);
-      pending.push(output);
-    },
-    (at, window) => {
-      const last = spans.at(-1);
-      if (last && at.out === pieceEnd.out) return;
-      if (!last || at.out - last.out >= span || at.bit - last.bit >= compressedSpan * 8) {
-        if (last) endPiece(at.bit, at.out);
-        const w = window();
-        // Level 1: windows are a few per layer read but many per build, where level 6
-        // cost a tenth of the CPU for 3% smaller records.
-        spans.push({
-          bit: at.bit,
-          out: at.out,
-          record: {
-            window: w.length > 0 ? deflateRawSync(w, { level: 1 }) : Buffer.alloc(0),
-            pieces: [],
-          },
-        });
-        pieceEnd = { bit: at.bit, out: at.out };
-      } else if (at.out - pieceEnd.out >= piece) {
-        endPiece(at.bit, at.out);
-      }
-    },
-  );
+  // Each gzip member is a stream of its own: a checkpoint at its first block (no window
+  // needed), offsets counted from the layer's start.
+  let memberByte = 0;
+  let memberOut = 0;
+  const onBoundary = (rel: BlockBoundary, window: () => Uint8Array) => {
+    const at = { bit: rel.bit + memberByte * 8, out: rel.out + memberOut };
+    const last = spans.at(-1);
+    if (last && rel.out === 0 && memberByte > 0) {
+      const record = { window: Buffer.alloc(0), pieces: [] };
+      spans.push({ bit: at.bit, out: at.out, member: true, record });
+      pieceEnd = at;
+      return;
+    }
+    if (last && at.out === pieceEnd.out) return;
+    if (!last || at.out - last.out >= span || at.bit - last.bit >= compressedSpan * 8) {
+      if (last) endPiece(at.bit, at.out);
+      const w = window();
+      // Level 1: windows are a few per layer read but many per build, where level 6
+      // cost a tenth of the CPU for 3% smaller records.
+      spans.push({
+        bit: at.bit,
+        out: at.out,
+        record: {
+          window: w.length > 0 ? deflateRawSync(w, { level: 1 }) : Buffer.alloc(0),
+          pieces: [],
+        },
+      });
+      pieceEnd = at;
+    } else if (at.out - pieceEnd.out >= piece) {
+      endPiece(at.bit, at.out);
+    }
+  };
+  const newInflater = () =>
+    new BlockInflater(
+      { wrapper: 'gzip', engine: options.engine },
+      (output) => {
+        hash.update(output);
+        pending.push(output);
+      },
+      onBoundary,
+    );
+  /**
+   * A member ended: its last 8 bytes are its trailer, its deflate data (and last piece)
+   * ends before them. A checkpoint at its output's end (an empty last block follows it,
+   * or the member is empty) starts no span.
+   */
+  const closeMember = (deflateEndBit: number, produced: number) => {
+    if (spans.length > 1 && spans.at(-1)!.out === produced) spans.pop();
+    if (produced === memberOut && memberByte > 0) return;
+    const lastPiece = spans.at(-1)?.record.pieces.at(-1);
+    if (pieceEnd.out < produced || !lastPiece) endPiece(deflateEndBit, produced);
+    else lastPiece.bit = deflateEndBit;
+  };
+  let inflater = newInflater();
   let consumed = 0;
+  let deflateEnd = 0;
+  let padding = false;
+  const write = (bytes: Uint8Array): number => {
+    try {
+      return inflater.write(bytes);
+    } catch (err) {
+      if (err instanceof InflateFailure) {
+        throw new DecompressionError('gzip', `layer ${layer.digest}: ${err.message}`, {
+          cause: err,
+        });
+      }
+      throw err;
+    }
+  };
   async function* uncompressed(): AsyncGenerator<Uint8Array> {
     for await (const chunk of compressed) {
       options.signal?.throwIfAborted();
-      if (inflater.done) {
-        if (chunk.some((b) => b !== 0)) throw multiMember(layer.digest);
-        continue;
-      }
-      let used: number;
-      try {
-        used = inflater.write(chunk);
-      } catch (err) {
-        if (err instanceof InflateFailure) {
-          throw new DecompressionError('gzip', `layer ${layer.digest}: ${err.message}`, {
-            cause: err,
-          });
+      let rest = chunk;
+      while (rest.length > 0) {
+        if (inflater.done) {
+          // Zeros after the last member are padding, as gzip(1) takes them.
+          if (padding || rest[0] === 0) {
+            padding = true;
+            if (rest.some((b) => b !== 0)) {
+              throw new DecompressionError(
+                'gzip',
+                `layer ${layer.digest}: data after the zero padding at byte ${consumed}`,
+              );
+            }
+            break;
+          }
+          memberByte = consumed;
+          memberOut += inflater.produced;
+          inflater.close();
+          inflater = newInflater();
         }
-        throw err;
-      }
-      consumed += used;
-      if (inflater.done && chunk.subarray(used).some((b) => b !== 0)) {
-        throw multiMember(layer.digest);
+        const used = write(rest);
+        consumed += used;
+        rest = rest.subarray(used);
+        if (inflater.done) {
+          deflateEnd = consumed - 8;
+          closeMember(deflateEnd * 8, memberOut + inflater.produced);
+        }
       }
       const out = pending;
       pending = [];
@@ -155,21 +211,17 @@ export async function buildLayerSeekIndex(
     }
   }
   const entries: TarEntry[] = [];
-  await scanTarEntries(uncompressed(), (e) => entries.push({ ...e }), {
-    signal: options.signal,
-  });
+  try {
+    await scanTarEntries(uncompressed(), (e) => entries.push({ ...e }), {
+      signal: options.signal,
+    });
+  } finally {
+    inflater.close();
+  }
   if (spans.length === 0) {
     throw new DecompressionError('gzip', `layer ${layer.digest}: no deflate data`);
   }
-  // The member's last 8 bytes are its trailer: the deflate data ends before them, and the
-  // last piece there.
-  const deflateEnd = consumed - 8;
-  const produced = inflater.produced;
-  // A checkpoint at the output's end (an empty last block follows it) starts no span.
-  if (spans.length > 1 && spans.at(-1)!.out === produced) spans.pop();
-  const lastPiece = spans.at(-1)!.record.pieces.at(-1);
-  if (pieceEnd.out < produced || !lastPiece) endPiece(deflateEnd * 8, produced);
-  else lastPiece.bit = deflateEnd * 8;
+  const produced = memberOut + inflater.produced;
   const { checkpoints, records } = packSpanRecords(spans);
   return {
     index: {
@@ -184,10 +236,4 @@ export async function buildLayerSeekIndex(
     },
     records,
   };
-}
-
-function multiMember(digest: string): UnsupportedError {
-  return new UnsupportedError(
-    `layer ${digest} is several gzip members; the seek index takes single-member layers only`,
-  );
 }

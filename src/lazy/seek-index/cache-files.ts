@@ -29,13 +29,18 @@ export async function writeCachedFile(
   await writeWhole(join(dir, fileName(digest)), bytes);
 }
 
+/** Writes begun by this process: each its own temporary name. */
+let writes = 0;
+
 /**
  * Write `path` in `dir` whole, then rename it into place, so that a reader in another
- * process sees the old content or the new, never a torn file.
+ * process sees the old content or the new, never a torn file. The temporary name is this
+ * write's own (pid and a count): two writes of one file at once in one process (`diff` of
+ * two images sharing a layer caches its table twice) must not rename each other's file.
  */
 export async function writeWhole(path: string, bytes: Buffer | string): Promise<void> {
   await mkdir(dirname(path), { recursive: true });
-  const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.tmp`);
+  const tmp = join(dirname(path), `.${basename(path)}.${process.pid}-${++writes}.tmp`);
   await writeFile(tmp, bytes);
   await rename(tmp, path);
 }

@@ -64,17 +64,19 @@ export class IndexedLayer extends TocLayer {
     const cps = this.index.checkpoints;
     const end = tar.dataOffset + tar.size;
     let at = tar.headerOffset;
-    let first = true;
-    while (first || at < end) {
+    /** The header's bytes while they are gathered (a member may start inside them). */
+    let header: Buffer[] | undefined = [];
+    while (header || at < end) {
       const from = this.spanAt(at);
       let to = from;
       const startOut = cps[from]!.out;
-      // Whole spans up to MAX_READ; the first read reaches at least the content's start.
-      while (to + 1 < cps.length) {
+      // Whole spans up to MAX_READ, never into the next gzip member (a stream of its own);
+      // the first read reaches the content's start if it can.
+      while (to + 1 < cps.length && !cps[to + 1]!.member) {
         const nextOut = cps[to + 1]!.out;
         if (
           nextOut >= end ||
-          (nextOut - startOut >= MAX_READ && !(first && nextOut <= tar.dataOffset))
+          (nextOut - startOut >= MAX_READ && !(header && nextOut <= tar.dataOffset))
         ) {
           break;
         }
@@ -82,9 +84,21 @@ export class IndexedLayer extends TocLayer {
       }
       const bytes = await this.readSpans(from, to, Math.max(end, at + 1), signal);
       const readEnd = startOut + bytes.length;
-      if (first) {
-        await this.checkHeader(tar, bytes.subarray(tar.headerOffset - startOut));
-        first = false;
+      if (readEnd <= at) {
+        throw new LazyLayerError(
+          this.source.description,
+          'seek-index',
+          `the seek index gives no bytes at ${at} for ${tar.path}`,
+        );
+      }
+      if (header) {
+        header.push(bytes.subarray(at - startOut));
+        if (readEnd < tar.dataOffset) {
+          at = readEnd;
+          continue;
+        }
+        await this.checkHeader(tar, Buffer.concat(header));
+        header = undefined;
         at = tar.dataOffset;
       }
       if (tar.size === 0) return;
@@ -92,6 +106,14 @@ export class IndexedLayer extends TocLayer {
       yield piece;
       at += piece.length;
     }
+  }
+
+  /** The output offset where the gzip member holding checkpoint `at` starts. */
+  private memberStart(at: number): number {
+    const cps = this.index.checkpoints;
+    let i = at;
+    while (i > 0 && !cps[i]!.member) i--;
+    return i === 0 ? 0 : cps[i]!.out;
   }
 
   /** The span holding uncompressed offset `at` (the last whose checkpoint is at or before). */
@@ -139,7 +161,9 @@ export class IndexedLayer extends TocLayer {
     } catch (err) {
       throw lie('its window is not raw deflate', err);
     }
-    if (window.length !== Math.min(cp.out, WINDOW_SIZE)) throw lie('its window has the wrong size');
+    if (window.length !== Math.min(cp.out - this.memberStart(from), WINDOW_SIZE)) {
+      throw lie('its window has the wrong size');
+    }
     const endByte = Math.min(Math.ceil(stop.bit / 8), this.index.deflateEnd);
     const compressed = await this.source.read(Math.floor(cp.bit / 8), endByte, { signal });
     let out: Buffer;

@@ -28,11 +28,16 @@ import { decodeEntries, encodeEntries } from './seek-index-entries.js';
  *   compressedSpan  the same in compressed bytes (a checkpoint is taken at the first
  *                block boundary past either)
  *   size         the uncompressed size of the layer (its tar)
- *   deflateEnd   byte offset in the blob where the deflate data ends (the gzip trailer)
+ *   deflateEnd   byte offset in the blob where the last member's deflate data ends (its
+ *                gzip trailer)
  *   records      { digest, size }: the records blob of the same artifact
- *   checkpoints  [bit, out, recordSize, recordDigest] each: the bit position in the blob
- *                where a deflate block starts, the uncompressed offset there, and the size
- *                and sha256 of its record (records lie back to back in checkpoint order)
+ *   checkpoints  [bit, out, recordSize, recordDigest, member?] each: the bit position in
+ *                the blob where a deflate block starts, the uncompressed offset there, and
+ *                the size and sha256 of its record (records lie back to back in checkpoint
+ *                order); `member` (1) marks the first block of a gzip member after the
+ *                first: a new deflate stream, entered with no window, and the span before
+ *                it ends at the end of the previous member's deflate data (its trailer and
+ *                the new header lie between). Every member start is a checkpoint.
  *   entries      the tar entries in layer order, compact (`seek-index-entries.ts`)
  *
  * The records blob ({@link SEEK_INDEX_RECORDS_MEDIA_TYPE}) is read by range, one record per
@@ -79,6 +84,8 @@ export interface SeekCheckpoint {
   out: number;
   /** Its record in the records blob: byte offset, size and sha256 digest. */
   record: { offset: number; size: number; digest: string };
+  /** A gzip member (not the first) starts here: a new stream, entered with no window. */
+  member?: true;
 }
 
 /** Where a verified piece of a span ends, and the digest of its output. */
@@ -132,18 +139,21 @@ export function encodeSpanRecord(record: SpanRecord): Buffer {
  * The records blob and the checkpoints pointing into it, from each checkpoint's position
  * and record, in order.
  */
-export function packSpanRecords(spans: Array<{ bit: number; out: number; record: SpanRecord }>): {
+export function packSpanRecords(
+  spans: Array<{ bit: number; out: number; member?: true; record: SpanRecord }>,
+): {
   checkpoints: SeekCheckpoint[];
   records: Buffer;
 } {
   const parts: Buffer[] = [];
   let offset = 0;
-  const checkpoints = spans.map(({ bit, out, record }) => {
+  const checkpoints = spans.map(({ bit, out, member, record }): SeekCheckpoint => {
     const bytes = encodeSpanRecord(record);
     parts.push(bytes);
-    const cp = { bit, out, record: { offset, size: bytes.length, digest: sha256(bytes) } };
+    const size = bytes.length;
+    const cp = { bit, out, record: { offset, size, digest: sha256(bytes) } };
     offset += bytes.length;
-    return cp;
+    return member ? { ...cp, member } : cp;
   });
   return { checkpoints, records: Buffer.concat(parts) };
 }
@@ -158,7 +168,11 @@ export function encodeLayerSeekIndex(index: LayerSeekIndex): Buffer {
     size: index.size,
     deflateEnd: index.deflateEnd,
     records: { digest: index.records.digest, size: index.records.size },
-    checkpoints: index.checkpoints.map((c) => [c.bit, c.out, c.record.size, c.record.digest]),
+    checkpoints: index.checkpoints.map((c) => {
+      const fields: Array<number | string> = [c.bit, c.out, c.record.size, c.record.digest];
+      if (c.member) fields.push(1);
+      return fields;
+    }),
     entries: encodeEntries(index.entries),
   };
   return gzipSync(JSON.stringify(json));
@@ -211,10 +225,13 @@ export function decodeLayerSeekIndex(blob: Buffer, description: string): LayerSe
   const checkpoints: SeekCheckpoint[] = [];
   let offset = 0;
   for (const raw of json.checkpoints as unknown[]) {
-    const [bit, out, recordSize, digest] = Array.isArray(raw) ? raw : [];
+    const [bit, out, recordSize, digest, member] = Array.isArray(raw) ? raw : [];
     const n = checkpoints.length;
     if (!isCount(bit) || !isCount(out) || !isCount(recordSize) || !isSha256(digest)) {
       throw bad(`checkpoint ${n} is malformed`);
+    }
+    if (member !== undefined && (member !== 1 || n === 0)) {
+      throw bad(`checkpoint ${n} has a malformed member mark`);
     }
     const prev = checkpoints.at(-1);
     if (prev ? bit <= prev.bit || out <= prev.out : out !== 0) {
@@ -224,7 +241,8 @@ export function decodeLayerSeekIndex(blob: Buffer, description: string): LayerSe
       throw bad(`checkpoint ${n} lies past the end`);
     }
     if (offset + recordSize > records.size) throw bad(`record ${n} lies past the records blob`);
-    checkpoints.push({ bit, out, record: { offset, size: recordSize, digest } });
+    const record = { offset, size: recordSize, digest };
+    checkpoints.push(member === 1 ? { bit, out, record, member: true } : { bit, out, record });
     offset += recordSize;
   }
   const entries = decodeEntries(json.entries, size, bad);
@@ -242,14 +260,16 @@ export function decodeLayerSeekIndex(blob: Buffer, description: string): LayerSe
 
 /**
  * Decode checkpoint `at`'s record, already checked against its digest: pieces in order,
- * the last ending at `end` (the next checkpoint, or the layer's end).
+ * the last ending at `end` (the next checkpoint, or the layer's end); before a member
+ * start, at its output offset and at or before its bit (the previous member's deflate
+ * data ends there, before its trailer).
  */
 export function decodeSpanRecord(
   bytes: Buffer,
   description: string,
   at: number,
   start: { bit: number; out: number },
-  end: { bit: number; out: number },
+  end: { bit: number; out: number; member?: true },
 ): SpanRecord {
   const bad = (why: string) =>
     new LazyLayerError(description, 'seek-index', `seek index: record ${at} ${why}`);
@@ -264,6 +284,7 @@ export function decodeSpanRecord(
     pieces.push({ bit, out, digest });
     prev = { bit, out };
   }
-  if (prev.bit !== end.bit || prev.out !== end.out) throw bad('does not end where its span does');
+  const endsAtBit = end.member ? prev.bit <= end.bit : prev.bit === end.bit;
+  if (!endsAtBit || prev.out !== end.out) throw bad('does not end where its span does');
   return { window: Buffer.from(json.window, 'base64'), pieces };
 }

@@ -5,6 +5,8 @@ import { describe, it } from 'node:test';
 import { constants, deflateRawSync, gunzipSync, gzipSync, inflateRawSync } from 'node:zlib';
 import {
   BlockInflater,
+  defaultInflateEngine,
+  type InflateEngine,
   InflateFailure,
   inflateRange,
   WINDOW_SIZE,
@@ -17,11 +19,15 @@ interface Point {
 }
 
 /** Inflate `gz` through a BlockInflater fed `piece` bytes at a time, a checkpoint at every block. */
-function walk(gz: Buffer, piece: number): { out: Buffer; points: Point[]; used: number } {
+function walk(
+  gz: Buffer,
+  piece: number,
+  engine: InflateEngine,
+): { out: Buffer; points: Point[]; used: number } {
   const parts: Uint8Array[] = [];
   const points: Point[] = [];
   const inflater = new BlockInflater(
-    { wrapper: 'gzip', outputPiece: 64 * 1024 },
+    { wrapper: 'gzip', outputPiece: 64 * 1024, engine },
     (p) => parts.push(p),
     (at, window) => points.push({ ...at, window: window() }),
   );
@@ -30,6 +36,7 @@ function walk(gz: Buffer, piece: number): { out: Buffer; points: Point[]; used: 
     used += inflater.write(gz.subarray(i, Math.min(i + piece, gz.length)));
   }
   assert.ok(inflater.done, 'the member ends');
+  inflater.close();
   return { out: Buffer.concat(parts), points, used };
 }
 
@@ -56,8 +63,8 @@ function realTar(): Buffer {
 }
 
 /** Every checkpoint, entered alone, inflates exactly what the whole stream has there. */
-function checkEveryPoint(gz: Buffer, plain: Buffer, piece: number): number {
-  const { out, points, used } = walk(gz, piece);
+function checkEveryPoint(gz: Buffer, plain: Buffer, piece: number, engine: InflateEngine): number {
+  const { out, points, used } = walk(gz, piece, engine);
   assert.equal(used, gz.length, 'the whole member was used');
   assert.ok(out.equals(plain), 'streamed output equals zlib');
   assert.ok(points.length > 0);
@@ -75,72 +82,98 @@ function checkEveryPoint(gz: Buffer, plain: Buffer, piece: number): number {
       gz.subarray(Math.floor(p.bit / 8), endByte),
       { bitShift: p.bit % 8, window: p.window },
       length,
+      engine,
     );
     assert.ok(got.equals(plain.subarray(p.out, p.out + length)), `span from checkpoint ${i}`);
   }
   return points.length;
 }
 
-describe('raw inflate from a bit offset (pako with inflatePrime)', () => {
-  it('random bytes: stored blocks, every checkpoint re-entered', () => {
-    const plain = randomBytes(700_000);
-    const n = checkEveryPoint(gzipSync(plain), plain, 65_536);
-    assert.ok(n >= 1);
-  });
-
-  for (const level of [1, 6, 9]) {
-    it(`text-like data at zlib level ${level}, fed in odd pieces`, () => {
-      const plain = textish(3_000_000);
-      const n = checkEveryPoint(gzipSync(plain, { level }), plain, 77_777);
-      assert.ok(n > 5, `${n} blocks`);
-    });
-  }
-
-  it('fixed-Huffman blocks (Z_FIXED), whose boundaries are seldom byte-aligned', () => {
-    const plain = textish(1_500_000);
-    const gz = gzipSync(plain, { strategy: constants.Z_FIXED });
-    const { points } = walk(gz, 1 << 20);
-    assert.ok(
-      points.some((p) => p.bit % 8 !== 0),
-      'some checkpoints start mid-byte',
-    );
-    checkEveryPoint(gz, plain, 1 << 20);
-  });
-
-  it('a real tar (the project sources) compressed by zlib and by GNU gzip -9', () => {
-    const tar = realTar();
-    checkEveryPoint(gzipSync(tar), tar, 1 << 20);
-    const gnu = execFileSync('gzip', ['-9', '-n', '-c'], { input: tar, maxBuffer: 1 << 30 });
-    assert.ok(gunzipSync(gnu).equals(tar));
-    checkEveryPoint(gnu, tar, 1 << 20);
-  });
-
-  it('stops where the member ends and reports how much input it used', () => {
-    const a = gzipSync(Buffer.from('first member'));
-    const b = gzipSync(Buffer.from('second'));
-    const { out, used } = walk(Buffer.concat([a, b]), 5);
-    assert.equal(out.toString(), 'first member');
-    assert.equal(used, a.length);
-  });
-
-  it('a raw stream entered at its start needs no window', () => {
-    const plain = textish(100_000);
-    const raw = deflateRawSync(plain);
-    assert.ok(
-      inflateRange(raw, { bitShift: 0, window: new Uint8Array() }, plain.length).equals(plain),
-    );
-    assert.ok(inflateRawSync(raw).equals(plain));
-  });
-
-  it('fails instead of returning short or wrong output', () => {
-    const plain = textish(200_000);
-    const raw = deflateRawSync(plain);
-    const none = { bitShift: 0, window: new Uint8Array() };
-    assert.throws(() => inflateRange(raw, none, plain.length + 1), InflateFailure);
-    assert.throws(() => inflateRange(raw.subarray(0, 100), none, plain.length), InflateFailure);
-    assert.throws(
-      () => inflateRange(Buffer.from([0xff, 0xff, 0xff, 0xff]), none, 10),
-      /invalid|ran out/,
-    );
-  });
+it("Node's own zlib through koffi (libz) is the engine used here", () => {
+  assert.equal(defaultInflateEngine(), 'libz');
 });
+
+it('libz and pako stop at the same block boundaries with the same windows', () => {
+  const tar = realTar();
+  const gz = execFileSync('gzip', ['-6', '-n', '-c'], { input: tar, maxBuffer: 1 << 30 });
+  const a = walk(gz, 100_000, 'libz');
+  const b = walk(gz, 100_000, 'pako');
+  assert.ok(a.out.equals(tar) && b.out.equals(tar));
+  assert.equal(a.points.length, b.points.length);
+  assert.ok(a.points.length > 10, `${a.points.length} blocks`);
+  for (const [i, p] of a.points.entries()) {
+    const q = b.points[i]!;
+    assert.deepEqual([p.bit, p.out], [q.bit, q.out], `boundary ${i}`);
+    assert.ok(Buffer.from(p.window).equals(Buffer.from(q.window)), `window ${i}`);
+  }
+});
+
+for (const engine of ['libz', 'pako'] as const)
+  describe(`raw inflate from a bit offset (${engine})`, () => {
+    it('random bytes: stored blocks, every checkpoint re-entered', () => {
+      const plain = randomBytes(700_000);
+      const n = checkEveryPoint(gzipSync(plain), plain, 65_536, engine);
+      assert.ok(n >= 1);
+    });
+
+    for (const level of [1, 6, 9]) {
+      it(`text-like data at zlib level ${level}, fed in odd pieces`, () => {
+        const plain = textish(3_000_000);
+        const n = checkEveryPoint(gzipSync(plain, { level }), plain, 77_777, engine);
+        assert.ok(n > 5, `${n} blocks`);
+      });
+    }
+
+    it('fixed-Huffman blocks (Z_FIXED), whose boundaries are seldom byte-aligned', () => {
+      const plain = textish(1_500_000);
+      const gz = gzipSync(plain, { strategy: constants.Z_FIXED });
+      const { points } = walk(gz, 1 << 20, engine);
+      assert.ok(
+        points.some((p) => p.bit % 8 !== 0),
+        'some checkpoints start mid-byte',
+      );
+      checkEveryPoint(gz, plain, 1 << 20, engine);
+    });
+
+    it('a real tar (the project sources) compressed by zlib and by GNU gzip -9', () => {
+      const tar = realTar();
+      checkEveryPoint(gzipSync(tar), tar, 1 << 20, engine);
+      const gnu = execFileSync('gzip', ['-9', '-n', '-c'], { input: tar, maxBuffer: 1 << 30 });
+      assert.ok(gunzipSync(gnu).equals(tar));
+      checkEveryPoint(gnu, tar, 1 << 20, engine);
+    });
+
+    it('stops where the member ends and reports how much input it used', () => {
+      const a = gzipSync(Buffer.from('first member'));
+      const b = gzipSync(Buffer.from('second'));
+      const { out, used } = walk(Buffer.concat([a, b]), 5, engine);
+      assert.equal(out.toString(), 'first member');
+      assert.equal(used, a.length);
+    });
+
+    it('a raw stream entered at its start needs no window', () => {
+      const plain = textish(100_000);
+      const raw = deflateRawSync(plain);
+      assert.ok(
+        inflateRange(raw, { bitShift: 0, window: new Uint8Array() }, plain.length, engine).equals(
+          plain,
+        ),
+      );
+      assert.ok(inflateRawSync(raw).equals(plain));
+    });
+
+    it('fails instead of returning short or wrong output', () => {
+      const plain = textish(200_000);
+      const raw = deflateRawSync(plain);
+      const none = { bitShift: 0, window: new Uint8Array() };
+      assert.throws(() => inflateRange(raw, none, plain.length + 1, engine), InflateFailure);
+      assert.throws(
+        () => inflateRange(raw.subarray(0, 100), none, plain.length, engine),
+        InflateFailure,
+      );
+      assert.throws(
+        () => inflateRange(Buffer.from([0xff, 0xff, 0xff, 0xff]), none, 10, engine),
+        /invalid|ran out/,
+      );
+    });
+  });
