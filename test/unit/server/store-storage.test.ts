@@ -7,6 +7,7 @@ import { after, before, describe, it } from 'node:test';
 import { writeExampleLayout } from '../../../src/example/index.js';
 import { MediaType } from '../../../src/media/index.js';
 import { VerifiedBlobs } from '../../../src/server/registry/verified-blobs.js';
+import { FileHasher } from '../../../src/server/storage/file-hasher.js';
 import { RegistryStorageError } from '../../../src/server/storage/storage-error.js';
 import { StoreStorage } from '../../../src/server/storage/store-storage.js';
 import { Store } from '../../../src/store/index.js';
@@ -108,6 +109,46 @@ describe('StoreStorage: the registry storage over the ocipeek store', () => {
     assert.equal(await storage.store.hasBlob(digest), undefined);
     assert.equal(await storage.uploadState('team/app', up.id), undefined);
     assert.deepEqual(await readdir(join(storage.store.dir, '.ocipeek', 'uploads')), []);
+  });
+
+  it('hashes a large upload on the hashing thread and still refuses it corrupted', async () => {
+    // Several MiB in chunks: the thread hashes while the chunks arrive (not only at the end).
+    const bytes = randomBytes(6 * 1024 * 1024 + 7);
+    const digest = sha256(bytes);
+    const corrupted = Buffer.from(bytes);
+    corrupted[4_000_001] = (corrupted[4_000_001] as number) ^ 0x01;
+    const digests: string[] = [];
+    const ask = FileHasher.prototype.ask;
+    FileHasher.prototype.ask = function (this: FileHasher, request) {
+      const answer = ask.call(this, request);
+      void answer.then((hex) => digests.push(hex)).catch(() => {});
+      return answer;
+    };
+    try {
+      const push = async (data: Buffer) => {
+        const up = await storage.startUpload('team/big');
+        for (let at = 0; at < data.length; at += 1_500_000) {
+          await storage.appendUpload('team/big', up.id, body(data.subarray(at, at + 1_500_000)), {
+            start: at,
+          });
+        }
+        return storage.completeUpload('team/big', up.id, digest);
+      };
+      await assert.rejects(
+        push(corrupted),
+        (e: unknown) => e instanceof RegistryStorageError && e.problem === 'digest-invalid',
+      );
+      assert.equal(await storage.store.hasBlob(digest), undefined);
+      assert.deepEqual(await push(bytes), { digest, size: bytes.length });
+      assert.ok((await readFile(storage.store.blobPath(digest))).equals(bytes));
+      assert.deepEqual(
+        digests,
+        [sha256(corrupted), digest].map((d) => d.slice('sha256:'.length)),
+        'both digests came from the hashing thread',
+      );
+    } finally {
+      FileHasher.prototype.ask = ask;
+    }
   });
 
   it('continues an upload in another process (another instance) and verifies it from disk', async () => {
