@@ -1,6 +1,7 @@
 import type { Worker } from 'node:worker_threads';
 import type { DigestAlgorithm } from '../../digest/index.js';
 import { startWorker } from '../../node/start-worker.js';
+import { reapplyYoungGenerationHold } from '../../node/young-generation.js';
 
 /** A message to the hashing thread. */
 export type HashRequest =
@@ -67,7 +68,11 @@ export class FileHasher {
     if (this.worker) return this.worker;
     const worker = startWorker(import.meta.url, 'file-hash-worker');
     worker.unref();
+    // Starting a thread puts V8's flags back as node started (the serve command holds the
+    // young generation small): set again as the thread answers.
+    worker.on('online', reapplyYoungGenerationHold);
     worker.on('message', (reply: HashReply) => {
+      reapplyYoungGenerationHold();
       const waiter = this.waiting.get(reply.key);
       if (!waiter) return;
       this.waiting.delete(reply.key);
