@@ -6,7 +6,7 @@
 import { closeSync, constants, openSync, readSync } from 'node:fs';
 import { parentPort } from 'node:worker_threads';
 import { createDigester, type DigestAlgorithm } from '../../digest/index.js';
-import type { HashReply, HashRequest } from './file-hasher.js';
+import type { HashedFile, HashReply, HashRequest } from './file-hasher.js';
 
 const port = parentPort!;
 
@@ -31,12 +31,18 @@ function stateOf(key: number, algorithm: DigestAlgorithm): State {
   return state;
 }
 
-/** Hash `path` from where `state` stopped up to `size` bytes (opened for this call only). */
-function extend(state: State, path: string, size: number): void {
+/**
+ * Hash `file` from where `state` stopped up to `size` bytes (a path is opened for this
+ * call only; an fd is the main thread's, open until it has the answer).
+ */
+function extend(state: State, file: HashedFile, size: number): void {
   if (state.error || state.at >= size) return;
-  let fd: number | undefined;
+  const path = typeof file === 'string' ? file : `fd ${file.fd}`;
+  let opened: number | undefined;
   try {
-    fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW);
+    if (typeof file === 'string')
+      opened = openSync(file, constants.O_RDONLY | constants.O_NOFOLLOW);
+    const fd = opened ?? (file as { fd: number }).fd;
     while (state.at < size) {
       const want = Math.min(buffer.length, size - state.at);
       const got = readSync(fd, buffer, 0, want, state.at);
@@ -47,7 +53,7 @@ function extend(state: State, path: string, size: number): void {
   } catch (err) {
     state.error = (err as Error).message;
   } finally {
-    if (fd !== undefined) closeSync(fd);
+    if (opened !== undefined) closeSync(opened);
   }
 }
 
@@ -57,7 +63,7 @@ port.on('message', (m: HashRequest) => {
     return;
   }
   const state = stateOf(m.key, m.algorithm);
-  extend(state, m.path, m.size);
+  extend(state, m.file, m.size);
   if (m.op === 'extend') return;
   states.delete(m.key);
   const reply: HashReply = state.error

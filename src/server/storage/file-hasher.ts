@@ -5,8 +5,22 @@ import { reapplyYoungGenerationHold } from '../../node/young-generation.js';
 
 /** A message to the hashing thread. */
 export type HashRequest =
-  | { op: 'extend' | 'digest'; key: number; path: string; algorithm: DigestAlgorithm; size: number }
+  | {
+      op: 'extend' | 'digest';
+      key: number;
+      /** The file, by name or by an fd of this process (kept open until the answer). */
+      file: HashedFile;
+      algorithm: DigestAlgorithm;
+      size: number;
+    }
   | { op: 'drop'; key: number };
+
+/**
+ * A file to hash: a path (opened for each step, never through a link) or a descriptor of
+ * this process (threads share the descriptors), which its owner keeps open until the
+ * digest is answered.
+ */
+export type HashedFile = string | { fd: number };
 
 /** The hashing thread's answer to `digest`. */
 export type HashReply =
@@ -30,6 +44,9 @@ const EXTEND_STEP = 1 << 20;
  * The thread starts on first use and does not keep the process alive while idle.
  */
 export class FileHasher {
+  /** The one hashing thread of the process (the registry's uploads and first reads). */
+  static readonly shared = new FileHasher();
+
   private worker: Worker | undefined;
   private nextKey = 1;
   private readonly waiting = new Map<
@@ -37,9 +54,9 @@ export class FileHasher {
     { resolve(hex: string): void; reject(err: Error): void }
   >();
 
-  /** Start hashing the file at `path` from its first byte. */
-  open(path: string, algorithm: DigestAlgorithm): FileHash {
-    return new FileHash(this, this.nextKey++, path, algorithm);
+  /** Start hashing `file` from its first byte. */
+  open(file: HashedFile, algorithm: DigestAlgorithm): FileHash {
+    return new FileHash(this, this.nextKey++, file, algorithm);
   }
 
   /** @internal */
@@ -101,7 +118,7 @@ export class FileHash {
   constructor(
     private readonly hasher: FileHasher,
     private readonly key: number,
-    readonly path: string,
+    readonly file: HashedFile,
     readonly algorithm: DigestAlgorithm,
   ) {}
 
@@ -109,21 +126,16 @@ export class FileHash {
   extend(size: number): void {
     if (this.done || size - this.told < EXTEND_STEP) return;
     this.told = size;
-    this.hasher.send({
-      op: 'extend',
-      key: this.key,
-      path: this.path,
-      algorithm: this.algorithm,
-      size,
-    });
+    const { key, file, algorithm } = this;
+    this.hasher.send({ op: 'extend', key, file, algorithm, size });
   }
 
   /** The hex digest of the file's first `size` bytes; the hash is finished. */
   digest(size: number): Promise<string> {
     if (this.done) return Promise.reject(new Error('this hash is finished'));
     this.done = true;
-    const { key, path, algorithm } = this;
-    return this.hasher.ask({ op: 'digest', key, path, algorithm, size });
+    const { key, file, algorithm } = this;
+    return this.hasher.ask({ op: 'digest', key, file, algorithm, size });
   }
 
   /** Forget the hash (the upload ended another way). */

@@ -69,8 +69,6 @@ export interface FinishedUpload {
  */
 export class StoreUploads {
   private readonly running = new Map<string, RunningHash>();
-  /** One hashing thread for every store a process serves. */
-  private static readonly hasher = new FileHasher();
 
   constructor(
     /** `.ocipeek/uploads`. */
@@ -259,7 +257,7 @@ export class StoreUploads {
           : offset === 0
             ? {
                 algorithm: 'sha256' as const,
-                hash: StoreUploads.hasher.open(path, 'sha256'),
+                hash: FileHasher.shared.open(path, 'sha256'),
                 offset,
                 ino: 0,
                 mtimeNs: 0n,
@@ -347,6 +345,6 @@ export class StoreUploads {
       return known.hash.digest(size);
     }
     known?.hash.discard();
-    return StoreUploads.hasher.open(path, algorithm).digest(size);
+    return FileHasher.shared.open(path, algorithm).digest(size);
   }
 }

@@ -229,6 +229,52 @@ describe('StoreStorage: the registry storage over the ocipeek store', () => {
     }
   });
 
+  it('hashes a blob once for concurrent first readers after a restart, and refuses it corrupt', async () => {
+    const bytes = randomBytes(3 * 1024 * 1024 + 5);
+    const digest = await pushBlob(storage, 'team/first', bytes);
+    const hashes: string[] = [];
+    const ask = FileHasher.prototype.ask;
+    FileHasher.prototype.ask = function (this: FileHasher, request) {
+      hashes.push(request.op);
+      return ask.call(this, request);
+    };
+    try {
+      // A new instance on the same store: what the first one verified is not known here.
+      const restarted = await StoreStorage.open(storage.store.dir);
+      const readers = await Promise.all(
+        [0, 1, 2].map(() => restarted.openBlob('team/first', digest)),
+      );
+      const ranged = await restarted.openBlob('team/first', digest);
+      const got = await Promise.all([
+        ...readers.map(async (b) => readAll(await b!.read())),
+        (async () => readAll(await ranged!.read({ range: { start: 10, end: 19 } })))(),
+      ]);
+      for (const g of got.slice(0, 3)) assert.ok(g.equals(bytes));
+      assert.ok(got[3]!.equals(bytes.subarray(10, 20)));
+      assert.deepEqual(hashes, ['digest'], 'four first readers, one hash');
+      const again = await restarted.openBlob('team/first', digest);
+      assert.ok((await readAll(await again!.read())).equals(bytes));
+      assert.equal(hashes.length, 1, 'known good afterwards');
+
+      // Corrupted in place (same size) under another restart: every concurrent reader
+      // fails before the end, still with one hash.
+      const corrupt = Buffer.from(bytes);
+      corrupt[2_000_000] = (corrupt[2_000_000] as number) ^ 0x80;
+      await writeFile(storage.store.blobPath(digest), corrupt);
+      hashes.length = 0;
+      const third = await StoreStorage.open(storage.store.dir);
+      const bad = await Promise.all([0, 1].map(() => third.openBlob('team/first', digest)));
+      const outcomes = await Promise.allSettled(bad.map(async (b) => readAll(await b!.read())));
+      for (const o of outcomes) {
+        assert.equal(o.status, 'rejected');
+        assert.match(String((o as PromiseRejectedResult).reason), /digest mismatch/);
+      }
+      assert.deepEqual(hashes, ['digest']);
+    } finally {
+      FileHasher.prototype.ask = ask;
+    }
+  });
+
   it('mounts only from a repository that holds the blob', async () => {
     const bytes = randomBytes(1000);
     const digest = await pushBlob(storage, 'src/one', bytes);
