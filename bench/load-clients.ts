@@ -35,6 +35,23 @@ export interface LoadResult {
   seconds: number;
   /** Milliseconds from sending a request to the last byte of its answer, sorted. */
   latencies: number[];
+  /** Every request of at least {@link FAIR_SHARE_MIN_BYTES}: its body bytes and milliseconds. */
+  large: { bytes: number; ms: number }[];
+}
+
+/** Requests this big or bigger count in {@link fairShareP99} (small ones are all latency). */
+export const FAIR_SHARE_MIN_BYTES = 1_000_000;
+
+/**
+ * How fairly a server shares its bandwidth: for each large request, its time over the
+ * time it would take at a fair share of the run's throughput (its bytes ÷ (all bytes ÷
+ * seconds ÷ clients)); the 99th percentile of that. 1.0 is perfectly fair whatever the
+ * machine's speed, so it means something on a busy machine where MB/s does not.
+ */
+export function fairShareP99(r: LoadResult): number {
+  const perClientBytesPerMs = r.bytes / (r.seconds * 1000) / r.clients;
+  const ratios = r.large.map((x) => x.ms / (x.bytes / perClientBytesPerMs)).sort((a, b) => a - b);
+  return percentile(ratios, 0.99);
 }
 
 /** The `p`-th percentile (0..1) of sorted `values`, nearest rank. */
@@ -59,6 +76,14 @@ class LoadClient {
     private readonly agent: http.Agent,
     private readonly result: LoadResult,
   ) {}
+
+  /** Count one finished request of `bytes` that took `ms`. */
+  private record(bytes: number, ms: number): void {
+    this.result.requests++;
+    this.result.bytes += bytes;
+    this.result.latencies.push(ms);
+    if (bytes >= FAIR_SHARE_MIN_BYTES) this.result.large.push({ bytes, ms });
+  }
 
   /** Send one request; the body is hashed with sha256 when `hash`, kept when `keep`. */
   request(
@@ -89,9 +114,7 @@ class LoadClient {
           res.on('error', reject);
           res.on('aborted', () => reject(new Error(`${method} ${url.pathname}: answer cut`)));
           res.on('end', () => {
-            this.result.requests++;
-            this.result.bytes += size;
-            this.result.latencies.push(performance.now() - started);
+            this.record(size, performance.now() - started);
             resolve({
               status: res.statusCode ?? 0,
               headers: res.headers,
@@ -168,9 +191,7 @@ class LoadClient {
           res.resume();
           res.on('error', reject);
           res.on('end', () => {
-            this.result.requests++;
-            this.result.bytes += size;
-            this.result.latencies.push(performance.now() - started);
+            this.record(size, performance.now() - started);
             resolve({ status: res.statusCode ?? 0, headers: res.headers, size: 0 });
           });
         },
@@ -212,6 +233,7 @@ export async function runLoad(
     bytes: 0,
     seconds: 0,
     latencies: [],
+    large: [],
   };
   const agent = new http.Agent({ keepAlive: true, maxSockets: clients });
   const base = new URL(url);
@@ -248,7 +270,11 @@ export function pullStep(images: string[]): LoadStep {
   };
 }
 
-/** Each client pushes `image` to a repository of its own (`load/pushN`), then pulls nothing. */
-export function pushStep(layoutDir: string, image: PushImage): LoadStep {
-  return (client, index, round) => client.push(`load/push${index}`, `r${round}`, layoutDir, image);
+/**
+ * Each client pushes `image` to a repository of its own (`load/PREFIX/pushN`), then pulls
+ * nothing. A fresh `prefix` per run keeps every run's pushes to new repositories.
+ */
+export function pushStep(layoutDir: string, image: PushImage, prefix: string): LoadStep {
+  return (client, index, round) =>
+    client.push(`load/${prefix}/push${index}`, `r${round}`, layoutDir, image);
 }

@@ -8,6 +8,7 @@
 //   ocipeek.js             a small launcher with a V8 code cache
 //   ocipeek-cli.js         the whole CLI as one file, run by the launcher
 //   disk-writer-worker.js  unpack's writer thread, found beside the CLI
+//   file-hash-worker.js    the registry server's upload hashing thread, likewise
 //   package.json           {"type": "commonjs"}: all of them are CommonJS, which Node loads
 //                          without starting its ES module loader (~10 ms per run)
 // Loading ~400 separate modules cost a noticeable share of every short command's run
@@ -71,11 +72,16 @@ await build({
   // OpenPGP.js (GPG simple signing) likewise, and stays a module of its own (LGPL-3.0+).
   external: ['@aws-sdk/*', 'hash-wasm', 'openpgp'],
 });
-await build({
-  ...common,
-  entryPoints: ['src/unpack/disk-writer-worker.ts'],
-  outfile: 'dist/bin/disk-writer-worker.js',
-});
+for (const worker of [
+  'src/unpack/disk-writer-worker.ts',
+  'src/server/storage/file-hash-worker.ts',
+]) {
+  await build({
+    ...common,
+    entryPoints: [worker],
+    outfile: `dist/bin/${worker.split('/').pop().replace(/\.ts$/, '.js')}`,
+  });
+}
 const cli = readFileSync('dist/bin/ocipeek-cli.js');
 if (cli.some((byte) => byte > 0x7f)) throw new Error('dist/bin/ocipeek-cli.js is not ASCII');
 const cliHash = createHash('sha256').update(cli).digest('hex').slice(0, 16);

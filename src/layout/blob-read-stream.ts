@@ -25,6 +25,12 @@ export interface BlobReadOptions {
   /** Called once the bytes read matched `verify` (the registry server remembers the file). */
   onVerified?: () => void;
   /**
+   * A check of the file's digest made elsewhere (the registry server hashes a blob once
+   * for all its first readers): awaited before the end, and its failure fails the stream
+   * before the end, as `verify` does.
+   */
+  verified?: Promise<void>;
+  /**
    * Leave the file open at the end: the caller reads it again (the registry server hashes
    * a blob whole before it serves a range of it) and closes it itself.
    */
@@ -127,6 +133,7 @@ export class BlobReadStream extends Readable implements SinkSource {
           this.push(piece.length === READ_BYTES ? piece : Buffer.from(piece));
           return;
         }
+        await this.options.verified;
         const problem = this.verdict();
         if (problem) this.destroy(problem);
         else this.push(null);
@@ -159,6 +166,7 @@ export class BlobReadStream extends Readable implements SinkSource {
         // an unhandled one.
         inSink?.catch(() => {});
       }
+      await this.options.verified;
       const problem = this.verdict();
       if (problem) throw problem;
     } finally {

@@ -1,4 +1,5 @@
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
+import { startWorker } from '../node/start-worker.js';
 import { reapplyYoungGenerationHold } from '../node/young-generation.js';
 import { encodeName, hasEscapedBytes } from '../tar/name-codec.js';
 import { type DiskOps, type DiskWriter, type FileFinish, Op, ownerIds } from './disk-writer.js';
@@ -36,21 +37,9 @@ export interface DiskWriterSettings {
   maxWriteBytes?: number;
 }
 
-/**
- * The writer thread: built, the .js file beside this one (the CLI bundle puts it next to
- * its chunks). Run from TypeScript sources (tests), Node 20 workers do not inherit the
- * loader hooks, so a bootstrap registers tsx in the worker before importing the .ts file.
- */
-function startWorker(settings: DiskWriterSettings): Worker {
-  const here = import.meta.url;
-  const workerData = settings;
-  if (!here.endsWith('.ts')) {
-    return new Worker(new URL('./disk-writer-worker.js', here), { workerData });
-  }
-  const target = JSON.stringify(new URL('./disk-writer-worker.ts', here).href);
-  const tsx = JSON.stringify(import.meta.resolve('tsx/esm/api'));
-  const code = `import { register } from ${tsx}; register(); await import(${target});`;
-  return new Worker(new URL(`data:text/javascript,${encodeURIComponent(code)}`), { workerData });
+/** The writer thread (`disk-writer-worker`, beside this module or the CLI bundle). */
+function startDiskWriterWorker(settings: DiskWriterSettings): Worker {
+  return startWorker(import.meta.url, 'disk-writer-worker', settings);
 }
 
 /**
@@ -80,7 +69,7 @@ export class WorkerDiskWriter implements DiskWriter {
   private wake: (() => void) | undefined;
 
   constructor(settings: DiskWriterSettings = {}) {
-    this.worker = startWorker(settings);
+    this.worker = startDiskWriterWorker(settings);
     // Its start resets V8's flags, at a point that can come after it went online or
     // answered first: the hold goes back on with every answer (a flag parse, ~1 us).
     this.worker.once('online', reapplyYoungGenerationHold);

@@ -158,6 +158,13 @@ describe('pull-through cache (ocipeek serve --upstream)', () => {
       imageA.layers.reduce((n, l) => n + l.size, 0),
     );
 
+    // Each download is stored (hashed, renamed into place) after its last byte went out:
+    // wait until all are, so that the second pull reads the cache instead of joining a
+    // download still being stored.
+    const metricsText = async () => (await fetch(new URL('/metrics', server.url))).text();
+    while (!/^ocipeek_cache_downloads_in_flight 0$/m.test(await metricsText())) {
+      await new Promise((r) => setTimeout(r, 20));
+    }
     proxyA.resetLog();
     const out2 = join(dir.path, 'out2');
     await skopeo([
@@ -179,7 +186,7 @@ describe('pull-through cache (ocipeek serve --upstream)', () => {
     assert.ok(
       m.value('ocipeek_cache_requests_total', { kind: 'manifest', result: 'revalidated' }) >= 1,
     );
-    const metrics = await (await fetch(new URL('/metrics', server.url))).text();
+    const metrics = await metricsText();
     assert.match(metrics, /ocipeek_cache_bytes_saved_total\{tier="(memory|storage)"\} [1-9]/);
   });
 

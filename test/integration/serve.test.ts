@@ -3,7 +3,6 @@ import { execFile } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { request } from 'node:http';
-import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -14,6 +13,7 @@ import {
   serve,
   startRegistryServer,
 } from '../../src/server/registry/index.js';
+import { assertIdleConnectionKept } from '../harness/idle-connection.js';
 
 const run = promisify(execFile);
 
@@ -94,33 +94,7 @@ describe('ocipeek serve (read-only registry over OCI layouts)', () => {
   });
 
   it('keeps an idle kept-alive connection open past the 5 s Node closes it after', async () => {
-    const socket = connect(server.port, '127.0.0.1');
-    try {
-      let received = '';
-      let closed = false;
-      socket.on('data', (c: Buffer) => {
-        received += c.toString('latin1');
-      });
-      socket.on('close', () => {
-        closed = true;
-      });
-      const answers = () => received.match(/HTTP\/1\.1 200 OK/g)?.length ?? 0;
-      const until = async (done: () => boolean) => {
-        while (!done() && !closed) await new Promise((r) => setTimeout(r, 20));
-      };
-      const ask = () => socket.write('GET /v2/ HTTP/1.1\r\nHost: registry\r\n\r\n');
-      ask();
-      await until(() => answers() === 1);
-      // A client still reading a big answer out of the socket buffers sends its next
-      // request this late: the connection must still be there.
-      await new Promise((r) => setTimeout(r, 6_000));
-      assert.equal(closed, false, 'the server closed the idle connection');
-      ask();
-      await until(() => answers() === 2);
-      assert.equal(answers(), 2);
-    } finally {
-      socket.destroy();
-    }
+    await assertIdleConnectionKept(server.url, '/v2/');
   });
 
   it('is read by skopeo inspect, and --raw gives the index bytes', async () => {

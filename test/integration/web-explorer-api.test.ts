@@ -22,6 +22,7 @@ import type {
   TagsResponse,
 } from '../../src/ui/web/api-types.js';
 import { startWebExplorer } from '../../src/ui/web/web-server.js';
+import { assertIdleConnectionKept } from '../harness/idle-connection.js';
 import { tempDir } from '../harness/index.js';
 import { CLI_PATH, runCli } from '../harness/run-cli.js';
 import {
@@ -50,6 +51,10 @@ describe('web explorer API (ocipeek ui) against docker-registry', { timeout: 600
     v1 = `${f.repo}:v1`;
   });
   after(() => f?.close());
+
+  it('keeps an idle kept-alive connection open as the registry server does', async () => {
+    await assertIdleConnectionKept(f.explorer.url, '/');
+  });
 
   it('lists the catalog and the tags with their digests and dates', async () => {
     const cat = await getJson<{ repositories: string[] }>(`/api/catalog/${f.reg.host}`);

@@ -7,6 +7,7 @@ import {
 } from 'node:http';
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import { InvalidArgumentError } from '../../errors/index.js';
+import { keepConnectionsAlive } from '../keep-alive.js';
 import type { TlsFiles } from './config-file.js';
 
 /** A listening HTTP(S) server that can reload its certificates and drain on close. */
@@ -22,9 +23,6 @@ export interface Listener {
    */
   close(drainMs: number): Promise<void>;
 }
-
-/** How long a kept-alive connection may stay idle between requests. */
-const KEEP_ALIVE_MS = 60_000;
 
 async function readTls(files: TlsFiles) {
   const read = (path: string, what: string) =>
@@ -72,15 +70,7 @@ export async function createListener(
   } else {
     server = createHttpServer(counted);
   }
-  // Node closes a kept-alive connection 5 s after its last answer went to the kernel. A
-  // client under load may still be reading that answer out of the socket buffers
-  // (megabytes on loopback) when the timer fires, and its next request then meets a closed
-  // connection: 26 "socket hang up" of 989 requests in a 64-client pull on a busy machine.
-  // distribution (Go) keeps idle connections without a limit; 60 s, as load balancers do.
-  // Closing the server still closes idle connections at once.
-  server.keepAliveTimeout = KEEP_ALIVE_MS;
-  // Above the keep-alive time, as Node advises for a server behind a proxy.
-  server.headersTimeout = KEEP_ALIVE_MS + 5_000;
+  keepConnectionsAlive(server);
   return {
     server,
     scheme: tls ? 'https' : 'http',

@@ -1,7 +1,9 @@
 import type { Readable } from 'node:stream';
-import { isOcipeekError, NotFoundError } from '../../errors/index.js';
+import { parseDigest } from '../../digest/index.js';
+import { DigestMismatchError, isOcipeekError, NotFoundError } from '../../errors/index.js';
 import { closeBlobFile, type OpenedBlobFile, openBlobFile } from '../../layout/blob-file.js';
 import { type BlobReadOptions, BlobReadStream } from '../../layout/blob-read-stream.js';
+import { FileHasher } from '../storage/file-hasher.js';
 import type { BackendBlob, BackendBlobOptions } from '../storage/registry-storage.js';
 import type { VerifiedBlobs } from './verified-blobs.js';
 
@@ -9,8 +11,9 @@ import type { VerifiedBlobs } from './verified-blobs.js';
  * A blob file of a layout, opened by `openBlobFile` (a regular file inside the layout,
  * never a link), served from that fd only, through the layouts' one reader
  * ({@link BlobReadStream}: the server hands it to the response with `pipeTo`, two reused
- * buffers per transfer). Whole reads are hashed as they stream unless the file is already
- * known good; ranges are served only once the file is known good.
+ * buffers per transfer). A file not yet known good is hashed once, on the hashing thread,
+ * for all the readers that come while that runs: whole reads stream meanwhile and end
+ * only once it matched; ranges are served only once the file is known good.
  */
 export class LayoutBlob implements BackendBlob {
   private used = false;
@@ -28,28 +31,44 @@ export class LayoutBlob implements BackendBlob {
   async read(options: BackendBlobOptions = {}): Promise<Readable> {
     this.used = true;
     const { file, digest, verified } = this;
-    const known = verified.has(digest, file.identity);
     const { range, signal } = options;
-    const remember = () => verified.add(digest, file.identity);
+    const whole = range ? { start: range.start, end: range.end, signal } : { signal };
+    if (verified.has(digest, file.identity)) return this.stream(whole);
+    // Not known good: one hash on the hashing thread, shared by every reader of this file
+    // that comes while it runs. The hash that reads through this blob's fd keeps it open.
+    let own: Promise<void> | undefined;
+    const checked = verified.verify(digest, file.identity, () => {
+      own = this.hashWhole();
+      return own;
+    });
+    checked.catch(() => {}); // handled where awaited
     if (range) {
-      if (!known) {
-        try {
-          // Hashed whole through the same fd, which stays open for the range.
-          await this.stream({
-            verify: digest,
-            onVerified: remember,
-            keepOpen: true,
-            signal,
-          }).pipeTo(() => undefined); // only the hash is wanted
-        } catch (err) {
-          await closeBlobFile(file.fd);
-          throw err;
-        }
+      try {
+        await checked;
+      } catch (err) {
+        await closeBlobFile(file.fd);
+        throw err;
       }
-      return this.stream({ start: range.start, end: range.end, signal });
+      return this.stream(whole);
     }
-    // A corrupt file fails the stream before its end.
-    return this.stream(known ? { signal } : { verify: digest, onVerified: remember, signal });
+    // Streams as it hashes; a corrupt file fails the stream before its end.
+    const stream = this.stream({ signal, verified: checked, keepOpen: own !== undefined });
+    if (own) {
+      const closed = new Promise((resolve) => stream.once('close', resolve));
+      void Promise.allSettled([closed, own]).then(() => closeBlobFile(file.fd));
+    }
+    return stream;
+  }
+
+  /** Hash the whole file through this blob's fd on the hashing thread; reject on a mismatch. */
+  private async hashWhole(): Promise<void> {
+    const { algorithm, hex } = parseDigest(this.digest);
+    const actual = await FileHasher.shared
+      .open({ fd: this.file.fd }, algorithm)
+      .digest(this.file.size);
+    if (actual !== hex) {
+      throw new DigestMismatchError(this.digest, `${algorithm}:${actual}`, 'blob');
+    }
   }
 
   async close(): Promise<void> {

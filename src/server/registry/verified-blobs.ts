@@ -12,6 +12,8 @@ export const DEFAULT_VERIFIED_BLOBS = 8192;
  */
 export class VerifiedBlobs {
   private readonly entries = new Map<string, string>();
+  /** Checks running now, by digest and file state. */
+  private readonly checking = new Map<string, Promise<void>>();
 
   constructor(private readonly max = DEFAULT_VERIFIED_BLOBS) {}
 
@@ -34,6 +36,29 @@ export class VerifiedBlobs {
       const oldest = this.entries.keys().next().value as string;
       this.entries.delete(oldest);
     }
+  }
+
+  /**
+   * Check a file that {@link has} does not know: settles once `check` (which rejects on a
+   * mismatch) did, run once however many readers ask while it runs: after a restart, 64
+   * clients pulling one layer start one hash, not 64. Success is remembered; a failure is
+   * not (the next reader checks again).
+   */
+  verify(digest: string, file: BlobFileIdentity, check: () => Promise<void>): Promise<void> {
+    const key = `${digest} ${keyOf(file)}`;
+    let running = this.checking.get(key);
+    if (!running) {
+      running = (async () => {
+        try {
+          await check();
+          this.add(digest, file);
+        } finally {
+          this.checking.delete(key);
+        }
+      })();
+      this.checking.set(key, running);
+    }
+    return running;
   }
 
   /** How many files are remembered. */

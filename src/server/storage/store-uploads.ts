@@ -12,17 +12,19 @@ import {
 } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
-import { createDigester, type DigestAlgorithm, parseDigest } from '../../digest/index.js';
+import { type DigestAlgorithm, parseDigest } from '../../digest/index.js';
 import { FileLock } from '../../store/index.js';
 import { PositionalWriter } from '../../store/positional-writer.js';
 import { feedSink } from '../../transport/body-sink.js';
+import { type FileHash, FileHasher } from './file-hasher.js';
 import type { UploadChunkOptions, UploadState } from './registry-storage.js';
 import { RegistryStorageError, uploadUnknown } from './storage-error.js';
 
-/** The hash of an upload kept in memory between chunks, valid only for that file state. */
+/** The hash of an upload kept between chunks, valid only for that file state. */
 interface RunningHash {
   algorithm: DigestAlgorithm;
-  hash: ReturnType<typeof createDigester>;
+  /** Hashed on the hashing thread as the file grows. */
+  hash: FileHash;
   /** The file state the hash covers; any other state means another process wrote. */
   offset: number;
   ino: number;
@@ -58,10 +60,12 @@ export interface FinishedUpload {
  * waiting; a second request on a busy session is refused (`busy`) with the offset.
  *
  * Verifying at completion: Node cannot save a sha256 state, so a process keeps the hash
- * of the chunks it wrote in memory, tied to the file's inode, size and mtime after its
- * last write. When the same process finishes the upload and the file is as it left it,
- * that hash is the digest; otherwise (another process wrote a chunk, this one restarted,
- * or the client asks for another algorithm) the file is hashed from disk, once.
+ * of the chunks it wrote, tied to the file's inode, size and mtime after its last write.
+ * The hash is computed on a thread of its own ({@link FileHasher}), which reads the file
+ * back as it grows. When the same process finishes the upload and the file is as it left
+ * it, that hash is the digest; otherwise (another process wrote a chunk, this one
+ * restarted, or the client asks for another algorithm) the file is hashed from disk,
+ * once, on that thread too.
  */
 export class StoreUploads {
   private readonly running = new Map<string, RunningHash>();
@@ -129,7 +133,7 @@ export class StoreUploads {
     const lock = await this.lock(name, id);
     const dir = this.sessionDir(id);
     const dispose = async () => {
-      this.running.delete(id);
+      this.forget(id);
       await rm(dir, { recursive: true, force: true });
       await lock.release();
     };
@@ -158,7 +162,7 @@ export class StoreUploads {
     if ((await this.repositoryOf(dir)) !== name) return false;
     const lock = await this.lock(name, id);
     try {
-      this.running.delete(id);
+      this.forget(id);
       await rm(dir, { recursive: true, force: true });
       return true;
     } finally {
@@ -182,7 +186,7 @@ export class StoreUploads {
       if (!lock) continue;
       try {
         if (!dryRun) await rm(dir, { recursive: true, force: true });
-        this.running.delete(id);
+        this.forget(id);
         out.removed++;
         out.bytes += info.isFile() ? info.size : 0;
       } finally {
@@ -253,14 +257,17 @@ export class StoreUploads {
           : offset === 0
             ? {
                 algorithm: 'sha256' as const,
-                hash: createDigester('sha256'),
+                hash: FileHasher.shared.open(path, 'sha256'),
                 offset,
                 ino: 0,
                 mtimeNs: 0n,
               }
             : undefined;
+      if (known && known !== running) known.hash.discard();
       this.running.delete(id);
-      const writer = new PositionalWriter(file, offset, { hash: running?.hash });
+      const writer = new PositionalWriter(file, offset, {
+        onWritten: running && ((position) => running.hash.extend(position)),
+      });
       const cap = this.maxBlobBytes;
       const length = options.length;
       let failed = false;
@@ -288,7 +295,8 @@ export class StoreUploads {
       } finally {
         // What reached the file stays: the client asks for the offset and resumes. A
         // broken chunk's hash no longer matches the file, so it is dropped.
-        if (!failed && running) {
+        if (failed) running?.hash.discard();
+        else if (running) {
           const after = await file.stat({ bigint: true });
           running.offset = Number(after.size);
           running.ino = Number(after.ino);
@@ -305,8 +313,14 @@ export class StoreUploads {
   private remember(id: string, running: RunningHash): void {
     this.running.set(id, running);
     while (this.running.size > MAX_RUNNING_HASHES) {
-      this.running.delete(this.running.keys().next().value as string);
+      this.forget(this.running.keys().next().value as string);
     }
+  }
+
+  /** Drop session `id`'s running hash, if any. */
+  private forget(id: string): void {
+    this.running.get(id)?.hash.discard();
+    this.running.delete(id);
   }
 
   /** The hex digest of the session's data: the running hash if still valid, else from disk. */
@@ -319,29 +333,18 @@ export class StoreUploads {
     const info = await stat(path, { bigint: true });
     const known = this.running.get(id);
     this.running.delete(id);
+    signal?.throwIfAborted();
+    const size = Number(info.size);
     if (
       known &&
       known.algorithm === algorithm &&
-      known.offset === Number(info.size) &&
+      known.offset === size &&
       known.ino === Number(info.ino) &&
       known.mtimeNs === info.mtimeNs
     ) {
-      return known.hash.digest('hex');
+      return known.hash.digest(size);
     }
-    const hash = createDigester(algorithm);
-    const file = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW);
-    try {
-      const buffer = Buffer.allocUnsafe(1 << 20);
-      for (let position = 0; ; ) {
-        signal?.throwIfAborted();
-        const { bytesRead } = await file.read(buffer, 0, buffer.length, position);
-        if (bytesRead === 0) break;
-        hash.update(buffer.subarray(0, bytesRead));
-        position += bytesRead;
-      }
-    } finally {
-      await file.close();
-    }
-    return hash.digest('hex');
+    known?.hash.discard();
+    return FileHasher.shared.open(path, algorithm).digest(size);
   }
 }

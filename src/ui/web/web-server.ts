@@ -2,6 +2,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import { pipeline } from 'node:stream/promises';
 import { InvalidArgumentError, isOcipeekError, ListenError } from '../../errors/index.js';
+import { keepConnectionsAlive } from '../../server/keep-alive.js';
 import { parseListenAddress } from '../../server/registry/listen-address.js';
 import { unescapeName } from '../../tar/name-codec.js';
 import { isLoopbackRegistry } from '../../transport/index.js';
@@ -174,6 +175,7 @@ export async function startWebExplorer(
   const server = createServer((req, res) => {
     void handle(req, res).catch((err: unknown) => fail(req, res, err, data));
   });
+  keepConnectionsAlive(server);
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       return send(res, 405, 'text/plain', 'the explorer only reads\n');

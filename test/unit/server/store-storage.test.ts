@@ -7,6 +7,7 @@ import { after, before, describe, it } from 'node:test';
 import { writeExampleLayout } from '../../../src/example/index.js';
 import { MediaType } from '../../../src/media/index.js';
 import { VerifiedBlobs } from '../../../src/server/registry/verified-blobs.js';
+import { FileHasher } from '../../../src/server/storage/file-hasher.js';
 import { RegistryStorageError } from '../../../src/server/storage/storage-error.js';
 import { StoreStorage } from '../../../src/server/storage/store-storage.js';
 import { Store } from '../../../src/store/index.js';
@@ -110,6 +111,46 @@ describe('StoreStorage: the registry storage over the ocipeek store', () => {
     assert.deepEqual(await readdir(join(storage.store.dir, '.ocipeek', 'uploads')), []);
   });
 
+  it('hashes a large upload on the hashing thread and still refuses it corrupted', async () => {
+    // Several MiB in chunks: the thread hashes while the chunks arrive (not only at the end).
+    const bytes = randomBytes(6 * 1024 * 1024 + 7);
+    const digest = sha256(bytes);
+    const corrupted = Buffer.from(bytes);
+    corrupted[4_000_001] = (corrupted[4_000_001] as number) ^ 0x01;
+    const digests: string[] = [];
+    const ask = FileHasher.prototype.ask;
+    FileHasher.prototype.ask = function (this: FileHasher, request) {
+      const answer = ask.call(this, request);
+      void answer.then((hex) => digests.push(hex)).catch(() => {});
+      return answer;
+    };
+    try {
+      const push = async (data: Buffer) => {
+        const up = await storage.startUpload('team/big');
+        for (let at = 0; at < data.length; at += 1_500_000) {
+          await storage.appendUpload('team/big', up.id, body(data.subarray(at, at + 1_500_000)), {
+            start: at,
+          });
+        }
+        return storage.completeUpload('team/big', up.id, digest);
+      };
+      await assert.rejects(
+        push(corrupted),
+        (e: unknown) => e instanceof RegistryStorageError && e.problem === 'digest-invalid',
+      );
+      assert.equal(await storage.store.hasBlob(digest), undefined);
+      assert.deepEqual(await push(bytes), { digest, size: bytes.length });
+      assert.ok((await readFile(storage.store.blobPath(digest))).equals(bytes));
+      assert.deepEqual(
+        digests,
+        [sha256(corrupted), digest].map((d) => d.slice('sha256:'.length)),
+        'both digests came from the hashing thread',
+      );
+    } finally {
+      FileHasher.prototype.ask = ask;
+    }
+  });
+
   it('continues an upload in another process (another instance) and verifies it from disk', async () => {
     const other = await StoreStorage.open(storage.store.dir);
     const bytes = randomBytes(70_000);
@@ -185,6 +226,52 @@ describe('StoreStorage: the registry storage over the ocipeek store', () => {
       assert.deepEqual(known, [true, false]);
     } finally {
       VerifiedBlobs.prototype.has = has;
+    }
+  });
+
+  it('hashes a blob once for concurrent first readers after a restart, and refuses it corrupt', async () => {
+    const bytes = randomBytes(3 * 1024 * 1024 + 5);
+    const digest = await pushBlob(storage, 'team/first', bytes);
+    const hashes: string[] = [];
+    const ask = FileHasher.prototype.ask;
+    FileHasher.prototype.ask = function (this: FileHasher, request) {
+      hashes.push(request.op);
+      return ask.call(this, request);
+    };
+    try {
+      // A new instance on the same store: what the first one verified is not known here.
+      const restarted = await StoreStorage.open(storage.store.dir);
+      const readers = await Promise.all(
+        [0, 1, 2].map(() => restarted.openBlob('team/first', digest)),
+      );
+      const ranged = await restarted.openBlob('team/first', digest);
+      const got = await Promise.all([
+        ...readers.map(async (b) => readAll(await b!.read())),
+        (async () => readAll(await ranged!.read({ range: { start: 10, end: 19 } })))(),
+      ]);
+      for (const g of got.slice(0, 3)) assert.ok(g.equals(bytes));
+      assert.ok(got[3]!.equals(bytes.subarray(10, 20)));
+      assert.deepEqual(hashes, ['digest'], 'four first readers, one hash');
+      const again = await restarted.openBlob('team/first', digest);
+      assert.ok((await readAll(await again!.read())).equals(bytes));
+      assert.equal(hashes.length, 1, 'known good afterwards');
+
+      // Corrupted in place (same size) under another restart: every concurrent reader
+      // fails before the end, still with one hash.
+      const corrupt = Buffer.from(bytes);
+      corrupt[2_000_000] = (corrupt[2_000_000] as number) ^ 0x80;
+      await writeFile(storage.store.blobPath(digest), corrupt);
+      hashes.length = 0;
+      const third = await StoreStorage.open(storage.store.dir);
+      const bad = await Promise.all([0, 1].map(() => third.openBlob('team/first', digest)));
+      const outcomes = await Promise.allSettled(bad.map(async (b) => readAll(await b!.read())));
+      for (const o of outcomes) {
+        assert.equal(o.status, 'rejected');
+        assert.match(String((o as PromiseRejectedResult).reason), /digest mismatch/);
+      }
+      assert.deepEqual(hashes, ['digest']);
+    } finally {
+      FileHasher.prototype.ask = ask;
     }
   });
 
