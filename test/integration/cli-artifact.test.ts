@@ -321,6 +321,149 @@ describe('ocipeek artifact push|attach|pull (OCI 1.1 artifacts, referrers)', () 
     assert.deepEqual(fromStore.manifests, [fromRegistry.manifests[0]]);
   });
 
+  it('attach to store:REF: named REPO@DIGEST, listed by referrers, kept by prune, pulled back', async () => {
+    const store = join(dir.path, 'attach-store');
+    const subject = `${reg.host}/art/app:v1`;
+    const p = await runCli(['--store', store, 'pull', subject]);
+    assert.equal(p.code, 0, p.stderr);
+    const r = await runCli([
+      '--store',
+      store,
+      'artifact',
+      'attach',
+      `store:${subject}`,
+      sbom,
+      '--artifact-type',
+      'application/vnd.example.sbom',
+      '--json',
+    ]);
+    assert.equal(r.code, 0, r.stderr);
+    const pushed = JSON.parse(r.out);
+    assert.equal(pushed.subject, image.descriptor.digest);
+    assert.equal(pushed.referrers, undefined, 'nothing is sent to the registry');
+    assert.deepEqual(pushed.manifest.subject, {
+      mediaType: image.descriptor.mediaType,
+      digest: image.descriptor.digest,
+      size: image.descriptor.size,
+    });
+    // The registry knows nothing of it: the attach wrote only into the store.
+    const remote = JSON.parse((await runCli(['referrers', subject, '--json'])).out);
+    assert.ok(!remote.manifests.some((d: { digest: string }) => d.digest === pushed.digest));
+    const index = JSON.parse(await readFile(join(store, 'index.json'), 'utf8'));
+    const names = index.manifests.map(
+      (d: { annotations?: Record<string, string> }) =>
+        d.annotations?.['org.opencontainers.image.ref.name'],
+    );
+    assert.ok(names.includes(`${reg.host}/art/app@${pushed.digest}`), names.join(' '));
+    const pruned = await runCli(['--store', store, 'prune']);
+    assert.equal(pruned.code, 0, pruned.stderr);
+    const listed = await runCli(['--store', store, 'referrers', `store:${subject}`, '--json']);
+    assert.equal(listed.code, 0, listed.stderr);
+    assert.deepEqual(
+      JSON.parse(listed.out).manifests.map((d: { digest: string; artifactType: string }) => [
+        d.digest,
+        d.artifactType,
+      ]),
+      [[pushed.digest, 'application/vnd.example.sbom']],
+    );
+    const out = join(dir.path, 'from-store');
+    const got = await runCli([
+      '--store',
+      store,
+      'artifact',
+      'pull',
+      `store:${reg.host}/art/app@${pushed.digest}`,
+      '-o',
+      out,
+    ]);
+    assert.equal(got.code, 0, got.stderr);
+    assert.deepEqual(await readFile(join(out, 'sbom.json')), SBOM);
+    const missing = await runCli([
+      '--store',
+      store,
+      'artifact',
+      'attach',
+      `store:${reg.host}/art/app:nope`,
+      sbom,
+      '--artifact-type',
+      'application/vnd.example.sbom',
+    ]);
+    assert.equal(missing.code, 1);
+    assert.match(missing.stderr, /^ocipeek: .*art\/app:nope is not in the store/);
+  });
+
+  it('push --subject to an OCI layout (tag or digest): listed by referrers, read by skopeo', async () => {
+    const target = join(dir.path, 'subject-layout');
+    await skopeo(['copy', `oci:${layout}:v1`, `oci:${target}:v1`]);
+    const byTag = await runCli([
+      'artifact',
+      'push',
+      `oci:${target}:notes`,
+      notes,
+      '--artifact-type',
+      'application/vnd.example.notes',
+      '--subject',
+      'v1',
+      '--json',
+    ]);
+    assert.equal(byTag.code, 0, byTag.stderr);
+    const tagged = JSON.parse(byTag.out);
+    assert.equal(tagged.subject, image.descriptor.digest);
+    const byDigest = await runCli([
+      'artifact',
+      'push',
+      `oci:${target}`,
+      sbom,
+      '--artifact-type',
+      'application/vnd.example.sbom',
+      '--subject',
+      image.descriptor.digest,
+      '--json',
+    ]);
+    assert.equal(byDigest.code, 0, byDigest.stderr);
+    const untagged = JSON.parse(byDigest.out);
+    const raw = JSON.parse(
+      (await skopeoRaw(['inspect', '--raw', `oci:${target}:notes`])).toString(),
+    );
+    assert.deepEqual(raw.subject, {
+      mediaType: image.descriptor.mediaType,
+      digest: image.descriptor.digest,
+      size: image.descriptor.size,
+    });
+    const listed = JSON.parse((await runCli(['referrers', `oci:${target}:v1`, '--json'])).out);
+    assert.deepEqual(
+      listed.manifests.map((d: { digest: string }) => d.digest).sort(),
+      [tagged.digest, untagged.digest].sort(),
+    );
+    const unknown = await runCli([
+      'artifact',
+      'push',
+      `oci:${target}`,
+      notes,
+      '--artifact-type',
+      'application/x',
+      '--subject',
+      `sha256:${'1'.repeat(64)}`,
+    ]);
+    assert.equal(unknown.code, 1);
+    assert.equal(
+      unknown.stderr,
+      `ocipeek: --subject sha256:${'1'.repeat(64)} is not in oci:${target}\n`,
+    );
+    const archive = await runCli([
+      'artifact',
+      'push',
+      `oci-archive:${join(dir.path, 'a.tar')}`,
+      notes,
+      '--artifact-type',
+      'application/x',
+      '--subject',
+      'v1',
+    ]);
+    assert.equal(archive.code, 2);
+    assert.match(archive.stderr, /--subject needs a registry, oci:DIR or store: destination/);
+  });
+
   it('a folder is pushed as oras packs one and unpacked on pull; a hostile folder layer writes nothing', async () => {
     const folder = join(dir.path, 'site');
     await mkdir(join(folder, 'css'), { recursive: true });
