@@ -464,6 +464,59 @@ describe('ocipeek artifact push|attach|pull (OCI 1.1 artifacts, referrers)', () 
     assert.match(archive.stderr, /--subject needs a registry, oci:DIR or store: destination/);
   });
 
+  it("every artifact form follows image-spec 1.1's artifact guidance and skopeo copies it unchanged", async () => {
+    // No oras CLI here: the check is the guidance itself and skopeo's copy both ways.
+    const source = join(dir.path, 'guide-layout');
+    await skopeo(['copy', `oci:${layout}:v1`, `oci:${source}:v1`]);
+    const folder = join(dir.path, 'guide-folder');
+    await mkdir(folder);
+    await writeFile(join(folder, 'a.txt'), 'a\n');
+    const forms: Record<string, string[]> = {
+      files: [notes, `${sbom}:application/spdx+json`],
+      folder: [folder],
+      bare: ['--annotation', 'org.example.note=no files'],
+      referrer: [notes, '--subject', 'v1'],
+    };
+    for (const [tag, args] of Object.entries(forms)) {
+      const r = await runCli([
+        'artifact',
+        'push',
+        `oci:${source}:${tag}`,
+        ...args,
+        '--artifact-type',
+        `application/vnd.example.${tag}`,
+      ]);
+      assert.equal(r.code, 0, `${tag}: ${r.stderr}`);
+    }
+    const back = join(dir.path, 'guide-back');
+    for (const tag of Object.keys(forms)) {
+      const bytes = await skopeoRaw(['inspect', '--raw', `oci:${source}:${tag}`]);
+      const m = JSON.parse(bytes.toString());
+      assert.equal(m.schemaVersion, 2);
+      assert.equal(m.mediaType, 'application/vnd.oci.image.manifest.v1+json');
+      assert.equal(m.artifactType, `application/vnd.example.${tag}`, tag);
+      assert.deepEqual(m.config, EMPTY, `${tag}: the config is the empty descriptor`);
+      assert.ok(m.layers.length >= 1, `${tag}: at least one layer`);
+      if (tag === 'bare') {
+        assert.deepEqual(m.layers, [EMPTY], 'no files: the one empty layer the guidance asks for');
+      } else {
+        for (const l of m.layers) assert.ok(l.annotations['org.opencontainers.image.title'], tag);
+      }
+      assert.match(m.annotations['org.opencontainers.image.created'], /^\d{4}-\d\d-\d\dT[\d:]+Z$/);
+      assert.equal(m.subject?.digest, tag === 'referrer' ? image.descriptor.digest : undefined);
+      // skopeo: layout -> registry -> layout, the manifest bytes never change.
+      const remote = `docker://${reg.host}/guide/art:${tag}`;
+      await skopeo(['copy', '--dest-tls-verify=false', `oci:${source}:${tag}`, remote]);
+      await skopeo(['copy', '--src-tls-verify=false', remote, `oci:${back}:${tag}`]);
+      assert.deepEqual(await inspectRaw(reg, `guide/art:${tag}`), bytes, tag);
+      assert.deepEqual(await skopeoRaw(['inspect', '--raw', `oci:${back}:${tag}`]), bytes, tag);
+    }
+    const out = join(dir.path, 'guide-pulled');
+    const p = await runCli(['artifact', 'pull', `oci:${back}:folder`, '-o', out]);
+    assert.equal(p.code, 0, p.stderr);
+    assert.equal(await readFile(join(out, 'guide-folder/a.txt'), 'utf8'), 'a\n');
+  });
+
   it('a folder is pushed as oras packs one and unpacked on pull; a hostile folder layer writes nothing', async () => {
     const folder = join(dir.path, 'site');
     await mkdir(join(folder, 'css'), { recursive: true });

@@ -37,8 +37,8 @@ export function registerArtifact(program: Command): void {
     .description('push FILEs as an artifact to REF (a registry, oci:DIR[:TAG] or store:REF)')
     .argument('<ref>', 'where the artifact goes')
     .argument(
-      '<files...>',
-      'FILE[:MEDIATYPE] (default application/octet-stream); a folder is packed as a tar+gzip layer',
+      '[files...]',
+      'FILE[:MEDIATYPE] (default application/octet-stream); a folder is packed as a tar+gzip layer; none: annotations only',
     )
     .requiredOption(
       '--artifact-type <type>',
