@@ -8,9 +8,14 @@ import { InvalidArgumentError } from '../errors/index.js';
 import type { Platform } from '../media/index.js';
 import { type OpenPlaceOptions, openDestination } from '../places/index.js';
 import { parsePlatform } from '../platform/index.js';
-import type { ImageDestination, ImageSource, Place } from '../source/index.js';
+import {
+  type ImageDestination,
+  type ImageSource,
+  type Place,
+  parsePlace,
+} from '../source/index.js';
 import type { CliContext } from './context.js';
-import { formatBytes, printJson, printLines } from './format.js';
+import { formatBytes, printJson, printList } from './format.js';
 import { createPullProgress } from './pull-progress.js';
 
 /** The platform options `copy`, `export` and `import` share. */
@@ -91,17 +96,28 @@ export async function runCopy(
     progress?.stop();
     await source.close();
   }
+  // An archive written to stdout owns it: the report goes to stderr, so the tar stays whole.
+  const out = writesStdout(to) ? process.stderr : process.stdout;
   if (options.json || ctx.options.json) {
-    printJson({ source: source.description, destination: destination.description, ...result });
+    printJson({ source: source.description, destination: destination.description, ...result }, out);
   } else {
     const { copied, skipped, mounted } = result.blobs;
     const converted =
       result.digest !== result.sourceDigest ? ` (converted from ${result.sourceDigest})` : '';
-    printLines(
-      `${options.verb ?? 'copied'} ${source.description} -> ${destination.description}`,
-      `digest: ${result.digest}${converted}`,
-      `blobs: ${copied} copied (${formatBytes(result.bytesCopied)}), ${skipped} already there, ${mounted} mounted`,
+    printList(
+      [
+        `${options.verb ?? 'copied'} ${source.description} -> ${destination.description}`,
+        `digest: ${result.digest}${converted}`,
+        `blobs: ${copied} copied (${formatBytes(result.bytesCopied)}), ${skipped} already there, ${mounted} mounted`,
+      ],
+      out,
     );
   }
   return result;
+}
+
+/** An archive place whose path is `-` (`openDestination` writes it to stdout). */
+function writesStdout(to: Place | string): boolean {
+  const place = typeof to === 'string' ? parsePlace(to) : to;
+  return (place.kind === 'oci-archive' || place.kind === 'docker-archive') && place.path === '-';
 }
