@@ -5,6 +5,7 @@ import {
   copyImage,
 } from '../copy/index.js';
 import { InvalidArgumentError } from '../errors/index.js';
+import { LayoutSource } from '../layout/index.js';
 import type { Platform } from '../media/index.js';
 import { type OpenPlaceOptions, openDestination } from '../places/index.js';
 import { parsePlatform } from '../platform/index.js';
@@ -14,6 +15,7 @@ import {
   type Place,
   parsePlace,
 } from '../source/index.js';
+import { partialIndexOf } from '../store/partial-index.js';
 import type { CliContext } from './context.js';
 import { formatBytes, printJson, printList } from './format.js';
 import { createPullProgress } from './pull-progress.js';
@@ -67,6 +69,7 @@ export async function runCopy(
     await source.close();
     throw err;
   }
+  await warnPartial(source, options);
   const progress = await createPullProgress();
   const onProgress = progress
     ? (e: CopyProgress) => {
@@ -120,4 +123,17 @@ export async function runCopy(
 function writesStdout(to: Place | string): boolean {
   const place = typeof to === 'string' ? parsePlace(to) : to;
   return (place.kind === 'oci-archive' || place.kind === 'docker-archive') && place.path === '-';
+}
+
+/**
+ * `--all-platforms` from a stored index cut to the platforms pulled copies only those:
+ * said, since the result is not the registry's index (its digest differs).
+ */
+async function warnPartial(source: ImageSource, options: CopyImageOptions): Promise<void> {
+  if (!options.allPlatforms || !(source instanceof LayoutSource) || source.kind !== 'store') return;
+  const of = partialIndexOf(await source.rootEntry({ signal: options.signal }));
+  if (!of) return;
+  process.stderr.write(
+    `warning: ${source.description} holds only the platforms pulled of ${of} (pull it with --all-platforms for every one)\n`,
+  );
 }

@@ -4,6 +4,7 @@ import {
   OcipeekError,
   PlatformNotFoundError,
 } from '../errors/index.js';
+import type { LayoutSource } from '../layout/index.js';
 import { isIndexMediaType, type Platform } from '../media/index.js';
 import type { Reference } from '../ref/index.js';
 import type { RegistryClient } from '../registry/index.js';
@@ -41,10 +42,13 @@ export interface SourceChoice {
    * - `registry-failed`: the HEAD failed (`error`), so the store's copy is read, last
    *   confirmed at `checkedAt` when the store knows;
    * - `offline`: policy `never`, the registry is not asked;
-   * - `remote`: `docker://` or policy `always`, the store is not looked at.
+   * - `remote`: `docker://` or policy `always`, the store is not looked at;
+   * - `partial`: the store holds only some platforms of the tag's index, and the caller
+   *   asked for the whole of it (`wholeIndex`).
    */
   reason:
     | 'not-stored'
+    | 'partial'
     | 'stored'
     | 'tag-current'
     | 'tag-moved'
@@ -87,6 +91,12 @@ export interface OpenPlaceImageOptions extends OpenPlaceOptions {
   refreshStore?: boolean;
   /** Told which source was chosen and why (the CLI's `--verbose` and its warnings). */
   onSource?: (choice: SourceChoice) => void;
+  /**
+   * The caller reads the root as the registry serves it (its digest, its manifest, every
+   * platform), not one platform: a stored index cut to the platforms pulled is not it,
+   * so the registry is read (offline: a `NotFoundError` saying to pull every platform).
+   */
+  wholeIndex?: boolean;
 }
 
 /**
@@ -116,9 +126,12 @@ export async function openPlaceSource(
   // A short name may stand for several references (registries.conf): the first stored wins.
   let stored: ImageSource | undefined;
   let storedPlace = p;
+  let partial = false;
   for (const ref of store ? placeCandidates(p, options.client) : []) {
     const candidate = storeSource(ref, { store: store as Store });
-    if (await holdsImage(candidate, options)) {
+    const holds = await holdsImage(candidate, options);
+    partial ||= holds === 'partial';
+    if (holds === true) {
       stored = candidate;
       storedPlace = { ...p, ref };
       break;
@@ -128,10 +141,12 @@ export async function openPlaceSource(
     if (policy === 'never') {
       const where = store ? `the store ${store.dir}` : 'the store (there is none)';
       throw new NotFoundError(
-        `${p.ref} is not in ${where}, and offline use never asks the registry`,
+        partial
+          ? `${p.ref}: ${where} holds only some platforms of its index, and offline use never asks the registry (pull it with --all-platforms)`
+          : `${p.ref} is not in ${where}, and offline use never asks the registry`,
       );
     }
-    tell({ source: 'registry', reason: 'not-stored' });
+    tell({ source: 'registry', reason: partial ? 'partial' : 'not-stored' });
     return openSource(p, options);
   }
   if (policy !== 'newer' || p.ref.digest) {
@@ -224,9 +239,17 @@ async function storedDigest(store: Store, ref: Reference, signal?: AbortSignal):
   return sourceDigestOf(found);
 }
 
-/** Whether `source` has everything to resolve the image (manifests and config). */
-async function holdsImage(source: ImageSource, options: OpenPlaceImageOptions): Promise<boolean> {
+/**
+ * Whether the stored `source` has everything to resolve the image (manifests and
+ * config); `partial` when it is an index cut to some platforms and `wholeIndex` asks
+ * for all of them.
+ */
+async function holdsImage(
+  source: LayoutSource,
+  options: OpenPlaceImageOptions,
+): Promise<boolean | 'partial'> {
   try {
+    if (options.wholeIndex && partialIndexOf(await source.rootEntry(options))) return 'partial';
     await resolveImage(source, { platform: options.platform, signal: options.signal });
     return true;
   } catch (err) {

@@ -20,7 +20,8 @@ export function registerInspect(program: Command): void {
     )
     .action(async (refArg: string, opts: { json?: boolean; format?: string }, cmd: Command) => {
       const ctx = await contextFor(cmd);
-      const source = await openCliSource(cmd, refArg);
+      // Digest and platforms are the root's: a stored index cut to some is not it.
+      const source = await openCliSource(cmd, refArg, { wholeIndex: true });
       const info = await inspectImage(source, {
         platform: ctx.platform,
         signal: ctx.signal,
