@@ -16,7 +16,7 @@ export {
   evictCached,
   listCachedImages,
 } from '../server/cache/cache-inventory.js';
-export { readUsage, type UsageTimes } from '../server/cache/cache-usage.js';
+export { readUsage, type UsageLookup, type UsageTimes } from '../server/cache/cache-usage.js';
 export {
   PullThroughCache,
   type PullThroughCacheOptions,
