@@ -28,9 +28,9 @@ import type {
   StoredDocument,
   StoredManifest,
   UploadChunkOptions,
-  UploadState,
 } from './registry-storage.js';
 import { refNameOf } from './repository-names.js';
+import { SessionUploads } from './session-uploads.js';
 import { RegistryStorageError } from './storage-error.js';
 import { collectStoreGarbage } from './store-gc.js';
 import { StoreRecords } from './store-records.js';
@@ -59,9 +59,9 @@ export interface StoreStorageOptions {
  *   check or name (the store's pins, which `prune` honours) and records them before the
  *   pin goes; the collector keeps anything recorded in the last hour.
  */
-export class StoreStorage implements RegistryStorage {
+export class StoreStorage extends SessionUploads implements RegistryStorage {
   private readonly records: StoreRecords;
-  private readonly uploads: StoreUploads;
+  protected readonly uploads: StoreUploads;
   private readonly reach: TagReach;
   private readonly verified = new VerifiedBlobs();
 
@@ -69,6 +69,7 @@ export class StoreStorage implements RegistryStorage {
     readonly store: Store,
     private readonly options: StoreStorageOptions = {},
   ) {
+    super();
     const ocipeek = join(store.dir, '.ocipeek');
     this.records = new StoreRecords(join(store.rootsDir, 'registry'), store.tmpDir);
     this.uploads = new StoreUploads(join(ocipeek, 'uploads'), store.locksDir, options.maxBlobBytes);
@@ -216,23 +217,6 @@ export class StoreStorage implements RegistryStorage {
 
   // ---- uploads ----
 
-  startUpload(name: string): Promise<UploadState> {
-    return this.uploads.start(name);
-  }
-
-  uploadState(name: string, id: string): Promise<UploadState | undefined> {
-    return this.uploads.state(name, id);
-  }
-
-  appendUpload(
-    name: string,
-    id: string,
-    chunk: Readable,
-    options: UploadChunkOptions = {},
-  ): Promise<UploadState> {
-    return this.uploads.append(name, id, chunk, options);
-  }
-
   async completeUpload(
     name: string,
     id: string,
@@ -278,10 +262,6 @@ export class StoreStorage implements RegistryStorage {
       const { dev, ino, size, mtimeNs, ctimeNs } = now;
       this.verified.add(digest, { dev, ino, size, mtimeNs, ctimeNs });
     }
-  }
-
-  async cancelUpload(name: string, id: string): Promise<boolean> {
-    return this.uploads.cancel(name, id);
   }
 
   // ---- manifests and tags ----
