@@ -43,6 +43,13 @@ const EMPTY = {
   size: 2,
 };
 
+/** The `subject` an artifact about `image` carries: its descriptor cut to three fields. */
+const subjectOf = (image: BuiltImage) => ({
+  mediaType: image.descriptor.mediaType,
+  digest: image.descriptor.digest,
+  size: image.descriptor.size,
+});
+
 describe('ocipeek artifact push|attach|pull (OCI 1.1 artifacts, referrers)', () => {
   let reg: RunningRegistry;
   let server: RunningRegistryServer;
@@ -101,11 +108,7 @@ describe('ocipeek artifact push|attach|pull (OCI 1.1 artifacts, referrers)', () 
     assert.equal(raw.mediaType, 'application/vnd.oci.image.manifest.v1+json');
     assert.equal(raw.artifactType, 'application/vnd.example.sbom');
     assert.deepEqual(raw.config, EMPTY);
-    assert.deepEqual(raw.subject, {
-      mediaType: image.descriptor.mediaType,
-      digest: image.descriptor.digest,
-      size: image.descriptor.size,
-    });
+    assert.deepEqual(raw.subject, subjectOf(image));
     assert.equal(raw.layers.length, 1);
     assert.equal(raw.layers[0].mediaType, 'application/spdx+json');
     assert.equal(raw.layers[0].size, SBOM.length);
@@ -341,11 +344,7 @@ describe('ocipeek artifact push|attach|pull (OCI 1.1 artifacts, referrers)', () 
     const pushed = JSON.parse(r.out);
     assert.equal(pushed.subject, image.descriptor.digest);
     assert.equal(pushed.referrers, undefined, 'nothing is sent to the registry');
-    assert.deepEqual(pushed.manifest.subject, {
-      mediaType: image.descriptor.mediaType,
-      digest: image.descriptor.digest,
-      size: image.descriptor.size,
-    });
+    assert.deepEqual(pushed.manifest.subject, subjectOf(image));
     // The registry knows nothing of it: the attach wrote only into the store.
     const remote = JSON.parse((await runCli(['referrers', subject, '--json'])).out);
     assert.ok(!remote.manifests.some((d: { digest: string }) => d.digest === pushed.digest));
@@ -425,11 +424,7 @@ describe('ocipeek artifact push|attach|pull (OCI 1.1 artifacts, referrers)', () 
     const raw = JSON.parse(
       (await skopeoRaw(['inspect', '--raw', `oci:${target}:notes`])).toString(),
     );
-    assert.deepEqual(raw.subject, {
-      mediaType: image.descriptor.mediaType,
-      digest: image.descriptor.digest,
-      size: image.descriptor.size,
-    });
+    assert.deepEqual(raw.subject, subjectOf(image));
     const listed = JSON.parse((await runCli(['referrers', `oci:${target}:v1`, '--json'])).out);
     assert.deepEqual(
       listed.manifests.map((d: { digest: string }) => d.digest).sort(),
