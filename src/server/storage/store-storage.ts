@@ -30,7 +30,7 @@ import type {
   UploadChunkOptions,
 } from './registry-storage.js';
 import { refNameOf } from './repository-names.js';
-import { SessionUploads } from './session-uploads.js';
+import { SessionUploads, type UploadSessions } from './session-uploads.js';
 import { RegistryStorageError } from './storage-error.js';
 import { collectStoreGarbage } from './store-gc.js';
 import { StoreRecords } from './store-records.js';
@@ -61,7 +61,11 @@ export interface StoreStorageOptions {
  */
 export class StoreStorage extends SessionUploads implements RegistryStorage {
   private readonly records: StoreRecords;
-  protected readonly uploads: StoreUploads;
+  private readonly sessions: StoreUploads;
+  /** The upload sessions (files under `.ocipeek/uploads/`), for {@link SessionUploads}. */
+  protected get uploads(): UploadSessions {
+    return this.sessions;
+  }
   private readonly reach: TagReach;
   private readonly verified = new VerifiedBlobs();
 
@@ -72,7 +76,11 @@ export class StoreStorage extends SessionUploads implements RegistryStorage {
     super();
     const ocipeek = join(store.dir, '.ocipeek');
     this.records = new StoreRecords(join(store.rootsDir, 'registry'), store.tmpDir);
-    this.uploads = new StoreUploads(join(ocipeek, 'uploads'), store.locksDir, options.maxBlobBytes);
+    this.sessions = new StoreUploads(
+      join(ocipeek, 'uploads'),
+      store.locksDir,
+      options.maxBlobBytes,
+    );
     this.reach = new TagReach(store);
   }
 
@@ -175,14 +183,14 @@ export class StoreStorage extends SessionUploads implements RegistryStorage {
     source: Readable,
     options: StoragePutBlobOptions = {},
   ): Promise<StoredBlob> {
-    const session = await this.uploads.start(name);
+    const session = await this.sessions.start(name);
     try {
       return await this.completeUpload(name, session.id, digest, source, {
         signal: options.signal,
         length: options.size,
       });
     } finally {
-      await this.uploads.cancel(name, session.id).catch(() => false);
+      await this.sessions.cancel(name, session.id).catch(() => false);
     }
   }
 
@@ -224,7 +232,7 @@ export class StoreStorage extends SessionUploads implements RegistryStorage {
     chunk?: Readable,
     options: UploadChunkOptions = {},
   ): Promise<StoredBlob> {
-    const done = await this.uploads.finish(name, id, digest, chunk, options);
+    const done = await this.sessions.finish(name, id, digest, chunk, options);
     try {
       const blob = { digest, size: done.size };
       await this.withPin([digest], async () => {
@@ -348,8 +356,8 @@ export class StoreStorage extends SessionUploads implements RegistryStorage {
   }
 
   collectGarbage(options: CollectGarbageOptions = {}): Promise<CollectGarbageResult> {
-    const { store, records, uploads, reach } = this;
-    return collectStoreGarbage({ store, records, uploads, reach }, options);
+    const { store, records, sessions, reach } = this;
+    return collectStoreGarbage({ store, records, uploads: sessions, reach }, options);
   }
 
   /** `.ocipeek/NAME.json` in the store (see {@link RegistryStorage.document}). */
