@@ -16,7 +16,7 @@ export {
   evictCached,
   listCachedImages,
 } from '../server/cache/cache-inventory.js';
-export { readUsage, type UsageTimes } from '../server/cache/cache-usage.js';
+export { readUsage, type UsageLookup, type UsageTimes } from '../server/cache/cache-usage.js';
 export {
   PullThroughCache,
   type PullThroughCacheOptions,
@@ -77,6 +77,7 @@ export {
   type UploadChunkOptions,
   type UploadState,
 } from '../server/storage/registry-storage.js';
+export { SessionUploads, type UploadSessions } from '../server/storage/session-uploads.js';
 export { RegistryStorageError, type StorageProblem } from '../server/storage/storage-error.js';
 export { StoreStorage, type StoreStorageOptions } from '../server/storage/store-storage.js';
 export {

@@ -5,12 +5,19 @@ import {
   copyImage,
 } from '../copy/index.js';
 import { InvalidArgumentError } from '../errors/index.js';
+import { LayoutSource } from '../layout/index.js';
 import type { Platform } from '../media/index.js';
 import { type OpenPlaceOptions, openDestination } from '../places/index.js';
 import { parsePlatform } from '../platform/index.js';
-import type { ImageDestination, ImageSource, Place } from '../source/index.js';
+import {
+  type ImageDestination,
+  type ImageSource,
+  type Place,
+  parsePlace,
+} from '../source/index.js';
+import { partialIndexOf } from '../store/partial-index.js';
 import type { CliContext } from './context.js';
-import { formatBytes, printJson, printLines } from './format.js';
+import { formatBytes, printJson, printList } from './format.js';
 import { createPullProgress } from './pull-progress.js';
 
 /** The platform options `copy`, `export` and `import` share. */
@@ -62,6 +69,7 @@ export async function runCopy(
     await source.close();
     throw err;
   }
+  await warnPartial(source, options);
   const progress = await createPullProgress();
   const onProgress = progress
     ? (e: CopyProgress) => {
@@ -91,17 +99,41 @@ export async function runCopy(
     progress?.stop();
     await source.close();
   }
+  // An archive written to stdout owns it: the report goes to stderr, so the tar stays whole.
+  const out = writesStdout(to) ? process.stderr : process.stdout;
   if (options.json || ctx.options.json) {
-    printJson({ source: source.description, destination: destination.description, ...result });
+    printJson({ source: source.description, destination: destination.description, ...result }, out);
   } else {
     const { copied, skipped, mounted } = result.blobs;
     const converted =
       result.digest !== result.sourceDigest ? ` (converted from ${result.sourceDigest})` : '';
-    printLines(
-      `${options.verb ?? 'copied'} ${source.description} -> ${destination.description}`,
-      `digest: ${result.digest}${converted}`,
-      `blobs: ${copied} copied (${formatBytes(result.bytesCopied)}), ${skipped} already there, ${mounted} mounted`,
+    printList(
+      [
+        `${options.verb ?? 'copied'} ${source.description} -> ${destination.description}`,
+        `digest: ${result.digest}${converted}`,
+        `blobs: ${copied} copied (${formatBytes(result.bytesCopied)}), ${skipped} already there, ${mounted} mounted`,
+      ],
+      out,
     );
   }
   return result;
+}
+
+/** An archive place whose path is `-` (`openDestination` writes it to stdout). */
+function writesStdout(to: Place | string): boolean {
+  const place = typeof to === 'string' ? parsePlace(to) : to;
+  return (place.kind === 'oci-archive' || place.kind === 'docker-archive') && place.path === '-';
+}
+
+/**
+ * `--all-platforms` from a stored index cut to the platforms pulled copies only those:
+ * said, since the result is not the registry's index (its digest differs).
+ */
+async function warnPartial(source: ImageSource, options: CopyImageOptions): Promise<void> {
+  if (!options.allPlatforms || !(source instanceof LayoutSource) || source.kind !== 'store') return;
+  const of = partialIndexOf(await source.rootEntry({ signal: options.signal }));
+  if (!of) return;
+  process.stderr.write(
+    `warning: ${source.description} holds only the platforms pulled of ${of} (pull it with --all-platforms for every one)\n`,
+  );
 }

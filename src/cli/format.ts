@@ -31,9 +31,9 @@ export function table(rows: string[][]): string {
     .join('\n');
 }
 
-/** Print a value as indented JSON on stdout. */
-export function printJson(value: unknown): void {
-  process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+/** Print a value as indented JSON on stdout (or `out`). */
+export function printJson(value: unknown, out: ByteSink = process.stdout): void {
+  out.write(Buffer.from(`${JSON.stringify(value, null, 2)}\n`));
 }
 
 /** Print a few lines on stdout (for lists of any length, use {@link printList}). */

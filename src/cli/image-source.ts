@@ -78,6 +78,8 @@ export function describeSource(choice: SourceChoice): string {
   switch (choice.reason) {
     case 'not-stored':
       return 'registry (not in the store)';
+    case 'partial':
+      return 'registry (the store holds only some platforms of the index)';
     case 'stored':
       return 'store';
     case 'tag-current':
@@ -144,7 +146,7 @@ export function listingCache(ctx: CliContext): LayerIndexCache {
 export async function openCliSource(
   cmd: Command,
   placeArg: string,
-  options: { refreshStore?: boolean } = {},
+  options: Pick<OpenPlaceImageOptions, 'refreshStore' | 'wholeIndex'> = {},
 ): Promise<ImageSource> {
   const ctx = await contextFor(cmd);
   const source = await openPlaceSource(parsePlace(placeArg), {
@@ -153,6 +155,7 @@ export async function openCliSource(
     store: await existingStore(ctx),
     platform: ctx.platform,
     signal: ctx.signal,
+    wholeIndex: options.wholeIndex,
     ...sourcePolicy(ctx, options.refreshStore ?? false),
   });
   atExit(() => source.close());

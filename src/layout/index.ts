@@ -7,6 +7,7 @@ export {
   LayoutSource,
   type LayoutSourceOptions,
 } from './layout-source.js';
+export { manifestByDigest } from './manifest-by-digest.js';
 export {
   type LayoutRef,
   OciLayout,

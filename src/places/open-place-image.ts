@@ -41,10 +41,13 @@ export interface SourceChoice {
    * - `registry-failed`: the HEAD failed (`error`), so the store's copy is read, last
    *   confirmed at `checkedAt` when the store knows;
    * - `offline`: policy `never`, the registry is not asked;
-   * - `remote`: `docker://` or policy `always`, the store is not looked at.
+   * - `remote`: `docker://` or policy `always`, the store is not looked at;
+   * - `partial`: the store holds only some platforms of the tag's index, and the caller
+   *   asked for the whole of it (`wholeIndex`).
    */
   reason:
     | 'not-stored'
+    | 'partial'
     | 'stored'
     | 'tag-current'
     | 'tag-moved'
@@ -87,6 +90,12 @@ export interface OpenPlaceImageOptions extends OpenPlaceOptions {
   refreshStore?: boolean;
   /** Told which source was chosen and why (the CLI's `--verbose` and its warnings). */
   onSource?: (choice: SourceChoice) => void;
+  /**
+   * The caller reads the root as the registry serves it (its digest, its manifest, every
+   * platform), not one platform: a stored index cut to the platforms pulled is not it,
+   * so the registry is read (offline: a `NotFoundError` saying to pull every platform).
+   */
+  wholeIndex?: boolean;
 }
 
 /**
@@ -116,9 +125,12 @@ export async function openPlaceSource(
   // A short name may stand for several references (registries.conf): the first stored wins.
   let stored: LayoutSource | undefined;
   let storedPlace = p;
+  let partial = false;
   for (const ref of store ? placeCandidates(p, options.client) : []) {
     const candidate = storeSource(ref, { store: store as Store });
-    if (await holdsImage(candidate, options)) {
+    const holds = await holdsImage(candidate, options);
+    partial ||= holds === 'partial';
+    if (holds === true) {
       stored = candidate;
       storedPlace = { ...p, ref };
       break;
@@ -128,10 +140,12 @@ export async function openPlaceSource(
     if (policy === 'never') {
       const where = store ? `the store ${store.dir}` : 'the store (there is none)';
       throw new NotFoundError(
-        `${p.ref} is not in ${where}, and offline use never asks the registry`,
+        partial
+          ? `${p.ref}: ${where} holds only some platforms of its index, and offline use never asks the registry (pull it with --all-platforms)`
+          : `${p.ref} is not in ${where}, and offline use never asks the registry`,
       );
     }
-    tell({ source: 'registry', reason: 'not-stored' });
+    tell({ source: 'registry', reason: partial ? 'partial' : 'not-stored' });
     return openSource(p, options);
   }
   if (policy !== 'newer' || p.ref.digest) {
@@ -219,9 +233,17 @@ async function refreshStoredTag(
   }
 }
 
-/** Whether `source` has everything to resolve the image (manifests and config). */
-async function holdsImage(source: ImageSource, options: OpenPlaceImageOptions): Promise<boolean> {
+/**
+ * Whether the stored `source` has everything to resolve the image (manifests and
+ * config); `partial` when it is an index cut to some platforms and `wholeIndex` asks
+ * for all of them.
+ */
+async function holdsImage(
+  source: LayoutSource,
+  options: OpenPlaceImageOptions,
+): Promise<boolean | 'partial'> {
   try {
+    if (options.wholeIndex && partialIndexOf(await source.rootEntry(options))) return 'partial';
     await resolveImage(source, { platform: options.platform, signal: options.signal });
     return true;
   } catch (err) {

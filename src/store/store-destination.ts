@@ -1,7 +1,7 @@
 import type { Readable } from 'node:stream';
 import { IMAGE_NAME_ANNOTATION, REF_NAME_ANNOTATION } from '../layout/index.js';
 import type { Descriptor } from '../media/index.js';
-import type { Reference } from '../ref/index.js';
+import { Reference } from '../ref/index.js';
 import type {
   ImageDestination,
   ManifestBytes,
@@ -19,6 +19,12 @@ import { removeIdleWorkArea } from './work-area.js';
  */
 export type LayoutNaming =
   | { kind: 'reference'; ref: Reference }
+  /**
+   * Named `REPOSITORY@<root digest>`, as a pull by digest names an image: for an image
+   * whose digest is known only once written and that is found some other way (an
+   * artifact, found through its `subject`).
+   */
+  | { kind: 'digest'; repository: Reference }
   | {
       kind: 'tag';
       /** `org.opencontainers.image.ref.name`; none leaves the entry unnamed. */
@@ -106,8 +112,17 @@ export class StoreDestination implements ImageDestination {
       size: root.bytes.length,
     };
     const naming = this.naming;
-    if (naming.kind === 'reference') {
-      await this.store.tag(naming.ref, desc, { signal: options.signal });
+    if (naming.kind === 'reference' || naming.kind === 'digest') {
+      const ref =
+        naming.kind === 'reference'
+          ? naming.ref
+          : new Reference(
+              naming.repository.registry,
+              naming.repository.repository,
+              undefined,
+              root.digest,
+            );
+      await this.store.tag(ref, desc, { signal: options.signal });
       return root.digest;
     }
     const annotations: Record<string, string> = {};

@@ -1,12 +1,5 @@
 import { NotFoundError } from '../errors/index.js';
-import { LayoutSource } from '../layout/index.js';
-import {
-  type Descriptor,
-  isIndex,
-  MAX_MANIFEST_BYTES,
-  MediaType,
-  parseManifest,
-} from '../media/index.js';
+import { LayoutSource, manifestByDigest } from '../layout/index.js';
 import type { Reference } from '../ref/index.js';
 import { requiredOption } from '../util/required-option.js';
 import type { Store } from './store.js';
@@ -35,25 +28,10 @@ export function storeSource(ref: Reference, options: StoreSourceOptions): Layout
     description: `store:${ref}`,
     resolve: async (_layout, options) => {
       const found = ref.digest
-        ? await storedByDigest(store, ref.digest, options.signal)
+        ? await manifestByDigest(store.layout, ref.digest, options)
         : await store.resolve(ref, options);
       if (!found) throw new NotFoundError(`${ref} is not in the store ${store.dir}`);
       return found;
     },
   });
-}
-
-/** A digest reference is in the store when its manifest blob is. */
-async function storedByDigest(
-  store: Store,
-  digest: string,
-  signal?: AbortSignal,
-): Promise<Descriptor | undefined> {
-  const size = await store.hasBlob(digest);
-  if (size === undefined) return undefined;
-  const named = (await store.refs({ signal })).find((r) => r.descriptor.digest === digest);
-  if (named) return named.descriptor;
-  const m = parseManifest(await store.readBlob(digest, { signal, maxBytes: MAX_MANIFEST_BYTES }));
-  const mediaType = m.mediaType ?? (isIndex(m) ? MediaType.ociIndex : MediaType.ociManifest);
-  return { mediaType, digest, size };
 }

@@ -218,6 +218,8 @@ export class RegistryTransport {
     const replayable = !(req.body && typeof (req.body as Readable).pipe === 'function');
     this.options.access?.checkAllowed(req.registry, req.repository);
     let reauthenticated = false;
+    /** The last attempt carried Basic credentials the authenticator chose for a challenge. */
+    let sentBasic = false;
     let schemeSwitches = 0;
     let lastError: Buffer | undefined;
     // A body that cannot be sent twice must not be the request that finds the scheme out.
@@ -253,6 +255,15 @@ export class RegistryTransport {
         attempt--;
         continue;
       }
+      if (res.status === 401 && sentBasic) {
+        // Basic credentials are the whole decision: a 401 to them is a wrong user name or
+        // password, not a missing login (the registry's own body says "authentication
+        // required"). A token's 401 may be about scope, so it is left to the caller.
+        await discardBody(res.body);
+        throw new UnauthorizedError(
+          `unauthorized: credentials rejected by ${req.registry} (check the user name and password: ocipeek login, --authfile, --username)`,
+        );
+      }
       if (res.status === 401 && !reauthenticated) {
         const challenges = parseWwwAuthenticate(res.headers['www-authenticate'] ?? '');
         await discardBody(res.body);
@@ -261,6 +272,7 @@ export class RegistryTransport {
         }
         await this.authorize(req, challenges);
         reauthenticated = true;
+        sentBasic = !challenges.some((c) => c.scheme === 'bearer' && c.params.realm);
         attempt--;
         continue;
       }

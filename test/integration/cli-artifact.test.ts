@@ -43,6 +43,13 @@ const EMPTY = {
   size: 2,
 };
 
+/** The `subject` an artifact about `image` carries: its descriptor cut to three fields. */
+const subjectOf = (image: BuiltImage) => ({
+  mediaType: image.descriptor.mediaType,
+  digest: image.descriptor.digest,
+  size: image.descriptor.size,
+});
+
 describe('ocipeek artifact push|attach|pull (OCI 1.1 artifacts, referrers)', () => {
   let reg: RunningRegistry;
   let server: RunningRegistryServer;
@@ -101,11 +108,7 @@ describe('ocipeek artifact push|attach|pull (OCI 1.1 artifacts, referrers)', () 
     assert.equal(raw.mediaType, 'application/vnd.oci.image.manifest.v1+json');
     assert.equal(raw.artifactType, 'application/vnd.example.sbom');
     assert.deepEqual(raw.config, EMPTY);
-    assert.deepEqual(raw.subject, {
-      mediaType: image.descriptor.mediaType,
-      digest: image.descriptor.digest,
-      size: image.descriptor.size,
-    });
+    assert.deepEqual(raw.subject, subjectOf(image));
     assert.equal(raw.layers.length, 1);
     assert.equal(raw.layers[0].mediaType, 'application/spdx+json');
     assert.equal(raw.layers[0].size, SBOM.length);
@@ -319,6 +322,194 @@ describe('ocipeek artifact push|attach|pull (OCI 1.1 artifacts, referrers)', () 
     );
     assert.equal(fromStore.source, 'layout');
     assert.deepEqual(fromStore.manifests, [fromRegistry.manifests[0]]);
+  });
+
+  it('attach to store:REF: named REPO@DIGEST, listed by referrers, kept by prune, pulled back', async () => {
+    const store = join(dir.path, 'attach-store');
+    const subject = `${reg.host}/art/app:v1`;
+    const p = await runCli(['--store', store, 'pull', subject]);
+    assert.equal(p.code, 0, p.stderr);
+    const r = await runCli([
+      '--store',
+      store,
+      'artifact',
+      'attach',
+      `store:${subject}`,
+      sbom,
+      '--artifact-type',
+      'application/vnd.example.sbom',
+      '--json',
+    ]);
+    assert.equal(r.code, 0, r.stderr);
+    const pushed = JSON.parse(r.out);
+    assert.equal(pushed.subject, image.descriptor.digest);
+    assert.equal(pushed.referrers, undefined, 'nothing is sent to the registry');
+    assert.deepEqual(pushed.manifest.subject, subjectOf(image));
+    // The registry knows nothing of it: the attach wrote only into the store.
+    const remote = JSON.parse((await runCli(['referrers', subject, '--json'])).out);
+    assert.ok(!remote.manifests.some((d: { digest: string }) => d.digest === pushed.digest));
+    const index = JSON.parse(await readFile(join(store, 'index.json'), 'utf8'));
+    const names = index.manifests.map(
+      (d: { annotations?: Record<string, string> }) =>
+        d.annotations?.['org.opencontainers.image.ref.name'],
+    );
+    assert.ok(names.includes(`${reg.host}/art/app@${pushed.digest}`), names.join(' '));
+    const pruned = await runCli(['--store', store, 'prune']);
+    assert.equal(pruned.code, 0, pruned.stderr);
+    const listed = await runCli(['--store', store, 'referrers', `store:${subject}`, '--json']);
+    assert.equal(listed.code, 0, listed.stderr);
+    assert.deepEqual(
+      JSON.parse(listed.out).manifests.map((d: { digest: string; artifactType: string }) => [
+        d.digest,
+        d.artifactType,
+      ]),
+      [[pushed.digest, 'application/vnd.example.sbom']],
+    );
+    const out = join(dir.path, 'from-store');
+    const got = await runCli([
+      '--store',
+      store,
+      'artifact',
+      'pull',
+      `store:${reg.host}/art/app@${pushed.digest}`,
+      '-o',
+      out,
+    ]);
+    assert.equal(got.code, 0, got.stderr);
+    assert.deepEqual(await readFile(join(out, 'sbom.json')), SBOM);
+    const missing = await runCli([
+      '--store',
+      store,
+      'artifact',
+      'attach',
+      `store:${reg.host}/art/app:nope`,
+      sbom,
+      '--artifact-type',
+      'application/vnd.example.sbom',
+    ]);
+    assert.equal(missing.code, 1);
+    assert.match(missing.stderr, /^ocipeek: .*art\/app:nope is not in the store/);
+  });
+
+  it('push --subject to an OCI layout (tag or digest): listed by referrers, read by skopeo', async () => {
+    const target = join(dir.path, 'subject-layout');
+    await skopeo(['copy', `oci:${layout}:v1`, `oci:${target}:v1`]);
+    const byTag = await runCli([
+      'artifact',
+      'push',
+      `oci:${target}:notes`,
+      notes,
+      '--artifact-type',
+      'application/vnd.example.notes',
+      '--subject',
+      'v1',
+      '--json',
+    ]);
+    assert.equal(byTag.code, 0, byTag.stderr);
+    const tagged = JSON.parse(byTag.out);
+    assert.equal(tagged.subject, image.descriptor.digest);
+    const byDigest = await runCli([
+      'artifact',
+      'push',
+      `oci:${target}`,
+      sbom,
+      '--artifact-type',
+      'application/vnd.example.sbom',
+      '--subject',
+      image.descriptor.digest,
+      '--json',
+    ]);
+    assert.equal(byDigest.code, 0, byDigest.stderr);
+    const untagged = JSON.parse(byDigest.out);
+    const raw = JSON.parse(
+      (await skopeoRaw(['inspect', '--raw', `oci:${target}:notes`])).toString(),
+    );
+    assert.deepEqual(raw.subject, subjectOf(image));
+    const listed = JSON.parse((await runCli(['referrers', `oci:${target}:v1`, '--json'])).out);
+    assert.deepEqual(
+      listed.manifests.map((d: { digest: string }) => d.digest).sort(),
+      [tagged.digest, untagged.digest].sort(),
+    );
+    const unknown = await runCli([
+      'artifact',
+      'push',
+      `oci:${target}`,
+      notes,
+      '--artifact-type',
+      'application/x',
+      '--subject',
+      `sha256:${'1'.repeat(64)}`,
+    ]);
+    assert.equal(unknown.code, 1);
+    assert.equal(
+      unknown.stderr,
+      `ocipeek: --subject sha256:${'1'.repeat(64)} is not in oci:${target}\n`,
+    );
+    const archive = await runCli([
+      'artifact',
+      'push',
+      `oci-archive:${join(dir.path, 'a.tar')}`,
+      notes,
+      '--artifact-type',
+      'application/x',
+      '--subject',
+      'v1',
+    ]);
+    assert.equal(archive.code, 2);
+    assert.match(archive.stderr, /--subject needs a registry, oci:DIR or store: destination/);
+  });
+
+  it("every artifact form follows image-spec 1.1's artifact guidance and skopeo copies it unchanged", async () => {
+    // No oras CLI here: the check is the guidance itself and skopeo's copy both ways.
+    const source = join(dir.path, 'guide-layout');
+    await skopeo(['copy', `oci:${layout}:v1`, `oci:${source}:v1`]);
+    const folder = join(dir.path, 'guide-folder');
+    await mkdir(folder);
+    await writeFile(join(folder, 'a.txt'), 'a\n');
+    const forms: Record<string, string[]> = {
+      files: [notes, `${sbom}:application/spdx+json`],
+      folder: [folder],
+      bare: ['--annotation', 'org.example.note=no files'],
+      referrer: [notes, '--subject', 'v1'],
+    };
+    for (const [tag, args] of Object.entries(forms)) {
+      const r = await runCli([
+        'artifact',
+        'push',
+        `oci:${source}:${tag}`,
+        ...args,
+        '--artifact-type',
+        `application/vnd.example.${tag}`,
+      ]);
+      assert.equal(r.code, 0, `${tag}: ${r.stderr}`);
+    }
+    const back = join(dir.path, 'guide-back');
+    for (const tag of Object.keys(forms)) {
+      const bytes = await skopeoRaw(['inspect', '--raw', `oci:${source}:${tag}`]);
+      const m = JSON.parse(bytes.toString());
+      assert.equal(m.schemaVersion, 2);
+      assert.equal(m.mediaType, 'application/vnd.oci.image.manifest.v1+json');
+      assert.equal(m.artifactType, `application/vnd.example.${tag}`, tag);
+      assert.deepEqual(m.config, EMPTY, `${tag}: the config is the empty descriptor`);
+      assert.ok(m.layers.length >= 1, `${tag}: at least one layer`);
+      if (tag === 'bare') {
+        assert.deepEqual(m.layers, [EMPTY], 'no files: the one empty layer the guidance asks for');
+      } else {
+        for (const l of m.layers) assert.ok(l.annotations['org.opencontainers.image.title'], tag);
+      }
+      assert.match(m.annotations['org.opencontainers.image.created'], /^\d{4}-\d\d-\d\dT[\d:]+Z$/);
+      assert.equal(m.subject?.digest, tag === 'referrer' ? image.descriptor.digest : undefined);
+      // skopeo: layout -> registry -> layout, the manifest bytes never change.
+      const remote = `docker://${reg.host}/guide/art:${tag}`;
+      await skopeo(['copy', '--dest-tls-verify=false', `oci:${source}:${tag}`, remote]);
+      await skopeo(['copy', '--src-tls-verify=false', remote, `oci:${back}:${tag}`]);
+      assert.deepEqual(await inspectRaw(reg, `guide/art:${tag}`), bytes, tag);
+      assert.deepEqual(await skopeoRaw(['inspect', '--raw', `oci:${back}:${tag}`]), bytes, tag);
+    }
+    const out = join(dir.path, 'guide-pulled');
+    const p = await runCli(['artifact', 'pull', `oci:${back}:folder`, '-o', out]);
+    assert.equal(p.code, 0, p.stderr);
+    assert.equal(await readFile(join(out, 'guide-folder/a.txt'), 'utf8'), 'a\n');
   });
 
   it('a folder is pushed as oras packs one and unpacked on pull; a hostile folder layer writes nothing', async () => {

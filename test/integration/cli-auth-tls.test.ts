@@ -68,6 +68,15 @@ describe('auth and TLS against the real registry', () => {
     assert.equal(bad.code, 1);
     assert.match(bad.stderr, /credentials rejected/);
     await assert.rejects(stat(authfile), /ENOENT/);
+    // A wrong password given to any command says so too, not "authentication required".
+    const wrong = await runCli(['--username', reg.username!, '--password-stdin', 'digest', ref], {
+      stdin: 'wrong-password\n',
+    });
+    assert.equal(wrong.code, 1);
+    assert.equal(
+      wrong.stderr,
+      `ocipeek: unauthorized: credentials rejected by ${reg.host} (check the user name and password: ocipeek login, --authfile, --username)\n`,
+    );
 
     const good = await runCli(
       ['login', reg.host, '-u', reg.username!, '--password-stdin', '--authfile', authfile],

@@ -86,6 +86,44 @@ describe('ocipeek inspect --format: templates as skopeo inspect --format prints 
     assert.deepEqual(JSON.parse(tags.out), theirs.RepoTags);
   });
 
+  it('RepoTags of a bare reference the store answers are still the registry tags (not offline)', async () => {
+    const ref = `${reg.host}/fmt/app:1.0`;
+    const store = join(dir.path, 'store');
+    const pulled = await runCli(['--store', store, 'pull', ref]);
+    assert.equal(pulled.code, 0, pulled.stderr);
+    const theirs = await skopeo([
+      'inspect',
+      '--tls-verify=false',
+      '--format',
+      '{{.RepoTags}}',
+      `docker://${ref}`,
+    ]);
+    const ours = await runCli([
+      '--store',
+      store,
+      '--verbose',
+      'inspect',
+      ref,
+      '--format',
+      '{{.RepoTags}}',
+    ]);
+    assert.equal(ours.code, 0, ours.stderr);
+    assert.match(ours.stderr, /source: store/);
+    assert.equal(ours.out, theirs);
+    assert.match(theirs, /1\.0/);
+    const offline = await runCli([
+      '--store',
+      store,
+      '--offline',
+      'inspect',
+      ref,
+      '--format',
+      '{{.RepoTags}}',
+    ]);
+    assert.equal(offline.code, 0, offline.stderr);
+    assert.equal(offline.out, '[]\n');
+  });
+
   it('a template outside the subset is a one-line usage error', async () => {
     for (const template of [
       '{{printf "%s" (upper .Digest)}}',

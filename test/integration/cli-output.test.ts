@@ -138,6 +138,10 @@ describe('-o writes through what the path is (blob, export, wasm)', () => {
 
     const exported = await cli(['export', ref, '-o', '-']);
     assert.equal(exported.code, 0, exported.stderr);
+    // stdout is the archive alone, ending in tar's two zero blocks; the report is on stderr.
+    assert.equal(exported.stdout.length % 512, 0);
+    assert.ok(exported.stdout.subarray(-1024).every((b) => b === 0));
+    assert.match(exported.stderr, /^exported .* -> oci-archive:-/);
     const file = join(dir.path, 'from-stdout.tar');
     writeFileSync(file, exported.stdout);
     const names = execFileSync('tar', ['-tf', file], { encoding: 'utf8' }).split('\n');

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { openPlaceSource } from '../../src/places/index.js';
@@ -6,8 +7,10 @@ import { RegistryClient } from '../../src/registry/index.js';
 import { Store } from '../../src/store/index.js';
 import {
   type BuiltImage,
+  type BuiltIndex,
   type FaultProxy,
   LayoutWriter,
+  multiPlatformIndex,
   pushLayout,
   type RunningRegistry,
   randomImage,
@@ -220,5 +223,98 @@ describe('a stored tag is revalidated with one HEAD', () => {
     assert.ok(m, r.stderr);
     const checked = Date.parse(m[1]!);
     assert.ok(checked >= checkedAfter && checked <= Date.now(), m[1]);
+  });
+});
+
+/**
+ * A store that pulled one platform of an index holds an index cut to it: commands that
+ * answer with the root (digest, manifest, inspect, export --all-platforms) read the
+ * registry's, and say so; offline, and copying the cut index, say to pull every platform.
+ */
+describe('a stored index holding some platforms is not the registry index', () => {
+  let dir: { path: string; remove(): Promise<void> };
+  let reg: RunningRegistry;
+  let store: string;
+  let built: BuiltIndex;
+  let ref: string;
+  const cli = (args: string[]) => runCli(['--store', store, ...args]);
+
+  before(async () => {
+    dir = await tempDir('cli-partial-index');
+    store = join(dir.path, 'store');
+    const layout = join(dir.path, 'layout');
+    const w = new LayoutWriter(layout);
+    built = await multiPlatformIndex(w, { refName: 'multi' });
+    await w.finish();
+    reg = await startRegistry();
+    await pushLayout(layout, 'multi', reg, 'team/multi:1');
+    ref = `${reg.host}/team/multi:1`;
+    const pulled = await cli(['--platform', 'linux/arm64', 'pull', ref]);
+    assert.equal(pulled.code, 0, pulled.stderr);
+  });
+  after(async () => {
+    await reg?.stop();
+    await dir?.remove();
+  });
+
+  it('digest, manifest and inspect answer with the registry index, and --verbose says why', async () => {
+    const digest = await cli(['--verbose', 'digest', ref]);
+    assert.equal(digest.code, 0, digest.stderr);
+    assert.equal(digest.out, `${built.descriptor.digest}\n`);
+    assert.match(
+      digest.stderr,
+      /source: registry \(the store holds only some platforms of the index\)/,
+    );
+    const manifest = await cli(['manifest', ref]);
+    assert.equal(manifest.code, 0, manifest.stderr);
+    assert.deepEqual(manifest.stdout, built.indexBytes);
+    const inspected = await cli(['inspect', ref, '--json']);
+    assert.equal(inspected.code, 0, inspected.stderr);
+    assert.equal(JSON.parse(inspected.out).digest, built.descriptor.digest);
+    // One platform is what the store holds: it answers that, offline too.
+    const arm = await cli(['--offline', '--platform', 'linux/arm64', 'digest', ref]);
+    assert.equal(arm.code, 0, arm.stderr);
+    assert.equal(arm.out, `${built.images[1]!.descriptor.digest}\n`);
+    const offline = await cli(['--offline', 'digest', ref]);
+    assert.equal(offline.code, 1);
+    assert.match(offline.stderr, /holds only some platforms of its index.*--all-platforms\)\n$/);
+  });
+
+  it('export --all-platforms writes the registry index; copy store:REF --all-platforms warns', async () => {
+    const exported = await cli([
+      'export',
+      ref,
+      '--all-platforms',
+      '-o',
+      join(dir.path, 'all.tar'),
+      '--json',
+    ]);
+    assert.equal(exported.code, 0, exported.stderr);
+    assert.equal(JSON.parse(exported.out).digest, built.descriptor.digest);
+    const copied = await cli([
+      'copy',
+      `store:${ref}`,
+      `oci:${join(dir.path, 'cut')}`,
+      '--all-platforms',
+      '--json',
+    ]);
+    assert.equal(copied.code, 0, copied.stderr);
+    assert.equal(
+      copied.stderr,
+      `warning: store:${ref} holds only the platforms pulled of ${built.descriptor.digest} (pull it with --all-platforms for every one)\n`,
+    );
+    const cut = JSON.parse(copied.out).digest as string;
+    assert.notEqual(cut, built.descriptor.digest);
+    assert.equal(
+      cut,
+      `sha256:${createHash('sha256')
+        .update(
+          JSON.stringify({
+            ...built.index,
+            manifests: built.index.manifests.filter((d) => d.platform?.architecture === 'arm64'),
+          }),
+        )
+        .digest('hex')}`,
+    );
   });
 });

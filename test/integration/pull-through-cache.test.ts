@@ -556,6 +556,61 @@ describe('pull-through cache (ocipeek serve --upstream)', () => {
     }
   });
 
+  it('eviction run between a tag being stored and being returned keeps that tag (its use is recorded first)', async () => {
+    const store = await StoreStorage.open(join(dir.path, 'window-store'));
+    let cache: PullThroughCache | undefined;
+    let ranInWindow = false;
+    // The storage as the cache sees it, with one eviction injected right after the
+    // kept/app:v1 tag is stored and before the fetch that stored it returns.
+    const storage = new Proxy(store, {
+      get(target, key) {
+        if (key === 'putManifest') {
+          return async (...args: Parameters<StoreStorage['putManifest']>) => {
+            const stored = await target.putManifest(...args);
+            const [name, manifest] = args;
+            if (name === 'kept/app' && manifest.tags?.includes('v1') && !ranInWindow) {
+              ranInWindow = true;
+              await cache!.maintain();
+            }
+            return stored;
+          };
+        }
+        const value = Reflect.get(target, key, target);
+        return typeof value === 'function' ? value.bind(target) : value;
+      },
+    });
+    cache = new PullThroughCache({
+      storage,
+      upstreams: UpstreamMap.parse([`http://${proxyA.host}`]),
+      client: new RegistryClient(),
+      closeClient: true,
+      maxBytes: 100_000, // room for the small image only
+      maintenanceIntervalMs: 3_600_000, // only the injected run
+      spoolDir: join(dir.path, 'window-spool'),
+    });
+    try {
+      const first = await cache.getManifest('podman/app', 'v1'); // ~300 kB, used first
+      assert.ok(first);
+      for (const d of [
+        JSON.parse(first.bytes.toString()).config,
+        ...JSON.parse(first.bytes.toString()).layers,
+      ]) {
+        const blob = await cache.openBlob('podman/app', d.digest);
+        assert.ok(blob);
+        await (await blob.read()).toArray();
+      }
+      const kept = await cache.getManifest('kept/app', 'v1');
+      assert.ok(kept);
+      assert.ok(ranInWindow, 'the eviction ran inside the window');
+      // The tag just stored (its blobs not yet) counts as just used: the image pulled
+      // before it went instead. Before, it had no use recorded and went first.
+      assert.deepEqual(await store.tags('kept/app'), ['v1']);
+      assert.deepEqual(await store.tags('podman/app'), []);
+    } finally {
+      await cache.close();
+    }
+  });
+
   it('refuses a bad --upstream with one clear line', async () => {
     const bad = await runCli(['serve', '--storage', join(dir.path, 'bad'), '--upstream', 'Bad=x']);
     assert.notEqual(bad.code, 0);

@@ -5,11 +5,13 @@ import {
   pullArtifact,
   pushArtifact,
 } from '../../artifact/index.js';
-import { InvalidArgumentError } from '../../errors/index.js';
+import { InvalidArgumentError, NotFoundError } from '../../errors/index.js';
+import { manifestByDigest, OciLayout } from '../../layout/index.js';
 import type { Descriptor } from '../../media/index.js';
 import { openDestination, openSource } from '../../places/index.js';
 import { parseReference, type Reference } from '../../ref/index.js';
 import { type Place, parsePlace } from '../../source/index.js';
+import { Store, StoreDestination } from '../../store/index.js';
 import { type CliContext, contextFor } from '../context.js';
 import { printJson, printLines } from '../format.js';
 import { openCliSource } from '../image-source.js';
@@ -35,26 +37,24 @@ export function registerArtifact(program: Command): void {
     .description('push FILEs as an artifact to REF (a registry, oci:DIR[:TAG] or store:REF)')
     .argument('<ref>', 'where the artifact goes')
     .argument(
-      '<files...>',
-      'FILE[:MEDIATYPE] (default application/octet-stream); a folder is packed as a tar+gzip layer',
+      '[files...]',
+      'FILE[:MEDIATYPE] (default application/octet-stream); a folder is packed as a tar+gzip layer; none: annotations only',
     )
     .requiredOption(
       '--artifact-type <type>',
       'the manifest artifactType, e.g. application/vnd.example+json',
     )
-    .option('--subject <ref>', 'the manifest it refers to: a tag or digest of the same repository')
+    .option(
+      '--subject <ref>',
+      'the manifest it refers to: a tag or digest of the same repository (or layout)',
+    )
     .option('--annotation <key=value>', 'manifest annotation (repeatable)', collect)
     .option('--json', 'print JSON')
     .action(async (refArg: string, files: string[], opts: PushFlags, cmd: Command) => {
       const ctx = await contextFor(cmd);
       const place = parsePlace(refArg);
-      let subject: Descriptor | undefined;
-      if (opts.subject !== undefined) {
-        if (place.kind !== 'registry') {
-          throw new InvalidArgumentError('--subject needs a registry destination');
-        }
-        subject = await resolveSubject(ctx, subjectRef(place.ref, opts.subject));
-      }
+      const subject =
+        opts.subject === undefined ? undefined : await placeSubject(ctx, place, opts.subject);
       const destination = await openDestination(place, {
         client: ctx.client,
         storeDir: ctx.options.store,
@@ -68,7 +68,10 @@ export function registerArtifact(program: Command): void {
   artifact
     .command('attach')
     .description('attach FILEs to the image SUBJECT as an artifact that refers to it (oras attach)')
-    .argument('<subject>', 'the image it is about (REPO:TAG, REPO@DIGEST or oci:DIR[:TAG])')
+    .argument(
+      '<subject>',
+      'the image it is about (REPO:TAG, REPO@DIGEST, oci:DIR[:TAG] or store:REF)',
+    )
     .argument('[files...]', 'FILE[:MEDIATYPE] or folder; none: an artifact of annotations only')
     .requiredOption('--artifact-type <type>', 'the manifest artifactType')
     .option('--annotation <key=value>', 'manifest annotation (repeatable)', collect)
@@ -78,16 +81,28 @@ export function registerArtifact(program: Command): void {
       const place = parsePlace(subjectArg);
       if (place.kind === 'oci') {
         // In a layout the artifact is an unnamed index.json entry: found by its subject.
-        const subject = await layoutSubject(ctx, place);
+        const subject = await rootDescriptor(ctx, place);
         const destination = await openDestination(
           { kind: 'oci', path: place.path },
           { client: ctx.client, signal: ctx.signal },
         );
         return push(ctx, destination, undefined, files, { ...opts, subject });
       }
+      if (place.kind === 'store') {
+        // Named REPO@DIGEST in the store, as a referrer pulled by digest is: kept by
+        // prune, listed by `referrers store:REF`.
+        const subject = await rootDescriptor(ctx, place);
+        const store = await Store.open(ctx.options.store, { signal: ctx.signal });
+        const destination = new StoreDestination(
+          store,
+          { kind: 'digest', repository: place.ref },
+          `store:${place.ref.name}`,
+        );
+        return push(ctx, destination, undefined, files, { ...opts, subject });
+      }
       if (place.kind !== 'registry') {
         throw new InvalidArgumentError(
-          'attach works on registry images (REPO:TAG or REPO@DIGEST) and oci:DIR[:TAG]',
+          'attach works on registry images (REPO:TAG or REPO@DIGEST), oci:DIR[:TAG] and store:REF',
         );
       }
       const subject = await resolveSubject(ctx, place.ref);
@@ -171,9 +186,13 @@ function parseFileArg(arg: string): ArtifactFile {
   return { path: arg };
 }
 
+function isDigestArg(arg: string): boolean {
+  return arg.startsWith('sha256:') || arg.startsWith('sha512:');
+}
+
 /** `--subject` as a tag or digest of `repo`'s repository, or a full reference. */
 function subjectRef(repo: Reference, subject: string): Reference {
-  if (subject.startsWith('sha256:') || subject.startsWith('sha512:')) {
+  if (isDigestArg(subject)) {
     return parseReference(`${repo.name}@${subject}`);
   }
   if (/^\w[\w.-]{0,127}$/.test(subject)) return repo.withTag(subject);
@@ -191,9 +210,40 @@ async function resolveSubject(ctx: CliContext, ref: Reference): Promise<Descript
   return { mediaType: head.mediaType, digest: head.digest, size: head.size };
 }
 
-/** The root of the layout image `place` names, as a subject descriptor. */
-async function layoutSubject(ctx: CliContext, place: Place & { kind: 'oci' }): Promise<Descriptor> {
-  const source = await openSource(place, { client: ctx.client, signal: ctx.signal });
+/**
+ * `--subject` of `artifact push` to `place`, as a descriptor: a tag or digest of the
+ * destination's repository (a registry, the store) or of the destination layout.
+ */
+async function placeSubject(ctx: CliContext, place: Place, subject: string): Promise<Descriptor> {
+  switch (place.kind) {
+    case 'registry':
+      return resolveSubject(ctx, subjectRef(place.ref, subject));
+    case 'store':
+      return rootDescriptor(ctx, { kind: 'store', ref: subjectRef(place.ref, subject) });
+    case 'oci': {
+      if (!isDigestArg(subject)) return rootDescriptor(ctx, { ...place, tag: subject });
+      const layout = await OciLayout.open(place.path, { signal: ctx.signal });
+      const found = await manifestByDigest(layout, subject, { signal: ctx.signal });
+      if (!found) throw new NotFoundError(`--subject ${subject} is not in oci:${place.path}`);
+      return found;
+    }
+    default:
+      throw new InvalidArgumentError(
+        `--subject needs a registry, oci:DIR or store: destination, not ${place.kind}:`,
+      );
+  }
+}
+
+/** The root of the image `place` names (a layout or the store), as a subject descriptor. */
+async function rootDescriptor(
+  ctx: CliContext,
+  place: Place & { kind: 'oci' | 'store' },
+): Promise<Descriptor> {
+  const source = await openSource(place, {
+    client: ctx.client,
+    storeDir: ctx.options.store,
+    signal: ctx.signal,
+  });
   try {
     const root = await source.root({ signal: ctx.signal });
     return { mediaType: root.mediaType, digest: root.digest, size: root.bytes.length };

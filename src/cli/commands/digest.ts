@@ -15,7 +15,9 @@ export function registerDigest(program: Command): void {
     .option('--json', 'print JSON')
     .action(async (refArg: string, opts: { json?: boolean }, cmd: Command) => {
       const ctx = await contextFor(cmd);
-      const source = await openCliSource(cmd, refArg);
+      // Without --platform the root itself is printed: a stored index cut to some
+      // platforms is not the registry's.
+      const source = await openCliSource(cmd, refArg, { wholeIndex: !ctx.platform });
       let digest: string;
       if (ctx.platform) {
         const img = await resolveImage(source, {

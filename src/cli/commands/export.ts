@@ -34,7 +34,10 @@ export function registerExport(program: Command): void {
         const platform = platformOptions(ctx, opts);
         // A bare reference from the store when the store has it, else from its registry;
         // every layer is read, so a moved tag is pulled into the store as `ls` would.
-        const source = await openCliSource(cmd, refArg, { refreshStore: true });
+        const source = await openCliSource(cmd, refArg, {
+          refreshStore: true,
+          wholeIndex: opts.allPlatforms,
+        });
         await runCopy(ctx, source, `${opts.format}:${opts.output}`, {
           ...platform,
           json: opts.json,

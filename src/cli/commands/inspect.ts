@@ -1,7 +1,8 @@
 import type { Command } from 'commander';
+import { NetworkError } from '../../errors/index.js';
 import { type ImageInspection, inspectImage } from '../../image/inspect-image.js';
 import { parseReference } from '../../ref/index.js';
-import type { ImageSource } from '../../source/index.js';
+import { type ImageSource, parsePlace } from '../../source/index.js';
 import { type CliContext, contextFor } from '../context.js';
 import { formatBytes, printJson, printLines, shortDigest, table } from '../format.js';
 import { openCliSource } from '../image-source.js';
@@ -20,13 +21,14 @@ export function registerInspect(program: Command): void {
     )
     .action(async (refArg: string, opts: { json?: boolean; format?: string }, cmd: Command) => {
       const ctx = await contextFor(cmd);
-      const source = await openCliSource(cmd, refArg);
+      // Digest and platforms are the root's: a stored index cut to some is not it.
+      const source = await openCliSource(cmd, refArg, { wholeIndex: true });
       const info = await inspectImage(source, {
         platform: ctx.platform,
         signal: ctx.signal,
       });
       if (opts.format !== undefined) {
-        const data = await templateData(ctx, source, info, opts.format);
+        const data = await templateData(ctx, source, info, opts.format, refArg);
         return printLines(renderTemplate(opts.format, data));
       }
       if (opts.json || ctx.options.json) return printJson(info);
@@ -91,6 +93,7 @@ async function templateData(
   source: ImageSource,
   info: ImageInspection,
   template: string,
+  refArg: string,
 ): Promise<Record<string, unknown>> {
   const [os, architecture, variant] = (info.platform ?? '').split('/');
   let repoTags: string[] = [];
@@ -98,8 +101,19 @@ async function templateData(
   if (source.kind === 'registry' || source.kind === 'store') {
     const ref = parseReference(info.name);
     name = ref.name;
-    if (source.kind === 'registry' && templateUses(template, 'RepoTags')) {
-      repoTags = await ctx.client.listTags(ref, { signal: ctx.signal });
+    // A bare reference names the registry's repository even when the store answered
+    // (its tag checked current): its tags are still the registry's, unless --offline.
+    const typed = parsePlace(refArg).kind === 'registry';
+    if (templateUses(template, 'RepoTags') && (source.kind === 'registry' || typed)) {
+      if (source.kind === 'registry') {
+        repoTags = await ctx.client.listTags(ref, { signal: ctx.signal });
+      } else if (!ctx.options.offline) {
+        // An unreachable registry (the store was read, with a warning) leaves it empty.
+        repoTags = await ctx.client.listTags(ref, { signal: ctx.signal }).catch((err) => {
+          if (err instanceof NetworkError) return [];
+          throw err;
+        });
+      }
     }
   }
   return {

@@ -13,7 +13,7 @@ export function registerManifest(program: Command): void {
     .argument('<image>', 'image reference or place (oci:DIR[:TAG], oci-archive:FILE, …)')
     .action(async (refArg: string, _opts: unknown, cmd: Command) => {
       const ctx = await contextFor(cmd);
-      const source = await openCliSource(cmd, refArg);
+      const source = await openCliSource(cmd, refArg, { wholeIndex: !ctx.platform });
       if (ctx.platform) {
         const img = await resolveImage(source, {
           platform: ctx.platform,

@@ -1,6 +1,6 @@
 import { isIndex, parseManifest } from '../../media/index.js';
 import type { CollectGarbageResult, RegistryStorage } from '../storage/registry-storage.js';
-import { type UsageTimes, usageKey } from './cache-usage.js';
+import { type UsageLookup, usageKey } from './cache-usage.js';
 
 /** One tagged image the persistent tier holds. */
 export interface CachedImage {
@@ -29,7 +29,7 @@ export interface CacheStats {
 /** Every tagged image of `storage`, with what it reaches and when it was last used. */
 export async function listCachedImages(
   storage: RegistryStorage,
-  usage: UsageTimes,
+  usage: UsageLookup,
   signal?: AbortSignal,
 ): Promise<CachedImage[]> {
   const images: CachedImage[] = [];
@@ -117,7 +117,7 @@ export interface EvictResult {
  */
 export async function evictCached(
   storage: RegistryStorage,
-  usage: UsageTimes,
+  usage: UsageLookup,
   options: EvictOptions,
 ): Promise<EvictResult> {
   const { signal, dryRun } = options;

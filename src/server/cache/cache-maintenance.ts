@@ -19,6 +19,8 @@ export interface CacheMaintenanceOptions {
  * flush and waits for it.
  */
 export function startCacheMaintenance(options: CacheMaintenanceOptions): {
+  /** One run now, after the one under way; resolves when it is done. */
+  runNow(): Promise<void>;
   stop(): Promise<void>;
 } {
   const { storage, usage, maxBytes, log } = options;
@@ -27,7 +29,8 @@ export function startCacheMaintenance(options: CacheMaintenanceOptions): {
     try {
       await usage.flush();
       if (maxBytes === undefined) return;
-      const times = await readUsage(usage.document);
+      // Uses recorded while the tags are listed count too (see CacheUsage.lookup).
+      const times = usage.lookup(await readUsage(usage.document));
       // Content younger than ten minutes stays: it may be an image being pulled right now.
       const result = await evictCached(storage, times, { maxBytes, graceMs: 600_000 });
       if (result.evicted.length > 0) {
@@ -44,6 +47,10 @@ export function startCacheMaintenance(options: CacheMaintenanceOptions): {
   }, options.intervalMs ?? 60_000);
   timer.unref();
   return {
+    runNow: () => {
+      running = running.then(once);
+      return running;
+    },
     stop: async () => {
       clearInterval(timer);
       await running;

@@ -3,6 +3,12 @@ import type { RegistryStorage, StoredDocument } from '../storage/registry-storag
 /** `repository:tag` → when a client last pulled it (ms since the epoch). */
 export type UsageTimes = Map<string, number>;
 
+/** Where eviction looks up when a tag was last used (a {@link UsageTimes} is one). */
+export interface UsageLookup {
+  /** When `repository:tag` ({@link usageKey}) was last used (ms), when known. */
+  get(key: string): number | undefined;
+}
+
 /** The key of `tag` of `repository` in {@link UsageTimes}. */
 export function usageKey(repository: string, tag: string): string {
   return `${repository}:${tag}`;
@@ -44,6 +50,21 @@ export class CacheUsage {
   /** `repository:tag` was pulled now. */
   touch(repository: string, tag: string): void {
     this.pending.set(usageKey(repository, tag), Date.now());
+  }
+
+  /**
+   * `saved` (the document as read) with the uses not flushed yet, looked up when asked:
+   * a tag touched after `saved` was read, and stored while eviction lists the tags, is
+   * seen as just used, not as never used.
+   */
+  lookup(saved: UsageTimes): UsageLookup {
+    return {
+      get: (key) => {
+        const a = saved.get(key);
+        const b = this.pending.get(key);
+        return a === undefined ? b : b === undefined ? a : Math.max(a, b);
+      },
+    };
   }
 
   /** Merge the uses since the last flush into the document (replaced whole). */

@@ -189,6 +189,9 @@ export class CachedManifests {
       // A refused image is not kept.
       await this.parts.policy.check(name, reference, route, { descriptor, bytes });
       const tags = isDigest(reference) ? [] : [reference];
+      // Its first use is recorded before it is stored, so eviction never sees the tag
+      // without one (no use recorded sorts as the oldest).
+      if (tags.length > 0) this.parts.usage.touch(name, reference);
       // Stored before its blobs (`requires` empty): they come when clients ask for them.
       await storage.putManifest(name, {
         bytes,

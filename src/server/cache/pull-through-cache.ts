@@ -86,7 +86,7 @@ export class PullThroughCache implements RegistryBackend {
   private readonly manifests: CachedManifests;
   private readonly blobs: CachedBlobs;
   private readonly closeClient: boolean;
-  private readonly maintenance: { stop(): Promise<void> };
+  private readonly maintenance: ReturnType<typeof startCacheMaintenance>;
 
   constructor(options: PullThroughCacheOptions) {
     this.closeClient = options.closeClient ?? false;
@@ -216,6 +216,14 @@ export class PullThroughCache implements RegistryBackend {
 
   referrers(name: string, digest: string, options: BackendCallOptions = {}): Promise<Descriptor[]> {
     return this.storage.referrers(name, digest, options);
+  }
+
+  /**
+   * Run the background maintenance now (save the tag uses; with `maxBytes`, evict past
+   * it), after the run under way; resolves when it is done.
+   */
+  maintain(): Promise<void> {
+    return this.maintenance.runNow();
   }
 
   /** Stop the downloads in flight, then close the storage. */

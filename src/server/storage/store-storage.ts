@@ -28,9 +28,9 @@ import type {
   StoredDocument,
   StoredManifest,
   UploadChunkOptions,
-  UploadState,
 } from './registry-storage.js';
 import { refNameOf } from './repository-names.js';
+import { SessionUploads, type UploadSessions } from './session-uploads.js';
 import { RegistryStorageError } from './storage-error.js';
 import { collectStoreGarbage } from './store-gc.js';
 import { StoreRecords } from './store-records.js';
@@ -59,9 +59,13 @@ export interface StoreStorageOptions {
  *   check or name (the store's pins, which `prune` honours) and records them before the
  *   pin goes; the collector keeps anything recorded in the last hour.
  */
-export class StoreStorage implements RegistryStorage {
+export class StoreStorage extends SessionUploads implements RegistryStorage {
   private readonly records: StoreRecords;
-  private readonly uploads: StoreUploads;
+  private readonly sessions: StoreUploads;
+  /** The upload sessions (files under `.ocipeek/uploads/`), for {@link SessionUploads}. */
+  protected get uploads(): UploadSessions {
+    return this.sessions;
+  }
   private readonly reach: TagReach;
   private readonly verified = new VerifiedBlobs();
 
@@ -69,9 +73,14 @@ export class StoreStorage implements RegistryStorage {
     readonly store: Store,
     private readonly options: StoreStorageOptions = {},
   ) {
+    super();
     const ocipeek = join(store.dir, '.ocipeek');
     this.records = new StoreRecords(join(store.rootsDir, 'registry'), store.tmpDir);
-    this.uploads = new StoreUploads(join(ocipeek, 'uploads'), store.locksDir, options.maxBlobBytes);
+    this.sessions = new StoreUploads(
+      join(ocipeek, 'uploads'),
+      store.locksDir,
+      options.maxBlobBytes,
+    );
     this.reach = new TagReach(store);
   }
 
@@ -174,14 +183,14 @@ export class StoreStorage implements RegistryStorage {
     source: Readable,
     options: StoragePutBlobOptions = {},
   ): Promise<StoredBlob> {
-    const session = await this.uploads.start(name);
+    const session = await this.sessions.start(name);
     try {
       return await this.completeUpload(name, session.id, digest, source, {
         signal: options.signal,
         length: options.size,
       });
     } finally {
-      await this.uploads.cancel(name, session.id).catch(() => false);
+      await this.sessions.cancel(name, session.id).catch(() => false);
     }
   }
 
@@ -216,23 +225,6 @@ export class StoreStorage implements RegistryStorage {
 
   // ---- uploads ----
 
-  startUpload(name: string): Promise<UploadState> {
-    return this.uploads.start(name);
-  }
-
-  uploadState(name: string, id: string): Promise<UploadState | undefined> {
-    return this.uploads.state(name, id);
-  }
-
-  appendUpload(
-    name: string,
-    id: string,
-    chunk: Readable,
-    options: UploadChunkOptions = {},
-  ): Promise<UploadState> {
-    return this.uploads.append(name, id, chunk, options);
-  }
-
   async completeUpload(
     name: string,
     id: string,
@@ -240,7 +232,7 @@ export class StoreStorage implements RegistryStorage {
     chunk?: Readable,
     options: UploadChunkOptions = {},
   ): Promise<StoredBlob> {
-    const done = await this.uploads.finish(name, id, digest, chunk, options);
+    const done = await this.sessions.finish(name, id, digest, chunk, options);
     try {
       const blob = { digest, size: done.size };
       await this.withPin([digest], async () => {
@@ -278,10 +270,6 @@ export class StoreStorage implements RegistryStorage {
       const { dev, ino, size, mtimeNs, ctimeNs } = now;
       this.verified.add(digest, { dev, ino, size, mtimeNs, ctimeNs });
     }
-  }
-
-  async cancelUpload(name: string, id: string): Promise<boolean> {
-    return this.uploads.cancel(name, id);
   }
 
   // ---- manifests and tags ----
@@ -368,8 +356,8 @@ export class StoreStorage implements RegistryStorage {
   }
 
   collectGarbage(options: CollectGarbageOptions = {}): Promise<CollectGarbageResult> {
-    const { store, records, uploads, reach } = this;
-    return collectStoreGarbage({ store, records, uploads, reach }, options);
+    const { store, records, sessions, reach } = this;
+    return collectStoreGarbage({ store, records, uploads: sessions, reach }, options);
   }
 
   /** `.ocipeek/NAME.json` in the store (see {@link RegistryStorage.document}). */

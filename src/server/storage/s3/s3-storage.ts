@@ -23,8 +23,8 @@ import type {
   StoredDocument,
   StoredManifest,
   UploadChunkOptions,
-  UploadState,
 } from '../registry-storage.js';
+import { SessionUploads } from '../session-uploads.js';
 import { RegistryStorageError } from '../storage-error.js';
 import { blobKey, S3Blob } from './s3-blob.js';
 import { s3ClientFromEnvironment } from './s3-client.js';
@@ -71,10 +71,10 @@ const DEFAULT_GC_LEASE_MS = 10 * 60_000;
  * - What belongs to which repository, and the tags, are small objects
  *   ({@link S3Records}); a blob is read only in a repository that links it.
  */
-export class S3Storage implements RegistryStorage {
+export class S3Storage extends SessionUploads implements RegistryStorage {
   readonly objects: S3Objects;
   private readonly records: S3Records;
-  private readonly uploads: S3Uploads;
+  protected readonly uploads: S3Uploads;
   /** Writers wait while a collection holds the bucket's lease (see `S3GcLease`). */
   private readonly fence: S3GcFence;
   /** contentGraph's view of the bucket's blobs (for what tags reach). */
@@ -86,6 +86,7 @@ export class S3Storage implements RegistryStorage {
     prefix: string,
     private readonly options: S3StorageOptions = {},
   ) {
+    super();
     this.objects = new S3Objects(client, bucket, prefix);
     this.records = new S3Records(this.objects);
     this.uploads = new S3Uploads(this.objects, options.maxBlobBytes);
@@ -350,27 +351,6 @@ export class S3Storage implements RegistryStorage {
 
   // ---- uploads ----
 
-  startUpload(name: string, options: BackendCallOptions = {}): Promise<UploadState> {
-    return this.uploads.start(name, options.signal);
-  }
-
-  uploadState(
-    name: string,
-    id: string,
-    options: BackendCallOptions = {},
-  ): Promise<UploadState | undefined> {
-    return this.uploads.state(name, id, options.signal);
-  }
-
-  appendUpload(
-    name: string,
-    id: string,
-    chunk: Readable,
-    options: UploadChunkOptions = {},
-  ): Promise<UploadState> {
-    return this.uploads.append(name, id, chunk, options);
-  }
-
   async completeUpload(
     name: string,
     id: string,
@@ -394,10 +374,6 @@ export class S3Storage implements RegistryStorage {
     } finally {
       await done.dispose();
     }
-  }
-
-  cancelUpload(name: string, id: string, options: BackendCallOptions = {}): Promise<boolean> {
-    return this.uploads.cancel(name, id, options.signal);
   }
 
   // ---- manifests and tags ----
