@@ -36,6 +36,12 @@ function pemBody(pem: string): { type: string; bytes: Buffer } {
   return { type: m[1]!, bytes: Buffer.from(m[2]!.replace(/\s+/g, ''), 'base64') };
 }
 
+/** Whether `pem` holds a sigstore (or older cosign) encrypted private key block. */
+export function isSigstorePrivateKeyPem(pem: string): boolean {
+  const type = /-----BEGIN ([A-Z ]+)-----/.exec(pem)?.[1];
+  return type !== undefined && PEM_TYPES.includes(type);
+}
+
 interface EncryptedKey {
   kdf: { name: string; params: { N: number; r: number; p: number }; salt: string };
   cipher: { name: string; nonce: string };

@@ -153,6 +153,37 @@ describe('policy.json and sigstore signatures, stored as skopeo 1.9.3 stores the
     );
   });
 
+  it('sign --key KEY (as cosign spells it) signs with a sigstore key; the TLS --key meaning stays', async () => {
+    await pushLayout(layout, 'v2', reg, 'signed/by-key:1');
+    const ref = `${reg.host}/signed/by-key:1`;
+    const before = await ocipeek(['verify', ref]);
+    assert.notEqual(before.code, 0, 'unsigned yet');
+    const signed = await ocipeek([
+      'sign',
+      ref,
+      '--key',
+      files.key,
+      '--sign-passphrase-file',
+      files.pass,
+    ]);
+    assert.equal(signed.code, 0, signed.stderr);
+    assert.match(signed.out, new RegExp(`signed ${ref}@${other.descriptor.digest}`));
+    const r = await ocipeek(['verify', ref]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.out, new RegExp(`signed by ${files.pub} as ${ref}`));
+    // Not a sigstore key: --key is still the TLS client key, which needs --cert.
+    const tlsKey = await ocipeek([
+      'sign',
+      ref,
+      '--key',
+      files.pub,
+      '--sign-passphrase-file',
+      files.pass,
+    ]);
+    assert.notEqual(tlsKey.code, 0);
+    assert.doesNotMatch(tlsKey.out, /signed /);
+  });
+
   it('skopeo reads the attachment ocipeek wrote; the signature checks out with openssl', async () => {
     const out = join(dir.path, 'skopeo-dir');
     await skopeoCopy(`docker://${reg.host}/signed/app:1`, `dir:${out}`);
