@@ -52,6 +52,8 @@ describe('pull-through cache under policy.json', () => {
     for (const repo of ['signed/app', 'unsigned/app', 'denied/app', 'open/app']) {
       await pushLayout(layout, 'v1', registry, `${repo}:1`);
     }
+    // The signed image under a second tag, for which no signature names it.
+    await pushLayout(layout, 'v1', registry, 'signed/app:2');
     const pair = await generateSigstoreKeyPair('pass');
     files = {
       key: join(dir.path, 'sigstore.key'),
@@ -113,6 +115,24 @@ describe('pull-through cache under policy.json', () => {
     await pullFromHost(new URL(server.url).host, 'up/signed/app:1', out, '1');
     const index = JSON.parse(await readFile(join(out, 'index.json'), 'utf8'));
     assert.equal(index.manifests[0].digest, image.descriptor.digest);
+  });
+
+  it('an image accepted under one tag is not thereby accepted under another tag of the same digest', async () => {
+    assert.equal((await manifest('signed/app')).status, 200);
+    // The signature names signed/app:1; the default identity rule (matchRepoDigestOrExact)
+    // wants a tag pulled to be the one signed, as skopeo does.
+    const res = await fetch(new URL('/v2/up/signed/app/manifests/2', server.url), {
+      headers: { Accept: 'application/vnd.oci.image.manifest.v1+json' },
+    });
+    const body = await res.text();
+    assert.equal(res.status, 403, body);
+    assert.match(JSON.parse(body).errors[0].message, /signed\/app:2 rejected by policy/);
+    // By digest, the signed identity's repository matches: accepted.
+    const byDigest = await fetch(
+      new URL(`/v2/up/signed/app/manifests/${image.descriptor.digest}`, server.url),
+      { headers: { Accept: 'application/vnd.oci.image.manifest.v1+json' } },
+    );
+    assert.equal(byDigest.status, 200, await byDigest.text());
   });
 
   it('refuses with DENIED and the policy’s reason: a rejected scope, a missing signature; keeps neither', async () => {

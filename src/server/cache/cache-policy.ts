@@ -24,7 +24,8 @@ const MAX_ACCEPTED = 100_000;
  * client asks for by digest next, as containers/image checks only the top level): in
  * memory, and each acceptance also as a small document of the storage
  * (`cache/verdicts/<hash>`, see {@link verdictDocumentName}) keyed by the repository, the
- * manifest digest and the trust's fingerprint (the policy and the keys it names). So after
+ * tag asked for (a signature's identity names it), the manifest digest and the trust's
+ * fingerprint (the policy and the keys it names). So after
  * a restart a cached image is served without asking upstream for its signatures again
  * (with upstream down it is still served), while a changed policy or key finds no
  * verdict and checks again. Blobs are not checked, as `ocipeek blob` and `skopeo
@@ -55,13 +56,15 @@ export class CachePolicy {
     const { trust } = this;
     if (!trust || !route) return;
     const { digest } = found.descriptor;
-    const key = `${name}@${digest}`;
+    // A tag is part of the identity a signature names (matchExact, matchRepoDigestOrExact):
+    // an image accepted as repo:1 is not thereby accepted as repo:2, even with one digest.
+    const key = reference.includes(':') ? `${name}@${digest}` : `${name}:${reference}@${digest}`;
     if (this.accepted.has(key)) return;
     const ref = UpstreamMap.referenceOf(route, reference);
     // Not tied to one client's signal: every client asking meanwhile waits on this check.
     await this.flights.run(`${key} ${reference}`, async () => {
       const kept = await this.keptVerdict(key);
-      if (kept?.found) return this.accept(key, found);
+      if (kept?.found) return this.accept(name, key, found);
       try {
         await trust.verify(
           { ref, served: ref, rootDigest: digest, rootBytes: found.bytes },
@@ -81,18 +84,20 @@ export class CachePolicy {
         if (!isOcipeekError(err, PolicyRejectedError.code)) throw err;
         throw new RegistryHttpError(403, 'DENIED', (err as Error).message);
       }
-      this.accept(key, found);
+      this.accept(name, key, found);
       // Losing it only costs a check after a restart: a failed write fails no pull.
       await kept?.document.write({ key, fingerprint: kept.fingerprint }).catch(() => {});
     });
   }
 
-  /** Remember `key` accepted, and so the child manifests of an accepted index. */
-  private accept(key: string, found: StoredManifest): void {
+  /**
+   * Remember `key` accepted, and so the child manifests of an accepted index (clients ask
+   * for them by digest of repository `name`).
+   */
+  private accept(name: string, key: string, found: StoredManifest): void {
     remember(this.accepted, key, true, MAX_ACCEPTED);
     const manifest = parseManifest(found.bytes, found.descriptor.mediaType);
     if (isIndex(manifest)) {
-      const name = key.slice(0, key.lastIndexOf('@'));
       for (const child of manifest.manifests) {
         remember(this.accepted, `${name}@${child.digest}`, true, MAX_ACCEPTED);
       }
