@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import pLimit from 'p-limit';
+import type { FsEntry } from '../fs/index.js';
 import type { DiffSide } from '../image/index.js';
 import { type CliImage, cliFilesystem, warnRefused } from './image-source.js';
 import { cliIndexedImage } from './lazy-image.js';
@@ -26,7 +27,7 @@ export async function openDiffSide(img: CliImage): Promise<DiffSide> {
   return {
     fs: lazy.fs,
     async hashFiles(entries, signal) {
-      const digests = new Map<(typeof entries)[number], string>();
+      const digests = new Map<FsEntry, string>();
       await Promise.all(
         entries.map((e) =>
           limit(async () => {

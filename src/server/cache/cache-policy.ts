@@ -62,7 +62,7 @@ export class CachePolicy {
     if (this.accepted.has(key)) return;
     const ref = UpstreamMap.referenceOf(route, reference);
     // Not tied to one client's signal: every client asking meanwhile waits on this check.
-    await this.flights.run(`${key} ${reference}`, async () => {
+    await this.flights.run(key, async () => {
       const kept = await this.keptVerdict(key);
       if (kept?.found) return this.accept(name, key, found);
       try {
