@@ -249,20 +249,32 @@ export function allPaths(): string[] {
 }
 
 /**
- * Parameters of a property test: `defaultRuns` stacks (bounded, so the file ends in
- * reasonable time on a busy machine), `LAYER_RULES_RUNS` to run more,
+ * Parameters of a property test: `defaultRuns` stacks, or fewer when `timeBudgetMs` is
+ * given and spent (so the file ends in reasonable time on a busy machine),
+ * `LAYER_RULES_RUNS` to run exactly that many,
  * `LAYER_RULES_SEED` (and `LAYER_RULES_PATH`) to replay a failure fast-check reported.
  * The seed is always chosen here, so a test can name it before it starts (a run cut
  * short by the runner's timeout while shrinking can still be replayed). The failure
  * report names the error of the smallest failing stack.
  */
-export function propertyRuns(defaultRuns: number): fc.Parameters<unknown> & { seed: number } {
+export function propertyRuns(
+  defaultRuns: number,
+  timeBudgetMs?: number,
+): fc.Parameters<unknown> & { seed: number } {
   const { LAYER_RULES_RUNS: runs, LAYER_RULES_SEED: seed, LAYER_RULES_PATH: path } = process.env;
+  // On a loaded machine a fixed count of slow runs (each starts peers) can outlast the
+  // runner's per-file timeout; a budget stops starting new runs instead, and the caller
+  // asserts that enough ran. An explicit LAYER_RULES_RUNS always runs them all.
+  const budget =
+    timeBudgetMs !== undefined && runs === undefined
+      ? { interruptAfterTimeLimit: timeBudgetMs, markInterruptAsFailure: false }
+      : {};
   return {
     numRuns: Number(runs ?? defaultRuns),
     verbose: 1,
     includeErrorInReport: true,
     seed: seed === undefined ? (Math.random() * 2 ** 31) | 0 : Number(seed),
     ...(path === undefined ? {} : { path }),
+    ...budget,
   };
 }
