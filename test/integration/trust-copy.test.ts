@@ -411,14 +411,16 @@ describe('copy carries signatures (sigstore attachments, lookaside signatures) a
   it('rmi removes an image’s signature names with its last name in the repository; prune removes those left behind', async () => {
     const store = join(dir.path, 'store-rmi');
     const sig = `${reg.host}/sig/app:${sigTag(image.descriptor.digest)}`;
-    for (const tag of ['1', '2']) {
-      const r = await ocipeek([
+    const copyIn = (tag: string) =>
+      ocipeek([
         'copy',
         '--store',
         store,
         `${reg.host}/sig/app:1`,
         `store:${reg.host}/sig/app:${tag}`,
       ]);
+    for (const tag of ['1', '2']) {
+      const r = await copyIn(tag);
       assert.equal(r.code, 0, r.stderr);
     }
     const names = async () => {
@@ -445,13 +447,7 @@ describe('copy carries signatures (sigstore attachments, lookaside signatures) a
     );
 
     // A signature name an older rmi left behind: prune removes it, and its blobs.
-    const again = await ocipeek([
-      'copy',
-      '--store',
-      store,
-      `${reg.host}/sig/app:1`,
-      `store:${reg.host}/sig/app:1`,
-    ]);
+    const again = await copyIn('1');
     assert.equal(again.code, 0, again.stderr);
     const indexPath = join(store, 'index.json');
     const index = JSON.parse(await readFile(indexPath, 'utf8'));
