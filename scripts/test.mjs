@@ -1,17 +1,32 @@
 #!/usr/bin/env node
 // The one test command (`npm test`): make sure the test peers are installed, type-check,
-// lint, build, check the public API report, then run every test with node's test runner.
-//   --unit        only test/unit (needs only the unit peers: zstd, besides tar and gzip)
-//   --no-check    skip type check and lint
-//   FILES...      run only these test files
+// lint, build (scripts/build.mjs: only when the sources changed, and never under another
+// running test run), check the public API report, then run the tests with node's runner.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { build, useDist } from './build.mjs';
 
+const USAGE = `usage: node scripts/test.mjs [--unit] [--no-check] [FILE...]
+  --unit        only test/unit (needs only the unit peers: zstd, besides tar and gzip)
+  --no-check    skip type check, lint and the API report
+  FILE...       run only these test files (default: every test under test/)
+  --help        print this and exit`;
+
+const FLAGS = ['--unit', '--no-check', '--help', '-h'];
 const args = process.argv.slice(2);
+const unknown = args.filter((a) => a.startsWith('-') && !FLAGS.includes(a));
+if (unknown.length > 0) {
+  console.error(`test.mjs: unknown option ${unknown.join(', ')}\n${USAGE}`);
+  process.exit(2);
+}
+if (args.includes('--help') || args.includes('-h')) {
+  console.log(USAGE);
+  process.exit(0);
+}
 const unitOnly = args.includes('--unit');
 const noCheck = args.includes('--no-check');
-const files = args.filter((a) => !a.startsWith('--'));
+const files = args.filter((a) => !a.startsWith('-'));
 
 /** Debian packages the unit tests use as peers, by the command each provides. */
 const UNIT_PEERS = { zstd: 'zstd' };
@@ -90,7 +105,13 @@ if (!noCheck) {
   run('npx', ['tsc', '-p', 'tsconfig.json', '--noEmit']);
   run('npx', ['biome', 'check', '.']);
 }
-run('npm', ['run', 'build', '--silent']);
+try {
+  build();
+} catch (err) {
+  process.exit(typeof err.status === 'number' ? err.status : 1); // tsc has said why
+}
+// From here on this run loads dist/: no other run rebuilds it until this one ends.
+useDist();
 // The public API as committed in etc/api/: a change to it, or a type in a public signature
 // that importers cannot name, fails here (`node scripts/api-report.mjs --update` after an
 // intended change).

@@ -38,6 +38,7 @@ export function printJson(value: unknown, out: ByteSink = process.stdout): void 
 
 /** Print a few lines on stdout (for lists of any length, use {@link printList}). */
 export function printLines(...lines: string[]): void {
+  if (lines.length === 0) return; // no lines: not one empty line (as printList)
   process.stdout.write(`${lines.join('\n')}\n`);
 }
 

@@ -66,8 +66,13 @@ async function readKeyFile(path: string): Promise<Buffer> {
 /**
  * The signer the flags ask for, with its key read and unlocked now (a wrong passphrase
  * fails before anything is copied); undefined when no signing flag is given.
+ * `sigstorePem`: the sigstore key file's text when the caller has read it already.
  */
-export async function signerFor(ctx: CliContext, flags: SigningFlags): Promise<Signer | undefined> {
+export async function signerFor(
+  ctx: CliContext,
+  flags: SigningFlags,
+  sigstorePem?: string,
+): Promise<Signer | undefined> {
   const identity = flags.signIdentity ? parseReference(flags.signIdentity) : undefined;
   const creator = `ocipeek ${VERSION}`;
   const { signal } = ctx;
@@ -84,7 +89,7 @@ export async function signerFor(ctx: CliContext, flags: SigningFlags): Promise<S
         'signing needs --sign-passphrase-file (ocipeek does not prompt)',
       );
     }
-    const pem = (await readKeyFile(flags.signBySigstorePrivateKey)).toString('utf8');
+    const pem = sigstorePem ?? (await readKeyFile(flags.signBySigstorePrivateKey)).toString('utf8');
     // The key code (scrypt, XSalsa20-Poly1305) is loaded only by commands that sign.
     const [{ readSigstorePrivateKey }, { signImage }] = await Promise.all([
       import('../trust/sigstore-key.js'),

@@ -1,13 +1,12 @@
 import type { KoffiFunc } from 'koffi';
 import { UnsupportedError } from '../errors/index.js';
-import { library } from './koffi.js';
-import { libzstd, SONAME, type ZstdBuffer } from './libzstd.js';
+import { libzstd, type ZstdBuffer, zstdLibrary } from './libzstd.js';
 
 /*
- * zstd compression for `copy --dest-compress-format zstd`, through the same system
- * libzstd and koffi as decompression (libzstd.ts): Node 20 has no zstd in zlib (22.15
- * adds it), the product starts no helper program, and a WebAssembly encoder would be
- * several times slower. Each step is an asynchronous call, so compressing runs on a worker
+ * zstd compression for `copy --dest-compress-format zstd`, through the same libzstd
+ * (Node's own where it exports one, else the system's: see libzstd.ts for why) and koffi
+ * as decompression: Node 20 has no zstd in zlib (22.15 adds it), the product starts no
+ * helper program, and a WebAssembly encoder would be several times slower. Each step is an asynchronous call, so compressing runs on a worker
  * thread while the main thread reads the next layer bytes.
  */
 
@@ -36,7 +35,7 @@ let bound: LibzstdEncoding | undefined;
 function encoding(): LibzstdEncoding {
   if (bound) return bound;
   libzstd(); // declares the buffer structs used below
-  const lib = library(SONAME, `libzstd (${SONAME})`);
+  const { lib } = zstdLibrary();
   bound = {
     createCCtx: lib.func('void *ZSTD_createCCtx()'),
     freeCCtx: lib.func('size_t ZSTD_freeCCtx(void *cctx)'),

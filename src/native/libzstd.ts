@@ -1,4 +1,4 @@
-import type { KoffiFunc } from 'koffi';
+import type { KoffiFunc, LibraryHandle } from 'koffi';
 import { DecompressionError } from '../errors/index.js';
 import { koffi, library } from './koffi.js';
 
@@ -12,6 +12,20 @@ import { koffi, library } from './koffi.js';
  * worker thread, overlapping the tar parsing on the main thread as the separate `zstd`
  * process did. libzstd's default limits apply (windows up to 128 MiB, as for the `zstd`
  * program without --memory), checksums are verified, skippable frames skipped.
+ *
+ * Which libzstd: Node's own where Node exports one, else the system's libzstd.so.1. Node
+ * ≥ 22.15 links zstd in statically and exports its symbols (for addons; 292 ZSTD_*
+ * in 22.23.5), as it does zlib's (see libz.ts). libzstd.so.1 calls some of its own
+ * exported functions through its PLT (ZSTD_createCCtx -> ZSTD_createCCtx_advanced,
+ * ZSTD_CCtx_refCDict ...), and the dynamic linker binds those to the executable's copy
+ * first, whose structures differ: loaded beside Node 22, libzstd.so.1's encoder fails
+ * with "Block-level external sequence producer returned an error code" on a context
+ * Node's code made (seen with 22.23.5), and anything worse is possible. The process's
+ * own symbols are one consistent library (Node's, or the shared libzstd a distribution's
+ * Node is linked against), and on Node 22 no libzstd.so.1 need be installed at all.
+ * Rejected: RTLD_DEEPBIND (koffi's `deep` load option), which makes libzstd.so.1 bind
+ * to itself first, but also bypasses an interposed malloc (jemalloc, sanitizers refuse
+ * it outright) and does not exist on musl or macOS.
  */
 
 /** A `ZSTD_inBuffer` / `ZSTD_outBuffer`. */
@@ -40,11 +54,32 @@ export interface Libzstd {
 let bound: Libzstd | undefined;
 
 /** The soname of libzstd 1.x, the ABI since 2016. */
-export const SONAME = process.platform === 'darwin' ? 'libzstd.1.dylib' : 'libzstd.so.1';
+const SONAME = process.platform === 'darwin' ? 'libzstd.1.dylib' : 'libzstd.so.1';
+
+/** Where the zstd calls are bound: `process` (Node's own, see above) or the soname. */
+export type ZstdLibrarySource = 'process' | typeof SONAME;
+
+let chosen: { lib: LibraryHandle; source: ZstdLibrarySource } | undefined;
+
+/**
+ * The library the zstd calls are bound in (decided once): the process's own symbols when
+ * they include zstd, else the system's libzstd. {@link UnsupportedError} when neither.
+ */
+export function zstdLibrary(): { lib: LibraryHandle; source: ZstdLibrarySource } {
+  if (chosen) return chosen;
+  const own = library(null, 'the running process');
+  try {
+    own.func('unsigned int ZSTD_versionNumber()');
+    chosen = { lib: own, source: 'process' };
+  } catch {
+    chosen = { lib: library(SONAME, `libzstd (${SONAME})`), source: SONAME };
+  }
+  return chosen;
+}
 
 export function libzstd(): Libzstd {
   if (bound) return bound;
-  const lib = library(SONAME, `libzstd (${SONAME})`);
+  const { lib } = zstdLibrary();
   const ffi = koffi();
   // Declared once per process: koffi keeps named types in one registry.
   ffi.struct('ocipeek_zstd_in', { data: 'const void *', size: 'size_t', pos: 'size_t' });

@@ -15,6 +15,7 @@ import {
 } from './listing-cache-files.js';
 import { readLivePins } from './pins.js';
 import { isAlive } from './process-owner.js';
+import { nameOf, orphanSignatureNames } from './signature-names.js';
 import type { Store } from './store.js';
 import { UnpackRecords } from './unpack-records.js';
 
@@ -49,6 +50,11 @@ export interface PruneResult {
   cacheBytesFreed: number;
   /** Pin records of operations whose process is dead, removed. */
   pinsRemoved: number;
+  /**
+   * Sigstore signature names (`REPOSITORY:sha256-<hex>.sig`) whose image no name of their
+   * repository reaches any more (left by an `rmi` before it removed them), removed.
+   */
+  signaturesRemoved: number;
 }
 
 /**
@@ -71,7 +77,18 @@ export async function pruneStore(store: Store, options: PruneOptions = {}): Prom
     cacheFilesRemoved: 0,
     cacheBytesFreed: 0,
     pinsRemoved: 0,
+    signaturesRemoved: 0,
   };
+  // Orphaned signature names first (updateIndex takes the index lock itself); what they
+  // alone reached is then swept with the rest. A dry run only leaves them out of the mark.
+  if (!options.dryRun) {
+    await store.updateIndex(async (index) => {
+      const orphans = await orphanSignatureNames(store.layout, index.manifests, options);
+      result.signaturesRemoved = orphans.size;
+      index.manifests = index.manifests.filter((d) => !orphans.has(nameOf(d)));
+      return orphans.size > 0;
+    }, options);
+  }
   const lock = await store.lockIndex(options);
   try {
     const marked = new Set<string>();
@@ -82,6 +99,11 @@ export async function pruneStore(store: Store, options: PruneOptions = {}): Prom
     for (const digest of pins.digests) marked.add(digest);
     result.pinsRemoved = pins.removed;
     const index = await store.layout.index(options);
+    if (options.dryRun) {
+      const orphans = await orphanSignatureNames(store.layout, index.manifests, options);
+      result.signaturesRemoved = orphans.size;
+      index.manifests = index.manifests.filter((d) => !orphans.has(nameOf(d)));
+    }
     const extra = await readExtraRoots(store.rootsDir, options);
     for (const root of [...index.manifests, ...extra]) {
       const graph = await contentGraph(store.layout, root, options);

@@ -33,6 +33,7 @@ import { errnoCode, storeFsError } from './fs-errors.js';
 import { type ListImagesOptions, listImages, type StoredImage } from './list-images.js';
 import { StorePin } from './pins.js';
 import { type PruneOptions, type PruneResult, pruneStore } from './prune.js';
+import { nameOf, orphanSignatureNames } from './signature-names.js';
 import { defaultStorePath } from './store-path.js';
 import { type StoreProblem, type ValidateOptions, validateStore } from './validate.js';
 
@@ -305,23 +306,26 @@ export class Store {
           annotations: { ...annotations, [REF_NAME_ANNOTATION]: name },
         }),
       );
-      index.manifests = [
-        ...index.manifests.filter((d) => !wanted.has(nameOf(d) ?? '')),
-        ...entries,
-      ];
+      index.manifests = [...index.manifests.filter((d) => !wanted.has(nameOf(d))), ...entries];
       return true;
     }, options);
   }
 
-  /** Remove the name `ref` from `index.json`; false when it was not there. */
+  /**
+   * Remove the name `ref` from `index.json`, and with it the image's sigstore signature
+   * names (`REPOSITORY:sha256-<hex>.sig`) that no other name of its repository still
+   * needs; false when `ref` was not there.
+   */
   async untag(ref: Reference | string, options: { signal?: AbortSignal } = {}): Promise<boolean> {
     const name = refName(ref);
     let found = false;
     await this.updateIndex(async (index) => {
       const kept = index.manifests.filter((d) => nameOf(d) !== name);
       found = kept.length !== index.manifests.length;
-      index.manifests = kept;
-      return found;
+      if (!found) return false;
+      const orphans = await orphanSignatureNames(this.layout, kept, options);
+      index.manifests = kept.filter((d) => !orphans.has(nameOf(d)));
+      return true;
     }, options);
     return found;
   }
@@ -404,10 +408,6 @@ async function isComplete(root: string): Promise<boolean> {
 
 function text(value: string): Buffer {
   return Buffer.from(value, 'utf8');
-}
-
-function nameOf(d: Descriptor): string | undefined {
-  return d.annotations?.[REF_NAME_ANNOTATION];
 }
 
 /** The name a reference has in the store's `index.json`: its full normalised form. */

@@ -25,6 +25,11 @@ export interface CliResult {
 export interface RunCliOptions {
   /** Written to the CLI's standard input, then closed. */
   stdin?: string;
+  /**
+   * Give standard input as an OS pipe, as a shell's `|` does (through `cat`), instead of
+   * the socket pair Node spawns with, which `/dev/stdin` cannot be opened on (ENXIO).
+   */
+  stdinPipe?: boolean;
   /** Extra environment variables (HOME and the XDG/auth variables point at an empty home). */
   env?: Record<string, string>;
   /** Kill the run after this many ms (default 120 s). */
@@ -52,9 +57,10 @@ export function runCli(args: string[], options: RunCliOptions = {}): Promise<Cli
       ...(options.uid === undefined ? {} : { uid: options.uid, gid: options.gid ?? options.uid }),
       ...(options.cwd === undefined ? {} : { cwd: options.cwd }),
     };
-    const child = options.bin
-      ? spawn(BIN_PATH, args, { env, ...ids })
-      : spawn(process.execPath, [CLI_PATH, ...args], { env, ...ids });
+    const argv = options.bin ? [BIN_PATH, ...args] : [process.execPath, CLI_PATH, ...args];
+    const child = options.stdinPipe
+      ? spawn('sh', ['-c', 'cat | "$@"', 'sh', ...argv], { env, ...ids })
+      : spawn(argv[0] as string, argv.slice(1), { env, ...ids });
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     child.stdout.on('data', (c: Buffer) => out.push(c));

@@ -586,6 +586,10 @@ describe('filesystem commands against the real registry', () => {
     const same = await runCli(['diff', ref('gzip'), ref('zstd'), '--json', '--store', store()]);
     assert.equal(same.code, 0, same.stderr);
     assert.deepEqual(JSON.parse(same.out), { added: [], removed: [], changed: [] });
+    // As diff(1): nothing at all on stdout when they are the same.
+    const sameText = await runCli(['diff', ref('gzip'), ref('zstd'), '--store', store()]);
+    assert.equal(sameText.code, 0, sameText.stderr);
+    assert.equal(sameText.out, '');
     const missing = await runCli(['diff', ref('gzip'), ref('no-such-tag'), '--store', store()]);
     assert.equal(missing.code, 2, missing.stderr);
     assert.equal(missing.stderr.trim().split('\n').length, 1, missing.stderr);

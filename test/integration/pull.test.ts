@@ -421,6 +421,7 @@ describe('pull into the local store', () => {
       cacheFilesRemoved: 0,
       cacheBytesFreed: 0,
       pinsRemoved: 0,
+      signaturesRemoved: 0,
     });
     const missing = await runCli(['rmi', ref('demo/app:1.0')], env);
     assert.equal(missing.code, 1);

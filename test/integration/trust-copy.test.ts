@@ -20,6 +20,8 @@ import {
 } from '../harness/index.js';
 import { runCli } from '../harness/run-cli.js';
 
+const REF_NAME = 'org.opencontainers.image.ref.name';
+
 /**
  * `copy` carries an image's signatures as `skopeo copy` does: sigstore attachments
  * (`sha256-<hex>.sig`) to registries and into `oci:` layouts, GPG simple signatures from
@@ -404,6 +406,63 @@ describe('copy carries signatures (sigstore attachments, lookaside signatures) a
     );
     const after = await ocipeek(['images', '--store', store]);
     assert.doesNotMatch(after.out, /\/gpg\/app/);
+  });
+
+  it('rmi removes an image’s signature names with its last name in the repository; prune removes those left behind', async () => {
+    const store = join(dir.path, 'store-rmi');
+    const sig = `${reg.host}/sig/app:${sigTag(image.descriptor.digest)}`;
+    const copyIn = (tag: string) =>
+      ocipeek([
+        'copy',
+        '--store',
+        store,
+        `${reg.host}/sig/app:1`,
+        `store:${reg.host}/sig/app:${tag}`,
+      ]);
+    for (const tag of ['1', '2']) {
+      const r = await copyIn(tag);
+      assert.equal(r.code, 0, r.stderr);
+    }
+    const names = async () => {
+      const index = JSON.parse(await readFile(join(store, 'index.json'), 'utf8'));
+      return index.manifests
+        .map((d: { annotations: Record<string, string> }) => d.annotations[REF_NAME])
+        .sort();
+    };
+    assert.deepEqual(await names(), [`${reg.host}/sig/app:1`, `${reg.host}/sig/app:2`, sig]);
+    // app:2 still names the signed image: its signature stays.
+    const one = await ocipeek(['rmi', '--store', store, `${reg.host}/sig/app:1`]);
+    assert.equal(one.code, 0, one.stderr);
+    assert.deepEqual(await names(), [`${reg.host}/sig/app:2`, sig]);
+    const two = await ocipeek(['rmi', '--store', store, `${reg.host}/sig/app:2`]);
+    assert.equal(two.code, 0, two.stderr);
+    assert.deepEqual(await names(), [], 'the signature name went with the image');
+    const pruned = await ocipeek(['prune', '--store', store, '--json']);
+    assert.equal(pruned.code, 0, pruned.stderr);
+    assert.equal(JSON.parse(pruned.out).signaturesRemoved, 0);
+    assert.deepEqual(
+      await readdir(join(store, 'blobs/sha256')),
+      [],
+      'image and signature blobs freed',
+    );
+
+    // A signature name an older rmi left behind: prune removes it, and its blobs.
+    const again = await copyIn('1');
+    assert.equal(again.code, 0, again.stderr);
+    const indexPath = join(store, 'index.json');
+    const index = JSON.parse(await readFile(indexPath, 'utf8'));
+    index.manifests = index.manifests.filter(
+      (d: { annotations: Record<string, string> }) => d.annotations[REF_NAME] === sig,
+    );
+    await writeFile(indexPath, JSON.stringify(index));
+    const dry = await ocipeek(['prune', '--store', store, '--json', '--dry-run']);
+    assert.equal(JSON.parse(dry.out).signaturesRemoved, 1);
+    assert.deepEqual(await names(), [sig], 'a dry run changes nothing');
+    const swept = await ocipeek(['prune', '--store', store, '--json']);
+    assert.equal(swept.code, 0, swept.stderr);
+    assert.equal(JSON.parse(swept.out).signaturesRemoved, 1);
+    assert.deepEqual(await names(), []);
+    assert.deepEqual(await readdir(join(store, 'blobs/sha256')), []);
   });
 
   it('an oci-archive: holds no signatures: refused before anything is written, as skopeo refuses', async () => {

@@ -184,6 +184,21 @@ describe('policy.json and sigstore signatures, stored as skopeo 1.9.3 stores the
     assert.doesNotMatch(tlsKey.out, /signed /);
   });
 
+  it('sign --key reads the key once: a key given through a pipe (/dev/stdin) signs', async () => {
+    await pushLayout(layout, 'v2', reg, 'signed/by-pipe:1');
+    const ref = `${reg.host}/signed/by-pipe:1`;
+    const args = ['sign', ref, '--key', '/dev/stdin', '--sign-passphrase-file', files.pass];
+    const signed = await runCli(
+      [...args, '--signature-policy', files.policy, '--registries.d', files.registriesD],
+      { stdin: await readFile(files.key, 'utf8'), stdinPipe: true },
+    );
+    assert.equal(signed.code, 0, signed.stderr);
+    assert.match(signed.out, new RegExp(`signed ${ref}@${other.descriptor.digest}`));
+    const r = await ocipeek(['verify', ref]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.out, new RegExp(`signed by ${files.pub} as ${ref}`));
+  });
+
   it('skopeo reads the attachment ocipeek wrote; the signature checks out with openssl', async () => {
     const out = join(dir.path, 'skopeo-dir');
     await skopeoCopy(`docker://${reg.host}/signed/app:1`, `dir:${out}`);

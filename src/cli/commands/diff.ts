@@ -3,7 +3,7 @@ import { toEntryJson } from '../../fs/index.js';
 import { diffImages } from '../../image/index.js';
 import { escapeName } from '../../tar/name-codec.js';
 import { openDiffSide } from '../diff-side.js';
-import { printJson, printLines } from '../format.js';
+import { printJson, printList } from '../format.js';
 import { openCliImage } from '../image-source.js';
 import { setFailureExitCode } from '../run-state.js';
 
@@ -39,10 +39,12 @@ export function registerDiff(program: Command): void {
           })),
         });
       }
-      printLines(
+      // As diff(1), nothing at all when the images are the same; a list, not spread
+      // arguments, so that a diff of 150,000+ paths does not overflow the stack.
+      printList([
         ...diff.added.map((e) => `+ ${escapeName(e.path)}`),
         ...diff.removed.map((e) => `- ${escapeName(e.path)}`),
         ...diff.changed.map((c) => `~ ${escapeName(c.path)} (${c.fields.join(', ')})`),
-      );
+      ]);
     });
 }

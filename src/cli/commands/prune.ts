@@ -25,7 +25,7 @@ export function registerPrune(program: Command): void {
       }
       const verb = opts.dryRun ? 'would free' : 'freed';
       printLines(
-        `${result.blobsRemoved} blob(s), ${result.tempFilesRemoved} temp file(s) and ${result.cacheFilesRemoved} listing cache file(s) removed; ${verb} ${formatBytes(result.bytesFreed)}`,
+        `${result.blobsRemoved} blob(s), ${result.tempFilesRemoved} temp file(s), ${result.cacheFilesRemoved} listing cache file(s) and ${result.signaturesRemoved} orphaned signature name(s) removed; ${verb} ${formatBytes(result.bytesFreed)}`,
       );
     });
 }

@@ -29,10 +29,10 @@ export function registerSign(program: Command): void {
       if (place.kind !== 'registry') {
         throw new InvalidArgumentError('sign writes to registries (REF or docker://REF)');
       }
-      const signer = await signerFor(
-        ctx,
-        keyFlag ? { ...opts, signBySigstorePrivateKey: keyFlag } : opts,
-      );
+      // The key as read once (a pipe such as --key /dev/stdin cannot be read again).
+      const signer = keyFlag
+        ? await signerFor(ctx, { ...opts, signBySigstorePrivateKey: keyFlag.path }, keyFlag.pem)
+        : await signerFor(ctx, opts);
       if (!signer) {
         throw new InvalidArgumentError(
           'sign needs --key (a sigstore private key), --sign-by-sigstore-private-key, --sign-by-gpg-key or --sign-by',
@@ -50,11 +50,11 @@ export function registerSign(program: Command): void {
  * the file is a sigstore private key (its PEM block says so) and no `--cert` pairs it with
  * a TLS certificate; otherwise it stays the TLS key.
  */
-async function sigstoreKeyFlag(cmd: Command): Promise<string | undefined> {
+async function sigstoreKeyFlag(cmd: Command): Promise<{ path: string; pem: string } | undefined> {
   const { key, cert } = cmd.optsWithGlobals() as { key?: string; cert?: string };
   if (!key || cert) return undefined;
   const pem = await readFile(key, 'utf8').catch(() => undefined);
   if (pem === undefined) return undefined; // the TLS code says what is wrong with it
   const { isSigstorePrivateKeyPem } = await import('../../trust/sigstore-key.js');
-  return isSigstorePrivateKeyPem(pem) ? key : undefined;
+  return isSigstorePrivateKeyPem(pem) ? { path: key, pem } : undefined;
 }

@@ -3,6 +3,7 @@ import { isOcipeekError, PolicyRejectedError } from '../../errors/index.js';
 import { isIndex, parseManifest } from '../../media/index.js';
 import type { ImageTrust, RegistryClient } from '../../registry/index.js';
 import { RegistryHttpError } from '../registry/http-errors.js';
+import { isDigestReference } from '../registry/names.js';
 import type { StoredDocument, StoredManifest } from '../storage/registry-storage.js';
 import { remember } from './remember.js';
 import { SingleFlight } from './single-flight.js';
@@ -58,7 +59,9 @@ export class CachePolicy {
     const { digest } = found.descriptor;
     // A tag is part of the identity a signature names (matchExact, matchRepoDigestOrExact):
     // an image accepted as repo:1 is not thereby accepted as repo:2, even with one digest.
-    const key = reference.includes(':') ? `${name}@${digest}` : `${name}:${reference}@${digest}`;
+    const key = isDigestReference(reference)
+      ? `${name}@${digest}`
+      : `${name}:${reference}@${digest}`;
     if (this.accepted.has(key)) return;
     const ref = UpstreamMap.referenceOf(route, reference);
     // Not tied to one client's signal: every client asking meanwhile waits on this check.

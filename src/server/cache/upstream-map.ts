@@ -1,5 +1,6 @@
 import { InvalidArgumentError } from '../../errors/index.js';
 import { DOCKER_HUB, DOCKER_HUB_API_HOST, Reference } from '../../ref/index.js';
+import { isDigestReference } from '../registry/names.js';
 
 /** One registry the cache pulls through from. */
 export interface Upstream {
@@ -122,7 +123,7 @@ export class UpstreamMap {
   /** The upstream reference of `name` at `reference` (a tag or a digest). */
   static referenceOf(route: UpstreamRoute, reference: string): Reference {
     const { registry } = route.upstream;
-    return reference.includes(':')
+    return isDigestReference(reference)
       ? new Reference(registry, route.repository, undefined, reference)
       : new Reference(registry, route.repository, reference);
   }

@@ -3,7 +3,7 @@ import { parseDigest } from '../../digest/index.js';
 import { MediaType } from '../../media/index.js';
 import { sendBlobBody } from '../blob-response.js';
 import { COMMON_HEADERS, RegistryHttpError, sendJson } from './http-errors.js';
-import { isRepositoryName, isTag } from './names.js';
+import { isDigestReference, isRepositoryName, isTag } from './names.js';
 import { paginate } from './pagination.js';
 import { type ByteRange, parseRange } from './range.js';
 import type { RequestContext } from './router.js';
@@ -65,7 +65,7 @@ export async function handleTags(ctx: RequestContext): Promise<void> {
 export async function handleManifest(ctx: RequestContext): Promise<void> {
   const name = await repository(ctx);
   const reference = ctx.params.reference ?? '';
-  if (reference.includes(':')) parseDigest(reference);
+  if (isDigestReference(reference)) parseDigest(reference);
   else if (!isTag(reference)) {
     throw new RegistryHttpError(400, 'TAG_INVALID', `invalid tag "${reference}"`);
   }

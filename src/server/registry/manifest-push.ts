@@ -13,7 +13,7 @@ import {
 import { referrerDescriptor } from '../../media/referrer-descriptor.js';
 import type { ManifestWrite } from '../storage/registry-storage.js';
 import { RegistryHttpError } from './http-errors.js';
-import { isTag } from './names.js';
+import { isDigestReference, isTag } from './names.js';
 
 /** Layer types whose bytes live elsewhere (`urls`): a registry does not hold them. */
 const FOREIGN_LAYERS = new Set<string>([
@@ -51,7 +51,7 @@ export function checkManifestPush(
   contentType: string | undefined,
   tagParams: string[],
 ): ManifestWrite {
-  const byDigest = reference.includes(':');
+  const byDigest = isDigestReference(reference);
   const algorithm = byDigest ? parseDigest(reference).algorithm : 'sha256';
   const digest = digestOf(bytes, algorithm);
   if (byDigest && digest !== reference) {

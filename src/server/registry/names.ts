@@ -17,6 +17,15 @@ export function isTag(tag: string): boolean {
   return TAG.test(tag);
 }
 
+/**
+ * True when a manifest reference (`/v2/NAME/manifests/REFERENCE`) names a digest, false
+ * for a tag: the tag grammar has no `:` and every digest has one. Whether the digest is
+ * valid is for `parseDigest` to say.
+ */
+export function isDigestReference(reference: string): boolean {
+  return reference.includes(':');
+}
+
 /** Order names by UTF-16 code units, as the distribution spec's lexical order does. */
 export function byCodeUnits(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;

@@ -2,7 +2,7 @@ import { parseDigest } from '../../digest/index.js';
 import { MAX_MANIFEST_BYTES } from '../../media/index.js';
 import { COMMON_HEADERS, RegistryHttpError } from './http-errors.js';
 import { checkManifestPush } from './manifest-push.js';
-import { isTag } from './names.js';
+import { isDigestReference, isTag } from './names.js';
 import type { RequestContext } from './router.js';
 import { writableRepository } from './write-access.js';
 
@@ -44,7 +44,8 @@ export async function handleManifestPut(ctx: RequestContext): Promise<void> {
     'Content-Length': '0',
   };
   if (write.subject) headers['OCI-Subject'] = write.subject;
-  if (reference.includes(':') && write.tags.length > 0) headers['OCI-Tag'] = write.tags.join(', ');
+  if (isDigestReference(reference) && write.tags.length > 0)
+    headers['OCI-Tag'] = write.tags.join(', ');
   ctx.res.writeHead(201, headers);
   ctx.res.end();
 }
@@ -54,7 +55,7 @@ export async function handleManifestDelete(ctx: RequestContext): Promise<void> {
   const { storage, name } = await writableRepository(ctx);
   const reference = ctx.params.reference ?? '';
   let deleted: boolean;
-  if (reference.includes(':')) {
+  if (isDigestReference(reference)) {
     parseDigest(reference);
     deleted = await storage.deleteManifest(name, reference, { signal: ctx.signal });
   } else {

@@ -301,6 +301,7 @@ describe('Store prune and validate', () => {
       cacheFilesRemoved: 0,
       cacheBytesFreed: 0,
       pinsRemoved: 0,
+      signaturesRemoved: 0,
     });
     assert.equal(await store.hasBlob(gone.layerDesc.digest), undefined);
     assert.equal(await store.hasBlob(kept.layerDesc.digest), kept.layer.length);
@@ -313,6 +314,7 @@ describe('Store prune and validate', () => {
       cacheFilesRemoved: 0,
       cacheBytesFreed: 0,
       pinsRemoved: 0,
+      signaturesRemoved: 0,
     });
   });
 
