@@ -109,11 +109,10 @@ const cacheFile = dir
   ? join(dir, `${OCIPEEK_CLI_HASH}-${process.version}-${process.arch}-${key}.bin`)
   : undefined;
 const cached = readCache(cacheFile);
-// The same wrapper Node gives CommonJS modules, so the bundle runs as it would if required.
-const script = new Script(
-  `(function (exports, require, module, __filename, __dirname) {${source}\n})`,
-  { filename: bundlePath, cachedData: cached },
-);
+// The file holds the bundle inside the wrapper Node gives CommonJS modules (written out by
+// scripts/bundle.mjs, so that V8 compiles the text read, without a flattened copy), and
+// runs as it would if required.
+const script = new Script(source, { filename: bundlePath, cachedData: cached });
 if (dir && cacheFile && (cached === undefined || script.cachedDataRejected)) {
   process.once('exit', () => writeCache(dir, cacheFile, script.createCachedData()));
 }
