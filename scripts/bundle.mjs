@@ -6,7 +6,8 @@
 //   container-image-proxy  the same script, the second bin: run by that name it is
 //                          `ocipeek proxy`
 //   ocipeek.js             a small launcher with a V8 code cache
-//   ocipeek-cli.js         the whole CLI as one file, run by the launcher
+//   ocipeek-cli.js         the whole CLI as one file, run by the launcher (written out
+//                          as the function expression Node's loader would wrap it in)
 //   disk-writer-worker.js  unpack's writer thread, found beside the CLI
 //   file-hash-worker.js    the registry server's upload hashing thread, likewise
 //   package.json           {"type": "commonjs"}: all of them are CommonJS, which Node loads
@@ -82,6 +83,52 @@ for (const worker of [
     outfile: `dist/bin/${worker.split('/').pop().replace(/\.ts$/, '.js')}`,
   });
 }
+
+/**
+ * esbuild wraps each module in `__esm({"src/x.ts"() {...}})` (ours) or
+ * `__commonJS({"node_modules/y.js"(exports, module) {...}})` (npm's CommonJS), one object
+ * literal keyed by the module's path, so that the function is named after it. The bundle
+ * runs all ~680 of these literals at start; each key is new to V8, so each literal makes a
+ * map of its own and adds a transition to the one shared root map, whose transition
+ * list grows by insertion: ~12 M instructions of every run (callgrind, `digest`), 6% of
+ * it (bench/ANALYSIS.md, seventh session). One key for all of them makes one map. Only
+ * the name of a module's initializer in a stack trace is lost (`m` instead of its path).
+ */
+function oneKeyForModuleWrappers(text) {
+  let esm = 0;
+  let cjs = 0;
+  const out = text
+    .replace(/__esm\(\{"[^"\\]*"\(\)\{/g, () => {
+      esm++;
+      return '__esm({m(){';
+    })
+    .replace(/__commonJS\(\{"[^"\\]*"\(/g, () => {
+      cjs++;
+      return '__commonJS({m(';
+    });
+  // Every call must have been rewritten (the helpers are defined as `var __esm=(...`).
+  const calls = (name) => text.split(`${name}(`).length - 1;
+  if (esm !== calls('__esm') || cjs !== calls('__commonJS') || esm === 0) {
+    throw new Error(
+      `bundle: rewrote ${esm} of ${calls('__esm')} __esm and ${cjs} of ${calls('__commonJS')} __commonJS wrappers: esbuild's output changed`,
+    );
+  }
+  return out;
+}
+
+/**
+ * The bundle as the function Node's CommonJS loader would wrap it in, written out in the
+ * file. The launcher compiles the file's text as it is: a wrapper added at run time makes
+ * a cons string that V8 flattens into a new 1.5 MB copy before compiling (~400 more page
+ * faults and 1.5 MB more peak RSS a run), while the text read from the file stays an
+ * external string (bench/ANALYSIS.md, seventh session).
+ */
+const CJS_WRAPPER = '(function (exports, require, module, __filename, __dirname) {';
+writeFileSync(
+  'dist/bin/ocipeek-cli.js',
+  `${CJS_WRAPPER}${oneKeyForModuleWrappers(readFileSync('dist/bin/ocipeek-cli.js', 'latin1'))}\n})`,
+  'latin1',
+);
 const cli = readFileSync('dist/bin/ocipeek-cli.js');
 if (cli.some((byte) => byte > 0x7f)) throw new Error('dist/bin/ocipeek-cli.js is not ASCII');
 const cliHash = createHash('sha256').update(cli).digest('hex').slice(0, 16);

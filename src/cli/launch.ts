@@ -4,6 +4,7 @@ import {
   readdirSync,
   readFileSync,
   renameSync,
+  statSync,
   unlinkSync,
   writeFileSync,
 } from 'node:fs';
@@ -27,7 +28,8 @@ import { commandWordOf } from './command-word.js';
  *
  * The cache is written at exit, after the command ran, so it also holds the functions the
  * command compiled on the way. It is keyed by the bundle's content hash, Node's version,
- * the CPU architecture and the command word. It lives in `$OCIPEEK_COMPILE_CACHE`, else
+ * the CPU architecture and the command word; caches of a few other builds are kept (see
+ * {@link OTHER_BUILDS_KEPT}). It lives in `$OCIPEEK_COMPILE_CACHE`, else
  * `$XDG_CACHE_HOME/ocipeek-compile-cache` (`~/.cache/...`); `OCIPEEK_COMPILE_CACHE=off`
  * turns it off. Any problem with the cache (missing, unreadable, rejected by V8,
  * unwritable) only means compiling as usual.
@@ -62,18 +64,49 @@ function readCache(file: string | undefined): Buffer | undefined {
   }
 }
 
-/** Write `data` to `file` atomically and drop caches of other builds; errors are ignored. */
+/**
+ * How many other builds' caches a cache folder keeps besides this build's: the ones most
+ * recently written. Why not none: two builds in use side by side (an installed ocipeek
+ * and a checkout, two worktrees) share the folder, and each deleting the other's caches
+ * made both rewrite theirs (0.7 MB each) on every run, taking turns.
+ */
+const OTHER_BUILDS_KEPT = 3;
+
+/** The build (bundle hash) a cache file name belongs to. */
+function buildOf(name: string): string {
+  return name.slice(0, name.indexOf('-'));
+}
+
+/** Delete the caches of all but the {@link OTHER_BUILDS_KEPT} most recently written other builds. */
+function pruneOtherBuilds(dir: string): void {
+  const newest = new Map<string, number>();
+  const names = readdirSync(dir).filter((name) => name.endsWith('.bin'));
+  for (const name of names) {
+    const build = buildOf(name);
+    if (build === OCIPEEK_CLI_HASH) continue;
+    const { mtimeMs } = statSync(join(dir, name));
+    newest.set(build, Math.max(newest.get(build) ?? 0, mtimeMs));
+  }
+  const kept = new Set(
+    [...newest]
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, OTHER_BUILDS_KEPT)
+      .map(([build]) => build),
+  );
+  for (const name of names) {
+    const build = buildOf(name);
+    if (build !== OCIPEEK_CLI_HASH && !kept.has(build)) unlinkSync(join(dir, name));
+  }
+}
+
+/** Write `data` to `file` atomically and prune other builds' caches; errors are ignored. */
 function writeCache(dir: string, file: string, data: Buffer): void {
   try {
     mkdirSync(dir, { recursive: true, mode: 0o700 });
     const temp = `${file}.${process.pid}.tmp`;
     writeFileSync(temp, data, { mode: 0o600 });
     renameSync(temp, file);
-    for (const name of readdirSync(dir)) {
-      if (!name.startsWith(OCIPEEK_CLI_HASH) && name.endsWith('.bin')) {
-        unlinkSync(join(dir, name));
-      }
-    }
+    pruneOtherBuilds(dir);
   } catch {
     // A read-only or full cache folder only costs the next run its compile time.
   }
@@ -109,11 +142,10 @@ const cacheFile = dir
   ? join(dir, `${OCIPEEK_CLI_HASH}-${process.version}-${process.arch}-${key}.bin`)
   : undefined;
 const cached = readCache(cacheFile);
-// The same wrapper Node gives CommonJS modules, so the bundle runs as it would if required.
-const script = new Script(
-  `(function (exports, require, module, __filename, __dirname) {${source}\n})`,
-  { filename: bundlePath, cachedData: cached },
-);
+// The file holds the bundle inside the wrapper Node gives CommonJS modules (written out by
+// scripts/bundle.mjs, so that V8 compiles the text read, without a flattened copy), and
+// runs as it would if required.
+const script = new Script(source, { filename: bundlePath, cachedData: cached });
 if (dir && cacheFile && (cached === undefined || script.cachedDataRejected)) {
   process.once('exit', () => writeCache(dir, cacheFile, script.createCachedData()));
 }

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { chmod, mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readdir, readFile, stat, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { runCli } from '../harness/run-cli.js';
@@ -51,6 +51,39 @@ describe('the CLI code cache', () => {
     assert.equal(run.code, 0, run.stderr);
     assert.match(run.out, /^\d+\.\d+\.\d+/);
     assert.notDeepEqual(await readFile(join(dir, file!)), junk, 'rewritten with real code');
+  });
+
+  it("keeps the caches of the other builds used beside it, so they do not rewrite each other's", async () => {
+    const dir = join(tmp.path, 'shared');
+    const env = { OCIPEEK_COMPILE_CACHE: dir };
+    assert.equal((await runCli(['--version'], { env })).code, 0);
+    const [own] = await files(dir);
+    const build = own!.slice(0, 16);
+    const rest = own!.slice(16);
+    // Four other builds wrote here before, the oldest first (a second apart).
+    const others = ['0000000000000001', '0000000000000002', '0000000000000003', '0000000000000004'];
+    const start = Date.now() / 1000 - 100;
+    for (const [i, other] of others.entries()) {
+      const file = join(dir, `${other}${rest}`);
+      await writeFile(file, `cache of build ${other}`);
+      await utimes(file, start + i, start + i);
+    }
+    // A write by this build (a command run for the first time) prunes to the three newest
+    // other builds and leaves their files as they were.
+    const help = await runCli(['help', 'ls'], { env });
+    assert.equal(help.code, 0, help.stderr);
+    const after = (await files(dir)).sort();
+    assert.deepEqual(
+      after,
+      [
+        ...others.slice(1).map((o) => `${o}${rest}`),
+        own!,
+        `${build}${rest.replace('-none.bin', '-help.bin')}`,
+      ].sort(),
+    );
+    for (const other of others.slice(1)) {
+      assert.equal(await readFile(join(dir, `${other}${rest}`), 'utf8'), `cache of build ${other}`);
+    }
   });
 
   it('an unwritable cache folder, or OCIPEEK_COMPILE_CACHE=off, only means no cache', async () => {
