@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { isoTime } from '../util/iso-time.js';
 import { replaceFile } from './atomic-file.js';
 import type { Store } from './store.js';
 
@@ -35,7 +36,8 @@ export async function recordTagCheck(
   at: Date = new Date(),
 ): Promise<void> {
   const path = recordPath(store, name);
-  const record: TagCheckRecord = { name, digest, checkedAt: at.toISOString() };
+  // Not `toISOString`: it would load the time zone into every pull (iso-time.ts).
+  const record: TagCheckRecord = { name, digest, checkedAt: isoTime(at) };
   const bytes = Buffer.from(`${JSON.stringify(record)}\n`);
   try {
     await mkdir(join(store.dir, '.ocipeek', 'tag-checks'), { recursive: true });
