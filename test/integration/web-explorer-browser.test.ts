@@ -1,10 +1,14 @@
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { type Browser, chromium, type Page } from 'playwright-core';
+import { RegistryClient } from '../../src/registry/index.js';
 import type { LayersResponse, StatsResponse } from '../../src/ui/web/api-types.js';
+import { startWebExplorer } from '../../src/ui/web/web-server.js';
+import { LayoutWriter, pushLayout, randomImage, tempDir } from '../harness/index.js';
 import { type ExplorerFixture, SERVER_V1, startExplorerFixture } from './web-explorer-fixture.js';
 
 /**
@@ -103,6 +107,81 @@ describe('web explorer in Chromium (playwright-core)', { timeout: 900_000 }, () 
     const r = await f.get(`/raw/${indexed}/app/VERSION`);
     assert.equal(await r.text(), '1.2.3\n');
     assert.ok((await stats()).bytesFetched - before < f.indexedLayerBytes / 10);
+  });
+
+  it('indexes a plain gzip image as it lists it, then reads files by range (kept for later)', async (t) => {
+    // No seek index published: the explorer streams the layers once to list them and
+    // builds one on the way, in its cache (inside the store), as the CLI's `ocipeek ui` does.
+    const dir = await tempDir('web-explorer-plain');
+    const after = Buffer.from('after the big file\n');
+    const w = new LayoutWriter(join(dir.path, 'layout'));
+    const plain = await randomImage(w, {
+      refName: 'v1',
+      layerEntries: [
+        [
+          { path: 'data/', type: 'dir' },
+          { path: 'data/big.bin', content: randomBytes(6 * 1024 * 1024) },
+          { path: 'data/z-after.txt', content: after },
+        ],
+        [{ path: 'app/VERSION', content: '1.2.3\n' }],
+      ],
+    });
+    await w.finish();
+    await pushLayout(join(dir.path, 'layout'), 'v1', f.reg, 'ui/plain:v1');
+    const ref = `${f.reg.host}/ui/plain:v1`;
+    const layerBytes = plain.layers.reduce((n, l) => n + l.size, 0);
+    const cacheDir = join(dir.path, 'store', '.ocipeek', 'seek-index');
+    const open = async () => {
+      const client = new RegistryClient();
+      const explorer = await startWebExplorer({
+        client,
+        seekIndexCache: cacheDir,
+        buildSeekIndex: true,
+      });
+      const fetched = () => client.stats.bytesFetched;
+      return { client, explorer, fetched };
+    };
+    const first = await open();
+    const second = await open();
+    try {
+      await page.goto(`${first.explorer.url}/image/${ref}`);
+      await page.locator('summary', { hasText: /^data\// }).click();
+      const data = page.locator('details.dir[data-api$="/data"]');
+      await data.locator('a', { hasText: /^big\.bin$/ }).waitFor();
+      assert.match((await data.textContent()) ?? '', /6\.00 MiB/);
+      const listed = first.fetched();
+      t.diagnostic(`tree of the plain image: ${listed} bytes fetched, its layers ${layerBytes}`);
+      assert.ok(listed >= layerBytes, 'every layer is read once to list it');
+      assert.ok(
+        listed < layerBytes + 64 * 1024,
+        `read once, not twice: ${listed} of ${layerBytes}`,
+      );
+      await page.waitForFunction(`document.getElementById('bytes')?.dataset.bytes === '${listed}'`);
+      // A file behind the 6 MiB one: a range from the checkpoint before it, not the layer's start.
+      await page.goto(`${first.explorer.url}/image/${ref}/data/z-after.txt`);
+      assert.match((await page.locator('main').textContent()) ?? '', /after the big file/);
+      const read = first.fetched() - listed;
+      t.diagnostic(`a file at the layer's end: ${read} bytes`);
+      assert.ok(read < layerBytes / 10, `${read} bytes of ${layerBytes}`);
+      await page.waitForFunction(
+        `document.getElementById('bytes')?.dataset.bytes === '${first.fetched()}'`,
+      );
+      // Another explorer on the same store finds the index there: no layer read whole.
+      const r = await fetch(`${second.explorer.url}/raw/${ref}/data/z-after.txt`);
+      assert.deepEqual(Buffer.from(await r.arrayBuffer()), after);
+      assert.equal(
+        await (await fetch(`${second.explorer.url}/raw/${ref}/app/VERSION`)).text(),
+        '1.2.3\n',
+      );
+      t.diagnostic(`the same from the kept index: ${second.fetched()} bytes`);
+      assert.ok(second.fetched() < layerBytes / 10, `${second.fetched()} bytes of ${layerBytes}`);
+    } finally {
+      for (const e of [first, second]) {
+        await e.explorer.close();
+        await e.client.close();
+      }
+      await dir.remove();
+    }
   });
 
   it('shows a whited-out path as absent', async () => {

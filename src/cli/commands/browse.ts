@@ -48,14 +48,17 @@ async function browseSource(img: CliImage): Promise<BrowseSource> {
     };
   }
   const built = await cliFilesystem(img);
-  // Building filled the listing cache; a layer it could not keep (a read-only store) is
-  // listed again.
+  // Building filled the listing cache: a layer's entries are read from it when a tree needs
+  // them, not held. A layer it could not keep (a read-only store) is listed again, and held.
   const entries = await Promise.all(
-    img.image.layers.map(
-      async (l) =>
-        (await img.cache.get(l.descriptor.digest))?.entries ??
-        (await scanLayer(l, { signal })).entries,
-    ),
+    img.image.layers.map(async (l) => {
+      const digest = l.descriptor.digest;
+      if (await img.cache.has(digest)) {
+        return async () =>
+          (await img.cache.get(digest))?.entries ?? (await scanLayer(l, { signal })).entries;
+      }
+      return (await scanLayer(l, { signal })).entries;
+    }),
   );
   return {
     report: layerReport(img.image, built.fs, built.tarSizes),

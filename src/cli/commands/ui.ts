@@ -38,6 +38,8 @@ export function registerUi(program: Command): void {
         cache: new LayerIndexCache(join(meta, 'fs-index')),
         seekIndexCache: join(meta, 'seek-index'),
         noSeekIndex: ctx.options.index === false,
+        // A plain gzip image is streamed once to list it: index it on the way, for ranges.
+        buildSeekIndex: true,
         onWarning: (message) => process.stderr.write(`warning: ${message}\n`),
         platform: ctx.platform,
         initialRef: refArg,

@@ -72,7 +72,15 @@ async function cachedPointer(
   return age >= 0 && age < ttlMs ? null : undefined;
 }
 
-async function writePointer(cacheDir: string | undefined, manifestDigest: string, said: string) {
+/**
+ * Say in the cache what the image `manifestDigest` has: the digest of its index's artifact
+ * manifest, or that it has none.
+ */
+export async function writeSeekIndexPointer(
+  cacheDir: string | undefined,
+  manifestDigest: string,
+  said: string,
+): Promise<void> {
   if (!cacheDir) return;
   await writeWhole(cachePath(cacheDir, manifestDigest, '.seek-index'), said);
 }
@@ -125,13 +133,13 @@ export async function findSeekIndex(
     });
     const newest = found.manifests.at(-1);
     if (!newest) {
-      await writePointer(cacheDir, image.manifestDigest, NONE);
+      await writeSeekIndexPointer(cacheDir, image.manifestDigest, NONE);
       return undefined;
     }
     artifactDigest = newest.digest;
     manifestBytes = (await client.getManifest(repo.withDigest(newest.digest), { signal })).bytes;
     await writeCachedFile(cacheDir, artifactDigest, manifestBytes);
-    await writePointer(cacheDir, image.manifestDigest, artifactDigest);
+    await writeSeekIndexPointer(cacheDir, image.manifestDigest, artifactDigest);
   }
   const manifest = parseManifest(manifestBytes);
   if (

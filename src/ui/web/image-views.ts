@@ -7,7 +7,13 @@ import {
   openImageFile,
 } from '../../image/index.js';
 import { assertRegularFile } from '../../layer-rules/index.js';
-import { type ImageSeekIndex, type LazyImage, openLazyImage } from '../../lazy/index.js';
+import {
+  buildSeekIndex,
+  type ImageSeekIndex,
+  type LazyImage,
+  openLazyImage,
+} from '../../lazy/index.js';
+import { keepBuiltSeekIndex, seekIndexable } from '../../lazy/seek-index/local-seek-index.js';
 import { findUsableSeekIndex } from '../../lazy/seek-index/usable-seek-index.js';
 import type { Platform } from '../../media/index.js';
 import { openPlaceImage } from '../../places/index.js';
@@ -31,8 +37,17 @@ export interface ImageViewsOptions {
    * ({@link findUsableSeekIndex}); with one, its tree and files cost index and range reads.
    */
   seekIndexCache?: string;
-  /** Do not look for seek indexes (the CLI's `--no-index`). */
+  /** Do not look for seek indexes, nor build them (the CLI's `--no-index`). */
   noSeekIndex?: boolean;
+  /**
+   * Build the seek index of a registry image of plain gzip layers that has none (the CLI
+   * does): its layers are streamed once to list them anyway, and the index is built from
+   * that same stream ({@link buildSeekIndex}), kept in `seekIndexCache` (when given) as a
+   * published one is, so folders and files are then read by range, now and on later
+   * looks. Without it such an image is listed from its layers, and a file read from its
+   * layer's start.
+   */
+  buildSeekIndex?: boolean;
   /** Told why a seek index was not used. */
   onWarning?: (message: string) => void;
 }
@@ -126,12 +141,19 @@ export class ImageViews {
   /**
    * The seek index of a registry image whose layers have no TOCs, as `ls` finds it (one
    * referrers request, then cached); one that cannot be had leaves the image readable
-   * the ordinary way.
+   * the ordinary way. With `buildSeekIndex`, an image of gzip layers that has none gets
+   * one built as its layers stream.
    */
   private async seekIndex(image: OpenedImage): Promise<ImageSeekIndex | undefined> {
     const { client, seekIndexCache, noSeekIndex, onWarning } = this.options;
     if (noSeekIndex) return undefined;
-    return findUsableSeekIndex(image, { client, cacheDir: seekIndexCache, onWarning });
+    const found = await findUsableSeekIndex(image, {
+      client,
+      cacheDir: seekIndexCache,
+      onWarning,
+    });
+    if (found || !this.options.buildSeekIndex || !seekIndexable(image)) return found;
+    return keepBuiltSeekIndex(await buildSeekIndex(image), image, seekIndexCache);
   }
 
   private lazyOptions(image: OpenedImage) {

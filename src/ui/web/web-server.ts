@@ -45,7 +45,7 @@ type Handler = (rest: string, url: URL, res: ServerResponse, req: IncomingMessag
  * `/registry/HOST`, `/repo/HOST/REPO[?last=TAG]`, `/store`, `/search/REF`, `/diff`), the JSON API they are
  * made from (`/api/...`, see `api-types.ts`) and file downloads (`/raw/REF/PATH`,
  * streamed). It only reads: registries through the client, images in the store, and the
- * store's listing cache is the one thing written.
+ * store's listing and seek-index caches are the only things written.
  */
 export async function startWebExplorer(
   options: StartWebExplorerOptions,
