@@ -36,6 +36,7 @@ export interface BuildLayerZtocOptions {
   /** Written as the zTOC's build_tool_identifier (default `ocipeek`). */
   buildToolIdentifier?: string;
   signal?: AbortSignal;
+  /** Which inflate runs (default: Node's own zlib through koffi, see raw-inflate.ts). */
   engine?: InflateEngine;
 }
 
