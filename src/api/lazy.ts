@@ -77,4 +77,34 @@ export {
   type SpanRecord,
 } from '../lazy/seek-index/seek-index-format.js';
 export { SpanRecords } from '../lazy/seek-index/span-records.js';
+export {
+  type BuildSociIndexOptions,
+  type BuiltSociIndex,
+  buildSociIndex,
+  DEFAULT_SOCI_MIN_LAYER_SIZE,
+  SOCI_ANNOTATIONS,
+  SOCI_INDEX_ARTIFACT_TYPE,
+  SOCI_ZTOC_MEDIA_TYPE,
+  writeSociIndex,
+} from '../lazy/soci/build-soci-index.js';
+export {
+  type BuildLayerZtocOptions,
+  type BuiltZtoc,
+  buildLayerZtoc,
+  DEFAULT_SOCI_SPAN,
+  ZTOC_VERSION,
+} from '../lazy/soci/build-ztoc.js';
+export {
+  decodeGzipZinfo,
+  encodeGzipZinfo,
+  type GzipZinfo,
+  type ZinfoCheckpoint,
+} from '../lazy/soci/gzip-zinfo.js';
+export { type ParsedZtoc, parseZtoc, readZtocRange, spanOf } from '../lazy/soci/read-ztoc.js';
+export {
+  decodeZtoc,
+  encodeZtoc,
+  type ZtocFields,
+  type ZtocFileMetadata,
+} from '../lazy/soci/ztoc-flatbuffers.js';
 export { parseSize } from '../util/parse-size.js';

@@ -68,6 +68,36 @@ export {
   type SpanRecord,
 } from './seek-index/seek-index-format.js';
 export { SpanRecords } from './seek-index/span-records.js';
+export {
+  type BuildSociIndexOptions,
+  type BuiltSociIndex,
+  buildSociIndex,
+  DEFAULT_SOCI_MIN_LAYER_SIZE,
+  SOCI_ANNOTATIONS,
+  SOCI_INDEX_ARTIFACT_TYPE,
+  SOCI_ZTOC_MEDIA_TYPE,
+  writeSociIndex,
+} from './soci/build-soci-index.js';
+export {
+  type BuildLayerZtocOptions,
+  type BuiltZtoc,
+  buildLayerZtoc,
+  DEFAULT_SOCI_SPAN,
+  ZTOC_VERSION,
+} from './soci/build-ztoc.js';
+export {
+  decodeGzipZinfo,
+  encodeGzipZinfo,
+  type GzipZinfo,
+  type ZinfoCheckpoint,
+} from './soci/gzip-zinfo.js';
+export { type ParsedZtoc, parseZtoc, readZtocRange, spanOf } from './soci/read-ztoc.js';
+export {
+  decodeZtoc,
+  encodeZtoc,
+  type ZtocFields,
+  type ZtocFileMetadata,
+} from './soci/ztoc-flatbuffers.js';
 export type { TocJson, TocJsonEntry } from './toc-json.js';
 export {
   ZSTD_CHUNKED_CHECKSUM_ANNOTATIONS,

@@ -1,26 +1,17 @@
 import type { Command } from 'commander';
-import { publishReferrer } from '../../artifact/index.js';
 import { InvalidArgumentError } from '../../errors/index.js';
 import { buildSeekIndex, writeSeekIndex } from '../../lazy/index.js';
-import { openDestination } from '../../places/index.js';
-import { parseReference } from '../../ref/index.js';
-import { parsePlace } from '../../source/index.js';
 import { parseSize } from '../../util/parse-size.js';
 import { formatBytes, printJson, printLines, shortDigest, table } from '../format.js';
 import { openCliImage } from '../image-source.js';
-
-interface IndexFlags {
-  span?: number;
-  compressedSpan?: number;
-  push?: boolean;
-  output?: string;
-  json?: boolean;
-}
+import { type IndexFlags, writeIndexArtifact } from '../index-artifact.js';
+import { indexSoci } from '../index-soci.js';
 
 /**
- * `ocipeek index REF [--span 4MiB] [--compressed-span SIZE] [--push | -o PLACE]`: build a seek index of a gzip
- * image and publish it as the image's referrer, so that `ls`, `cat` and the rest read it
- * lazily.
+ * `ocipeek index REF [--format ocipeek|soci] [--span 4MiB] [--compressed-span SIZE]
+ * [--min-layer-size SIZE] [--push | -o PLACE]`: build a seek index of a gzip image and
+ * publish it as the image's referrer, so that `ls`, `cat` and the rest read it lazily
+ * (`ocipeek`, the default), or SOCI's zTOCs and index, for soci-snapshotter (`soci`).
  */
 export function registerIndex(program: Command): void {
   program
@@ -30,13 +21,23 @@ export function registerIndex(program: Command): void {
     )
     .argument('<image>', 'image reference or place (oci:DIR[:TAG], oci-archive:FILE, …)')
     .option(
+      '--format <format>',
+      "ocipeek (this project's index, read by ls/cat/…) or soci (zTOCs and a SOCI index v1, for soci-snapshotter)",
+      'ocipeek',
+    )
+    .option(
       '--span <size>',
-      'uncompressed bytes between checkpoints, at most (default 4MiB)',
+      'uncompressed bytes between checkpoints, at most (default 4MiB; soci: a checkpoint once more than this)',
       parseSize,
     )
     .option(
       '--compressed-span <size>',
       'compressed bytes between checkpoints, at most (default 0.5% of the layer, at least 128KiB)',
+      parseSize,
+    )
+    .option(
+      '--min-layer-size <size>',
+      'soci: layers smaller than this get no zTOC (default 10MiB, as soci)',
       parseSize,
     )
     .option('--push', "push the index to the image's repository, as a referrer of the image")
@@ -46,7 +47,19 @@ export function registerIndex(program: Command): void {
       if (opts.push === Boolean(opts.output)) {
         throw new InvalidArgumentError('say where the index goes: --push or -o PLACE');
       }
+      if (opts.format !== 'ocipeek' && opts.format !== 'soci') {
+        throw new InvalidArgumentError(`--format is ocipeek or soci, not "${opts.format}"`);
+      }
+      const notApplicable = opts.format === 'soci' ? '--compressed-span' : '--min-layer-size';
+      if (
+        opts.format === 'soci' ? opts.compressedSpan !== undefined : opts.minLayerSize !== undefined
+      ) {
+        throw new InvalidArgumentError(
+          `${notApplicable} does not apply to --format ${opts.format}`,
+        );
+      }
       const img = await openCliImage(cmd, refArg);
+      if (opts.format === 'soci') return indexSoci(img, opts);
       const { ctx, image } = img;
       const started = performance.now();
       const built = await buildSeekIndex(image, {
@@ -55,31 +68,9 @@ export function registerIndex(program: Command): void {
         signal: ctx.signal,
       });
       const seconds = (performance.now() - started) / 1000;
-      let target: string;
-      let referrers: 'api' | 'tag' | undefined;
-      if (opts.push) {
-        const ref = parseReference(image.imageName ?? image.name);
-        // Pushed by its own digest, untagged: it is found through its subject.
-        const untagged = parseReference(`${ref.name}@${built.digest}`);
-        const destination = await openDestination(parsePlace(untagged.toString()), {
-          client: ctx.client,
-          storeDir: ctx.options.store,
-          signal: ctx.signal,
-        });
-        await writeSeekIndex(destination, built, { signal: ctx.signal });
-        referrers = await publishReferrer(ctx.client, ref, image.manifestDigest, built.descriptor, {
-          signal: ctx.signal,
-        });
-        target = ref.name;
-      } else {
-        const destination = await openDestination(opts.output!, {
-          client: ctx.client,
-          storeDir: ctx.options.store,
-          signal: ctx.signal,
-        });
-        await writeSeekIndex(destination, built, { signal: ctx.signal });
-        target = opts.output!;
-      }
+      const { target, referrers } = await writeIndexArtifact(ctx, image, opts, built, (d) =>
+        writeSeekIndex(d, built, { signal: ctx.signal }),
+      );
       const imageBytes = image.layers.reduce((n, l) => n + l.descriptor.size, 0);
       const indexBytes = built.blobs.reduce(
         (n, b) => n + b.bytes.length + b.records.bytes.length,

@@ -32,6 +32,15 @@ export interface BuildLayerSeekIndexOptions {
   signal?: AbortSignal;
   /** Which inflate runs (default: Node's own zlib through koffi, see raw-inflate.ts). */
   engine?: InflateEngine;
+  /**
+   * Told every deflate block boundary of the layer as it passes (absolute bit and output
+   * offset; `memberStart` at the first block of each gzip member after the first), with
+   * the window there: what another index format (SOCI's zTOC) takes from the same pass.
+   */
+  onBlockBoundary?: (
+    at: { bit: number; out: number; memberStart: boolean },
+    window: () => Uint8Array,
+  ) => void;
 }
 
 /** One layer's index as built: the table and the records blob its checkpoints point into. */
@@ -110,6 +119,7 @@ export async function buildLayerSeekIndex(
   const onBoundary = (rel: BlockBoundary, window: () => Uint8Array) => {
     const at = { bit: rel.bit + memberByte * 8, out: rel.out + memberOut };
     const last = spans.at(-1);
+    options.onBlockBoundary?.({ ...at, memberStart: rel.out === 0 && memberByte > 0 }, window);
     if (last && rel.out === 0 && memberByte > 0) {
       const record = { window: Buffer.alloc(0), pieces: [] };
       spans.push({ bit: at.bit, out: at.out, member: true, record });

@@ -129,7 +129,10 @@ export async function buildSeekIndex(
 }
 
 /** The image manifest's descriptor (its size from the root, or the index naming it). */
-async function manifestDescriptor(image: OpenedImage, signal?: AbortSignal): Promise<Descriptor> {
+export async function manifestDescriptor(
+  image: OpenedImage,
+  signal?: AbortSignal,
+): Promise<Descriptor> {
   const root = await image.source.root({ signal });
   if (root.digest === image.manifestDigest) {
     return { mediaType: root.mediaType, digest: root.digest, size: root.bytes.length };

@@ -8,13 +8,15 @@ import { decodeEntries, encodeEntries } from './seek-index-entries.js';
  * The format, and why it is not SOCI's.
  *
  * SOCI (awslabs/soci-snapshotter) publishes, per gzip layer, a zTOC: a FlatBuffers table of
- * the tar entries plus zran's checkpoints serialised as its C structs, windows stored raw.
- * It has no digest of any span: soci-snapshotter trusts the bytes it fetches by range and
- * checks a layer only when it has fetched all of it. This project's rule is that no byte
- * is handed out before it was checked, so every span read must be verifiable, which a
- * faithful zTOC cannot express (extra fields would be ignored by SOCI readers and make it
- * no longer the format). So the index is ocipeek's own, documented here, with its own
- * artifactType; a zTOC could be written beside it later from the same checkpoints.
+ * the tar entries plus zran's checkpoints, each with its 32 KiB window stored raw, and the
+ * sha256 of each span's compressed bytes. `ocipeek index --format soci` writes exactly that
+ * (`lazy/soci/`), from the same pass. It is not this project's own format because of what
+ * a read costs: a zTOC's only digests cover whole spans (4 MiB of output by default), so
+ * reading one small file fetches and inflates its whole span before any byte can be
+ * checked, and every window is in the one blob a listing must fetch (32 KiB per span).
+ * Here a listing fetches no window, and a small file costs the distance from its
+ * checkpoint to the 32 KiB piece that holds its end, each piece checked by its own digest
+ * before a byte of it is handed out.
  *
  * Version 2: two blobs per layer, so that a listing fetches no window and a file read
  * fetches one window, not all of them.
