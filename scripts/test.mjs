@@ -3,7 +3,7 @@
 // lint, build (scripts/build.mjs: only when the sources changed, and never under another
 // running test run), check the public API report, then run the tests with node's runner.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { build, useDist } from './build.mjs';
 
@@ -60,23 +60,12 @@ const PEERS = {
   go: 'golang-go',
 };
 
-/**
- * Debian packages the tests use as files, not commands, by a path each installs: soci's
- * zTOC code is built from them offline (test/harness/go/soci-check/README.md).
- */
-const PEER_FILES = JSON.parse(
-  readFileSync(new URL('../test/harness/go/soci-check/debian-packages.json', import.meta.url)),
-);
-
 function has(cmd) {
   return spawnSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' }).status === 0;
 }
 
-function ensurePeers(peers, files = {}) {
-  const missing = [
-    ...Object.entries(peers).filter(([cmd]) => !has(cmd)),
-    ...Object.entries(files).filter(([path]) => !existsSync(path)),
-  ];
+function ensurePeers(peers) {
+  const missing = Object.entries(peers).filter(([cmd]) => !has(cmd));
   if (missing.length === 0) return;
   const pkgs = [...new Set(missing.map(([, pkg]) => pkg))];
   const isRoot = process.getuid?.() === 0;
@@ -111,7 +100,7 @@ function findTests(dir) {
   return out.sort();
 }
 
-ensurePeers(unitOnly ? UNIT_PEERS : PEERS, unitOnly ? {} : PEER_FILES);
+ensurePeers(unitOnly ? UNIT_PEERS : PEERS);
 if (!noCheck) {
   run('npx', ['tsc', '-p', 'tsconfig.json', '--noEmit']);
   run('npx', ['biome', 'check', '.']);

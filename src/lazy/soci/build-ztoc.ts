@@ -20,8 +20,8 @@ import { encodeZtoc, type ZtocFields, type ZtocFileMetadata } from './ztoc-flatb
  * - mod_time is in UTC (Go formats it in the builder's local zone), and to the
  *   microsecond (`goTimeText`);
  * - build_tool_identifier names ocipeek.
- * The checkpoints, span digests and sizes are soci's own (the Go check in
- * test/soci/go-check compares them with soci's builder on the same layer).
+ * The checkpoints, span digests and sizes are soci's own (checked once against soci's
+ * builder on the same layers; see docs/ARCHITECTURE.md, SOCI zTOCs).
  */
 
 /** The zTOC version soci writes and reads. */

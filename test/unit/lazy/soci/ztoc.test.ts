@@ -17,13 +17,13 @@ import {
   readZtocRange,
 } from '../../../../src/lazy/index.js';
 import { PACKED_CHECKPOINT_SIZE, spanStart } from '../../../../src/lazy/soci/gzip-zinfo.js';
-import { runSociCheck, sociCheckMissing } from '../../../harness/soci-check.js';
 import { type TempDir, tempDir } from '../../../harness/temp-dir.js';
 
 /*
- * The zTOC of a real gzip tar checked three ways: by this project's own zTOC reader
- * (listing, and each file read by its checkpoint), field by field against soci's schema
- * and zinfo layout, and by soci-snapshotter's own zTOC code (test/harness/go/soci-check).
+ * The zTOC of a real gzip tar checked two ways: by this project's own zTOC reader
+ * (listing, and each file read by its checkpoint) and field by field against soci's schema
+ * and zinfo layout. (soci-snapshotter's own zTOC code was run on these zTOCs once, built
+ * beside the project and not committed: see docs/ARCHITECTURE.md, SOCI zTOCs.)
  * The tar is written and read back by Python's tarfile (PAX: xattrs, a fractional mtime,
  * a long name, links, a fifo, a device), gzipped by gzip(1).
  */
@@ -214,21 +214,6 @@ describe('SOCI zTOC of a gzip tar', () => {
     assert.ok(bb.__offset(info, 4 + 2 * 1) > 0, 'max_span_id written');
   });
 
-  it('is what soci-snapshotter reads and writes back, and builds itself', async (t) => {
-    const missing = sociCheckMissing();
-    if (missing.length > 0) return t.skip(`soci-check needs ${missing.join(' ')}`);
-    const ztoc = join(dir.path, 'layer.ztoc');
-    await writeFile(ztoc, built.bytes);
-    const report = await runSociCheck(layer, ztoc, SPAN, true);
-    assert.deepEqual(report, {
-      remarshalIdentical: true,
-      comparedWithSoci: true,
-      spans: z.zinfo.checkpoints.length,
-      entries: members.length,
-      filesExtracted: members.filter((m) => m.type === 'reg' && m.size > 0).length,
-    });
-  });
-
   it('refuses a span whose bytes do not match its digest, and a cut zTOC', async () => {
     const bad = Buffer.from(blob);
     const at = spanStart(z.zinfo.checkpoints[2]!) + 100;
@@ -244,7 +229,7 @@ describe('SOCI zTOC of a gzip tar', () => {
     );
   });
 
-  it('puts a checkpoint at each gzip member, and soci reads across members', async (t) => {
+  it('puts a checkpoint at each gzip member, and reads across members', async () => {
     // The tar cut in the middle of a file, each half its own gzip member.
     const cut = members.find((m) => m.name.endsWith('text-3.txt'))!.offset + 12345;
     const multi = Buffer.concat([gzipSync(tar.subarray(0, cut)), gzipSync(tar.subarray(cut))]);
@@ -267,12 +252,5 @@ describe('SOCI zTOC of a gzip tar', () => {
       );
       assert.ok(got.equals(tar.subarray(x.offset, x.offset + x.size)), x.name);
     }
-    const missing = sociCheckMissing();
-    if (missing.length > 0) return t.skip(`soci-check needs ${missing.join(' ')}`);
-    const ztoc = join(dir.path, 'multi.ztoc');
-    await writeFile(ztoc, m.bytes);
-    const report = await runSociCheck(file, ztoc, SPAN, false);
-    assert.equal(report.remarshalIdentical, true);
-    assert.equal(report.spans, mz.zinfo.checkpoints.length);
   });
 });
