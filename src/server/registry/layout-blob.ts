@@ -12,8 +12,8 @@ import type { VerifiedBlobs } from './verified-blobs.js';
  * Not the 1 MiB of other readers: a transfer holds two pieces, so 64 clients held 128 MiB
  * of buffers, and the thread pool's reads into them cost more CPU. Paired runs under the
  * load case's pull (bench/scripts/blob-cpu.ts, bench/ANALYSIS.md 2026-12-03 h18): server
- * CPU per GB 0.89× (median of 9 pairs; the thread pool's share 0.65×), peak RSS 153 →
- * 105 MB at 32 clients; 128 KiB cost more CPU than 1 MiB (the thread pool's round trips).
+ * CPU per GB 0.93× (median of 6 pairs, 0.78-1.09; the thread pool's CPU 0.68×, lower in
+ * every pair), peak RSS 153 → 105 MB at 32 clients; 128 KiB cost more CPU than 1 MiB.
  */
 const SERVE_PIECE_BYTES = 256 * 1024;
 
