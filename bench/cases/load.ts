@@ -216,11 +216,7 @@ function judge(ours: Row, theirs: Row, got: Record<Which, RoundFigures[]>): Row 
   const peer = got['docker-registry'].map((x) => x.result);
   const throughput = pairRatios(mine, peer, mbPerS);
   const p99 = pairRatios(mine, peer, (r) => percentile(r.latencies, 0.99));
-  const met =
-    ours.figures!.failed === 0 &&
-    theirs.figures!.failed === 0 &&
-    median([...throughput]) >= 1 &&
-    median([...p99]) <= 1;
+  const met = ours.figures!.failed === 0 && median([...throughput]) >= 1 && median([...p99]) <= 1;
   return {
     ...ours,
     figures: {
