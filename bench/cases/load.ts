@@ -211,7 +211,7 @@ function medianAndSpread(ratios: readonly number[]): string {
  * MB/s over the peer's at least 1, the median of its p99 over the peer's at most 1, no
  * failure. The ratios of every pair and their spread are shown beside the medians.
  */
-function judge(ours: Row, theirs: Row, got: Record<Which, RoundFigures[]>): Row {
+function judge(ours: Row, got: Record<Which, RoundFigures[]>): Row {
   const mine = got.ocipeek.map((x) => x.result);
   const peer = got['docker-registry'].map((x) => x.result);
   const throughput = pairRatios(mine, peer, mbPerS);
@@ -317,7 +317,7 @@ export const registryLoad: BenchCase = {
     const runs = (): Record<Which, RoundFigures[]> => ({ ocipeek: [], 'docker-registry': [] });
     const addRows = (label: string, got: Record<Which, RoundFigures[]>) => {
       const theirs = rowOf(label, 'docker-registry', got['docker-registry']);
-      rows.push(judge(rowOf(label, 'ocipeek', got.ocipeek), theirs, got), theirs);
+      rows.push(judge(rowOf(label, 'ocipeek', got.ocipeek), got), theirs);
     };
     /** Both servers up for the whole scenario (`start`), `each` run in turns. */
     const alternate = async (
