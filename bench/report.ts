@@ -240,6 +240,7 @@ export function toMarkdown(rep: BenchReport): string {
   out.push(...(missed.length ? missed.map((x) => `- ${x}`) : ['- none in this run']));
   for (const c of rep.cases) {
     out.push('', `## ${c.title}`, '', `Peer: ${esc(c.peer)}. Target: ${c.target}.`, '');
+    if (c.method) out.push(`Method: ${c.method}`, '');
     if (c.measured)
       out.push(`Measured in the run of ${c.measured} (kept by a \`--only\` run).`, '');
     if (c.errors)

@@ -97,7 +97,13 @@ async function runCase(
   contextFor: (v: Variant) => CaseContext | string,
   aborted: () => boolean,
 ): Promise<CaseResult> {
-  const base = { id: c.id, title: c.title, peer: c.peer, target: c.target };
+  const base = {
+    id: c.id,
+    title: c.title,
+    peer: c.peer,
+    target: c.target,
+    ...(c.method ? { method: c.method } : {}),
+  };
   const rows: Row[] = [];
   const errors: Record<string, string> = {};
   let skipped: string | undefined;

@@ -71,6 +71,8 @@ export interface CaseResult {
   title: string;
   peer: string;
   target: string;
+  /** {@link BenchCase.method}. */
+  method?: string;
   status: 'ok' | 'skipped' | 'failed';
   /** Why it was skipped or failed. */
   reason?: string;
@@ -92,6 +94,8 @@ export interface BenchCase {
   title: string;
   peer: string;
   target: string;
+  /** How the figures are taken and judged, when the title and target do not say (the report prints it). */
+  method?: string;
   /** The variants it runs in by default (`--variants` overrides). */
   variants: readonly Variant[];
   /**

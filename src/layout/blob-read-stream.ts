@@ -35,6 +35,12 @@ export interface BlobReadOptions {
    * a blob whole before it serves a range of it) and closes it itself.
    */
   keepOpen?: boolean;
+  /**
+   * The size of the two buffers {@link BlobReadStream.pipeTo} reads into (default 1 MiB).
+   * The registry server reads smaller pieces: it holds two per transfer in flight, for
+   * many transfers at once.
+   */
+  pieceBytes?: number;
   signal?: AbortSignal;
 }
 
@@ -150,7 +156,8 @@ export class BlobReadStream extends Readable implements SinkSource {
   async pipeTo(sink: BodySink): Promise<void> {
     if (this.started) throw new Error('the blob stream is already being read');
     this.started = true;
-    const buffers = [Buffer.allocUnsafeSlow(READ_BYTES), Buffer.allocUnsafeSlow(READ_BYTES)];
+    const bytes = this.options.pieceBytes ?? READ_BYTES;
+    const buffers = [Buffer.allocUnsafeSlow(bytes), Buffer.allocUnsafeSlow(bytes)];
     let inSink: Promise<void> | undefined;
     try {
       const file = await this.opened;

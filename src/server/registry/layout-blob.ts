@@ -8,6 +8,16 @@ import type { BackendBlob, BackendBlobOptions } from '../storage/registry-storag
 import type { VerifiedBlobs } from './verified-blobs.js';
 
 /**
+ * Bytes per read, and so per socket write, of a blob served ({@link BlobReadOptions.pieceBytes}).
+ * Not the 1 MiB of other readers: a transfer holds two pieces, so 64 clients held 128 MiB
+ * of buffers, and the thread pool's reads into them cost more CPU. Paired runs under the
+ * load case's pull (bench/scripts/blob-cpu.ts, bench/ANALYSIS.md 2026-12-03 h18): server
+ * CPU per GB 0.93× (median of 6 pairs, 0.78-1.09; the thread pool's CPU 0.68×, lower in
+ * every pair), peak RSS 153 → 105 MB at 32 clients; 128 KiB cost more CPU than 1 MiB.
+ */
+const SERVE_PIECE_BYTES = 256 * 1024;
+
+/**
  * A blob file of a layout, opened by `openBlobFile` (a regular file inside the layout,
  * never a link), served from that fd only, through the layouts' one reader
  * ({@link BlobReadStream}: the server hands it to the response with `pipeTo`, two reused
@@ -80,7 +90,10 @@ export class LayoutBlob implements BackendBlob {
   /** A reader over the fd that closes it when done (unless `keepOpen`). */
   private stream(options: BlobReadOptions): BlobReadStream {
     const missing = () => new NotFoundError(`blob ${this.digest} is gone`, 'BLOB_UNKNOWN');
-    return new BlobReadStream(Promise.resolve(this.file), missing, options);
+    return new BlobReadStream(Promise.resolve(this.file), missing, {
+      ...options,
+      pieceBytes: SERVE_PIECE_BYTES,
+    });
   }
 }
 

@@ -11,6 +11,7 @@ import { FileHasher } from '../../../src/server/storage/file-hasher.js';
 import { RegistryStorageError } from '../../../src/server/storage/storage-error.js';
 import { StoreStorage } from '../../../src/server/storage/store-storage.js';
 import { Store } from '../../../src/store/index.js';
+import type { SinkSource } from '../../../src/transport/index.js';
 import { tempDir } from '../../harness/index.js';
 
 const sha256 = (b: Uint8Array) => `sha256:${createHash('sha256').update(b).digest('hex')}`;
@@ -227,6 +228,26 @@ describe('StoreStorage: the registry storage over the ocipeek store', () => {
     } finally {
       VerifiedBlobs.prototype.has = has;
     }
+  });
+
+  it('serves a blob in pieces of 256 KiB through two reused buffers', async () => {
+    const bytes = randomBytes((5 << 18) + 4321); // 5 pieces of 256 KiB and a part
+    const digest = await pushBlob(storage, 'team/pieces', bytes);
+    const blob = await storage.openBlob('team/pieces', digest);
+    const source = (await blob!.read()) as unknown as SinkSource;
+    const parts: Buffer[] = [];
+    const memory = new Set<ArrayBufferLike>();
+    await source.pipeTo(async (piece) => {
+      memory.add(piece.buffer);
+      parts.push(Buffer.from(piece));
+      await new Promise((r) => setImmediate(r));
+    });
+    assert.deepEqual(Buffer.concat(parts), bytes);
+    assert.deepEqual(
+      parts.map((p) => p.length),
+      [...Array(5).fill(256 * 1024), 4321],
+    );
+    assert.equal(memory.size, 2, 'every read lands in one of two buffers');
   });
 
   it('hashes a blob once for concurrent first readers after a restart, and refuses it corrupt', async () => {
