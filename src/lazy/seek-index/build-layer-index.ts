@@ -172,12 +172,23 @@ export async function buildLayerSeekIndex(
       throw err;
     }
   };
+  /**
+   * The layer's tar, inflated as the scanner asks for it: each write stops when the
+   * inflater's output room is full and its views are handed on before the next write,
+   * which may reuse the room (see BlockInflater).
+   */
   async function* uncompressed(): AsyncGenerator<Uint8Array> {
+    const handOn = () => {
+      const out = pending;
+      pending = [];
+      return out;
+    };
     for await (const chunk of compressed) {
       options.signal?.throwIfAborted();
       let rest = chunk;
-      while (rest.length > 0) {
+      for (;;) {
         if (inflater.done) {
+          if (rest.length === 0) break;
           // Zeros after the last member are padding, as gzip(1) takes them.
           if (padding || rest[0] === 0) {
             padding = true;
@@ -193,6 +204,8 @@ export async function buildLayerSeekIndex(
           memberOut += inflater.produced;
           inflater.close();
           inflater = newInflater();
+        } else if (rest.length === 0 && !inflater.outputFull) {
+          break;
         }
         const used = write(rest);
         consumed += used;
@@ -201,10 +214,12 @@ export async function buildLayerSeekIndex(
           deflateEnd = consumed - 8;
           closeMember(deflateEnd * 8, memberOut + inflater.produced);
         }
+        yield* handOn();
       }
-      const out = pending;
-      pending = [];
-      yield* out;
+    }
+    while (inflater.outputFull) {
+      write(new Uint8Array(0));
+      yield* handOn();
     }
     if (!inflater.done) {
       throw new DecompressionError('gzip', `layer ${layer.digest}: the stream ends early`);
