@@ -56,6 +56,26 @@ export function defaultCompressedSpan(layerSize: number): number {
   return Math.max(128 * 1024, Math.ceil(layerSize / 200));
 }
 
+/**
+ * A window as the records hold it: raw deflate. Level 1: windows are a few per layer read
+ * but many per build, where level 6 cost a tenth of the CPU for 3% smaller records. Where
+ * the span before it did not compress (`incompressible`: its deflate data is at least 90%
+ * of its output, as a layer of random or already compressed bytes), deflating the window
+ * would cost the most CPU of all (zlib looks for matches in vain, ~30 MB/s) to save
+ * nothing, so it is one stored block (RFC 1951 3.2.4), which every inflate reads the same.
+ */
+function packWindow(window: Uint8Array, incompressible: boolean): Buffer {
+  if (window.length === 0) return Buffer.alloc(0);
+  if (!incompressible) return deflateRawSync(window, { level: 1 });
+  const n = window.length; // at most 32 KiB, one stored block holds up to 64 KiB - 1
+  const stored = Buffer.allocUnsafe(5 + n);
+  stored[0] = 1; // BFINAL, BTYPE 00 (stored), padded to the byte
+  stored.writeUInt16LE(n, 1);
+  stored.writeUInt16LE(~n & 0xffff, 3);
+  stored.set(window, 5);
+  return stored;
+}
+
 interface OpenSpan {
   bit: number;
   out: number;
@@ -120,15 +140,12 @@ export async function buildLayerSeekIndex(
     if (!last || at.out - last.out >= span || at.bit - last.bit >= compressedSpan * 8) {
       if (last) endPiece(at.bit, at.out);
       const w = window();
-      // Level 1: windows are a few per layer read but many per build, where level 6
-      // cost a tenth of the CPU for 3% smaller records.
+      const incompressible =
+        last !== undefined && at.bit - last.bit >= (at.out - last.out) * 8 * 0.9;
       spans.push({
         bit: at.bit,
         out: at.out,
-        record: {
-          window: w.length > 0 ? deflateRawSync(w, { level: 1 }) : Buffer.alloc(0),
-          pieces: [],
-        },
+        record: { window: packWindow(w, incompressible), pieces: [] },
       });
       pieceEnd = at;
     } else if (at.out - pieceEnd.out >= piece) {
