@@ -238,8 +238,9 @@ export class BlockInflater {
   /** The room written before `buf` (full), whose tail a window may need. */
   private previous: Uint8Array<ArrayBuffer> | undefined;
   private handed = 0;
-  /** Bytes of input fed before the current chunk. */
-  private fedBefore = 0;
+  /** The chunk being inflated (`strm.next_in` indexes it) and its offset in the input. */
+  private input: Uint8Array | undefined;
+  private inputAt = 0;
   private outTotal = 0;
   private ended = false;
 
@@ -281,9 +282,22 @@ export class BlockInflater {
   write(chunk: Uint8Array): number {
     const strm = this.strm;
     if (strm.avail_out === 0) this.nextRoom();
-    strm.input = chunk;
-    strm.next_in = 0;
-    strm.avail_in = chunk.length;
+    // The rest of the chunk the last write stopped in goes on where it is: set again, it
+    // would be copied again to native memory (libz).
+    const last = this.input;
+    const goesOn =
+      last !== undefined &&
+      chunk.buffer === last.buffer &&
+      chunk.byteOffset === last.byteOffset + strm.next_in &&
+      chunk.length === strm.avail_in;
+    const from = goesOn ? strm.next_in : 0;
+    if (!goesOn) {
+      if (last) this.inputAt += strm.next_in;
+      this.input = chunk;
+      strm.input = chunk;
+      strm.next_in = 0;
+      strm.avail_in = chunk.length;
+    }
     do {
       const before = strm.next_out;
       const status = strm.inflate(Z_BLOCK);
@@ -299,16 +313,14 @@ export class BlockInflater {
       // data_type & 7 bits of the last byte still unused.
       const dt = strm.data_type;
       if ((dt & 128) !== 0 && (dt & 64) === 0) {
-        const bit = (this.fedBefore + strm.next_in) * 8 - (dt & 7);
+        const bit = (this.inputAt + strm.next_in) * 8 - (dt & 7);
         this.flush();
         this.atBoundary({ bit, out: this.outTotal }, () => this.window());
       }
       if (status === Z_BUF_ERROR) break;
     } while (strm.avail_in > 0 && strm.avail_out > 0);
     this.flush();
-    const used = strm.next_in;
-    this.fedBefore += used;
-    return used;
+    return strm.next_in - from;
   }
 
   /** Release the inflate stream (its native memory, for libz, output rooms included). */
