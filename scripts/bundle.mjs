@@ -9,6 +9,7 @@
 //   ocipeek-cli.js         the whole CLI as one file, run by the launcher
 //   disk-writer-worker.js  unpack's writer thread, found beside the CLI
 //   file-hash-worker.js    the registry server's upload hashing thread, likewise
+//   piece-hash-worker.js   the seek index build's piece hashing thread, likewise
 //   package.json           {"type": "commonjs"}: all of them are CommonJS, which Node loads
 //                          without starting its ES module loader (~10 ms per run)
 // Loading ~400 separate modules cost a noticeable share of every short command's run
@@ -75,6 +76,7 @@ await build({
 for (const worker of [
   'src/unpack/disk-writer-worker.ts',
   'src/server/storage/file-hash-worker.ts',
+  'src/lazy/seek-index/piece-hash-worker.ts',
 ]) {
   await build({
     ...common,

@@ -1,8 +1,8 @@
-import { createHash } from 'node:crypto';
 import { deflateRawSync } from 'node:zlib';
 import { digestOf } from '../../digest/index.js';
 import { DecompressionError, InvalidArgumentError } from '../../errors/index.js';
 import { scanTarEntries, type TarEntry } from '../../tar/index.js';
+import { InlinePieceHasher, type PieceDigests, PieceHasher } from './piece-hasher.js';
 import {
   type BlockBoundary,
   BlockInflater,
@@ -32,7 +32,15 @@ export interface BuildLayerSeekIndexOptions {
   signal?: AbortSignal;
   /** Which inflate runs (default: Node's own zlib through koffi, see raw-inflate.ts). */
   engine?: InflateEngine;
+  /**
+   * Hash the pieces on a thread of their own (piece-hasher.ts); default: for layers of
+   * {@link THREAD_HASHING_FROM} bytes or more.
+   */
+  hashOnThread?: boolean;
 }
+
+/** The layer size from which pieces are hashed on a thread: below, starting it costs more. */
+export const THREAD_HASHING_FROM = 4 * 1024 * 1024;
 
 /** One layer's index as built: the table and the records blob its checkpoints point into. */
 export interface BuiltLayerSeekIndex {
@@ -114,13 +122,19 @@ export async function buildLayerSeekIndex(
     );
   }
   const spans: OpenSpan[] = [];
-  let hash = createHash('sha256');
+  const hasher: PieceDigests =
+    (options.hashOnThread ?? layer.size >= THREAD_HASHING_FROM)
+      ? new PieceHasher()
+      : new InlinePieceHasher();
+  /** Every piece cut, in order: their digests are filled in when the hasher is done. */
+  const cut: SeekPiece[] = [];
   let pieceEnd = { bit: 0, out: 0 };
   let pending: Uint8Array[] = [];
   const endPiece = (bit: number, out: number) => {
-    const p: SeekPiece = { bit, out, digest: `sha256:${hash.digest('hex')}` };
+    const p: SeekPiece = { bit, out, digest: '' };
     spans.at(-1)?.record.pieces.push(p);
-    hash = createHash('sha256');
+    cut.push(p);
+    hasher.cut();
     pieceEnd = { bit, out };
   };
   // Each gzip member is a stream of its own: a checkpoint at its first block (no window
@@ -156,7 +170,7 @@ export async function buildLayerSeekIndex(
     new BlockInflater(
       { wrapper: 'gzip', engine: options.engine },
       (output) => {
-        hash.update(output);
+        hasher.update(output);
         pending.push(output);
       },
       onBoundary,
@@ -247,8 +261,14 @@ export async function buildLayerSeekIndex(
     await scanTarEntries(uncompressed(), (e) => entries.push({ ...e }), {
       signal: options.signal,
     });
+    const digests = await hasher.finish();
+    if (digests.length !== cut.length) {
+      throw new Error(`${digests.length} piece digests for ${cut.length} pieces`);
+    }
+    for (const [i, p] of cut.entries()) p.digest = digests[i]!;
   } finally {
     inflater.close();
+    hasher.close();
   }
   if (spans.length === 0) {
     throw new DecompressionError('gzip', `layer ${layer.digest}: no deflate data`);

@@ -141,6 +141,45 @@ describe('seek index of a gzip layer', () => {
     assert.ok(built[0]!.index.checkpoints.length > 5);
   });
 
+  it('is the same bytes with the pieces hashed on a thread or inline', async () => {
+    // More than the hashing thread's ring (8 MiB): it wraps.
+    const tar = await makeTar([
+      ...entries(),
+      { path: 'etc/random.bin', content: randomBytes(20_000_000) },
+    ]);
+    const gz = gzipSync(tar, { level: 1 });
+    const layer = {
+      digest: `sha256:${createHash('sha256').update(gz).digest('hex')}`,
+      size: gz.length,
+    };
+    const built = [];
+    for (const hashOnThread of [true, false]) {
+      built.push(
+        await buildLayerSeekIndex(pieces(gz, 1 << 20), layer, {
+          span: SPAN,
+          compressedSpan: SPAN,
+          piece: PIECE,
+          hashOnThread,
+        }),
+      );
+    }
+    const [a, b] = built.map((x) => ({ table: encodeLayerSeekIndex(x.index), records: x.records }));
+    assert.ok(a!.table.equals(b!.table), 'the tables are equal');
+    assert.ok(a!.records.equals(b!.records), 'the records are equal');
+    // And the digests are the tar's.
+    const decoded = recordsOf(built[0]!.index, built[0]!.records);
+    let from = 0;
+    let n = 0;
+    for (const p of decoded.flatMap((r) => r.pieces)) {
+      const digest = `sha256:${createHash('sha256').update(tar.subarray(from, p.out)).digest('hex')}`;
+      assert.equal(p.digest, digest, `piece at ${from}`);
+      from = p.out;
+      n++;
+    }
+    assert.equal(from, tar.length);
+    assert.ok(n > 1000, `${n} pieces`);
+  });
+
   it('round-trips through its blob encoding', async () => {
     const { index } = await fixture();
     const decoded = decodeLayerSeekIndex(encodeLayerSeekIndex(index), 'layer 0');
