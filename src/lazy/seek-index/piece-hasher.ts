@@ -145,7 +145,7 @@ export class PieceHasher implements PieceDigests {
    */
   private publish(now = false): void {
     Atomics.add(this.control, C.SEQ, 1);
-    if (!now && ((this.written - this.wokenAt) >>> 0) < WAKE_BYTES) return;
+    if (!now && (this.written - this.wokenAt) >>> 0 < WAKE_BYTES) return;
     if (Atomics.load(this.control, C.SLEEPING) === 1) Atomics.notify(this.control, C.SEQ);
     this.wokenAt = this.written;
   }
