@@ -10,6 +10,7 @@
 //                          as the function expression Node's loader would wrap it in)
 //   disk-writer-worker.js  unpack's writer thread, found beside the CLI
 //   file-hash-worker.js    the registry server's upload hashing thread, likewise
+//   piece-hash-worker.js   the seek index build's piece hashing thread, likewise
 //   package.json           {"type": "commonjs"}: all of them are CommonJS, which Node loads
 //                          without starting its ES module loader (~10 ms per run)
 // Loading ~400 separate modules cost a noticeable share of every short command's run
@@ -76,6 +77,7 @@ await build({
 for (const worker of [
   'src/unpack/disk-writer-worker.ts',
   'src/server/storage/file-hash-worker.ts',
+  'src/lazy/seek-index/piece-hash-worker.ts',
 ]) {
   await build({
     ...common,

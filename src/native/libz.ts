@@ -129,7 +129,8 @@ class NativeBuffer {
  * One zlib inflate stream with the fields of pako's `ZStream` that the seek index uses
  * (`input`/`next_in`/`avail_in`, `output`/`next_out`/`avail_out`, `data_type`, `msg`), so
  * that the same loop drives either. Input is copied into native memory when `input` is
- * set; the output zlib writes is copied into `output` at `next_out`. Call
+ * set; the output zlib writes is copied into `output` at `next_out`, unless `output` is
+ * an {@link LibzStream.outputRoom}, which zlib writes itself. Call
  * {@link LibzStream.end} when done: zlib's state and the buffers are native memory.
  */
 export class LibzStream {
@@ -150,6 +151,8 @@ export class LibzStream {
   private inBuf: NativeBuffer | undefined;
   private pendingInput: Uint8Array | undefined;
   private outBuf: NativeBuffer | undefined;
+  /** Output rooms of native memory ({@link LibzStream.outputRoom}), by their ArrayBuffer. */
+  private readonly rooms = new Map<ArrayBufferLike, NativeBuffer>();
   private ended = false;
 
   /** `inflateInit2` with `windowBits` as zlib takes them (-15 raw, 31 gzip). */
@@ -177,21 +180,37 @@ export class LibzStream {
     return this.z.inflateSetDictionary(this.strm.pointer, dictionary, dictionary.length);
   }
 
+  /**
+   * Native memory seen as a Uint8Array: set as `output`, zlib inflates into it directly
+   * instead of into a native buffer copied out after each call. Valid until
+   * {@link LibzStream.end}, which frees it.
+   */
+  outputRoom(size: number): Uint8Array<ArrayBuffer> {
+    if (this.ended) throw new Error('zlib stream already ended');
+    const room = new NativeBuffer(size);
+    this.rooms.set(room.bytes.buffer, room);
+    return room.bytes.subarray(0, size) as Uint8Array<ArrayBuffer>;
+  }
+
   inflate(flush: number): number {
     if (this.ended) throw new Error('zlib stream already ended');
     const inBuf = this.nativeInput();
-    const outBuf = this.nativeOutput();
+    const room = this.rooms.get(this.output.buffer);
+    const outBuf = room ? undefined : this.nativeOutput();
     const o = this.z.offsets;
     const availIn = this.avail_in;
     const availOut = this.avail_out;
     this.setPointer(o.nextIn, inBuf.address + BigInt(this.next_in));
     this.fields.setUint32(o.availIn, availIn, LE);
-    this.setPointer(o.nextOut, outBuf.address);
+    this.setPointer(
+      o.nextOut,
+      room ? room.address + BigInt(this.output.byteOffset + this.next_out) : outBuf!.address,
+    );
     this.fields.setUint32(o.availOut, availOut, LE);
     const status = this.z.inflate(this.strm.pointer, flush);
     const usedIn = availIn - this.fields.getUint32(o.availIn, LE);
     const made = availOut - this.fields.getUint32(o.availOut, LE);
-    if (made > 0) this.output.set(outBuf.bytes.subarray(0, made), this.next_out);
+    if (made > 0 && outBuf) this.output.set(outBuf.bytes.subarray(0, made), this.next_out);
     this.next_in += usedIn;
     this.avail_in -= usedIn;
     this.next_out += made;
@@ -233,6 +252,8 @@ export class LibzStream {
     this.strm.free();
     this.inBuf?.free();
     this.outBuf?.free();
+    for (const room of this.rooms.values()) room.free();
+    this.rooms.clear();
   }
 
   private setPointer(offset: number, value: bigint): void {

@@ -1,8 +1,8 @@
-import { createHash } from 'node:crypto';
 import { deflateRawSync } from 'node:zlib';
 import { digestOf } from '../../digest/index.js';
 import { DecompressionError, InvalidArgumentError } from '../../errors/index.js';
 import { scanTarEntries, type TarEntry } from '../../tar/index.js';
+import { InlinePieceHasher, type PieceDigests, PieceHasher } from './piece-hasher.js';
 import {
   type BlockBoundary,
   BlockInflater,
@@ -41,7 +41,19 @@ export interface BuildLayerSeekIndexOptions {
     at: { bit: number; out: number; memberStart: boolean },
     window: () => Uint8Array,
   ) => void;
+  /**
+   * Hash the pieces on a thread of their own (piece-hasher.ts); default: for layers of
+   * 16 MiB or more, below which starting the thread costs more than it saves.
+   */
+  hashOnThread?: boolean;
 }
+
+/**
+ * The layer size from which pieces are hashed on a thread. Starting a thread costs tens of
+ * milliseconds of CPU, about what hashing a few tens of MB of output does (sha256 runs at
+ * ~1.5 GB/s here, and a gzip layer's tar is ~3 times its size); not tuned further.
+ */
+const THREAD_HASHING_FROM = 16 * 1024 * 1024;
 
 /** One layer's index as built: the table and the records blob its checkpoints point into. */
 export interface BuiltLayerSeekIndex {
@@ -63,6 +75,26 @@ const MIN_PIECE = 4 * 1024;
  */
 export function defaultCompressedSpan(layerSize: number): number {
   return Math.max(128 * 1024, Math.ceil(layerSize / 200));
+}
+
+/**
+ * A window as the records hold it: raw deflate. Level 1: windows are a few per layer read
+ * but many per build, where level 6 cost a tenth of the CPU for 3% smaller records. Where
+ * the span before it did not compress (`incompressible`: its deflate data is at least 90%
+ * of its output, as a layer of random or already compressed bytes), deflating the window
+ * would cost the most CPU of all (zlib looks for matches in vain, ~30 MB/s) to save
+ * nothing, so it is one stored block (RFC 1951 3.2.4), which every inflate reads the same.
+ */
+function packWindow(window: Uint8Array, incompressible: boolean): Buffer {
+  if (window.length === 0) return Buffer.alloc(0);
+  if (!incompressible) return deflateRawSync(window, { level: 1 });
+  const n = window.length; // at most 32 KiB, one stored block holds up to 64 KiB - 1
+  const stored = Buffer.allocUnsafe(5 + n);
+  stored[0] = 1; // BFINAL, BTYPE 00 (stored), padded to the byte
+  stored.writeUInt16LE(n, 1);
+  stored.writeUInt16LE(~n & 0xffff, 3);
+  stored.set(window, 5);
+  return stored;
 }
 
 interface OpenSpan {
@@ -103,13 +135,19 @@ export async function buildLayerSeekIndex(
     );
   }
   const spans: OpenSpan[] = [];
-  let hash = createHash('sha256');
+  const hasher: PieceDigests =
+    (options.hashOnThread ?? layer.size >= THREAD_HASHING_FROM)
+      ? new PieceHasher()
+      : new InlinePieceHasher();
+  /** Every piece cut, in order: their digests are filled in when the hasher is done. */
+  const cut: SeekPiece[] = [];
   let pieceEnd = { bit: 0, out: 0 };
   let pending: Uint8Array[] = [];
   const endPiece = (bit: number, out: number) => {
-    const p: SeekPiece = { bit, out, digest: `sha256:${hash.digest('hex')}` };
+    const p: SeekPiece = { bit, out, digest: '' };
     spans.at(-1)?.record.pieces.push(p);
-    hash = createHash('sha256');
+    cut.push(p);
+    hasher.cut();
     pieceEnd = { bit, out };
   };
   // Each gzip member is a stream of its own: a checkpoint at its first block (no window
@@ -130,15 +168,12 @@ export async function buildLayerSeekIndex(
     if (!last || at.out - last.out >= span || at.bit - last.bit >= compressedSpan * 8) {
       if (last) endPiece(at.bit, at.out);
       const w = window();
-      // Level 1: windows are a few per layer read but many per build, where level 6
-      // cost a tenth of the CPU for 3% smaller records.
+      const incompressible =
+        last !== undefined && at.bit - last.bit >= (at.out - last.out) * 8 * 0.9;
       spans.push({
         bit: at.bit,
         out: at.out,
-        record: {
-          window: w.length > 0 ? deflateRawSync(w, { level: 1 }) : Buffer.alloc(0),
-          pieces: [],
-        },
+        record: { window: packWindow(w, incompressible), pieces: [] },
       });
       pieceEnd = at;
     } else if (at.out - pieceEnd.out >= piece) {
@@ -149,7 +184,7 @@ export async function buildLayerSeekIndex(
     new BlockInflater(
       { wrapper: 'gzip', engine: options.engine },
       (output) => {
-        hash.update(output);
+        hasher.update(output);
         pending.push(output);
       },
       onBoundary,
@@ -182,12 +217,23 @@ export async function buildLayerSeekIndex(
       throw err;
     }
   };
+  /**
+   * The layer's tar, inflated as the scanner asks for it: each write stops when the
+   * inflater's output room is full and its views are handed on before the next write,
+   * which may reuse the room (see BlockInflater).
+   */
   async function* uncompressed(): AsyncGenerator<Uint8Array> {
+    const handOn = () => {
+      const out = pending;
+      pending = [];
+      return out;
+    };
     for await (const chunk of compressed) {
       options.signal?.throwIfAborted();
       let rest = chunk;
-      while (rest.length > 0) {
+      for (;;) {
         if (inflater.done) {
+          if (rest.length === 0) break;
           // Zeros after the last member are padding, as gzip(1) takes them.
           if (padding || rest[0] === 0) {
             padding = true;
@@ -203,6 +249,8 @@ export async function buildLayerSeekIndex(
           memberOut += inflater.produced;
           inflater.close();
           inflater = newInflater();
+        } else if (rest.length === 0 && !inflater.outputFull) {
+          break;
         }
         const used = write(rest);
         consumed += used;
@@ -211,10 +259,12 @@ export async function buildLayerSeekIndex(
           deflateEnd = consumed - 8;
           closeMember(deflateEnd * 8, memberOut + inflater.produced);
         }
+        yield* handOn();
       }
-      const out = pending;
-      pending = [];
-      yield* out;
+    }
+    while (inflater.outputFull) {
+      write(new Uint8Array(0));
+      yield* handOn();
     }
     if (!inflater.done) {
       throw new DecompressionError('gzip', `layer ${layer.digest}: the stream ends early`);
@@ -225,8 +275,14 @@ export async function buildLayerSeekIndex(
     await scanTarEntries(uncompressed(), (e) => entries.push({ ...e }), {
       signal: options.signal,
     });
+    const digests = await hasher.finish();
+    if (digests.length !== cut.length) {
+      throw new Error(`${digests.length} piece digests for ${cut.length} pieces`);
+    }
+    for (const [i, p] of cut.entries()) p.digest = digests[i]!;
   } finally {
     inflater.close();
+    hasher.close();
   }
   if (spans.length === 0) {
     throw new DecompressionError('gzip', `layer ${layer.digest}: no deflate data`);

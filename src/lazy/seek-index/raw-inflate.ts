@@ -50,6 +50,11 @@ interface InflateStream {
   setDictionary(dictionary: Uint8Array): number;
   /** Release what the stream holds (native memory for libz); later calls do nothing. */
   end(): void;
+  /**
+   * Room for output, for `output`: libz gives native memory it inflates into directly (no
+   * copy), valid until {@link InflateStream.end}; pako a plain buffer.
+   */
+  outputRoom(size: number): Uint8Array<ArrayBuffer>;
 }
 
 /** pako's ZStream with the calls as methods. */
@@ -83,6 +88,10 @@ class PakoStream extends ZStream implements InflateStream {
 
   end(): void {
     zlibInflateEnd(this);
+  }
+
+  outputRoom(size: number): Uint8Array<ArrayBuffer> {
+    return newOutput(size);
   }
 }
 
@@ -212,19 +221,26 @@ export interface BlockInflaterOptions {
  * Streaming inflate of one gzip member (or raw deflate) that stops at every deflate block
  * boundary and asks `atBoundary` whether to take a checkpoint there: the state zran.c
  * keeps (bit position, output offset, the last 32 KiB of output) is what it gets. Output
- * pieces are handed to `onOutput` as fresh views (never written again). {@link
- * BlockInflater.close} it when done (also after a failure): a libz stream holds native
- * memory.
+ * is handed to `onOutput` as views into one of two output rooms used in turn, so a view is
+ * valid until the second {@link BlockInflater.write} after it: `write` stops when the room
+ * is full ({@link BlockInflater.outputFull}), and its caller consumes the views before
+ * writing on. Reusing the rooms is what keeps a build from allocating (and the kernel
+ * from faulting in) a fresh buffer for every 256 KiB of the layer's tar, and for libz the
+ * rooms are the native memory zlib writes, so the output is never copied.
+ * {@link BlockInflater.close} it when done (also after a failure): a libz stream holds
+ * native memory, the rooms included.
  */
 export class BlockInflater {
   private readonly strm: InflateStream;
   private readonly piece: number;
-  /** Output written so far into `buf`, from `handed` on not yet given to `onOutput`. */
+  /** The room being written: output before `handed` was given to `onOutput`. */
   private buf: Uint8Array<ArrayBuffer>;
-  private previous: Uint8Array | undefined;
+  /** The room written before `buf` (full), whose tail a window may need. */
+  private previous: Uint8Array<ArrayBuffer> | undefined;
   private handed = 0;
-  /** Bytes of input fed before the current chunk. */
-  private fedBefore = 0;
+  /** The chunk being inflated (`strm.next_in` indexes it) and its offset in the input. */
+  private input: Uint8Array | undefined;
+  private inputAt = 0;
   private outTotal = 0;
   private ended = false;
 
@@ -233,9 +249,9 @@ export class BlockInflater {
     private readonly onOutput: (piece: Uint8Array) => void,
     private readonly atBoundary: (at: BlockBoundary, window: () => Uint8Array) => void,
   ) {
-    this.piece = options.outputPiece ?? 256 * 1024;
+    this.piece = Math.max(options.outputPiece ?? 256 * 1024, WINDOW_SIZE);
     this.strm = openStream(options.wrapper === 'gzip' ? 31 : -15, options.engine);
-    this.buf = newOutput(this.piece);
+    this.buf = this.strm.outputRoom(this.piece);
     this.strm.output = this.buf;
     this.strm.next_out = 0;
     this.strm.avail_out = this.piece;
@@ -252,16 +268,37 @@ export class BlockInflater {
   }
 
   /**
-   * Inflate one chunk of input. Returns how many of its bytes were used: all of them,
-   * unless the member ended inside it (then what follows is not this member's).
+   * Whether the last write stopped because the output room was full: more output may come
+   * without more input, so write again (an empty chunk will do) once the views are used.
+   */
+  get outputFull(): boolean {
+    return !this.ended && this.strm.avail_out === 0;
+  }
+
+  /**
+   * Inflate one chunk of input until it is used, the member ends or the output room is
+   * full. Returns how many of its bytes were used; the caller writes the rest again.
    */
   write(chunk: Uint8Array): number {
     const strm = this.strm;
-    strm.input = chunk;
-    strm.next_in = 0;
-    strm.avail_in = chunk.length;
-    while (!this.ended && (strm.avail_in > 0 || strm.avail_out === 0)) {
-      if (strm.avail_out === 0) this.newBuffer();
+    if (strm.avail_out === 0) this.nextRoom();
+    // The rest of the chunk the last write stopped in goes on where it is: set again, it
+    // would be copied again to native memory (libz).
+    const last = this.input;
+    const goesOn =
+      last !== undefined &&
+      chunk.buffer === last.buffer &&
+      chunk.byteOffset === last.byteOffset + strm.next_in &&
+      chunk.length === strm.avail_in;
+    const from = goesOn ? strm.next_in : 0;
+    if (!goesOn) {
+      if (last) this.inputAt += strm.next_in;
+      this.input = chunk;
+      strm.input = chunk;
+      strm.next_in = 0;
+      strm.avail_in = chunk.length;
+    }
+    do {
       const before = strm.next_out;
       const status = strm.inflate(Z_BLOCK);
       this.outTotal += strm.next_out - before;
@@ -276,18 +313,17 @@ export class BlockInflater {
       // data_type & 7 bits of the last byte still unused.
       const dt = strm.data_type;
       if ((dt & 128) !== 0 && (dt & 64) === 0) {
-        const bit = (this.fedBefore + strm.next_in) * 8 - (dt & 7);
+        const bit = (this.inputAt + strm.next_in) * 8 - (dt & 7);
         this.flush();
         this.atBoundary({ bit, out: this.outTotal }, () => this.window());
       }
-    }
+      if (status === Z_BUF_ERROR) break;
+    } while (strm.avail_in > 0 && strm.avail_out > 0);
     this.flush();
-    const used = strm.next_in;
-    this.fedBefore += used;
-    return used;
+    return strm.next_in - from;
   }
 
-  /** Release the inflate stream (its native memory, for libz). */
+  /** Release the inflate stream (its native memory, for libz, output rooms included). */
   close(): void {
     this.strm.end();
   }
@@ -311,10 +347,12 @@ export class BlockInflater {
     this.handed = end;
   }
 
-  private newBuffer(): void {
+  /** Write on into the other room: the one filled before this, whose views are used. */
+  private nextRoom(): void {
     this.flush();
-    this.previous = this.buf;
-    this.buf = newOutput(this.piece);
+    const full = this.buf;
+    this.buf = this.previous ?? this.strm.outputRoom(this.piece);
+    this.previous = full;
     this.strm.output = this.buf;
     this.strm.next_out = 0;
     this.strm.avail_out = this.piece;

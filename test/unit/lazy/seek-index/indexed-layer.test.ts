@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { deflateRawSync, gunzipSync, gzipSync, inflateRawSync } from 'node:zlib';
 import { LazyLayerError } from '../../../../src/errors/index.js';
@@ -141,6 +141,45 @@ describe('seek index of a gzip layer', () => {
     assert.ok(built[0]!.index.checkpoints.length > 5);
   });
 
+  it('is the same bytes with the pieces hashed on a thread or inline', async () => {
+    // More than the hashing thread's ring (8 MiB): it wraps.
+    const tar = await makeTar([
+      ...entries(),
+      { path: 'etc/random.bin', content: randomBytes(20_000_000) },
+    ]);
+    const gz = gzipSync(tar, { level: 1 });
+    const layer = {
+      digest: `sha256:${createHash('sha256').update(gz).digest('hex')}`,
+      size: gz.length,
+    };
+    const built = [];
+    for (const hashOnThread of [true, false]) {
+      built.push(
+        await buildLayerSeekIndex(pieces(gz, 1 << 20), layer, {
+          span: SPAN,
+          compressedSpan: SPAN,
+          piece: PIECE,
+          hashOnThread,
+        }),
+      );
+    }
+    const [a, b] = built.map((x) => ({ table: encodeLayerSeekIndex(x.index), records: x.records }));
+    assert.ok(a!.table.equals(b!.table), 'the tables are equal');
+    assert.ok(a!.records.equals(b!.records), 'the records are equal');
+    // And the digests are the tar's.
+    const decoded = recordsOf(built[0]!.index, built[0]!.records);
+    let from = 0;
+    let n = 0;
+    for (const p of decoded.flatMap((r) => r.pieces)) {
+      const digest = `sha256:${createHash('sha256').update(tar.subarray(from, p.out)).digest('hex')}`;
+      assert.equal(p.digest, digest, `piece at ${from}`);
+      from = p.out;
+      n++;
+    }
+    assert.equal(from, tar.length);
+    assert.ok(n > 1000, `${n} pieces`);
+  });
+
   it('round-trips through its blob encoding', async () => {
     const { index } = await fixture();
     const decoded = decodeLayerSeekIndex(encodeLayerSeekIndex(index), 'layer 0');
@@ -179,6 +218,43 @@ describe('seek index of a gzip layer', () => {
       (await readAll(layer.open('etc/hard'))).toString(),
       (await readAll(layer.open('etc/f2.txt'))).toString(),
     );
+  });
+
+  it('stores the windows of spans that do not compress, deflates the others; both read back', async () => {
+    // Random bytes (gzip stores them) between text files: checkpoints in both kinds.
+    const text = entries().filter((e) => e.type !== 'hardlink' && e.type !== 'symlink');
+    const list: LayerEntry[] = [
+      ...text.slice(0, 40),
+      { path: 'etc/random.bin', content: randomBytes(1_500_000) },
+      ...text.slice(40),
+    ];
+    const tar = await makeTar(list);
+    const gz = gzipSync(tar, { level: 1 });
+    const layer = {
+      digest: `sha256:${createHash('sha256').update(gz).digest('hex')}`,
+      size: gz.length,
+    };
+    const { index, records } = await buildLayerSeekIndex(pieces(gz, 64_000), layer, {
+      span: SPAN,
+      compressedSpan: SPAN,
+      piece: PIECE,
+    });
+    const windows = recordsOf(index, records).map((r) => r.window);
+    const stored = windows.filter((w) => w.length === 32768 + 5 && w[0] === 1);
+    const deflated = windows.filter((w) => w.length > 0 && w.length < 32768);
+    assert.ok(stored.length >= 5, `${stored.length} stored windows`);
+    assert.ok(deflated.length >= 3, `${deflated.length} deflated windows`);
+    for (const [i, cp] of index.checkpoints.entries()) {
+      const w = windows[i]!.length ? inflateRawSync(windows[i]!) : Buffer.alloc(0);
+      assert.ok(w.equals(tar.subarray(Math.max(0, cp.out - 32768), cp.out)), `window ${i}`);
+    }
+    const listed: TarEntry[] = [];
+    for await (const e of readTarEntries(pieces(tar, 1 << 20))) listed.push(e);
+    for (const e of listed.filter((x) => x.type === 'file')) {
+      const { layer: indexed } = open(gz, index, records);
+      const got = await readAll(indexed.open(e.path));
+      assert.ok(got.equals(tar.subarray(e.dataOffset, e.dataOffset + e.size)), e.path);
+    }
   });
 
   it('indexes a layer of several gzip members: a checkpoint at each, every file read back', async () => {

@@ -28,12 +28,18 @@ function walk(
   const points: Point[] = [];
   const inflater = new BlockInflater(
     { wrapper: 'gzip', outputPiece: 64 * 1024, engine },
-    (p) => parts.push(p),
+    // A view is valid until the second write after it: keep copies.
+    (p) => parts.push(Buffer.from(p)),
     (at, window) => points.push({ ...at, window: window() }),
   );
   let used = 0;
   for (let i = 0; i < gz.length && !inflater.done; i += piece) {
-    used += inflater.write(gz.subarray(i, Math.min(i + piece, gz.length)));
+    let chunk = gz.subarray(i, Math.min(i + piece, gz.length));
+    while ((chunk.length > 0 || inflater.outputFull) && !inflater.done) {
+      const n = inflater.write(chunk);
+      used += n;
+      chunk = chunk.subarray(n);
+    }
   }
   assert.ok(inflater.done, 'the member ends');
   inflater.close();

@@ -1,0 +1,43 @@
+/**
+ * The shared memory a {@link PieceHasher} and its thread (`piece-hash-worker.ts`) work
+ * through: a byte ring the output is copied into, a ring of piece ends, and the counters
+ * of both (Int32, compared modulo 2^32: each ring is far smaller than that).
+ */
+
+/** Bytes of output in flight between the two threads, at most. */
+export const RING_BYTES = 8 * 1024 * 1024;
+/** Piece ends in flight, at most. */
+export const CUT_SLOTS = 4096;
+
+/** Indexes in the control array. */
+export const C = {
+  /** Bumped on every publication by the main thread: what the thread waits on. */
+  SEQ: 0,
+  /** Bytes written into the ring (main thread). */
+  WRITTEN: 1,
+  /** Piece ends published (main thread). */
+  CUTS: 2,
+  /** 1 once the main thread wrote everything (then the thread digests and replies). */
+  DONE: 3,
+  /** Bytes hashed, whose room in the ring is free again (thread). */
+  HASHED: 4,
+  /** Pieces digested, whose slots in the ring of piece ends are free again (thread). */
+  DIGESTED: 5,
+  /** Bumped by the thread after HASHED or DIGESTED moved: what the main thread waits on. */
+  PROGRESS: 6,
+  /** 1 while the thread waits for SEQ to change (so the main thread wakes it). */
+  SLEEPING: 7,
+} as const;
+
+export const CONTROL_SLOTS = 8;
+
+/** What the thread is given at its start. */
+export interface PieceHashShared {
+  control: SharedArrayBuffer;
+  ring: SharedArrayBuffer;
+  /** Where each piece ends: the WRITTEN count at its end. */
+  cuts: SharedArrayBuffer;
+}
+
+/** The thread's one reply: every piece's sha256 in order, or what went wrong. */
+export type PieceHashReply = { digests: string[] } | { error: string };
