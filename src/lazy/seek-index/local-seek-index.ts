@@ -1,21 +1,19 @@
 import { LazyLayerError } from '../../errors/index.js';
 import { layerCompression } from '../../media/index.js';
 import type { OpenedImage } from '../../source/index.js';
-import { lazyFormatOf } from '../lazy-layer.js';
 import type { BlobRangeSource } from '../range-source.js';
 import type { BuiltSeekIndex } from './build-seek-index.js';
 import { writeCachedFile } from './cache-files.js';
 import { type ImageSeekIndex, writeSeekIndexPointer } from './find-seek-index.js';
 import { SpanRecords } from './span-records.js';
+import { layersWantingSeekIndex } from './usable-seek-index.js';
 
 /**
- * True when {@link buildSeekIndex} can index `image` and a reader gains by it: a registry
- * image (the store and local places are read from disk) with a layer that has no TOC of
- * its own, every such layer gzip.
+ * True when {@link buildSeekIndex} can index `image` and a reader gains by it: it has
+ * layers that want an index ({@link layersWantingSeekIndex}), every one of them gzip.
  */
 export function seekIndexable(image: OpenedImage): boolean {
-  if (image.location !== 'registry') return false;
-  const plain = image.layers.filter((l) => !lazyFormatOf(l.descriptor));
+  const plain = layersWantingSeekIndex(image);
   return (
     plain.length > 0 && plain.every((l) => layerCompression(l.descriptor.mediaType) === 'gzip')
   );

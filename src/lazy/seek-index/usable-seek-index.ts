@@ -8,9 +8,19 @@ import {
 } from './find-seek-index.js';
 
 /**
+ * The layers a seek index would serve: those of a registry image (the store and local
+ * places are read from disk) that have no TOC of their own. The one rule for whether an
+ * index is looked for ({@link findUsableSeekIndex}) or worth building (`seekIndexable`).
+ */
+export function layersWantingSeekIndex(image: OpenedImage): OpenedImage['layers'] {
+  if (image.location !== 'registry') return [];
+  return image.layers.filter((l) => !lazyFormatOf(l.descriptor));
+}
+
+/**
  * The seek index a reader should use for `image`, by the one rule the CLI and the web
- * explorer share: only a registry image with a layer that has no TOC of its own looks for
- * one, and an index that cannot be had (a registry error, a broken artifact) is reported
+ * explorer share: only an image with layers that want one ({@link layersWantingSeekIndex})
+ * looks for it, and an index that cannot be had (a registry error, a broken artifact) is reported
  * through `onWarning` and leaves the image readable the ordinary way. An abort is not
  * swallowed.
  */
@@ -18,8 +28,7 @@ export async function findUsableSeekIndex(
   image: OpenedImage,
   options: FindSeekIndexOptions,
 ): Promise<ImageSeekIndex | undefined> {
-  if (image.location !== 'registry') return undefined;
-  if (image.layers.every((l) => lazyFormatOf(l.descriptor))) return undefined;
+  if (layersWantingSeekIndex(image).length === 0) return undefined;
   try {
     return await findSeekIndex(image, options);
   } catch (err) {
