@@ -4,7 +4,7 @@ import {
   type LayerCompressionFormat,
   type ManifestFormat,
 } from '../../convert/index.js';
-import { InvalidArgumentError, UnsupportedError } from '../../errors/index.js';
+import { InvalidArgumentError } from '../../errors/index.js';
 import { openDestination, openSource } from '../../places/index.js';
 import type { RegistryClient } from '../../registry/index.js';
 import { type ImageSource, type Place, parsePlace } from '../../source/index.js';
@@ -26,7 +26,7 @@ interface CopyFlags extends PlatformFlags {
   removeSignatures?: boolean;
 }
 
-const COMPRESSIONS: readonly string[] = ['gzip', 'zstd'];
+const COMPRESSIONS: readonly string[] = ['gzip', 'zstd', 'zstd:chunked'];
 const FORMATS: readonly string[] = ['oci', 'v2s2'];
 
 /** skopeo's per-side credential flags. */
@@ -52,11 +52,11 @@ export function registerCopy(program: Command): void {
     .option('--chunk-size <bytes>', 'upload to registries in chunks of this many bytes', parseCount)
     .option(
       '--dest-compress-format <format>',
-      'recompress layers that are not already so: gzip | zstd (manifest digests change)',
+      'recompress layers that are not already so: gzip | zstd | zstd:chunked (manifest digests change)',
     )
     .option(
       '--dest-compress-level <n>',
-      'compression level (gzip 1-9, default 6; zstd 1-19, default 3)',
+      'compression level (gzip 1-9, default 6; zstd and zstd:chunked 1-19, default 3)',
       parseCount,
     )
     .option('--format <format>', 'write the manifests as oci | v2s2 (Docker schema 2)')
@@ -143,9 +143,6 @@ function conversionOf(opts: CopyFlags): {
   level?: number;
 } {
   const compression = opts.destCompressFormat;
-  if (compression === 'zstd:chunked') {
-    throw new UnsupportedError('zstd:chunked is not written yet: use gzip or zstd');
-  }
   if (compression !== undefined && !COMPRESSIONS.includes(compression)) {
     throw new InvalidArgumentError(
       `--dest-compress-format must be one of ${COMPRESSIONS.join(', ')}`,
