@@ -51,7 +51,10 @@ export interface ZstdChunkedLayerResult {
   uncompressedSize: number;
   /** sha256 of the compressed TOC (the manifest-checksum annotation). */
   tocDigest: string;
-  /** The layer descriptor's annotations, as containers/storage sets them. */
+  /**
+   * The layer descriptor's annotations, as containers/storage sets them, plus the TOC's
+   * checksum and position under the older names (see the comment where they are set).
+   */
   annotations: Record<string, string>;
   /** Entries in the TOC (chunks included). */
   tocEntries: number;
@@ -313,6 +316,7 @@ export async function writeZstdChunkedLayer(
     };
     await out.write(zstdChunkedFooter64(position, splitPosition));
     const tocDigest = `sha256:${createHash('sha256').update(tocBytes).digest('hex')}`;
+    const positionValue = `${tocOffset}:${tocBytes.length}:${json.length}:${MANIFEST_TYPE_CRFS}`;
     return {
       digest: out.digest(),
       size: out.offset,
@@ -321,8 +325,13 @@ export async function writeZstdChunkedLayer(
       tocDigest,
       annotations: {
         [ZSTD_CHUNKED_CHECKSUM_ANNOTATIONS[0]]: tocDigest,
-        [ZSTD_CHUNKED_POSITION_ANNOTATIONS[0]]: `${tocOffset}:${tocBytes.length}:${json.length}:${MANIFEST_TYPE_CRFS}`,
+        [ZSTD_CHUNKED_POSITION_ANNOTATIONS[0]]: positionValue,
         [ZSTD_CHUNKED_TARSPLIT_POSITION_ANNOTATION]: `${splitOffset}:${tarSplit.length}:${splitSize}`,
+        // The same TOC under the names c/storage used before 1.45, which podman 4.3 and
+        // skopeo 1.9 (Debian 12) look for: without them they pull the whole layer. Newer
+        // readers ignore them (and the layer's own footer points at the TOC as well).
+        [ZSTD_CHUNKED_CHECKSUM_ANNOTATIONS[1]]: tocDigest,
+        [ZSTD_CHUNKED_POSITION_ANNOTATIONS[1]]: positionValue,
       },
       tocEntries: toc.length,
     };
