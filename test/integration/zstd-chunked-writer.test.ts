@@ -277,6 +277,23 @@ describe('ocipeek copy --dest-compress-format zstd:chunked, read back by ocipeek
     }
   });
 
+  it('convert --zstd-chunked writes the same layers as copy; one format must be named', async () => {
+    const r = await runCli([
+      'convert',
+      `${reg.host}/zc/app:v1`,
+      `${reg.host}/zc/app:converted`,
+      '--zstd-chunked',
+    ]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(
+      (await manifestOf('zc/app:converted')).layers,
+      (await manifestOf('zc/app:chunked')).layers,
+    );
+    const none = await runCli(['convert', `${reg.host}/zc/app:v1`, `${reg.host}/zc/app:x`]);
+    assert.equal(none.code, 2);
+    assert.match(none.stderr, /say which format: --estargz or --zstd-chunked/);
+  });
+
   it('copying a zstd:chunked image to zstd:chunked again keeps every layer', async () => {
     const r = await runCli([
       'copy',

@@ -1,19 +1,15 @@
 import type { Command } from 'commander';
-import {
-  convertImageFormat,
-  type LayerCompressionFormat,
-  type ManifestFormat,
-} from '../../convert/index.js';
+import type { LayerCompressionFormat, ManifestFormat } from '../../convert/index.js';
 import { InvalidArgumentError } from '../../errors/index.js';
-import { openDestination, openSource } from '../../places/index.js';
-import type { RegistryClient } from '../../registry/index.js';
-import { type ImageSource, type Place, parsePlace } from '../../source/index.js';
-import { type CliContext, clientForSide, contextFor } from '../context.js';
+import { openSource } from '../../places/index.js';
+import { parsePlace } from '../../source/index.js';
+import { clientForSide, contextFor } from '../context.js';
 import { type PlatformFlags, platformOptions, runCopy } from '../copy-runner.js';
 import { signaturesToCarry } from '../copy-signatures.js';
-import { formatBytes, printJson, printLines } from '../format.js';
+import { printLines } from '../format.js';
 import { type SigningFlags, signerFor, signingOptions } from '../image-signing.js';
 import { parseCount } from '../parse-count.js';
+import { runConversion } from '../run-conversion.js';
 import { isArchivePlace, storeTmpDir } from '../store-tmp.js';
 
 interface CopyFlags extends PlatformFlags {
@@ -159,47 +155,4 @@ function conversionOf(opts: CopyFlags): {
     format: opts.format as ManifestFormat | undefined,
     level: opts.destCompressLevel,
   };
-}
-
-/** Copy converting (`--dest-compress-format`, `--format`), and print what was written. */
-async function runConversion(
-  ctx: CliContext,
-  source: ImageSource,
-  dst: Place,
-  options: Parameters<typeof convertImageFormat>[2] & {
-    client: RegistryClient;
-    chunkSize?: number;
-    json?: boolean;
-  },
-): Promise<string> {
-  try {
-    const destination = await openDestination(dst, {
-      client: options.client,
-      storeDir: ctx.options.store,
-      imageName: source.imageName,
-      signal: ctx.signal,
-      chunkSize: options.chunkSize,
-      tmpDir: options.tmpDir,
-    });
-    const result = await convertImageFormat(source, destination, {
-      ...options,
-      signal: ctx.signal,
-    });
-    if (options.json || ctx.options.json) {
-      printJson({
-        source: source.description,
-        destination: destination.description,
-        ...result,
-      });
-      return result.digest;
-    }
-    printLines(
-      `converted ${source.description} -> ${destination.description}`,
-      `digest: ${result.digest} (from ${result.sourceDigest})`,
-      `layers: ${result.layers.recompressed} recompressed (${formatBytes(result.bytesWritten)}), ${result.layers.kept} kept`,
-    );
-    return result.digest;
-  } finally {
-    await source.close();
-  }
 }
