@@ -76,11 +76,6 @@ function ownerCell(e: EntryView): string {
 export interface LongFormat {
   /** `ls -h`: 1.5K, 38M, 1.1G (powers of 1024) instead of bytes. */
   human?: boolean;
-  /**
-   * The link count column after the mode, as `ls -l` has it (default true); off for
-   * listings of one layer's tar entries (`peek`), which know no link counts.
-   */
-  links?: boolean;
 }
 
 const UNITS = ['K', 'M', 'G', 'T', 'P'];
@@ -128,7 +123,7 @@ function isDevice(e: EntryView): boolean {
 export function longLine(e: EntryView, name: string, format: LongFormat = {}): string[] {
   return [
     modeString(shownType(e), e.mode),
-    ...(format.links === false ? [] : [String(e.nlink)]),
+    String(e.nlink),
     ownerCell(e),
     sizeCell(e, format),
     timeString(e.mtime),
@@ -196,7 +191,8 @@ export class LongListing {
     this.writer.line(
       mode +
         pad(mode, this.modeWidth) +
-        (this.format.links === false ? '' : links + pad(links, this.linksWidth)) +
+        links +
+        pad(links, this.linksWidth) +
         owner +
         pad(owner, this.ownerWidth) +
         size +

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { digestOf } from '../digest/index.js';
 import { InvalidArgumentError, UnsupportedError } from '../errors/index.js';
+import { zstdChunkedAnnotation } from '../lazy/zstd-chunked/constants.js';
 import {
   type Descriptor,
   type ImageIndex,
@@ -83,9 +84,13 @@ function layerType(
 ): string {
   if (format === 'oci') {
     const base = foreign ? MediaType.ociLayerNondistributable : MediaType.ociLayer;
-    return compression === 'none' ? base : `${base}+${compression}`;
+    // zstd:chunked is zstd to every reader: only its annotations tell it apart.
+    const suffix = compression === 'zstd:chunked' ? 'zstd' : compression;
+    return compression === 'none' ? base : `${base}+${suffix}`;
   }
-  if (compression === 'zstd') throw new UnsupportedError(DOCKER_HAS_NO_ZSTD);
+  if (compression !== 'gzip' && compression !== 'none') {
+    throw new UnsupportedError(DOCKER_HAS_NO_ZSTD);
+  }
   if (foreign) {
     if (compression === 'none')
       throw new UnsupportedError('Docker schema 2 foreign layers are gzip only');
@@ -116,7 +121,7 @@ export async function convertImageFormat(
 ): Promise<ConvertFormatResult> {
   const { signal } = options;
   // Refused before any layer is recompressed.
-  if (options.format === 'v2s2' && options.compression === 'zstd') {
+  if (options.format === 'v2s2' && options.compression?.startsWith('zstd')) {
     throw new UnsupportedError(DOCKER_HAS_NO_ZSTD);
   }
   // Named with the pid, so the store's prune removes what a killed run leaves there.
@@ -258,7 +263,13 @@ class ImageConverter {
       return layer;
     }
     const wanted = this.options.compression;
-    if (foreign || !wanted || wanted === current) {
+    // A zstd layer that already has a TOC is zstd:chunked; one without must be rewritten.
+    const already =
+      wanted === current ||
+      (wanted === 'zstd:chunked' &&
+        current === 'zstd' &&
+        zstdChunkedAnnotation(layer, 'checksum') !== undefined);
+    if (foreign || !wanted || already) {
       if (!foreign) await this.copyBlob(layer, 'layer');
       this.result.layers.kept++;
       return stripFor(format, { ...layer, mediaType: layerType(format, current, foreign) });
@@ -277,7 +288,9 @@ class ImageConverter {
       digest: written.digest,
       size: written.size,
     };
-    if (kept.length > 0) to.annotations = Object.fromEntries(kept);
+    if (kept.length > 0 || written.annotations) {
+      to.annotations = { ...Object.fromEntries(kept), ...written.annotations };
+    }
     if (!(await this.destination.hasBlob(to, { signal }))) {
       await this.destination.putBlob(to, createReadStream(file), { role: 'layer', signal });
     }

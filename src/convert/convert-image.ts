@@ -13,6 +13,8 @@ import {
 import {
   ZSTD_CHUNKED_CHECKSUM_ANNOTATIONS,
   ZSTD_CHUNKED_POSITION_ANNOTATIONS,
+  ZSTD_CHUNKED_TARSPLIT_CHECKSUM_ANNOTATION,
+  ZSTD_CHUNKED_TARSPLIT_POSITION_ANNOTATION,
 } from '../lazy/zstd-chunked/constants.js';
 import { type Descriptor, type ImageManifest, MediaType } from '../media/index.js';
 import type { ImageDestination, ManifestBytes, OpenedImage } from '../source/index.js';
@@ -55,6 +57,8 @@ export const LAZY_FORMAT_ANNOTATIONS: ReadonlySet<string> = new Set<string>([
   ESTARGZ_UNCOMPRESSED_SIZE_ANNOTATION,
   ...ZSTD_CHUNKED_CHECKSUM_ANNOTATIONS,
   ...ZSTD_CHUNKED_POSITION_ANNOTATIONS,
+  ZSTD_CHUNKED_TARSPLIT_POSITION_ANNOTATION,
+  ZSTD_CHUNKED_TARSPLIT_CHECKSUM_ANNOTATION,
 ]);
 
 function layerMediaType(manifest: ImageManifest, from: Descriptor): string {

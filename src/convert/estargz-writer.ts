@@ -18,6 +18,7 @@ import {
   TYPE_MODE_BITS,
   tarPadding,
 } from '../tar/index.js';
+import { CountedSink } from './counted-sink.js';
 
 const gzip = promisify(gzipCallback);
 
@@ -45,18 +46,23 @@ export interface EstargzLayerResult {
   tocEntries: number;
 }
 
-/** Hashes and counts what goes out, and waits for the sink when it asks to. */
+/** Gathers tar bytes into the current gzip member and writes members out. */
 class Output {
-  offset = 0;
   uncompressed = 0;
-  private readonly hash: Hash = createHash('sha256');
   readonly tarHash: Hash = createHash('sha256');
+  private readonly out: CountedSink;
   private pending: Buffer[] = [];
 
   constructor(
-    private readonly sink: Writable,
+    sink: Writable,
     private readonly level: number,
-  ) {}
+  ) {
+    this.out = new CountedSink(sink);
+  }
+
+  get offset(): number {
+    return this.out.offset;
+  }
 
   /** Uncompressed tar bytes for the current gzip member. */
   add(bytes: Buffer): void {
@@ -71,26 +77,15 @@ class Output {
     if (this.pending.length === 0) return;
     const member = await gzip(Buffer.concat(this.pending), { level: this.level });
     this.pending = [];
-    await this.raw(member);
+    await this.out.write(member);
   }
 
-  async raw(bytes: Buffer): Promise<void> {
-    this.hash.update(bytes);
-    this.offset += bytes.length;
-    if (!this.sink.write(bytes)) {
-      await new Promise<void>((resolve, reject) => {
-        const onError = (err: Error) => reject(err);
-        this.sink.once('error', onError);
-        this.sink.once('drain', () => {
-          this.sink.off('error', onError);
-          resolve();
-        });
-      });
-    }
+  raw(bytes: Buffer): Promise<void> {
+    return this.out.write(bytes);
   }
 
   digest(): string {
-    return `sha256:${this.hash.digest('hex')}`;
+    return this.out.digest();
   }
 }
 

@@ -21,3 +21,8 @@ export {
   type RecompressOptions,
   recompressBlob,
 } from './recompress-blob.js';
+export {
+  type WriteZstdChunkedOptions,
+  writeZstdChunkedLayer,
+  type ZstdChunkedLayerResult,
+} from './zstd-chunked/zstd-chunked-writer.js';

@@ -1,16 +1,19 @@
 import { createWriteStream } from 'node:fs';
 import type { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
+import { finished, pipeline } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
 import { decompressStream } from '../compression/index.js';
 import { createDigester } from '../digest/index.js';
 
-/** The compressions a layer can be rewritten in. */
-export type LayerCompressionFormat = 'gzip' | 'zstd';
+/**
+ * The compressions a layer can be rewritten in; `zstd:chunked` is zstd that
+ * containers/storage can pull file by file (zstd-chunked/zstd-chunked-writer.ts).
+ */
+export type LayerCompressionFormat = 'gzip' | 'zstd' | 'zstd:chunked';
 
 /** Options of {@link recompressBlob}. */
 export interface RecompressOptions {
-  /** Compression level (gzip 1–9, default 6; zstd 1–19, default 3). */
+  /** Compression level (gzip 1–9, default 6; zstd and zstd:chunked 1–19, default 3). */
   level?: number;
   signal?: AbortSignal;
 }
@@ -21,6 +24,8 @@ export interface RecompressedBlob {
   size: number;
   /** sha256 of the uncompressed bytes (a layer's diff_id). */
   diffId: string;
+  /** Descriptor annotations the new bytes need (zstd:chunked's TOC position and checksum). */
+  annotations?: Record<string, string>;
 }
 
 /**
@@ -37,6 +42,7 @@ export async function recompressBlob(
 ): Promise<RecompressedBlob> {
   const { signal } = options;
   const tar = await decompressStream(compressed, { mediaType, signal });
+  if (to === 'zstd:chunked') return writeChunked(tar, file, options);
   const plain = createDigester('sha256');
   const hashPlain = async function* (source: AsyncIterable<Buffer>) {
     for await (const chunk of source) {
@@ -68,4 +74,24 @@ export async function recompressBlob(
     size,
     diffId: `sha256:${plain.digest('hex')}`,
   };
+}
+
+async function writeChunked(
+  tar: Readable,
+  file: string,
+  options: RecompressOptions,
+): Promise<RecompressedBlob> {
+  const { writeZstdChunkedLayer } = await import('./zstd-chunked/zstd-chunked-writer.js');
+  const sink = createWriteStream(file);
+  try {
+    const result = await writeZstdChunkedLayer(tar, sink, options);
+    sink.end();
+    await finished(sink);
+    const { digest, size, diffId, annotations } = result;
+    return { digest, size, diffId, annotations };
+  } catch (err) {
+    sink.destroy();
+    tar.destroy();
+    throw err;
+  }
 }

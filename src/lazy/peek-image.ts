@@ -5,6 +5,7 @@ import type { Store } from '../store/index.js';
 import { requiredOption } from '../util/required-option.js';
 import { mapPool } from '../util/task-pool.js';
 import { DEFAULT_PEEK_BYTES, type PeekEntry, peekBlob } from './peek-layer.js';
+import { PeekedLayer } from './peek-links.js';
 import { type PeekRangeSource, registryPeekSource, storePeekSource } from './peek-source.js';
 
 /** Options for {@link peekImage}. */
@@ -107,6 +108,11 @@ export async function peekImage(
           result.complete = ev.summary.complete;
           if (ev.summary.rangeIgnored) result.rangeIgnored = true;
         }
+      }
+      // Hardlinks as the files they name, with link counts, as `ls -l` shows them.
+      if (result.entries.some((e) => e.type === 'hardlink')) {
+        const peeked = await PeekedLayer.of(result.entries);
+        result.entries = result.entries.map((e) => peeked.resolve(e));
       }
       return result;
     },

@@ -119,7 +119,8 @@ export function lazyEntriesOf(raw: TocJsonEntry[], options: LazyEntriesOptions):
     if (!nonNegative(size)) throw bad('toc', `TOC entry ${r.name} has a bad size`);
     let chunk: LazyChunk | undefined;
     if ((type === 'file' && size > 0) || type === 'chunk') {
-      if (r.chunkType && r.chunkType !== 'data') {
+      // A "zeros" chunk (zstd:chunked, a run of zero bytes) still has its frame of zeros.
+      if (r.chunkType && r.chunkType !== 'data' && r.chunkType !== 'zeros') {
         throw bad('toc', `${r.name}: chunk type ${r.chunkType} is not supported`);
       }
       const offset = r.offset;

@@ -154,6 +154,13 @@ describe('peek and streaming reads against the real registry', () => {
           { path: 'dev/sda', type: 'block', devmajor: 8, devminor: 16, mode: 0o660 },
           { path: 'dev/big', type: 'char', devmajor: 4095, devminor: 65535, mode: 0o600 },
         ],
+        [
+          { path: 'usr/', type: 'dir' },
+          { path: 'usr/bin/', type: 'dir' },
+          { path: 'usr/bin/perl', content: 'p'.repeat(3800), mode: 0o755 },
+          { path: 'usr/bin/perl5.36.0', type: 'hardlink', linkname: 'usr/bin/perl' },
+          { path: 'usr/bin/cpan', content: 'cpan\n', mode: 0o755 },
+        ],
       ],
     });
     await w.finish();
@@ -230,11 +237,11 @@ describe('peek and streaming reads against the real registry', () => {
 
   it('device numbers: peek and ls -l show major,minor; --json has devMajor and devMinor', async () => {
     const s = store();
-    const r = await runCli(['peek', via('dev'), '--store', s]);
+    const r = await runCli(['peek', via('dev'), '--layer', '0', '--store', s]);
     assert.equal(r.code, 0, r.stderr);
-    assert.match(r.out, /^crw-rw-rw- +0\/0 +1,3 +2024-01-01 00:00 +L0 +\/dev\/null$/m);
-    assert.match(r.out, /^brw-rw---- +0\/0 +8,16 +.* \/dev\/sda$/m);
-    assert.match(r.out, /^crw------- +0\/0 +4095,65535 +.* \/dev\/big$/m);
+    assert.match(r.out, /^crw-rw-rw- +1 +0\/0 +1,3 +2024-01-01 00:00 +L0 +\/dev\/null$/m);
+    assert.match(r.out, /^brw-rw---- +1 +0\/0 +8,16 +.* \/dev\/sda$/m);
+    assert.match(r.out, /^crw------- +1 +0\/0 +4095,65535 +.* \/dev\/big$/m);
     const json = JSON.parse((await runCli(['peek', via('dev'), '--json', '--store', s])).out);
     const devices = (json as PeekJson).layers[0]!.entries.filter((e) => e.type !== 'dir');
     assert.deepEqual(
@@ -260,6 +267,48 @@ describe('peek and streaming reads against the real registry', () => {
     );
   });
 
+  it('hardlinks: peek shows the file they name, its size and link count, as ls -l and stat do', async () => {
+    const s = store();
+    const r = await runCli(['peek', via('dev'), '--layer', '1', '--store', s]);
+    assert.equal(r.code, 0, r.stderr);
+    // Both names of the 3800-byte file: type `-`, its size, 2 links; ls -l says the same.
+    assert.match(r.out, /^-rwxr-xr-x +2 +0\/0 +3800 +2024-01-01 00:00 +L1 +\/usr\/bin\/perl$/m);
+    assert.match(
+      r.out,
+      /^-rwxr-xr-x +2 +0\/0 +3800 +2024-01-01 00:00 +L1 +\/usr\/bin\/perl5\.36\.0 => \/usr\/bin\/perl$/m,
+    );
+    assert.match(r.out, /^-rwxr-xr-x +1 +0\/0 +5 +.* \/usr\/bin\/cpan$/m);
+    assert.match(r.out, /^drwxr-xr-x +3 +0\/0 +0 +.* \/usr$/m);
+    const ls = await runCli(['ls', '-l', via('dev'), '/usr/bin', '--store', s]);
+    assert.match(
+      ls.out,
+      /^-rwxr-xr-x +2 +0\/0 +3800 +2024-01-01 00:00 +L1 +perl5\.36\.0 => \/usr\/bin\/perl$/m,
+    );
+    // JSON keeps the hardlink's type and linkname, with the content's size and link count.
+    const json = JSON.parse(
+      (await runCli(['peek', via('dev'), '--layer', '1', '--json', '--store', s])).out,
+    ) as PeekJson;
+    const link = json.layers[0]!.entries.find((e) => e.path === '/usr/bin/perl5.36.0');
+    assert.deepEqual(link, {
+      path: '/usr/bin/perl5.36.0',
+      type: 'hardlink',
+      contentType: 'file',
+      size: 3800,
+      mode: 0o755,
+      uid: 0,
+      gid: 0,
+      mtime: Date.parse('2024-01-01T00:00:00Z') / 1000,
+      linkname: '/usr/bin/perl',
+      nlink: 2,
+      layer: 1,
+    });
+    const stat = JSON.parse(
+      (await runCli(['stat', via('dev'), '/usr/bin/perl5.36.0', '--json', '--store', s])).out,
+    );
+    assert.equal(stat.size, link!.size);
+    assert.equal(stat.nlink, link!.nlink);
+  });
+
   it('human output: a header per layer, then ls -l lines; --layer picks one layer', async () => {
     const img = images.gzip!;
     const r = await runCli(['peek', via('gzip'), '--layer', '2', '--store', store()]);
@@ -273,7 +322,7 @@ describe('peek and streaming reads against the real registry', () => {
     );
     assert.match(
       lines[3]!,
-      /^-rw-r--r--\s+0\/0\s+15\s+2024-01-01 00:00\s+L2\s+\/big\/start\/config\.json$/,
+      /^-rw-r--r--\s+1\s+0\/0\s+15\s+2024-01-01 00:00\s+L2\s+\/big\/start\/config\.json$/,
     );
     assert.match(lines.at(-1)!, /\(partial: content past the window\)$/);
     assert.equal(lines.filter((l) => l.startsWith('layer ')).length, 1);

@@ -1,19 +1,15 @@
 import type { Command } from 'commander';
-import {
-  convertImageFormat,
-  type LayerCompressionFormat,
-  type ManifestFormat,
-} from '../../convert/index.js';
-import { InvalidArgumentError, UnsupportedError } from '../../errors/index.js';
-import { openDestination, openSource } from '../../places/index.js';
-import type { RegistryClient } from '../../registry/index.js';
-import { type ImageSource, type Place, parsePlace } from '../../source/index.js';
-import { type CliContext, clientForSide, contextFor } from '../context.js';
+import type { LayerCompressionFormat, ManifestFormat } from '../../convert/index.js';
+import { InvalidArgumentError } from '../../errors/index.js';
+import { openSource } from '../../places/index.js';
+import { parsePlace } from '../../source/index.js';
+import { clientForSide, contextFor } from '../context.js';
 import { type PlatformFlags, platformOptions, runCopy } from '../copy-runner.js';
 import { signaturesToCarry } from '../copy-signatures.js';
-import { formatBytes, printJson, printLines } from '../format.js';
+import { printLines } from '../format.js';
 import { type SigningFlags, signerFor, signingOptions } from '../image-signing.js';
 import { parseCount } from '../parse-count.js';
+import { runConversion } from '../run-conversion.js';
 import { isArchivePlace, storeTmpDir } from '../store-tmp.js';
 
 interface CopyFlags extends PlatformFlags {
@@ -26,7 +22,7 @@ interface CopyFlags extends PlatformFlags {
   removeSignatures?: boolean;
 }
 
-const COMPRESSIONS: readonly string[] = ['gzip', 'zstd'];
+const COMPRESSIONS: readonly string[] = ['gzip', 'zstd', 'zstd:chunked'];
 const FORMATS: readonly string[] = ['oci', 'v2s2'];
 
 /** skopeo's per-side credential flags. */
@@ -52,11 +48,11 @@ export function registerCopy(program: Command): void {
     .option('--chunk-size <bytes>', 'upload to registries in chunks of this many bytes', parseCount)
     .option(
       '--dest-compress-format <format>',
-      'recompress layers that are not already so: gzip | zstd (manifest digests change)',
+      'recompress layers that are not already so: gzip | zstd | zstd:chunked (manifest digests change)',
     )
     .option(
       '--dest-compress-level <n>',
-      'compression level (gzip 1-9, default 6; zstd 1-19, default 3)',
+      'compression level (gzip 1-9, default 6; zstd and zstd:chunked 1-19, default 3)',
       parseCount,
     )
     .option('--format <format>', 'write the manifests as oci | v2s2 (Docker schema 2)')
@@ -143,9 +139,6 @@ function conversionOf(opts: CopyFlags): {
   level?: number;
 } {
   const compression = opts.destCompressFormat;
-  if (compression === 'zstd:chunked') {
-    throw new UnsupportedError('zstd:chunked is not written yet: use gzip or zstd');
-  }
   if (compression !== undefined && !COMPRESSIONS.includes(compression)) {
     throw new InvalidArgumentError(
       `--dest-compress-format must be one of ${COMPRESSIONS.join(', ')}`,
@@ -162,47 +155,4 @@ function conversionOf(opts: CopyFlags): {
     format: opts.format as ManifestFormat | undefined,
     level: opts.destCompressLevel,
   };
-}
-
-/** Copy converting (`--dest-compress-format`, `--format`), and print what was written. */
-async function runConversion(
-  ctx: CliContext,
-  source: ImageSource,
-  dst: Place,
-  options: Parameters<typeof convertImageFormat>[2] & {
-    client: RegistryClient;
-    chunkSize?: number;
-    json?: boolean;
-  },
-): Promise<string> {
-  try {
-    const destination = await openDestination(dst, {
-      client: options.client,
-      storeDir: ctx.options.store,
-      imageName: source.imageName,
-      signal: ctx.signal,
-      chunkSize: options.chunkSize,
-      tmpDir: options.tmpDir,
-    });
-    const result = await convertImageFormat(source, destination, {
-      ...options,
-      signal: ctx.signal,
-    });
-    if (options.json || ctx.options.json) {
-      printJson({
-        source: source.description,
-        destination: destination.description,
-        ...result,
-      });
-      return result.digest;
-    }
-    printLines(
-      `converted ${source.description} -> ${destination.description}`,
-      `digest: ${result.digest} (from ${result.sourceDigest})`,
-      `layers: ${result.layers.recompressed} recompressed (${formatBytes(result.bytesWritten)}), ${result.layers.kept} kept`,
-    );
-    return result.digest;
-  } finally {
-    await source.close();
-  }
 }

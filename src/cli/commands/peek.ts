@@ -3,6 +3,7 @@ import { InvalidArgumentError } from '../../errors/index.js';
 import type { FsEntry } from '../../fs/index.js';
 import { peekImage } from '../../lazy/peek-image.js';
 import { DEFAULT_PEEK_BYTES, type PeekEntry } from '../../lazy/peek-layer.js';
+import { PeekedLayer } from '../../lazy/peek-links.js';
 import { parseSize } from '../../util/parse-size.js';
 import { formatBytes, printJson, printList, table } from '../format.js';
 import { longLine } from '../fs-format.js';
@@ -21,20 +22,20 @@ function parseLayers(value: string): number[] | 'all' {
 }
 
 /**
- * An `ls -l` row for a peeked entry (the formatter takes filesystem entries), without the
- * link count column: one layer's tar entries know no link counts.
+ * An `ls -l` row for a peeked entry, by the same rules as `ls -l` (a hardlink as the file
+ * it names, link counts among the entries read); a whiteout as its tar entry says.
  */
-function row(e: PeekEntry): string[] {
-  const fsLike: FsEntry = {
+function row(e: PeekEntry, layer: PeekedLayer): string[] {
+  const fsLike: FsEntry = layer.fsEntry(e) ?? {
     ...e,
-    nlink: 1,
+    nlink: e.nlink ?? 1,
     devmajor: e.devMajor,
     devminor: e.devMinor,
     layerDigest: '',
     headerOffset: -1,
     dataOffset: -1,
   };
-  const cells = longLine(fsLike, e.path, { links: false });
+  const cells = longLine(fsLike, e.path);
   if (e.partial) cells[cells.length - 1] += '  (partial: content past the window)';
   return cells;
 }
@@ -78,7 +79,10 @@ export function registerPeek(program: Command): void {
           lines.push(
             `layer ${l.index} ${l.digest} (${formatBytes(l.size)}) ${where} ${formatBytes(amount)} of ${formatBytes(l.size)} — ${l.complete ? 'complete' : 'incomplete'} (${l.entries.length} entries)${l.rangeIgnored ? ' — the registry ignored Range: read from the full response, then closed' : ''}`,
           );
-          if (l.entries.length > 0) lines.push(table(l.entries.map(row)));
+          if (l.entries.length > 0) {
+            const layer = await PeekedLayer.of(l.entries);
+            lines.push(table(l.entries.map((e) => row(e, layer))));
+          }
         }
         if (lines.length > 0) printList(lines);
       },

@@ -16,8 +16,22 @@ export const ZSTD_CHUNKED_CHECKSUM_ANNOTATIONS = [
   'io.containers.zstd-chunked.manifest-checksum',
 ] as const;
 
-/** The magic closing a zstd:chunked footer: `GnUlInUx`. */
-export const ZSTD_CHUNKED_MAGIC = Buffer.from('GnUlInUx', 'latin1');
+/**
+ * Descriptor annotation giving the tar-split's position as `offset:length:uncompressedLength`
+ * (containers/storage 1.45 and later write one after the TOC).
+ */
+export const ZSTD_CHUNKED_TARSPLIT_POSITION_ANNOTATION =
+  'io.github.containers.zstd-chunked.tarsplit-position';
+
+/** The tar-split's digest annotation, written by c/storage 1.45 to 1.53 only (now in the TOC). */
+export const ZSTD_CHUNKED_TARSPLIT_CHECKSUM_ANNOTATION =
+  'io.github.containers.zstd-chunked.tarsplit-checksum';
+
+/** The magic closing a zstd:chunked footer as containers/storage writes it now: `GNUlInUx`. */
+export const ZSTD_CHUNKED_MAGIC = Buffer.from('GNUlInUx', 'latin1');
+
+/** The magic of the 40-byte footer of c/storage before 1.45 (skopeo 1.9.3): `GnUlInUx`. */
+export const ZSTD_CHUNKED_MAGIC_OLD = Buffer.from('GnUlInUx', 'latin1');
 
 /** The TOC type the position annotation and footer carry for a CRFS-style JSON TOC. */
 export const MANIFEST_TYPE_CRFS = 1;
