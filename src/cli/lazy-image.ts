@@ -3,7 +3,7 @@ import type { Readable } from 'node:stream';
 import type { ImageFilesystem } from '../fs/index.js';
 import { type LazyImage, openLazyFile, openLazyImage } from '../lazy/lazy-image.js';
 import type { ImageSeekIndex } from '../lazy/seek-index/find-seek-index.js';
-import { findUsableSeekIndex } from '../lazy/seek-index/usable-seek-index.js';
+import { findUsableSeekIndex, seekIndexTarSizes } from '../lazy/seek-index/usable-seek-index.js';
 import { defaultStorePath } from '../store/index.js';
 import { type CliImage, cliFilesystem, warnRefused } from './image-source.js';
 
@@ -83,15 +83,15 @@ export async function cliIndexedImage(
   img: CliImage,
 ): Promise<{ lazy: LazyImage; tarSizes: number[] } | undefined> {
   const seekIndex = await cliSeekIndex(img);
-  const indexed = img.image.layers.map((l) => seekIndex?.layers.get(l.descriptor.digest));
-  if (!seekIndex || indexed.some((l) => l === undefined)) return undefined;
+  const tarSizes = seekIndexTarSizes(img.image, seekIndex);
+  if (tarSizes === undefined) return undefined;
   const lazy = await openLazyImage(img.image, {
     client: img.ctx.client,
     signal: img.ctx.signal,
     seekIndex,
   });
   if (lazy === undefined) return undefined;
-  return { lazy, tarSizes: indexed.map((l) => l!.index.size) };
+  return { lazy, tarSizes };
 }
 
 /**

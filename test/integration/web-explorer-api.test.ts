@@ -200,6 +200,26 @@ describe('web explorer API (ocipeek ui) against docker-registry', { timeout: 600
     assert.ok(api.wastedBytes > 0);
   });
 
+  it('reports the layers of an image read through its seek index as ocipeek layers does, tar sizes included', async () => {
+    const indexed = `${f.repo}:indexed`;
+    const api = await getJson<LayersResponse>(`/api/layers/${indexed}`);
+    const store = await tempDir('explorer-layers');
+    try {
+      const cli = await runCli(['layers', indexed, '--json', '--store', store.path, '--verbose']);
+      assert.equal(cli.code, 0, cli.stderr);
+      assert.match(cli.stderr, /source: seek index/);
+      const { ref, ...report } = api;
+      assert.equal(ref, indexed);
+      assert.deepEqual(report, JSON.parse(cli.out));
+      assert.ok(
+        api.layers.every((l) => typeof l.uncompressedSize === 'number' && l.uncompressedSize > 0),
+        JSON.stringify(api.layers),
+      );
+    } finally {
+      await store.remove();
+    }
+  });
+
   it('finds names and compares two tags', async () => {
     const s = await getJson<SearchResponse>(`/api/search/${v1}?q=VERSION`);
     assert.deepEqual(

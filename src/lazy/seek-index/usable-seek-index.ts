@@ -18,6 +18,25 @@ export function layersWantingSeekIndex(image: OpenedImage): OpenedImage['layers'
 }
 
 /**
+ * Each layer's tar size as `index` records it, when it covers every layer of `image`
+ * (TOC formats record no tar size, so a partly indexed image has none): what `layers`
+ * reports for an image read through its index, in the CLI and the explorer alike.
+ */
+export function seekIndexTarSizes(
+  image: OpenedImage,
+  index: ImageSeekIndex | undefined,
+): number[] | undefined {
+  if (index === undefined) return undefined;
+  const sizes: number[] = [];
+  for (const l of image.layers) {
+    const layer = index.layers.get(l.descriptor.digest);
+    if (layer === undefined) return undefined;
+    sizes.push(layer.index.size);
+  }
+  return sizes;
+}
+
+/**
  * The seek index a reader should use for `image`, by the one rule the CLI and the web
  * explorer share: only an image with layers that want one ({@link layersWantingSeekIndex})
  * looks for it, and an index that cannot be had (a registry error, a broken artifact) is reported

@@ -14,7 +14,7 @@ import {
   openLazyImage,
 } from '../../lazy/index.js';
 import { keepBuiltSeekIndex, seekIndexable } from '../../lazy/seek-index/local-seek-index.js';
-import { findUsableSeekIndex } from '../../lazy/seek-index/usable-seek-index.js';
+import { findUsableSeekIndex, seekIndexTarSizes } from '../../lazy/seek-index/usable-seek-index.js';
 import type { Platform } from '../../media/index.js';
 import { openPlaceImage } from '../../places/index.js';
 import type { RegistryClient } from '../../registry/index.js';
@@ -60,7 +60,7 @@ export interface FilesystemView {
    * index (files then cost their chunks or spans).
    */
   lazy?: LazyImage;
-  /** Uncompressed layer sizes, when the layers were read whole. */
+  /** Uncompressed layer sizes: when the layers were read whole, or a seek index covers them all. */
   tarSizes?: number[];
 }
 
@@ -95,7 +95,7 @@ export class ImageViews {
       const image = await this.image(ref);
       const seekIndex = await this.seekIndex(image);
       const lazy = await openLazyImage(image, { ...this.lazyOptions(image), seekIndex });
-      if (lazy) return { fs: lazy.fs, lazy };
+      if (lazy) return { fs: lazy.fs, lazy, tarSizes: seekIndexTarSizes(image, seekIndex) };
       const built = await buildFilesystem(image, { cache: this.options.cache });
       return { fs: built.fs, tarSizes: built.tarSizes };
     });
