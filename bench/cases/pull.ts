@@ -1,3 +1,4 @@
+import { fileURLToPath } from 'node:url';
 import { blobBytes } from '../counting-proxy.js';
 import { type Contender, type RunResult, runOnce } from '../measure.js';
 import { hasCommand, ocipeek } from '../ocipeek.js';
@@ -92,6 +93,32 @@ function sha256Floor(ctx: CaseContext, name: string): Contender {
   };
 }
 
+/**
+ * A plain Node pull of a small image (bench/scripts/plain-node-pull.cjs): manifest, then
+ * config and layers at once, each hashed and streamed to a file with Node's defaults, in
+ * the same environment. Not a floor (ocipeek's pull beats it: larger writes, less
+ * copying), but it shows what Node's start-up and streams cost against skopeo here.
+ */
+function plainNodePull(ctx: CaseContext, name: string): Contender {
+  const script = fileURLToPath(new URL('../scripts/plain-node-pull.cjs', import.meta.url));
+  const out = freshDir(ctx.dir, 'plain-node');
+  const want = ctx.corpus.images[name]!.manifestDigest;
+  return {
+    name: 'plain node pull (sha256, files)',
+    before: out.make,
+    command: (host) => ({
+      file: process.execPath,
+      args: [script, host, `bench/${name}`, 'latest', out.dir],
+    }),
+    after: async (run) => {
+      await out.remove();
+      if (run.code === 0 && run.stdout.trim() !== want) {
+        throw new Error(`plain node pull: got ${run.stdout.trim()}, want ${want}`);
+      }
+    },
+  };
+}
+
 function needPull(): void {
   if (!hasCommand('pull')) throw new Skip('`ocipeek pull` not available yet');
 }
@@ -131,7 +158,7 @@ export const pullBig: BenchCase = {
 export const pullSmall: BenchCase = {
   id: 'pull-small',
   title: 'pull the small images (debian, the app image)',
-  peer: 'skopeo copy docker://… oci:DIR',
+  peer: 'skopeo copy docker://… oci:DIR; a plain node pull (reported)',
   target: '≤ 0.8× skopeo',
   variants: ALL_VARIANTS,
   needs: ['debian', 'app', 'debian-zstd'],
@@ -140,13 +167,19 @@ export const pullSmall: BenchCase = {
     const rows = [];
     for (const name of ['debian', 'app', 'debian-zstd']) {
       if (ctx.quick && name === 'debian-zstd') continue;
-      rows.push(
-        ...(await compare(ctx, {
-          label: name,
-          ocipeek: ocipeekPull(ctx, name),
-          peers: [{ contender: skopeoCopy(ctx, name), target: 0.8 }],
-        })),
+      const [skopeo, plain] = await compare(ctx, {
+        label: name,
+        ocipeek: ocipeekPull(ctx, name),
+        peers: [
+          { contender: skopeoCopy(ctx, name), target: 0.8 },
+          { contender: plainNodePull(ctx, name), targetText: 'reported' },
+        ],
+      });
+      const plainOverSkopeo = plain!.peer!.medianS / skopeo!.peer!.medianS;
+      skopeo!.notes.push(
+        `a plain node pull is ${plainOverSkopeo.toFixed(2)}× skopeo (${(plain!.peer!.medianS * 1000).toFixed(0)} ms)`,
       );
+      rows.push(skopeo!, plain!);
     }
     return rows;
   },
