@@ -10,6 +10,7 @@ import {
   detectCompression,
   MAGIC_LENGTH,
 } from './detect.js';
+import type { OutputRooms } from './output-rooms.js';
 import { withDecompressionErrors } from './zlib-errors.js';
 import { createZstdDecompressor } from './zstd-decompressor.js';
 
@@ -173,13 +174,26 @@ function chain(
  * A source that offers {@link SinkSource.pipeTo} (a layout's or a registry's blob) is
  * read through it: its pieces go into the decompressor without a buffer per read.
  */
-export async function decompressStream(
+export function decompressStream(
   source: Readable | AsyncIterable<Uint8Array> | SinkSource,
   options: DecompressOptions = {},
 ): Promise<Readable> {
+  return decompressIntoRooms(source, options, undefined);
+}
+
+/**
+ * {@link decompressStream} whose zstd output (libzstd's) is decoded into `rooms`: the
+ * reader gives each chunk back with `rooms.giveBack(chunk)` once it is done with it, and
+ * its memory is used again (see {@link OutputRooms}). gzip output is Node's zlib's own.
+ */
+export async function decompressIntoRooms(
+  source: Readable | AsyncIterable<Uint8Array> | SinkSource,
+  options: DecompressOptions,
+  rooms: OutputRooms | undefined,
+): Promise<Readable> {
   const { signal } = options;
   signal?.throwIfAborted();
-  if (canPipeTo(source)) return decompressPieces(source, options);
+  if (canPipeTo(source)) return decompressPieces(source, options, rooms);
   const input = source instanceof Readable ? source : Readable.from(source, { objectMode: false });
   let head: Buffer;
   let stream: Readable;
@@ -192,7 +206,7 @@ export async function decompressStream(
   const detected = detectCompression(head);
   const declared = options.mediaType ? compressionOfMediaType(options.mediaType) : undefined;
   options.onDetect?.(detected, declared);
-  const { stages, decompressor } = stagesFor(detected, options, true);
+  const { stages, decompressor } = stagesFor(detected, options, true, rooms);
   if (stages.length === 0 && !signal) return stream;
   return chain(stream, stages, decompressor, detected, signal).out;
 }
@@ -202,6 +216,7 @@ function stagesFor(
   detected: Compression,
   options: DecompressOptions,
   coalesce: boolean,
+  rooms: OutputRooms | undefined,
 ): { stages: Duplex[]; decompressor: Duplex | undefined } {
   const stages: Duplex[] = [];
   let decompressor: Duplex | undefined;
@@ -210,7 +225,7 @@ function stagesFor(
     if (coalesce) stages.push(new Coalesce(GUNZIP_CHUNK));
     stages.push(decompressor);
   } else if (detected === 'zstd') {
-    decompressor = createZstdDecompressor();
+    decompressor = createZstdDecompressor({ rooms });
     stages.push(decompressor);
   }
   if (options.maxOutputBytes !== undefined) {
@@ -225,7 +240,11 @@ function stagesFor(
  * buffers). The pieces go into the decompressor through {@link PieceFeeder} without a
  * buffer per read.
  */
-function decompressPieces(source: SinkSource, options: DecompressOptions): Promise<Readable> {
+function decompressPieces(
+  source: SinkSource,
+  options: DecompressOptions,
+  rooms: OutputRooms | undefined,
+): Promise<Readable> {
   const { signal } = options;
   return new Promise<Readable>((resolve, reject) => {
     let head: Buffer | undefined;
@@ -234,7 +253,7 @@ function decompressPieces(source: SinkSource, options: DecompressOptions): Promi
       const detected = detectCompression(bytes);
       const declared = options.mediaType ? compressionOfMediaType(options.mediaType) : undefined;
       options.onDetect?.(detected, declared);
-      const { stages, decompressor } = stagesFor(detected, options, false);
+      const { stages, decompressor } = stagesFor(detected, options, false, rooms);
       // Nothing to decompress and no guard: the pieces go out as they come (copied).
       if (stages.length === 0) stages.push(new PassThrough());
       const c = chain(undefined, stages, decompressor, detected, signal);

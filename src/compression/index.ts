@@ -1,4 +1,4 @@
-export { type DecompressOptions, decompressStream } from './decompress.js';
+export { type DecompressOptions, decompressIntoRooms, decompressStream } from './decompress.js';
 export { DecompressionLimit } from './decompression-limit.js';
 export {
   type Compression,
@@ -6,6 +6,7 @@ export {
   detectCompression,
   MAGIC_LENGTH,
 } from './detect.js';
+export { OutputRooms } from './output-rooms.js';
 export {
   createZstdDecompressor,
   defaultZstdDecoder,

@@ -3,6 +3,7 @@ import type { ZlibOptions } from 'node:zlib';
 import { DecompressionError, isOcipeekError, UnsupportedError } from '../errors/index.js';
 import { LibzstdDecoder, type ZstdStep } from '../native/libzstd.js';
 import { zlib } from '../node/lazy-builtins.js';
+import type { OutputRooms } from './output-rooms.js';
 import { withDecompressionErrors } from './zlib-errors.js';
 import { JsZstdDecoder } from './zstd-js-decoder.js';
 
@@ -25,6 +26,11 @@ export type ZstdDecoderKind = 'node' | 'libzstd' | 'js';
 export interface ZstdDecompressorOptions {
   /** Force a decoder (tests, measurements); default: the first available, see above. */
   decoder?: ZstdDecoderKind;
+  /**
+   * Rooms libzstd decodes into, reused once the reader gives each chunk back (see
+   * {@link OutputRooms}); the other decoders allocate their own output.
+   */
+  rooms?: OutputRooms;
 }
 
 /** One zstd decoder working in bounded steps (libzstd's or the JavaScript one). */
@@ -71,7 +77,9 @@ export function createZstdDecompressor(options: ZstdDecompressorOptions = {}): D
     if (!create) throw new UnsupportedError(`Node ${process.version} has no zlib zstd decoder`);
     return withDecompressionErrors(create({ chunkSize: 1024 * 1024 }), 'zstd');
   }
-  return new ZstdStream(kind === 'libzstd' ? new LibzstdDecoder() : new JsZstdDecoder());
+  return new ZstdStream(
+    kind === 'libzstd' ? new LibzstdDecoder(options.rooms) : new JsZstdDecoder(),
+  );
 }
 
 /** A write waiting to be decoded: its bytes, how far they are used, and its callback. */

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
-import { decompressStream } from '../compression/index.js';
+import { decompressIntoRooms, OutputRooms } from '../compression/index.js';
 import type { FsEntry } from '../fs/index.js';
 import { ImageFilesystem, type LayerStats } from '../fs/index.js';
 import type { ImageLayer, OpenedImage } from '../source/index.js';
@@ -45,12 +45,12 @@ export interface BuiltFilesystem {
 async function* counted(
   source: AsyncIterable<Buffer>,
   total: { bytes: number },
-  afterChunk?: () => void,
+  afterChunk?: (chunk: Buffer) => void,
 ) {
   for await (const chunk of source) {
     total.bytes += chunk.length;
     yield chunk;
-    afterChunk?.();
+    afterChunk?.(chunk);
   }
 }
 
@@ -61,18 +61,23 @@ export interface ScanLayerOptions {
   contentDigests?: boolean;
 }
 
-/** A layer's uncompressed tar stream, its compressed bytes verified as they pass. */
+/**
+ * A layer's uncompressed tar stream, its compressed bytes verified as they pass. With
+ * `rooms`, zstd output comes in rooms the reader gives back (see decompressIntoRooms).
+ */
 export async function openLayerTar(
   layer: ImageLayer,
   options: ScanLayerOptions,
+  rooms?: OutputRooms,
 ): Promise<Readable> {
   const source = await layer.open({ signal: options.signal });
-  return decompressStream(source, {
+  const decompress = {
     mediaType: layer.descriptor.mediaType,
     maxOutputBytes: options.maxLayerBytes ?? 64 * 1024 ** 3,
     what: `layer ${layer.index} (${layer.descriptor.digest})`,
     signal: options.signal,
-  });
+  };
+  return decompressIntoRooms(source, decompress, rooms);
 }
 
 /**
@@ -85,14 +90,18 @@ export async function scanLayer(
   options: ScanLayerOptions = {},
 ): Promise<LayerListing> {
   const counter = { bytes: 0 };
-  const tar = await openLayerTar(layer, options);
   const entries: TarEntry[] = [];
   if (!options.contentDigests) {
-    await scanTarEntries(counted(tar, counter), (e) => entries.push(e), {
+    // Headers are parsed into new strings, so a chunk is dead once the scanner moves on.
+    const rooms = new OutputRooms();
+    const tar = await openLayerTar(layer, options, rooms);
+    const done = (chunk: Buffer) => rooms.giveBack(chunk);
+    await scanTarEntries(counted(tar, counter, done), (e) => entries.push(e), {
       signal: options.signal,
     });
     return { entries, tarSize: counter.bytes };
   }
+  const tar = await openLayerTar(layer, options);
   const digests: Array<string | null> = [];
   for await (const record of readTar(counted(tar, counter), { signal: options.signal })) {
     entries.push(record.entry);
@@ -118,7 +127,9 @@ async function feedLayer(
   options: ScanLayerOptions,
 ): Promise<number> {
   const counter = { bytes: 0 };
-  const tar = await openLayerTar(layer, options);
+  // Headers are parsed into new strings, so a chunk is dead once the scanner moves on.
+  const rooms = new OutputRooms();
+  const tar = await openLayerTar(layer, options, rooms);
   const sink = encoder
     ? (e: TarEntry) => {
         feed.push(e);
@@ -126,7 +137,10 @@ async function feedLayer(
       }
     : feed.push;
   await scanTarEntries(
-    counted(tar, counter, () => feed.flush()),
+    counted(tar, counter, (chunk) => {
+      feed.flush();
+      rooms.giveBack(chunk);
+    }),
     sink,
     {
       signal: options.signal,

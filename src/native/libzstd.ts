@@ -1,4 +1,5 @@
 import type { KoffiFunc, LibraryHandle } from 'koffi';
+import type { OutputRooms } from '../compression/output-rooms.js';
 import { DecompressionError } from '../errors/index.js';
 import { koffi, library } from './koffi.js';
 
@@ -111,23 +112,26 @@ export interface ZstdStep {
 /** Output room of one step: large steps keep the per-call cost small (~116 calls for 116 MiB). */
 const STEP_OUTPUT = 1024 * 1024;
 
-/** Below this, a step's output is copied out and its room reused. */
-const SMALL_OUTPUT = STEP_OUTPUT / 4;
-
 /**
  * One libzstd decompression context, decoding in bounded steps on a worker thread.
  * {@link UnsupportedError} from the constructor when koffi or libzstd is missing.
+ * With `rooms`, output is decoded into rooms taken from there (reused once the consumer
+ * gives them back); else into a new buffer whenever a step's output is handed out.
  */
 export class LibzstdDecoder {
   private readonly z = libzstd();
   private dctx: unknown = this.z.createDCtx();
-  private room = Buffer.allocUnsafe(STEP_OUTPUT);
+  private room: Buffer;
   private running = false;
   private freed = false;
   /** libzstd's last answer: 0 right after a frame ended (nothing held back). */
   private last: number | bigint = 0;
 
-  /** Decode from `input` into at most 1 MiB of output. */
+  constructor(private readonly rooms?: OutputRooms) {
+    this.room = this.newRoom();
+  }
+
+  /** Decode from `input` into at most one room (1 MiB by default) of output. */
   step(input: Buffer): Promise<ZstdStep> {
     if (this.freed) return Promise.reject(new Error('zstd decoder already freed'));
     const out: ZstdBuffer = { data: this.room, size: this.room.length, pos: 0 };
@@ -155,12 +159,19 @@ export class LibzstdDecoder {
     });
   }
 
-  /** The `produced` bytes of the output room, handed out without copying when large. */
+  /**
+   * The `produced` bytes of the output room, handed out without copying when large; below
+   * a quarter of the room they are copied out and the room is used again.
+   */
   private take(produced: number): Buffer {
-    if (produced < SMALL_OUTPUT) return Buffer.from(this.room.subarray(0, produced));
+    if (produced < this.room.length / 4) return Buffer.from(this.room.subarray(0, produced));
     const full = this.room.subarray(0, produced);
-    this.room = Buffer.allocUnsafe(STEP_OUTPUT);
+    this.room = this.newRoom();
     return full;
+  }
+
+  private newRoom(): Buffer {
+    return this.rooms ? this.rooms.take() : Buffer.allocUnsafe(STEP_OUTPUT);
   }
 
   /** The input has ended: a {@link DecompressionError} when it ended inside a frame. */
@@ -181,5 +192,6 @@ export class LibzstdDecoder {
     if (this.dctx === null) return;
     this.z.freeDCtx(this.dctx);
     this.dctx = null;
+    this.rooms?.giveBack(this.room);
   }
 }
