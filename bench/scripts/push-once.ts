@@ -22,7 +22,9 @@ try {
     return { digest: `sha256:${hex}`, size: bytes.length };
   };
   const layer = put(randomBytes(Math.round(Number(mb) * 1e6)));
-  const config = put(Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', rootfs: {} })));
+  const config = put(
+    Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', rootfs: {} })),
+  );
   const manifest = {
     schemaVersion: 2,
     mediaType: 'application/vnd.oci.image.manifest.v1+json',
