@@ -5,7 +5,7 @@
  * server's own CPU time (user + system, from /proc) per GB served is not.
  *
  *   node --import tsx bench/scripts/blob-cpu.ts [--pairs 5] [--clients 64] [--loops 2]
- *        [--peer] NAME=DIST ...
+ *        [--push] [--peer] NAME=DIST ...
  *
  * NAME=DIST names a build (`dist` of a worktree, or a copy of one): its
  * `DIST/bin/ocipeek serve --storage` is started. `--peer` adds docker-registry. Every
@@ -14,7 +14,8 @@
  * an order rotated round by round, with the `load` case's pull step (each client pulls
  * both images `--loops` times). Printed per run and as medians: MB/s, p99, the server's
  * CPU seconds and CPU ms per GB served, and each contender's median ratio over the first
- * one in the same round. `OCIPEEK_SERVE_NODE_FLAGS` passes node flags (`--cpu-prof`).
+ * one in the same round. `--push` runs the case's push step instead (each client pushes
+ * the debian-sized image to a repository of its own, once): CPU per GB received. `OCIPEEK_SERVE_NODE_FLAGS` passes node flags (`--cpu-prof`).
  */
 import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
@@ -34,11 +35,14 @@ const { values, positionals } = parseArgs({
     clients: { type: 'string', default: '64' },
     loops: { type: 'string', default: '2' },
     peer: { type: 'boolean', default: false },
+    push: { type: 'boolean', default: false },
   },
 });
 const ROUNDS = Number(values.pairs);
 const CLIENTS = Number(values.clients);
 const LOOPS = Number(values.loops);
+/** `--push`: the `load` case's push step (each client pushes debian to a repository of its own) instead of pulls. */
+const PUSH = values.push;
 
 /** The corpus's blob sizes (bench/results: debian's layer, app's node_modules and top layers). */
 const LAYER_SIZES = [49_468_051, 36_220_730, 615];
@@ -212,12 +216,35 @@ async function main(): Promise<void> {
               { stdio: 'ignore' },
             )
           : undefined;
-        if (strace) await new Promise((r) => setTimeout(r, 1000));
-        const result = await runLoad(s.url, CLIENTS, LOOPS, pullStep(pulled));
+        // OCIPEEK_BLOB_CPU_PERF=DIR: a CPU profile of each run (`perf record -e cpu-clock -g`;
+        // with OCIPEEK_SERVE_NODE_FLAGS=--perf-basic-prof for JavaScript's names).
+        const perfDir = process.env.OCIPEEK_BLOB_CPU_PERF;
+        const perf = perfDir
+          ? spawn(
+              'perf',
+              [
+                'record',
+                '-q',
+                '-e',
+                'cpu-clock',
+                '-g',
+                '-p',
+                String(s.pid),
+                '-o',
+                path.join(perfDir, `${contenders[i]!.name}-${round}.data`),
+              ],
+              { stdio: 'ignore' },
+            )
+          : undefined;
+        if (strace || perf) await new Promise((r) => setTimeout(r, 1000));
+        const result = PUSH
+          ? await runLoad(s.url, CLIENTS, 1, pushStep(layout, images.debian, `round${round}`))
+          : await runLoad(s.url, CLIENTS, LOOPS, pullStep(pulled));
         const [user1, sys1] = cpuTimes(s.pid);
-        if (strace) {
-          const done = new Promise((r) => strace.once('exit', r));
-          strace.kill('SIGINT');
+        for (const tracer of [strace, perf]) {
+          if (!tracer) continue;
+          const done = new Promise((r) => tracer.once('exit', r));
+          tracer.kill('SIGINT');
           await done;
         }
         const cpu = user1 - user0 + (sys1 - sys0);

@@ -156,22 +156,115 @@ export function pipeReadableTo(
 }
 
 /**
+ * Feed an ordinary stream's chunks to a sink as they are, with no copy: a stream's chunk
+ * belongs to its reader once emitted (Node's HTTP server copies each body piece out of its
+ * socket buffer into memory of its own), so it may stay in the sink until the sink's
+ * promise settles. {@link pipeReadableTo} copies every byte into its staging buffers; for
+ * a sink that gathers pieces itself (a positional writer's `pwritev`) that copy is all it
+ * adds: 2.4% of a 64-client push's CPU. The stream is paused while `maxBytes` or more of
+ * its chunks are in the sink.
+ */
+export function pipeChunksTo(body: Readable, sink: BodySink, maxBytes: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    let busy = 0;
+    let bytesInSink = 0;
+    let ended = false;
+    let paused = false;
+    let failure: { error: unknown } | undefined;
+
+    const settle = (): void => {
+      if (busy > 0 || !(failure || ended)) return;
+      body.off('data', onData);
+      body.off('end', onEnd);
+      body.off('error', onError);
+      body.off('close', onClose);
+      if (failure) {
+        if (!body.destroyed) body.destroy();
+        reject(failure.error);
+      } else resolve();
+    };
+    const fail = (error: unknown): void => {
+      failure ??= { error };
+      body.pause();
+      settle();
+    };
+    const onData = (chunk: Buffer): void => {
+      if (failure) return;
+      let result: Promise<void> | undefined;
+      try {
+        result = sink(chunk);
+      } catch (error) {
+        fail(error);
+        return;
+      }
+      if (!result) return;
+      busy++;
+      bytesInSink += chunk.length;
+      if (bytesInSink >= maxBytes && !paused) {
+        paused = true;
+        body.pause();
+      }
+      result.then(
+        () => {
+          busy--;
+          bytesInSink -= chunk.length;
+          if (failure || ended) settle();
+          else if (paused && bytesInSink < maxBytes) {
+            paused = false;
+            body.resume();
+          }
+        },
+        (error: unknown) => {
+          busy--;
+          bytesInSink -= chunk.length;
+          fail(error);
+        },
+      );
+    };
+    const onEnd = (): void => {
+      ended = true;
+      settle();
+    };
+    const onError = (error: Error): void => fail(error);
+    const onClose = (): void => {
+      if (ended) return;
+      const error = new Error('the stream closed before its end');
+      fail(Object.assign(error, { code: 'ERR_STREAM_PREMATURE_CLOSE' }));
+    };
+    body.on('data', onData);
+    body.on('end', onEnd);
+    body.on('error', onError);
+    body.on('close', onClose);
+  });
+}
+
+/** Feed a stream's chunks as they are (see {@link pipeChunksTo}), at most `maxBytesInSink` at once. */
+export interface ChunkFeed {
+  maxBytesInSink: number;
+}
+
+/**
  * Feed `source` to `sink` the cheapest way it offers: {@link SinkSource.pipeTo} when it
  * has it (a verified blob from a plain-HTTP registry: views, no copy), else
- * {@link pipeReadableTo} (through `staging`). Aborting `signal` destroys the source and
+ * {@link pipeReadableTo} (through `staging`), or {@link pipeChunksTo} when `staging` is a
+ * {@link ChunkFeed}. Aborting `signal` destroys the source and
  * rejects with the signal's reason, once nothing is in the sink any more.
  */
 export async function feedSink(
   source: Readable,
   sink: BodySink,
   signal?: AbortSignal,
-  staging?: Staging,
+  staging?: Staging | ChunkFeed,
 ): Promise<void> {
   signal?.throwIfAborted();
   const onAbort = () => source.destroy();
   signal?.addEventListener('abort', onAbort, { once: true });
   try {
-    await (canPipeTo(source) ? source.pipeTo(sink) : pipeReadableTo(source, sink, staging));
+    await (canPipeTo(source)
+      ? source.pipeTo(sink)
+      : staging && 'maxBytesInSink' in staging
+        ? pipeChunksTo(source, sink, staging.maxBytesInSink)
+        : pipeReadableTo(source, sink, staging));
   } catch (err) {
     if (signal?.aborted) throw signal.reason;
     throw err;

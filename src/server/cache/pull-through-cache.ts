@@ -6,6 +6,7 @@ import type { ImageTrust, RegistryClient } from '../../registry/index.js';
 import { MemoryTier, type MemoryTierOptions } from '../../util/memory-tier.js';
 import { RegistryHttpError } from '../registry/http-errors.js';
 import type { Metrics } from '../registry/metrics.js';
+import { enableResponseNotes } from '../registry/response-notes.js';
 import type {
   BackendBlob,
   BackendCallOptions,
@@ -89,6 +90,8 @@ export class PullThroughCache implements RegistryBackend {
   private readonly maintenance: ReturnType<typeof startCacheMaintenance>;
 
   constructor(options: PullThroughCacheOptions) {
+    // Its counters and upstream health note headers on the answers (X-Ocipeek-Cache).
+    enableResponseNotes();
     this.closeClient = options.closeClient ?? false;
     this.storage = options.storage;
     this.upstreams = options.upstreams;

@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { feedSink, pipeReadableTo } from '../../../src/transport/body-sink.js';
+import { feedSink, pipeChunksTo, pipeReadableTo } from '../../../src/transport/body-sink.js';
 
 /** 16 KiB chunks, all buffered at once (as TLS records arrive in a burst). */
 function burst(data: Buffer): Readable {
@@ -71,6 +71,60 @@ describe('feeding ordinary streams to a sink', () => {
       (err) => err === failure,
     );
     assert.equal(inSink, 0);
+  });
+
+  it("pipeChunksTo hands on the stream's own chunks, pausing it at maxBytes in the sink", async () => {
+    const data = randomBytes(1024 * 1024);
+    const chunks: Buffer[] = [];
+    for (let at = 0; at < data.length; at += 16 * 1024)
+      chunks.push(data.subarray(at, at + 16 * 1024));
+    const stream = new Readable({ read() {}, highWaterMark: data.length });
+    for (const c of chunks) stream.push(c);
+    stream.push(null);
+    const pieces: Buffer[] = [];
+    let inSink = 0;
+    let most = 0;
+    await pipeChunksTo(
+      stream,
+      (piece) => {
+        pieces.push(piece);
+        inSink += piece.length;
+        most = Math.max(most, inSink);
+        return sleep(1).then(() => {
+          inSink -= piece.length;
+        });
+      },
+      64 * 1024,
+    );
+    // The very buffers the stream emitted: no copy.
+    assert.equal(pieces.length, chunks.length);
+    assert.ok(pieces.every((p, i) => p === chunks[i]));
+    assert.equal(most, 64 * 1024, 'paused once 64 KiB were in the sink');
+    assert.equal(inSink, 0, 'settled after every sink promise');
+  });
+
+  it('pipeChunksTo: a failing sink ends the transfer once nothing is in the sink, the stream destroyed', async () => {
+    let inSink = 0;
+    let call = 0;
+    const failure = new Error('no space');
+    const stream = burst(randomBytes(2 * 1024 * 1024));
+    await assert.rejects(
+      pipeChunksTo(
+        stream,
+        () => {
+          const mine = ++call;
+          inSink++;
+          return sleep(mine === 1 ? 1 : 10).then(() => {
+            inSink--;
+            if (mine === 1) throw failure;
+          });
+        },
+        128 * 1024,
+      ),
+      (err) => err === failure,
+    );
+    assert.equal(inSink, 0);
+    assert.equal(stream.destroyed, true);
   });
 
   it('feedSink: an abort destroys the source and rejects with the reason', async () => {
