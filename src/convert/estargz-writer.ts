@@ -8,7 +8,7 @@ import {
   PREFETCH_LANDMARK,
 } from '../lazy/estargz/constants.js';
 import { estargzFooter } from '../lazy/estargz/footer.js';
-import type { TocJsonEntry } from '../lazy/toc-json.js';
+import { type TocJsonEntry, tocXattrs } from '../lazy/toc-json.js';
 import {
   encodeTarHeader,
   readTar,
@@ -112,11 +112,8 @@ function tocEntryOf(e: TarHeaderFields): TocJsonEntry {
     t.devMajor = e.devmajor ?? 0;
     t.devMinor = e.devminor ?? 0;
   }
-  if (e.xattrs && Object.keys(e.xattrs).length > 0) {
-    t.xattrs = Object.fromEntries(
-      Object.entries(e.xattrs).map(([k, v]) => [k, Buffer.from(v, 'latin1').toString('base64')]),
-    );
-  }
+  const xattrs = tocXattrs(e.xattrs);
+  if (xattrs) t.xattrs = xattrs;
   return t;
 }
 
