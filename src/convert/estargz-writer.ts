@@ -8,7 +8,7 @@ import {
   PREFETCH_LANDMARK,
 } from '../lazy/estargz/constants.js';
 import { estargzFooter } from '../lazy/estargz/footer.js';
-import { type TocJsonEntry, tocXattrs } from '../lazy/toc-json.js';
+import { TOC_TYPE_NAMES, type TocJsonEntry, tocXattrs } from '../lazy/toc-json.js';
 import {
   encodeTarHeader,
   readTar,
@@ -98,7 +98,7 @@ function rfc3339(seconds: number): string {
 function tocEntryOf(e: TarHeaderFields): TocJsonEntry {
   const t: TocJsonEntry = {
     name: e.type === 'dir' ? `${e.path}/` : e.path,
-    type: e.type === 'file' ? 'reg' : e.type,
+    type: TOC_TYPE_NAMES[e.type],
     mode: (e.mode & 0o7777) | TYPE_MODE_BITS[e.type],
     uid: e.uid,
     gid: e.gid,

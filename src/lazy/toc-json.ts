@@ -61,14 +61,25 @@ export interface TocJson {
   entries: TocJsonEntry[];
 }
 
-const TYPES: Record<string, TarEntryType | 'chunk'> = {
+/**
+ * The type names of CRFS stargz's TOC, which eStargz, zstd:chunked and soci's zTOC all
+ * use (Go's tar type flags as containers/storage's `minimal.TarTypes` names them).
+ */
+export const TOC_TYPE_NAMES: Readonly<Record<TarEntryType, string>> = {
+  file: 'reg',
   dir: 'dir',
-  reg: 'file',
   symlink: 'symlink',
   hardlink: 'hardlink',
   char: 'char',
   block: 'block',
   fifo: 'fifo',
+};
+
+/** A TOC's type name to the entry type; `chunk` continues the regular file before it. */
+const TYPES: Readonly<Record<string, TarEntryType | 'chunk'>> = {
+  ...Object.fromEntries(
+    Object.entries(TOC_TYPE_NAMES).map(([type, name]) => [name, type as TarEntryType]),
+  ),
   chunk: 'chunk',
 };
 

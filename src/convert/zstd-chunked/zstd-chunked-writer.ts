@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Readable, Writable } from 'node:stream';
 import { UnsupportedError } from '../../errors/index.js';
-import { type TocJsonEntry, tocXattrs } from '../../lazy/toc-json.js';
+import { TOC_TYPE_NAMES, type TocJsonEntry, tocXattrs } from '../../lazy/toc-json.js';
 import {
   MANIFEST_TYPE_CRFS,
   SKIPPABLE_FRAME_MAGIC,
@@ -62,16 +62,6 @@ export interface ZstdChunkedLayerResult {
   tocEntries: number;
 }
 
-const TOC_TYPES: Record<TarEntry['type'], string> = {
-  file: 'reg',
-  hardlink: 'hardlink',
-  char: 'char',
-  block: 'block',
-  dir: 'dir',
-  fifo: 'fifo',
-  symlink: 'symlink',
-};
-
 /** The header's own mode field (PAX cannot change it), as Go's `Header.Mode` holds it. */
 function rawMode(header: Buffer, entry: TarEntry): number {
   if (header.length < 512) return entry.mode;
@@ -89,7 +79,10 @@ function rawMode(header: Buffer, entry: TarEntry): number {
  * them against the tar-split's headers to the nanosecond.
  */
 function tocEntryOf(entry: TarEntry, mode: number): TocJsonEntry {
-  const t: TocJsonEntry = { type: TOC_TYPES[entry.type], name: encodeName(entry.path).toString() };
+  const t: TocJsonEntry = {
+    type: TOC_TYPE_NAMES[entry.type],
+    name: encodeName(entry.path).toString(),
+  };
   if (entry.linkname) t.linkName = encodeName(entry.linkname).toString();
   if (mode) t.mode = mode;
   if (entry.size) t.size = entry.size;

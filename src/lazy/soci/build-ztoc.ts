@@ -1,8 +1,9 @@
 import { UnsupportedError } from '../../errors/index.js';
-import { encodeName, type TarEntry, type TarEntryType } from '../../tar/index.js';
+import { encodeName, type TarEntry } from '../../tar/index.js';
 import { goUnixTime } from '../../util/go-unix-time.js';
 import { buildLayerSeekIndex } from '../seek-index/build-layer-index.js';
 import type { InflateEngine } from '../seek-index/raw-inflate.js';
+import { TOC_TYPE_NAMES } from '../toc-json.js';
 import { encodeGzipZinfo, ZinfoCollector } from './gzip-zinfo.js';
 import { encodeZtoc, type ZtocFields, type ZtocFileMetadata } from './ztoc-flatbuffers.js';
 
@@ -47,16 +48,6 @@ export interface BuiltZtoc {
   /** The tar entries it was made from, in layer order. */
   entries: TarEntry[];
 }
-
-const TYPE_NAMES: Readonly<Record<TarEntryType, string>> = {
-  file: 'reg',
-  dir: 'dir',
-  symlink: 'symlink',
-  hardlink: 'hardlink',
-  char: 'char',
-  block: 'block',
-  fifo: 'fifo',
-};
 
 /**
  * Build the zTOC of one gzip layer from its compressed bytes, read once (the caller
@@ -116,7 +107,7 @@ function fileMetadata(e: TarEntry, layer: string): ZtocFileMetadata {
   ]);
   return {
     name: e.path === '' ? Buffer.from('./') : encodeName(e.path),
-    type: TYPE_NAMES[e.type],
+    type: TOC_TYPE_NAMES[e.type],
     uncompressedOffset: e.dataOffset,
     uncompressedSize: e.size,
     linkname: e.linkname === undefined ? new Uint8Array(0) : encodeName(e.linkname),
