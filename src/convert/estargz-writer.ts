@@ -8,7 +8,7 @@ import {
   PREFETCH_LANDMARK,
 } from '../lazy/estargz/constants.js';
 import { estargzFooter } from '../lazy/estargz/footer.js';
-import type { TocJsonEntry } from '../lazy/toc-json.js';
+import { TOC_TYPE_NAMES, type TocJsonEntry, tocXattrs } from '../lazy/toc-json.js';
 import {
   encodeTarHeader,
   readTar,
@@ -98,7 +98,7 @@ function rfc3339(seconds: number): string {
 function tocEntryOf(e: TarHeaderFields): TocJsonEntry {
   const t: TocJsonEntry = {
     name: e.type === 'dir' ? `${e.path}/` : e.path,
-    type: e.type === 'file' ? 'reg' : e.type,
+    type: TOC_TYPE_NAMES[e.type],
     mode: (e.mode & 0o7777) | TYPE_MODE_BITS[e.type],
     uid: e.uid,
     gid: e.gid,
@@ -112,11 +112,8 @@ function tocEntryOf(e: TarHeaderFields): TocJsonEntry {
     t.devMajor = e.devmajor ?? 0;
     t.devMinor = e.devminor ?? 0;
   }
-  if (e.xattrs && Object.keys(e.xattrs).length > 0) {
-    t.xattrs = Object.fromEntries(
-      Object.entries(e.xattrs).map(([k, v]) => [k, Buffer.from(v, 'latin1').toString('base64')]),
-    );
-  }
+  const xattrs = tocXattrs(e.xattrs);
+  if (xattrs) t.xattrs = xattrs;
   return t;
 }
 

@@ -34,6 +34,15 @@ export function parseDigest(digest: string): ParsedDigest {
   return { algorithm: algorithm as DigestAlgorithm, hex };
 }
 
+/**
+ * True when a manifest reference (the part after a repository: `/v2/NAME/manifests/REF`,
+ * islet's `--reference`) names a digest, false for a tag: the tag grammar has no `:` and
+ * every digest has one. Whether the digest is valid is for {@link parseDigest} to say.
+ */
+export function isDigestReference(reference: string): boolean {
+  return reference.includes(':');
+}
+
 /** True when `digest` is a valid, supported digest. */
 export function isDigest(digest: string): boolean {
   try {

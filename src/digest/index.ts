@@ -3,6 +3,7 @@ export {
   type DigestAlgorithm,
   digestOf,
   isDigest,
+  isDigestReference,
   type ParsedDigest,
   parseDigest,
 } from './digest.js';

@@ -1,4 +1,4 @@
-import { parseDigest } from '../digest/index.js';
+import { isDigestReference, parseDigest } from '../digest/index.js';
 import { InvalidArgumentError } from '../errors/index.js';
 import { parseReference, type Reference } from '../ref/index.js';
 import type { ConnectionMode } from '../transport/index.js';
@@ -49,7 +49,7 @@ export function isletReference(host: string, appName: string, reference?: string
   if (!appName) throw new InvalidArgumentError('--app-name is empty');
   let text = `${host}/${appName}`;
   if (reference !== undefined) {
-    if (reference.includes(':')) {
+    if (isDigestReference(reference)) {
       parseDigest(reference);
       text += `@${reference}`;
     } else {

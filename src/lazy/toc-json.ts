@@ -20,13 +20,18 @@ export function tocDigestOf(
 
 /**
  * One entry of an eStargz or zstd:chunked TOC as JSON (both descend from CRFS stargz and
- * share the field names; zstd:chunked adds `endOffset`, eStargz `innerOffset`).
+ * share the field names; zstd:chunked adds `endOffset` and the access and change times,
+ * eStargz `innerOffset`). The readers and the writers of both formats use this one type.
  */
 export interface TocJsonEntry {
   name: string;
   type: string;
   size?: number;
+  /** RFC 3339 (`goUnixTime` for zstd:chunked, as containers/storage writes it). */
   modtime?: string;
+  /** zstd:chunked: written when the tar header has them; containers/storage checks them. */
+  accesstime?: string;
+  changetime?: string;
   linkName?: string;
   mode?: number;
   uid?: number;
@@ -38,7 +43,7 @@ export interface TocJsonEntry {
   gname?: string;
   devMajor?: number;
   devMinor?: number;
-  /** Values are base64 (Go `[]byte`) in eStargz, plain strings in zstd:chunked. */
+  /** Values are base64 in both formats ({@link tocXattrs}). */
   xattrs?: Record<string, string>;
   digest?: string;
   offset?: number;
@@ -56,14 +61,25 @@ export interface TocJson {
   entries: TocJsonEntry[];
 }
 
-const TYPES: Record<string, TarEntryType | 'chunk'> = {
+/**
+ * The type names of CRFS stargz's TOC, which eStargz, zstd:chunked and soci's zTOC all
+ * use (Go's tar type flags as containers/storage's `minimal.TarTypes` names them).
+ */
+export const TOC_TYPE_NAMES: Readonly<Record<TarEntryType, string>> = {
+  file: 'reg',
   dir: 'dir',
-  reg: 'file',
   symlink: 'symlink',
   hardlink: 'hardlink',
   char: 'char',
   block: 'block',
   fifo: 'fifo',
+};
+
+/** A TOC's type name to the entry type; `chunk` continues the regular file before it. */
+const TYPES: Readonly<Record<string, TarEntryType | 'chunk'>> = {
+  ...Object.fromEntries(
+    Object.entries(TOC_TYPE_NAMES).map(([type, name]) => [name, type as TarEntryType]),
+  ),
   chunk: 'chunk',
 };
 
@@ -75,8 +91,21 @@ export interface LazyEntriesOptions {
   bound: number;
   /** Where a member starting at `raw.offset` ends. */
   chunkEnd: (raw: TocJsonEntry) => number | undefined;
-  /** How xattr values are encoded. */
-  xattrEncoding: 'base64' | 'utf8';
+}
+
+/**
+ * A tar entry's xattrs as a TOC holds them: values base64 (eStargz's Go `[]byte`, and
+ * containers/storage encodes them so too), keys sorted as Go writes a map; `undefined`
+ * when there are none. {@link lazyEntriesOf} reads them back.
+ */
+export function tocXattrs(
+  xattrs: Record<string, string> | undefined,
+): Record<string, string> | undefined {
+  const keys = Object.keys(xattrs ?? {}).sort();
+  if (keys.length === 0) return undefined;
+  return Object.fromEntries(
+    keys.map((k) => [k, Buffer.from(xattrs![k]!, 'latin1').toString('base64')]),
+  );
 }
 
 function nonNegative(value: unknown): value is number {
@@ -182,12 +211,7 @@ export function lazyEntriesOf(raw: TocJsonEntry[], options: LazyEntriesOptions):
     }
     if (r.xattrs && Object.keys(r.xattrs).length > 0) {
       entry.xattrs = Object.fromEntries(
-        Object.entries(r.xattrs).map(([k, v]) => [
-          k,
-          options.xattrEncoding === 'base64'
-            ? Buffer.from(v, 'base64').toString('latin1')
-            : Buffer.from(v, 'utf8').toString('latin1'),
-        ]),
+        Object.entries(r.xattrs).map(([k, v]) => [k, Buffer.from(v, 'base64').toString('latin1')]),
       );
     }
     if (r.digest) entry.digest = r.digest;

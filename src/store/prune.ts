@@ -1,7 +1,7 @@
 import { lstat, readdir, rm, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import { isDigest } from '../digest/index.js';
 import { tempNamePid } from './atomic-file.js';
+import { blobFiles } from './blob-files.js';
 import { contentGraph } from './content-graph.js';
 import { readExtraRoots } from './extra-roots.js';
 import { FileLock } from './file-lock.js';
@@ -110,22 +110,17 @@ export async function pruneStore(store: Store, options: PruneOptions = {}): Prom
       for (const digest of graph.nodes.keys()) marked.add(digest);
     }
     const present = new Set<string>();
-    const blobsDir = join(store.dir, 'blobs');
-    for (const algorithm of await readdir(blobsDir).catch(() => [] as string[])) {
-      for (const hex of await readdir(join(blobsDir, algorithm)).catch(() => [] as string[])) {
-        options.signal?.throwIfAborted();
-        const digest = `${algorithm}:${hex}`;
-        // Files that are not digests are not ours to judge: validate() reports them.
-        if (!isDigest(digest)) continue;
-        if (marked.has(digest)) {
-          present.add(digest);
-          continue;
-        }
-        const freed = await remove(join(blobsDir, algorithm, hex), options.dryRun);
-        if (freed === undefined) continue;
-        result.blobsRemoved++;
-        result.bytesFreed += freed;
+    for await (const { digest, path, named } of blobFiles(store.dir, options.signal)) {
+      // Files that are not digests are not ours to judge: validate() reports them.
+      if (!named) continue;
+      if (marked.has(digest)) {
+        present.add(digest);
+        continue;
       }
+      const freed = await remove(path, options.dryRun);
+      if (freed === undefined) continue;
+      result.blobsRemoved++;
+      result.bytesFreed += freed;
     }
     await pruneTemp(store, result, options);
     await pruneListingCache(store, present, result, options);

@@ -314,20 +314,31 @@ export class Store {
   /**
    * Remove the name `ref` from `index.json`, and with it the image's sigstore signature
    * names (`REPOSITORY:sha256-<hex>.sig`) that no other name of its repository still
-   * needs; false when `ref` was not there.
+   * needs; false when `ref` was not there. {@link Store.removeName} says which went.
    */
   async untag(ref: Reference | string, options: { signal?: AbortSignal } = {}): Promise<boolean> {
+    return (await this.removeName(ref, options)).length > 0;
+  }
+
+  /**
+   * {@link Store.untag}, resolving to every name it removed: `ref`'s first, then the
+   * signature names that went with it; empty when `ref` was not there.
+   */
+  async removeName(
+    ref: Reference | string,
+    options: { signal?: AbortSignal } = {},
+  ): Promise<string[]> {
     const name = refName(ref);
-    let found = false;
+    let removed: string[] = [];
     await this.updateIndex(async (index) => {
       const kept = index.manifests.filter((d) => nameOf(d) !== name);
-      found = kept.length !== index.manifests.length;
-      if (!found) return false;
+      if (kept.length === index.manifests.length) return false;
       const orphans = await orphanSignatureNames(this.layout, kept, options);
       index.manifests = kept.filter((d) => !orphans.has(nameOf(d)));
+      removed = [name, ...orphans];
       return true;
     }, options);
-    return found;
+    return removed;
   }
 
   /**

@@ -1,8 +1,8 @@
 import { createReadStream } from 'node:fs';
-import { readdir, stat } from 'node:fs/promises';
-import { join } from 'node:path';
-import { createDigester, isDigest, parseDigest } from '../digest/index.js';
+import { stat } from 'node:fs/promises';
+import { createDigester, parseDigest } from '../digest/index.js';
 import { REF_NAME_ANNOTATION } from '../layout/index.js';
+import { blobFiles } from './blob-files.js';
 import { contentGraph } from './content-graph.js';
 import type { Store } from './store.js';
 
@@ -79,25 +79,19 @@ export async function validateStore(
       });
     }
   }
-  const blobsDir = join(store.dir, 'blobs');
-  for (const algorithm of await readdir(blobsDir).catch(() => [] as string[])) {
-    for (const hex of await readdir(join(blobsDir, algorithm)).catch(() => [] as string[])) {
-      options.signal?.throwIfAborted();
-      const digest = `${algorithm}:${hex}`;
-      const path = join(blobsDir, algorithm, hex);
-      if (!isDigest(digest) || !(await stat(path)).isFile()) {
-        problems.push({ kind: 'stray-file', subject: path, message: `${path} is not a blob` });
-        continue;
-      }
-      if (options.verifyBlobs === false) continue;
-      const actual = await hashFile(path, digest, options.signal);
-      if (actual !== digest) {
-        problems.push({
-          kind: 'digest-mismatch',
-          subject: digest,
-          message: `blob ${digest} hashes to ${actual}`,
-        });
-      }
+  for await (const { digest, path, named } of blobFiles(store.dir, options.signal)) {
+    if (!named || !(await stat(path)).isFile()) {
+      problems.push({ kind: 'stray-file', subject: path, message: `${path} is not a blob` });
+      continue;
+    }
+    if (options.verifyBlobs === false) continue;
+    const actual = await hashFile(path, digest, options.signal);
+    if (actual !== digest) {
+      problems.push({
+        kind: 'digest-mismatch',
+        subject: digest,
+        message: `blob ${digest} hashes to ${actual}`,
+      });
     }
   }
   return problems;

@@ -3,6 +3,8 @@ import { normalizeTarPath, parseNumeric, parseString, RepeatedField } from './fi
 import { type PaxRecords, paxInteger, paxTime } from './pax.js';
 import type { TarEntry, TarEntryType } from './types.js';
 
+const TIME_KEYS = ['mtime', 'atime', 'ctime'] as const;
+
 // Module-wide: scanners on one thread never interleave inside buildEntry.
 const unameField = new RepeatedField(32);
 const gnameField = new RepeatedField(32);
@@ -26,6 +28,24 @@ export interface BuiltEntry {
   stored: number;
   /** Old GNU sparse header with extension blocks following it. */
   sparseExtended: boolean;
+}
+
+/** The GNU magic and version (`ustar  \0`): the header holds atime and ctime at 345 and 357. */
+function isGnu(buf: Buffer, off: number): boolean {
+  return buf[off + 257] === 0x75 && buf[off + 262] === 0x20 && buf[off + 263] === 0x20;
+}
+
+/**
+ * A GNU header's atime or ctime field, as Go's archive/tar reads it: only when its first
+ * byte is set, and a field it cannot parse is no time rather than an error.
+ */
+function gnuTime(buf: Buffer, off: number, field: string, at: number): number | undefined {
+  if (buf[off] === 0) return undefined;
+  try {
+    return parseNumeric(buf, off, 12, field, at);
+  } catch {
+    return undefined;
+  }
 }
 
 function lookup(meta: PendingMeta, key: string): string | undefined {
@@ -124,6 +144,12 @@ export function buildEntry(
     headerOffset,
     dataOffset: 0,
   };
+  if (isGnu(buf, off)) {
+    const atime = gnuTime(buf, off + 345, 'atime', at);
+    const ctime = gnuTime(buf, off + 357, 'ctime', at);
+    if (atime !== undefined) entry.atime = atime;
+    if (ctime !== undefined) entry.ctime = ctime;
+  }
   const magicU = buf[off + 257] === 0x75; // ustar or GNU: user/group names present
   if (magicU) {
     const uname = unameField.read(buf, off + 265);
@@ -143,8 +169,13 @@ export function buildEntry(
     if (link !== undefined) linkname = link;
     const size = lookup(meta, 'size');
     if (size !== undefined) stored = paxInteger(size, 'size', at);
-    const mtime = lookup(meta, 'mtime');
-    if (mtime !== undefined) entry.mtime = paxTime(mtime, 'mtime', at);
+    for (const key of TIME_KEYS) {
+      const text = lookup(meta, key);
+      if (text === undefined) continue;
+      entry[key] = paxTime(text, key, at);
+      entry.paxTimes ??= {};
+      entry.paxTimes[key] = text;
+    }
     const uid = lookup(meta, 'uid');
     if (uid !== undefined) entry.uid = paxInteger(uid, 'uid', at);
     const gid = lookup(meta, 'gid');

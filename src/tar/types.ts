@@ -44,6 +44,18 @@ export interface TarEntry {
   /** Modification time in seconds since the epoch; fractional when a PAX record says so. */
   mtime: number;
   /**
+   * Access time in seconds since the epoch, when the archive records it (a PAX `atime`
+   * record, as GNU tar's posix format writes; a GNU header's field).
+   */
+  atime?: number;
+  /** Change time, as {@link TarEntry.atime} (PAX `ctime`, a GNU header's field). */
+  ctime?: number;
+  /**
+   * The PAX `mtime`, `atime` and `ctime` records as written (decimal seconds), for writers
+   * that must repeat them to the nanosecond, which the numbers above cannot always hold.
+   */
+  paxTimes?: Partial<Record<'mtime' | 'atime' | 'ctime', string>>;
+  /**
    * Symlink target as written; hardlink target normalised like {@link TarEntry.path}. Bytes
    * that are not UTF-8 are escaped as in `path`.
    */

@@ -14,6 +14,7 @@ export * from './redirect-mirror.js';
 export * from './registry-http.js';
 export * from './registry-process.js';
 export * from './skopeo.js';
+export * from './stop-child.js';
 export * from './temp-dir.js';
 export * from './token-server.js';
 export * from './upstream.js';

@@ -181,6 +181,30 @@ describe('ocipeek index --format soci', () => {
     assert.deepEqual(report.skipped, []);
   });
 
+  it('reports both formats in one shape: the same keys, each naming its format', async () => {
+    const soci = await cli(
+      ['index', ref, '--format', 'soci', '-o', `oci:${work.path}/s`, '--json'],
+      'shape',
+    );
+    const own = await cli(['index', ref, '-o', `oci:${work.path}/o`, '--json'], 'shape');
+    assert.equal(soci.code, 0, soci.stderr);
+    assert.equal(own.code, 0, own.stderr);
+    const [sociReport, ownReport] = [JSON.parse(soci.out), JSON.parse(own.out)];
+    assert.equal(sociReport.format, 'soci');
+    assert.equal(ownReport.format, 'ocipeek');
+    const { skipped, ...sociRest } = sociReport;
+    assert.ok(Array.isArray(skipped));
+    assert.deepEqual(Object.keys(ownReport), Object.keys(sociRest));
+    assert.deepEqual(Object.keys(ownReport.layers[0]), [
+      'layer',
+      'digest',
+      'size',
+      'records',
+      'checkpoints',
+      'entries',
+    ]);
+  });
+
   it('keeps ocipeek listing the image as before, and says one line for a wrong flag', async () => {
     const ls = await cli(['ls', ref, '/data'], 'ls');
     assert.equal(ls.code, 0, ls.stderr);

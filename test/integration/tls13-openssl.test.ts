@@ -5,6 +5,7 @@ import { after, before, describe, it } from 'node:test';
 import { parsePemCertificates } from '../../src/tls13/server-chain.js';
 import { connectTls13, type Tls13Socket } from '../../src/tls13/tls13-socket.js';
 import { freePort } from '../harness/ports.js';
+import { stopChild } from '../harness/stop-child.js';
 import { type Tls13Pki, tls13Pki } from '../harness/tls13-pki.js';
 
 /**
@@ -61,12 +62,9 @@ async function startSServer(args: string[]): Promise<SServer> {
     port,
     waitFor,
     type: (line) => child.stdin?.write(`${line}\n`),
-    stop: () =>
-      new Promise<void>((resolve) => {
-        if (child.exitCode !== null) return resolve();
-        child.once('exit', () => resolve());
-        child.kill('SIGKILL');
-      }),
+    stop: async () => {
+      await stopChild(child, 'SIGKILL');
+    },
   };
 }
 

@@ -433,9 +433,11 @@ describe('copy carries signatures (sigstore attachments, lookaside signatures) a
     // app:2 still names the signed image: its signature stays.
     const one = await ocipeek(['rmi', '--store', store, `${reg.host}/sig/app:1`]);
     assert.equal(one.code, 0, one.stderr);
+    assert.equal(one.out, `untagged ${reg.host}/sig/app:1\n`);
     assert.deepEqual(await names(), [`${reg.host}/sig/app:2`, sig]);
     const two = await ocipeek(['rmi', '--store', store, `${reg.host}/sig/app:2`]);
     assert.equal(two.code, 0, two.stderr);
+    assert.equal(two.out, `untagged ${reg.host}/sig/app:2\nremoved signature ${sig}\n`);
     assert.deepEqual(await names(), [], 'the signature name went with the image');
     const pruned = await ocipeek(['prune', '--store', store, '--json']);
     assert.equal(pruned.code, 0, pruned.stderr);

@@ -23,7 +23,7 @@ import type {
 } from '../../src/ui/web/api-types.js';
 import { startWebExplorer } from '../../src/ui/web/web-server.js';
 import { assertIdleConnectionKept } from '../harness/idle-connection.js';
-import { tempDir } from '../harness/index.js';
+import { stopChild, tempDir } from '../harness/index.js';
 import { CLI_PATH, runCli } from '../harness/run-cli.js';
 import {
   type ExplorerFixture,
@@ -440,9 +440,7 @@ describe('web explorer API (ocipeek ui) against docker-registry', { timeout: 600
         code,
         /<code class="hljs" data-language="javascript"><span class="hljs-keyword">const<\/span>/,
       );
-      const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
-      child.kill('SIGINT');
-      assert.equal(await exited, 0);
+      assert.deepEqual(await stopChild(child, 'SIGINT'), { code: 0, signal: null });
     } finally {
       child.kill('SIGKILL');
     }

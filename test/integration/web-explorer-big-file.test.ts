@@ -15,6 +15,7 @@ import {
   tempDir,
 } from '../harness/index.js';
 import { CLI_PATH } from '../harness/run-cli.js';
+import { stopChild } from '../harness/stop-child.js';
 
 /*
  * The issue's "a file viewer request for a 2 GiB file streams and never loads it whole":
@@ -141,12 +142,7 @@ describe('web explorer: a 2 GiB file streams', { timeout: 900_000 }, () => {
       // start-up size (~100 MB). 512 MiB leaves room for a busy machine's slower GC.
       assert.ok(peak < 512 * 1024 * 1024, `explorer peak RSS ${peak} bytes`);
     } finally {
-      // An explorer that already died has nothing to wait for (its 'exit' has passed).
-      if (child.exitCode === null && child.signalCode === null) {
-        const exited = new Promise((resolve) => child.once('exit', resolve));
-        child.kill('SIGINT');
-        await exited;
-      }
+      await stopChild(child, 'SIGINT');
     }
   });
 });

@@ -2,9 +2,9 @@ import type { Command } from 'commander';
 import { InvalidArgumentError } from '../../errors/index.js';
 import { buildSeekIndex, writeSeekIndex } from '../../lazy/index.js';
 import { parseSize } from '../../util/parse-size.js';
-import { formatBytes, printJson, printLines, shortDigest, table } from '../format.js';
 import { openCliImage } from '../image-source.js';
 import { type IndexFlags, writeIndexArtifact } from '../index-artifact.js';
+import { printIndexReport } from '../index-report.js';
 import { indexSoci } from '../index-soci.js';
 
 /**
@@ -68,48 +68,33 @@ export function registerIndex(program: Command): void {
         signal: ctx.signal,
       });
       const seconds = (performance.now() - started) / 1000;
-      const { target, referrers } = await writeIndexArtifact(ctx, image, opts, built, (d) =>
+      const written = await writeIndexArtifact(ctx, image, opts, built, (d) =>
         writeSeekIndex(d, built, { signal: ctx.signal }),
       );
-      const imageBytes = image.layers.reduce((n, l) => n + l.descriptor.size, 0);
-      const indexBytes = built.blobs.reduce(
-        (n, b) => n + b.bytes.length + b.records.bytes.length,
-        built.manifest.length,
-      );
-      if (opts.json || ctx.options.json) {
-        return printJson({
-          image: image.name,
-          subject: image.manifestDigest,
-          digest: built.digest,
-          destination: target,
-          referrers,
-          seconds,
-          imageBytes,
-          indexBytes,
-          layers: built.blobs.map((b) => ({
-            layer: b.index.layer.digest,
-            digest: b.descriptor.digest,
-            size: b.descriptor.size,
-            records: b.records.descriptor.size,
-            checkpoints: b.index.checkpoints.length,
-            entries: b.index.entries.length,
-          })),
-        });
-      }
-      printLines(
-        table([
-          ['LAYER', 'TABLE', 'SIZE', 'RECORDS', 'CHECKPOINTS', 'ENTRIES'],
-          ...built.blobs.map((b) => [
-            shortDigest(b.index.layer.digest),
-            shortDigest(b.descriptor.digest),
-            formatBytes(b.descriptor.size),
-            formatBytes(b.records.descriptor.size),
-            String(b.index.checkpoints.length),
-            String(b.index.entries.length),
-          ]),
-        ]),
-        `${target} ${built.digest} (${formatBytes(indexBytes)}, ${((100 * indexBytes) / Math.max(imageBytes, 1)).toFixed(2)}% of the image's layers)`,
-      );
-      if (referrers === 'tag') printLines(`listed in the referrers tag of ${image.manifestDigest}`);
+      printIndexReport(ctx, opts, image, written, {
+        format: 'ocipeek',
+        digest: built.digest,
+        indexBytes: built.blobs.reduce(
+          (n, b) => n + b.bytes.length + b.records.bytes.length,
+          built.manifest.length,
+        ),
+        seconds,
+        columns: [
+          { key: 'layer', heading: 'LAYER', kind: 'digest' },
+          { key: 'digest', heading: 'TABLE', kind: 'digest' },
+          { key: 'size', heading: 'SIZE', kind: 'bytes' },
+          { key: 'records', heading: 'RECORDS', kind: 'bytes' },
+          { key: 'checkpoints', heading: 'CHECKPOINTS', kind: 'count' },
+          { key: 'entries', heading: 'ENTRIES', kind: 'count' },
+        ],
+        layers: built.blobs.map((b) => ({
+          layer: b.index.layer.digest,
+          digest: b.descriptor.digest,
+          size: b.descriptor.size,
+          records: b.records.descriptor.size,
+          checkpoints: b.index.checkpoints.length,
+          entries: b.index.entries.length,
+        })),
+      });
     });
 }

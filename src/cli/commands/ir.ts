@@ -1,6 +1,7 @@
 import { access } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import { Command } from 'commander';
+import { parseDigest } from '../../digest/index.js';
 import { InvalidArgumentError } from '../../errors/index.js';
 import {
   getIsletImage,
@@ -138,9 +139,9 @@ function isletProgram(outer: Command): Command {
         opts: { appName: string; digest: string; out?: string; force?: boolean },
         cmd: Command,
       ) => {
+        parseDigest(opts.digest);
         const { ctx, host } = await connect(cmd);
         const repo = isletReference(host, opts.appName);
-        isletReference(host, opts.appName, opts.digest); // the digest must be one
         const stream = await ctx.client.openBlob(
           repo,
           { digest: opts.digest },

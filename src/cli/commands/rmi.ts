@@ -4,7 +4,10 @@ import { refName, Store } from '../../store/index.js';
 import { contextFor } from '../context.js';
 import { printLines } from '../format.js';
 
-/** `ocipeek rmi REF...`: remove names from the local store (blobs go with `prune`). */
+/**
+ * `ocipeek rmi REF...`: remove names from the local store, and the signature names that
+ * went with them (blobs go with `prune`).
+ */
 export function registerRmi(program: Command): void {
   program
     .command('rmi')
@@ -15,8 +18,9 @@ export function registerRmi(program: Command): void {
       const store = await Store.open(ctx.options.store, { create: false });
       const missing: string[] = [];
       for (const ref of refs) {
-        if (await store.untag(ref, { signal: ctx.signal })) printLines(`untagged ${refName(ref)}`);
-        else missing.push(refName(ref));
+        const [name, ...signatures] = await store.removeName(ref, { signal: ctx.signal });
+        if (name === undefined) missing.push(refName(ref));
+        else printLines(`untagged ${name}`, ...signatures.map((s) => `removed signature ${s}`));
       }
       if (missing.length > 0) {
         throw new NotFoundError(`not in the store ${store.dir}: ${missing.join(', ')}`);

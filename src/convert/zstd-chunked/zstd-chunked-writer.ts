@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Readable, Writable } from 'node:stream';
 import { UnsupportedError } from '../../errors/index.js';
+import { TOC_TYPE_NAMES, type TocJsonEntry, tocXattrs } from '../../lazy/toc-json.js';
 import {
   MANIFEST_TYPE_CRFS,
   SKIPPABLE_FRAME_MAGIC,
@@ -12,6 +13,7 @@ import { zstdChunkedFooter64 } from '../../lazy/zstd-chunked/footer.js';
 import { ZstdFrameEncoder } from '../../native/libzstd-encoder.js';
 import { parseNumeric } from '../../tar/fields.js';
 import { encodeName, readTar, type TarEntry } from '../../tar/index.js';
+import { goUnixTime } from '../../util/go-unix-time.js';
 import { CountedSink } from '../counted-sink.js';
 import { type ChunkOp, ContentChunker } from './content-chunker.js';
 import { RawTarBytes } from './raw-tar-bytes.js';
@@ -60,47 +62,6 @@ export interface ZstdChunkedLayerResult {
   tocEntries: number;
 }
 
-/** A TOC entry, its fields in the order of c/storage's `minimal.FileMetadata`. */
-interface TocEntry {
-  type: string;
-  name: string;
-  linkName?: string;
-  mode?: number;
-  size?: number;
-  uid?: number;
-  gid?: number;
-  modtime?: string;
-  devMajor?: number;
-  devMinor?: number;
-  xattrs?: Record<string, string>;
-  digest?: string;
-  offset?: number;
-  endOffset?: number;
-  chunkSize?: number;
-  chunkOffset?: number;
-  chunkDigest?: string;
-  chunkType?: string;
-}
-
-const TOC_TYPES: Record<TarEntry['type'], string> = {
-  file: 'reg',
-  hardlink: 'hardlink',
-  char: 'char',
-  block: 'block',
-  dir: 'dir',
-  fifo: 'fifo',
-  symlink: 'symlink',
-};
-
-/** Go's RFC3339Nano in UTC, as encoding/json writes a `time.Time` (fraction trimmed). */
-function rfc3339Nano(seconds: number): string {
-  const whole = Math.floor(seconds);
-  const nanos = Math.round((seconds - whole) * 1e9);
-  const base = new Date(whole * 1000).toISOString().replace(/\.\d{3}Z$/, '');
-  if (nanos === 0) return `${base}Z`;
-  return `${base}.${String(nanos).padStart(9, '0').replace(/0+$/, '')}Z`;
-}
-
 /** The header's own mode field (PAX cannot change it), as Go's `Header.Mode` holds it. */
 function rawMode(header: Buffer, entry: TarEntry): number {
   if (header.length < 512) return entry.mode;
@@ -112,23 +73,29 @@ function rawMode(header: Buffer, entry: TarEntry): number {
   }
 }
 
-/** The TOC entry c/storage's `minimal.NewFileMetadata` makes of a tar header. */
-function tocEntryOf(entry: TarEntry, mode: number): TocEntry {
-  const t: TocEntry = { type: TOC_TYPES[entry.type], name: encodeName(entry.path).toString() };
+/**
+ * The TOC entry c/storage's `minimal.NewFileMetadata` makes of a tar header, its fields in
+ * that order. Times come from the PAX records' text where there is one: c/storage checks
+ * them against the tar-split's headers to the nanosecond.
+ */
+function tocEntryOf(entry: TarEntry, mode: number): TocJsonEntry {
+  const t: TocJsonEntry = {
+    type: TOC_TYPE_NAMES[entry.type],
+    name: encodeName(entry.path).toString(),
+  };
   if (entry.linkname) t.linkName = encodeName(entry.linkname).toString();
   if (mode) t.mode = mode;
   if (entry.size) t.size = entry.size;
   if (entry.uid) t.uid = entry.uid;
   if (entry.gid) t.gid = entry.gid;
-  t.modtime = rfc3339Nano(entry.mtime);
+  const text = entry.paxTimes;
+  t.modtime = goUnixTime(text?.mtime ?? entry.mtime);
+  if (entry.atime !== undefined) t.accesstime = goUnixTime(text?.atime ?? entry.atime);
+  if (entry.ctime !== undefined) t.changetime = goUnixTime(text?.ctime ?? entry.ctime);
   if (entry.devmajor) t.devMajor = entry.devmajor;
   if (entry.devminor) t.devMinor = entry.devminor;
-  const xattrs = Object.keys(entry.xattrs ?? {}).sort();
-  if (xattrs.length > 0) {
-    t.xattrs = Object.fromEntries(
-      xattrs.map((k) => [k, Buffer.from(entry.xattrs![k]!, 'latin1').toString('base64')]),
-    );
-  }
+  const xattrs = tocXattrs(entry.xattrs);
+  if (xattrs) t.xattrs = xattrs;
   return t;
 }
 
@@ -205,7 +172,8 @@ export async function writeZstdChunkedLayer(
       if (splitPending >= TAR_SPLIT_BATCH) await flushSplit(false);
     };
 
-    const toc: TocEntry[] = [];
+    const toc: TocJsonEntry[] = [];
+    const names = new Set<string>();
     for await (const record of readTar(raw, { rawNames: true, signal })) {
       const entry = record.entry;
       if (entry.sparse) {
@@ -217,6 +185,14 @@ export async function writeZstdChunkedLayer(
       split.segment(header);
       await frames.write(header);
       const t = tocEntryOf(entry, rawMode(header, entry));
+      // c/storage refuses a TOC with two entries for one name ("TOC contains duplicate
+      // entries"), so a layer that has them cannot be pulled as zstd:chunked.
+      if (names.has(t.name)) {
+        throw new UnsupportedError(
+          `${entry.path} is in the layer twice, which a zstd:chunked TOC cannot hold (containers/storage refuses it): use zstd or gzip`,
+        );
+      }
+      names.add(t.name);
       toc.push(t);
       if (entry.type !== 'file' || entry.size === 0) {
         // Go's tar reads no content for these (a header-only type, or nothing to read).
@@ -268,7 +244,7 @@ export async function writeZstdChunkedLayer(
       t.endOffset = out.offset;
       if (chunks.length > 1) {
         chunks.forEach((c, i) => {
-          const target: TocEntry = i === 0 ? t : { type: 'chunk', name: t.name };
+          const target: TocJsonEntry = i === 0 ? t : { type: 'chunk', name: t.name };
           if (i > 0) toc.push(target);
           target.offset = c.offset;
           target.chunkSize = c.size;

@@ -135,7 +135,6 @@ export async function openEstargzLayer(
     description,
     bound: footer.tocOffset,
     chunkEnd: (r) => (typeof r.offset === 'number' ? endOf(r.offset) : undefined),
-    xattrEncoding: 'base64',
   });
   // The TOC file is a real member of the tar too: list it, so a lazy listing equals what
   // reading the layer as an ordinary tar gives.

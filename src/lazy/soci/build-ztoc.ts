@@ -1,7 +1,9 @@
 import { UnsupportedError } from '../../errors/index.js';
-import { encodeName, type TarEntry, type TarEntryType } from '../../tar/index.js';
+import { encodeName, type TarEntry } from '../../tar/index.js';
+import { goUnixTime } from '../../util/go-unix-time.js';
 import { buildLayerSeekIndex } from '../seek-index/build-layer-index.js';
 import type { InflateEngine } from '../seek-index/raw-inflate.js';
+import { TOC_TYPE_NAMES } from '../toc-json.js';
 import { encodeGzipZinfo, ZinfoCollector } from './gzip-zinfo.js';
 import { encodeZtoc, type ZtocFields, type ZtocFileMetadata } from './ztoc-flatbuffers.js';
 
@@ -17,8 +19,7 @@ import { encodeZtoc, type ZtocFields, type ZtocFileMetadata } from './ztoc-flatb
  *   keeps the tar's bytes (`./etc/passwd`, `etc/`);
  * - the mode is the permission bits (soci keeps the header's field whole);
  * - PAX records are the xattrs only, written as `SCHILY.xattr.NAME`;
- * - mod_time is in UTC (Go formats it in the builder's local zone), and to the
- *   microsecond (`goTimeText`);
+ * - mod_time is in UTC (Go formats it in the builder's local zone; `goUnixTime`);
  * - build_tool_identifier names ocipeek.
  * The checkpoints, span digests and sizes are soci's own (checked once against soci's
  * builder on the same layers; see docs/ARCHITECTURE.md, SOCI zTOCs).
@@ -47,16 +48,6 @@ export interface BuiltZtoc {
   /** The tar entries it was made from, in layer order. */
   entries: TarEntry[];
 }
-
-const TYPE_NAMES: Readonly<Record<TarEntryType, string>> = {
-  file: 'reg',
-  dir: 'dir',
-  symlink: 'symlink',
-  hardlink: 'hardlink',
-  char: 'char',
-  block: 'block',
-  fifo: 'fifo',
-};
 
 /**
  * Build the zTOC of one gzip layer from its compressed bytes, read once (the caller
@@ -116,7 +107,7 @@ function fileMetadata(e: TarEntry, layer: string): ZtocFileMetadata {
   ]);
   return {
     name: e.path === '' ? Buffer.from('./') : encodeName(e.path),
-    type: TYPE_NAMES[e.type],
+    type: TOC_TYPE_NAMES[e.type],
     uncompressedOffset: e.dataOffset,
     uncompressedSize: e.size,
     linkname: e.linkname === undefined ? new Uint8Array(0) : encodeName(e.linkname),
@@ -125,32 +116,9 @@ function fileMetadata(e: TarEntry, layer: string): ZtocFileMetadata {
     gid: e.gid,
     uname: e.uname ?? '',
     gname: e.gname ?? '',
-    modTime: goTimeText(e.mtime),
+    modTime: goUnixTime(e.paxTimes?.mtime ?? e.mtime),
     devmajor: e.devmajor ?? 0,
     devminor: e.devminor ?? 0,
     paxHeaders: xattrs,
   };
-}
-
-/**
- * Go's `time.Time.MarshalText` of a Unix time in UTC: RFC 3339, with the fraction when
- * there is one (trailing zeros cut). The fraction is kept to the microsecond: this
- * project's tar reader holds an mtime as a double, which near today resolves about
- * 0.25 µs, so the nanoseconds of a PAX mtime are not known (soci keeps them). Go fails
- * outside years 0-9999 and soci then writes an empty string; so does this.
- */
-export function goTimeText(seconds: number): string {
-  let whole = Math.floor(seconds);
-  let micros = Math.round((seconds - whole) * 1e6);
-  if (micros === 1_000_000) {
-    whole += 1;
-    micros = 0;
-  }
-  const nanos = micros * 1000;
-  const date = new Date(whole * 1000);
-  const year = date.getUTCFullYear();
-  if (!Number.isFinite(whole) || year < 0 || year > 9999) return '';
-  const text = date.toISOString().replace(/\.\d{3}Z$/, '');
-  const fraction = nanos > 0 ? `.${String(nanos).padStart(9, '0').replace(/0+$/, '')}` : '';
-  return `${text}${fraction}Z`;
 }

@@ -90,7 +90,6 @@ export async function openZstdChunkedLayer(
     description,
     bound: position.offset,
     chunkEnd: (r) => r.endOffset,
-    xattrEncoding: 'base64',
   });
   return {
     entries,

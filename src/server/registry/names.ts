@@ -1,3 +1,5 @@
+export { isDigestReference } from '../../digest/index.js';
+
 /** Repository name grammar of the distribution spec: lowercase path components. */
 const REPOSITORY =
   /^[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*)*$/;
@@ -15,15 +17,6 @@ export function isRepositoryName(name: string): boolean {
 /** True for a valid tag. */
 export function isTag(tag: string): boolean {
   return TAG.test(tag);
-}
-
-/**
- * True when a manifest reference (`/v2/NAME/manifests/REFERENCE`) names a digest, false
- * for a tag: the tag grammar has no `:` and every digest has one. Whether the digest is
- * valid is for `parseDigest` to say.
- */
-export function isDigestReference(reference: string): boolean {
-  return reference.includes(':');
 }
 
 /** Order names by UTF-16 code units, as the distribution spec's lexical order does. */

@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
 import { describe, it } from 'node:test';
 import { ContentChunker } from '../../../src/convert/zstd-chunked/content-chunker.js';
@@ -8,6 +10,7 @@ import { Crc64Iso } from '../../../src/convert/zstd-chunked/tar-split.js';
 import { writeZstdChunkedLayer } from '../../../src/convert/zstd-chunked/zstd-chunked-writer.js';
 import { parseZstdChunkedFooter } from '../../../src/lazy/zstd-chunked/footer.js';
 import { packTarBuffer, type TarWriteEntry } from '../../../src/tar/index.js';
+import { tempDir } from '../../harness/temp-dir.js';
 
 const sha = (b: Uint8Array) => `sha256:${createHash('sha256').update(b).digest('hex')}`;
 
@@ -186,6 +189,49 @@ describe('writeZstdChunkedLayer', () => {
       } else assert.equal(e.payload, null);
     }
     assert.ok(Buffer.concat(out).equals(padded), 'tar-split + contents = the tar');
+  });
+
+  it("carries the tar's access and change times, and PAX times to the nanosecond, as c/storage does", async () => {
+    // GNU tar's posix format writes mtime, atime and ctime PAX records with nanoseconds;
+    // c/storage compares the TOC's times with the tar-split's headers to the nanosecond.
+    const dir = await tempDir('zstd-times');
+    try {
+      writeFileSync(path.join(dir.path, 'f'), 'x');
+      execFileSync('touch', ['-m', '-d', '2024-01-02T03:04:05.123456789Z', 'f'], { cwd: dir.path });
+      execFileSync('touch', ['-a', '-d', '2024-01-02T03:04:06.987654321Z', 'f'], { cwd: dir.path });
+      const tar = execFileSync('tar', ['--format=posix', '-cf', '-', 'f'], { cwd: dir.path });
+      const ctime = /\d+ ctime=(\d+)\.(\d+)\n/.exec(tar.toString('latin1'))!;
+      const { blob } = await write(tar);
+      const position = parseZstdChunkedFooter(blob.subarray(blob.length - 72))!;
+      const toc = JSON.parse(
+        unzstd(blob.subarray(position.offset, position.offset + position.length)).toString(),
+      );
+      const entry = toc.entries.find((e: { name: string }) => e.name === 'f');
+      assert.equal(entry.modtime, '2024-01-02T03:04:05.123456789Z');
+      assert.equal(entry.accesstime, '2024-01-02T03:04:06.987654321Z');
+      const changed = new Date(Number(ctime[1]) * 1000).toISOString().slice(0, 19);
+      const nanos = ctime[2]!.slice(0, 9).padEnd(9, '0').replace(/0+$/, '');
+      assert.equal(entry.changetime, `${changed}${nanos ? `.${nanos}` : ''}Z`);
+      assert.deepEqual(Object.keys(entry).slice(0, 7), [
+        'type',
+        'name',
+        'mode',
+        'size',
+        'modtime',
+        'accesstime',
+        'changetime',
+      ]);
+    } finally {
+      await dir.remove();
+    }
+  });
+
+  it('refuses a layer with two entries for one name (c/storage refuses such a TOC)', async () => {
+    const tar = await packTarBuffer([file('a', Buffer.from('1')), file('a', Buffer.from('2'))]);
+    await assert.rejects(
+      write(tar),
+      /a is in the layer twice, which a zstd:chunked TOC cannot hold/,
+    );
   });
 
   it('refuses a GNU sparse file in one line', async () => {

@@ -18,6 +18,9 @@ export interface RawHeader {
   prefix?: string | Buffer;
   /** `posix` (ustar\0 00), `gnu` (ustar  \0) or `v7` (no magic). */
   magic?: 'posix' | 'gnu' | 'v7';
+  /** GNU headers only: the atime and ctime fields (at 345 and 357). */
+  atime?: number;
+  ctime?: number;
   /** Write the size in base-256 instead of octal. */
   base256Size?: boolean;
   /** Corrupt the checksum. */
@@ -60,6 +63,8 @@ export function header(h: RawHeader): Buffer {
     b.write(h.gname ?? '', 297, 32, 'utf8');
   }
   if (h.prefix) Buffer.from(h.prefix).copy(b, 345, 0, 155);
+  if (h.atime !== undefined) octal(b, 345, 12, h.atime);
+  if (h.ctime !== undefined) octal(b, 357, 12, h.ctime);
   b.fill(0x20, 148, 156);
   let sum = 0;
   for (const x of b) sum += h.signedChecksum && x > 127 ? x - 256 : x;

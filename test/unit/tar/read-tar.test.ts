@@ -265,6 +265,28 @@ describe('readTar extension headers', () => {
     );
   });
 
+  it('reads access and change times from PAX records (their text kept) and GNU headers', async () => {
+    const raw = Buffer.concat([
+      pax({ mtime: '1700000000.123456789', atime: '1700000001.5', ctime: '1700000002' }),
+      file('posix', 'a'),
+      file('gnu', 'b', { magic: 'gnu', atime: 1600000000, ctime: 1600000001 }),
+      file('gnu-none', 'c', { magic: 'gnu' }),
+      file('plain', 'd'),
+      END,
+    ]);
+    const [p, g, none, plain] = await entriesOf(raw);
+    assert.deepEqual([p!.atime, p!.ctime], [1700000001.5, 1700000002]);
+    assert.deepEqual(p!.paxTimes, {
+      mtime: '1700000000.123456789',
+      atime: '1700000001.5',
+      ctime: '1700000002',
+    });
+    assert.deepEqual([g!.atime, g!.ctime, g!.paxTimes], [1600000000, 1600000001, undefined]);
+    for (const e of [none!, plain!]) {
+      assert.deepEqual([e.atime, e.ctime, e.paxTimes], [undefined, undefined, undefined]);
+    }
+  });
+
   it('applies PAX records: path, linkpath, fractional mtime, ids, names, xattrs', async () => {
     const binary = Buffer.from([0x01, 0x00, 0x00, 0x02, 0xff, 0x80]);
     const raw = Buffer.concat([
