@@ -10,8 +10,14 @@ const BATCH_BYTES = 1 << 20;
 const BATCH_SLOTS = 4096;
 /** The most slots one call takes (symlink). */
 const MAX_OP_SLOTS = 8;
-/** Batches on their way or being written before the caller is asked to wait. */
-const MAX_IN_FLIGHT = 8;
+/**
+ * Batches on their way or being written before the caller is asked to wait. Each is up to
+ * 1 MiB of file bytes that stays resident (the spare batches are reused), so this bounds
+ * the writer's share of unpack's peak RSS: 8 -> 4 took ~1.3 MB off the median peak and
+ * ~3,000 minor faults off the app image's unpack, CPU no higher (bench/ANALYSIS.md,
+ * eighth session); four 1 MiB batches still keep the writer thread busy.
+ */
+const MAX_IN_FLIGHT = 4;
 
 /** A batch of operations and the bytes they refer to, both transferred. */
 export interface DiskBatch {
