@@ -12,10 +12,11 @@ const BATCH_SLOTS = 4096;
 const MAX_OP_SLOTS = 8;
 /**
  * Batches on their way or being written before the caller is asked to wait. Each is up to
- * 1 MiB of file bytes that stays resident (the spare batches are reused), so this bounds
- * the writer's share of unpack's peak RSS: 8 -> 4 took ~1.3 MB off the median peak and
- * ~3,000 minor faults off the app image's unpack, CPU no higher (bench/ANALYSIS.md,
- * eighth session); four 1 MiB batches still keep the writer thread busy.
+ * 1 MiB of file bytes that stays resident once used (the spare batches are reused), so
+ * this bounds the writer's share of unpack's memory: 8 -> 4 made 1,300-3,300 fewer minor
+ * faults (median) in every loaded series of the app image's unpack, at no more CPU; its
+ * peak RSS moved less than the load's noise (bench/ANALYSIS.md, eighth session). Four
+ * 1 MiB batches still keep the writer thread busy.
  */
 const MAX_IN_FLIGHT = 4;
 

@@ -207,7 +207,7 @@ describe('scanTarRecords', () => {
   });
   after(() => rm(dir, { recursive: true, force: true }));
 
-  it('hands over readTar\'s records in order; bodies read whole, streamed across an awaited promise, or skipped', async () => {
+  it("hands over readTar's records in order; bodies read whole, streamed across an awaited promise, or skipped", async () => {
     const tarFile = join(dir, 'records.tar');
     execFileSync('tar', ['--format=pax', '-cf', tarFile, '-C', join(dir, 'root'), '.']);
     const raw = await readFile(tarFile);
@@ -229,7 +229,8 @@ describe('scanTarRecords', () => {
       });
       assert.deepEqual(entries, expected, `@${size}`);
       assert.deepEqual([...seen.keys()].sort(), ['a.txt', 'big.bin'], `@${size}`);
-      for (const [path, data] of seen) assert.deepEqual(data, contents.get(path), `${path} @${size}`);
+      for (const [path, data] of seen)
+        assert.deepEqual(data, contents.get(path), `${path} @${size}`);
     }
   });
 
