@@ -13,9 +13,9 @@ const MAX_OP_SLOTS = 8;
 /**
  * Batches on their way or being written before the caller is asked to wait. Each is up to
  * 1 MiB of file bytes that stays resident once used (the spare batches are reused), so
- * this bounds the writer's share of unpack's memory: 8 -> 4 made 1,300-3,300 fewer minor
- * faults (median) in every loaded series of the app image's unpack, at no more CPU; its
- * peak RSS moved less than the load's noise (bench/ANALYSIS.md, eighth session). Four
+ * this bounds the writer's share of unpack's memory: 4 MiB instead of 8. On a loaded
+ * machine 8 -> 4 changed the app image's CPU and peak RSS by less than the noise, with
+ * fewer minor faults in three series of five (bench/ANALYSIS.md, eighth session); four
  * 1 MiB batches still keep the writer thread busy.
  */
 const MAX_IN_FLIGHT = 4;
