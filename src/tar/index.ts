@@ -7,7 +7,7 @@ export {
   hasEscapedBytes,
   unescapeName,
 } from './name-codec.js';
-export { readTar, readTarEntries, scanTarEntries } from './read-tar.js';
+export { readTar, readTarEntries, scanTarEntries, scanTarRecords } from './read-tar.js';
 export type { ReadTarOptions, TarEntry, TarEntryType, TarRecord } from './types.js';
 export { TYPE_LETTERS, TYPE_MODE_BITS } from './types.js';
 export { encodeTarHeader, TAR_END, type TarHeaderFields, tarPadding } from './write-header.js';

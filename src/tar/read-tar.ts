@@ -96,9 +96,14 @@ class TarScanner {
 
   /**
    * Scan the archive. With `sink`, entries go to it as their headers are parsed and every
-   * body is skipped: nothing is yielded, so the loop awaits only when a chunk runs out.
+   * body is skipped; with `onRecord`, each record goes to it and its body can be read
+   * until the handler returns (or its promise settles). Either way nothing is yielded, so
+   * the loop awaits only when a chunk runs out or the handler asks it to.
    */
-  async *run(sink?: (entry: TarEntry) => void): AsyncGenerator<TarRecord, void, undefined> {
+  async *run(
+    sink?: (entry: TarEntry) => void,
+    onRecord?: (record: TarRecord) => Promise<void> | undefined,
+  ): AsyncGenerator<TarRecord, void, undefined> {
     const r = this.r;
     const meta: PendingMeta = { global: new Map() };
     let entryStart = -1;
@@ -152,11 +157,16 @@ class TarScanner {
           else await r.skip(n, 'file content');
           continue;
         }
-        // Yield, then step over whatever of the body the consumer left (inlined: this is
-        // the per-entry hot path, a delegated generator would cost an object per entry).
+        // Hand on or yield, then step over whatever of the body the consumer left (inlined:
+        // this is the per-entry hot path, a delegated generator would cost an object per
+        // entry).
         this.bodyLeft = built.stored;
         const generation = ++this.generation;
-        yield new ScannedRecord(built.entry, this, generation);
+        const record = new ScannedRecord(built.entry, this, generation);
+        if (onRecord) {
+          const pending = onRecord(record);
+          if (pending) await pending;
+        } else yield record;
         this.generation++;
         const n = this.bodyLeft + pad(built.stored);
         this.bodyLeft = 0;
@@ -240,6 +250,23 @@ export async function scanTarEntries(
 ): Promise<void> {
   for await (const _ of new TarScanner(source, options).run(onEntry)) {
     // Never reached: with a sink the scanner yields nothing.
+  }
+}
+
+/**
+ * Hand every record of a tar stream to `onRecord`, in order: {@link readTar}'s parsing,
+ * errors and bodies without a promise per entry. A record's body can be read (streamed
+ * or taken whole) until `onRecord` returns, or until the promise it returns settles; the
+ * scan waits for that promise before the next entry. Resolves when the archive (and the
+ * source) ends; a handler's failure stops the source and rejects.
+ */
+export async function scanTarRecords(
+  source: AsyncIterable<Uint8Array> | Readable,
+  onRecord: (record: TarRecord) => Promise<void> | undefined,
+  options: ReadTarOptions = {},
+): Promise<void> {
+  for await (const _ of new TarScanner(source, options).run(undefined, onRecord)) {
+    // Never reached: with a record handler the scanner yields nothing.
   }
 }
 

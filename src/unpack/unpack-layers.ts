@@ -7,7 +7,7 @@ import { parseDigest } from '../digest/index.js';
 import { DigestMismatchError, InvalidArgumentError, UnpackError } from '../errors/index.js';
 import type { ImageLayer } from '../source/index.js';
 import { writeLimitFor } from '../store/positional-writer.js';
-import { escapeName, readTar } from '../tar/index.js';
+import { escapeName, scanTarRecords } from '../tar/index.js';
 import { type DiskWriter, SyncDiskWriter } from './disk-writer.js';
 import {
   type FinishSettings,
@@ -264,11 +264,16 @@ async function applyLayer(
       ...(signal ? { signal } : {}),
     });
     const source = hash ? hashing(tarStream, hash) : tarStream;
-    for await (const record of readTar(source, signal ? { signal } : {})) {
-      const pending = applier.apply(record);
-      if (pending) await pending;
-      if (disk.backlogged) await disk.drained();
-    }
+    // A handler, not `for await`: most entries are applied without a promise of their own.
+    await scanTarRecords(
+      source,
+      (record) => {
+        const pending = applier.apply(record);
+        if (pending) return pending.then(() => (disk.backlogged ? disk.drained() : undefined));
+        return disk.backlogged ? disk.drained() : undefined;
+      },
+      signal ? { signal } : {},
+    );
     if (hash && layer.diffId) {
       const actual = `${parseDigest(layer.diffId).algorithm}:${hash.digest('hex')}`;
       if (actual !== layer.diffId) {

@@ -12,6 +12,7 @@ import {
   readTar,
   readTarEntries,
   scanTarEntries,
+  scanTarRecords,
   type TarEntry,
 } from '../../../src/tar/index.js';
 import { body, chunked, collect, END, file, header, pax } from './raw-tar.js';
@@ -189,6 +190,64 @@ describe('readTar with GNU tar archives', () => {
       for (const [path, data] of seen)
         assert.deepEqual(data, contents.get(path), `${path} @${size}`);
     }
+  });
+});
+
+describe('scanTarRecords', () => {
+  let dir: string;
+  const contents = new Map<string, Buffer>([
+    ['a.txt', Buffer.from('alpha\n')],
+    ['big.bin', Buffer.alloc(200_000, 7)],
+    ['c.txt', Buffer.from('gamma\n')],
+  ]);
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'ocipeek-scan-records-'));
+    await mkdir(join(dir, 'root'));
+    for (const [name, data] of contents) await writeFile(join(dir, 'root', name), data);
+  });
+  after(() => rm(dir, { recursive: true, force: true }));
+
+  it("hands over readTar's records in order; bodies read whole, streamed across an awaited promise, or skipped", async () => {
+    const tarFile = join(dir, 'records.tar');
+    execFileSync('tar', ['--format=pax', '-cf', tarFile, '-C', join(dir, 'root'), '.']);
+    const raw = await readFile(tarFile);
+    const expected = await entriesOf(raw);
+    for (const size of [1, 511, 513, 65536, raw.length]) {
+      const entries: TarEntry[] = [];
+      const seen = new Map<string, Buffer>();
+      await scanTarRecords(chunked(raw, size), (rec) => {
+        entries.push(rec.entry);
+        if (rec.entry.type !== 'file' || rec.entry.path === 'c.txt') return undefined; // skipped
+        const whole = rec.bufferedBody?.();
+        if (whole) {
+          seen.set(rec.entry.path, Buffer.from(whole));
+          return undefined;
+        }
+        return collect(rec.readBody()).then((data) => {
+          seen.set(rec.entry.path, data);
+        });
+      });
+      assert.deepEqual(entries, expected, `@${size}`);
+      assert.deepEqual([...seen.keys()].sort(), ['a.txt', 'big.bin'], `@${size}`);
+      for (const [path, data] of seen)
+        assert.deepEqual(data, contents.get(path), `${path} @${size}`);
+    }
+  });
+
+  it("rejects with the handler's error and stops the source", async () => {
+    const tarFile = join(dir, 'fail.tar');
+    execFileSync('tar', ['--format=pax', '-cf', tarFile, '-C', join(dir, 'root'), '.']);
+    const source = Readable.from(chunked(await readFile(tarFile), 512));
+    let calls = 0;
+    await assert.rejects(
+      scanTarRecords(source, () => {
+        calls++;
+        throw new Error('refused');
+      }),
+      /refused/,
+    );
+    assert.equal(calls, 1);
+    assert.ok(source.destroyed);
   });
 });
 
