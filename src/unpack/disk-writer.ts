@@ -18,6 +18,7 @@ import {
   writeSync,
 } from 'node:fs';
 import { fsPath } from '../tar/name-codec.js';
+import { fsTime } from './fs-time.js';
 
 const O_CREATE = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
 
@@ -129,7 +130,7 @@ export class OpRunner {
     try {
       if (uid >= 0) fchownSync(fd, uid, gid);
       if (mode >= 0) fchmodSync(fd, mode);
-      futimesSync(fd, mtime, mtime);
+      futimesSync(fd, fsTime(mtime), fsTime(mtime));
     } finally {
       closeSync(fd);
     }
@@ -138,7 +139,7 @@ export class OpRunner {
   symlink(target: PathLike, abs: PathLike, uid: number, gid: number, mtime: number): void {
     symlinkSync(target, abs);
     if (uid >= 0) lchownSync(abs, uid, gid);
-    lutimesSync(abs, mtime, mtime);
+    lutimesSync(abs, fsTime(mtime), fsTime(mtime));
   }
 
   link(existingAbs: PathLike, abs: PathLike): void {
@@ -154,7 +155,7 @@ export class OpRunner {
   setDir(abs: PathLike, uid: number, gid: number, mode: number, mtime: number): void {
     if (uid >= 0) lchownSync(abs, uid, gid);
     if (mode >= 0) chmodSync(abs, mode);
-    utimesSync(abs, mtime, mtime);
+    utimesSync(abs, fsTime(mtime), fsTime(mtime));
   }
 
   /** Carry out `count` slots of {@link DiskOps} in order; paths are read from `data`. */

@@ -4,6 +4,7 @@ import type { FsNode } from '../layer-rules/fs-node.js';
 import { LayerRules, type RuleEvents, refusalText } from '../layer-rules/index.js';
 import { escapeName, fsPath, type TarEntry, type TarRecord } from '../tar/index.js';
 import type { DiskWriter } from './disk-writer.js';
+import { fsTime } from './fs-time.js';
 import { makeDevice, makeFifo } from './special-files.js';
 
 /*
@@ -214,7 +215,7 @@ export class LayerApplier implements RuleEvents {
       lchownSync(path, node.uid, node.gid);
       if (node.mode & 0o7000) chmodSync(path, node.mode);
     }
-    utimesSync(path, node.mtime, node.mtime);
+    utimesSync(path, fsTime(node.mtime), fsTime(node.mtime));
   }
 
   /** The owner to chown to, when not rootless and not what new files get anyway. */

@@ -278,6 +278,26 @@ describe('unpack: layer merge rules on disk', () => {
     assert.equal(lstatSync(path.join(dir, 'tmp')).mtimeMs, mtime.getTime());
   });
 
+  it('times before 1970 are kept (Node takes a negative number for now)', async () => {
+    const dir = target();
+    // 1969-07-20T20:17:40.25Z; PAX keeps the fraction and the sign.
+    const pax = { mtime: '-14182939.75' };
+    await unpackEntries(
+      [
+        [
+          { path: 'old/', type: 'dir', pax },
+          { path: 'old/file', content: 'x', pax },
+          { path: 'old/link', type: 'symlink', linkname: 'file', pax },
+          { path: 'old/fifo', type: 'fifo', pax },
+        ],
+      ],
+      dir,
+    );
+    for (const p of ['old', 'old/file', 'old/link', 'old/fifo']) {
+      assert.equal(lstatSync(path.join(dir, p)).mtimeMs, -14182939750, p);
+    }
+  });
+
   it('ownership is applied with lchown when root', { skip: !isRoot }, async () => {
     const dir = target();
     await unpackEntries(
