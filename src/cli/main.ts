@@ -3,6 +3,7 @@ import { COMMANDS, commandNameOf } from './command-name.js';
 import { describeError, exitCodeFor } from './errors.js';
 import { addGlobalOptions, SIGNATURE_POLICY_HINT } from './global-options.js';
 import { abortRun, existingContext, failureExitCode, runCleanups } from './run-state.js';
+import { failIfRunEndsUnfinished } from './unfinished-run.js';
 import { VERSION } from './version.js';
 
 /**
@@ -126,8 +127,11 @@ function drained(stream: NodeJS.WriteStream): Promise<void> {
   return new Promise((resolve) => stream.write('', () => resolve()));
 }
 
+const finished = failIfRunEndsUnfinished();
+
 // No top-level await: the executable runs this module as CommonJS (cli/launch.ts).
 void main(process.argv).then(async (code) => {
+  finished.done = true;
   // Exit as soon as the output is out: a timer or a connection some library left behind
   // must not keep a finished run alive.
   await Promise.all([drained(process.stdout), drained(process.stderr)]);
