@@ -5,6 +5,15 @@ import type { Readable } from 'node:stream';
  * once the sink is done with it: the sink must finish with it before it returns, or
  * return a promise and finish before that settles (an asynchronous positioned write). A
  * sink that throws or rejects ends the transfer with that error.
+ *
+ * The next piece may come before the last one's promise settled: a registry response
+ * hands on what it reads while earlier pieces still hold its read buffers (it stops only
+ * when none is free), {@link pipeReadableTo} has up to `staging.count` (4) in the sink,
+ * {@link pipeChunksTo} up to its byte limit; only a layout's blob and a download's spool
+ * wait for each promise. A sink that must take its pieces one after
+ * another (it awaits room, a thread, an upload) chains them itself, as the S3 writers'
+ * `keepingSink` does: a sink whose calls overlap and share one waiter loses a wake-up,
+ * and a promise that never settles leaves `pipeTo` pending with nothing to end it.
  */
 export type BodySink = (piece: Buffer) => undefined | Promise<void>;
 
