@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { parseDigest } from '../digest/index.js';
 import { tempNamePid } from './atomic-file.js';
 import { errnoCode, removeFile } from './fs-errors.js';
-import { isAlive } from './process-owner.js';
+import { mayBeWriterOf } from './process-owner.js';
 
 /**
  * Default bound of the per-layer listing cache (`STORE/.ocipeek/fs-index`). A listing is
@@ -64,7 +64,7 @@ export async function scanListingFiles(
         return;
       }
       const pid = tempNamePid(name);
-      if (pid === undefined || pid === process.pid || isAlive(pid)) return;
+      if (pid === undefined || pid === process.pid || mayBeWriterOf(pid, info.ctimeMs)) return;
       if (!options.dryRun) await unlink(join(dir, name)).catch(() => {});
       if (options.removed) {
         options.removed.filesRemoved++;

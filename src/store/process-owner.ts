@@ -65,6 +65,40 @@ export function isAlive(pid: number): boolean {
   }
 }
 
+/** Boot time in ms since the epoch (`btime` of `/proc/stat`), read once. */
+let bootMs: number | undefined | null = null;
+
+/**
+ * When process `pid` started, in ms since the epoch, or undefined without `/proc`. The
+ * start is in clock ticks since boot; Linux reports them in USER_HZ, 100 on every
+ * architecture's user ABI. `btime` is cut to the second, so this may read up to a second
+ * early, never late.
+ */
+export function startTimeMsOf(pid: number): number | undefined {
+  if (bootMs === null) {
+    const btime = /^btime (\d+)$/m.exec(readProc('/proc/stat') ?? '');
+    bootMs = btime ? Number(btime[1]) * 1000 : undefined;
+  }
+  const ticks = startTimeOf(pid);
+  if (bootMs === undefined || ticks === undefined || !/^\d+$/.test(ticks)) return undefined;
+  return bootMs + Number(ticks) * 10;
+}
+
+/**
+ * Whether process `pid` may be the writer of a store file or folder whose status last
+ * changed at `changedMs` (its ctime): it runs, and it did not start after that change. A
+ * writer creates its files after it starts, and nothing sets a ctime back (unlike an
+ * mtime, which a writer may copy from a source), so a process that started later is
+ * another one that reused the pid: common in containers, where pids restart low, and it
+ * would otherwise keep a crashed writer's leftovers for as long as it runs. The two
+ * seconds allow for the start time's rounding and small clock steps.
+ */
+export function mayBeWriterOf(pid: number, changedMs: number): boolean {
+  if (!isAlive(pid)) return false;
+  const started = startTimeMsOf(pid);
+  return started === undefined || started <= changedMs + 2000;
+}
+
 /**
  * Judge a recorded owner: on this host, dead when the machine rebooted since (another
  * boot id), when its pid is gone, or when the pid now belongs to a process that started

@@ -14,7 +14,7 @@ import {
   type TrimResult,
 } from './listing-cache-files.js';
 import { readLivePins } from './pins.js';
-import { isAlive } from './process-owner.js';
+import { mayBeWriterOf } from './process-owner.js';
 import { nameOf, orphanSignatureNames } from './signature-names.js';
 import type { Store } from './store.js';
 import { UnpackRecords } from './unpack-records.js';
@@ -150,7 +150,11 @@ async function pruneTemp(store: Store, result: PruneResult, options: PruneOption
     } else {
       // Temp files and staging folders carry their writer's pid (`tempName`).
       const pid = tempNamePid(name);
-      if (pid === process.pid || (pid !== undefined && isAlive(pid))) continue;
+      if (pid === process.pid) continue;
+      if (pid !== undefined) {
+        const info = await lstat(path).catch(() => undefined);
+        if (!info || mayBeWriterOf(pid, info.ctimeMs)) continue;
+      }
       freed = await remove(path, options.dryRun, true);
     }
     if (freed === undefined) continue;
