@@ -162,7 +162,7 @@ export class Store {
     // Linked in this order, the marker first and index.json before oci-layout: a crash
     // half-way leaves a folder that the next open completes, never a layout without its
     // index.
-    await createFilesIfAbsent(
+    const created = await createFilesIfAbsent(
       [
         { path: join(root, '.ocipeek', 'version'), data: text(`${STORE_FORMAT_VERSION}\n`) },
         { path: join(root, 'index.json'), data: text(JSON.stringify(empty)) },
@@ -172,7 +172,11 @@ export class Store {
     );
     const opening = OciLayout.open(root, { signal: options.signal });
     opening.catch(() => {}); // a refused version is reported first
-    if (!hasLayout) await checkVersions(root); // another process may have created it first
+    // Another process may have created the store first: its versions are checked. When this
+    // call linked all three files, the versions are the ones written above, and reading
+    // them back (two files one after the other, ~8 thread-pool round trips on the path of
+    // every pull into a new store) would check nothing.
+    if (!hasLayout && !created.every(Boolean)) await checkVersions(root);
     return new Store(await opening);
   }
 

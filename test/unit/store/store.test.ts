@@ -108,6 +108,15 @@ describe('Store.open', () => {
     assert.deepEqual(await snapshot(dir), before);
   });
 
+  it('refuses a half-made store whose .ocipeek/version is newer (its files not all made here)', async () => {
+    // A newer ocipeek that stopped after linking its version file: this open links the
+    // other two files, but did not write the version, so it must still read and check it.
+    const dir = await tmp();
+    await mkdir(join(dir, '.ocipeek'));
+    await writeFile(join(dir, '.ocipeek', 'version'), '7\n');
+    await assert.rejects(Store.open(dir), /newer ocipeek \(store format 7/);
+  });
+
   it('refuses a non-empty folder that is not a layout, and a missing one without create', async () => {
     const dir = await tmp();
     await writeFile(join(dir, 'notes.txt'), 'mine');
