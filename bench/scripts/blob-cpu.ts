@@ -18,8 +18,8 @@
  * the debian-sized image to a repository of its own, once): CPU per GB received. `OCIPEEK_SERVE_NODE_FLAGS` passes node flags (`--cpu-prof`).
  */
 import { spawn } from 'node:child_process';
-import { createHash, randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -27,6 +27,7 @@ import { freePort } from '../../test/harness/ports.js';
 import { startRegistry } from '../../test/harness/registry-process.js';
 import { type LoadResult, percentile, pullStep, pushStep, runLoad } from '../load-clients.js';
 import { median } from '../measure.js';
+import { layoutBlobWriter, layoutImage } from './layout-image.js';
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
@@ -122,34 +123,12 @@ async function startOcipeek(dist: string, store: string): Promise<Server> {
 
 /** A layout folder with the two images' blobs, and what the load client pushes of them. */
 function makeImages(dir: string) {
-  const blobs = path.join(dir, 'blobs', 'sha256');
-  mkdirSync(blobs, { recursive: true });
-  const put = (bytes: Buffer) => {
-    const hex = createHash('sha256').update(bytes).digest('hex');
-    writeFileSync(path.join(blobs, hex), bytes);
-    return { digest: `sha256:${hex}`, size: bytes.length };
-  };
+  const put = layoutBlobWriter(dir);
   const layers = LAYER_SIZES.map((n) => put(randomBytes(n)));
-  const image = (name: string, layerList: typeof layers) => {
-    const config = put(
-      Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', name, rootfs: {} })),
-    );
-    const manifest = {
-      schemaVersion: 2,
-      mediaType: 'application/vnd.oci.image.manifest.v1+json',
-      config: { mediaType: 'application/vnd.oci.image.config.v1+json', ...config },
-      layers: layerList.map((l) => ({
-        mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip',
-        ...l,
-      })),
-    };
-    return {
-      bytes: Buffer.from(JSON.stringify(manifest)),
-      mediaType: manifest.mediaType,
-      blobs: [config, ...layerList],
-    };
+  return {
+    debian: layoutImage(put, layers.slice(0, 1), 'debian'),
+    app: layoutImage(put, layers, 'app'),
   };
-  return { debian: image('debian', layers.slice(0, 1)), app: image('app', layers) };
 }
 
 interface Run {

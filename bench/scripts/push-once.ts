@@ -4,38 +4,19 @@
  * Each client pushes an image of one random layer of MB megabytes (default 49, the corpus's
  * debian layer) to a repository of its own, as the `load` case's push step does.
  */
-import { createHash, randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { pushStep, runLoad } from '../load-clients.js';
+import { layoutBlobWriter, layoutImage } from './layout-image.js';
 
 const [url, clients = '4', mb = '49'] = process.argv.slice(2);
 if (!url) throw new Error('usage: push-once.ts URL CLIENTS [MB]');
 const dir = mkdtempSync(path.join(tmpdir(), 'push-once-'));
 try {
-  const blobs = path.join(dir, 'blobs', 'sha256');
-  mkdirSync(blobs, { recursive: true });
-  const put = (bytes: Buffer) => {
-    const hex = createHash('sha256').update(bytes).digest('hex');
-    writeFileSync(path.join(blobs, hex), bytes);
-    return { digest: `sha256:${hex}`, size: bytes.length };
-  };
-  const layer = put(randomBytes(Math.round(Number(mb) * 1e6)));
-  const config = put(
-    Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', rootfs: {} })),
-  );
-  const manifest = {
-    schemaVersion: 2,
-    mediaType: 'application/vnd.oci.image.manifest.v1+json',
-    config: { mediaType: 'application/vnd.oci.image.config.v1+json', ...config },
-    layers: [{ mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', ...layer }],
-  };
-  const image = {
-    bytes: Buffer.from(JSON.stringify(manifest)),
-    mediaType: manifest.mediaType,
-    blobs: [config, layer],
-  };
+  const put = layoutBlobWriter(dir);
+  const image = layoutImage(put, [put(randomBytes(Math.round(Number(mb) * 1e6)))]);
   const result = await runLoad(url, Number(clients), 1, pushStep(dir, image, `p${Date.now()}`));
   console.log(
     `${result.requests} requests, ${result.failed} failed ${result.firstFailure ?? ''}, ${(result.bytes / 1e6).toFixed(0)} MB in ${result.seconds.toFixed(1)} s`,

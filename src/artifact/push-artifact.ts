@@ -6,6 +6,7 @@ import { Readable } from 'node:stream';
 import { createDigester } from '../digest/index.js';
 import { InvalidArgumentError } from '../errors/index.js';
 import type { Descriptor, ImageManifest } from '../media/index.js';
+import { commitRoot, writeOrAbort } from '../source/destination-writes.js';
 import type { ImageDestination, ManifestBytes } from '../source/index.js';
 import { tempName } from '../store/atomic-file.js';
 import {
@@ -84,7 +85,7 @@ async function pushFiles(
   packed: string,
 ): Promise<PushedArtifact> {
   const { signal } = options;
-  try {
+  return writeOrAbort(destination, async () => {
     const layers: Descriptor[] = [];
     const paths: string[] = [];
     const titles = new Set<string>();
@@ -120,10 +121,7 @@ async function pushFiles(
       annotations,
     };
     return { digest, manifest: built.manifest, bytes: built.bytes, descriptor };
-  } catch (err) {
-    await destination.abort().catch(() => {});
-    throw err;
-  }
+  });
 }
 
 /** One blob of an artifact and how to read it (opened only when the destination lacks it). */
@@ -154,8 +152,7 @@ export async function writeArtifact(
     if (await destination.hasBlob(blob.descriptor, { signal })) continue;
     await destination.putBlob(blob.descriptor, blob.open(), { role: 'layer', signal });
   }
-  await destination.putManifest(root, { root: true, signal });
-  return destination.commit(root, { signal });
+  return commitRoot(destination, root, signal);
 }
 
 /**

@@ -18,6 +18,7 @@ import {
   parseManifest,
 } from '../media/index.js';
 import { formatPlatform, isAttestationEntry, requirePlatform } from '../platform/index.js';
+import { commitRoot, writeOrAbort } from '../source/destination-writes.js';
 import type { ImageDestination, ImageSource, ManifestBytes } from '../source/index.js';
 import { tempName } from '../store/atomic-file.js';
 import { LAZY_FORMAT_ANNOTATIONS } from './convert-image.js';
@@ -137,33 +138,33 @@ export async function convertImageFormat(
   };
   const converter = new ImageConverter(source, destination, options, work, result);
   try {
-    const root = await source.root({ signal });
-    result.sourceDigest = root.digest;
-    const parsed = parseManifest(root.bytes, root.mediaType);
-    let written: ManifestBytes;
-    if (!isIndex(parsed)) {
-      written = await converter.image(root, parsed);
-    } else if (options.allPlatforms || (options.platforms?.length ?? 0) > 1) {
-      if (destination.singleImage) {
-        throw new UnsupportedError(`${destination.description} holds one image; pick one platform`);
+    return await writeOrAbort(destination, async () => {
+      const root = await source.root({ signal });
+      result.sourceDigest = root.digest;
+      const parsed = parseManifest(root.bytes, root.mediaType);
+      let written: ManifestBytes;
+      if (!isIndex(parsed)) {
+        written = await converter.image(root, parsed);
+      } else if (options.allPlatforms || (options.platforms?.length ?? 0) > 1) {
+        if (destination.singleImage) {
+          throw new UnsupportedError(
+            `${destination.description} holds one image; pick one platform`,
+          );
+        }
+        written = await converter.index(root, parsed);
+      } else {
+        const wanted = options.platforms?.[0] ?? options.platform;
+        const child = requirePlatform(parsed.manifests, wanted);
+        if (child.platform) result.platforms.push(formatPlatform(child.platform));
+        const bytes = await source.manifest(child, { signal });
+        const image = parseManifest(bytes.bytes, bytes.mediaType);
+        if (isIndex(image)) throw new UnsupportedError(`nested index ${child.digest}`);
+        written = await converter.image(bytes, image);
       }
-      written = await converter.index(root, parsed);
-    } else {
-      const wanted = options.platforms?.[0] ?? options.platform;
-      const child = requirePlatform(parsed.manifests, wanted);
-      if (child.platform) result.platforms.push(formatPlatform(child.platform));
-      const bytes = await source.manifest(child, { signal });
-      const image = parseManifest(bytes.bytes, bytes.mediaType);
-      if (isIndex(image)) throw new UnsupportedError(`nested index ${child.digest}`);
-      written = await converter.image(bytes, image);
-    }
-    result.mediaType = written.mediaType;
-    await destination.putManifest(written, { root: true, signal });
-    result.digest = await destination.commit(written, { signal });
-    return result;
-  } catch (err) {
-    await destination.abort().catch(() => {});
-    throw err;
+      result.mediaType = written.mediaType;
+      result.digest = await commitRoot(destination, written, signal);
+      return result;
+    });
   } finally {
     await rm(work, { recursive: true, force: true });
   }

@@ -17,6 +17,7 @@ import {
   ZSTD_CHUNKED_TARSPLIT_POSITION_ANNOTATION,
 } from '../lazy/zstd-chunked/constants.js';
 import { type Descriptor, type ImageManifest, MediaType } from '../media/index.js';
+import { commitRoot, writeOrAbort } from '../source/destination-writes.js';
 import type { ImageDestination, ManifestBytes, OpenedImage } from '../source/index.js';
 import { type EstargzLayerResult, writeEstargzLayer } from './estargz-writer.js';
 
@@ -103,73 +104,71 @@ export async function convertToEstargz(
   const { signal } = options;
   const work = await mkdtemp(join(options.tmpDir ?? tmpdir(), 'ocipeek-estargz-'));
   try {
-    const layers: ConvertedLayer[] = [];
-    for (const layer of image.layers) {
-      const file = join(work, `layer-${layer.index}`);
-      const compressed = await layer.open({ signal });
-      const tar = await decompressStream(compressed, {
-        mediaType: layer.descriptor.mediaType,
-        what: `layer ${layer.index} (${layer.descriptor.digest})`,
-        signal,
-      });
-      const sink = createWriteStream(file);
-      let result: EstargzLayerResult;
-      try {
-        result = await writeEstargzLayer(tar, sink, {
-          chunkSize: options.chunkSize,
-          level: options.level,
+    return await writeOrAbort(destination, async () => {
+      const layers: ConvertedLayer[] = [];
+      for (const layer of image.layers) {
+        const file = join(work, `layer-${layer.index}`);
+        const compressed = await layer.open({ signal });
+        const tar = await decompressStream(compressed, {
+          mediaType: layer.descriptor.mediaType,
+          what: `layer ${layer.index} (${layer.descriptor.digest})`,
           signal,
         });
-      } finally {
-        sink.end();
-        await finished(sink).catch(() => {});
-        tar.destroy();
+        const sink = createWriteStream(file);
+        let result: EstargzLayerResult;
+        try {
+          result = await writeEstargzLayer(tar, sink, {
+            chunkSize: options.chunkSize,
+            level: options.level,
+            signal,
+          });
+        } finally {
+          sink.end();
+          await finished(sink).catch(() => {});
+          tar.destroy();
+        }
+        const to = layerDescriptor(image.manifest, layer.descriptor, result);
+        if (!(await destination.hasBlob(to, { signal }))) {
+          await destination.putBlob(to, createReadStream(file), { role: 'layer', signal });
+        }
+        await rm(file, { force: true });
+        const converted: ConvertedLayer = {
+          index: layer.index,
+          from: layer.descriptor,
+          to,
+          diffId: result.diffId,
+          tocDigest: result.tocDigest,
+        };
+        layers.push(converted);
+        options.onLayer?.(converted);
       }
-      const to = layerDescriptor(image.manifest, layer.descriptor, result);
-      if (!(await destination.hasBlob(to, { signal }))) {
-        await destination.putBlob(to, createReadStream(file), { role: 'layer', signal });
-      }
-      await rm(file, { force: true });
-      const converted: ConvertedLayer = {
-        index: layer.index,
-        from: layer.descriptor,
-        to,
-        diffId: result.diffId,
-        tocDigest: result.tocDigest,
+      const configJson = {
+        ...image.config,
+        rootfs: { ...image.config.rootfs, type: 'layers', diff_ids: layers.map((l) => l.diffId) },
       };
-      layers.push(converted);
-      options.onLayer?.(converted);
-    }
-    const configJson = {
-      ...image.config,
-      rootfs: { ...image.config.rootfs, type: 'layers', diff_ids: layers.map((l) => l.diffId) },
-    };
-    const configBytes = Buffer.from(JSON.stringify(configJson));
-    const config: Descriptor = {
-      mediaType: image.manifest.config.mediaType,
-      digest: digestOf(configBytes, 'sha256'),
-      size: configBytes.length,
-    };
-    if (!(await destination.hasBlob(config, { signal }))) {
-      await destination.putBlob(config, Readable.from([configBytes]), { role: 'config', signal });
-    }
-    const manifestJson: ImageManifest = {
-      ...image.manifest,
-      config,
-      layers: layers.map((l) => l.to),
-    };
-    const bytes = Buffer.from(JSON.stringify(manifestJson));
-    const manifest: ManifestBytes = {
-      bytes,
-      mediaType: image.manifest.mediaType ?? MediaType.ociManifest,
-      digest: digestOf(bytes, 'sha256'),
-    };
-    await destination.putManifest(manifest, { root: true, signal });
-    const digest = await destination.commit(manifest, { signal });
-    return { digest, manifest, config, layers };
-  } catch (err) {
-    await destination.abort().catch(() => {});
-    throw err;
+      const configBytes = Buffer.from(JSON.stringify(configJson));
+      const config: Descriptor = {
+        mediaType: image.manifest.config.mediaType,
+        digest: digestOf(configBytes, 'sha256'),
+        size: configBytes.length,
+      };
+      if (!(await destination.hasBlob(config, { signal }))) {
+        await destination.putBlob(config, Readable.from([configBytes]), { role: 'config', signal });
+      }
+      const manifestJson: ImageManifest = {
+        ...image.manifest,
+        config,
+        layers: layers.map((l) => l.to),
+      };
+      const bytes = Buffer.from(JSON.stringify(manifestJson));
+      const manifest: ManifestBytes = {
+        bytes,
+        mediaType: image.manifest.mediaType ?? MediaType.ociManifest,
+        digest: digestOf(bytes, 'sha256'),
+      };
+      const digest = await commitRoot(destination, manifest, signal);
+      return { digest, manifest, config, layers };
+    });
   } finally {
     await rm(work, { recursive: true, force: true });
   }

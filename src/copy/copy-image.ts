@@ -9,6 +9,7 @@ import {
   parseManifest,
 } from '../media/index.js';
 import { formatPlatform, hostPlatform, requirePlatform } from '../platform/index.js';
+import { commitRoot, writeOrAbort } from '../source/destination-writes.js';
 import type { BlobRole, ImageDestination, ImageSource, ManifestBytes } from '../source/index.js';
 import { checkConcurrency, mapPool } from '../util/task-pool.js';
 import { rewriteIndex, selectEntries } from './select-platforms.js';
@@ -133,7 +134,7 @@ export async function copyImage(
     report('done', moved || desc.size);
   };
 
-  try {
+  return writeOrAbort(destination, async () => {
     let root = await source.root({ signal });
     let parsed = parseManifest(root.bytes, root.mediaType);
     if (isIndex(parsed)) {
@@ -157,14 +158,10 @@ export async function copyImage(
     if (first) await mapPool([first], copyBlob, pool);
     await mapPool(rest, copyBlob, pool);
     for (const m of plan.children) await destination.putManifest(m, { root: false, signal });
-    await destination.putManifest(root, { root: true, signal });
     result.manifests = plan.children.map((m) => m.digest);
-    result.digest = await destination.commit(root, { signal });
+    result.digest = await commitRoot(destination, root, signal);
     return result;
-  } catch (err) {
-    await destination.abort().catch(() => {});
-    throw err;
-  }
+  });
 }
 
 /** What a copy moves: blobs (deduplicated) and child manifests, children before parents. */

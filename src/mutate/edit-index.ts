@@ -9,6 +9,7 @@ import {
   parseManifest,
 } from '../media/index.js';
 import { isAttestationEntry } from '../platform/index.js';
+import { commitRoot, writeOrAbort } from '../source/destination-writes.js';
 import {
   type ImageDestination,
   type ImageSource,
@@ -52,7 +53,7 @@ export async function editEachPlatform(
     throw new InvalidArgumentError(`${sourceName(source)} is one image, not an index`);
   }
   return withWorkDir(options, async (dir) => {
-    try {
+    return writeOrAbort(destination, async () => {
       const manifests: Descriptor[] = [];
       const images: WrittenIndex['images'] = [];
       const dropped: Descriptor[] = [];
@@ -87,12 +88,8 @@ export async function editEachPlatform(
         mediaType: top.mediaType,
         digest: digestOf(bytes, 'sha256'),
       };
-      await destination.putManifest(manifest, { root: true, signal });
-      const digest = await destination.commit(manifest, { signal });
+      const digest = await commitRoot(destination, manifest, signal);
       return { digest, manifest, images, dropped };
-    } catch (err) {
-      await destination.abort().catch(() => {});
-      throw err;
-    }
+    });
   });
 }

@@ -7,6 +7,7 @@ import {
   type ImageManifest,
   MediaType,
 } from '../media/index.js';
+import { writeOrAbort } from '../source/destination-writes.js';
 import type { ImageDestination, ManifestBytes, OpenedImage } from '../source/index.js';
 
 /** One layer of an image being written: its descriptor, diff_id and bytes. */
@@ -63,14 +64,11 @@ export async function writeImage(
   options: { signal?: AbortSignal } = {},
 ): Promise<WrittenImage> {
   const { signal } = options;
-  try {
+  return writeOrAbort(destination, async () => {
     const put = await putImage(destination, image, { root: true, signal });
     const digest = await destination.commit(put.manifest, { signal });
     return { ...put, digest };
-  } catch (err) {
-    await destination.abort().catch(() => {});
-    throw err;
-  }
+  });
 }
 
 /**

@@ -5,8 +5,8 @@ import type { Reference } from '../ref/index.js';
 import type { SinkSource } from '../transport/body-sink.js';
 import { headerValue, type RegistryResponse, type RegistryTransport } from '../transport/index.js';
 import { readCapped } from '../transport/read-capped.js';
+import { blobPath, readRequest } from './read-request.js';
 import { errorFromResponse } from './response-errors.js';
-import { pullScope } from './scopes.js';
 import { VerifiedBlobStream } from './verified-blob-stream.js';
 
 /** What a blob is: its digest and, when known, its exact size. */
@@ -43,10 +43,6 @@ export interface BlobRange {
   rangeIgnored: boolean;
 }
 
-function blobPath(ref: Reference, digest: string): string {
-  return `/v2/${ref.repository}/blobs/${digest}`;
-}
-
 async function requestBlob(
   transport: RegistryTransport,
   ref: Reference,
@@ -54,15 +50,9 @@ async function requestBlob(
   range: string | undefined,
   signal: AbortSignal | undefined,
 ): Promise<RegistryResponse> {
-  const res = await transport.send({
-    registry: ref.registry,
-    repository: ref.repository,
-    scope: pullScope(ref.repository),
-    method: 'GET',
-    path: blobPath(ref, digest),
-    headers: range ? { range } : {},
-    signal,
-  });
+  const res = await transport.send(
+    readRequest(ref, 'GET', blobPath(ref, digest), range ? { range } : {}, signal),
+  );
   if (res.status !== 200 && res.status !== 206) {
     throw await errorFromResponse(res, `blob ${digest} in ${ref.name}`, {
       transport,

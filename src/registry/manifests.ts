@@ -12,12 +12,13 @@ import type { Reference } from '../ref/index.js';
 import {
   discardBody,
   headerValue,
+  type RegistryRequest,
   type RegistryResponse,
   type RegistryTransport,
 } from '../transport/index.js';
 import { readCapped } from '../transport/read-capped.js';
+import { manifestPath, readRequest } from './read-request.js';
 import { errorFromResponse } from './response-errors.js';
-import { pullScope } from './scopes.js';
 
 /** A manifest as served: exact bytes, their digest, and the parsed form. */
 export interface FetchedManifest {
@@ -38,8 +39,14 @@ export interface ManifestRequestOptions {
   signal?: AbortSignal;
 }
 
-function manifestPath(ref: Reference, reference = ref.reference): string {
-  return `/v2/${ref.repository}/manifests/${reference}`;
+/** A manifest's GET or HEAD: the same `Accept` for both, so both answer the same type. */
+function manifestRequest(
+  ref: Reference,
+  method: 'GET' | 'HEAD',
+  options: ManifestRequestOptions,
+): RegistryRequest {
+  const accept = options.accept ?? MANIFEST_ACCEPT;
+  return readRequest(ref, method, manifestPath(ref, ref.reference), { accept }, options.signal);
 }
 
 function describeRef(ref: Reference): string {
@@ -55,15 +62,7 @@ export async function getManifest(
   ref: Reference,
   options: ManifestRequestOptions = {},
 ): Promise<FetchedManifest> {
-  const res = await transport.send({
-    registry: ref.registry,
-    repository: ref.repository,
-    scope: pullScope(ref.repository),
-    method: 'GET',
-    path: manifestPath(ref),
-    headers: { accept: options.accept ?? MANIFEST_ACCEPT },
-    signal: options.signal,
-  });
+  const res = await transport.send(manifestRequest(ref, 'GET', options));
   if (res.status !== 200)
     throw await errorFromResponse(res, `manifest ${describeRef(ref)}`, {
       transport,
@@ -88,15 +87,7 @@ export async function headManifest(
   ref: Reference,
   options: ManifestRequestOptions = {},
 ): Promise<Descriptor> {
-  const res = await transport.send({
-    registry: ref.registry,
-    repository: ref.repository,
-    scope: pullScope(ref.repository),
-    method: 'HEAD',
-    path: manifestPath(ref),
-    headers: { accept: options.accept ?? MANIFEST_ACCEPT },
-    signal: options.signal,
-  });
+  const res = await transport.send(manifestRequest(ref, 'HEAD', options));
   await discardBody(res.body);
   if (res.status !== 200)
     throw await errorFromResponse(res, `manifest ${describeRef(ref)}`, {

@@ -13,8 +13,8 @@ import { discardBody, headerValue, type RegistryTransport } from '../transport/i
 import { readCapped } from '../transport/read-capped.js';
 import { nextLink } from './listing.js';
 import { getManifest } from './manifests.js';
+import { readRequest } from './read-request.js';
 import { errorFromResponse } from './response-errors.js';
-import { pullScope } from './scopes.js';
 
 /** Options for {@link listReferrers}. */
 export interface ReferrersOptions {
@@ -51,15 +51,9 @@ export async function listReferrers(
   const manifests: Descriptor[] = [];
   let filtered = false;
   while (path) {
-    const res = await transport.send({
-      registry: ref.registry,
-      repository: ref.repository,
-      scope: pullScope(ref.repository),
-      method: 'GET',
-      path,
-      headers: { accept: MediaType.ociIndex },
-      signal: options.signal,
-    });
+    const res = await transport.send(
+      readRequest(ref, 'GET', path, { accept: MediaType.ociIndex }, options.signal),
+    );
     const type = headerValue(res.headers, 'content-type')?.split(';')[0]?.trim();
     if (res.status === 404 && manifests.length === 0 && type !== MediaType.ociIndex) {
       await discardBody(res.body);

@@ -15,6 +15,7 @@ import {
   type RegistryResponse,
   type RegistryTransport,
 } from '../transport/index.js';
+import { blobPath, manifestPath, readRequest } from './read-request.js';
 import { errorFromResponse } from './response-errors.js';
 import { pullScope, pushScope } from './scopes.js';
 
@@ -51,10 +52,6 @@ export interface UploadRequestOptions {
   signal?: AbortSignal;
 }
 
-function blobPath(ref: Reference, digest: string): string {
-  return `/v2/${ref.repository}/blobs/${digest}`;
-}
-
 /** `Location` of an upload answer, resolved against the URL that answered. */
 function sessionFrom(res: RegistryResponse, scope: string, what: string): UploadSession {
   const location = headerValue(res.headers, 'location');
@@ -89,14 +86,9 @@ export async function hasBlob(
   options: UploadRequestOptions = {},
 ): Promise<number | undefined> {
   parseDigest(digest);
-  const res = await transport.send({
-    registry: ref.registry,
-    repository: ref.repository,
-    scope: pullScope(ref.repository),
-    method: 'HEAD',
-    path: blobPath(ref, digest),
-    signal: options.signal,
-  });
+  const res = await transport.send(
+    readRequest(ref, 'HEAD', blobPath(ref, digest), {}, options.signal),
+  );
   await discardBody(res.body);
   if (res.status === 404) return undefined;
   if (res.status !== 200) throw await errorFromResponse(res, `blob ${digest} in ${ref.name}`);
@@ -364,7 +356,7 @@ export async function putManifest(
     repository: ref.repository,
     scope: pushScope(ref.repository),
     method: 'PUT',
-    path: `/v2/${ref.repository}/manifests/${ref.digest ?? ref.tag ?? digest}`,
+    path: manifestPath(ref, ref.digest ?? ref.tag ?? digest),
     headers: { 'content-type': mediaType },
     body: bytes,
     signal: options.signal,

@@ -11,10 +11,12 @@ const gnameField = new RepeatedField(32);
 
 /** Extension data gathered from the headers that precede an entry's own header. */
 export interface PendingMeta {
-  /** The local PAX header (`x`), if any. */
+  /**
+   * The local PAX header (`x`), if any. Global PAX records (`g`) are not here: as Go's
+   * archive/tar, which containers/storage, moby and umoci read layers with, the reader
+   * applies them to no entry (`read-tar.ts`).
+   */
   pax?: PaxRecords;
-  /** Global PAX records (`g`), applying to every later entry. */
-  global: PaxRecords;
   /** GNU `L` long name. */
   longName?: string;
   /** GNU `K` long link name. */
@@ -46,11 +48,6 @@ function gnuTime(buf: Buffer, off: number, field: string, at: number): number | 
   } catch {
     return undefined;
   }
-}
-
-function lookup(meta: PendingMeta, key: string): string | undefined {
-  if (meta.pax?.has(key)) return meta.pax.get(key);
-  return meta.global.size > 0 ? meta.global.get(key) : undefined;
 }
 
 function isPosixUstar(buf: Buffer, off: number): boolean {
@@ -90,24 +87,20 @@ function typeOf(flag: number, rawName: string): TarEntryType {
   }
 }
 
-function collectXattrs(meta: PendingMeta): Record<string, string> | undefined {
+function collectXattrs(pax: PaxRecords): Record<string, string> | undefined {
   let out: Record<string, string> | undefined;
-  const take = (records: PaxRecords) => {
-    for (const [key, value] of records) {
-      let name: string;
-      let v = value;
-      if (key.startsWith('SCHILY.xattr.')) name = key.slice(13);
-      else if (key.startsWith('LIBARCHIVE.xattr.')) {
-        name = decodeURIComponent(key.slice(17));
-        if (v !== undefined) v = Buffer.from(v, 'base64').toString('latin1');
-      } else continue;
-      out ??= {};
-      if (v === undefined) delete out[name];
-      else out[name] = v;
-    }
-  };
-  take(meta.global);
-  if (meta.pax) take(meta.pax);
+  for (const [key, value] of pax) {
+    let name: string;
+    let v = value;
+    if (key.startsWith('SCHILY.xattr.')) name = key.slice(13);
+    else if (key.startsWith('LIBARCHIVE.xattr.')) {
+      name = decodeURIComponent(key.slice(17));
+      if (v !== undefined) v = Buffer.from(v, 'base64').toString('latin1');
+    } else continue;
+    out ??= {};
+    if (v === undefined) delete out[name];
+    else out[name] = v;
+  }
   return out && Object.keys(out).length > 0 ? out : undefined;
 }
 
@@ -162,36 +155,37 @@ export function buildEntry(
   let realSize = sparse ? parseNumeric(buf, off + 483, 12, 'realsize', at) : -1;
   const sparseExtended = sparse && buf[off + 482] !== 0;
 
-  if (meta.pax !== undefined || meta.global.size > 0) {
-    const path = lookup(meta, 'path');
+  const pax = meta.pax;
+  if (pax !== undefined) {
+    const path = pax.get('path');
     if (path !== undefined) rawName = path;
-    const link = lookup(meta, 'linkpath');
+    const link = pax.get('linkpath');
     if (link !== undefined) linkname = link;
-    const size = lookup(meta, 'size');
+    const size = pax.get('size');
     if (size !== undefined) stored = paxInteger(size, 'size', at);
     for (const key of TIME_KEYS) {
-      const text = lookup(meta, key);
+      const text = pax.get(key);
       if (text === undefined) continue;
       entry[key] = paxTime(text, key, at);
       entry.paxTimes ??= {};
       entry.paxTimes[key] = text;
     }
-    const uid = lookup(meta, 'uid');
+    const uid = pax.get('uid');
     if (uid !== undefined) entry.uid = paxInteger(uid, 'uid', at);
-    const gid = lookup(meta, 'gid');
+    const gid = pax.get('gid');
     if (gid !== undefined) entry.gid = paxInteger(gid, 'gid', at);
-    const uname = lookup(meta, 'uname');
+    const uname = pax.get('uname');
     if (uname !== undefined) entry.uname = uname;
-    const gname = lookup(meta, 'gname');
+    const gname = pax.get('gname');
     if (gname !== undefined) entry.gname = gname;
-    const xattrs = collectXattrs(meta);
+    const xattrs = collectXattrs(pax);
     if (xattrs) entry.xattrs = xattrs;
     // GNU sparse in PAX: 0.x uses GNU.sparse.size, 1.0 GNU.sparse.realsize + name.
-    const sparseReal = lookup(meta, 'GNU.sparse.realsize') ?? lookup(meta, 'GNU.sparse.size');
+    const sparseReal = pax.get('GNU.sparse.realsize') ?? pax.get('GNU.sparse.size');
     if (sparseReal !== undefined) {
       sparse = true;
       realSize = paxInteger(sparseReal, 'GNU.sparse.realsize', at);
-      const sparseName = lookup(meta, 'GNU.sparse.name');
+      const sparseName = pax.get('GNU.sparse.name');
       if (sparseName !== undefined) rawName = sparseName;
     }
   }
@@ -227,6 +221,6 @@ export function buildEntry(
 }
 
 function parseDevice(meta: PendingMeta, buf: Buffer, off: number, key: string, at: number) {
-  const pax = meta.pax || meta.global.size > 0 ? lookup(meta, `SCHILY.${key}`) : undefined;
+  const pax = meta.pax?.get(`SCHILY.${key}`);
   return pax !== undefined ? paxInteger(pax, key, at) : parseNumeric(buf, off, 8, key, at);
 }

@@ -2,8 +2,8 @@ import { InvalidTarError } from '../errors/index.js';
 import { decodeName } from './name-codec.js';
 
 /**
- * PAX records, key to value. A value of `undefined` records an explicit deletion (an empty
- * value in the archive), which in a local header cancels a global one.
+ * PAX records, key to value. A value of `undefined` records an empty value in the archive:
+ * the key counts as absent (the header's own field stands, the xattr is not set).
  */
 export type PaxRecords = Map<string, string | undefined>;
 

@@ -105,7 +105,7 @@ class TarScanner {
     onRecord?: (record: TarRecord) => Promise<void> | undefined,
   ): AsyncGenerator<TarRecord, void, undefined> {
     const r = this.r;
-    const meta: PendingMeta = { global: new Map() };
+    const meta: PendingMeta = {};
     let entryStart = -1;
     let completed = false;
     try {
@@ -197,7 +197,11 @@ class TarScanner {
           : 'GNU long link';
     const body = await this.meta(stored, what, at);
     if (flag === 0x78) meta.pax = parsePax(body, at, meta.pax);
-    else if (flag === 0x67) parsePax(body, at, meta.global);
+    // A global header is checked, then applied to nothing: Go's archive/tar returns it as
+    // a header of its own and leaves later entries as their headers say; containers/storage
+    // and moby skip it, so an image's files are what their own headers say (umoci 0.4.7
+    // refuses the layer). GNU tar and Python would apply it to every later entry.
+    else if (flag === 0x67) parsePax(body, at);
     else if (flag === 0x4c) meta.longName = parseString(body, 0, body.length);
     else meta.longLink = parseString(body, 0, body.length);
   }
@@ -223,8 +227,10 @@ class TarScanner {
 
 /**
  * Scan a tar stream (already decompressed) and yield its entries with every extension
- * applied: ustar with prefix, PAX `x`/`g` (long paths, sizes over 8 GiB, fractional mtimes,
+ * applied: ustar with prefix, PAX `x` (long paths, sizes over 8 GiB, fractional mtimes,
  * uid/gid, names, `SCHILY.xattr.*`), GNU `L`/`K` long names, base-256 numbers, v7 headers.
+ * A global PAX header (`g`) is checked and then applied to no entry, nor yielded: what Go's
+ * archive/tar readers of layers (containers/storage, moby) make of it.
  *
  * Each record's content can be streamed with `readBody()` before the next iteration; content
  * not read is skipped without copying. Bad checksums, malformed fields and archives that end

@@ -42,6 +42,233 @@ export interface Staging {
 const DEFAULT_STAGING: Staging = { bytes: 256 * 1024, count: 4 };
 
 /**
+ * What {@link pipeReadableTo} and {@link pipeChunksTo} share: the stream's listeners, added
+ * and removed together; every sink promise counted, so the feed settles only once none is
+ * pending (also when it fails: nothing is still writing when the caller cleans up); the
+ * first failure kept, the stream paused, then destroyed; a stream that closes before its
+ * end failing with `ERR_STREAM_PREMATURE_CLOSE`. What a feed does with each chunk (copy it
+ * into staging buffers, or hand it on as it is) is a subclass's; each names the piece it
+ * hands on by a number (`tag`) that it gets back once the sink is done with the piece.
+ */
+abstract class StreamFeed {
+  /** Sink promises not yet settled. */
+  protected busy = 0;
+  /** The stream emitted 'end'. */
+  protected ended = false;
+  /** The stream was paused by the feed, to wait for room in the sink. */
+  protected paused = false;
+  protected failure: { error: unknown } | undefined;
+  private resolve: () => void = () => {};
+  private reject: (error: unknown) => void = () => {};
+
+  constructor(
+    protected readonly body: Readable,
+    private readonly sink: BodySink,
+  ) {}
+
+  /** Listen to the stream; settles as {@link SinkSource.pipeTo} does. */
+  run(): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.resolve = resolve;
+      this.reject = reject;
+      this.body.on('data', this.onData);
+      this.body.on('end', this.onEnd);
+      this.body.on('error', this.onError);
+      this.body.on('close', this.onClose);
+    });
+  }
+
+  /** Take one chunk of the stream. */
+  protected abstract take(chunk: Buffer): void;
+  /** The stream ended: hand on whatever is held back (and may be handed on now). */
+  protected abstract flush(): void;
+  /** True while bytes the stream gave are held back, not yet handed to the sink. */
+  protected abstract holding(): boolean;
+  /** The sink is done with the piece `tag` names (its promise settled either way). */
+  protected abstract release(tag: number): void;
+  /** A piece's promise fulfilled, nothing failed: go on with what waits. */
+  protected abstract next(): void;
+
+  /**
+   * Hand `piece` to the sink. True when the sink kept it (returned a promise): its room is
+   * taken until {@link release} gets `tag` back.
+   */
+  protected give(piece: Buffer, tag: number): boolean {
+    let result: Promise<void> | undefined;
+    try {
+      result = this.sink(piece);
+    } catch (error) {
+      this.fail(error);
+      return false;
+    }
+    if (!result) return false;
+    this.busy++;
+    result.then(
+      () => {
+        this.busy--;
+        this.release(tag);
+        if (this.failure) this.settle();
+        else this.next();
+      },
+      (error: unknown) => {
+        this.busy--;
+        this.release(tag);
+        this.fail(error);
+      },
+    );
+    return true;
+  }
+
+  /** Pause the stream until the sink has room. */
+  protected pause(): void {
+    this.paused = true;
+    this.body.pause();
+  }
+
+  /** Resume the stream if the feed paused it. */
+  protected resume(): void {
+    if (!this.paused) return;
+    this.paused = false;
+    this.body.resume();
+  }
+
+  /** Settle once no sink promise is pending and the feed failed, or ended with nothing held. */
+  protected settle(): void {
+    if (this.busy > 0 || !(this.failure || (this.ended && !this.holding()))) return;
+    this.body.off('data', this.onData);
+    this.body.off('end', this.onEnd);
+    this.body.off('error', this.onError);
+    this.body.off('close', this.onClose);
+    if (this.failure) {
+      if (!this.body.destroyed) this.body.destroy();
+      this.reject(this.failure.error);
+    } else this.resolve();
+  }
+
+  protected fail(error: unknown): void {
+    this.failure ??= { error };
+    this.body.pause();
+    this.settle();
+  }
+
+  private readonly onData = (chunk: Buffer): void => this.take(chunk);
+  private readonly onEnd = (): void => {
+    this.ended = true;
+    this.flush();
+    this.settle();
+  };
+  private readonly onError = (error: Error): void => this.fail(error);
+  private readonly onClose = (): void => {
+    if (this.ended) return;
+    const error = new Error('the stream closed before its end');
+    this.fail(Object.assign(error, { code: 'ERR_STREAM_PREMATURE_CLOSE' }));
+  };
+}
+
+/** {@link pipeReadableTo}'s policy: copy chunks into reused staging buffers. */
+class StagedFeed extends StreamFeed {
+  private readonly stages: Buffer[] = [];
+  private readonly inSink: boolean[] = [];
+  /** The buffer being filled, and how far. */
+  private stage = 0;
+  private filled = 0;
+  /** The rest of a chunk that met a buffer still in the sink (the stream is paused). */
+  private rest: Buffer | undefined;
+
+  constructor(
+    body: Readable,
+    sink: BodySink,
+    private readonly stageBytes: number,
+    private readonly stageCount: number,
+  ) {
+    super(body, sink);
+  }
+
+  protected take(chunk: Buffer): void {
+    this.rest = undefined;
+    for (let at = 0; at < chunk.length; ) {
+      if (this.failure) return;
+      if (this.inSink[this.stage]) {
+        this.rest = chunk.subarray(at);
+        this.pause();
+        return;
+      }
+      this.stages[this.stage] ??= Buffer.allocUnsafeSlow(this.stageBytes);
+      const n = chunk.copy(this.stages[this.stage] as Buffer, this.filled, at);
+      this.filled += n;
+      at += n;
+      if (this.filled === this.stageBytes || this.busy === 0) this.handOn();
+    }
+    if (this.ended) {
+      if (this.filled > 0 && !this.failure) this.handOn();
+      this.settle();
+    } else this.resume();
+  }
+
+  protected flush(): void {
+    // With a rest waiting, it is handed on once the sink frees a buffer.
+    if (!this.rest && this.filled > 0) this.handOn();
+  }
+
+  protected holding(): boolean {
+    return this.rest !== undefined || this.filled > 0;
+  }
+
+  protected release(at: number): void {
+    this.inSink[at] = false;
+  }
+
+  protected next(): void {
+    if (this.rest) this.take(this.rest);
+    else if (this.busy === 0 && this.filled > 0)
+      this.handOn(); // the sink caught up: hand on what waits
+    else if (this.ended) this.settle();
+  }
+
+  private handOn(): void {
+    const at = this.stage;
+    const piece = (this.stages[at] as Buffer).subarray(0, this.filled);
+    this.filled = 0;
+    this.stage = (at + 1) % this.stageCount;
+    if (this.give(piece, at)) this.inSink[at] = true;
+  }
+}
+
+/** {@link pipeChunksTo}'s policy: hand each chunk on as it is, pausing at `maxBytes` in the sink. */
+class ChunkedFeed extends StreamFeed {
+  private bytesInSink = 0;
+
+  constructor(
+    body: Readable,
+    sink: BodySink,
+    private readonly maxBytes: number,
+  ) {
+    super(body, sink);
+  }
+
+  protected take(chunk: Buffer): void {
+    if (this.failure || !this.give(chunk, chunk.length)) return;
+    this.bytesInSink += chunk.length;
+    if (this.bytesInSink >= this.maxBytes && !this.paused) this.pause();
+  }
+
+  protected flush(): void {}
+
+  protected holding(): boolean {
+    return false;
+  }
+
+  protected release(length: number): void {
+    this.bytesInSink -= length;
+  }
+
+  protected next(): void {
+    if (this.ended) this.settle();
+    else if (this.bytesInSink < this.maxBytes) this.resume();
+  }
+}
+
+/**
  * Feed an ordinary stream to a sink through a few reused buffers (`staging`, by default
  * 4 of 256 KiB, allocated as they are first needed). Chunks are
  * gathered while the sink is busy and handed on as one piece when a buffer is full or the
@@ -55,113 +282,7 @@ export function pipeReadableTo(
   sink: BodySink,
   staging: Staging = DEFAULT_STAGING,
 ): Promise<void> {
-  const { bytes: stageBytes, count: stageCount } = staging;
-  return new Promise((resolve, reject) => {
-    const stages: Buffer[] = [];
-    const inSink: boolean[] = [];
-    let busy = 0;
-    let stage = 0;
-    let filled = 0;
-    let ended = false;
-    let failure: { error: unknown } | undefined;
-    /** The rest of a chunk that met a buffer still in the sink (the body is paused). */
-    let rest: Buffer | undefined;
-    let paused = false;
-
-    const settle = (): void => {
-      if (busy > 0 || !(failure || (ended && !rest && filled === 0))) return;
-      body.off('data', onData);
-      body.off('end', onEnd);
-      body.off('error', onError);
-      body.off('close', onClose);
-      if (failure) {
-        if (!body.destroyed) body.destroy();
-        reject(failure.error);
-      } else resolve();
-    };
-    const fail = (error: unknown): void => {
-      failure ??= { error };
-      body.pause();
-      settle();
-    };
-    const handOn = (): void => {
-      const at = stage;
-      const piece = (stages[at] as Buffer).subarray(0, filled);
-      filled = 0;
-      stage = (stage + 1) % stageCount;
-      let result: Promise<void> | undefined;
-      try {
-        result = sink(piece);
-      } catch (error) {
-        fail(error);
-        return;
-      }
-      if (!result) return;
-      busy++;
-      inSink[at] = true;
-      result.then(
-        () => {
-          busy--;
-          inSink[at] = false;
-          if (failure) settle();
-          else if (rest) take(rest);
-          else if (busy === 0 && filled > 0)
-            handOn(); // the sink caught up: hand on what waits
-          else if (ended) settle();
-        },
-        (error: unknown) => {
-          busy--;
-          inSink[at] = false;
-          fail(error);
-        },
-      );
-    };
-    /** Copy `chunk` into the buffers; false when it had to stop at a buffer in the sink. */
-    const take = (chunk: Buffer): boolean => {
-      rest = undefined;
-      for (let at = 0; at < chunk.length; ) {
-        if (failure) return false;
-        if (inSink[stage]) {
-          rest = chunk.subarray(at);
-          paused = true;
-          body.pause();
-          return false;
-        }
-        stages[stage] ??= Buffer.allocUnsafeSlow(stageBytes);
-        const n = chunk.copy(stages[stage] as Buffer, filled, at);
-        filled += n;
-        at += n;
-        if (filled === stageBytes || busy === 0) handOn();
-      }
-      if (ended) {
-        if (filled > 0 && !failure) handOn();
-        settle();
-      } else if (paused) {
-        paused = false;
-        body.resume();
-      }
-      return true;
-    };
-    const onData = (chunk: Buffer): void => {
-      take(chunk);
-    };
-    const onEnd = (): void => {
-      ended = true;
-      if (rest) return; // handed on once the sink frees a buffer
-      if (filled > 0) handOn();
-      settle();
-    };
-    const onError = (error: Error): void => fail(error);
-    const onClose = (): void => {
-      if (ended) return;
-      const error = new Error('the stream closed before its end');
-      fail(Object.assign(error, { code: 'ERR_STREAM_PREMATURE_CLOSE' }));
-    };
-    body.on('data', onData);
-    body.on('end', onEnd);
-    body.on('error', onError);
-    body.on('close', onClose);
-  });
+  return new StagedFeed(body, sink, staging.bytes, staging.count).run();
 }
 
 /**
@@ -174,77 +295,7 @@ export function pipeReadableTo(
  * its chunks are in the sink.
  */
 export function pipeChunksTo(body: Readable, sink: BodySink, maxBytes: number): Promise<void> {
-  return new Promise((resolve, reject) => {
-    let busy = 0;
-    let bytesInSink = 0;
-    let ended = false;
-    let paused = false;
-    let failure: { error: unknown } | undefined;
-
-    const settle = (): void => {
-      if (busy > 0 || !(failure || ended)) return;
-      body.off('data', onData);
-      body.off('end', onEnd);
-      body.off('error', onError);
-      body.off('close', onClose);
-      if (failure) {
-        if (!body.destroyed) body.destroy();
-        reject(failure.error);
-      } else resolve();
-    };
-    const fail = (error: unknown): void => {
-      failure ??= { error };
-      body.pause();
-      settle();
-    };
-    const onData = (chunk: Buffer): void => {
-      if (failure) return;
-      let result: Promise<void> | undefined;
-      try {
-        result = sink(chunk);
-      } catch (error) {
-        fail(error);
-        return;
-      }
-      if (!result) return;
-      busy++;
-      bytesInSink += chunk.length;
-      if (bytesInSink >= maxBytes && !paused) {
-        paused = true;
-        body.pause();
-      }
-      result.then(
-        () => {
-          busy--;
-          bytesInSink -= chunk.length;
-          if (failure || ended) settle();
-          else if (paused && bytesInSink < maxBytes) {
-            paused = false;
-            body.resume();
-          }
-        },
-        (error: unknown) => {
-          busy--;
-          bytesInSink -= chunk.length;
-          fail(error);
-        },
-      );
-    };
-    const onEnd = (): void => {
-      ended = true;
-      settle();
-    };
-    const onError = (error: Error): void => fail(error);
-    const onClose = (): void => {
-      if (ended) return;
-      const error = new Error('the stream closed before its end');
-      fail(Object.assign(error, { code: 'ERR_STREAM_PREMATURE_CLOSE' }));
-    };
-    body.on('data', onData);
-    body.on('end', onEnd);
-    body.on('error', onError);
-    body.on('close', onClose);
-  });
+  return new ChunkedFeed(body, sink, maxBytes).run();
 }
 
 /** Feed a stream's chunks as they are (see {@link pipeChunksTo}), at most `maxBytesInSink` at once. */

@@ -4,6 +4,7 @@ import { writeArtifact } from '../../artifact/push-artifact.js';
 import { digestOf } from '../../digest/index.js';
 import { InvalidManifestError, UnsupportedError } from '../../errors/index.js';
 import { type Descriptor, isIndex, parseManifest } from '../../media/index.js';
+import { writeOrAbort } from '../../source/destination-writes.js';
 import type { ImageDestination, OpenedImage } from '../../source/index.js';
 import { mapPool } from '../../util/task-pool.js';
 import { lazyFormatOf } from '../lazy-layer.js';
@@ -155,7 +156,7 @@ export async function writeSeekIndex(
   built: BuiltSeekIndex,
   options: { signal?: AbortSignal } = {},
 ): Promise<string> {
-  try {
+  return writeOrAbort(destination, async () => {
     const root = {
       bytes: built.manifest,
       mediaType: built.descriptor.mediaType,
@@ -168,8 +169,5 @@ export async function writeSeekIndex(
       })),
     );
     return await writeArtifact(destination, root, blobs, options);
-  } catch (err) {
-    await destination.abort().catch(() => {});
-    throw err;
-  }
+  });
 }

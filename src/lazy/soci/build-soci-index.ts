@@ -4,6 +4,7 @@ import { writeArtifact } from '../../artifact/push-artifact.js';
 import { digestOf } from '../../digest/index.js';
 import { UnsupportedError } from '../../errors/index.js';
 import { type Descriptor, MediaType } from '../../media/index.js';
+import { writeOrAbort } from '../../source/destination-writes.js';
 import type { ImageDestination, OpenedImage } from '../../source/index.js';
 import { mapPool } from '../../util/task-pool.js';
 import { manifestDescriptor } from '../seek-index/build-seek-index.js';
@@ -180,15 +181,12 @@ export async function writeSociIndex(
   built: BuiltSociIndex,
   options: { signal?: AbortSignal } = {},
 ): Promise<string> {
-  try {
+  return writeOrAbort(destination, async () => {
     const root = { bytes: built.manifest, mediaType: MediaType.ociManifest, digest: built.digest };
     const blobs = built.ztocs.map(({ descriptor, built: z }) => ({
       descriptor,
       open: () => Readable.from([z.bytes]),
     }));
     return await writeArtifact(destination, root, blobs, options);
-  } catch (err) {
-    await destination.abort().catch(() => {});
-    throw err;
-  }
+  });
 }

@@ -40,3 +40,66 @@ export class RegistryStorageError extends OcipeekError {
 export function uploadUnknown(id: string): RegistryStorageError {
   return new RegistryStorageError('upload-unknown', `blob upload ${id} unknown`);
 }
+
+/** The refusal of uploaded bytes that hash to `actual` (hex, in `algorithm`) instead of `digest`. */
+export function digestInvalid(
+  digest: string,
+  algorithm: string,
+  actual: string,
+): RegistryStorageError {
+  return new RegistryStorageError(
+    'digest-invalid',
+    `uploaded bytes hash to ${algorithm}:${actual}, not ${digest}`,
+  );
+}
+
+/** The refusal of a manifest that names content repository `name` lacks (`missing`). */
+export function manifestBlobsUnknown(name: string, missing: string[]): RegistryStorageError {
+  return new RegistryStorageError(
+    'manifest-blob-unknown',
+    `manifest references content unknown to ${name}: ${missing.join(', ')}`,
+    { digests: missing },
+  );
+}
+
+/** The refusal to delete a blob that an image tagged in `name` still names. */
+export function blobReferenced(name: string, digest: string): RegistryStorageError {
+  return new RegistryStorageError(
+    'referenced',
+    `blob ${digest} is part of an image tagged in ${name}; delete that tag first`,
+  );
+}
+
+/** The refusal to delete an untagged manifest that an index tagged in `name` still names. */
+export function manifestReferenced(name: string, digest: string): RegistryStorageError {
+  return new RegistryStorageError(
+    'referenced',
+    `manifest ${digest} is part of an index tagged in ${name}; delete that first`,
+  );
+}
+
+/** The refusal of a write to upload `id` while another request writes it (at `offset`). */
+export function uploadBusy(id: string, offset: number): RegistryStorageError {
+  return new RegistryStorageError('busy', `blob upload ${id} is being written`, { offset });
+}
+
+/** The refusal of a chunk that starts at `start` while upload `id` stands at `offset`. */
+export function chunkOutOfOrder(id: string, start: number, offset: number): RegistryStorageError {
+  return new RegistryStorageError(
+    'range',
+    `chunk starts at ${start}, upload ${id} is at ${offset}`,
+    {
+      offset,
+    },
+  );
+}
+
+/** The refusal of a chunk longer than the `length` its request declared (upload at `offset`). */
+export function chunkTooLong(length: number, offset: number): RegistryStorageError {
+  return new RegistryStorageError('range', `chunk longer than its ${length} bytes`, { offset });
+}
+
+/** The refusal of a blob past the configured cap of `cap` bytes. */
+export function blobTooLarge(cap: number): RegistryStorageError {
+  return new RegistryStorageError('too-large', `blob exceeds the limit of ${cap} bytes`);
+}

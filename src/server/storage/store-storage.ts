@@ -31,7 +31,7 @@ import type {
 } from './registry-storage.js';
 import { refNameOf } from './repository-names.js';
 import { SessionUploads, type UploadSessions } from './session-uploads.js';
-import { RegistryStorageError } from './storage-error.js';
+import { blobReferenced, manifestBlobsUnknown, manifestReferenced } from './storage-error.js';
 import { collectStoreGarbage } from './store-gc.js';
 import { StoreRecords } from './store-records.js';
 import { StoreUploads } from './store-uploads.js';
@@ -215,10 +215,7 @@ export class StoreStorage extends SessionUploads implements RegistryStorage {
     options: BackendCallOptions = {},
   ): Promise<boolean> {
     if ((await this.reach.of(name, options.signal)).blobs.has(digest)) {
-      throw new RegistryStorageError(
-        'referenced',
-        `blob ${digest} is part of an image tagged in ${name}; delete that tag first`,
-      );
+      throw blobReferenced(name, digest);
     }
     return this.records.unlinkBlob(name, digest);
   }
@@ -290,11 +287,7 @@ export class StoreStorage extends SessionUploads implements RegistryStorage {
         }
       }
       if (missing.length > 0) {
-        throw new RegistryStorageError(
-          'manifest-blob-unknown',
-          `manifest references content unknown to ${name}: ${missing.join(', ')}`,
-          { digests: missing },
-        );
+        throw manifestBlobsUnknown(name, missing);
       }
       await this.store.writeBlob(descriptor, Readable.from([manifest.bytes]), {
         signal: options.signal,
@@ -319,10 +312,7 @@ export class StoreStorage extends SessionUploads implements RegistryStorage {
     const reach = await this.reach.of(name, options.signal);
     const tagged = [...reach.tags].filter(([, d]) => d.digest === digest).map(([t]) => t);
     if (reach.manifests.has(digest) && tagged.length === 0) {
-      throw new RegistryStorageError(
-        'referenced',
-        `manifest ${digest} is part of an index tagged in ${name}; delete that first`,
-      );
+      throw manifestReferenced(name, digest);
     }
     const recorded = await this.records.deleteManifest(name, digest);
     if (tagged.length > 0) await this.removeTags(name, tagged, options);

@@ -18,7 +18,14 @@ import { PositionalWriter } from '../../store/positional-writer.js';
 import { feedSink } from '../../transport/body-sink.js';
 import { type FileHash, FileHasher } from './file-hasher.js';
 import type { UploadChunkOptions, UploadState } from './registry-storage.js';
-import { RegistryStorageError, uploadUnknown } from './storage-error.js';
+import {
+  blobTooLarge,
+  chunkOutOfOrder,
+  chunkTooLong,
+  digestInvalid,
+  uploadBusy,
+  uploadUnknown,
+} from './storage-error.js';
 
 /** The hash of an upload kept between chunks, valid only for that file state. */
 interface RunningHash {
@@ -145,10 +152,7 @@ export class StoreUploads {
       const actual = await this.digestOf(id, algorithm, options.signal);
       if (actual !== hex) {
         await dispose();
-        throw new RegistryStorageError(
-          'digest-invalid',
-          `uploaded bytes hash to ${algorithm}:${actual}, not ${digest}`,
-        );
+        throw digestInvalid(digest, algorithm, actual);
       }
       return { path: join(dir, 'data'), digest, size, dispose };
     } catch (err) {
@@ -219,7 +223,7 @@ export class StoreUploads {
     const lock = await FileLock.tryAcquire(this.lockPath(id));
     if (!lock) {
       const offset = (await stat(join(dir, 'data')).catch(() => undefined))?.size ?? 0;
-      throw new RegistryStorageError('busy', `blob upload ${id} is being written`, { offset });
+      throw uploadBusy(id, offset);
     }
     if ((await this.repositoryOf(dir)) !== name) {
       await lock.release();
@@ -242,11 +246,7 @@ export class StoreUploads {
       const offset = Number(before.size);
       if (options.start !== undefined && options.start !== offset) {
         chunk.resume(); // discard it: nothing of an out-of-order chunk is kept
-        throw new RegistryStorageError(
-          'range',
-          `chunk starts at ${options.start}, upload ${id} is at ${offset}`,
-          { offset },
-        );
+        throw chunkOutOfOrder(id, options.start, offset);
       }
       const known = this.running.get(id);
       const running =
@@ -278,12 +278,10 @@ export class StoreUploads {
           (piece) => {
             const end = writer.position + piece.length;
             if (cap !== undefined && end > cap) {
-              throw new RegistryStorageError('too-large', `blob exceeds the limit of ${cap} bytes`);
+              throw blobTooLarge(cap);
             }
             if (length !== undefined && end - offset > length) {
-              throw new RegistryStorageError('range', `chunk longer than its ${length} bytes`, {
-                offset,
-              });
+              throw chunkTooLong(length, offset);
             }
             return writer.write(piece);
           },

@@ -379,23 +379,94 @@ describe('readTar extension headers', () => {
     assert.equal(s!.type, 'symlink');
   });
 
-  it('applies global PAX headers to later entries until overridden or deleted', async () => {
+  it("reads a global PAX header (g) but applies it to no entry and yields none, as Go's archive/tar", async () => {
     const raw = Buffer.concat([
-      pax({ uname: 'global', 'SCHILY.xattr.user.a': '1' }, 'g'),
-      file('a', 'x'),
+      pax(
+        {
+          uname: 'global',
+          uid: '4242',
+          mtime: '1000000000',
+          path: 'elsewhere',
+          'SCHILY.xattr.user.a': '1',
+        },
+        'g',
+      ),
+      file('a', 'x', { uid: 7, uname: 'own', mtime: 1500000000 }),
       pax({ uname: 'local' }),
       file('b', 'y'),
-      pax({ 'SCHILY.xattr.user.a': '' }),
-      file('c', 'z'),
       END,
     ]);
-    const [a, b, c] = await entriesOf(raw);
-    assert.equal(a!.uname, 'global');
-    assert.deepEqual(a!.xattrs, { 'user.a': '1' });
-    assert.equal(a!.headerOffset, 1024, 'the global header is not part of the entry');
-    assert.equal(b!.uname, 'local');
-    assert.equal(c!.uname, 'global');
-    assert.equal(c!.xattrs, undefined);
+    for (const chunk of [64 * 1024, 100]) {
+      const entries = await entriesOf(raw, chunk);
+      assert.deepEqual(
+        entries.map((e) => e.path),
+        ['a', 'b'],
+      );
+      const [a, b] = entries;
+      assert.equal(a!.uid, 7);
+      assert.equal(a!.uname, 'own');
+      assert.equal(a!.mtime, 1500000000);
+      assert.equal(a!.xattrs, undefined);
+      assert.equal(a!.headerOffset, 1024, 'the global header is not part of the entry');
+      assert.equal(b!.uname, 'local');
+      assert.equal(b!.uid, 0);
+      const scanned: TarEntry[] = [];
+      await scanTarEntries(chunked(raw, chunk), (e) => scanned.push(e));
+      assert.deepEqual(scanned, entries);
+    }
+  });
+
+  it('rejects a malformed global PAX header, as Go does', async () => {
+    const bad = Buffer.from('garbage\n');
+    const raw = Buffer.concat([
+      header({ name: 'GlobalHead', type: 'g', size: bad.length }),
+      body(bad),
+      file('a', 'x'),
+      END,
+    ]);
+    await assert.rejects(entriesOf(raw), InvalidTarError);
+  });
+
+  it('reads a layer GNU tar wrote with a global header (--format=posix) as Go reads it', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'ocipeek-tar-global-'));
+    try {
+      const root = join(dir, 'root');
+      await mkdir(join(root, 'd'), { recursive: true });
+      await writeFile(join(root, 'd', 'a.txt'), 'hello\n');
+      await writeFile(join(root, 'b.txt'), 'world\n');
+      const tarFile = join(dir, 'layer.tar');
+      // `keyword=value` pax options go into one global header ahead of every entry.
+      execFileSync('tar', [
+        '--format=posix',
+        '--pax-option=uid=4242,uname=global,mtime=1000000000',
+        '--mtime=@1500000000',
+        '--owner=0',
+        '--group=0',
+        '--numeric-owner',
+        '--sort=name',
+        '-cf',
+        tarFile,
+        '-C',
+        root,
+        '.',
+      ]);
+      const raw = await readFile(tarFile);
+      assert.equal(raw[156], 0x67, 'GNU tar wrote a global header first');
+      const entries = await entriesOf(raw);
+      // What Go's archive/tar gives after the 'g' header (go1.x, this very command):
+      // "./" "./b.txt" "./d/" "./d/a.txt", each uid 0, mtime 1500000000.
+      assert.deepEqual(
+        entries.map((e) => [e.path, e.type, e.uid, e.mtime, e.uname]),
+        [
+          ['', 'dir', 0, 1500000000, undefined],
+          ['b.txt', 'file', 0, 1500000000, undefined],
+          ['d', 'dir', 0, 1500000000, undefined],
+          ['d/a.txt', 'file', 0, 1500000000, undefined],
+        ],
+      );
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   it('reads GNU long names and long link names (L/K)', async () => {

@@ -3,7 +3,12 @@ import { randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { feedSink, pipeChunksTo, pipeReadableTo } from '../../../src/transport/body-sink.js';
+import {
+  type BodySink,
+  feedSink,
+  pipeChunksTo,
+  pipeReadableTo,
+} from '../../../src/transport/body-sink.js';
 
 /** 16 KiB chunks, all buffered at once (as TLS records arrive in a burst). */
 function burst(data: Buffer): Readable {
@@ -126,6 +131,73 @@ describe('feeding ordinary streams to a sink', () => {
     assert.equal(inSink, 0);
     assert.equal(stream.destroyed, true);
   });
+
+  // The scaffolding both feeds share: each case runs through both, so a change to one
+  // that the other lacks shows.
+  const feeds = [
+    ['pipeReadableTo', (body: Readable, sink: BodySink) => pipeReadableTo(body, sink)],
+    ['pipeChunksTo', (body: Readable, sink: BodySink) => pipeChunksTo(body, sink, 64 * 1024)],
+  ] as const;
+  for (const [name, feed] of feeds) {
+    it(`${name}: a stream that closes before its end fails with ERR_STREAM_PREMATURE_CLOSE, listeners gone`, async () => {
+      const stream = new Readable({ read() {} });
+      stream.push(Buffer.alloc(100, 7));
+      const seen: Buffer[] = [];
+      const feeding = feed(stream, (piece) => {
+        seen.push(Buffer.from(piece));
+        return undefined;
+      });
+      setTimeout(() => stream.destroy(), 5);
+      await assert.rejects(feeding, { code: 'ERR_STREAM_PREMATURE_CLOSE' });
+      assert.deepEqual(seen, [Buffer.alloc(100, 7)]);
+      for (const event of ['data', 'end', 'error', 'close'])
+        assert.equal(stream.listenerCount(event), 0, `a '${event}' listener left`);
+    });
+
+    it(`${name}: a stream error ends the feed with that error once the sink's promise settled`, async () => {
+      const stream = new Readable({ read() {} });
+      stream.push(Buffer.alloc(10));
+      const failure = new Error('reset');
+      let pending = 0;
+      const feeding = feed(stream, () => {
+        pending++;
+        return sleep(20).then(() => {
+          pending--;
+        });
+      });
+      setTimeout(() => stream.destroy(failure), 5);
+      await assert.rejects(feeding, (err) => err === failure);
+      assert.equal(pending, 0, 'settled before the sink was done');
+    });
+
+    it(`${name}: a sink that throws ends the feed with its error, the stream destroyed`, async () => {
+      const stream = burst(randomBytes(512 * 1024));
+      const failure = new Error('bad piece');
+      let calls = 0;
+      await assert.rejects(
+        feed(stream, () => {
+          calls++;
+          throw failure;
+        }),
+        (err) => err === failure,
+      );
+      assert.equal(calls, 1, 'the sink was called again after it threw');
+      assert.equal(stream.destroyed, true);
+    });
+
+    it(`${name}: an ended stream settles with every byte in order, listeners gone`, async () => {
+      const data = randomBytes(700 * 1024 + 3);
+      const stream = burst(data);
+      const got: Buffer[] = [];
+      await feed(stream, (piece) => {
+        got.push(Buffer.from(piece));
+        return got.length % 2 ? sleep(1) : undefined;
+      });
+      assert.ok(Buffer.concat(got).equals(data));
+      for (const event of ['data', 'end', 'error', 'close'])
+        assert.equal(stream.listenerCount(event), 0, `a '${event}' listener left`);
+    });
+  }
 
   it('feedSink: an abort destroys the source and rejects with the reason', async () => {
     const source = new Readable({ read() {} });

@@ -25,7 +25,14 @@ import type {
   UploadChunkOptions,
 } from '../registry-storage.js';
 import { SessionUploads } from '../session-uploads.js';
-import { RegistryStorageError } from '../storage-error.js';
+import {
+  blobReferenced,
+  blobTooLarge,
+  digestInvalid,
+  manifestBlobsUnknown,
+  manifestReferenced,
+  RegistryStorageError,
+} from '../storage-error.js';
 import { blobKey, S3Blob } from './s3-blob.js';
 import { s3ClientFromEnvironment } from './s3-client.js';
 import { collectS3Garbage } from './s3-gc.js';
@@ -268,7 +275,7 @@ export class S3Storage extends SessionUploads implements RegistryStorage {
         keepingSink(async (piece) => {
           total += piece.length;
           if (cap !== undefined && total > cap) {
-            throw new RegistryStorageError('too-large', `blob exceeds the limit of ${cap} bytes`);
+            throw blobTooLarge(cap);
           }
           if (size !== undefined && total > size) {
             throw new RegistryStorageError('range', `blob longer than its ${size} bytes`);
@@ -288,10 +295,7 @@ export class S3Storage extends SessionUploads implements RegistryStorage {
       );
       const actual = hash.digest('hex');
       if (actual !== hex) {
-        throw new RegistryStorageError(
-          'digest-invalid',
-          `uploaded bytes hash to ${algorithm}:${actual}, not ${digest}`,
-        );
+        throw digestInvalid(digest, algorithm, actual);
       }
       // From here on the write relies on the bucket: not while a collection runs.
       const checked = await this.fence.waitForCollection(signal);
@@ -341,10 +345,7 @@ export class S3Storage extends SessionUploads implements RegistryStorage {
     options: BackendCallOptions = {},
   ): Promise<boolean> {
     if ((await this.tagged(name, options.signal)).has(digest)) {
-      throw new RegistryStorageError(
-        'referenced',
-        `blob ${digest} is part of an image tagged in ${name}; delete that tag first`,
-      );
+      throw blobReferenced(name, digest);
     }
     return this.records.unlinkBlob(name, digest, options.signal);
   }
@@ -395,11 +396,7 @@ export class S3Storage extends SessionUploads implements RegistryStorage {
     );
     const missing = requires.filter((_, i) => !present[i]).map((r) => r.digest);
     if (missing.length > 0) {
-      throw new RegistryStorageError(
-        'manifest-blob-unknown',
-        `manifest references content unknown to ${name}: ${missing.join(', ')}`,
-        { digests: missing },
-      );
+      throw manifestBlobsUnknown(name, missing);
     }
     const key = blobKey(descriptor.digest);
     if ((await this.objects.head(key, signal))?.size !== manifest.bytes.length) {
@@ -425,10 +422,7 @@ export class S3Storage extends SessionUploads implements RegistryStorage {
     const tags = await this.records.tags(name, signal);
     const tagged = [...tags].filter(([, d]) => d.digest === digest).map(([t]) => t);
     if (tagged.length === 0 && (await this.tagged(name, signal, tags)).has(digest)) {
-      throw new RegistryStorageError(
-        'referenced',
-        `manifest ${digest} is part of an index tagged in ${name}; delete that first`,
-      );
+      throw manifestReferenced(name, digest);
     }
     const recorded = await this.records.deleteManifest(name, digest, signal);
     for (const tag of tagged) await this.records.deleteTag(name, tag, signal);

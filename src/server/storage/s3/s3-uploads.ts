@@ -4,7 +4,14 @@ import { createSHA256, type IHasher } from 'hash-wasm';
 import { createDigester, parseDigest } from '../../../digest/index.js';
 import { feedSink } from '../../../transport/body-sink.js';
 import type { UploadChunkOptions, UploadState } from '../registry-storage.js';
-import { RegistryStorageError, uploadUnknown } from '../storage-error.js';
+import {
+  blobTooLarge,
+  chunkOutOfOrder,
+  chunkTooLong,
+  digestInvalid,
+  uploadBusy,
+  uploadUnknown,
+} from '../storage-error.js';
 import type { S3Objects } from './s3-objects.js';
 import {
   abortMultipart,
@@ -136,7 +143,8 @@ export class S3Uploads {
       const done = await this.ingest(id, record, chunk, options, true);
       const dispose = () => this.remove(id, done.next);
       try {
-        let actual = done.sha256;
+        // A final ingest always hashes: only a chunk's ingest leaves sha256 unset.
+        let actual = done.sha256 as string;
         if (algorithm !== 'sha256') {
           const hash = createDigester(algorithm);
           if (done.bytes) hash.update(done.bytes);
@@ -149,10 +157,7 @@ export class S3Uploads {
           actual = hash.digest('hex');
         }
         if (actual !== hex) {
-          throw new RegistryStorageError(
-            'digest-invalid',
-            `uploaded bytes hash to ${algorithm}:${actual}, not ${digest}`,
-          );
+          throw digestInvalid(digest, algorithm, actual);
         }
       } catch (err) {
         await dispose();
@@ -201,17 +206,11 @@ export class S3Uploads {
     if (!record) throw uploadUnknown(id);
     if (this.writing.has(id)) {
       chunk?.resume();
-      throw new RegistryStorageError('busy', `blob upload ${id} is being written`, {
-        offset: record.offset,
-      });
+      throw uploadBusy(id, record.offset);
     }
     if (options.start !== undefined && options.start !== record.offset) {
       chunk?.resume(); // discard it: nothing of an out-of-order chunk is kept
-      throw new RegistryStorageError(
-        'range',
-        `chunk starts at ${options.start}, upload ${id} is at ${record.offset}`,
-        { offset: record.offset },
-      );
+      throw chunkOutOfOrder(id, options.start, record.offset);
     }
     this.writing.add(id);
     try {
@@ -266,16 +265,10 @@ export class S3Uploads {
         keepingSink(async (piece) => {
           const end = offset + piece.length;
           if (cap !== undefined && end > cap) {
-            throw new RegistryStorageError('too-large', `blob exceeds the limit of ${cap} bytes`);
+            throw blobTooLarge(cap);
           }
           if (options.length !== undefined && end - record.offset > options.length) {
-            throw new RegistryStorageError(
-              'range',
-              `chunk longer than its ${options.length} bytes`,
-              {
-                offset: record.offset,
-              },
-            );
+            throw chunkTooLong(options.length, record.offset);
           }
           hasher.update(piece);
           buffered.push(piece);
