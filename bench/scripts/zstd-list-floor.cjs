@@ -149,6 +149,8 @@ function listLayer(res, done) {
       while (k < queue.length && n < 1 << 20) n += queue[k++].length;
       const data = k === 1 ? queue[0] : Buffer.concat(queue.slice(0, k), n);
       queue.splice(0, k);
+      queued -= n;
+      if (queued <= 4 << 20 && res.isPaused()) res.resume();
       input = data;
       used = 0;
     }
@@ -168,8 +170,13 @@ function listLayer(res, done) {
       step();
     });
   };
+  // At most ~4 MiB read ahead of the decoder: the rest waits in the socket (fewer fresh
+  // pages than holding the whole blob in Node's chunks).
+  let queued = 0;
   res.on('data', (chunk) => {
     queue.push(chunk);
+    queued += chunk.length;
+    if (queued > 4 << 20) res.pause();
     step();
   });
   res.on('end', () => {
