@@ -75,7 +75,7 @@ function unpackRows(ctx: CaseContext) {
 export const zstdImage: BenchCase = {
   id: 'zstd',
   title: 'the zstd image: list every file (remote) and unpack',
-  peer: 'skopeo copy + tar --zstd -tvf (list); GNU tar --zstd -xf of the layer (unpack floor)',
+  peer: 'skopeo copy + tar --zstd -tvf (list); a plain Node listing (list floor, reported); GNU tar --zstd -xf of the layer (unpack floor)',
   target: 'list ≤ 0.5× skopeo + tar (as gzip); unpack reported',
   variants: ALL_VARIANTS.filter((v) => v.env === 'user'),
   needs: [NAME],
