@@ -120,11 +120,17 @@ if (deferredCa && process.env.NODE_EXTRA_CA_CERTS === undefined) {
   process.env.NODE_EXTRA_CA_CERTS = deferredCa;
 }
 
-// launch.sh set MALLOC_ARENA_MAX for this process (glibc has read it by now): the processes
-// ocipeek starts get the environment as the user had it.
+// launch.sh set MALLOC_ARENA_MAX (and, for unpack, malloc's thresholds) for this process
+// (glibc has read them by now): the processes ocipeek starts get the environment as the
+// user had it.
 if (process.env.OCIPEEK_SET_MALLOC_ARENA_MAX) {
   delete process.env.MALLOC_ARENA_MAX;
   delete process.env.OCIPEEK_SET_MALLOC_ARENA_MAX;
+}
+if (process.env.OCIPEEK_SET_MALLOC_THRESHOLDS) {
+  delete process.env.MALLOC_MMAP_THRESHOLD_;
+  delete process.env.MALLOC_TRIM_THRESHOLD_;
+  delete process.env.OCIPEEK_SET_MALLOC_THRESHOLDS;
 }
 
 // The container-image-proxy bin run with node itself (Yarn 2+ does that; launch.sh

@@ -24,15 +24,18 @@ import { WorkerDiskWriter } from './worker-disk-writer.js';
 export const DEFAULT_MAX_LAYER_BYTES = 64 * 1024 ** 3;
 
 /**
- * gzip output pieces of 64 KiB instead of 1 MiB: the tar reader holds a piece while it
- * applies the small files in it, long enough for the piece to be promoted to the old
- * generation, where its memory waits for a full GC; the smaller the piece, the less a
- * held one keeps. App image, tmpfs, peak RSS: 1 MiB 137-158 -> 256 KiB 130-135 MB (fifth
- * session); 256 KiB -> 64 KiB median 119.3k -> 116.4k KiB, minor faults 29.8k -> 23.4k,
- * CPU no higher (seventh session, bench/ANALYSIS.md). Below 128 KiB a piece is also under
- * glibc's initial mmap threshold, so pieces are never mapped and unmapped one by one.
+ * gzip output pieces of 256 KiB. Each piece is a thread-pool round trip, a stream push and
+ * a promise, and a small file whose bytes straddle two pieces is streamed (its own
+ * promises, two writes) instead of written from the piece it is in: with 64 KiB pieces
+ * (~5,000 per app image) that per-piece work was a sixth of the unpack's CPU. App image,
+ * tmpfs, 10 alternating pairs under `chrt -r 1` (bench/ANALYSIS.md, ninth session): wall
+ * 1.71 -> 1.42 s, CPU 2.97 -> 2.44 s. Memory: pieces held while their files are applied
+ * can outlive two scavenges and wait for a full GC (fifth session: 1 MiB pieces peaked at
+ * 137-158 MB); 256 KiB pieces measured ~+5 MB of peak RSS, given back by the writer
+ * thread's smaller batches (`worker-disk-writer.ts`); 512 KiB and 1 MiB pieces were no
+ * faster and +13 / +20 MB.
  */
-const UNPACK_OUTPUT_CHUNK = 64 * 1024;
+const UNPACK_OUTPUT_CHUNK = 256 * 1024;
 
 /** Warnings kept in the result; the rest are only counted (a hostile layer can make many). */
 const MAX_KEPT_WARNINGS = 1000;

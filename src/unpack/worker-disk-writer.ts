@@ -4,19 +4,25 @@ import { reapplyYoungGenerationHold } from '../node/young-generation.js';
 import { encodeName, hasEscapedBytes } from '../tar/name-codec.js';
 import { type DiskOps, type DiskWriter, type FileFinish, Op, ownerIds } from './disk-writer.js';
 
-/** File bytes (and path bytes) gathered before a batch goes to the writer thread. */
-const BATCH_BYTES = 1 << 20;
+/**
+ * File bytes (and path bytes) gathered before a batch goes to the writer thread. 512 KiB
+ * rather than 1 MiB: the batches in flight stay resident (see {@link MAX_IN_FLIGHT}), and
+ * halving them gave back the ~5 MB of peak RSS that unpack's larger gzip pieces cost, at
+ * the same wall and CPU (bench/ANALYSIS.md, ninth session).
+ */
+const BATCH_BYTES = 512 * 1024;
 /** Operation slots (opcodes and arguments) gathered before a batch goes. */
 const BATCH_SLOTS = 4096;
 /** The most slots one call takes (symlink). */
 const MAX_OP_SLOTS = 8;
 /**
  * Batches on their way or being written before the caller is asked to wait. Each is up to
- * 1 MiB of file bytes that stays resident once used (the spare batches are reused), so
- * this bounds the writer's share of unpack's memory: 4 MiB instead of 8. On a loaded
+ * {@link BATCH_BYTES} of file bytes that stays resident once used (the spare batches are
+ * reused), so this bounds the writer's share of unpack's memory (2 MiB). On a loaded
  * machine 8 -> 4 changed the app image's CPU and peak RSS by less than the noise, with
  * fewer minor faults in three series of five (bench/ANALYSIS.md, eighth session); four
- * 1 MiB batches still keep the writer thread busy.
+ * batches of 512 KiB still keep the writer thread busy (ninth session: same wall as four
+ * of 1 MiB).
  */
 const MAX_IN_FLIGHT = 4;
 

@@ -18,6 +18,9 @@ interface Seen {
   deferred?: string;
   arenas?: string;
   arenasSet?: string;
+  mmap?: string;
+  trim?: string;
+  thresholdsSet?: string;
 }
 
 /**
@@ -42,7 +45,9 @@ describe('the sh launcher', () => {
       join(pkgBin, 'ocipeek.js'),
       `process.stdout.write(JSON.stringify({ script: __filename, args: process.argv.slice(2),
         extra: process.env.NODE_EXTRA_CA_CERTS, deferred: process.env.OCIPEEK_DEFERRED_EXTRA_CA_CERTS,
-        arenas: process.env.MALLOC_ARENA_MAX, arenasSet: process.env.OCIPEEK_SET_MALLOC_ARENA_MAX }));\n`,
+        arenas: process.env.MALLOC_ARENA_MAX, arenasSet: process.env.OCIPEEK_SET_MALLOC_ARENA_MAX,
+        mmap: process.env.MALLOC_MMAP_THRESHOLD_, trim: process.env.MALLOC_TRIM_THRESHOLD_,
+        thresholdsSet: process.env.OCIPEEK_SET_MALLOC_THRESHOLDS }));\n`,
     );
     await mkdir(join(tmp.path, 'node_modules', '.bin'));
     await symlink('../ocipeek/dist/bin/ocipeek', join(tmp.path, 'node_modules', '.bin', 'ocipeek'));
@@ -100,6 +105,24 @@ describe('the sh launcher', () => {
     });
     assert.equal(seen.arenas, '4');
     assert.equal(seen.arenasSet, undefined);
+  });
+
+  it('fixes malloc thresholds for unpack only, unless the user set one', async () => {
+    const unset = {
+      MALLOC_MMAP_THRESHOLD_: undefined,
+      MALLOC_TRIM_THRESHOLD_: undefined,
+      OCIPEEK_SET_MALLOC_THRESHOLDS: undefined,
+    };
+    const bin = join(pkgBin, 'ocipeek');
+    const unpack = await launch(bin, ['--store', 's', 'unpack', 'oci:l:app', 'd'], unset);
+    assert.deepEqual([unpack.mmap, unpack.trim, unpack.thresholdsSet], ['1048576', '262144', '1']);
+    const ls = await launch(bin, ['ls', 'oci:l:app', '/'], unset);
+    assert.deepEqual([ls.mmap, ls.trim, ls.thresholdsSet], [undefined, undefined, undefined]);
+    const own = await launch(bin, ['unpack', 'oci:l:app', 'd'], {
+      ...unset,
+      MALLOC_TRIM_THRESHOLD_: '65536',
+    });
+    assert.deepEqual([own.mmap, own.trim, own.thresholdsSet], [undefined, '65536', undefined]);
   });
 
   it('finds ocipeek.js through relative, absolute and chained symlinks', async () => {
