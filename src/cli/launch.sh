@@ -48,7 +48,7 @@ if [ -z "${MALLOC_ARENA_MAX:-}" ]; then
   OCIPEEK_SET_MALLOC_ARENA_MAX=1
   export MALLOC_ARENA_MAX OCIPEEK_SET_MALLOC_ARENA_MAX
 fi
-# unpack's gzip output comes in 256 KiB pieces, above glibc's first mmap threshold: after
+# unpack's gzip output comes in 128 KiB pieces, at glibc's first mmap threshold: after
 # the first is freed glibc raises the threshold, later pieces come from the heap, and the
 # heap keeps what they leave (app image unpack: peak RSS median 127 MB). Fixed thresholds
 # (pieces from the heap, free top memory above 256 KiB given back) took it to 119 MB at the

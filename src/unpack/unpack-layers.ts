@@ -24,18 +24,18 @@ import { WorkerDiskWriter } from './worker-disk-writer.js';
 export const DEFAULT_MAX_LAYER_BYTES = 64 * 1024 ** 3;
 
 /**
- * gzip output pieces of 256 KiB. Each piece is a thread-pool round trip, a stream push and
+ * gzip output pieces of 128 KiB. Each piece is a thread-pool round trip, a stream push and
  * a promise, and a small file whose bytes straddle two pieces is streamed (its own
  * promises, two writes) instead of written from the piece it is in: with 64 KiB pieces
- * (~5,000 per app image) that per-piece work was a sixth of the unpack's CPU. App image,
- * tmpfs, 10 alternating pairs under `chrt -r 1` (bench/ANALYSIS.md, ninth session): wall
- * 1.71 -> 1.42 s, CPU 2.97 -> 2.44 s. Memory: pieces held while their files are applied
- * can outlive two scavenges and wait for a full GC (fifth session: 1 MiB pieces peaked at
- * 137-158 MB); 256 KiB pieces measured ~+5 MB of peak RSS, given back by the writer
- * thread's smaller batches (`worker-disk-writer.ts`); 512 KiB and 1 MiB pieces were no
- * faster and +13 / +20 MB.
+ * (~5,000 per app image) that per-piece work was a sixth of the unpack's CPU. Memory:
+ * pieces held while their files are applied can outlive two scavenges and wait for a full
+ * GC (fifth session: 1 MiB pieces peaked at 137-158 MB). App image, tmpfs, alternating
+ * pairs under `chrt -r 1` (bench/ANALYSIS.md, ninth session): 128 KiB against 64 KiB, wall
+ * 1.52 -> 1.46 s, CPU 2.65 -> 2.50 s, peak RSS median 120 -> 116 MB; 256 KiB was 3 % less
+ * CPU again but its single runs peaked higher (up to 130 MB against the 128 MB bound),
+ * 512 KiB and 1 MiB were no faster and +13 / +20 MB.
  */
-const UNPACK_OUTPUT_CHUNK = 256 * 1024;
+const UNPACK_OUTPUT_CHUNK = 128 * 1024;
 
 /** Warnings kept in the result; the rest are only counted (a hostile layer can make many). */
 const MAX_KEPT_WARNINGS = 1000;
