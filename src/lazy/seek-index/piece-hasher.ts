@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Worker } from 'node:worker_threads';
 import { startWorker } from '../../node/start-worker.js';
+import { packWindow } from './pack-window.js';
 import {
   C,
   CONTROL_SLOTS,
@@ -8,6 +9,9 @@ import {
   type PieceHashReply,
   type PieceHashShared,
   RING_BYTES,
+  WINDOW_FIELDS,
+  WINDOW_KEEP,
+  WINDOW_SLOTS,
 } from './piece-hash-layout.js';
 
 /*
@@ -19,6 +23,11 @@ import {
  * ring (a memcpy is several times cheaper than sha256) and piece ends are published through
  * shared counters, not messages: a layer has tens of thousands of pieces and block
  * boundaries, and a message each would cost more than the hashing saved.
+ *
+ * The checkpoints' windows are packed there too (pack-window.ts): each is the 32 KiB of
+ * output before its checkpoint, which the ring holds anyway, and deflating them was the
+ * largest part of the debian build's main thread after the inflate itself (~190 of 1,470
+ * samples, bench/ANALYSIS.md), on a thread that hashing keeps busy for a fifth of the time.
  */
 
 /** How long the main thread waits for room in the ring before it calls the thread stuck. */
@@ -33,8 +42,18 @@ export interface PieceDigests {
   update(bytes: Uint8Array): void;
   /** A piece ends after the bytes given so far. */
   cut(): void;
-  /** Every piece's digest, in order (the bytes after the last cut belong to none). */
-  finish(): Promise<string[]>;
+  /**
+   * A checkpoint's window is the last `length` bytes given so far (at most 32 KiB, never
+   * more than were given): pack it (pack-window.ts) and give it back, in order, from
+   * {@link PieceDigests.finish}. `bytes` gives them (a copy) for a hasher that does not
+   * keep them.
+   */
+  window(length: number, incompressible: boolean, bytes: () => Uint8Array): void;
+  /**
+   * Every piece's digest and every window packed, in order (the bytes after the last cut
+   * belong to no piece).
+   */
+  finish(): Promise<{ digests: string[]; windows: Uint8Array[] }>;
   /** Release what it holds (also after a failure). */
   close(): void;
 }
@@ -43,6 +62,7 @@ export interface PieceDigests {
 export class InlinePieceHasher implements PieceDigests {
   private hash = createHash('sha256');
   private readonly digests: string[] = [];
+  private readonly windows: Uint8Array[] = [];
 
   update(bytes: Uint8Array): void {
     this.hash.update(bytes);
@@ -53,8 +73,12 @@ export class InlinePieceHasher implements PieceDigests {
     this.hash = createHash('sha256');
   }
 
-  async finish(): Promise<string[]> {
-    return this.digests;
+  window(_length: number, incompressible: boolean, bytes: () => Uint8Array): void {
+    this.windows.push(packWindow(bytes(), incompressible));
+  }
+
+  async finish(): Promise<{ digests: string[]; windows: Uint8Array[] }> {
+    return { digests: this.digests, windows: this.windows };
   }
 
   close(): void {}
@@ -63,29 +87,34 @@ export class InlinePieceHasher implements PieceDigests {
 /**
  * The sha256 digests of consecutive pieces of a stream, computed on a thread of their own:
  * {@link PieceHasher.update} with the bytes, {@link PieceHasher.cut} where a piece ends,
- * {@link PieceHasher.finish} for every piece's digest in order. Call
+ * {@link PieceHasher.window} where a checkpoint's window is to be packed,
+ * {@link PieceHasher.finish} for every piece's digest and window in order. Call
  * {@link PieceHasher.close} when done (also after a failure).
  */
 export class PieceHasher implements PieceDigests {
   private readonly control: Int32Array;
   private readonly ring: Uint8Array;
   private readonly cuts: Int32Array;
+  private readonly windowSlots: Int32Array;
   private readonly worker: Worker;
   private readonly reply: Promise<PieceHashReply>;
   private written = 0;
   /** WRITTEN when the thread was last woken. */
   private wokenAt = 0;
   private cutCount = 0;
+  private windowCount = 0;
 
   constructor() {
     const shared: PieceHashShared = {
       control: new SharedArrayBuffer(CONTROL_SLOTS * 4),
       ring: new SharedArrayBuffer(RING_BYTES),
       cuts: new SharedArrayBuffer(CUT_SLOTS * 4),
+      windows: new SharedArrayBuffer(WINDOW_SLOTS * WINDOW_FIELDS * 4),
     };
     this.control = new Int32Array(shared.control);
     this.ring = new Uint8Array(shared.ring);
     this.cuts = new Int32Array(shared.cuts);
+    this.windowSlots = new Int32Array(shared.windows);
     this.worker = startWorker(import.meta.url, 'piece-hash-worker', shared);
     this.reply = new Promise((resolve) => {
       this.worker.once('message', resolve);
@@ -98,8 +127,12 @@ export class PieceHasher implements PieceDigests {
   update(bytes: Uint8Array): void {
     let from = 0;
     while (from < bytes.length) {
+      // The WINDOW_KEEP bytes before HASHED stay: a window may still be packed from them.
       const free = this.whenRoom(
-        () => RING_BYTES - ((this.written - Atomics.load(this.control, C.HASHED)) >>> 0),
+        () =>
+          RING_BYTES -
+          WINDOW_KEEP -
+          ((this.written - Atomics.load(this.control, C.HASHED)) >>> 0),
       );
       const at = (this.written >>> 0) % RING_BYTES;
       const n = Math.min(bytes.length - from, free, RING_BYTES - at);
@@ -122,13 +155,33 @@ export class PieceHasher implements PieceDigests {
     this.publish();
   }
 
-  /** Every piece's digest, in order (the bytes after the last cut belong to none). */
-  async finish(): Promise<string[]> {
+  /**
+   * A checkpoint's window is the last `length` bytes given so far: the thread packs them
+   * from the ring once it has hashed up to here (`bytes` is not needed).
+   */
+  window(length: number, incompressible: boolean): void {
+    if (!Number.isSafeInteger(length) || length < 0 || length > WINDOW_KEEP) {
+      throw new RangeError(`a window is 0 to ${WINDOW_KEEP} bytes, not ${length}`);
+    }
+    this.whenRoom(
+      () => WINDOW_SLOTS - ((this.windowCount - Atomics.load(this.control, C.PACKED)) >>> 0),
+    );
+    const slot = ((this.windowCount >>> 0) % WINDOW_SLOTS) * WINDOW_FIELDS;
+    this.windowSlots[slot] = this.written;
+    this.windowSlots[slot + 1] = length;
+    this.windowSlots[slot + 2] = incompressible ? 1 : 0;
+    this.windowCount = (this.windowCount + 1) | 0;
+    Atomics.store(this.control, C.WINDOWS, this.windowCount);
+    this.publish();
+  }
+
+  /** Every piece's digest and window, in order (the bytes after the last cut belong to none). */
+  async finish(): Promise<{ digests: string[]; windows: Uint8Array[] }> {
     Atomics.store(this.control, C.DONE, 1);
     this.publish(true);
     const reply = await this.reply;
     if ('error' in reply) throw new Error(`hashing the pieces failed: ${reply.error}`);
-    return reply.digests;
+    return reply;
   }
 
   /** Stop the thread (it ends by itself after {@link PieceHasher.finish}). */
