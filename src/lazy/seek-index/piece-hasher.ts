@@ -130,9 +130,7 @@ export class PieceHasher implements PieceDigests {
       // The WINDOW_KEEP bytes before HASHED stay: a window may still be packed from them.
       const free = this.whenRoom(
         () =>
-          RING_BYTES -
-          WINDOW_KEEP -
-          ((this.written - Atomics.load(this.control, C.HASHED)) >>> 0),
+          RING_BYTES - WINDOW_KEEP - ((this.written - Atomics.load(this.control, C.HASHED)) >>> 0),
       );
       const at = (this.written >>> 0) % RING_BYTES;
       const n = Math.min(bytes.length - from, free, RING_BYTES - at);
