@@ -5,6 +5,7 @@ import { InlinePieceHasher, type PieceDigests, PieceHasher } from './piece-hashe
 import {
   type BlockBoundary,
   BlockInflater,
+  defaultInflateEngine,
   type InflateEngine,
   InflateFailure,
   WINDOW_SIZE,
@@ -115,10 +116,13 @@ export async function buildLayerSeekIndex(
     );
   }
   const spans: OpenSpan[] = [];
-  const hasher: PieceDigests =
-    (options.hashOnThread ?? layer.size >= THREAD_HASHING_FROM)
-      ? new PieceHasher()
-      : new InlinePieceHasher();
+  const onThread = options.hashOnThread ?? layer.size >= THREAD_HASHING_FROM;
+  // With a hashing thread, the members' CRC-32s are computed there, off the main thread,
+  // and zlib leaves them out (libz's inflateValidate; pako cannot).
+  const crcOnThread = onThread && (options.engine ?? defaultInflateEngine()) === 'libz';
+  const hasher: PieceDigests = onThread ? new PieceHasher(crcOnThread) : new InlinePieceHasher();
+  /** Each member's CRC-32 from its trailer, where the inflater did not check it. */
+  const trailerCrcs: number[] = [];
   /** Every piece cut, in order: their digests are filled in when the hasher is done. */
   const cut: SeekPiece[] = [];
   /** Every record whose window the hasher packs, in order: filled in when it is done. */
@@ -164,7 +168,7 @@ export async function buildLayerSeekIndex(
   };
   const newInflater = () =>
     new BlockInflater(
-      { wrapper: 'gzip', engine: options.engine },
+      { wrapper: 'gzip', engine: options.engine, check: !crcOnThread },
       (output) => {
         hasher.update(output);
         pending.push(output);
@@ -187,6 +191,24 @@ export async function buildLayerSeekIndex(
   let consumed = 0;
   let deflateEnd = 0;
   let padding = false;
+  /** The last 8 input bytes used: a member's trailer once it ended. */
+  const tail = Buffer.alloc(8);
+  const keepTail = (used: Uint8Array) => {
+    if (used.length >= 8) tail.set(used.subarray(used.length - 8));
+    else {
+      tail.copyWithin(0, used.length);
+      tail.set(used, 8 - used.length);
+    }
+  };
+  /** A member ended: check its trailer where zlib did not (its CRC-32 once hashed). */
+  const checkTrailer = () => {
+    if (inflater.checked) return;
+    if (tail.readUInt32LE(4) !== inflater.produced >>> 0) {
+      throw new DecompressionError('gzip', `layer ${layer.digest}: incorrect length check`);
+    }
+    trailerCrcs.push(tail.readUInt32LE(0));
+    hasher.memberEnd();
+  };
   const write = (bytes: Uint8Array): number => {
     try {
       return inflater.write(bytes);
@@ -236,8 +258,10 @@ export async function buildLayerSeekIndex(
         }
         const used = write(rest);
         consumed += used;
+        if (!inflater.checked) keepTail(rest.subarray(0, used));
         rest = rest.subarray(used);
         if (inflater.done) {
+          checkTrailer();
           deflateEnd = consumed - 8;
           closeMember(deflateEnd * 8, memberOut + inflater.produced);
         }
@@ -257,7 +281,12 @@ export async function buildLayerSeekIndex(
     await scanTarEntries(uncompressed(), (e) => entries.push({ ...e }), {
       signal: options.signal,
     });
-    const { digests, windows } = await hasher.finish();
+    const { digests, windows, members } = await hasher.finish();
+    for (const [i, crc] of trailerCrcs.entries()) {
+      if (members[i] !== crc) {
+        throw new DecompressionError('gzip', `layer ${layer.digest}: incorrect data check`);
+      }
+    }
     if (digests.length !== cut.length || windows.length !== windowed.length) {
       throw new Error(
         `${digests.length} piece digests for ${cut.length} pieces, ${windows.length} windows for ${windowed.length}`,

@@ -12,10 +12,13 @@ export const CUT_SLOTS = 4096;
 /** Window requests in flight, at most (a layer has one per checkpoint: a few hundred). */
 export const WINDOW_SLOTS = 256;
 /**
- * Int32 fields of a window request: where it ends (the WRITTEN count), its length, and 1
- * when it is to be stored rather than deflated (see pack-window.ts).
+ * Int32 fields of a window request: where it ends (the WRITTEN count), its length, and its
+ * {@link WindowKind}. A gzip member's end goes through the same ring (it is as rare).
  */
 export const WINDOW_FIELDS = 3;
+
+/** What a window request asks: a window deflated or stored (pack-window.ts), or a member's end. */
+export const WindowKind = { DEFLATED: 0, STORED: 1, MEMBER_END: 2 } as const;
 /**
  * The bytes the thread keeps behind what it hashed (the main thread never writes over
  * them): a window is the 32 KiB of output before its checkpoint, packed once the thread
@@ -57,10 +60,14 @@ export interface PieceHashShared {
   cuts: SharedArrayBuffer;
   /** The window requests, {@link WINDOW_FIELDS} Int32 each. */
   windows: SharedArrayBuffer;
+  /** Whether the thread computes each gzip member's CRC-32 (see PieceHasher). */
+  crc: boolean;
 }
 
 /**
- * The thread's one reply: every piece's sha256 and every window packed (pack-window.ts),
- * each in order, or what went wrong.
+ * The thread's one reply: every piece's sha256, every window packed (pack-window.ts) and
+ * every member's CRC-32 (when asked), each in order, or what went wrong.
  */
-export type PieceHashReply = { digests: string[]; windows: Uint8Array[] } | { error: string };
+export type PieceHashReply =
+  | { digests: string[]; windows: Uint8Array[]; members: number[] }
+  | { error: string };

@@ -6,6 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import { parentPort, workerData } from 'node:worker_threads';
+import { crc32 } from 'node:zlib';
 import { packWindow } from './pack-window.js';
 import {
   C,
@@ -15,6 +16,7 @@ import {
   RING_BYTES,
   WINDOW_FIELDS,
   WINDOW_SLOTS,
+  WindowKind,
 } from './piece-hash-layout.js';
 
 const shared = workerData as PieceHashShared;
@@ -36,6 +38,8 @@ function ringBytesBefore(end: number, length: number): Uint8Array {
 function run(): PieceHashReply {
   const digests: string[] = [];
   const windows: Uint8Array[] = [];
+  const members: number[] = [];
+  let crc = 0;
   let hash = createHash('sha256');
   let hashed = 0;
   let cutsSeen = 0;
@@ -59,13 +63,21 @@ function run(): PieceHashReply {
         // Up to the stop, never across the ring's end.
         const from = (hashed >>> 0) % RING_BYTES;
         const n = Math.min((stop - hashed) >>> 0, RING_BYTES - from);
-        hash.update(ring.subarray(from, from + n));
+        const bytes = ring.subarray(from, from + n);
+        hash.update(bytes);
+        if (shared.crc) crc = crc32(bytes, crc);
         hashed = (hashed + n) | 0;
         Atomics.store(control, C.HASHED, hashed);
       } else if (windowsSeen !== asked && nextWindow === hashed) {
-        // The main thread keeps the WINDOW_KEEP bytes before HASHED: these are whole.
-        const length = windowSlots[slot + 1]!;
-        windows.push(packWindow(ringBytesBefore(hashed, length), windowSlots[slot + 2] === 1));
+        const kind = windowSlots[slot + 2]!;
+        if (kind === WindowKind.MEMBER_END) {
+          members.push(crc);
+          crc = 0;
+        } else {
+          // The main thread keeps the WINDOW_KEEP bytes before HASHED: these are whole.
+          const length = windowSlots[slot + 1]!;
+          windows.push(packWindow(ringBytesBefore(hashed, length), kind === WindowKind.STORED));
+        }
         windowsSeen = (windowsSeen + 1) | 0;
         Atomics.store(control, C.PACKED, windowsSeen);
       } else {
@@ -85,7 +97,7 @@ function run(): PieceHashReply {
       ) {
         continue;
       }
-      return { digests, windows };
+      return { digests, windows, members };
     }
     if (progressed) continue;
     // See the main side (PieceHasher.publish): SLEEPING is set before waiting, so a

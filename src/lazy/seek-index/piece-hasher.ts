@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Worker } from 'node:worker_threads';
+import { crc32 } from 'node:zlib';
 import { startWorker } from '../../node/start-worker.js';
 import { packWindow } from './pack-window.js';
 import {
@@ -12,6 +13,7 @@ import {
   WINDOW_FIELDS,
   WINDOW_KEEP,
   WINDOW_SLOTS,
+  WindowKind,
 } from './piece-hash-layout.js';
 
 /*
@@ -28,6 +30,9 @@ import {
  * output before its checkpoint, which the ring holds anyway, and deflating them was the
  * largest part of the debian build's main thread after the inflate itself (~190 of 1,470
  * samples, bench/ANALYSIS.md), on a thread that hashing keeps busy for a fifth of the time.
+ * So are the gzip members' CRC-32s when asked (`crc`): zlib computes them as it inflates,
+ * on the main thread, 8-15% of its samples (the most on the 1 GiB layer); the builder
+ * then has zlib leave them out and compares these with the trailers.
  */
 
 /** How long the main thread waits for room in the ring before it calls the thread stuck. */
@@ -50,12 +55,25 @@ export interface PieceDigests {
    */
   window(length: number, incompressible: boolean, bytes: () => Uint8Array): void;
   /**
-   * Every piece's digest and every window packed, in order (the bytes after the last cut
-   * belong to no piece).
+   * A gzip member's output ends after the bytes given so far: with `crc` asked, its CRC-32
+   * (of the bytes since the last member's end) is given back from
+   * {@link PieceDigests.finish}.
    */
-  finish(): Promise<{ digests: string[]; windows: Uint8Array[] }>;
+  memberEnd(): void;
+  /**
+   * Every piece's digest, every window packed and every member's CRC-32 (with `crc`), in
+   * order (the bytes after the last cut belong to no piece).
+   */
+  finish(): Promise<PiecesDone>;
   /** Release what it holds (also after a failure). */
   close(): void;
+}
+
+/** What {@link PieceDigests.finish} gives: digests, windows and member CRC-32s, each in order. */
+export interface PiecesDone {
+  digests: string[];
+  windows: Uint8Array[];
+  members: number[];
 }
 
 /** {@link PieceDigests} on the calling thread: for small layers, where a thread costs more. */
@@ -63,9 +81,20 @@ export class InlinePieceHasher implements PieceDigests {
   private hash = createHash('sha256');
   private readonly digests: string[] = [];
   private readonly windows: Uint8Array[] = [];
+  private readonly members: number[] = [];
+  private memberCrc = 0;
+
+  /** `crc`: compute each member's CRC-32 ({@link PieceDigests.memberEnd}). */
+  constructor(private readonly crc = false) {}
 
   update(bytes: Uint8Array): void {
     this.hash.update(bytes);
+    if (this.crc) this.memberCrc = crc32(bytes, this.memberCrc);
+  }
+
+  memberEnd(): void {
+    this.members.push(this.memberCrc);
+    this.memberCrc = 0;
   }
 
   cut(): void {
@@ -77,8 +106,8 @@ export class InlinePieceHasher implements PieceDigests {
     this.windows.push(packWindow(bytes(), incompressible));
   }
 
-  async finish(): Promise<{ digests: string[]; windows: Uint8Array[] }> {
-    return { digests: this.digests, windows: this.windows };
+  async finish(): Promise<PiecesDone> {
+    return { digests: this.digests, windows: this.windows, members: this.members };
   }
 
   close(): void {}
@@ -104,8 +133,10 @@ export class PieceHasher implements PieceDigests {
   private cutCount = 0;
   private windowCount = 0;
 
-  constructor() {
+  /** `crc`: compute each member's CRC-32 ({@link PieceDigests.memberEnd}), on the thread. */
+  constructor(crc = false) {
     const shared: PieceHashShared = {
+      crc,
       control: new SharedArrayBuffer(CONTROL_SLOTS * 4),
       ring: new SharedArrayBuffer(RING_BYTES),
       cuts: new SharedArrayBuffer(CUT_SLOTS * 4),
@@ -161,20 +192,30 @@ export class PieceHasher implements PieceDigests {
     if (!Number.isSafeInteger(length) || length < 0 || length > WINDOW_KEEP) {
       throw new RangeError(`a window is 0 to ${WINDOW_KEEP} bytes, not ${length}`);
     }
+    this.request(length, incompressible ? WindowKind.STORED : WindowKind.DEFLATED);
+  }
+
+  /** A member's output ends here: the thread gives its CRC-32 (when asked) at the end. */
+  memberEnd(): void {
+    this.request(0, WindowKind.MEMBER_END);
+  }
+
+  /** Put a request into the ring of window requests (waiting for a free slot). */
+  private request(length: number, kind: number): void {
     this.whenRoom(
       () => WINDOW_SLOTS - ((this.windowCount - Atomics.load(this.control, C.PACKED)) >>> 0),
     );
     const slot = ((this.windowCount >>> 0) % WINDOW_SLOTS) * WINDOW_FIELDS;
     this.windowSlots[slot] = this.written;
     this.windowSlots[slot + 1] = length;
-    this.windowSlots[slot + 2] = incompressible ? 1 : 0;
+    this.windowSlots[slot + 2] = kind;
     this.windowCount = (this.windowCount + 1) | 0;
     Atomics.store(this.control, C.WINDOWS, this.windowCount);
     this.publish();
   }
 
   /** Every piece's digest and window, in order (the bytes after the last cut belong to none). */
-  async finish(): Promise<{ digests: string[]; windows: Uint8Array[] }> {
+  async finish(): Promise<PiecesDone> {
     Atomics.store(this.control, C.DONE, 1);
     this.publish(true);
     const reply = await this.reply;
