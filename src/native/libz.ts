@@ -52,6 +52,7 @@ interface Bound {
   inflate: (strm: Pointer, flush: number) => number;
   inflateEnd: (strm: Pointer) => number;
   inflatePrime: (strm: Pointer, bits: number, value: number) => number;
+  inflateValidate: (strm: Pointer, check: number) => number;
   inflateSetDictionary: (strm: Pointer, dict: Uint8Array, length: number) => number;
   /** The C string a pointer at `offset` of the z_stream points to. */
   stringAt: (strm: Pointer, offset: number) => string;
@@ -99,6 +100,7 @@ function libz(): Bound {
     inflate: lib.func('int inflate(void *strm, int flush)'),
     inflateEnd: lib.func('int inflateEnd(void *strm)'),
     inflatePrime: lib.func('int inflatePrime(void *strm, int bits, int value)'),
+    inflateValidate: lib.func('int inflateValidate(void *strm, int check)'),
     inflateSetDictionary: lib.func(
       'int inflateSetDictionary(void *strm, const uint8_t *dictionary, unsigned int dictLength)',
     ),
@@ -178,6 +180,14 @@ export class LibzStream {
 
   setDictionary(dictionary: Uint8Array): number {
     return this.z.inflateSetDictionary(this.strm.pointer, dictionary, dictionary.length);
+  }
+
+  /**
+   * zlib's inflateValidate: with `check` false, a gzip member's CRC-32 is neither computed
+   * nor compared with its trailer, nor its length (the caller checks both).
+   */
+  validate(check: boolean): number {
+    return this.z.inflateValidate(this.strm.pointer, check ? 1 : 0);
   }
 
   /**

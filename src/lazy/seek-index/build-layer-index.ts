@@ -1,4 +1,3 @@
-import { deflateRawSync } from 'node:zlib';
 import { digestOf } from '../../digest/index.js';
 import { DecompressionError, InvalidArgumentError } from '../../errors/index.js';
 import { scanTarEntries, type TarEntry } from '../../tar/index.js';
@@ -6,8 +5,10 @@ import { InlinePieceHasher, type PieceDigests, PieceHasher } from './piece-hashe
 import {
   type BlockBoundary,
   BlockInflater,
+  defaultInflateEngine,
   type InflateEngine,
   InflateFailure,
+  WINDOW_SIZE,
 } from './raw-inflate.js';
 import {
   DEFAULT_PIECE,
@@ -77,26 +78,6 @@ export function defaultCompressedSpan(layerSize: number): number {
   return Math.max(128 * 1024, Math.ceil(layerSize / 200));
 }
 
-/**
- * A window as the records hold it: raw deflate. Level 1: windows are a few per layer read
- * but many per build, where level 6 cost a tenth of the CPU for 3% smaller records. Where
- * the span before it did not compress (`incompressible`: its deflate data is at least 90%
- * of its output, as a layer of random or already compressed bytes), deflating the window
- * would cost the most CPU of all (zlib looks for matches in vain, ~30 MB/s) to save
- * nothing, so it is one stored block (RFC 1951 3.2.4), which every inflate reads the same.
- */
-function packWindow(window: Uint8Array, incompressible: boolean): Buffer {
-  if (window.length === 0) return Buffer.alloc(0);
-  if (!incompressible) return deflateRawSync(window, { level: 1 });
-  const n = window.length; // at most 32 KiB, one stored block holds up to 64 KiB - 1
-  const stored = Buffer.allocUnsafe(5 + n);
-  stored[0] = 1; // BFINAL, BTYPE 00 (stored), padded to the byte
-  stored.writeUInt16LE(n, 1);
-  stored.writeUInt16LE(~n & 0xffff, 3);
-  stored.set(window, 5);
-  return stored;
-}
-
 interface OpenSpan {
   bit: number;
   out: number;
@@ -135,12 +116,17 @@ export async function buildLayerSeekIndex(
     );
   }
   const spans: OpenSpan[] = [];
-  const hasher: PieceDigests =
-    (options.hashOnThread ?? layer.size >= THREAD_HASHING_FROM)
-      ? new PieceHasher()
-      : new InlinePieceHasher();
+  const onThread = options.hashOnThread ?? layer.size >= THREAD_HASHING_FROM;
+  // With a hashing thread, the members' CRC-32s are computed there, off the main thread,
+  // and zlib leaves them out (libz's inflateValidate; pako cannot).
+  const crcOnThread = onThread && (options.engine ?? defaultInflateEngine()) === 'libz';
+  const hasher: PieceDigests = onThread ? new PieceHasher(crcOnThread) : new InlinePieceHasher();
+  /** Each member's CRC-32 from its trailer, where the inflater did not check it. */
+  const trailerCrcs: number[] = [];
   /** Every piece cut, in order: their digests are filled in when the hasher is done. */
   const cut: SeekPiece[] = [];
+  /** Every record whose window the hasher packs, in order: filled in when it is done. */
+  const windowed: SpanRecord[] = [];
   let pieceEnd = { bit: 0, out: 0 };
   let pending: Uint8Array[] = [];
   const endPiece = (bit: number, out: number) => {
@@ -167,14 +153,14 @@ export async function buildLayerSeekIndex(
     if (last && at.out === pieceEnd.out) return;
     if (!last || at.out - last.out >= span || at.bit - last.bit >= compressedSpan * 8) {
       if (last) endPiece(at.bit, at.out);
-      const w = window();
       const incompressible =
         last !== undefined && at.bit - last.bit >= (at.out - last.out) * 8 * 0.9;
-      spans.push({
-        bit: at.bit,
-        out: at.out,
-        record: { window: packWindow(w, incompressible), pieces: [] },
-      });
+      // The window is the member's last 32 KiB of output, the last bytes the hasher was
+      // given (the inflater hands on its output before each boundary): the hasher packs it.
+      const record: SpanRecord = { window: Buffer.alloc(0), pieces: [] };
+      hasher.window(Math.min(WINDOW_SIZE, rel.out), incompressible, window);
+      windowed.push(record);
+      spans.push({ bit: at.bit, out: at.out, record });
       pieceEnd = at;
     } else if (at.out - pieceEnd.out >= piece) {
       endPiece(at.bit, at.out);
@@ -182,7 +168,7 @@ export async function buildLayerSeekIndex(
   };
   const newInflater = () =>
     new BlockInflater(
-      { wrapper: 'gzip', engine: options.engine },
+      { wrapper: 'gzip', engine: options.engine, check: !crcOnThread },
       (output) => {
         hasher.update(output);
         pending.push(output);
@@ -205,6 +191,24 @@ export async function buildLayerSeekIndex(
   let consumed = 0;
   let deflateEnd = 0;
   let padding = false;
+  /** The last 8 input bytes used: a member's trailer once it ended. */
+  const tail = Buffer.alloc(8);
+  const keepTail = (used: Uint8Array) => {
+    if (used.length >= 8) tail.set(used.subarray(used.length - 8));
+    else {
+      tail.copyWithin(0, used.length);
+      tail.set(used, 8 - used.length);
+    }
+  };
+  /** A member ended: check its trailer where zlib did not (its CRC-32 once hashed). */
+  const checkTrailer = () => {
+    if (inflater.checked) return;
+    if (tail.readUInt32LE(4) !== inflater.produced >>> 0) {
+      throw new DecompressionError('gzip', `layer ${layer.digest}: incorrect length check`);
+    }
+    trailerCrcs.push(tail.readUInt32LE(0));
+    hasher.memberEnd();
+  };
   const write = (bytes: Uint8Array): number => {
     try {
       return inflater.write(bytes);
@@ -254,8 +258,10 @@ export async function buildLayerSeekIndex(
         }
         const used = write(rest);
         consumed += used;
+        if (!inflater.checked) keepTail(rest.subarray(0, used));
         rest = rest.subarray(used);
         if (inflater.done) {
+          checkTrailer();
           deflateEnd = consumed - 8;
           closeMember(deflateEnd * 8, memberOut + inflater.produced);
         }
@@ -275,11 +281,22 @@ export async function buildLayerSeekIndex(
     await scanTarEntries(uncompressed(), (e) => entries.push({ ...e }), {
       signal: options.signal,
     });
-    const digests = await hasher.finish();
-    if (digests.length !== cut.length) {
-      throw new Error(`${digests.length} piece digests for ${cut.length} pieces`);
+    const { digests, windows, members } = await hasher.finish();
+    for (const [i, crc] of trailerCrcs.entries()) {
+      if (members[i] !== crc) {
+        throw new DecompressionError('gzip', `layer ${layer.digest}: incorrect data check`);
+      }
+    }
+    if (digests.length !== cut.length || windows.length !== windowed.length) {
+      throw new Error(
+        `${digests.length} piece digests for ${cut.length} pieces, ${windows.length} windows for ${windowed.length}`,
+      );
     }
     for (const [i, p] of cut.entries()) p.digest = digests[i]!;
+    for (const [i, r] of windowed.entries()) {
+      const w = windows[i]!;
+      r.window = Buffer.from(w.buffer, w.byteOffset, w.length);
+    }
   } finally {
     inflater.close();
     hasher.close();

@@ -1,43 +1,85 @@
 /**
  * Hashing thread of {@link PieceHasher}: hashes the output the main thread copies into the
- * shared ring, cut where the main thread says a piece ends, and replies with the digests
- * once the main thread is done. One layer per thread.
+ * shared ring, cut where the main thread says a piece ends, packs the checkpoints' windows
+ * from the same ring where the main thread asks for them, and replies with the digests and
+ * windows once the main thread is done. One layer per thread.
  */
 import { createHash } from 'node:crypto';
 import { parentPort, workerData } from 'node:worker_threads';
+import { crc32 } from 'node:zlib';
+import { packWindow } from './pack-window.js';
 import {
   C,
   CUT_SLOTS,
   type PieceHashReply,
   type PieceHashShared,
   RING_BYTES,
+  WINDOW_FIELDS,
+  WINDOW_SLOTS,
+  WindowKind,
 } from './piece-hash-layout.js';
 
 const shared = workerData as PieceHashShared;
 const control = new Int32Array(shared.control);
 const ring = new Uint8Array(shared.ring);
 const cuts = new Int32Array(shared.cuts);
+const windowSlots = new Int32Array(shared.windows);
 
-function run(): string[] {
+/** The `length` ring bytes before WRITTEN count `end` (copied when they wrap). */
+function ringBytesBefore(end: number, length: number): Uint8Array {
+  const to = (end >>> 0) % RING_BYTES;
+  if (to >= length) return ring.subarray(to - length, to);
+  const w = new Uint8Array(length);
+  w.set(ring.subarray(RING_BYTES - (length - to)), 0);
+  w.set(ring.subarray(0, to), length - to);
+  return w;
+}
+
+function run(): PieceHashReply {
   const digests: string[] = [];
+  const windows: Uint8Array[] = [];
+  const members: number[] = [];
+  let crc = 0;
   let hash = createHash('sha256');
   let hashed = 0;
   let cutsSeen = 0;
+  let windowsSeen = 0;
   for (;;) {
     const seq = Atomics.load(control, C.SEQ);
     const done = Atomics.load(control, C.DONE) === 1;
-    const written = Atomics.load(control, C.WRITTEN);
+    // Piece ends and windows before WRITTEN: the main thread publishes each after the bytes
+    // before it, so every one seen here lies at or before the WRITTEN read after it.
     const published = Atomics.load(control, C.CUTS);
+    const asked = Atomics.load(control, C.WINDOWS);
+    const written = Atomics.load(control, C.WRITTEN);
     let progressed = false;
-    while (hashed !== written || cutsSeen !== published) {
+    while (hashed !== written || cutsSeen !== published || windowsSeen !== asked) {
       const nextCut = cutsSeen !== published ? cuts[cutsSeen % CUT_SLOTS]! : written;
-      if (hashed !== nextCut) {
-        // Up to the cut or what is written, never across the ring's end.
+      const slot = (windowsSeen % WINDOW_SLOTS) * WINDOW_FIELDS;
+      const nextWindow = windowsSeen !== asked ? windowSlots[slot]! : written;
+      // Stop at whichever comes first in the stream (offsets compared from `hashed`).
+      const stop = (nextCut - hashed) >>> 0 <= (nextWindow - hashed) >>> 0 ? nextCut : nextWindow;
+      if (hashed !== stop) {
+        // Up to the stop, never across the ring's end.
         const from = (hashed >>> 0) % RING_BYTES;
-        const n = Math.min((nextCut - hashed) >>> 0, RING_BYTES - from);
-        hash.update(ring.subarray(from, from + n));
+        const n = Math.min((stop - hashed) >>> 0, RING_BYTES - from);
+        const bytes = ring.subarray(from, from + n);
+        hash.update(bytes);
+        if (shared.crc) crc = crc32(bytes, crc);
         hashed = (hashed + n) | 0;
         Atomics.store(control, C.HASHED, hashed);
+      } else if (windowsSeen !== asked && nextWindow === hashed) {
+        const kind = windowSlots[slot + 2]!;
+        if (kind === WindowKind.MEMBER_END) {
+          members.push(crc);
+          crc = 0;
+        } else {
+          // The main thread keeps the WINDOW_KEEP bytes before HASHED: these are whole.
+          const length = windowSlots[slot + 1]!;
+          windows.push(packWindow(ringBytesBefore(hashed, length), kind === WindowKind.STORED));
+        }
+        windowsSeen = (windowsSeen + 1) | 0;
+        Atomics.store(control, C.PACKED, windowsSeen);
       } else {
         digests.push(`sha256:${hash.digest('hex')}`);
         hash = createHash('sha256');
@@ -49,8 +91,13 @@ function run(): string[] {
       progressed = true;
     }
     if (done) {
-      if (hashed !== Atomics.load(control, C.WRITTEN)) continue;
-      return digests;
+      if (
+        hashed !== Atomics.load(control, C.WRITTEN) ||
+        windowsSeen !== Atomics.load(control, C.WINDOWS)
+      ) {
+        continue;
+      }
+      return { digests, windows, members };
     }
     if (progressed) continue;
     // See the main side (PieceHasher.publish): SLEEPING is set before waiting, so a
@@ -64,7 +111,7 @@ function run(): string[] {
 
 let reply: PieceHashReply;
 try {
-  reply = { digests: run() };
+  reply = run();
 } catch (err) {
   reply = { error: err instanceof Error ? err.message : String(err) };
 }

@@ -51,6 +51,11 @@ interface InflateStream {
   /** Release what the stream holds (native memory for libz); later calls do nothing. */
   end(): void;
   /**
+   * zlib's inflateValidate(strm, 0) where the engine has it: a gzip member's CRC-32 and
+   * length are then neither computed nor checked. False where it cannot (pako).
+   */
+  skipCheck(): boolean;
+  /**
    * Room for output, for `output`: libz gives native memory it inflates into directly (no
    * copy), valid until {@link InflateStream.end}; pako a plain buffer.
    */
@@ -90,6 +95,11 @@ class PakoStream extends ZStream implements InflateStream {
     zlibInflateEnd(this);
   }
 
+  /** pako has no inflateValidate: it checks the trailer as before. */
+  skipCheck(): boolean {
+    return false;
+  }
+
   outputRoom(size: number): Uint8Array<ArrayBuffer> {
     return newOutput(size);
   }
@@ -109,9 +119,16 @@ export function defaultInflateEngine(): InflateEngine {
   return defaultEngine;
 }
 
+/** A {@link LibzStream} as an {@link InflateStream}. */
+class NativeStream extends LibzStream implements InflateStream {
+  skipCheck(): boolean {
+    return this.validate(false) === Z_OK;
+  }
+}
+
 function openStream(windowBits: number, engine = defaultInflateEngine()): InflateStream {
   try {
-    return engine === 'libz' ? new LibzStream(windowBits) : new PakoStream(windowBits);
+    return engine === 'libz' ? new NativeStream(windowBits) : new PakoStream(windowBits);
   } catch (err) {
     throw new InflateFailure(
       `cannot start inflate (${engine}): ${err instanceof Error ? err.message : String(err)}`,
@@ -215,6 +232,12 @@ export interface BlockInflaterOptions {
   wrapper: 'gzip' | 'raw';
   /** Which inflate runs (default {@link defaultInflateEngine}). */
   engine?: InflateEngine;
+  /**
+   * `false`: the caller checks each gzip member's CRC-32 and length itself (the trailer is
+   * still read), so zlib need not compute the CRC where the engine can leave it out
+   * ({@link BlockInflater.checked} says whether it did). Default true.
+   */
+  check?: boolean;
 }
 
 /**
@@ -243,6 +266,11 @@ export class BlockInflater {
   private inputAt = 0;
   private outTotal = 0;
   private ended = false;
+  /**
+   * Whether zlib checks the gzip trailer (CRC-32 and length): false only when asked
+   * (`check: false`) and the engine could leave it out; the caller checks it then.
+   */
+  readonly checked: boolean;
 
   constructor(
     options: BlockInflaterOptions,
@@ -251,6 +279,8 @@ export class BlockInflater {
   ) {
     this.piece = Math.max(options.outputPiece ?? 256 * 1024, WINDOW_SIZE);
     this.strm = openStream(options.wrapper === 'gzip' ? 31 : -15, options.engine);
+    this.checked =
+      options.check === false && options.wrapper === 'gzip' ? !this.strm.skipCheck() : true;
     this.buf = this.strm.outputRoom(this.piece);
     this.strm.output = this.buf;
     this.strm.next_out = 0;

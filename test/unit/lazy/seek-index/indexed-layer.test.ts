@@ -313,6 +313,46 @@ describe('seek index of a gzip layer', () => {
     );
   });
 
+  it("refuses a member whose trailer's CRC-32 or length is wrong, hashed on a thread or inline", async () => {
+    // Three members, the middle one's trailer changed: the thread's CRC-32s are compared
+    // with the trailers after the pass (zlib leaves them out there), inline zlib checks.
+    const tar = await makeTar(entries());
+    const third = Math.floor(tar.length / 3 / 512) * 512;
+    const members = [
+      tar.subarray(0, third),
+      tar.subarray(third, 2 * third),
+      tar.subarray(2 * third),
+    ];
+    for (const [field, problem] of [
+      [8, /incorrect data check/],
+      [4, /incorrect length check/],
+    ] as const) {
+      const gzs = members.map((m) => gzipSync(m));
+      const bad = gzs[1]!;
+      bad[bad.length - field] = bad[bad.length - field]! ^ 0x10;
+      const gz = Buffer.concat(gzs);
+      const layer = { digest: 'sha256:x', size: gz.length };
+      for (const hashOnThread of [true, false]) {
+        await assert.rejects(
+          buildLayerSeekIndex(pieces(gz, 3000), layer, { span: SPAN, hashOnThread }),
+          (err: Error & { code?: string }) =>
+            err.code === 'ERR_DECOMPRESSION' && problem.test(err.message),
+          `${problem} with hashOnThread ${hashOnThread}`,
+        );
+      }
+      // The same members unchanged build the same index either way.
+      const good = Buffer.concat(members.map((m) => gzipSync(m)));
+      const ok = { digest: 'sha256:y', size: good.length };
+      const [a, b] = await Promise.all(
+        [true, false].map((hashOnThread) =>
+          buildLayerSeekIndex(pieces(good, 3000), ok, { span: SPAN, hashOnThread }),
+        ),
+      );
+      assert.ok(a!.records.equals(b!.records));
+      assert.equal(a!.index.checkpoints.filter((c) => c.member).length, 2);
+    }
+  });
+
   describe('a lying index gives an error, never wrong bytes', () => {
     const target = 'etc/f50.txt';
     type Lie = (index: LayerSeekIndex, records: SpanRecord[], at: number) => void;
