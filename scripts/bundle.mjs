@@ -42,6 +42,43 @@ const lazyChildProcessForCommander = {
   },
 };
 
+/**
+ * `node:fs/promises` loads readline, `fs/dir` and the file watchers with it: ~4.4 M
+ * instructions (`node -e 'require("fs/promises")'` against `node -e ''`, callgrind), ~2%
+ * of a `digest`, which reads its few small files synchronously and never calls it. 64
+ * modules import it statically, so every command loaded it at start. In the CLI bundle its
+ * imports get a stand-in module whose functions load the real one on their first call.
+ * It is an ES module of plain functions, so importers call them directly: a CommonJS
+ * stand-in with getters would be copied into a new object by every importer (esbuild's
+ * `__toESM`), which cost more than the load it saves (bench/ANALYSIS.md, ninth session).
+ * Only functions are offered; importing anything else (`constants`) fails the build.
+ */
+const lazyFsPromises = {
+  name: 'lazy-fs-promises',
+  setup(b) {
+    // The stand-in's own require is the real module (esbuild leaves built-ins external).
+    b.onResolve({ filter: /^(node:)?fs\/promises$/ }, (args) =>
+      args.namespace === 'lazy-fs-promises'
+        ? undefined
+        : { path: 'fs/promises', namespace: 'lazy-fs-promises' },
+    );
+    b.onLoad({ filter: /.*/, namespace: 'lazy-fs-promises' }, async () => {
+      const real = await import('node:fs/promises');
+      const names = Object.keys(real).filter(
+        (n) => n !== 'default' && typeof real[n] === 'function',
+      );
+      return {
+        contents: [
+          'let loaded;',
+          "const load = () => (loaded ??= require('node:fs/promises'));",
+          ...names.map((n) => `export const ${n} = (...args) => load().${n}(...args);`),
+        ].join('\n'),
+        loader: 'js',
+      };
+    });
+  },
+};
+
 const common = {
   bundle: true,
   platform: 'node',
@@ -68,7 +105,7 @@ await build({
   outfile: 'dist/bin/ocipeek-cli.js',
   // cli/version.ts: the version is known now, so a run need not read package.json.
   define: { ...common.define, OCIPEEK_VERSION: JSON.stringify(version) },
-  plugins: [lazyChildProcessForCommander],
+  plugins: [lazyChildProcessForCommander, lazyFsPromises],
   // The AWS SDK and hash-wasm (S3 storage of `serve`) are required from node_modules when
   // a run uses them, not read and compiled with every command.
   // OpenPGP.js (GPG simple signing) likewise, and stays a module of its own (LGPL-3.0+).
