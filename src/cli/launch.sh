@@ -48,13 +48,14 @@ if [ -z "${MALLOC_ARENA_MAX:-}" ]; then
   OCIPEEK_SET_MALLOC_ARENA_MAX=1
   export MALLOC_ARENA_MAX OCIPEEK_SET_MALLOC_ARENA_MAX
 fi
-# unpack's gzip output comes in 128 KiB pieces, at glibc's first mmap threshold: after
-# the first is freed glibc raises the threshold, later pieces come from the heap, and the
-# heap keeps what they leave (app image unpack: peak RSS median 127 MB). Fixed thresholds
-# (pieces from the heap, free top memory above 256 KiB given back) took it to 119 MB at the
-# same time (bench/ANALYSIS.md, ninth session). Only when an argument is `unpack` (a crude
-# test: another command that gets one only has its malloc tuned), and only when the user
-# set neither; fixing them turns glibc's adjustment off. launch.ts takes them out again.
+# unpack allocates and frees many short-lived buffers (gzip pieces, writer batches); glibc
+# raises its mmap threshold after the first large one is freed, later ones come from the
+# heap, and the heap keeps what they leave. Fixed thresholds (buffers up to 1 MiB from the
+# heap, free top memory above 256 KiB given back) lowered the app image's peak: with 64
+# KiB pieces, 6 alternating pairs, median 116 -> 107 MB, highest 118 -> 113 MB, same time
+# (bench/ANALYSIS.md, ninth session). Only when an argument is `unpack` (a crude test:
+# another command that gets one only has its malloc tuned), and only when the user set
+# neither; fixing them turns glibc's adjustment off. launch.ts takes them out again.
 for arg; do
   if [ "$arg" = unpack ] && [ -z "${MALLOC_MMAP_THRESHOLD_:-}${MALLOC_TRIM_THRESHOLD_:-}" ]; then
     MALLOC_MMAP_THRESHOLD_=1048576

@@ -24,18 +24,16 @@ import { WorkerDiskWriter } from './worker-disk-writer.js';
 export const DEFAULT_MAX_LAYER_BYTES = 64 * 1024 ** 3;
 
 /**
- * gzip output pieces of 128 KiB. Each piece is a thread-pool round trip, a stream push and
- * a promise, and a small file whose bytes straddle two pieces is streamed (its own
- * promises, two writes) instead of written from the piece it is in: with 64 KiB pieces
- * (~5,000 per app image) that per-piece work was a sixth of the unpack's CPU. Memory:
- * pieces held while their files are applied can outlive two scavenges and wait for a full
- * GC (fifth session: 1 MiB pieces peaked at 137-158 MB). App image, tmpfs, alternating
- * pairs under `chrt -r 1` (bench/ANALYSIS.md, ninth session): 128 KiB against 64 KiB, wall
- * 1.52 -> 1.46 s, CPU 2.65 -> 2.50 s, peak RSS median 120 -> 116 MB; 256 KiB was 3 % less
- * CPU again but its single runs peaked higher (up to 130 MB against the 128 MB bound),
- * 512 KiB and 1 MiB were no faster and +13 / +20 MB.
+ * gzip output pieces of 64 KiB. Larger pieces cost less CPU (each piece is a thread-pool
+ * round trip, a stream push and a promise, and a small file straddling two pieces is
+ * streamed instead of written from one): 128 KiB was ~8 % less wall, 256 KiB a little
+ * less again (ninth session). But a piece held while its small files are applied can
+ * outlive two scavenges and wait for a full GC, and the peak grows with the piece: the
+ * quiet bench's highest of five 128 KiB runs was 130 MB, over unpack's 128 MB bound, and
+ * 7 alternating pairs on tmpfs peaked at 109-115 MB with 64 KiB against 111-126 MB with
+ * 128 KiB (1 MiB pieces peaked at 137-158 MB, fifth session; bench/ANALYSIS.md).
  */
-const UNPACK_OUTPUT_CHUNK = 128 * 1024;
+const UNPACK_OUTPUT_CHUNK = 64 * 1024;
 
 /** Warnings kept in the result; the rest are only counted (a hostile layer can make many). */
 const MAX_KEPT_WARNINGS = 1000;
