@@ -18,10 +18,11 @@ const gzipAsync = (data: string, options: ZlibOptions) => promisify(zlib().gzip)
 const gunzipAsync = (data: Buffer) => promisify(zlib().gunzip)(data);
 
 /**
- * Bumped whenever the cached entry shape changes; older files are ignored. 4: names that
+ * Bumped whenever the cached entry shape changes; older files are ignored. 5: an xattr
+ * with an empty value (`SCHILY.xattr.NAME=`) is kept (version 4 dropped it). 4: names that
  * are not UTF-8 are kept as escaped bytes (`tar/name-codec.ts`); version 3 held U+FFFD.
  */
-const CACHE_VERSION = 4;
+const CACHE_VERSION = 5;
 
 /** What scanning one layer yields; cached per layer digest. */
 export interface LayerListing {

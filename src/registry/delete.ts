@@ -5,6 +5,7 @@ import { MediaType } from '../media/index.js';
 import type { Reference } from '../ref/index.js';
 import { discardBody, type RegistryTransport } from '../transport/index.js';
 import { getManifest } from './manifests.js';
+import { manifestPath, manifestReference } from './read-request.js';
 import { errorFromResponse } from './response-errors.js';
 import { deleteScope } from './scopes.js';
 import { putManifest, uploadBlob } from './upload.js';
@@ -32,13 +33,13 @@ export async function deleteManifest(
   ref: Reference,
   options: DeleteOptions = {},
 ): Promise<void> {
-  const reference = ref.digest ?? ref.tag;
+  const path = manifestPath(ref, manifestReference(ref, 'a delete'));
   const res = await transport.send({
     registry: ref.registry,
     repository: ref.repository,
     scope: deleteScope(ref.repository),
     method: 'DELETE',
-    path: `/v2/${ref.repository}/manifests/${reference}`,
+    path,
     signal: options.signal,
   });
   if (res.status === 202 || res.status === 200) {

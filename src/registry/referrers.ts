@@ -9,12 +9,12 @@ import {
   parseManifest,
 } from '../media/index.js';
 import type { Reference } from '../ref/index.js';
-import { discardBody, headerValue, type RegistryTransport } from '../transport/index.js';
+import { headerValue, type RegistryTransport } from '../transport/index.js';
 import { readCapped } from '../transport/read-capped.js';
 import { nextLink } from './listing.js';
 import { getManifest } from './manifests.js';
 import { readRequest } from './read-request.js';
-import { errorFromResponse } from './response-errors.js';
+import { errorFromResponse, registryNotFound } from './response-errors.js';
 
 /** Options for {@link listReferrers}. */
 export interface ReferrersOptions {
@@ -56,7 +56,12 @@ export async function listReferrers(
     );
     const type = headerValue(res.headers, 'content-type')?.split(';')[0]?.trim();
     if (res.status === 404 && manifests.length === 0 && type !== MediaType.ociIndex) {
-      await discardBody(res.body);
+      // No referrers API, when the 404 is the registry's (not a proxy's or web server's).
+      await registryNotFound(res, `referrers of ${ref}`, {
+        transport,
+        registry: ref.registry,
+        signal: options.signal,
+      });
       return fromTag(transport, ref, options);
     }
     if (res.status !== 200) throw await errorFromResponse(res, `referrers of ${ref}`);

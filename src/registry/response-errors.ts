@@ -33,6 +33,24 @@ async function notRegistry(origin: ResponseOrigin): Promise<NotRegistryError | u
 }
 
 /**
+ * A 404 for a caller that takes "not found" as an answer (a blob's `HEAD`, the referrers
+ * API, whose absence means "use the tag schema"): resolves to the {@link NotFoundError}
+ * when the 404 is the registry's own, and throws the {@link NotRegistryError} when it is
+ * not, by the one rule {@link errorFromResponse} applies to blob and manifest reads (a 404
+ * without a distribution error code is the registry's when its `GET /v2/` answers like
+ * one). A proxy's or web server's 404 is then never read as "absent".
+ */
+export async function registryNotFound(
+  res: RegistryResponse,
+  what: string,
+  origin: ResponseOrigin,
+): Promise<NotFoundError> {
+  const err = await errorFromResponse(res, what, origin);
+  if (err instanceof NotFoundError) return err;
+  throw err;
+}
+
+/**
  * Turn a failed registry response into a one-line error. Reads at most 64 KiB of the
  * body for the distribution-spec error list; `what` names the thing asked for. With
  * `origin`, a 404 without an error code is checked to come from a registry

@@ -16,7 +16,7 @@ import {
   type RegistryTransport,
 } from '../transport/index.js';
 import { blobPath, manifestPath, readRequest } from './read-request.js';
-import { errorFromResponse } from './response-errors.js';
+import { errorFromResponse, registryNotFound } from './response-errors.js';
 import { pullScope, pushScope } from './scopes.js';
 
 /** An upload session the registry opened: where to send bytes and the token scope to use. */
@@ -89,9 +89,18 @@ export async function hasBlob(
   const res = await transport.send(
     readRequest(ref, 'HEAD', blobPath(ref, digest), {}, options.signal),
   );
+  const what = `blob ${digest} in ${ref.name}`;
+  if (res.status === 404) {
+    // Absent, when the 404 is the registry's: a proxy's would otherwise send the blob up.
+    await registryNotFound(res, what, {
+      transport,
+      registry: ref.registry,
+      signal: options.signal,
+    });
+    return undefined;
+  }
+  if (res.status !== 200) throw await errorFromResponse(res, what);
   await discardBody(res.body);
-  if (res.status === 404) return undefined;
-  if (res.status !== 200) throw await errorFromResponse(res, `blob ${digest} in ${ref.name}`);
   const length = headerValue(res.headers, 'content-length');
   return length === undefined ? 0 : Number(length);
 }

@@ -87,21 +87,27 @@ function typeOf(flag: number, rawName: string): TarEntryType {
   }
 }
 
+/**
+ * The xattrs an entry's PAX records carry. An empty value (`SCHILY.xattr.NAME=`) is an
+ * xattr whose value is empty, not a missing one: Go's archive/tar keeps the record in
+ * `PAXRecords` (only its deprecated `Xattrs` map drops it), and moby and containerd set
+ * xattrs from `PAXRecords`, an empty one included. Every reader (listings, cat/stat,
+ * unpack, the seek index) takes xattrs from here, so all see it alike.
+ */
 function collectXattrs(pax: PaxRecords): Record<string, string> | undefined {
   let out: Record<string, string> | undefined;
   for (const [key, value] of pax) {
     let name: string;
-    let v = value;
+    let v = value ?? '';
     if (key.startsWith('SCHILY.xattr.')) name = key.slice(13);
     else if (key.startsWith('LIBARCHIVE.xattr.')) {
       name = decodeURIComponent(key.slice(17));
-      if (v !== undefined) v = Buffer.from(v, 'base64').toString('latin1');
+      v = Buffer.from(v, 'base64').toString('latin1');
     } else continue;
     out ??= {};
-    if (v === undefined) delete out[name];
-    else out[name] = v;
+    out[name] = v;
   }
-  return out && Object.keys(out).length > 0 ? out : undefined;
+  return out;
 }
 
 /**

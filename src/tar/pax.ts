@@ -3,7 +3,10 @@ import { decodeName } from './name-codec.js';
 
 /**
  * PAX records, key to value. A value of `undefined` records an empty value in the archive:
- * the key counts as absent (the header's own field stands, the xattr is not set).
+ * for a header field the key counts as absent (the header's own field stands, as Go's
+ * archive/tar keeps the USTAR value). An xattr key (`SCHILY.xattr.*`) with an empty value
+ * is an xattr whose value is empty (`collectXattrs` in build-entry.ts): Go keeps the
+ * record in `PAXRecords`, where moby and containerd take xattrs from and set it so.
  */
 export type PaxRecords = Map<string, string | undefined>;
 

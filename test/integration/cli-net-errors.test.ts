@@ -173,6 +173,46 @@ describe('clear one-line errors instead of raw Node errors', () => {
     }
   });
 
+  it("a web server's 404 is not 'no referrers API': the ping decides before the tag schema", async () => {
+    const web = await httpServer(404, '<html>Not Found</html>');
+    try {
+      const host = `127.0.0.1:${web.port}`;
+      const subject = `sha256:${'ab'.repeat(32)}`;
+      const r = await runCli(['referrers', `${host}/team/app@${subject}`]);
+      assert.equal(r.code, 1);
+      assert.equal(
+        errorLine(r.stderr),
+        `ocipeek: ${host} is not an OCI registry: GET /v2/ answered 404 (check the host and port of the reference)`,
+      );
+      assert.deepEqual(
+        web.requests.filter((req) => req.includes('/team/app/')),
+        [`GET /v2/team/app/referrers/${subject}`],
+        'the tag schema is not tried on a server that is not a registry',
+      );
+    } finally {
+      await web.close();
+    }
+  });
+
+  it("a web server's 404 to a blob HEAD is not 'absent': nothing is uploaded to it", async () => {
+    const web = await httpServer(404, '<html>Not Found</html>');
+    try {
+      const host = `127.0.0.1:${web.port}`;
+      const r = await runCli(['copy', `oci:${layout}:v1`, `docker://${host}/team/app:1`]);
+      assert.equal(r.code, 1);
+      assert.equal(
+        errorLine(r.stderr),
+        `ocipeek: ${host} is not an OCI registry: GET /v2/ answered 404 (check the host and port of the reference)`,
+      );
+      assert.deepEqual(
+        web.requests.filter((req) => !req.startsWith('HEAD ') && req !== 'GET /v2/'),
+        [],
+      );
+    } finally {
+      await web.close();
+    }
+  });
+
   it('a port that does not speak HTTP is named so, and not retried', async () => {
     const ssh = await tcpServer((socket) => socket.write('SSH-2.0-OpenSSH_9.2p1 Debian\r\n'));
     try {

@@ -217,9 +217,18 @@ describe('layer listing cache', () => {
           entries: encodeListing(sampleEntries()),
         }),
       ),
+      // Version 4 dropped xattrs with an empty value: never trusted again.
       gzipSync(
         JSON.stringify({
           version: 4,
+          digest: DIGEST,
+          tarSize: 1,
+          entries: encodeListing(sampleEntries()),
+        }),
+      ),
+      gzipSync(
+        JSON.stringify({
+          version: 5,
           digest: `sha256:${'cd'.repeat(32)}`,
           tarSize: 1,
           entries: encodeListing([]),
@@ -227,7 +236,7 @@ describe('layer listing cache', () => {
       ),
       gzipSync(
         JSON.stringify({
-          version: 4,
+          version: 5,
           digest: DIGEST,
           tarSize: 1,
           entries: { ...encodeListing(sampleEntries()), count: 99 },
@@ -235,7 +244,7 @@ describe('layer listing cache', () => {
       ),
       gzipSync(
         JSON.stringify({
-          version: 4,
+          version: 5,
           digest: DIGEST,
           tarSize: 1,
           entries: { ...encodeListing(sampleEntries()), type: 'fdlhcbpZ' },

@@ -379,6 +379,37 @@ describe('readTar extension headers', () => {
     assert.equal(s!.type, 'symlink');
   });
 
+  it("keeps an xattr whose PAX value is empty, as Go's PAXRecords (and moby, containerd) do", async () => {
+    // `28 SCHILY.xattr.user.empty=\n`: the record Go's archive/tar writes for an empty
+    // value (Go keeps it in PAXRecords; only its deprecated Xattrs map drops it).
+    const raw = Buffer.concat([
+      pax({
+        'SCHILY.xattr.user.empty': '',
+        'SCHILY.xattr.user.full': 'v',
+        'LIBARCHIVE.xattr.user.la': '',
+        mtime: '', // an empty header field is absent: the header's own mtime stands
+      }),
+      file('f', 'hi\n', { mtime: 1500000000 }),
+      END,
+    ]);
+    assert.ok(raw.includes('28 SCHILY.xattr.user.empty=\n'));
+    const want = { 'user.empty': '', 'user.full': 'v', 'user.la': '' };
+    for (const chunk of [64 * 1024, 100]) {
+      const [f] = await entriesOf(raw, chunk);
+      assert.deepEqual(f!.xattrs, want);
+      assert.equal(f!.mtime, 1500000000);
+      const scanned: TarEntry[] = [];
+      await scanTarEntries(chunked(raw, chunk), (e) => scanned.push(e));
+      assert.deepEqual(scanned[0]!.xattrs, want);
+      const recorded: TarEntry[] = [];
+      await scanTarRecords(chunked(raw, chunk), (rec) => {
+        recorded.push(rec.entry);
+        return undefined;
+      });
+      assert.deepEqual(recorded[0]!.xattrs, want);
+    }
+  });
+
   it("reads a global PAX header (g) but applies it to no entry and yields none, as Go's archive/tar", async () => {
     const raw = Buffer.concat([
       pax(

@@ -443,6 +443,29 @@ describe('unpack: layer merge rules on disk', () => {
     assert.equal(got?.toString(), 'hello', r.warnings.join('\n'));
   });
 
+  it("an xattr with an empty PAX value is set, empty (as moby and containerd set Go's PAXRecords)", async () => {
+    const dir = target();
+    const r = await unpackEntries(
+      [
+        [
+          {
+            path: 'f',
+            content: 'x',
+            pax: { 'SCHILY.xattr.user.empty': '', 'SCHILY.xattr.user.full': 'v' },
+          },
+        ],
+      ],
+      dir,
+      { ownershipFile: false },
+    );
+    assert.deepEqual(
+      readXattr(path.join(dir, 'f'), 'user.empty'),
+      Buffer.alloc(0),
+      r.warnings.join('\n'),
+    );
+    assert.equal(readXattr(path.join(dir, 'f'), 'user.full')?.toString(), 'v');
+  });
+
   it('a wrong diff_id fails naming the layer, after the earlier layers were applied', async () => {
     const dir = target();
     const layers = await buildLayers([
