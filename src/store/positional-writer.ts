@@ -1,4 +1,4 @@
-import { writev } from 'node:fs';
+import { readFileSync, writev } from 'node:fs';
 import { type FileHandle, statfs } from 'node:fs/promises';
 import type { createDigester } from '../digest/index.js';
 
@@ -91,14 +91,59 @@ export class PositionalWriter {
 }
 
 /**
- * The most one system call writes. Why: on ext4 with large folios (Linux 6.x), a write
- * of 128 KiB or more gets page-cache folios of that size, and in a VM whose memory the
- * host backs on first touch these come from never-used memory: writing 86 MB in 1 MiB
- * calls cost ~0.55 s of system time on the bench machine, in 64 KiB calls ~0.03 s.
- * skopeo writes 32 KiB at a time. On tmpfs the size makes no difference to the kernel,
- * and fewer calls cost fewer thread-pool round trips (bench/ANALYSIS.md, fourth session).
+ * The most one system call writes off tmpfs where free page reporting hands blocks of
+ * 128 KiB and up back to the host (`page_reporting_order` 5, the VM of the fourth to
+ * sixth sessions). Why: on ext4 with large folios (Linux 6.x) a write of `n` bytes gets
+ * page-cache folios of up to `n`, and in such a VM folios of a reported size come from
+ * memory the host dropped, whose first touch faults on the host: 86 MB in 1 MiB calls cost
+ * ~0.55 s of system time there, in 64 KiB calls ~0.03 s. skopeo writes 32 KiB at a time.
+ * See {@link writeLimitFor} for how the limit follows the machine.
  */
 export const MAX_WRITE_BYTES = 64 * 1024;
+
+/**
+ * The most one system call writes off tmpfs on any machine. Bigger calls gain little
+ * (the connection reads 256 KiB at a time) and 1 MiB is below the 2 MiB blocks a VM
+ * reports by default.
+ */
+export const LARGEST_WRITE_BYTES = 1024 * 1024;
+
+/** Where Linux says from which block order on free memory is reported to the host. */
+const REPORTING_ORDER_FILE = '/sys/module/page_reporting/parameters/page_reporting_order';
+
+/**
+ * The write limit for a machine whose kernel reports free blocks of `order` (pages of
+ * 4 KiB, the smallest page size, so the bound is never too high) and up to the host, or
+ * `undefined` when it does not report: half a reported block, so every folio a write
+ * makes comes from free lists the host never took back, within {@link MAX_WRITE_BYTES}
+ * and {@link LARGEST_WRITE_BYTES}.
+ */
+export function writeLimitForReporting(order: number | undefined): number {
+  if (order === undefined || !Number.isInteger(order) || order < 1) return LARGEST_WRITE_BYTES;
+  const below = 4096 * 2 ** (order - 1);
+  return Math.min(LARGEST_WRITE_BYTES, Math.max(MAX_WRITE_BYTES, below));
+}
+
+let reportingLimit: number | undefined;
+
+/**
+ * {@link writeLimitForReporting} of this machine, read once per process. Read
+ * synchronously: a sysfs file answers from memory, and one read on the main thread costs
+ * less than the four thread-pool round trips of an asynchronous `readFile` in front of
+ * the first blob's write.
+ */
+function machineWriteLimit(): number {
+  if (reportingLimit === undefined) {
+    let order: number | undefined;
+    try {
+      order = Number.parseInt(readFileSync(REPORTING_ORDER_FILE, 'latin1'), 10);
+    } catch {
+      order = undefined; // no free page reporting (or not Linux): nothing is handed back
+    }
+    reportingLimit = writeLimitForReporting(order);
+  }
+  return reportingLimit;
+}
 
 /** statfs(2) `f_type` of tmpfs. */
 const TMPFS_MAGIC = 0x01021994;
@@ -119,11 +164,15 @@ export function isOnTmpfs(dir: string): Promise<boolean> {
 }
 
 /**
- * How much one system call should write into files made in `dir`: unlimited on tmpfs,
- * else {@link MAX_WRITE_BYTES}.
+ * How much one system call should write into files made in `dir`: unlimited on tmpfs
+ * (its pages are 4 KiB whatever the write size), else what {@link writeLimitForReporting}
+ * allows on this machine: 64 KiB where free blocks of 128 KiB are reported to the host,
+ * 1 MiB where only 2 MiB blocks are (the bench VM since 2026-12-04: each 64 KiB call of a
+ * pull to the disk was a thread-pool round trip through the busy main thread, and the
+ * connection's read buffers stayed held meanwhile; bench/ANALYSIS.md, tenth session).
  */
 export async function writeLimitFor(dir: string): Promise<number> {
-  return (await isOnTmpfs(dir)) ? Number.POSITIVE_INFINITY : MAX_WRITE_BYTES;
+  return (await isOnTmpfs(dir)) ? Number.POSITIVE_INFINITY : machineWriteLimit();
 }
 
 /** `pwritev` of `pieces` at `position`, at most `limit` bytes a call, carrying on after a short write. */

@@ -104,8 +104,9 @@ export class OpRunner {
 
   /**
    * @param maxWriteBytes the most one `write` system call carries: file bytes come in
-   *   pieces of up to 1 MiB (zlib's output), and on ext4 in a VM a write of 128 KiB or
-   *   more costs ~20x the kernel time of smaller ones (`writeLimitFor`, bench/ANALYSIS.md).
+   *   pieces of up to 1 MiB (zlib's output), and on ext4 in a VM that reports free blocks
+   *   of 128 KiB to its host a write of 128 KiB or more costs ~20x the kernel time of
+   *   smaller ones (`writeLimitFor`, bench/ANALYSIS.md).
    */
   constructor(private readonly maxWriteBytes = Number.POSITIVE_INFINITY) {}
 

@@ -1,13 +1,16 @@
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { mkdtemp, open, readFile, rm, statfs, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import {
+  LARGEST_WRITE_BYTES,
   MAX_WRITE_BYTES,
   PositionalWriter,
   writeLimitFor,
+  writeLimitForReporting,
   writeWindow,
 } from '../../../src/store/positional-writer.js';
 
@@ -85,9 +88,29 @@ describe('PositionalWriter', () => {
     );
   });
 
+  it('keeps each write below the blocks free page reporting hands to the host', () => {
+    assert.equal(writeLimitForReporting(undefined), LARGEST_WRITE_BYTES, 'nothing reported');
+    assert.equal(writeLimitForReporting(Number.NaN), LARGEST_WRITE_BYTES, 'unreadable order');
+    assert.equal(writeLimitForReporting(5), 64 * 1024, '128 KiB blocks reported');
+    assert.equal(writeLimitForReporting(7), 256 * 1024);
+    assert.equal(writeLimitForReporting(9), 1024 * 1024, '2 MiB blocks (the default order)');
+    assert.equal(writeLimitForReporting(10), LARGEST_WRITE_BYTES, 'never above the largest');
+    assert.equal(writeLimitForReporting(2), MAX_WRITE_BYTES, 'never below 64 KiB');
+  });
+
   it('writes in bounded calls except on tmpfs, where the size costs nothing', async () => {
-    assert.equal(await writeLimitFor('/proc'), MAX_WRITE_BYTES);
-    assert.equal(await writeLimitFor(join(await scratch(), 'missing')), MAX_WRITE_BYTES);
+    let order: number | undefined;
+    try {
+      order = Number.parseInt(
+        readFileSync('/sys/module/page_reporting/parameters/page_reporting_order', 'latin1'),
+        10,
+      );
+    } catch {
+      order = undefined;
+    }
+    const limit = writeLimitForReporting(order);
+    assert.equal(await writeLimitFor('/proc'), limit);
+    assert.equal(await writeLimitFor(join(await scratch(), 'missing')), limit);
     const shm = await statfs('/dev/shm').catch(() => undefined);
     if (shm?.type === 0x01021994) {
       assert.equal(await writeLimitFor('/dev/shm'), Number.POSITIVE_INFINITY);
