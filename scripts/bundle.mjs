@@ -152,6 +152,12 @@ const keptCommands = new Set();
 await build({
   ...cliOptions,
   outfile: 'dist/bin/ocipeek-cli-light.js',
+  // Short names: 676 -> 485 KB, ~2 M instructions less of a `digest` (bench/ANALYSIS.md,
+  // tenth session). Stack traces would name `a` and `Kt`, and errors' names (OcipeekError
+  // takes its class's) likewise, so the launcher runs the full bundle, which keeps every
+  // name, whenever --verbose (the only output that prints them) is given. Not keepNames:
+  // its helper calls cost more than the short names save.
+  minifyIdentifiers: true,
   plugins: [
     lazyChildProcessForCommander,
     lazyFsPromises,
@@ -216,11 +222,16 @@ function oneKeyForModuleWrappers(text) {
  * external string (bench/ANALYSIS.md, seventh session).
  */
 const CJS_WRAPPER = '(function (exports, require, module, __filename, __dirname) {';
-/** Wrap a CLI bundle as above and return the first 16 hex digits of its sha256. */
-function finishCli(file) {
+/**
+ * Wrap a CLI bundle as above and return the first 16 hex digits of its sha256. A bundle
+ * with minified identifiers has no keyed wrappers to rewrite: esbuild writes its module
+ * wrappers as arrows then.
+ */
+function finishCli(file, { minified = false } = {}) {
+  const text = readFileSync(file, 'latin1');
   writeFileSync(
     file,
-    `${CJS_WRAPPER}${oneKeyForModuleWrappers(readFileSync(file, 'latin1'))}\n})`,
+    `${CJS_WRAPPER}${minified ? text : oneKeyForModuleWrappers(text)}\n})`,
     'latin1',
   );
   const cli = readFileSync(file);
@@ -228,7 +239,7 @@ function finishCli(file) {
   return createHash('sha256').update(cli).digest('hex').slice(0, 16);
 }
 const cliHash = finishCli('dist/bin/ocipeek-cli.js');
-const lightHash = finishCli('dist/bin/ocipeek-cli-light.js');
+const lightHash = finishCli('dist/bin/ocipeek-cli-light.js', { minified: true });
 await build({
   ...common,
   entryPoints: ['src/cli/launch.ts'],

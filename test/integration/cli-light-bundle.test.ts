@@ -110,6 +110,22 @@ describe('the light CLI bundle', () => {
     assert.equal(afterOptions.out.trim(), image.descriptor.digest);
   });
 
+  it('says what went wrong in the same words, and runs the full bundle for --verbose', async () => {
+    const ref = `${registry.host}/team/nothing:1`;
+    const plain = await run(['digest', ref]);
+    assert.equal(plain.bundle, light);
+    assert.equal(plain.code, 1);
+    assert.equal(plain.stderr, `ocipeek: manifest unknown: manifest ${ref}: manifest unknown\n`);
+    // The light bundle's names are minified; a stack trace must name the functions.
+    for (const flag of ['--verbose', '-v']) {
+      const verbose = await run(['digest', ref, flag]);
+      assert.equal(verbose.bundle, full, flag);
+      assert.equal(verbose.code, 1);
+      assert.match(verbose.stderr, /^ocipeek: \w*NotFoundError: manifest unknown/m, flag);
+      assert.match(verbose.stderr, /^ +at async getManifest \(/m, flag);
+    }
+  });
+
   it("prints each light command's help as the command's own", async () => {
     for (const word of LIGHT_COMMANDS) {
       const help = await run([word, '--help']);
