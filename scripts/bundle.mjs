@@ -8,6 +8,8 @@
 //   ocipeek.js             a small launcher with a V8 code cache
 //   ocipeek-cli.js         the whole CLI as one file, run by the launcher (written out
 //                          as the function expression Node's loader would wrap it in)
+//   ocipeek-cli-light.js   the same CLI holding only the small registry commands
+//                          (src/cli/light-commands.ts), which the launcher runs for them
 //   disk-writer-worker.js  unpack's writer thread, found beside the CLI
 //   file-hash-worker.js    the registry server's upload hashing thread, likewise
 //   piece-hash-worker.js   the seek index build's piece hashing thread, likewise
@@ -79,6 +81,36 @@ const lazyFsPromises = {
   },
 };
 
+/**
+ * The light CLI bundle (src/cli/light-commands.ts): the command table (src/cli/command-name.ts)
+ * gets a stand-in for every command module not in `words`, so esbuild leaves those
+ * commands' module graphs out. Resolution decides, not the text: only the table's own
+ * imports of `./commands/*.js` are replaced, so a module a light command imports is
+ * bundled as usual. The launcher never runs the light bundle for another command; were
+ * one loaded anyway, it fails loudly instead of doing something else. `kept` collects the
+ * words whose module was found in the table.
+ */
+function onlyCommands(words, kept) {
+  return {
+    name: 'only-commands',
+    setup(b) {
+      b.onResolve({ filter: /^\.\/commands\/[a-z-]+\.js$/ }, (args) => {
+        if (!/[\\/]src[\\/]cli[\\/]command-name\.ts$/.test(args.importer)) return undefined;
+        const name = args.path.slice('./commands/'.length, -'.js'.length);
+        if (words.has(name)) {
+          kept.add(name);
+          return undefined;
+        }
+        return { path: name, namespace: 'left-out-command' };
+      });
+      b.onLoad({ filter: /.*/, namespace: 'left-out-command' }, (args) => ({
+        contents: `throw new Error(${JSON.stringify(`ocipeek: the ${args.path} command is not in the light CLI bundle`)});`,
+        loader: 'js',
+      }));
+    },
+  };
+}
+
 const common = {
   bundle: true,
   platform: 'node',
@@ -99,18 +131,45 @@ const common = {
 };
 
 const { version } = JSON.parse(readFileSync('package.json', 'utf8'));
-await build({
+const cliOptions = {
   ...common,
   entryPoints: ['src/cli/main.ts'],
-  outfile: 'dist/bin/ocipeek-cli.js',
   // cli/version.ts: the version is known now, so a run need not read package.json.
   define: { ...common.define, OCIPEEK_VERSION: JSON.stringify(version) },
-  plugins: [lazyChildProcessForCommander, lazyFsPromises],
   // The AWS SDK and hash-wasm (S3 storage of `serve`) are required from node_modules when
   // a run uses them, not read and compiled with every command.
   // OpenPGP.js (GPG simple signing) likewise, and stays a module of its own (LGPL-3.0+).
   external: ['@aws-sdk/*', 'hash-wasm', 'openpgp'],
+};
+await build({
+  ...cliOptions,
+  outfile: 'dist/bin/ocipeek-cli.js',
+  plugins: [lazyChildProcessForCommander, lazyFsPromises],
 });
+// tsc has built dist/ (scripts/build.mjs): the list is read from there.
+const { LIGHT_COMMANDS } = await import('../dist/cli/light-commands.js');
+const keptCommands = new Set();
+await build({
+  ...cliOptions,
+  outfile: 'dist/bin/ocipeek-cli-light.js',
+  // Short names: 676 -> 485 KB, ~2 M instructions less of a `digest` (bench/ANALYSIS.md,
+  // tenth session). Stack traces would name `a` and `Kt`, and errors' names (OcipeekError
+  // takes its class's) likewise, so the launcher runs the full bundle, which keeps every
+  // name, whenever --verbose (the only output that prints them) is given. Not keepNames:
+  // its helper calls cost more than the short names save.
+  minifyIdentifiers: true,
+  plugins: [
+    lazyChildProcessForCommander,
+    lazyFsPromises,
+    onlyCommands(LIGHT_COMMANDS, keptCommands),
+  ],
+});
+const notInTable = [...LIGHT_COMMANDS].filter((word) => !keptCommands.has(word));
+if (notInTable.length > 0) {
+  throw new Error(
+    `bundle: light commands with no ./commands/<name>.js in the table: ${notInTable}`,
+  );
+}
 for (const worker of [
   'src/unpack/disk-writer-worker.ts',
   'src/server/storage/file-hash-worker.ts',
@@ -163,19 +222,33 @@ function oneKeyForModuleWrappers(text) {
  * external string (bench/ANALYSIS.md, seventh session).
  */
 const CJS_WRAPPER = '(function (exports, require, module, __filename, __dirname) {';
-writeFileSync(
-  'dist/bin/ocipeek-cli.js',
-  `${CJS_WRAPPER}${oneKeyForModuleWrappers(readFileSync('dist/bin/ocipeek-cli.js', 'latin1'))}\n})`,
-  'latin1',
-);
-const cli = readFileSync('dist/bin/ocipeek-cli.js');
-if (cli.some((byte) => byte > 0x7f)) throw new Error('dist/bin/ocipeek-cli.js is not ASCII');
-const cliHash = createHash('sha256').update(cli).digest('hex').slice(0, 16);
+/**
+ * Wrap a CLI bundle as above and return the first 16 hex digits of its sha256. A bundle
+ * with minified identifiers has no keyed wrappers to rewrite: esbuild writes its module
+ * wrappers as arrows then.
+ */
+function finishCli(file, { minified = false } = {}) {
+  const text = readFileSync(file, 'latin1');
+  writeFileSync(
+    file,
+    `${CJS_WRAPPER}${minified ? text : oneKeyForModuleWrappers(text)}\n})`,
+    'latin1',
+  );
+  const cli = readFileSync(file);
+  if (cli.some((byte) => byte > 0x7f)) throw new Error(`${file} is not ASCII`);
+  return createHash('sha256').update(cli).digest('hex').slice(0, 16);
+}
+const cliHash = finishCli('dist/bin/ocipeek-cli.js');
+const lightHash = finishCli('dist/bin/ocipeek-cli-light.js', { minified: true });
 await build({
   ...common,
   entryPoints: ['src/cli/launch.ts'],
   outfile: 'dist/bin/ocipeek.js',
-  define: { ...common.define, OCIPEEK_CLI_HASH: JSON.stringify(cliHash) },
+  define: {
+    ...common.define,
+    OCIPEEK_CLI_HASH: JSON.stringify(cliHash),
+    OCIPEEK_LIGHT_CLI_HASH: JSON.stringify(lightHash),
+  },
 });
 for (const bin of ['ocipeek', 'container-image-proxy']) {
   copyFileSync('src/cli/launch.sh', `dist/bin/${bin}`);

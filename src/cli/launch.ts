@@ -14,11 +14,16 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Script } from 'node:vm';
 import { commandWordOf } from './command-word.js';
+import { LIGHT_COMMANDS } from './light-commands.js';
 
 /**
  * The launcher the `ocipeek` executable starts (`dist/bin/ocipeek`, `cli/launch.sh`, runs
  * `node ocipeek.js`). It runs the CLI, bundled as one CommonJS file (`ocipeek-cli.js`),
- * through a V8 code cache kept per command.
+ * through a V8 code cache kept per command. For the small registry commands
+ * (`light-commands.ts`) it runs the light bundle instead (`ocipeek-cli-light.js`: the same
+ * CLI without the other commands, identifiers minified, 0.49 of 1.6 MB), whose cache and
+ * top level cost less; with `--verbose` it runs the full one, which keeps names for stack
+ * traces.
  *
  * Why: a short command such as a pull spends a third of its time starting, and much of
  * that is V8 parsing and compiling the CLI's code. Node 22 can cache compiled code itself
@@ -28,18 +33,22 @@ import { commandWordOf } from './command-word.js';
  *
  * The cache is written at exit, after the command ran, so it also holds the functions the
  * command compiled on the way. It is keyed by the bundle's content hash, Node's version,
- * the CPU architecture and the command word; caches of a few other builds are kept (see
+ * the CPU architecture and the command word (so each bundle has its own); caches of a
+ * few other builds are kept (see
  * {@link OTHER_BUILDS_KEPT}). It lives in `$OCIPEEK_COMPILE_CACHE`, else
  * `$XDG_CACHE_HOME/ocipeek-compile-cache` (`~/.cache/...`); `OCIPEEK_COMPILE_CACHE=off`
  * turns it off. Any problem with the cache (missing, unreadable, rejected by V8,
  * unwritable) only means compiling as usual.
  */
 
-/** Set by scripts/bundle.mjs: the first 16 hex digits of the bundle's sha256. */
+/** Set by scripts/bundle.mjs: the first 16 hex digits of each bundle's sha256. */
 declare const OCIPEEK_CLI_HASH: string;
+declare const OCIPEEK_LIGHT_CLI_HASH: string;
 
-const here = dirname(fileURLToPath(import.meta.url));
-const bundlePath = join(here, 'ocipeek-cli.js');
+/** Whether a cache file's build (bundle hash) is one of this build's two bundles. */
+function isThisBuild(build: string): boolean {
+  return build === OCIPEEK_CLI_HASH || build === OCIPEEK_LIGHT_CLI_HASH;
+}
 
 function cacheDir(): string | undefined {
   const setting = process.env.OCIPEEK_COMPILE_CACHE;
@@ -83,7 +92,7 @@ function pruneOtherBuilds(dir: string): void {
   const names = readdirSync(dir).filter((name) => name.endsWith('.bin'));
   for (const name of names) {
     const build = buildOf(name);
-    if (build === OCIPEEK_CLI_HASH) continue;
+    if (isThisBuild(build)) continue;
     const { mtimeMs } = statSync(join(dir, name));
     newest.set(build, Math.max(newest.get(build) ?? 0, mtimeMs));
   }
@@ -95,7 +104,7 @@ function pruneOtherBuilds(dir: string): void {
   );
   for (const name of names) {
     const build = buildOf(name);
-    if (build !== OCIPEEK_CLI_HASH && !kept.has(build)) unlinkSync(join(dir, name));
+    if (!isThisBuild(build) && !kept.has(build)) unlinkSync(join(dir, name));
   }
 }
 
@@ -138,14 +147,24 @@ if (process.env.OCIPEEK_SET_MALLOC_THRESHOLDS) {
 if (/(^|[\\/])container-image-proxy$/.test(process.argv[1] ?? ''))
   process.argv.splice(2, 0, 'proxy');
 
+const args = process.argv.slice(2);
+const word = commandWordOf(args) ?? '';
+// Same word, same command: the light bundle's main registers just that command, as the
+// full one's would (commandNameOf in command-name.ts is this word checked against the table).
+// The light bundle's identifiers are minified: a run that may print a stack trace (main's
+// own test for --verbose) runs the full bundle, whose functions and errors keep their names.
+const verbose = args.includes('--verbose') || args.includes('-v');
+const light = LIGHT_COMMANDS.has(word) && !verbose;
+const here = dirname(fileURLToPath(import.meta.url));
+const bundlePath = join(here, light ? 'ocipeek-cli-light.js' : 'ocipeek-cli.js');
+const bundleHash = light ? OCIPEEK_LIGHT_CLI_HASH : OCIPEEK_CLI_HASH;
 // scripts/bundle.mjs keeps the bundle ASCII, so latin1 reads it exactly, in about half the
 // time UTF-8 decoding takes (~1 ms less for 0.8 MB).
 const source = readFileSync(bundlePath, 'latin1');
 const dir = cacheDir();
-const word = commandWordOf(process.argv.slice(2)) ?? '';
 const key = /^[a-z][a-z-]{0,31}$/.test(word) ? word : 'none';
 const cacheFile = dir
-  ? join(dir, `${OCIPEEK_CLI_HASH}-${process.version}-${process.arch}-${key}.bin`)
+  ? join(dir, `${bundleHash}-${process.version}-${process.arch}-${key}.bin`)
   : undefined;
 const cached = readCache(cacheFile);
 // The file holds the bundle inside the wrapper Node gives CommonJS modules (written out by

@@ -1,0 +1,182 @@
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { readdir, readFile, utimes, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { LIGHT_COMMANDS } from '../../src/cli/light-commands.js';
+import {
+  type BuiltImage,
+  LayoutWriter,
+  pushLayout,
+  type RunningRegistry,
+  randomImage,
+  startRegistry,
+  tempDir,
+} from '../harness/index.js';
+import { runCli } from '../harness/run-cli.js';
+
+/** The first 16 hex digits of a built bundle's sha256: its code cache files start with them. */
+async function bundleHash(name: string): Promise<string> {
+  const file = fileURLToPath(new URL(`../../dist/bin/${name}`, import.meta.url));
+  return createHash('sha256')
+    .update(await readFile(file))
+    .digest('hex')
+    .slice(0, 16);
+}
+
+/**
+ * The launcher runs the small registry commands from the light CLI bundle
+ * (src/cli/light-commands.ts, scripts/bundle.mjs) and everything else from the full one.
+ * Which bundle ran is read from the code cache file the run wrote (named by the bundle's
+ * hash); what it printed must be right for every form of argument these commands take.
+ */
+describe('the light CLI bundle', () => {
+  let dir: { path: string; remove(): Promise<void> };
+  let image: BuiltImage;
+  let registry: RunningRegistry;
+  let layout: string;
+  let light: string;
+  let full: string;
+  let runs = 0;
+
+  before(async () => {
+    dir = await tempDir('cli-light');
+    layout = join(dir.path, 'layout');
+    const w = new LayoutWriter(layout);
+    image = await randomImage(w, { layers: 1, refName: 'img' });
+    await w.finish();
+    registry = await startRegistry();
+    await pushLayout(layout, 'img', registry, 'team/app:1');
+    light = await bundleHash('ocipeek-cli-light.js');
+    full = await bundleHash('ocipeek-cli.js');
+  });
+  after(async () => {
+    await registry?.stop();
+    await dir?.remove();
+  });
+
+  /** `ocipeek ARGS` with a code cache folder of its own, and the bundle hash that ran. */
+  async function run(args: string[]) {
+    const cache = join(dir.path, `cache-${runs++}`);
+    const result = await runCli(args, { env: { OCIPEEK_COMPILE_CACHE: cache } });
+    const files = (await readdir(cache)).filter((f) => f.endsWith('.bin'));
+    assert.equal(files.length, 1, `one cache file: ${files}`);
+    return { ...result, bundle: files[0]!.slice(0, 16) };
+  }
+
+  it('is a different, smaller bundle', () => {
+    assert.notEqual(light, full);
+  });
+
+  it('runs the remote commands, with the right answers', async () => {
+    const ref = `${registry.host}/team/app:1`;
+    const digest = await run(['digest', ref]);
+    assert.equal(digest.code, 0, digest.stderr);
+    assert.equal(digest.bundle, light);
+    assert.equal(digest.out.trim(), image.descriptor.digest);
+
+    const inspect = await run(['inspect', ref, '--json']);
+    assert.equal(inspect.code, 0, inspect.stderr);
+    assert.equal(inspect.bundle, light);
+    assert.equal(JSON.parse(inspect.out).digest, image.descriptor.digest);
+
+    const manifest = await run(['manifest', ref]);
+    assert.equal(manifest.code, 0, manifest.stderr);
+    assert.equal(manifest.bundle, light);
+    assert.deepEqual(manifest.stdout, image.manifestBytes);
+
+    const config = await run(['config', ref]);
+    assert.equal(config.code, 0, config.stderr);
+    assert.equal(config.bundle, light);
+    assert.deepEqual(config.stdout, image.configBytes);
+
+    const tags = await run(['tags', `${registry.host}/team/app`]);
+    assert.equal(tags.code, 0, tags.stderr);
+    assert.equal(tags.bundle, light);
+    assert.equal(tags.out, '1\n');
+  });
+
+  it('runs them for an oci: layout too, and after global options', async () => {
+    const local = await run(['digest', `oci:${layout}:img`]);
+    assert.equal(local.code, 0, local.stderr);
+    assert.equal(local.bundle, light);
+    assert.equal(local.out.trim(), image.descriptor.digest);
+
+    // A value option before the command word: its value is not the word.
+    const afterOptions = await run(['--retries', '1', 'digest', `oci:${layout}:img`]);
+    assert.equal(afterOptions.code, 0, afterOptions.stderr);
+    assert.equal(afterOptions.bundle, light);
+    assert.equal(afterOptions.out.trim(), image.descriptor.digest);
+  });
+
+  it('says what went wrong in the same words, and runs the full bundle for --verbose', async () => {
+    const ref = `${registry.host}/team/nothing:1`;
+    const plain = await run(['digest', ref]);
+    assert.equal(plain.bundle, light);
+    assert.equal(plain.code, 1);
+    assert.equal(plain.stderr, `ocipeek: manifest unknown: manifest ${ref}: manifest unknown\n`);
+    // The light bundle's names are minified; a stack trace must name the functions.
+    for (const flag of ['--verbose', '-v']) {
+      const verbose = await run(['digest', ref, flag]);
+      assert.equal(verbose.bundle, full, flag);
+      assert.equal(verbose.code, 1);
+      assert.match(verbose.stderr, /^ocipeek: \w*NotFoundError: manifest unknown/m, flag);
+      assert.match(verbose.stderr, /^ +at async getManifest \(/m, flag);
+    }
+  });
+
+  it("prints each light command's help as the command's own", async () => {
+    for (const word of LIGHT_COMMANDS) {
+      const help = await run([word, '--help']);
+      assert.equal(help.code, 0, help.stderr);
+      assert.equal(help.bundle, light, word);
+      assert.match(help.out, new RegExp(`^Usage: ocipeek ${word} `), word);
+    }
+  });
+
+  it('leaves every other command line to the full bundle', async () => {
+    // The list of all commands (only the full bundle has them all).
+    const help = await run(['--help']);
+    assert.equal(help.code, 0, help.stderr);
+    assert.equal(help.bundle, full);
+    for (const word of ['digest', 'pull', 'unpack', 'serve']) {
+      assert.match(help.out, new RegExp(`^  ${word} `, 'm'), word);
+    }
+    // A command not in the light bundle.
+    const ls = await run(['ls', `oci:${layout}:img`, '/']);
+    assert.equal(ls.code, 0, ls.stderr);
+    assert.equal(ls.bundle, full);
+    // After `--` there is no command word.
+    const dashes = await run(['--', 'digest', `oci:${layout}:img`]);
+    assert.equal(dashes.bundle, full);
+    // The value of a global option that happens to be a light command's name.
+    const value = await run(['--username', 'digest', 'images']);
+    assert.equal(value.bundle, full);
+  });
+
+  it("keeps both bundles' caches when it prunes other builds' caches", async () => {
+    const cache = join(dir.path, 'shared');
+    const env = { OCIPEEK_COMPILE_CACHE: cache };
+    const digest = await runCli(['digest', `oci:${layout}:img`], { env });
+    assert.equal(digest.code, 0, digest.stderr);
+    const [lightFile = ''] = await readdir(cache);
+    assert.ok(lightFile.startsWith(light), lightFile);
+    // Four other builds wrote here later than the light bundle's cache.
+    const rest = lightFile.slice(16);
+    const later = Date.now() / 1000 + 100;
+    for (const [i, other] of ['1', '2', '3', '4'].entries()) {
+      const file = join(cache, `${other.padStart(16, '0')}${rest}`);
+      await writeFile(file, 'cache of another build');
+      await utimes(file, later + i, later + i);
+    }
+    // The full bundle writes its cache and prunes to the three newest other builds.
+    const version = await runCli(['--version'], { env });
+    assert.equal(version.code, 0, version.stderr);
+    const files = (await readdir(cache)).sort();
+    assert.ok(files.includes(lightFile), `the light cache is kept: ${files}`);
+    assert.ok(files.some((f) => f.startsWith(full)));
+    assert.ok(!files.some((f) => f.startsWith('0000000000000001')), 'the oldest other build went');
+    assert.equal(files.length, 5);
+  });
+});
