@@ -45,38 +45,37 @@ export function finishTree(applier: LayerApplier, disk: DiskWriter, s: FinishSet
   // Only the few inodes a hardlink names are remembered (a set of every node cost MBs).
   const linked = applier.hardlinkTargets;
   const seen = new Set<FsNode>();
-  walkTree(
-    applier.root,
-    '',
-    (node, path) => {
-      const inode = contentOf(node);
-      if (node.type === 'hardlink') counts.hardlinks++;
-      else if (node.type === 'file') counts.files++;
-      else if (node.type === 'symlink') counts.symlinks++;
-      else if (node.type === 'fifo') counts.fifos++;
-      else if (node.type === 'char' || node.type === 'block') counts.devices++;
-      else if (path !== '') counts.dirs++;
-      const firstName = !linked.has(inode) || !seen.has(inode);
-      if (firstName && linked.has(inode)) seen.add(inode);
-      const nodeXattrs = inode.extra?.xattrs;
-      if (nodeXattrs && firstName) {
-        for (const [name, value] of Object.entries(nodeXattrs)) {
-          if (s.rootless && !name.startsWith('user.')) skippedXattrs++;
-          else xattrs.push({ abs: fsPath(applier.abs(path)), name, value });
-        }
+  walkTreeAfter(applier.root, (node, parent, leaf) => {
+    const inode = contentOf(node);
+    if (node.type === 'hardlink') counts.hardlinks++;
+    else if (node.type === 'file') counts.files++;
+    else if (node.type === 'symlink') counts.symlinks++;
+    else if (node.type === 'fifo') counts.fifos++;
+    else if (node.type === 'char' || node.type === 'block') counts.devices++;
+    else if (parent !== '') counts.dirs++;
+    const firstName = !linked.has(inode) || !seen.has(inode);
+    if (firstName && linked.has(inode)) seen.add(inode);
+    const nodeXattrs = inode.extra?.xattrs;
+    if (nodeXattrs && firstName) {
+      for (const [name, value] of Object.entries(nodeXattrs)) {
+        if (s.rootless && !name.startsWith('user.')) skippedXattrs++;
+        else xattrs.push({ abs: fsPath(applier.abs(pathIn(parent, leaf))), name, value });
       }
-      if (s.rootless && s.ownerXattrs && inode.type !== 'symlink' && firstName) {
-        const value = rootlessOwnerValue(inode.uid, inode.gid);
-        if (value !== '') {
-          xattrs.push({ abs: fsPath(applier.abs(path)), name: ROOTLESS_XATTR, value });
-        }
+    }
+    if (s.rootless && s.ownerXattrs && inode.type !== 'symlink' && firstName) {
+      const value = rootlessOwnerValue(inode.uid, inode.gid);
+      if (value !== '') {
+        xattrs.push({
+          abs: fsPath(applier.abs(pathIn(parent, leaf))),
+          name: ROOTLESS_XATTR,
+          value,
+        });
       }
-      if (node.type === 'dir' && !node.implied) {
-        finishDir(applier.abs(path), node, applier.diskModes.get(node), disk, s);
-      }
-    },
-    true,
-  );
+    }
+    if (node.type === 'dir' && !node.implied) {
+      finishDir(applier.abs(parent), node, applier.diskModes.get(node), disk, s);
+    }
+  });
   if (skippedXattrs > 0) {
     s.warn(`${skippedXattrs} xattrs outside the user.* namespace not set (rootless)`);
   }
@@ -134,24 +133,43 @@ function contentOf(node: FsNode): FsNode {
 }
 
 /**
- * Call `visit` on `node` (at root-relative `path`) and everything below it; directories
- * after their children when `post`. A callback rather than a recursive generator: `yield*`
- * passes every node up through one generator per level, which cost more than the visits
- * on deep trees.
+ * Call `visit` on `node` (at root-relative `path`) and then everything below it. A
+ * callback rather than a recursive generator: `yield*` passes every node up through one
+ * generator per level, which cost more than the visits on deep trees.
  */
-function walkTree(
-  node: FsNode,
-  path: string,
-  visit: (node: FsNode, path: string) => void,
-  post = false,
-): void {
-  if (!post) visit(node, path);
+function walkTree(node: FsNode, path: string, visit: (node: FsNode, path: string) => void): void {
+  visit(node, path);
   if (node.children) {
     for (const [name, child] of node.children) {
-      walkTree(child, joinRelative(path, name), visit, post);
+      walkTree(child, joinRelative(path, name), visit);
     }
   }
-  if (post) visit(node, path);
+}
+
+/**
+ * Like {@link walkTree}, but directories after their children, for the final pass: `visit(node, parent, leaf)`
+ * gets a directory's own path as `parent` (and no leaf), a leaf its directory's path and
+ * its name, so that the path of each of the ~50,000 files is only made when it is needed
+ * (a string per node was a good part of the pass, which runs after the last file).
+ */
+/** The path {@link walkTreeAfter} visits: a directory's `parent`, else `parent/leaf`. */
+function pathIn(parent: string, leaf: string | undefined): string {
+  return leaf === undefined ? parent : joinRelative(parent, leaf);
+}
+
+function walkTreeAfter(
+  root: FsNode,
+  visit: (node: FsNode, parent: string, leaf: string | undefined) => void,
+): void {
+  const walk = (dir: FsNode, path: string): void => {
+    for (const [name, child] of dir.children!) {
+      if (child.children) walk(child, joinRelative(path, name));
+      else visit(child, path, name);
+    }
+    visit(dir, path, undefined);
+  };
+  if (root.children) walk(root, '');
+  else visit(root, '', undefined);
 }
 
 /** Each path of the rootless ownership record (`/etc/passwd`) with its entry, in tree order. */
