@@ -24,16 +24,18 @@ import { WorkerDiskWriter } from './worker-disk-writer.js';
 export const DEFAULT_MAX_LAYER_BYTES = 64 * 1024 ** 3;
 
 /**
- * gzip output pieces of 256 KiB, cut from a few reused rooms ({@link GzipRooms}). Larger
+ * gzip output pieces of 512 KiB, cut from a few reused rooms ({@link GzipRooms}). Larger
  * pieces cost less CPU: each is a thread-pool round trip, a stream push and a promise, and
- * a small file straddling two pieces is streamed instead of written from one (64 -> 256
- * KiB: ~18 % less CPU, ninth session). As fresh buffers they cost memory: a piece held
- * while its small files are applied is now and then promoted and waits for a full GC, and
- * single unpacks with 128 KiB pieces peaked at 126-130 MB, over the 128 MB bound; rooms
- * are reused instead (bench/ANALYSIS.md, tenth session). 512 KiB and 1 MiB gained nothing
- * more (ninth session).
+ * a small file straddling two pieces is streamed instead of written from one. As fresh
+ * buffers they cost memory: a piece held while its small files are applied is now and
+ * then promoted and waits for a full GC (single unpacks with 128 KiB pieces peaked at
+ * 126-130 MB, over the 128 MB bound, ninth session); rooms are reused instead. With rooms,
+ * alternating pairs against 64 KiB fresh pieces: 256 KiB ~11 % less wall, 512 KiB ~5 %
+ * less again at +1 MB of peak; 768 KiB no faster and +20 MB, 1 MiB +20 MB (the buffer
+ * zlib allocates and drops per room reaches glibc's mmap threshold; bench/ANALYSIS.md,
+ * tenth session).
  */
-const UNPACK_OUTPUT_CHUNK = 256 * 1024;
+const UNPACK_OUTPUT_CHUNK = 512 * 1024;
 
 /** Warnings kept in the result; the rest are only counted (a hostile layer can make many). */
 const MAX_KEPT_WARNINGS = 1000;
