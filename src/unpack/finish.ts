@@ -251,7 +251,6 @@ class OwnershipWriter {
     const depth = this.names.length;
     for (const [name, child] of dir.children) {
       this.names[depth] = name;
-      const childClean = clean && !NEEDS_ESCAPE.test(name);
       // `/` and the name's UTF-8 (at most 3 bytes per UTF-16 unit).
       const room = length + 1 + name.length * 3;
       if (room > this.pathBytes.length) {
@@ -259,8 +258,31 @@ class OwnershipWriter {
         this.pathBytes.copy(bigger, 0, 0, length);
         this.pathBytes = bigger;
       }
-      this.pathBytes[length] = 0x2f; // '/'
-      const childLength = length + 1 + this.pathBytes.write(name, length + 1, 'utf8');
+      const bytes = this.pathBytes;
+      bytes[length] = 0x2f; // '/'
+      // Most names are ASCII: copied here, and tested for what JSON escapes on the way
+      // (control characters, `"`, `\`); any other name through Buffer#write and the
+      // regular expression (surrogates).
+      const at = length + 1;
+      let escapes = false;
+      let ascii = true;
+      for (let i = 0; i < name.length; i++) {
+        const c = name.charCodeAt(i);
+        if (c >= 0x80) {
+          ascii = false;
+          break;
+        }
+        if (c < 0x20 || c === 0x22 || c === 0x5c) escapes = true;
+        bytes[at + i] = c;
+      }
+      let childLength: number;
+      if (ascii) {
+        childLength = at + name.length;
+      } else {
+        childLength = at + bytes.write(name, at, 'utf8');
+        escapes = NEEDS_ESCAPE.test(name);
+      }
+      const childClean = clean && !escapes;
       this.entry(child, childLength, childClean);
       if (child.children) this.children(child, childLength, childClean);
     }
@@ -288,7 +310,8 @@ class OwnershipWriter {
         this.tails.set(key, tail);
       }
       this.room(tail.length);
-      this.at += tail.copy(this.out, this.at);
+      this.out.set(tail, this.at);
+      this.at += tail.length;
     } else {
       this.text(ownershipTail(type, uid, gid, mode));
     }
