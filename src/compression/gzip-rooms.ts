@@ -16,7 +16,7 @@ import type { Duplex } from 'node:stream';
  *
  * How: node:zlib cuts every piece it pushes from `stream._outBuffer` (a view, no copy) and
  * assigns a new `Buffer.allocUnsafe(chunkSize)` there when the old one is full, before it
- * writes again (lib/zlib.js `processCallback`, unchanged from Node 14 to 24). An accessor
+ * writes again (lib/zlib.js `processCallback`, as in Node 20). An accessor
  * on the stream's own `_outBuffer` hands zlib a room instead: what zlib allocated dies at
  * once (in the young generation). A zlib that stops using the property never calls the
  * accessor, its pieces are its own buffers, and those are simply never reused here.

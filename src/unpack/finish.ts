@@ -146,17 +146,17 @@ function walkTree(node: FsNode, path: string, visit: (node: FsNode, path: string
   }
 }
 
-/**
- * Like {@link walkTree}, but directories after their children, for the final pass: `visit(node, parent, leaf)`
- * gets a directory's own path as `parent` (and no leaf), a leaf its directory's path and
- * its name, so that the path of each of the ~50,000 files is only made when it is needed
- * (a string per node was a good part of the pass, which runs after the last file).
- */
 /** The path {@link walkTreeAfter} visits: a directory's `parent`, else `parent/leaf`. */
 function pathIn(parent: string, leaf: string | undefined): string {
   return leaf === undefined ? parent : joinRelative(parent, leaf);
 }
 
+/**
+ * Like {@link walkTree}, but directories after their children, for the final pass:
+ * `visit(node, parent, leaf)` gets a directory's own path as `parent` (and no leaf), a
+ * leaf its directory's path and its name, so that the path of each of the ~50,000 files
+ * is only made when it is needed ({@link pathIn}).
+ */
 function walkTreeAfter(
   root: FsNode,
   visit: (node: FsNode, parent: string, leaf: string | undefined) => void,
