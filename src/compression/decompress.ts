@@ -10,7 +10,8 @@ import {
   detectCompression,
   MAGIC_LENGTH,
 } from './detect.js';
-import type { OutputRooms } from './output-rooms.js';
+import { GzipRooms } from './gzip-rooms.js';
+import { OutputRooms } from './output-rooms.js';
 import { withDecompressionErrors } from './zlib-errors.js';
 import { createZstdDecompressor } from './zstd-decompressor.js';
 
@@ -182,14 +183,16 @@ export function decompressStream(
 }
 
 /**
- * {@link decompressStream} whose zstd output (libzstd's) is decoded into `rooms`: the
- * reader gives each chunk back with `rooms.giveBack(chunk)` once it is done with it, and
- * its memory is used again (see {@link OutputRooms}). gzip output is Node's zlib's own.
+ * {@link decompressStream} whose output is decoded into reused `rooms`: with
+ * {@link OutputRooms}, zstd output (libzstd's), each chunk given back with
+ * `rooms.giveBack(chunk)` once the reader is done with it; with {@link GzipRooms} (of
+ * `outputChunkBytes`), gzip output (node:zlib's), the reader telling `rooms.passed(piece)`
+ * as it starts on each piece. Output of the other kind is the decoder's own.
  */
 export async function decompressIntoRooms(
   source: Readable | AsyncIterable<Uint8Array> | SinkSource,
   options: DecompressOptions,
-  rooms: OutputRooms | undefined,
+  rooms: OutputRooms | GzipRooms | undefined,
 ): Promise<Readable> {
   const { signal } = options;
   signal?.throwIfAborted();
@@ -216,16 +219,17 @@ function stagesFor(
   detected: Compression,
   options: DecompressOptions,
   coalesce: boolean,
-  rooms: OutputRooms | undefined,
+  rooms: OutputRooms | GzipRooms | undefined,
 ): { stages: Duplex[]; decompressor: Duplex | undefined } {
   const stages: Duplex[] = [];
   let decompressor: Duplex | undefined;
   if (detected === 'gzip') {
     decompressor = gunzip(options.outputChunkBytes);
+    if (rooms instanceof GzipRooms) rooms.install(decompressor);
     if (coalesce) stages.push(new Coalesce(GUNZIP_CHUNK));
     stages.push(decompressor);
   } else if (detected === 'zstd') {
-    decompressor = createZstdDecompressor({ rooms });
+    decompressor = createZstdDecompressor(rooms instanceof OutputRooms ? { rooms } : {});
     stages.push(decompressor);
   }
   if (options.maxOutputBytes !== undefined) {
@@ -243,7 +247,7 @@ function stagesFor(
 function decompressPieces(
   source: SinkSource,
   options: DecompressOptions,
-  rooms: OutputRooms | undefined,
+  rooms: OutputRooms | GzipRooms | undefined,
 ): Promise<Readable> {
   const { signal } = options;
   return new Promise<Readable>((resolve, reject) => {

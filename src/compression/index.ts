@@ -6,6 +6,7 @@ export {
   detectCompression,
   MAGIC_LENGTH,
 } from './detect.js';
+export { GzipRooms } from './gzip-rooms.js';
 export { OutputRooms } from './output-rooms.js';
 export {
   createZstdDecompressor,

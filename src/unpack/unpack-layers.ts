@@ -2,7 +2,7 @@ import { createHash, type Hash } from 'node:crypto';
 import { mkdir, readdir, realpath, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
-import { decompressStream } from '../compression/index.js';
+import { decompressIntoRooms, GzipRooms } from '../compression/index.js';
 import { parseDigest } from '../digest/index.js';
 import { DigestMismatchError, InvalidArgumentError, UnpackError } from '../errors/index.js';
 import type { ImageLayer } from '../source/index.js';
@@ -24,23 +24,34 @@ import { WorkerDiskWriter } from './worker-disk-writer.js';
 export const DEFAULT_MAX_LAYER_BYTES = 64 * 1024 ** 3;
 
 /**
- * gzip output pieces of 64 KiB. Larger pieces cost less CPU (each piece is a thread-pool
- * round trip, a stream push and a promise, and a small file straddling two pieces is
- * streamed instead of written from one): 128 KiB was ~8 % less wall, 256 KiB a little
- * less again (ninth session). But a piece held while its small files are applied can
- * outlive two scavenges and wait for a full GC, and the peak grows with the piece: the
- * quiet bench's highest of five 128 KiB runs was 130 MB, over unpack's 128 MB bound, and
- * 7 alternating pairs on tmpfs peaked at 109-115 MB with 64 KiB against 111-126 MB with
- * 128 KiB (1 MiB pieces peaked at 137-158 MB, fifth session; bench/ANALYSIS.md).
+ * gzip output pieces of 512 KiB, cut from a few reused rooms ({@link GzipRooms}). Larger
+ * pieces cost less CPU: each is a thread-pool round trip, a stream push and a promise, and
+ * a small file straddling two pieces is streamed instead of written from one. As fresh
+ * buffers they cost memory: a piece held while its small files are applied is now and
+ * then promoted and waits for a full GC (single unpacks with 128 KiB pieces peaked at
+ * 126-130 MB, over the 128 MB bound, ninth session); rooms are reused instead. With rooms,
+ * alternating pairs against 64 KiB fresh pieces: 256 KiB ~11 % less wall, 512 KiB ~5 %
+ * less again at +1 MB of peak; 768 KiB no faster and +20 MB, 1 MiB +20 MB (the buffer
+ * zlib allocates and drops per room reaches glibc's mmap threshold; bench/ANALYSIS.md,
+ * tenth session).
  */
-const UNPACK_OUTPUT_CHUNK = 64 * 1024;
+const UNPACK_OUTPUT_CHUNK = 512 * 1024;
 
 /** Warnings kept in the result; the rest are only counted (a hostile layer can make many). */
 const MAX_KEPT_WARNINGS = 1000;
 
-async function* hashing(source: Readable, hash: Hash): AsyncGenerator<Buffer> {
+/**
+ * The tar stream's pieces, each hashed for the diff_id; asking for the next piece means
+ * the scanner is done with the earlier ones, whose rooms are then reused.
+ */
+async function* pieces(
+  source: Readable,
+  hash: Hash | undefined,
+  rooms: GzipRooms,
+): AsyncGenerator<Buffer> {
   for await (const chunk of source) {
-    hash.update(chunk as Buffer);
+    rooms.passed(chunk as Buffer);
+    hash?.update(chunk as Buffer);
     yield chunk as Buffer;
   }
 }
@@ -180,10 +191,12 @@ export async function unpackLayers(
         { cause: err },
       );
     };
+    // Shared by the layers: their memory is used again rather than left to the GC.
+    const rooms = new GzipRooms(UNPACK_OUTPUT_CHUNK);
     for (const [position, layer] of layers.entries()) {
       applier.begin(position, layer.index);
       try {
-        await applyLayer(applier, disk, layer, maxLayerBytes, signal);
+        await applyLayer(applier, disk, layer, maxLayerBytes, rooms, signal);
         // Every call of this layer carried out: a failure is reported against its layer.
         await disk.flush();
       } catch (err) {
@@ -249,6 +262,7 @@ async function applyLayer(
   disk: DiskWriter,
   layer: ImageLayer,
   maxLayerBytes: number,
+  rooms: GzipRooms,
   signal?: AbortSignal,
 ): Promise<void> {
   const hash = layer.diffId ? createHash(parseDigest(layer.diffId).algorithm) : undefined;
@@ -257,14 +271,18 @@ async function applyLayer(
   const compressed = await layer.open({ ...(signal ? { signal } : {}), verify: !hash });
   let tarStream: Readable | undefined;
   try {
-    tarStream = await decompressStream(compressed, {
-      mediaType: layer.descriptor.mediaType,
-      maxOutputBytes: maxLayerBytes,
-      what: `uncompressed layer ${layer.index}`,
-      outputChunkBytes: UNPACK_OUTPUT_CHUNK,
-      ...(signal ? { signal } : {}),
-    });
-    const source = hash ? hashing(tarStream, hash) : tarStream;
+    tarStream = await decompressIntoRooms(
+      compressed,
+      {
+        mediaType: layer.descriptor.mediaType,
+        maxOutputBytes: maxLayerBytes,
+        what: `uncompressed layer ${layer.index}`,
+        outputChunkBytes: UNPACK_OUTPUT_CHUNK,
+        ...(signal ? { signal } : {}),
+      },
+      rooms,
+    );
+    const source = pieces(tarStream, hash, rooms);
     // A handler, not `for await`: most entries are applied without a promise of their own.
     await scanTarRecords(
       source,
