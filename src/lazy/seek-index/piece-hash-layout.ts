@@ -48,9 +48,22 @@ export const C = {
   WINDOWS: 8,
   /** Window requests packed, whose slots are free again (thread). */
   PACKED: 9,
+  /**
+   * Bytes of the ring the main thread's tar scan is done with, when another thread (the
+   * inflate thread) writes the ring: it writes over none it has not scanned (main thread).
+   */
+  SCANNED: 10,
+  /** 1 while the main thread waits for WRITTEN to move (so the writer wakes it). */
+  SCANNING: 11,
+  /** Input chunks posted to the inflate thread (main thread). */
+  INPUT_POSTED: 12,
+  /** Input chunks the inflate thread took (bumped once more when it ends, however). */
+  INPUT_TAKEN: 13,
+  /** 1 once the inflate thread failed (its reply says why). */
+  FAILED: 14,
 } as const;
 
-export const CONTROL_SLOTS = 10;
+export const CONTROL_SLOTS = 15;
 
 /** What the thread is given at its start. */
 export interface PieceHashShared {
