@@ -1,4 +1,4 @@
-import { type Transferable, Worker } from 'node:worker_threads';
+import { Worker } from 'node:worker_threads';
 
 /**
  * Start the worker thread module `name` (`disk-writer-worker`, `file-hash-worker`) that
@@ -7,18 +7,12 @@ import { type Transferable, Worker } from 'node:worker_threads';
  * the TypeScript sources (tests), Node 20 workers do not inherit the loader hooks, so a
  * bootstrap registers tsx in the worker before importing the `.ts` file.
  */
-export function startWorker(
-  callerUrl: string,
-  name: string,
-  workerData?: unknown,
-  transferList?: Transferable[],
-): Worker {
-  const options = { workerData, ...(transferList ? { transferList } : {}) };
+export function startWorker(callerUrl: string, name: string, workerData?: unknown): Worker {
   if (!callerUrl.endsWith('.ts')) {
-    return new Worker(new URL(`./${name}.js`, callerUrl), options);
+    return new Worker(new URL(`./${name}.js`, callerUrl), { workerData });
   }
   const target = JSON.stringify(new URL(`./${name}.ts`, callerUrl).href);
   const tsx = JSON.stringify(import.meta.resolve('tsx/esm/api'));
   const code = `import { register } from ${tsx}; register(); await import(${target});`;
-  return new Worker(new URL(`data:text/javascript,${encodeURIComponent(code)}`), options);
+  return new Worker(new URL(`data:text/javascript,${encodeURIComponent(code)}`), { workerData });
 }

@@ -1,8 +1,14 @@
-import { MessageChannel, type MessagePort, type Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import { DecompressionError } from '../../errors/index.js';
 import { startWorker } from '../../node/start-worker.js';
 import type { LayerIndexerOptions, LayerPass } from './layer-indexer.js';
-import { C, type PieceHashShared, RING_BYTES } from './piece-hash-layout.js';
+import {
+  C,
+  INPUT_RING_BYTES,
+  type PieceHashShared,
+  RING_BYTES,
+  WAKE,
+} from './piece-hash-layout.js';
 import {
   newPieceHashShared,
   type PiecesDone,
@@ -23,40 +29,99 @@ import {
  * member's CRC-32 on the inflate thread (as the listing's does on the pool), which keeps
  * the hashing thread, the busiest on incompressible layers, to the digests.
  *
- * Input goes to the inflate thread as messages it takes synchronously
- * (receiveMessageOnPort) when it needs them, at most INPUT_AHEAD bytes ahead; shared
- * counters (piece-hash-layout.ts) say how far each side is, and a side that must wait
- * waits on them: the threads with Atomics.wait, the main thread with Atomics.waitAsync,
- * so its event loop keeps reading the layer.
+ * The compressed bytes go to the inflate thread through a shared ring of their own
+ * (INPUT_RING_BYTES): as messages, each chunk was garbage on the thread, which allocates
+ * so little that it never collected them (peak RSS +60 MB on debian). Shared counters
+ * (piece-hash-layout.ts) say how far each side is, and a side that must wait waits on
+ * them: the threads with Atomics.wait; the main thread, whose event loop keeps reading
+ * the layer meanwhile, says so in a flag and the inflate thread wakes it by a message
+ * (see WAKE for why not Atomics.waitAsync).
  */
-
-/** Compressed bytes posted to the inflate thread and not yet taken, at most. */
-const INPUT_AHEAD = 4 * 1024 * 1024;
 
 /** Output handed to the tar scan at once, at most: its room is given back after it. */
 const SCAN_PIECE = 512 * 1024;
 
-/** How often a waiting main thread looks whether a thread ended without a word (ms). */
-const RECHECK_MS = 1000;
+/**
+ * The main thread's waits: each {@link Wakes.next} resolves at the inflate thread's next
+ * WAKE message (it sends one when SCANNING or INPUT_WAITING says the main thread waits),
+ * or when the build stops (the thread replied or ended, the input failed, an abort).
+ */
+class Wakes {
+  private waiting: Array<() => void> = [];
 
-/** Atomics.waitAsync (ES2024; Node has it, this project's TypeScript lib does not name it). */
-const waitAsync = (
-  Atomics as unknown as {
-    waitAsync(
-      array: Int32Array,
-      index: number,
-      value: number,
-      timeoutMs: number,
-    ): { async: false; value: string } | { async: true; value: Promise<string> };
+  next(): Promise<void> {
+    return new Promise((resolve) => this.waiting.push(resolve));
   }
-).waitAsync;
+
+  wakeAll(): void {
+    const waiting = this.waiting;
+    this.waiting = [];
+    for (const resolve of waiting) resolve();
+  }
+}
 
 /** What the inflate thread is started with. */
 export interface InflateThreadData {
   shared: PieceHashShared;
-  port: MessagePort;
+  /** The input ring (INPUT_RING_BYTES). */
+  input: SharedArrayBuffer;
+}
+
+/** The layer an inflate thread is given, once it is known (its one message). */
+export interface InflateThreadJob {
   digest: string;
   options: Omit<LayerIndexerOptions, 'check' | 'onBlockBoundary'>;
+}
+
+/** An inflate thread and a hashing thread on their shared memory, waiting for a layer. */
+interface LayerThreads {
+  shared: PieceHashShared;
+  input: SharedArrayBuffer;
+  inflating: Worker;
+  /** The inflate thread's reply (or its failure to start or run). */
+  reply: Promise<InflateThreadReply>;
+  /** Resolved by the inflate thread's WAKE messages. */
+  wakes: Wakes;
+  hashing: ReturnType<typeof startPieceHashThread>;
+}
+
+function startLayerThreads(): LayerThreads {
+  const shared = newPieceHashShared(false);
+  const input = new SharedArrayBuffer(INPUT_RING_BYTES);
+  const hashing = startPieceHashThread(shared);
+  const data: InflateThreadData = { shared, input };
+  const inflating = startWorker(import.meta.url, 'inflate-index-worker', data);
+  const wakes = new Wakes();
+  const reply = new Promise<InflateThreadReply>((resolve) => {
+    inflating.on('message', (m: typeof WAKE | InflateThreadReply) =>
+      m === WAKE ? wakes.wakeAll() : resolve(m),
+    );
+    inflating.once('error', (err) => resolve({ error: err.message }));
+    inflating.once('exit', (code) => resolve({ error: `the inflate thread exited (${code})` }));
+  });
+  return { shared, input, inflating, reply, wakes, hashing };
+}
+
+/** Threads started ahead of their layer ({@link warmSeekIndexThreads}), taken in order. */
+const warm: LayerThreads[] = [];
+
+/**
+ * Start the threads of `count` layers' seek index builds now, before the layers are
+ * known: a thread takes 35-50 ms to start (Node's bootstrap, the module, koffi), which
+ * the build's first output otherwise waits for, while opening the image does not use them.
+ * The threads do not keep the process alive until a build takes them; `ocipeek index`
+ * starts one pair as it begins (a layer under 16 MiB, which is indexed inline, leaves them
+ * unused: about 0.1 s of CPU on the other core).
+ */
+export function warmSeekIndexThreads(count = 1): void {
+  while (warm.length < count) {
+    const threads = startLayerThreads();
+    threads.inflating.unref();
+    threads.hashing.worker.unref();
+    // Never taken: nothing to report, but nothing unhandled either.
+    void threads.reply;
+    warm.push(threads);
+  }
 }
 
 /** The inflate thread's reply: its pass, or why it failed (a gzip problem or another). */
@@ -75,33 +140,35 @@ export type InflateThreadReply =
 export async function inflateOnThread(
   compressed: AsyncIterable<Uint8Array>,
   digest: string,
-  options: InflateThreadData['options'],
+  options: InflateThreadJob['options'],
   scan: (tar: AsyncIterable<Uint8Array>) => Promise<void>,
   signal?: AbortSignal,
 ): Promise<{ pass: LayerPass; done: PiecesDone }> {
-  const shared = newPieceHashShared(false);
+  const threads = warm.shift() ?? startLayerThreads();
+  threads.inflating.ref();
+  threads.hashing.worker.ref();
+  const { shared, input, inflating, reply, wakes, hashing } = threads;
   const control = new Int32Array(shared.control);
   const ring = new Uint8Array(shared.ring);
-  const hashing = startPieceHashThread(shared);
-  const channel = new MessageChannel();
-  let inflating: Worker | undefined;
   /** Set when the pump failed or the inflate thread ended: a waiting main thread stops. */
   let stopped: { error: unknown } | undefined;
-  const wake = () => Atomics.notify(control, C.SEQ);
+  const wake = () => wakes.wakeAll();
+  signal?.addEventListener('abort', wake);
   try {
-    const data: InflateThreadData = { shared, port: channel.port2, digest, options };
-    inflating = startWorker(import.meta.url, 'inflate-index-worker', data, [channel.port2]);
-    const worker = inflating;
-    const reply = new Promise<InflateThreadReply>((resolve) => {
-      worker.once('message', resolve);
-      worker.once('error', (err) => resolve({ error: err.message }));
-      worker.once('exit', (code) => resolve({ error: `the inflate thread exited (${code})` }));
-    });
+    const job: InflateThreadJob = { digest, options };
+    inflating.postMessage(job);
     void reply.then(() => {
       stopped ??= { error: undefined };
       wake();
     });
-    const pumping = pump(compressed, channel.port1, control, () => stopped !== undefined, signal);
+    const pumping = pump(
+      compressed,
+      new Uint8Array(input),
+      control,
+      wakes,
+      () => stopped !== undefined,
+      signal,
+    );
     pumping.catch((error: unknown) => {
       stopped = { error };
       wake();
@@ -138,13 +205,14 @@ export async function inflateOnThread(
           return;
         }
         if (stopped) throw await failure();
+        // Said before looking again: the writer reads SCANNING after it moves WRITTEN.
         Atomics.store(control, C.SCANNING, 1);
-        const seq = Atomics.load(control, C.SEQ);
+        const woken = wakes.next();
         if (Atomics.load(control, C.WRITTEN) === scanned && Atomics.load(control, C.DONE) === 0) {
-          const w = waitAsync(control, C.SEQ, seq, RECHECK_MS);
-          if (w.async) await w.value;
+          await woken;
         }
         Atomics.store(control, C.SCANNING, 0);
+        signal?.throwIfAborted();
       }
     }
     await scan(tar());
@@ -160,48 +228,52 @@ export async function inflateOnThread(
     }
     return { pass, done };
   } finally {
+    signal?.removeEventListener('abort', wake);
     stopped ??= { error: undefined };
-    channel.port1.close();
-    void inflating?.terminate();
+    void inflating.terminate();
     void hashing.worker.terminate();
   }
 }
 
 /**
- * Post the layer's compressed chunks to the inflate thread (each copied into a buffer of
- * its own, transferred), then null for its end, keeping at most INPUT_AHEAD bytes
- * untaken. Stops early once `stopped()` (the thread ended or the build failed).
+ * Copy the layer's compressed bytes into the inflate thread's input ring (waiting for room
+ * while it is full), then mark the input's end. Stops early once `stopped()` (the thread
+ * ended or the build failed).
  */
 async function pump(
   compressed: AsyncIterable<Uint8Array>,
-  port: MessagePort,
+  input: Uint8Array,
   control: Int32Array,
+  wakes: Wakes,
   stopped: () => boolean,
   signal?: AbortSignal,
 ): Promise<void> {
-  /** Bytes posted before each message, and in all. */
-  const before: number[] = [];
-  let bytes = 0;
-  const post = (chunk: Uint8Array | null) => {
-    if (chunk) port.postMessage(chunk, [chunk.buffer as ArrayBuffer]);
-    else port.postMessage(null);
-    before.push(bytes);
-    bytes += chunk?.length ?? 0;
-    Atomics.store(control, C.INPUT_POSTED, before.length);
-    Atomics.notify(control, C.INPUT_POSTED);
-  };
+  let written = 0;
   for await (const chunk of compressed) {
     signal?.throwIfAborted();
-    if (stopped()) return;
-    if (chunk.length === 0) continue;
-    post(new Uint8Array(chunk));
-    for (;;) {
-      const taken = Atomics.load(control, C.INPUT_TAKEN);
-      const untaken = taken >= before.length ? 0 : bytes - before[taken]!;
-      if (untaken <= INPUT_AHEAD || stopped()) break;
-      const w = waitAsync(control, C.INPUT_TAKEN, taken, RECHECK_MS);
-      if (w.async) await w.value;
+    let from = 0;
+    while (from < chunk.length) {
+      if (stopped()) return;
+      const read = Atomics.load(control, C.INPUT_READ);
+      const free = INPUT_RING_BYTES - ((written - read) >>> 0);
+      if (free <= 0) {
+        // Said before looking again: the thread reads INPUT_WAITING after it moves INPUT_READ.
+        Atomics.store(control, C.INPUT_WAITING, 1);
+        const woken = wakes.next();
+        if (Atomics.load(control, C.INPUT_READ) === read) await woken;
+        Atomics.store(control, C.INPUT_WAITING, 0);
+        signal?.throwIfAborted();
+        continue;
+      }
+      const at = (written >>> 0) % INPUT_RING_BYTES;
+      const n = Math.min(chunk.length - from, free, INPUT_RING_BYTES - at);
+      input.set(chunk.subarray(from, from + n), at);
+      from += n;
+      written = (written + n) | 0;
+      Atomics.store(control, C.INPUT_WRITTEN, written);
+      Atomics.notify(control, C.INPUT_WRITTEN);
     }
   }
-  post(null);
+  Atomics.store(control, C.INPUT_END, 1);
+  Atomics.notify(control, C.INPUT_WRITTEN);
 }

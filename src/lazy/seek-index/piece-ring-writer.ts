@@ -20,9 +20,7 @@ const WAKE_BYTES = 1024 * 1024;
  * the shared ring and publishes piece ends, window requests and members' ends for the
  * hashing thread (piece-hash-worker.ts). It touches only shared memory, so it runs on
  * whichever thread inflates: the main thread ({@link PieceHasher}) or the inflate thread
- * (inflate-index-worker.ts), where the main thread reads the ring too, for its tar scan
- * (`scanned`: the writer then also keeps behind SCANNED and wakes a main thread waiting
- * for output).
+ * (inflate-index-worker.ts), where the main thread reads the ring too, for its tar scan.
  */
 export class PieceRingWriter {
   private readonly control: Int32Array;
@@ -35,9 +33,13 @@ export class PieceRingWriter {
   private cutCount = 0;
   private windowCount = 0;
 
+  /**
+   * `wakeScanner`: the main thread reads the ring too, for its tar scan: the writer then
+   * also keeps behind SCANNED, and calls this to wake a main thread waiting for output.
+   */
   constructor(
     shared: PieceHashShared,
-    private readonly scanned = false,
+    private readonly wakeScanner?: () => void,
   ) {
     this.control = new Int32Array(shared.control);
     this.ring = new Uint8Array(shared.ring);
@@ -102,7 +104,7 @@ export class PieceRingWriter {
     const written = this.written;
     const hashedBehind = (written - Atomics.load(this.control, C.HASHED)) >>> 0;
     let free = RING_BYTES - WINDOW_KEEP - hashedBehind;
-    if (this.scanned) {
+    if (this.wakeScanner) {
       const scanBehind = (written - Atomics.load(this.control, C.SCANNED)) >>> 0;
       free = Math.min(free, RING_BYTES - scanBehind);
     }
@@ -129,17 +131,13 @@ export class PieceRingWriter {
    * waking it for every block's few KiB cost a system call and a context switch each, more
    * than the hashing it moved (measured: 1.5 s of the 1 GiB layer's main thread). See the
    * hashing thread's side for why a wake cannot be missed; the main thread's tar scan
-   * (inflate-on-thread.ts) waits the same way, with SCANNING.
+   * (inflate-on-thread.ts) waits the same way, with SCANNING, and is woken by a message.
    */
   publish(now = false): void {
     Atomics.add(this.control, C.SEQ, 1);
     if (!now && (this.written - this.wokenAt) >>> 0 < WAKE_BYTES) return;
-    if (
-      Atomics.load(this.control, C.SLEEPING) === 1 ||
-      (this.scanned && Atomics.load(this.control, C.SCANNING) === 1)
-    ) {
-      Atomics.notify(this.control, C.SEQ);
-    }
+    if (Atomics.load(this.control, C.SLEEPING) === 1) Atomics.notify(this.control, C.SEQ);
+    if (this.wakeScanner && Atomics.load(this.control, C.SCANNING) === 1) this.wakeScanner();
     this.wokenAt = this.written;
   }
 
