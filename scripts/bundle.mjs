@@ -11,7 +11,6 @@
 //   disk-writer-worker.js  unpack's writer thread, found beside the CLI
 //   file-hash-worker.js    the registry server's upload hashing thread, likewise
 //   piece-hash-worker.js   the seek index build's piece hashing thread, likewise
-//   inflate-index-worker.js  the seek index build's inflate thread, likewise
 //   package.json           {"type": "commonjs"}: all of them are CommonJS, which Node loads
 //                          without starting its ES module loader (~10 ms per run)
 // Loading ~400 separate modules cost a noticeable share of every short command's run
@@ -116,7 +115,6 @@ for (const worker of [
   'src/unpack/disk-writer-worker.ts',
   'src/server/storage/file-hash-worker.ts',
   'src/lazy/seek-index/piece-hash-worker.ts',
-  'src/lazy/seek-index/inflate-index-worker.ts',
 ]) {
   await build({
     ...common,

@@ -6,8 +6,7 @@ export class DecompressionError extends OcipeekError {
   constructor(
     /** The compression that failed, e.g. `gzip` or `zstd`. */
     readonly compression: string,
-    /** What failed, without the `<compression> decompression failed: ` prefix. */
-    readonly detail: string,
+    detail: string,
     options?: { cause?: unknown },
   ) {
     super(DecompressionError.code, `${compression} decompression failed: ${detail}`, options);

@@ -52,7 +52,6 @@ export {
   type ImageSeekIndex,
   NO_INDEX_TTL_MS,
 } from './seek-index/find-seek-index.js';
-export { warmSeekIndexThreads } from './seek-index/inflate-on-thread.js';
 export type { InflateEngine } from './seek-index/raw-inflate.js';
 export {
   DEFAULT_PIECE,

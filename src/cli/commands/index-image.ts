@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { InvalidArgumentError } from '../../errors/index.js';
-import { buildSeekIndex, warmSeekIndexThreads, writeSeekIndex } from '../../lazy/index.js';
+import { buildSeekIndex, writeSeekIndex } from '../../lazy/index.js';
 import { parseSize } from '../../util/parse-size.js';
 import { openCliImage } from '../image-source.js';
 import { type IndexFlags, writeIndexArtifact } from '../index-artifact.js';
@@ -58,8 +58,6 @@ export function registerIndex(program: Command): void {
           `${notApplicable} does not apply to --format ${opts.format}`,
         );
       }
-      // The build's threads start while the image is opened (see warmSeekIndexThreads).
-      if (opts.format === 'ocipeek') warmSeekIndexThreads();
       const img = await openCliImage(cmd, refArg);
       if (opts.format === 'soci') return indexSoci(img, opts);
       const { ctx, image } = img;

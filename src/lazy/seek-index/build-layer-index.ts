@@ -1,20 +1,22 @@
 import { digestOf } from '../../digest/index.js';
 import { DecompressionError, InvalidArgumentError } from '../../errors/index.js';
 import { scanTarEntries, type TarEntry } from '../../tar/index.js';
-import { inflateOnThread } from './inflate-on-thread.js';
-import { LayerIndexer, type LayerIndexerOptions, type LayerPass } from './layer-indexer.js';
+import { InlinePieceHasher, type PieceDigests, PieceHasher } from './piece-hasher.js';
 import {
-  InlinePieceHasher,
-  type PieceDigests,
-  PieceHasher,
-  type PiecesDone,
-} from './piece-hasher.js';
-import { defaultInflateEngine, type InflateEngine } from './raw-inflate.js';
+  type BlockBoundary,
+  BlockInflater,
+  defaultInflateEngine,
+  type InflateEngine,
+  InflateFailure,
+  WINDOW_SIZE,
+} from './raw-inflate.js';
 import {
   DEFAULT_PIECE,
   DEFAULT_SPAN,
   type LayerSeekIndex,
   packSpanRecords,
+  type SeekPiece,
+  type SpanRecord,
 } from './seek-index-format.js';
 
 /** Options of {@link buildLayerSeekIndex}. */
@@ -76,6 +78,13 @@ export function defaultCompressedSpan(layerSize: number): number {
   return Math.max(128 * 1024, Math.ceil(layerSize / 200));
 }
 
+interface OpenSpan {
+  bit: number;
+  out: number;
+  member?: true;
+  record: SpanRecord;
+}
+
 /**
  * Build the seek index of one gzip layer from its compressed bytes, read once: the
  * inflater stops at every deflate block boundary, a checkpoint is taken at the first one
@@ -106,46 +115,196 @@ export async function buildLayerSeekIndex(
       `piece must be ${MIN_PIECE} bytes to the span (${span}), got ${piece}`,
     );
   }
+  const spans: OpenSpan[] = [];
   const onThread = options.hashOnThread ?? layer.size >= THREAD_HASHING_FROM;
-  const passOptions = {
-    span,
-    compressedSpan,
-    piece,
-    ...(options.engine ? { engine: options.engine } : {}),
+  // With a hashing thread, the members' CRC-32s are computed there, off the main thread,
+  // and zlib leaves them out (libz's inflateValidate; pako cannot).
+  const crcOnThread = onThread && (options.engine ?? defaultInflateEngine()) === 'libz';
+  const hasher: PieceDigests = onThread ? new PieceHasher(crcOnThread) : new InlinePieceHasher();
+  /** Each member's CRC-32 from its trailer, where the inflater did not check it. */
+  const trailerCrcs: number[] = [];
+  /** Every piece cut, in order: their digests are filled in when the hasher is done. */
+  const cut: SeekPiece[] = [];
+  /** Every record whose window the hasher packs, in order: filled in when it is done. */
+  const windowed: SpanRecord[] = [];
+  let pieceEnd = { bit: 0, out: 0 };
+  let pending: Uint8Array[] = [];
+  const endPiece = (bit: number, out: number) => {
+    const p: SeekPiece = { bit, out, digest: '' };
+    spans.at(-1)?.record.pieces.push(p);
+    cut.push(p);
+    hasher.cut();
+    pieceEnd = { bit, out };
   };
-  const entries: TarEntry[] = [];
-  const onEntry = (e: TarEntry) => entries.push({ ...e });
-  let pass: LayerPass;
-  let done: PiecesDone;
-  if (onThread && !options.onBlockBoundary) {
-    // The inflate on a thread of its own, the pieces on another, the tar scan here.
-    ({ pass, done } = await inflateOnThread(compressed, layer.digest, passOptions, (tar) =>
-      scanTarEntries(tar, onEntry, { signal: options.signal }),
-    ));
-  } else {
-    ({ pass, done } = await inflateHere(compressed, layer.digest, passOptions, onThread, {
-      onEntry,
-      ...options,
-    }));
-  }
-  const { spans, cut, windowed, trailerCrcs } = pass;
-  const { digests, windows, members } = done;
-  for (const [i, crc] of trailerCrcs.entries()) {
-    if (members[i] !== crc) {
-      throw new DecompressionError('gzip', `layer ${layer.digest}: incorrect data check`);
+  // Each gzip member is a stream of its own: a checkpoint at its first block (no window
+  // needed), offsets counted from the layer's start.
+  let memberByte = 0;
+  let memberOut = 0;
+  const onBoundary = (rel: BlockBoundary, window: () => Uint8Array) => {
+    const at = { bit: rel.bit + memberByte * 8, out: rel.out + memberOut };
+    const last = spans.at(-1);
+    options.onBlockBoundary?.({ ...at, memberStart: rel.out === 0 && memberByte > 0 }, window);
+    if (last && rel.out === 0 && memberByte > 0) {
+      const record = { window: Buffer.alloc(0), pieces: [] };
+      spans.push({ bit: at.bit, out: at.out, member: true, record });
+      pieceEnd = at;
+      return;
+    }
+    if (last && at.out === pieceEnd.out) return;
+    if (!last || at.out - last.out >= span || at.bit - last.bit >= compressedSpan * 8) {
+      if (last) endPiece(at.bit, at.out);
+      const incompressible =
+        last !== undefined && at.bit - last.bit >= (at.out - last.out) * 8 * 0.9;
+      // The window is the member's last 32 KiB of output, the last bytes the hasher was
+      // given (the inflater hands on its output before each boundary): the hasher packs it.
+      const record: SpanRecord = { window: Buffer.alloc(0), pieces: [] };
+      hasher.window(Math.min(WINDOW_SIZE, rel.out), incompressible, window);
+      windowed.push(record);
+      spans.push({ bit: at.bit, out: at.out, record });
+      pieceEnd = at;
+    } else if (at.out - pieceEnd.out >= piece) {
+      endPiece(at.bit, at.out);
+    }
+  };
+  const newInflater = () =>
+    new BlockInflater(
+      { wrapper: 'gzip', engine: options.engine, check: !crcOnThread },
+      (output) => {
+        hasher.update(output);
+        pending.push(output);
+      },
+      onBoundary,
+    );
+  /**
+   * A member ended: its last 8 bytes are its trailer, its deflate data (and last piece)
+   * ends before them. A checkpoint at its output's end (an empty last block follows it,
+   * or the member is empty) starts no span.
+   */
+  const closeMember = (deflateEndBit: number, produced: number) => {
+    if (spans.length > 1 && spans.at(-1)!.out === produced) spans.pop();
+    if (produced === memberOut && memberByte > 0) return;
+    const lastPiece = spans.at(-1)?.record.pieces.at(-1);
+    if (pieceEnd.out < produced || !lastPiece) endPiece(deflateEndBit, produced);
+    else lastPiece.bit = deflateEndBit;
+  };
+  let inflater = newInflater();
+  let consumed = 0;
+  let deflateEnd = 0;
+  let padding = false;
+  /** The last 8 input bytes used: a member's trailer once it ended. */
+  const tail = Buffer.alloc(8);
+  const keepTail = (used: Uint8Array) => {
+    if (used.length >= 8) tail.set(used.subarray(used.length - 8));
+    else {
+      tail.copyWithin(0, used.length);
+      tail.set(used, 8 - used.length);
+    }
+  };
+  /** A member ended: check its trailer where zlib did not (its CRC-32 once hashed). */
+  const checkTrailer = () => {
+    if (inflater.checked) return;
+    if (tail.readUInt32LE(4) !== inflater.produced >>> 0) {
+      throw new DecompressionError('gzip', `layer ${layer.digest}: incorrect length check`);
+    }
+    trailerCrcs.push(tail.readUInt32LE(0));
+    hasher.memberEnd();
+  };
+  const write = (bytes: Uint8Array): number => {
+    try {
+      return inflater.write(bytes);
+    } catch (err) {
+      if (err instanceof InflateFailure) {
+        throw new DecompressionError('gzip', `layer ${layer.digest}: ${err.message}`, {
+          cause: err,
+        });
+      }
+      throw err;
+    }
+  };
+  /**
+   * The layer's tar, inflated as the scanner asks for it: each write stops when the
+   * inflater's output room is full and its views are handed on before the next write,
+   * which may reuse the room (see BlockInflater).
+   */
+  async function* uncompressed(): AsyncGenerator<Uint8Array> {
+    const handOn = () => {
+      const out = pending;
+      pending = [];
+      return out;
+    };
+    for await (const chunk of compressed) {
+      options.signal?.throwIfAborted();
+      let rest = chunk;
+      for (;;) {
+        if (inflater.done) {
+          if (rest.length === 0) break;
+          // Zeros after the last member are padding, as gzip(1) takes them.
+          if (padding || rest[0] === 0) {
+            padding = true;
+            if (rest.some((b) => b !== 0)) {
+              throw new DecompressionError(
+                'gzip',
+                `layer ${layer.digest}: data after the zero padding at byte ${consumed}`,
+              );
+            }
+            break;
+          }
+          memberByte = consumed;
+          memberOut += inflater.produced;
+          inflater.close();
+          inflater = newInflater();
+        } else if (rest.length === 0 && !inflater.outputFull) {
+          break;
+        }
+        const used = write(rest);
+        consumed += used;
+        if (!inflater.checked) keepTail(rest.subarray(0, used));
+        rest = rest.subarray(used);
+        if (inflater.done) {
+          checkTrailer();
+          deflateEnd = consumed - 8;
+          closeMember(deflateEnd * 8, memberOut + inflater.produced);
+        }
+        yield* handOn();
+      }
+    }
+    while (inflater.outputFull) {
+      write(new Uint8Array(0));
+      yield* handOn();
+    }
+    if (!inflater.done) {
+      throw new DecompressionError('gzip', `layer ${layer.digest}: the stream ends early`);
     }
   }
-  if (digests.length !== cut.length || windows.length !== windowed.length) {
-    throw new Error(
-      `${digests.length} piece digests for ${cut.length} pieces, ${windows.length} windows for ${windowed.length}`,
-    );
+  const entries: TarEntry[] = [];
+  try {
+    await scanTarEntries(uncompressed(), (e) => entries.push({ ...e }), {
+      signal: options.signal,
+    });
+    const { digests, windows, members } = await hasher.finish();
+    for (const [i, crc] of trailerCrcs.entries()) {
+      if (members[i] !== crc) {
+        throw new DecompressionError('gzip', `layer ${layer.digest}: incorrect data check`);
+      }
+    }
+    if (digests.length !== cut.length || windows.length !== windowed.length) {
+      throw new Error(
+        `${digests.length} piece digests for ${cut.length} pieces, ${windows.length} windows for ${windowed.length}`,
+      );
+    }
+    for (const [i, p] of cut.entries()) p.digest = digests[i]!;
+    for (const [i, r] of windowed.entries()) {
+      const w = windows[i]!;
+      r.window = Buffer.from(w.buffer, w.byteOffset, w.length);
+    }
+  } finally {
+    inflater.close();
+    hasher.close();
   }
-  for (const [i, p] of cut.entries()) p.digest = digests[i]!;
-  for (const [i, r] of windowed.entries()) {
-    const w = windows[i]!;
-    r.window = Buffer.from(w.buffer, w.byteOffset, w.length);
+  if (spans.length === 0) {
+    throw new DecompressionError('gzip', `layer ${layer.digest}: no deflate data`);
   }
-  const { deflateEnd, produced } = pass;
+  const produced = memberOut + inflater.produced;
   const { checkpoints, records } = packSpanRecords(spans);
   return {
     index: {
@@ -160,46 +319,4 @@ export async function buildLayerSeekIndex(
     },
     records,
   };
-}
-
-/**
- * The pass on the calling thread: the inflate feeds the tar scan directly, the pieces are
- * hashed here (small layers) or on the hashing thread (`onThread`: SOCI's hook, which needs
- * every boundary's window here). With the thread, each member's CRC-32 is computed there
- * and zlib leaves it out (libz's inflateValidate; pako cannot).
- */
-async function inflateHere(
-  compressed: AsyncIterable<Uint8Array>,
-  digest: string,
-  passOptions: Omit<LayerIndexerOptions, 'check'>,
-  onThread: boolean,
-  options: BuildLayerSeekIndexOptions & { onEntry: (e: TarEntry) => void },
-): Promise<{ pass: LayerPass; done: PiecesDone }> {
-  const crcOnThread = onThread && (options.engine ?? defaultInflateEngine()) === 'libz';
-  const hasher: PieceDigests = onThread ? new PieceHasher(crcOnThread) : new InlinePieceHasher();
-  const indexer = new LayerIndexer(
-    digest,
-    {
-      ...passOptions,
-      check: !crcOnThread,
-      ...(options.onBlockBoundary ? { onBlockBoundary: options.onBlockBoundary } : {}),
-    },
-    hasher,
-  );
-  let pass: LayerPass | undefined;
-  async function* uncompressed(): AsyncGenerator<Uint8Array> {
-    for await (const chunk of compressed) {
-      options.signal?.throwIfAborted();
-      yield* indexer.write(chunk);
-    }
-    pass = yield* indexer.end();
-  }
-  try {
-    await scanTarEntries(uncompressed(), options.onEntry, { signal: options.signal });
-    const done = await hasher.finish();
-    return { pass: pass!, done };
-  } finally {
-    indexer.close();
-    hasher.close();
-  }
 }

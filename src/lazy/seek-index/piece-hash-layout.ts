@@ -7,11 +7,6 @@
 
 /** Bytes of output in flight between the two threads, at most. */
 export const RING_BYTES = 8 * 1024 * 1024;
-/**
- * Compressed bytes in flight from the main thread to the inflate thread, at most (the
- * input ring of inflate-on-thread.ts, when the inflate runs on a thread of its own).
- */
-export const INPUT_RING_BYTES = 4 * 1024 * 1024;
 /** Piece ends in flight, at most. */
 export const CUT_SLOTS = 4096;
 /** Window requests in flight, at most (a layer has one per checkpoint: a few hundred). */
@@ -53,33 +48,9 @@ export const C = {
   WINDOWS: 8,
   /** Window requests packed, whose slots are free again (thread). */
   PACKED: 9,
-  /**
-   * Bytes of the ring the main thread's tar scan is done with, when another thread (the
-   * inflate thread) writes the ring: it writes over none it has not scanned (main thread).
-   */
-  SCANNED: 10,
-  /** 1 while the main thread waits for WRITTEN to move (so the writer wakes it). */
-  SCANNING: 11,
-  /** Compressed bytes written into the inflate thread's input ring (main thread). */
-  INPUT_WRITTEN: 12,
-  /** Compressed bytes of the input ring the inflate thread used (bumped when it fails). */
-  INPUT_READ: 13,
-  /** 1 once the inflate thread failed (its reply says why). */
-  FAILED: 14,
-  /** 1 once the main thread wrote the whole layer into the input ring. */
-  INPUT_END: 15,
-  /** 1 while the main thread waits for room in the input ring (so the thread wakes it). */
-  INPUT_WAITING: 16,
 } as const;
 
-export const CONTROL_SLOTS = 17;
-
-/**
- * The inflate thread's message that wakes the main thread (waiting for output or for
- * input room): Atomics.waitAsync is not used, as Node 20 left it unresolved (timeout
- * included) while the event loop had nothing else to do (seen: builds that hung).
- */
-export const WAKE = 0;
+export const CONTROL_SLOTS = 10;
 
 /** What the thread is given at its start. */
 export interface PieceHashShared {
