@@ -47,28 +47,36 @@ function run(): PieceHashReply {
   for (;;) {
     const seq = Atomics.load(control, C.SEQ);
     const done = Atomics.load(control, C.DONE) === 1;
-    // Piece ends and windows before WRITTEN: the main thread publishes each after the bytes
-    // before it, so every one seen here lies at or before the WRITTEN read after it.
+    // WRITTEN before the piece ends and windows: the writer publishes each after the bytes
+    // before it, so one not seen here lies at or after this WRITTEN, and hashing stops
+    // there. (Read the other way round, a request published between the reads could lie
+    // before a WRITTEN read after it, and the bytes past it were hashed before its window
+    // was packed: the window then came from bytes written over, a race seen as a 1 GiB
+    // layer's records differing in 1 run of 4.)
+    const written = Atomics.load(control, C.WRITTEN);
     const published = Atomics.load(control, C.CUTS);
     const asked = Atomics.load(control, C.WINDOWS);
-    const written = Atomics.load(control, C.WRITTEN);
     let progressed = false;
-    while (hashed !== written || cutsSeen !== published || windowsSeen !== asked) {
-      const nextCut = cutsSeen !== published ? cuts[cutsSeen % CUT_SLOTS]! : written;
+    for (;;) {
       const slot = (windowsSeen % WINDOW_SLOTS) * WINDOW_FIELDS;
-      const nextWindow = windowsSeen !== asked ? windowSlots[slot]! : written;
-      // Stop at whichever comes first in the stream (offsets compared from `hashed`).
-      const stop = (nextCut - hashed) >>> 0 <= (nextWindow - hashed) >>> 0 ? nextCut : nextWindow;
-      if (hashed !== stop) {
-        // Up to the stop, never across the ring's end.
+      const toWindow =
+        windowsSeen !== asked ? (windowSlots[slot]! - hashed) >>> 0 : Number.POSITIVE_INFINITY;
+      const toCut =
+        cutsSeen !== published
+          ? (cuts[cutsSeen % CUT_SLOTS]! - hashed) >>> 0
+          : Number.POSITIVE_INFINITY;
+      // Up to whichever comes first in the stream: a window, a piece end, what is written.
+      const ahead = Math.min((written - hashed) >>> 0, toWindow, toCut);
+      if (ahead > 0) {
+        // Never across the ring's end.
         const from = (hashed >>> 0) % RING_BYTES;
-        const n = Math.min((stop - hashed) >>> 0, RING_BYTES - from);
+        const n = Math.min(ahead, RING_BYTES - from);
         const bytes = ring.subarray(from, from + n);
         hash.update(bytes);
         if (shared.crc) crc = crc32(bytes, crc);
         hashed = (hashed + n) | 0;
         Atomics.store(control, C.HASHED, hashed);
-      } else if (windowsSeen !== asked && nextWindow === hashed) {
+      } else if (toWindow === 0) {
         const kind = windowSlots[slot + 2]!;
         if (kind === WindowKind.MEMBER_END) {
           members.push(crc);
@@ -80,11 +88,13 @@ function run(): PieceHashReply {
         }
         windowsSeen = (windowsSeen + 1) | 0;
         Atomics.store(control, C.PACKED, windowsSeen);
-      } else {
+      } else if (toCut === 0) {
         digests.push(`sha256:${hash.digest('hex')}`);
         hash = createHash('sha256');
         cutsSeen = (cutsSeen + 1) | 0;
         Atomics.store(control, C.DIGESTED, cutsSeen);
+      } else {
+        break; // everything seen is done
       }
       Atomics.add(control, C.PROGRESS, 1);
       Atomics.notify(control, C.PROGRESS);

@@ -353,6 +353,44 @@ describe('seek index of a gzip layer', () => {
     }
   });
 
+  it('fails a corrupt, cut short or unreadable layer the same with the inflate on a thread or inline', async () => {
+    const { gz, layer } = await fixture();
+    const corrupt = Buffer.from(gz);
+    // The first block's code lengths: zlib refuses them before any output.
+    for (let i = 11; i < 40; i++) corrupt[i] = 0xff;
+    const failures: Array<[string, () => AsyncIterable<Uint8Array>]> = [
+      ['corrupt', () => pieces(corrupt, 5000)],
+      ['cut short', () => pieces(gz.subarray(0, gz.length - 100), 5000)],
+      [
+        'unreadable',
+        async function* () {
+          yield* pieces(gz.subarray(0, 50_000), 5000);
+          throw new Error('the body failed: digest mismatch');
+        },
+      ],
+    ];
+    for (const [what, input] of failures) {
+      const messages: string[] = [];
+      for (const hashOnThread of [true, false]) {
+        const err = await buildLayerSeekIndex(input(), layer, { span: SPAN, hashOnThread }).then(
+          () => assert.fail(`${what} built with hashOnThread ${hashOnThread}`),
+          (e: Error) => e,
+        );
+        messages.push(err.message);
+      }
+      assert.equal(messages[0], messages[1], what);
+      assert.match(
+        messages[0]!,
+        {
+          corrupt:
+            /^gzip decompression failed: layer sha256:[0-9a-f]+: too many length or distance symbols$/,
+          'cut short': /^gzip decompression failed: layer sha256:[0-9a-f]+: the stream ends early$/,
+          unreadable: /^the body failed: digest mismatch$/,
+        }[what]!,
+      );
+    }
+  });
+
   describe('a lying index gives an error, never wrong bytes', () => {
     const target = 'etc/f50.txt';
     type Lie = (index: LayerSeekIndex, records: SpanRecord[], at: number) => void;
