@@ -2,6 +2,7 @@ import { parse, TomlError } from 'smol-toml';
 import { ConfigError } from '../errors/index.js';
 import { parseReference, type Reference } from '../ref/index.js';
 import { isWildcardPrefix } from './registry-prefix.js';
+import { parseSimpleToml } from './simple-toml.js';
 import { TomlFields, type TomlTable } from './toml-fields.js';
 
 /** `pull-from-mirror`: which references a mirror serves. */
@@ -78,7 +79,8 @@ export function withoutCommentLines(text: string): string {
 /** Parse TOML text, a syntax error becoming a {@link ConfigError} naming the file. */
 export function parseToml(text: string, file: string): TomlTable {
   try {
-    return parse(withoutCommentLines(text)) as TomlTable;
+    const stripped = withoutCommentLines(text);
+    return parseSimpleToml(stripped) ?? (parse(stripped) as TomlTable);
   } catch (err) {
     const detail = err instanceof TomlError ? `line ${err.line}: ${firstLine(err.message)}` : err;
     throw new ConfigError(file, `invalid TOML (${detail})`, { cause: err });
