@@ -2,6 +2,7 @@ import { parse, TomlError } from 'smol-toml';
 import { ConfigError } from '../errors/index.js';
 import { parseReference, type Reference } from '../ref/index.js';
 import { isWildcardPrefix } from './registry-prefix.js';
+import { parseSimpleToml } from './simple-toml.js';
 import { TomlFields, type TomlTable } from './toml-fields.js';
 
 /** `pull-from-mirror`: which references a mirror serves. */
@@ -78,7 +79,8 @@ export function withoutCommentLines(text: string): string {
 /** Parse TOML text, a syntax error becoming a {@link ConfigError} naming the file. */
 export function parseToml(text: string, file: string): TomlTable {
   try {
-    return parse(withoutCommentLines(text)) as TomlTable;
+    const stripped = withoutCommentLines(text);
+    return parseSimpleToml(stripped) ?? (parse(stripped) as TomlTable);
   } catch (err) {
     const detail = err instanceof TomlError ? `line ${err.line}: ${firstLine(err.message)}` : err;
     throw new ConfigError(file, `invalid TOML (${detail})`, { cause: err });
@@ -254,9 +256,49 @@ export function parseAliases(
     if (!isShortNameRepository(name)) {
       throw new ConfigError(file, `invalid short name "${name}" (no registry, tag or digest)`);
     }
-    aliases.set(name, { value: value === '' ? null : parseAliasValue(name, value, file), file });
+    if (value === '') aliases.set(name, { value: null, file });
+    else if (value.length <= PLAIN_ALIAS_MAX && PLAIN_ALIAS_VALUE.test(value)) {
+      aliases.set(name, new CheckedAlias(value, file));
+    } else aliases.set(name, { value: parseAliasValue(name, value, file), file });
   }
   return aliases;
+}
+
+// Every alias is checked when its file is read, as containers/image does, but a command
+// uses at most one of them (the short name it was given), usually none. Parsing each value
+// into a Reference (`parseReference`: several regular expressions, splits and checks a
+// value) cost ~4 M instructions a run for the ~60 aliases Debian's shortnames.conf ships
+// (bench/ANALYSIS.md, h15r, tenth session). So a value is first tested against one
+// precompiled expression that accepts only values `parseAliasValue` accepts too; those
+// become a Reference when read. Any other value takes the full path, so what is refused
+// is refused with the same message as before.
+
+/** A `host[:port]` component, as the reference parser's DOMAIN_COMPONENT. */
+const HOST_COMPONENT = '[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?';
+/** A repository path component, as the reference parser's PATH_COMPONENT. */
+const PATH_COMPONENT = '[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*';
+/**
+ * `registry/path` with a registry that names a host (a `.`, a port of at most 4 digits so
+ * it is ≤ 65535, or `localhost`), a lowercase path, no tag, digest, scheme or blank.
+ */
+const PLAIN_ALIAS_VALUE = new RegExp(
+  `^(?:localhost|${HOST_COMPONENT}(?:\\.${HOST_COMPONENT})+|${HOST_COMPONENT}(?:\\.${HOST_COMPONENT})*:[0-9]{1,4})(?:/${PATH_COMPONENT})+$`,
+);
+/** Names up to 255 characters are valid; `docker.io/x` gains `library/` (8) when parsed. */
+const PLAIN_ALIAS_MAX = 240;
+
+/** An alias whose value passed {@link PLAIN_ALIAS_VALUE}: parsed on first read. */
+class CheckedAlias implements ShortNameAlias {
+  private parsed: Reference | undefined;
+  constructor(
+    private readonly text: string,
+    readonly file: string,
+  ) {}
+
+  get value(): Reference {
+    this.parsed ??= parseReference(this.text, { defaultTag: null });
+    return this.parsed;
+  }
 }
 
 function parseAliasValue(name: string, value: string, file: string): Reference {

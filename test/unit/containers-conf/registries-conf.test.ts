@@ -9,11 +9,12 @@ import {
   RegistriesConf,
 } from '../../../src/containers-conf/index.js';
 import {
+  parseAliases,
   parseRegistriesConf,
   withoutCommentLines,
 } from '../../../src/containers-conf/registries-conf-file.js';
 import { BlockedRegistryError, ConfigError } from '../../../src/errors/index.js';
-import { parseReference } from '../../../src/ref/index.js';
+import { parseReference, type Reference } from '../../../src/ref/index.js';
 import { tempDir } from '../../harness/temp-dir.js';
 
 const D = `sha256:${'b'.repeat(64)}`;
@@ -379,5 +380,123 @@ blocked = true
       }),
       /old\.conf: a drop-in must use the version 2 format/,
     );
+  });
+
+  it('an invalid alias in a drop-in still fails the load with the same message', async () => {
+    const root = await layout('bad-alias-dropin', {
+      'etc/registries.conf': '# comments only\n',
+      'etc/registries.conf.d/shortnames.conf':
+        '[aliases]\n  # ok\n  "alpine" = "docker.io/library/alpine"\n  "bad" = "quay.io/Team/app"\n',
+    });
+    await assert.rejects(
+      loadRegistriesConf({
+        systemDir: join(root, 'etc'),
+        home: join(root, 'h'),
+        env: {},
+        aliasFile: join(root, 'none'),
+      }),
+      (err: unknown) =>
+        err instanceof ConfigError &&
+        err.message ===
+          `${join(root, 'etc/registries.conf.d/shortnames.conf')}: alias "bad": ` +
+            'invalid reference "quay.io/Team/app": repository name must be lowercase ("Team")',
+    );
+    const ok = await loadRegistriesConf({
+      systemDir: join(root, 'etc'),
+      home: join(root, 'h'),
+      env: {},
+      aliasFile: join(root, 'none'),
+      dropInDir: join(root, 'none'),
+    });
+    assert.equal(ok.aliases.size, 0);
+  });
+});
+
+describe('alias values: checked at load, a Reference only when read', () => {
+  /** The check as it was before the quick test (the oracle): a Reference or a message. */
+  function checkedTheLongWay(value: string): string {
+    if (value === '') return '= undefined'; // `""` removes the alias
+    const domain = value.includes('/') ? value.slice(0, value.indexOf('/')) : '';
+    if (!/[.:]/.test(domain) && domain !== 'localhost') return 'must name a registry';
+    let ref: Reference;
+    try {
+      ref = parseReference(value, { defaultTag: null });
+    } catch (err) {
+      return `alias "a": ${(err as Error).message}`;
+    }
+    return ref.tag || ref.digest ? 'must not have a tag' : `= ${ref.toString()}`;
+  }
+
+  function checkedNow(value: string): string {
+    try {
+      const aliases = parseAliases({ a: value }, '/etc/x.conf');
+      return `= ${aliases.get('a')?.value?.toString()}`;
+    } catch (err) {
+      assert.ok(err instanceof ConfigError);
+      const m = err.message.replace('/etc/x.conf: ', '');
+      if (m.includes('must name a registry')) return 'must name a registry';
+      if (m.includes('must not have a tag')) return 'must not have a tag';
+      return m;
+    }
+  }
+
+  it('gives the same Reference or the same message as the full parse, edge cases', () => {
+    const values = [
+      'docker.io/alpine',
+      'docker.io/library/alpine',
+      'index.docker.io/team/app',
+      'registry-1.docker.io/x',
+      'localhost/a',
+      'localhost:5000/a/b',
+      'h:65535/a',
+      'h:65536/a',
+      'h:0/a',
+      'X.Example.io/a',
+      'x.io/A',
+      'x.io/a b',
+      'x.io/a\t',
+      `x.io/a@sha256:${'c'.repeat(64)}`,
+      'x.io/a:1',
+      'https://x.io/a',
+      'docker://x.io/a',
+      'x.io//a',
+      'x.io/a/',
+      'x.io/-a',
+      'x.io/a--b__c.d_e',
+      'x.io/a___b',
+      '-x.io/a',
+      'x-.io/a',
+      'x..io/a',
+      '[::1]:5000/a',
+      'x.io:/a',
+      `x.io/${'a'.repeat(231)}`,
+      `x.io/${'a'.repeat(250)}`,
+      `docker.io/${'a'.repeat(238)}`,
+      'app',
+      'team/app',
+      'x.io',
+    ];
+    for (const v of values) assert.equal(checkedNow(v), checkedTheLongWay(v), v);
+    assert.equal(checkedNow('docker.io/alpine'), '= docker.io/library/alpine');
+    assert.equal(
+      checkedNow('h:65536/a'),
+      'alias "a": invalid reference "h:65536/a": invalid registry port "65536"',
+    );
+  });
+
+  it('gives the same outcome as the full parse for 20,000 random values', () => {
+    const alphabet = 'ab9Z.-_:/@ \t';
+    let seed = 15;
+    const next = () => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      return seed;
+    };
+    const heads = ['x.io/', 'localhost', 'h:5', 'docker.io/', 'a', ''];
+    for (let i = 0; i < 20_000; i++) {
+      let v = heads[next() % heads.length]!;
+      const n = next() % 12;
+      for (let j = 0; j < n; j++) v += alphabet[next() % alphabet.length];
+      assert.equal(checkedNow(v), checkedTheLongWay(v), JSON.stringify(v));
+    }
   });
 });
