@@ -1,6 +1,11 @@
 import { parse, TomlError } from 'smol-toml';
 import { ConfigError } from '../errors/index.js';
-import { parseReference, type Reference } from '../ref/index.js';
+import {
+  DOMAIN_COMPONENT_PATTERN,
+  PATH_COMPONENT_PATTERN,
+  parseReference,
+  type Reference,
+} from '../ref/index.js';
 import { isWildcardPrefix } from './registry-prefix.js';
 import { parseSimpleToml } from './simple-toml.js';
 import { TomlFields, type TomlTable } from './toml-fields.js';
@@ -273,10 +278,9 @@ export function parseAliases(
 // become a Reference when read. Any other value takes the full path, so what is refused
 // is refused with the same message as before.
 
-/** A `host[:port]` component, as the reference parser's DOMAIN_COMPONENT. */
-const HOST_COMPONENT = '[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?';
-/** A repository path component, as the reference parser's PATH_COMPONENT. */
-const PATH_COMPONENT = '[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*';
+/** A host name component and a repository path component, the reference parser's own. */
+const HOST_COMPONENT = DOMAIN_COMPONENT_PATTERN;
+const PATH_COMPONENT = PATH_COMPONENT_PATTERN;
 /**
  * `registry/path` with a registry that names a host (a `.`, a port of at most 4 digits so
  * it is ≤ 65535, or `localhost`), a lowercase path, no tag, digest, scheme or blank.

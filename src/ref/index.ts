@@ -1,6 +1,8 @@
 export {
   DOCKER_HUB,
   DOCKER_HUB_API_HOST,
+  DOMAIN_COMPONENT_PATTERN,
+  PATH_COMPONENT_PATTERN,
   type ParseReferenceOptions,
   parseReference,
   parseRepository,

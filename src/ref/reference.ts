@@ -7,9 +7,13 @@ export const DOCKER_HUB = 'docker.io';
 export const DOCKER_HUB_API_HOST = 'registry-1.docker.io';
 
 const MAX_NAME_LENGTH = 255;
-const PATH_COMPONENT = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$/;
+/** A repository path component, unanchored, for expressions built from it (short-name aliases). */
+export const PATH_COMPONENT_PATTERN = '[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*';
+/** A host name component, unanchored, likewise. */
+export const DOMAIN_COMPONENT_PATTERN = '(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])';
+const PATH_COMPONENT = new RegExp(`^${PATH_COMPONENT_PATTERN}$`);
 const TAG = /^[\w][\w.-]{0,127}$/;
-const DOMAIN_COMPONENT = /^(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])$/;
+const DOMAIN_COMPONENT = new RegExp(`^${DOMAIN_COMPONENT_PATTERN}$`);
 const PORT = /^[0-9]+$/;
 
 /**
