@@ -13,7 +13,7 @@ import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Script } from 'node:vm';
-import { commandWordOf } from './command-word.js';
+import { commandWordOf, wantsVerbose } from './command-word.js';
 import { LIGHT_COMMANDS } from './light-commands.js';
 
 /**
@@ -151,10 +151,10 @@ const args = process.argv.slice(2);
 const word = commandWordOf(args) ?? '';
 // Same word, same command: the light bundle's main registers just that command, as the
 // full one's would (commandNameOf in command-name.ts is this word checked against the table).
-// The light bundle's identifiers are minified: a run that may print a stack trace (main's
-// own test for --verbose) runs the full bundle, whose functions and errors keep their names.
-const verbose = args.includes('--verbose') || args.includes('-v');
-const light = LIGHT_COMMANDS.has(word) && !verbose;
+// The light bundle's identifiers are minified: a run that may print a stack trace (the
+// test main uses, wantsVerbose) runs the full bundle, whose functions and errors keep their
+// names.
+const light = LIGHT_COMMANDS.has(word) && !wantsVerbose(args);
 const here = dirname(fileURLToPath(import.meta.url));
 const bundlePath = join(here, light ? 'ocipeek-cli-light.js' : 'ocipeek-cli.js');
 const bundleHash = light ? OCIPEEK_LIGHT_CLI_HASH : OCIPEEK_CLI_HASH;
