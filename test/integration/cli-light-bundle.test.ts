@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { readdir, readFile, utimes, writeFile } from 'node:fs/promises';
+import { readdir, readFile, stat, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
@@ -65,8 +65,15 @@ describe('the light CLI bundle', () => {
     return { ...result, bundle: files[0]!.slice(0, 16) };
   }
 
-  it('is a different, smaller bundle', () => {
+  it('is a different, smaller bundle', async () => {
     assert.notEqual(light, full);
+    const size = async (name: string) =>
+      (await stat(fileURLToPath(new URL(`../../dist/bin/${name}`, import.meta.url)))).size;
+    const [lightBytes, fullBytes] = [
+      await size('ocipeek-cli-light.js'),
+      await size('ocipeek-cli.js'),
+    ];
+    assert.ok(lightBytes < fullBytes * 0.5, `${lightBytes} of ${fullBytes} bytes`);
   });
 
   it('runs the remote commands, with the right answers', async () => {
