@@ -329,11 +329,12 @@ function parseAliasValue(name: string, value: string, file: string): Reference {
   return ref;
 }
 
+/** Path components only: a repository with no registry, tag or digest, by the parser's rule. */
+const SHORT_NAME_REPOSITORY = new RegExp(`^${PATH_COMPONENT}(?:/${PATH_COMPONENT})*$`);
+
 /** A repository name with no registry, tag or digest (`alpine`, `library/alpine`). */
 function isShortNameRepository(name: string): boolean {
-  return /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$/.test(
-    name,
-  );
+  return SHORT_NAME_REPOSITORY.test(name);
 }
 
 /** Version 1: search → unqualified-search-registries, insecure and block → `[[registry]]`. */
