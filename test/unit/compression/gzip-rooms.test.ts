@@ -63,6 +63,34 @@ describe('GzipRooms', () => {
     });
   }
 
+  it('serves streams read one after another from the same rooms (unpack shares them by layers)', async () => {
+    const rooms = new GzipRooms(ROOM);
+    const memories = new Set<ArrayBufferLike>();
+    for (const [n, bytes] of [
+      [1, 3 * 1024 * 1024],
+      [2, 2 * 1024 * 1024 + 12_344],
+      [3, 4 * 1024 * 1024],
+    ] as const) {
+      const plain = data(bytes);
+      plain.writeUInt32LE(n, 0); // each stream's bytes differ from the others'
+      const out = await decompressIntoRooms(
+        Readable.from([gzipSync(plain)]),
+        { outputChunkBytes: ROOM, maxOutputBytes: 64 * 1024 * 1024 },
+        rooms,
+      );
+      const hash = createHash('sha256');
+      for await (const piece of out) {
+        rooms.passed(piece as Buffer);
+        memories.add((piece as Buffer).buffer);
+        await new Promise((r) => setImmediate(r));
+        hash.update(piece as Buffer);
+      }
+      assert.equal(hash.digest('hex'), createHash('sha256').update(plain).digest('hex'), `${n}`);
+    }
+    // ~140 pieces in all; the later streams reuse the rooms the earlier ones left.
+    assert.ok(memories.size <= 14, `${memories.size} distinct buffers`);
+  });
+
   it('leaves a stream of another chunk size as it is', () => {
     const rooms = new GzipRooms(ROOM);
     assert.equal(rooms.install(createGunzip({ chunkSize: 2 * ROOM })), false);
