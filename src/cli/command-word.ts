@@ -38,3 +38,13 @@ export function commandWordOf(args: readonly string[]): string | undefined {
   }
   return undefined;
 }
+
+/**
+ * Whether the command line asks for verbose output (`--verbose`, `-v`): then an error is
+ * printed with its stack trace (cli/main.ts), and the launcher runs the full bundle, whose
+ * function and error names are not minified (cli/launch.ts). One test for both, so a run
+ * that prints a stack trace is always one that kept the names.
+ */
+export function wantsVerbose(args: readonly string[]): boolean {
+  return args.includes('--verbose') || args.includes('-v');
+}

@@ -13,7 +13,7 @@ import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Script } from 'node:vm';
-import { commandWordOf } from './command-word.js';
+import { commandWordOf, wantsVerbose } from './command-word.js';
 import { LIGHT_COMMANDS } from './light-commands.js';
 
 /**
@@ -35,7 +35,7 @@ import { LIGHT_COMMANDS } from './light-commands.js';
  * command compiled on the way. It is keyed by the bundle's content hash, Node's version,
  * the CPU architecture and the command word (so each bundle has its own); caches of a
  * few other builds are kept (see
- * {@link OTHER_BUILDS_KEPT}). It lives in `$OCIPEEK_COMPILE_CACHE`, else
+ * {@link OTHER_BUNDLES_KEPT}). It lives in `$OCIPEEK_COMPILE_CACHE`, else
  * `$XDG_CACHE_HOME/ocipeek-compile-cache` (`~/.cache/...`); `OCIPEEK_COMPILE_CACHE=off`
  * turns it off. Any problem with the cache (missing, unreadable, rejected by V8,
  * unwritable) only means compiling as usual.
@@ -74,19 +74,20 @@ function readCache(file: string | undefined): Buffer | undefined {
 }
 
 /**
- * How many other builds' caches a cache folder keeps besides this build's: the ones most
- * recently written. Why not none: two builds in use side by side (an installed ocipeek
+ * How many other bundles' caches a cache folder keeps besides this build's two: the ones
+ * most recently written. Why not none: builds in use side by side (an installed ocipeek
  * and a checkout, two worktrees) share the folder, and each deleting the other's caches
- * made both rewrite theirs (0.7 MB each) on every run, taking turns.
+ * made both rewrite theirs (0.7 MB each) on every run, taking turns. Three other builds,
+ * of two bundles each (full and light): a file name tells its bundle, not its build.
  */
-const OTHER_BUILDS_KEPT = 3;
+const OTHER_BUNDLES_KEPT = 3 * 2;
 
-/** The build (bundle hash) a cache file name belongs to. */
+/** The bundle (its hash) a cache file name belongs to. */
 function buildOf(name: string): string {
   return name.slice(0, name.indexOf('-'));
 }
 
-/** Delete the caches of all but the {@link OTHER_BUILDS_KEPT} most recently written other builds. */
+/** Delete the caches of all but the {@link OTHER_BUNDLES_KEPT} most recently written other bundles. */
 function pruneOtherBuilds(dir: string): void {
   const newest = new Map<string, number>();
   const names = readdirSync(dir).filter((name) => name.endsWith('.bin'));
@@ -99,7 +100,7 @@ function pruneOtherBuilds(dir: string): void {
   const kept = new Set(
     [...newest]
       .sort((a, b) => b[1] - a[1])
-      .slice(0, OTHER_BUILDS_KEPT)
+      .slice(0, OTHER_BUNDLES_KEPT)
       .map(([build]) => build),
   );
   for (const name of names) {
@@ -151,10 +152,10 @@ const args = process.argv.slice(2);
 const word = commandWordOf(args) ?? '';
 // Same word, same command: the light bundle's main registers just that command, as the
 // full one's would (commandNameOf in command-name.ts is this word checked against the table).
-// The light bundle's identifiers are minified: a run that may print a stack trace (main's
-// own test for --verbose) runs the full bundle, whose functions and errors keep their names.
-const verbose = args.includes('--verbose') || args.includes('-v');
-const light = LIGHT_COMMANDS.has(word) && !verbose;
+// The light bundle's identifiers are minified: a run that may print a stack trace (the
+// test main uses, wantsVerbose) runs the full bundle, whose functions and errors keep their
+// names.
+const light = LIGHT_COMMANDS.has(word) && !wantsVerbose(args);
 const here = dirname(fileURLToPath(import.meta.url));
 const bundlePath = join(here, light ? 'ocipeek-cli-light.js' : 'ocipeek-cli.js');
 const bundleHash = light ? OCIPEEK_LIGHT_CLI_HASH : OCIPEEK_CLI_HASH;

@@ -1,5 +1,6 @@
 import { Command, CommanderError } from 'commander';
 import { COMMANDS, commandNameOf } from './command-name.js';
+import { wantsVerbose } from './command-word.js';
 import { describeError, exitCodeFor } from './errors.js';
 import { addGlobalOptions, SIGNATURE_POLICY_HINT } from './global-options.js';
 import { abortRun, existingContext, failureExitCode, runCleanups } from './run-state.js';
@@ -105,8 +106,7 @@ async function main(argv: string[]): Promise<number> {
         code = (name && USAGE_EXIT_CODE[name]) || 2;
       }
     } else {
-      const verbose = argv.includes('--verbose') || argv.includes('-v');
-      process.stderr.write(`ocipeek: ${describeError(err, verbose)}\n`);
+      process.stderr.write(`ocipeek: ${describeError(err, wantsVerbose(args))}\n`);
       code = exitCodeFor(err);
       if (code === 1) code = failureExitCode();
     }

@@ -26,7 +26,10 @@ import type { Duplex } from 'node:stream';
  * The reader's side: {@link GzipRooms.passed} with each piece it starts on; the rooms of
  * the pieces before it are free again. A reader calls it only once it holds nothing of the
  * earlier pieces (the tar scanner keeps no view of a piece it has left; file bytes are
- * copied into the writer's batches).
+ * copied into the writer's batches before `DiskWriter.write` returns). One stream at a
+ * time: rooms are freed by their order in {@link GzipRooms.passed}, so a second stream
+ * writing into the same rooms meanwhile would have its held pieces freed by the first's
+ * reader (unpack's layers take turns).
  */
 export class GzipRooms {
   private readonly free: Buffer[] = [];

@@ -263,7 +263,7 @@ export function parseAliases(
     }
     if (value === '') aliases.set(name, { value: null, file });
     else if (value.length <= PLAIN_ALIAS_MAX && PLAIN_ALIAS_VALUE.test(value)) {
-      aliases.set(name, new CheckedAlias(value, file));
+      aliases.set(name, checkedAlias(value, file));
     } else aliases.set(name, { value: parseAliasValue(name, value, file), file });
   }
   return aliases;
@@ -291,18 +291,24 @@ const PLAIN_ALIAS_VALUE = new RegExp(
 /** Names up to 255 characters are valid; `docker.io/x` gains `library/` (8) when parsed. */
 const PLAIN_ALIAS_MAX = 240;
 
-/** An alias whose value passed {@link PLAIN_ALIAS_VALUE}: parsed on first read. */
-class CheckedAlias implements ShortNameAlias {
-  private parsed: Reference | undefined;
-  constructor(
-    private readonly text: string,
-    readonly file: string,
-  ) {}
-
-  get value(): Reference {
-    this.parsed ??= parseReference(this.text, { defaultTag: null });
-    return this.parsed;
-  }
+/**
+ * An alias whose value passed {@link PLAIN_ALIAS_VALUE}: parsed on first read. `value` is
+ * an own, enumerable accessor with a setter, so the alias behaves as the plain
+ * {@link ShortNameAlias} it stands for: a spread or JSON copy holds the value, and
+ * setting it works.
+ */
+function checkedAlias(text: string, file: string): ShortNameAlias {
+  let parsed: Reference | null | undefined;
+  return {
+    get value(): Reference | null {
+      if (parsed === undefined) parsed = parseReference(text, { defaultTag: null });
+      return parsed;
+    },
+    set value(value: Reference | null) {
+      parsed = value;
+    },
+    file,
+  };
 }
 
 function parseAliasValue(name: string, value: string, file: string): Reference {
@@ -323,11 +329,12 @@ function parseAliasValue(name: string, value: string, file: string): Reference {
   return ref;
 }
 
+/** Path components only: a repository with no registry, tag or digest, by the parser's rule. */
+const SHORT_NAME_REPOSITORY = new RegExp(`^${PATH_COMPONENT}(?:/${PATH_COMPONENT})*$`);
+
 /** A repository name with no registry, tag or digest (`alpine`, `library/alpine`). */
 function isShortNameRepository(name: string): boolean {
-  return /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$/.test(
-    name,
-  );
+  return SHORT_NAME_REPOSITORY.test(name);
 }
 
 /** Version 1: search → unqualified-search-registries, insecure and block → `[[registry]]`. */

@@ -5,10 +5,12 @@ import type { TomlTable } from './toml-fields.js';
  * bare name, or a key (bare, or a basic string without escapes) set to a basic string
  * without escapes; then an optional comment. The character classes are TOML's (control
  * characters other than tab are refused in strings and comments); a tab inside a string
- * is left to the full parser.
+ * is left to the full parser. The blanks after a header or value belong to it: with one
+ * run of blanks each side of the optional part, a line of blanks that does not match was
+ * split between the two every way before failing (quadratic: a 300 KB line took a minute).
  */
 const LINE =
-  /^[ \t]*(?:\[[ \t]*([A-Za-z0-9_-]+)[ \t]*\]|(?:"([^"\\\x00-\x1f\x7f]*)"|([A-Za-z0-9_-]+))[ \t]*=[ \t]*"([^"\\\x00-\x1f\x7f]*)")?[ \t]*(?:#[^\x00-\x08\x0a-\x1f\x7f]*)?$/;
+  /^[ \t]*(?:(?:\[[ \t]*([A-Za-z0-9_-]+)[ \t]*\]|(?:"([^"\\\x00-\x1f\x7f]*)"|([A-Za-z0-9_-]+))[ \t]*=[ \t]*"([^"\\\x00-\x1f\x7f]*)")[ \t]*)?(?:#[^\x00-\x08\x0a-\x1f\x7f]*)?$/;
 
 /**
  * The table smol-toml's `parse` returns for `text`, when `text` is only string keys set to

@@ -116,10 +116,12 @@ const REPORTING_ORDER_FILE = '/sys/module/page_reporting/parameters/page_reporti
  * 4 KiB, the smallest page size, so the bound is never too high) and up to the host, or
  * `undefined` when it does not report: half a reported block, so every folio a write
  * makes comes from free lists the host never took back, within {@link MAX_WRITE_BYTES}
- * and {@link LARGEST_WRITE_BYTES}.
+ * and {@link LARGEST_WRITE_BYTES}. Order 0 (every free page reported) gets the least; no
+ * number, or a negative one, the most (while no device reports, Linux shows the order as
+ * the unsigned -1, 4294967295, which is past every block size and gets the most too).
  */
 export function writeLimitForReporting(order: number | undefined): number {
-  if (order === undefined || !Number.isInteger(order) || order < 1) return LARGEST_WRITE_BYTES;
+  if (order === undefined || !Number.isInteger(order) || order < 0) return LARGEST_WRITE_BYTES;
   const below = 4096 * 2 ** (order - 1);
   return Math.min(LARGEST_WRITE_BYTES, Math.max(MAX_WRITE_BYTES, below));
 }

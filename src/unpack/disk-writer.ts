@@ -40,7 +40,12 @@ export interface DiskWriter {
   mkdir(abs: string, mode: number): void;
   /** Create a file that must not exist yet (`O_EXCL|O_NOFOLLOW`). */
   createFile(abs: string, perm: number): void;
-  /** Append to the file being written. */
+  /**
+   * Append to the file being written. `chunk` is a view of a decompressor piece whose
+   * memory is written again once the tar reader moves on (unpack's gzip rooms,
+   * `compression/gzip-rooms.ts`): a writer copies or writes it before returning and keeps
+   * no reference to it.
+   */
   write(chunk: Uint8Array): void;
   finishFile(finish: FileFinish): void;
   symlink(target: string, abs: string, owner: [number, number] | undefined, mtime: number): void;

@@ -60,16 +60,17 @@ describe('the CLI code cache', () => {
     const [own] = await files(dir);
     const build = own!.slice(0, 16);
     const rest = own!.slice(16);
-    // Four other builds wrote here before, the oldest first (a second apart).
-    const others = ['0000000000000001', '0000000000000002', '0000000000000003', '0000000000000004'];
+    // Seven other bundles wrote here before, the oldest first (a second apart): three other
+    // builds of two bundles each (full and light) and one more.
+    const others = [1, 2, 3, 4, 5, 6, 7].map((n) => String(n).padStart(16, '0'));
     const start = Date.now() / 1000 - 100;
     for (const [i, other] of others.entries()) {
       const file = join(dir, `${other}${rest}`);
       await writeFile(file, `cache of build ${other}`);
       await utimes(file, start + i, start + i);
     }
-    // A write by this build (a command run for the first time) prunes to the three newest
-    // other builds and leaves their files as they were.
+    // A write by this build (a command run for the first time) prunes to the six newest
+    // other bundles (three builds) and leaves their files as they were.
     const help = await runCli(['help', 'ls'], { env });
     assert.equal(help.code, 0, help.stderr);
     const after = (await files(dir)).sort();

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { readdir, readFile, utimes, writeFile } from 'node:fs/promises';
+import { readdir, readFile, stat, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
@@ -65,8 +65,15 @@ describe('the light CLI bundle', () => {
     return { ...result, bundle: files[0]!.slice(0, 16) };
   }
 
-  it('is a different, smaller bundle', () => {
+  it('is a different, smaller bundle', async () => {
     assert.notEqual(light, full);
+    const size = async (name: string) =>
+      (await stat(fileURLToPath(new URL(`../../dist/bin/${name}`, import.meta.url)))).size;
+    const [lightBytes, fullBytes] = [
+      await size('ocipeek-cli-light.js'),
+      await size('ocipeek-cli.js'),
+    ];
+    assert.ok(lightBytes < fullBytes * 0.5, `${lightBytes} of ${fullBytes} bytes`);
   });
 
   it('runs the remote commands, with the right answers', async () => {
@@ -162,21 +169,22 @@ describe('the light CLI bundle', () => {
     assert.equal(digest.code, 0, digest.stderr);
     const [lightFile = ''] = await readdir(cache);
     assert.ok(lightFile.startsWith(light), lightFile);
-    // Four other builds wrote here later than the light bundle's cache.
+    // Seven other bundles wrote here later than the light bundle's cache.
     const rest = lightFile.slice(16);
     const later = Date.now() / 1000 + 100;
-    for (const [i, other] of ['1', '2', '3', '4'].entries()) {
+    for (const [i, other] of ['1', '2', '3', '4', '5', '6', '7'].entries()) {
       const file = join(cache, `${other.padStart(16, '0')}${rest}`);
       await writeFile(file, 'cache of another build');
       await utimes(file, later + i, later + i);
     }
-    // The full bundle writes its cache and prunes to the three newest other builds.
+    // The full bundle writes its cache and prunes to the six newest other bundles: three
+    // other builds of two bundles each.
     const version = await runCli(['--version'], { env });
     assert.equal(version.code, 0, version.stderr);
     const files = (await readdir(cache)).sort();
     assert.ok(files.includes(lightFile), `the light cache is kept: ${files}`);
     assert.ok(files.some((f) => f.startsWith(full)));
     assert.ok(!files.some((f) => f.startsWith('0000000000000001')), 'the oldest other build went');
-    assert.equal(files.length, 5);
+    assert.equal(files.length, 8);
   });
 });

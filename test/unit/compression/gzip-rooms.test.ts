@@ -35,8 +35,14 @@ async function readThrough(stream: Readable, rooms: GzipRooms, slow: boolean) {
 }
 
 describe('GzipRooms', () => {
-  for (const slow of [false, true]) {
-    it(`gives the same bytes from a few reused rooms (${slow ? 'slow' : 'fast'} reader)`, async () => {
+  // With a size guard as unpack has one: its stage must hand the pieces on as they are.
+  for (const [slow, maxOutputBytes] of [
+    [false, undefined],
+    [true, undefined],
+    [true, 64 * 1024 * 1024],
+  ] as const) {
+    const how = `${slow ? 'slow' : 'fast'} reader${maxOutputBytes ? ', size guard' : ''}`;
+    it(`gives the same bytes from a few reused rooms (${how})`, async () => {
       const plain = data(6 * 1024 * 1024);
       // Two members, as concatenated gzip (eStargz) layers have.
       const gz = Buffer.concat([
@@ -44,7 +50,11 @@ describe('GzipRooms', () => {
         gzipSync(plain.subarray(2_500_000)),
       ]);
       const rooms = new GzipRooms(ROOM);
-      const out = await decompressIntoRooms(Readable.from([gz]), { outputChunkBytes: ROOM }, rooms);
+      const out = await decompressIntoRooms(
+        Readable.from([gz]),
+        { outputChunkBytes: ROOM, ...(maxOutputBytes ? { maxOutputBytes } : {}) },
+        rooms,
+      );
       const got = await readThrough(out, rooms, slow);
       assert.equal(got.digest, createHash('sha256').update(plain).digest('hex'));
       assert.ok(got.pieces >= plain.length / ROOM, `${got.pieces} pieces`);
@@ -52,6 +62,34 @@ describe('GzipRooms', () => {
       assert.ok(got.memories <= 12, `${got.memories} distinct buffers`);
     });
   }
+
+  it('serves streams read one after another from the same rooms (unpack shares them by layers)', async () => {
+    const rooms = new GzipRooms(ROOM);
+    const memories = new Set<ArrayBufferLike>();
+    for (const [n, bytes] of [
+      [1, 3 * 1024 * 1024],
+      [2, 2 * 1024 * 1024 + 12_344],
+      [3, 4 * 1024 * 1024],
+    ] as const) {
+      const plain = data(bytes);
+      plain.writeUInt32LE(n, 0); // each stream's bytes differ from the others'
+      const out = await decompressIntoRooms(
+        Readable.from([gzipSync(plain)]),
+        { outputChunkBytes: ROOM, maxOutputBytes: 64 * 1024 * 1024 },
+        rooms,
+      );
+      const hash = createHash('sha256');
+      for await (const piece of out) {
+        rooms.passed(piece as Buffer);
+        memories.add((piece as Buffer).buffer);
+        await new Promise((r) => setImmediate(r));
+        hash.update(piece as Buffer);
+      }
+      assert.equal(hash.digest('hex'), createHash('sha256').update(plain).digest('hex'), `${n}`);
+    }
+    // ~140 pieces in all; the later streams reuse the rooms the earlier ones left.
+    assert.ok(memories.size <= 14, `${memories.size} distinct buffers`);
+  });
 
   it('leaves a stream of another chunk size as it is', () => {
     const rooms = new GzipRooms(ROOM);

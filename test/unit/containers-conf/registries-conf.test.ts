@@ -484,6 +484,32 @@ describe('alias values: checked at load, a Reference only when read', () => {
     );
   });
 
+  it('is a plain ShortNameAlias to its users: copied, serialised and set as one', () => {
+    const aliases = parseAliases(
+      { quick: 'quay.io/team/app', slow: 'docker.io/alpine', gone: '' },
+      '/etc/x.conf',
+    );
+    for (const name of ['quick', 'slow']) {
+      const alias = aliases.get(name)!;
+      const wanted = alias.value!.toString();
+      // A spread or JSON copy has the value, and nothing else than value and file.
+      const copy = { ...alias };
+      assert.equal(copy.value?.toString(), wanted, name);
+      assert.deepEqual(Object.keys(copy).sort(), ['file', 'value'], name);
+      assert.deepEqual(JSON.parse(JSON.stringify(alias)), {
+        value: JSON.parse(JSON.stringify(alias.value)),
+        file: '/etc/x.conf',
+      });
+      // The field can be set, as the interface says.
+      alias.value = null;
+      assert.equal(alias.value, null, name);
+      const other = parseReference('x.io/other', { defaultTag: null });
+      alias.value = other;
+      assert.equal(alias.value, other, name);
+    }
+    assert.deepEqual({ ...aliases.get('gone') }, { value: null, file: '/etc/x.conf' });
+  });
+
   it('gives the same outcome as the full parse for 20,000 random values', () => {
     const alphabet = 'ab9Z.-_:/@ \t';
     let seed = 15;

@@ -96,6 +96,11 @@ describe('PositionalWriter', () => {
     assert.equal(writeLimitForReporting(9), 1024 * 1024, '2 MiB blocks (the default order)');
     assert.equal(writeLimitForReporting(10), LARGEST_WRITE_BYTES, 'never above the largest');
     assert.equal(writeLimitForReporting(2), MAX_WRITE_BYTES, 'never below 64 KiB');
+    // Order 0 reports every free 4 KiB page: the smallest limit, not "nothing reported".
+    assert.equal(writeLimitForReporting(0), MAX_WRITE_BYTES, 'single pages reported');
+    // What the file says while no device reports (the unsigned -1 Linux starts from).
+    assert.equal(writeLimitForReporting(4294967295), LARGEST_WRITE_BYTES, 'order unset');
+    assert.equal(writeLimitForReporting(-1), LARGEST_WRITE_BYTES, 'order unset, signed');
   });
 
   it('writes in bounded calls except on tmpfs, where the size costs nothing', async () => {
