@@ -26,8 +26,9 @@ async function bundleHash(name: string): Promise<string> {
 }
 
 /**
- * The launcher runs the small registry commands from the light CLI bundle
- * (src/cli/light-commands.ts, scripts/bundle.mjs) and everything else from the full one.
+ * The launcher runs the small registry commands from the light CLI bundle and `pull` from
+ * the pull bundle (src/cli/light-commands.ts, scripts/bundle.mjs), everything else from
+ * the full one.
  * Which bundle ran is read from the code cache file the run wrote (named by the bundle's
  * hash); what it printed must be right for every form of argument these commands take.
  */
