@@ -10,6 +10,7 @@
 //                          as the function expression Node's loader would wrap it in)
 //   ocipeek-cli-light.js   the same CLI holding only the small registry commands
 //                          (src/cli/light-commands.ts), which the launcher runs for them
+//   ocipeek-cli-pull.js    likewise, holding only `pull`
 //   disk-writer-worker.js  unpack's writer thread, found beside the CLI
 //   file-hash-worker.js    the registry server's upload hashing thread, likewise
 //   piece-hash-worker.js   the seek index build's piece hashing thread, likewise
@@ -82,11 +83,11 @@ const lazyFsPromises = {
 };
 
 /**
- * The light CLI bundle (src/cli/light-commands.ts): the command table (src/cli/command-name.ts)
- * gets a stand-in for every command module not in `words`, so esbuild leaves those
+ * A lean CLI bundle (src/cli/light-commands.ts: the light one, the pull one): the command
+ * table (src/cli/command-name.ts) gets a stand-in for every command module not in `words`, so esbuild leaves those
  * commands' module graphs out. Resolution decides, not the text: only the table's own
  * imports of `./commands/*.js` are replaced, so a module a light command imports is
- * bundled as usual. The launcher never runs the light bundle for another command; were
+ * bundled as usual. The launcher never runs a lean bundle for another command; were
  * one loaded anyway, it fails loudly instead of doing something else. `kept` collects the
  * words whose module was found in the table.
  */
@@ -146,29 +147,31 @@ await build({
   outfile: 'dist/bin/ocipeek-cli.js',
   plugins: [lazyChildProcessForCommander, lazyFsPromises],
 });
-// tsc has built dist/ (scripts/build.mjs): the list is read from there.
-const { LIGHT_COMMANDS } = await import('../dist/cli/light-commands.js');
-const keptCommands = new Set();
-await build({
-  ...cliOptions,
-  outfile: 'dist/bin/ocipeek-cli-light.js',
-  // Short names: 676 -> 485 KB, ~2 M instructions less of a `digest` (bench/ANALYSIS.md,
-  // tenth session). Stack traces would name `a` and `Kt`, and errors' names (OcipeekError
-  // takes its class's) likewise, so the launcher runs the full bundle, which keeps every
-  // name, whenever --verbose (the only output that prints them) is given. Not keepNames:
-  // its helper calls cost more than the short names save.
-  minifyIdentifiers: true,
-  plugins: [
-    lazyChildProcessForCommander,
-    lazyFsPromises,
-    onlyCommands(LIGHT_COMMANDS, keptCommands),
-  ],
-});
-const notInTable = [...LIGHT_COMMANDS].filter((word) => !keptCommands.has(word));
-if (notInTable.length > 0) {
-  throw new Error(
-    `bundle: light commands with no ./commands/<name>.js in the table: ${notInTable}`,
-  );
+// tsc has built dist/ (scripts/build.mjs): the lists are read from there.
+const { LEAN_BUNDLES } = await import('../dist/cli/light-commands.js');
+const seenWords = new Set();
+for (const { file, words } of LEAN_BUNDLES) {
+  const twice = [...words].filter((word) => seenWords.has(word));
+  if (twice.length > 0) throw new Error(`bundle: ${twice} in more than one lean bundle`);
+  for (const word of words) seenWords.add(word);
+  const keptCommands = new Set();
+  await build({
+    ...cliOptions,
+    outfile: `dist/bin/${file}`,
+    // Short names: 676 -> 485 KB, ~2 M instructions less of a `digest` (bench/ANALYSIS.md,
+    // tenth session). Stack traces would name `a` and `Kt`, and errors' names (OcipeekError
+    // takes its class's) likewise, so the launcher runs the full bundle, which keeps every
+    // name, whenever --verbose (the only output that prints them) is given. Not keepNames:
+    // its helper calls cost more than the short names save.
+    minifyIdentifiers: true,
+    plugins: [lazyChildProcessForCommander, lazyFsPromises, onlyCommands(words, keptCommands)],
+  });
+  const notInTable = [...words].filter((word) => !keptCommands.has(word));
+  if (notInTable.length > 0) {
+    throw new Error(
+      `bundle: ${file}: commands with no ./commands/<name>.js in the table: ${notInTable}`,
+    );
+  }
 }
 for (const worker of [
   'src/unpack/disk-writer-worker.ts',
@@ -238,16 +241,18 @@ function finishCli(file, { minified = false } = {}) {
   if (cli.some((byte) => byte > 0x7f)) throw new Error(`${file} is not ASCII`);
   return createHash('sha256').update(cli).digest('hex').slice(0, 16);
 }
-const cliHash = finishCli('dist/bin/ocipeek-cli.js');
-const lightHash = finishCli('dist/bin/ocipeek-cli-light.js', { minified: true });
+/** Each CLI bundle's file name in dist/bin and hash, for the launcher. */
+const cliHashes = { 'ocipeek-cli.js': finishCli('dist/bin/ocipeek-cli.js') };
+for (const { file } of LEAN_BUNDLES) {
+  cliHashes[file] = finishCli(`dist/bin/${file}`, { minified: true });
+}
 await build({
   ...common,
   entryPoints: ['src/cli/launch.ts'],
   outfile: 'dist/bin/ocipeek.js',
   define: {
     ...common.define,
-    OCIPEEK_CLI_HASH: JSON.stringify(cliHash),
-    OCIPEEK_LIGHT_CLI_HASH: JSON.stringify(lightHash),
+    OCIPEEK_CLI_HASHES: JSON.stringify(cliHashes),
   },
 });
 for (const bin of ['ocipeek', 'container-image-proxy']) {

@@ -14,16 +14,16 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Script } from 'node:vm';
 import { commandWordOf, wantsVerbose } from './command-word.js';
-import { LIGHT_COMMANDS } from './light-commands.js';
+import { LEAN_BUNDLES } from './light-commands.js';
 
 /**
  * The launcher the `ocipeek` executable starts (`dist/bin/ocipeek`, `cli/launch.sh`, runs
  * `node ocipeek.js`). It runs the CLI, bundled as one CommonJS file (`ocipeek-cli.js`),
- * through a V8 code cache kept per command. For the small registry commands
- * (`light-commands.ts`) it runs the light bundle instead (`ocipeek-cli-light.js`: the same
- * CLI without the other commands, identifiers minified, 0.49 of 1.6 MB), whose cache and
- * top level cost less; with `--verbose` it runs the full one, which keeps names for stack
- * traces.
+ * through a V8 code cache kept per command. For the small registry commands and for
+ * `pull` (`light-commands.ts`) it runs a lean bundle instead (`ocipeek-cli-light.js`,
+ * `ocipeek-cli-pull.js`: the same CLI without the other commands, identifiers minified,
+ * ~0.5 of 1.6 MB each), whose cache and top level cost less; with `--verbose` it runs the
+ * full one, which keeps names for stack traces.
  *
  * Why: a short command such as a pull spends a third of its time starting, and much of
  * that is V8 parsing and compiling the CLI's code. Node 22 can cache compiled code itself
@@ -41,13 +41,15 @@ import { LIGHT_COMMANDS } from './light-commands.js';
  * unwritable) only means compiling as usual.
  */
 
-/** Set by scripts/bundle.mjs: the first 16 hex digits of each bundle's sha256. */
-declare const OCIPEEK_CLI_HASH: string;
-declare const OCIPEEK_LIGHT_CLI_HASH: string;
+/**
+ * Set by scripts/bundle.mjs: each CLI bundle's file name in dist/bin (the full
+ * `ocipeek-cli.js` and the lean ones) and the first 16 hex digits of its sha256.
+ */
+declare const OCIPEEK_CLI_HASHES: Readonly<Record<string, string>>;
 
-/** Whether a cache file's build (bundle hash) is one of this build's two bundles. */
+/** Whether a cache file's build (bundle hash) is one of this build's bundles. */
 function isThisBuild(build: string): boolean {
-  return build === OCIPEEK_CLI_HASH || build === OCIPEEK_LIGHT_CLI_HASH;
+  return Object.values(OCIPEEK_CLI_HASHES).includes(build);
 }
 
 function cacheDir(): string | undefined {
@@ -150,15 +152,16 @@ if (/(^|[\\/])container-image-proxy$/.test(process.argv[1] ?? ''))
 
 const args = process.argv.slice(2);
 const word = commandWordOf(args) ?? '';
-// Same word, same command: the light bundle's main registers just that command, as the
-// full one's would (commandNameOf in command-name.ts is this word checked against the table).
-// The light bundle's identifiers are minified: a run that may print a stack trace (the
-// test main uses, wantsVerbose) runs the full bundle, whose functions and errors keep their
+// Same word, same command: a lean bundle's main registers just that command, as the full
+// one's would (commandNameOf in command-name.ts is this word checked against the table).
+// The lean bundles' identifiers are minified: a run that may print a stack trace (the test
+// main uses, wantsVerbose) runs the full bundle, whose functions and errors keep their
 // names.
-const light = LIGHT_COMMANDS.has(word) && !wantsVerbose(args);
+const lean = wantsVerbose(args) ? undefined : LEAN_BUNDLES.find((bundle) => bundle.words.has(word));
+const bundleFile = lean?.file ?? 'ocipeek-cli.js';
 const here = dirname(fileURLToPath(import.meta.url));
-const bundlePath = join(here, light ? 'ocipeek-cli-light.js' : 'ocipeek-cli.js');
-const bundleHash = light ? OCIPEEK_LIGHT_CLI_HASH : OCIPEEK_CLI_HASH;
+const bundlePath = join(here, bundleFile);
+const bundleHash = OCIPEEK_CLI_HASHES[bundleFile] ?? 'none';
 // scripts/bundle.mjs keeps the bundle ASCII, so latin1 reads it exactly, in about half the
 // time UTF-8 decoding takes (~1 ms less for 0.8 MB).
 const source = readFileSync(bundlePath, 'latin1');

@@ -24,3 +24,27 @@ export const LIGHT_COMMANDS: ReadonlySet<string> = new Set([
   'referrers',
   'blob',
 ]);
+
+/**
+ * The commands the executable runs from the pull bundle (`ocipeek-cli-pull.js`), built
+ * like the light one. A pull of a small image is mostly start-up, and the full bundle
+ * made it initialise 177 modules; a bundle of its own rather than a place in the light
+ * one because the pull's modules added to the light bundle made every small command's
+ * start dearer (~0.7 M instructions of a `digest`; bench/ANALYSIS.md, eleventh session).
+ */
+export const PULL_COMMANDS: ReadonlySet<string> = new Set(['pull']);
+
+/** A CLI bundle that holds only some commands: its file in dist/bin and its words. */
+export interface LeanBundle {
+  readonly file: string;
+  readonly words: ReadonlySet<string>;
+}
+
+/**
+ * The bundles beside the full one (`ocipeek-cli.js`), each run for its words only. A word
+ * is in at most one of them.
+ */
+export const LEAN_BUNDLES: readonly LeanBundle[] = [
+  { file: 'ocipeek-cli-light.js', words: LIGHT_COMMANDS },
+  { file: 'ocipeek-cli-pull.js', words: PULL_COMMANDS },
+];

@@ -35,6 +35,13 @@ export interface PinPlace {
 export class StorePin {
   private readonly digests = new Set<string>();
   private chain: Promise<void> = Promise.resolve();
+  /**
+   * The last write while it waits for the one before it: digests added meanwhile join it
+   * instead of queueing a write each. A copy pins each blob as it looks it up, the layers
+   * at once; every write is a record rewritten under the index lock (~8 thread-pool round
+   * trips), so N concurrent additions cost one write after the running one, not N.
+   */
+  private waiting: Promise<void> | undefined;
   private released = false;
 
   private constructor(
@@ -57,13 +64,18 @@ export class StorePin {
 
   /**
    * Add `digests` to the pin; resolves once the record on disk holds them (nothing is
-   * written when it already did). Calls are serialised.
+   * written when it already did). Writes are serialised; additions made while a write
+   * waits for the one before it are written with it (it takes the signal of the call
+   * that queued it).
    */
   add(digests: Iterable<string>, options: { signal?: AbortSignal } = {}): Promise<void> {
     const fresh = [...digests].filter((d) => !this.digests.has(d));
     if (fresh.length === 0 || this.released) return this.chain;
     for (const d of fresh) this.digests.add(d);
+    if (this.waiting) return this.waiting;
     const write = async () => {
+      // From here on the record is taken: later additions need a write of their own.
+      this.waiting = undefined;
       const record: PinRecord = { owner: this.owner, digests: [...this.digests] };
       const bytes = Buffer.from(JSON.stringify(record));
       // Not synced: a pin only matters while its owner runs, and a crash ends both.
@@ -83,6 +95,7 @@ export class StorePin {
       }
     };
     this.chain = this.chain.then(write, write);
+    this.waiting = this.chain;
     return this.chain;
   }
 

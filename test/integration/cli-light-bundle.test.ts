@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { readdir, readFile, stat, utimes, writeFile } from 'node:fs/promises';
+import { cp, readdir, readFile, stat, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { LIGHT_COMMANDS } from '../../src/cli/light-commands.js';
+import { LIGHT_COMMANDS, PULL_COMMANDS } from '../../src/cli/light-commands.js';
 import {
   type BuiltImage,
   LayoutWriter,
@@ -26,8 +26,9 @@ async function bundleHash(name: string): Promise<string> {
 }
 
 /**
- * The launcher runs the small registry commands from the light CLI bundle
- * (src/cli/light-commands.ts, scripts/bundle.mjs) and everything else from the full one.
+ * The launcher runs the small registry commands from the light CLI bundle and `pull` from
+ * the pull bundle (src/cli/light-commands.ts, scripts/bundle.mjs), everything else from
+ * the full one.
  * Which bundle ran is read from the code cache file the run wrote (named by the bundle's
  * hash); what it printed must be right for every form of argument these commands take.
  */
@@ -37,6 +38,7 @@ describe('the light CLI bundle', () => {
   let registry: RunningRegistry;
   let layout: string;
   let light: string;
+  let pull: string;
   let full: string;
   let runs = 0;
 
@@ -49,6 +51,7 @@ describe('the light CLI bundle', () => {
     registry = await startRegistry();
     await pushLayout(layout, 'img', registry, 'team/app:1');
     light = await bundleHash('ocipeek-cli-light.js');
+    pull = await bundleHash('ocipeek-cli-pull.js');
     full = await bundleHash('ocipeek-cli.js');
   });
   after(async () => {
@@ -69,11 +72,15 @@ describe('the light CLI bundle', () => {
     assert.notEqual(light, full);
     const size = async (name: string) =>
       (await stat(fileURLToPath(new URL(`../../dist/bin/${name}`, import.meta.url)))).size;
-    const [lightBytes, fullBytes] = [
+    const [lightBytes, pullBytes, fullBytes] = [
       await size('ocipeek-cli-light.js'),
+      await size('ocipeek-cli-pull.js'),
       await size('ocipeek-cli.js'),
     ];
     assert.ok(lightBytes < fullBytes * 0.5, `${lightBytes} of ${fullBytes} bytes`);
+    assert.notEqual(pull, full);
+    assert.notEqual(pull, light);
+    assert.ok(pullBytes < fullBytes * 0.5, `${pullBytes} of ${fullBytes} bytes`);
   });
 
   it('runs the remote commands, with the right answers', async () => {
@@ -133,11 +140,86 @@ describe('the light CLI bundle', () => {
     }
   });
 
+  /** The store's blob files by digest, each checked against its name. */
+  async function storedBlobs(store: string): Promise<Map<string, Buffer>> {
+    const blobs = new Map<string, Buffer>();
+    const folder = join(store, 'blobs', 'sha256');
+    for (const hex of await readdir(folder)) {
+      const bytes = await readFile(join(folder, hex));
+      assert.equal(createHash('sha256').update(bytes).digest('hex'), hex);
+      blobs.set(`sha256:${hex}`, bytes);
+    }
+    return blobs;
+  }
+
+  it('runs pull from the pull bundle, which stores every blob as pushed', async () => {
+    const store = join(dir.path, 'store-remote');
+    const ref = `${registry.host}/team/app:1`;
+    const pulled = await run(['--store', store, 'pull', ref, '--json']);
+    assert.equal(pulled.code, 0, pulled.stderr);
+    assert.equal(pulled.bundle, pull);
+    const json = JSON.parse(pulled.out);
+    assert.equal(json.digest, image.descriptor.digest);
+    assert.deepEqual(json.layersFetched, [image.layers[0]!.digest]);
+    // The manifest, the config and the layer.
+    assert.equal(
+      json.bytesFetched,
+      image.manifestBytes.length + image.configBytes.length + image.layers[0]!.size,
+    );
+    const blobs = await storedBlobs(store);
+    assert.deepEqual(blobs.get(image.descriptor.digest), image.manifestBytes);
+    assert.deepEqual(blobs.get(image.configDescriptor.digest), image.configBytes);
+    assert.deepEqual(blobs.get(image.layers[0]!.digest), image.layers[0]!.blob);
+    assert.equal(blobs.size, 3);
+    const index = JSON.parse(await readFile(join(store, 'index.json'), 'utf8'));
+    assert.deepEqual(
+      index.manifests.map((m: { digest: string; annotations: Record<string, string> }) => [
+        m.digest,
+        m.annotations['org.opencontainers.image.ref.name'],
+      ]),
+      [[image.descriptor.digest, ref]],
+    );
+    // Up to date now: one HEAD, nothing fetched.
+    const again = await run(['--store', store, 'pull', ref]);
+    assert.equal(again.code, 0, again.stderr);
+    assert.equal(again.bundle, pull);
+    assert.equal(again.out, `${ref}: up to date\ndigest: ${image.descriptor.digest}\n`);
+  });
+
+  it('pulls an oci: layout from the pull bundle too, and runs the full one for --verbose', async () => {
+    // A layout that records the image's name (as an archive's does) is copied into the store.
+    const named = join(dir.path, 'named');
+    await cp(layout, named, { recursive: true });
+    const indexFile = join(named, 'index.json');
+    const layoutIndex = JSON.parse(await readFile(indexFile, 'utf8'));
+    layoutIndex.manifests[0].annotations['io.containerd.image.name'] = 'example.com/team/app:1';
+    await writeFile(indexFile, JSON.stringify(layoutIndex));
+    const store = join(dir.path, 'store-local');
+    const local = await run(['--store', store, 'pull', `oci:${named}:img`, '--json']);
+    assert.equal(local.code, 0, local.stderr);
+    assert.equal(local.bundle, pull);
+    assert.equal(JSON.parse(local.out).destination, 'store:example.com/team/app:1');
+    const blobs = await storedBlobs(store);
+    assert.deepEqual(blobs.get(image.descriptor.digest), image.manifestBytes);
+    assert.deepEqual(blobs.get(image.layers[0]!.digest), image.layers[0]!.blob);
+    // Without a recorded name: refused with the hint, in the pull bundle.
+    const unnamed = await run(['--store', store, 'pull', `oci:${layout}:img`]);
+    assert.equal(unnamed.bundle, pull);
+    assert.equal(unnamed.code, 2, unnamed.stderr);
+    assert.match(unnamed.stderr, /records no image name; name it: ocipeek copy oci:/);
+    const verbose = await run(['--store', store, 'pull', `${registry.host}/team/app:1`, '-v']);
+    assert.equal(verbose.code, 0, verbose.stderr);
+    assert.equal(verbose.bundle, full);
+  });
+
   it("prints each light command's help as the command's own", async () => {
-    for (const word of LIGHT_COMMANDS) {
+    for (const [word, bundle] of [
+      ...[...LIGHT_COMMANDS].map((w) => [w, light] as const),
+      ...[...PULL_COMMANDS].map((w) => [w, pull] as const),
+    ]) {
       const help = await run([word, '--help']);
       assert.equal(help.code, 0, help.stderr);
-      assert.equal(help.bundle, light, word);
+      assert.equal(help.bundle, bundle, word);
       assert.match(help.out, new RegExp(`^Usage: ocipeek ${word} `), word);
     }
   });

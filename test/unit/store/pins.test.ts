@@ -7,6 +7,7 @@ import { Readable } from 'node:stream';
 import { after, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Store } from '../../../src/store/index.js';
+import { StorePin } from '../../../src/store/pins.js';
 import { deadPid } from './dead-pid.js';
 
 const dirs: string[] = [];
@@ -52,6 +53,44 @@ describe('pins keep blobs from prune while their operation runs', () => {
     await pin.add([b]);
     assert.equal((await store.prune()).blobsRemoved, 0);
     await pin.release();
+  });
+
+  it('writes additions made while a write waits together, each kept', async () => {
+    const store = await newStore();
+    const digests = await Promise.all('abcdefg'.split('').map((t) => putBlob(store, t)));
+    const [a, b, c, d, e, f, g] = digests as [string, ...string[]];
+    // Each record write takes the index lock once: counted.
+    let writes = 0;
+    const place = {
+      pinsDir: store.pinsDir,
+      tmpDir: store.tmpDir,
+      lockIndex: (o?: { signal?: AbortSignal }) => {
+        writes++;
+        return store.lockIndex(o);
+      },
+    };
+    const pin = await StorePin.create(place, [a]);
+    assert.equal(writes, 1);
+    // Three at once, as a copy looks up its layers: one write.
+    await Promise.all([pin.add([b!]), pin.add([c!]), pin.add([d!, b!])]);
+    assert.equal(writes, 2);
+    // One write under way (waiting for the lock), two more additions: one more write.
+    const held = await store.lockIndex();
+    const first = pin.add([e!]);
+    await sleep(20);
+    const later = [pin.add([f!]), pin.add([g!])];
+    await held.release();
+    await Promise.all([first, ...later]);
+    assert.equal(writes, 4);
+    // Nothing new: no write.
+    await pin.add([a, g!]);
+    assert.equal(writes, 4);
+    const [name] = await readdir(store.pinsDir);
+    const record = JSON.parse(await readFile(join(store.pinsDir, name!), 'utf8'));
+    assert.deepEqual(new Set(record.digests), new Set(digests));
+    assert.equal((await store.prune()).blobsRemoved, 0);
+    await pin.release();
+    assert.equal((await store.prune()).blobsRemoved, digests.length);
   });
 
   it('a pin waits while prune holds the index lock, so it never lands mid-sweep', async () => {
