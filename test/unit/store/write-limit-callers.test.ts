@@ -1,9 +1,8 @@
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
-import { mkdtemp, open, readFile, rm, writeFile } from 'node:fs/promises';
+import { open, readFile, writeFile } from 'node:fs/promises';
 import { syncBuiltinESMExports } from 'node:module';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { after, afterEach, describe, it, mock } from 'node:test';
@@ -18,6 +17,7 @@ import {
   writeTargetFor,
 } from '../../../src/store/positional-writer.js';
 import type { BodySink } from '../../../src/transport/index.js';
+import { type TempDir, tempDir } from '../../harness/index.js';
 
 /*
  * One rule sizes every system call that streams a blob into a file: `writeLimitFor` the
@@ -26,9 +26,9 @@ import type { BodySink } from '../../../src/transport/index.js';
  * check the bytes that landed.
  */
 
-const dirs: string[] = [];
+const dirs: TempDir[] = [];
 after(async () => {
-  for (const d of dirs) await rm(d, { recursive: true, force: true });
+  for (const d of dirs) await d.remove();
 });
 afterEach(() => {
   mock.restoreAll();
@@ -36,9 +36,9 @@ afterEach(() => {
 });
 
 async function scratchDir(): Promise<string> {
-  const d = await mkdtemp(join(tmpdir(), 'ocipeek-write-limit-'));
+  const d = await tempDir('write-limit');
   dirs.push(d);
-  return d;
+  return d.path;
 }
 
 const sha256 = (b: Uint8Array) => `sha256:${createHash('sha256').update(b).digest('hex')}`;
