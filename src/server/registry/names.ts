@@ -1,6 +1,8 @@
 import { PATH_COMPONENT_PATTERN } from '../../ref/index.js';
 
 export { isDigestReference } from '../../digest/index.js';
+/** The reference parser's tag rule, which is the distribution spec's. */
+export { isTag } from '../../ref/index.js';
 
 /**
  * Repository name grammar of the distribution spec (`<name>`): lowercase path components
@@ -14,8 +16,6 @@ const REPOSITORY = new RegExp(`^${PATH_COMPONENT_PATTERN}(?:/${PATH_COMPONENT_PA
  * host its clients call it by), so it holds the name itself to that bound.
  */
 const MAX_REPOSITORY_LENGTH = 255;
-/** Tag grammar of the distribution spec. */
-const TAG = /^[a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}$/;
 
 /**
  * True for a valid repository name. Nothing outside `[a-z0-9._/-]` passes and no
@@ -23,11 +23,6 @@ const TAG = /^[a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}$/;
  */
 export function isRepositoryName(name: string): boolean {
   return name.length <= MAX_REPOSITORY_LENGTH && REPOSITORY.test(name);
-}
-
-/** True for a valid tag. */
-export function isTag(tag: string): boolean {
-  return TAG.test(tag);
 }
 
 /** Order names by UTF-16 code units, as the distribution spec's lexical order does. */

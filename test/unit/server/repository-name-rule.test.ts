@@ -4,7 +4,7 @@ import { after, before, describe, it } from 'node:test';
 import { InvalidArgumentError } from '../../../src/errors/index.js';
 import { parseReference } from '../../../src/ref/index.js';
 import { UpstreamMap } from '../../../src/server/cache/upstream-map.js';
-import { isRepositoryName } from '../../../src/server/registry/names.js';
+import { isRepositoryName, isTag } from '../../../src/server/registry/names.js';
 import { startRegistryServer } from '../../../src/server/registry/server.js';
 
 /*
@@ -18,6 +18,9 @@ import { startRegistryServer } from '../../../src/server/registry/server.js';
  * manifests"): the oracle the project's rule is checked against, not a copy it runs.
  */
 const SPEC_NAME = /^[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*(\/[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*)*$/;
+
+/** The spec's tag expression, likewise. */
+const SPEC_TAG = /^[a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}$/;
 
 const long = (n: number) => `a/${'b'.repeat(n - 2)}`;
 
@@ -135,6 +138,34 @@ describe('repository names: one rule for the registry, the cache and the referen
         }
       })();
       assert.equal(parsed, valid, `upstream ${JSON.stringify(name)}`);
+    }
+  });
+
+  it('tags: the registry and references take the same ones, the spec’s', () => {
+    const tags = [
+      'latest',
+      'V1.0',
+      '_x',
+      '1',
+      'a'.repeat(128),
+      'a'.repeat(129),
+      '.x',
+      '-x',
+      'a:b',
+      'a/b',
+      'é',
+      '',
+    ];
+    for (const tag of tags) {
+      const valid = SPEC_TAG.test(tag);
+      assert.equal(isTag(tag), valid, `isTag ${JSON.stringify(tag)}`);
+      let parsed: string | undefined;
+      try {
+        parsed = parseReference(`r.io/app:${tag}`).tag;
+      } catch {
+        parsed = undefined;
+      }
+      assert.equal(parsed === tag, valid, `parseReference r.io/app:${JSON.stringify(tag)}`);
     }
   });
 });
