@@ -13,7 +13,13 @@ export interface ParsedDigest {
   hex: string;
 }
 
+/** The image spec's digest grammar: `algorithm:encoded`, whatever the algorithm. */
 const DIGEST_SHAPE = /^([a-z0-9]+(?:[+._-][a-z0-9]+)*):([a-zA-Z0-9=_-]+)$/;
+
+/** True when `digest` has a digest's shape (`algorithm:encoded`), known algorithm or not. */
+export function hasDigestShape(digest: string): boolean {
+  return DIGEST_SHAPE.test(digest);
+}
 
 /**
  * Parse and validate a digest such as `sha256:…`. Only sha256 and sha512 are accepted,

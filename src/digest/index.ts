@@ -2,6 +2,7 @@ export {
   createDigester,
   type DigestAlgorithm,
   digestOf,
+  hasDigestShape,
   isDigest,
   isDigestReference,
   type ParsedDigest,

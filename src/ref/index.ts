@@ -2,6 +2,7 @@ export {
   DOCKER_HUB,
   DOCKER_HUB_API_HOST,
   DOMAIN_COMPONENT_PATTERN,
+  isTag,
   PATH_COMPONENT_PATTERN,
   type ParseReferenceOptions,
   parseReference,

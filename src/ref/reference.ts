@@ -12,6 +12,7 @@ export const PATH_COMPONENT_PATTERN = '[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*';
 /** A host name component, unanchored, likewise. */
 export const DOMAIN_COMPONENT_PATTERN = '(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])';
 const PATH_COMPONENT = new RegExp(`^${PATH_COMPONENT_PATTERN}$`);
+/** The tag grammar of the distribution spec (`[a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}`). */
 const TAG = /^[\w][\w.-]{0,127}$/;
 const DOMAIN_COMPONENT = new RegExp(`^${DOMAIN_COMPONENT_PATTERN}$`);
 const PORT = /^[0-9]+$/;
@@ -72,6 +73,11 @@ export class Reference {
 export interface ParseReferenceOptions {
   /** Tag to use when the reference has neither tag nor digest. Default `latest`; `null` for none. */
   defaultTag?: string | null;
+}
+
+/** True for a valid tag: what references, the registry server and the CLI all take. */
+export function isTag(tag: string): boolean {
+  return TAG.test(tag);
 }
 
 /** The host serving a registry's API: Docker Hub's differs from its name. */
@@ -158,7 +164,7 @@ export function parseReference(input: string, options: ParseReferenceOptions = {
   if (lastColon > lastSlash) {
     tag = s.slice(lastColon + 1);
     s = s.slice(0, lastColon);
-    if (!TAG.test(tag)) {
+    if (!isTag(tag)) {
       throw new InvalidReferenceError(
         input,
         `invalid tag "${tag}" (letters, digits, _ . - only, at most 128, not starting with . or -)`,

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { type FileHandle, mkdir, open, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
-import { PositionalWriter } from '../store/positional-writer.js';
+import { PositionalWriter, writeLimitFor } from '../store/positional-writer.js';
 import type { BlobStream } from './blobs.js';
 import { SpoolReader } from './spool-reader.js';
 
@@ -59,6 +59,7 @@ export class BlobDownload {
     readonly digest: string,
     readonly size: number,
     readonly file: FileHandle,
+    private readonly maxWriteBytes: number,
     private readonly abort: AbortController,
     stream: BlobStream,
     onVerified: BlobDownloadOptions['onVerified'],
@@ -77,7 +78,10 @@ export class BlobDownload {
       options.spoolDir,
       `${options.digest.replace(':', '-')}.${process.pid}.${randomBytes(6).toString('hex')}.spool`,
     );
-    const file = await open(path, 'wx+', 0o600);
+    const [file, maxWriteBytes] = await Promise.all([
+      open(path, 'wx+', 0o600),
+      writeLimitFor(options.spoolDir),
+    ]);
     await unlink(path);
     try {
       const abort = new AbortController();
@@ -86,6 +90,7 @@ export class BlobDownload {
         options.digest,
         options.size,
         file,
+        maxWriteBytes,
         abort,
         stream,
         options.onVerified,
@@ -132,6 +137,7 @@ export class BlobDownload {
     onVerified: BlobDownloadOptions['onVerified'],
   ): Promise<void> {
     const writer = new PositionalWriter(this.file, 0, {
+      maxWriteBytes: this.maxWriteBytes,
       onWritten: (position) => this.changedTo(() => (this.received = position)),
     });
     const onAbort = () => stream.destroy(this.abort.signal.reason as Error);

@@ -15,7 +15,7 @@ import { feedSink } from '../transport/body-sink.js';
 import { DirectWriter, wantsDirectWrites } from './direct-writer.js';
 import { FileLock } from './file-lock.js';
 import { errnoCode, storeFsError } from './fs-errors.js';
-import { isOnTmpfs, PositionalWriter, writeLimitFor } from './positional-writer.js';
+import { PositionalWriter, writeTargetFor } from './positional-writer.js';
 
 /**
  * Where blob bytes come from: a stream, or a function that opens the blob at a byte
@@ -125,13 +125,13 @@ export async function writeBlobFile(
     // All at once: one round trip to the thread pool instead of several. The partial's
     // length can be read beside the open: under the blob lock no other writer changes it
     // (a missing one is made empty by the open).
-    const [stored, opened, tmpfs, partialSize, maxWriteBytes] = await Promise.all([
+    const [stored, opened, target, partialSize] = await Promise.all([
       sizeOf(finalPath),
       open(partial, constants.O_RDWR | constants.O_CREAT, 0o644),
-      isOnTmpfs(paths.tmpDir),
+      writeTargetFor(paths.tmpDir),
       sizeOf(partial),
-      writeLimitFor(paths.tmpDir),
     ]);
+    const { maxWriteBytes } = target;
     file = opened;
     const kept = partialSize ?? 0;
     if (stored === size) {
@@ -165,8 +165,8 @@ export async function writeBlobFile(
         const onWritten = (at: number) => options.onProgress?.(at);
         // A big blob to a disk: O_DIRECT, no page cache (direct-writer.ts says why).
         const direct =
-          !tmpfs && wantsDirectWrites(size, offset)
-            ? await DirectWriter.open(file, offset, { hash, onWritten })
+          !target.onTmpfs && wantsDirectWrites(size, offset)
+            ? await DirectWriter.open(file, offset, { hash, maxWriteBytes, onWritten })
             : undefined;
         const output =
           direct ?? new PositionalWriter(file, offset, { hash, maxWriteBytes, onWritten });

@@ -2,7 +2,6 @@ import { constants, write } from 'node:fs';
 import { type FileHandle, open } from 'node:fs/promises';
 import type { createDigester } from '../digest/index.js';
 import { errnoCode } from './fs-errors.js';
-import { MAX_WRITE_BYTES } from './positional-writer.js';
 
 /**
  * Direct I/O for big blobs: `O_DIRECT` writes from a few reused, page-aligned staging
@@ -80,6 +79,12 @@ export interface DirectWriterOptions {
   hash?: ReturnType<typeof createDigester>;
   /** Called as writes complete with the file position reached. */
   onWritten?: (position: number) => void;
+  /**
+   * The most one buffered system call writes (the last partial block, or everything
+   * after a refused direct write): `writeLimitFor` the file's folder, as a
+   * `PositionalWriter` of that file would.
+   */
+  maxWriteBytes: number;
   /** The direct fd's write call (`fs.write`); tests put a refusing one here to inject faults. */
   directWrite?: typeof write;
 }
@@ -155,7 +160,7 @@ export class DirectWriter {
   static async open(
     file: FileHandle,
     position: number,
-    options: DirectWriterOptions = {},
+    options: DirectWriterOptions,
   ): Promise<DirectWriter | undefined> {
     if (position % ALIGN !== 0 || constants.O_DIRECT === undefined) return undefined;
     let direct: FileHandle;
@@ -293,7 +298,7 @@ export class DirectWriter {
   }
 
   private writeBuffered(bytes: Buffer, at: number, done: (err: Error | null) => void): void {
-    const length = Math.min(bytes.length, MAX_WRITE_BYTES);
+    const length = Math.min(bytes.length, this.options.maxWriteBytes);
     write(this.file.fd, bytes, 0, length, at, (err, n) => {
       if (err) done(err);
       else if (n === 0) done(new Error('write made no progress'));

@@ -8,8 +8,11 @@ export interface PositionalWriterOptions {
   hash?: ReturnType<typeof createDigester>;
   /** Called as writes complete with the file position reached. */
   onWritten?: (position: number) => void;
-  /** The most one system call writes (default {@link MAX_WRITE_BYTES}; see {@link writeLimitFor}). */
-  maxWriteBytes?: number;
+  /**
+   * The most one system call writes: {@link writeLimitFor} the file's folder. Required so
+   * that no writer of blobs falls back to a size of its own.
+   */
+  maxWriteBytes: number;
 }
 
 interface Waiter {
@@ -48,7 +51,7 @@ export class PositionalWriter {
     private readonly file: FileHandle,
     /** Where the next piece goes: the end of what was handed in so far. */
     public position: number,
-    private readonly options: PositionalWriterOptions = {},
+    private readonly options: PositionalWriterOptions,
   ) {
     this.writtenTo = position;
   }
@@ -72,8 +75,7 @@ export class PositionalWriter {
     this.waiters = [];
     this.writing = true;
     const at = this.writtenTo;
-    const limit = this.options.maxWriteBytes ?? MAX_WRITE_BYTES;
-    writeFully(this.file.fd, pieces, at, limit, (err, total) => {
+    writeFully(this.file.fd, pieces, at, this.options.maxWriteBytes, (err, total) => {
       this.writing = false;
       if (err) {
         this.failure ??= err;
@@ -150,31 +152,47 @@ function machineWriteLimit(): number {
 /** statfs(2) `f_type` of tmpfs. */
 const TMPFS_MAGIC = 0x01021994;
 
-const onTmpfs = new Map<string, Promise<boolean>>();
-
-/** True when `dir` is on tmpfs (false when it cannot be told). Asked once per folder and process. */
-export function isOnTmpfs(dir: string): Promise<boolean> {
-  let answer = onTmpfs.get(dir);
-  if (!answer) {
-    answer = statfs(dir).then(
-      (info) => info.type === TMPFS_MAGIC,
-      () => false,
-    );
-    onTmpfs.set(dir, answer);
-  }
-  return answer;
+/** How files made in one folder are best written (see {@link writeTargetFor}). */
+export interface WriteTarget {
+  /** The folder is on tmpfs (false when it cannot be told). */
+  onTmpfs: boolean;
+  /** The most one system call should write into its files. */
+  maxWriteBytes: number;
 }
 
+const targets = new Map<string, Promise<WriteTarget>>();
+
 /**
- * How much one system call should write into files made in `dir`: unlimited on tmpfs
- * (its pages are 4 KiB whatever the write size), else what {@link writeLimitForReporting}
- * allows on this machine: 64 KiB where free blocks of 128 KiB are reported to the host,
- * 1 MiB where only 2 MiB blocks are (the bench VM since 2026-12-04: each 64 KiB call of a
- * pull to the disk was a thread-pool round trip through the busy main thread, and the
- * connection's read buffers stayed held meanwhile; bench/ANALYSIS.md, tenth session).
+ * How files made in `dir` are best written, from one `statfs` of it, asked once per
+ * folder and process (callers pass a folder that lasts, never one per blob or session):
+ * on tmpfs writes are unlimited (its pages are 4 KiB whatever the write size); elsewhere
+ * what {@link writeLimitForReporting} allows on this machine: 64 KiB where free blocks of
+ * 128 KiB are reported to the host, 1 MiB where only 2 MiB blocks are (the bench VM since
+ * 2026-12-04: each 64 KiB call of a pull to the disk was a thread-pool round trip through
+ * the busy main thread, and the connection's read buffers stayed held meanwhile;
+ * bench/ANALYSIS.md, tenth session). Every writer that streams blobs into files (the
+ * store, unpack, registry uploads, the pull-through cache's spool) sizes its calls here.
  */
+export function writeTargetFor(dir: string): Promise<WriteTarget> {
+  let target = targets.get(dir);
+  if (!target) {
+    target = statfs(dir)
+      .then(
+        (info) => info.type === TMPFS_MAGIC,
+        () => false,
+      )
+      .then((onTmpfs) => ({
+        onTmpfs,
+        maxWriteBytes: onTmpfs ? Number.POSITIVE_INFINITY : machineWriteLimit(),
+      }));
+    targets.set(dir, target);
+  }
+  return target;
+}
+
+/** {@link WriteTarget.maxWriteBytes} of {@link writeTargetFor}`(dir)`. */
 export async function writeLimitFor(dir: string): Promise<number> {
-  return (await isOnTmpfs(dir)) ? Number.POSITIVE_INFINITY : machineWriteLimit();
+  return (await writeTargetFor(dir)).maxWriteBytes;
 }
 
 /** `pwritev` of `pieces` at `position`, at most `limit` bytes a call, carrying on after a short write. */

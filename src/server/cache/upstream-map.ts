@@ -1,5 +1,10 @@
 import { InvalidArgumentError } from '../../errors/index.js';
-import { DOCKER_HUB, DOCKER_HUB_API_HOST, Reference } from '../../ref/index.js';
+import {
+  DOCKER_HUB,
+  DOCKER_HUB_API_HOST,
+  PATH_COMPONENT_PATTERN,
+  Reference,
+} from '../../ref/index.js';
 import { isDigestReference } from '../registry/names.js';
 
 /** One registry the cache pulls through from. */
@@ -21,7 +26,8 @@ export interface UpstreamRoute {
 }
 
 const DOCKER_HUB_HOSTS = new Set([DOCKER_HUB, DOCKER_HUB_API_HOST, 'index.docker.io']);
-const UPSTREAM_NAME = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$/;
+/** An upstream's name is the first component of the names routed to it: one path component. */
+const UPSTREAM_NAME = new RegExp(`^${PATH_COMPONENT_PATTERN}$`);
 
 /** `https://ghcr.io`, `http://127.0.0.1:5000/` or `ghcr.io` → the registry name. */
 function registryOf(location: string): string {

@@ -5,6 +5,8 @@
  * JSON value's Go type after `json.Unmarshal` into `interface{}`.
  */
 
+import { hasDigestShape } from '../../digest/index.js';
+
 /** A request the proxy refuses; `message` is the reply's `error`. */
 export class ProxyRequestError extends Error {}
 
@@ -47,7 +49,6 @@ export function parseImageId(value: unknown): number {
 
 /** Digest algorithms go-digest knows, with their hex lengths (skopeo links all three). */
 const HEX_LENGTHS: Record<string, number> = { sha256: 64, sha384: 96, sha512: 128 };
-const DIGEST_SHAPE = /^[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[a-zA-Z0-9=_-]+$/;
 
 /** go-digest's `Parse`, with its error texts. */
 export function checkDigest(digest: string): void {
@@ -58,7 +59,7 @@ export function checkDigest(digest: string): void {
   const length = HEX_LENGTHS[digest.slice(0, colon)];
   if (length === undefined) {
     throw new ProxyRequestError(
-      DIGEST_SHAPE.test(digest) ? 'unsupported digest algorithm' : 'invalid checksum digest format',
+      hasDigestShape(digest) ? 'unsupported digest algorithm' : 'invalid checksum digest format',
     );
   }
   const hex = digest.slice(colon + 1);

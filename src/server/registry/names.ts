@@ -1,22 +1,28 @@
-export { isDigestReference } from '../../digest/index.js';
+import { PATH_COMPONENT_PATTERN } from '../../ref/index.js';
 
-/** Repository name grammar of the distribution spec: lowercase path components. */
-const REPOSITORY =
-  /^[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*)*$/;
-/** Tag grammar of the distribution spec. */
-const TAG = /^[a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}$/;
+export { isDigestReference } from '../../digest/index.js';
+/** The reference parser's tag rule, which is the distribution spec's. */
+export { isTag } from '../../ref/index.js';
+
+/**
+ * Repository name grammar of the distribution spec (`<name>`): lowercase path components
+ * joined by `/`, each the reference parser's own component pattern, so the registry
+ * takes exactly the repository paths `parseReference` does.
+ */
+const REPOSITORY = new RegExp(`^${PATH_COMPONENT_PATTERN}(?:/${PATH_COMPONENT_PATTERN})*$`);
+/**
+ * The longest name served. The spec bounds no name; it notes that many clients limit
+ * `host[:port]/name` to 255 characters, which a server cannot check (it does not know the
+ * host its clients call it by), so it holds the name itself to that bound.
+ */
+const MAX_REPOSITORY_LENGTH = 255;
 
 /**
  * True for a valid repository name. Nothing outside `[a-z0-9._/-]` passes and no
  * component can be `.` or `..`, so a valid name is also a safe relative path.
  */
 export function isRepositoryName(name: string): boolean {
-  return name.length <= 255 && REPOSITORY.test(name);
-}
-
-/** True for a valid tag. */
-export function isTag(tag: string): boolean {
-  return TAG.test(tag);
+  return name.length <= MAX_REPOSITORY_LENGTH && REPOSITORY.test(name);
 }
 
 /** Order names by UTF-16 code units, as the distribution spec's lexical order does. */

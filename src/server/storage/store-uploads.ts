@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { type DigestAlgorithm, parseDigest } from '../../digest/index.js';
 import { FileLock } from '../../store/index.js';
-import { PositionalWriter } from '../../store/positional-writer.js';
+import { PositionalWriter, writeLimitFor } from '../../store/positional-writer.js';
 import { feedSink } from '../../transport/body-sink.js';
 import { type FileHash, FileHasher } from './file-hasher.js';
 import type { UploadChunkOptions, UploadState } from './registry-storage.js';
@@ -236,8 +236,13 @@ export class StoreUploads {
   private async write(id: string, chunk: Readable, options: UploadChunkOptions): Promise<number> {
     const path = join(this.sessionDir(id), 'data');
     let file: FileHandle;
+    let maxWriteBytes: number;
     try {
-      file = await open(path, constants.O_RDWR | constants.O_NOFOLLOW);
+      // The limit of the uploads folder, not of the session's: asked once per folder.
+      [file, maxWriteBytes] = await Promise.all([
+        open(path, constants.O_RDWR | constants.O_NOFOLLOW),
+        writeLimitFor(this.dir),
+      ]);
     } catch {
       throw uploadUnknown(id);
     }
@@ -267,6 +272,7 @@ export class StoreUploads {
       if (known && known !== running) known.hash.discard();
       this.running.delete(id);
       const writer = new PositionalWriter(file, offset, {
+        maxWriteBytes,
         onWritten: running && ((position) => running.hash.extend(position)),
       });
       const cap = this.maxBlobBytes;

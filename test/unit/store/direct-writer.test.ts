@@ -6,6 +6,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { DIRECT_BLOCK, DirectWriter } from '../../../src/store/direct-writer.js';
+import { MAX_WRITE_BYTES } from '../../../src/store/positional-writer.js';
+
+/** The buffered calls' limit (the smallest the machine rule gives). */
+const maxWriteBytes = MAX_WRITE_BYTES;
 
 const dirs: string[] = [];
 after(async () => {
@@ -43,7 +47,11 @@ describe('DirectWriter', () => {
     const file = await open(path, 'r+');
     const hash = createHash('sha256');
     const reached: number[] = [];
-    const writer = await DirectWriter.open(file, 0, { hash, onWritten: (at) => reached.push(at) });
+    const writer = await DirectWriter.open(file, 0, {
+      hash,
+      maxWriteBytes,
+      onWritten: (at) => reached.push(at),
+    });
     assert.ok(writer, 'O_DIRECT and wasm memory are to be had on Linux');
     const { all, pieces } = piecesOf(3 * DIRECT_BLOCK + 12_345);
     // One at a time, as a connection hands them over: each waits only while both blocks are full.
@@ -68,7 +76,7 @@ describe('DirectWriter', () => {
     const path = await scratch();
     await writeFile(path, '');
     const file = await open(path, 'r+');
-    const writer = await DirectWriter.open(file, 0);
+    const writer = await DirectWriter.open(file, 0, { maxWriteBytes });
     assert.ok(writer);
     // One piece larger than both blocks together, then small ones queued behind it.
     const big = randomBytes(2 * DIRECT_BLOCK + 5000);
@@ -87,8 +95,12 @@ describe('DirectWriter', () => {
     const prefix = randomBytes(8192);
     await writeFile(path, prefix);
     const file = await open(path, 'r+');
-    assert.equal(await DirectWriter.open(file, 8000), undefined, 'not a multiple of 4096');
-    const writer = await DirectWriter.open(file, 8192);
+    assert.equal(
+      await DirectWriter.open(file, 8000, { maxWriteBytes }),
+      undefined,
+      'not a multiple of 4096',
+    );
+    const writer = await DirectWriter.open(file, 8192, { maxWriteBytes });
     assert.ok(writer);
     const { all, pieces } = piecesOf(DIRECT_BLOCK + 1);
     for (const p of pieces) await writer.write(p);
@@ -102,7 +114,7 @@ describe('DirectWriter', () => {
     const path = await scratch();
     await writeFile(path, '');
     const file = await open(path, 'r+');
-    const writer = await DirectWriter.open(file, 0);
+    const writer = await DirectWriter.open(file, 0, { maxWriteBytes });
     assert.ok(writer);
     const { all, pieces } = piecesOf(2 * DIRECT_BLOCK + 70_000);
     for (const p of pieces) await writer.write(p);
@@ -123,6 +135,7 @@ describe('DirectWriter: a refused direct write', () => {
     const file = await open(path, 'r+');
     let refused = 0;
     const writer = await DirectWriter.open(file, 0, {
+      maxWriteBytes,
       directWrite: ((...args: Parameters<typeof write>) => {
         refused++;
         const done = args.at(-1) as (err: NodeJS.ErrnoException | null, n: number) => void;
@@ -147,6 +160,7 @@ describe('DirectWriter: a refused direct write', () => {
     await writeFile(path, '');
     const file = await open(path, 'r+');
     const writer = await DirectWriter.open(file, 0, {
+      maxWriteBytes,
       directWrite: ((...args: Parameters<typeof write>) => {
         const done = args.at(-1) as (err: NodeJS.ErrnoException | null, n: number) => void;
         queueMicrotask(() =>

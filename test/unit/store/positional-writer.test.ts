@@ -32,7 +32,11 @@ describe('PositionalWriter', () => {
     const file = await open(path, 'r+');
     const hash = createHash('sha256');
     const reached: number[] = [];
-    const writer = new PositionalWriter(file, 4, { hash, onWritten: (at) => reached.push(at) });
+    const writer = new PositionalWriter(file, 4, {
+      hash,
+      maxWriteBytes: MAX_WRITE_BYTES,
+      onWritten: (at) => reached.push(at),
+    });
     const pieces = Array.from({ length: 40 }, (_, i) => randomBytes(1000 + i * 97));
     // All at once: one write is in flight, the rest queue and go out together.
     await Promise.all(pieces.map((p) => writer.write(p)));
@@ -58,7 +62,7 @@ describe('PositionalWriter', () => {
     await writeFile(path, '');
     const file = await open(path, 'r+');
     const hash = createHash('sha256');
-    const writer = new PositionalWriter(file, 0, { hash });
+    const writer = new PositionalWriter(file, 0, { hash, maxWriteBytes: MAX_WRITE_BYTES });
     const sizes = [300 * 1024, MAX_WRITE_BYTES + 1, 7, MAX_WRITE_BYTES, 0, 3 * MAX_WRITE_BYTES - 5];
     const pieces = sizes.map((n) => randomBytes(n));
     await Promise.all(pieces.map((p) => writer.write(p)));
@@ -126,7 +130,7 @@ describe('PositionalWriter', () => {
     const path = await scratch();
     await writeFile(path, '');
     const file = await open(path, 'r'); // read-only: every write fails with EBADF
-    const writer = new PositionalWriter(file, 0);
+    const writer = new PositionalWriter(file, 0, { maxWriteBytes: MAX_WRITE_BYTES });
     const results = await Promise.allSettled([1, 2, 3].map(() => writer.write(Buffer.alloc(10))));
     assert.deepEqual(
       results.map((r) => r.status === 'rejected' && (r.reason as NodeJS.ErrnoException).code),

@@ -201,6 +201,10 @@ describe("the JSON protocol's argument checks, in skopeo's words", () => {
       ['sha256:', 'invalid checksum digest format'],
       ['md5:abc', 'unsupported digest algorithm'],
       ['MD5:abc', 'invalid checksum digest format'],
+      ['sha256+b64:abc', 'unsupported digest algorithm'], // the image spec's separators
+      ['sha.256:abc', 'unsupported digest algorithm'],
+      ['sha..256:abc', 'invalid checksum digest format'],
+      ['md5:a/c', 'invalid checksum digest format'],
       ['sha256:abc', 'invalid checksum digest length'],
       [`sha256:${'A'.repeat(64)}`, 'invalid checksum digest format'],
     ];
