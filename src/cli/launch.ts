@@ -76,13 +76,18 @@ function readCache(file: string | undefined): Buffer | undefined {
 }
 
 /**
- * How many other bundles' caches a cache folder keeps besides this build's two: the ones
- * most recently written. Why not none: builds in use side by side (an installed ocipeek
- * and a checkout, two worktrees) share the folder, and each deleting the other's caches
- * made both rewrite theirs (0.7 MB each) on every run, taking turns. Three other builds,
- * of two bundles each (full and light): a file name tells its bundle, not its build.
+ * How many other builds' caches a cache folder keeps besides this build's: the ones most
+ * recently written. Why not none: builds in use side by side (an installed ocipeek and a
+ * checkout, two worktrees) share the folder, and each deleting the other's caches made
+ * both rewrite theirs (0.7 MB each) on every run, taking turns.
  */
-const OTHER_BUNDLES_KEPT = 3 * 2;
+const OTHER_BUILDS_KEPT = 3;
+
+/**
+ * {@link OTHER_BUILDS_KEPT} counted in bundles, since a cache file's name tells its bundle,
+ * not its build: every build has the full bundle and each lean one.
+ */
+const OTHER_BUNDLES_KEPT = OTHER_BUILDS_KEPT * (LEAN_BUNDLES.length + 1);
 
 /** The bundle (its hash) a cache file name belongs to. */
 function buildOf(name: string): string {

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { chmod, mkdir, readdir, readFile, stat, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { LEAN_BUNDLES } from '../../src/cli/light-commands.js';
 import { runCli } from '../harness/run-cli.js';
 import { type TempDir, tempDir } from '../harness/temp-dir.js';
 
@@ -60,17 +61,18 @@ describe('the CLI code cache', () => {
     const [own] = await files(dir);
     const build = own!.slice(0, 16);
     const rest = own!.slice(16);
-    // Seven other bundles wrote here before, the oldest first (a second apart): three other
-    // builds of two bundles each (full and light) and one more.
-    const others = [1, 2, 3, 4, 5, 6, 7].map((n) => String(n).padStart(16, '0'));
+    // Other bundles wrote here before, the oldest first (a second apart): three other
+    // builds of every bundle each (the full one and the lean ones) and one more.
+    const kept = 3 * (LEAN_BUNDLES.length + 1);
+    const others = Array.from({ length: kept + 1 }, (_, n) => String(n + 1).padStart(16, '0'));
     const start = Date.now() / 1000 - 100;
     for (const [i, other] of others.entries()) {
       const file = join(dir, `${other}${rest}`);
       await writeFile(file, `cache of build ${other}`);
       await utimes(file, start + i, start + i);
     }
-    // A write by this build (a command run for the first time) prunes to the six newest
-    // other bundles (three builds) and leaves their files as they were.
+    // A write by this build (a command run for the first time) prunes to the newest other
+    // bundles of three builds and leaves their files as they were.
     const help = await runCli(['help', 'ls'], { env });
     assert.equal(help.code, 0, help.stderr);
     const after = (await files(dir)).sort();

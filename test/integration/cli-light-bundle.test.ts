@@ -4,7 +4,7 @@ import { cp, readdir, readFile, stat, utimes, writeFile } from 'node:fs/promises
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { LIGHT_COMMANDS, PULL_COMMANDS } from '../../src/cli/light-commands.js';
+import { LEAN_BUNDLES, LIGHT_COMMANDS, PULL_COMMANDS } from '../../src/cli/light-commands.js';
 import {
   type BuiltImage,
   LayoutWriter,
@@ -251,22 +251,24 @@ describe('the light CLI bundle', () => {
     assert.equal(digest.code, 0, digest.stderr);
     const [lightFile = ''] = await readdir(cache);
     assert.ok(lightFile.startsWith(light), lightFile);
-    // Seven other bundles wrote here later than the light bundle's cache.
+    // Other bundles wrote here later than the light bundle's cache: one more than three
+    // other builds of every bundle each (the full one and the lean ones).
+    const kept = 3 * (LEAN_BUNDLES.length + 1);
     const rest = lightFile.slice(16);
     const later = Date.now() / 1000 + 100;
-    for (const [i, other] of ['1', '2', '3', '4', '5', '6', '7'].entries()) {
-      const file = join(cache, `${other.padStart(16, '0')}${rest}`);
+    for (let i = 0; i < kept + 1; i++) {
+      const file = join(cache, `${String(i + 1).padStart(16, '0')}${rest}`);
       await writeFile(file, 'cache of another build');
       await utimes(file, later + i, later + i);
     }
-    // The full bundle writes its cache and prunes to the six newest other bundles: three
-    // other builds of two bundles each.
+    // The full bundle writes its cache and prunes to the newest other bundles of three
+    // builds.
     const version = await runCli(['--version'], { env });
     assert.equal(version.code, 0, version.stderr);
     const files = (await readdir(cache)).sort();
     assert.ok(files.includes(lightFile), `the light cache is kept: ${files}`);
     assert.ok(files.some((f) => f.startsWith(full)));
     assert.ok(!files.some((f) => f.startsWith('0000000000000001')), 'the oldest other build went');
-    assert.equal(files.length, 8);
+    assert.equal(files.length, kept + 2);
   });
 });
