@@ -159,7 +159,7 @@ export const smallCommands: BenchCase = {
   target: `≤ ${FLOOR_TARGET}× the node floor (skopeo reported)`,
   variants: ALL_VARIANTS,
   needs: ['app'],
-  minRuns: 20,
+  minRuns: 30,
   async run(ctx) {
     for (const c of ['inspect', 'digest', 'tags']) {
       if (!hasCommand(c)) throw new Skip(`\`ocipeek ${c}\` not available yet`);
