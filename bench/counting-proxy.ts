@@ -8,6 +8,14 @@ export interface ProxyCounts {
   bytes: number;
   /** Response body bytes per `METHOD path` (query string dropped). */
   byPath: Map<string, number>;
+  /** Every request's `METHOD path` (query string dropped), in the order they arrived. */
+  sequence: string[];
+  /** Client connections opened to the proxy. */
+  connections: number;
+}
+
+function emptyCounts(): ProxyCounts {
+  return { requests: 0, bytes: 0, byPath: new Map(), sequence: [], connections: 0 };
 }
 
 /** A counting HTTP proxy in front of the registry (see {@link startCountingProxy}). */
@@ -26,12 +34,13 @@ export interface CountingProxy {
  */
 export async function startCountingProxy(target: string): Promise<CountingProxy> {
   const [targetHost, targetPort] = target.split(':');
-  let counts: ProxyCounts = { requests: 0, bytes: 0, byPath: new Map() };
+  let counts = emptyCounts();
   const agent = new http.Agent({ keepAlive: true });
   const server = http.createServer((req, res) => {
     const key = `${req.method} ${(req.url ?? '').split('?')[0]}`;
     const mine = counts;
     mine.requests++;
+    mine.sequence.push(key);
     const upstream = http.request(
       {
         host: targetHost,
@@ -53,13 +62,14 @@ export async function startCountingProxy(target: string): Promise<CountingProxy>
     upstream.on('error', () => res.destroy());
     req.pipe(upstream);
   });
+  server.on('connection', () => counts.connections++);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
   return {
     host: `127.0.0.1:${port}`,
     counts: () => counts,
     reset: () => {
-      counts = { requests: 0, bytes: 0, byPath: new Map() };
+      counts = emptyCounts();
     },
     close: async () => {
       server.closeAllConnections();

@@ -1,6 +1,12 @@
 import { mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
-import { type Contender, type Measured, measureAlternating, runContenderOnce } from '../measure.js';
+import {
+  type Contender,
+  type Measured,
+  measureAlternating,
+  median,
+  runContenderOnce,
+} from '../measure.js';
 import { statsOf } from '../ocipeek.js';
 import type { CaseContext, Row, Side } from './types.js';
 
@@ -49,12 +55,25 @@ export interface CompareOptions {
   ocipeek: Contender;
   /** One or more peers, each compared with ocipeek in its own row. */
   peers: { contender: Contender; target?: number; targetText?: string; countBytes?: boolean }[];
+  /**
+   * `paired`: the ratio is the median over rounds of ocipeek's run ÷ the peer's run of the
+   * same round (run back to back, see {@link measureAlternating}), so a change of machine
+   * load between rounds cancels out; the ratio of medians is noted beside it. Default
+   * `medians`: the ratio of the two medians.
+   */
+  ratio?: 'medians' | 'paired';
+}
+
+/** The median over rounds of `mine`'s run ÷ `peer`'s run in the same round. */
+export function pairedRatio(mine: Measured, peer: Measured): number {
+  if (mine.all.length !== peer.all.length) throw new Error('paired runs differ in number');
+  return median(mine.all.map((r, i) => r.ms / peer.all[i]!.ms));
 }
 
 /**
- * Measure ocipeek and its peers alternately and make one row per peer with the ratio of
- * medians against the target (`ratio ≤ target`). Peers' bytes come from one extra untimed
- * run through the counting proxy.
+ * Measure ocipeek and its peers alternately and make one row per peer with the ratio (of
+ * medians, or paired: {@link CompareOptions.ratio}) against the target (`ratio ≤ target`).
+ * Peers' bytes come from one extra untimed run through the counting proxy.
  */
 export async function compare(ctx: CaseContext, o: CompareOptions): Promise<Row[]> {
   ctx.log(`  ${o.label}`);
@@ -70,7 +89,9 @@ export async function compare(ctx: CaseContext, o: CompareOptions): Promise<Row[
   for (const [i, p] of o.peers.entries()) {
     const counted = p.countBytes === false ? undefined : await countBytes(ctx, p.contender);
     const peer = sideOf(measured[i + 1]!, counted);
-    const ratio = mine.medianS / peer.medianS;
+    const ofMedians = mine.medianS / peer.medianS;
+    const paired = o.ratio === 'paired';
+    const ratio = paired ? pairedRatio(measured[0]!, measured[i + 1]!) : ofMedians;
     rows.push({
       label: o.label,
       ocipeek: mine,
@@ -78,7 +99,11 @@ export async function compare(ctx: CaseContext, o: CompareOptions): Promise<Row[
       ratio,
       target: p.targetText ?? (p.target === undefined ? undefined : `≤ ${p.target}×`),
       met: p.target === undefined ? undefined : ratio <= p.target,
-      notes: [],
+      notes: paired
+        ? [
+            `vs ${peer.name}: ${ratio.toFixed(2)}× is the median of per-round ratios (paired runs); ratio of medians ${ofMedians.toFixed(2)}×`,
+          ]
+        : [],
     });
   }
   return rows;

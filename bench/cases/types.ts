@@ -54,7 +54,7 @@ export interface Row {
   amount?: { value: number; unit: string };
   ocipeek?: Side;
   peer?: Side;
-  /** ocipeek median / peer median. */
+  /** ocipeek median / peer median, or the median of paired per-round ratios (noted). */
   ratio?: number;
   /** The committed target in words, e.g. `≤ 0.5× skopeo`. */
   target?: string;

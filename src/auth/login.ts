@@ -1,7 +1,7 @@
-import { randomBytes } from 'node:crypto';
 import { chmod, mkdir, open, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { InvalidArgumentError } from '../errors/index.js';
+import { crypto } from '../node/lazy-builtins.js';
 import {
   type AuthFileContents,
   type AuthFileEntry,
@@ -54,7 +54,10 @@ function removeAliases(auths: Record<string, AuthFileEntry>, key: string): boole
 async function writeAuthFile(path: string, contents: AuthFileContents): Promise<void> {
   const dir = dirname(path);
   await mkdir(dir, { recursive: true, mode: 0o700 });
-  const temp = join(dir, `.${basename(path)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
+  const temp = join(
+    dir,
+    `.${basename(path)}.${process.pid}.${crypto().randomBytes(6).toString('hex')}.tmp`,
+  );
   const handle = await open(temp, 'wx', 0o600);
   try {
     await handle.writeFile(`${JSON.stringify(contents, null, '\t')}\n`, 'utf8');

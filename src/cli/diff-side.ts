@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import pLimit from 'p-limit';
 import type { FsEntry } from '../fs/index.js';
 import type { DiffSide } from '../image/index.js';
-import { type CliImage, cliFilesystem, warnRefused } from './image-source.js';
+import { type CliImage, cliFilesystem, warnRefused } from './cli-image.js';
 import { cliIndexedImage } from './lazy-image.js';
 
 /** Files hashed at once through a seek index (each a few range requests). */

@@ -1,28 +1,12 @@
 import { statSync } from 'node:fs';
-import { join } from 'node:path';
 import type { Command } from 'commander';
 import { InvalidArgumentError, isOcipeekError } from '../errors/index.js';
-import type { ImageFilesystem } from '../fs/index.js';
-import { type BuiltFilesystem, buildFilesystem, LayerIndexCache } from '../image/index.js';
-import {
-  type OpenPlaceImageOptions,
-  openPlaceImage,
-  openPlaceSource,
-  type SourceChoice,
-} from '../places/index.js';
-import { type ImageSource, type OpenedImage, parsePlace } from '../source/index.js';
-import { defaultStorePath, Store } from '../store/index.js';
+import { type OpenPlaceImageOptions, openPlaceSource, type SourceChoice } from '../places/index.js';
+import { type ImageSource, parsePlace } from '../source/index.js';
+import type { Store } from '../store/index.js';
+import { defaultStorePath } from '../store/store-path.js';
 import { type CliContext, contextFor } from './context.js';
 import { atExit } from './run-state.js';
-
-/** An image opened for a filesystem command, with the store and listing cache around it. */
-export interface CliImage {
-  ctx: CliContext;
-  image: OpenedImage;
-  /** The store, when one exists (opened once per run). */
-  store?: Store;
-  cache: LayerIndexCache;
-}
 
 /**
  * True when nothing is at `path` (ENOENT), known with one synchronous stat; any other
@@ -42,6 +26,9 @@ export async function existingStore(ctx: CliContext): Promise<Store | undefined>
   // for `digest`, `inspect` or `tags` without a store that alone started the pool's
   // threads (bench/ANALYSIS.md).
   if (nothingAt(defaultStorePath({ explicit: ctx.options.store }))) return undefined;
+  // The store's code is loaded only when there is a store: a registry command without one
+  // does not initialise it (bench/ANALYSIS.md, eleventh session, h15i).
+  const { Store } = await import('../store/index.js');
   try {
     return await Store.open(ctx.options.store, { create: false });
   } catch (err) {
@@ -55,7 +42,7 @@ export async function existingStore(ctx: CliContext): Promise<Store | undefined>
  * checked with one HEAD), and what is said about it: `--verbose` names the source; a
  * registry that could not be asked is always a warning, since the answer may be stale.
  */
-function sourcePolicy(
+export function sourcePolicy(
   ctx: CliContext,
   refreshStore: boolean,
 ): Pick<OpenPlaceImageOptions, 'policy' | 'onSource' | 'refreshStore'> {
@@ -104,38 +91,6 @@ export function describeSource(choice: SourceChoice): string {
 }
 
 /**
- * Open the image `placeArg` names, any place form (`parsePlace`): a bare reference from
- * the store when the store holds it, else from its registry. The layers will be read, so
- * a stored tag that moved is pulled again into the store first (shared layers are kept).
- * Closed when the run ends.
- */
-export async function openCliImage(cmd: Command, placeArg: string): Promise<CliImage> {
-  const ctx = await contextFor(cmd);
-  const place = parsePlace(placeArg);
-  const store = await existingStore(ctx);
-  const image = await openPlaceImage(place, {
-    client: ctx.client,
-    storeDir: ctx.options.store,
-    store,
-    platform: ctx.platform,
-    signal: ctx.signal,
-    ...sourcePolicy(ctx, true),
-  });
-  atExit(() => image.close());
-  if (ctx.islet && image.source.kind !== 'registry') {
-    await ctx.islet.verifySource(image.source, ctx.signal);
-  }
-  return { ctx, image, store, cache: listingCache(ctx) };
-}
-
-/** The listing cache of filesystem commands, in the store's folder. */
-export function listingCache(ctx: CliContext): LayerIndexCache {
-  return new LayerIndexCache(
-    join(defaultStorePath({ explicit: ctx.options.store }), '.ocipeek', 'fs-index'),
-  );
-}
-
-/**
  * The place `placeArg` names as a source: a bare reference is read from the store when
  * the store holds it, as {@link openCliImage} does. A stored tag that moved is read from
  * the registry, and the store left as it is, unless `refreshStore` (commands that go on
@@ -161,27 +116,4 @@ export async function openCliSource(
   atExit(() => source.close());
   if (ctx.islet && source.kind !== 'registry') await ctx.islet.verifySource(source, ctx.signal);
   return source;
-}
-
-/**
- * The merged filesystem of a CLI image, through the listing cache. Entries the layer
- * rules refused (unpack would fail on them) are named on stderr.
- */
-export async function cliFilesystem(
-  img: CliImage,
-  options: { contentDigests?: boolean; efficiency?: boolean } = {},
-): Promise<BuiltFilesystem> {
-  const built = await buildFilesystem(img.image, {
-    cache: img.cache,
-    contentDigests: options.contentDigests,
-    efficiency: options.efficiency,
-    signal: img.ctx.signal,
-  });
-  warnRefused(built.fs);
-  return built;
-}
-
-/** Name on stderr each entry the layer rules refused while building `fs`. */
-export function warnRefused(fs: ImageFilesystem): void {
-  for (const w of fs.warnings()) process.stderr.write(`warning: ${w}\n`);
 }

@@ -1,5 +1,5 @@
 import { buildSociIndex, writeSociIndex } from '../lazy/index.js';
-import type { CliImage } from './image-source.js';
+import type { CliImage } from './cli-image.js';
 import { type IndexFlags, writeIndexArtifact } from './index-artifact.js';
 import { printIndexReport } from './index-report.js';
 import { VERSION } from './version.js';

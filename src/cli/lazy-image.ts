@@ -5,7 +5,7 @@ import { type LazyImage, openLazyFile, openLazyImage } from '../lazy/lazy-image.
 import type { ImageSeekIndex } from '../lazy/seek-index/find-seek-index.js';
 import { findUsableSeekIndex, seekIndexTarSizes } from '../lazy/seek-index/usable-seek-index.js';
 import { defaultStorePath } from '../store/index.js';
-import { type CliImage, cliFilesystem, warnRefused } from './image-source.js';
+import { type CliImage, cliFilesystem, warnRefused } from './cli-image.js';
 
 /**
  * The image opened through its eStargz / zstd:chunked TOCs, or through its seek index

@@ -1,5 +1,6 @@
-import { createHash, type Hash } from 'node:crypto';
+import type { Hash } from 'node:crypto';
 import { InvalidDigestError } from '../errors/index.js';
+import { crypto } from '../node/lazy-builtins.js';
 
 /** A supported digest algorithm. */
 export type DigestAlgorithm = 'sha256' | 'sha512';
@@ -61,10 +62,10 @@ export function isDigest(digest: string): boolean {
 
 /** Start an incremental hash for `algorithm`. */
 export function createDigester(algorithm: DigestAlgorithm = 'sha256'): Hash {
-  return createHash(algorithm);
+  return crypto().createHash(algorithm);
 }
 
 /** The digest of `data` as `algorithm:hex`. */
 export function digestOf(data: Uint8Array | string, algorithm: DigestAlgorithm = 'sha256'): string {
-  return `${algorithm}:${createHash(algorithm).update(data).digest('hex')}`;
+  return `${algorithm}:${crypto().createHash(algorithm).update(data).digest('hex')}`;
 }

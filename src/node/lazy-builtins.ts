@@ -37,3 +37,13 @@ export function zlib(): typeof import('node:zlib') {
 export function childProcess(): typeof import('node:child_process') {
   return load('node:child_process');
 }
+
+/**
+ * `node:crypto`, loaded on first call: loading it costs ~13 M instructions (its key,
+ * cipher and key-generation modules come with it), and `tags`, `catalog` and other
+ * commands that hash nothing reach it only through their imports (bench/ANALYSIS.md,
+ * eleventh session, h15i).
+ */
+export function crypto(): typeof import('node:crypto') {
+  return load('node:crypto');
+}

@@ -15,17 +15,9 @@ import {
   parsePlace,
   resolveImage,
 } from '../source/index.js';
-import {
-  lastTagCheck,
-  type PullPolicy,
-  pullImage,
-  recordTagCheck,
-  refName,
-  type Store,
-  storeSource,
-} from '../store/index.js';
+import type { PullPolicy, Store } from '../store/index.js';
 import { partialIndexOf, sourceDigestOf } from '../store/partial-index.js';
-import { type OpenPlaceOptions, openSource } from './open-place.js';
+import { type OpenPlaceOptions, openSource, stores } from './open-place.js';
 import { placeCandidates } from './resolve-place-reference.js';
 
 /** Which source serves a bare reference, and why (see {@link OpenPlaceImageOptions.onSource}). */
@@ -126,14 +118,18 @@ export async function openPlaceSource(
   let stored: LayoutSource | undefined;
   let storedPlace = p;
   let partial = false;
-  for (const ref of store ? placeCandidates(p, options.client) : []) {
-    const candidate = storeSource(ref, { store: store as Store });
-    const holds = await holdsImage(candidate, options);
-    partial ||= holds === 'partial';
-    if (holds === true) {
-      stored = candidate;
-      storedPlace = { ...p, ref };
-      break;
+  if (store) {
+    // A store given means its module is loaded already: this import only names it.
+    const { storeSource } = await stores();
+    for (const ref of placeCandidates(p, options.client)) {
+      const candidate = storeSource(ref, { store });
+      const holds = await holdsImage(candidate, options);
+      partial ||= holds === 'partial';
+      if (holds === true) {
+        stored = candidate;
+        storedPlace = { ...p, ref };
+        break;
+      }
     }
   }
   if (!store || !stored) {
@@ -168,6 +164,7 @@ async function revalidateTag(
 ): Promise<ImageSource> {
   const tell = options.onSource ?? (() => {});
   const { signal } = options;
+  const { lastTagCheck, recordTagCheck, refName, storeSource } = await stores();
   const name = refName(place.ref);
   // The entry `holdsImage` found: asking the store again would read index.json once more.
   // A partial index (some platforms of the registry's) stands for the index it was cut from.
@@ -217,6 +214,7 @@ async function refreshStoredTag(
   const { signal } = options;
   const found = await store.resolve(place.ref, { signal });
   const allPlatforms = isIndexMediaType(found?.mediaType) && !partialIndexOf(found);
+  const { pullImage } = await stores();
   try {
     await pullImage(place.ref, {
       client: options.client as RegistryClient,

@@ -1,6 +1,5 @@
 import { resolve } from 'node:path';
 import type { Writable } from 'node:stream';
-import { LayoutSource, OciLayout } from '../layout/index.js';
 import { parseReference } from '../ref/index.js';
 import { type RegistryClient, RegistryDestination, RegistrySource } from '../registry/index.js';
 import {
@@ -10,7 +9,6 @@ import {
   type Place,
   parsePlace,
 } from '../source/index.js';
-import { hasWorkArea, Store, StoreDestination, storeSource } from '../store/index.js';
 import { requiredOption } from '../util/required-option.js';
 import { resolvePlaceReference } from './resolve-place-reference.js';
 
@@ -43,6 +41,14 @@ export interface OpenPlaceOptions {
  * the commands that read registries and the store do not pay for initialising it.
  */
 const archives = () => import('../archive/index.js');
+
+/**
+ * The layout and store code, likewise loaded only when a place is a layout or the store:
+ * a registry place (`inspect`, `digest` of a registry reference with no store) does not
+ * initialise them (bench/ANALYSIS.md, eleventh session, h15i).
+ */
+const layouts = () => import('../layout/index.js');
+export const stores = () => import('../store/index.js');
 
 function needClient(options: OpenPlaceOptions): RegistryClient {
   return requiredOption(options, 'client', 'a registry place');
@@ -97,6 +103,7 @@ export async function openSource(
       return new RegistrySource(await resolvePlaceReference(p, client, { signal }), { client });
     }
     case 'oci': {
+      const { LayoutSource, OciLayout } = await layouts();
       const layout = await OciLayout.open(p.path, { signal });
       const source = new LayoutSource(layout, p.tag, {
         description: `oci:${p.path}${p.tag ? `:${p.tag}` : ''}`,
@@ -108,10 +115,12 @@ export async function openSource(
       return (await archives()).openOciArchiveSource(p.path, p.tag, options);
     case 'docker-archive':
       return (await archives()).openDockerArchiveSource(p.path, p.ref, options);
-    case 'store':
+    case 'store': {
+      const { Store, storeSource } = await stores();
       return storeSource(p.ref, {
         store: await Store.open(options.storeDir, { create: false, signal }),
       });
+    }
   }
 }
 
@@ -131,6 +140,7 @@ export async function openDestination(
     case 'oci': {
       // Someone else's layout gets the image and nothing else: the work area the copy
       // needs is removed after, unless it was there before (an ocipeek store).
+      const { hasWorkArea, Store, StoreDestination } = await stores();
       const removeWorkArea = !(await hasWorkArea(p.path));
       const store = await Store.open(p.path, { signal });
       return new StoreDestination(
@@ -159,6 +169,7 @@ export async function openDestination(
       );
     }
     case 'store': {
+      const { Store, StoreDestination } = await stores();
       const store = await Store.open(options.storeDir, { signal });
       return new StoreDestination(store, { kind: 'reference', ref: p.ref }, `store:${p.ref}`);
     }

@@ -1,7 +1,7 @@
-import { randomUUID } from 'node:crypto';
 import { digestOf } from '../digest/index.js';
 import { NotFoundError, UnsupportedError } from '../errors/index.js';
 import { MediaType } from '../media/index.js';
+import { crypto } from '../node/lazy-builtins.js';
 import type { Reference } from '../ref/index.js';
 import { discardBody, type RegistryTransport } from '../transport/index.js';
 import { getManifest } from './manifests.js';
@@ -106,7 +106,7 @@ async function deleteThroughPlaceholder(
       mediaType: MediaType.ociManifest,
       config,
       layers: [],
-      annotations: { [PLACEHOLDER_ANNOTATION]: randomUUID() },
+      annotations: { [PLACEHOLDER_ANNOTATION]: crypto().randomUUID() },
     }),
   );
   const digest = await putManifest(transport, ref, manifest, MediaType.ociManifest, options);

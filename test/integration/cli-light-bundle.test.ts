@@ -60,9 +60,9 @@ describe('the light CLI bundle', () => {
   });
 
   /** `ocipeek ARGS` with a code cache folder of its own, and the bundle hash that ran. */
-  async function run(args: string[]) {
+  async function run(args: string[], env: Record<string, string> = {}) {
     const cache = join(dir.path, `cache-${runs++}`);
-    const result = await runCli(args, { env: { OCIPEEK_COMPILE_CACHE: cache } });
+    const result = await runCli(args, { env: { ...env, OCIPEEK_COMPILE_CACHE: cache } });
     const files = (await readdir(cache)).filter((f) => f.endsWith('.bin'));
     assert.equal(files.length, 1, `one cache file: ${files}`);
     return { ...result, bundle: files[0]!.slice(0, 16) };
@@ -109,6 +109,61 @@ describe('the light CLI bundle', () => {
     assert.equal(tags.code, 0, tags.stderr);
     assert.equal(tags.bundle, light);
     assert.equal(tags.out, '1\n');
+  });
+
+  /** `ocipeek ARGS` through `run`, and whether it loaded each of the built-ins `builtins`. */
+  async function recorded(args: string[], builtins: string[]) {
+    const preload = join(dir.path, 'record-modules.cjs');
+    await writeFile(
+      preload,
+      "process.on('exit', () => require('node:fs').writeFileSync(process.env.MODULES_OUT, process.moduleLoadList.join('\\n')));\n",
+    );
+    const out = join(dir.path, `modules-${runs}`);
+    const got = await run(args, { NODE_OPTIONS: `--require ${preload}`, MODULES_OUT: out });
+    assert.equal(got.code, 0, got.stderr);
+    const modules = (await readFile(out, 'utf8')).split('\n');
+    return { ...got, loaded: builtins.map((b) => modules.includes(`NativeModule ${b}`)) };
+  }
+
+  it('loads node:crypto only for commands that hash', async () => {
+    // Loading it costs ~13 M instructions and `tags` hashes nothing. With the static
+    // imports in digest/, auth/login.ts and registry/delete.ts, tags loaded it: checked.
+    const tags = await recorded(['tags', `${registry.host}/team/app`], ['crypto']);
+    assert.equal(tags.bundle, light);
+    assert.equal(tags.out, '1\n');
+    assert.deepEqual(tags.loaded, [false]);
+    const digest = await recorded(['digest', `${registry.host}/team/app:1`], ['crypto']);
+    assert.equal(digest.out.trim(), image.descriptor.digest);
+    assert.deepEqual(digest.loaded, [true]);
+  });
+
+  it('initialises the store code only when there is a store', async () => {
+    // node:timers/promises stands for the store's code here: in the light bundle only the
+    // store's file lock imports it (and peek, not a light command), and it is a built-in,
+    // so Node's own list shows whether that module ran. With the store imported statically
+    // by cli/image-source.ts and places/, a remote digest loaded it: checked.
+    const ref = `${registry.host}/team/app:1`;
+    const store = join(dir.path, 'store');
+    for (const args of [
+      ['digest', ref],
+      ['inspect', ref, '--json'],
+    ]) {
+      const remote = await recorded(args, ['timers/promises']);
+      assert.equal(remote.bundle, light);
+      assert.deepEqual(remote.loaded, [false], `${args[0]} loaded the store's code`);
+    }
+    const pulled = await runCli(['pull', ref, '--store', store]);
+    assert.equal(pulled.code, 0, pulled.stderr);
+    // From the store, offline and with the tag checked against the registry: it is loaded.
+    for (const extra of [['--offline'], []]) {
+      const stored = await recorded(
+        ['digest', ref, '--store', store, ...extra],
+        ['timers/promises'],
+      );
+      assert.equal(stored.bundle, light);
+      assert.equal(stored.out.trim(), image.descriptor.digest);
+      assert.deepEqual(stored.loaded, [true]);
+    }
   });
 
   it('runs them for an oci: layout too, and after global options', async () => {

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { layerReport, openImageFile, scanLayer } from '../../image/index.js';
 import { type BrowseSource, runBrowser } from '../../ui/tui/browse-app.js';
 import { LayerTrees } from '../../ui/tui/layer-trees.js';
-import { type CliImage, cliFilesystem, openCliImage, warnRefused } from '../image-source.js';
+import { type CliImage, cliFilesystem, openCliImage, warnRefused } from '../cli-image.js';
 import { openCliLazyImage } from '../lazy-image.js';
 
 /** `ocipeek browse REF`: the image in a terminal UI, as dive shows it. */

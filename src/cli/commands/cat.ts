@@ -2,7 +2,7 @@ import { pipeline } from 'node:stream/promises';
 import type { Command } from 'commander';
 import { buildFilesystem, openImageFile } from '../../image/index.js';
 import { unescapeName } from '../../tar/name-codec.js';
-import { openCliImage } from '../image-source.js';
+import { openCliImage } from '../cli-image.js';
 import { openCliLazyFile } from '../lazy-image.js';
 
 /** `ocipeek cat REF PATH`: stream one file's bytes, following symlinks. */

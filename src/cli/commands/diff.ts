@@ -2,9 +2,9 @@ import type { Command } from 'commander';
 import { toEntryJson } from '../../fs/index.js';
 import { diffImages } from '../../image/index.js';
 import { escapeName } from '../../tar/name-codec.js';
+import { openCliImage } from '../cli-image.js';
 import { openDiffSide } from '../diff-side.js';
 import { printJson, printList } from '../format.js';
-import { openCliImage } from '../image-source.js';
 import { setFailureExitCode } from '../run-state.js';
 
 /** `ocipeek diff REF1 REF2`: files added, removed and changed between two images. */

@@ -4,7 +4,7 @@ import type { Command } from 'commander';
 import { InvalidArgumentError } from '../../errors/index.js';
 import { exportFilesystem } from '../../image/export-filesystem.js';
 import { openOutputFile } from '../../node/output-file.js';
-import { cliFilesystem, openCliImage } from '../image-source.js';
+import { cliFilesystem, openCliImage } from '../cli-image.js';
 
 /** `ocipeek export-fs REF [-o FILE|-]`: the merged filesystem as one tar (crane export). */
 export function registerExportFs(program: Command): void {

@@ -3,9 +3,9 @@ import picomatch from 'picomatch';
 import { InvalidArgumentError } from '../../errors/index.js';
 import { type FsEntry, toEntryJson } from '../../fs/index.js';
 import { escapeName, unescapeName } from '../../tar/name-codec.js';
+import { openCliImage } from '../cli-image.js';
 import { printJson, printList } from '../format.js';
 import { shownType } from '../fs-format.js';
-import { openCliImage } from '../image-source.js';
 import { cliFilesystemView } from '../lazy-image.js';
 
 /** `--type` letters, as GNU find's, plus `h`: the names a tar hardlink entry made. */

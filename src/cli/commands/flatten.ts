@@ -1,7 +1,8 @@
 import type { Command } from 'commander';
 import { flattening } from '../../mutate/index.js';
+import { cliFilesystem, listingCache } from '../cli-image.js';
 import { runEdit } from '../edit-runner.js';
-import { cliFilesystem, existingStore, listingCache } from '../image-source.js';
+import { existingStore } from '../image-source.js';
 
 /** `ocipeek flatten REF -t DST`: the image (each of an index) as one layer (crane flatten). */
 export function registerFlatten(program: Command): void {

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { InvalidArgumentError } from '../../errors/index.js';
 import { buildSeekIndex, writeSeekIndex } from '../../lazy/index.js';
 import { parseSize } from '../../util/parse-size.js';
-import { openCliImage } from '../image-source.js';
+import { openCliImage } from '../cli-image.js';
 import { type IndexFlags, writeIndexArtifact } from '../index-artifact.js';
 import { printIndexReport } from '../index-report.js';
 import { indexSoci } from '../index-soci.js';

@@ -9,8 +9,8 @@ import {
 import { layerReport } from '../../image/index.js';
 import { escapeName } from '../../tar/name-codec.js';
 import { parseSize } from '../../util/parse-size.js';
+import { cliFilesystem, openCliImage } from '../cli-image.js';
 import { formatBytes, printJson, printLines, shortDigest, table } from '../format.js';
-import { cliFilesystem, openCliImage } from '../image-source.js';
 import { cliIndexedFilesystem } from '../lazy-image.js';
 
 /** `ocipeek layers REF`: what each layer did and how much space the image wastes. */

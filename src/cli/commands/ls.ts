@@ -1,9 +1,9 @@
 import type { Command } from 'commander';
 import { type EntryView, type FsEntry, toEntryJson } from '../../fs/index.js';
 import { escapeName, unescapeName } from '../../tar/name-codec.js';
+import { openCliImage } from '../cli-image.js';
 import { printJson, printList, printTable } from '../format.js';
 import { LongListing, longLine } from '../fs-format.js';
-import { openCliImage } from '../image-source.js';
 import { cliFilesystemView } from '../lazy-image.js';
 
 /** `ocipeek ls REF [PATH]`: list a directory of the image's merged filesystem. */

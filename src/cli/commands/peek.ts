@@ -5,9 +5,10 @@ import { peekImage } from '../../lazy/peek-image.js';
 import { DEFAULT_PEEK_BYTES, type PeekEntry } from '../../lazy/peek-layer.js';
 import { PeekedLayer } from '../../lazy/peek-links.js';
 import { parseSize } from '../../util/parse-size.js';
+import { openCliImage } from '../cli-image.js';
 import { formatBytes, printJson, printList, table } from '../format.js';
 import { longLine } from '../fs-format.js';
-import { existingStore, openCliImage } from '../image-source.js';
+import { existingStore } from '../image-source.js';
 
 /** `--layer N|all` (also `N,M`): layer indexes, or 'all'. */
 function parseLayers(value: string): number[] | 'all' {

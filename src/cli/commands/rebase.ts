@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { rebasing } from '../../mutate/index.js';
+import { openCliImage } from '../cli-image.js';
 import { runEdit } from '../edit-runner.js';
-import { openCliImage } from '../image-source.js';
 
 /** `ocipeek rebase REF --old-base A --new-base B -t DST` (crane rebase). */
 export function registerRebase(program: Command): void {

@@ -1,9 +1,9 @@
 import type { Command } from 'commander';
 import { toEntryJson } from '../../fs/index.js';
 import { escapeName, unescapeName } from '../../tar/name-codec.js';
+import { openCliImage } from '../cli-image.js';
 import { printJson, printLines, table } from '../format.js';
 import { modeString, shownType, timeString } from '../fs-format.js';
-import { openCliImage } from '../image-source.js';
 import { cliFilesystemView } from '../lazy-image.js';
 
 /** `ocipeek stat REF PATH`: one entry's metadata and the layer that wrote it. */

@@ -1,8 +1,8 @@
 import type { Command } from 'commander';
 import type { ImageFilesystem } from '../../fs/index.js';
 import { escapeName, unescapeName } from '../../tar/name-codec.js';
+import { openCliImage } from '../cli-image.js';
 import { printList } from '../format.js';
-import { openCliImage } from '../image-source.js';
 import { cliFilesystemView } from '../lazy-image.js';
 import { parseCount } from '../parse-count.js';
 

@@ -6,8 +6,8 @@ import { holdYoungGeneration } from '../../node/young-generation.js';
 import { Store } from '../../store/index.js';
 import { stillUnpacking, type UnpackRecord, UnpackRecords } from '../../store/unpack-records.js';
 import { unpackLayers } from '../../unpack/index.js';
+import { openCliImage } from '../cli-image.js';
 import { printJson } from '../format.js';
-import { openCliImage } from '../image-source.js';
 
 interface UnpackCliOptions {
   rootless?: boolean;
