@@ -2,6 +2,7 @@ import { parse, TomlError } from 'smol-toml';
 import { ConfigError } from '../errors/index.js';
 import {
   DOMAIN_COMPONENT_PATTERN,
+  isRegistryHost,
   PATH_COMPONENT_PATTERN,
   parseReference,
   type Reference,
@@ -55,10 +56,6 @@ export interface RegistriesConfFile {
 
 const PULL_FROM_MIRROR = new Set(['all', 'digest-only', 'tag-only']);
 const SHORT_NAME_MODES = new Set(['enforcing', 'permissive', 'disabled']);
-/** `host[:port]`, as containers/image's anchoredDomainRegexp. */
-const DOMAIN =
-  /^(?:(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])(?:\.(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9]))*|\[[0-9a-fA-F:.]+\])(?::[0-9]+)?$/;
-
 /**
  * A whole line that is a comment (blanks, `#`, text without control characters), up to
  * its line break. Control characters, `\u2028` and `\u2029` are left out so that such a
@@ -151,7 +148,9 @@ export function parseRegistriesConf(
 
 function checkSearchRegistry(entry: string, file: string): string {
   const registry = parseLocation(entry, file);
-  if (!DOMAIN.test(registry)) {
+  // containers/image checks these entries with its anchoredDomainRegexp, distribution's
+  // domainAndPort: the references' own host rule.
+  if (!isRegistryHost(registry)) {
     throw new ConfigError(file, `invalid unqualified-search-registries entry "${entry}"`);
   }
   return registry;
