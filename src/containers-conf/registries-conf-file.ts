@@ -93,7 +93,17 @@ function firstLine(s: string): string {
   return s.split('\n')[0] ?? s;
 }
 
-/** A location without trailing slashes; URL schemes are refused (containers/image). */
+/**
+ * A location without trailing slashes; URL schemes are refused (containers/image).
+ *
+ * Prefixes and locations (`host[:port][/namespace]`, or `*.example.com` for a prefix) are
+ * not held to the registry host rule (`isRegistryHost`) here, on purpose: containers/image
+ * does not check them either, and these files are shared with podman and skopeo, so a
+ * file they read must not stop every ocipeek command. The rule still applies where it
+ * matters: a reference rewritten to a location is parsed by `parseReference` (an endpoint
+ * with a bad host fails then, naming it), and a prefix that is no host matches no
+ * reference, since a reference's host passed the rule.
+ */
 function parseLocation(input: string, file: string): string {
   const trimmed = input.replace(/\/+$/, '');
   if (/^https?:\/\//.test(trimmed)) {

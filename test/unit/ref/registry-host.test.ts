@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { RegistriesConf } from '../../../src/containers-conf/index.js';
 import { parseRegistriesConf } from '../../../src/containers-conf/registries-conf-file.js';
+import { ConfigError } from '../../../src/errors/index.js';
 import { isRegistryHost, parseReference } from '../../../src/ref/index.js';
 import { UpstreamMap } from '../../../src/server/cache/upstream-map.js';
 import {
@@ -138,5 +140,40 @@ describe('the registry host rule, through every caller', () => {
     }
     assert.equal(isMirrorRepository('team_1/app'), false);
     assert.equal(refBaseOf('a.b_5000/app'), 'a.b:5000/app');
+  });
+
+  it('registries.conf prefixes and locations are read unchecked, as containers/image reads them, and checked when used', () => {
+    // A named difference: files shared with podman must not stop ocipeek (see parseLocation).
+    const text = [
+      '[[registry]]',
+      'prefix = "example.com"',
+      'location = "a_b.example:5000/ns"',
+      '[[registry]]',
+      'location = "-bad.example:99999"',
+      '[[registry]]',
+      'prefix = "*.a_b"',
+    ].join('\n');
+    const file = parseRegistriesConf(text, '/t/registries.conf');
+    assert.deepEqual(
+      file.registries.map((r) => [r.prefix, r.location]),
+      [
+        ['*.a_b', ''],
+        ['-bad.example:99999', '-bad.example:99999'],
+        ['example.com', 'a_b.example:5000/ns'],
+      ],
+    );
+    const conf = new RegistriesConf(
+      file.registries,
+      undefined,
+      '/t/registries.conf',
+      'permissive',
+      file.aliases,
+      ['/t/registries.conf'],
+    );
+    assert.throws(
+      () => conf.pullSources(parseReference('example.com/app:1')),
+      (err: unknown) =>
+        err instanceof ConfigError && /invalid registry host "a_b\.example"/.test(err.message),
+    );
   });
 });
