@@ -321,6 +321,9 @@ function checkedAlias(text: string, file: string): ShortNameAlias {
 }
 
 function parseAliasValue(name: string, value: string, file: string): Reference {
+  // Narrower than `namesRegistry` on purpose, as containers/image checks an alias: it must
+  // name a qualified registry (a `.`, a `:` or `localhost`), so `Foo/bar`, whose registry
+  // is `Foo` to the parser, is refused here.
   const firstSlash = value.indexOf('/');
   const domain = firstSlash < 0 ? '' : value.slice(0, firstSlash);
   if (!/[.:]/.test(domain) && domain !== 'localhost') {

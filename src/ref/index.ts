@@ -16,6 +16,7 @@ export {
   isPortInRange,
   isRegistryHost,
   MAX_PORT,
+  namesRegistry,
   PORT_PATTERN,
   registryHostProblem,
 } from './registry-host.js';

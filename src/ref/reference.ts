@@ -1,6 +1,6 @@
 import { parseDigest } from '../digest/index.js';
 import { InvalidReferenceError } from '../errors/index.js';
-import { registryHostProblem } from './registry-host.js';
+import { namesRegistry, registryHostProblem } from './registry-host.js';
 
 /** Docker Hub's canonical registry name in references. */
 export const DOCKER_HUB = 'docker.io';
@@ -82,16 +82,6 @@ export function registryApiHost(registry: string): string {
   return registry === DOCKER_HUB ? DOCKER_HUB_API_HOST : registry;
 }
 
-function looksLikeDomain(component: string): boolean {
-  return (
-    component.includes('.') ||
-    component.includes(':') ||
-    component === 'localhost' ||
-    component.startsWith('[') ||
-    component !== component.toLowerCase()
-  );
-}
-
 function checkDomain(input: string, domain: string): void {
   const problem = registryHostProblem(domain);
   if (problem !== undefined) throw new InvalidReferenceError(input, problem);
@@ -149,7 +139,7 @@ export function parseReference(input: string, options: ParseReferenceOptions = {
 
   const parts = s.split('/');
   let registry = DOCKER_HUB;
-  if (parts.length > 1 && looksLikeDomain(parts[0] as string)) {
+  if (parts.length > 1 && namesRegistry(parts[0] as string)) {
     registry = parts.shift() as string;
     checkDomain(input, registry);
   }

@@ -77,3 +77,18 @@ export function registryHostProblem(host: string): string | undefined {
 export function isRegistryHost(host: string): boolean {
   return registryHostProblem(host) === undefined;
 }
+
+/**
+ * Whether a name's first `/`-separated component is its registry rather than a repository
+ * path component: it has a `.` or a `:`, is `localhost`, or has an upper-case letter
+ * (distribution's splitDomain). A one-component name has no registry. Whether the component
+ * is then a valid host is {@link registryHostProblem}'s question.
+ */
+export function namesRegistry(component: string): boolean {
+  return (
+    component.includes('.') ||
+    component.includes(':') ||
+    component === 'localhost' ||
+    component !== component.toLowerCase()
+  );
+}

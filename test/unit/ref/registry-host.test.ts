@@ -43,6 +43,16 @@ const ROWS: Row[] = [
   { host: '[::1]:5000', grammar: true },
   { host: '[::1]', grammar: true },
   { host: '[2001:db8::1]:5000', grammar: true },
+  {
+    host: '[abc]',
+    grammar: true,
+    differ: {
+      reference: {
+        accepts: false,
+        why: "distribution's splitDomain: a first component without `.` or `:` is a path component, and `[abc]` is not a valid one",
+      },
+    },
+  },
   { host: '[::ffff:1.2.3.4]', grammar: false },
   { host: '[fe80::1%eth0]', grammar: false },
   { host: '[::1', grammar: false },
