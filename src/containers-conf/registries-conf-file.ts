@@ -2,6 +2,7 @@ import { parse, TomlError } from 'smol-toml';
 import { ConfigError } from '../errors/index.js';
 import {
   DOMAIN_COMPONENT_PATTERN,
+  isRegistryHost,
   PATH_COMPONENT_PATTERN,
   parseReference,
   type Reference,
@@ -55,10 +56,6 @@ export interface RegistriesConfFile {
 
 const PULL_FROM_MIRROR = new Set(['all', 'digest-only', 'tag-only']);
 const SHORT_NAME_MODES = new Set(['enforcing', 'permissive', 'disabled']);
-/** `host[:port]`, as containers/image's anchoredDomainRegexp. */
-const DOMAIN =
-  /^(?:(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])(?:\.(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9]))*|\[[0-9a-fA-F:.]+\])(?::[0-9]+)?$/;
-
 /**
  * A whole line that is a comment (blanks, `#`, text without control characters), up to
  * its line break. Control characters, `\u2028` and `\u2029` are left out so that such a
@@ -96,7 +93,17 @@ function firstLine(s: string): string {
   return s.split('\n')[0] ?? s;
 }
 
-/** A location without trailing slashes; URL schemes are refused (containers/image). */
+/**
+ * A location without trailing slashes; URL schemes are refused (containers/image).
+ *
+ * Prefixes and locations (`host[:port][/namespace]`, or `*.example.com` for a prefix) are
+ * not held to the registry host rule (`isRegistryHost`) here, on purpose: containers/image
+ * does not check them either, and these files are shared with podman and skopeo, so a
+ * file they read must not stop every ocipeek command. The rule still applies where it
+ * matters: a reference rewritten to a location is parsed by `parseReference` (an endpoint
+ * with a bad host fails then, naming it), and a prefix that is no host matches no
+ * reference, since a reference's host passed the rule.
+ */
 function parseLocation(input: string, file: string): string {
   const trimmed = input.replace(/\/+$/, '');
   if (/^https?:\/\//.test(trimmed)) {
@@ -151,7 +158,9 @@ export function parseRegistriesConf(
 
 function checkSearchRegistry(entry: string, file: string): string {
   const registry = parseLocation(entry, file);
-  if (!DOMAIN.test(registry)) {
+  // containers/image checks these entries with its anchoredDomainRegexp, distribution's
+  // domainAndPort: the references' own host rule.
+  if (!isRegistryHost(registry)) {
     throw new ConfigError(file, `invalid unqualified-search-registries entry "${entry}"`);
   }
   return registry;
@@ -312,6 +321,9 @@ function checkedAlias(text: string, file: string): ShortNameAlias {
 }
 
 function parseAliasValue(name: string, value: string, file: string): Reference {
+  // Narrower than `namesRegistry` on purpose, as containers/image checks an alias: it must
+  // name a qualified registry (a `.`, a `:` or `localhost`), so `Foo/bar`, whose registry
+  // is `Foo` to the parser, is refused here.
   const firstSlash = value.indexOf('/');
   const domain = firstSlash < 0 ? '' : value.slice(0, firstSlash);
   if (!/[.:]/.test(domain) && domain !== 'localhost') {

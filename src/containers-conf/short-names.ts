@@ -1,5 +1,5 @@
 import { ShortNameError } from '../errors/index.js';
-import { parseReference, Reference } from '../ref/index.js';
+import { namesRegistry, parseReference, Reference } from '../ref/index.js';
 import type { RegistriesConf } from './registries-conf.js';
 
 /** How a name was turned into candidates. */
@@ -23,7 +23,7 @@ export function isShortName(input: string): boolean {
   const slash = name.indexOf('/');
   if (slash < 0) return true;
   const first = name.slice(0, slash);
-  return !/[.:]/.test(first) && first !== 'localhost' && first === first.toLowerCase();
+  return !namesRegistry(first);
 }
 
 /**

@@ -1,6 +1,6 @@
 import { isDigestReference, parseDigest } from '../digest/index.js';
 import { InvalidArgumentError } from '../errors/index.js';
-import { parseReference, type Reference } from '../ref/index.js';
+import { namesRegistry, parseReference, Reference, registryHostProblem } from '../ref/index.js';
 import type { ConnectionMode } from '../transport/index.js';
 
 /** islet's default registry address (`-a/--host`). */
@@ -32,9 +32,10 @@ export function isletRegistryHost(address: string, mode: ConnectionMode): string
     }
     host = match[2]!.replace(/\/+$/, '');
   }
-  if (!host || /[/?#@\s]/.test(host)) {
+  const problem = registryHostProblem(host);
+  if (problem !== undefined) {
     throw new InvalidArgumentError(
-      `host ${address}: expected HOST[:PORT], with an optional scheme`,
+      `host ${address}: expected HOST[:PORT], with an optional scheme (${problem})`,
     );
   }
   return host;
@@ -56,5 +57,10 @@ export function isletReference(host: string, appName: string, reference?: string
       text += `:${reference}`;
     }
   }
-  return parseReference(text, reference === undefined ? { defaultTag: null } : {});
+  const ref = parseReference(text, reference === undefined ? { defaultTag: null } : {});
+  if (ref.registry === host || namesRegistry(host)) return ref;
+  // A one-label host without a port (`-a myhost`) is a repository path component to the
+  // reference grammar (`myhost/app` is Docker Hub's); islet connects to it, so it is the
+  // registry here. Such a label is also a valid path component, so the parse above read it.
+  return new Reference(host, ref.repository.slice(host.length + 1), ref.tag, ref.digest);
 }

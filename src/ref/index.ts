@@ -1,7 +1,6 @@
 export {
   DOCKER_HUB,
   DOCKER_HUB_API_HOST,
-  DOMAIN_COMPONENT_PATTERN,
   isTag,
   PATH_COMPONENT_PATTERN,
   type ParseReferenceOptions,
@@ -10,3 +9,14 @@ export {
   Reference,
   registryApiHost,
 } from './reference.js';
+export {
+  DOMAIN_COMPONENT_PATTERN,
+  DOMAIN_NAME_PATTERN,
+  IPV6_ADDRESS_PATTERN,
+  isPortInRange,
+  isRegistryHost,
+  MAX_PORT,
+  namesRegistry,
+  PORT_PATTERN,
+  registryHostProblem,
+} from './registry-host.js';

@@ -1,5 +1,6 @@
 import { parseDigest } from '../digest/index.js';
 import { InvalidReferenceError } from '../errors/index.js';
+import { namesRegistry, registryHostProblem } from './registry-host.js';
 
 /** Docker Hub's canonical registry name in references. */
 export const DOCKER_HUB = 'docker.io';
@@ -9,13 +10,9 @@ export const DOCKER_HUB_API_HOST = 'registry-1.docker.io';
 const MAX_NAME_LENGTH = 255;
 /** A repository path component, unanchored, for expressions built from it (short-name aliases). */
 export const PATH_COMPONENT_PATTERN = '[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*';
-/** A host name component, unanchored, likewise. */
-export const DOMAIN_COMPONENT_PATTERN = '(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])';
 const PATH_COMPONENT = new RegExp(`^${PATH_COMPONENT_PATTERN}$`);
 /** The tag grammar of the distribution spec (`[a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}`). */
 const TAG = /^[\w][\w.-]{0,127}$/;
-const DOMAIN_COMPONENT = new RegExp(`^${DOMAIN_COMPONENT_PATTERN}$`);
-const PORT = /^[0-9]+$/;
 
 /**
  * A parsed, normalised image reference such as `docker.io/library/alpine:latest` or
@@ -85,42 +82,9 @@ export function registryApiHost(registry: string): string {
   return registry === DOCKER_HUB ? DOCKER_HUB_API_HOST : registry;
 }
 
-function looksLikeDomain(component: string): boolean {
-  return (
-    component.includes('.') ||
-    component.includes(':') ||
-    component === 'localhost' ||
-    component.startsWith('[') ||
-    component !== component.toLowerCase()
-  );
-}
-
 function checkDomain(input: string, domain: string): void {
-  let host = domain;
-  let port: string | undefined;
-  if (domain.startsWith('[')) {
-    const end = domain.indexOf(']');
-    if (end < 0) throw new InvalidReferenceError(input, `bad IPv6 registry "${domain}"`);
-    host = domain.slice(1, end);
-    const rest = domain.slice(end + 1);
-    if (rest && !rest.startsWith(':')) throw new InvalidReferenceError(input, 'bad registry port');
-    port = rest ? rest.slice(1) : undefined;
-    if (!/^[0-9a-fA-F:.]+$/.test(host)) {
-      throw new InvalidReferenceError(input, `bad IPv6 registry "${domain}"`);
-    }
-  } else {
-    const colon = domain.lastIndexOf(':');
-    if (colon >= 0) {
-      host = domain.slice(0, colon);
-      port = domain.slice(colon + 1);
-    }
-    if (!host.split('.').every((c) => DOMAIN_COMPONENT.test(c))) {
-      throw new InvalidReferenceError(input, `invalid registry host "${host}"`);
-    }
-  }
-  if (port !== undefined && (!PORT.test(port) || Number(port) > 65535)) {
-    throw new InvalidReferenceError(input, `invalid registry port "${port}"`);
-  }
+  const problem = registryHostProblem(domain);
+  if (problem !== undefined) throw new InvalidReferenceError(input, problem);
 }
 
 /**
@@ -175,7 +139,7 @@ export function parseReference(input: string, options: ParseReferenceOptions = {
 
   const parts = s.split('/');
   let registry = DOCKER_HUB;
-  if (parts.length > 1 && looksLikeDomain(parts[0] as string)) {
+  if (parts.length > 1 && namesRegistry(parts[0] as string)) {
     registry = parts.shift() as string;
     checkDomain(input, registry);
   }

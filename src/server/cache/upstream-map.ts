@@ -4,6 +4,7 @@ import {
   DOCKER_HUB_API_HOST,
   PATH_COMPONENT_PATTERN,
   Reference,
+  registryHostProblem,
 } from '../../ref/index.js';
 import { isDigestReference } from '../registry/names.js';
 
@@ -51,8 +52,13 @@ function registryOf(location: string): string {
     }
     host = url.host;
   }
-  if (!/^[a-zA-Z0-9.-]+(?::\d+)?$|^\[[0-9a-fA-F:]+\](?::\d+)?$/.test(host)) {
-    throw new InvalidArgumentError(`upstream "${location}" is not a registry host[:port]`);
+  // The references' host rule: the upstream's name becomes the registry of the references
+  // the cache pulls, so it must be one a reference could name.
+  const problem = registryHostProblem(host);
+  if (problem !== undefined) {
+    throw new InvalidArgumentError(
+      `upstream "${location}" is not a registry host[:port]: ${problem}`,
+    );
   }
   return DOCKER_HUB_HOSTS.has(host.toLowerCase()) ? DOCKER_HUB : host;
 }

@@ -1,3 +1,4 @@
+import { isRegistryHost } from '../../ref/index.js';
 import { isRepositoryName, isTag } from '../registry/names.js';
 
 /**
@@ -15,22 +16,38 @@ import { isRepositoryName, isTag } from '../registry/names.js';
  *   image in the CLI's view of the store.
  */
 
-/** A first component naming a registry host with a port, as served (`127.0.0.1_5000`). */
-const HOST_WITH_PORT = /^(localhost|[a-z0-9-]+(?:\.[a-z0-9-]+)+)_(\d{1,5})$/;
+/**
+ * The registry `host:port` a served first component `host_port` stands for
+ * (`127.0.0.1_5000` → `127.0.0.1:5000`), or undefined when it stands for none. The host and
+ * port follow the references' one host rule (`isRegistryHost`), with one narrowing: the host
+ * must have a `.` or be `localhost`, as a name's first component must to be a registry
+ * when it is not followed by a port. Why: `team_1` is a plausible repository to push, and
+ * reading it as `team:1` would store the push under another registry's name; so a
+ * single-label host with a port (`myreg:5000/app`) is not served at all, as IPv6 hosts are
+ * not ({@link repositoryOfRefName} refuses what this cannot map back).
+ */
+function hostWithPort(component: string): string | undefined {
+  const underscore = component.lastIndexOf('_');
+  if (underscore < 0) return undefined;
+  const host = component.slice(0, underscore);
+  if (host !== 'localhost' && !host.includes('.')) return undefined;
+  const hostPort = `${host}:${component.slice(underscore + 1)}`;
+  return isRegistryHost(hostPort) ? hostPort : undefined;
+}
 
 /** True when `repository` names content of another registry (its first part is a host). */
 export function isMirrorRepository(repository: string): boolean {
   const first = repository.split('/', 1)[0] as string;
   if (!repository.includes('/')) return false;
-  return first === 'localhost' || first.includes('.') || HOST_WITH_PORT.test(first);
+  return first === 'localhost' || first.includes('.') || hostWithPort(first) !== undefined;
 }
 
 /** The store ref name prefix of `repository` (`127.0.0.1_5000/app` → `127.0.0.1:5000/app`). */
 export function refBaseOf(repository: string): string {
   const slash = repository.indexOf('/');
   if (slash < 0) return repository;
-  const m = HOST_WITH_PORT.exec(repository.slice(0, slash));
-  return m ? `${m[1]}:${m[2]}${repository.slice(slash)}` : repository;
+  const host = hostWithPort(repository.slice(0, slash));
+  return host === undefined ? repository : `${host}${repository.slice(slash)}`;
 }
 
 /** The store ref name of `tag` in `repository`. */
@@ -55,8 +72,13 @@ export function repositoryOfRefName(
   const firstSlash = base.indexOf('/');
   if (firstSlash > 0) {
     const host = base.slice(0, firstSlash);
-    const port = /^([^:[\]]+):(\d{1,5})$/.exec(host);
-    if (port) base = `${port[1]}_${port[2]}${base.slice(firstSlash)}`;
+    const colon = host.lastIndexOf(':');
+    if (colon >= 0) {
+      // Served as `host_port` only when that maps back to this very host (see hostWithPort).
+      const served = `${host.slice(0, colon)}_${host.slice(colon + 1)}`;
+      if (hostWithPort(served) !== host) return undefined;
+      base = `${served}${base.slice(firstSlash)}`;
+    }
   }
   if (!isRepositoryName(base) || !isTag(tag)) return undefined;
   return { repository: base, tag };

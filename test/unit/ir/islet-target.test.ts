@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { InvalidDigestError } from '../../../src/errors/index.js';
-import { isletReference } from '../../../src/ir/islet-target.js';
+import { InvalidArgumentError, InvalidDigestError } from '../../../src/errors/index.js';
+import { isletReference, isletRegistryHost } from '../../../src/ir/islet-target.js';
 
 const DIGEST = `sha256:${'a'.repeat(64)}`;
 
@@ -24,6 +24,36 @@ describe('isletReference', () => {
       assert.throws(
         () => isletReference('localhost:1337', 'app', bad),
         (err: unknown) => err instanceof InvalidDigestError && reason.test(err.message),
+        bad,
+      );
+    }
+  });
+
+  it('a one-label host is the registry, as islet connects to it (not a Docker Hub path)', () => {
+    const ref = isletReference('myhost', 'team/app', 'v1');
+    assert.deepEqual([ref.registry, ref.repository, ref.tag], ['myhost', 'team/app', 'v1']);
+    assert.equal(ref.apiHost, 'myhost');
+    assert.equal(isletReference('myhost', 'app', DIGEST).digest, DIGEST);
+    assert.equal(isletReference('myhost', 'app').repository, 'app');
+  });
+});
+
+describe('isletRegistryHost', () => {
+  it("holds -a to the references' registry host rule", () => {
+    for (const ok of ['localhost:1337', 'myhost', '[::1]:1337', 'Reg.Example:1']) {
+      assert.equal(isletRegistryHost(ok, 'no-tls'), ok);
+    }
+    assert.equal(isletRegistryHost('http://myhost:1337/', 'no-tls'), 'myhost:1337');
+    for (const [bad, reason] of [
+      ['a_b:1', /invalid registry host "a_b"/],
+      ['host:99999', /invalid registry port "99999"/],
+      ['host/x', /invalid registry host "host\/x"/],
+      ['', /invalid registry host ""/],
+      ['user@host', /invalid registry host "user@host"/],
+    ] as const) {
+      assert.throws(
+        () => isletRegistryHost(bad, 'no-tls'),
+        (err: unknown) => err instanceof InvalidArgumentError && reason.test(err.message),
         bad,
       );
     }
