@@ -168,8 +168,11 @@ export async function writeBlobFile(
           !target.onTmpfs && wantsDirectWrites(size, offset)
             ? await DirectWriter.open(file, offset, { hash, maxWriteBytes, onWritten })
             : undefined;
+        // On tmpfs each piece is written before the sink returns (positional-writer.ts says why).
+        const synchronous = target.onTmpfs;
         const output =
-          direct ?? new PositionalWriter(file, offset, { hash, maxWriteBytes, onWritten });
+          direct ??
+          new PositionalWriter(file, offset, { hash, maxWriteBytes, onWritten, synchronous });
         try {
           await feedSink(stream, output.write, options.signal);
           await direct?.finish();

@@ -1,4 +1,4 @@
-import { readFileSync, writev } from 'node:fs';
+import { readFileSync, writev, writevSync } from 'node:fs';
 import { type FileHandle, statfs } from 'node:fs/promises';
 import type { createDigester } from '../digest/index.js';
 
@@ -13,6 +13,16 @@ export interface PositionalWriterOptions {
    * that no writer of blobs falls back to a size of its own.
    */
   maxWriteBytes: number;
+  /**
+   * Write each piece on the calling thread, before {@link PositionalWriter.write} returns,
+   * instead of on the thread pool. For files on tmpfs ({@link WriteTarget.onTmpfs}): there
+   * a write is a memory copy that never waits for a device, costing about what hashing
+   * the piece costs (already done on the calling thread), while the pool's round trip
+   * added wake-ups of two threads per write on a machine whose cores the pull keeps busy,
+   * and held the connection's read buffer until the completion came back (app pull into
+   * tmpfs: bench/ANALYSIS.md, h15t). Default false.
+   */
+  synchronous?: boolean;
 }
 
 interface Waiter {
@@ -27,7 +37,8 @@ interface Waiter {
  *
  * {@link write} is a `BodySink`: the piece is usually a view of a connection's read
  * buffer, written straight from there (no copy, no stream) and released when the returned
- * promise settles. One write is in the thread pool at a time; pieces that arrive meanwhile
+ * promise settles (a synchronous writer, for tmpfs, writes it before returning instead).
+ * One write is in the thread pool at a time; pieces that arrive meanwhile
  * go out together in the next `pwritev` (their positions follow each other). Measured on
  * tmpfs, concurrent `pwrite`s to one file made more system time than this (they contend
  * for the inode's lock), and `FileHandle.write` allocated ~3 KiB of promises per call,
@@ -56,17 +67,45 @@ export class PositionalWriter {
     this.writtenTo = position;
   }
 
-  /** Write `piece` at the next position; resolves once the kernel has it. */
-  readonly write = (piece: Buffer): Promise<void> => {
+  /**
+   * Write `piece` at the next position; resolves once the kernel has it. A
+   * {@link PositionalWriterOptions.synchronous} writer has written it when this returns
+   * (undefined), and throws a failed write's error.
+   */
+  readonly write = (piece: Buffer): Promise<void> | undefined => {
     if (this.failure) return Promise.reject(this.failure);
     this.position += piece.length;
     this.options.hash?.update(piece);
+    if (this.options.synchronous) {
+      this.writeNow(piece);
+      return undefined;
+    }
     return new Promise<void>((resolve, reject) => {
       this.queue.push(piece);
       this.waiters.push({ resolve, reject });
       if (!this.writing) this.flush();
     });
   };
+
+  /** `piece` at {@link writtenTo}, on this thread (the synchronous mode: nothing is ever queued). */
+  private writeNow(piece: Buffer): void {
+    const at = this.writtenTo;
+    const limit = this.options.maxWriteBytes;
+    try {
+      for (let written = 0; written < piece.length; ) {
+        const window =
+          written === 0 && piece.length <= limit ? [piece] : writeWindow([piece], written, limit);
+        const n = writevSync(this.file.fd, window, at + written);
+        if (n === 0) throw new Error('write made no progress');
+        written += n;
+      }
+    } catch (err) {
+      this.failure ??= err as Error;
+      throw this.failure;
+    }
+    this.writtenTo = at + piece.length;
+    this.options.onWritten?.(this.writtenTo);
+  }
 
   private flush(): void {
     const pieces = this.queue;

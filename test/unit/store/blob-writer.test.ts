@@ -1,6 +1,15 @@
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
-import { appendFile, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import {
+  appendFile,
+  mkdtemp,
+  readdir,
+  readFile,
+  rm,
+  stat,
+  statfs,
+  writeFile,
+} from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -9,6 +18,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { RegistryError, SizeMismatchError } from '../../../src/errors/index.js';
 import { DIRECT_MIN_BYTES } from '../../../src/store/direct-writer.js';
 import { Store } from '../../../src/store/index.js';
+import type { BodySink } from '../../../src/transport/index.js';
 
 const dirs: string[] = [];
 after(async () => {
@@ -184,5 +194,34 @@ describe('writeBlob: a big blob (written O_DIRECT off tmpfs)', () => {
     assert.equal(resumed.resumedFrom, 3 << 20);
     assert.ok((await readFile(again.blobPath(b.digest))).equals(b.data));
     assert.deepEqual(await readdir(again.tmpDir), []);
+  });
+});
+
+describe('writeBlob: a store on tmpfs (written on the calling thread)', () => {
+  /** A body handing `data` on through one reused buffer, overwritten once the sink is done. */
+  function reusedViews(data: Buffer, piece: number): Readable {
+    const body = Readable.from([]) as Readable & { pipeTo(sink: BodySink): Promise<void> };
+    body.pipeTo = async (sink: BodySink) => {
+      const room = Buffer.alloc(piece);
+      for (let at = 0; at < data.length; at += piece) {
+        const n = data.copy(room, 0, at, at + piece);
+        await sink(room.subarray(0, n));
+        room.fill(0x5a);
+      }
+    };
+    return body;
+  }
+
+  it('lands whole and verified although the source reuses each piece at once', async (t) => {
+    const shm = await statfs('/dev/shm').catch(() => undefined);
+    if (shm?.type !== 0x01021994) return t.skip('no tmpfs at /dev/shm');
+    const d = await mkdtemp(join('/dev/shm', 'ocipeek-blob-writer-'));
+    dirs.push(d);
+    const store = await Store.open(join(d, 's'));
+    const b = blob(3 * 1024 * 1024 + 4321);
+    const r = await store.writeBlob(b, reusedViews(b.data, 256 * 1024 + 3));
+    assert.equal(r.written, true);
+    assert.ok((await readFile(store.blobPath(b.digest))).equals(b.data));
+    assert.deepEqual(await readdir(store.tmpDir), []);
   });
 });

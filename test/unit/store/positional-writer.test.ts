@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { mkdtemp, open, readFile, rm, statfs, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -126,6 +126,42 @@ describe('PositionalWriter', () => {
     }
   });
 
+  it('a synchronous writer has each piece in the file when write returns, in bounded calls', async () => {
+    const path = await scratch();
+    await writeFile(path, Buffer.from('KEEP'));
+    const file = await open(path, 'r+');
+    const hash = createHash('sha256');
+    const reached: number[] = [];
+    const writer = new PositionalWriter(file, 4, {
+      hash,
+      maxWriteBytes: 1000,
+      onWritten: (at) => reached.push(at),
+      synchronous: true,
+    });
+    const pieces = [2500, 7, 0, 1000, 999, 4096].map((n) => randomBytes(n));
+    const expected = Buffer.concat([Buffer.from('KEEP'), ...pieces]);
+    for (const piece of pieces) {
+      assert.equal(writer.write(piece), undefined);
+      assert.equal(statSync(path).size, writer.position, 'written before write returned');
+      assert.equal(reached.at(-1), writer.position);
+      piece.fill(0x5a); // the caller reuses the memory at once: the file must not change
+    }
+    await file.close();
+    const onDisk = await readFile(path);
+    assert.deepEqual(onDisk, expected);
+    assert.equal(hash.digest('hex'), createHash('sha256').update(onDisk.subarray(4)).digest('hex'));
+  });
+
+  it("a synchronous writer's failed write throws, and every later one rejects", async () => {
+    const path = await scratch();
+    await writeFile(path, '');
+    const file = await open(path, 'r'); // read-only: every write fails with EBADF
+    const writer = new PositionalWriter(file, 0, { maxWriteBytes: 64, synchronous: true });
+    assert.throws(() => writer.write(Buffer.alloc(10)), { code: 'EBADF' });
+    await assert.rejects(writer.write(Buffer.alloc(1)) as Promise<void>, { code: 'EBADF' });
+    await file.close();
+  });
+
   it('a failed write rejects it, the queued ones and every later one', async () => {
     const path = await scratch();
     await writeFile(path, '');
@@ -136,7 +172,7 @@ describe('PositionalWriter', () => {
       results.map((r) => r.status === 'rejected' && (r.reason as NodeJS.ErrnoException).code),
       ['EBADF', 'EBADF', 'EBADF'],
     );
-    await assert.rejects(writer.write(Buffer.alloc(1)), { code: 'EBADF' });
+    await assert.rejects(writer.write(Buffer.alloc(1)) as Promise<void>, { code: 'EBADF' });
     await file.close();
   });
 });

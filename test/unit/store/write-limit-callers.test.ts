@@ -43,7 +43,7 @@ async function scratchDir(): Promise<string> {
 
 const sha256 = (b: Uint8Array) => `sha256:${createHash('sha256').update(b).digest('hex')}`;
 
-/** Bytes carried by each `writev`/`write` call from now on (the calls still write). */
+/** Bytes carried by each `writev`/`write`/`writevSync` call from now on (the calls still write). */
 function recordWrites(): number[] {
   const sizes: number[] = [];
   const writev = fs.writev;
@@ -57,7 +57,12 @@ function recordWrites(): number[] {
     sizes.push(typeof length === 'number' ? length : buffer.length);
     return (write as (...a: unknown[]) => void)(...args);
   });
-  syncBuiltinESMExports(); // the writers import `writev`/`write` by name
+  const writevSync = fs.writevSync;
+  mock.method(fs, 'writevSync', (...args: Parameters<typeof fs.writevSync>) => {
+    sizes.push((args[1] as NodeJS.ArrayBufferView[]).reduce((n, b) => n + b.byteLength, 0));
+    return (writevSync as (...a: unknown[]) => number)(...args);
+  });
+  syncBuiltinESMExports(); // the writers import `writev`/`write`/`writevSync` by name
   return sizes;
 }
 
