@@ -2,6 +2,7 @@ import { parse, TomlError } from 'smol-toml';
 import { ConfigError } from '../errors/index.js';
 import {
   DOMAIN_COMPONENT_PATTERN,
+  DOMAIN_NAME_PATTERN,
   isRegistryHost,
   PATH_COMPONENT_PATTERN,
   parseReference,
@@ -287,15 +288,13 @@ export function parseAliases(
 // become a Reference when read. Any other value takes the full path, so what is refused
 // is refused with the same message as before.
 
-/** A host name component and a repository path component, the reference parser's own. */
-const HOST_COMPONENT = DOMAIN_COMPONENT_PATTERN;
-const PATH_COMPONENT = PATH_COMPONENT_PATTERN;
 /**
  * `registry/path` with a registry that names a host (a `.`, a port of at most 4 digits so
- * it is ≤ 65535, or `localhost`), a lowercase path, no tag, digest, scheme or blank.
+ * it is ≤ 65535, or `localhost`), a lowercase path, no tag, digest, scheme or blank; built
+ * from the reference parser's own host and path patterns.
  */
 const PLAIN_ALIAS_VALUE = new RegExp(
-  `^(?:localhost|${HOST_COMPONENT}(?:\\.${HOST_COMPONENT})+|${HOST_COMPONENT}(?:\\.${HOST_COMPONENT})*:[0-9]{1,4})(?:/${PATH_COMPONENT})+$`,
+  `^(?:localhost|${DOMAIN_COMPONENT_PATTERN}(?:\\.${DOMAIN_COMPONENT_PATTERN})+|${DOMAIN_NAME_PATTERN}:[0-9]{1,4})(?:/${PATH_COMPONENT_PATTERN})+$`,
 );
 /** Names up to 255 characters are valid; `docker.io/x` gains `library/` (8) when parsed. */
 const PLAIN_ALIAS_MAX = 240;
@@ -342,7 +341,9 @@ function parseAliasValue(name: string, value: string, file: string): Reference {
 }
 
 /** Path components only: a repository with no registry, tag or digest, by the parser's rule. */
-const SHORT_NAME_REPOSITORY = new RegExp(`^${PATH_COMPONENT}(?:/${PATH_COMPONENT})*$`);
+const SHORT_NAME_REPOSITORY = new RegExp(
+  `^${PATH_COMPONENT_PATTERN}(?:/${PATH_COMPONENT_PATTERN})*$`,
+);
 
 /** A repository name with no registry, tag or digest (`alpine`, `library/alpine`). */
 function isShortNameRepository(name: string): boolean {
