@@ -140,6 +140,27 @@ async function tool(command: string, args: string[], timeoutMs = 60_000): Promis
 export async function startCephS3(options: StartCephS3Options = {}): Promise<RunningS3> {
   const started = Date.now();
   const deadline = started + (options.timeoutMs ?? 120_000);
+  // The ports are picked free (freePort) and bound by the daemons later: on a busy machine
+  // another process can take one in between, and the daemon then cannot bind it. Such a
+  // start is thrown away and made again on fresh ports, as registry-process.ts does.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startOnce(options, started, deadline);
+    } catch (err) {
+      const message = (err as Error).message;
+      if (attempt >= 3 || Date.now() > deadline || !/Address already in use/i.test(message)) {
+        throw err;
+      }
+    }
+  }
+}
+
+/** One start of {@link startCephS3} on freshly picked ports. */
+async function startOnce(
+  options: StartCephS3Options,
+  started: number,
+  deadline: number,
+): Promise<RunningS3> {
   installExitHook();
   const folder = await tempDir('ceph');
   const dir = folder.path;
