@@ -1,6 +1,8 @@
 export {
   DOCKER_HUB,
   DOCKER_HUB_API_HOST,
+  DOCKER_HUB_LEGACY_HOST,
+  isDockerHubHost,
   isTag,
   PATH_COMPONENT_PATTERN,
   type ParseReferenceOptions,
@@ -18,5 +20,7 @@ export {
   MAX_PORT,
   namesRegistry,
   PORT_PATTERN,
+  registryHostKey,
   registryHostProblem,
+  sameRegistryHost,
 } from './registry-host.js';
