@@ -1,4 +1,4 @@
-import { registryHostKey } from '../ref/index.js';
+import { hostKeyedName } from '../ref/index.js';
 
 /**
  * How a `[[registry]]` prefix of registries.conf matches a reference, as
@@ -21,13 +21,7 @@ import { registryHostKey } from '../ref/index.js';
  * location.
  */
 export function prefixMatchLength(ref: string, prefix: string): number {
-  return keyedMatchLength(hostKeyed(ref), hostKeyed(prefix));
-}
-
-/** `s` with its host part (before the first `/`) in its comparison form; as long as `s`. */
-function hostKeyed(s: string): string {
-  const slash = s.indexOf('/');
-  return slash < 0 ? registryHostKey(s) : registryHostKey(s.slice(0, slash)) + s.slice(slash);
+  return keyedMatchLength(hostKeyedName(ref), hostKeyedName(prefix));
 }
 
 function keyedMatchLength(ref: string, prefix: string): number {

@@ -14,6 +14,7 @@ export {
 export {
   DOMAIN_COMPONENT_PATTERN,
   DOMAIN_NAME_PATTERN,
+  hostKeyedName,
   IPV6_ADDRESS_PATTERN,
   isPortInRange,
   isRegistryHost,

@@ -29,14 +29,15 @@
  * hosts by {@link registryHostKey} wherever it asks "is this the same registry": credentials
  * (`auths` keys, `credHelpers`), Docker Hub's hosts ({@link isDockerHubHost}), the
  * pull-through cache's upstreams, registries.conf's prefixes, `insecure` hosts and
- * mirrors. docker and containers/image compare these strings exactly; the differences
+ * mirrors, policy.json's `docker` scopes, blob mounts. docker and containers/image compare these strings exactly; the differences
  * that follow (a `Reg.Example/app` pull finds `reg.example`'s credentials and is
  * `blocked` by a `reg.example` prefix, where podman's would not) are deliberate: the same
  * server gets the same credentials and the same rules, and a rule such as `blocked` cannot
  * be stepped round by writing a host in another case. One place keeps docker's exact
  * rule: what a reference's *name* is (`index.docker.io/x` becomes `docker.io/x`, as
  * distribution/reference folds it; `INDEX.DOCKER.IO/x` stays as written), since the name
- * is what docker and signatures show and match.
+ * is what docker and signatures show and match (a signature's claimed identity is
+ * compared with the image's name exactly, as containers/image compares it).
  */
 
 /** A host name component, unanchored, for expressions built from it. */
@@ -122,4 +123,16 @@ export function registryHostKey(host: string): string {
 /** True when `a` and `b` name one registry host (compared by {@link registryHostKey}). */
 export function sameRegistryHost(a: string, b: string): boolean {
   return registryHostKey(a) === registryHostKey(b);
+}
+
+/**
+ * `name` (`host[:port][/path…]`, a registries.conf prefix or a policy.json scope) with its
+ * host part, before the first `/`, in its comparison form ({@link registryHostKey}); the
+ * rest as written. As long as `name`.
+ */
+export function hostKeyedName(name: string): string {
+  const slash = name.indexOf('/');
+  return slash < 0
+    ? registryHostKey(name)
+    : registryHostKey(name.slice(0, slash)) + name.slice(slash);
 }

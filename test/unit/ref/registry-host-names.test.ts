@@ -6,6 +6,7 @@ import { parseRegistriesConf } from '../../../src/containers-conf/registries-con
 import { ConfigError } from '../../../src/errors/index.js';
 import { parseReference, Reference } from '../../../src/ref/index.js';
 import { UpstreamMap } from '../../../src/server/cache/upstream-map.js';
+import { dockerScopes, parsePolicy, requirementsFor } from '../../../src/trust/index.js';
 
 /**
  * One registry host, written several ways, through every caller that names or compares
@@ -302,6 +303,30 @@ describe('registry host names through every caller', () => {
     assert.equal(conf.isInsecure('insecure.example:5000'), true);
     assert.equal(conf.isInsecure('INSECURE.example:5000'), true);
     assert.equal(conf.isInsecure('insecure.example:5001'), false);
+  });
+
+  it('policy.json: a docker scope applies to its host in any case, its path exactly', () => {
+    const policy = parsePolicy(
+      JSON.stringify({
+        default: [{ type: 'insecureAcceptAnything' }],
+        transports: {
+          docker: {
+            'reg.example:5000': [{ type: 'reject' }],
+            'Other.Example/team': [{ type: 'reject' }],
+            '*.Wild.Example': [{ type: 'reject' }],
+          },
+        },
+      }),
+      '/t/policy.json',
+    );
+    const verdict = (text: string) =>
+      requirementsFor(policy, 'docker', dockerScopes(parseReference(text))).requirements[0]?.type;
+    assert.equal(verdict('reg.example:5000/app:1'), 'reject');
+    assert.equal(verdict('REG.Example:5000/app:1'), 'reject');
+    assert.equal(verdict('reg.example:5001/app:1'), 'insecureAcceptAnything');
+    assert.equal(verdict('other.example/team/app:1'), 'reject');
+    assert.equal(verdict('other.example/teams/app:1'), 'insecureAcceptAnything');
+    assert.equal(verdict('a.WILD.example/app:1'), 'reject');
   });
 
   it('a constructed reference keeps its host as written', () => {
