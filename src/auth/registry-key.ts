@@ -1,21 +1,24 @@
+import { isDockerHubHost, registryHostKey } from '../ref/index.js';
+
 /** The name auth files and ocipeek use for Docker Hub. */
 export const DOCKER_HUB_KEY = 'docker.io';
 
 /** The server URL docker and its credential helpers use for Docker Hub. */
 export const DOCKER_HUB_SERVER_URL = 'https://index.docker.io/v1/';
 
-// Every name under which Docker Hub's credentials have been stored over the years.
-const DOCKER_HUB_ALIASES = new Set(['docker.io', 'index.docker.io', 'registry-1.docker.io']);
-
-/** Normalise a registry host: lowercased, Docker Hub aliases folded into `docker.io`. */
+/**
+ * Normalise a registry host for credentials: compared by `registryHostKey` (case does
+ * not matter, see ref/registry-host.ts), and every name of Docker Hub's server
+ * (`docker.io`, `index.docker.io`, `registry-1.docker.io`: those docker and
+ * containers/image have stored its credentials under) folded into `docker.io`.
+ */
 export function normalizeRegistry(registry: string): string {
-  const host = registry.toLowerCase();
-  return DOCKER_HUB_ALIASES.has(host) ? DOCKER_HUB_KEY : host;
+  return isDockerHub(registry) ? DOCKER_HUB_KEY : registryHostKey(registry);
 }
 
 /** True when `registry` names Docker Hub under any of its aliases. */
 export function isDockerHub(registry: string): boolean {
-  return DOCKER_HUB_ALIASES.has(registry.toLowerCase());
+  return isDockerHubHost(registry);
 }
 
 /**

@@ -2,7 +2,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { BlockedRegistryError, ConfigError } from '../errors/index.js';
-import { parseReference, type Reference } from '../ref/index.js';
+import { namesRegistry, parseReference, type Reference, sameRegistryHost } from '../ref/index.js';
 import {
   parseAliases,
   parseRegistriesConf,
@@ -78,9 +78,16 @@ export class RegistriesConf {
   findRegistry(name: string): RegistryEntry | undefined {
     let best: RegistryEntry | undefined;
     for (const r of this.registries) {
-      if (prefixMatchLength(name, r.prefix) >= 0 && r.prefix.length > (best?.prefix.length ?? 0)) {
-        best = r;
-      }
+      if (prefixMatchLength(name, r.prefix) < 0) continue;
+      const longer = r.prefix.length > (best?.prefix.length ?? 0);
+      // Hosts match without case (registry-prefix.ts); of two prefixes that differ only in
+      // case, the one written as the reference writes its host wins.
+      const sameLengthExact =
+        best !== undefined &&
+        r.prefix.length === best.prefix.length &&
+        name.startsWith(r.prefix) &&
+        !name.startsWith(best.prefix);
+      if (longer || sameLengthExact) best = r;
     }
     return best;
   }
@@ -124,11 +131,12 @@ export class RegistriesConf {
    */
   isInsecure(registry: string): boolean {
     if (this.findRegistry(registry)?.insecure) return true;
-    const hostOf = (location: string) => location.split('/')[0];
+    const isHostOf = (location: string) =>
+      sameRegistryHost(location.split('/')[0] as string, registry);
     return this.registries.some(
       (r) =>
-        (r.insecure && hostOf(r.location) === registry) ||
-        r.mirrors.some((m) => m.insecure && hostOf(m.location) === registry),
+        (r.insecure && isHostOf(r.location)) ||
+        r.mirrors.some((m) => m.insecure && isHostOf(m.location)),
     );
   }
 
@@ -143,6 +151,16 @@ function rewrite(ref: Reference, entry: RegistryEntry, endpoint: RegistryEndpoin
   if (endpoint.location === '') return ref;
   const s = ref.toString();
   const length = prefixMatchLength(s, entry.prefix);
+  const host = endpoint.location.split('/', 1)[0] as string;
+  if (!namesRegistry(host)) {
+    // `myreg/app` is Docker Hub's `myreg/app` to the reference grammar: rewriting to such a
+    // location would pull from Docker Hub, so it is refused, as containers/image refuses
+    // the rewritten name (not canonical).
+    throw new ConfigError(
+      entry.file,
+      `rewriting ${s} to location "${endpoint.location}": "${host}" is not a registry host to a reference (a one-word host needs a port, or a dot)`,
+    );
+  }
   try {
     return parseReference(endpoint.location + s.slice(length));
   } catch (err) {

@@ -1,8 +1,18 @@
+import { hostKeyedName } from '../ref/index.js';
+
 /**
  * How a `[[registry]]` prefix of registries.conf matches a reference, as
  * containers-registries.conf(5) defines it: a prefix matches a whole registry, namespace,
  * repository or reference, so the character after it must end a component (`:`, `/`,
  * `@`); `*.example.com` matches any subdomain of example.com (and no namespace).
+ *
+ * One deliberate difference from containers/image, which compares the strings exactly:
+ * the host part (before the first `/`) of the prefix and of the reference are compared
+ * without case, as ocipeek compares registry hosts everywhere (ref/registry-host.ts). So
+ * `blocked`, `insecure`, mirrors and `location` of a `reg.example` prefix apply to
+ * `Reg.Example/app` too, one server by DNS, where podman would skip them (a `blocked`
+ * registry could otherwise be reached by writing its host in upper case). The path, tag
+ * and digest after the host are compared exactly (a repository path is lower case anyway).
  */
 
 /**
@@ -11,6 +21,10 @@
  * location.
  */
 export function prefixMatchLength(ref: string, prefix: string): number {
+  return keyedMatchLength(hostKeyedName(ref), hostKeyedName(prefix));
+}
+
+function keyedMatchLength(ref: string, prefix: string): number {
   if (prefix.startsWith('*.')) return subdomainMatchLength(ref, prefix);
   if (ref === prefix) return prefix.length;
   if (ref.length <= prefix.length || !ref.startsWith(prefix)) return -1;

@@ -1,11 +1,31 @@
 import { parseDigest } from '../digest/index.js';
 import { InvalidReferenceError } from '../errors/index.js';
-import { namesRegistry, registryHostProblem } from './registry-host.js';
+import { namesRegistry, registryHostKey, registryHostProblem } from './registry-host.js';
 
 /** Docker Hub's canonical registry name in references. */
 export const DOCKER_HUB = 'docker.io';
 /** The host that actually serves Docker Hub's registry API. */
 export const DOCKER_HUB_API_HOST = 'registry-1.docker.io';
+/**
+ * Docker Hub's legacy name ("the Docker Index"), which a reference's registry is folded
+ * from: `index.docker.io/x` is `docker.io/x`, exactly as written (distribution/reference's
+ * `legacyDefaultDomain`, compared case-sensitively there and here).
+ */
+export const DOCKER_HUB_LEGACY_HOST = 'index.docker.io';
+
+// Every host that is Docker Hub's server: its name, its legacy name and its API host.
+const DOCKER_HUB_HOSTS = new Set([DOCKER_HUB, DOCKER_HUB_LEGACY_HOST, DOCKER_HUB_API_HOST]);
+
+/**
+ * True when `host` is Docker Hub's server under any of its names (`docker.io`,
+ * `index.docker.io`, `registry-1.docker.io`), in any case: hosts are compared by
+ * `registryHostKey`. It decides where Docker Hub's requests go, which credentials they
+ * carry and which upstream of the cache is Docker Hub; a reference's *name* is folded by
+ * docker's narrower rule (see {@link DOCKER_HUB_LEGACY_HOST}).
+ */
+export function isDockerHubHost(host: string): boolean {
+  return DOCKER_HUB_HOSTS.has(registryHostKey(host));
+}
 
 const MAX_NAME_LENGTH = 255;
 /** A repository path component, unanchored, for expressions built from it (short-name aliases). */
@@ -77,9 +97,12 @@ export function isTag(tag: string): boolean {
   return TAG.test(tag);
 }
 
-/** The host serving a registry's API: Docker Hub's differs from its name. */
+/**
+ * The host serving a registry's API: Docker Hub's differs from its names, so every name of
+ * Docker Hub's server ({@link isDockerHubHost}) goes to `registry-1.docker.io`.
+ */
 export function registryApiHost(registry: string): string {
-  return registry === DOCKER_HUB ? DOCKER_HUB_API_HOST : registry;
+  return isDockerHubHost(registry) ? DOCKER_HUB_API_HOST : registry;
 }
 
 function checkDomain(input: string, domain: string): void {
@@ -89,7 +112,8 @@ function checkDomain(input: string, domain: string): void {
 
 /**
  * Parse a reference the way docker and skopeo do: `alpine` becomes
- * `docker.io/library/alpine:latest`, `host:port/a/b:tag` keeps its registry, and
+ * `docker.io/library/alpine:latest`, `index.docker.io/x` is `docker.io/x`,
+ * `host:port/a/b:tag` keeps its registry (as written, case included), and
  * `name@sha256:…` or `name:tag@sha256:…` pin a digest. A leading `docker://` is accepted.
  * Throws {@link InvalidReferenceError} naming what is wrong.
  */
@@ -143,7 +167,11 @@ export function parseReference(input: string, options: ParseReferenceOptions = {
     registry = parts.shift() as string;
     checkDomain(input, registry);
   }
-  if (registry === 'index.docker.io' || registry === DOCKER_HUB_API_HOST) registry = DOCKER_HUB;
+  // docker's rule, exactly: only `index.docker.io` as written becomes `docker.io`; any
+  // other spelling of Docker Hub's hosts (`registry-1.docker.io`, `Docker.io`) is kept as
+  // the name it is, without `library/`, as docker and podman keep it. Such a name still
+  // reaches Docker Hub's server with its credentials (isDockerHubHost).
+  if (registry === DOCKER_HUB_LEGACY_HOST) registry = DOCKER_HUB;
   if (registry === DOCKER_HUB && parts.length === 1) parts.unshift('library');
 
   for (const part of parts) {

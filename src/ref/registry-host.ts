@@ -22,6 +22,22 @@
  * Callers that must accept something else build their variant from the patterns here and
  * say why where they do (registries.conf's `*.example.com` prefixes, the lowercase
  * `host_port` repository component).
+ *
+ * **Case.** A host is a DNS name, where `Reg.Example` and `reg.example` are one server. So
+ * ocipeek keeps a host as it was written wherever it shows or stores one (a reference's
+ * registry, store names, messages, an upstream given as a URL or bare), and compares two
+ * hosts by {@link registryHostKey} wherever it asks "is this the same registry": credentials
+ * (`auths` keys, `credHelpers`), Docker Hub's hosts ({@link isDockerHubHost}), the
+ * pull-through cache's upstreams, registries.conf's prefixes, `insecure` hosts and
+ * mirrors, policy.json's `docker` scopes, blob mounts. docker and containers/image compare these strings exactly; the differences
+ * that follow (a `Reg.Example/app` pull finds `reg.example`'s credentials and is
+ * `blocked` by a `reg.example` prefix, where podman's would not) are deliberate: the same
+ * server gets the same credentials and the same rules, and a rule such as `blocked` cannot
+ * be stepped round by writing a host in another case. One place keeps docker's exact
+ * rule: what a reference's *name* is (`index.docker.io/x` becomes `docker.io/x`, as
+ * distribution/reference folds it; `INDEX.DOCKER.IO/x` stays as written), since the name
+ * is what docker and signatures show and match (a signature's claimed identity is
+ * compared with the image's name exactly, as containers/image compares it).
  */
 
 /** A host name component, unanchored, for expressions built from it. */
@@ -91,4 +107,32 @@ export function namesRegistry(component: string): boolean {
     component === 'localhost' ||
     component !== component.toLowerCase()
   );
+}
+
+/**
+ * The form two registry hosts are compared in (see "Case" above): ASCII lower case, port
+ * kept. `Reg.Example:5000` and `reg.example:5000` have one key; `reg.example` and
+ * `reg.example:443` do not (a port is compared as written, as docker compares it).
+ */
+export function registryHostKey(host: string): string {
+  // ASCII only, so the key is as long as the host: registries.conf matching slices the
+  // written reference by the length matched in keys. A valid host is ASCII anyway.
+  return host.replace(/[A-Z]+/g, (upper) => upper.toLowerCase());
+}
+
+/** True when `a` and `b` name one registry host (compared by {@link registryHostKey}). */
+export function sameRegistryHost(a: string, b: string): boolean {
+  return registryHostKey(a) === registryHostKey(b);
+}
+
+/**
+ * `name` (`host[:port][/path…]`, a registries.conf prefix or a policy.json scope) with its
+ * host part, before the first `/`, in its comparison form ({@link registryHostKey}); the
+ * rest as written. As long as `name`.
+ */
+export function hostKeyedName(name: string): string {
+  const slash = name.indexOf('/');
+  return slash < 0
+    ? registryHostKey(name)
+    : registryHostKey(name.slice(0, slash)) + name.slice(slash);
 }

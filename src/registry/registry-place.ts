@@ -1,6 +1,6 @@
 import type { Readable } from 'node:stream';
 import type { Descriptor } from '../media/index.js';
-import type { Reference } from '../ref/index.js';
+import { type Reference, sameRegistryHost } from '../ref/index.js';
 import type {
   ImageDestination,
   ImageSource,
@@ -214,7 +214,11 @@ export class RegistryDestination implements ImageDestination {
     from: RegistryLocation,
     options: SourceCallOptions = {},
   ): Promise<boolean> {
-    if (from.registry !== this.ref.registry || from.repository === this.ref.repository) {
+    // One server whatever the case its host is written in (ref/registry-host.ts).
+    if (
+      !sameRegistryHost(from.registry, this.ref.registry) ||
+      from.repository === this.ref.repository
+    ) {
       return false;
     }
     const result = await this.client.mountBlob(this.ref, desc.digest, from.repository, options);

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError } from '../errors/index.js';
+import { hostKeyedName } from '../ref/index.js';
 import type { SignedIdentity } from './signed-identity.js';
 
 /** Where a signature requirement's keys come from (exactly one is set). */
@@ -184,10 +185,30 @@ export function requirementsFor(
 ): { scope: string; requirements: PolicyRequirement[] } {
   const byScope = policy.transports.get(transport);
   for (const scope of [...scopes, '']) {
-    const found = byScope?.get(scope);
+    const found =
+      byScope?.get(scope) ?? (transport === 'docker' ? byHost(byScope, scope) : undefined);
     if (found) return { scope: `${transport} scope "${scope}"`, requirements: found };
   }
   return { scope: 'default', requirements: policy.default };
+}
+
+/**
+ * A `docker` scope written with its host in another case (`Reg.Example` for
+ * `reg.example/app`): registry hosts are compared without case (ref/registry-host.ts), so
+ * an image's requirements cannot be stepped round by writing its host in upper case.
+ * containers/image compares scopes exactly: a deliberate difference. The path after the
+ * host is compared exactly.
+ */
+function byHost(
+  byScope: Map<string, PolicyRequirement[]> | undefined,
+  scope: string,
+): PolicyRequirement[] | undefined {
+  if (!byScope || scope === '') return undefined;
+  const wanted = hostKeyedName(scope);
+  for (const [written, requirements] of byScope) {
+    if (hostKeyedName(written) === wanted) return requirements;
+  }
+  return undefined;
 }
 
 /** Options of {@link loadPolicy}. */

@@ -9,7 +9,7 @@ import { InvalidArgumentError, NotFoundError } from '../../errors/index.js';
 import { manifestByDigest, OciLayout } from '../../layout/index.js';
 import type { Descriptor } from '../../media/index.js';
 import { openDestination, openSource } from '../../places/index.js';
-import { isTag, parseReference, type Reference } from '../../ref/index.js';
+import { isTag, parseReference, type Reference, sameRegistryHost } from '../../ref/index.js';
 import { type Place, parsePlace } from '../../source/index.js';
 import { Store, StoreDestination } from '../../store/index.js';
 import { type CliContext, contextFor } from '../context.js';
@@ -197,7 +197,7 @@ function subjectRef(repo: Reference, subject: string): Reference {
   }
   if (isTag(subject)) return repo.withTag(subject);
   const ref = parseReference(subject);
-  if (ref.registry !== repo.registry || ref.repository !== repo.repository) {
+  if (!sameRegistryHost(ref.registry, repo.registry) || ref.repository !== repo.repository) {
     throw new InvalidArgumentError(
       `--subject ${subject} is not in ${repo.name}: a referrer lives in its subject's repository`,
     );

@@ -1,7 +1,7 @@
 import { InvalidArgumentError } from '../../errors/index.js';
 import {
   DOCKER_HUB,
-  DOCKER_HUB_API_HOST,
+  isDockerHubHost,
   PATH_COMPONENT_PATTERN,
   Reference,
   registryHostProblem,
@@ -26,11 +26,19 @@ export interface UpstreamRoute {
   repository: string;
 }
 
-const DOCKER_HUB_HOSTS = new Set([DOCKER_HUB, DOCKER_HUB_API_HOST, 'index.docker.io']);
 /** An upstream's name is the first component of the names routed to it: one path component. */
 const UPSTREAM_NAME = new RegExp(`^${PATH_COMPONENT_PATTERN}$`);
 
-/** `https://ghcr.io`, `http://127.0.0.1:5000/` or `ghcr.io` → the registry name. */
+/**
+ * `https://ghcr.io`, `http://127.0.0.1:5000/` or `ghcr.io` → the registry name: the host
+ * and port as written (a URL's host is not lowercased, so `http://Reg.Example:5000` and
+ * `Reg.Example:5000` name one upstream the same way; hosts are compared without case
+ * wherever they are compared, see ref/registry-host.ts). Any name of Docker Hub's server
+ * (`registry-1.docker.io`, the URL its users give, `index.docker.io`, `docker.io`, in any
+ * case) is Docker Hub, `docker.io`: an upstream is a server to connect to, so it is matched
+ * as a host, not folded by the reference's narrower rule. A one-word host (`myreg`) is a
+ * host here, as `localhost` is: `--upstream` names nothing else.
+ */
 function registryOf(location: string): string {
   let host = location.trim();
   const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(host);
@@ -45,22 +53,23 @@ function registryOf(location: string): string {
     } catch {
       throw new InvalidArgumentError(`upstream "${location}" is not a URL`);
     }
-    if (url.pathname !== '/' || url.search || url.username) {
+    if (url.pathname !== '/' || url.search || url.hash || url.username) {
       throw new InvalidArgumentError(
         `upstream "${location}": give the registry's origin only (no path, query or user)`,
       );
     }
-    host = url.host;
+    // The authority as written: URL's `host` is lowercased and drops a default port.
+    host = host.slice(scheme[0].length).replace(/\/$/, '');
   }
   // The references' host rule: the upstream's name becomes the registry of the references
-  // the cache pulls, so it must be one a reference could name.
+  // the cache pulls.
   const problem = registryHostProblem(host);
   if (problem !== undefined) {
     throw new InvalidArgumentError(
       `upstream "${location}" is not a registry host[:port]: ${problem}`,
     );
   }
-  return DOCKER_HUB_HOSTS.has(host.toLowerCase()) ? DOCKER_HUB : host;
+  return isDockerHubHost(host) ? DOCKER_HUB : host;
 }
 
 /**

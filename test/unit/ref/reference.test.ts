@@ -25,7 +25,16 @@ describe('parseReference normalises like docker', () => {
       'docker.io/library/alpine:latest',
       'latest',
     ],
-    ['registry-1.docker.io/x/y:1', 'docker.io', 'x/y', 'docker.io/x/y:1', '1'],
+    // docker folds index.docker.io only, and only as written: registry-1.docker.io, the API
+    // host, and Docker.io are kept as the names they are (registry-host-names.test.ts).
+    [
+      'registry-1.docker.io/x/y:1',
+      'registry-1.docker.io',
+      'x/y',
+      'registry-1.docker.io/x/y:1',
+      '1',
+    ],
+    ['INDEX.DOCKER.IO/y:1', 'INDEX.DOCKER.IO', 'y', 'INDEX.DOCKER.IO/y:1', '1'],
     ['localhost/app', 'localhost', 'app', 'localhost/app:latest', 'latest'],
     ['localhost:5000/a/b:tag', 'localhost:5000', 'a/b', 'localhost:5000/a/b:tag', 'tag'],
     [
@@ -63,6 +72,9 @@ describe('parseReference normalises like docker', () => {
   it('uses registry-1.docker.io as the API host for Docker Hub only', () => {
     assert.equal(parseReference('alpine').apiHost, 'registry-1.docker.io');
     assert.equal(parseReference('quay.io/a/b').apiHost, 'quay.io');
+    // Any name of Docker Hub's server, in any case, is served by its API host.
+    assert.equal(parseReference('registry-1.docker.io/a/b').apiHost, 'registry-1.docker.io');
+    assert.equal(parseReference('Docker.IO/a/b').apiHost, 'registry-1.docker.io');
   });
 
   it('asks for the digest when both tag and digest are present', () => {
