@@ -40,8 +40,9 @@ export class StorePin {
    * instead of queueing a write each. A copy pins each blob as it looks it up, the layers
    * at once; every write is a record rewritten under the index lock (~8 thread-pool round
    * trips), so N concurrent additions cost one write after the running one, not N.
+   * `signals` are its callers' (`undefined` for a caller without one).
    */
-  private waiting: Promise<void> | undefined;
+  private waiting: { done: Promise<void>; signals: Set<AbortSignal | undefined> } | undefined;
   private released = false;
 
   private constructor(
@@ -65,14 +66,21 @@ export class StorePin {
   /**
    * Add `digests` to the pin; resolves once the record on disk holds them (nothing is
    * written when it already did). Writes are serialised; additions made while a write
-   * waits for the one before it are written with it (it takes the signal of the call
-   * that queued it).
+   * waits for the one before it are written with it. Each call follows its own `signal`:
+   * it rejects once that is aborted (its digests may still be written, with the others'),
+   * and the shared write stops waiting for the index lock only once every caller it
+   * serves has given up.
    */
   add(digests: Iterable<string>, options: { signal?: AbortSignal } = {}): Promise<void> {
     const fresh = [...digests].filter((d) => !this.digests.has(d));
     if (fresh.length === 0 || this.released) return this.chain;
     for (const d of fresh) this.digests.add(d);
-    if (this.waiting) return this.waiting;
+    const { signal } = options;
+    if (this.waiting) {
+      this.waiting.signals.add(signal);
+      return untilAborted(this.waiting.done, signal);
+    }
+    const signals = new Set([signal]);
     const write = async () => {
       // From here on the record is taken: later additions need a write of their own.
       this.waiting = undefined;
@@ -80,7 +88,8 @@ export class StorePin {
       const bytes = Buffer.from(JSON.stringify(record));
       // Not synced: a pin only matters while its owner runs, and a crash ends both.
       const how = { tmpDir: this.place.tmpDir, durable: false };
-      const lock = await this.place.lockIndex(options);
+      const stop = allAborted(signals);
+      const lock = await this.place.lockIndex({ signal: stop.signal }).finally(stop.done);
       try {
         await replaceFile(this.path, bytes, how).catch(async (err: unknown) => {
           // The first pin of a store makes the folder (not made up front: one call less).
@@ -95,8 +104,8 @@ export class StorePin {
       }
     };
     this.chain = this.chain.then(write, write);
-    this.waiting = this.chain;
-    return this.chain;
+    this.waiting = { done: this.chain, signals };
+    return untilAborted(this.chain, signal);
   }
 
   /** Drop the pin (once the tag is written, or the operation failed). */
@@ -111,6 +120,47 @@ export class StorePin {
   [Symbol.asyncDispose](): Promise<void> {
     return this.release();
   }
+}
+
+/** `done`, or its caller's abort if `signal` is aborted first (`done` goes on regardless). */
+function untilAborted(done: Promise<void>, signal: AbortSignal | undefined): Promise<void> {
+  if (!signal) return done;
+  if (signal.aborted) {
+    done.catch(() => {}); // settled for the others, who hold it too
+    return Promise.reject(signal.reason);
+  }
+  return new Promise((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    done.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
+}
+
+/**
+ * A signal aborted once every one of `signals` is (with the reason of the last abort), or
+ * undefined when one of them is undefined: a write several callers wait for stops only
+ * when none of them wants it any more. Read when the write starts, after the last joined.
+ * `done` removes what it listens to.
+ */
+function allAborted(signals: Set<AbortSignal | undefined>): {
+  signal: AbortSignal | undefined;
+  done(): void;
+} {
+  const list = [...signals];
+  if (list.length === 1 || list.includes(undefined)) return { signal: list[0], done() {} };
+  const all = new AbortController();
+  const listeners = (list as AbortSignal[]).map((s) => {
+    const onAbort = () => {
+      if (list.every((other) => other?.aborted)) all.abort(s.reason);
+    };
+    s.addEventListener('abort', onAbort, { once: true });
+    return () => s.removeEventListener('abort', onAbort);
+  });
+  if (list.every((s) => s?.aborted)) all.abort(list.at(-1)?.reason);
+  const done = () => {
+    for (const remove of listeners) remove();
+  };
+  return { signal: all.signal, done };
 }
 
 /** What {@link readLivePins} found. */
