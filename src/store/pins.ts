@@ -43,6 +43,10 @@ export class StorePin {
    * `signals` are its callers' (`undefined` for a caller without one).
    */
   private waiting: { done: Promise<void>; signals: Set<AbortSignal | undefined> } | undefined;
+  /** Writes queued or running: the last of them covers every digest in {@link digests}. */
+  private pending = 0;
+  /** The last write to finish failed: the record may lack digests {@link digests} holds. */
+  private lastFailed = false;
   private released = false;
 
   private constructor(
@@ -73,7 +77,11 @@ export class StorePin {
    */
   add(digests: Iterable<string>, options: { signal?: AbortSignal } = {}): Promise<void> {
     const fresh = [...digests].filter((d) => !this.digests.has(d));
-    if (fresh.length === 0 || this.released) return this.chain;
+    if (this.released) return this.chain;
+    // Nothing new, and the record holds it or the write under way will: that write's
+    // outcome. After a failed write nothing is under way: write again, so that a caller
+    // that tries again is not handed the old failure with nothing written.
+    if (fresh.length === 0 && (this.pending > 0 || !this.lastFailed)) return this.chain;
     for (const d of fresh) this.digests.add(d);
     const { signal } = options;
     if (this.waiting) {
@@ -84,28 +92,42 @@ export class StorePin {
     const write = async () => {
       // From here on the record is taken: later additions need a write of their own.
       this.waiting = undefined;
-      const record: PinRecord = { owner: this.owner, digests: [...this.digests] };
-      const bytes = Buffer.from(JSON.stringify(record));
-      // Not synced: a pin only matters while its owner runs, and a crash ends both.
-      const how = { tmpDir: this.place.tmpDir, durable: false };
-      const stop = allAborted(signals);
-      const lock = await this.place.lockIndex({ signal: stop.signal }).finally(stop.done);
       try {
-        await replaceFile(this.path, bytes, how).catch(async (err: unknown) => {
-          // The first pin of a store makes the folder (not made up front: one call less).
-          if (errnoCode(err) !== 'ENOENT') throw err;
-          await mkdir(this.place.pinsDir, { recursive: true }).catch((e: unknown) => {
-            throw storeFsError(e, this.place.pinsDir, 'create');
-          });
-          await replaceFile(this.path, bytes, how);
-        });
+        await this.writeRecord(signals);
+        this.lastFailed = false;
+      } catch (err) {
+        this.lastFailed = true;
+        throw err;
       } finally {
-        await lock.release();
+        this.pending--;
       }
     };
+    this.pending++;
     this.chain = this.chain.then(write, write);
     this.waiting = { done: this.chain, signals };
     return untilAborted(this.chain, signal);
+  }
+
+  /** Write the record of every digest added so far, under the index lock. */
+  private async writeRecord(signals: Set<AbortSignal | undefined>): Promise<void> {
+    const record: PinRecord = { owner: this.owner, digests: [...this.digests] };
+    const bytes = Buffer.from(JSON.stringify(record));
+    // Not synced: a pin only matters while its owner runs, and a crash ends both.
+    const how = { tmpDir: this.place.tmpDir, durable: false };
+    const stop = allAborted(signals);
+    const lock = await this.place.lockIndex({ signal: stop.signal }).finally(stop.done);
+    try {
+      await replaceFile(this.path, bytes, how).catch(async (err: unknown) => {
+        // The first pin of a store makes the folder (not made up front: one call less).
+        if (errnoCode(err) !== 'ENOENT') throw err;
+        await mkdir(this.place.pinsDir, { recursive: true }).catch((e: unknown) => {
+          throw storeFsError(e, this.place.pinsDir, 'create');
+        });
+        await replaceFile(this.path, bytes, how);
+      });
+    } finally {
+      await lock.release();
+    }
   }
 
   /** Drop the pin (once the tag is written, or the operation failed). */

@@ -137,6 +137,36 @@ describe('pins keep blobs from prune while their operation runs', () => {
     await pin.release();
   });
 
+  it('adding again after a failed write writes the record again', async () => {
+    const store = await newStore();
+    const b = await putBlob(store, 'b');
+    let locks = 0;
+    const place = {
+      pinsDir: store.pinsDir,
+      tmpDir: store.tmpDir,
+      lockIndex: (o?: { signal?: AbortSignal }) => {
+        locks++;
+        // The first write fails as a lock timeout would (prune held it too long).
+        if (locks === 1) return Promise.reject(new Error('index lock timed out'));
+        return store.lockIndex(o);
+      },
+    };
+    const pin = await StorePin.create(place, []);
+    await assert.rejects(pin.add([b]), /index lock timed out/);
+    // The caller tries again: the record is written this time (it was the old failure
+    // again, and nothing written, ever, for these digests).
+    await pin.add([b]);
+    assert.equal(locks, 2);
+    const [name] = await readdir(store.pinsDir);
+    const record = JSON.parse(await readFile(join(store.pinsDir, name!), 'utf8'));
+    assert.deepEqual(record.digests, [b]);
+    assert.equal((await store.prune()).blobsRemoved, 0);
+    // Written: nothing more to do.
+    await pin.add([b]);
+    assert.equal(locks, 2);
+    await pin.release();
+  });
+
   it('a pin waits while prune holds the index lock, so it never lands mid-sweep', async () => {
     const store = await newStore();
     const digest = await putBlob(store, 'looked at by a pull during a prune');
