@@ -148,7 +148,8 @@ export class StorePin {
 function untilAborted(done: Promise<void>, signal: AbortSignal | undefined): Promise<void> {
   if (!signal) return done;
   if (signal.aborted) {
-    done.catch(() => {}); // settled for the others, who hold it too
+    // This caller will not wait for it, and may be the only one: not an unhandled rejection.
+    done.catch(() => {});
     return Promise.reject(signal.reason);
   }
   return new Promise((resolve, reject) => {
@@ -169,7 +170,8 @@ function allAborted(signals: Set<AbortSignal | undefined>): {
   done(): void;
 } {
   const list = [...signals];
-  if (list.length === 1 || list.includes(undefined)) return { signal: list[0], done() {} };
+  if (list.includes(undefined)) return { signal: undefined, done() {} };
+  if (list.length === 1) return { signal: list[0], done() {} };
   const all = new AbortController();
   const listeners = (list as AbortSignal[]).map((s) => {
     const onAbort = () => {

@@ -134,6 +134,23 @@ describe('pins keep blobs from prune while their operation runs', () => {
     assert.equal(early, 'AbortError');
     await again.release();
     await Promise.all([waiting, queuer]);
+    // A joining caller without a signal waits as long as it takes: the queueing caller's
+    // abort does not stop the write it joined.
+    const third = await store.lockIndex();
+    const [g, h, i] = await Promise.all(['g', 'h', 'i'].map((t) => putBlob(store, t)));
+    const running = pin.add([g!]);
+    await sleep(20);
+    const impatient = new AbortController();
+    const queuedFirst = settled(pin.add([h!], { signal: impatient.signal }));
+    const patient = pin.add([i!]);
+    impatient.abort();
+    assert.equal(await queuedFirst, 'AbortError');
+    await sleep(20);
+    await third.release();
+    await Promise.all([running, patient]);
+    const [file] = await readdir(store.pinsDir);
+    const last = JSON.parse(await readFile(join(store.pinsDir, file!), 'utf8'));
+    assert.ok(last.digests.includes(i), 'the patient digest is on disk');
     await pin.release();
   });
 
