@@ -163,23 +163,60 @@ const word = commandWordOf(args) ?? '';
 // main uses, wantsVerbose) runs the full bundle, whose functions and errors keep their
 // names.
 const lean = wantsVerbose(args) ? undefined : LEAN_BUNDLES.find((bundle) => bundle.words.has(word));
-const bundleFile = lean?.file ?? 'ocipeek-cli.js';
 const here = dirname(fileURLToPath(import.meta.url));
-const bundlePath = join(here, bundleFile);
-const bundleHash = OCIPEEK_CLI_HASHES[bundleFile] ?? 'none';
-// scripts/bundle.mjs keeps the bundle ASCII, so latin1 reads it exactly, in about half the
-// time UTF-8 decoding takes (~1 ms less for 0.8 MB).
-const source = readFileSync(bundlePath, 'latin1');
 const dir = cacheDir();
 const key = /^[a-z][a-z-]{0,31}$/.test(word) ? word : 'none';
-const cacheFile = dir
-  ? join(dir, `${bundleHash}-${process.version}-${process.arch}-${key}.bin`)
-  : undefined;
-const cached = readCache(cacheFile);
-// The file holds the bundle inside the wrapper Node gives CommonJS modules (written out by
-// scripts/bundle.mjs, so that V8 compiles the text read, without a flattened copy), and
-// runs as it would if required.
-const script = new Script(source, { filename: bundlePath, cachedData: cached });
+
+/** A bundle compiled, ready to run, with the code cache it was given and where to keep it. */
+interface Compiled {
+  path: string;
+  script: Script;
+  cached: Buffer | undefined;
+  cacheFile: string | undefined;
+}
+
+/** Read and compile the bundle `file` of dist/bin, through its code cache. */
+function compile(file: string): Compiled {
+  const path = join(here, file);
+  const hash = OCIPEEK_CLI_HASHES[file] ?? 'none';
+  // scripts/bundle.mjs keeps the bundle ASCII, so latin1 reads it exactly, in about half
+  // the time UTF-8 decoding takes (~1 ms less for 0.8 MB).
+  const source = readFileSync(path, 'latin1');
+  const cacheFile = dir
+    ? join(dir, `${hash}-${process.version}-${process.arch}-${key}.bin`)
+    : undefined;
+  const cached = readCache(cacheFile);
+  // The file holds the bundle inside the wrapper Node gives CommonJS modules (written out
+  // by scripts/bundle.mjs, so that V8 compiles the text read, without a flattened copy),
+  // and runs as it would if required.
+  return {
+    path,
+    script: new Script(source, { filename: path, cachedData: cached }),
+    cached,
+    cacheFile,
+  };
+}
+
+/**
+ * The lean bundle for this command, else the full one. A lean bundle that cannot be read
+ * or compiled (left out or cut short by a packager or a copy, unreadable) runs the full
+ * bundle instead, silently: it holds every command and behaves the same for these (the
+ * lean ones are only a faster start), nothing of the CLI has run yet when a read or
+ * compile fails, and a warning would change the output of every such run over what
+ * costs only start-up time. Only the full bundle's own failure is reported (by Node).
+ */
+function compileBundle(): Compiled {
+  if (lean) {
+    try {
+      return compile(lean.file);
+    } catch {
+      // The full bundle below.
+    }
+  }
+  return compile('ocipeek-cli.js');
+}
+
+const { path: bundlePath, script, cached, cacheFile } = compileBundle();
 if (dir && cacheFile && (cached === undefined || script.cachedDataRejected)) {
   process.once('exit', () => writeCache(dir, cacheFile, script.createCachedData()));
 }

@@ -3,10 +3,10 @@ import { ConfigError } from '../errors/index.js';
 import {
   DOMAIN_COMPONENT_PATTERN,
   DOMAIN_NAME_PATTERN,
-  isRegistryHost,
   PATH_COMPONENT_PATTERN,
   parseReference,
   type Reference,
+  registryHostProblem,
 } from '../ref/index.js';
 import { isWildcardPrefix } from './registry-prefix.js';
 import { parseSimpleToml } from './simple-toml.js';
@@ -161,8 +161,12 @@ function checkSearchRegistry(entry: string, file: string): string {
   const registry = parseLocation(entry, file);
   // containers/image checks these entries with its anchoredDomainRegexp, distribution's
   // domainAndPort: the references' own host rule.
-  if (!isRegistryHost(registry)) {
-    throw new ConfigError(file, `invalid unqualified-search-registries entry "${entry}"`);
+  const problem = registryHostProblem(registry);
+  if (problem !== undefined) {
+    throw new ConfigError(
+      file,
+      `invalid unqualified-search-registries entry "${entry}": ${problem}`,
+    );
   }
   return registry;
 }

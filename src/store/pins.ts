@@ -40,8 +40,13 @@ export class StorePin {
    * instead of queueing a write each. A copy pins each blob as it looks it up, the layers
    * at once; every write is a record rewritten under the index lock (~8 thread-pool round
    * trips), so N concurrent additions cost one write after the running one, not N.
+   * `signals` are its callers' (`undefined` for a caller without one).
    */
-  private waiting: Promise<void> | undefined;
+  private waiting: { done: Promise<void>; signals: Set<AbortSignal | undefined> } | undefined;
+  /** Writes queued or running: the last of them covers every digest in {@link digests}. */
+  private pending = 0;
+  /** The last write to finish failed: the record may lack digests {@link digests} holds. */
+  private lastFailed = false;
   private released = false;
 
   private constructor(
@@ -65,38 +70,64 @@ export class StorePin {
   /**
    * Add `digests` to the pin; resolves once the record on disk holds them (nothing is
    * written when it already did). Writes are serialised; additions made while a write
-   * waits for the one before it are written with it (it takes the signal of the call
-   * that queued it).
+   * waits for the one before it are written with it. Each call follows its own `signal`:
+   * it rejects once that is aborted (its digests may still be written, with the others'),
+   * and the shared write stops waiting for the index lock only once every caller it
+   * serves has given up.
    */
   add(digests: Iterable<string>, options: { signal?: AbortSignal } = {}): Promise<void> {
     const fresh = [...digests].filter((d) => !this.digests.has(d));
-    if (fresh.length === 0 || this.released) return this.chain;
+    if (this.released) return this.chain;
+    // Nothing new, and the record holds it or the write under way will: that write's
+    // outcome. After a failed write nothing is under way: write again, so that a caller
+    // that tries again is not handed the old failure with nothing written.
+    if (fresh.length === 0 && (this.pending > 0 || !this.lastFailed)) return this.chain;
     for (const d of fresh) this.digests.add(d);
-    if (this.waiting) return this.waiting;
+    const { signal } = options;
+    if (this.waiting) {
+      this.waiting.signals.add(signal);
+      return untilAborted(this.waiting.done, signal);
+    }
+    const signals = new Set([signal]);
     const write = async () => {
       // From here on the record is taken: later additions need a write of their own.
       this.waiting = undefined;
-      const record: PinRecord = { owner: this.owner, digests: [...this.digests] };
-      const bytes = Buffer.from(JSON.stringify(record));
-      // Not synced: a pin only matters while its owner runs, and a crash ends both.
-      const how = { tmpDir: this.place.tmpDir, durable: false };
-      const lock = await this.place.lockIndex(options);
       try {
-        await replaceFile(this.path, bytes, how).catch(async (err: unknown) => {
-          // The first pin of a store makes the folder (not made up front: one call less).
-          if (errnoCode(err) !== 'ENOENT') throw err;
-          await mkdir(this.place.pinsDir, { recursive: true }).catch((e: unknown) => {
-            throw storeFsError(e, this.place.pinsDir, 'create');
-          });
-          await replaceFile(this.path, bytes, how);
-        });
+        await this.writeRecord(signals);
+        this.lastFailed = false;
+      } catch (err) {
+        this.lastFailed = true;
+        throw err;
       } finally {
-        await lock.release();
+        this.pending--;
       }
     };
+    this.pending++;
     this.chain = this.chain.then(write, write);
-    this.waiting = this.chain;
-    return this.chain;
+    this.waiting = { done: this.chain, signals };
+    return untilAborted(this.chain, signal);
+  }
+
+  /** Write the record of every digest added so far, under the index lock. */
+  private async writeRecord(signals: Set<AbortSignal | undefined>): Promise<void> {
+    const record: PinRecord = { owner: this.owner, digests: [...this.digests] };
+    const bytes = Buffer.from(JSON.stringify(record));
+    // Not synced: a pin only matters while its owner runs, and a crash ends both.
+    const how = { tmpDir: this.place.tmpDir, durable: false };
+    const stop = allAborted(signals);
+    const lock = await this.place.lockIndex({ signal: stop.signal }).finally(stop.done);
+    try {
+      await replaceFile(this.path, bytes, how).catch(async (err: unknown) => {
+        // The first pin of a store makes the folder (not made up front: one call less).
+        if (errnoCode(err) !== 'ENOENT') throw err;
+        await mkdir(this.place.pinsDir, { recursive: true }).catch((e: unknown) => {
+          throw storeFsError(e, this.place.pinsDir, 'create');
+        });
+        await replaceFile(this.path, bytes, how);
+      });
+    } finally {
+      await lock.release();
+    }
   }
 
   /** Drop the pin (once the tag is written, or the operation failed). */
@@ -111,6 +142,49 @@ export class StorePin {
   [Symbol.asyncDispose](): Promise<void> {
     return this.release();
   }
+}
+
+/** `done`, or its caller's abort if `signal` is aborted first (`done` goes on regardless). */
+function untilAborted(done: Promise<void>, signal: AbortSignal | undefined): Promise<void> {
+  if (!signal) return done;
+  if (signal.aborted) {
+    // This caller will not wait for it, and may be the only one: not an unhandled rejection.
+    done.catch(() => {});
+    return Promise.reject(signal.reason);
+  }
+  return new Promise((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    done.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
+}
+
+/**
+ * A signal aborted once every one of `signals` is (with the reason of the last abort), or
+ * undefined when one of them is undefined: a write several callers wait for stops only
+ * when none of them wants it any more. Read when the write starts, after the last joined.
+ * `done` removes what it listens to.
+ */
+function allAborted(signals: Set<AbortSignal | undefined>): {
+  signal: AbortSignal | undefined;
+  done(): void;
+} {
+  const list = [...signals];
+  if (list.includes(undefined)) return { signal: undefined, done() {} };
+  if (list.length === 1) return { signal: list[0], done() {} };
+  const all = new AbortController();
+  const listeners = (list as AbortSignal[]).map((s) => {
+    const onAbort = () => {
+      if (list.every((other) => other?.aborted)) all.abort(s.reason);
+    };
+    s.addEventListener('abort', onAbort, { once: true });
+    return () => s.removeEventListener('abort', onAbort);
+  });
+  if (list.every((s) => s?.aborted)) all.abort(list.at(-1)?.reason);
+  const done = () => {
+    for (const remove of listeners) remove();
+  };
+  return { signal: all.signal, done };
 }
 
 /** What {@link readLivePins} found. */

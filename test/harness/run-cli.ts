@@ -36,6 +36,8 @@ export interface RunCliOptions {
   timeoutMs?: number;
   /** Run the executable as installed ({@link BIN_PATH}) instead of `node CLI_PATH`. */
   bin?: boolean;
+  /** Run `node LAUNCHER` instead of `node CLI_PATH`: a launcher in a copy of dist/bin. */
+  launcher?: string;
   /** Working directory (default: the test runner's). */
   cwd?: string;
   /** Run as this user and group (the test runner must be root). */
@@ -57,7 +59,9 @@ export function runCli(args: string[], options: RunCliOptions = {}): Promise<Cli
       ...(options.uid === undefined ? {} : { uid: options.uid, gid: options.gid ?? options.uid }),
       ...(options.cwd === undefined ? {} : { cwd: options.cwd }),
     };
-    const argv = options.bin ? [BIN_PATH, ...args] : [process.execPath, CLI_PATH, ...args];
+    const argv = options.bin
+      ? [BIN_PATH, ...args]
+      : [process.execPath, options.launcher ?? CLI_PATH, ...args];
     const child = options.stdinPipe
       ? spawn('sh', ['-c', 'cat | "$@"', 'sh', ...argv], { env, ...ids })
       : spawn(argv[0] as string, argv.slice(1), { env, ...ids });

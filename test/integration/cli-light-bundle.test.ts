@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { cp, readdir, readFile, stat, utimes, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { cp, mkdir, readdir, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { LEAN_BUNDLES, LIGHT_COMMANDS, PULL_COMMANDS } from '../../src/cli/light-commands.js';
@@ -297,6 +297,65 @@ describe('the light CLI bundle', () => {
     // The value of a global option that happens to be a light command's name.
     const value = await run(['--username', 'digest', 'images']);
     assert.equal(value.bundle, full);
+  });
+
+  it('runs the full bundle when a lean one is missing, unreadable or cut short', async () => {
+    // A copy of dist/bin whose lean bundles are broken as a packager or an interrupted
+    // copy could leave them: the command runs all the same, from the full bundle (which
+    // holds every command), with the same answer. Before the fallback the launcher died
+    // reading or compiling the lean file.
+    const bin = join(dir.path, 'partial-bin');
+    await cp(dirname(fileURLToPath(new URL('../../dist/bin/ocipeek.js', import.meta.url))), bin, {
+      recursive: true,
+    });
+    const launcher = join(bin, 'ocipeek.js');
+    /** `ocipeek ARGS` from the copy, with a cache folder of its own, and the bundle that ran. */
+    const runCopy = async (args: string[]) => {
+      const cache = join(dir.path, `cache-${runs++}`);
+      const result = await runCli(args, { launcher, env: { OCIPEEK_COMPILE_CACHE: cache } });
+      const files = (await readdir(cache)).filter((f) => f.endsWith('.bin'));
+      assert.equal(files.length, 1, `one cache file: ${files}`);
+      return { ...result, bundle: files[0]!.slice(0, 16) };
+    };
+    // Intact: the lean bundles run.
+    const intact = await runCopy(['digest', `oci:${layout}:img`]);
+    assert.equal(intact.code, 0, intact.stderr);
+    assert.equal(intact.bundle, light);
+
+    // Missing.
+    await rm(join(bin, 'ocipeek-cli-light.js'));
+    const missing = await runCopy(['digest', `oci:${layout}:img`]);
+    assert.equal(missing.code, 0, missing.stderr);
+    assert.equal(missing.bundle, full);
+    assert.equal(missing.out.trim(), image.descriptor.digest);
+    assert.equal(missing.stderr, '');
+    // Unreadable (a folder where the file should be: EISDIR, whoever runs the test).
+    await mkdir(join(bin, 'ocipeek-cli-light.js'));
+    const unreadable = await runCopy(['manifest', `oci:${layout}:img`]);
+    assert.equal(unreadable.code, 0, unreadable.stderr);
+    assert.equal(unreadable.bundle, full);
+    assert.deepEqual(unreadable.stdout, image.manifestBytes);
+
+    // Cut short: it does not compile, and nothing of it ran.
+    const pullFile = join(bin, 'ocipeek-cli-pull.js');
+    const pullSource = await readFile(pullFile);
+    await writeFile(pullFile, pullSource.subarray(0, pullSource.length >> 1));
+    const store = join(dir.path, 'store-partial-bin');
+    const pulled = await runCopy(['--store', store, 'pull', `${registry.host}/team/app:1`]);
+    assert.equal(pulled.code, 0, pulled.stderr);
+    assert.equal(pulled.bundle, full);
+    const blobs = await storedBlobs(store);
+    assert.deepEqual(blobs.get(image.descriptor.digest), image.manifestBytes);
+    assert.deepEqual(blobs.get(image.layers[0]!.digest), image.layers[0]!.blob);
+
+    // A broken full bundle is still an error, not a silent nothing.
+    await writeFile(join(bin, 'ocipeek-cli.js'), '(');
+    const broken = await runCli(['digest', `oci:${layout}:img`], {
+      launcher,
+      env: { OCIPEEK_COMPILE_CACHE: 'off' },
+    });
+    assert.notEqual(broken.code, 0);
+    assert.match(broken.stderr, /SyntaxError/);
   });
 
   it("keeps both bundles' caches when it prunes other builds' caches", async () => {

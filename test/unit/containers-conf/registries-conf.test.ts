@@ -151,6 +151,11 @@ blocked = true
       ['[[registry]]\nprefix = "*.x.io/ns"\n', /wildcard/],
       ['short-name-mode = "strict"\n', /short-name-mode/],
       ['unqualified-search-registries = ["x.io/ns"]\n', /unqualified-search-registries/],
+      // Which part is at fault, as a reference with that host is told.
+      [
+        'unqualified-search-registries = ["x.io:99999"]\n',
+        /unqualified-search-registries entry "x\.io:99999": invalid registry port "99999"$/,
+      ],
       ['[[registry]]\nlocation = "x.io"\ninsecure = "yes"\n', /insecure must be true or false/],
       [
         '[[registry]]\nlocation = "x.io"\nblocked = true\n[[registry]]\nprefix = "y.io"\nlocation = "x.io"\n',

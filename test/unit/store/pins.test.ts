@@ -93,6 +93,97 @@ describe('pins keep blobs from prune while their operation runs', () => {
     assert.equal((await store.prune()).blobsRemoved, digests.length);
   });
 
+  it("a batched addition follows its own caller's signal, not the one that queued the write", async () => {
+    const store = await newStore();
+    const [a, b, c, d] = await Promise.all('abcd'.split('').map((t) => putBlob(store, t)));
+    const pin = await StorePin.create(store, [a!]);
+    // Prune holds the index lock: one write waits for it (b), the next queues behind it
+    // (c, queued with its caller's signal) and d joins that one with a signal of its own.
+    const held = await store.lockIndex();
+    const first = pin.add([b!]);
+    await sleep(20);
+    const queuing = new AbortController();
+    const joining = new AbortController();
+    const queued = pin.add([c!], { signal: queuing.signal });
+    const joined = pin.add([d!], { signal: joining.signal });
+    const settled = (p: Promise<void>) =>
+      p.then(
+        () => 'resolved',
+        (err: Error) => err.name,
+      );
+    // The caller that queued the write gives up: d's caller still wants its pin, and gets it.
+    queuing.abort();
+    assert.equal(await settled(queued), 'AbortError');
+    await sleep(20);
+    await held.release();
+    assert.equal(await settled(first), 'resolved');
+    assert.equal(await settled(joined), 'resolved');
+    const [name] = await readdir(store.pinsDir);
+    const record = JSON.parse(await readFile(join(store.pinsDir, name!), 'utf8'));
+    assert.ok(record.digests.includes(d), 'the joined digest is on disk');
+    // A joining caller that gives up is told at once, while the write still waits.
+    const again = await store.lockIndex();
+    const [e, f] = await Promise.all(['e', 'f'].map((t) => putBlob(store, t)));
+    const waiting = pin.add([e!]);
+    await sleep(20);
+    const queuer = pin.add([f!]);
+    const giving = new AbortController();
+    const gaveUp = settled(pin.add(['sha256:' + '0'.repeat(64)], { signal: giving.signal }));
+    giving.abort();
+    const early = await Promise.race([gaveUp, sleep(500).then(() => 'still waiting')]);
+    assert.equal(early, 'AbortError');
+    await again.release();
+    await Promise.all([waiting, queuer]);
+    // A joining caller without a signal waits as long as it takes: the queueing caller's
+    // abort does not stop the write it joined.
+    const third = await store.lockIndex();
+    const [g, h, i] = await Promise.all(['g', 'h', 'i'].map((t) => putBlob(store, t)));
+    const running = pin.add([g!]);
+    await sleep(20);
+    const impatient = new AbortController();
+    const queuedFirst = settled(pin.add([h!], { signal: impatient.signal }));
+    const patient = pin.add([i!]);
+    impatient.abort();
+    assert.equal(await queuedFirst, 'AbortError');
+    await sleep(20);
+    await third.release();
+    await Promise.all([running, patient]);
+    const [file] = await readdir(store.pinsDir);
+    const last = JSON.parse(await readFile(join(store.pinsDir, file!), 'utf8'));
+    assert.ok(last.digests.includes(i), 'the patient digest is on disk');
+    await pin.release();
+  });
+
+  it('adding again after a failed write writes the record again', async () => {
+    const store = await newStore();
+    const b = await putBlob(store, 'b');
+    let locks = 0;
+    const place = {
+      pinsDir: store.pinsDir,
+      tmpDir: store.tmpDir,
+      lockIndex: (o?: { signal?: AbortSignal }) => {
+        locks++;
+        // The first write fails as a lock timeout would (prune held it too long).
+        if (locks === 1) return Promise.reject(new Error('index lock timed out'));
+        return store.lockIndex(o);
+      },
+    };
+    const pin = await StorePin.create(place, []);
+    await assert.rejects(pin.add([b]), /index lock timed out/);
+    // The caller tries again: the record is written this time (it was the old failure
+    // again, and nothing written, ever, for these digests).
+    await pin.add([b]);
+    assert.equal(locks, 2);
+    const [name] = await readdir(store.pinsDir);
+    const record = JSON.parse(await readFile(join(store.pinsDir, name!), 'utf8'));
+    assert.deepEqual(record.digests, [b]);
+    assert.equal((await store.prune()).blobsRemoved, 0);
+    // Written: nothing more to do.
+    await pin.add([b]);
+    assert.equal(locks, 2);
+    await pin.release();
+  });
+
   it('a pin waits while prune holds the index lock, so it never lands mid-sweep', async () => {
     const store = await newStore();
     const digest = await putBlob(store, 'looked at by a pull during a prune');
