@@ -1,5 +1,19 @@
 import type { TarEntry, TarEntryType } from '../tar/index.js';
 
+/** Shortest string V8 cuts as a view into its source instead of copying (SlicedString). */
+const SLICE_MIN_LENGTH = 13;
+
+/**
+ * `name` as a string of its own, to be kept as a key of the tree. A name cut from an
+ * entry's path (`slice`, `split`) is, in V8, a view of that path when it is 13 characters
+ * or longer, and the view keeps the whole path alive for as long as the tree lives: on an
+ * application image that was a third of the tree's strings. JSON's round trip is the
+ * cheapest way found to make a plain copy (bench/ANALYSIS.md, twelfth session).
+ */
+export function ownName(name: string): string {
+  return name.length < SLICE_MIN_LENGTH ? name : (JSON.parse(JSON.stringify(name)) as string);
+}
+
 /** Rarely present metadata, kept out of the node so the common node stays small. */
 export interface NodeExtra {
   devmajor?: number;

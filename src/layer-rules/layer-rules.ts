@@ -1,7 +1,7 @@
 import type { TarEntry, TarRecord } from '../tar/index.js';
 import { cleanPath, isPlainPath, joinRelative } from './clean-path.js';
 import type { RuleEvents } from './events.js';
-import { FsNode } from './fs-node.js';
+import { FsNode, ownName } from './fs-node.js';
 import { AUFS_META, OPAQUE, RuleTree, refusedWhiteout, WHITEOUT } from './rule-tree.js';
 import { type Chain, existingDir, linkTargetOf, secureJoin } from './secure-join.js';
 
@@ -136,7 +136,7 @@ export class LayerRules extends RuleTree {
       let child = dir.children!.get(name);
       if (child === undefined) {
         child = FsNode.impliedDir(this.layer);
-        dir.children!.set(name, child);
+        dir.children!.set(ownName(name), child);
         this.events.impliedDir?.(child, start === 0 ? '' : key.slice(0, start - 1), name);
       } else if (child.children === undefined) {
         if (linkTargetOf(child) !== undefined) return null;
@@ -210,7 +210,7 @@ export class LayerRules extends RuleTree {
       let node = nodes[i];
       if (node === undefined) {
         node = FsNode.impliedDir(this.layer);
-        dir.children!.set(names[i]!, node);
+        dir.children!.set(ownName(names[i]!), node);
         const k = this.knowledge;
         if (k !== undefined) {
           k.placed(node);
@@ -256,7 +256,7 @@ export class LayerRules extends RuleTree {
       }
       if (existing !== undefined) this.remove(dir, dirPath, name, existing, e);
       const node = this.newNode(e);
-      dir.children!.set(name, node);
+      dir.children!.set(ownName(name), node);
       if (overUnknown) k.markIncomplete(node);
       return this.events.placed?.(node, dirPath, name, item, existing);
     }
@@ -267,7 +267,7 @@ export class LayerRules extends RuleTree {
     }
     if (existing !== undefined) this.remove(dir, dirPath, name, existing, e);
     const node = this.newNode(e);
-    dir.children!.set(name, node);
+    dir.children!.set(ownName(name), node);
     return this.events.placed?.(node, dirPath, name, item, existing);
   }
 
@@ -306,7 +306,7 @@ export class LayerRules extends RuleTree {
     const node = this.newNode(e);
     // Left undefined over an unknown base when the target may be anything: see Knowledge.
     node.linkTarget = content;
-    dir.children!.set(name, node);
+    dir.children!.set(ownName(name), node);
     this.lastDir = undefined;
     const targetPath = joinRelative(chain.names.join('/'), targetName);
     return this.events.placed?.(node, dirPath, name, item, existing, targetPath);
