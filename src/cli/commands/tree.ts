@@ -2,8 +2,8 @@ import type { Command } from 'commander';
 import type { ImageFilesystem } from '../../fs/index.js';
 import { escapeName, unescapeName } from '../../tar/name-codec.js';
 import { openCliImage } from '../cli-image.js';
-import { LineWriter } from '../line-writer.js';
 import { cliFilesystemView } from '../lazy-image.js';
+import { LineWriter } from '../line-writer.js';
 import { parseCount } from '../parse-count.js';
 
 function drawTree(
