@@ -22,18 +22,61 @@ export interface NodeExtra {
   sparse?: true;
 }
 
+/** Who owns a node; one object shared by every node of equal owner (see {@link Owners}). */
+export interface Owner {
+  readonly uid: number;
+  readonly gid: number;
+  readonly uname: string | undefined;
+  readonly gname: string | undefined;
+}
+
+/** The owner of implied directories and of a fresh node. */
+const NO_OWNER: Owner = { uid: 0, gid: 0, uname: undefined, gname: undefined };
+
+/**
+ * Gives nodes of equal owners one shared {@link Owner}. A tree has a few owners and tens of
+ * thousands of nodes: one field a node instead of four (uid, gid, uname, gname) is 24
+ * bytes less a node (bench/ANALYSIS.md, twelfth session). The previous entry's owner is
+ * tried first, since the entries of a layer mostly share one.
+ */
+export class Owners {
+  private readonly known = new Map<string, Owner>();
+  private last: Owner = NO_OWNER;
+
+  /** The shared owner of entry `e`. */
+  of(e: TarEntry): Owner {
+    const last = this.last;
+    if (
+      e.uid === last.uid &&
+      e.gid === last.gid &&
+      e.uname === last.uname &&
+      e.gname === last.gname
+    ) {
+      return last;
+    }
+    const key = JSON.stringify([e.uid, e.gid, e.uname ?? null, e.gname ?? null]);
+    let owner = this.known.get(key);
+    if (owner === undefined) {
+      owner = { uid: e.uid, gid: e.gid, uname: e.uname, gname: e.gname };
+      this.known.set(key, owner);
+    }
+    this.last = owner;
+    return owner;
+  }
+}
+
 /**
  * One path of the tree the layer rules keep (the merged view's tree, and unpack's model of
  * its directory). Internal: nodes are mutable and cheap (a fixed-shape object whose name
- * lives only as the key in its parent's map); the public API hands out `FsEntry`
- * snapshots instead (`fs/node.ts`).
+ * lives only as the key in its parent's map, its owner shared with other nodes); the
+ * public API hands out `FsEntry` snapshots instead (`fs/node.ts`).
  */
 export class FsNode {
   /** Children by name; present on directories only. */
   children: Map<string, FsNode> | undefined;
   linkname: string | undefined;
-  uname: string | undefined;
-  gname: string | undefined;
+  /** uid, gid, uname and gname, shared (see {@link Owners}). */
+  owner: Owner;
   extra: NodeExtra | undefined;
   /** For hardlinks: the content node the link pointed at when its layer was applied. */
   linkTarget: FsNode | undefined;
@@ -42,8 +85,6 @@ export class FsNode {
     public type: TarEntryType,
     public size: number,
     public mode: number,
-    public uid: number,
-    public gid: number,
     public mtime: number,
     /** Index of the layer that last wrote this path (bottom layer 0). */
     public layer: number,
@@ -53,10 +94,25 @@ export class FsNode {
   ) {
     this.children = type === 'dir' ? new Map() : undefined;
     this.linkname = undefined;
-    this.uname = undefined;
-    this.gname = undefined;
+    this.owner = NO_OWNER;
     this.extra = undefined;
     this.linkTarget = undefined;
+  }
+
+  get uid(): number {
+    return this.owner.uid;
+  }
+
+  get gid(): number {
+    return this.owner.gid;
+  }
+
+  get uname(): string | undefined {
+    return this.owner.uname;
+  }
+
+  get gname(): string | undefined {
+    return this.owner.gname;
   }
 
   /** A directory that exists only because entries below it need it (no tar entry of its own). */
@@ -66,36 +122,30 @@ export class FsNode {
 
   /** A directory created to hold entries, with the permissions extractors give such dirs. */
   static impliedDir(layer: number): FsNode {
-    return new FsNode('dir', 0, 0o755, 0, 0, 0, layer, -1, -1);
+    return new FsNode('dir', 0, 0o755, 0, layer, -1, -1);
   }
 
   /** Turn this directory into one implied by `layer` (metadata reset, children kept). */
   resetImplied(layer: number): void {
     this.mode = 0o755;
-    this.uid = 0;
-    this.gid = 0;
+    this.owner = NO_OWNER;
     this.mtime = 0;
     this.layer = layer;
     this.headerOffset = -1;
     this.dataOffset = -1;
-    this.uname = undefined;
-    this.gname = undefined;
     this.extra = undefined;
   }
 
   /** Copy the metadata of `e` (not children) onto this node. */
-  assign(e: TarEntry, layer: number, intern: (s: string | undefined) => string | undefined) {
+  assign(e: TarEntry, layer: number, owners: Owners) {
     this.size = e.type === 'dir' ? 0 : e.size;
     this.mode = e.mode;
-    this.uid = e.uid;
-    this.gid = e.gid;
+    this.owner = owners.of(e);
     this.mtime = e.mtime;
     this.layer = layer;
     this.headerOffset = e.headerOffset;
     this.dataOffset = e.dataOffset;
     this.linkname = e.linkname;
-    this.uname = intern(e.uname);
-    this.gname = intern(e.gname);
     this.extra =
       e.devmajor !== undefined || e.xattrs !== undefined || e.sparse
         ? { devmajor: e.devmajor, devminor: e.devminor, xattrs: e.xattrs, sparse: e.sparse }

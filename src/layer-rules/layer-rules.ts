@@ -14,11 +14,7 @@ export interface LayerRulesOptions {
    * {@link Knowledge}); `cat` uses this to read layers from the top.
    */
   unknownBase?: boolean;
-  /** Shares equal owner-name strings between nodes (the view keeps many). */
-  intern?: (s: string | undefined) => string | undefined;
 }
-
-const same = (s: string | undefined) => s;
 
 /**
  * The OCI changeset rules, as umoci (`oci/layer/tar_extract.go`) and containerd
@@ -60,7 +56,7 @@ export class LayerRules extends RuleTree {
   private readonly onClimb: ((link: string) => void) | undefined;
 
   constructor(options: LayerRulesOptions) {
-    super(options.events, options.unknownBase === true, options.intern ?? same);
+    super(options.events, options.unknownBase === true);
     const { confined } = this.events;
     if (confined) {
       this.onClimb = (link) =>
@@ -250,7 +246,7 @@ export class LayerRules extends RuleTree {
     if (overUnknown) k.changed();
     if (e.type === 'dir') {
       if (existing !== undefined && existing.type === 'dir') {
-        existing.assign(e, this.layer, this.intern);
+        existing.assign(e, this.layer, this.owners);
         this.events.dirUpdated?.(existing, dirPath, name, e);
         return;
       }
@@ -314,7 +310,7 @@ export class LayerRules extends RuleTree {
 
   private rootEntry(e: TarEntry): undefined {
     if (e.type !== 'dir') return this.refuse(e, `a ${e.type} cannot replace the root`);
-    this.root.assign(e, this.layer, this.intern);
+    this.root.assign(e, this.layer, this.owners);
     this.events.dirUpdated?.(this.root, '', '', e);
     return undefined;
   }
