@@ -14,13 +14,41 @@ export function ownName(name: string): string {
   return name.length < SLICE_MIN_LENGTH ? name : (JSON.parse(JSON.stringify(name)) as string);
 }
 
-/** Rarely present metadata, kept out of the node so the common node stays small. */
+/**
+ * Rarely present metadata, kept out of the node so the common node stays small: device
+ * numbers, xattrs, sparse, and a hardlink's content node. Always of this one shape.
+ */
 export interface NodeExtra {
-  devmajor?: number;
-  devminor?: number;
-  xattrs?: Record<string, string>;
-  sparse?: true;
+  devmajor: number | undefined;
+  devminor: number | undefined;
+  xattrs: Record<string, string> | undefined;
+  sparse: true | undefined;
+  /** For hardlinks: the content node the link pointed at when its layer was applied. */
+  linkTarget: FsNode | undefined;
 }
+
+/** Entry types in the order of their codes in {@link FsNode}'s low bits. */
+const TYPES: readonly TarEntryType[] = [
+  'file',
+  'dir',
+  'symlink',
+  'hardlink',
+  'char',
+  'block',
+  'fifo',
+];
+const TYPE_CODES: Readonly<Record<TarEntryType, number>> = {
+  file: 0,
+  dir: 1,
+  symlink: 2,
+  hardlink: 3,
+  char: 4,
+  block: 5,
+  fifo: 6,
+};
+/** Bits of {@link FsNode}'s type code; the layer index is above them. */
+const TYPE_BITS = 3;
+const TYPE_MASK = (1 << TYPE_BITS) - 1;
 
 /** Who owns a node; one object shared by every node of equal owner (see {@link Owners}). */
 export interface Owner {
@@ -78,16 +106,18 @@ export class FsNode {
   /** uid, gid, uname and gname, shared (see {@link Owners}). */
   owner: Owner;
   extra: NodeExtra | undefined;
-  /** For hardlinks: the content node the link pointed at when its layer was applied. */
-  linkTarget: FsNode | undefined;
+  /**
+   * The type's code (low {@link TYPE_BITS} bits) and the index of the layer that last
+   * wrote this path (bottom layer 0), in one small integer: one field less a node.
+   */
+  private typeAndLayer: number;
 
   constructor(
-    public type: TarEntryType,
+    type: TarEntryType,
     public size: number,
     public mode: number,
     public mtime: number,
-    /** Index of the layer that last wrote this path (bottom layer 0). */
-    public layer: number,
+    layer: number,
     /** Offsets in that layer's uncompressed tar; -1 for a directory no entry described. */
     public headerOffset: number,
     public dataOffset: number,
@@ -96,7 +126,20 @@ export class FsNode {
     this.linkname = undefined;
     this.owner = NO_OWNER;
     this.extra = undefined;
-    this.linkTarget = undefined;
+    this.typeAndLayer = TYPE_CODES[type] | (layer << TYPE_BITS);
+  }
+
+  get type(): TarEntryType {
+    return TYPES[this.typeAndLayer & TYPE_MASK]!;
+  }
+
+  /** Index of the layer that last wrote this path (bottom layer 0). */
+  get layer(): number {
+    return this.typeAndLayer >>> TYPE_BITS;
+  }
+
+  private set layer(layer: number) {
+    this.typeAndLayer = (this.typeAndLayer & TYPE_MASK) | (layer << TYPE_BITS);
   }
 
   get uid(): number {
@@ -113,6 +156,18 @@ export class FsNode {
 
   get gname(): string | undefined {
     return this.owner.gname;
+  }
+
+  /** For hardlinks: the content node the link pointed at when its layer was applied. */
+  get linkTarget(): FsNode | undefined {
+    return this.extra?.linkTarget;
+  }
+
+  set linkTarget(target: FsNode | undefined) {
+    const x = this.extra;
+    if (x !== undefined) x.linkTarget = target;
+    else if (target !== undefined)
+      this.extra = newExtra(undefined, undefined, undefined, undefined, target);
   }
 
   /** A directory that exists only because entries below it need it (no tar entry of its own). */
@@ -136,7 +191,7 @@ export class FsNode {
     this.extra = undefined;
   }
 
-  /** Copy the metadata of `e` (not children) onto this node. */
+  /** Copy the metadata of `e` (not children, nor a hardlink's content) onto this node. */
   assign(e: TarEntry, layer: number, owners: Owners) {
     this.size = e.type === 'dir' ? 0 : e.size;
     this.mode = e.mode;
@@ -148,7 +203,17 @@ export class FsNode {
     this.linkname = e.linkname;
     this.extra =
       e.devmajor !== undefined || e.xattrs !== undefined || e.sparse
-        ? { devmajor: e.devmajor, devminor: e.devminor, xattrs: e.xattrs, sparse: e.sparse }
+        ? newExtra(e.devmajor, e.devminor, e.xattrs, e.sparse, undefined)
         : undefined;
   }
+}
+
+function newExtra(
+  devmajor: number | undefined,
+  devminor: number | undefined,
+  xattrs: Record<string, string> | undefined,
+  sparse: true | undefined,
+  linkTarget: FsNode | undefined,
+): NodeExtra {
+  return { devmajor, devminor, xattrs, sparse, linkTarget };
 }
