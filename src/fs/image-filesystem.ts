@@ -54,7 +54,6 @@ export interface WalkOptions {
 export class ImageFilesystem {
   private readonly layers: LayerStats[] = [];
   private readonly efficiencyTracker: EfficiencyTracker | undefined;
-  private readonly strings = new Map<string, string>();
   private readonly events: ViewStats;
   private readonly rules: LayerRules;
   /** Counted on the first question after the last layer, when the tree stopped changing. */
@@ -63,7 +62,7 @@ export class ImageFilesystem {
   constructor(options: ImageFilesystemOptions = {}) {
     this.efficiencyTracker = options.efficiency === false ? undefined : new EfficiencyTracker();
     this.events = new ViewStats(this.efficiencyTracker);
-    this.rules = new LayerRules({ events: this.events, intern: this.intern });
+    this.rules = new LayerRules({ events: this.events });
   }
 
   private get root() {
@@ -179,14 +178,6 @@ export class ImageFilesystem {
     this.layers.push(stats);
     return stats;
   }
-
-  private intern = (s: string | undefined): string | undefined => {
-    if (s === undefined) return undefined;
-    const known = this.strings.get(s);
-    if (known !== undefined) return known;
-    this.strings.set(s, s);
-    return s;
-  };
 
   private digestOf(layer: number): string {
     return this.layers[layer]?.digest ?? '';

@@ -7,7 +7,7 @@ import type { ImageLayer, OpenedImage } from '../source/index.js';
 import { readTar, scanTarEntries, type TarEntry } from '../tar/index.js';
 import { TaskPool } from '../util/task-pool.js';
 import { EntryFeed } from './entry-feed.js';
-import type { LayerIndexCache, LayerListing } from './layer-index-cache.js';
+import { type LayerIndexCache, type LayerListing, readCachedListing } from './layer-index-cache.js';
 import { ListingEncoder } from './listing-codec.js';
 
 /** Options for {@link buildFilesystem}. */
@@ -172,11 +172,19 @@ export async function buildFilesystem(
     signal: AbortSignal,
   ): Promise<Listed> => {
     const digest = layer.descriptor.digest;
-    const cached = await options.cache?.get(digest, { contentDigests: options.contentDigests });
-    if (cached) {
-      cachedLayers++;
-      feed?.fill(cached.entries);
-      return cached;
+    if (feed) {
+      const cached = options.cache && (await readCachedListing(options.cache, digest));
+      if (cached) {
+        cachedLayers++;
+        feed.fillFrom(cached.entries);
+        return { tarSize: cached.tarSize };
+      }
+    } else {
+      const cached = await options.cache?.get(digest, { contentDigests: options.contentDigests });
+      if (cached) {
+        cachedLayers++;
+        return cached;
+      }
     }
     const scanOptions = { ...options, signal };
     // Cache files are written while the tree is built; awaited before returning.

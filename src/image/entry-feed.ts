@@ -1,4 +1,8 @@
 import type { TarEntry } from '../tar/index.js';
+import type { ListingDecoder } from './listing-codec.js';
+
+/** Entries of a cached listing decoded at a time (see {@link EntryFeed.fillFrom}). */
+const DECODED_BATCH = 1024;
 
 /**
  * The entries of one layer as its scan finds them, for a consumer that applies them while
@@ -8,6 +12,8 @@ import type { TarEntry } from '../tar/index.js';
  */
 export class EntryFeed {
   private pending: TarEntry[] = [];
+  /** A cached listing not decoded yet. */
+  private source: ListingDecoder | undefined;
   private ended = false;
   private failure: unknown;
   private wake: (() => void) | undefined;
@@ -17,9 +23,12 @@ export class EntryFeed {
     this.pending.push(entry);
   };
 
-  /** Take a whole listing at once (a layer whose listing was cached). */
-  fill(entries: readonly TarEntry[]): void {
-    for (const e of entries) this.pending.push(e);
+  /**
+   * Take a whole cached listing, decoded a batch at a time as the consumer asks, so that
+   * its entries die young instead of all living until the layer is applied.
+   */
+  fillFrom(source: ListingDecoder): void {
+    this.source = source;
     this.end();
   }
 
@@ -45,6 +54,14 @@ export class EntryFeed {
         this.pending = [];
         yield batch;
         continue;
+      }
+      if (this.source !== undefined) {
+        const batch = this.source.next(DECODED_BATCH);
+        if (batch.length > 0) {
+          yield batch;
+          continue;
+        }
+        this.source = undefined;
       }
       if (this.ended) {
         if (this.failure !== undefined) throw this.failure;

@@ -12,7 +12,7 @@ import {
   scanListingFiles,
 } from '../store/listing-cache-files.js';
 import type { TarEntry } from '../tar/index.js';
-import { decodeListing, encodeListing, type ListingColumns } from './listing-codec.js';
+import { encodeListing, type ListingColumns, ListingDecoder } from './listing-codec.js';
 
 const gzipAsync = (data: string, options: ZlibOptions) => promisify(zlib().gzip)(data, options);
 const gunzipAsync = (data: Buffer) => promisify(zlib().gunzip)(data);
@@ -31,6 +31,27 @@ export interface LayerListing {
   tarSize: number;
   /** sha256 of each regular file's content, aligned with `entries` (null elsewhere). */
   contentDigests?: Array<string | null>;
+}
+
+/** A cached listing as {@link LayerIndexCache.read} gives it: entries still as columns. */
+export interface CachedListing extends Omit<LayerListing, 'entries'> {
+  entries: ListingDecoder;
+}
+
+/** Set in the class's static block: {@link readCachedListing} reads with its private state. */
+let readColumns: (cache: LayerIndexCache, digest: string) => Promise<CachedListing | undefined>;
+
+/**
+ * {@link LayerIndexCache.get}, its entries to be decoded a batch at a time (see
+ * {@link ListingDecoder}): what `buildFilesystem` applies, so that no cached layer is held
+ * as entries whole. Not part of the public API (a function beside the class, not a
+ * method, for that reason).
+ */
+export function readCachedListing(
+  cache: LayerIndexCache,
+  digest: string,
+): Promise<CachedListing | undefined> {
+  return readColumns(cache, digest);
 }
 
 interface CacheFile {
@@ -85,6 +106,24 @@ export class LayerIndexCache {
     digest: string,
     options: { contentDigests?: boolean } = {},
   ): Promise<LayerListing | undefined> {
+    const cached = await this.read(digest, options);
+    if (cached === undefined) return undefined;
+    return {
+      entries: cached.entries.next(cached.entries.count),
+      tarSize: cached.tarSize,
+      ...(cached.contentDigests ? { contentDigests: cached.contentDigests } : {}),
+    };
+  }
+
+  static {
+    readColumns = (cache, digest) => cache.read(digest, {});
+  }
+
+  /** {@link get}, its entries still columns (see {@link readCachedListing}). */
+  private async read(
+    digest: string,
+    options: { contentDigests?: boolean } = {},
+  ): Promise<CachedListing | undefined> {
     let raw: Buffer;
     const path = this.file(digest);
     try {
@@ -103,7 +142,7 @@ export class LayerIndexCache {
       if (parsed.version !== CACHE_VERSION || parsed.digest !== digest) return undefined;
       if (options.contentDigests && !parsed.contentDigests) return undefined;
       return {
-        entries: decodeListing(parsed.entries),
+        entries: new ListingDecoder(parsed.entries),
         tarSize: parsed.tarSize,
         ...(parsed.contentDigests ? { contentDigests: parsed.contentDigests } : {}),
       };

@@ -102,41 +102,95 @@ export function encodeListing(entries: readonly TarEntry[]): ListingColumns {
 
 /** Columns back to entries; throws on columns that do not fit together (a damaged file). */
 export function decodeListing(c: ListingColumns): TarEntry[] {
+  return new ListingDecoder(c).next(c.count);
+}
+
+/**
+ * Turns {@link ListingColumns} back into entries a batch at a time. A cached layer's
+ * entries decoded all at once lived until the whole layer was applied, long enough for
+ * the garbage collector to copy them to the old generation, where they stayed as dead
+ * weight until its next full collection: a batch dies young. The columns are checked
+ * whole when the decoder is made, so a damaged file is refused before any entry is used.
+ */
+export class ListingDecoder {
+  /** Entries in all. */
+  readonly count: number;
+  private c: ListingColumns | undefined;
+  private i = 0;
+  private headerOffset = 0;
+  /** Next index into `rare`. */
+  private r = 0;
+
+  /** Throws when the columns do not fit together (a damaged file). */
+  constructor(c: ListingColumns) {
+    checkColumns(c);
+    this.c = c;
+    this.count = c.count;
+  }
+
+  /** The next `max` entries at most; an empty array once every entry was given. */
+  next(max: number): TarEntry[] {
+    const c = this.c;
+    if (c === undefined) return [];
+    const end = Math.min(c.count, this.i + max);
+    const entries: TarEntry[] = new Array(end - this.i);
+    let headerOffset = this.headerOffset;
+    for (let i = this.i; i < end; i++) {
+      headerOffset += c.header[i]!;
+      const e: TarEntry = {
+        path: c.path[i]!,
+        type: TYPE_OF_CODE.get(c.type[i]!)!,
+        size: c.size[i]!,
+        mode: c.mode[i]!,
+        uid: c.uid[i]!,
+        gid: c.gid[i]!,
+        mtime: c.mtime[i]!,
+        headerOffset,
+        dataOffset: headerOffset + c.data[i]!,
+      };
+      const uname = c.uname[i];
+      const gname = c.gname[i];
+      const link = c.link[i];
+      if (uname !== 0) e.uname = uname;
+      if (gname !== 0) e.gname = gname;
+      if (link !== 0) e.linkname = link;
+      entries[i - this.i] = e;
+    }
+    for (; this.r < c.rare.length && c.rare[this.r]![0] < end; this.r++) {
+      const [i, rare] = c.rare[this.r]!;
+      Object.assign(entries[i - this.i]!, rare);
+    }
+    this.headerOffset = headerOffset;
+    this.i = end;
+    // The columns are let go with the last batch.
+    if (end === c.count) this.c = undefined;
+    return entries;
+  }
+}
+
+/** Throws unless every column has `count` entries, of known types, rare fields in order. */
+function checkColumns(c: ListingColumns): void {
   const n = c.count;
   const columns = [c.path, c.size, c.mode, c.uid, c.gid, c.mtime, c.header, c.data];
   if (
     !Number.isInteger(n) ||
+    typeof c.type !== 'string' ||
     c.type.length !== n ||
     columns.some((col) => !Array.isArray(col) || col.length !== n) ||
-    [c.uname, c.gname, c.link].some((col) => !Array.isArray(col) || col.length !== n)
+    [c.uname, c.gname, c.link].some((col) => !Array.isArray(col) || col.length !== n) ||
+    !Array.isArray(c.rare)
   ) {
     throw new Error('listing columns of different lengths');
   }
-  const entries: TarEntry[] = new Array(n);
-  let headerOffset = 0;
-  for (let i = 0; i < n; i++) {
-    const type = TYPE_OF_CODE.get(c.type[i]!);
-    if (type === undefined) throw new Error(`unknown entry type code ${c.type[i]}`);
-    headerOffset += c.header[i]!;
-    const e: TarEntry = {
-      path: c.path[i]!,
-      type,
-      size: c.size[i]!,
-      mode: c.mode[i]!,
-      uid: c.uid[i]!,
-      gid: c.gid[i]!,
-      mtime: c.mtime[i]!,
-      headerOffset,
-      dataOffset: headerOffset + c.data[i]!,
-    };
-    const uname = c.uname[i];
-    const gname = c.gname[i];
-    const link = c.link[i];
-    if (uname !== 0) e.uname = uname;
-    if (gname !== 0) e.gname = gname;
-    if (link !== 0) e.linkname = link;
-    entries[i] = e;
+  for (const code of c.type) {
+    if (!TYPE_OF_CODE.has(code)) throw new Error(`unknown entry type code ${code}`);
   }
-  for (const [i, rare] of c.rare) Object.assign(entries[i]!, rare);
-  return entries;
+  let previous = -1;
+  for (const pair of c.rare) {
+    const i = Array.isArray(pair) ? pair[0] : undefined;
+    if (!Number.isInteger(i) || i! <= previous || i! >= n) {
+      throw new Error('listing rare fields out of order');
+    }
+    previous = i!;
+  }
 }

@@ -1,7 +1,7 @@
 import type { TarEntry, TarRecord } from '../tar/index.js';
 import { cleanPath, isPlainPath, joinRelative } from './clean-path.js';
 import type { RuleEvents } from './events.js';
-import { FsNode } from './fs-node.js';
+import { FsNode, ownName } from './fs-node.js';
 import { AUFS_META, OPAQUE, RuleTree, refusedWhiteout, WHITEOUT } from './rule-tree.js';
 import { type Chain, existingDir, linkTargetOf, secureJoin } from './secure-join.js';
 
@@ -14,11 +14,7 @@ export interface LayerRulesOptions {
    * {@link Knowledge}); `cat` uses this to read layers from the top.
    */
   unknownBase?: boolean;
-  /** Shares equal owner-name strings between nodes (the view keeps many). */
-  intern?: (s: string | undefined) => string | undefined;
 }
-
-const same = (s: string | undefined) => s;
 
 /**
  * The OCI changeset rules, as umoci (`oci/layer/tar_extract.go`) and containerd
@@ -60,7 +56,7 @@ export class LayerRules extends RuleTree {
   private readonly onClimb: ((link: string) => void) | undefined;
 
   constructor(options: LayerRulesOptions) {
-    super(options.events, options.unknownBase === true, options.intern ?? same);
+    super(options.events, options.unknownBase === true);
     const { confined } = this.events;
     if (confined) {
       this.onClimb = (link) =>
@@ -136,7 +132,7 @@ export class LayerRules extends RuleTree {
       let child = dir.children!.get(name);
       if (child === undefined) {
         child = FsNode.impliedDir(this.layer);
-        dir.children!.set(name, child);
+        dir.children!.set(ownName(name), child);
         this.events.impliedDir?.(child, start === 0 ? '' : key.slice(0, start - 1), name);
       } else if (child.children === undefined) {
         if (linkTargetOf(child) !== undefined) return null;
@@ -210,7 +206,7 @@ export class LayerRules extends RuleTree {
       let node = nodes[i];
       if (node === undefined) {
         node = FsNode.impliedDir(this.layer);
-        dir.children!.set(names[i]!, node);
+        dir.children!.set(ownName(names[i]!), node);
         const k = this.knowledge;
         if (k !== undefined) {
           k.placed(node);
@@ -250,13 +246,13 @@ export class LayerRules extends RuleTree {
     if (overUnknown) k.changed();
     if (e.type === 'dir') {
       if (existing !== undefined && existing.type === 'dir') {
-        existing.assign(e, this.layer, this.intern);
+        existing.assign(e, this.layer, this.owners);
         this.events.dirUpdated?.(existing, dirPath, name, e);
         return;
       }
       if (existing !== undefined) this.remove(dir, dirPath, name, existing, e);
       const node = this.newNode(e);
-      dir.children!.set(name, node);
+      dir.children!.set(ownName(name), node);
       if (overUnknown) k.markIncomplete(node);
       return this.events.placed?.(node, dirPath, name, item, existing);
     }
@@ -267,7 +263,7 @@ export class LayerRules extends RuleTree {
     }
     if (existing !== undefined) this.remove(dir, dirPath, name, existing, e);
     const node = this.newNode(e);
-    dir.children!.set(name, node);
+    dir.children!.set(ownName(name), node);
     return this.events.placed?.(node, dirPath, name, item, existing);
   }
 
@@ -306,7 +302,7 @@ export class LayerRules extends RuleTree {
     const node = this.newNode(e);
     // Left undefined over an unknown base when the target may be anything: see Knowledge.
     node.linkTarget = content;
-    dir.children!.set(name, node);
+    dir.children!.set(ownName(name), node);
     this.lastDir = undefined;
     const targetPath = joinRelative(chain.names.join('/'), targetName);
     return this.events.placed?.(node, dirPath, name, item, existing, targetPath);
@@ -314,7 +310,7 @@ export class LayerRules extends RuleTree {
 
   private rootEntry(e: TarEntry): undefined {
     if (e.type !== 'dir') return this.refuse(e, `a ${e.type} cannot replace the root`);
-    this.root.assign(e, this.layer, this.intern);
+    this.root.assign(e, this.layer, this.owners);
     this.events.dirUpdated?.(this.root, '', '', e);
     return undefined;
   }

@@ -1,7 +1,7 @@
 import type { TarEntry } from '../tar/index.js';
 import { joinRelative } from './clean-path.js';
 import type { RuleEvents } from './events.js';
-import { FsNode } from './fs-node.js';
+import { FsNode, Owners } from './fs-node.js';
 import { Knowledge } from './knowledge.js';
 
 export const WHITEOUT = '.wh.';
@@ -20,7 +20,8 @@ export abstract class RuleTree {
   /** What is known, when applying over an unknown base; `undefined` otherwise. */
   readonly knowledge: Knowledge | undefined;
   protected readonly events: RuleEvents;
-  protected readonly intern: (s: string | undefined) => string | undefined;
+  /** Owners shared between the tree's nodes. */
+  protected readonly owners = new Owners();
   protected layer = 0;
   /** Directories on the resolved paths of the current layer's entries (umoci's upperPaths). */
   protected readonly touched = new Set<FsNode>();
@@ -38,14 +39,9 @@ export abstract class RuleTree {
   protected lastDir: FsNode | undefined;
   protected lastPath = '';
 
-  constructor(
-    events: RuleEvents,
-    unknownBase: boolean,
-    intern: (s: string | undefined) => string | undefined,
-  ) {
+  constructor(events: RuleEvents, unknownBase: boolean) {
     this.events = events;
     this.knowledge = unknownBase ? new Knowledge(this.root) : undefined;
-    this.intern = intern;
   }
 
   protected whiteoutIn(e: TarEntry, dir: FsNode, dirPath: string, name: string): undefined {
@@ -118,8 +114,8 @@ export abstract class RuleTree {
   }
 
   protected newNode(e: TarEntry): FsNode {
-    const node = new FsNode(e.type, 0, 0, 0, 0, 0, this.layer, 0, 0);
-    node.assign(e, this.layer, this.intern);
+    const node = new FsNode(e.type, 0, 0, 0, this.layer, 0, 0);
+    node.assign(e, this.layer, this.owners);
     this.knowledge?.placed(node);
     return node;
   }

@@ -2,8 +2,8 @@ import type { Command } from 'commander';
 import type { ImageFilesystem } from '../../fs/index.js';
 import { escapeName, unescapeName } from '../../tar/name-codec.js';
 import { openCliImage } from '../cli-image.js';
-import { printList } from '../format.js';
 import { cliFilesystemView } from '../lazy-image.js';
+import { LineWriter } from '../line-writer.js';
 import { parseCount } from '../parse-count.js';
 
 function drawTree(
@@ -12,7 +12,7 @@ function drawTree(
   prefix: string,
   depth: number,
   max: number,
-  out: string[],
+  out: LineWriter,
 ) {
   const children = fs.list(dir);
   children.forEach((e, i) => {
@@ -21,7 +21,7 @@ function drawTree(
     const target = escapeName(e.linkname ?? '');
     const link =
       e.type === 'symlink' ? ` -> ${target}` : e.type === 'hardlink' ? ` => ${target}` : '';
-    out.push(`${prefix}${last ? '└── ' : '├── '}${name}${e.type === 'dir' ? '/' : ''}${link}`);
+    out.line(`${prefix}${last ? '└── ' : '├── '}${name}${e.type === 'dir' ? '/' : ''}${link}`);
     if (e.type === 'dir' && depth < max)
       drawTree(fs, e.path, `${prefix}${last ? '    ' : '│   '}`, depth + 1, max, out);
   });
@@ -39,9 +39,12 @@ export function registerTree(program: Command): void {
       const img = await openCliImage(cmd, refArg);
       const fs = await cliFilesystemView(img);
       const start = fs.stat(unescapeName(path));
-      const out = [escapeName(start.path)];
+      // Lines are written as they are drawn: kept until the end, a large tree's lines were
+      // several MB of strings (bench/ANALYSIS.md, twelfth session).
+      const out = new LineWriter(process.stdout);
+      out.line(escapeName(start.path));
       if (start.type === 'dir')
         drawTree(fs, start.path, '', 1, opts.depth ?? Number.POSITIVE_INFINITY, out);
-      printList(out);
+      out.end();
     });
 }

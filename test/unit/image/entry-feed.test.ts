@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { EntryFeed } from '../../../src/image/entry-feed.js';
+import { encodeListing, ListingDecoder } from '../../../src/image/listing-codec.js';
 import { file } from '../fs/entries.js';
 
 async function drain(feed: EntryFeed): Promise<string[][]> {
@@ -23,10 +24,17 @@ describe('EntryFeed', () => {
     assert.deepEqual(await drain(feed), [], 'entries handed over are not kept');
   });
 
-  it('a consumer that starts late gets everything at once; fill ends the feed', async () => {
+  it('a cached listing is given in batches of 1024 after what was pushed; fillFrom ends the feed', async () => {
     const feed = new EntryFeed();
-    feed.fill([file('x'), file('y')]);
-    assert.deepEqual(await drain(feed), [['x', 'y']]);
+    const names = Array.from({ length: 2500 }, (_, i) => `f${i}`);
+    feed.push(file('first'));
+    feed.fillFrom(new ListingDecoder(encodeListing(names.map((n) => file(n)))));
+    const batches = await drain(feed);
+    assert.deepEqual(
+      batches.map((b) => b.length),
+      [1, 1024, 1024, 452],
+    );
+    assert.deepEqual(batches.flat(), ['first', ...names]);
   });
 
   it("rethrows the scan's failure after the entries that came before it", async () => {

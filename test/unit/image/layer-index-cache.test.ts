@@ -6,7 +6,12 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { gzipSync } from 'node:zlib';
 import { LayerIndexCache } from '../../../src/image/index.js';
-import { decodeListing, encodeListing, ListingEncoder } from '../../../src/image/listing-codec.js';
+import {
+  decodeListing,
+  encodeListing,
+  ListingDecoder,
+  ListingEncoder,
+} from '../../../src/image/listing-codec.js';
 import type { TarEntry } from '../../../src/tar/index.js';
 
 const DIGEST = `sha256:${'ab'.repeat(32)}`;
@@ -129,6 +134,25 @@ describe('layer listing cache', () => {
     const entries = sampleEntries();
     assert.deepEqual(decodeListing(encodeListing(entries)), entries);
     assert.deepEqual(decodeListing(encodeListing([])), []);
+  });
+
+  it('a decoder gives the same entries in batches of any size, rare fields included', () => {
+    const entries = Array.from({ length: 7 }, () => sampleEntries()).flat();
+    const columns = encodeListing(entries);
+    assert.ok(columns.rare.length > 1);
+    for (const size of [1, 2, 3, 5, 100]) {
+      const decoder = new ListingDecoder(columns);
+      const got: unknown[] = [];
+      for (let batch = decoder.next(size); batch.length > 0; batch = decoder.next(size)) {
+        assert.ok(batch.length <= size);
+        got.push(...batch);
+      }
+      assert.deepEqual(got, entries, `batches of ${size}`);
+    }
+    const shuffled = { ...columns, rare: [...columns.rare].reverse() };
+    assert.throws(() => new ListingDecoder(shuffled), /rare fields out of order/);
+    const outside = { ...columns, rare: [[columns.count, {}]] as typeof columns.rare };
+    assert.throws(() => new ListingDecoder(outside), /rare fields out of order/);
   });
 
   it('columns are smaller than one object per entry', () => {
