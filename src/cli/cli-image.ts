@@ -2,7 +2,6 @@ import { join } from 'node:path';
 import type { Command } from 'commander';
 import type { ImageFilesystem } from '../fs/index.js';
 import { type BuiltFilesystem, buildFilesystem, LayerIndexCache } from '../image/index.js';
-import { holdYoungGeneration } from '../node/young-generation.js';
 import { openPlaceImage } from '../places/index.js';
 import { type OpenedImage, parsePlace } from '../source/index.js';
 import { defaultStorePath, type Store } from '../store/index.js';
@@ -64,22 +63,14 @@ export async function cliFilesystem(
   img: CliImage,
   options: { contentDigests?: boolean; efficiency?: boolean } = {},
 ): Promise<BuiltFilesystem> {
-  // Building the view, young objects are entries and batches that die within a chunk, and
-  // nodes that live as long as the tree: a young generation grown to its 2 x 16 MiB left
-  // ~30 MB of pages resident for nothing (bench/ANALYSIS.md, twelfth session).
-  const releaseYoungGeneration = holdYoungGeneration();
-  try {
-    const built = await buildFilesystem(img.image, {
-      cache: img.cache,
-      contentDigests: options.contentDigests,
-      efficiency: options.efficiency,
-      signal: img.ctx.signal,
-    });
-    warnRefused(built.fs);
-    return built;
-  } finally {
-    releaseYoungGeneration();
-  }
+  const built = await buildFilesystem(img.image, {
+    cache: img.cache,
+    contentDigests: options.contentDigests,
+    efficiency: options.efficiency,
+    signal: img.ctx.signal,
+  });
+  warnRefused(built.fs);
+  return built;
 }
 
 /** Name on stderr each entry the layer rules refused while building `fs`. */
