@@ -113,12 +113,12 @@ export async function writeBlobFile(
   options: WriteBlobOptions = {},
 ): Promise<WriteBlobResult> {
   const { digest, size } = descriptor;
-  const { algorithm } = parseDigest(digest);
+  const { algorithm, hex } = parseDigest(digest);
   const finalPath = paths.blobPath(digest);
   const none = { digest, size, written: false, bytesTransferred: 0, resumedFrom: 0 };
   if (!options.absent && (await sizeOf(finalPath)) === size) return none;
   const lock = await lockBlob(paths, digest, options);
-  const partial = partialPathOf(paths, digest);
+  const partial = join(paths.tmpDir, `${algorithm}-${hex}.partial`);
   let file: FileHandle | undefined;
   try {
     const opener = typeof source === 'function' ? source : undefined;
@@ -216,12 +216,6 @@ export async function writeBlobFile(
     await file?.close().catch(() => {});
     await lock.release();
   }
-}
-
-/** Where blob `digest` is downloaded to before it is renamed into `blobs/`. */
-export function partialPathOf(paths: Pick<BlobPaths, 'tmpDir'>, digest: string): string {
-  const { algorithm, hex } = parseDigest(digest);
-  return join(paths.tmpDir, `${algorithm}-${hex}.partial`);
 }
 
 /** Take blob `digest`'s lock: one writer of a blob at a time, across processes. */

@@ -5,14 +5,12 @@ import { type RegistryClient, RegistrySource } from '../registry/index.js';
 import type { ImageSource } from '../source/index.js';
 import { requiredOption } from '../util/required-option.js';
 import { mapPool } from '../util/task-pool.js';
-import { EarlyBlobRequests } from './early-blob-requests.js';
 import {
   namedDescriptor,
   partialIndexOf,
   sourceDigestOf,
   storedRootPlan,
 } from './partial-index.js';
-import type { StorePin } from './pins.js';
 import {
   type PlannedManifest,
   type PlatformSelection,
@@ -92,11 +90,7 @@ export interface PullResult {
   layersFetched: string[];
   /** Layer digests that were already stored (or stored meanwhile by another process). */
   layersReused: string[];
-  /**
-   * Body bytes this pull stored: blobs (resumed parts only) and manifests. A blob's early
-   * response dropped because another process stored the blob meanwhile is not counted
-   * here (the client's `stats` count every byte read).
-   */
+  /** Body bytes received: blobs (resumed parts only) and manifests. */
   bytesFetched: number;
   /** Digests of the manifests and indexes stored for this reference, the root first. */
   manifests: string[];
@@ -217,22 +211,15 @@ export async function pullImage(
   const named = namedDescriptor(plan.manifests.at(-1)!.descriptor);
   const result = summary(name, registryDigest, named, plan, { upToDate: false });
 
-  // The first blobs are asked for now, beside the pin; their bodies wait on their
-  // connections until each blob's writer holds its lock (early-blob-requests.ts).
-  const early = EarlyBlobRequests.start(source, store, plan.blobs, {
-    limit: options.concurrency ?? DEFAULT_PULL_CONCURRENCY,
-    signal,
-  });
+  // Pinned before anything is looked up in the store: a concurrent prune keeps these
+  // blobs (or has finished before the lookups), so the tag below never finds one gone.
+  const pin = await store.pin(
+    [...plan.manifests.map((m) => m.descriptor.digest), ...plan.blobs.map((b) => b.digest)],
+    { signal },
+  );
   let tagChecked: Promise<void> | undefined;
-  let pin: StorePin | undefined;
   try {
-    // Pinned before anything is looked up in the store: a concurrent prune keeps these
-    // blobs (or has finished before the lookups), so the tag below never finds one gone.
-    pin = await store.pin(
-      [...plan.manifests.map((m) => m.descriptor.digest), ...plan.blobs.map((b) => b.digest)],
-      { signal },
-    );
-    const counts = await storeContent(source, store, plan, early, options);
+    const counts = await storeContent(source, store, plan, options);
     bytesFetched += counts.bytes;
     result.layersFetched.push(...counts.fetched);
     await store.tag(name, named, {
@@ -242,7 +229,7 @@ export async function pullImage(
     // Best effort (it never rejects), beside the pin's release.
     if (!reference.digest) tagChecked = recordTagCheck(store, name, registryDigest);
   } finally {
-    await Promise.all([early.abandonAll(), pin?.release(), tagChecked]);
+    await Promise.all([pin.release(), tagChecked]);
   }
   const fetched = new Set(result.layersFetched);
   result.layersFetched = [...fetched];
@@ -298,7 +285,6 @@ async function storeContent(
   source: ImageSource,
   store: Store,
   plan: PullPlan,
-  early: EarlyBlobRequests,
   options: PullOptions,
 ): Promise<{ fetched: string[]; bytes: number }> {
   const emit = options.onProgress ?? (() => {});
@@ -317,32 +303,22 @@ async function storeContent(
     })),
   });
   const missing = plan.blobs.filter((_, i) => !stored[i]);
-  // Found stored once pinned (another process finished them): their early responses go.
-  await Promise.all(plan.blobs.filter((_, i) => stored[i]).map((b) => early.abandon(b.digest)));
   const fetched: string[] = [];
   let bytes = 0;
   const download = async (blob: PullPlan['blobs'][number], signal: AbortSignal) => {
     const { digest, size } = blob;
     emit({ type: 'blob-start', digest, size, role: blob.role });
-    // Called under the blob's lock with its `.partial` open: the early response from byte
-    // 0 when there is one; a resume asks with Range as before and drops the early one.
-    const open = async (offset: number, s?: AbortSignal) => {
-      const sent = offset === 0 ? await early.take(digest, s) : await early.abandon(digest);
-      return sent ?? source.openBlob(blob, { signal: s, offset });
-    };
-    let written: Awaited<ReturnType<Store['writeBlob']>>;
-    try {
-      written = await store.writeBlob(blob, open, {
+    const written = await store.writeBlob(
+      blob,
+      (offset, s) => source.openBlob(blob, { signal: s, offset }),
+      {
         signal,
         sourceVerified: true,
         absent: true, // just looked up
         onProgress: (n) => emit({ type: 'blob-progress', digest, bytes: n, size }),
         onWait: () => emit({ type: 'blob-wait', digest }),
-      });
-    } finally {
-      // Not taken: stored by another process meanwhile, or the write failed first.
-      await early.abandon(digest);
-    }
+      },
+    );
     bytes += written.bytesTransferred;
     if (written.written && blob.role === 'layer') fetched.push(digest);
     emit({
