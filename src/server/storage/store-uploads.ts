@@ -14,7 +14,11 @@ import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { type DigestAlgorithm, parseDigest } from '../../digest/index.js';
 import { FileLock } from '../../store/index.js';
-import { PositionalWriter, writeLimitFor } from '../../store/positional-writer.js';
+import {
+  PositionalWriter,
+  type WriteTarget,
+  writeTargetFor,
+} from '../../store/positional-writer.js';
 import { feedSink } from '../../transport/body-sink.js';
 import { type FileHash, FileHasher } from './file-hasher.js';
 import type { UploadChunkOptions, UploadState } from './registry-storage.js';
@@ -236,12 +240,12 @@ export class StoreUploads {
   private async write(id: string, chunk: Readable, options: UploadChunkOptions): Promise<number> {
     const path = join(this.sessionDir(id), 'data');
     let file: FileHandle;
-    let maxWriteBytes: number;
+    let target: WriteTarget;
     try {
-      // The limit of the uploads folder, not of the session's: asked once per folder.
-      [file, maxWriteBytes] = await Promise.all([
+      // The target of the uploads folder, not of the session's: asked once per folder.
+      [file, target] = await Promise.all([
         open(path, constants.O_RDWR | constants.O_NOFOLLOW),
-        writeLimitFor(this.dir),
+        writeTargetFor(this.dir),
       ]);
     } catch {
       throw uploadUnknown(id);
@@ -272,7 +276,7 @@ export class StoreUploads {
       if (known && known !== running) known.hash.discard();
       this.running.delete(id);
       const writer = new PositionalWriter(file, offset, {
-        maxWriteBytes,
+        target,
         onWritten: running && ((position) => running.hash.extend(position)),
       });
       const cap = this.maxBlobBytes;
