@@ -138,6 +138,8 @@ export class BlobDownload {
   ): Promise<void> {
     const writer = new PositionalWriter(this.file, 0, {
       target: this.target,
+      // Clients read the spool back as it grows (the target decides how that is written).
+      use: 'relay',
       onWritten: (position) => this.changedTo(() => (this.received = position)),
     });
     const onAbort = () => stream.destroy(this.abort.signal.reason as Error);

@@ -15,7 +15,17 @@ export interface PositionalWriterOptions {
    * the pool) and has no default of its own, so no writer of blobs decides for itself.
    */
   target: WriteTarget;
+  /** What the file is for, the writer's one property the target asks about (default `keep`). */
+  use?: WriteUse;
 }
+
+/**
+ * What a written file is for, as far as how to write it goes: `keep`, a file written to
+ * be kept (a blob, an upload, an archive's file; read later, if at all); `relay`, a file
+ * that readers in this process read back while it is written, to send on (the
+ * pull-through cache's spool).
+ */
+export type WriteUse = 'keep' | 'relay';
 
 interface Waiter {
   resolve(): void;
@@ -50,6 +60,8 @@ export class PositionalWriter {
   private waiters: Waiter[] = [];
   private writing = false;
   private failure: Error | undefined;
+  /** Each piece is written before {@link write} returns: the target's answer for the use. */
+  private readonly synchronous: boolean;
 
   constructor(
     private readonly file: FileHandle,
@@ -58,18 +70,19 @@ export class PositionalWriter {
     private readonly options: PositionalWriterOptions,
   ) {
     this.writtenTo = position;
+    this.synchronous = options.target.synchronous(options.use ?? 'keep');
   }
 
   /**
    * Write `piece` at the next position; resolves once the kernel has it. A writer whose
-   * target is {@link WriteTarget.synchronous} has written it when this returns
-   * (undefined), and throws a failed write's error.
+   * target says {@link WriteTarget.synchronous} for its use has written it when this
+   * returns (undefined), and throws a failed write's error.
    */
   readonly write = (piece: Buffer): Promise<void> | undefined => {
     if (this.failure) return Promise.reject(this.failure);
     this.position += piece.length;
     this.options.hash?.update(piece);
-    if (this.options.target.synchronous) {
+    if (this.synchronous) {
       this.writeNow(piece);
       return undefined;
     }
@@ -196,17 +209,24 @@ export interface WriteTarget {
   /** The most one system call should write into its files. */
   readonly maxWriteBytes: number;
   /**
-   * Write each piece on the calling thread, before the writer's `write` returns, instead
-   * of on libuv's thread pool. True on tmpfs: there a write is a memory copy that never
-   * waits for a device, costing about what hashing the piece costs (already done on the
-   * calling thread), while the pool's round trip added wake-ups of two threads per write
-   * on a machine whose cores the pull keeps busy, and held the connection's read buffer
-   * until the completion came back (app pull into tmpfs: bench/ANALYSIS.md, h15t). The
-   * price, a write blocking the event loop for its copy (and, under memory pressure, for
-   * reclaim), is the hash's price for the same piece. Elsewhere false: a disk write may
-   * wait for the device, which must never stop the event loop.
+   * Whether a writer of a file for `use` writes each piece on the calling thread, before
+   * its `write` returns, instead of on libuv's thread pool. Off tmpfs never: a disk write
+   * may wait for the device, which must never stop the event loop. On tmpfs for `keep`:
+   * there a write is a memory copy that never waits for a device, costing about what
+   * hashing the piece costs (already done on the calling thread), while the pool's round
+   * trip added wake-ups of two threads per write on a machine whose cores the pull keeps
+   * busy, and held the connection's read buffer until the completion came back (app pull
+   * into tmpfs: bench/ANALYSIS.md, h15t); it holds whatever the pieces are: the
+   * registry's uploads (HTTP chunks of at most 64 KiB, fresh memory each) spent 19 % less
+   * CPU on an app push, and six pushes at once took less time too (bench/ANALYSIS.md,
+   * hone). The price, a write blocking the event loop for its copy (and, under memory
+   * pressure, for reclaim), is the hash's price for the same piece. Not for `relay`: the
+   * thread that writes a spool also reads it back and sends it on, so the copy into tmpfs
+   * lies on the relay's path and is better made on another core meanwhile: a 49 MB
+   * layer through the pull-through cache took ~25 % longer written on the main thread,
+   * for ~8 % less CPU (bench/ANALYSIS.md, hone).
    */
-  readonly synchronous: boolean;
+  synchronous(use: WriteUse): boolean;
   /**
    * Whether a blob of `size` bytes, written from `position` on, goes `O_DIRECT` (through
    * a `DirectWriter`): never on tmpfs (it has no device to bypass the cache of), and
@@ -259,11 +279,16 @@ export function writeTargetFor(dir: string): Promise<WriteTarget> {
 /** The {@link WriteTarget} of a folder on tmpfs (`onTmpfs`) or not. */
 export function targetOf(onTmpfs: boolean): WriteTarget {
   return onTmpfs
-    ? { onTmpfs, maxWriteBytes: Number.POSITIVE_INFINITY, synchronous: true, direct: () => false }
+    ? {
+        onTmpfs,
+        maxWriteBytes: Number.POSITIVE_INFINITY,
+        synchronous: (use) => use === 'keep',
+        direct: () => false,
+      }
     : {
         onTmpfs,
         maxWriteBytes: machineWriteLimit(),
-        synchronous: false,
+        synchronous: () => false,
         direct: wantsDirectWrites,
       };
 }

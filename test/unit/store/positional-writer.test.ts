@@ -144,7 +144,7 @@ describe('PositionalWriter', () => {
     const onTmpfs = (await statfs(missing)).type === 0x01021994;
     const after = await writeTargetFor(missing);
     assert.equal(after.onTmpfs, onTmpfs);
-    assert.equal(after.synchronous, onTmpfs);
+    assert.equal(after.synchronous('keep'), onTmpfs);
   });
 
   it('a synchronous writer has each piece in the file when write returns, in bounded calls', async () => {
@@ -170,6 +170,21 @@ describe('PositionalWriter', () => {
     const onDisk = await readFile(path);
     assert.deepEqual(onDisk, expected);
     assert.equal(hash.digest('hex'), createHash('sha256').update(onDisk.subarray(4)).digest('hex'));
+  });
+
+  it('a relayed file on a tmpfs target is written on the pool, a kept one on this thread', async () => {
+    const path = await scratch();
+    await writeFile(path, '');
+    const file = await open(path, 'r+');
+    const onTmpfs = target(64 * 1024, true);
+    const relay = new PositionalWriter(file, 0, { target: onTmpfs, use: 'relay' });
+    const pending = relay.write(Buffer.from('relayed '));
+    assert.ok(pending instanceof Promise, 'the relay writer hands the write to the pool');
+    await pending;
+    const keep = new PositionalWriter(file, relay.position, { target: onTmpfs });
+    assert.equal(keep.write(Buffer.from('kept')), undefined, 'written before write returned');
+    await file.close();
+    assert.equal(await readFile(path, 'utf8'), 'relayed kept');
   });
 
   it("a synchronous writer's failed write throws, and every later one rejects", async () => {

@@ -19,6 +19,7 @@ import {
   MAX_WRITE_BYTES,
   targetOf,
   type WriteTarget,
+  type WriteUse,
   writeTargetFor,
 } from '../../../src/store/positional-writer.js';
 import { openTargetWriteStream } from '../../../src/store/target-write-stream.js';
@@ -105,17 +106,24 @@ function viewsOf(data: Buffer, piece: number): BlobStream {
  * rule gives more), and all on the calling thread exactly when the target says so (a
  * writer that picks the pool or the main thread itself fails this on one of the media).
  */
-function assertFollows(calls: WriteCall[], target: WriteTarget, piece: number, what: string) {
+function assertFollows(
+  calls: WriteCall[],
+  target: WriteTarget,
+  piece: number,
+  what: string,
+  use: WriteUse = 'keep',
+) {
   assert.ok(calls.length > 0, `${what}: no write seen`);
   const largest = Math.max(...calls.map((c) => c.bytes));
   const limit = target.maxWriteBytes;
   assert.ok(largest <= limit, `${what}: a call of ${largest} bytes, limit ${limit}`);
   assert.equal(largest, Math.min(limit, piece), `${what}: calls of the rule's size`);
-  const wrong = calls.filter((c) => c.sync !== target.synchronous).length;
+  const synchronous = target.synchronous(use);
+  const wrong = calls.filter((c) => c.sync !== synchronous).length;
   assert.equal(
     wrong,
     0,
-    `${what}: ${wrong} calls not ${target.synchronous ? 'on this thread' : 'on the pool'}`,
+    `${what}: ${wrong} calls not ${synchronous ? 'on this thread' : 'on the pool'}`,
   );
 }
 
@@ -130,7 +138,8 @@ describe('the write target through every writer of blob bytes', () => {
     const [a, b] = await Promise.all([writeTargetFor(dir), writeTargetFor(dir)]);
     assert.equal(a, b);
     assert.equal(a.onTmpfs, a.maxWriteBytes === Number.POSITIVE_INFINITY);
-    assert.equal(a.synchronous, a.onTmpfs, 'on the calling thread exactly on tmpfs');
+    assert.equal(a.synchronous('keep'), a.onTmpfs, 'a kept file on the calling thread on tmpfs');
+    assert.equal(a.synchronous('relay'), false, 'a relayed file on the pool');
     assert.equal(a.direct(1 << 30, 0), !a.onTmpfs && fs.constants.O_DIRECT !== undefined);
     assert.equal(statfs.mock.callCount(), 1);
   });
@@ -196,7 +205,7 @@ describe('the write target through every writer of blob bytes', () => {
     await download.finished;
     stopRecording();
     assert.equal(download.state, 'verified');
-    assertFollows(calls, target, PIECE, 'spool');
+    assertFollows(calls, target, PIECE, 'spool', 'relay');
     assert.equal(stored && sha256(stored), sha256(data));
   });
 
