@@ -94,6 +94,9 @@ export class DockerArchiveDestination implements ImageDestination {
     if (options.role === 'config') {
       const sink = await openTargetWriteStream(join(this.staging, `${hex}.json`), {
         folder: this.writeFolder,
+      }).catch((err: Error) => {
+        stream.destroy(); // as a pipeline into a failed sink would have
+        throw err;
       });
       await pipeline(stream, sink, { signal: options.signal });
       this.configDigest = desc.digest;
@@ -121,7 +124,13 @@ export class DockerArchiveDestination implements ImageDestination {
       mediaType: desc.mediaType,
       signal: options.signal,
     });
-    const sink = await openTargetWriteStream(path, { folder: this.writeFolder });
+    const sink = await openTargetWriteStream(path, { folder: this.writeFolder }).catch(
+      (err: Error) => {
+        tar.destroy();
+        stream.destroy();
+        throw err;
+      },
+    );
     await pipeline(tar, tap, sink, { signal: options.signal });
     this.layers.set(desc.digest, { diffId: `sha256:${hash.digest('hex')}`, path });
   }

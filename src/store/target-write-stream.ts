@@ -42,11 +42,6 @@ export class TargetWriteStream extends Writable {
     this.writer = new PositionalWriter(file, 0, { target });
   }
 
-  /** Bytes handed to the file so far. */
-  get bytesWritten(): number {
-    return this.writer.position;
-  }
-
   override _write(chunk: Buffer, _encoding: BufferEncoding, done: (err?: Error | null) => void) {
     let pending: Promise<void> | undefined;
     try {
