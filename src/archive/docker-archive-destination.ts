@@ -1,6 +1,5 @@
-import { createWriteStream } from 'node:fs';
 import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { type Readable, Transform, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { decompressStream } from '../compression/index.js';
@@ -15,6 +14,7 @@ import type {
   PutManifestOptions,
   SourceCallOptions,
 } from '../source/index.js';
+import { openTargetWriteStream } from '../store/target-write-stream.js';
 import type { DockerArchiveEntry } from './docker-archive-source.js';
 import { packDirectory } from './pack-directory.js';
 import { makeStagingDir } from './staging-dir.js';
@@ -46,6 +46,11 @@ export class DockerArchiveDestination implements ImageDestination {
   /** Blob digest → uncompressed digest and temp file of each layer written. */
   private readonly layers = new Map<string, { diffId: string; path: string }>();
   private configDigest?: string;
+  /**
+   * Whose write target the staged files follow: the folder above the per-run staging
+   * folder (`tmpDir`), which lasts (one `statfs` answer per folder and process).
+   */
+  private readonly writeFolder: string;
 
   private constructor(
     private readonly file: string | Writable,
@@ -54,6 +59,7 @@ export class DockerArchiveDestination implements ImageDestination {
     description: string,
   ) {
     this.description = description;
+    this.writeFolder = dirname(staging);
   }
 
   /**
@@ -86,9 +92,13 @@ export class DockerArchiveDestination implements ImageDestination {
   async putBlob(desc: Descriptor, stream: Readable, options: PutBlobOptions): Promise<void> {
     const { hex } = parseDigest(desc.digest);
     if (options.role === 'config') {
-      await pipeline(stream, createWriteStream(join(this.staging, `${hex}.json`)), {
-        signal: options.signal,
+      const sink = await openTargetWriteStream(join(this.staging, `${hex}.json`), {
+        folder: this.writeFolder,
+      }).catch((err: Error) => {
+        stream.destroy(); // as a pipeline into a failed sink would have
+        throw err;
       });
+      await pipeline(stream, sink, { signal: options.signal });
       this.configDigest = desc.digest;
       return;
     }
@@ -114,7 +124,14 @@ export class DockerArchiveDestination implements ImageDestination {
       mediaType: desc.mediaType,
       signal: options.signal,
     });
-    await pipeline(tar, tap, createWriteStream(path), { signal: options.signal });
+    const sink = await openTargetWriteStream(path, { folder: this.writeFolder }).catch(
+      (err: Error) => {
+        tar.destroy();
+        stream.destroy();
+        throw err;
+      },
+    );
+    await pipeline(tar, tap, sink, { signal: options.signal });
     this.layers.set(desc.digest, { diffId: `sha256:${hash.digest('hex')}`, path });
   }
 

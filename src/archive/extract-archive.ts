@@ -6,6 +6,7 @@ import { pipeline, type Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { InvalidTarError, isOcipeekError, NotFoundError, TooLargeError } from '../errors/index.js';
 import { tempName } from '../store/atomic-file.js';
+import { PositionalWriter, type WriteTarget, writeTargetFor } from '../store/positional-writer.js';
 import { escapeName, fsPath, readTar, type TarEntry, type TarRecord } from '../tar/index.js';
 
 /** Archives are read in 1 MiB pieces (blobs are big; 64 KiB reads only cost round trips). */
@@ -98,6 +99,9 @@ export async function extractArchive(
     throw err;
   }
   const root = resolve(dir);
+  // The answer of the folder that holds DIR: DIR is usually a fresh staging folder of
+  // this run, its parent the lasting temp folder (one `statfs` answer per folder).
+  const writeTarget = await writeTargetFor(dirname(root));
   const maxBytes = options.maxBytes ?? defaultMaxExtractedBytes(archiveSize, gzip);
   const maxEntries = options.maxEntries ?? DEFAULT_MAX_ARCHIVE_ENTRIES;
   const budget: ExtractBudget = {
@@ -116,7 +120,7 @@ export async function extractArchive(
     // Raw names: an absolute or climbing name is refused here, not quietly confined.
     for await (const record of readTar(source, { rawNames: true, signal: options.signal })) {
       spend(budget, record.entry, file);
-      await extractEntry(record, root, file, files, links);
+      await extractEntry(record, root, file, files, links, writeTarget);
     }
   } catch (err) {
     input.destroy();
@@ -151,14 +155,16 @@ function spendBytes(budget: ExtractBudget, bytes: number, file: string): void {
   }
 }
 
-/** Write a file's content, as the reader streams it, to a new file at `target`. */
-async function writeBody(record: TarRecord, target: string): Promise<void> {
+/**
+ * Write a file's content (an archive's blob), as the reader streams it, to a new file at
+ * `target`, as every blob writer writes: `writeTarget` decides the calls. Each chunk is
+ * written before the next is read (the reader may reuse its memory).
+ */
+async function writeBody(record: TarRecord, target: string, writeTarget: WriteTarget) {
   const handle = await open(fsPath(target), 'w');
   try {
-    for await (const chunk of record.readBody()) {
-      let at = 0;
-      while (at < chunk.length) at += (await handle.write(chunk, at)).bytesWritten;
-    }
+    const writer = new PositionalWriter(handle, 0, { target: writeTarget });
+    for await (const chunk of record.readBody()) await writer.write(chunk);
   } finally {
     await handle.close();
   }
@@ -171,6 +177,7 @@ async function extractEntry(
   file: string,
   files: string[],
   links: Array<{ path: string; target: string }>,
+  writeTarget: WriteTarget,
 ): Promise<void> {
   const entry = record.entry;
   const shown = escapeName(entry.path);
@@ -188,7 +195,7 @@ async function extractEntry(
         throw new InvalidTarError(`${file}: entry "${shown}" is a sparse file`);
       }
       await mkdir(fsPath(dirname(target)), { recursive: true });
-      await writeBody(record, target);
+      await writeBody(record, target, writeTarget);
       files.push(rel);
       return;
     case 'symlink':

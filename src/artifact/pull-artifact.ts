@@ -1,11 +1,11 @@
 import { randomBytes } from 'node:crypto';
-import { createWriteStream } from 'node:fs';
 import { lstat, mkdir, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { InvalidArgumentError } from '../errors/index.js';
 import { type Descriptor, isIndex, parseManifest } from '../media/index.js';
 import type { ImageSource } from '../source/index.js';
+import { openTargetWriteStream } from '../store/target-write-stream.js';
 import { TITLE_ANNOTATION } from './artifact-manifest.js';
 import { isFolderLayer, unpackFolder } from './folder-layer.js';
 
@@ -92,13 +92,17 @@ export async function pullArtifact(
     const target = join(dir, name);
     const temp = join(dir, `.${name}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
     try {
-      await pipeline(
-        await source.openBlob(layer, { signal }),
-        createWriteStream(temp, { flags: 'wx' }),
-        {
-          signal,
-        },
-      );
+      // Written as every blob is (store/target-write-stream.ts); the file first, so a
+      // refused path never leaves an opened blob behind.
+      const sink = await openTargetWriteStream(temp, { flags: 'wx' });
+      let blob: Awaited<ReturnType<ImageSource['openBlob']>>;
+      try {
+        blob = await source.openBlob(layer, { signal });
+      } catch (err) {
+        sink.destroy();
+        throw err;
+      }
+      await pipeline(blob, sink, { signal });
       await rename(temp, target);
     } catch (err) {
       await rm(temp, { force: true });

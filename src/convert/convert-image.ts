@@ -1,7 +1,7 @@
-import { createReadStream, createWriteStream } from 'node:fs';
+import { createReadStream } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { Readable } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import { decompressStream } from '../compression/index.js';
@@ -19,6 +19,7 @@ import {
 import { type Descriptor, type ImageManifest, MediaType } from '../media/index.js';
 import { commitRoot, writeOrAbort } from '../source/destination-writes.js';
 import type { ImageDestination, ManifestBytes, OpenedImage } from '../source/index.js';
+import { openTargetWriteStream } from '../store/target-write-stream.js';
 import { type EstargzLayerResult, writeEstargzLayer } from './estargz-writer.js';
 
 /** Options for {@link convertToEstargz}. */
@@ -108,15 +109,18 @@ export async function convertToEstargz(
       const layers: ConvertedLayer[] = [];
       for (const layer of image.layers) {
         const file = join(work, `layer-${layer.index}`);
-        const compressed = await layer.open({ signal });
-        const tar = await decompressStream(compressed, {
-          mediaType: layer.descriptor.mediaType,
-          what: `layer ${layer.index} (${layer.descriptor.digest})`,
-          signal,
-        });
-        const sink = createWriteStream(file);
+        // Written as every blob is (store/target-write-stream.ts), with the answer of the
+        // lasting folder above this run's work folder.
+        const sink = await openTargetWriteStream(file, { folder: dirname(work) });
         let result: EstargzLayerResult;
+        let tar: Readable | undefined;
         try {
+          const compressed = await layer.open({ signal });
+          tar = await decompressStream(compressed, {
+            mediaType: layer.descriptor.mediaType,
+            what: `layer ${layer.index} (${layer.descriptor.digest})`,
+            signal,
+          });
           result = await writeEstargzLayer(tar, sink, {
             chunkSize: options.chunkSize,
             level: options.level,
@@ -125,7 +129,7 @@ export async function convertToEstargz(
         } finally {
           sink.end();
           await finished(sink).catch(() => {});
-          tar.destroy();
+          tar?.destroy();
         }
         const to = layerDescriptor(image.manifest, layer.descriptor, result);
         if (!(await destination.hasBlob(to, { signal }))) {

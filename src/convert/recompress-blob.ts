@@ -1,9 +1,9 @@
-import { createWriteStream } from 'node:fs';
 import type { Readable } from 'node:stream';
 import { finished, pipeline } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
 import { decompressStream } from '../compression/index.js';
 import { createDigester } from '../digest/index.js';
+import { openTargetWriteStream } from '../store/target-write-stream.js';
 
 /**
  * The compressions a layer can be rewritten in; `zstd:chunked` is zstd that
@@ -59,7 +59,7 @@ export async function recompressBlob(
       yield chunk;
     }
   };
-  const sink = createWriteStream(file);
+  const sink = await openSink(file, tar);
   if (to === 'gzip') {
     await pipeline(tar, hashPlain, createGzip({ level: options.level ?? 6 }), measure, sink, {
       signal,
@@ -82,7 +82,7 @@ async function writeChunked(
   options: RecompressOptions,
 ): Promise<RecompressedBlob> {
   const { writeZstdChunkedLayer } = await import('./zstd-chunked/zstd-chunked-writer.js');
-  const sink = createWriteStream(file);
+  const sink = await openSink(file, tar);
   try {
     const result = await writeZstdChunkedLayer(tar, sink, options);
     sink.end();
@@ -91,6 +91,19 @@ async function writeChunked(
     return { digest, size, diffId, annotations };
   } catch (err) {
     sink.destroy();
+    tar.destroy();
+    throw err;
+  }
+}
+
+/**
+ * The new blob's file, written as every blob is (store/target-write-stream.ts: the file's
+ * folder decides the calls); `tar` is destroyed when the file cannot be made.
+ */
+async function openSink(file: string, tar: Readable) {
+  try {
+    return await openTargetWriteStream(file);
+  } catch (err) {
     tar.destroy();
     throw err;
   }

@@ -5,6 +5,8 @@ import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
 import type { Writable } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import { InvalidArgumentError } from '../errors/index.js';
+import { writeTargetFor } from '../store/positional-writer.js';
+import { TargetWriteStream } from '../store/target-write-stream.js';
 
 /**
  * Where a command's output goes, opened by {@link openOutputFile}: write to `stream`, then
@@ -91,6 +93,11 @@ function throughStream(stream: Writable): OutputFile {
   };
 }
 
+/**
+ * A FIFO, a device or a socket: a write stream on its fd, not the blob writers' rule
+ * (`TargetWriteStream`): positioned writes fail on pipes and sockets (`ESPIPE`), and what
+ * reads the other end, not a folder's file system, decides how writes are best sized.
+ */
 async function throughPath(target: string): Promise<OutputFile> {
   // O_TRUNC is ignored by FIFOs and devices; O_CREAT cannot apply (the path exists).
   const handle = await open(target, constants.O_WRONLY | constants.O_NOCTTY);
@@ -117,11 +124,17 @@ async function throughPath(target: string): Promise<OutputFile> {
 
 async function replacing(target: string, existing: Stats | undefined): Promise<OutputFile> {
   const temp = join(dirname(target), `.${basename(target)}.${randomBytes(6).toString('hex')}.tmp`);
-  const handle = await open(temp, 'wx');
-  const stream = createWriteStream('', { fd: handle.fd, autoClose: false });
+  const [handle, writeTarget] = await Promise.all([
+    open(temp, 'wx'),
+    writeTargetFor(dirname(target)),
+  ]);
+  // A regular file: written as every blob is (store/target-write-stream.ts); the handle
+  // stays open after the stream for the mode and the close below.
+  const stream = new TargetWriteStream(handle, writeTarget, { closeFile: false });
   let settled = false;
   const removeTemp = async () => {
     stream.destroy();
+    await finished(stream).catch(() => {}); // a write still in the pool settles first
     await handle.close().catch(() => {});
     await unlink(temp).catch(() => {});
   };

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { type FileHandle, mkdir, open, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
-import { PositionalWriter, writeLimitFor } from '../store/positional-writer.js';
+import { PositionalWriter, type WriteTarget, writeTargetFor } from '../store/positional-writer.js';
 import type { BlobStream } from './blobs.js';
 import { SpoolReader } from './spool-reader.js';
 
@@ -59,7 +59,7 @@ export class BlobDownload {
     readonly digest: string,
     readonly size: number,
     readonly file: FileHandle,
-    private readonly maxWriteBytes: number,
+    private readonly target: WriteTarget,
     private readonly abort: AbortController,
     stream: BlobStream,
     onVerified: BlobDownloadOptions['onVerified'],
@@ -78,9 +78,9 @@ export class BlobDownload {
       options.spoolDir,
       `${options.digest.replace(':', '-')}.${process.pid}.${randomBytes(6).toString('hex')}.spool`,
     );
-    const [file, maxWriteBytes] = await Promise.all([
+    const [file, target] = await Promise.all([
       open(path, 'wx+', 0o600),
-      writeLimitFor(options.spoolDir),
+      writeTargetFor(options.spoolDir),
     ]);
     await unlink(path);
     try {
@@ -90,7 +90,7 @@ export class BlobDownload {
         options.digest,
         options.size,
         file,
-        maxWriteBytes,
+        target,
         abort,
         stream,
         options.onVerified,
@@ -137,7 +137,9 @@ export class BlobDownload {
     onVerified: BlobDownloadOptions['onVerified'],
   ): Promise<void> {
     const writer = new PositionalWriter(this.file, 0, {
-      maxWriteBytes: this.maxWriteBytes,
+      target: this.target,
+      // Clients read the spool back as it grows (the target decides how that is written).
+      use: 'relay',
       onWritten: (position) => this.changedTo(() => (this.received = position)),
     });
     const onAbort = () => stream.destroy(this.abort.signal.reason as Error);

@@ -12,7 +12,7 @@ import {
 } from '../errors/index.js';
 import type { Descriptor } from '../media/index.js';
 import { feedSink } from '../transport/body-sink.js';
-import { DirectWriter, wantsDirectWrites } from './direct-writer.js';
+import { DirectWriter } from './direct-writer.js';
 import { FileLock } from './file-lock.js';
 import { errnoCode, storeFsError } from './fs-errors.js';
 import { PositionalWriter, writeTargetFor } from './positional-writer.js';
@@ -131,7 +131,6 @@ export async function writeBlobFile(
       writeTargetFor(paths.tmpDir),
       sizeOf(partial),
     ]);
-    const { maxWriteBytes } = target;
     file = opened;
     const kept = partialSize ?? 0;
     if (stored === size) {
@@ -163,16 +162,12 @@ export async function writeBlobFile(
           continue;
         }
         const onWritten = (at: number) => options.onProgress?.(at);
-        // A big blob to a disk: O_DIRECT, no page cache (direct-writer.ts says why).
-        const direct =
-          !target.onTmpfs && wantsDirectWrites(size, offset)
-            ? await DirectWriter.open(file, offset, { hash, maxWriteBytes, onWritten })
-            : undefined;
-        // On tmpfs each piece is written before the sink returns (positional-writer.ts says why).
-        const synchronous = target.onTmpfs;
-        const output =
-          direct ??
-          new PositionalWriter(file, offset, { hash, maxWriteBytes, onWritten, synchronous });
+        // A big blob to a disk: O_DIRECT, no page cache (direct-writer.ts says why); how
+        // either writer writes is the target's decision, not this function's.
+        const direct = target.direct(size, offset)
+          ? await DirectWriter.open(file, offset, { hash, target, onWritten })
+          : undefined;
+        const output = direct ?? new PositionalWriter(file, offset, { hash, target, onWritten });
         try {
           await feedSink(stream, output.write, options.signal);
           await direct?.finish();

@@ -2,6 +2,7 @@ import { constants, write } from 'node:fs';
 import { type FileHandle, open } from 'node:fs/promises';
 import type { createDigester } from '../digest/index.js';
 import { errnoCode } from './fs-errors.js';
+import type { WriteTarget } from './positional-writer.js';
 
 /**
  * Direct I/O for big blobs: `O_DIRECT` writes from a few reused, page-aligned staging
@@ -80,11 +81,11 @@ export interface DirectWriterOptions {
   /** Called as writes complete with the file position reached. */
   onWritten?: (position: number) => void;
   /**
-   * The most one buffered system call writes (the last partial block, or everything
-   * after a refused direct write): `writeLimitFor` the file's folder, as a
+   * `writeTargetFor` the file's folder: its `maxWriteBytes` bounds each buffered system
+   * call (the last partial block, or everything after a refused direct write), as a
    * `PositionalWriter` of that file would.
    */
-  maxWriteBytes: number;
+  target: WriteTarget;
   /** The direct fd's write call (`fs.write`); tests put a refusing one here to inject faults. */
   directWrite?: typeof write;
 }
@@ -97,7 +98,8 @@ interface WaitingPiece {
 
 /**
  * Whether a blob of `size` bytes, written from `position` on into a folder that is not
- * on tmpfs, should go through a {@link DirectWriter}.
+ * on tmpfs, should go through a {@link DirectWriter}: `WriteTarget.direct` off tmpfs
+ * (writers ask their target, never this).
  */
 export function wantsDirectWrites(size: number, position: number): boolean {
   return (
@@ -298,7 +300,7 @@ export class DirectWriter {
   }
 
   private writeBuffered(bytes: Buffer, at: number, done: (err: Error | null) => void): void {
-    const length = Math.min(bytes.length, this.options.maxWriteBytes);
+    const length = Math.min(bytes.length, this.options.target.maxWriteBytes);
     write(this.file.fd, bytes, 0, length, at, (err, n) => {
       if (err) done(err);
       else if (n === 0) done(new Error('write made no progress'));

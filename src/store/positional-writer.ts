@@ -1,6 +1,7 @@
 import { readFileSync, writev, writevSync } from 'node:fs';
 import { type FileHandle, statfs } from 'node:fs/promises';
 import type { createDigester } from '../digest/index.js';
+import { wantsDirectWrites } from './direct-writer.js';
 
 /** Options of {@link PositionalWriter}. */
 export interface PositionalWriterOptions {
@@ -9,21 +10,22 @@ export interface PositionalWriterOptions {
   /** Called as writes complete with the file position reached. */
   onWritten?: (position: number) => void;
   /**
-   * The most one system call writes: {@link writeLimitFor} the file's folder. Required so
-   * that no writer of blobs falls back to a size of its own.
+   * How files of this folder are written: {@link writeTargetFor} the file's folder. The
+   * writer takes both its decisions from it (the size of a call, the calling thread or
+   * the pool) and has no default of its own, so no writer of blobs decides for itself.
    */
-  maxWriteBytes: number;
-  /**
-   * Write each piece on the calling thread, before {@link PositionalWriter.write} returns,
-   * instead of on the thread pool. For files on tmpfs ({@link WriteTarget.onTmpfs}): there
-   * a write is a memory copy that never waits for a device, costing about what hashing
-   * the piece costs (already done on the calling thread), while the pool's round trip
-   * added wake-ups of two threads per write on a machine whose cores the pull keeps busy,
-   * and held the connection's read buffer until the completion came back (app pull into
-   * tmpfs: bench/ANALYSIS.md, h15t). Default false.
-   */
-  synchronous?: boolean;
+  target: WriteTarget;
+  /** What the file is for, the writer's one property the target asks about (default `keep`). */
+  use?: WriteUse;
 }
+
+/**
+ * What a written file is for, as far as how to write it goes: `keep`, a file written to
+ * be kept (a blob, an upload, an archive's file; read later, if at all); `relay`, a file
+ * that readers in this process read back while it is written, to send on (the
+ * pull-through cache's spool).
+ */
+export type WriteUse = 'keep' | 'relay';
 
 interface Waiter {
   resolve(): void;
@@ -37,7 +39,8 @@ interface Waiter {
  *
  * {@link write} is a `BodySink`: the piece is usually a view of a connection's read
  * buffer, written straight from there (no copy, no stream) and released when the returned
- * promise settles (a synchronous writer, for tmpfs, writes it before returning instead).
+ * promise settles (on a {@link WriteTarget.synchronous} target it is written before
+ * `write` returns instead).
  * One write is in the thread pool at a time; pieces that arrive meanwhile
  * go out together in the next `pwritev` (their positions follow each other). Measured on
  * tmpfs, concurrent `pwrite`s to one file made more system time than this (they contend
@@ -57,6 +60,8 @@ export class PositionalWriter {
   private waiters: Waiter[] = [];
   private writing = false;
   private failure: Error | undefined;
+  /** Each piece is written before {@link write} returns: the target's answer for the use. */
+  private readonly synchronous: boolean;
 
   constructor(
     private readonly file: FileHandle,
@@ -65,18 +70,19 @@ export class PositionalWriter {
     private readonly options: PositionalWriterOptions,
   ) {
     this.writtenTo = position;
+    this.synchronous = options.target.synchronous(options.use ?? 'keep');
   }
 
   /**
-   * Write `piece` at the next position; resolves once the kernel has it. A
-   * {@link PositionalWriterOptions.synchronous} writer has written it when this returns
-   * (undefined), and throws a failed write's error.
+   * Write `piece` at the next position; resolves once the kernel has it. A writer whose
+   * target says {@link WriteTarget.synchronous} for its use has written it when this
+   * returns (undefined), and throws a failed write's error.
    */
   readonly write = (piece: Buffer): Promise<void> | undefined => {
     if (this.failure) return Promise.reject(this.failure);
     this.position += piece.length;
     this.options.hash?.update(piece);
-    if (this.options.synchronous) {
+    if (this.synchronous) {
       this.writeNow(piece);
       return undefined;
     }
@@ -90,7 +96,7 @@ export class PositionalWriter {
   /** `piece` at {@link writtenTo}, on this thread (the synchronous mode: nothing is ever queued). */
   private writeNow(piece: Buffer): void {
     const at = this.writtenTo;
-    const limit = this.options.maxWriteBytes;
+    const limit = this.options.target.maxWriteBytes;
     try {
       for (let written = 0; written < piece.length; ) {
         const window =
@@ -114,7 +120,7 @@ export class PositionalWriter {
     this.waiters = [];
     this.writing = true;
     const at = this.writtenTo;
-    writeFully(this.file.fd, pieces, at, this.options.maxWriteBytes, (err, total) => {
+    writeFully(this.file.fd, pieces, at, this.options.target.maxWriteBytes, (err, total) => {
       this.writing = false;
       if (err) {
         this.failure ??= err;
@@ -138,7 +144,7 @@ export class PositionalWriter {
  * page-cache folios of up to `n`, and in such a VM folios of a reported size come from
  * memory the host dropped, whose first touch faults on the host: 86 MB in 1 MiB calls cost
  * ~0.55 s of system time there, in 64 KiB calls ~0.03 s. skopeo writes 32 KiB at a time.
- * See {@link writeLimitFor} for how the limit follows the machine.
+ * See {@link writeTargetFor} for how the limit follows the machine.
  */
 export const MAX_WRITE_BYTES = 64 * 1024;
 
@@ -191,26 +197,64 @@ function machineWriteLimit(): number {
 /** statfs(2) `f_type` of tmpfs. */
 const TMPFS_MAGIC = 0x01021994;
 
-/** How files made in one folder are best written (see {@link writeTargetFor}). */
+/**
+ * How files made in one folder are written: every decision a writer of blob bytes makes
+ * about its system calls, taken once per folder by {@link writeTargetFor}. Writers take
+ * it whole (`PositionalWriter`, `DirectWriter`, unpack's writer thread) instead of asking
+ * single questions, so a new decision reaches every writer through this one object.
+ */
 export interface WriteTarget {
   /** The folder is on tmpfs (false when it cannot be told). */
-  onTmpfs: boolean;
+  readonly onTmpfs: boolean;
   /** The most one system call should write into its files. */
-  maxWriteBytes: number;
+  readonly maxWriteBytes: number;
+  /**
+   * Whether a writer of a file for `use` writes each piece on the calling thread, before
+   * its `write` returns, instead of on libuv's thread pool. Off tmpfs never: a disk write
+   * may wait for the device, which must never stop the event loop. On tmpfs for `keep`:
+   * there a write is a memory copy that never waits for a device, costing about what
+   * hashing the piece costs (already done on the calling thread), while the pool's round
+   * trip added wake-ups of two threads per write on a machine whose cores the pull keeps
+   * busy, and held the connection's read buffer until the completion came back (app pull
+   * into tmpfs: bench/ANALYSIS.md, h15t); it holds whatever the pieces are: the
+   * registry's uploads (HTTP chunks of at most 64 KiB, fresh memory each) spent 19 % less
+   * CPU on an app push, and six pushes at once took less time too (bench/ANALYSIS.md,
+   * hone). The price, a write blocking the event loop for its copy (and, under memory
+   * pressure, for reclaim), is the hash's price for the same piece. Not for `relay`: the
+   * thread that writes a spool also reads it back and sends it on, so the copy into tmpfs
+   * lies on the relay's path and is better made on another core meanwhile: a 49 MB
+   * layer through the pull-through cache took ~25 % longer written on the main thread,
+   * for ~8 % less CPU (bench/ANALYSIS.md, hone).
+   */
+  synchronous(use: WriteUse): boolean;
+  /**
+   * Whether a blob of `size` bytes, written from `position` on, goes `O_DIRECT` (through
+   * a `DirectWriter`): never on tmpfs (it has no device to bypass the cache of), and
+   * elsewhere as `wantsDirectWrites` says.
+   */
+  direct(size: number, position: number): boolean;
 }
 
 const targets = new Map<string, Promise<WriteTarget>>();
+/**
+ * Answers kept at most: a library caller may write into a fresh folder per run (a
+ * conversion's work folder), and a long-lived process must not keep one for each.
+ */
+const MAX_TARGETS = 256;
 
 /**
  * How files made in `dir` are best written, from one `statfs` of it, asked once per
- * folder and process (callers pass a folder that lasts, never one per blob or session):
+ * folder and process (callers pass a folder that lasts where they can, never one per
+ * blob or session; at most {@link MAX_TARGETS} answers are kept):
  * on tmpfs writes are unlimited (its pages are 4 KiB whatever the write size); elsewhere
  * what {@link writeLimitForReporting} allows on this machine: 64 KiB where free blocks of
  * 128 KiB are reported to the host, 1 MiB where only 2 MiB blocks are (the bench VM since
  * 2026-12-04: each 64 KiB call of a pull to the disk was a thread-pool round trip through
  * the busy main thread, and the connection's read buffers stayed held meanwhile;
- * bench/ANALYSIS.md, tenth session). Every writer that streams blobs into files (the
- * store, unpack, registry uploads, the pull-through cache's spool) sizes its calls here.
+ * bench/ANALYSIS.md, tenth session); and the other decisions of {@link WriteTarget}.
+ * Every writer that streams blob or layer bytes into files takes its target here: the
+ * store's blob writer (direct or positional), unpack's writer thread, the registry's
+ * upload sessions, the pull-through cache's spool, archive extraction and artifact pulls.
  */
 export function writeTargetFor(dir: string): Promise<WriteTarget> {
   let target = targets.get(dir);
@@ -218,20 +262,35 @@ export function writeTargetFor(dir: string): Promise<WriteTarget> {
     target = statfs(dir)
       .then(
         (info) => info.type === TMPFS_MAGIC,
-        () => false,
+        () => {
+          // Not kept: a folder asked about before it is made (an uploads folder before
+          // the first upload) must get its real answer on the next ask.
+          targets.delete(dir);
+          return false;
+        },
       )
-      .then((onTmpfs) => ({
-        onTmpfs,
-        maxWriteBytes: onTmpfs ? Number.POSITIVE_INFINITY : machineWriteLimit(),
-      }));
+      .then(targetOf);
+    if (targets.size >= MAX_TARGETS) targets.delete(targets.keys().next().value as string);
     targets.set(dir, target);
   }
   return target;
 }
 
-/** {@link WriteTarget.maxWriteBytes} of {@link writeTargetFor}`(dir)`. */
-export async function writeLimitFor(dir: string): Promise<number> {
-  return (await writeTargetFor(dir)).maxWriteBytes;
+/** The {@link WriteTarget} of a folder on tmpfs (`onTmpfs`) or not. */
+export function targetOf(onTmpfs: boolean): WriteTarget {
+  return onTmpfs
+    ? {
+        onTmpfs,
+        maxWriteBytes: Number.POSITIVE_INFINITY,
+        synchronous: (use) => use === 'keep',
+        direct: () => false,
+      }
+    : {
+        onTmpfs,
+        maxWriteBytes: machineWriteLimit(),
+        synchronous: () => false,
+        direct: wantsDirectWrites,
+      };
 }
 
 /** `pwritev` of `pieces` at `position`, at most `limit` bytes a call, carrying on after a short write. */

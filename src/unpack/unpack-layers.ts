@@ -6,7 +6,7 @@ import { decompressIntoRooms, GzipRooms } from '../compression/index.js';
 import { parseDigest } from '../digest/index.js';
 import { DigestMismatchError, InvalidArgumentError, UnpackError } from '../errors/index.js';
 import type { ImageLayer } from '../source/index.js';
-import { writeLimitFor } from '../store/positional-writer.js';
+import { writeTargetFor } from '../store/positional-writer.js';
 import { escapeName, scanTarRecords } from '../tar/index.js';
 import { type DiskWriter, SyncDiskWriter } from './disk-writer.js';
 import {
@@ -152,7 +152,11 @@ export async function unpackLayers(
     options.onWarning?.(w);
   };
   // Everything below runs with the writer open; it is closed whatever happens.
-  const maxWriteBytes = await writeLimitFor(rootAbs);
+  // Only the call size of the folder's target applies: unpack writes with synchronous
+  // calls on a writer thread of its own (or, `writerThread: false`, on this one) always,
+  // so there is no pool round trip for `synchronous` to save, and layer entries are
+  // files of their own, never one blob big enough for `direct`.
+  const { maxWriteBytes } = await writeTargetFor(rootAbs);
   const disk: DiskWriter =
     options.writerThread === false
       ? new SyncDiskWriter(maxWriteBytes)

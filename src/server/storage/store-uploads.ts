@@ -14,7 +14,11 @@ import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { type DigestAlgorithm, parseDigest } from '../../digest/index.js';
 import { FileLock } from '../../store/index.js';
-import { PositionalWriter, writeLimitFor } from '../../store/positional-writer.js';
+import {
+  PositionalWriter,
+  type WriteTarget,
+  writeTargetFor,
+} from '../../store/positional-writer.js';
 import { feedSink } from '../../transport/body-sink.js';
 import { type FileHash, FileHasher } from './file-hasher.js';
 import type { UploadChunkOptions, UploadState } from './registry-storage.js';
@@ -41,7 +45,9 @@ interface RunningHash {
 /**
  * How an upload body reaches the file: the request's chunks as they are (each is memory
  * of its own: Node's HTTP parser copies it out of the socket buffer), at most 128 KiB of
- * them waiting for the writer, which gathers what waits into one `pwritev`. Copying them
+ * them waiting for the writer, which gathers what waits into one `pwritev` (off tmpfs;
+ * into tmpfs the writer's target writes each chunk before the sink returns, so nothing
+ * waits). Copying them
  * into staging buffers first (2 of 64 KiB; the default 4 of 256 KiB held 64 MB for 64
  * concurrent pushes) was a memcpy of every byte for nothing the writer does not do itself.
  */
@@ -236,12 +242,12 @@ export class StoreUploads {
   private async write(id: string, chunk: Readable, options: UploadChunkOptions): Promise<number> {
     const path = join(this.sessionDir(id), 'data');
     let file: FileHandle;
-    let maxWriteBytes: number;
+    let target: WriteTarget;
     try {
-      // The limit of the uploads folder, not of the session's: asked once per folder.
-      [file, maxWriteBytes] = await Promise.all([
+      // The target of the uploads folder, not of the session's: asked once per folder.
+      [file, target] = await Promise.all([
         open(path, constants.O_RDWR | constants.O_NOFOLLOW),
-        writeLimitFor(this.dir),
+        writeTargetFor(this.dir),
       ]);
     } catch {
       throw uploadUnknown(id);
@@ -271,8 +277,13 @@ export class StoreUploads {
             : undefined;
       if (known && known !== running) known.hash.discard();
       this.running.delete(id);
+      // How to write is the folder's target's decision, as for every blob writer. Into
+      // tmpfs that is on this thread although the chunks here are fresh memory (no read
+      // buffer to free early, the gain the rule was first measured for): a pool round
+      // trip per chunk of at most 64 KiB cost more than the copy; app push into tmpfs,
+      // server CPU -19 %, peak RSS +11 MB (bench/ANALYSIS.md, hone, twelfth session).
       const writer = new PositionalWriter(file, offset, {
-        maxWriteBytes,
+        target,
         onWritten: running && ((position) => running.hash.extend(position)),
       });
       const cap = this.maxBlobBytes;

@@ -6,10 +6,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { DIRECT_BLOCK, DirectWriter } from '../../../src/store/direct-writer.js';
-import { MAX_WRITE_BYTES } from '../../../src/store/positional-writer.js';
+import { MAX_WRITE_BYTES, targetOf } from '../../../src/store/positional-writer.js';
 
-/** The buffered calls' limit (the smallest the machine rule gives). */
-const maxWriteBytes = MAX_WRITE_BYTES;
+/** A disk's target whose buffered calls have the smallest limit the machine rule gives. */
+const target = { ...targetOf(false), maxWriteBytes: MAX_WRITE_BYTES };
 
 const dirs: string[] = [];
 after(async () => {
@@ -49,7 +49,7 @@ describe('DirectWriter', () => {
     const reached: number[] = [];
     const writer = await DirectWriter.open(file, 0, {
       hash,
-      maxWriteBytes,
+      target,
       onWritten: (at) => reached.push(at),
     });
     assert.ok(writer, 'O_DIRECT and wasm memory are to be had on Linux');
@@ -76,7 +76,7 @@ describe('DirectWriter', () => {
     const path = await scratch();
     await writeFile(path, '');
     const file = await open(path, 'r+');
-    const writer = await DirectWriter.open(file, 0, { maxWriteBytes });
+    const writer = await DirectWriter.open(file, 0, { target });
     assert.ok(writer);
     // One piece larger than both blocks together, then small ones queued behind it.
     const big = randomBytes(2 * DIRECT_BLOCK + 5000);
@@ -96,11 +96,11 @@ describe('DirectWriter', () => {
     await writeFile(path, prefix);
     const file = await open(path, 'r+');
     assert.equal(
-      await DirectWriter.open(file, 8000, { maxWriteBytes }),
+      await DirectWriter.open(file, 8000, { target }),
       undefined,
       'not a multiple of 4096',
     );
-    const writer = await DirectWriter.open(file, 8192, { maxWriteBytes });
+    const writer = await DirectWriter.open(file, 8192, { target });
     assert.ok(writer);
     const { all, pieces } = piecesOf(DIRECT_BLOCK + 1);
     for (const p of pieces) await writer.write(p);
@@ -114,7 +114,7 @@ describe('DirectWriter', () => {
     const path = await scratch();
     await writeFile(path, '');
     const file = await open(path, 'r+');
-    const writer = await DirectWriter.open(file, 0, { maxWriteBytes });
+    const writer = await DirectWriter.open(file, 0, { target });
     assert.ok(writer);
     const { all, pieces } = piecesOf(2 * DIRECT_BLOCK + 70_000);
     for (const p of pieces) await writer.write(p);
@@ -135,7 +135,7 @@ describe('DirectWriter: a refused direct write', () => {
     const file = await open(path, 'r+');
     let refused = 0;
     const writer = await DirectWriter.open(file, 0, {
-      maxWriteBytes,
+      target,
       directWrite: ((...args: Parameters<typeof write>) => {
         refused++;
         const done = args.at(-1) as (err: NodeJS.ErrnoException | null, n: number) => void;
@@ -160,7 +160,7 @@ describe('DirectWriter: a refused direct write', () => {
     await writeFile(path, '');
     const file = await open(path, 'r+');
     const writer = await DirectWriter.open(file, 0, {
-      maxWriteBytes,
+      target,
       directWrite: ((...args: Parameters<typeof write>) => {
         const done = args.at(-1) as (err: NodeJS.ErrnoException | null, n: number) => void;
         queueMicrotask(() =>

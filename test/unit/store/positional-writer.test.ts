@@ -1,18 +1,28 @@
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
-import { mkdtemp, open, readFile, rm, statfs, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, open, readFile, rm, statfs, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import {
   LARGEST_WRITE_BYTES,
   MAX_WRITE_BYTES,
   PositionalWriter,
-  writeLimitFor,
+  targetOf,
+  type WriteTarget,
   writeLimitForReporting,
+  writeTargetFor,
   writeWindow,
 } from '../../../src/store/positional-writer.js';
+
+/** A target off tmpfs (pooled writes) with calls of at most `maxWriteBytes`, or a synchronous one. */
+function target(maxWriteBytes: number, synchronous = false): WriteTarget {
+  return { ...targetOf(synchronous), maxWriteBytes };
+}
+
+/** `writeTargetFor(dir).maxWriteBytes`. */
+const writeLimitFor = async (dir: string) => (await writeTargetFor(dir)).maxWriteBytes;
 
 const dirs: string[] = [];
 after(async () => {
@@ -34,7 +44,7 @@ describe('PositionalWriter', () => {
     const reached: number[] = [];
     const writer = new PositionalWriter(file, 4, {
       hash,
-      maxWriteBytes: MAX_WRITE_BYTES,
+      target: target(MAX_WRITE_BYTES),
       onWritten: (at) => reached.push(at),
     });
     const pieces = Array.from({ length: 40 }, (_, i) => randomBytes(1000 + i * 97));
@@ -62,7 +72,7 @@ describe('PositionalWriter', () => {
     await writeFile(path, '');
     const file = await open(path, 'r+');
     const hash = createHash('sha256');
-    const writer = new PositionalWriter(file, 0, { hash, maxWriteBytes: MAX_WRITE_BYTES });
+    const writer = new PositionalWriter(file, 0, { hash, target: target(MAX_WRITE_BYTES) });
     const sizes = [300 * 1024, MAX_WRITE_BYTES + 1, 7, MAX_WRITE_BYTES, 0, 3 * MAX_WRITE_BYTES - 5];
     const pieces = sizes.map((n) => randomBytes(n));
     await Promise.all(pieces.map((p) => writer.write(p)));
@@ -126,6 +136,17 @@ describe('PositionalWriter', () => {
     }
   });
 
+  it('a folder asked about before it exists gets its real answer once made', async () => {
+    const missing = join(dirname(await scratch()), 'later');
+    const before = await writeTargetFor(missing);
+    assert.equal(before.onTmpfs, false, 'nothing to tell yet');
+    await mkdir(missing);
+    const onTmpfs = (await statfs(missing)).type === 0x01021994;
+    const after = await writeTargetFor(missing);
+    assert.equal(after.onTmpfs, onTmpfs);
+    assert.equal(after.synchronous('keep'), onTmpfs);
+  });
+
   it('a synchronous writer has each piece in the file when write returns, in bounded calls', async () => {
     const path = await scratch();
     await writeFile(path, Buffer.from('KEEP'));
@@ -134,9 +155,8 @@ describe('PositionalWriter', () => {
     const reached: number[] = [];
     const writer = new PositionalWriter(file, 4, {
       hash,
-      maxWriteBytes: 1000,
+      target: target(1000, true),
       onWritten: (at) => reached.push(at),
-      synchronous: true,
     });
     const pieces = [2500, 7, 0, 1000, 999, 4096].map((n) => randomBytes(n));
     const expected = Buffer.concat([Buffer.from('KEEP'), ...pieces]);
@@ -152,11 +172,26 @@ describe('PositionalWriter', () => {
     assert.equal(hash.digest('hex'), createHash('sha256').update(onDisk.subarray(4)).digest('hex'));
   });
 
+  it('a relayed file on a tmpfs target is written on the pool, a kept one on this thread', async () => {
+    const path = await scratch();
+    await writeFile(path, '');
+    const file = await open(path, 'r+');
+    const onTmpfs = target(64 * 1024, true);
+    const relay = new PositionalWriter(file, 0, { target: onTmpfs, use: 'relay' });
+    const pending = relay.write(Buffer.from('relayed '));
+    assert.ok(pending instanceof Promise, 'the relay writer hands the write to the pool');
+    await pending;
+    const keep = new PositionalWriter(file, relay.position, { target: onTmpfs });
+    assert.equal(keep.write(Buffer.from('kept')), undefined, 'written before write returned');
+    await file.close();
+    assert.equal(await readFile(path, 'utf8'), 'relayed kept');
+  });
+
   it("a synchronous writer's failed write throws, and every later one rejects", async () => {
     const path = await scratch();
     await writeFile(path, '');
     const file = await open(path, 'r'); // read-only: every write fails with EBADF
-    const writer = new PositionalWriter(file, 0, { maxWriteBytes: 64, synchronous: true });
+    const writer = new PositionalWriter(file, 0, { target: target(64, true) });
     assert.throws(() => writer.write(Buffer.alloc(10)), { code: 'EBADF' });
     await assert.rejects(writer.write(Buffer.alloc(1)) as Promise<void>, { code: 'EBADF' });
     await file.close();
@@ -166,7 +201,7 @@ describe('PositionalWriter', () => {
     const path = await scratch();
     await writeFile(path, '');
     const file = await open(path, 'r'); // read-only: every write fails with EBADF
-    const writer = new PositionalWriter(file, 0, { maxWriteBytes: MAX_WRITE_BYTES });
+    const writer = new PositionalWriter(file, 0, { target: target(MAX_WRITE_BYTES) });
     const results = await Promise.allSettled([1, 2, 3].map(() => writer.write(Buffer.alloc(10))));
     assert.deepEqual(
       results.map((r) => r.status === 'rejected' && (r.reason as NodeJS.ErrnoException).code),
