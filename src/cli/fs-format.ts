@@ -1,6 +1,6 @@
 import type { EntryView } from '../fs/index.js';
 import type { TarEntryType } from '../tar/index.js';
-import { TYPE_LETTERS } from '../tar/index.js';
+import { TAR_ENTRY_TYPE_CODES, TYPE_LETTERS } from '../tar/index.js';
 import { escapeName } from '../tar/name-codec.js';
 import { spaces } from './format.js';
 import { type ByteSink, LineWriter } from './line-writer.js';
@@ -9,20 +9,11 @@ import { type ByteSink, LineWriter } from './line-writer.js';
 // modes and mtimes: both strings are computed once per distinct value (Date formatting was
 // the largest single cost of a long listing).
 const modeStrings = new Map<number, string>();
-const TYPE_INDEX: Readonly<Record<TarEntryType, number>> = {
-  file: 0,
-  dir: 1,
-  symlink: 2,
-  hardlink: 3,
-  char: 4,
-  block: 5,
-  fifo: 6,
-};
 const timeStrings = new Map<number, string>();
 
 /** `drwxr-xr-x`-style mode string, with setuid/setgid/sticky as `ls` shows them. */
 export function modeString(type: TarEntryType, mode: number): string {
-  const key = TYPE_INDEX[type] * 0x10000 + (mode & 0xffff);
+  const key = TAR_ENTRY_TYPE_CODES[type] * 0x10000 + (mode & 0xffff);
   let text = modeStrings.get(key);
   if (text === undefined) {
     text = formatMode(type, mode);

@@ -1,4 +1,9 @@
-import type { TarEntry, TarEntryType } from '../tar/index.js';
+import {
+  TAR_ENTRY_TYPE_CODES,
+  TAR_ENTRY_TYPES,
+  type TarEntry,
+  type TarEntryType,
+} from '../tar/index.js';
 
 /** Shortest string V8 cuts as a view into its source instead of copying (SlicedString). */
 const SLICE_MIN_LENGTH = 13;
@@ -27,25 +32,6 @@ export interface NodeExtra {
   linkTarget: FsNode | undefined;
 }
 
-/** Entry types in the order of their codes in {@link FsNode}'s low bits. */
-const TYPES: readonly TarEntryType[] = [
-  'file',
-  'dir',
-  'symlink',
-  'hardlink',
-  'char',
-  'block',
-  'fifo',
-];
-const TYPE_CODES: Readonly<Record<TarEntryType, number>> = {
-  file: 0,
-  dir: 1,
-  symlink: 2,
-  hardlink: 3,
-  char: 4,
-  block: 5,
-  fifo: 6,
-};
 /** Bits of {@link FsNode}'s type code; the layer index is above them. */
 const TYPE_BITS = 3;
 const TYPE_MASK = (1 << TYPE_BITS) - 1;
@@ -126,11 +112,11 @@ export class FsNode {
     this.linkname = undefined;
     this.owner = NO_OWNER;
     this.extra = undefined;
-    this.typeAndLayer = TYPE_CODES[type] | (layer << TYPE_BITS);
+    this.typeAndLayer = TAR_ENTRY_TYPE_CODES[type] | (layer << TYPE_BITS);
   }
 
   get type(): TarEntryType {
-    return TYPES[this.typeAndLayer & TYPE_MASK]!;
+    return TAR_ENTRY_TYPES[this.typeAndLayer & TYPE_MASK]!;
   }
 
   /** Index of the layer that last wrote this path (bottom layer 0). */

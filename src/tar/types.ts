@@ -1,6 +1,26 @@
 /** The kinds of filesystem object a tar entry can describe. */
 export type TarEntryType = 'file' | 'dir' | 'symlink' | 'hardlink' | 'char' | 'block' | 'fifo';
 
+/**
+ * Every entry type, each at its small-integer code: compact structures (the merged tree's
+ * nodes, the terminal browser's trees, the long listing's mode cache) store a type as its
+ * index here and read it back with `TAR_ENTRY_TYPES[code]`.
+ */
+export const TAR_ENTRY_TYPES: readonly TarEntryType[] = [
+  'file',
+  'dir',
+  'symlink',
+  'hardlink',
+  'char',
+  'block',
+  'fifo',
+];
+
+/** The code of each entry type: its index in {@link TAR_ENTRY_TYPES}. */
+export const TAR_ENTRY_TYPE_CODES: Readonly<Record<TarEntryType, number>> = Object.fromEntries(
+  TAR_ENTRY_TYPES.map((type, code) => [type, code]),
+) as Record<TarEntryType, number>;
+
 /** One letter per entry type, as `ls -l` shows it (`h` for a hardlink entry). */
 export const TYPE_LETTERS: Readonly<Record<TarEntryType, string>> = {
   file: '-',

@@ -1,5 +1,5 @@
 import type { ImageFilesystem } from '../../fs/index.js';
-import type { TarEntryType } from '../../tar/index.js';
+import { TAR_ENTRY_TYPE_CODES, TAR_ENTRY_TYPES, type TarEntryType } from '../../tar/index.js';
 import type { BrowseNode, Change } from './browse-tree.js';
 
 /*
@@ -10,17 +10,7 @@ import type { BrowseNode, Change } from './browse-tree.js';
  * first access (only the rows shown, or what a filter walks), paths computed from parents.
  */
 
-const TYPES: readonly TarEntryType[] = [
-  'file',
-  'dir',
-  'symlink',
-  'hardlink',
-  'char',
-  'block',
-  'fifo',
-];
-const TYPE_CODE = new Map(TYPES.map((t, i) => [t, i]));
-const DIR = TYPE_CODE.get('dir')!;
+const DIR = TAR_ENTRY_TYPE_CODES.dir;
 
 /** Change codes in {@link CompactTree.change}: 0 is none. */
 const CHANGES: readonly (Change | undefined)[] = [undefined, 'added', 'modified', 'deleted'];
@@ -157,7 +147,7 @@ class TreeNode implements BrowseNode {
     return this.tree.pathOf(this.index);
   }
   get type(): TarEntryType {
-    return TYPES[this.tree.type[this.index]!]!;
+    return TAR_ENTRY_TYPES[this.tree.type[this.index]!]!;
   }
   get mode(): number {
     return this.tree.mode[this.index]!;
@@ -292,7 +282,7 @@ export function treeOfView(fs: ImageFilesystem, names: NameTable): CompactTree {
     }
     const at = builder.push(nodes.at(-1)!, {
       name: names.id(e.path.slice(slash + 1)),
-      type: TYPE_CODE.get(e.type)!,
+      type: TAR_ENTRY_TYPE_CODES[e.type],
       mode: e.mode,
       uid: e.uid,
       gid: e.gid,
