@@ -11,6 +11,7 @@ export {
   Reference,
   registryApiHost,
 } from './reference.js';
+export { referenceInMessage } from './reference-in-message.js';
 export {
   DOMAIN_COMPONENT_PATTERN,
   DOMAIN_NAME_PATTERN,

@@ -1,7 +1,7 @@
 import type { Readable } from 'node:stream';
 import { parseDigest } from '../digest/index.js';
 import { RegistryError } from '../errors/index.js';
-import type { Reference } from '../ref/index.js';
+import { type Reference, referenceInMessage } from '../ref/index.js';
 import type { SinkSource } from '../transport/body-sink.js';
 import { headerValue, type RegistryResponse, type RegistryTransport } from '../transport/index.js';
 import { readCapped } from '../transport/read-capped.js';
@@ -54,7 +54,7 @@ async function requestBlob(
     readRequest(ref, 'GET', blobPath(ref, digest), range ? { range } : {}, signal),
   );
   if (res.status !== 200 && res.status !== 206) {
-    throw await errorFromResponse(res, `blob ${digest} in ${ref.name}`, {
+    throw await errorFromResponse(res, `blob ${digest} in ${referenceInMessage(ref, 'name')}`, {
       transport,
       registry: ref.registry,
       signal,

@@ -1,5 +1,5 @@
 import { InvalidManifestError } from '../errors/index.js';
-import type { Reference } from '../ref/index.js';
+import { Reference, referenceInMessage } from '../ref/index.js';
 import { headerValue, type RegistryTransport } from '../transport/index.js';
 import { readCapped } from '../transport/read-capped.js';
 import { errorFromResponse } from './response-errors.js';
@@ -46,7 +46,9 @@ async function* pages(
     if (res.status !== 200) {
       throw await errorFromResponse(
         res,
-        field === 'tags' ? `tags of ${registry}/${repository}` : `catalog of ${registry}`,
+        field === 'tags'
+          ? `tags of ${referenceInMessage(new Reference(registry, repository ?? ''), 'name')}`
+          : `catalog of ${registry}`,
         { transport, registry, signal },
       );
     }

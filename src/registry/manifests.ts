@@ -8,7 +8,7 @@ import {
   manifestMediaType,
   parseManifest,
 } from '../media/index.js';
-import type { Reference } from '../ref/index.js';
+import { type Reference, referenceInMessage } from '../ref/index.js';
 import {
   discardBody,
   headerValue,
@@ -50,7 +50,7 @@ function manifestRequest(
 }
 
 function describeRef(ref: Reference): string {
-  return ref.toString();
+  return referenceInMessage(ref);
 }
 
 /**

@@ -8,7 +8,7 @@ import {
   SizeMismatchError,
 } from '../errors/index.js';
 import { type Descriptor, MAX_MANIFEST_BYTES } from '../media/index.js';
-import type { Reference } from '../ref/index.js';
+import { type Reference, referenceInMessage } from '../ref/index.js';
 import {
   discardBody,
   headerValue,
@@ -89,7 +89,7 @@ export async function hasBlob(
   const res = await transport.send(
     readRequest(ref, 'HEAD', blobPath(ref, digest), {}, options.signal),
   );
-  const what = `blob ${digest} in ${ref.name}`;
+  const what = `blob ${digest} in ${referenceInMessage(ref, 'name')}`;
   if (res.status === 404) {
     // Absent, when the 404 is the registry's: a proxy's would otherwise send the blob up.
     await registryNotFound(res, what, {

@@ -118,9 +118,12 @@ export function toNetworkError(err: unknown, host: string): OcipeekError {
   const code = errorCode(err);
   const detail = (err as Error)?.message ?? String(err);
   if (isTlsFailure(err)) {
-    return new TlsError(`TLS failure talking to ${host}: ${code ? `${code}: ` : ''}${detail}`, {
-      cause: err,
-    });
+    // OpenSSL's words for it ("wrong version number") do not say what happened.
+    const plain = isPlainHttpAnswer(err) ? ' (it answered in plain HTTP, not TLS)' : '';
+    return new TlsError(
+      `TLS failure talking to ${host}${plain}: ${code ? `${code}: ` : ''}${detail}`,
+      { cause: err },
+    );
   }
   if (code?.startsWith('HPE_')) {
     return new NetworkError(`${host} does not speak HTTP (${code}); is this the registry's port?`, {

@@ -202,6 +202,16 @@ export class RegistryTransport {
     return this.close();
   }
 
+  /**
+   * Speak `scheme` to `registry` from now on, and nothing else: for a registry given as a
+   * URL (`--upstream http://reg.example:5000`), whose scheme is the user's word, not
+   * found out (see {@link SchemeChoice}). Throws `InvalidArgumentError` for `http` in an
+   * HTTPS-only mode, or when the registry was already given the other scheme.
+   */
+  useScheme(registry: string, scheme: 'http' | 'https'): void {
+    this.schemes.fix(registry, scheme);
+  }
+
   /** The base URL (`https://host`) used for a registry right now. */
   baseUrl(registry: string): string {
     return this.baseUrlFor(registry, this.schemes.current(registry));

@@ -1,3 +1,5 @@
+import { InvalidArgumentError } from '../errors/index.js';
+import { registryHostKey } from '../ref/index.js';
 import { isLoopbackRegistry } from './loopback.js';
 import { errorCode, isPlainHttpAnswer } from './network-errors.js';
 
@@ -23,9 +25,18 @@ export type Outcome = { status: number } | { error: unknown };
  * alert that the HTTP parser rejects. Any of those switches the registry to HTTPS. If
  * HTTPS then meets a plain-HTTP answer, the 400 was the server's real answer and the
  * registry is plain after all.
+ *
+ * A registry given with a scheme ({@link SchemeChoice.fix}: a pull-through cache's
+ * `--upstream http://…` or `https://…`) is spoken to with that scheme alone, whatever the
+ * rules above would choose: `http://` is plain HTTP to any host, as distribution's
+ * `proxy.remoteurl` is, and `https://` is TLS even on loopback. Only a mode that speaks
+ * HTTPS alone refuses `http://` (a silent downgrade otherwise); `--plain-http` yields to
+ * `https://`, the narrower word.
  */
 export class SchemeChoice {
   readonly #known = new Map<string, Scheme>();
+  /** Registries given with a scheme, by {@link registryHostKey}. */
+  readonly #fixed = new Map<string, Scheme>();
 
   /**
    * @param plainHttp plain HTTP to every registry
@@ -38,6 +49,31 @@ export class SchemeChoice {
     private readonly insecure?: (registry: string) => boolean,
   ) {}
 
+  /**
+   * Speak `scheme` to `registry` and nothing else (a registry given as a URL). Throws when
+   * `http` contradicts an HTTPS-only mode or the registry was given another scheme.
+   */
+  fix(registry: string, scheme: Scheme): void {
+    if (scheme === 'http' && this.httpsOnly) {
+      throw new InvalidArgumentError(
+        `http://${registry} asks for plain HTTP, which the connection mode (HTTPS only) refuses`,
+      );
+    }
+    const key = registryHostKey(registry);
+    const before = this.#fixed.get(key);
+    if (before !== undefined && before !== scheme) {
+      throw new InvalidArgumentError(
+        `${registry} is given both as ${before}:// and as ${scheme}://`,
+      );
+    }
+    this.#fixed.set(key, scheme);
+  }
+
+  /** The scheme `registry` was given with ({@link SchemeChoice.fix}), if any. */
+  #fixedFor(registry: string): Scheme | undefined {
+    return this.#fixed.size === 0 ? undefined : this.#fixed.get(registryHostKey(registry));
+  }
+
   /** Loopback and insecure registries may speak plain HTTP. */
   private mayBePlain(registry: string): boolean {
     return isLoopbackRegistry(registry) || (this.insecure?.(registry) ?? false);
@@ -45,6 +81,8 @@ export class SchemeChoice {
 
   /** The scheme to use for the next request to `registry`. */
   current(registry: string): Scheme {
+    const fixed = this.#fixedFor(registry);
+    if (fixed) return fixed;
     if (this.plainHttp) return 'http';
     if (this.httpsOnly) return 'https';
     return this.#known.get(registry) ?? (this.mayBePlain(registry) ? 'http' : 'https');
@@ -52,7 +90,7 @@ export class SchemeChoice {
 
   /** True while a loopback registry's scheme is still being found out. */
   probing(registry: string): boolean {
-    if (this.plainHttp || this.httpsOnly) return false;
+    if (this.plainHttp || this.httpsOnly || this.#fixedFor(registry)) return false;
     return !this.#known.has(registry) && this.mayBePlain(registry);
   }
 
@@ -61,7 +99,8 @@ export class SchemeChoice {
    * or undefined when the outcome stands (a response to hand back, an error to report).
    */
   decide(registry: string, used: Scheme, outcome: Outcome): Scheme | undefined {
-    if (this.plainHttp || this.httpsOnly || !this.mayBePlain(registry)) return undefined;
+    if (this.plainHttp || this.httpsOnly || this.#fixedFor(registry)) return undefined;
+    if (!this.mayBePlain(registry)) return undefined;
     const known = this.#known.get(registry);
     // Another request found the scheme out while this one was on its way.
     if (known && known !== used) return known;

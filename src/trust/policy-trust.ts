@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { digestOf } from '../digest/index.js';
 import { PolicyRejectedError } from '../errors/index.js';
 import { LayoutSource, OciLayout } from '../layout/index.js';
-import type { Reference } from '../ref/index.js';
+import { type Reference, referenceInMessage } from '../ref/index.js';
 import type {
   ImageToVerify,
   ImageTrust,
@@ -88,7 +88,7 @@ export class PolicyTrust implements ImageTrust {
     for (const requirement of requirements) {
       const name = `${describeRequirement(requirement)} in ${scope} of ${this.policy.file}`;
       const reject = (reason: string): never => {
-        throw new PolicyRejectedError(image.ref.toString(), name, reason);
+        throw new PolicyRejectedError(referenceInMessage(image.ref), name, reason);
       };
       const why = await this.check(
         requirement,
@@ -186,8 +186,8 @@ export class PolicyTrust implements ImageTrust {
           reject,
           () =>
             this.registriesD.useSigstoreAttachments(image.served)
-              ? `no sigstore signature (${image.served.name} has no tag ${sigstoreAttachmentTag(image.rootDigest)})`
-              : `no sigstore signature: registries.d does not set use-sigstore-attachments for ${image.served.name}`,
+              ? `no sigstore signature (${referenceInMessage(image.served, 'name')} has no tag ${sigstoreAttachmentTag(image.rootDigest)})`
+              : `no sigstore signature: registries.d does not set use-sigstore-attachments for ${referenceInMessage(image.served, 'name')}`,
         );
     }
   }

@@ -76,7 +76,7 @@ export function registerServe(program: Command): void {
     .option('--name <repo>', 'repository name for a --root that is itself a layout')
     .option(
       '--upstream <[name=]url>',
-      'serve a pull-through cache of this registry in --storage: NAME/repo comes from URL (repeatable; without NAME=, the default for other names)',
+      'serve a pull-through cache of this registry in --storage: NAME/repo comes from URL (repeatable; without NAME=, the default for other names); http:// is plain HTTP, https:// is TLS, a bare host[:port] is HTTPS unless on loopback',
       collect,
     )
     .option('--default-upstream <name>', 'the --upstream that also takes names without a prefix')

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { isOcipeekError, PolicyRejectedError } from '../../errors/index.js';
 import { isIndex, parseManifest } from '../../media/index.js';
+import { referenceInMessage } from '../../ref/index.js';
 import type { ImageTrust, RegistryClient } from '../../registry/index.js';
 import { RegistryHttpError } from '../registry/http-errors.js';
 import { isDigestReference } from '../registry/names.js';
@@ -81,7 +82,7 @@ export class CachePolicy {
           throw new RegistryHttpError(
             502,
             'UNAVAILABLE',
-            `cannot check ${ref} against policy.json: ${why}`,
+            `cannot check ${referenceInMessage(ref)} against policy.json: ${why}`,
           );
         }
         if (!isOcipeekError(err, PolicyRejectedError.code)) throw err;

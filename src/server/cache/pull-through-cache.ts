@@ -24,7 +24,7 @@ import { CachedManifests } from './cached-manifests.js';
 import { SizeHints } from './size-hints.js';
 import { isUpstreamNotFound, isUpstreamUnavailable, upstreamHttpError } from './upstream-errors.js';
 import { UpstreamHealth } from './upstream-health.js';
-import type { UpstreamMap } from './upstream-map.js';
+import type { Upstream, UpstreamMap } from './upstream-map.js';
 
 /** Options of {@link PullThroughCache}. */
 export interface PullThroughCacheOptions {
@@ -32,7 +32,10 @@ export interface PullThroughCacheOptions {
   storage: RegistryStorage;
   /** The upstreams and how names route to them. */
   upstreams: UpstreamMap;
-  /** The client upstream requests go through (its keychain, TLS settings, retries). */
+  /**
+   * The client upstream requests go through (its keychain, TLS settings, retries). It is
+   * told the scheme of every upstream given with one ({@link Upstream.scheme}).
+   */
   client: RegistryClient;
   /** How long a cached tag is served before one HEAD revalidates it (default 5 min). */
   tagTtlMs?: number;
@@ -90,6 +93,11 @@ export class PullThroughCache implements RegistryBackend {
   private readonly maintenance: ReturnType<typeof startCacheMaintenance>;
 
   constructor(options: PullThroughCacheOptions) {
+    // An upstream given as a URL is spoken to with its scheme alone: the client is told
+    // first, so that a contradiction (http:// in an HTTPS-only mode) stops nothing started.
+    for (const upstream of options.upstreams.all()) {
+      if (upstream.scheme) options.client.transport.useScheme(upstream.registry, upstream.scheme);
+    }
     // Its counters and upstream health note headers on the answers (X-Ocipeek-Cache).
     enableResponseNotes();
     this.closeClient = options.closeClient ?? false;

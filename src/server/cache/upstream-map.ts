@@ -17,6 +17,12 @@ export interface Upstream {
   name: string;
   /** The registry as references name it (`docker.io`, `ghcr.io`, `127.0.0.1:5000`). */
   registry: string;
+  /**
+   * The scheme it was given with (`http://…`, `https://…`): the only one it is spoken to
+   * with. Undefined for a bare host, which the client's rule decides (HTTPS; loopback and
+   * `insecure` registries find theirs out; `--plain-http`).
+   */
+  scheme?: 'http' | 'https';
 }
 
 /** Where a repository name of the cache is pulled from. */
@@ -30,7 +36,8 @@ export interface UpstreamRoute {
 const UPSTREAM_NAME = new RegExp(`^${PATH_COMPONENT_PATTERN}$`);
 
 /**
- * `https://ghcr.io`, `http://127.0.0.1:5000/` or `ghcr.io` → the registry name: the host
+ * `https://ghcr.io`, `http://127.0.0.1:5000/` or `ghcr.io` → the upstream's registry name
+ * and the scheme it was given with (none for a bare host). The registry name is the host
  * and port as written (a URL's host is not lowercased, so `http://Reg.Example:5000` and
  * `Reg.Example:5000` name one upstream the same way; hosts are compared without case
  * wherever they are compared, see ref/registry-host.ts). Any name of Docker Hub's server
@@ -39,11 +46,12 @@ const UPSTREAM_NAME = new RegExp(`^${PATH_COMPONENT_PATTERN}$`);
  * as a host, not folded by the reference's narrower rule. A one-word host (`myreg`) is a
  * host here, as `localhost` is: `--upstream` names nothing else.
  */
-function registryOf(location: string): string {
+function upstreamOf(name: string, location: string): Upstream {
   let host = location.trim();
   const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(host);
+  let protocol: string | undefined;
   if (scheme) {
-    const protocol = scheme[1]?.toLowerCase();
+    protocol = scheme[1]?.toLowerCase();
     if (protocol !== 'http' && protocol !== 'https') {
       throw new InvalidArgumentError(`upstream "${location}": only http:// and https:// URLs`);
     }
@@ -69,7 +77,10 @@ function registryOf(location: string): string {
       `upstream "${location}" is not a registry host[:port]: ${problem}`,
     );
   }
-  return isDockerHubHost(host) ? DOCKER_HUB : host;
+  const registry = isDockerHubHost(host) ? DOCKER_HUB : host;
+  return protocol === 'http' || protocol === 'https'
+    ? { name, registry, scheme: protocol }
+    : { name, registry };
 }
 
 /**
@@ -91,7 +102,7 @@ export class UpstreamMap {
     for (const spec of specs) {
       const eq = spec.indexOf('=');
       if (eq < 0) {
-        map.setDefault({ name: '', registry: registryOf(spec) });
+        map.setDefault(upstreamOf('', spec));
         continue;
       }
       const name = spec.slice(0, eq).trim();
@@ -101,7 +112,7 @@ export class UpstreamMap {
         );
       }
       if (map.byName.has(name)) throw new InvalidArgumentError(`upstream "${name}" given twice`);
-      map.byName.set(name, { name, registry: registryOf(spec.slice(eq + 1)) });
+      map.byName.set(name, upstreamOf(name, spec.slice(eq + 1)));
     }
     if (defaultName !== undefined) {
       const chosen = map.byName.get(defaultName);

@@ -42,7 +42,9 @@ export interface ServeOptions {
   quiet?: boolean;
   /**
    * `--upstream NAME=URL` (repeatable; a bare `URL` is the default upstream): serve a
-   * pull-through cache of these registries, stored in `storage`.
+   * pull-through cache of these registries, stored in `storage`. A URL's scheme is how
+   * the upstream is spoken to (`http://`: plain HTTP to any host); a bare `host[:port]`
+   * follows the client's rule (HTTPS; loopback finds its scheme out).
    */
   upstream?: string[];
   /** `--default-upstream NAME`: the named upstream that also takes unprefixed names. */

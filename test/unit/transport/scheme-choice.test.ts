@@ -3,7 +3,7 @@ import http from 'node:http';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
-import { InvalidArgumentError } from '../../../src/errors/index.js';
+import { InvalidArgumentError, TlsError } from '../../../src/errors/index.js';
 import { RegistryTransport } from '../../../src/transport/index.js';
 import { SchemeChoice } from '../../../src/transport/scheme-choice.js';
 import { testCerts } from '../../harness/certs.js';
@@ -57,6 +57,51 @@ describe('SchemeChoice', () => {
     assert.equal(choice.decide('127.0.0.1:5000', 'https', { error: plainAnswer }), 'http');
     assert.equal(choice.decide('127.0.0.1:5000', 'http', { status: 400 }), undefined);
     assert.equal(choice.current('127.0.0.1:5000'), 'http');
+  });
+
+  it('a registry given with a scheme is spoken to with it alone, loopback or not', () => {
+    const choice = new SchemeChoice();
+    choice.fix('Reg.Example:5000', 'http');
+    choice.fix('127.0.0.1:5443', 'https');
+    // Hosts are compared without case, as everywhere a registry is compared.
+    for (const host of ['Reg.Example:5000', 'reg.example:5000']) {
+      assert.equal(choice.current(host), 'http', host);
+      assert.equal(choice.probing(host), false, host);
+      // Nothing that comes back makes it try TLS.
+      assert.equal(choice.decide(host, 'http', { error: reset }), undefined);
+      assert.equal(choice.decide(host, 'http', { status: 400 }), undefined);
+    }
+    assert.equal(choice.current('127.0.0.1:5443'), 'https');
+    assert.equal(choice.probing('127.0.0.1:5443'), false);
+    assert.equal(choice.decide('127.0.0.1:5443', 'https', { error: plainAnswer }), undefined);
+    assert.equal(choice.current('127.0.0.1:5443'), 'https');
+    // Registries given without one keep the rule.
+    assert.equal(choice.current('reg.example'), 'https');
+    assert.equal(choice.current('reg.example:5001'), 'https');
+    assert.equal(choice.current('127.0.0.1:5000'), 'http');
+    assert.equal(choice.probing('127.0.0.1:5000'), true);
+  });
+
+  it('https:// wins over plainHttp; http:// in an HTTPS-only mode or after https:// is refused', () => {
+    const plain = new SchemeChoice(true);
+    plain.fix('reg.example', 'https');
+    assert.equal(plain.current('reg.example'), 'https');
+    assert.equal(plain.current('other.example'), 'http');
+    const httpsOnly = new SchemeChoice(false, true);
+    assert.throws(
+      () => httpsOnly.fix('reg.example', 'http'),
+      (err: unknown) => err instanceof InvalidArgumentError && /HTTPS only/.test(err.message),
+    );
+    httpsOnly.fix('reg.example', 'https');
+    const choice = new SchemeChoice();
+    choice.fix('reg.example', 'https');
+    choice.fix('REG.example', 'https');
+    assert.throws(
+      () => choice.fix('reg.EXAMPLE', 'http'),
+      (err: unknown) =>
+        err instanceof InvalidArgumentError &&
+        err.message === 'reg.EXAMPLE is given both as https:// and as http://',
+    );
   });
 
   it('a request that raced the one that found the scheme out is repeated with it', () => {
@@ -133,6 +178,40 @@ describe('RegistryTransport against loopback servers of either scheme', () => {
       lines.join('\n'),
     );
     await transport.close();
+  });
+
+  it('useScheme: https:// goes to TLS at once, even on loopback; against plain HTTP it says so', async () => {
+    const lines: string[] = [];
+    const transport = new RegistryTransport({ tls: { verify: false }, log: (l) => lines.push(l) });
+    transport.useScheme(secureHost, 'https');
+    transport.useScheme(plainHost, 'https');
+    seen.length = 0;
+    assert.equal(await get(transport, secureHost), 'https:');
+    assert.deepEqual(seen, ['https /v2/x -']);
+    assert.equal(lines.filter((l) => l.startsWith('* ')).length, 0, lines.join('\n'));
+    await assert.rejects(
+      get(transport, plainHost),
+      (err: unknown) =>
+        err instanceof TlsError &&
+        err.message.startsWith(
+          `TLS failure talking to ${plainHost} (it answered in plain HTTP, not TLS): `,
+        ),
+    );
+    assert.deepEqual(seen, ['https /v2/x -'], 'no plain request was made');
+    assert.equal(transport.baseUrl(plainHost), `https://${plainHost}`);
+    await transport.close();
+  });
+
+  it('useScheme: http:// is plain HTTP with no probing, and refused in an HTTPS-only mode', async () => {
+    const transport = new RegistryTransport();
+    transport.useScheme(plainHost, 'http');
+    seen.length = 0;
+    assert.equal(await get(transport, plainHost), 'http:');
+    assert.deepEqual(seen, ['http /v2/x -']);
+    await transport.close();
+    const tls = new RegistryTransport({ mode: 'tls' });
+    assert.throws(() => tls.useScheme(plainHost, 'http'), InvalidArgumentError);
+    await tls.close();
   });
 });
 

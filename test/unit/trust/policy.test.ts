@@ -3,14 +3,17 @@ import { mkdir, mkdtemp, realpath, rm, symlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { ConfigError } from '../../../src/errors/index.js';
-import { parseReference } from '../../../src/ref/index.js';
+import { ConfigError, PolicyRejectedError } from '../../../src/errors/index.js';
+import { parseReference, Reference } from '../../../src/ref/index.js';
+import type { RegistryClient } from '../../../src/registry/index.js';
 import {
   acceptsAnything,
   dockerScopes,
   identityMatches,
   localScopes,
+  PolicyTrust,
   parsePolicy,
+  RegistriesD,
   requirementsFor,
   type SignedIdentity,
 } from '../../../src/trust/index.js';
@@ -18,6 +21,30 @@ import {
 const D = `sha256:${'d'.repeat(64)}`;
 
 describe('policy.json', () => {
+  it('a refusal names an image of a one-word registry so that it reads back as that registry', async () => {
+    // The pull-through cache's `--upstream myreg` makes such references: `myreg/foo:latest`
+    // alone would read as Docker Hub's docker.io/myreg/foo.
+    const policy = parsePolicy(
+      JSON.stringify({
+        default: [{ type: 'insecureAcceptAnything' }],
+        transports: { docker: { myreg: [{ type: 'reject' }] } },
+      }),
+      '/etc/policy.json',
+    );
+    const trust = new PolicyTrust(policy, RegistriesD.empty());
+    const ref = new Reference('myreg', 'foo', 'latest');
+    await assert.rejects(
+      trust.verify(
+        { ref, served: ref, rootDigest: D, rootBytes: Buffer.from('{}') },
+        {} as RegistryClient,
+      ),
+      (err: unknown) =>
+        err instanceof PolicyRejectedError &&
+        err.image === 'myreg/foo:latest (registry myreg)' &&
+        err.message.startsWith('myreg/foo:latest (registry myreg) rejected by policy: reject in '),
+    );
+  });
+
   it('docker scopes run from the reference to wildcard domains', () => {
     assert.deepEqual(dockerScopes(parseReference('a.b.example.com:5000/ns/sub/app:1')), [
       'a.b.example.com:5000/ns/sub/app:1',

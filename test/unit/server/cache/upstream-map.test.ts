@@ -11,11 +11,11 @@ describe('UpstreamMap', () => {
       'quay.io',
     ]);
     assert.deepEqual(map.route('ghcr/org/app'), {
-      upstream: { name: 'ghcr', registry: 'ghcr.io' },
+      upstream: { name: 'ghcr', registry: 'ghcr.io', scheme: 'https' },
       repository: 'org/app',
     });
     assert.deepEqual(map.route('local/team/app'), {
-      upstream: { name: 'local', registry: '127.0.0.1:5000' },
+      upstream: { name: 'local', registry: '127.0.0.1:5000', scheme: 'http' },
       repository: 'team/app',
     });
     assert.deepEqual(map.route('coreos/etcd'), {
@@ -30,7 +30,7 @@ describe('UpstreamMap', () => {
   it('maps Docker Hub one-component names to library/', () => {
     const map = UpstreamMap.parse(['hub=https://registry-1.docker.io'], 'hub');
     assert.deepEqual(map.route('hub/alpine'), {
-      upstream: { name: 'hub', registry: 'docker.io' },
+      upstream: { name: 'hub', registry: 'docker.io', scheme: 'https' },
       repository: 'library/alpine',
     });
     assert.equal(map.route('alpine')?.repository, 'library/alpine');
@@ -38,6 +38,19 @@ describe('UpstreamMap', () => {
     assert.equal(map.route('hub/bitnami/redis')?.repository, 'bitnami/redis');
     const ref = UpstreamMap.referenceOf(map.route('alpine')!, '3.19');
     assert.equal(ref.toString(), 'docker.io/library/alpine:3.19');
+  });
+
+  it('keeps the scheme an upstream is given with, in any case; a bare host has none', () => {
+    const map = UpstreamMap.parse([
+      'plain=HTTP://Reg.Example:5000',
+      'tls=https://127.0.0.1:5443/',
+      'bare=myreg:5000',
+    ]);
+    const of = (name: string) => map.route(`${name}/app`)?.upstream;
+    assert.deepEqual(of('plain'), { name: 'plain', registry: 'Reg.Example:5000', scheme: 'http' });
+    assert.deepEqual(of('tls'), { name: 'tls', registry: '127.0.0.1:5443', scheme: 'https' });
+    assert.deepEqual(of('bare'), { name: 'bare', registry: 'myreg:5000' });
+    assert.equal('scheme' in (of('bare') as object), false);
   });
 
   it('without a default, names no upstream claims route nowhere', () => {
