@@ -6,7 +6,6 @@ import {
   OcipeekError,
   SizeMismatchError,
 } from '../errors/index.js';
-import type { PoolSha256, RingPoolSha256 } from '../native/pool-sha256.js';
 import {
   type BodySink,
   canPipeTo,
@@ -16,7 +15,6 @@ import {
 import type { RegistryResponse } from '../transport/index.js';
 import { isAbort, toNetworkError } from '../transport/network-errors.js';
 import { backoffDelay, sleep } from '../transport/retry.js';
-import { poolHasherFor } from './pool-hash.js';
 
 /** What {@link VerifiedBlobStream} needs to know and do. */
 export interface VerifiedBlobSource {
@@ -52,9 +50,7 @@ export interface VerifiedBlobSource {
  * when the size or digest is wrong.
  */
 export class VerifiedBlobStream extends Readable implements SinkSource {
-  private hash: ReturnType<typeof createDigester> | undefined;
-  /** The digest computed on the thread pool instead of {@link hash} (pipeTo only). */
-  private pool: PoolSha256 | RingPoolSha256 | undefined;
+  private readonly hash: ReturnType<typeof createDigester> | undefined;
   private readonly hex: string;
   private readonly algorithm: string;
   private body: Readable | undefined;
@@ -198,13 +194,13 @@ export class VerifiedBlobStream extends Readable implements SinkSource {
   }
 
   /** Whether the blob as received is whole and matches its digest. */
-  private verdict(pooled?: string): OcipeekError | undefined {
+  private verdict(): OcipeekError | undefined {
     const { size, digest } = this.source;
     if (size !== undefined && this.position !== size) {
       return new SizeMismatchError(digest, size, this.position);
     }
-    const actual = pooled ?? this.hash?.digest('hex');
-    if (actual !== undefined) {
+    if (this.hash) {
+      const actual = this.hash.digest('hex');
       if (actual !== this.hex) {
         return new DigestMismatchError(digest, `${this.algorithm}:${actual}`, 'blob');
       }
@@ -229,17 +225,13 @@ export class VerifiedBlobStream extends Readable implements SinkSource {
     this.started = true;
     let body = this.detach() as Readable;
     let failure = this.earlyError;
-    if (this.hash && this.position === 0) {
-      this.pool = poolHasherFor(this.algorithm, this.source.size);
-      if (this.pool) this.hash = undefined;
-    }
     try {
       for (;;) {
         if (!failure) {
           this.body = body; // so that destroy() also ends the response in progress
           failure = await this.pipeResponse(body, sink);
           if (!failure) {
-            const problem = this.verdict(await this.pool?.digest());
+            const problem = this.verdict();
             if (problem) throw problem;
             return;
           }
@@ -254,7 +246,6 @@ export class VerifiedBlobStream extends Readable implements SinkSource {
         failure = undefined;
       }
     } finally {
-      this.pool?.close();
       this.body = undefined;
       if (!this.destroyed) this.destroy();
     }
@@ -267,27 +258,18 @@ export class VerifiedBlobStream extends Readable implements SinkSource {
    */
   private async pipeResponse(body: Readable, sink: BodySink): Promise<Error | undefined> {
     let sinkFailure: { error: unknown } | undefined;
-    const failed = (error: unknown) => {
-      sinkFailure ??= { error };
-      throw error;
-    };
-    const pool = this.pool;
     const take: BodySink = (raw) => {
       const piece = this.accept(raw);
       if (!piece) return undefined;
-      // Hashed on the pool: the piece is held (its promise pending) until its call returned.
-      const hashed = pool?.update(piece)?.catch(failed);
-      let written: Promise<void> | undefined;
       try {
-        written = sink(piece)?.catch(failed);
+        return sink(piece)?.catch((error: unknown) => {
+          sinkFailure ??= { error };
+          throw error;
+        });
       } catch (error) {
         sinkFailure ??= { error };
-        // The piece is handed back only once the thread is done reading it.
-        if (hashed) return hashed.then(() => failed(error));
         throw error;
       }
-      if (!hashed) return written;
-      return written ? Promise.all([hashed, written]).then(() => undefined) : hashed;
     };
     try {
       await (canPipeTo(body) ? body.pipeTo(take) : pipeReadableTo(body, take));

@@ -169,7 +169,7 @@ export async function writeBlobFile(
             ? await DirectWriter.open(file, offset, { hash, maxWriteBytes, onWritten })
             : undefined;
         // On tmpfs each piece is written before the sink returns (positional-writer.ts says why).
-        const synchronous = target.onTmpfs && process.env.OCIPEEK_H15H_WRITES !== 'pool';
+        const synchronous = target.onTmpfs;
         const output =
           direct ??
           new PositionalWriter(file, offset, { hash, maxWriteBytes, onWritten, synchronous });

@@ -35,7 +35,7 @@ export class ReadBuffers {
     private readonly bytes: number,
     private readonly minRoom: number,
   ) {
-    const slab = Buffer.from(new SharedArrayBuffer(count * bytes));
+    const slab = Buffer.allocUnsafeSlow(count * bytes);
     this.views = Array.from({ length: count }, (_, i) => slab.subarray(i * bytes, (i + 1) * bytes));
     this.holds = this.views.map(() => 0);
   }
