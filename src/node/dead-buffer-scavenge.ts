@@ -20,13 +20,14 @@ let counted = 0;
  *
  * Why: Node's HTTP parser hands a request body on as a fresh copy per chunk (up to
  * 64 KiB, memory outside the heap), freed only when a scavenge finds its `Buffer` dead.
- * A scavenge comes when the young generation fills, or when the young generation's
- * buffers reach V8's external-memory trigger of 32 MiB (twice the default largest
- * semi-space, whatever the flags). A registry upload written on the main thread (into
- * tmpfs) allocates so little JavaScript per chunk that only the second comes: 32-38 MB of
- * dead chunks waited, the +11 MB of peak RSS against writes on the pool, whose promises
- * filled the young generation sooner (bench/ANALYSIS.md, hup, twelfth session). A
- * scavenge of a young generation of dead chunks costs well under a millisecond.
+ * A scavenge comes when the young generation fills ("allocation failure" in
+ * `--trace-gc`), or when the young generation's buffers grow past V8's external-memory
+ * trigger ("external memory pressure": at 32-38 MB of them, also with
+ * `--max-semi-space-size=1`). A registry upload written on the main thread (into tmpfs)
+ * allocates so little JavaScript per chunk that only the second came: the +11 MB of peak
+ * RSS against writes on the pool, whose promises filled the young generation sooner
+ * (bench/ANALYSIS.md, hup, twelfth session). Scavenging a young generation of dead
+ * chunks is cheap: with one every 4 MiB the app push took less server CPU, not more.
  *
  * The scavenge is V8's `gc({ type: 'minor' })`, taken from a fresh context with
  * `--expose-gc` on for that one moment (no global `gc` is left in the process's contexts).

@@ -35,8 +35,9 @@ interface ServeCliOptions {
 }
 
 /**
- * Upload bytes between two scavenges of the serve command: the dead chunks of 64 pushes'
- * worth of 64 KiB each, few enough for a scavenge to cost well under a millisecond.
+ * Upload bytes between two scavenges of the serve command (see `scavengeEvery`): 64
+ * chunks of 64 KiB, so at most a few MiB of dead chunks wait, whatever the number of
+ * uploads at once (the count is the process's). App push into tmpfs: peak RSS 105 → 77 MB.
  */
 const UPLOAD_SCAVENGE_BYTES = 4 * 1024 * 1024;
 

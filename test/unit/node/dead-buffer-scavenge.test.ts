@@ -48,11 +48,13 @@ describe('scavengeEvery', { skip: !KNOWN && 'V8 without a known minor gc' }, () 
     assert.equal(run.status, 0, run.stderr);
     const { withScavenges, stopped, gcLeft } = JSON.parse(run.stdout) as Record<string, unknown>;
     const MiB = 1024 * 1024;
-    // Scavenged every 4 MiB: never much more than 4 MiB of them at once.
-    assert.ok((withScavenges as number) < 6 * MiB, `with scavenges: ${withScavenges}`);
+    // Scavenged every 4 MiB. V8 frees a scavenge's dead buffers on a background thread,
+    // finished at the latest by the next scavenge: up to two steps' worth may be counted
+    // at once on a busy machine (8.4 MiB seen at load 12), never the 24 MiB.
+    assert.ok((withScavenges as number) < 12 * MiB, `with scavenges: ${withScavenges}`);
     // Left to V8 they pile up (its own trigger is at 32 MiB of them): the control that
     // shows the bound above is the scavenges' doing.
-    assert.ok((stopped as number) > 12 * MiB, `stopped: ${stopped}`);
+    assert.ok((stopped as number) > 20 * MiB, `stopped: ${stopped}`);
     assert.equal(gcLeft, 'undefined');
   });
 });
