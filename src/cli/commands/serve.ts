@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { InvalidArgumentError } from '../../errors/index.js';
+import { scavengeEvery } from '../../node/dead-buffer-scavenge.js';
 import { holdYoungGeneration } from '../../node/young-generation.js';
 import { serve } from '../../server/registry/index.js';
 import { openRegistryStorage } from '../../server/storage/open-storage.js';
@@ -32,6 +33,13 @@ interface ServeCliOptions {
   memoryCache?: string;
   cacheMaxSize?: string;
 }
+
+/**
+ * Upload bytes between two scavenges of the serve command (see `scavengeEvery`): 64
+ * chunks of 64 KiB, so at most a few MiB of dead chunks wait, whatever the number of
+ * uploads at once (the count is the process's). App push into tmpfs: peak RSS 105 → 77 MB.
+ */
+const UPLOAD_SCAVENGE_BYTES = 4 * 1024 * 1024;
 
 /** `ocipeek serve`: a registry over OCI layouts (read-only) or the ocipeek store. */
 export function registerServe(program: Command): void {
@@ -103,6 +111,10 @@ export function registerServe(program: Command): void {
       // read, freed only by a scavenge: held small, the young generation is swept every
       // MiB or two instead of every 16, and 64 pushes' dead buffers go sooner.
       const releaseYoungGeneration = holdYoungGeneration();
+      // Request bodies are fresh copies per chunk, outside the heap: an upload written on
+      // this thread makes too little garbage in the heap for the young generation to fill,
+      // and 32 MiB of dead chunks waited for a scavenge (bench/ANALYSIS.md, hup).
+      const stopScavenges = scavengeEvery(UPLOAD_SCAVENGE_BYTES);
       await serve({
         config: opts.config,
         tlsCert: opts.tlsCert,
@@ -127,7 +139,10 @@ export function registerServe(program: Command): void {
         cacheMaxBytes: opts.cacheMaxSize === undefined ? undefined : parseSize(opts.cacheMaxSize),
         client: ctx.client,
         signal: ctx.signal,
-      }).finally(releaseYoungGeneration);
+      }).finally(() => {
+        stopScavenges();
+        releaseYoungGeneration();
+      });
     });
   command
     .command('gc')

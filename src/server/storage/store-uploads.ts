@@ -13,6 +13,7 @@ import {
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { type DigestAlgorithm, parseDigest } from '../../digest/index.js';
+import { countDeadBuffers } from '../../node/dead-buffer-scavenge.js';
 import { FileLock } from '../../store/index.js';
 import {
   PositionalWriter,
@@ -281,7 +282,8 @@ export class StoreUploads {
       // tmpfs that is on this thread although the chunks here are fresh memory (no read
       // buffer to free early, the gain the rule was first measured for): a pool round
       // trip per chunk of at most 64 KiB cost more than the copy; app push into tmpfs,
-      // server CPU -19 %, peak RSS +11 MB (bench/ANALYSIS.md, hone, twelfth session).
+      // server CPU -19 % (bench/ANALYSIS.md, hone, twelfth session); the +11 MB of peak
+      // RSS it cost were dead chunks waiting for a scavenge, see countDeadBuffers (hup).
       const writer = new PositionalWriter(file, offset, {
         target,
         onWritten: running && ((position) => running.hash.extend(position)),
@@ -300,7 +302,11 @@ export class StoreUploads {
             if (length !== undefined && end - offset > length) {
               throw chunkTooLong(length, offset);
             }
-            return writer.write(piece);
+            const written = writer.write(piece);
+            // The chunk is Node's copy, dead once written: counted, so a server that
+            // asked for it scavenges them every few MiB (see scavengeEvery).
+            countDeadBuffers(piece.length);
+            return written;
           },
           options.signal,
           UPLOAD_FEED,
