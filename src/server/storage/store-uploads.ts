@@ -303,9 +303,12 @@ export class StoreUploads {
               throw chunkTooLong(length, offset);
             }
             const written = writer.write(piece);
-            // The chunk is Node's copy, dead once written: counted, so a server that
-            // asked for it scavenges them every few MiB (see scavengeEvery).
-            countDeadBuffers(piece.length);
+            // Written on this thread (tmpfs), the chunk is Node's copy and dead now:
+            // counted, so a server that asked for it scavenges them every few MiB (see
+            // scavengeEvery). A chunk handed to the pool is still held by its write, and
+            // a scavenge then would only promote it; the pool's promises bring scavenges
+            // on that path anyway (bench/ANALYSIS.md, hup).
+            if (written === undefined) countDeadBuffers(piece.length);
             return written;
           },
           options.signal,
