@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { constants, PerformanceObserver } from 'node:perf_hooks';
+import { constants, type PerformanceEntry, PerformanceObserver } from 'node:perf_hooks';
 import { Readable } from 'node:stream';
 import { describe, it } from 'node:test';
 import { scavengeEvery } from '../../../src/node/dead-buffer-scavenge.js';
@@ -11,6 +11,15 @@ import { writeTargetFor } from '../../../src/store/positional-writer.js';
 
 const KNOWN = [11, 12].includes(Number(process.versions.v8.split('.')[0]));
 const CHUNK = 64 * 1024;
+
+/** A minor GC that was asked for (V8's own scavenges are not forced). */
+function isForcedScavenge(entry: PerformanceEntry): boolean {
+  const detail = (entry as unknown as { detail: { kind: number; flags: number } }).detail;
+  return (
+    detail.kind === constants.NODE_PERFORMANCE_GC_MINOR &&
+    (detail.flags & constants.NODE_PERFORMANCE_GC_FLAGS_FORCED) !== 0
+  );
+}
 
 /**
  * Forced minor GCs (the scavenges `scavengeEvery` asks for; V8's own are not forced) seen
@@ -27,15 +36,7 @@ async function forcedScavengesDuringUpload(
     const digest = `sha256:${createHash('sha256').update(Buffer.concat(chunks)).digest('hex')}`;
     let forced = 0;
     const observer = new PerformanceObserver((list) => {
-      for (const entry of list.getEntries()) {
-        const detail = (entry as unknown as { detail: { kind: number; flags: number } }).detail;
-        if (
-          detail.kind === constants.NODE_PERFORMANCE_GC_MINOR &&
-          (detail.flags & constants.NODE_PERFORMANCE_GC_FLAGS_FORCED) !== 0
-        ) {
-          forced++;
-        }
-      }
+      forced += list.getEntries().filter(isForcedScavenge).length;
     });
     observer.observe({ entryTypes: ['gc'] });
     const stop = scavengeEvery(256 * 1024);
@@ -45,15 +46,7 @@ async function forcedScavengesDuringUpload(
       stop();
     }
     await new Promise((resolve) => setTimeout(resolve, 50)); // gc entries come on a later turn
-    for (const entry of observer.takeRecords()) {
-      const detail = (entry as unknown as { detail: { kind: number; flags: number } }).detail;
-      if (
-        detail.kind === constants.NODE_PERFORMANCE_GC_MINOR &&
-        (detail.flags & constants.NODE_PERFORMANCE_GC_FLAGS_FORCED) !== 0
-      ) {
-        forced++;
-      }
-    }
+    forced += observer.takeRecords().filter(isForcedScavenge).length;
     observer.disconnect();
     return { forced, tmpfs };
   } finally {
